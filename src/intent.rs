@@ -1,0 +1,84 @@
+//! The raw request: a plain-language intent plus what the caller says about it.
+//!
+//! [`Intent::new`] is the first gate for untrusted text from any front end:
+//! it refuses empty, oversized and control-character input before a planner
+//! sees it. It does not interpret the text; planners do that.
+
+/// The longest intent accepted, in bytes. Real intents are a sentence or two.
+pub const MAX_BYTES: usize = 4096;
+
+/// Why an intent was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// Nothing but whitespace.
+    #[error("the intent is empty: describe what to deploy, e.g. \"Deploy redis with 3 replicas in staging\"")]
+    Empty,
+    /// Longer than [`MAX_BYTES`].
+    #[error("the intent is {len} bytes; the limit is {MAX_BYTES}. Describe one change at a time")]
+    TooLong { len: usize },
+    /// Contains control characters other than newlines and tabs.
+    #[error("the intent contains a control character (U+{0:04X}); send plain text")]
+    ControlCharacter(u32),
+    /// The environment given alongside the intent is not a valid name.
+    #[error("environment {0}")]
+    Environment(String),
+}
+
+/// A request to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// The user's words, trimmed.
+    pub text: String,
+    /// The environment chosen outside the text (`--env`), if any.
+    pub environment: Option<String>,
+}
+
+impl Intent {
+    /// Checks untrusted text and an optional environment.
+    pub fn new(text: &str, environment: Option<&str>) -> Result<Intent, Error> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(Error::Empty);
+        }
+        if trimmed.len() > MAX_BYTES {
+            return Err(Error::TooLong { len: trimmed.len() });
+        }
+        if let Some(c) = trimmed.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+            return Err(Error::ControlCharacter(c as u32));
+        }
+        let environment = environment
+            .map(|e| crate::spec::sanitize_name(e).map_err(Error::Environment))
+            .transpose()?;
+        Ok(Intent { text: trimmed.to_string(), environment })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_blank_intents_are_refused() {
+        assert_eq!(Intent::new("", None), Err(Error::Empty));
+        assert_eq!(Intent::new(" \n\t ", None), Err(Error::Empty));
+    }
+
+    #[test]
+    fn a_100_kb_intent_is_refused() {
+        let big = "deploy redis ".repeat(8000);
+        assert!(matches!(Intent::new(&big, None), Err(Error::TooLong { .. })));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert_eq!(Intent::new("deploy\u{1b}[31m redis", None), Err(Error::ControlCharacter(0x1b)));
+    }
+
+    #[test]
+    fn environment_is_sanitised() {
+        let i = Intent::new(" deploy redis ", Some("Production")).unwrap();
+        assert_eq!(i.text, "deploy redis");
+        assert_eq!(i.environment.as_deref(), Some("production"));
+        assert!(Intent::new("deploy redis", Some("../prod")).is_err());
+    }
+}

@@ -1,0 +1,36 @@
+//! gitintent: plain-language intents to validated Kubernetes manifests on a
+//! GitOps branch.
+//!
+//! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
+//! per stage; [`pipeline`] strings them together for every front end.
+
+pub mod finding;
+pub mod intent;
+pub mod manifest;
+pub mod pipeline;
+pub mod plan;
+pub mod render;
+pub mod repo;
+pub mod spec;
+pub mod validate;
+
+pub use finding::{Finding, Severity};
+pub use intent::Intent;
+pub use spec::Spec;
+
+/// Every error a library call can return.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Intent(#[from] intent::Error),
+    #[error(transparent)]
+    Plan(#[from] plan::Error),
+    #[error(transparent)]
+    Spec(#[from] spec::Error),
+    #[error(transparent)]
+    Render(#[from] render::Error),
+    #[error(transparent)]
+    Repo(#[from] repo::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! The pipeline: intent -> spec -> manifests -> findings, shared by every front end.

@@ -1,0 +1,140 @@
+//! Planners: turn an [`Intent`] into a [`Spec`].
+//!
+//! Two planners share one entry point, [`Planner::plan`]:
+//! - `builtin`: an offline, deterministic parser for common phrasing;
+//! - `openai`: any OpenAI-compatible endpoint, with strict structured output,
+//!   retries, and a bounded repair loop fed by a [`Critic`].
+//!
+//! A planner returns a checked spec or an error; it never returns YAML, file
+//! paths or anything else the pipeline would use unchecked.
+
+mod builtin;
+mod openai;
+mod prompt;
+
+pub use openai::{OpenAi, OpenAiConfig};
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::intent::Intent;
+use crate::spec::Spec;
+
+/// Why planning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The builtin planner could not find a deployable request in the text.
+    #[error("the intent was not understood: {reason}{}", understood_suffix(.understood))]
+    NotUnderstood {
+        reason: String,
+        /// What the parser did recognise, to help the user rephrase.
+        understood: Vec<String>,
+    },
+    /// The intent asks for something gitintent refuses to do.
+    #[error("the intent was refused: {0}")]
+    Refused(String),
+    /// The planner configuration is incomplete or wrong.
+    #[error("planner configuration: {0}")]
+    Config(String),
+    /// A prompt template failed to render.
+    #[error("prompt template {name}")]
+    Prompt {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+    /// The model endpoint failed in a way retries did not fix.
+    #[error("model endpoint: {0}")]
+    Provider(String),
+    /// The total deadline passed before the model answered.
+    #[error("the model did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The model kept returning output that is not a valid spec.
+    #[error("the model's output was still invalid after {attempts} attempts; last problem:\n{last}")]
+    RepairExhausted { attempts: u32, last: String },
+}
+
+fn understood_suffix(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(" (understood so far: {})", items.join("; "))
+    }
+}
+
+/// Token usage reported by the model endpoint, summed over every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// A spec plus how it was made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub spec: Spec,
+    /// `builtin` or `openai`.
+    pub planner: &'static str,
+    /// The model name, for the openai planner.
+    pub model: Option<String>,
+    /// The prompt version, for the openai planner.
+    pub prompt_version: Option<String>,
+    pub usage: Usage,
+    /// Model calls made, including repairs (0 for builtin).
+    pub attempts: u32,
+    /// The model's last raw reply, for the audit trail.
+    #[serde(skip)]
+    pub raw_reply: Option<String>,
+}
+
+/// Reviews a candidate spec (render + validate) for the repair loop.
+///
+/// The openai planner sends error findings back to the model and asks for a
+/// corrected spec. The builtin planner does not use it.
+pub trait Critic: Send + Sync {
+    fn review(&self, spec: &Spec) -> Vec<Finding>;
+}
+
+/// A critic that finds nothing; for callers that validate afterwards.
+pub struct NoCritic;
+
+impl Critic for NoCritic {
+    fn review(&self, _: &Spec) -> Vec<Finding> {
+        Vec::new()
+    }
+}
+
+/// The planner chosen for a request.
+pub enum Planner {
+    Builtin,
+    OpenAi(OpenAi),
+}
+
+impl Planner {
+    /// The planner's name as it appears in plans and trailers.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Planner::Builtin => "builtin",
+            Planner::OpenAi(_) => "openai",
+        }
+    }
+
+    /// Plans one intent.
+    pub async fn plan(&self, intent: &Intent, critic: &dyn Critic) -> Result<Planned, Error> {
+        match self {
+            Planner::Builtin => {
+                let spec = builtin::plan(intent)?;
+                Ok(Planned {
+                    spec,
+                    planner: "builtin",
+                    model: None,
+                    prompt_version: None,
+                    usage: Usage::default(),
+                    attempts: 0,
+                    raw_reply: None,
+                })
+            }
+            Planner::OpenAi(p) => p.plan(intent, critic).await,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Prompts: `prompts/*.j2` rendered with minijinja.

@@ -1,0 +1,139 @@
+//! `.gitintent.yaml`: how a GitOps repository wants its manifests laid out.
+
+use serde::Deserialize;
+use std::path::Path;
+
+use super::Error;
+
+/// The repo's own configuration, read from `.gitintent.yaml` at its root.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RepoConfig {
+    /// Where an app's files go; `{environment}`, `{namespace}` and `{name}`
+    /// are substituted. Default `clusters/{environment}/apps/{name}/`.
+    #[serde(default = "default_layout")]
+    pub layout: String,
+    /// Environments this repo deploys to; empty allows any.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// The environment used when the intent names none.
+    #[serde(default)]
+    pub default_environment: Option<String>,
+    /// Labels every resource must carry, added by the renderer.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Directories of the repo's own policies (used by the policy gate).
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+fn default_layout() -> String {
+    "clusters/{environment}/apps/{name}/".to_string()
+}
+
+impl Default for RepoConfig {
+    fn default() -> Self {
+        RepoConfig {
+            layout: default_layout(),
+            environments: Vec::new(),
+            default_environment: None,
+            labels: Default::default(),
+            policies: Vec::new(),
+        }
+    }
+}
+
+/// A checked layout pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pattern: String,
+}
+
+impl Layout {
+    /// Checks a pattern: relative, no `..`, and it must contain `{name}`.
+    pub fn new(pattern: &str) -> Result<Layout, String> {
+        let trimmed = pattern.trim_matches('/');
+        if trimmed.is_empty() || pattern.starts_with('/') || pattern.contains('\\') {
+            return Err(format!("layout {pattern:?} must be a relative path"));
+        }
+        if trimmed.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+            return Err(format!("layout {pattern:?} must not contain empty, '.' or '..' segments"));
+        }
+        if !trimmed.contains("{name}") {
+            return Err(format!("layout {pattern:?} must contain {{name}}"));
+        }
+        let known = ["{environment}", "{namespace}", "{name}"];
+        let mut rest = trimmed.to_string();
+        for k in known {
+            rest = rest.replace(k, "");
+        }
+        if rest.contains('{') || rest.contains('}') {
+            return Err(format!("layout {pattern:?} uses an unknown placeholder; known: {}", known.join(", ")));
+        }
+        Ok(Layout { pattern: trimmed.to_string() })
+    }
+
+    /// The directory for one app. Every value must already be a DNS-1123
+    /// label (the spec checks guarantee it), so the result cannot escape.
+    pub fn directory(&self, environment: &str, namespace: &str, name: &str) -> String {
+        self.pattern
+            .replace("{environment}", environment)
+            .replace("{namespace}", namespace)
+            .replace("{name}", name)
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::new(&default_layout()).expect("default layout is valid")
+    }
+}
+
+impl RepoConfig {
+    /// Reads `.gitintent.yaml` from `root`; a missing file gives the defaults.
+    pub fn load(root: &Path) -> Result<RepoConfig, Error> {
+        if !root.is_dir() {
+            return Err(Error::NotADirectory(root.to_path_buf()));
+        }
+        let path = root.join(".gitintent.yaml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
+            Err(source) => return Err(Error::Read { path, source }),
+        };
+        let config: RepoConfig = if text.trim().is_empty() {
+            RepoConfig::default()
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| Error::Config { path: path.clone(), message: e.to_string() })?
+        };
+        config.layout().map_err(|message| Error::Config { path, message })?;
+        Ok(config)
+    }
+
+    /// The checked layout.
+    pub fn layout(&self) -> Result<Layout, String> {
+        Layout::new(&self.layout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_that_could_escape_are_refused() {
+        for bad in ["../{name}", "/abs/{name}", "apps/{nme}", "apps", "a//{name}", "a/./{name}"] {
+            assert!(Layout::new(bad).is_err(), "{bad:?}");
+        }
+        let l = Layout::new("apps/{environment}/{name}/").unwrap();
+        assert_eq!(l.directory("prod", "default", "redis"), "apps/prod/redis");
+    }
+
+    #[test]
+    fn unknown_config_keys_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitintent.yaml"), "layot: x/{name}\n").unwrap();
+        let err = RepoConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("layot"), "{err}");
+    }
+}

@@ -1,0 +1,104 @@
+//! The target GitOps repository: its `.gitintent.yaml` and its files.
+//!
+//! This module reads configuration and writes planned files into a working
+//! tree (`plan --write`). It never writes outside the repository root.
+
+mod config;
+
+pub use config::{Layout, RepoConfig};
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::manifest::File;
+
+/// Repository faults.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `.gitintent.yaml` could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `.gitintent.yaml` is not valid.
+    #[error("{path} is not a valid gitintent config: {message}")]
+    Config { path: PathBuf, message: String },
+    /// The repository path does not exist or is not a directory.
+    #[error("{0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// A planned path would leave the repository.
+    #[error("refusing to write {0:?}: it is not a plain relative path inside the repository")]
+    UnsafePath(String),
+    /// Writing a planned file failed.
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Checks that `rel` is a plain relative path (no `..`, no root, no prefix)
+/// and joins it to `root`.
+pub fn join_inside(root: &Path, rel: &str) -> Result<PathBuf, Error> {
+    let p = Path::new(rel);
+    let plain = !rel.is_empty()
+        && !rel.contains('\\')
+        && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if !plain {
+        return Err(Error::UnsafePath(rel.to_string()));
+    }
+    Ok(root.join(p))
+}
+
+/// Writes planned files into a working tree, all or nothing.
+///
+/// Every path is checked before the first write; each file is written to a
+/// temporary sibling and renamed into place.
+pub fn write_files(root: &Path, files: &[File]) -> Result<Vec<PathBuf>, Error> {
+    if !root.is_dir() {
+        return Err(Error::NotADirectory(root.to_path_buf()));
+    }
+    let targets: Vec<PathBuf> = files
+        .iter()
+        .map(|f| join_inside(root, &f.path))
+        .collect::<Result<_, _>>()?;
+    for (file, target) in files.iter().zip(&targets) {
+        let write = |path: &Path| -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension("gitintent.tmp");
+            std::fs::write(&tmp, &file.content)?;
+            std::fs::rename(&tmp, path)
+        };
+        write(target).map_err(|source| Error::Write { path: target.clone(), source })?;
+    }
+    Ok(targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_leave_the_repo_are_refused() {
+        let root = Path::new("/repo");
+        for bad in ["../x", "a/../../x", "/etc/passwd", "", "a\\..\\b", "./a"] {
+            assert!(join_inside(root, bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(join_inside(root, "clusters/prod/a.yaml").unwrap(), Path::new("/repo/clusters/prod/a.yaml"));
+    }
+
+    #[test]
+    fn nothing_is_written_when_one_path_is_bad() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            File { path: "ok.yaml".into(), content: "a: 1\n".into() },
+            File { path: "../escape.yaml".into(), content: "b: 1\n".into() },
+        ];
+        assert!(write_files(dir.path(), &files).is_err());
+        assert!(!dir.path().join("ok.yaml").exists());
+    }
+}

@@ -1,0 +1,407 @@
+//! Checks on a spec that a JSON schema cannot express, and name sanitising.
+//!
+//! Every value that reaches a template or a file path passes through here:
+//! names become DNS-1123 labels, and images, hosts, paths, quantities and
+//! cron expressions are checked character by character. Problems are
+//! collected, not returned at the first one, so a model's repair attempt
+//! sees all of them.
+
+use super::{Archetype, Component, Quantities, Spec};
+
+/// One thing wrong with a spec, with the JSON path of the offending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON pointer into the spec, e.g. `/components/0/name`.
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Longest name we accept: 63 minus room for suffixes such as `-sentinel`.
+const MAX_NAME: usize = 50;
+
+/// Turns a human name into a DNS-1123 label, or says why it cannot.
+///
+/// Case is folded and spaces or underscores become `-`. Anything that could
+/// steer a path (`/`, `\`, `.`) or is not `[a-z0-9-]` is refused rather than
+/// silently dropped, so `../../etc` is an error, not `etc`.
+pub fn sanitize_name(raw: &str) -> Result<String, String> {
+    let folded: String = raw
+        .trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '_' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    if let Some(bad) = folded.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Err(format!(
+            "{raw:?} is not a valid name: {bad:?} is not allowed (use lowercase letters, digits and '-')"
+        ));
+    }
+    let mut name = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        return Err(format!("{raw:?} is not a valid name: it is empty"));
+    }
+    if name.len() > MAX_NAME {
+        return Err(format!("{raw:?} is not a valid name: longer than {MAX_NAME} characters"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("{raw:?} is not a valid name: it must start with a letter"));
+    }
+    Ok(name)
+}
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { path: path.into(), message: message.into() });
+    }
+
+    fn name(&mut self, path: &str, value: &mut String) {
+        match sanitize_name(value) {
+            Ok(clean) => *value = clean,
+            Err(message) => self.fail(path, message),
+        }
+    }
+
+    fn text(&mut self, path: &str, value: &str, max: usize) {
+        if value.len() > max {
+            self.fail(path, format!("longer than {max} characters"));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            self.fail(path, "contains control characters");
+        }
+    }
+}
+
+/// Sanitises names in place and returns every problem found.
+pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
+    let mut c = Checker { problems: Vec::new() };
+    c.name("/environment", &mut spec.environment);
+    c.name("/namespace", &mut spec.namespace);
+    if spec.components.is_empty() {
+        c.fail("/components", "at least one component is required");
+    }
+    if spec.components.len() > 20 {
+        c.fail("/components", "more than 20 components in one plan");
+    }
+    for (i, comp) in spec.components.iter_mut().enumerate() {
+        component(&mut c, &format!("/components/{i}"), comp);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, comp) in spec.components.iter().enumerate() {
+        if !seen.insert(comp.name.clone()) {
+            c.fail(format!("/components/{i}/name"), format!("duplicate component name {:?}", comp.name));
+        }
+    }
+    for (key, list) in [("assumptions", &spec.assumptions), ("questions", &spec.questions)] {
+        if list.len() > 30 {
+            c.fail(format!("/{key}"), "more than 30 entries");
+        }
+        for (i, s) in list.iter().enumerate() {
+            c.text(&format!("/{key}/{i}"), s, 500);
+        }
+    }
+    c.problems
+}
+
+fn component(c: &mut Checker, at: &str, comp: &mut Component) {
+    c.name(&format!("{at}/name"), &mut comp.name);
+    match &comp.image {
+        Some(image) => {
+            if let Err(m) = check_image(image) {
+                c.fail(format!("{at}/image"), m);
+            }
+        }
+        None if comp.archetype.is_generic() => c.fail(
+            format!("{at}/image"),
+            format!("a {} needs an image; the intent must name one", comp.archetype),
+        ),
+        None => {}
+    }
+    if let Some(r) = comp.replicas {
+        if r > 100 {
+            c.fail(format!("{at}/replicas"), format!("{r} replicas is more than the limit of 100"));
+        }
+    }
+    let mut port_names = std::collections::HashSet::new();
+    for (j, p) in comp.ports.iter_mut().enumerate() {
+        if !(1..=65535).contains(&p.port) {
+            c.fail(format!("{at}/ports/{j}/port"), format!("{} is not a port number (1-65535)", p.port));
+        }
+        c.name(&format!("{at}/ports/{j}/name"), &mut p.name);
+        if p.name.len() > 15 {
+            c.fail(format!("{at}/ports/{j}/name"), "port names are at most 15 characters");
+        }
+        if !port_names.insert(p.name.clone()) {
+            c.fail(format!("{at}/ports/{j}/name"), format!("duplicate port name {:?}", p.name));
+        }
+    }
+    if let Some(r) = &comp.resources {
+        quantities(c, &format!("{at}/resources/requests"), &r.requests);
+        quantities(c, &format!("{at}/resources/limits"), &r.limits);
+    }
+    if let Some(s) = &comp.storage {
+        if !is_memory(&s.size) {
+            c.fail(format!("{at}/storage/size"), format!("{:?} is not a size such as 10Gi", s.size));
+        }
+        if let Some(class) = &s.class {
+            if !is_dns_subdomain(class) {
+                c.fail(format!("{at}/storage/class"), format!("{class:?} is not a valid StorageClass name"));
+            }
+        }
+    }
+    if let Some(e) = &comp.exposure {
+        if let Some(host) = &e.host {
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            if !is_dns_subdomain(bare) || !bare.contains('.') {
+                c.fail(format!("{at}/exposure/host"), format!("{host:?} is not a host name"));
+            }
+        }
+        if let Some(path) = &e.path {
+            if !is_url_path(path) {
+                c.fail(format!("{at}/exposure/path"), format!("{path:?} is not a URL path"));
+            }
+        }
+    }
+    if let Some(a) = &comp.autoscaling {
+        if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
+            c.fail(
+                format!("{at}/autoscaling"),
+                format!("need 1 <= min ({}) <= max ({}) <= 100", a.min_replicas, a.max_replicas),
+            );
+        }
+        if !(1..=100).contains(&a.cpu_target_percent) {
+            c.fail(format!("{at}/autoscaling/cpu_target_percent"), "must be between 1 and 100");
+        }
+    }
+    if let Some(h) = &comp.health_check {
+        if let Some(path) = &h.path {
+            if !is_url_path(path) {
+                c.fail(format!("{at}/health_check/path"), format!("{path:?} is not a URL path"));
+            }
+        }
+        if let Some(port) = h.port {
+            if !(1..=65535).contains(&port) {
+                c.fail(format!("{at}/health_check/port"), format!("{port} is not a port number"));
+            }
+        }
+    }
+    for (j, e) in comp.env.iter().enumerate() {
+        if !is_env_name(&e.name) {
+            c.fail(format!("{at}/env/{j}/name"), format!("{:?} is not a valid variable name", e.name));
+        }
+        c.text(&format!("{at}/env/{j}/value"), &e.value, 4096);
+    }
+    for (j, s) in comp.secret_refs.iter_mut().enumerate() {
+        if !is_env_name(&s.env) {
+            c.fail(format!("{at}/secret_refs/{j}/env"), format!("{:?} is not a valid variable name", s.env));
+        }
+        c.name(&format!("{at}/secret_refs/{j}/secret"), &mut s.secret);
+        if s.key.is_empty() || !s.key.chars().all(|ch| ch.is_ascii_alphanumeric() || "-._".contains(ch)) {
+            c.fail(format!("{at}/secret_refs/{j}/key"), format!("{:?} is not a valid Secret key", s.key));
+        }
+    }
+    match (&comp.schedule, comp.archetype) {
+        (Some(s), Archetype::CronJob) => {
+            if let Err(m) = check_cron(s) {
+                c.fail(format!("{at}/schedule"), m);
+            }
+        }
+        (None, Archetype::CronJob) => c.fail(format!("{at}/schedule"), "a cron_job needs a schedule"),
+        (Some(_), other) => c.fail(format!("{at}/schedule"), format!("a {other} has no schedule; use null")),
+        (None, _) => {}
+    }
+}
+
+fn quantities(c: &mut Checker, at: &str, q: &Quantities) {
+    if let Some(cpu) = &q.cpu {
+        if !is_cpu(cpu) {
+            c.fail(format!("{at}/cpu"), format!("{cpu:?} is not a CPU quantity such as 500m or 2"));
+        }
+    }
+    if let Some(mem) = &q.memory {
+        if !is_memory(mem) {
+            c.fail(format!("{at}/memory"), format!("{mem:?} is not a memory quantity such as 512Mi"));
+        }
+    }
+}
+
+fn split_number(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    (&s[..end], &s[end..])
+}
+
+fn is_number(s: &str) -> bool {
+    !s.is_empty() && s.parse::<f64>().is_ok_and(|n| n > 0.0 && n.is_finite())
+}
+
+pub(crate) fn is_cpu(s: &str) -> bool {
+    let (num, unit) = split_number(s);
+    is_number(num) && (unit.is_empty() || unit == "m")
+}
+
+pub(crate) fn is_memory(s: &str) -> bool {
+    let (num, unit) = split_number(s);
+    is_number(num) && ["", "Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"].contains(&unit)
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+fn is_url_path(s: &str) -> bool {
+    s.starts_with('/')
+        && s.len() <= 256
+        && !s.contains("..")
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn check_image(image: &str) -> Result<(), String> {
+    let ok_chars = image.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    if image.is_empty() || image.len() > 255 || !ok_chars {
+        return Err(format!("{image:?} is not an image reference"));
+    }
+    if image.starts_with(['-', '/', '.', ':']) || image.contains("..") || image.contains("//") {
+        return Err(format!("{image:?} is not an image reference"));
+    }
+    Ok(())
+}
+
+/// Checks a five-field cron expression (numbers, `*`, ranges, steps, lists,
+/// and the names of months and weekdays) or a `@daily`-style macro.
+fn check_cron(expr: &str) -> Result<(), String> {
+    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    if MACROS.contains(&expr) {
+        return Ok(());
+    }
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!("{expr:?} is not a cron expression with 5 fields"));
+    }
+    let ranges = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+    for (field, (lo, hi)) in fields.iter().zip(ranges) {
+        for part in field.split(',') {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            if let Some(step) = step {
+                if step.parse::<u32>().map_or(true, |n| n == 0) {
+                    return Err(format!("{expr:?}: bad step in {part:?}"));
+                }
+            }
+            if range == "*" {
+                continue;
+            }
+            for bound in range.split('-') {
+                let ok = match bound.parse::<u32>() {
+                    Ok(n) => (lo..=hi).contains(&n),
+                    Err(_) => bound.len() == 3 && bound.chars().all(|c| c.is_ascii_alphabetic()),
+                };
+                if !ok {
+                    return Err(format!("{expr:?}: {bound:?} is out of range {lo}-{hi}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Archetype, Spec};
+
+    #[test]
+    fn names_are_folded_to_dns_labels() {
+        assert_eq!(sanitize_name("Api Gateway").unwrap(), "api-gateway");
+        assert_eq!(sanitize_name("orders_worker").unwrap(), "orders-worker");
+        assert_eq!(sanitize_name("--redis--").unwrap(), "redis");
+    }
+
+    #[test]
+    fn path_like_names_are_refused_not_stripped() {
+        for bad in ["../../etc", "a/b", "..", "x\\y", "", "   ", "9lives", "héllo"] {
+            assert!(sanitize_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn cron_expressions_are_checked() {
+        assert!(check_cron("0 2 * * *").is_ok());
+        assert!(check_cron("*/15 * * * *").is_ok());
+        assert!(check_cron("0 9 * * mon-fri").is_ok());
+        assert!(check_cron("@daily").is_ok());
+        assert!(check_cron("61 * * * *").is_err());
+        assert!(check_cron("* * *").is_err());
+        assert!(check_cron("*/0 * * * *").is_err());
+    }
+
+    #[test]
+    fn quantities_are_checked() {
+        assert!(is_cpu("500m") && is_cpu("2") && is_cpu("0.5"));
+        assert!(!is_cpu("500Mi") && !is_cpu("") && !is_cpu("lots"));
+        assert!(is_memory("512Mi") && is_memory("2Gi") && is_memory("1G"));
+        assert!(!is_memory("2 gigs") && !is_memory("-1Gi"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut spec = Spec::test(Archetype::WebService).with(|c| {
+            c.name = "../../etc".into();
+            c.replicas = Some(1000);
+            c.schedule = Some("0 2 * * *".into());
+        });
+        let problems = normalize(&mut spec);
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/components/0/name", "/components/0/image", "/components/0/replicas", "/components/0/schedule"]
+        );
+    }
+
+    #[test]
+    fn hostile_hosts_and_images_are_refused() {
+        let mut spec = Spec::test(Archetype::Redis).with(|c| {
+            c.image = Some("redis:7 ; rm -rf /".into());
+            c.exposure = Some(crate::spec::Exposure {
+                host: Some("evil.com\n  privileged: true".into()),
+                path: Some("/../secret".into()),
+                tls: true,
+            });
+        });
+        let problems = normalize(&mut spec);
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+    }
+}

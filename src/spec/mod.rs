@@ -1,0 +1,283 @@
+//! The spec: the typed contract between a planner and the templates.
+//!
+//! A planner (the LLM or the builtin parser) fills in a [`Spec`]; nothing else
+//! it says is used. The JSON schema the model must follow is generated from
+//! these types ([`schema`]) and committed as `schemas/spec.schema.json`.
+//!
+//! Model output is untrusted: [`Spec::from_untrusted_json`] checks it against
+//! the schema, then [`Spec::check`] checks what a schema cannot (DNS names,
+//! images, hosts, cron expressions, quantities), and [`Spec::normalize`]
+//! sanitises names. This module does not render anything and does not decide
+//! file paths.
+
+mod archetype;
+mod check;
+mod schema;
+
+pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
+pub use check::{sanitize_name, Problem};
+pub use schema::{schema, schema_json};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Errors raised while turning untrusted JSON into a [`Spec`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The text was not JSON at all.
+    #[error("the planner's reply is not valid JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// The JSON does not match `schemas/spec.schema.json`.
+    #[error("the planner's reply does not match the spec schema:\n{}", bullet(.0))]
+    Schema(Vec<String>),
+    /// The JSON matches the schema but a value is unsafe or malformed.
+    #[error("the spec is not acceptable:\n{}", bullet(&.0.iter().map(ToString::to_string).collect::<Vec<_>>()))]
+    Invalid(Vec<Problem>),
+}
+
+fn bullet(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("  - {s}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What the user asked for, as a typed value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Spec")]
+pub struct Spec {
+    /// Target environment, e.g. `production`, `staging`, `dev`.
+    pub environment: String,
+    /// Kubernetes namespace for every component.
+    pub namespace: String,
+    /// One or more components (workloads) to deploy.
+    pub components: Vec<Component>,
+    /// What was inferred rather than stated, shown to the reviewer.
+    pub assumptions: Vec<String>,
+    /// What is ambiguous and should be confirmed by a person.
+    pub questions: Vec<String>,
+}
+
+/// One workload and everything around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// DNS-1123 label, e.g. `redis`, `api-gateway`.
+    pub name: String,
+    /// What kind of thing this is; decides the workload kind and defaults.
+    pub archetype: Archetype,
+    /// Container image with a pinned tag; null uses the archetype's default.
+    pub image: Option<String>,
+    /// Replica count; null uses the archetype's default.
+    pub replicas: Option<u32>,
+    /// Container ports; empty uses the archetype's default ports.
+    pub ports: Vec<Port>,
+    /// CPU and memory requests and limits; null uses defaults.
+    pub resources: Option<Resources>,
+    /// Persistent storage; null means none (stateful archetypes get a default).
+    pub storage: Option<Storage>,
+    /// Expose through an Ingress; null means cluster-internal only.
+    pub exposure: Option<Exposure>,
+    /// Horizontal autoscaling on CPU; null means a fixed replica count.
+    pub autoscaling: Option<Autoscaling>,
+    /// Health check; null uses the archetype's probe.
+    pub health_check: Option<HealthCheck>,
+    /// Plain environment variables. Never put credentials here.
+    pub env: Vec<EnvVar>,
+    /// Environment variables taken from Kubernetes Secrets (names, never values).
+    pub secret_refs: Vec<SecretRef>,
+    /// Cron schedule (5 fields) for cron jobs; null otherwise.
+    pub schedule: Option<String>,
+    /// High availability; null means none.
+    pub high_availability: Option<HighAvailability>,
+}
+
+/// A container port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Port {
+    /// IANA-style port name (at most 15 characters), e.g. `http`.
+    pub name: String,
+    /// Port number, 1 to 65535.
+    pub port: u32,
+}
+
+/// Requests and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// What the scheduler reserves.
+    pub requests: Quantities,
+    /// The ceiling.
+    pub limits: Quantities,
+}
+
+/// CPU and memory quantities in Kubernetes notation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quantities {
+    /// CPU, e.g. `500m` or `2`; null uses the default.
+    pub cpu: Option<String>,
+    /// Memory, e.g. `512Mi` or `2Gi`; null uses the default.
+    pub memory: Option<String>,
+}
+
+/// A persistent volume per replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// Size, e.g. `10Gi`.
+    pub size: String,
+    /// StorageClass name; null uses the cluster default.
+    pub class: Option<String>,
+}
+
+/// Ingress exposure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exposure {
+    /// Public host name, e.g. `api.example.com`; null matches any host.
+    pub host: Option<String>,
+    /// URL path prefix; null means `/`.
+    pub path: Option<String>,
+    /// Serve over HTTPS with a certificate in a Secret.
+    pub tls: bool,
+}
+
+/// CPU-based horizontal autoscaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Minimum replicas, at least 1.
+    pub min_replicas: u32,
+    /// Maximum replicas, at least `min_replicas`.
+    pub max_replicas: u32,
+    /// Target average CPU utilisation in percent, 1 to 100.
+    pub cpu_target_percent: u32,
+}
+
+/// An HTTP or TCP health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheck {
+    /// HTTP path, e.g. `/healthz`; null means a TCP check.
+    pub path: Option<String>,
+    /// Port to probe; null uses the first container port.
+    pub port: Option<u32>,
+}
+
+/// A plain environment variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvVar {
+    /// Variable name, e.g. `LOG_LEVEL`.
+    pub name: String,
+    /// Value. Credentials are moved to a Secret reference and dropped.
+    pub value: String,
+}
+
+/// An environment variable read from a Secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// Variable name in the container, e.g. `DATABASE_PASSWORD`.
+    pub env: String,
+    /// Secret name, e.g. `orders-db`.
+    pub secret: String,
+    /// Key inside the Secret, e.g. `password`.
+    pub key: String,
+}
+
+/// High-availability options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HighAvailability {
+    /// Add a PodDisruptionBudget.
+    pub pod_disruption_budget: bool,
+    /// Spread replicas across nodes and zones.
+    pub spread: bool,
+    /// Use the archetype's failover mechanism (e.g. Redis Sentinel).
+    pub failover: bool,
+}
+
+impl Spec {
+    /// Parses and checks untrusted JSON (a model's reply) into a spec.
+    ///
+    /// The value is checked against the spec schema first, so the error lists
+    /// every schema violation at once; then [`Spec::check`] runs.
+    pub fn from_untrusted_json(text: &str) -> Result<Spec, Error> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(Error::Json)?;
+        let errors = schema::violations(&value);
+        if !errors.is_empty() {
+            return Err(Error::Schema(errors));
+        }
+        let mut spec: Spec = serde_json::from_value(value).map_err(Error::Json)?;
+        spec.normalize()?;
+        Ok(spec)
+    }
+
+    /// Sanitises names and checks every value a schema cannot check.
+    pub fn normalize(&mut self) -> Result<(), Error> {
+        let problems = check::normalize(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// The SHA-256 of the spec's canonical JSON, as lowercase hex.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).expect("a spec always serialises");
+        let digest = sha2::Sha256::digest(json);
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Component {
+    /// A component of the given archetype with every optional field empty.
+    pub fn new(name: &str, archetype: Archetype) -> Component {
+        Component {
+            name: name.to_string(),
+            archetype,
+            image: None,
+            replicas: None,
+            ports: Vec::new(),
+            resources: None,
+            storage: None,
+            exposure: None,
+            autoscaling: None,
+            health_check: None,
+            env: Vec::new(),
+            secret_refs: Vec::new(),
+            schedule: None,
+            high_availability: None,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    impl Spec {
+        /// A one-component spec for tests.
+        pub(crate) fn test(archetype: Archetype) -> Spec {
+            Spec {
+                environment: "production".into(),
+                namespace: "default".into(),
+                components: vec![Component::new(archetype.as_str(), archetype)],
+                assumptions: vec![],
+                questions: vec![],
+            }
+        }
+
+        pub(crate) fn with(mut self, f: impl FnOnce(&mut Component)) -> Spec {
+            f(&mut self.components[0]);
+            self
+        }
+    }
+}
