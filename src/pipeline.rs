@@ -1,1 +1,138 @@
 //! The pipeline: intent -> spec -> manifests -> findings, shared by every front end.
+//!
+//! [`run`] plans with the chosen planner, moves plaintext credentials out of
+//! the spec, renders, and validates. The same render-and-validate step is the
+//! [`Critic`] the openai planner's repair loop consults, so the model sees
+//! exactly the findings the user would. Nothing here writes files or talks to
+//! git; front ends decide what to do with a [`Plan`].
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Severity};
+use crate::intent::Intent;
+use crate::manifest::File;
+use crate::plan::{Critic, Planner, Usage};
+use crate::repo::{Layout, RepoConfig};
+use crate::spec::{secrets, Spec};
+use crate::{render, validate, Result};
+
+/// The outcome of planning one intent: the stable `plan --format json` contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The intent as given, with credential-looking values redacted.
+    pub intent: String,
+    pub planner: &'static str,
+    pub model: Option<String>,
+    pub prompt_version: Option<String>,
+    pub spec: Spec,
+    pub files: Vec<File>,
+    pub findings: Vec<Finding>,
+    pub usage: Usage,
+    pub attempts: u32,
+}
+
+impl Plan {
+    /// True when any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        crate::finding::has_errors(&self.findings)
+    }
+}
+
+/// What the repository contributes to a plan.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub layout: Layout,
+    pub config: RepoConfig,
+}
+
+impl Context {
+    /// Checks a repo config into a context.
+    pub fn new(config: RepoConfig) -> Result<Context, crate::repo::Error> {
+        let layout = config.layout().map_err(|message| crate::repo::Error::Config {
+            path: ".gitintent.yaml".into(),
+            message,
+        })?;
+        Ok(Context { layout, config })
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context { layout: Layout::default(), config: RepoConfig::default() }
+    }
+}
+
+/// Plans, renders and validates one intent.
+pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Plan> {
+    let intent = match (&intent.environment, &ctx.config.default_environment) {
+        (None, Some(default)) if !mentions_environment(&intent.text) => {
+            Intent { environment: Some(default.clone()), ..intent.clone() }
+        }
+        _ => intent.clone(),
+    };
+    let planned = planner.plan(&intent, ctx).await?;
+    let mut spec = planned.spec;
+    if let Some(env) = &intent.environment {
+        spec.environment = env.clone();
+    }
+    spec.normalize()?;
+    let (files, findings) = review(&mut spec, ctx)?;
+    Ok(Plan {
+        intent: secrets::redact_text(&intent.text),
+        planner: planned.planner,
+        model: planned.model,
+        prompt_version: planned.prompt_version,
+        spec,
+        files,
+        findings,
+        usage: planned.usage,
+        attempts: planned.attempts,
+    })
+}
+
+/// Extracts secrets, renders and validates; findings are sorted, errors first.
+pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>)> {
+    let mut findings = secrets::extract(spec);
+    if !ctx.config.environments.is_empty() && !ctx.config.environments.contains(&spec.environment) {
+        findings.push(Finding::new(
+            Severity::Error,
+            "environment-unknown",
+            format!("environment/{}", spec.environment),
+            "/environment",
+            format!(
+                "environment {:?} is not one of this repository's environments: {}",
+                spec.environment,
+                ctx.config.environments.join(", ")
+            ),
+        ));
+    }
+    let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
+    findings.extend(rendered.findings);
+    let manifests: Vec<File> = rendered
+        .files
+        .iter()
+        .filter(|f| !f.path.ends_with("/kustomization.yaml"))
+        .cloned()
+        .collect();
+    findings.extend(validate::check(&manifests));
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.resource.cmp(&b.resource)));
+    Ok((rendered.files, findings))
+}
+
+fn mentions_environment(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["prod", "staging", "stage", "dev", "qa", "test", "sandbox", "preview"]
+        .iter()
+        .any(|w| lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t.starts_with(w)))
+}
+
+/// The repair loop's critic: the same review a user gets, errors only.
+impl Critic for Context {
+    fn review(&self, spec: &Spec) -> Vec<Finding> {
+        let mut spec = spec.clone();
+        match review(&mut spec, self) {
+            Ok((_, findings)) => findings.into_iter().filter(Finding::is_error).collect(),
+            Err(e) => vec![Finding::new(Severity::Error, "render", "spec", "", e.to_string())],
+        }
+    }
+}

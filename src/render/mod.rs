@@ -1,22 +1,41 @@
-//! Render: a checked spec to manifest files through minijinja templates.
+//! Render: a checked [`Spec`] to manifest files through minijinja templates.
+//!
+//! Input is a spec that has passed [`Spec::normalize`]; output is one
+//! directory of YAML files per component, at the path the repo's [`Layout`]
+//! gives. Decisions live in `context.rs`; the templates under `templates/`
+//! (embedded at build time) only lay values out. Every rendered document is
+//! parsed back and re-emitted, so a template bug becomes a render error, not
+//! a broken file, and output formatting is uniform.
+//!
+//! This stage does not validate against Kubernetes schemas (see
+//! [`crate::validate`]) and never takes a path from the spec.
+
+mod context;
+mod templates;
+
+use std::collections::BTreeMap;
 
 use crate::finding::Finding;
 use crate::manifest::File;
 use crate::repo::Layout;
-use crate::spec::Spec;
+use crate::spec::{Spec, WorkloadKind};
 
-/// Rendering faults (template bugs, not user errors).
+/// Rendering faults. These are bugs in templates, not user errors.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("template {name} failed")]
+    /// A template failed to render.
+    #[error("template {name} failed to render")]
     Template {
         name: String,
         #[source]
         source: minijinja::Error,
     },
+    /// A template produced text that is not YAML.
+    #[error("template {name} produced invalid YAML: {message}")]
+    Yaml { name: String, message: String },
 }
 
-/// Rendered files plus findings raised while rendering.
+/// Rendered files plus the findings raised while rendering.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
     pub files: Vec<File>,
@@ -24,7 +43,67 @@ pub struct Rendered {
 }
 
 /// Renders every component of `spec` into files under `layout`.
-pub fn render(spec: &Spec, layout: &Layout) -> Result<Rendered, Error> {
-    let _ = (spec, layout);
-    Ok(Rendered::default())
+///
+/// `labels` are extra labels (from `.gitintent.yaml`) put on every resource.
+pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -> Result<Rendered, Error> {
+    let mut out = Rendered::default();
+    for comp in &spec.components {
+        let app = context::app(spec, comp, labels, &mut out.findings);
+        let dir = layout.directory(&spec.environment, &spec.namespace, &comp.name);
+        let mut names: Vec<&str> = Vec::new();
+        let mut docs: Vec<(&str, String)> = Vec::new();
+        let app_value = minijinja::Value::from(minijinja::value::Serde(&app));
+        let ctx = minijinja::context! { app => app_value.clone() };
+        let mut emit = |file: &'static str, template: &str, ctx: &minijinja::Value| -> Result<(), Error> {
+            docs.push((file, templates::render(template, ctx)?));
+            names.push(file);
+            Ok(())
+        };
+        emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
+        if app.sentinel {
+            let headless = format!("{}-headless", app.name);
+            let quorum = comp.replicas.unwrap_or(3) / 2 + 1;
+            let vars = minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
+            let scripts = minijinja::context! {
+                redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)?,
+                sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)?,
+            };
+            let ctx = minijinja::context! { app => app_value.clone(), scripts => scripts };
+            emit("configmap.yaml", "archetypes/redis/configmap.yaml.j2", &ctx)?;
+        }
+        let workload = comp.archetype.workload();
+        if app.storage_needs_claim(workload) {
+            emit("pvc.yaml", "pvc.yaml.j2", &ctx)?;
+        }
+        let workload_file = match workload {
+            WorkloadKind::Deployment => "deployment.yaml",
+            WorkloadKind::StatefulSet => "statefulset.yaml",
+            WorkloadKind::DaemonSet => "daemonset.yaml",
+            WorkloadKind::CronJob => "cronjob.yaml",
+            WorkloadKind::Job => "job.yaml",
+        };
+        emit(workload_file, &format!("{workload_file}.j2"), &ctx)?;
+        if app.service {
+            emit("service.yaml", "service.yaml.j2", &ctx)?;
+        }
+        if app.exposure.is_some() && app.service {
+            emit("ingress.yaml", "ingress.yaml.j2", &ctx)?;
+        }
+        if app.autoscaling.is_some() {
+            emit("hpa.yaml", "hpa.yaml.j2", &ctx)?;
+        }
+        if app.pdb {
+            emit("pdb.yaml", "pdb.yaml.j2", &ctx)?;
+        }
+        let kctx = minijinja::context! { app => app_value, files => minijinja::value::Serde(&names) };
+        let kustomization = templates::render("kustomization.yaml.j2", &kctx)?;
+        docs.push(("kustomization.yaml", kustomization));
+        for (file, text) in docs {
+            out.files.push(File { path: format!("{dir}/{file}"), content: templates::reformat(file, &text)? });
+        }
+    }
+    Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@
 mod archetype;
 mod check;
 mod schema;
+pub mod secrets;
 
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
 pub use check::{sanitize_name, Problem};

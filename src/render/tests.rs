@@ -1,0 +1,96 @@
+use super::*;
+use crate::spec::{Archetype, Autoscaling, Exposure, HighAvailability, Storage};
+
+fn files(spec: &Spec) -> Vec<File> {
+    let mut spec = spec.clone();
+    spec.normalize().unwrap();
+    render(&spec, &Layout::default(), &BTreeMap::new()).unwrap().files
+}
+
+fn doc(files: &[File], suffix: &str) -> serde_json::Value {
+    let file = files.iter().find(|f| f.path.ends_with(suffix)).unwrap_or_else(|| panic!("no {suffix}"));
+    serde_saphyr::from_multiple::<serde_json::Value>(&file.content).unwrap().remove(0)
+}
+
+#[test]
+fn every_archetype_renders_to_parseable_yaml_under_the_layout() {
+    for a in Archetype::ALL {
+        let spec = Spec::test(a).with(|c| {
+            if a.is_generic() {
+                c.image = Some("acme/app:1.2.3".into());
+            }
+            if a == Archetype::CronJob {
+                c.schedule = Some("0 2 * * *".into());
+            }
+        });
+        for f in files(&spec) {
+            assert!(f.path.starts_with(&format!("clusters/production/apps/{}/", a.as_str().replace('_', "-"))), "{}", f.path);
+            serde_saphyr::from_multiple::<serde_json::Value>(&f.content).unwrap_or_else(|e| panic!("{}: {e}", f.path));
+        }
+    }
+}
+
+#[test]
+fn redis_with_failover_gets_sentinel_pdb_and_spread() {
+    let spec = Spec::test(Archetype::Redis).with(|c| {
+        c.replicas = Some(3);
+        c.storage = Some(Storage { size: "10Gi".into(), class: None });
+        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true });
+    });
+    let files = files(&spec);
+    let sts = doc(&files, "statefulset.yaml");
+    assert_eq!(sts["spec"]["replicas"], 3);
+    let containers = sts["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[1]["name"], "sentinel");
+    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "10Gi");
+    assert!(sts["spec"]["template"]["spec"]["topologySpreadConstraints"].is_array());
+    assert_eq!(doc(&files, "pdb.yaml")["kind"], "PodDisruptionBudget");
+    let scripts = doc(&files, "configmap.yaml");
+    assert!(scripts["data"]["start-sentinel.sh"].as_str().unwrap().contains("sentinel monitor mymaster"));
+    assert!(scripts["data"]["start-sentinel.sh"].as_str().unwrap().contains(" 6379 2\n"));
+}
+
+#[test]
+fn containers_get_secure_defaults() {
+    let spec = Spec::test(Archetype::WebService).with(|c| c.image = Some("acme/api:1.0.0".into()));
+    let files = files(&spec);
+    let pod = &doc(&files, "deployment.yaml")["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+    assert!(c["resources"]["limits"]["memory"].is_string());
+    assert!(c["readinessProbe"].is_object() && c["livenessProbe"].is_object());
+}
+
+#[test]
+fn exposure_and_autoscaling_render_ingress_and_hpa() {
+    let spec = Spec::test(Archetype::WebService).with(|c| {
+        c.image = Some("acme/api:1.0.0".into());
+        c.exposure = Some(Exposure { host: Some("api.example.com".into()), path: None, tls: true });
+        c.autoscaling = Some(Autoscaling { min_replicas: 3, max_replicas: 12, cpu_target_percent: 70 });
+    });
+    let files = files(&spec);
+    let ing = doc(&files, "ingress.yaml");
+    assert_eq!(ing["spec"]["rules"][0]["host"], "api.example.com");
+    assert_eq!(ing["spec"]["tls"][0]["secretName"], "web-service-tls");
+    let hpa = doc(&files, "hpa.yaml");
+    assert_eq!(hpa["spec"]["minReplicas"], 3);
+    assert_eq!(hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+    assert!(doc(&files, "deployment.yaml")["spec"].get("replicas").is_none());
+    let k = doc(&files, "kustomization.yaml");
+    assert_eq!(k["resources"], serde_json::json!(["serviceaccount.yaml", "deployment.yaml", "service.yaml", "ingress.yaml", "hpa.yaml", "pdb.yaml"]));
+}
+
+#[test]
+fn hostile_values_stay_values() {
+    let spec = Spec::test(Archetype::Worker).with(|c| {
+        c.image = Some("acme/w:1".into());
+        c.env = vec![crate::spec::EnvVar { name: "MOTD".into(), value: "x\n  privileged: true\n\"}".into() }];
+    });
+    let files = files(&spec);
+    let c = &doc(&files, "deployment.yaml")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["env"][0]["value"], "x\n  privileged: true\n\"}");
+    assert!(c.get("privileged").is_none() && c["securityContext"].get("privileged").is_none());
+}
