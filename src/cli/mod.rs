@@ -1,8 +1,15 @@
 //! Command-line front end: one file per subcommand.
+//!
+//! This is the binary's edge: `anyhow` is allowed here and nowhere else.
+//! Each subcommand returns an exit code; [`main`] prints errors with their
+//! whole cause chain.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod output;
+mod plan;
+mod schemas;
 mod validate;
 
 /// Exit codes shared by every subcommand.
@@ -18,7 +25,11 @@ pub(crate) mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "gitintent", version, about = "Plain-language intents to validated Kubernetes manifests on a GitOps branch")]
+#[command(
+    name = "gitintent",
+    version,
+    about = "Plain-language intents to validated Kubernetes manifests on a GitOps branch"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,8 +37,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Plan an intent: spec, manifests and findings.
+    Plan(plan::Args),
     /// Validate Kubernetes manifests strictly (files, directories, or - for stdin).
     Validate(validate::Args),
+    /// Print or regenerate the committed JSON schemas.
+    Schemas(schemas::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -39,8 +54,16 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
-        Command::Validate(args) => validate::run(args),
+    let result = match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Validate(args) => Ok(validate::run(args)),
+        Command::Schemas(args) => schemas::run(args),
     };
-    ExitCode::from(code)
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
 }

@@ -85,20 +85,24 @@ fn strictify(value: &mut Value) {
 }
 
 /// `anyOf: [{type: string, const: a}, {type: string, const: b}]` becomes
-/// `type: string, enum: [a, b]`, the form every strict-mode model handles.
+/// `type: string, enum: [a, b]` (also when some alternatives are already
+/// enums), the form every strict-mode model handles.
 fn collapse_const_alternatives(obj: &mut Map<String, Value>) {
     let Some(Value::Array(alts)) = obj.get("anyOf") else {
         return;
     };
-    let consts: Option<Vec<Value>> = alts
+    let consts: Option<Vec<Vec<Value>>> = alts
         .iter()
         .map(|alt| {
-            (alt.get("type") == Some(&json!("string")))
-                .then(|| alt.get("const").cloned())
-                .flatten()
+            let string = alt.get("type") == Some(&json!("string"));
+            match (string, alt.get("const"), alt.get("enum")) {
+                (true, Some(c), _) => Some(vec![c.clone()]),
+                (true, None, Some(Value::Array(e))) => Some(e.clone()),
+                _ => None,
+            }
         })
         .collect();
-    if let Some(consts) = consts {
+    if let Some(consts) = consts.map(|c| c.concat()) {
         obj.remove("anyOf");
         obj.insert("type".into(), json!("string"));
         obj.insert("enum".into(), Value::Array(consts));
