@@ -65,8 +65,8 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
             let quorum = comp.replicas.unwrap_or(3) / 2 + 1;
             let vars = minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
             let scripts = minijinja::context! {
-                redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)?,
-                sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)?,
+                redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)? + "\n",
+                sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)? + "\n",
             };
             let ctx = minijinja::context! { app => app_value.clone(), scripts => scripts };
             emit("configmap.yaml", "archetypes/redis/configmap.yaml.j2", &ctx)?;

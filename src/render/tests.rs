@@ -94,3 +94,15 @@ fn hostile_values_stay_values() {
     assert_eq!(c["env"][0]["value"], "x\n  privileged: true\n\"}");
     assert!(c.get("privileged").is_none() && c["securityContext"].get("privileged").is_none());
 }
+
+#[test]
+#[ignore = "prints a rendering for eyeballing"]
+fn print_redis() {
+    let spec = Spec::test(Archetype::Redis).with(|c| {
+        c.replicas = Some(3);
+        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true });
+    });
+    for f in files(&spec) {
+        println!("# {}\n{}", f.path, f.content);
+    }
+}
