@@ -1,3 +1,4 @@
 mod cli;
 mod snapshots;
 mod evals;
+mod validate;
