@@ -22,5 +22,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let path = args.dir.join("spec.schema.json");
     std::fs::write(&path, gitintent::spec::schema_json())?;
     eprintln!("wrote {}", path.display());
+    for path in gitintent::validate::generate_kubernetes_schemas(&args.dir.join("kubernetes"))? {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(super::exit::OK)
 }

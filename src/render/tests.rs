@@ -31,6 +31,31 @@ fn every_archetype_renders_to_parseable_yaml_under_the_layout() {
 }
 
 #[test]
+fn every_archetype_passes_strict_schema_validation() {
+    for a in Archetype::ALL {
+        for ha in [None, Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true })] {
+            let spec = Spec::test(a).with(|c| {
+                if a.is_generic() {
+                    c.image = Some("acme/app:1.2.3".into());
+                    c.ports = vec![crate::spec::Port { name: "http".into(), port: 8080 }];
+                }
+                if a == Archetype::CronJob {
+                    c.schedule = Some("*/15 * * * *".into());
+                }
+                c.replicas = Some(3);
+                c.high_availability = ha.clone();
+                c.exposure = Some(Exposure { host: Some("app.example.com".into()), path: None, tls: true });
+                c.autoscaling = Some(Autoscaling { min_replicas: 3, max_replicas: 6, cpu_target_percent: 75 });
+                c.storage = Some(Storage { size: "5Gi".into(), class: Some("fast-ssd".into()) });
+            });
+            let files: Vec<File> = files(&spec).into_iter().filter(|f| !f.path.ends_with("kustomization.yaml")).collect();
+            let findings = crate::validate::check(&files);
+            assert!(findings.is_empty(), "{a} (ha: {}): {findings:#?}", ha.is_some());
+        }
+    }
+}
+
+#[test]
 fn redis_with_failover_gets_sentinel_pdb_and_spread() {
     let spec = Spec::test(Archetype::Redis).with(|c| {
         c.replicas = Some(3);
