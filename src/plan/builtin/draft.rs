@@ -1,0 +1,550 @@
+//! Drafts: what one clause said, and the component it becomes.
+//!
+//! The readers fill a [`Draft`] with exactly what the user wrote. [`build`]
+//! turns it into a [`Component`], filling gaps with archetype defaults and
+//! recording every such choice as an assumption, and every conflict as a
+//! question. It refuses what cannot be built honestly: a generic workload
+//! without an image, an untagged image, a cron job without a schedule.
+
+use super::guard::{Credential, Kind};
+use super::kind::{image_basename, tag};
+use super::schedule::Schedule;
+use crate::plan::Error;
+use crate::spec::{
+    sanitize_name, Archetype, Autoscaling, Component, EnvVar, Exposure, HealthCheck, HighAvailability, Port, Quantities,
+    Resources, SecretRef, Storage, WorkloadKind,
+};
+
+/// Autoscaling bounds as written; missing values are filled in by [`build`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Scale {
+    pub(super) min: Option<u32>,
+    pub(super) max: Option<u32>,
+    pub(super) cpu: Option<u32>,
+}
+
+/// What one clause of the intent said.
+#[derive(Debug, Default)]
+pub(super) struct Draft {
+    pub(super) archetype: Option<Archetype>,
+    /// A vague noun ("a database") when no archetype was named.
+    pub(super) vague: Option<&'static str>,
+    pub(super) image: Option<String>,
+    pub(super) mariadb: bool,
+    /// The name as written, unsanitised.
+    pub(super) name: Option<String>,
+    /// The name came from "called"/"named"/"as", so a bad one is refused.
+    pub(super) name_explicit: bool,
+    pub(super) replicas: Option<u32>,
+    pub(super) autoscale: Option<Scale>,
+    pub(super) requests: Quantities,
+    pub(super) limits: Quantities,
+    pub(super) storage_size: Option<String>,
+    pub(super) storage_class: Option<String>,
+    pub(super) persistent: bool,
+    pub(super) ports: Vec<(Option<String>, u32)>,
+    pub(super) health: Option<HealthCheck>,
+    pub(super) host: Option<String>,
+    pub(super) path: Option<String>,
+    pub(super) tls: Option<bool>,
+    pub(super) expose: bool,
+    pub(super) internal: bool,
+    pub(super) schedule: Option<Schedule>,
+    pub(super) ha: bool,
+    pub(super) failover: bool,
+    pub(super) env: Vec<EnvVar>,
+    pub(super) credentials: Vec<Credential>,
+    pub(super) assumptions: Vec<String>,
+    pub(super) questions: Vec<String>,
+}
+
+impl Draft {
+    /// What was recognised, for an error that asks the user to rephrase.
+    pub(super) fn understood(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(a) = self.archetype {
+            out.push(format!("archetype: {a}"));
+        }
+        if let Some(v) = self.vague {
+            out.push(format!("{v} (of unknown kind)"));
+        }
+        if let Some(i) = &self.image {
+            out.push(format!("image {i}"));
+        }
+        if let Some(n) = &self.name {
+            out.push(format!("name {n}"));
+        }
+        if let Some(r) = self.replicas {
+            out.push(format!("{r} replicas"));
+        }
+        if let Some(s) = &self.autoscale {
+            let bound = |b: Option<u32>| b.map_or("?".to_string(), |n| n.to_string());
+            out.push(format!("autoscaling {}-{}", bound(s.min), bound(s.max)));
+        }
+        for (what, q) in [("requests", &self.requests), ("limits", &self.limits)] {
+            if let Some(c) = &q.cpu {
+                out.push(format!("cpu {what} {c}"));
+            }
+            if let Some(m) = &q.memory {
+                out.push(format!("memory {what} {m}"));
+            }
+        }
+        if let Some(s) = &self.storage_size {
+            out.push(format!("storage {s}"));
+        }
+        if let Some(c) = &self.storage_class {
+            out.push(format!("storage class {c}"));
+        }
+        for (_, p) in &self.ports {
+            out.push(format!("port {p}"));
+        }
+        if let Some(h) = &self.host {
+            out.push(format!("host {h}"));
+        }
+        if let Some(s) = &self.schedule {
+            out.push(format!("schedule {}", s.cron));
+        }
+        if self.ha {
+            out.push("high availability".into());
+        }
+        out
+    }
+}
+
+/// Human name of an archetype ("web service", "cron job").
+pub(super) fn label(a: Archetype) -> String {
+    a.as_str().replace('_', " ")
+}
+
+/// Builds one component, pushing assumptions and questions onto the draft.
+pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
+    let Some(a) = d.archetype else {
+        return Err(not_understood(d, "no workload found"));
+    };
+    let defaults = a.defaults();
+    let workload = a.workload();
+    let batch = matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job);
+    let per_node = workload == WorkloadKind::DaemonSet;
+
+    // Image.
+    let image = match d.image.clone() {
+        Some(image) => {
+            match tag(&image) {
+                _ if image.contains('@') => {}
+                None => return Err(not_understood(d, &format!("the image {image} has no tag; pin a version, e.g. \"{image}:1.2.3\""))),
+                Some("latest") => {
+                    return Err(not_understood(
+                        d,
+                        &format!("the image {image} uses the latest tag; pin a version so the deployment is reproducible"),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if !a.is_generic() && super::kind::from_image(&image) != Some(a) {
+                d.assumptions.push(format!(
+                    "{image} is assumed to behave like the official {a} image (ports, data path, user)"
+                ));
+            }
+            Some(image)
+        }
+        None if a.is_generic() => {
+            return Err(not_understood(
+                d,
+                &format!("a {} needs an image: say \"using image NAME:TAG\"", label(a)),
+            ))
+        }
+        None if d.mariadb => {
+            d.assumptions.push("image mariadb:11.4.4 chosen for MariaDB (mysql archetype)".into());
+            Some("mariadb:11.4.4".to_string())
+        }
+        None => {
+            if let Some(i) = defaults.image {
+                d.assumptions.push(format!("image {i} chosen as the default for {a}"));
+            }
+            None
+        }
+    };
+
+    // Name.
+    let name = match d.name.clone() {
+        Some(raw) => match sanitize_name(&raw) {
+            Ok(n) => n,
+            Err(m) if d.name_explicit => return Err(Error::Refused(format!("the component name {m}"))),
+            Err(_) => fallback_name(d, a, image.as_deref())?,
+        },
+        None => fallback_name(d, a, image.as_deref())?,
+    };
+    let mut c = Component::new(&name, a);
+    c.image = image;
+
+    // Replicas and autoscaling.
+    c.replicas = d.replicas;
+    if (batch || per_node) && c.replicas.is_some() {
+        d.questions.push(format!(
+            "a {} has no replica count; {} replicas was not used",
+            label(a),
+            c.replicas.unwrap_or_default()
+        ));
+        c.replicas = None;
+    }
+    if d.ha && !batch && !per_node {
+        match c.replicas {
+            None if d.autoscale.is_none() => {
+                c.replicas = Some(3);
+                d.assumptions.push(format!("3 replicas chosen so {name} stays available when a node fails"));
+            }
+            Some(1) => d.questions.push(format!("{name} is asked to be highly available but has 1 replica; use at least 2")),
+            _ => {}
+        }
+    }
+    if matches!(a, Archetype::Postgres | Archetype::Mysql | Archetype::Mongodb) && c.replicas.is_some_and(|r| r > 1) {
+        d.questions.push(format!(
+            "{name} gets {} independent {a} pods; the archetype does not set up replication between them — \
+             for replicated databases use an operator (e.g. CloudNativePG, MySQL Operator)",
+            c.replicas.unwrap_or_default()
+        ));
+    }
+    if let Some(s) = d.autoscale.clone() {
+        if batch || per_node || !a.is_generic() && a != Archetype::Grafana && a != Archetype::Memcached {
+            d.questions.push(format!("autoscaling is not supported for a {}; it was not used", label(a)));
+        } else {
+            c.autoscaling = Some(autoscaling(d, &s, c.replicas));
+        }
+    }
+
+    // Resources.
+    if d.requests != Quantities::default() || d.limits != Quantities::default() {
+        c.resources = Some(resources(d, defaults.requests, defaults.limits));
+    }
+
+    // Storage.
+    let wants_storage = d.persistent || d.storage_size.is_some() || d.storage_class.is_some();
+    if wants_storage && (batch || per_node) {
+        d.questions.push(format!("persistent storage is not supported for a {}; it was not used", label(a)));
+    } else if wants_storage {
+        let size = match (&d.storage_size, defaults.storage) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => {
+                d.assumptions.push(format!("storage size {s} is the default for {a}"));
+                s.to_string()
+            }
+            (None, None) => {
+                d.assumptions.push("storage size 10Gi chosen; none was given".into());
+                "10Gi".to_string()
+            }
+        };
+        if !a.is_stateful() && (c.replicas.unwrap_or(1) > 1 || c.autoscaling.is_some()) {
+            d.questions.push(format!(
+                "{name} runs several pods of a Deployment sharing one ReadWriteOnce volume, which may not schedule; \
+                 use 1 replica or a ReadWriteMany storage class"
+            ));
+        }
+        c.storage = Some(Storage { size, class: d.storage_class.clone() });
+    }
+
+    // Ports and health.
+    c.ports = ports(d, a);
+    c.health_check = d.health.clone();
+    if batch && c.health_check.is_some() {
+        d.questions.push(format!("a {} has no health check; it was not used", label(a)));
+        c.health_check = None;
+    }
+    if let (true, Some(hp)) = (c.ports.is_empty() && a == Archetype::WebService, c.health_check.as_ref().and_then(|h| h.port)) {
+        c.ports = vec![Port { name: "http".into(), port: hp }];
+        d.assumptions.push(format!("{name} listens on port {hp}, the port of its health check"));
+    }
+    if c.ports.is_empty() && a == Archetype::WebService {
+        d.assumptions.push(format!("{name} listens on port 8080, the web service default; say \"on port N\" if not"));
+    }
+
+    // Exposure.
+    if d.expose || d.host.is_some() {
+        exposure(d, &mut c);
+    }
+
+    // Schedule.
+    match (&d.schedule, a) {
+        (Some(s), Archetype::CronJob) => {
+            c.schedule = Some(s.cron.clone());
+            d.assumptions.extend(s.assumptions.iter().cloned());
+            d.questions.extend(s.questions.iter().cloned());
+        }
+        (None, Archetype::CronJob) => {
+            return Err(not_understood(
+                d,
+                "a cron job needs a schedule: say e.g. \"every 15 minutes\", \"nightly at 2am\" or \"every monday at 9am\"",
+            ))
+        }
+        (Some(s), _) => d.questions.push(format!(
+            "{name} is a {} and runs continuously; the schedule {:?} was not used (ask for a separate cron job)",
+            label(a),
+            s.cron
+        )),
+        (None, _) => {}
+    }
+
+    // High availability.
+    if d.ha && (batch || per_node) {
+        d.questions.push(format!("high availability does not apply to a {}; it was not used", label(a)));
+    } else if d.ha {
+        let failover = a == Archetype::Redis;
+        if d.failover && !failover {
+            d.questions.push(format!(
+                "automatic failover is built in only for redis (Sentinel); {name} gets a disruption budget and \
+                 spreading across nodes, but no failover"
+            ));
+        }
+        if failover {
+            d.assumptions.push(format!("{name} uses Redis Sentinel for automatic failover"));
+        }
+        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover });
+    }
+
+    c.env = d.env.clone();
+    secrets(d, &mut c)?;
+    Ok(c)
+}
+
+fn not_understood(d: &Draft, reason: &str) -> Error {
+    Error::NotUnderstood { reason: reason.to_string(), understood: d.understood() }
+}
+
+fn fallback_name(d: &mut Draft, a: Archetype, image: Option<&str>) -> Result<String, Error> {
+    if !a.is_generic() {
+        return Ok(if d.mariadb { "mariadb".into() } else { a.as_str().into() });
+    }
+    let base = image.map(image_basename).unwrap_or_default();
+    match sanitize_name(base) {
+        Ok(n) => {
+            d.assumptions.push(format!("named {n} after its image; say \"called NAME\" to choose another name"));
+            Ok(n)
+        }
+        Err(_) => Err(not_understood(d, "could not derive a name from the image; say \"called NAME\"")),
+    }
+}
+
+fn autoscaling(d: &mut Draft, s: &Scale, replicas: Option<u32>) -> Autoscaling {
+    let mut min = s.min.or(replicas).unwrap_or_else(|| {
+        let min = if d.ha { 3 } else { 2 };
+        d.assumptions.push(format!("autoscaling minimum of {min} replicas chosen"));
+        min
+    });
+    if min == 0 {
+        d.assumptions.push("the autoscaler cannot scale to zero; the minimum is 1".into());
+        min = 1;
+    }
+    let max = s.max.unwrap_or_else(|| {
+        let max = (min * 3).max(10).min(100).max(min);
+        d.assumptions.push(format!("autoscaling maximum of {max} replicas chosen"));
+        max
+    });
+    let cpu = s.cpu.unwrap_or_else(|| {
+        d.assumptions.push("autoscaling targets 80% average CPU (the default)".into());
+        80
+    });
+    if let Some(r) = replicas.filter(|r| *r < min || *r > max) {
+        d.questions.push(format!("{r} replicas is outside the autoscaling range {min}-{max}; the autoscaler will correct it"));
+    }
+    Autoscaling { min_replicas: min, max_replicas: max.max(min), cpu_target_percent: cpu }
+}
+
+/// Quantities with a request never above its limit.
+fn resources(d: &mut Draft, requests: (&str, &str), limits: (&str, &str)) -> Resources {
+    let mut r = Resources { requests: d.requests.clone(), limits: d.limits.clone() };
+    for (what, req, lim) in [("CPU", &d.requests.cpu, &d.limits.cpu), ("memory", &d.requests.memory, &d.limits.memory)] {
+        if let (Some(req), Some(lim)) = (req, lim) {
+            if req == lim {
+                d.assumptions.push(format!("{what} request and limit are both set to {req}, the amount given"));
+            }
+        }
+    }
+    let pairs: [(&mut Option<String>, &mut Option<String>, &str, &str, fn(&str) -> Option<f64>); 2] = [
+        (&mut r.requests.cpu, &mut r.limits.cpu, requests.0, limits.0, cpu_milli),
+        (&mut r.requests.memory, &mut r.limits.memory, requests.1, limits.1, bytes),
+    ];
+    for (req, lim, def_req, def_lim, parse) in pairs {
+        let eff_req = req.clone().unwrap_or_else(|| def_req.to_string());
+        let eff_lim = lim.clone().unwrap_or_else(|| def_lim.to_string());
+        if parse(&eff_req) > parse(&eff_lim) {
+            if lim.is_none() {
+                d.assumptions.push(format!("the limit was raised to {eff_req} to match the request"));
+                *lim = Some(eff_req);
+            } else if req.is_none() {
+                d.assumptions.push(format!("the request was lowered to {eff_lim} to fit under the limit"));
+                *req = Some(eff_lim);
+            } else {
+                d.questions.push(format!("the request {eff_req} is above the limit {eff_lim}; the limit was raised"));
+                *lim = Some(eff_req);
+            }
+        }
+    }
+    r
+}
+
+fn cpu_milli(s: &str) -> Option<f64> {
+    match s.strip_suffix('m') {
+        Some(m) => m.parse().ok(),
+        None => s.parse::<f64>().ok().map(|c| c * 1000.0),
+    }
+}
+
+fn bytes(s: &str) -> Option<f64> {
+    let units = [("Ki", 1024f64), ("Mi", 1024f64.powi(2)), ("Gi", 1024f64.powi(3)), ("Ti", 1024f64.powi(4))];
+    for (u, f) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            return n.parse::<f64>().ok().map(|n| n * f);
+        }
+    }
+    s.parse().ok()
+}
+
+/// Names the ports: as written, else the archetype's names, else `http`.
+fn ports(d: &mut Draft, a: Archetype) -> Vec<Port> {
+    if d.ports.is_empty() {
+        return Vec::new();
+    }
+    let defaults = a.defaults().ports;
+    let mut out: Vec<Port> = Vec::new();
+    for (k, (name, port)) in d.ports.iter().enumerate() {
+        let fallback = defaults.get(k).map(|(n, _)| n.to_string()).unwrap_or_else(|| {
+            if k == 0 && matches!(a, Archetype::WebService | Archetype::Grafana) {
+                "http".into()
+            } else {
+                format!("tcp-{port}")
+            }
+        });
+        let mut name = name.clone().unwrap_or(fallback);
+        if out.iter().any(|p| p.name == name) {
+            name = format!("tcp-{port}");
+        }
+        out.push(Port { name, port: *port });
+    }
+    // A data store keeps its other default ports ("rabbitmq on port 5673" keeps management).
+    for (n, p) in defaults.iter().skip(out.len()) {
+        if !out.iter().any(|o| o.port == *p || o.name == *n) {
+            out.push(Port { name: n.to_string(), port: *p });
+        }
+    }
+    out
+}
+
+fn exposure(d: &mut Draft, c: &mut Component) {
+    let a = c.archetype;
+    if !matches!(a, Archetype::WebService | Archetype::Grafana | Archetype::Minio) {
+        d.questions.push(format!(
+            "{} is a {} and is not served over HTTP through an Ingress; exposure was not planned",
+            c.name,
+            label(a)
+        ));
+        return;
+    }
+    let tls = d.tls.unwrap_or_else(|| {
+        if let Some(h) = &d.host {
+            d.assumptions.push(format!("TLS enabled for {h}; a public host is served over HTTPS by default"));
+        }
+        d.host.is_some()
+    });
+    if d.host.is_none() {
+        d.questions.push(format!(
+            "which host name should {} be served at? the Ingress matches any host until one is given",
+            c.name
+        ));
+    }
+    if d.internal {
+        d.questions.push(format!("{} is described as both internal and exposed; it was exposed", c.name));
+    }
+    c.exposure = Some(Exposure { host: d.host.clone(), path: d.path.clone(), tls });
+}
+
+/// Turns credentials into Secret references; values were dropped when read.
+fn secrets(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
+    let wired = match c.archetype {
+        Archetype::Postgres => Some("password"),
+        Archetype::Mysql => Some("root-password"),
+        Archetype::Mongodb => Some("password"),
+        Archetype::Minio => Some("root-password"),
+        Archetype::Grafana => Some("admin-password"),
+        _ => None,
+    };
+    let default_secret = format!("{}-credentials", c.name);
+    for cred in d.credentials.clone() {
+        let what = match &cred.kind {
+            Kind::Password(_) => "password",
+            Kind::Token(_) => "token",
+            Kind::ApiKey => "API key",
+            Kind::Secret(_) => "secret",
+            Kind::Named(_) => "value",
+            Kind::Stray => "credential-looking value",
+        };
+        if cred.kind == Kind::Stray {
+            d.assumptions.push(
+                "a credential-looking value was removed from the intent and is not in the plan; it must never be \
+                 committed to Git"
+                    .into(),
+            );
+            d.questions.push(format!(
+                "what is the removed credential for? if {} needs it, say e.g. \"API_KEY from secret NAME\"",
+                c.name
+            ));
+            continue;
+        }
+        if let (Some(key), Kind::Password(_)) = (wired, &cred.kind) {
+            if cred.had_value {
+                d.assumptions.push(format!(
+                    "the password given in the intent was removed from the plan; create Secret {default_secret} with \
+                     key {key} (as a SealedSecret or ExternalSecret) before merging"
+                ));
+            }
+            if let Some(s) = &cred.secret {
+                d.questions.push(format!(
+                    "the {a} template reads its password from Secret {default_secret} (key {key}); the Secret {s:?} \
+                     named in the intent was not used",
+                    a = c.archetype
+                ));
+            }
+            continue;
+        }
+        let env = match &cred.kind {
+            Kind::Password(_) if c.archetype == Archetype::Redis => "REDIS_PASSWORD".to_string(),
+            Kind::Password(_) if c.archetype == Archetype::Rabbitmq => "RABBITMQ_DEFAULT_PASS".to_string(),
+            Kind::Password(q) => qualified(q, "PASSWORD"),
+            Kind::Token(q) => q.as_ref().map_or("API_TOKEN".to_string(), |q| format!("{}_TOKEN", upper(q))),
+            Kind::Secret(q) => q.as_ref().map_or("APP_SECRET".to_string(), |q| format!("{}_SECRET", upper(q))),
+            Kind::ApiKey => "API_KEY".to_string(),
+            Kind::Named(n) => n.clone(),
+            Kind::Stray => unreachable!("handled above"),
+        };
+        let key = env.to_ascii_lowercase().replace('_', "-");
+        let secret = match &cred.secret {
+            Some(s) => sanitize_name(s).map_err(|m| Error::Refused(format!("the Secret name {m}")))?,
+            None => default_secret.clone(),
+        };
+        if c.secret_refs.iter().any(|r| r.env == env) {
+            continue;
+        }
+        if cred.had_value {
+            d.assumptions.push(format!(
+                "the {what} for {env} given in the intent was removed from the plan; create Secret {secret} with key \
+                 {key} (as a SealedSecret or ExternalSecret) before merging"
+            ));
+        } else {
+            d.assumptions.push(format!("{env} is read from Secret {secret} (key {key}), which must exist before merging"));
+        }
+        if c.archetype == Archetype::Redis && env == "REDIS_PASSWORD" {
+            d.questions.push(format!(
+                "the redis template does not enable AUTH; {} only receives the password as REDIS_PASSWORD",
+                c.name
+            ));
+        }
+        c.secret_refs.push(SecretRef { env, secret, key });
+    }
+    Ok(())
+}
+
+fn upper(q: &str) -> String {
+    q.to_ascii_uppercase().replace('-', "_")
+}
+
+fn qualified(q: &Option<String>, base: &str) -> String {
+    q.as_ref().map_or(base.to_string(), |q| format!("{}_{base}", upper(q)))
+}

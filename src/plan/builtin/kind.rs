@@ -1,0 +1,513 @@
+//! What is being deployed: archetype keywords, clauses, images and names.
+//!
+//! [`mentions`] finds every word that names a kind of workload ("redis",
+//! "web app", "on every node") and marks the ones that are only dependencies
+//! ("talks to postgres"). [`clauses`] cuts the intent where a second
+//! workload starts ("a web app *and* a postgres database"), so each clause
+//! becomes one component. [`image`] and [`name`] read the explicit image and
+//! name of a clause, and [`resolve`] picks the archetype from all of it.
+
+use std::ops::Range;
+
+use super::text::{Words, DETERMINERS, STOP};
+use crate::spec::Archetype;
+
+/// A word or phrase that names what to deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum What {
+    Is(Archetype),
+    /// "web service" beats a data store only when it is this specific.
+    Strong(Archetype),
+    /// A noun too vague to choose from: a database, a cache, a queue.
+    Vague(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Mention {
+    pub(super) what: What,
+    pub(super) at: Range<usize>,
+    /// Named as something the workload uses, not the workload itself.
+    pub(super) dependency: bool,
+}
+
+impl Mention {
+    fn archetype(&self) -> Option<Archetype> {
+        match self.what {
+            What::Is(a) | What::Strong(a) => Some(a),
+            What::Vague(_) => None,
+        }
+    }
+}
+
+const DATA: &[(&str, Archetype)] = &[
+    ("redis", Archetype::Redis),
+    ("postgres", Archetype::Postgres),
+    ("postgresql", Archetype::Postgres),
+    ("pgsql", Archetype::Postgres),
+    ("mysql", Archetype::Mysql),
+    ("mariadb", Archetype::Mysql),
+    ("mongo", Archetype::Mongodb),
+    ("mongodb", Archetype::Mongodb),
+    ("memcached", Archetype::Memcached),
+    ("memcache", Archetype::Memcached),
+    ("rabbitmq", Archetype::Rabbitmq),
+    ("rabbit", Archetype::Rabbitmq),
+    ("kafka", Archetype::Kafka),
+    ("elasticsearch", Archetype::Elasticsearch),
+    ("elastic", Archetype::Elasticsearch),
+    ("zookeeper", Archetype::Zookeeper),
+    ("minio", Archetype::Minio),
+    ("s3-compatible", Archetype::Minio),
+    ("grafana", Archetype::Grafana),
+];
+const PAIRS: &[(&str, &str, What)] = &[
+    ("elastic", "search", What::Is(Archetype::Elasticsearch)),
+    ("rabbit", "mq", What::Is(Archetype::Rabbitmq)),
+    ("object", "storage", What::Is(Archetype::Minio)),
+    ("object", "store", What::Is(Archetype::Minio)),
+    ("every", "node", What::Strong(Archetype::Daemon)),
+    ("each", "node", What::Strong(Archetype::Daemon)),
+    ("all", "nodes", What::Strong(Archetype::Daemon)),
+    ("per", "node", What::Strong(Archetype::Daemon)),
+    ("every", "host", What::Strong(Archetype::Daemon)),
+    ("each", "host", What::Strong(Archetype::Daemon)),
+    ("every", "machine", What::Strong(Archetype::Daemon)),
+    ("node", "agent", What::Strong(Archetype::Daemon)),
+    ("log", "shipper", What::Strong(Archetype::Daemon)),
+    ("log", "collector", What::Strong(Archetype::Daemon)),
+    ("run", "once", What::Strong(Archetype::Job)),
+    ("cron", "job", What::Strong(Archetype::CronJob)),
+    ("message", "queue", What::Vague("a message queue")),
+    ("message", "broker", What::Vague("a message broker")),
+    ("http", "server", What::Strong(Archetype::WebService)),
+    ("http", "service", What::Strong(Archetype::WebService)),
+    ("rest", "api", What::Strong(Archetype::WebService)),
+];
+const WEB_NOUNS: &[&str] = &["service", "app", "application", "server", "site", "frontend", "api", "ui", "backend"];
+const SINGLE: &[(&str, What)] = &[
+    ("website", What::Strong(Archetype::WebService)),
+    ("webapp", What::Strong(Archetype::WebService)),
+    ("web-app", What::Strong(Archetype::WebService)),
+    ("webservice", What::Strong(Archetype::WebService)),
+    ("web-service", What::Strong(Archetype::WebService)),
+    ("webserver", What::Strong(Archetype::WebService)),
+    ("web-server", What::Strong(Archetype::WebService)),
+    ("api", What::Strong(Archetype::WebService)),
+    ("apis", What::Strong(Archetype::WebService)),
+    ("frontend", What::Strong(Archetype::WebService)),
+    ("front-end", What::Strong(Archetype::WebService)),
+    ("backend", What::Strong(Archetype::WebService)),
+    ("back-end", What::Strong(Archetype::WebService)),
+    ("microservice", What::Strong(Archetype::WebService)),
+    ("service", What::Is(Archetype::WebService)),
+    ("app", What::Is(Archetype::WebService)),
+    ("application", What::Is(Archetype::WebService)),
+    ("site", What::Is(Archetype::WebService)),
+    ("worker", What::Strong(Archetype::Worker)),
+    ("workers", What::Strong(Archetype::Worker)),
+    ("consumer", What::Strong(Archetype::Worker)),
+    ("consumers", What::Strong(Archetype::Worker)),
+    ("processor", What::Strong(Archetype::Worker)),
+    ("cron", What::Strong(Archetype::CronJob)),
+    ("cronjob", What::Strong(Archetype::CronJob)),
+    ("cron-job", What::Strong(Archetype::CronJob)),
+    ("crontab", What::Strong(Archetype::CronJob)),
+    ("scheduled", What::Strong(Archetype::CronJob)),
+    ("job", What::Strong(Archetype::Job)),
+    ("one-off", What::Strong(Archetype::Job)),
+    ("oneoff", What::Strong(Archetype::Job)),
+    ("one-shot", What::Strong(Archetype::Job)),
+    ("migration", What::Strong(Archetype::Job)),
+    ("migrations", What::Strong(Archetype::Job)),
+    ("daemonset", What::Strong(Archetype::Daemon)),
+    ("daemon-set", What::Strong(Archetype::Daemon)),
+    ("daemon", What::Strong(Archetype::Daemon)),
+    ("per-node", What::Strong(Archetype::Daemon)),
+    ("shipper", What::Strong(Archetype::Daemon)),
+    ("database", What::Vague("a database")),
+    ("db", What::Vague("a database")),
+    ("datastore", What::Vague("a database")),
+    ("cache", What::Vague("a cache")),
+    ("queue", What::Vague("a queue")),
+    ("broker", What::Vague("a message broker")),
+];
+/// Words that make the next workload word a dependency ("talks to postgres").
+const DEPENDS: &[&str] = &[
+    "to", "from", "against", "via", "into", "uses", "using", "backed", "talks", "connects", "reads", "writes",
+    "behind", "through", "in", "queries", "consumes", "calls", "caches", "stores", "publishes", "processes",
+    "watches", "monitors", "scrapes", "migrates", "backs", "up", "dumps", "on",
+];
+const CONNECTORS: &[&str] = &["and", "plus", "alongside", "with", "also", "&", "+", "then"];
+
+/// Finds every workload word, longest phrase first.
+pub(super) fn mentions(w: &Words) -> Vec<Mention> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < w.len() {
+        let pair = PAIRS.iter().find(|(a, b, _)| w.phrase(i, &[a, b])).map(|p| p.2);
+        let web = (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
+        let (what, len) = match pair.or(web) {
+            Some(what) => (Some(what), 2),
+            None => {
+                let data = DATA.iter().find(|(k, _)| *k == w.low(i)).map(|(_, a)| What::Is(*a));
+                (data.or_else(|| SINGLE.iter().find(|(k, _)| *k == w.low(i)).map(|s| s.1)), 1)
+            }
+        };
+        if let Some(what) = what {
+            let daemon = what == What::Strong(Archetype::Daemon);
+            let dependency = !daemon && w.before(i, 0).is_some_and(|b| w.is(b, DEPENDS));
+            out.push(Mention { what, at: i..i + len, dependency });
+            i += len;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Cuts the intent into one token range per workload.
+pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
+    let subjects: Vec<&Mention> = mentions.iter().filter(|m| !m.dependency).collect();
+    let mut cuts = Vec::new();
+    for pair in subjects.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let gap = a.at.end..b.at.start;
+        // The connector nearest the second workload: "a web app with image x and a postgres".
+        let connector = gap.clone().rev().find(|&k| w.is(k, CONNECTORS));
+        let pause = (a.at.end - 1..b.at.start).rev().find(|&k| w.pause(k)).map(|k| k + 1);
+        // "postgres, the database": a vague noun after a workload names the same thing.
+        let vague = matches!(b.what, What::Vague(_));
+        if let Some(cut) = connector.max(pause) {
+            if !vague {
+                cuts.push(cut);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        if cut > start {
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..w.len());
+    out
+}
+
+/// The archetype a clause asks for, or why it is unclear.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Resolved {
+    Is(Archetype),
+    /// Only a vague noun such as "a database".
+    Vague(&'static str),
+    /// Nothing that names a workload.
+    Nothing,
+}
+
+/// Picks the archetype for a clause.
+///
+/// A specific generic word ("worker", "web app") with an explicit image wins
+/// over a data store it merely mentions; otherwise the data store wins over a
+/// plain noun such as "service". A schedule turns any generic workload but a
+/// daemon into a cron job.
+pub(super) fn resolve(mentions: &[Mention], r: &Range<usize>, image: Option<&str>, scheduled: bool) -> Resolved {
+    let inside: Vec<&Mention> = mentions.iter().filter(|m| r.contains(&m.at.start)).collect();
+    let subjects: Vec<&Mention> = inside.iter().copied().filter(|m| !m.dependency).collect();
+    let data = subjects.iter().find_map(|m| m.archetype().filter(|a| !a.is_generic()));
+    let strong = |ms: &[&Mention]| {
+        let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
+        let first = ms.iter().find_map(|m| match m.what {
+            What::Strong(a) => Some(a),
+            _ => None,
+        });
+        if daemon {
+            Some(Archetype::Daemon)
+        } else {
+            first
+        }
+    };
+    let weak = subjects.iter().find_map(|m| match m.what {
+        What::Is(a) if a.is_generic() => Some(a),
+        _ => None,
+    });
+    let scheduled_as = |a: Archetype| if scheduled && a != Archetype::Daemon { Archetype::CronJob } else { a };
+    let generic = strong(&subjects);
+    let chosen = match (image, generic, data) {
+        (Some(_), Some(g), _) => Some(scheduled_as(g)),
+        (_, _, Some(d)) => Some(d),
+        (_, Some(g), None) => Some(scheduled_as(g)),
+        (None, None, None) => {
+            let used = inside.iter().find_map(|m| m.archetype().filter(|a| !a.is_generic()));
+            used.or(weak.map(scheduled_as)).or(scheduled.then_some(Archetype::CronJob))
+        }
+        (Some(image), None, None) => Some(from_image(image).unwrap_or(if scheduled {
+            Archetype::CronJob
+        } else {
+            weak.unwrap_or(Archetype::WebService)
+        })),
+    };
+    match chosen {
+        Some(a) => Resolved::Is(a),
+        None => match inside.iter().find_map(|m| match m.what {
+            What::Vague(v) => Some(v),
+            _ => None,
+        }) {
+            Some(v) => Resolved::Vague(v),
+            None => Resolved::Nothing,
+        },
+    }
+}
+
+/// The archetype of an official image (`redis:7.2`, `library/postgres:16`).
+pub(super) fn from_image(image: &str) -> Option<Archetype> {
+    let repo = image.split(['@']).next()?;
+    let repo = match repo.rsplit_once(':') {
+        Some((r, _)) if !r.is_empty() => r,
+        _ => repo,
+    };
+    let repo = repo.strip_prefix("docker.io/").unwrap_or(repo);
+    let repo = repo.strip_prefix("library/").unwrap_or(repo);
+    Some(match repo {
+        "redis" => Archetype::Redis,
+        "postgres" => Archetype::Postgres,
+        "mysql" | "mariadb" => Archetype::Mysql,
+        "mongo" => Archetype::Mongodb,
+        "memcached" => Archetype::Memcached,
+        "rabbitmq" => Archetype::Rabbitmq,
+        "apache/kafka" => Archetype::Kafka,
+        "docker.elastic.co/elasticsearch/elasticsearch" | "elasticsearch" => Archetype::Elasticsearch,
+        "zookeeper" => Archetype::Zookeeper,
+        "quay.io/minio/minio" | "minio/minio" => Archetype::Minio,
+        "grafana/grafana" | "grafana/grafana-oss" => Archetype::Grafana,
+        _ => return None,
+    })
+}
+
+const IMAGE_WORDS: &[&str] = &["image", "img", "container", "docker"];
+const IMAGE_VERBS: &[&str] = &["using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with"];
+
+/// Reads the clause's image and claims it.
+pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
+    for i in r.clone() {
+        if !w.free(i) || !w.is(i, IMAGE_WORDS) {
+            continue;
+        }
+        let j = w.skip(i + 1, &["image", "=", "of", "the", "is", "named", "called", "tag", "ref"], 3);
+        if r.contains(&j) && w.free(j) && !w.is(j, STOP) && plausible_image(w.raw(j)) {
+            let image = w.raw(j).to_string();
+            w.claim(i..j + 1);
+            return Some(image);
+        }
+    }
+    for i in r.clone() {
+        let raw = w.raw(i);
+        let after_verb = i > r.start && w.is(i - 1, IMAGE_VERBS);
+        if w.free(i) && (tagged(raw) || after_verb && raw.contains('/') && plausible_image(raw)) {
+            let image = raw.to_string();
+            w.claim(i..i + 1);
+            return Some(image);
+        }
+    }
+    None
+}
+
+/// Characters and shape of an image reference (`nginx`, `acme/api:1.2`).
+fn plausible_image(s: &str) -> bool {
+    !s.contains("://")
+        && !s.contains("..")
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        && !(s.contains('/') && !s.contains([':', '@']) && s.split('/').next().is_some_and(|h| h.contains('.')))
+}
+
+/// An image reference with a tag or digest, but not a clock (`6:30`) or a
+/// host and port (`api.example.com:443`).
+fn tagged(s: &str) -> bool {
+    if !plausible_image(s) || !s.contains([':', '@']) {
+        return false;
+    }
+    match s.rsplit_once(':') {
+        Some((head, port)) if !head.contains('/') && head.contains('.') => !port.chars().all(|c| c.is_ascii_digit()),
+        _ => true,
+    }
+}
+
+/// The image's tag, if it has one (`None` for `nginx` or a digest).
+pub(super) fn tag(image: &str) -> Option<&str> {
+    let (repo, tag) = image.rsplit_once(':')?;
+    (!tag.contains('/') && !repo.contains('@')).then_some(tag)
+}
+
+/// The last path segment of an image's repository (`acme/checkout:2` → `checkout`).
+pub(super) fn image_basename(image: &str) -> &str {
+    let repo = image.split('@').next().unwrap_or(image);
+    let repo = match repo.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => r,
+        _ => repo,
+    };
+    repo.rsplit('/').next().unwrap_or(repo)
+}
+
+/// Words that follow "as" without being a name.
+const NOT_AS_NAMES: &[&str] = &[
+    "well", "needed", "usual", "before", "possible", "soon", "follows", "root", "statefulset", "deployment",
+    "daemonset", "cronjob", "part", "much", "many", "long", "described", "required", "default", "normal", "such",
+];
+/// Adjectives that precede "service" or "worker" without naming it.
+const NOT_NOUN_NAMES: &[&str] = &[
+    "simple", "small", "tiny", "basic", "stateless", "public", "private", "internal", "external", "web", "http",
+    "https", "rest", "restful", "grpc", "python", "node", "nodejs", "go", "golang", "java", "rust", "ruby", "php",
+    "django", "flask", "rails", "spring", "express", "react", "static", "single", "highly", "available", "background",
+    "scheduled", "nightly", "daily", "hourly", "weekly", "monthly", "one-off", "batch", "replicated", "redundant",
+    "containerized", "dockerized", "new", "existing", "second", "another", "other", "main", "production", "staging",
+    "dev", "prod", "queue", "log", "logging", "metrics", "monitoring", "long-running", "lightweight",
+];
+
+/// Reads an explicit name ("called X", "named X", "as X") or the word before
+/// the workload noun ("the checkout service"). Returns the raw word and
+/// whether it was given explicitly.
+pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<(String, bool)> {
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        let j = if w.is(i, &["called", "named"]) || w.phrase(i, &["name", "it"]) || w.phrase(i, &["call", "it"]) {
+            w.skip(if w.is(i, &["called", "named"]) { i + 1 } else { i + 2 }, &["=", ":"], 1)
+        } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, STOP) {
+            i + 1
+        } else if w.is(i, &["as"]) {
+            let next = w.low(i + 1);
+            let name_like = w.free(i + 1)
+                && !w.is(i + 1, STOP)
+                && !w.is(i + 1, NOT_AS_NAMES)
+                && !next.starts_with(|c: char| c.is_ascii_digit())
+                && !mentions.iter().any(|m| m.at.contains(&(i + 1)));
+            if !name_like {
+                continue;
+            }
+            i + 1
+        } else {
+            continue;
+        };
+        if r.contains(&j) && w.free(j) && !w.raw(j).is_empty() {
+            let name = w.raw(j).to_string();
+            w.claim(i..j + 1);
+            return Some((name, true));
+        }
+    }
+    let first = mentions.iter().find(|m| r.contains(&m.at.start) && !m.dependency)?;
+    let before = (r.start..first.at.start).rev().find(|&j| !w.is(j, DETERMINERS))?;
+    let low = w.low(before);
+    let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
+        && low.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok = w.free(before)
+        && word_like
+        && !w.is(before, STOP)
+        && !w.is(before, NOT_NOUN_NAMES)
+        && w.number(before, false).is_none()
+        && !mentions.iter().any(|m| m.at.contains(&before));
+    ok.then(|| {
+        w.claim(before..before + 1);
+        (w.raw(before).to_string(), false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(text: &str) -> Vec<String> {
+        let w = Words::new(text);
+        let m = mentions(&w);
+        clauses(&w, &m).into_iter().map(|r| (r.start..r.end).map(|i| w.raw(i)).collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    fn archetype(text: &str) -> Resolved {
+        let mut w = Words::new(text);
+        let m = mentions(&w);
+        let r = 0..w.len();
+        let img = image(&mut w, &r);
+        resolve(&m, &r, img.as_deref(), false)
+    }
+
+    #[test]
+    fn a_web_app_and_a_postgres_database_are_two_clauses() {
+        assert_eq!(
+            parts("Deploy a web app using image acme/shop:1.2 and a postgres database"),
+            ["Deploy a web app using image acme/shop:1.2", "and a postgres database"]
+        );
+    }
+
+    #[test]
+    fn one_workload_with_many_features_is_one_clause() {
+        assert_eq!(parts("redis with 3 replicas, persistent storage and automatic failover").len(), 1);
+        assert_eq!(parts("a redis cache service and nothing else").len(), 1);
+    }
+
+    #[test]
+    fn a_dependency_does_not_start_a_new_clause() {
+        assert_eq!(parts("a worker using image acme/w:1 that consumes from rabbitmq").len(), 1);
+        assert_eq!(archetype("a worker using image acme/w:1 that consumes from rabbitmq"), Resolved::Is(Archetype::Worker));
+    }
+
+    #[test]
+    fn keywords_pick_archetypes() {
+        assert_eq!(archetype("Deploy PostgreSQL"), Resolved::Is(Archetype::Postgres));
+        assert_eq!(archetype("a mariadb"), Resolved::Is(Archetype::Mysql));
+        assert_eq!(archetype("an s3-compatible object store"), Resolved::Is(Archetype::Minio));
+        assert_eq!(archetype("a log shipper on every node using image fluent/fluent-bit:3.2"), Resolved::Is(Archetype::Daemon));
+        assert_eq!(archetype("a one-off migration job"), Resolved::Is(Archetype::Job));
+        assert_eq!(archetype("a redis service using image redis:7.2-alpine"), Resolved::Is(Archetype::Redis));
+        assert_eq!(archetype("a database"), Resolved::Vague("a database"));
+        assert_eq!(archetype("make it fast"), Resolved::Nothing);
+    }
+
+    #[test]
+    fn an_image_alone_is_a_web_service_unless_it_is_an_official_data_store() {
+        assert_eq!(archetype("Deploy acme/checkout:2.4.0 as checkout"), Resolved::Is(Archetype::WebService));
+        assert_eq!(archetype("Deploy redis:7.2"), Resolved::Is(Archetype::Redis));
+    }
+
+    #[test]
+    fn images_are_read_after_keywords_or_by_shape() {
+        let img = |t: &str| {
+            let mut w = Words::new(t);
+            let r = 0..w.len();
+            image(&mut w, &r)
+        };
+        assert_eq!(img("using image nginx:1.27.3").as_deref(), Some("nginx:1.27.3"));
+        assert_eq!(img("image nginx").as_deref(), Some("nginx"));
+        assert_eq!(img("Deploy acme/checkout:2.4.0 as checkout").as_deref(), Some("acme/checkout:2.4.0"));
+        assert_eq!(img("deploy ghcr.io/acme/api@sha256:abc").as_deref(), Some("ghcr.io/acme/api@sha256:abc"));
+        assert_eq!(img("at api.example.com:443 daily at 6:30"), None);
+        assert_eq!(img("expose at example.com/api"), None);
+    }
+
+    #[test]
+    fn tags_and_basenames_are_read_from_images() {
+        assert_eq!(tag("acme/api:1.2"), Some("1.2"));
+        assert_eq!(tag("localhost:5000/api"), None);
+        assert_eq!(tag("acme/api"), None);
+        assert_eq!(image_basename("ghcr.io/acme/checkout:2.4.0"), "checkout");
+        assert_eq!(image_basename("localhost:5000/api"), "api");
+    }
+
+    #[test]
+    fn names_come_from_called_named_as_or_the_noun_before_the_workload() {
+        let name_of = |t: &str| {
+            let mut w = Words::new(t);
+            let m = mentions(&w);
+            let r = 0..w.len();
+            name(&mut w, &r, &m).map(|n| n.0)
+        };
+        assert_eq!(name_of("a redis called session-cache").as_deref(), Some("session-cache"));
+        assert_eq!(name_of("a worker named Orders_Worker").as_deref(), Some("Orders_Worker"));
+        assert_eq!(name_of("Deploy acme/x:1 as checkout").as_deref(), Some("checkout"));
+        assert_eq!(name_of("the checkout service").as_deref(), Some("checkout"));
+        assert_eq!(name_of("a simple web app"), None);
+        assert_eq!(name_of("redis as well"), None);
+        assert_eq!(name_of("postgres called ../../etc").as_deref(), Some("../../etc"));
+    }
+}

@@ -1,0 +1,184 @@
+//! Scope: which environment and namespace an intent targets.
+//!
+//! Environments are read from aliases (`prod`, `stg`, `development`) and
+//! from `the X environment` / `env X`; a mention after `in`, `to` or `for`
+//! outranks a passing one ("a production-like copy in staging"). Namespaces
+//! are read from `namespace X` or `the X namespace`. Both are sanitised to
+//! DNS labels here, so `namespace ../../etc` is refused, not cleaned up.
+//! Choosing a default when nothing is said is the caller's job.
+
+use super::text::{Words, DETERMINERS, STOP};
+use crate::plan::Error;
+use crate::spec::sanitize_name;
+
+/// The environment named in the text, and anything doubtful about it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Environment {
+    pub(super) name: Option<String>,
+    /// Other environments the text names, which this plan does not cover.
+    pub(super) others: Vec<String>,
+}
+
+const ALIASES: &[(&str, &str, bool)] = &[
+    // (word, environment, counts without a preposition)
+    ("production", "production", true),
+    ("prod", "production", true),
+    ("prd", "production", true),
+    ("staging", "staging", true),
+    ("stg", "staging", true),
+    ("stage", "staging", false),
+    ("dev", "dev", true),
+    ("development", "dev", true),
+    ("qa", "qa", true),
+    ("uat", "uat", true),
+    ("preprod", "preprod", true),
+    ("pre-prod", "preprod", true),
+    ("pre-production", "preprod", true),
+    ("sandbox", "sandbox", false),
+    ("test", "test", false),
+    ("testing", "test", false),
+    ("demo", "demo", false),
+];
+const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
+const ENV_NOUNS: &[&str] = &["environment", "env", "cluster"];
+/// Words that can precede "namespace" without naming it.
+const NOT_NAMES: &[&str] = &["own", "separate", "dedicated", "new", "same", "default", "right", "its", "their"];
+
+/// Reads the environment from the text and claims the words that named it.
+pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
+    // (environment, strong, token range)
+    let mut found: Vec<(String, bool, std::ops::Range<usize>)> = Vec::new();
+    for i in 0..w.len() {
+        if !w.free(i) {
+            continue;
+        }
+        let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
+        let noun_after = w.is(i + 1, ENV_NOUNS);
+        if let Some((_, env, loose)) = ALIASES.iter().find(|(word, _, _)| w.low(i) == *word) {
+            if *loose || prep || noun_after {
+                let end = if noun_after { i + 2 } else { i + 1 };
+                found.push((env.to_string(), prep || noun_after, i..end));
+            }
+            continue;
+        }
+        // "the perf environment", "env perf", "environment: perf"
+        if w.is(i, &["environment", "env"]) && !w.is(i + 1, &["variable", "variables", "var", "vars"]) {
+            let after = i + 1;
+            let before = w.before(i, 0).filter(|&b| w.free(b) && !w.is(b, STOP) && !w.is(b, PREPOSITIONS));
+            let target = if w.free(after) && !w.is(after, STOP) && !w.raw(after).contains('=') {
+                Some((after, i..after + 1))
+            } else {
+                before.map(|b| (b, b..i + 1))
+            };
+            if let Some((at, range)) = target {
+                let raw = w.raw(at).to_string();
+                let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("environment {m}")))?;
+                let name = ALIASES.iter().find(|(a, _, _)| *a == name).map_or(name, |(_, e, _)| e.to_string());
+                found.push((name, true, range));
+            }
+        }
+    }
+    for (_, _, r) in &found {
+        w.claim(r.clone());
+    }
+    let strong: Vec<&String> = found.iter().filter(|f| f.1).map(|f| &f.0).collect();
+    let pick = strong.first().copied().or(found.first().map(|f| &f.0)).cloned();
+    let mut others: Vec<String> = Vec::new();
+    for (env, _, _) in &found {
+        if Some(env) != pick.as_ref() && !others.contains(env) {
+            others.push(env.clone());
+        }
+    }
+    // A passing mention ("a production-grade copy in staging") is not a conflict.
+    if !strong.is_empty() {
+        others.retain(|o| strong.contains(&o));
+    }
+    Ok(Environment { name: pick, others })
+}
+
+/// Reads `namespace X`, `in the X namespace` or `ns X`.
+pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
+    for i in 0..w.len() {
+        if !w.free(i) || !w.is(i, &["namespace", "ns"]) {
+            continue;
+        }
+        let after = w.skip(i + 1, &["called", "named", "=", ":"], 2);
+        let candidate = if w.free(after) && !w.is(after, STOP) && !w.is(after, NOT_NAMES) {
+            Some((after, i..after + 1))
+        } else {
+            (0..i)
+                .rev()
+                .find(|&j| !w.is(j, DETERMINERS))
+                .filter(|&j| w.free(j) && !w.is(j, STOP) && !w.is(j, NOT_NAMES) && !w.is(j, PREPOSITIONS))
+                .map(|j| (j, j..i + 1))
+        };
+        if let Some((at, range)) = candidate {
+            let raw = w.raw(at).to_string();
+            let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("namespace {m}")))?;
+            w.claim(range);
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(text: &str) -> Environment {
+        environment(&mut Words::new(text)).unwrap()
+    }
+
+    #[test]
+    fn prod_means_production() {
+        assert_eq!(env("deploy redis to prod").name.as_deref(), Some("production"));
+        assert_eq!(env("a production redis").name.as_deref(), Some("production"));
+    }
+
+    #[test]
+    fn a_staging_copy_is_staging() {
+        assert_eq!(env("a staging copy of the checkout service").name.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn in_dev_is_dev_and_stage_needs_a_preposition() {
+        assert_eq!(env("in dev").name.as_deref(), Some("dev"));
+        assert_eq!(env("the next stage of the rollout").name, None);
+        assert_eq!(env("on stage").name.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn custom_environments_are_named_with_environment() {
+        assert_eq!(env("in the perf environment").name.as_deref(), Some("perf"));
+        assert_eq!(env("env loadtest").name.as_deref(), Some("loadtest"));
+    }
+
+    #[test]
+    fn a_targeted_environment_beats_a_passing_mention() {
+        let e = env("a production-sized dev copy in staging");
+        assert_eq!(e.name.as_deref(), Some("staging"));
+        assert!(e.others.is_empty(), "{e:?}");
+    }
+
+    #[test]
+    fn two_targeted_environments_are_reported() {
+        let e = env("deploy to staging and to production");
+        assert_eq!(e.name.as_deref(), Some("staging"));
+        assert_eq!(e.others, ["production"]);
+    }
+
+    #[test]
+    fn hostile_environment_names_are_refused() {
+        assert!(environment(&mut Words::new("in the ../../etc environment")).is_err());
+    }
+
+    #[test]
+    fn namespaces_are_read_either_side_of_the_word() {
+        let ns = |t: &str| namespace(&mut Words::new(t)).unwrap();
+        assert_eq!(ns("in namespace payments").as_deref(), Some("payments"));
+        assert_eq!(ns("in the payments namespace").as_deref(), Some("payments"));
+        assert_eq!(ns("in its own namespace"), None);
+        assert!(namespace(&mut Words::new("namespace ../../kube-system")).is_err());
+    }
+}

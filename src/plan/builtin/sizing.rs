@@ -1,0 +1,539 @@
+//! Sizing: replicas, autoscaling, CPU, memory and storage.
+//!
+//! Reads "three replicas", "a 3-node cluster", "between 3 and 12 replicas at
+//! 70% CPU", "2 gigs of RAM", "half a CPU", "50 GB disks", "storage class
+//! fast-ssd", and writes Kubernetes quantities (`2Gi`, `500m`) into the
+//! [`Draft`]. A size without a noun ("2GB") is a question, not a guess.
+//! Runs after the schedule reader, so "every 15 minutes" is not 15 replicas.
+
+use std::ops::Range;
+
+use super::draft::{Draft, Scale};
+use super::text::{Words, DETERMINERS, STOP};
+
+const AUTOSCALE: &[&str] = &[
+    "autoscale",
+    "autoscaled",
+    "autoscales",
+    "autoscaling",
+    "auto-scale",
+    "auto-scaled",
+    "auto-scales",
+    "auto-scaling",
+    "hpa",
+    "elastically",
+];
+const REPLICA_NOUNS: &[&str] = &[
+    "replica",
+    "replicas",
+    "instance",
+    "instances",
+    "copy",
+    "copies",
+    "pod",
+    "pods",
+    "node",
+    "nodes",
+    "member",
+    "members",
+    "broker",
+    "brokers",
+    "server",
+    "servers",
+    "worker",
+    "workers",
+    "consumer",
+    "consumers",
+];
+
+/// Reads autoscaling bounds and the CPU target.
+pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    let mut scale = Scale::default();
+    let mut asked = false;
+    for i in r.clone() {
+        if w.free(i) && w.is(i, AUTOSCALE) {
+            asked = true;
+            w.claim(i..i + 1);
+        }
+        if w.free(i) && (w.phrase(i, &["scale", "automatically"]) || w.phrase(i, &["scales", "automatically"])) {
+            asked = true;
+            w.claim(i..i + 2);
+        }
+    }
+    let replica_noun_at = |w: &Words, k: usize| w.is(k, REPLICA_NOUNS) || w.is(k + 1, REPLICA_NOUNS) && !w.is(k, STOP);
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        // between 3 and 12 | from 2 to 10 | 2 to 10 | 2-10
+        let start = if w.is(i, &["between", "from"]) { i + 1 } else { i };
+        let glued = w.low(start).split_once('-').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        let (lo, hi, end) = if let Some((lo, hi)) = glued {
+            (lo, hi, start + 1)
+        } else {
+            let Some((lo, l1)) = w.whole(start) else { continue };
+            let sep = start + l1;
+            if !w.is(sep, &["and", "to", "-"]) {
+                continue;
+            }
+            let Some((hi, l2)) = w.whole(sep + 1) else { continue };
+            (lo, hi, sep + 1 + l2)
+        };
+        if !(asked || replica_noun_at(w, end)) || !w.all_free(i..end) {
+            continue;
+        }
+        scale.min = Some(lo.min(hi));
+        scale.max = Some(lo.max(hi));
+        let end = if w.is(end, REPLICA_NOUNS) { end + 1 } else { end };
+        w.claim(i..end);
+        asked = true;
+        break;
+    }
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        let bound = |w: &Words, k: usize| w.whole(w.skip(k, &["of", "=", ":", "to"], 2)).map(|(n, l)| (n, w.skip(k, &["of", "=", ":", "to"], 2) + l));
+        // "at least 2 replicas" alone is a replica count, not autoscaling.
+        let lower = w.is(i, &["min", "minimum"]) || asked && w.phrase(i, &["at", "least"]);
+        let upper = w.is(i, &["max", "maximum"]) || w.phrase(i, &["at", "most"]) || w.phrase(i, &["up", "to"]);
+        let k = if w.is(i, &["at", "up"]) { i + 2 } else { i + 1 };
+        if !(lower || upper) {
+            continue;
+        }
+        let Some((n, end)) = bound(w, k) else { continue };
+        if !w.all_free(k..end) || w.is(end, &["%", "percent", "gb", "gi", "mb", "mi", "cpu", "cpus", "cores", "core"]) {
+            continue;
+        }
+        if !(asked || replica_noun_at(w, end) || w.is(i, &["min", "minimum", "max", "maximum"])) {
+            continue;
+        }
+        if lower {
+            scale.min = Some(n);
+        } else {
+            scale.max = Some(n);
+        }
+        asked = true;
+        let end = if w.is(end, REPLICA_NOUNS) { end + 1 } else { end };
+        w.claim(i..end);
+    }
+    for i in r.clone() {
+        let Some((n, len)) = w.whole(i) else { continue };
+        if !w.free(i) || !w.is(i + len, &["%", "percent"]) {
+            continue;
+        }
+        let near = (i.saturating_sub(4).max(r.start)..(i + len + 4).min(r.end)).collect::<Vec<_>>();
+        let memory = near.iter().any(|&k| w.is(k, &["memory", "ram", "mem"]));
+        let cpu = near.iter().any(|&k| w.is(k, &["cpu", "cpus", "utilization", "utilisation", "target", "load"]));
+        if memory && !cpu {
+            d.questions.push(format!(
+                "autoscaling on memory ({n}%) is not supported; the autoscaler targets CPU, so {n}% was not used"
+            ));
+            w.claim(i..i + len + 1);
+        } else if cpu || asked {
+            scale.cpu = Some(n);
+            asked = true;
+            let end = if w.is(i + len + 1, &["cpu", "utilization", "utilisation"]) { i + len + 2 } else { i + len + 1 };
+            w.claim(i..end);
+        }
+    }
+    if asked {
+        d.autoscale = Some(scale);
+    }
+}
+
+/// Reads the replica count.
+pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    let set = |d: &mut Draft, n: u32| match d.replicas {
+        None => d.replicas = Some(n),
+        Some(old) if old != n => d
+            .questions
+            .push(format!("the intent gives two replica counts ({old} and {n}); the plan uses {old}")),
+        Some(_) => {}
+    };
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        if let Some((n, len)) = w.whole(i) {
+            let noun = i + len;
+            // "3 replicas", "three kafka brokers"
+            let gap = usize::from(!w.is(noun, REPLICA_NOUNS) && w.is(noun + 1, REPLICA_NOUNS) && !w.is(noun, STOP));
+            if w.is(noun + gap, REPLICA_NOUNS) && w.all_free(i..noun + gap + 1) && !w.is(i.wrapping_sub(1), &["every", "each"]) {
+                set(d, n);
+                w.claim(i..i + len);
+                w.claim(noun + gap..noun + gap + 1);
+                continue;
+            }
+        }
+        // "replicas: 3", "replica count of 3", "scale to 3", "scaled to 3"
+        let k = if w.phrase(i, &["replica", "count"]) {
+            i + 2
+        } else if w.is(i, &["replicas", "replica", "instances"]) || w.phrase(i, &["scale", "to"]) || w.phrase(i, &["scaled", "to"]) {
+            i + 1
+        } else if w.phrase(i, &["scale", "it", "to"]) {
+            i + 2
+        } else {
+            continue;
+        };
+        let k = w.skip(k, &["of", "=", ":", "to", "set", "is", "be"], 3);
+        if let Some((n, len)) = w.whole(k).filter(|_| w.all_free(k..k + 1)) {
+            if !w.is(k + len, &["%", "percent", "gb", "gi", "mb", "mi", "cpu", "cores"]) {
+                set(d, n);
+                w.claim(i..k + len);
+            }
+        }
+    }
+    for i in r.clone() {
+        if w.free(i) && w.is(i, &["standalone", "single-instance", "non-replicated", "unreplicated"]) {
+            set(d, 1);
+            w.claim(i..i + 1);
+        }
+    }
+}
+
+const MEMORY_NOUNS: &[&str] = &["ram", "memory", "mem", "heap"];
+const STORAGE_NOUNS: &[&str] = &[
+    "disk", "disks", "storage", "volume", "volumes", "pvc", "pvcs", "pv", "persistent", "ssd", "space", "data",
+    "drive", "drives", "persistence",
+];
+const CPU_NOUNS: &[&str] = &["cpu", "cpus", "core", "cores", "vcpu", "vcpus", "processor", "processors"];
+const LIMIT_WORDS: &[&str] = &["limit", "limits", "max", "maximum", "most", "capped", "cap", "ceiling"];
+const REQUEST_WORDS: &[&str] = &["request", "requests", "reserve", "reserved", "least", "minimum", "min", "guaranteed", "guarantee"];
+
+/// A binary size unit and its factor in MiB.
+fn memory_unit(u: &str) -> Option<f64> {
+    Some(match u {
+        "gb" | "gig" | "gigs" | "gigabyte" | "gigabytes" | "gi" | "gib" | "g" => 1024.0,
+        "mb" | "meg" | "megs" | "megabyte" | "megabytes" | "mi" | "mib" => 1.0,
+        "tb" | "tib" | "ti" | "terabyte" | "terabytes" | "t" => 1024.0 * 1024.0,
+        _ => return None,
+    })
+}
+
+/// Formats MiB as the largest whole binary unit (`1536` → `1536Mi`, `2048` → `2Gi`).
+fn mebibytes(mib: f64) -> Option<String> {
+    if !(mib.is_finite() && mib > 0.0) {
+        return None;
+    }
+    if mib >= 1024.0 * 1024.0 && (mib / (1024.0 * 1024.0)).fract() == 0.0 {
+        return Some(format!("{}Ti", mib / (1024.0 * 1024.0)));
+    }
+    if mib >= 1024.0 && (mib / 1024.0).fract() == 0.0 {
+        return Some(format!("{}Gi", mib / 1024.0));
+    }
+    if mib.fract() == 0.0 {
+        return Some(format!("{mib}Mi"));
+    }
+    Some(format!("{}Ki", (mib * 1024.0).round().max(1.0)))
+}
+
+/// Formats cores as a CPU quantity (`0.5` → `500m`, `2` → `2`).
+fn cores(n: f64) -> Option<String> {
+    if !(n.is_finite() && n > 0.0) {
+        return None;
+    }
+    let milli = (n * 1000.0).round();
+    Some(if milli % 1000.0 == 0.0 { format!("{}", milli / 1000.0) } else { format!("{milli}m") })
+}
+
+/// The nearest noun in `nouns` within four tokens after `end` or before `start`.
+fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&str]]) -> Option<usize> {
+    let hit = |k: usize| nouns.iter().position(|set| w.is(k, set));
+    let mut after = None;
+    for k in end..(end + 4).min(r.end) {
+        if let Some(n) = hit(k) {
+            after = Some((k - end, n));
+            break;
+        }
+        if w.pause(k) || w.number(k, false).is_some() {
+            break;
+        }
+    }
+    let mut before = None;
+    for k in (r.start.max(start.saturating_sub(4))..start).rev() {
+        if w.pause(k) {
+            break;
+        }
+        if let Some(n) = hit(k) {
+            before = Some((start - 1 - k, n));
+            break;
+        }
+    }
+    match (after, before) {
+        (Some(a), Some(b)) if b.0 < a.0 => Some(b.1),
+        (Some(a), _) => Some(a.1),
+        (None, b) => b.map(|b| b.1),
+    }
+}
+
+/// Says whether a quantity is a limit, a request, or both.
+fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
+    // Five words before ("memory limit of 2Gi") and one after ("2Gi memory limit").
+    let window: Vec<usize> = (r.start.max(start.saturating_sub(5))..start).chain(end..(end + 1).min(r.end)).collect();
+    let limit = window.iter().any(|&k| w.is(k, LIMIT_WORDS)) || w.phrase(start.saturating_sub(2), &["up", "to"]);
+    let request = window.iter().any(|&k| w.is(k, REQUEST_WORDS));
+    match (request, limit) {
+        (true, false) => (true, false),
+        (false, true) => (false, true),
+        _ => (true, true),
+    }
+}
+
+/// Reads CPU, memory and storage quantities and the storage class.
+pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        let Some((n, len)) = w.number(i, true) else { continue };
+        let u = i + len;
+        if !w.free(u) {
+            continue;
+        }
+        let unit = w.low(u).to_string();
+        let article = w.is(i, &["a", "an"]);
+        // "a CPU target of 70%" is not one core.
+        if w.is(u + 1, &["target", "utilization", "utilisation", "usage", "load", "threshold", "average", "%"]) {
+            continue;
+        }
+        let kind = if let Some(f) = memory_unit(&unit) {
+            match nearest(w, i, u + 1, r, &[MEMORY_NOUNS, STORAGE_NOUNS, CPU_NOUNS]) {
+                Some(0) => Some(("memory", mebibytes(n * f))),
+                Some(1) => Some(("storage", mebibytes(n * f))),
+                _ if article => None,
+                _ => {
+                    d.questions.push(format!(
+                        "\"{} {}\" was not used: say whether it is memory (\"{0} {1} of memory\") or storage \
+                         (\"{0} {1} of storage\")",
+                        w.raw(i),
+                        w.raw(u)
+                    ));
+                    w.claim(i..u + 1);
+                    None
+                }
+            }
+        } else if CPU_NOUNS.contains(&unit.as_str()) {
+            Some(("cpu", cores(n)))
+        } else if ["m", "millicores", "millicore", "millicpu", "millicpus", "milli"].contains(&unit.as_str()) && !article {
+            match nearest(w, i, u + 1, r, &[CPU_NOUNS, MEMORY_NOUNS]) {
+                Some(1) => Some(("memory", mebibytes(n))),
+                Some(0) => Some(("cpu", cores(n / 1000.0))),
+                _ if unit != "m" => Some(("cpu", cores(n / 1000.0))),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let Some((what, Some(value))) = kind else { continue };
+        let mut end = u + 1;
+        while end < r.end && end < u + 4 && w.is(end, &["of", "ram", "memory", "mem", "cpu", "cpus", "storage", "disk", "disks", "volume", "volumes", "per", "replica", "pod", "each"]) {
+            end += 1;
+        }
+        let (request, limit) = side(w, i, end, r);
+        w.claim(i..end);
+        match what {
+            "memory" => {
+                if request {
+                    d.requests.memory = Some(value.clone());
+                }
+                if limit {
+                    d.limits.memory = Some(value);
+                }
+            }
+            "cpu" => {
+                if request {
+                    d.requests.cpu = Some(value.clone());
+                }
+                if limit {
+                    d.limits.cpu = Some(value);
+                }
+            }
+            _ => {
+                d.storage_size = Some(value);
+            }
+        }
+    }
+    storage_class(w, r, d);
+    for i in r.clone() {
+        if w.free(i) && w.is(i, &["persistent", "persistence", "persist", "persisted", "durable", "durability"]) {
+            let negated = i > r.start && w.is(i - 1, &["no", "without", "non"]);
+            if negated {
+                d.questions.push(
+                    "the intent asks for no persistence; stateful archetypes always get a volume in this plan — \
+                     say so in review if data must not be kept"
+                        .into(),
+                );
+            } else {
+                d.persistent = true;
+            }
+            let end = if w.is(i + 1, &["storage", "volume", "volumes", "disk", "disks"]) { i + 2 } else { i + 1 };
+            w.claim(i.saturating_sub(usize::from(negated))..end);
+        }
+    }
+    for i in r.clone() {
+        if w.free(i) && w.is(i, &["ephemeral", "in-memory"]) && w.is(i + 1, &["storage", "only", "cache"]) {
+            d.questions.push("ephemeral storage was asked for; stateful archetypes get a persistent volume in this plan".into());
+            w.claim(i..i + 2);
+        }
+    }
+}
+
+/// Reads "storage class fast-ssd", "storageclass: x", "the fast-ssd storage class".
+fn storage_class(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    for i in r.clone() {
+        let len = if w.phrase(i, &["storage", "class"]) {
+            2
+        } else if w.is(i, &["storageclass", "storage-class", "storageclassname"]) {
+            1
+        } else {
+            continue;
+        };
+        if !w.all_free(i..i + len) {
+            continue;
+        }
+        let after = w.skip(i + len, &["of", "=", ":", "called", "named", "is"], 2);
+        let before = (r.start..i).rev().find(|&k| !w.is(k, DETERMINERS));
+        let pick = if r.contains(&after) && w.free(after) && !w.is(after, STOP) {
+            Some((after, i..after + 1))
+        } else {
+            before.filter(|&b| w.free(b) && !w.is(b, STOP)).map(|b| (b, b..i + len))
+        };
+        if let Some((at, claim)) = pick {
+            d.storage_class = Some(w.low(at).to_string());
+            w.claim(claim);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Draft {
+        let mut w = Words::new(text);
+        let r = 0..w.len();
+        let mut d = Draft::default();
+        autoscaling(&mut w, &r, &mut d);
+        resources(&mut w, &r, &mut d);
+        replicas(&mut w, &r, &mut d);
+        d
+    }
+
+    #[test]
+    fn three_replicas_in_words() {
+        assert_eq!(read("three replicas").replicas, Some(3));
+        assert_eq!(read("with 5 instances").replicas, Some(5));
+        assert_eq!(read("a 3-node cluster").replicas, Some(3));
+        assert_eq!(read("three kafka brokers").replicas, Some(3));
+        assert_eq!(read("replicas: 4").replicas, Some(4));
+        assert_eq!(read("scale it to 6").replicas, Some(6));
+        assert_eq!(read("a single instance").replicas, Some(1));
+        assert_eq!(read("a dozen replicas").replicas, Some(12));
+    }
+
+    #[test]
+    fn conflicting_replica_counts_are_a_question() {
+        let d = read("3 replicas and 5 replicas");
+        assert_eq!(d.replicas, Some(3));
+        assert_eq!(d.questions.len(), 1);
+    }
+
+    #[test]
+    fn between_3_and_12_replicas_at_70_percent_cpu() {
+        let d = read("between 3 and 12 replicas at 70% CPU");
+        assert_eq!(d.autoscale, Some(Scale { min: Some(3), max: Some(12), cpu: Some(70) }));
+        assert_eq!(d.replicas, None);
+        assert_eq!(d.limits.cpu, None, "70% CPU is a target, not a quantity");
+    }
+
+    #[test]
+    fn autoscale_from_2_to_10() {
+        assert_eq!(read("autoscale from 2 to 10").autoscale, Some(Scale { min: Some(2), max: Some(10), cpu: None }));
+        assert_eq!(read("2-10 replicas").autoscale, Some(Scale { min: Some(2), max: Some(10), cpu: None }));
+        assert_eq!(read("autoscaling with min 2 and max 8").autoscale, Some(Scale { min: Some(2), max: Some(8), cpu: None }));
+        assert_eq!(read("scale up to 20 pods").autoscale, Some(Scale { min: None, max: Some(20), cpu: None }));
+        assert_eq!(read("autoscaling").autoscale, Some(Scale::default()));
+    }
+
+    #[test]
+    fn memory_autoscaling_is_a_question() {
+        let d = read("autoscale at 80% memory");
+        assert_eq!(d.autoscale.unwrap().cpu, None);
+        assert_eq!(d.questions.len(), 1);
+    }
+
+    #[test]
+    fn two_gigs_of_ram_is_2gi() {
+        let d = read("2 gigs of RAM");
+        assert_eq!(d.requests.memory.as_deref(), Some("2Gi"));
+        assert_eq!(d.limits.memory.as_deref(), Some("2Gi"));
+        assert_eq!(read("2GB memory").limits.memory.as_deref(), Some("2Gi"));
+        assert_eq!(read("memory 512Mi").limits.memory.as_deref(), Some("512Mi"));
+        assert_eq!(read("1.5 GB of RAM").limits.memory.as_deref(), Some("1536Mi"));
+        assert_eq!(read("a gig of memory").limits.memory.as_deref(), Some("1Gi"));
+    }
+
+    #[test]
+    fn half_a_cpu_is_500m() {
+        assert_eq!(read("half a CPU").limits.cpu.as_deref(), Some("500m"));
+        assert_eq!(read("0.5 CPU").requests.cpu.as_deref(), Some("500m"));
+        assert_eq!(read("2 cores").limits.cpu.as_deref(), Some("2"));
+        assert_eq!(read("250m CPU").limits.cpu.as_deref(), Some("250m"));
+        assert_eq!(read("a quarter of a core").limits.cpu.as_deref(), Some("250m"));
+        assert_eq!(read("one CPU").limits.cpu.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn limits_and_requests_are_told_apart() {
+        let d = read("request 250m CPU and limit it to 1 CPU, memory limit 1Gi");
+        assert_eq!(d.requests.cpu.as_deref(), Some("250m"));
+        assert_eq!(d.limits.cpu.as_deref(), Some("1"));
+        assert_eq!(d.limits.memory.as_deref(), Some("1Gi"));
+        assert_eq!(d.requests.memory, None);
+    }
+
+    #[test]
+    fn fifty_gb_disks_are_storage() {
+        assert_eq!(read("50 GB disks").storage_size.as_deref(), Some("50Gi"));
+        assert_eq!(read("50Gi of storage").storage_size.as_deref(), Some("50Gi"));
+        assert_eq!(read("with 100GB persistent volumes").storage_size.as_deref(), Some("100Gi"));
+        assert_eq!(read("disk size 1TB").storage_size.as_deref(), Some("1Ti"));
+    }
+
+    #[test]
+    fn a_size_without_a_noun_is_a_question() {
+        let d = read("redis with 2GB");
+        assert_eq!((d.storage_size, d.limits.memory), (None, None));
+        assert_eq!(d.questions.len(), 1);
+    }
+
+    #[test]
+    fn memory_and_storage_in_one_sentence() {
+        let d = read("4GB of RAM and 20GB of disk");
+        assert_eq!(d.limits.memory.as_deref(), Some("4Gi"));
+        assert_eq!(d.storage_size.as_deref(), Some("20Gi"));
+    }
+
+    #[test]
+    fn storage_class_is_read_either_side() {
+        assert_eq!(read("storage class fast-ssd").storage_class.as_deref(), Some("fast-ssd"));
+        assert_eq!(read("on the gp3 storage class").storage_class.as_deref(), Some("gp3"));
+        assert_eq!(read("storageClass: premium-rwo").storage_class.as_deref(), Some("premium-rwo"));
+    }
+
+    #[test]
+    fn persistent_storage_is_noticed() {
+        assert!(read("with persistent storage").persistent);
+        assert!(!read("with no persistence").persistent);
+    }
+
+    #[test]
+    fn quantity_formatting() {
+        assert_eq!(mebibytes(512.0).as_deref(), Some("512Mi"));
+        assert_eq!(mebibytes(0.5).as_deref(), Some("512Ki"));
+        assert_eq!(cores(1.5).as_deref(), Some("1500m"));
+        assert_eq!(cores(0.0), None);
+    }
+}
