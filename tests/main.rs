@@ -2,3 +2,5 @@ mod cli;
 mod snapshots;
 mod evals;
 mod validate;
+mod util;
+mod openai;

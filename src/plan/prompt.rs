@@ -39,7 +39,8 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     for (name, source) in TEMPLATES {
-        env.add_template(name, source).expect("embedded prompt templates parse");
+        env.add_template(name, source)
+            .expect("embedded prompt templates parse");
     }
     env
 });
@@ -103,7 +104,10 @@ pub(super) fn system() -> Result<String, Error> {
             }
         })
         .collect();
-    render("system.j2", context! { archetypes => Value::from(Serde(&archetypes)) })
+    render(
+        "system.j2",
+        context! { archetypes => Value::from(Serde(&archetypes)) },
+    )
 }
 
 /// The first user message: the intent as an escaped JSON data block.
@@ -119,12 +123,20 @@ pub(super) fn user(intent: &Intent) -> Result<String, Error> {
 pub(super) fn repair(reason: Reason, problems: &[String]) -> Result<String, Error> {
     let shown = &problems[..problems.len().min(MAX_PROBLEMS)];
     let more = problems.len() - shown.len();
-    render("repair.j2", context! { reason => Value::from(Serde(reason)), problems => Value::from(Serde(shown)), more })
+    render(
+        "repair.j2",
+        context! { reason => Value::from(Serde(reason)), problems => Value::from(Serde(shown)), more },
+    )
 }
 
 fn render(name: &str, ctx: Value) -> Result<String, Error> {
-    let prompt_error = |source| Error::Prompt { name: name.to_string(), source };
-    ENV.get_template(name).and_then(|t| t.render(ctx)).map_err(prompt_error)
+    let prompt_error = |source| Error::Prompt {
+        name: name.to_string(),
+        source,
+    };
+    ENV.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(prompt_error)
 }
 
 /// Pretty JSON in which `<`, `>` and backticks are `\u` escapes. They can only
@@ -151,15 +163,22 @@ mod tests {
     #[test]
     fn every_template_renders() {
         let system = system().unwrap();
-        assert!(system.contains("- redis: StatefulSet, default image redis:"), "{system}");
-        assert!(system.contains("- web_service: Deployment, needs an image named in the request, ports http 8080"));
+        assert!(
+            system.contains("- redis: StatefulSet, default image redis:"),
+            "{system}"
+        );
+        assert!(system
+            .contains("- web_service: Deployment, needs an image named in the request, ports http 8080"));
         assert!(!system.contains("{{") && !system.contains("{%"));
         let intent = Intent::new("deploy redis", Some("staging")).unwrap();
         let user = user(&intent).unwrap();
         assert!(user.contains("\"intent\": \"deploy redis\""), "{user}");
         assert!(user.contains("\"environment\": \"staging\""));
         let repair = repair(Reason::Json, &["expected value at line 1 column 1".into()]).unwrap();
-        assert!(repair.starts_with("Your previous reply is not valid JSON:\n- expected value"), "{repair}");
+        assert!(
+            repair.starts_with("Your previous reply is not valid JSON:\n- expected value"),
+            "{repair}"
+        );
     }
 
     #[test]
@@ -170,7 +189,13 @@ mod tests {
         assert_eq!(user.matches("```").count(), 2, "{user}");
         assert!(!user.contains("</request>") && !user.contains("<system>"));
         // The block still decodes to the exact text.
-        let block = user.split("```json\n").nth(1).unwrap().split("\n```").next().unwrap();
+        let block = user
+            .split("```json\n")
+            .nth(1)
+            .unwrap()
+            .split("\n```")
+            .next()
+            .unwrap();
         let decoded: serde_json::Value = serde_json::from_str(block).unwrap();
         assert_eq!(decoded["intent"], text);
         assert_eq!(decoded["environment"], serde_json::Value::Null);
