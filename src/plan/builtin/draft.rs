@@ -11,8 +11,8 @@ use super::kind::{image_basename, tag};
 use super::schedule::Schedule;
 use crate::plan::Error;
 use crate::spec::{
-    sanitize_name, Archetype, Autoscaling, Component, EnvVar, Exposure, HealthCheck, HighAvailability, Port, Quantities,
-    Resources, SecretRef, Storage, WorkloadKind,
+    sanitize_name, Archetype, Autoscaling, Component, EnvVar, Exposure, HealthCheck, HighAvailability, Port,
+    Quantities, Resources, SecretRef, Storage, WorkloadKind,
 };
 
 /// Autoscaling bounds as written; missing values are filled in by [`build`].
@@ -31,6 +31,8 @@ pub(super) struct Draft {
     pub(super) vague: Option<&'static str>,
     pub(super) image: Option<String>,
     pub(super) mariadb: bool,
+    /// A version asked for a data store (`postgres 16`).
+    pub(super) version: Option<String>,
     /// The name as written, unsanitised.
     pub(super) name: Option<String>,
     /// The name came from "called"/"named"/"as", so a bad one is refused.
@@ -153,13 +155,26 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
                 &format!("a {} needs an image: say \"using image NAME:TAG\"", label(a)),
             ))
         }
+        None if d.version.is_some() && !a.is_generic() => {
+            let version = d.version.clone().unwrap_or_default();
+            let default_repo = defaults
+                .image
+                .and_then(|i| i.rsplit_once(':'))
+                .map_or("", |(r, _)| r);
+            let image = format!("{}:{version}", if d.mariadb { "mariadb" } else { default_repo });
+            d.assumptions
+                .push(format!("image {image} chosen for the {a} version asked for"));
+            Some(image)
+        }
         None if d.mariadb => {
-            d.assumptions.push("image mariadb:11.4.4 chosen for MariaDB (mysql archetype)".into());
+            d.assumptions
+                .push("image mariadb:11.4.4 chosen for MariaDB (mysql archetype)".into());
             Some("mariadb:11.4.4".to_string())
         }
         None => {
             if let Some(i) = defaults.image {
-                d.assumptions.push(format!("image {i} chosen as the default for {a}"));
+                d.assumptions
+                    .push(format!("image {i} chosen as the default for {a}"));
             }
             None
         }
@@ -191,13 +206,19 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
         match c.replicas {
             None if d.autoscale.is_none() => {
                 c.replicas = Some(3);
-                d.assumptions.push(format!("3 replicas chosen so {name} stays available when a node fails"));
+                d.assumptions.push(format!(
+                    "3 replicas chosen so {name} stays available when a node fails"
+                ));
             }
-            Some(1) => d.questions.push(format!("{name} is asked to be highly available but has 1 replica; use at least 2")),
+            Some(1) => d.questions.push(format!(
+                "{name} is asked to be highly available but has 1 replica; use at least 2"
+            )),
             _ => {}
         }
     }
-    if matches!(a, Archetype::Postgres | Archetype::Mysql | Archetype::Mongodb) && c.replicas.is_some_and(|r| r > 1) {
+    if matches!(a, Archetype::Postgres | Archetype::Mysql | Archetype::Mongodb)
+        && c.replicas.is_some_and(|r| r > 1)
+    {
         d.questions.push(format!(
             "{name} gets {} independent {a} pods; the archetype does not set up replication between them — \
              for replicated databases use an operator (e.g. CloudNativePG, MySQL Operator)",
@@ -206,7 +227,10 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
     }
     if let Some(s) = d.autoscale.clone() {
         if batch || per_node || !a.is_generic() && a != Archetype::Grafana && a != Archetype::Memcached {
-            d.questions.push(format!("autoscaling is not supported for a {}; it was not used", label(a)));
+            d.questions.push(format!(
+                "autoscaling is not supported for a {}; it was not used",
+                label(a)
+            ));
         } else {
             c.autoscaling = Some(autoscaling(d, &s, c.replicas));
         }
@@ -220,16 +244,21 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
     // Storage.
     let wants_storage = d.persistent || d.storage_size.is_some() || d.storage_class.is_some();
     if wants_storage && (batch || per_node) {
-        d.questions.push(format!("persistent storage is not supported for a {}; it was not used", label(a)));
+        d.questions.push(format!(
+            "persistent storage is not supported for a {}; it was not used",
+            label(a)
+        ));
     } else if wants_storage {
         let size = match (&d.storage_size, defaults.storage) {
             (Some(s), _) => s.clone(),
             (None, Some(s)) => {
-                d.assumptions.push(format!("storage size {s} is the default for {a}"));
+                d.assumptions
+                    .push(format!("storage size {s} is the default for {a}"));
                 s.to_string()
             }
             (None, None) => {
-                d.assumptions.push("storage size 10Gi chosen; none was given".into());
+                d.assumptions
+                    .push("storage size 10Gi chosen; none was given".into());
                 "10Gi".to_string()
             }
         };
@@ -239,22 +268,36 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
                  use 1 replica or a ReadWriteMany storage class"
             ));
         }
-        c.storage = Some(Storage { size, class: d.storage_class.clone() });
+        c.storage = Some(Storage {
+            size,
+            class: d.storage_class.clone(),
+        });
     }
 
     // Ports and health.
     c.ports = ports(d, a);
     c.health_check = d.health.clone();
     if batch && c.health_check.is_some() {
-        d.questions.push(format!("a {} has no health check; it was not used", label(a)));
+        d.questions
+            .push(format!("a {} has no health check; it was not used", label(a)));
         c.health_check = None;
     }
-    if let (true, Some(hp)) = (c.ports.is_empty() && a == Archetype::WebService, c.health_check.as_ref().and_then(|h| h.port)) {
-        c.ports = vec![Port { name: "http".into(), port: hp }];
-        d.assumptions.push(format!("{name} listens on port {hp}, the port of its health check"));
+    if let (true, Some(hp)) = (
+        c.ports.is_empty() && a == Archetype::WebService,
+        c.health_check.as_ref().and_then(|h| h.port),
+    ) {
+        c.ports = vec![Port {
+            name: "http".into(),
+            port: hp,
+        }];
+        d.assumptions.push(format!(
+            "{name} listens on port {hp}, the port of its health check"
+        ));
     }
     if c.ports.is_empty() && a == Archetype::WebService {
-        d.assumptions.push(format!("{name} listens on port 8080, the web service default; say \"on port N\" if not"));
+        d.assumptions.push(format!(
+            "{name} listens on port 8080, the web service default; say \"on port N\" if not"
+        ));
     }
 
     // Exposure.
@@ -285,7 +328,10 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
 
     // High availability.
     if d.ha && (batch || per_node) {
-        d.questions.push(format!("high availability does not apply to a {}; it was not used", label(a)));
+        d.questions.push(format!(
+            "high availability does not apply to a {}; it was not used",
+            label(a)
+        ));
     } else if d.ha {
         let failover = a == Archetype::Redis;
         if d.failover && !failover {
@@ -295,9 +341,14 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
             ));
         }
         if failover {
-            d.assumptions.push(format!("{name} uses Redis Sentinel for automatic failover"));
+            d.assumptions
+                .push(format!("{name} uses Redis Sentinel for automatic failover"));
         }
-        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover });
+        c.high_availability = Some(HighAvailability {
+            pod_disruption_budget: true,
+            spread: true,
+            failover,
+        });
     }
 
     c.env = d.env.clone();
@@ -306,79 +357,133 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
 }
 
 fn not_understood(d: &Draft, reason: &str) -> Error {
-    Error::NotUnderstood { reason: reason.to_string(), understood: d.understood() }
+    Error::NotUnderstood {
+        reason: reason.to_string(),
+        understood: d.understood(),
+    }
 }
 
 fn fallback_name(d: &mut Draft, a: Archetype, image: Option<&str>) -> Result<String, Error> {
     if !a.is_generic() {
-        return Ok(if d.mariadb { "mariadb".into() } else { a.as_str().into() });
+        return Ok(if d.mariadb {
+            "mariadb".into()
+        } else {
+            a.as_str().into()
+        });
     }
     let base = image.map(image_basename).unwrap_or_default();
     match sanitize_name(base) {
         Ok(n) => {
-            d.assumptions.push(format!("named {n} after its image; say \"called NAME\" to choose another name"));
+            d.assumptions.push(format!(
+                "named {n} after its image; say \"called NAME\" to choose another name"
+            ));
             Ok(n)
         }
-        Err(_) => Err(not_understood(d, "could not derive a name from the image; say \"called NAME\"")),
+        Err(_) => Err(not_understood(
+            d,
+            "could not derive a name from the image; say \"called NAME\"",
+        )),
     }
 }
 
 fn autoscaling(d: &mut Draft, s: &Scale, replicas: Option<u32>) -> Autoscaling {
     let mut min = s.min.or(replicas).unwrap_or_else(|| {
         let min = if d.ha { 3 } else { 2 };
-        d.assumptions.push(format!("autoscaling minimum of {min} replicas chosen"));
+        d.assumptions
+            .push(format!("autoscaling minimum of {min} replicas chosen"));
         min
     });
     if min == 0 {
-        d.assumptions.push("the autoscaler cannot scale to zero; the minimum is 1".into());
+        d.assumptions
+            .push("the autoscaler cannot scale to zero; the minimum is 1".into());
         min = 1;
     }
     let max = s.max.unwrap_or_else(|| {
-        let max = (min * 3).max(10).min(100).max(min);
-        d.assumptions.push(format!("autoscaling maximum of {max} replicas chosen"));
+        let max = (min * 3).clamp(10, 100).max(min);
+        d.assumptions
+            .push(format!("autoscaling maximum of {max} replicas chosen"));
         max
     });
     let cpu = s.cpu.unwrap_or_else(|| {
-        d.assumptions.push("autoscaling targets 80% average CPU (the default)".into());
+        d.assumptions
+            .push("autoscaling targets 80% average CPU (the default)".into());
         80
     });
     if let Some(r) = replicas.filter(|r| *r < min || *r > max) {
-        d.questions.push(format!("{r} replicas is outside the autoscaling range {min}-{max}; the autoscaler will correct it"));
+        d.questions.push(format!(
+            "{r} replicas is outside the autoscaling range {min}-{max}; the autoscaler will correct it"
+        ));
     }
-    Autoscaling { min_replicas: min, max_replicas: max.max(min), cpu_target_percent: cpu }
+    Autoscaling {
+        min_replicas: min,
+        max_replicas: max.max(min),
+        cpu_target_percent: cpu,
+    }
 }
 
 /// Quantities with a request never above its limit.
 fn resources(d: &mut Draft, requests: (&str, &str), limits: (&str, &str)) -> Resources {
-    let mut r = Resources { requests: d.requests.clone(), limits: d.limits.clone() };
-    for (what, req, lim) in [("CPU", &d.requests.cpu, &d.limits.cpu), ("memory", &d.requests.memory, &d.limits.memory)] {
+    let mut r = Resources {
+        requests: d.requests.clone(),
+        limits: d.limits.clone(),
+    };
+    for (what, req, lim) in [
+        ("CPU", &d.requests.cpu, &d.limits.cpu),
+        ("memory", &d.requests.memory, &d.limits.memory),
+    ] {
         if let (Some(req), Some(lim)) = (req, lim) {
             if req == lim {
-                d.assumptions.push(format!("{what} request and limit are both set to {req}, the amount given"));
+                d.assumptions.push(format!(
+                    "{what} request and limit are both set to {req}, the amount given"
+                ));
             }
         }
     }
-    let pairs: [(&mut Option<String>, &mut Option<String>, &str, &str, fn(&str) -> Option<f64>); 2] = [
-        (&mut r.requests.cpu, &mut r.limits.cpu, requests.0, limits.0, cpu_milli),
-        (&mut r.requests.memory, &mut r.limits.memory, requests.1, limits.1, bytes),
-    ];
-    for (req, lim, def_req, def_lim, parse) in pairs {
-        let eff_req = req.clone().unwrap_or_else(|| def_req.to_string());
-        let eff_lim = lim.clone().unwrap_or_else(|| def_lim.to_string());
-        if parse(&eff_req) > parse(&eff_lim) {
-            if lim.is_none() {
-                d.assumptions.push(format!("the limit was raised to {eff_req} to match the request"));
-                *lim = Some(eff_req);
-            } else if req.is_none() {
-                d.assumptions.push(format!("the request was lowered to {eff_lim} to fit under the limit"));
-                *req = Some(eff_lim);
-            } else {
-                d.questions.push(format!("the request {eff_req} is above the limit {eff_lim}; the limit was raised"));
-                *lim = Some(eff_req);
-            }
-        }
-    }
+    fit(
+        d,
+        &mut r.requests.cpu,
+        &mut r.limits.cpu,
+        (requests.0, limits.0),
+        cpu_milli,
+    );
+    fit(
+        d,
+        &mut r.requests.memory,
+        &mut r.limits.memory,
+        (requests.1, limits.1),
+        bytes,
+    );
     r
+}
+
+/// Raises a limit (or lowers a request) so the request is not above the limit.
+fn fit(
+    d: &mut Draft,
+    req: &mut Option<String>,
+    lim: &mut Option<String>,
+    defaults: (&str, &str),
+    parse: fn(&str) -> Option<f64>,
+) {
+    let eff_req = req.clone().unwrap_or_else(|| defaults.0.to_string());
+    let eff_lim = lim.clone().unwrap_or_else(|| defaults.1.to_string());
+    if parse(&eff_req) <= parse(&eff_lim) {
+        return;
+    }
+    if lim.is_none() {
+        d.assumptions
+            .push(format!("the limit was raised to {eff_req} to match the request"));
+        *lim = Some(eff_req);
+    } else if req.is_none() {
+        d.assumptions.push(format!(
+            "the request was lowered to {eff_lim} to fit under the limit"
+        ));
+        *req = Some(eff_lim);
+    } else {
+        d.questions.push(format!(
+            "the request {eff_req} is above the limit {eff_lim}; the limit was raised"
+        ));
+        *lim = Some(eff_req);
+    }
 }
 
 fn cpu_milli(s: &str) -> Option<f64> {
@@ -389,7 +494,12 @@ fn cpu_milli(s: &str) -> Option<f64> {
 }
 
 fn bytes(s: &str) -> Option<f64> {
-    let units = [("Ki", 1024f64), ("Mi", 1024f64.powi(2)), ("Gi", 1024f64.powi(3)), ("Ti", 1024f64.powi(4))];
+    let units = [
+        ("Ki", 1024f64),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+    ];
     for (u, f) in units {
         if let Some(n) = s.strip_suffix(u) {
             return n.parse::<f64>().ok().map(|n| n * f);
@@ -422,7 +532,10 @@ fn ports(d: &mut Draft, a: Archetype) -> Vec<Port> {
     // A data store keeps its other default ports ("rabbitmq on port 5673" keeps management).
     for (n, p) in defaults.iter().skip(out.len()) {
         if !out.iter().any(|o| o.port == *p || o.name == *n) {
-            out.push(Port { name: n.to_string(), port: *p });
+            out.push(Port {
+                name: n.to_string(),
+                port: *p,
+            });
         }
     }
     out
@@ -440,7 +553,9 @@ fn exposure(d: &mut Draft, c: &mut Component) {
     }
     let tls = d.tls.unwrap_or_else(|| {
         if let Some(h) = &d.host {
-            d.assumptions.push(format!("TLS enabled for {h}; a public host is served over HTTPS by default"));
+            d.assumptions.push(format!(
+                "TLS enabled for {h}; a public host is served over HTTPS by default"
+            ));
         }
         d.host.is_some()
     });
@@ -451,9 +566,16 @@ fn exposure(d: &mut Draft, c: &mut Component) {
         ));
     }
     if d.internal {
-        d.questions.push(format!("{} is described as both internal and exposed; it was exposed", c.name));
+        d.questions.push(format!(
+            "{} is described as both internal and exposed; it was exposed",
+            c.name
+        ));
     }
-    c.exposure = Some(Exposure { host: d.host.clone(), path: d.path.clone(), tls });
+    c.exposure = Some(Exposure {
+        host: d.host.clone(),
+        path: d.path.clone(),
+        tls,
+    });
 }
 
 /// Turns credentials into Secret references; values were dropped when read.
@@ -508,8 +630,12 @@ fn secrets(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
             Kind::Password(_) if c.archetype == Archetype::Redis => "REDIS_PASSWORD".to_string(),
             Kind::Password(_) if c.archetype == Archetype::Rabbitmq => "RABBITMQ_DEFAULT_PASS".to_string(),
             Kind::Password(q) => qualified(q, "PASSWORD"),
-            Kind::Token(q) => q.as_ref().map_or("API_TOKEN".to_string(), |q| format!("{}_TOKEN", upper(q))),
-            Kind::Secret(q) => q.as_ref().map_or("APP_SECRET".to_string(), |q| format!("{}_SECRET", upper(q))),
+            Kind::Token(q) => q
+                .as_ref()
+                .map_or("API_TOKEN".to_string(), |q| format!("{}_TOKEN", upper(q))),
+            Kind::Secret(q) => q
+                .as_ref()
+                .map_or("APP_SECRET".to_string(), |q| format!("{}_SECRET", upper(q))),
             Kind::ApiKey => "API_KEY".to_string(),
             Kind::Named(n) => n.clone(),
             Kind::Stray => unreachable!("handled above"),
@@ -528,7 +654,9 @@ fn secrets(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
                  {key} (as a SealedSecret or ExternalSecret) before merging"
             ));
         } else {
-            d.assumptions.push(format!("{env} is read from Secret {secret} (key {key}), which must exist before merging"));
+            d.assumptions.push(format!(
+                "{env} is read from Secret {secret} (key {key}), which must exist before merging"
+            ));
         }
         if c.archetype == Archetype::Redis && env == "REDIS_PASSWORD" {
             d.questions.push(format!(
@@ -546,5 +674,6 @@ fn upper(q: &str) -> String {
 }
 
 fn qualified(q: &Option<String>, base: &str) -> String {
-    q.as_ref().map_or(base.to_string(), |q| format!("{}_{base}", upper(q)))
+    q.as_ref()
+        .map_or(base.to_string(), |q| format!("{}_{base}", upper(q)))
 }

@@ -86,10 +86,22 @@ const UNSAFE: &[&str] = &[
     "apparmor unconfined",
     "mount the host",
 ];
-const NEGATIONS: &[&str] = &["no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un"];
+const NEGATIONS: &[&str] = &[
+    "no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un",
+];
 
-const REMOVALS: &[&str] =
-    &["delete", "remove", "destroy", "uninstall", "decommission", "drop", "purge", "kill", "teardown", "undeploy"];
+const REMOVALS: &[&str] = &[
+    "delete",
+    "remove",
+    "destroy",
+    "uninstall",
+    "decommission",
+    "drop",
+    "purge",
+    "kill",
+    "teardown",
+    "undeploy",
+];
 
 /// Refuses prompt injection, forbidden privileges and removals.
 pub(super) fn refuse(text: &str) -> Result<(), Error> {
@@ -103,9 +115,18 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
     let contains = |p: &str| joined.contains(&format!(" {p} "));
 
     let overridden = words.iter().enumerate().any(|(i, w)| {
-        OVERRIDE_VERBS.contains(w) && words[i + 1..].iter().take(4).any(|o| OVERRIDE_OBJECTS.contains(o))
+        OVERRIDE_VERBS.contains(w)
+            && words[i + 1..]
+                .iter()
+                .take(4)
+                .any(|o| OVERRIDE_OBJECTS.contains(o))
     });
-    if let Some(p) = INJECTION.iter().find(|p| contains(p)).copied().or(overridden.then_some("ignore the rules")) {
+    if let Some(p) = INJECTION
+        .iter()
+        .find(|p| contains(p))
+        .copied()
+        .or(overridden.then_some("ignore the rules"))
+    {
         return Err(Error::Refused(format!(
             "the intent contains instructions aimed at the planner ({p:?}), not a description of a deployment; \
              say only what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
@@ -116,7 +137,9 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
         let pat: Vec<&str> = p.split(' ').collect();
         let hit = (0..words.len()).find(|&i| words[i..].starts_with(&pat));
         if let Some(i) = hit {
-            let negated = words[i.saturating_sub(3)..i].iter().any(|w| NEGATIONS.contains(w));
+            let negated = words[i.saturating_sub(3)..i]
+                .iter()
+                .any(|w| NEGATIONS.contains(w));
             if !negated {
                 return Err(Error::Refused(format!(
                     "the intent asks for {p:?}; gitintent never generates privileged containers, host \
@@ -128,8 +151,14 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
         }
     }
 
-    let first = words.iter().copied().find(|w| !["please", "can", "could", "you", "kindly", "now"].contains(w));
-    let teardown = words.windows(2).take(3).any(|w| matches!(w, ["tear" | "take" | "shut", "down"]));
+    let first = words
+        .iter()
+        .copied()
+        .find(|w| !["please", "can", "could", "you", "kindly", "now"].contains(w));
+    let teardown = words
+        .windows(2)
+        .take(3)
+        .any(|w| matches!(w, ["tear" | "take" | "shut", "down"]));
     if first.is_some_and(|w| REMOVALS.contains(&w)) || teardown {
         return Err(Error::NotUnderstood {
             reason: "the builtin planner plans deployments, not removals; to remove a component, delete its \
@@ -176,24 +205,121 @@ pub(super) struct Var {
 }
 
 const STRONG: &[&str] = &["password", "passwd", "pwd", "passphrase", "passcode"];
-const WEAK: &[&str] = &["token", "secret", "apikey", "api-key", "api_key", "bearer", "credential", "credentials"];
-const FILLER: &[&str] = &["is", "=", "of", "to", "be", "set", "as", "should", "must", "will", "equal", "equals", ":"];
+const WEAK: &[&str] = &[
+    "token",
+    "secret",
+    "apikey",
+    "api-key",
+    "api_key",
+    "bearer",
+    "credential",
+    "credentials",
+];
+const FILLER: &[&str] = &[
+    "is", "=", "of", "to", "be", "set", "as", "should", "must", "will", "equal", "equals", ":",
+];
 /// Words after a credential keyword that are not its value.
 const NOT_A_VALUE: &[&str] = &[
-    "from", "in", "stored", "kept", "managed", "via", "using", "that", "which", "and", "or", "for", "generated",
-    "random", "auto-generated", "randomly", "rotation", "rotated", "auth", "authentication", "protection",
-    "protected", "secret", "secrets", "vault", "a", "the", "an", "with", "on", "at", "replicas", "replica", "port",
-    "service", "server", "api", "app", "worker", "store", "manager", "provider", "file", "env", "variable",
-    "reference", "ref", "required", "enabled", "login", "access", "named", "called", "existing",
+    "from",
+    "in",
+    "stored",
+    "kept",
+    "managed",
+    "via",
+    "using",
+    "that",
+    "which",
+    "and",
+    "or",
+    "for",
+    "generated",
+    "random",
+    "auto-generated",
+    "randomly",
+    "rotation",
+    "rotated",
+    "auth",
+    "authentication",
+    "protection",
+    "protected",
+    "secret",
+    "secrets",
+    "vault",
+    "a",
+    "the",
+    "an",
+    "with",
+    "on",
+    "at",
+    "replicas",
+    "replica",
+    "port",
+    "service",
+    "server",
+    "api",
+    "app",
+    "worker",
+    "store",
+    "manager",
+    "provider",
+    "file",
+    "env",
+    "variable",
+    "reference",
+    "ref",
+    "required",
+    "enabled",
+    "login",
+    "access",
+    "named",
+    "called",
+    "existing",
 ];
 /// Nouns that make a credential word an adjective ("token service").
 const NOUNS: &[&str] = &[
-    "service", "server", "api", "app", "worker", "store", "manager", "provider", "generator", "endpoint", "exchange",
-    "rotation", "operator", "controller", "job", "cache", "validator", "issuer",
+    "service",
+    "server",
+    "api",
+    "app",
+    "worker",
+    "store",
+    "manager",
+    "provider",
+    "generator",
+    "endpoint",
+    "exchange",
+    "rotation",
+    "operator",
+    "controller",
+    "job",
+    "cache",
+    "validator",
+    "issuer",
 ];
 const QUALIFIERS: &[&str] = &[
-    "database", "db", "admin", "root", "redis", "postgres", "mysql", "smtp", "app", "user", "master", "api", "access",
-    "github", "slack", "stripe", "openai", "registry", "webhook", "jwt", "session", "signing", "encryption",
+    "database",
+    "db",
+    "admin",
+    "root",
+    "redis",
+    "postgres",
+    "mysql",
+    "smtp",
+    "app",
+    "user",
+    "master",
+    "api",
+    "access",
+    "github",
+    "slack",
+    "stripe",
+    "openai",
+    "registry",
+    "webhook",
+    "jwt",
+    "session",
+    "signing",
+    "encryption",
 ];
 
 /// Finds credentials and claims their values.
@@ -211,18 +337,30 @@ pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
         if let Some((name, value)) = assignment(&raw) {
             if is_credential_name(name) || looks_secret(value) || has_userinfo(value) {
                 plaintext.push(value.to_string());
-                found.push(Credential { kind: Kind::Named(name.to_string()), at: i, had_value: true, secret: None });
+                found.push(Credential {
+                    kind: Kind::Named(name.to_string()),
+                    at: i,
+                    had_value: true,
+                    secret: None,
+                });
                 w.claim(i..i + 1);
             }
             continue;
         }
-        let api_key = w.phrase(i, &["api", "key"]) || w.phrase(i, &["access", "key"]) || w.phrase(i, &["secret", "key"]);
+        let api_key = w.phrase(i, &["api", "key"])
+            || w.phrase(i, &["access", "key"])
+            || w.phrase(i, &["secret", "key"]);
         let strong = w.is(i, STRONG);
         let weak = w.is(i, WEAK);
         if !(strong || weak || api_key) {
             if looks_secret(&raw) || has_userinfo(&raw) {
                 plaintext.push(raw);
-                found.push(Credential { kind: Kind::Stray, at: i, had_value: true, secret: None });
+                found.push(Credential {
+                    kind: Kind::Stray,
+                    at: i,
+                    had_value: true,
+                    secret: None,
+                });
                 w.claim(i..i + 1);
             }
             continue;
@@ -244,7 +382,12 @@ pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
         if let Some((name_at, end)) = reference(w, i, span) {
             let secret = Some(w.raw(name_at).to_string());
             w.claim(i..end);
-            found.push(Credential { kind, at: i, had_value: false, secret });
+            found.push(Credential {
+                kind,
+                at: i,
+                had_value: false,
+                secret,
+            });
             continue;
         }
         let j = w.skip(i + span, FILLER, 4);
@@ -256,11 +399,17 @@ pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
             // "the token service": not a credential at all.
             continue;
         }
+        let end = if is_value { w.quoted(j) } else { i + span };
         if is_value {
-            plaintext.push(w.raw(j).to_string());
+            plaintext.push((j..end).map(|k| w.raw(k)).collect::<Vec<_>>().join(" "));
         }
-        w.claim(i..if is_value { j + 1 } else { i + span });
-        found.push(Credential { kind, at: i, had_value: is_value, secret: None });
+        w.claim(i..end);
+        found.push(Credential {
+            kind,
+            at: i,
+            had_value: is_value,
+            secret: None,
+        });
     }
     (found, plaintext)
 }
@@ -296,13 +445,24 @@ pub(super) fn env_vars(w: &mut Words) -> Vec<Var> {
             continue;
         }
         if let Some((name, value)) = assignment(w.raw(i)) {
-            vars.push(Var { name: name.to_string(), value: value.to_string(), at: i });
+            vars.push(Var {
+                name: name.to_string(),
+                value: value.to_string(),
+                at: i,
+            });
             w.claim(i..i + 1);
-        } else if w.phrase(i, &["set"]) && is_env_name(w.raw(i + 1)) && w.raw(i + 1).chars().any(|c| c.is_ascii_uppercase()) {
+        } else if w.phrase(i, &["set"])
+            && is_env_name(w.raw(i + 1))
+            && w.raw(i + 1).chars().any(|c| c.is_ascii_uppercase())
+        {
             // "set LOG_LEVEL to debug"
             if w.is(i + 2, &["to"]) && w.free(i + 3) && w.free(i + 1) {
                 let name = w.raw(i + 1).to_string();
-                vars.push(Var { name, value: w.raw(i + 3).to_string(), at: i });
+                vars.push(Var {
+                    name,
+                    value: w.raw(i + 3).to_string(),
+                    at: i,
+                });
                 w.claim(i..i + 4);
             }
         }
@@ -327,9 +487,20 @@ fn is_env_name(s: &str) -> bool {
 pub(super) fn is_credential_name(name: &str) -> bool {
     let up = name.to_ascii_uppercase();
     let parts: Vec<&str> = up.split('_').collect();
-    ["PASSWORD", "PASSWD", "PWD", "PASS", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY", "PASSPHRASE"]
-        .iter()
-        .any(|p| parts.contains(p))
+    [
+        "PASSWORD",
+        "PASSWD",
+        "PWD",
+        "PASS",
+        "SECRET",
+        "TOKEN",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "APIKEY",
+        "PASSPHRASE",
+    ]
+    .iter()
+    .any(|p| parts.contains(p))
         || up.contains("API_KEY")
         || up.contains("ACCESS_KEY")
         || up.contains("PRIVATE_KEY")
@@ -341,8 +512,26 @@ pub(super) fn is_credential_name(name: &str) -> bool {
 /// True for values shaped like well-known credentials.
 pub(super) fn looks_secret(v: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "sk-", "sk_live_", "sk_test_", "rk_live_", "pk_live_", "ghp_", "gho_", "ghs_", "ghu_", "github_pat_", "glpat-",
-        "xoxb-", "xoxp-", "xoxa-", "xapp-", "AIza", "hf_", "npm_", "pypi-", "-----BEGIN",
+        "sk-",
+        "sk_live_",
+        "sk_test_",
+        "rk_live_",
+        "pk_live_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xapp-",
+        "AIza",
+        "hf_",
+        "npm_",
+        "pypi-",
+        "-----BEGIN",
     ];
     let aws = (v.starts_with("AKIA") || v.starts_with("ASIA"))
         && v.len() == 20
@@ -378,7 +567,9 @@ mod tests {
 
     #[test]
     fn forbidden_privileges_are_refused_unless_negated() {
-        assert!(refused("deploy a web app using image a/b:1 as a privileged container"));
+        assert!(refused(
+            "deploy a web app using image a/b:1 as a privileged container"
+        ));
         assert!(refused("a log shipper on every node with hostPath /var/log"));
         assert!(refused("run it as root"));
         assert!(refused("use host networking"));
@@ -388,8 +579,14 @@ mod tests {
 
     #[test]
     fn removals_are_not_plans() {
-        assert!(matches!(refuse("delete redis in production"), Err(Error::NotUnderstood { .. })));
-        assert!(matches!(refuse("please tear down the staging api"), Err(Error::NotUnderstood { .. })));
+        assert!(matches!(
+            refuse("delete redis in production"),
+            Err(Error::NotUnderstood { .. })
+        ));
+        assert!(matches!(
+            refuse("please tear down the staging api"),
+            Err(Error::NotUnderstood { .. })
+        ));
         assert!(refuse("deploy redis and remove nothing").is_ok());
     }
 

@@ -28,6 +28,8 @@ pub(super) struct Mention {
     pub(super) at: Range<usize>,
     /// Named as something the workload uses, not the workload itself.
     pub(super) dependency: bool,
+    /// The word is also the workload's name (`orders-api`, `billing-worker`).
+    pub(super) named: bool,
 }
 
 impl Mention {
@@ -83,7 +85,17 @@ const PAIRS: &[(&str, &str, What)] = &[
     ("http", "service", What::Strong(Archetype::WebService)),
     ("rest", "api", What::Strong(Archetype::WebService)),
 ];
-const WEB_NOUNS: &[&str] = &["service", "app", "application", "server", "site", "frontend", "api", "ui", "backend"];
+const WEB_NOUNS: &[&str] = &[
+    "service",
+    "app",
+    "application",
+    "server",
+    "site",
+    "frontend",
+    "api",
+    "ui",
+    "backend",
+];
 const SINGLE: &[(&str, What)] = &[
     ("website", What::Strong(Archetype::WebService)),
     ("webapp", What::Strong(Archetype::WebService)),
@@ -133,9 +145,39 @@ const SINGLE: &[(&str, What)] = &[
 ];
 /// Words that make the next workload word a dependency ("talks to postgres").
 const DEPENDS: &[&str] = &[
-    "to", "from", "against", "via", "into", "uses", "using", "backed", "talks", "connects", "reads", "writes",
-    "behind", "through", "in", "queries", "consumes", "calls", "caches", "stores", "publishes", "processes",
-    "watches", "monitors", "scrapes", "migrates", "backs", "up", "dumps", "on",
+    "to",
+    "from",
+    "against",
+    "via",
+    "into",
+    "uses",
+    "using",
+    "backed",
+    "talks",
+    "connects",
+    "reads",
+    "writes",
+    "behind",
+    "through",
+    "in",
+    "queries",
+    "consumes",
+    "calls",
+    "caches",
+    "stores",
+    "publishes",
+    "processes",
+    "watches",
+    "monitors",
+    "scrapes",
+    "migrates",
+    "backs",
+    "up",
+    "dumps",
+    "on",
+    "for",
+    "feeds",
+    "serves",
 ];
 const CONNECTORS: &[&str] = &["and", "plus", "alongside", "with", "also", "&", "+", "then"];
 
@@ -145,24 +187,88 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     let mut i = 0;
     while i < w.len() {
         let pair = PAIRS.iter().find(|(a, b, _)| w.phrase(i, &[a, b])).map(|p| p.2);
-        let web = (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
+        let web =
+            (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
         let (what, len) = match pair.or(web) {
             Some(what) => (Some(what), 2),
             None => {
-                let data = DATA.iter().find(|(k, _)| *k == w.low(i)).map(|(_, a)| What::Is(*a));
-                (data.or_else(|| SINGLE.iter().find(|(k, _)| *k == w.low(i)).map(|s| s.1)), 1)
+                let data = DATA
+                    .iter()
+                    .find(|(k, _)| *k == w.low(i))
+                    .map(|(_, a)| What::Is(*a));
+                (
+                    data.or_else(|| SINGLE.iter().find(|(k, _)| *k == w.low(i)).map(|s| s.1)),
+                    1,
+                )
             }
         };
         if let Some(what) = what {
             let daemon = what == What::Strong(Archetype::Daemon);
-            let dependency = !daemon && w.before(i, 0).is_some_and(|b| w.is(b, DEPENDS));
-            out.push(Mention { what, at: i..i + len, dependency });
+            let dependency = !daemon && depends(w, i);
+            out.push(Mention {
+                what,
+                at: i..i + len,
+                dependency,
+                named: false,
+            });
             i += len;
+        } else if let Some(what) = suffixed(w.low(i)) {
+            let dependency = depends(w, i);
+            out.push(Mention {
+                what,
+                at: i..i + 1,
+                dependency,
+                named: true,
+            });
+            i += 1;
         } else {
             i += 1;
         }
     }
     out
+}
+
+/// True when the workload word at `i` follows "to", "for", "from"... with at
+/// most one plain word between ("for the orders service", "talks to postgres").
+fn depends(w: &Words, i: usize) -> bool {
+    let Some(b1) = w.before(i, 0) else { return false };
+    if w.is(b1, DEPENDS) {
+        return true;
+    }
+    let plain =
+        w.free(b1) && !w.is(b1, STOP) && w.low(b1).chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    plain && w.before(b1, 0).is_some_and(|b2| w.is(b2, DEPENDS))
+}
+
+/// A hyphenated name that says what it is: `orders-api`, `billing-worker`.
+fn suffixed(word: &str) -> Option<What> {
+    const SUFFIXES: &[(&str, Archetype)] = &[
+        ("-api", Archetype::WebService),
+        ("-service", Archetype::WebService),
+        ("-svc", Archetype::WebService),
+        ("-app", Archetype::WebService),
+        ("-web", Archetype::WebService),
+        ("-frontend", Archetype::WebService),
+        ("-backend", Archetype::WebService),
+        ("-gateway", Archetype::WebService),
+        ("-worker", Archetype::Worker),
+        ("-consumer", Archetype::Worker),
+        ("-processor", Archetype::Worker),
+        ("-job", Archetype::Job),
+        ("-migration", Archetype::Job),
+        ("-migrations", Archetype::Job),
+        ("-cron", Archetype::CronJob),
+        ("-cronjob", Archetype::CronJob),
+        ("-agent", Archetype::Daemon),
+    ];
+    let (stem, a) = SUFFIXES
+        .iter()
+        .find_map(|(s, a)| word.strip_suffix(s).map(|stem| (stem, *a)))?;
+    let ok = stem.starts_with(|c: char| c.is_ascii_lowercase())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    ok.then_some(What::Strong(a))
 }
 
 /// Cuts the intent into one token range per workload.
@@ -174,7 +280,10 @@ pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
         let gap = a.at.end..b.at.start;
         // The connector nearest the second workload: "a web app with image x and a postgres".
         let connector = gap.clone().rev().find(|&k| w.is(k, CONNECTORS));
-        let pause = (a.at.end - 1..b.at.start).rev().find(|&k| w.pause(k)).map(|k| k + 1);
+        let pause = (a.at.end - 1..b.at.start)
+            .rev()
+            .find(|&k| w.pause(k))
+            .map(|k| k + 1);
         // "postgres, the database": a vague noun after a workload names the same thing.
         let vague = matches!(b.what, What::Vague(_));
         if let Some(cut) = connector.max(pause) {
@@ -211,10 +320,17 @@ pub(super) enum Resolved {
 /// over a data store it merely mentions; otherwise the data store wins over a
 /// plain noun such as "service". A schedule turns any generic workload but a
 /// daemon into a cron job.
-pub(super) fn resolve(mentions: &[Mention], r: &Range<usize>, image: Option<&str>, scheduled: bool) -> Resolved {
+pub(super) fn resolve(
+    mentions: &[Mention],
+    r: &Range<usize>,
+    image: Option<&str>,
+    scheduled: bool,
+) -> Resolved {
     let inside: Vec<&Mention> = mentions.iter().filter(|m| r.contains(&m.at.start)).collect();
     let subjects: Vec<&Mention> = inside.iter().copied().filter(|m| !m.dependency).collect();
-    let data = subjects.iter().find_map(|m| m.archetype().filter(|a| !a.is_generic()));
+    let data = subjects
+        .iter()
+        .find_map(|m| m.archetype().filter(|a| !a.is_generic()));
     let strong = |ms: &[&Mention]| {
         let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
         let first = ms.iter().find_map(|m| match m.what {
@@ -231,15 +347,24 @@ pub(super) fn resolve(mentions: &[Mention], r: &Range<usize>, image: Option<&str
         What::Is(a) if a.is_generic() => Some(a),
         _ => None,
     });
-    let scheduled_as = |a: Archetype| if scheduled && a != Archetype::Daemon { Archetype::CronJob } else { a };
+    let scheduled_as = |a: Archetype| {
+        if scheduled && a != Archetype::Daemon {
+            Archetype::CronJob
+        } else {
+            a
+        }
+    };
     let generic = strong(&subjects);
     let chosen = match (image, generic, data) {
         (Some(_), Some(g), _) => Some(scheduled_as(g)),
         (_, _, Some(d)) => Some(d),
         (_, Some(g), None) => Some(scheduled_as(g)),
         (None, None, None) => {
-            let used = inside.iter().find_map(|m| m.archetype().filter(|a| !a.is_generic()));
-            used.or(weak.map(scheduled_as)).or(scheduled.then_some(Archetype::CronJob))
+            let used = inside
+                .iter()
+                .find_map(|m| m.archetype().filter(|a| !a.is_generic()));
+            used.or(weak.map(scheduled_as))
+                .or(scheduled.then_some(Archetype::CronJob))
         }
         (Some(image), None, None) => Some(from_image(image).unwrap_or(if scheduled {
             Archetype::CronJob
@@ -284,8 +409,70 @@ pub(super) fn from_image(image: &str) -> Option<Archetype> {
     })
 }
 
+/// Words after which a number is a count or a size, not a version.
+const NOT_VERSION: &[&str] = &[
+    "replica",
+    "replicas",
+    "instance",
+    "instances",
+    "node",
+    "nodes",
+    "broker",
+    "brokers",
+    "member",
+    "members",
+    "pod",
+    "pods",
+    "copies",
+    "server",
+    "servers",
+    "gb",
+    "gi",
+    "gib",
+    "mb",
+    "mi",
+    "mib",
+    "tb",
+    "ti",
+    "g",
+    "m",
+    "cpu",
+    "cpus",
+    "core",
+    "cores",
+    "%",
+    "percent",
+    "minutes",
+    "hours",
+    "x",
+    "gigs",
+    "gig",
+];
+
+/// Reads a version after a data store's name: `postgres 16`, `redis version 7.2`.
+pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<String> {
+    let m = mentions.iter().find(|m| {
+        r.contains(&m.at.start) && !m.dependency && m.archetype().is_some_and(|a| !a.is_generic())
+    })?;
+    let k = w.skip(m.at.end, &["version", "v"], 1);
+    let raw = w.low(k).strip_prefix('v').unwrap_or(w.low(k)).to_string();
+    let parts: Vec<&str> = raw.split('.').collect();
+    let numeric = !raw.is_empty()
+        && parts.len() <= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if !numeric || !w.all_free(m.at.end..k + 1) || w.is(k + 1, NOT_VERSION) || w.pause(m.at.end - 1) {
+        return None;
+    }
+    w.claim(m.at.end..k + 1);
+    Some(raw)
+}
+
 const IMAGE_WORDS: &[&str] = &["image", "img", "container", "docker"];
-const IMAGE_VERBS: &[&str] = &["using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with"];
+const IMAGE_VERBS: &[&str] = &[
+    "using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with",
+];
 
 /// Reads the clause's image and claims it.
 pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
@@ -293,7 +480,11 @@ pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
         if !w.free(i) || !w.is(i, IMAGE_WORDS) {
             continue;
         }
-        let j = w.skip(i + 1, &["image", "=", "of", "the", "is", "named", "called", "tag", "ref"], 3);
+        let j = w.skip(
+            i + 1,
+            &["image", "=", "of", "the", "is", "named", "called", "tag", "ref"],
+            3,
+        );
         if r.contains(&j) && w.free(j) && !w.is(j, STOP) && plausible_image(w.raw(j)) {
             let image = w.raw(j).to_string();
             w.claim(i..j + 1);
@@ -318,8 +509,11 @@ fn plausible_image(s: &str) -> bool {
         && !s.contains("..")
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.chars().any(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
-        && !(s.contains('/') && !s.contains([':', '@']) && s.split('/').next().is_some_and(|h| h.contains('.')))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        && !(s.contains('/')
+            && !s.contains([':', '@'])
+            && s.split('/').next().is_some_and(|h| h.contains('.')))
 }
 
 /// An image reference with a tag or digest, but not a clock (`6:30`) or a
@@ -329,7 +523,9 @@ fn tagged(s: &str) -> bool {
         return false;
     }
     match s.rsplit_once(':') {
-        Some((head, port)) if !head.contains('/') && head.contains('.') => !port.chars().all(|c| c.is_ascii_digit()),
+        Some((head, port)) if !head.contains('/') && head.contains('.') => {
+            !port.chars().all(|c| c.is_ascii_digit())
+        }
         _ => true,
     }
 }
@@ -352,17 +548,116 @@ pub(super) fn image_basename(image: &str) -> &str {
 
 /// Words that follow "as" without being a name.
 const NOT_AS_NAMES: &[&str] = &[
-    "well", "needed", "usual", "before", "possible", "soon", "follows", "root", "statefulset", "deployment",
-    "daemonset", "cronjob", "part", "much", "many", "long", "described", "required", "default", "normal", "such",
+    "well",
+    "needed",
+    "usual",
+    "before",
+    "possible",
+    "soon",
+    "follows",
+    "root",
+    "statefulset",
+    "deployment",
+    "daemonset",
+    "cronjob",
+    "part",
+    "much",
+    "many",
+    "long",
+    "described",
+    "required",
+    "default",
+    "normal",
+    "such",
 ];
 /// Adjectives that precede "service" or "worker" without naming it.
 const NOT_NOUN_NAMES: &[&str] = &[
-    "simple", "small", "tiny", "basic", "stateless", "public", "private", "internal", "external", "web", "http",
-    "https", "rest", "restful", "grpc", "python", "node", "nodejs", "go", "golang", "java", "rust", "ruby", "php",
-    "django", "flask", "rails", "spring", "express", "react", "static", "single", "highly", "available", "background",
-    "scheduled", "nightly", "daily", "hourly", "weekly", "monthly", "one-off", "batch", "replicated", "redundant",
-    "containerized", "dockerized", "new", "existing", "second", "another", "other", "main", "production", "staging",
-    "dev", "prod", "queue", "log", "logging", "metrics", "monitoring", "long-running", "lightweight",
+    "simple",
+    "small",
+    "tiny",
+    "basic",
+    "stateless",
+    "public",
+    "private",
+    "internal",
+    "external",
+    "web",
+    "http",
+    "https",
+    "rest",
+    "restful",
+    "grpc",
+    "python",
+    "node",
+    "nodejs",
+    "go",
+    "golang",
+    "java",
+    "rust",
+    "ruby",
+    "php",
+    "django",
+    "flask",
+    "rails",
+    "spring",
+    "express",
+    "react",
+    "static",
+    "single",
+    "highly",
+    "available",
+    "background",
+    "scheduled",
+    "nightly",
+    "daily",
+    "hourly",
+    "weekly",
+    "monthly",
+    "one-off",
+    "batch",
+    "replicated",
+    "redundant",
+    "containerized",
+    "dockerized",
+    "new",
+    "existing",
+    "second",
+    "another",
+    "other",
+    "main",
+    "production",
+    "staging",
+    "dev",
+    "prod",
+    "queue",
+    "log",
+    "logging",
+    "metrics",
+    "monitoring",
+    "long-running",
+    "lightweight",
+    "add",
+    "spin",
+    "up",
+    "launch",
+    "start",
+    "provision",
+    "install",
+    "bring",
+    "stand",
+    "roll",
+    "out",
+    "ship",
+    "host",
+    "put",
+    "setup",
+    "create",
+    "deploy",
+    "run",
+    "need",
+    "want",
+    "schedule",
+    "expose",
 ];
 
 /// Reads an explicit name ("called X", "named X", "as X") or the word before
@@ -373,8 +668,19 @@ pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Opt
         if !w.free(i) {
             continue;
         }
-        let j = if w.is(i, &["called", "named"]) || w.phrase(i, &["name", "it"]) || w.phrase(i, &["call", "it"]) {
-            w.skip(if w.is(i, &["called", "named"]) { i + 1 } else { i + 2 }, &["=", ":"], 1)
+        let j = if w.is(i, &["called", "named"])
+            || w.phrase(i, &["name", "it"])
+            || w.phrase(i, &["call", "it"])
+        {
+            w.skip(
+                if w.is(i, &["called", "named"]) {
+                    i + 1
+                } else {
+                    i + 2
+                },
+                &["=", ":"],
+                1,
+            )
         } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, STOP) {
             i + 1
         } else if w.is(i, &["as"]) {
@@ -397,11 +703,22 @@ pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Opt
             return Some((name, true));
         }
     }
-    let first = mentions.iter().find(|m| r.contains(&m.at.start) && !m.dependency)?;
+    let first = mentions
+        .iter()
+        .find(|m| r.contains(&m.at.start) && !m.dependency)?;
+    if first.named && w.free(first.at.start) {
+        return Some((w.raw(first.at.start).to_string(), false));
+    }
+    // Data stores are named after their archetype unless named explicitly.
+    if first.archetype().is_none_or(|a| !a.is_generic()) {
+        return None;
+    }
     let before = (r.start..first.at.start).rev().find(|&j| !w.is(j, DETERMINERS))?;
     let low = w.low(before);
     let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
-        && low.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && low
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ok = w.free(before)
         && word_like
         && !w.is(before, STOP)
@@ -421,7 +738,10 @@ mod tests {
     fn parts(text: &str) -> Vec<String> {
         let w = Words::new(text);
         let m = mentions(&w);
-        clauses(&w, &m).into_iter().map(|r| (r.start..r.end).map(|i| w.raw(i)).collect::<Vec<_>>().join(" ")).collect()
+        clauses(&w, &m)
+            .into_iter()
+            .map(|r| (r.start..r.end).map(|i| w.raw(i)).collect::<Vec<_>>().join(" "))
+            .collect()
     }
 
     fn archetype(text: &str) -> Resolved {
@@ -436,37 +756,61 @@ mod tests {
     fn a_web_app_and_a_postgres_database_are_two_clauses() {
         assert_eq!(
             parts("Deploy a web app using image acme/shop:1.2 and a postgres database"),
-            ["Deploy a web app using image acme/shop:1.2", "and a postgres database"]
+            [
+                "Deploy a web app using image acme/shop:1.2",
+                "and a postgres database"
+            ]
         );
     }
 
     #[test]
     fn one_workload_with_many_features_is_one_clause() {
-        assert_eq!(parts("redis with 3 replicas, persistent storage and automatic failover").len(), 1);
+        assert_eq!(
+            parts("redis with 3 replicas, persistent storage and automatic failover").len(),
+            1
+        );
         assert_eq!(parts("a redis cache service and nothing else").len(), 1);
     }
 
     #[test]
     fn a_dependency_does_not_start_a_new_clause() {
-        assert_eq!(parts("a worker using image acme/w:1 that consumes from rabbitmq").len(), 1);
-        assert_eq!(archetype("a worker using image acme/w:1 that consumes from rabbitmq"), Resolved::Is(Archetype::Worker));
+        assert_eq!(
+            parts("a worker using image acme/w:1 that consumes from rabbitmq").len(),
+            1
+        );
+        assert_eq!(
+            archetype("a worker using image acme/w:1 that consumes from rabbitmq"),
+            Resolved::Is(Archetype::Worker)
+        );
     }
 
     #[test]
     fn keywords_pick_archetypes() {
         assert_eq!(archetype("Deploy PostgreSQL"), Resolved::Is(Archetype::Postgres));
         assert_eq!(archetype("a mariadb"), Resolved::Is(Archetype::Mysql));
-        assert_eq!(archetype("an s3-compatible object store"), Resolved::Is(Archetype::Minio));
-        assert_eq!(archetype("a log shipper on every node using image fluent/fluent-bit:3.2"), Resolved::Is(Archetype::Daemon));
+        assert_eq!(
+            archetype("an s3-compatible object store"),
+            Resolved::Is(Archetype::Minio)
+        );
+        assert_eq!(
+            archetype("a log shipper on every node using image fluent/fluent-bit:3.2"),
+            Resolved::Is(Archetype::Daemon)
+        );
         assert_eq!(archetype("a one-off migration job"), Resolved::Is(Archetype::Job));
-        assert_eq!(archetype("a redis service using image redis:7.2-alpine"), Resolved::Is(Archetype::Redis));
+        assert_eq!(
+            archetype("a redis service using image redis:7.2-alpine"),
+            Resolved::Is(Archetype::Redis)
+        );
         assert_eq!(archetype("a database"), Resolved::Vague("a database"));
         assert_eq!(archetype("make it fast"), Resolved::Nothing);
     }
 
     #[test]
     fn an_image_alone_is_a_web_service_unless_it_is_an_official_data_store() {
-        assert_eq!(archetype("Deploy acme/checkout:2.4.0 as checkout"), Resolved::Is(Archetype::WebService));
+        assert_eq!(
+            archetype("Deploy acme/checkout:2.4.0 as checkout"),
+            Resolved::Is(Archetype::WebService)
+        );
         assert_eq!(archetype("Deploy redis:7.2"), Resolved::Is(Archetype::Redis));
     }
 
@@ -479,8 +823,14 @@ mod tests {
         };
         assert_eq!(img("using image nginx:1.27.3").as_deref(), Some("nginx:1.27.3"));
         assert_eq!(img("image nginx").as_deref(), Some("nginx"));
-        assert_eq!(img("Deploy acme/checkout:2.4.0 as checkout").as_deref(), Some("acme/checkout:2.4.0"));
-        assert_eq!(img("deploy ghcr.io/acme/api@sha256:abc").as_deref(), Some("ghcr.io/acme/api@sha256:abc"));
+        assert_eq!(
+            img("Deploy acme/checkout:2.4.0 as checkout").as_deref(),
+            Some("acme/checkout:2.4.0")
+        );
+        assert_eq!(
+            img("deploy ghcr.io/acme/api@sha256:abc").as_deref(),
+            Some("ghcr.io/acme/api@sha256:abc")
+        );
         assert_eq!(img("at api.example.com:443 daily at 6:30"), None);
         assert_eq!(img("expose at example.com/api"), None);
     }
@@ -502,12 +852,40 @@ mod tests {
             let r = 0..w.len();
             name(&mut w, &r, &m).map(|n| n.0)
         };
-        assert_eq!(name_of("a redis called session-cache").as_deref(), Some("session-cache"));
-        assert_eq!(name_of("a worker named Orders_Worker").as_deref(), Some("Orders_Worker"));
-        assert_eq!(name_of("Deploy acme/x:1 as checkout").as_deref(), Some("checkout"));
+        assert_eq!(
+            name_of("a redis called session-cache").as_deref(),
+            Some("session-cache")
+        );
+        assert_eq!(
+            name_of("a worker named Orders_Worker").as_deref(),
+            Some("Orders_Worker")
+        );
+        assert_eq!(
+            name_of("Deploy acme/x:1 as checkout").as_deref(),
+            Some("checkout")
+        );
         assert_eq!(name_of("the checkout service").as_deref(), Some("checkout"));
         assert_eq!(name_of("a simple web app"), None);
         assert_eq!(name_of("redis as well"), None);
         assert_eq!(name_of("postgres called ../../etc").as_deref(), Some("../../etc"));
+        assert_eq!(
+            name_of("deploy the orders-api with 3 replicas").as_deref(),
+            Some("orders-api")
+        );
+    }
+
+    #[test]
+    fn versions_follow_data_store_names_but_counts_do_not() {
+        let v = |t: &str| {
+            let mut w = Words::new(t);
+            let m = mentions(&w);
+            let r = 0..w.len();
+            version(&mut w, &r, &m)
+        };
+        assert_eq!(v("postgres 16 in prod").as_deref(), Some("16"));
+        assert_eq!(v("redis version 7.2").as_deref(), Some("7.2"));
+        assert_eq!(v("redis v7.2.4").as_deref(), Some("7.2.4"));
+        assert_eq!(v("redis 3 replicas"), None);
+        assert_eq!(v("kafka 3 brokers"), None);
     }
 }

@@ -61,7 +61,10 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
     }
     for v in vars {
         let k = clause_of(&clauses, v.at);
-        drafts[k].env.push(EnvVar { name: v.name, value: v.value });
+        drafts[k].env.push(EnvVar {
+            name: v.name,
+            value: v.value,
+        });
     }
 
     let mut assumptions = Vec::new();
@@ -70,7 +73,9 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
     let environment = match (&intent.environment, env.name) {
         (Some(given), text) => {
             if let Some(t) = text.filter(|t| t != given) {
-                questions.push(format!("the intent says {t} but the environment was set to {given}; the plan targets {given}"));
+                questions.push(format!(
+                    "the intent says {t} but the environment was set to {given}; the plan targets {given}"
+                ));
             }
             given.clone()
         }
@@ -100,10 +105,19 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
         if d.archetype.is_none() {
             let mut seen = understood.clone();
             seen.extend(d.understood());
-            return Err(Error::NotUnderstood { reason: missing_workload(d), understood: seen });
+            return Err(Error::NotUnderstood {
+                reason: missing_workload(d),
+                understood: seen,
+            });
         }
         let c = draft::build(d).map_err(|e| with_context(e, &understood))?;
-        let prefix = |s: &String| if many { format!("{}: {s}", c.name) } else { s.clone() };
+        let prefix = |s: &String| {
+            if many {
+                format!("{}: {s}", c.name)
+            } else {
+                s.clone()
+            }
+        };
         assumptions.extend(d.assumptions.iter().map(prefix));
         questions.extend(d.questions.iter().map(prefix));
         components.push(c);
@@ -111,7 +125,9 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
 
     let namespace = namespace.unwrap_or_else(|| {
         let ns = components[0].name.clone();
-        assumptions.push(format!("namespace {ns} chosen after the component name; say \"in namespace X\" to choose"));
+        assumptions.push(format!(
+            "namespace {ns} chosen after the component name; say \"in namespace X\" to choose"
+        ));
         ns
     });
     let mut spec = Spec {
@@ -138,9 +154,23 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
 /// Reads one clause into a draft.
 fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
     const CUES: &[&str] = &[
-        "cron", "cronjob", "job", "jobs", "scheduled", "schedule", "task", "backup", "backups", "run", "runs", "report",
+        "cron",
+        "cronjob",
+        "job",
+        "jobs",
+        "scheduled",
+        "schedule",
+        "task",
+        "backup",
+        "backups",
+        "run",
+        "runs",
+        "report",
     ];
-    let mut d = Draft { image: kind::image(w, r), ..Draft::default() };
+    let mut d = Draft {
+        image: kind::image(w, r),
+        ..Draft::default()
+    };
     d.schedule = schedule::find(w, r, w.has(r.clone(), CUES));
     match kind::resolve(mentions, r, d.image.as_deref(), d.schedule.is_some()) {
         Resolved::Is(a) => d.archetype = Some(a),
@@ -148,7 +178,16 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
         Resolved::Nothing => {}
     }
     d.mariadb = d.archetype == Some(Archetype::Mysql)
-        && (w.has(r.clone(), &["mariadb"]) || d.image.as_deref().is_some_and(|i| kind::image_basename(i) == "mariadb"));
+        && (w.has(r.clone(), &["mariadb"])
+            || d.image
+                .as_deref()
+                .is_some_and(|i| kind::image_basename(i) == "mariadb"));
+    if d.image.is_none()
+        && d.archetype
+            .is_some_and(|a| !a.is_generic() && a != Archetype::Minio)
+    {
+        d.version = kind::version(w, r, mentions);
+    }
     if let Some((name, explicit)) = kind::name(w, r, mentions) {
         d.name = Some(name);
         d.name_explicit = explicit;
@@ -183,9 +222,10 @@ fn missing_workload(d: &Draft) -> String {
 /// Adds the global facts (environment, namespace) to a component's error.
 fn with_context(e: Error, global: &[String]) -> Error {
     match e {
-        Error::NotUnderstood { reason, understood } => {
-            Error::NotUnderstood { reason, understood: global.iter().cloned().chain(understood).collect() }
-        }
+        Error::NotUnderstood { reason, understood } => Error::NotUnderstood {
+            reason,
+            understood: global.iter().cloned().chain(understood).collect(),
+        },
         other => other,
     }
 }
@@ -208,7 +248,11 @@ fn leaks(spec: &Spec, plaintext: &[String]) -> bool {
         fields.extend(c.image.as_deref());
         fields.extend(c.ports.iter().map(|p| p.name.as_str()));
         fields.extend(c.env.iter().flat_map(|e| [e.name.as_str(), e.value.as_str()]));
-        fields.extend(c.secret_refs.iter().flat_map(|s| [s.env.as_str(), s.secret.as_str(), s.key.as_str()]));
+        fields.extend(
+            c.secret_refs
+                .iter()
+                .flat_map(|s| [s.env.as_str(), s.secret.as_str(), s.key.as_str()]),
+        );
         if let Some(e) = &c.exposure {
             fields.extend(e.host.as_deref());
             fields.extend(e.path.as_deref());

@@ -13,15 +13,40 @@ use super::draft::Draft;
 use super::text::Words;
 
 const PORT_NAMES: &[&str] = &[
-    "http", "https", "grpc", "metrics", "admin", "management", "health", "tcp", "web", "api", "debug", "ws", "websocket",
-    "prometheus", "udp", "app", "internal", "public",
+    "http",
+    "https",
+    "grpc",
+    "metrics",
+    "admin",
+    "management",
+    "health",
+    "tcp",
+    "web",
+    "api",
+    "debug",
+    "ws",
+    "websocket",
+    "prometheus",
+    "udp",
+    "app",
+    "internal",
+    "public",
 ];
 
 /// Reads the health check and claims its words.
 pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     const KEYS: &[&str] = &[
-        "health", "healthcheck", "healthchecks", "health-check", "health-checks", "readiness", "liveness", "probe",
-        "probes", "heartbeat", "healthz",
+        "health",
+        "healthcheck",
+        "healthchecks",
+        "health-check",
+        "health-checks",
+        "readiness",
+        "liveness",
+        "probe",
+        "probes",
+        "heartbeat",
+        "healthz",
     ];
     let mut i = r.start;
     while i < r.end {
@@ -85,8 +110,19 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
         let after = if w.is(i, &["port", "ports"]) {
             w.skip(i + 1, &["number", "numbers", "of", "=", ":", "is"], 2)
-        } else if w.is(i, &["listening", "listens", "listen", "serving", "serves", "serve", "exposes", "expose"])
-            && w.is(i + 1, &["on", "at"])
+        } else if w.is(
+            i,
+            &[
+                "listening",
+                "listens",
+                "listen",
+                "serving",
+                "serves",
+                "serve",
+                "exposes",
+                "expose",
+            ],
+        ) && w.is(i + 1, &["on", "at"])
         {
             let k = i + 2;
             if w.is(k, &["port", "ports"]) {
@@ -102,7 +138,8 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         } else {
             continue;
         };
-        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, &["port", "ports"])).then(|| w.low(i - 1).to_string());
+        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, &["port", "ports"]))
+            .then(|| w.low(i - 1).to_string());
         let mut k = after;
         let mut found = false;
         while let Some((n, len)) = w.whole(k).filter(|_| w.free(k)) {
@@ -136,22 +173,60 @@ pub(super) fn is_path(s: &str) -> bool {
     s.starts_with('/')
         && s.len() <= 256
         && !s.contains("..")
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
 }
 
 const HOST_CUES: &[&str] = &[
-    "at", "on", "to", "expose", "exposed", "exposing", "host", "hostname", "domain", "url", "via", "behind", "under",
-    "serve", "served", "available", "reachable", "ingress", "as", "public", "publicly", "address",
+    "at",
+    "on",
+    "to",
+    "expose",
+    "exposed",
+    "exposing",
+    "host",
+    "hostname",
+    "domain",
+    "url",
+    "via",
+    "behind",
+    "under",
+    "serve",
+    "served",
+    "available",
+    "reachable",
+    "ingress",
+    "as",
+    "public",
+    "publicly",
+    "address",
 ];
 const FILE_EXTENSIONS: &[&str] = &[
-    "yaml", "yml", "json", "txt", "sh", "py", "js", "ts", "conf", "toml", "md", "cfg", "ini", "xml", "env", "log",
-    "sql", "jar", "war", "tar", "gz", "zip", "net", "rb", "go", "rs", "java", "php", "html", "css",
+    "yaml", "yml", "json", "txt", "sh", "py", "js", "ts", "conf", "toml", "md", "cfg", "ini", "xml", "env",
+    "log", "sql", "jar", "war", "tar", "gz", "zip", "net", "rb", "go", "rs", "java", "php", "html", "css",
 ];
 const EXPOSE_WORDS: &[&str] = &[
-    "expose", "exposed", "exposing", "publicly", "internet-facing", "ingress", "externally", "public-facing",
+    "expose",
+    "exposed",
+    "exposing",
+    "publicly",
+    "internet-facing",
+    "ingress",
+    "externally",
+    "public-facing",
 ];
-const TLS_WORDS: &[&str] =
-    &["https", "tls", "ssl", "certificate", "cert", "certs", "cert-manager", "letsencrypt", "secure", "securely"];
+const TLS_WORDS: &[&str] = &[
+    "https",
+    "tls",
+    "ssl",
+    "certificate",
+    "cert",
+    "certs",
+    "cert-manager",
+    "letsencrypt",
+    "secure",
+    "securely",
+];
 
 /// Splits `https://api.example.com/v1` into host, path and whether it said https.
 fn host_of(raw: &str) -> Option<(String, Option<String>, Option<bool>)> {
@@ -195,7 +270,9 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             continue;
         }
         let cue = (r.start.max(i.saturating_sub(3))..i).any(|k| w.is(k, HOST_CUES));
-        let Some((host, path, tls)) = host_of(w.raw(i)) else { continue };
+        let Some((host, path, tls)) = host_of(w.raw(i)) else {
+            continue;
+        };
         if !(cue || tls.is_some()) {
             continue;
         }
@@ -204,7 +281,9 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             d.path = d.path.take().or(path);
             d.tls = d.tls.or(tls);
         } else {
-            d.questions.push(format!("only one host is supported per component; {host} was not used"));
+            d.questions.push(format!(
+                "only one host is supported per component; {host} was not used"
+            ));
         }
         d.expose = true;
         w.claim(i..i + 1);
@@ -214,7 +293,10 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             continue;
         }
         let negated = i > r.start && w.is(i - 1, &["no", "without", "not", "never", "don't", "dont"]);
-        if w.is(i, EXPOSE_WORDS) || w.phrase(i, &["to", "the", "internet"]) || w.phrase(i, &["from", "outside"]) {
+        if w.is(i, EXPOSE_WORDS)
+            || w.phrase(i, &["to", "the", "internet"])
+            || w.phrase(i, &["from", "outside"])
+        {
             if negated {
                 d.internal = true;
             } else {
@@ -228,7 +310,10 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 d.expose = true;
             }
             w.claim(i.saturating_sub(usize::from(negated))..i + 1);
-        } else if w.phrase(i, &["plain", "http"]) || w.phrase(i, &["http", "only"]) || w.phrase(i, &["over", "http"]) {
+        } else if w.phrase(i, &["plain", "http"])
+            || w.phrase(i, &["http", "only"])
+            || w.phrase(i, &["over", "http"])
+        {
             d.tls = Some(false);
             d.expose = true;
             w.claim(i..i + 2);
@@ -245,7 +330,11 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         if !w.free(i) || !w.is(i, &["path", "under", "at", "on", "prefix", "route"]) {
             continue;
         }
-        let k = if w.is(i + 1, &["path", "prefix"]) { i + 2 } else { i + 1 };
+        let k = if w.is(i + 1, &["path", "prefix"]) {
+            i + 2
+        } else {
+            i + 1
+        };
         let raw = w.raw(k);
         if w.free(k) && raw.len() > 1 && is_path(raw) && d.path.is_none() {
             d.path = Some(raw.to_string());
@@ -278,8 +367,14 @@ pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         &["node", "failure"],
         &["node", "outages"],
     ];
-    const FAILOVER: &[&[&str]] =
-        &[&["failover"], &["fail", "over"], &["fail-over"], &["sentinel"], &["automatic", "failover"], &["auto-failover"]];
+    const FAILOVER: &[&[&str]] = &[
+        &["failover"],
+        &["fail", "over"],
+        &["fail-over"],
+        &["sentinel"],
+        &["automatic", "failover"],
+        &["auto-failover"],
+    ];
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -322,10 +417,25 @@ mod tests {
     #[test]
     fn health_check_port_is_not_a_container_port() {
         let d = read("health check on /healthz port 3000");
-        assert_eq!(d.health, Some(crate::spec::HealthCheck { path: Some("/healthz".into()), port: Some(3000) }));
+        assert_eq!(
+            d.health,
+            Some(crate::spec::HealthCheck {
+                path: Some("/healthz".into()),
+                port: Some(3000)
+            })
+        );
         assert!(d.ports.is_empty());
-        assert_eq!(read("readiness at /ready").health.unwrap().path.as_deref(), Some("/ready"));
-        assert_eq!(read("a tcp health check on port 5000").health.unwrap(), crate::spec::HealthCheck { path: None, port: Some(5000) });
+        assert_eq!(
+            read("readiness at /ready").health.unwrap().path.as_deref(),
+            Some("/ready")
+        );
+        assert_eq!(
+            read("a tcp health check on port 5000").health.unwrap(),
+            crate::spec::HealthCheck {
+                path: None,
+                port: Some(5000)
+            }
+        );
     }
 
     #[test]
@@ -339,7 +449,10 @@ mod tests {
     #[test]
     fn urls_give_host_path_and_scheme() {
         let d = read("reachable at https://shop.example.com/api");
-        assert_eq!((d.host.as_deref(), d.path.as_deref(), d.tls), (Some("shop.example.com"), Some("/api"), Some(true)));
+        assert_eq!(
+            (d.host.as_deref(), d.path.as_deref(), d.tls),
+            (Some("shop.example.com"), Some("/api"), Some(true))
+        );
         let d = read("expose it at http://intranet.example.org");
         assert_eq!(d.tls, Some(false));
     }

@@ -31,10 +31,18 @@ enum Every {
     Monthly,
 }
 
-const DAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+const DAYS: [&str; 7] = [
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
 const ZONES: &[&str] = &[
-    "est", "edt", "et", "cst", "cdt", "ct", "mst", "mdt", "pst", "pdt", "pt", "cet", "cest", "bst", "ist", "jst", "aest",
-    "eastern", "pacific", "central", "local",
+    "est", "edt", "et", "cst", "cdt", "ct", "mst", "mdt", "pst", "pdt", "pt", "cet", "cest", "bst", "ist",
+    "jst", "aest", "eastern", "pacific", "central", "local",
 ];
 
 fn day(word: &str) -> Option<u32> {
@@ -79,7 +87,12 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
             continue;
         }
         // "at 15 minutes past", "at :15"
-        if let Some(m) = w.low(i).strip_prefix(':').and_then(|m| m.parse::<u32>().ok()).filter(|m| *m < 60) {
+        if let Some(m) = w
+            .low(i)
+            .strip_prefix(':')
+            .and_then(|m| m.parse::<u32>().ok())
+            .filter(|m| *m < 60)
+        {
             minute_past = Some(m);
             claims.push(i.saturating_sub(usize::from(w.is(i.wrapping_sub(1), &["at"])))..i + 1);
         } else if let Some((m, len)) = w.whole(i).filter(|_| w.is(i + 1, &["minutes", "minute", "past"])) {
@@ -122,24 +135,33 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
     let m = minute_past.unwrap_or(m);
     let need_time = |s: &mut Schedule, what: &str| {
         if time.is_none() {
-            s.assumptions.push(format!("no time of day given for the {what} schedule; it runs at 00:00 UTC"));
+            s.assumptions.push(format!(
+                "no time of day given for the {what} schedule; it runs at 00:00 UTC"
+            ));
         }
     };
     s.cron = match every {
         Every::Seconds => {
-            s.questions.push("cron cannot run more often than once a minute; the job runs every minute".into());
+            s.questions
+                .push("cron cannot run more often than once a minute; the job runs every minute".into());
             "* * * * *".into()
         }
         Every::Minutes(n) if n <= 1 => "* * * * *".into(),
         Every::Minutes(n) if n < 60 => format!("*/{n} * * * *"),
         Every::Minutes(n) if n % 60 == 0 && n < 1440 => hours(n / 60, m),
         Every::Minutes(n) => {
-            s.questions.push(format!("every {n} minutes does not fit a cron schedule; it runs every hour instead"));
+            s.questions.push(format!(
+                "every {n} minutes does not fit a cron schedule; it runs every hour instead"
+            ));
             "0 * * * *".into()
         }
         Every::Hours(n) if n < 24 => hours(n, m),
         Every::Hours(n) | Every::Days(n) => {
-            let days = if matches!(every, Every::Hours(_)) { (n / 24).max(1) } else { n };
+            let days = if matches!(every, Every::Hours(_)) {
+                (n / 24).max(1)
+            } else {
+                n
+            };
             need_time(&mut s, "daily");
             if days <= 1 {
                 format!("{m} {h} * * *")
@@ -151,7 +173,8 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
         Every::Weekly(days) => {
             need_time(&mut s, "weekly");
             let dow = if days.is_empty() {
-                s.assumptions.push("no day given for the weekly schedule; it runs on Sundays".into());
+                s.assumptions
+                    .push("no day given for the weekly schedule; it runs on Sundays".into());
                 "0".into()
             } else {
                 weekdays(&days)
@@ -161,7 +184,8 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
         Every::Monthly => {
             need_time(&mut s, "monthly");
             let d = month_day.unwrap_or_else(|| {
-                s.assumptions.push("no day of the month given; the job runs on the 1st".into());
+                s.assumptions
+                    .push("no day of the month given; the job runs on the 1st".into());
                 1
             });
             format!("{m} {h} {d} * *")
@@ -192,12 +216,23 @@ fn weekdays(days: &[u32]) -> String {
 
 /// A five-field expression or a `@daily`-style macro.
 fn explicit(w: &mut Words, r: &Range<usize>) -> Option<Schedule> {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
     for i in r.clone() {
         if w.free(i) && w.is(i, MACROS) {
             let cron = w.low(i).to_string();
             w.claim(i..i + 1);
-            return Some(Schedule { cron, ..Schedule::default() });
+            return Some(Schedule {
+                cron,
+                ..Schedule::default()
+            });
         }
         if i + 5 > r.end || !w.all_free(i..i + 5) {
             continue;
@@ -208,13 +243,20 @@ fn explicit(w: &mut Words, r: &Range<usize>) -> Option<Schedule> {
             !f.is_empty()
                 && f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c))
                 && !f.starts_with(['-', ','])
-                && f.split(['-', ',', '/']).all(|p| !p.chars().any(|c| c.is_ascii_alphabetic()) || p.len() == 3)
+                && f.split(['-', ',', '/'])
+                    .all(|p| !p.chars().any(|c| c.is_ascii_alphabetic()) || p.len() == 3)
         };
-        let numeric = fields.iter().filter(|f| f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c))).count();
+        let numeric = fields
+            .iter()
+            .filter(|f| f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c)))
+            .count();
         if fields.iter().all(|f| field_like(f)) && fields.iter().any(|f| f.contains('*')) && numeric >= 4 {
             let cron = fields.join(" ");
             w.claim(i..i + 5);
-            return Some(Schedule { cron, ..Schedule::default() });
+            return Some(Schedule {
+                cron,
+                ..Schedule::default()
+            });
         }
     }
     None
@@ -269,7 +311,9 @@ fn frequency(w: &Words, i: usize) -> Option<(Every, usize)> {
 /// Extends a weekly frequency with "and thursday", ", friday"; returns the
 /// frequency and the extra tokens read, or the frequency back unchanged.
 fn days_list(w: &Words, mut k: usize, first: Every) -> Result<(Every, usize), Every> {
-    let Every::Weekly(mut days) = first else { return Err(first) };
+    let Every::Weekly(mut days) = first else {
+        return Err(first);
+    };
     let start = k;
     loop {
         let next = if w.is(k, &["and", "&"]) { k + 1 } else { k };
@@ -304,7 +348,12 @@ fn clock(w: &Words, i: usize) -> Option<((u32, u32), usize)> {
         None => return None,
     };
     let meridiem = w.low(k + 1);
-    if w.is(k + 1, &["minute", "minutes", "min", "mins", "past", "%", "percent", "replicas", "gb", "gi"]) {
+    if w.is(
+        k + 1,
+        &[
+            "minute", "minutes", "min", "mins", "past", "%", "percent", "replicas", "gb", "gi",
+        ],
+    ) {
         return None;
     }
     let (h, len) = match meridiem {
@@ -315,8 +364,16 @@ fn clock(w: &Words, i: usize) -> Option<((u32, u32), usize)> {
         _ => return None,
     };
     let evening = w.phrase(k + len, &["in", "the", "evening"]) || w.phrase(k + len, &["at", "night"]);
-    let (h, len) = if evening && h < 12 { (h + 12, len + 3) } else { (h, len) };
-    let len = if w.phrase(k + len, &["in", "the", "morning"]) { len + 3 } else { len };
+    let (h, len) = if evening && h < 12 {
+        (h + 12, len + 3)
+    } else {
+        (h, len)
+    };
+    let len = if w.phrase(k + len, &["in", "the", "morning"]) {
+        len + 3
+    } else {
+        len
+    };
     (h < 24 && m < 60).then_some(((h, m), at + len))
 }
 
@@ -329,13 +386,10 @@ fn month_date(w: &Words, i: usize) -> Option<(u32, usize)> {
         return None;
     }
     let end = k + len + suffix;
-    let tail = if w.phrase(end, &["of", "the", "month"]) {
-        3
-    } else if w.phrase(end, &["of", "each", "month"]) || w.phrase(end, &["of", "every", "month"]) {
-        3
-    } else {
-        0
-    };
+    let month = ["the", "each", "every"]
+        .iter()
+        .any(|q| w.phrase(end, &["of", q, "month"]));
+    let tail = if month { 3 } else { 0 };
     Some((n, end - i + tail))
 }
 

@@ -42,7 +42,17 @@ const ALIASES: &[(&str, &str, bool)] = &[
 const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
 const ENV_NOUNS: &[&str] = &["environment", "env", "cluster"];
 /// Words that can precede "namespace" without naming it.
-const NOT_NAMES: &[&str] = &["own", "separate", "dedicated", "new", "same", "default", "right", "its", "their"];
+const NOT_NAMES: &[&str] = &[
+    "own",
+    "separate",
+    "dedicated",
+    "new",
+    "same",
+    "default",
+    "right",
+    "its",
+    "their",
+];
 
 /// Reads the environment from the text and claims the words that named it.
 pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
@@ -55,16 +65,20 @@ pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
         let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
         let noun_after = w.is(i + 1, ENV_NOUNS);
         if let Some((_, env, loose)) = ALIASES.iter().find(|(word, _, _)| w.low(i) == *word) {
+            // "staging and production": a listed environment counts as a target.
+            let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
             if *loose || prep || noun_after {
                 let end = if noun_after { i + 2 } else { i + 1 };
-                found.push((env.to_string(), prep || noun_after, i..end));
+                found.push((env.to_string(), prep || noun_after || listed, i..end));
             }
             continue;
         }
         // "the perf environment", "env perf", "environment: perf"
         if w.is(i, &["environment", "env"]) && !w.is(i + 1, &["variable", "variables", "var", "vars"]) {
             let after = i + 1;
-            let before = w.before(i, 0).filter(|&b| w.free(b) && !w.is(b, STOP) && !w.is(b, PREPOSITIONS));
+            let before = w
+                .before(i, 0)
+                .filter(|&b| w.free(b) && !w.is(b, STOP) && !w.is(b, PREPOSITIONS));
             let target = if w.free(after) && !w.is(after, STOP) && !w.raw(after).contains('=') {
                 Some((after, i..after + 1))
             } else {
@@ -73,7 +87,10 @@ pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
             if let Some((at, range)) = target {
                 let raw = w.raw(at).to_string();
                 let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("environment {m}")))?;
-                let name = ALIASES.iter().find(|(a, _, _)| *a == name).map_or(name, |(_, e, _)| e.to_string());
+                let name = ALIASES
+                    .iter()
+                    .find(|(a, _, _)| *a == name)
+                    .map_or(name, |(_, e, _)| e.to_string());
                 found.push((name, true, range));
             }
         }
@@ -138,7 +155,10 @@ mod tests {
 
     #[test]
     fn a_staging_copy_is_staging() {
-        assert_eq!(env("a staging copy of the checkout service").name.as_deref(), Some("staging"));
+        assert_eq!(
+            env("a staging copy of the checkout service").name.as_deref(),
+            Some("staging")
+        );
     }
 
     #[test]
@@ -166,6 +186,7 @@ mod tests {
         let e = env("deploy to staging and to production");
         assert_eq!(e.name.as_deref(), Some("staging"));
         assert_eq!(e.others, ["production"]);
+        assert_eq!(env("in staging and production").others, ["production"]);
     }
 
     #[test]

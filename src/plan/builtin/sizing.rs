@@ -55,19 +55,25 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             asked = true;
             w.claim(i..i + 1);
         }
-        if w.free(i) && (w.phrase(i, &["scale", "automatically"]) || w.phrase(i, &["scales", "automatically"])) {
+        if w.free(i)
+            && (w.phrase(i, &["scale", "automatically"]) || w.phrase(i, &["scales", "automatically"]))
+        {
             asked = true;
             w.claim(i..i + 2);
         }
     }
-    let replica_noun_at = |w: &Words, k: usize| w.is(k, REPLICA_NOUNS) || w.is(k + 1, REPLICA_NOUNS) && !w.is(k, STOP);
+    let replica_noun_at =
+        |w: &Words, k: usize| w.is(k, REPLICA_NOUNS) || w.is(k + 1, REPLICA_NOUNS) && !w.is(k, STOP);
     for i in r.clone() {
         if !w.free(i) {
             continue;
         }
         // between 3 and 12 | from 2 to 10 | 2 to 10 | 2-10
         let start = if w.is(i, &["between", "from"]) { i + 1 } else { i };
-        let glued = w.low(start).split_once('-').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        let glued = w
+            .low(start)
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
         let (lo, hi, end) = if let Some((lo, hi)) = glued {
             (lo, hi, start + 1)
         } else {
@@ -76,7 +82,9 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             if !w.is(sep, &["and", "to", "-"]) {
                 continue;
             }
-            let Some((hi, l2)) = w.whole(sep + 1) else { continue };
+            let Some((hi, l2)) = w.whole(sep + 1) else {
+                continue;
+            };
             (lo, hi, sep + 1 + l2)
         };
         if !(asked || replica_noun_at(w, end)) || !w.all_free(i..end) {
@@ -93,16 +101,27 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         if !w.free(i) {
             continue;
         }
-        let bound = |w: &Words, k: usize| w.whole(w.skip(k, &["of", "=", ":", "to"], 2)).map(|(n, l)| (n, w.skip(k, &["of", "=", ":", "to"], 2) + l));
+        let bound = |w: &Words, k: usize| {
+            w.whole(w.skip(k, &["of", "=", ":", "to"], 2))
+                .map(|(n, l)| (n, w.skip(k, &["of", "=", ":", "to"], 2) + l))
+        };
         // "at least 2 replicas" alone is a replica count, not autoscaling.
         let lower = w.is(i, &["min", "minimum"]) || asked && w.phrase(i, &["at", "least"]);
-        let upper = w.is(i, &["max", "maximum"]) || w.phrase(i, &["at", "most"]) || w.phrase(i, &["up", "to"]);
+        let upper =
+            w.is(i, &["max", "maximum"]) || w.phrase(i, &["at", "most"]) || w.phrase(i, &["up", "to"]);
         let k = if w.is(i, &["at", "up"]) { i + 2 } else { i + 1 };
         if !(lower || upper) {
             continue;
         }
         let Some((n, end)) = bound(w, k) else { continue };
-        if !w.all_free(k..end) || w.is(end, &["%", "percent", "gb", "gi", "mb", "mi", "cpu", "cpus", "cores", "core"]) {
+        if !w.all_free(k..end)
+            || w.is(
+                end,
+                &[
+                    "%", "percent", "gb", "gi", "mb", "mi", "cpu", "cpus", "cores", "core",
+                ],
+            )
+        {
             continue;
         }
         if !(asked || replica_noun_at(w, end) || w.is(i, &["min", "minimum", "max", "maximum"])) {
@@ -124,7 +143,12 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
         let near = (i.saturating_sub(4).max(r.start)..(i + len + 4).min(r.end)).collect::<Vec<_>>();
         let memory = near.iter().any(|&k| w.is(k, &["memory", "ram", "mem"]));
-        let cpu = near.iter().any(|&k| w.is(k, &["cpu", "cpus", "utilization", "utilisation", "target", "load"]));
+        let cpu = near.iter().any(|&k| {
+            w.is(
+                k,
+                &["cpu", "cpus", "utilization", "utilisation", "target", "load"],
+            )
+        });
         if memory && !cpu {
             d.questions.push(format!(
                 "autoscaling on memory ({n}%) is not supported; the autoscaler targets CPU, so {n}% was not used"
@@ -133,7 +157,11 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         } else if cpu || asked {
             scale.cpu = Some(n);
             asked = true;
-            let end = if w.is(i + len + 1, &["cpu", "utilization", "utilisation"]) { i + len + 2 } else { i + len + 1 };
+            let end = if w.is(i + len + 1, &["cpu", "utilization", "utilisation"]) {
+                i + len + 2
+            } else {
+                i + len + 1
+            };
             w.claim(i..end);
         }
     }
@@ -146,9 +174,9 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
 pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     let set = |d: &mut Draft, n: u32| match d.replicas {
         None => d.replicas = Some(n),
-        Some(old) if old != n => d
-            .questions
-            .push(format!("the intent gives two replica counts ({old} and {n}); the plan uses {old}")),
+        Some(old) if old != n => d.questions.push(format!(
+            "the intent gives two replica counts ({old} and {n}); the plan uses {old}"
+        )),
         Some(_) => {}
     };
     for i in r.clone() {
@@ -158,8 +186,12 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         if let Some((n, len)) = w.whole(i) {
             let noun = i + len;
             // "3 replicas", "three kafka brokers"
-            let gap = usize::from(!w.is(noun, REPLICA_NOUNS) && w.is(noun + 1, REPLICA_NOUNS) && !w.is(noun, STOP));
-            if w.is(noun + gap, REPLICA_NOUNS) && w.all_free(i..noun + gap + 1) && !w.is(i.wrapping_sub(1), &["every", "each"]) {
+            let gap =
+                usize::from(!w.is(noun, REPLICA_NOUNS) && w.is(noun + 1, REPLICA_NOUNS) && !w.is(noun, STOP));
+            if w.is(noun + gap, REPLICA_NOUNS)
+                && w.all_free(i..noun + gap + 1)
+                && !w.is(i.wrapping_sub(1), &["every", "each"])
+            {
                 set(d, n);
                 w.claim(i..i + len);
                 w.claim(noun + gap..noun + gap + 1);
@@ -169,7 +201,10 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         // "replicas: 3", "replica count of 3", "scale to 3", "scaled to 3"
         let k = if w.phrase(i, &["replica", "count"]) {
             i + 2
-        } else if w.is(i, &["replicas", "replica", "instances"]) || w.phrase(i, &["scale", "to"]) || w.phrase(i, &["scaled", "to"]) {
+        } else if w.is(i, &["replicas", "replica", "instances"])
+            || w.phrase(i, &["scale", "to"])
+            || w.phrase(i, &["scaled", "to"])
+        {
             i + 1
         } else if w.phrase(i, &["scale", "it", "to"]) {
             i + 2
@@ -185,7 +220,12 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
     }
     for i in r.clone() {
-        if w.free(i) && w.is(i, &["standalone", "single-instance", "non-replicated", "unreplicated"]) {
+        if w.free(i)
+            && w.is(
+                i,
+                &["standalone", "single-instance", "non-replicated", "unreplicated"],
+            )
+        {
             set(d, 1);
             w.claim(i..i + 1);
         }
@@ -194,12 +234,46 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
 
 const MEMORY_NOUNS: &[&str] = &["ram", "memory", "mem", "heap"];
 const STORAGE_NOUNS: &[&str] = &[
-    "disk", "disks", "storage", "volume", "volumes", "pvc", "pvcs", "pv", "persistent", "ssd", "space", "data",
-    "drive", "drives", "persistence",
+    "disk",
+    "disks",
+    "storage",
+    "volume",
+    "volumes",
+    "pvc",
+    "pvcs",
+    "pv",
+    "persistent",
+    "ssd",
+    "space",
+    "data",
+    "drive",
+    "drives",
+    "persistence",
 ];
-const CPU_NOUNS: &[&str] = &["cpu", "cpus", "core", "cores", "vcpu", "vcpus", "processor", "processors"];
-const LIMIT_WORDS: &[&str] = &["limit", "limits", "max", "maximum", "most", "capped", "cap", "ceiling"];
-const REQUEST_WORDS: &[&str] = &["request", "requests", "reserve", "reserved", "least", "minimum", "min", "guaranteed", "guarantee"];
+const CPU_NOUNS: &[&str] = &[
+    "cpu",
+    "cpus",
+    "core",
+    "cores",
+    "vcpu",
+    "vcpus",
+    "processor",
+    "processors",
+];
+const LIMIT_WORDS: &[&str] = &[
+    "limit", "limits", "max", "maximum", "most", "capped", "cap", "ceiling",
+];
+const REQUEST_WORDS: &[&str] = &[
+    "request",
+    "requests",
+    "reserve",
+    "reserved",
+    "least",
+    "minimum",
+    "min",
+    "guaranteed",
+    "guarantee",
+];
 
 /// A binary size unit and its factor in MiB.
 fn memory_unit(u: &str) -> Option<f64> {
@@ -234,7 +308,11 @@ fn cores(n: f64) -> Option<String> {
         return None;
     }
     let milli = (n * 1000.0).round();
-    Some(if milli % 1000.0 == 0.0 { format!("{}", milli / 1000.0) } else { format!("{milli}m") })
+    Some(if milli % 1000.0 == 0.0 {
+        format!("{}", milli / 1000.0)
+    } else {
+        format!("{milli}m")
+    })
 }
 
 /// The nearest noun in `nouns` within four tokens after `end` or before `start`.
@@ -270,8 +348,11 @@ fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&st
 /// Says whether a quantity is a limit, a request, or both.
 fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
     // Five words before ("memory limit of 2Gi") and one after ("2Gi memory limit").
-    let window: Vec<usize> = (r.start.max(start.saturating_sub(5))..start).chain(end..(end + 1).min(r.end)).collect();
-    let limit = window.iter().any(|&k| w.is(k, LIMIT_WORDS)) || w.phrase(start.saturating_sub(2), &["up", "to"]);
+    let window: Vec<usize> = (r.start.max(start.saturating_sub(5))..start)
+        .chain(end..(end + 1).min(r.end))
+        .collect();
+    let limit =
+        window.iter().any(|&k| w.is(k, LIMIT_WORDS)) || w.phrase(start.saturating_sub(2), &["up", "to"]);
     let request = window.iter().any(|&k| w.is(k, REQUEST_WORDS));
     match (request, limit) {
         (true, false) => (true, false),
@@ -282,11 +363,15 @@ fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
 
 /// Reads CPU, memory and storage quantities and the storage class.
 pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    // The kind and end of the last quantity read, for a follow-up without a noun.
+    let mut last: Option<(&str, usize)> = None;
     for i in r.clone() {
         if !w.free(i) {
             continue;
         }
-        let Some((n, len)) = w.number(i, true) else { continue };
+        let Some((n, len)) = w.number(i, true) else {
+            continue;
+        };
         let u = i + len;
         if !w.free(u) {
             continue;
@@ -294,7 +379,19 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         let unit = w.low(u).to_string();
         let article = w.is(i, &["a", "an"]);
         // "a CPU target of 70%" is not one core.
-        if w.is(u + 1, &["target", "utilization", "utilisation", "usage", "load", "threshold", "average", "%"]) {
+        if w.is(
+            u + 1,
+            &[
+                "target",
+                "utilization",
+                "utilisation",
+                "usage",
+                "load",
+                "threshold",
+                "average",
+                "%",
+            ],
+        ) {
             continue;
         }
         let kind = if let Some(f) = memory_unit(&unit) {
@@ -302,6 +399,10 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 Some(0) => Some(("memory", mebibytes(n * f))),
                 Some(1) => Some(("storage", mebibytes(n * f))),
                 _ if article => None,
+                // "a memory limit of 2Gi and a request of 1Gi"
+                _ if last.is_some_and(|(what, at)| i - at <= 8 && what != "cpu") => {
+                    Some((last.map_or("memory", |l| l.0), mebibytes(n * f)))
+                }
                 _ => {
                     d.questions.push(format!(
                         "\"{} {}\" was not used: say whether it is memory (\"{0} {1} of memory\") or storage \
@@ -315,7 +416,9 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             }
         } else if CPU_NOUNS.contains(&unit.as_str()) {
             Some(("cpu", cores(n)))
-        } else if ["m", "millicores", "millicore", "millicpu", "millicpus", "milli"].contains(&unit.as_str()) && !article {
+        } else if ["m", "millicores", "millicore", "millicpu", "millicpus", "milli"].contains(&unit.as_str())
+            && !article
+        {
             match nearest(w, i, u + 1, r, &[CPU_NOUNS, MEMORY_NOUNS]) {
                 Some(1) => Some(("memory", mebibytes(n))),
                 Some(0) => Some(("cpu", cores(n / 1000.0))),
@@ -327,10 +430,20 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         };
         let Some((what, Some(value))) = kind else { continue };
         let mut end = u + 1;
-        while end < r.end && end < u + 4 && w.is(end, &["of", "ram", "memory", "mem", "cpu", "cpus", "storage", "disk", "disks", "volume", "volumes", "per", "replica", "pod", "each"]) {
+        while end < r.end
+            && end < u + 4
+            && w.is(
+                end,
+                &[
+                    "of", "ram", "memory", "mem", "cpu", "cpus", "storage", "disk", "disks", "volume",
+                    "volumes", "per", "replica", "pod", "each",
+                ],
+            )
+        {
             end += 1;
         }
         let (request, limit) = side(w, i, end, r);
+        last = Some((what, end));
         w.claim(i..end);
         match what {
             "memory" => {
@@ -356,7 +469,19 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     }
     storage_class(w, r, d);
     for i in r.clone() {
-        if w.free(i) && w.is(i, &["persistent", "persistence", "persist", "persisted", "durable", "durability"]) {
+        if w.free(i)
+            && w.is(
+                i,
+                &[
+                    "persistent",
+                    "persistence",
+                    "persist",
+                    "persisted",
+                    "durable",
+                    "durability",
+                ],
+            )
+        {
             let negated = i > r.start && w.is(i - 1, &["no", "without", "non"]);
             if negated {
                 d.questions.push(
@@ -367,13 +492,20 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             } else {
                 d.persistent = true;
             }
-            let end = if w.is(i + 1, &["storage", "volume", "volumes", "disk", "disks"]) { i + 2 } else { i + 1 };
+            let end = if w.is(i + 1, &["storage", "volume", "volumes", "disk", "disks"]) {
+                i + 2
+            } else {
+                i + 1
+            };
             w.claim(i.saturating_sub(usize::from(negated))..end);
         }
     }
     for i in r.clone() {
         if w.free(i) && w.is(i, &["ephemeral", "in-memory"]) && w.is(i + 1, &["storage", "only", "cache"]) {
-            d.questions.push("ephemeral storage was asked for; stateful archetypes get a persistent volume in this plan".into());
+            d.questions.push(
+                "ephemeral storage was asked for; stateful archetypes get a persistent volume in this plan"
+                    .into(),
+            );
             w.claim(i..i + 2);
         }
     }
@@ -394,10 +526,12 @@ fn storage_class(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
         let after = w.skip(i + len, &["of", "=", ":", "called", "named", "is"], 2);
         let before = (r.start..i).rev().find(|&k| !w.is(k, DETERMINERS));
-        let pick = if r.contains(&after) && w.free(after) && !w.is(after, STOP) {
+        let pick = if r.contains(&after) && w.free(after) && !w.is(after, STOP) && !w.pause(after - 1) {
             Some((after, i..after + 1))
         } else {
-            before.filter(|&b| w.free(b) && !w.is(b, STOP)).map(|b| (b, b..i + len))
+            before
+                .filter(|&b| w.free(b) && !w.is(b, STOP))
+                .map(|b| (b, b..i + len))
         };
         if let Some((at, claim)) = pick {
             d.storage_class = Some(w.low(at).to_string());
@@ -443,17 +577,52 @@ mod tests {
     #[test]
     fn between_3_and_12_replicas_at_70_percent_cpu() {
         let d = read("between 3 and 12 replicas at 70% CPU");
-        assert_eq!(d.autoscale, Some(Scale { min: Some(3), max: Some(12), cpu: Some(70) }));
+        assert_eq!(
+            d.autoscale,
+            Some(Scale {
+                min: Some(3),
+                max: Some(12),
+                cpu: Some(70)
+            })
+        );
         assert_eq!(d.replicas, None);
         assert_eq!(d.limits.cpu, None, "70% CPU is a target, not a quantity");
     }
 
     #[test]
     fn autoscale_from_2_to_10() {
-        assert_eq!(read("autoscale from 2 to 10").autoscale, Some(Scale { min: Some(2), max: Some(10), cpu: None }));
-        assert_eq!(read("2-10 replicas").autoscale, Some(Scale { min: Some(2), max: Some(10), cpu: None }));
-        assert_eq!(read("autoscaling with min 2 and max 8").autoscale, Some(Scale { min: Some(2), max: Some(8), cpu: None }));
-        assert_eq!(read("scale up to 20 pods").autoscale, Some(Scale { min: None, max: Some(20), cpu: None }));
+        assert_eq!(
+            read("autoscale from 2 to 10").autoscale,
+            Some(Scale {
+                min: Some(2),
+                max: Some(10),
+                cpu: None
+            })
+        );
+        assert_eq!(
+            read("2-10 replicas").autoscale,
+            Some(Scale {
+                min: Some(2),
+                max: Some(10),
+                cpu: None
+            })
+        );
+        assert_eq!(
+            read("autoscaling with min 2 and max 8").autoscale,
+            Some(Scale {
+                min: Some(2),
+                max: Some(8),
+                cpu: None
+            })
+        );
+        assert_eq!(
+            read("scale up to 20 pods").autoscale,
+            Some(Scale {
+                min: None,
+                max: Some(20),
+                cpu: None
+            })
+        );
         assert_eq!(read("autoscaling").autoscale, Some(Scale::default()));
     }
 
@@ -498,7 +667,10 @@ mod tests {
     fn fifty_gb_disks_are_storage() {
         assert_eq!(read("50 GB disks").storage_size.as_deref(), Some("50Gi"));
         assert_eq!(read("50Gi of storage").storage_size.as_deref(), Some("50Gi"));
-        assert_eq!(read("with 100GB persistent volumes").storage_size.as_deref(), Some("100Gi"));
+        assert_eq!(
+            read("with 100GB persistent volumes").storage_size.as_deref(),
+            Some("100Gi")
+        );
         assert_eq!(read("disk size 1TB").storage_size.as_deref(), Some("1Ti"));
     }
 
@@ -510,6 +682,13 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_quantity_inherits_its_noun() {
+        let d = read("a memory limit of 2Gi and a request of 1Gi");
+        assert_eq!(d.limits.memory.as_deref(), Some("2Gi"));
+        assert_eq!(d.requests.memory.as_deref(), Some("1Gi"));
+    }
+
+    #[test]
     fn memory_and_storage_in_one_sentence() {
         let d = read("4GB of RAM and 20GB of disk");
         assert_eq!(d.limits.memory.as_deref(), Some("4Gi"));
@@ -518,9 +697,18 @@ mod tests {
 
     #[test]
     fn storage_class_is_read_either_side() {
-        assert_eq!(read("storage class fast-ssd").storage_class.as_deref(), Some("fast-ssd"));
-        assert_eq!(read("on the gp3 storage class").storage_class.as_deref(), Some("gp3"));
-        assert_eq!(read("storageClass: premium-rwo").storage_class.as_deref(), Some("premium-rwo"));
+        assert_eq!(
+            read("storage class fast-ssd").storage_class.as_deref(),
+            Some("fast-ssd")
+        );
+        assert_eq!(
+            read("on the gp3 storage class").storage_class.as_deref(),
+            Some("gp3")
+        );
+        assert_eq!(
+            read("storageClass: premium-rwo").storage_class.as_deref(),
+            Some("premium-rwo")
+        );
     }
 
     #[test]

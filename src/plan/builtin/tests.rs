@@ -46,7 +46,9 @@ fn json(s: &Spec) -> String {
 
 #[test]
 fn redis_ha_in_production_is_the_headline_case() {
-    let s = spec("Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production");
+    let s = spec(
+        "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production",
+    );
     assert_eq!(s.environment, "production");
     assert_eq!(s.namespace, "redis");
     let c = &s.components[0];
@@ -55,8 +57,16 @@ fn redis_ha_in_production_is_the_headline_case() {
     assert_eq!(c.storage.as_ref().unwrap().size, "8Gi");
     let ha = c.high_availability.as_ref().unwrap();
     assert!(ha.pod_disruption_budget && ha.spread && ha.failover);
-    assert!(s.assumptions.iter().any(|a| a.contains("redis:7.4.1")), "{:?}", s.assumptions);
-    assert!(s.assumptions.iter().any(|a| a.contains("8Gi")), "{:?}", s.assumptions);
+    assert!(
+        s.assumptions.iter().any(|a| a.contains("redis:7.4.1")),
+        "{:?}",
+        s.assumptions
+    );
+    assert!(
+        s.assumptions.iter().any(|a| a.contains("8Gi")),
+        "{:?}",
+        s.assumptions
+    );
 }
 
 #[test]
@@ -98,9 +108,15 @@ fn generic_archetypes_are_recognised_with_an_image() {
         ("the frontend using image acme/web:3", Archetype::WebService),
         ("a background worker using image acme/w:1", Archetype::Worker),
         ("a queue consumer using image acme/w:1", Archetype::Worker),
-        ("a cron job every 5 minutes using image acme/c:1", Archetype::CronJob),
+        (
+            "a cron job every 5 minutes using image acme/c:1",
+            Archetype::CronJob,
+        ),
         ("a one-off migration job using image acme/m:1", Archetype::Job),
-        ("a log shipper on every node using image fluent/fluent-bit:3.2.2", Archetype::Daemon),
+        (
+            "a log shipper on every node using image fluent/fluent-bit:3.2.2",
+            Archetype::Daemon,
+        ),
         ("a daemonset using image acme/agent:0.9", Archetype::Daemon),
     ] {
         assert_eq!(one(text).archetype, a, "{text}");
@@ -111,15 +127,25 @@ fn generic_archetypes_are_recognised_with_an_image() {
 fn a_web_service_without_an_image_is_rejected_with_a_hint() {
     let (reason, understood) = not_understood("Deploy a web service with 3 replicas in production");
     assert!(reason.contains("using image NAME:TAG"), "{reason}");
-    assert!(understood.contains(&"environment: production".to_string()), "{understood:?}");
+    assert!(
+        understood.contains(&"environment: production".to_string()),
+        "{understood:?}"
+    );
     assert!(understood.contains(&"3 replicas".to_string()), "{understood:?}");
 }
 
 #[test]
 fn untagged_and_latest_images_are_rejected() {
     assert!(not_understood("a web app using image nginx").0.contains("no tag"));
-    assert!(not_understood("a web app using image nginx:latest").0.contains("latest"));
-    assert_eq!(one("a web app using image ghcr.io/acme/api@sha256:0123abcd").image.as_deref(), Some("ghcr.io/acme/api@sha256:0123abcd"));
+    assert!(not_understood("a web app using image nginx:latest")
+        .0
+        .contains("latest"));
+    assert_eq!(
+        one("a web app using image ghcr.io/acme/api@sha256:0123abcd")
+            .image
+            .as_deref(),
+        Some("ghcr.io/acme/api@sha256:0123abcd")
+    );
 }
 
 #[test]
@@ -136,8 +162,14 @@ fn deploy_image_as_name() {
 #[test]
 fn names_come_from_called_named_or_the_image() {
     assert_eq!(one("redis called session-cache").name, "session-cache");
-    assert_eq!(one("a worker named Orders_Worker using image acme/w:1").name, "orders-worker");
-    assert_eq!(one("the checkout service using image acme/shop:2").name, "checkout");
+    assert_eq!(
+        one("a worker named Orders_Worker using image acme/w:1").name,
+        "orders-worker"
+    );
+    assert_eq!(
+        one("the checkout service using image acme/shop:2").name,
+        "checkout"
+    );
     let s = spec("a web app using image ghcr.io/acme/storefront:1.4");
     assert_eq!(s.components[0].name, "storefront");
     assert!(s.assumptions.iter().any(|a| a.contains("after its image")));
@@ -147,14 +179,21 @@ fn names_come_from_called_named_or_the_image() {
 fn path_traversal_names_are_refused() {
     assert!(refused("Deploy redis called ../../etc").contains("not a valid name"));
     assert!(refused("a web app named ../../../root/.ssh using image a/b:1").contains("name"));
-    assert!(matches!(error("deploy redis in namespace ../kube-system"), Error::Refused(_)));
+    assert!(matches!(
+        error("deploy redis in namespace ../kube-system"),
+        Error::Refused(_)
+    ));
 }
 
 #[test]
 fn environment_flag_wins_over_the_text() {
     let s = spec_env("Deploy redis in staging", "production");
     assert_eq!(s.environment, "production");
-    assert!(s.questions.iter().any(|q| q.contains("staging")), "{:?}", s.questions);
+    assert!(
+        s.questions.iter().any(|q| q.contains("staging")),
+        "{:?}",
+        s.questions
+    );
     assert_eq!(spec_env("Deploy redis", "qa").environment, "qa");
 }
 
@@ -170,14 +209,19 @@ fn environments_are_read_from_the_text() {
 fn no_environment_means_default_with_an_assumption_and_a_question() {
     let s = spec("deploy redis");
     assert_eq!(s.environment, "default");
-    assert!(s.assumptions.contains(&"no environment given; using default".to_string()));
+    assert!(s
+        .assumptions
+        .contains(&"no environment given; using default".to_string()));
     assert!(s.questions.iter().any(|q| q.contains("which environment")));
 }
 
 #[test]
 fn namespace_is_given_or_taken_from_the_component() {
     assert_eq!(spec("redis in namespace caching").namespace, "caching");
-    assert_eq!(spec("redis in the payments namespace in production").namespace, "payments");
+    assert_eq!(
+        spec("redis in the payments namespace in production").namespace,
+        "payments"
+    );
     let s = spec("postgres in production");
     assert_eq!(s.namespace, "postgres");
     assert!(s.assumptions.iter().any(|a| a.contains("namespace postgres")));
@@ -204,7 +248,11 @@ fn a_lone_limit_below_the_default_request_lowers_the_request() {
     let s = spec("postgres with a memory limit of 256Mi");
     let r = s.components[0].resources.clone().unwrap();
     assert_eq!(r.limits.memory.as_deref(), Some("256Mi"));
-    assert_eq!(r.requests.memory.as_deref(), Some("256Mi"), "the default request 512Mi would exceed the limit");
+    assert_eq!(
+        r.requests.memory.as_deref(),
+        Some("256Mi"),
+        "the default request 512Mi would exceed the limit"
+    );
 }
 
 #[test]
@@ -226,7 +274,11 @@ fn fifty_gb_disks_and_a_storage_class() {
 fn persistent_storage_uses_the_archetype_default_size() {
     assert_eq!(one("kafka with persistent storage").storage.unwrap().size, "50Gi");
     assert_eq!(one("redis with 20Gi of storage").storage.unwrap().size, "20Gi");
-    assert_eq!(one("redis").storage, None, "stateful archetypes get a volume from the renderer");
+    assert_eq!(
+        one("redis").storage,
+        None,
+        "stateful archetypes get a volume from the renderer"
+    );
 }
 
 #[test]
@@ -256,7 +308,10 @@ fn host_and_https_make_an_exposure() {
 fn a_host_defaults_to_tls_and_says_so() {
     let s = spec("expose the shop using image acme/shop:1 at shop.example.com/store");
     let e = s.components[0].exposure.clone().unwrap();
-    assert_eq!((e.host.as_deref(), e.path.as_deref(), e.tls), (Some("shop.example.com"), Some("/store"), true));
+    assert_eq!(
+        (e.host.as_deref(), e.path.as_deref(), e.tls),
+        (Some("shop.example.com"), Some("/store"), true)
+    );
     assert!(s.assumptions.iter().any(|a| a.contains("TLS")));
 }
 
@@ -303,14 +358,19 @@ fn schedules_in_many_phrasings() {
 
 #[test]
 fn a_cron_job_without_a_schedule_is_rejected() {
-    assert!(not_understood("a cron job using image acme/c:1").0.contains("schedule"));
+    assert!(not_understood("a cron job using image acme/c:1")
+        .0
+        .contains("schedule"));
 }
 
 #[test]
 fn between_3_and_12_replicas_at_70_percent_cpu() {
     let c = one("the api using image acme/api:2 autoscaling between 3 and 12 replicas at 70% CPU");
     let a = c.autoscaling.unwrap();
-    assert_eq!((a.min_replicas, a.max_replicas, a.cpu_target_percent), (3, 12, 70));
+    assert_eq!(
+        (a.min_replicas, a.max_replicas, a.cpu_target_percent),
+        (3, 12, 70)
+    );
     assert!(c.resources.is_none());
 }
 
@@ -318,7 +378,10 @@ fn between_3_and_12_replicas_at_70_percent_cpu() {
 fn autoscale_from_2_to_10_defaults_the_target_to_80() {
     let s = spec("a web app using image acme/api:2, autoscale from 2 to 10");
     let a = s.components[0].autoscaling.clone().unwrap();
-    assert_eq!((a.min_replicas, a.max_replicas, a.cpu_target_percent), (2, 10, 80));
+    assert_eq!(
+        (a.min_replicas, a.max_replicas, a.cpu_target_percent),
+        (2, 10, 80)
+    );
     assert!(s.assumptions.iter().any(|x| x.contains("80%")));
 }
 
@@ -328,7 +391,10 @@ fn health_check_on_healthz_port_3000() {
     let c = &s.components[0];
     let h = c.health_check.clone().unwrap();
     assert_eq!((h.path.as_deref(), h.port), (Some("/healthz"), Some(3000)));
-    assert_eq!(c.ports[0].port, 3000, "the app is assumed to listen where it is probed");
+    assert_eq!(
+        c.ports[0].port, 3000,
+        "the app is assumed to listen where it is probed"
+    );
 }
 
 #[test]
@@ -341,7 +407,11 @@ fn readiness_at_ready() {
 #[test]
 fn plain_env_vars_are_kept() {
     let c = one("a worker using image acme/w:1 with LOG_LEVEL=debug and set env QUEUE to orders");
-    let env: Vec<(&str, &str)> = c.env.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
+    let env: Vec<(&str, &str)> = c
+        .env
+        .iter()
+        .map(|e| (e.name.as_str(), e.value.as_str()))
+        .collect();
     assert_eq!(env, [("LOG_LEVEL", "debug")]);
 }
 
@@ -350,8 +420,14 @@ fn a_password_in_the_intent_never_reaches_the_spec() {
     let s = spec("Deploy postgres with password hunter2 in production");
     let text = json(&s);
     assert!(!text.contains("hunter2"), "{text}");
-    assert!(s.assumptions.iter().any(|a| a.contains("postgres-credentials") && a.contains("removed")));
-    assert!(s.components[0].secret_refs.is_empty(), "postgres reads its password from the archetype's Secret");
+    assert!(s
+        .assumptions
+        .iter()
+        .any(|a| a.contains("postgres-credentials") && a.contains("removed")));
+    assert!(
+        s.components[0].secret_refs.is_empty(),
+        "postgres reads its password from the archetype's Secret"
+    );
 }
 
 #[test]
@@ -378,13 +454,28 @@ fn a_token_in_the_intent_becomes_a_secret_ref() {
 fn secrets_never_leak_in_many_phrasings() {
     for (text, secret) in [
         ("redis with password hunter2", "hunter2"),
-        ("a web app using image a/b:1 with the database password: Sup3rS3cret!", "Sup3rS3cret"),
-        ("a worker using image a/b:1 with DB_PASSWORD=correcthorse", "correcthorse"),
-        ("a worker using image a/b:1 with DATABASE_URL=postgres://app:s3cr3tpw@db:5432/app", "s3cr3tpw"),
+        (
+            "a web app using image a/b:1 with the database password: Sup3rS3cret!",
+            "Sup3rS3cret",
+        ),
+        (
+            "a worker using image a/b:1 with DB_PASSWORD=correcthorse",
+            "correcthorse",
+        ),
+        (
+            "a worker using image a/b:1 with DATABASE_URL=postgres://app:s3cr3tpw@db:5432/app",
+            "s3cr3tpw",
+        ),
         ("grafana with admin password adminadmin in prod", "adminadmin"),
-        ("a web app using image a/b:1 and ghp_abcdefghijklmnopqrstuvwxyz012345", "ghp_abcdefghijklmnopqrstuvwxyz012345"),
+        (
+            "a web app using image a/b:1 and ghp_abcdefghijklmnopqrstuvwxyz012345",
+            "ghp_abcdefghijklmnopqrstuvwxyz012345",
+        ),
         ("mysql with root password as hunter22", "hunter22"),
-        ("a worker using image a/b:1 with GITHUB_TOKEN=gho_1234567890abcdef", "gho_1234567890abcdef"),
+        (
+            "a worker using image a/b:1 with GITHUB_TOKEN=gho_1234567890abcdef",
+            "gho_1234567890abcdef",
+        ),
     ] {
         let s = spec(text);
         assert!(!json(&s).contains(secret), "{text:?} leaked into {}", json(&s));
@@ -417,13 +508,55 @@ fn failover_on_postgres_is_a_question() {
 
 #[test]
 fn a_web_app_and_a_postgres_database_are_two_components() {
-    let s = spec("Deploy a web app using image acme/shop:1.2 on port 3000 and a postgres database in staging");
-    let names: Vec<(&str, Archetype)> = s.components.iter().map(|c| (c.name.as_str(), c.archetype)).collect();
-    assert_eq!(names, [("shop", Archetype::WebService), ("postgres", Archetype::Postgres)]);
+    let s =
+        spec("Deploy a web app using image acme/shop:1.2 on port 3000 and a postgres database in staging");
+    let names: Vec<(&str, Archetype)> = s
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.archetype))
+        .collect();
+    assert_eq!(
+        names,
+        [("shop", Archetype::WebService), ("postgres", Archetype::Postgres)]
+    );
     assert_eq!(s.environment, "staging");
     assert_eq!(s.components[0].ports[0].port, 3000);
     assert!(s.components[1].ports.is_empty());
-    assert!(s.assumptions.iter().any(|a| a.starts_with("postgres: ")), "{:?}", s.assumptions);
+    assert!(
+        s.assumptions.iter().any(|a| a.starts_with("postgres: ")),
+        "{:?}",
+        s.assumptions
+    );
+}
+
+#[test]
+fn a_workload_named_as_the_user_is_not_a_second_component() {
+    let s = spec(
+        "Deploy a postgres database named orders-db with 30Gi storage for the orders service in production",
+    );
+    assert_eq!(s.components.len(), 1);
+    assert_eq!(s.components[0].name, "orders-db");
+    assert_eq!(s.components[0].storage.as_ref().unwrap().size, "30Gi");
+}
+
+#[test]
+fn a_quoted_password_is_dropped_whole() {
+    let s = spec("deploy a worker using image a/b:1, password is \"correct horse battery staple\"");
+    let text = json(&s);
+    assert!(!text.contains("horse") && !text.contains("staple"), "{text}");
+}
+
+#[test]
+fn a_version_after_a_data_store_picks_its_image_tag() {
+    assert_eq!(
+        one("Please deploy postgres 16 in production").image.as_deref(),
+        Some("postgres:16")
+    );
+    assert_eq!(
+        one("kafka 3.8.0 with 3 brokers").image.as_deref(),
+        Some("apache/kafka:3.8.0")
+    );
+    assert_eq!(one("redis 3 replicas").image, None);
 }
 
 #[test]
@@ -450,12 +583,16 @@ fn nonsense_is_not_understood_and_never_an_empty_deployment() {
 
 #[test]
 fn a_vague_database_asks_which_one() {
-    assert!(not_understood("Deploy a database in staging").0.contains("postgres"));
+    assert!(not_understood("Deploy a database in staging")
+        .0
+        .contains("postgres"));
 }
 
 #[test]
 fn removals_are_not_planned() {
-    assert!(not_understood("delete redis from production").0.contains("removal"));
+    assert!(not_understood("delete redis from production")
+        .0
+        .contains("removal"));
 }
 
 #[test]

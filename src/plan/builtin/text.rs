@@ -19,6 +19,10 @@ pub(super) struct Token {
     pub(super) low: String,
     /// A `,` `;` `.` `!` or `?` followed the token.
     pub(super) pause: bool,
+    /// A quote opened before the token.
+    pub(super) opens: bool,
+    /// A quote closed after the token.
+    pub(super) closes: bool,
 }
 
 /// The tokens of an intent and which of them have been claimed.
@@ -30,8 +34,26 @@ pub(super) struct Words {
 
 /// Number words up to nineteen, by value.
 const SMALL: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
 const TENS: [(&str, u32); 8] = [
     ("twenty", 20),
@@ -46,36 +68,102 @@ const TENS: [(&str, u32); 8] = [
 
 /// Keys split off a glued `key=value` or `key:value` when written in lowercase.
 const SPLIT_KEYS: &[&str] = &[
-    "replicas", "replica", "memory", "mem", "ram", "cpu", "cpus", "port", "image", "namespace", "ns", "env",
-    "environment", "name", "storage", "disk", "schedule", "cron", "host", "hostname", "domain", "password",
-    "passwd", "pwd", "passphrase", "token", "secret", "apikey", "api-key", "key", "min", "max", "path",
+    "replicas",
+    "replica",
+    "memory",
+    "mem",
+    "ram",
+    "cpu",
+    "cpus",
+    "port",
+    "image",
+    "namespace",
+    "ns",
+    "env",
+    "environment",
+    "name",
+    "storage",
+    "disk",
+    "schedule",
+    "cron",
+    "host",
+    "hostname",
+    "domain",
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "token",
+    "secret",
+    "apikey",
+    "api-key",
+    "key",
+    "min",
+    "max",
+    "path",
 ];
 
 /// Nouns split off a hyphenated count, as in `3-node` or `three-replica`.
 const COUNTED: &[&str] = &[
-    "node", "nodes", "replica", "replicas", "instance", "instances", "broker", "brokers", "member", "members",
-    "pod", "pods", "core", "cores", "cpu", "cpus", "vcpu", "gb", "gig", "minute", "minutes", "hour", "hours",
-    "day", "days", "way", "server", "servers",
+    "node",
+    "nodes",
+    "replica",
+    "replicas",
+    "instance",
+    "instances",
+    "broker",
+    "brokers",
+    "member",
+    "members",
+    "pod",
+    "pods",
+    "core",
+    "cores",
+    "cpu",
+    "cpus",
+    "vcpu",
+    "gb",
+    "gig",
+    "minute",
+    "minutes",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "way",
+    "server",
+    "servers",
 ];
 
 /// Function words skipped when looking for the word a phrase is about.
 pub(super) const STOP: &[&str] = &[
-    "a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "these", "those", "some", "with", "and",
-    "or", "of", "for", "to", "in", "on", "at", "by", "from", "as", "is", "are", "be", "it", "please", "also",
-    "then", "using", "use", "which", "who", "should", "must", "can", "will", "would", "so", "but", "into", "via",
-    "per", "each", "every", "all", "both", "just", "only", "new", "we", "i", "me", "us", "need", "needs", "want",
-    "wants", "have", "has", "get", "set", "give", "make", "let", "run", "runs", "running", "deploy", "create",
+    "a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "these", "those", "some", "with",
+    "and", "or", "of", "for", "to", "in", "on", "at", "by", "from", "as", "is", "are", "be", "it", "please",
+    "also", "then", "using", "use", "which", "who", "should", "must", "can", "will", "would", "so", "but",
+    "into", "via", "per", "each", "every", "all", "both", "just", "only", "new", "we", "i", "me", "us",
+    "need", "needs", "want", "wants", "have", "has", "get", "set", "give", "make", "let", "run", "runs",
+    "running", "deploy", "create",
 ];
 
 /// Articles and possessives skipped before a noun.
-pub(super) const DETERMINERS: &[&str] = &["a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "some"];
+pub(super) const DETERMINERS: &[&str] = &[
+    "a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "some",
+];
 
 impl Words {
     /// Tokenises `text`.
     pub(super) fn new(text: &str) -> Words {
         let mut toks: Vec<Token> = Vec::new();
         for piece in text.split_whitespace() {
-            let parts: Vec<&str> = piece.split(',').collect();
+            // `FLAGS=a,b` keeps its commas; elsewhere a comma separates words.
+            let parts: Vec<&str> = if piece.contains('=') {
+                match piece.strip_suffix(',') {
+                    Some(p) => vec![p, ""],
+                    None => vec![piece],
+                }
+            } else {
+                piece.split(',').collect()
+            };
             let last = parts.len() - 1;
             for (n, part) in parts.into_iter().enumerate() {
                 push(&mut toks, part, n < last);
@@ -112,6 +200,18 @@ impl Words {
     /// True when every token in `r` exists and is unclaimed.
     pub(super) fn all_free(&self, r: Range<usize>) -> bool {
         r.end <= self.toks.len() && r.into_iter().all(|i| !self.used[i])
+    }
+
+    /// The end of a quoted phrase starting at `i` ("correct horse battery
+    /// staple"), or `i + 1` when `i` does not open a quote.
+    pub(super) fn quoted(&self, i: usize) -> usize {
+        let Some(t) = self.toks.get(i) else { return i + 1 };
+        if !t.opens || t.closes {
+            return i + 1;
+        }
+        (i..self.toks.len().min(i + 16))
+            .find(|&k| self.toks[k].closes)
+            .map_or(i + 1, |k| k + 1)
     }
 
     /// Marks tokens as read.
@@ -163,7 +263,11 @@ impl Words {
         }
         if w.starts_with(|c: char| c.is_ascii_digit()) {
             let ok = w.chars().all(|c| c.is_ascii_digit() || c == '.') && w.matches('.').count() <= 1;
-            return w.parse::<f64>().ok().filter(|n| ok && n.is_finite()).map(|n| (n, 1));
+            return w
+                .parse::<f64>()
+                .ok()
+                .filter(|n| ok && n.is_finite())
+                .map(|n| (n, 1));
         }
         if let Some(n) = word_value(w) {
             let (n, len) = match TENS.iter().find(|(t, _)| *t == w) {
@@ -230,16 +334,24 @@ fn word_value(w: &str) -> Option<f64> {
 /// True for digits or a number word, as in the first half of `3-node`.
 fn is_count(s: &str) -> bool {
     let low = s.to_ascii_lowercase();
-    (!low.is_empty() && low.chars().all(|c| c.is_ascii_digit())) || word_value(&low).is_some() || low == "single"
+    (!low.is_empty() && low.chars().all(|c| c.is_ascii_digit()))
+        || word_value(&low).is_some()
+        || low == "single"
 }
 
-const OPEN: &[char] = &['"', '\'', '(', '[', '{', '<', '`', '\u{201c}', '\u{2018}', '\u{ab}'];
-const CLOSE: &[char] = &['"', '\'', ')', ']', '}', '>', '`', '\u{201d}', '\u{2019}', '\u{bb}', ':'];
+const OPEN: &[char] = &[
+    '"', '\'', '(', '[', '{', '<', '`', '\u{201c}', '\u{2018}', '\u{ab}',
+];
+const CLOSE: &[char] = &[
+    '"', '\'', ')', ']', '}', '>', '`', '\u{201d}', '\u{2019}', '\u{bb}', ':',
+];
 const PAUSES: &[char] = &[',', ';', '.', '!', '?'];
+const QUOTES: &[char] = &['"', '\'', '`', '\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}'];
 
 /// Strips punctuation from one whitespace-free piece and pushes its parts.
 fn push(toks: &mut Vec<Token>, piece: &str, comma_follows: bool) {
-    let mut s = piece.trim_start_matches(OPEN);
+    let start = piece.trim_start_matches(OPEN);
+    let mut s = start;
     let mut pause = comma_follows;
     loop {
         let before = s.len();
@@ -252,11 +364,14 @@ fn push(toks: &mut Vec<Token>, piece: &str, comma_follows: bool) {
             break;
         }
     }
+    let head = &piece[..piece.len() - start.len()];
+    let tail = &piece[head.len() + s.len()..];
+    let opens = head.contains(QUOTES);
+    let closes = tail.contains(QUOTES);
     if s.is_empty() {
-        if pause {
-            if let Some(last) = toks.last_mut() {
-                last.pause = true;
-            }
+        if let Some(last) = toks.last_mut() {
+            last.pause |= pause;
+            last.closes |= closes;
         }
         return;
     }
@@ -264,7 +379,13 @@ fn push(toks: &mut Vec<Token>, piece: &str, comma_follows: bool) {
     let last = parts.len() - 1;
     for (n, raw) in parts.into_iter().enumerate() {
         let low = raw.to_lowercase();
-        toks.push(Token { raw, low, pause: pause && n == last });
+        toks.push(Token {
+            raw,
+            low,
+            pause: pause && n == last,
+            opens: opens && n == 0,
+            closes: closes && n == last,
+        });
     }
 }
 
@@ -282,12 +403,15 @@ fn split(s: &str) -> Vec<String> {
             }
         }
     }
-    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':')).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(s.len());
     if end > 0 && end < s.len() {
         let (num, unit) = s.split_at(end);
         let clock = num.contains(':');
         let unit_low = unit.to_ascii_lowercase();
-        let num_ok = !num.ends_with(['.', ':']) && !num.starts_with(['.', ':']) && num.matches('.').count() <= 1;
+        let num_ok =
+            !num.ends_with(['.', ':']) && !num.starts_with(['.', ':']) && num.matches('.').count() <= 1;
         let unit_ok = if clock {
             unit_low == "am" || unit_low == "pm" || unit_low == "h"
         } else {
@@ -324,14 +448,34 @@ mod tests {
 
     #[test]
     fn glued_units_are_split_from_their_numbers() {
-        assert_eq!(raws("2GB 0.5cpu 70% 500m 6:30pm 2am"), ["2", "GB", "0.5", "cpu", "70", "%", "500", "m", "6:30", "pm", "2", "am"]);
-        assert_eq!(raws("a 3-node three-replica one-off"), ["a", "3", "node", "three", "replica", "one-off"]);
+        assert_eq!(
+            raws("2GB 0.5cpu 70% 500m 6:30pm 2am"),
+            ["2", "GB", "0.5", "cpu", "70", "%", "500", "m", "6:30", "pm", "2", "am"]
+        );
+        assert_eq!(
+            raws("a 3-node three-replica one-off"),
+            ["a", "3", "node", "three", "replica", "one-off"]
+        );
     }
 
     #[test]
     fn lowercase_keys_are_split_from_values_but_env_assignments_are_not() {
-        assert_eq!(raws("replicas=3 image=nginx:1.27 LOG_LEVEL=debug"), ["replicas", "3", "image", "nginx:1.27", "LOG_LEVEL=debug"]);
-        assert_eq!(raws("password:hunter2 PASSWORD=x"), ["password", "hunter2", "PASSWORD=x"]);
+        assert_eq!(
+            raws("replicas=3 image=nginx:1.27 LOG_LEVEL=debug"),
+            ["replicas", "3", "image", "nginx:1.27", "LOG_LEVEL=debug"]
+        );
+        assert_eq!(
+            raws("password:hunter2 PASSWORD=x"),
+            ["password", "hunter2", "PASSWORD=x"]
+        );
+    }
+
+    #[test]
+    fn quoted_phrases_are_spanned() {
+        let w = Words::new("password is \"correct horse battery staple\" ok");
+        assert_eq!(w.quoted(2), 6);
+        assert_eq!(w.quoted(6), 7);
+        assert_eq!(Words::new("'x' y").quoted(0), 1);
     }
 
     #[test]
