@@ -11,7 +11,9 @@ pub const MAX_BYTES: usize = 4096;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     /// Nothing but whitespace.
-    #[error("the intent is empty: describe what to deploy, e.g. \"Deploy redis with 3 replicas in staging\"")]
+    #[error(
+        "the intent is empty: describe what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
+    )]
     Empty,
     /// Longer than [`MAX_BYTES`].
     #[error("the intent is {len} bytes; the limit is {MAX_BYTES}. Describe one change at a time")]
@@ -43,13 +45,19 @@ impl Intent {
         if trimmed.len() > MAX_BYTES {
             return Err(Error::TooLong { len: trimmed.len() });
         }
-        if let Some(c) = trimmed.chars().find(|c| c.is_control() && *c != '\n' && *c != '\t') {
+        if let Some(c) = trimmed
+            .chars()
+            .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+        {
             return Err(Error::ControlCharacter(c as u32));
         }
         let environment = environment
             .map(|e| crate::spec::sanitize_name(e).map_err(Error::Environment))
             .transpose()?;
-        Ok(Intent { text: trimmed.to_string(), environment })
+        Ok(Intent {
+            text: trimmed.to_string(),
+            environment,
+        })
     }
 }
 
@@ -71,7 +79,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused() {
-        assert_eq!(Intent::new("deploy\u{1b}[31m redis", None), Err(Error::ControlCharacter(0x1b)));
+        assert_eq!(
+            Intent::new("deploy\u{1b}[31m redis", None),
+            Err(Error::ControlCharacter(0x1b))
+        );
     }
 
     #[test]

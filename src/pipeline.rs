@@ -39,7 +39,7 @@ impl Plan {
 }
 
 /// What the repository contributes to a plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
     pub layout: Layout,
     pub config: RepoConfig,
@@ -56,18 +56,13 @@ impl Context {
     }
 }
 
-impl Default for Context {
-    fn default() -> Self {
-        Context { layout: Layout::default(), config: RepoConfig::default() }
-    }
-}
-
 /// Plans, renders and validates one intent.
 pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Plan> {
     let intent = match (&intent.environment, &ctx.config.default_environment) {
-        (None, Some(default)) if !mentions_environment(&intent.text) => {
-            Intent { environment: Some(default.clone()), ..intent.clone() }
-        }
+        (None, Some(default)) if !mentions_environment(&intent.text) => Intent {
+            environment: Some(default.clone()),
+            ..intent.clone()
+        },
         _ => intent.clone(),
     };
     let planned = planner.plan(&intent, ctx).await?;
@@ -115,15 +110,25 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
         .cloned()
         .collect();
     findings.extend(validate::check(&manifests));
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.resource.cmp(&b.resource)));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
     Ok((rendered.files, findings))
 }
 
 fn mentions_environment(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    ["prod", "staging", "stage", "dev", "qa", "test", "sandbox", "preview"]
-        .iter()
-        .any(|w| lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t.starts_with(w)))
+    [
+        "prod", "staging", "stage", "dev", "qa", "test", "sandbox", "preview",
+    ]
+    .iter()
+    .any(|w| {
+        lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| t.starts_with(w))
+    })
 }
 
 /// The repair loop's critic: the same review a user gets, errors only.

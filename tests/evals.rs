@@ -85,15 +85,26 @@ fn resources(plan: &pipeline::Plan) -> Vec<(String, Value)> {
         .iter()
         .flat_map(|f| serde_saphyr::from_multiple::<Value>(&f.content).unwrap())
         .filter(|d| d["kind"] != "Kustomization")
-        .map(|d| (format!("{}/{}", d["kind"].as_str().unwrap_or(""), d["metadata"]["name"].as_str().unwrap_or("")), d))
+        .map(|d| {
+            (
+                format!(
+                    "{}/{}",
+                    d["kind"].as_str().unwrap_or(""),
+                    d["metadata"]["name"].as_str().unwrap_or("")
+                ),
+                d,
+            )
+        })
         .collect()
 }
 
 fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted.split('.').try_fold(value, |v, key| match key.parse::<usize>() {
-        Ok(i) if v.is_array() => v.get(i),
-        _ => v.get(key),
-    })
+    dotted
+        .split('.')
+        .try_fold(value, |v, key| match key.parse::<usize>() {
+            Ok(i) if v.is_array() => v.get(i),
+            _ => v.get(key),
+        })
 }
 
 /// The failed assertions of one case; empty when it passed.
@@ -125,7 +136,10 @@ fn check(case: &Case, runtime: &tokio::runtime::Runtime) -> Vec<String> {
         }
     }
     for k in &e.absent_kinds {
-        if res.iter().any(|(id, _)| id.split('/').next() == Some(k.as_str()) || id == k) {
+        if res
+            .iter()
+            .any(|(id, _)| id.split('/').next() == Some(k.as_str()) || id == k)
+        {
             fails.push(format!("unexpected {k}"));
         }
     }
@@ -144,7 +158,10 @@ fn check(case: &Case, runtime: &tokio::runtime::Runtime) -> Vec<String> {
             let re = regex_lite::Regex::new(pattern).unwrap();
             let s = got.map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()));
             if !s.as_deref().is_some_and(|s| re.is_match(s)) {
-                fails.push(format!("{} {}: {got:?} does not match {pattern}", f.resource, f.path));
+                fails.push(format!(
+                    "{} {}: {got:?} does not match {pattern}",
+                    f.resource, f.path
+                ));
             }
         }
     }
@@ -163,14 +180,19 @@ fn forbidden(plan: &pipeline::Plan, strings: &[String]) -> Vec<String> {
     let files: String = plan.files.iter().map(|f| f.content.as_str()).collect();
     strings
         .iter()
-        .filter(|s| spec.contains(s.as_str()) || files.contains(s.as_str()) || plan.intent.contains(s.as_str()))
+        .filter(|s| {
+            spec.contains(s.as_str()) || files.contains(s.as_str()) || plan.intent.contains(s.as_str())
+        })
         .map(|s| format!("forbidden string {s:?} appears in the output"))
         .collect()
 }
 
 #[test]
 fn builtin_planner_stays_above_the_eval_floor() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let cases = load_cases();
     assert!(cases.len() >= 25, "only {} eval cases", cases.len());
     let mut failed = Vec::new();
@@ -181,6 +203,15 @@ fn builtin_planner_stays_above_the_eval_floor() {
         }
     }
     let rate = (cases.len() - failed.len()) as f64 / cases.len() as f64;
-    eprintln!("eval pass rate: {}/{} = {:.1}%", cases.len() - failed.len(), cases.len(), rate * 100.0);
-    assert!(rate >= FLOOR, "pass rate {rate:.3} is under the floor {FLOOR}; failures:\n{}", failed.join("\n"));
+    eprintln!(
+        "eval pass rate: {}/{} = {:.1}%",
+        cases.len() - failed.len(),
+        cases.len(),
+        rate * 100.0
+    );
+    assert!(
+        rate >= FLOOR,
+        "pass rate {rate:.3} is under the floor {FLOOR}; failures:\n{}",
+        failed.join("\n")
+    );
 }

@@ -13,7 +13,10 @@ fn example_context() -> Context {
 }
 
 fn plan(text: &str) -> pipeline::Plan {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let intent = Intent::new(text, None).unwrap();
     runtime
         .block_on(pipeline::run(&intent, &Planner::Builtin, &example_context()))

@@ -11,7 +11,9 @@ pub(crate) struct Style {
 
 impl Style {
     pub(crate) fn stdout() -> Style {
-        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Style {
+            on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn paint(self, code: &str, text: &str) -> String {

@@ -62,7 +62,10 @@ fn read_intent(arg: OsString) -> Result<String, String> {
         arg.into_encoded_bytes()
     };
     String::from_utf8(bytes).map_err(|e| {
-        format!("the intent is not valid UTF-8 (invalid byte at offset {}); send plain text", e.utf8_error().valid_up_to())
+        format!(
+            "the intent is not valid UTF-8 (invalid byte at offset {}); send plain text",
+            e.utf8_error().valid_up_to()
+        )
     })
 }
 
@@ -82,18 +85,27 @@ fn exit_code(e: &gitintent::Error) -> u8 {
     use gitintent::Error as E;
     match e {
         E::Intent(_) | E::Spec(_) => exit::BAD_INPUT,
-        E::Plan(planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_)) => {
+        E::Plan(
+            planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
+        ) => exit::BAD_INPUT,
+        E::Repo(gitintent::repo::Error::Config { .. } | gitintent::repo::Error::NotADirectory(_)) => {
             exit::BAD_INPUT
         }
-        E::Repo(gitintent::repo::Error::Config { .. } | gitintent::repo::Error::NotADirectory(_)) => exit::BAD_INPUT,
         _ => exit::FAILURE,
     }
 }
 
 fn fail(format: Format, code: u8, message: String) -> u8 {
     if format == Format::Json {
-        let kind = if code == exit::BAD_INPUT { "bad_input" } else { "failure" };
-        println!("{}", serde_json::json!({"error": {"code": kind, "message": message}}));
+        let kind = if code == exit::BAD_INPUT {
+            "bad_input"
+        } else {
+            "failure"
+        };
+        println!(
+            "{}",
+            serde_json::json!({"error": {"code": kind, "message": message}})
+        );
     }
     eprintln!("error: {message}");
     code
@@ -150,7 +162,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
-        let written = gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+        let written =
+            gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
         }
@@ -170,17 +183,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn print_text(plan: &Plan, s: Style) {
     let spec = &plan.spec;
-    let model = plan.model.as_deref().map(|m| format!(", model {m}")).unwrap_or_default();
-    println!("{} {:?} {}", s.bold("Plan for"), plan.intent, s.dim(&format!("(planner {}{model})", plan.planner)));
+    let model = plan
+        .model
+        .as_deref()
+        .map(|m| format!(", model {m}"))
+        .unwrap_or_default();
+    println!(
+        "{} {:?} {}",
+        s.bold("Plan for"),
+        plan.intent,
+        s.dim(&format!("(planner {}{model})", plan.planner))
+    );
     println!();
     println!("{}", s.bold("Spec"));
     println!("  environment  {}", spec.environment);
     println!("  namespace    {}", spec.namespace);
     for c in &spec.components {
         let mut parts = vec![c.archetype.to_string()];
-        parts.push(c.image.clone().or_else(|| c.archetype.defaults().image.map(String::from)).unwrap_or_default());
+        parts.push(
+            c.image
+                .clone()
+                .or_else(|| c.archetype.defaults().image.map(String::from))
+                .unwrap_or_default(),
+        );
         if let Some(a) = &c.autoscaling {
-            parts.push(format!("{}-{} replicas at {}% CPU", a.min_replicas, a.max_replicas, a.cpu_target_percent));
+            parts.push(format!(
+                "{}-{} replicas at {}% CPU",
+                a.min_replicas, a.max_replicas, a.cpu_target_percent
+            ));
         } else if let Some(r) = c.replicas {
             parts.push(format!("{r} replicas"));
         }
@@ -189,7 +219,11 @@ fn print_text(plan: &Plan, s: Style) {
         }
         if let Some(e) = &c.exposure {
             let scheme = if e.tls { "https" } else { "http" };
-            parts.push(format!("{scheme}://{}{}", e.host.as_deref().unwrap_or("*"), e.path.as_deref().unwrap_or("/")));
+            parts.push(format!(
+                "{scheme}://{}{}",
+                e.host.as_deref().unwrap_or("*"),
+                e.path.as_deref().unwrap_or("/")
+            ));
         }
         if let Some(sched) = &c.schedule {
             parts.push(format!("schedule {sched:?}"));
@@ -225,14 +259,27 @@ fn print_text(plan: &Plan, s: Style) {
             Severity::Warning => s.yellow("warning"),
             Severity::Info => s.dim("info   "),
         };
-        let path = if f.path.is_empty() { String::new() } else { format!(" {}", f.path) };
+        let path = if f.path.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", f.path)
+        };
         println!("  {sev} [{}] {}{}: {}", f.rule, f.resource, path, f.message);
     }
     let errors = plan.findings.iter().filter(|f| f.is_error()).count();
     println!();
     if errors > 0 {
-        println!("{}", s.red(&format!("{errors} error finding(s): fix them before proposing this plan.")));
+        println!(
+            "{}",
+            s.red(&format!(
+                "{errors} error finding(s): fix them before proposing this plan."
+            ))
+        );
     } else {
-        println!("{}", s.green("Plan is valid.") + " Use --write to write the files, or --format json for the full manifests.");
+        println!(
+            "{}",
+            s.green("Plan is valid.")
+                + " Use --write to write the files, or --format json for the full manifests."
+        );
     }
 }

@@ -70,7 +70,10 @@ fn labels(spec: &Spec, comp: &Component, extra: &BTreeMap<String, String>) -> BT
     let mut labels = extra.clone();
     labels.insert("app.kubernetes.io/name".into(), comp.name.clone());
     labels.insert("app.kubernetes.io/instance".into(), comp.name.clone());
-    labels.insert("app.kubernetes.io/component".into(), comp.archetype.as_str().replace('_', "-"));
+    labels.insert(
+        "app.kubernetes.io/component".into(),
+        comp.archetype.as_str().replace('_', "-"),
+    );
     labels.insert("app.kubernetes.io/part-of".into(), comp.name.clone());
     labels.insert("app.kubernetes.io/managed-by".into(), "gitintent".into());
     labels.insert("gitintent.io/environment".into(), spec.environment.clone());
@@ -78,7 +81,11 @@ fn labels(spec: &Spec, comp: &Component, extra: &BTreeMap<String, String>) -> BT
 }
 
 /// Environment variables and arguments an archetype needs to start at all.
-fn archetype_env(comp: &Component, replicas: u32, findings: &mut Vec<Finding>) -> (Vec<serde_json::Value>, Vec<String>) {
+fn archetype_env(
+    comp: &Component,
+    replicas: u32,
+    findings: &mut Vec<Finding>,
+) -> (Vec<serde_json::Value>, Vec<String>) {
     let secret = format!("{}-credentials", comp.name);
     let mut need_secret = |keys: &[&str]| {
         findings.push(Finding::new(
@@ -93,15 +100,16 @@ fn archetype_env(comp: &Component, replicas: u32, findings: &mut Vec<Finding>) -
             ),
         ));
     };
-    let from_secret = |env: &str, key: &str| {
-        serde_json::json!({"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
-    };
+    let from_secret = |env: &str, key: &str| serde_json::json!({"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}});
     let plain = |env: &str, value: &str| serde_json::json!({"name": env, "value": value});
     match comp.archetype {
         Archetype::Postgres => {
             need_secret(&["password"]);
             (
-                vec![from_secret("POSTGRES_PASSWORD", "password"), plain("PGDATA", "/var/lib/postgresql/data/pgdata")],
+                vec![
+                    from_secret("POSTGRES_PASSWORD", "password"),
+                    plain("PGDATA", "/var/lib/postgresql/data/pgdata"),
+                ],
                 vec![],
             )
         }
@@ -121,26 +129,45 @@ fn archetype_env(comp: &Component, replicas: u32, findings: &mut Vec<Finding>) -
         }
         Archetype::Rabbitmq => {
             need_secret(&["erlang-cookie"]);
-            (vec![from_secret("RABBITMQ_ERLANG_COOKIE", "erlang-cookie")], vec![])
+            (
+                vec![from_secret("RABBITMQ_ERLANG_COOKIE", "erlang-cookie")],
+                vec![],
+            )
         }
         Archetype::Minio => {
             need_secret(&["root-user", "root-password"]);
             (
-                vec![from_secret("MINIO_ROOT_USER", "root-user"), from_secret("MINIO_ROOT_PASSWORD", "root-password")],
-                vec!["server".into(), "/data".into(), "--console-address".into(), ":9001".into()],
+                vec![
+                    from_secret("MINIO_ROOT_USER", "root-user"),
+                    from_secret("MINIO_ROOT_PASSWORD", "root-password"),
+                ],
+                vec![
+                    "server".into(),
+                    "/data".into(),
+                    "--console-address".into(),
+                    ":9001".into(),
+                ],
             )
         }
         Archetype::Grafana => {
             need_secret(&["admin-password"]);
-            (vec![from_secret("GF_SECURITY_ADMIN_PASSWORD", "admin-password")], vec![])
+            (
+                vec![from_secret("GF_SECURITY_ADMIN_PASSWORD", "admin-password")],
+                vec![],
+            )
         }
         Archetype::Elasticsearch => {
-            let mut env = vec![plain("ES_JAVA_OPTS", "-Xms1g -Xmx1g"), plain("xpack.security.enabled", "true")];
+            let mut env = vec![
+                plain("ES_JAVA_OPTS", "-Xms1g -Xmx1g"),
+                plain("xpack.security.enabled", "true"),
+            ];
             if replicas <= 1 {
                 env.push(plain("discovery.type", "single-node"));
             } else {
                 let headless = format!("{}-headless", comp.name);
-                let masters: Vec<String> = (0..replicas.min(3)).map(|i| format!("{}-{i}", comp.name)).collect();
+                let masters: Vec<String> = (0..replicas.min(3))
+                    .map(|i| format!("{}-{i}", comp.name))
+                    .collect();
                 env.push(plain("discovery.seed_hosts", &headless));
                 env.push(plain("cluster.initial_master_nodes", &masters.join(",")));
                 env.push(serde_json::json!({"name": "node.name", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}));
@@ -164,13 +191,21 @@ fn archetype_env(comp: &Component, replicas: u32, findings: &mut Vec<Finding>) -
                 vec![],
             )
         }
-        Archetype::Redis => (vec![], vec!["redis-server".into(), "--appendonly".into(), "yes".into()]),
+        Archetype::Redis => (
+            vec![],
+            vec!["redis-server".into(), "--appendonly".into(), "yes".into()],
+        ),
         _ => (vec![], vec![]),
     }
 }
 
 /// Resolves one component; findings note anything the reviewer must act on.
-pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String, String>, findings: &mut Vec<Finding>) -> App {
+pub(super) fn app(
+    spec: &Spec,
+    comp: &Component,
+    extra_labels: &BTreeMap<String, String>,
+    findings: &mut Vec<Finding>,
+) -> App {
     let d = comp.archetype.defaults();
     let workload = comp.archetype.workload();
     let ha = comp.high_availability.clone();
@@ -180,8 +215,14 @@ pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String,
         .or_else(|| comp.autoscaling.as_ref().map(|a| a.min_replicas))
         .unwrap_or(if sentinel { 3 } else { d.replicas });
 
-    let image = comp.image.clone().or_else(|| d.image.map(str::to_string)).unwrap_or_default();
-    let tag = image.rsplit_once(':').map(|(repo, tag)| (repo, tag)).filter(|(repo, _)| !repo.ends_with('/') && !repo.is_empty());
+    let image = comp
+        .image
+        .clone()
+        .or_else(|| d.image.map(str::to_string))
+        .unwrap_or_default();
+    let tag = image
+        .rsplit_once(':')
+        .filter(|(repo, _)| !repo.ends_with('/') && !repo.is_empty());
     match tag {
         Some((_, "latest")) => findings.push(Finding::new(
             Severity::Warning,
@@ -201,9 +242,21 @@ pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String,
     }
 
     let ports: Vec<PortView> = if comp.ports.is_empty() {
-        d.ports.iter().map(|(n, p)| PortView { name: n.to_string(), port: *p }).collect()
+        d.ports
+            .iter()
+            .map(|(n, p)| PortView {
+                name: n.to_string(),
+                port: *p,
+            })
+            .collect()
     } else {
-        comp.ports.iter().map(|p| PortView { name: p.name.clone(), port: p.port }).collect()
+        comp.ports
+            .iter()
+            .map(|p| PortView {
+                name: p.name.clone(),
+                port: p.port,
+            })
+            .collect()
     };
     let first_port = ports.first().map(|p| p.port);
     let batch = matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job);
@@ -215,10 +268,18 @@ pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String,
             port,
             initial_delay: 10,
         }),
-        (None, Probe::Http(path), Some(port)) => {
-            Some(ProbeView { kind: "http", path: Some(path.to_string()), port, initial_delay: 15 })
-        }
-        (None, Probe::Tcp, Some(port)) => Some(ProbeView { kind: "tcp", path: None, port, initial_delay: 15 }),
+        (None, Probe::Http(path), Some(port)) => Some(ProbeView {
+            kind: "http",
+            path: Some(path.to_string()),
+            port,
+            initial_delay: 15,
+        }),
+        (None, Probe::Tcp, Some(port)) => Some(ProbeView {
+            kind: "tcp",
+            path: None,
+            port,
+            initial_delay: 15,
+        }),
         _ => None,
     };
 
@@ -232,7 +293,11 @@ pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String,
     });
 
     let (mut env, args) = archetype_env(comp, replicas, findings);
-    env.extend(comp.env.iter().map(|e| serde_json::json!({"name": e.name, "value": e.value})));
+    env.extend(
+        comp.env
+            .iter()
+            .map(|e| serde_json::json!({"name": e.name, "value": e.value})),
+    );
     env.extend(comp.secret_refs.iter().map(|s| {
         serde_json::json!({"name": s.env, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}})
     }));
@@ -256,7 +321,10 @@ pub(super) fn app(spec: &Spec, comp: &Component, extra_labels: &BTreeMap<String,
             "exposure-without-port",
             format!("Ingress/{}", comp.name),
             "/spec/rules/0/http/paths/0/backend/service/port",
-            format!("{} is exposed but has no port; name the port it listens on", comp.name),
+            format!(
+                "{} is exposed but has no port; name the port it listens on",
+                comp.name
+            ),
         ));
     }
 

@@ -63,7 +63,8 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
         if app.sentinel {
             let headless = format!("{}-headless", app.name);
             let quorum = comp.replicas.unwrap_or(3) / 2 + 1;
-            let vars = minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
+            let vars =
+                minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
             let scripts = minijinja::context! {
                 redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)? + "\n",
                 sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)? + "\n",
@@ -99,7 +100,10 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
         let kustomization = templates::render("kustomization.yaml.j2", &kctx)?;
         docs.push(("kustomization.yaml", kustomization));
         for (file, text) in docs {
-            out.files.push(File { path: format!("{dir}/{file}"), content: templates::reformat(file, &text)? });
+            out.files.push(File {
+                path: format!("{dir}/{file}"),
+                content: templates::reformat(file, &text)?,
+            });
         }
     }
     Ok(out)

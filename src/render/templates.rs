@@ -9,10 +9,22 @@ use super::Error;
 /// Every template, embedded so the binary works from any directory.
 const TEMPLATES: &[(&str, &str)] = &[
     ("_macros.yaml.j2", include_str!("../../templates/_macros.yaml.j2")),
-    ("serviceaccount.yaml.j2", include_str!("../../templates/serviceaccount.yaml.j2")),
-    ("deployment.yaml.j2", include_str!("../../templates/deployment.yaml.j2")),
-    ("statefulset.yaml.j2", include_str!("../../templates/statefulset.yaml.j2")),
-    ("daemonset.yaml.j2", include_str!("../../templates/daemonset.yaml.j2")),
+    (
+        "serviceaccount.yaml.j2",
+        include_str!("../../templates/serviceaccount.yaml.j2"),
+    ),
+    (
+        "deployment.yaml.j2",
+        include_str!("../../templates/deployment.yaml.j2"),
+    ),
+    (
+        "statefulset.yaml.j2",
+        include_str!("../../templates/statefulset.yaml.j2"),
+    ),
+    (
+        "daemonset.yaml.j2",
+        include_str!("../../templates/daemonset.yaml.j2"),
+    ),
     ("cronjob.yaml.j2", include_str!("../../templates/cronjob.yaml.j2")),
     ("job.yaml.j2", include_str!("../../templates/job.yaml.j2")),
     ("service.yaml.j2", include_str!("../../templates/service.yaml.j2")),
@@ -20,10 +32,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("hpa.yaml.j2", include_str!("../../templates/hpa.yaml.j2")),
     ("pdb.yaml.j2", include_str!("../../templates/pdb.yaml.j2")),
     ("pvc.yaml.j2", include_str!("../../templates/pvc.yaml.j2")),
-    ("kustomization.yaml.j2", include_str!("../../templates/kustomization.yaml.j2")),
-    ("archetypes/redis/configmap.yaml.j2", include_str!("../../templates/archetypes/redis/configmap.yaml.j2")),
-    ("archetypes/redis/start-redis.sh.j2", include_str!("../../templates/archetypes/redis/start-redis.sh.j2")),
-    ("archetypes/redis/start-sentinel.sh.j2", include_str!("../../templates/archetypes/redis/start-sentinel.sh.j2")),
+    (
+        "kustomization.yaml.j2",
+        include_str!("../../templates/kustomization.yaml.j2"),
+    ),
+    (
+        "archetypes/redis/configmap.yaml.j2",
+        include_str!("../../templates/archetypes/redis/configmap.yaml.j2"),
+    ),
+    (
+        "archetypes/redis/start-redis.sh.j2",
+        include_str!("../../templates/archetypes/redis/start-redis.sh.j2"),
+    ),
+    (
+        "archetypes/redis/start-sentinel.sh.j2",
+        include_str!("../../templates/archetypes/redis/start-sentinel.sh.j2"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -37,25 +61,37 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// Renders one embedded template.
 pub(super) fn render(name: &str, ctx: &minijinja::Value) -> Result<String, Error> {
-    let template = ENV
-        .get_template(name)
-        .map_err(|source| Error::Template { name: name.to_string(), source })?;
-    template.render(ctx).map_err(|source| Error::Template { name: name.to_string(), source })
+    let template = ENV.get_template(name).map_err(|source| Error::Template {
+        name: name.to_string(),
+        source,
+    })?;
+    template.render(ctx).map_err(|source| Error::Template {
+        name: name.to_string(),
+        source,
+    })
 }
 
 /// Parses rendered YAML (possibly several documents) and writes it back as
 /// uniform block YAML. serde-saphyr quotes `yes`/`no`/`on`/`0755`-like
 /// strings, so values keep their types when kubectl reads them.
 pub(super) fn reformat(name: &str, text: &str) -> Result<String, Error> {
-    let yaml_err = |message: String| Error::Yaml { name: name.to_string(), message };
-    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| yaml_err(e.to_string()))?;
-    let options = serde_saphyr::SerializerOptions { prefer_block_scalars: true, ..Default::default() };
+    let yaml_err = |message: String| Error::Yaml {
+        name: name.to_string(),
+        message,
+    };
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| yaml_err(e.to_string()))?;
+    let options = serde_saphyr::SerializerOptions {
+        prefer_block_scalars: true,
+        ..Default::default()
+    };
     let mut out = String::new();
     for (i, doc) in docs.iter().filter(|d| !d.is_null()).enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        let yaml = serde_saphyr::to_string_with_options(doc, options.clone()).map_err(|e| yaml_err(e.to_string()))?;
+        let yaml = serde_saphyr::to_string_with_options(doc, options)
+            .map_err(|e| yaml_err(e.to_string()))?;
         out.push_str(&yaml);
         if !out.ends_with('\n') {
             out.push('\n');
@@ -77,6 +113,9 @@ mod tests {
     fn ambiguous_scalars_are_quoted_on_output() {
         let out = reformat("t.yaml", "a: \"yes\"\nb: \"0755\"\nc: \"on\"\nd: 3\n").unwrap();
         let back: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
-        assert_eq!(back, serde_json::json!({"a": "yes", "b": "0755", "c": "on", "d": 3}));
+        assert_eq!(
+            back,
+            serde_json::json!({"a": "yes", "b": "0755", "c": "on", "d": 3})
+        );
     }
 }

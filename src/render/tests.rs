@@ -8,8 +8,13 @@ fn files(spec: &Spec) -> Vec<File> {
 }
 
 fn doc(files: &[File], suffix: &str) -> serde_json::Value {
-    let file = files.iter().find(|f| f.path.ends_with(suffix)).unwrap_or_else(|| panic!("no {suffix}"));
-    serde_saphyr::from_multiple::<serde_json::Value>(&file.content).unwrap().remove(0)
+    let file = files
+        .iter()
+        .find(|f| f.path.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix}"));
+    serde_saphyr::from_multiple::<serde_json::Value>(&file.content)
+        .unwrap()
+        .remove(0)
 }
 
 #[test]
@@ -24,8 +29,16 @@ fn every_archetype_renders_to_parseable_yaml_under_the_layout() {
             }
         });
         for f in files(&spec) {
-            assert!(f.path.starts_with(&format!("clusters/production/apps/{}/", a.as_str().replace('_', "-"))), "{}", f.path);
-            serde_saphyr::from_multiple::<serde_json::Value>(&f.content).unwrap_or_else(|e| panic!("{}: {e}", f.path));
+            assert!(
+                f.path.starts_with(&format!(
+                    "clusters/production/apps/{}/",
+                    a.as_str().replace('_', "-")
+                )),
+                "{}",
+                f.path
+            );
+            serde_saphyr::from_multiple::<serde_json::Value>(&f.content)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.path));
         }
     }
 }
@@ -33,22 +46,46 @@ fn every_archetype_renders_to_parseable_yaml_under_the_layout() {
 #[test]
 fn every_archetype_passes_strict_schema_validation() {
     for a in Archetype::ALL {
-        for ha in [None, Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true })] {
+        for ha in [
+            None,
+            Some(HighAvailability {
+                pod_disruption_budget: true,
+                spread: true,
+                failover: true,
+            }),
+        ] {
             let spec = Spec::test(a).with(|c| {
                 if a.is_generic() {
                     c.image = Some("acme/app:1.2.3".into());
-                    c.ports = vec![crate::spec::Port { name: "http".into(), port: 8080 }];
+                    c.ports = vec![crate::spec::Port {
+                        name: "http".into(),
+                        port: 8080,
+                    }];
                 }
                 if a == Archetype::CronJob {
                     c.schedule = Some("*/15 * * * *".into());
                 }
                 c.replicas = Some(3);
                 c.high_availability = ha.clone();
-                c.exposure = Some(Exposure { host: Some("app.example.com".into()), path: None, tls: true });
-                c.autoscaling = Some(Autoscaling { min_replicas: 3, max_replicas: 6, cpu_target_percent: 75 });
-                c.storage = Some(Storage { size: "5Gi".into(), class: Some("fast-ssd".into()) });
+                c.exposure = Some(Exposure {
+                    host: Some("app.example.com".into()),
+                    path: None,
+                    tls: true,
+                });
+                c.autoscaling = Some(Autoscaling {
+                    min_replicas: 3,
+                    max_replicas: 6,
+                    cpu_target_percent: 75,
+                });
+                c.storage = Some(Storage {
+                    size: "5Gi".into(),
+                    class: Some("fast-ssd".into()),
+                });
             });
-            let files: Vec<File> = files(&spec).into_iter().filter(|f| !f.path.ends_with("kustomization.yaml")).collect();
+            let files: Vec<File> = files(&spec)
+                .into_iter()
+                .filter(|f| !f.path.ends_with("kustomization.yaml"))
+                .collect();
             let findings = crate::validate::check(&files);
             assert!(findings.is_empty(), "{a} (ha: {}): {findings:#?}", ha.is_some());
         }
@@ -59,8 +96,15 @@ fn every_archetype_passes_strict_schema_validation() {
 fn redis_with_failover_gets_sentinel_pdb_and_spread() {
     let spec = Spec::test(Archetype::Redis).with(|c| {
         c.replicas = Some(3);
-        c.storage = Some(Storage { size: "10Gi".into(), class: None });
-        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true });
+        c.storage = Some(Storage {
+            size: "10Gi".into(),
+            class: None,
+        });
+        c.high_availability = Some(HighAvailability {
+            pod_disruption_budget: true,
+            spread: true,
+            failover: true,
+        });
     });
     let files = files(&spec);
     let sts = doc(&files, "statefulset.yaml");
@@ -68,12 +112,21 @@ fn redis_with_failover_gets_sentinel_pdb_and_spread() {
     let containers = sts["spec"]["template"]["spec"]["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 2);
     assert_eq!(containers[1]["name"], "sentinel");
-    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "10Gi");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "10Gi"
+    );
     assert!(sts["spec"]["template"]["spec"]["topologySpreadConstraints"].is_array());
     assert_eq!(doc(&files, "pdb.yaml")["kind"], "PodDisruptionBudget");
     let scripts = doc(&files, "configmap.yaml");
-    assert!(scripts["data"]["start-sentinel.sh"].as_str().unwrap().contains("sentinel monitor mymaster"));
-    assert!(scripts["data"]["start-sentinel.sh"].as_str().unwrap().contains(" 6379 2\n"));
+    assert!(scripts["data"]["start-sentinel.sh"]
+        .as_str()
+        .unwrap()
+        .contains("sentinel monitor mymaster"));
+    assert!(scripts["data"]["start-sentinel.sh"]
+        .as_str()
+        .unwrap()
+        .contains(" 6379 2\n"));
 }
 
 #[test]
@@ -93,8 +146,16 @@ fn containers_get_secure_defaults() {
 fn exposure_and_autoscaling_render_ingress_and_hpa() {
     let spec = Spec::test(Archetype::WebService).with(|c| {
         c.image = Some("acme/api:1.0.0".into());
-        c.exposure = Some(Exposure { host: Some("api.example.com".into()), path: None, tls: true });
-        c.autoscaling = Some(Autoscaling { min_replicas: 3, max_replicas: 12, cpu_target_percent: 70 });
+        c.exposure = Some(Exposure {
+            host: Some("api.example.com".into()),
+            path: None,
+            tls: true,
+        });
+        c.autoscaling = Some(Autoscaling {
+            min_replicas: 3,
+            max_replicas: 12,
+            cpu_target_percent: 70,
+        });
     });
     let files = files(&spec);
     let ing = doc(&files, "ingress.yaml");
@@ -102,17 +163,33 @@ fn exposure_and_autoscaling_render_ingress_and_hpa() {
     assert_eq!(ing["spec"]["tls"][0]["secretName"], "web-service-tls");
     let hpa = doc(&files, "hpa.yaml");
     assert_eq!(hpa["spec"]["minReplicas"], 3);
-    assert_eq!(hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        70
+    );
     assert!(doc(&files, "deployment.yaml")["spec"].get("replicas").is_none());
     let k = doc(&files, "kustomization.yaml");
-    assert_eq!(k["resources"], serde_json::json!(["serviceaccount.yaml", "deployment.yaml", "service.yaml", "ingress.yaml", "hpa.yaml", "pdb.yaml"]));
+    assert_eq!(
+        k["resources"],
+        serde_json::json!([
+            "serviceaccount.yaml",
+            "deployment.yaml",
+            "service.yaml",
+            "ingress.yaml",
+            "hpa.yaml",
+            "pdb.yaml"
+        ])
+    );
 }
 
 #[test]
 fn hostile_values_stay_values() {
     let spec = Spec::test(Archetype::Worker).with(|c| {
         c.image = Some("acme/w:1".into());
-        c.env = vec![crate::spec::EnvVar { name: "MOTD".into(), value: "x\n  privileged: true\n\"}".into() }];
+        c.env = vec![crate::spec::EnvVar {
+            name: "MOTD".into(),
+            value: "x\n  privileged: true\n\"}".into(),
+        }];
     });
     let files = files(&spec);
     let c = &doc(&files, "deployment.yaml")["spec"]["template"]["spec"]["containers"][0];
@@ -125,7 +202,11 @@ fn hostile_values_stay_values() {
 fn print_redis() {
     let spec = Spec::test(Archetype::Redis).with(|c| {
         c.replicas = Some(3);
-        c.high_availability = Some(HighAvailability { pod_disruption_budget: true, spread: true, failover: true });
+        c.high_availability = Some(HighAvailability {
+            pod_disruption_budget: true,
+            spread: true,
+            failover: true,
+        });
     });
     for f in files(&spec) {
         println!("# {}\n{}", f.path, f.content);

@@ -56,8 +56,13 @@ impl Layout {
         if trimmed.is_empty() || pattern.starts_with('/') || pattern.contains('\\') {
             return Err(format!("layout {pattern:?} must be a relative path"));
         }
-        if trimmed.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
-            return Err(format!("layout {pattern:?} must not contain empty, '.' or '..' segments"));
+        if trimmed
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
+            return Err(format!(
+                "layout {pattern:?} must not contain empty, '.' or '..' segments"
+            ));
         }
         if !trimmed.contains("{name}") {
             return Err(format!("layout {pattern:?} must contain {{name}}"));
@@ -68,9 +73,14 @@ impl Layout {
             rest = rest.replace(k, "");
         }
         if rest.contains('{') || rest.contains('}') {
-            return Err(format!("layout {pattern:?} uses an unknown placeholder; known: {}", known.join(", ")));
+            return Err(format!(
+                "layout {pattern:?} uses an unknown placeholder; known: {}",
+                known.join(", ")
+            ));
         }
-        Ok(Layout { pattern: trimmed.to_string() })
+        Ok(Layout {
+            pattern: trimmed.to_string(),
+        })
     }
 
     /// The directory for one app. Every value must already be a DNS-1123
@@ -104,9 +114,14 @@ impl RepoConfig {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::Config { path: path.clone(), message: e.to_string() })?
+            serde_saphyr::from_str(&text).map_err(|e| Error::Config {
+                path: path.clone(),
+                message: e.to_string(),
+            })?
         };
-        config.layout().map_err(|message| Error::Config { path, message })?;
+        config
+            .layout()
+            .map_err(|message| Error::Config { path, message })?;
         Ok(config)
     }
 
@@ -122,7 +137,14 @@ mod tests {
 
     #[test]
     fn layouts_that_could_escape_are_refused() {
-        for bad in ["../{name}", "/abs/{name}", "apps/{nme}", "apps", "a//{name}", "a/./{name}"] {
+        for bad in [
+            "../{name}",
+            "/abs/{name}",
+            "apps/{nme}",
+            "apps",
+            "a//{name}",
+            "a/./{name}",
+        ] {
             assert!(Layout::new(bad).is_err(), "{bad:?}");
         }
         let l = Layout::new("apps/{environment}/{name}/").unwrap();

@@ -43,9 +43,8 @@ pub enum Error {
 /// and joins it to `root`.
 pub fn join_inside(root: &Path, rel: &str) -> Result<PathBuf, Error> {
     let p = Path::new(rel);
-    let plain = !rel.is_empty()
-        && !rel.contains('\\')
-        && p.components().all(|c| matches!(c, Component::Normal(_)));
+    let plain =
+        !rel.is_empty() && !rel.contains('\\') && p.components().all(|c| matches!(c, Component::Normal(_)));
     if !plain {
         return Err(Error::UnsafePath(rel.to_string()));
     }
@@ -73,7 +72,10 @@ pub fn write_files(root: &Path, files: &[File]) -> Result<Vec<PathBuf>, Error> {
             std::fs::write(&tmp, &file.content)?;
             std::fs::rename(&tmp, path)
         };
-        write(target).map_err(|source| Error::Write { path: target.clone(), source })?;
+        write(target).map_err(|source| Error::Write {
+            path: target.clone(),
+            source,
+        })?;
     }
     Ok(targets)
 }
@@ -88,15 +90,24 @@ mod tests {
         for bad in ["../x", "a/../../x", "/etc/passwd", "", "a\\..\\b", "./a"] {
             assert!(join_inside(root, bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(join_inside(root, "clusters/prod/a.yaml").unwrap(), Path::new("/repo/clusters/prod/a.yaml"));
+        assert_eq!(
+            join_inside(root, "clusters/prod/a.yaml").unwrap(),
+            Path::new("/repo/clusters/prod/a.yaml")
+        );
     }
 
     #[test]
     fn nothing_is_written_when_one_path_is_bad() {
         let dir = tempfile::tempdir().unwrap();
         let files = [
-            File { path: "ok.yaml".into(), content: "a: 1\n".into() },
-            File { path: "../escape.yaml".into(), content: "b: 1\n".into() },
+            File {
+                path: "ok.yaml".into(),
+                content: "a: 1\n".into(),
+            },
+            File {
+                path: "../escape.yaml".into(),
+                content: "b: 1\n".into(),
+            },
         ];
         assert!(write_files(dir.path(), &files).is_err());
         assert!(!dir.path().join("ok.yaml").exists());

@@ -72,6 +72,7 @@ pub struct ArchetypeDefaults {
     pub limits: (&'static str, &'static str),
 }
 
+#[allow(clippy::too_many_arguments)] // a row of the defaults table, read positionally
 const fn stateful(
     image: &'static str,
     ports: &'static [(&'static str, u32)],

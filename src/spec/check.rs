@@ -39,7 +39,10 @@ pub fn sanitize_name(raw: &str) -> Result<String, String> {
             c => c.to_ascii_lowercase(),
         })
         .collect();
-    if let Some(bad) = folded.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(bad) = folded
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         return Err(format!(
             "{raw:?} is not a valid name: {bad:?} is not allowed (use lowercase letters, digits and '-')"
         ));
@@ -55,10 +58,14 @@ pub fn sanitize_name(raw: &str) -> Result<String, String> {
         return Err(format!("{raw:?} is not a valid name: it is empty"));
     }
     if name.len() > MAX_NAME {
-        return Err(format!("{raw:?} is not a valid name: longer than {MAX_NAME} characters"));
+        return Err(format!(
+            "{raw:?} is not a valid name: longer than {MAX_NAME} characters"
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("{raw:?} is not a valid name: it must start with a letter"));
+        return Err(format!(
+            "{raw:?} is not a valid name: it must start with a letter"
+        ));
     }
     Ok(name)
 }
@@ -69,7 +76,10 @@ struct Checker {
 
 impl Checker {
     fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { path: path.into(), message: message.into() });
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn name(&mut self, path: &str, value: &mut String) {
@@ -106,7 +116,10 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
     let mut seen = std::collections::HashSet::new();
     for (i, comp) in spec.components.iter().enumerate() {
         if !seen.insert(comp.name.clone()) {
-            c.fail(format!("/components/{i}/name"), format!("duplicate component name {:?}", comp.name));
+            c.fail(
+                format!("/components/{i}/name"),
+                format!("duplicate component name {:?}", comp.name),
+            );
         }
     }
     for (key, list) in [("assumptions", &spec.assumptions), ("questions", &spec.questions)] {
@@ -136,20 +149,32 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     }
     if let Some(r) = comp.replicas {
         if r > 100 {
-            c.fail(format!("{at}/replicas"), format!("{r} replicas is more than the limit of 100"));
+            c.fail(
+                format!("{at}/replicas"),
+                format!("{r} replicas is more than the limit of 100"),
+            );
         }
     }
     let mut port_names = std::collections::HashSet::new();
     for (j, p) in comp.ports.iter_mut().enumerate() {
         if !(1..=65535).contains(&p.port) {
-            c.fail(format!("{at}/ports/{j}/port"), format!("{} is not a port number (1-65535)", p.port));
+            c.fail(
+                format!("{at}/ports/{j}/port"),
+                format!("{} is not a port number (1-65535)", p.port),
+            );
         }
         c.name(&format!("{at}/ports/{j}/name"), &mut p.name);
         if p.name.len() > 15 {
-            c.fail(format!("{at}/ports/{j}/name"), "port names are at most 15 characters");
+            c.fail(
+                format!("{at}/ports/{j}/name"),
+                "port names are at most 15 characters",
+            );
         }
         if !port_names.insert(p.name.clone()) {
-            c.fail(format!("{at}/ports/{j}/name"), format!("duplicate port name {:?}", p.name));
+            c.fail(
+                format!("{at}/ports/{j}/name"),
+                format!("duplicate port name {:?}", p.name),
+            );
         }
     }
     if let Some(r) = &comp.resources {
@@ -158,11 +183,17 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     }
     if let Some(s) = &comp.storage {
         if !is_memory(&s.size) {
-            c.fail(format!("{at}/storage/size"), format!("{:?} is not a size such as 10Gi", s.size));
+            c.fail(
+                format!("{at}/storage/size"),
+                format!("{:?} is not a size such as 10Gi", s.size),
+            );
         }
         if let Some(class) = &s.class {
             if !is_dns_subdomain(class) {
-                c.fail(format!("{at}/storage/class"), format!("{class:?} is not a valid StorageClass name"));
+                c.fail(
+                    format!("{at}/storage/class"),
+                    format!("{class:?} is not a valid StorageClass name"),
+                );
             }
         }
     }
@@ -170,12 +201,18 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
         if let Some(host) = &e.host {
             let bare = host.strip_prefix("*.").unwrap_or(host);
             if !is_dns_subdomain(bare) || !bare.contains('.') {
-                c.fail(format!("{at}/exposure/host"), format!("{host:?} is not a host name"));
+                c.fail(
+                    format!("{at}/exposure/host"),
+                    format!("{host:?} is not a host name"),
+                );
             }
         }
         if let Some(path) = &e.path {
             if !is_url_path(path) {
-                c.fail(format!("{at}/exposure/path"), format!("{path:?} is not a URL path"));
+                c.fail(
+                    format!("{at}/exposure/path"),
+                    format!("{path:?} is not a URL path"),
+                );
             }
         }
     }
@@ -183,38 +220,64 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
         if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
             c.fail(
                 format!("{at}/autoscaling"),
-                format!("need 1 <= min ({}) <= max ({}) <= 100", a.min_replicas, a.max_replicas),
+                format!(
+                    "need 1 <= min ({}) <= max ({}) <= 100",
+                    a.min_replicas, a.max_replicas
+                ),
             );
         }
         if !(1..=100).contains(&a.cpu_target_percent) {
-            c.fail(format!("{at}/autoscaling/cpu_target_percent"), "must be between 1 and 100");
+            c.fail(
+                format!("{at}/autoscaling/cpu_target_percent"),
+                "must be between 1 and 100",
+            );
         }
     }
     if let Some(h) = &comp.health_check {
         if let Some(path) = &h.path {
             if !is_url_path(path) {
-                c.fail(format!("{at}/health_check/path"), format!("{path:?} is not a URL path"));
+                c.fail(
+                    format!("{at}/health_check/path"),
+                    format!("{path:?} is not a URL path"),
+                );
             }
         }
         if let Some(port) = h.port {
             if !(1..=65535).contains(&port) {
-                c.fail(format!("{at}/health_check/port"), format!("{port} is not a port number"));
+                c.fail(
+                    format!("{at}/health_check/port"),
+                    format!("{port} is not a port number"),
+                );
             }
         }
     }
     for (j, e) in comp.env.iter().enumerate() {
         if !is_env_name(&e.name) {
-            c.fail(format!("{at}/env/{j}/name"), format!("{:?} is not a valid variable name", e.name));
+            c.fail(
+                format!("{at}/env/{j}/name"),
+                format!("{:?} is not a valid variable name", e.name),
+            );
         }
         c.text(&format!("{at}/env/{j}/value"), &e.value, 4096);
     }
     for (j, s) in comp.secret_refs.iter_mut().enumerate() {
         if !is_env_name(&s.env) {
-            c.fail(format!("{at}/secret_refs/{j}/env"), format!("{:?} is not a valid variable name", s.env));
+            c.fail(
+                format!("{at}/secret_refs/{j}/env"),
+                format!("{:?} is not a valid variable name", s.env),
+            );
         }
         c.name(&format!("{at}/secret_refs/{j}/secret"), &mut s.secret);
-        if s.key.is_empty() || !s.key.chars().all(|ch| ch.is_ascii_alphanumeric() || "-._".contains(ch)) {
-            c.fail(format!("{at}/secret_refs/{j}/key"), format!("{:?} is not a valid Secret key", s.key));
+        if s.key.is_empty()
+            || !s
+                .key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-._".contains(ch))
+        {
+            c.fail(
+                format!("{at}/secret_refs/{j}/key"),
+                format!("{:?} is not a valid Secret key", s.key),
+            );
         }
     }
     match (&comp.schedule, comp.archetype) {
@@ -224,7 +287,10 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             }
         }
         (None, Archetype::CronJob) => c.fail(format!("{at}/schedule"), "a cron_job needs a schedule"),
-        (Some(_), other) => c.fail(format!("{at}/schedule"), format!("a {other} has no schedule; use null")),
+        (Some(_), other) => c.fail(
+            format!("{at}/schedule"),
+            format!("a {other} has no schedule; use null"),
+        ),
         (None, _) => {}
     }
 }
@@ -232,18 +298,26 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
 fn quantities(c: &mut Checker, at: &str, q: &Quantities) {
     if let Some(cpu) = &q.cpu {
         if !is_cpu(cpu) {
-            c.fail(format!("{at}/cpu"), format!("{cpu:?} is not a CPU quantity such as 500m or 2"));
+            c.fail(
+                format!("{at}/cpu"),
+                format!("{cpu:?} is not a CPU quantity such as 500m or 2"),
+            );
         }
     }
     if let Some(mem) = &q.memory {
         if !is_memory(mem) {
-            c.fail(format!("{at}/memory"), format!("{mem:?} is not a memory quantity such as 512Mi"));
+            c.fail(
+                format!("{at}/memory"),
+                format!("{mem:?} is not a memory quantity such as 512Mi"),
+            );
         }
     }
 }
 
 fn split_number(s: &str) -> (&str, &str) {
-    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     (&s[..end], &s[end..])
 }
 
@@ -267,7 +341,9 @@ fn is_dns_subdomain(s: &str) -> bool {
         && s.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -277,7 +353,8 @@ fn is_url_path(s: &str) -> bool {
     s.starts_with('/')
         && s.len() <= 256
         && !s.contains("..")
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
 }
 
 fn is_env_name(s: &str) -> bool {
@@ -288,7 +365,9 @@ fn is_env_name(s: &str) -> bool {
 }
 
 fn check_image(image: &str) -> Result<(), String> {
-    let ok_chars = image.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
+    let ok_chars = image
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
     if image.is_empty() || image.len() > 255 || !ok_chars {
         return Err(format!("{image:?} is not an image reference"));
     }
@@ -301,7 +380,15 @@ fn check_image(image: &str) -> Result<(), String> {
 /// Checks a five-field cron expression (numbers, `*`, ranges, steps, lists,
 /// and the names of months and weekdays) or a `@daily`-style macro.
 fn check_cron(expr: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
     if MACROS.contains(&expr) {
         return Ok(());
     }
@@ -387,7 +474,12 @@ mod tests {
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             paths,
-            ["/components/0/name", "/components/0/image", "/components/0/replicas", "/components/0/schedule"]
+            [
+                "/components/0/name",
+                "/components/0/image",
+                "/components/0/replicas",
+                "/components/0/schedule"
+            ]
         );
     }
 

@@ -115,8 +115,21 @@ mod tests {
 
     /// Keywords OpenAI strict structured outputs accept.
     const ALLOWED: &[&str] = &[
-        "type", "properties", "required", "additionalProperties", "items", "enum", "const",
-        "anyOf", "$ref", "$defs", "description", "minimum", "maximum", "minItems", "maxItems",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "const",
+        "anyOf",
+        "$ref",
+        "$defs",
+        "description",
+        "minimum",
+        "maximum",
+        "minItems",
+        "maxItems",
         "pattern",
     ];
 

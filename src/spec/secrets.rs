@@ -10,13 +10,37 @@ use super::{SecretRef, Spec};
 use crate::finding::{Finding, Severity};
 
 const SECRET_WORDS: &[&str] = &[
-    "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "APIKEY", "API_KEY", "ACCESS_KEY", "PRIVATE_KEY",
-    "CREDENTIAL", "AUTH", "DSN", "CONNECTION_STRING",
+    "PASSWORD",
+    "PASSWD",
+    "PASS",
+    "PWD",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "API_KEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "AUTH",
+    "DSN",
+    "CONNECTION_STRING",
 ];
 
 const SECRET_PREFIXES: &[&str] = &[
-    "sk-", "sk_live_", "sk_test_", "ghp_", "gho_", "github_pat_", "glpat-", "xoxb-", "xoxp-", "AKIA", "ASIA",
-    "AIza", "-----BEGIN", "eyJ",
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "ghp_",
+    "gho_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "-----BEGIN",
+    "eyJ",
 ];
 
 /// True when an environment variable name says it holds a credential.
@@ -36,7 +60,10 @@ pub fn is_secret_value(value: &str) -> bool {
         return true;
     }
     if let Some((scheme, rest)) = v.split_once("://") {
-        if !scheme.is_empty() && rest.split('@').next().is_some_and(|auth| auth.contains(':')) && rest.contains('@') {
+        if !scheme.is_empty()
+            && rest.split('@').next().is_some_and(|auth| auth.contains(':'))
+            && rest.contains('@')
+        {
             return true;
         }
     }
@@ -74,7 +101,11 @@ pub fn extract(spec: &mut Spec) -> Vec<Finding> {
             ));
             dropped.push(var.value);
             if !comp.secret_refs.iter().any(|r| r.env == var.name) {
-                comp.secret_refs.push(SecretRef { env: var.name, secret: secret.clone(), key });
+                comp.secret_refs.push(SecretRef {
+                    env: var.name,
+                    secret: secret.clone(),
+                    key,
+                });
             }
         }
     }
@@ -98,7 +129,9 @@ mod tests {
     #[test]
     fn credential_names_and_shapes_are_recognised() {
         assert!(is_secret_name("DB_PASSWORD") && is_secret_name("api_key") && is_secret_name("GITHUB_TOKEN"));
-        assert!(!is_secret_name("LOG_LEVEL") && !is_secret_name("PASSTHROUGH_MODE") && !is_secret_name("PORT"));
+        assert!(
+            !is_secret_name("LOG_LEVEL") && !is_secret_name("PASSTHROUGH_MODE") && !is_secret_name("PORT")
+        );
         assert!(is_secret_value("sk-abcdefghijklmnop1234"));
         assert!(is_secret_value("postgres://app:hunter2@db:5432/app"));
         assert!(is_secret_value("Zx8qP2mN7vB4kL9wR3tY6uI1"));
@@ -109,11 +142,18 @@ mod tests {
     fn a_plaintext_password_becomes_a_secret_ref_and_disappears() {
         let mut spec = Spec::test(Archetype::Postgres).with(|c| {
             c.env = vec![
-                EnvVar { name: "POSTGRES_PASSWORD".into(), value: "hunter2".into() },
-                EnvVar { name: "LOG_LEVEL".into(), value: "info".into() },
+                EnvVar {
+                    name: "POSTGRES_PASSWORD".into(),
+                    value: "hunter2".into(),
+                },
+                EnvVar {
+                    name: "LOG_LEVEL".into(),
+                    value: "info".into(),
+                },
             ];
         });
-        spec.assumptions.push("password set to hunter2 as requested".into());
+        spec.assumptions
+            .push("password set to hunter2 as requested".into());
         let findings = extract(&mut spec);
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, "plaintext-secret");
@@ -161,8 +201,17 @@ mod redact_tests {
 
     #[test]
     fn intents_are_redacted_for_echo() {
-        assert_eq!(redact_text("deploy postgres with password hunter2 in prod"), "deploy postgres with password [redacted] in prod");
-        assert_eq!(redact_text("run api with API_KEY=sk-abcdef1234567890"), "run api with API_KEY=[redacted]");
-        assert_eq!(redact_text("deploy redis with 3 replicas"), "deploy redis with 3 replicas");
+        assert_eq!(
+            redact_text("deploy postgres with password hunter2 in prod"),
+            "deploy postgres with password [redacted] in prod"
+        );
+        assert_eq!(
+            redact_text("run api with API_KEY=sk-abcdef1234567890"),
+            "run api with API_KEY=[redacted]"
+        );
+        assert_eq!(
+            redact_text("deploy redis with 3 replicas"),
+            "deploy redis with 3 replicas"
+        );
     }
 }
