@@ -9,6 +9,7 @@ pub mod intent;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod repo;
 pub mod spec;

@@ -1,0 +1,798 @@
+//! Kyverno `ClusterPolicy`/`Policy` validate rules, matched natively.
+//!
+//! Supported: `match`/`exclude` with `any`/`all` (or the legacy bare
+//! `resources`) on `kinds`, `names` and `namespaces`; `validate.pattern` and
+//! `validate.anyPattern` with literals, nested maps and arrays, wildcards `*`
+//! and `?` (so `?*` is "non-empty"), `!` negation, `|` alternatives, `>`,
+//! `<`, `>=`, `<=` on numbers and Kubernetes quantities, and the anchors
+//! `(key)` (conditional), `=(key)` (equality), `X(key)` (negation) and
+//! `^(key)` (existence). Pod rules also apply to the pod template of
+//! Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as
+//! Kyverno's auto-generation does. `validate.message` is the finding's
+//! message; `validationFailureAction` (or the rule's `failureAction`)
+//! `Enforce` gives errors and `Audit` (the default) warnings.
+//!
+//! Not supported, and reported as one `kyverno-unsupported` warning per
+//! policy instead of being skipped in silence: CEL (`validate.cel`), `deny`
+//! conditions, `foreach`, `podSecurity`, `preconditions`, `context`,
+//! JMESPath `{{ }}` in patterns, the global anchor `<(key)`, label
+//! selectors in `match`, and mutate/generate/verifyImages rules. A rule
+//! using any of these is not evaluated.
+
+use serde_json::{Map, Value};
+
+use super::rego::Hit;
+use super::Error;
+use crate::finding::{Finding, Severity};
+
+/// One policy document.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    kind: String,
+    name: String,
+    file: String,
+    /// `Some(ns)` for a namespaced `Policy`.
+    namespace: Option<String>,
+    rules: Vec<Rule>,
+    /// What this policy uses that we do not evaluate.
+    unsupported: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    severity: Severity,
+    matches: Filter,
+    excludes: Option<Filter>,
+    message: String,
+    patterns: Vec<Value>,
+    any: bool,
+    autogen: bool,
+}
+
+/// `match` or `exclude`: `any` of these, and `all` of those.
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    any: Vec<Value>,
+    all: Vec<Value>,
+}
+
+const POD_CONTROLLERS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+];
+
+/// Parses a YAML file; documents that are not Kyverno policies are ignored.
+pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
+    let docs: Vec<Value> = super::parse_yaml(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((0, 0));
+        let message = e.to_string().lines().next().unwrap_or("invalid YAML").to_string();
+        Error::Kyverno {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        }
+    })?;
+    let mut policies = Vec::new();
+    for doc in docs {
+        let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+        if api.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy") {
+            policies.push(policy(file, text, &doc)?);
+        }
+    }
+    Ok(policies)
+}
+
+fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let invalid = |needle: &str, message: String| {
+        let (line, column) = locate(text, needle);
+        Error::Kyverno {
+            file: file.to_string(),
+            line,
+            column,
+            message: format!("policy {name:?}: {message}"),
+        }
+    };
+    if name.is_empty() {
+        return Err(invalid("metadata:", "metadata.name is required".into()));
+    }
+    let spec = doc
+        .get("spec")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("spec:", "spec must be a map".into()))?;
+    let default_action = match spec.get("validationFailureAction") {
+        None => Severity::Warning,
+        Some(v) => action(v).ok_or_else(|| {
+            invalid(
+                "validationFailureAction",
+                format!("unknown validationFailureAction {v}"),
+            )
+        })?,
+    };
+    let rules = spec
+        .get("rules")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("rules:", "spec.rules must be a list".into()))?;
+    let kind = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterPolicy")
+        .to_string();
+    let namespace = (kind == "Policy").then(|| {
+        doc.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string()
+    });
+    let autogen_off = doc
+        .pointer("/metadata/annotations/pod-policies.kyverno.io~1autogen-controllers")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v == "none");
+    let mut out = Policy {
+        kind,
+        name: name.clone(),
+        file: file.to_string(),
+        namespace,
+        rules: Vec::new(),
+        unsupported: Vec::new(),
+    };
+    for (i, rule) in rules.iter().enumerate() {
+        let rule_name = rule.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        if rule_name.is_empty() {
+            return Err(invalid("rules:", format!("rule {i} has no name")));
+        }
+        let mut skip = Vec::new();
+        for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
+            if rule.get(key).is_some() {
+                skip.push(format!("{rule_name}: {key}"));
+            }
+        }
+        let Some(validate) = rule.get("validate") else {
+            out.unsupported.extend(skip);
+            continue;
+        };
+        for key in ["cel", "deny", "foreach", "podSecurity", "manifests"] {
+            if validate.get(key).is_some() {
+                skip.push(format!("{rule_name}: validate.{key}"));
+            }
+        }
+        let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
+            (Some(p), None) if p.is_object() => (vec![p.clone()], false),
+            (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
+                (ps.clone(), true)
+            }
+            (None, None) if !skip.is_empty() => (Vec::new(), false),
+            _ => {
+                return Err(invalid(
+                    &rule_name,
+                    format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
+                ))
+            }
+        };
+        if patterns.iter().any(|p| p.to_string().contains("{{")) {
+            skip.push(format!("{rule_name}: JMESPath {{{{ }}}} in pattern"));
+        }
+        if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
+            skip.push(format!("{rule_name}: global anchor <(key)"));
+        }
+        let matches = filter(rule.get("match"), &mut skip, &rule_name).ok_or_else(|| {
+            invalid(
+                &rule_name,
+                format!("rule {rule_name:?}: match must name resources"),
+            )
+        })?;
+        let excludes = match rule.get("exclude") {
+            None => None,
+            Some(e) => Some(filter(Some(e), &mut skip, &rule_name).unwrap_or_default()),
+        };
+        let severity = match validate.get("failureAction") {
+            None => default_action,
+            Some(v) => {
+                action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?
+            }
+        };
+        if !skip.is_empty() {
+            out.unsupported.extend(skip);
+            continue;
+        }
+        let message = validate
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
+        out.rules.push(Rule {
+            name: rule_name,
+            severity,
+            matches,
+            excludes,
+            message,
+            patterns,
+            any,
+            autogen: !autogen_off,
+        });
+    }
+    Ok(out)
+}
+
+fn action(v: &Value) -> Option<Severity> {
+    match v.as_str()?.to_ascii_lowercase().as_str() {
+        "enforce" => Some(Severity::Error),
+        "audit" => Some(Severity::Warning),
+        _ => None,
+    }
+}
+
+/// Reads `match`/`exclude`; `None` when it names no resources at all.
+fn filter(m: Option<&Value>, skip: &mut Vec<String>, rule: &str) -> Option<Filter> {
+    let m = m?;
+    let mut f = Filter::default();
+    let list = |key: &str| {
+        m.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|e| e.get("resources").cloned()).collect())
+    };
+    f.any = list("any").unwrap_or_default();
+    f.all = list("all").unwrap_or_default();
+    if let Some(r) = m.get("resources") {
+        f.all.push(r.clone());
+    }
+    for r in f.any.iter().chain(&f.all) {
+        for key in ["selector", "namespaceSelector", "annotations"] {
+            if r.get(key).is_some() {
+                skip.push(format!("{rule}: match.resources.{key}"));
+            }
+        }
+    }
+    (!(f.any.is_empty() && f.all.is_empty())).then_some(f)
+}
+
+/// Line and column (1-based) of the first occurrence of `needle`, or 0:0.
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
+        .unwrap_or((0, 0))
+}
+
+impl Policy {
+    /// One warning naming what this policy uses that is not evaluated.
+    pub(crate) fn unsupported_finding(&self) -> Option<Finding> {
+        (!self.unsupported.is_empty()).then(|| {
+            Finding::new(
+                Severity::Warning,
+                "kyverno-unsupported",
+                format!("{}/{}", self.kind, self.name),
+                "",
+                format!(
+                    "Kyverno features not supported by gitintent, these rules were not evaluated: {}",
+                    self.unsupported.join("; ")
+                ),
+            )
+            .in_file(&self.file)
+        })
+    }
+
+    /// Validates one resource against every matching rule.
+    pub(crate) fn check(&self, doc: &Value) -> Vec<Hit> {
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+        if let Some(ns) = &self.namespace {
+            if doc
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                != ns
+            {
+                return Vec::new();
+            }
+        }
+        let mut hits = Vec::new();
+        for rule in &self.rules {
+            let (target, prefix) = if rule.matches.matches(doc, kind) {
+                (std::borrow::Cow::Borrowed(doc), "")
+            } else if rule.autogen && POD_CONTROLLERS.contains(&kind) && rule.matches.matches(doc, "Pod") {
+                match pod_of(doc, kind) {
+                    Some(pod) => pod,
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            if rule.excludes.as_ref().is_some_and(|e| e.matches(doc, kind)) {
+                continue;
+            }
+            let mut first_failure = None;
+            let mut passed = false;
+            for pattern in &rule.patterns {
+                match match_value(pattern, Some(&target), prefix.to_string()) {
+                    Outcome::Fail(path) => {
+                        first_failure.get_or_insert(path);
+                        if !rule.any {
+                            break;
+                        }
+                    }
+                    Outcome::Pass | Outcome::Skip => {
+                        passed = true;
+                        if rule.any {
+                            break;
+                        }
+                    }
+                }
+            }
+            let failed = if rule.any {
+                !passed
+            } else {
+                first_failure.is_some()
+            };
+            if failed {
+                hits.push(Hit {
+                    severity: rule.severity,
+                    rule: format!("{}/{}", self.name, rule.name),
+                    path: first_failure.unwrap_or_default(),
+                    message: rule.message.clone(),
+                });
+            }
+        }
+        hits
+    }
+}
+
+/// The pod template of a controller as a Pod, with the JSON pointer prefix.
+fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &'static str)> {
+    let prefix = if kind == "CronJob" {
+        "/spec/jobTemplate/spec/template"
+    } else {
+        "/spec/template"
+    };
+    let template = doc.pointer(prefix)?;
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": template.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
+        "spec": template.get("spec").cloned().unwrap_or(Value::Null),
+    });
+    Some((std::borrow::Cow::Owned(pod), prefix))
+}
+
+impl Filter {
+    fn matches(&self, doc: &Value, kind: &str) -> bool {
+        (self.any.is_empty() || self.any.iter().any(|r| resource_matches(r, doc, kind)))
+            && self.all.iter().all(|r| resource_matches(r, doc, kind))
+    }
+}
+
+fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
+    let strings = |key: &str| -> Option<Vec<&str>> {
+        r.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+    };
+    let kinds_ok = strings("kinds").is_none_or(|kinds| {
+        kinds.iter().any(|k| {
+            let k = k.rsplit('/').next().unwrap_or(k);
+            wildcard(k, kind)
+        })
+    });
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let names_ok = strings("names").is_none_or(|ns| ns.iter().any(|p| wildcard(p, name)))
+        && r.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|p| wildcard(p, name));
+    let namespace = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let namespaces_ok = strings("namespaces").is_none_or(|ns| ns.iter().any(|p| wildcard(p, namespace)));
+    kinds_ok && names_ok && namespaces_ok
+}
+
+/// Result of matching a pattern.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Pass,
+    /// A conditional anchor did not hold: the pattern does not apply here.
+    Skip,
+    /// Failed at this JSON pointer.
+    Fail(String),
+}
+
+enum Anchor<'a> {
+    Plain(&'a str),
+    Condition(&'a str),
+    Equality(&'a str),
+    Negation(&'a str),
+    Existence(&'a str),
+}
+
+fn anchor(key: &str) -> Anchor<'_> {
+    let inner = |prefix: &str| key.strip_prefix(prefix).and_then(|k| k.strip_suffix(')'));
+    if let Some(k) = inner("=(") {
+        Anchor::Equality(k)
+    } else if let Some(k) = inner("X(") {
+        Anchor::Negation(k)
+    } else if let Some(k) = inner("^(") {
+        Anchor::Existence(k)
+    } else if let Some(k) = inner("(") {
+        Anchor::Condition(k)
+    } else {
+        Anchor::Plain(key)
+    }
+}
+
+fn child(path: &str, key: &str) -> String {
+    format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+fn match_value(pattern: &Value, value: Option<&Value>, path: String) -> Outcome {
+    match (pattern, value) {
+        (Value::Object(p), Some(Value::Object(v))) => match_map(p, v, &path),
+        (Value::Array(p), Some(Value::Array(v))) => match_array(p, v, &path),
+        (Value::Object(_) | Value::Array(_), _) => Outcome::Fail(path),
+        (Value::Null, None | Some(Value::Null)) => Outcome::Pass,
+        (_, None) => Outcome::Fail(path),
+        (p, Some(v)) if scalar_matches(p, v) => Outcome::Pass,
+        _ => Outcome::Fail(path),
+    }
+}
+
+fn match_map(pattern: &Map<String, Value>, value: &Map<String, Value>, path: &str) -> Outcome {
+    // Conditions first: if one does not hold, the rest does not apply.
+    for (key, p) in pattern {
+        if let Anchor::Condition(k) = anchor(key) {
+            match match_value(p, value.get(k), child(path, k)) {
+                Outcome::Pass => {}
+                Outcome::Skip | Outcome::Fail(_) => return Outcome::Skip,
+            }
+        }
+    }
+    let mut skipped = false;
+    for (key, p) in pattern {
+        let outcome = match anchor(key) {
+            Anchor::Condition(_) => continue,
+            Anchor::Plain(k) => match_value(p, value.get(k), child(path, k)),
+            Anchor::Equality(k) => match value.get(k) {
+                None => Outcome::Pass,
+                some => match_value(p, some, child(path, k)),
+            },
+            Anchor::Negation(k) => match value.get(k) {
+                None => Outcome::Pass,
+                Some(_) => Outcome::Fail(child(path, k)),
+            },
+            Anchor::Existence(k) => {
+                let element = match p {
+                    Value::Array(ps) if ps.len() == 1 => &ps[0],
+                    other => other,
+                };
+                match value.get(k) {
+                    Some(Value::Array(items))
+                        if items.iter().enumerate().any(|(i, item)| {
+                            match_value(element, Some(item), child(&child(path, k), &i.to_string()))
+                                == Outcome::Pass
+                        }) =>
+                    {
+                        Outcome::Pass
+                    }
+                    _ => Outcome::Fail(child(path, k)),
+                }
+            }
+        };
+        match outcome {
+            Outcome::Pass => {}
+            Outcome::Skip => skipped = true,
+            fail => return fail,
+        }
+    }
+    if skipped {
+        Outcome::Skip
+    } else {
+        Outcome::Pass
+    }
+}
+
+fn match_array(pattern: &[Value], value: &[Value], path: &str) -> Outcome {
+    if let [element] = pattern {
+        for (i, item) in value.iter().enumerate() {
+            // A skipped element is one the pattern does not apply to.
+            if let Outcome::Fail(p) = match_value(element, Some(item), child(path, &i.to_string())) {
+                return Outcome::Fail(p);
+            }
+        }
+        return Outcome::Pass;
+    }
+    if pattern.len() != value.len() {
+        return Outcome::Fail(path.to_string());
+    }
+    for (i, (p, v)) in pattern.iter().zip(value).enumerate() {
+        if let Outcome::Fail(f) = match_value(p, Some(v), child(path, &i.to_string())) {
+            return Outcome::Fail(f);
+        }
+    }
+    Outcome::Pass
+}
+
+fn scalar_matches(pattern: &Value, value: &Value) -> bool {
+    match pattern {
+        Value::Bool(b) => {
+            value.as_bool() == Some(*b) || value.as_str() == Some(if *b { "true" } else { "false" })
+        }
+        Value::Number(n) => match (n.as_f64(), number(value)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        Value::String(s) => s.split('|').any(|alt| string_matches(alt.trim(), value)),
+        _ => false,
+    }
+}
+
+fn string_matches(pattern: &str, value: &Value) -> bool {
+    if let Some(rest) = pattern.strip_prefix('!') {
+        return !string_matches(rest, value);
+    }
+    for op in [">=", "<=", ">", "<"] {
+        if let Some(rest) = pattern.strip_prefix(op) {
+            let (Some(limit), Some(actual)) = (quantity(rest.trim()), number(value)) else {
+                return false;
+            };
+            return match op {
+                ">=" => actual >= limit,
+                "<=" => actual <= limit,
+                ">" => actual > limit,
+                _ => actual < limit,
+            };
+        }
+    }
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => return false,
+    };
+    wildcard(pattern, &text)
+}
+
+/// A number or a Kubernetes quantity string (`500m`, `2Gi`, `1e3`).
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => quantity(s),
+        _ => None,
+    }
+}
+
+fn quantity(s: &str) -> Option<f64> {
+    const SUFFIXES: [(&str, f64); 13] = [
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+    ];
+    let s = s.trim();
+    if let Ok(n) = s.parse::<f64>() {
+        return Some(n);
+    }
+    SUFFIXES
+        .iter()
+        .find_map(|(suffix, factor)| s.strip_suffix(suffix)?.parse::<f64>().ok().map(|n| n * factor))
+}
+
+/// Glob match with `*` (any run, including empty) and `?` (one character).
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(yaml: &str) -> Policy {
+        let mut p = parse("p.yaml", yaml).unwrap();
+        assert_eq!(p.len(), 1);
+        p.remove(0)
+    }
+
+    fn policy_with(pattern: &str) -> Policy {
+        one(&format!(
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: t}}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: r\n      match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n      validate:\n        message: nope\n        pattern: {pattern}\n"
+        ))
+    }
+
+    fn passes(pattern: &str, pod: Value) -> bool {
+        policy_with(pattern).check(&pod).is_empty()
+    }
+
+    fn pod(spec: Value) -> Value {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn wildcards_negation_and_alternatives() {
+        assert!(wildcard("?*", "a") && !wildcard("?*", ""));
+        assert!(wildcard("*", "") && wildcard("nginx:*", "nginx:1") && !wildcard("nginx:?", "nginx:10"));
+        let p = "{spec: {containers: [{image: \"!*:latest\"}]}}";
+        assert!(passes(
+            p,
+            pod(serde_json::json!({"containers": [{"image": "a:1"}]}))
+        ));
+        assert!(!passes(
+            p,
+            pod(serde_json::json!({"containers": [{"image": "a:1"}, {"image": "a:latest"}]}))
+        ));
+        let p = "{spec: {restartPolicy: \"Always | OnFailure\"}}";
+        assert!(passes(p, pod(serde_json::json!({"restartPolicy": "OnFailure"}))));
+        assert!(!passes(p, pod(serde_json::json!({"restartPolicy": "Never"}))));
+    }
+
+    #[test]
+    fn numeric_and_quantity_comparisons() {
+        let p = "{spec: {containers: [{resources: {limits: {memory: \"<=1Gi\", cpu: \">100m\"}}}]}}";
+        let c = |m: &str, cpu: &str| {
+            pod(serde_json::json!({"containers": [{"resources": {"limits": {"memory": m, "cpu": cpu}}}]}))
+        };
+        assert!(passes(p, c("512Mi", "200m")));
+        assert!(!passes(p, c("2Gi", "200m")));
+        assert!(!passes(p, c("512Mi", "100m")));
+        assert!(passes(
+            "{spec: {priority: \">=10\"}}",
+            pod(serde_json::json!({"priority": 10}))
+        ));
+    }
+
+    #[test]
+    fn anchors() {
+        // Conditional: only containers named web need a tag.
+        let p = "{spec: {containers: [{(name): web, image: \"*:?*\"}]}}";
+        assert!(passes(
+            p,
+            pod(serde_json::json!({"containers": [{"name": "side", "image": "x"}]}))
+        ));
+        assert!(!passes(
+            p,
+            pod(serde_json::json!({"containers": [{"name": "web", "image": "x"}]}))
+        ));
+        // Equality: hostNetwork may be absent, but if present must be false.
+        let p = "{spec: {=(hostNetwork): false}}";
+        assert!(passes(p, pod(serde_json::json!({}))));
+        assert!(!passes(p, pod(serde_json::json!({"hostNetwork": true}))));
+        // Negation: no hostPID at all.
+        let p = "{spec: {X(hostPID): null}}";
+        assert!(passes(p, pod(serde_json::json!({}))));
+        let hits = policy_with(p).check(&pod(serde_json::json!({"hostPID": false})));
+        assert_eq!(hits[0].path, "/spec/hostPID");
+        // Existence: at least one container from the corporate registry.
+        let p = "{spec: {^(containers): [{image: \"corp.io/*\"}]}}";
+        assert!(passes(
+            p,
+            pod(serde_json::json!({"containers": [{"image": "x"}, {"image": "corp.io/a"}]}))
+        ));
+        assert!(!passes(
+            p,
+            pod(serde_json::json!({"containers": [{"image": "x"}]}))
+        ));
+    }
+
+    #[test]
+    fn pod_rules_apply_to_controllers_with_template_paths() {
+        let p = policy_with("{spec: {containers: [{securityContext: {privileged: false}}]}}");
+        let deploy = serde_json::json!({"kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"securityContext": {"privileged": true}}]}}}});
+        let hits = p.check(&deploy);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            hits[0].path,
+            "/spec/template/spec/containers/0/securityContext/privileged"
+        );
+        assert_eq!(
+            (hits[0].rule.as_str(), hits[0].severity, hits[0].message.as_str()),
+            ("t/r", Severity::Error, "nope")
+        );
+        assert!(p
+            .check(&serde_json::json!({"kind": "Service", "metadata": {"name": "s"}}))
+            .is_empty());
+    }
+
+    #[test]
+    fn unsupported_features_are_one_warning_per_policy() {
+        let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
+        let f = p.unsupported_finding().unwrap();
+        assert_eq!(
+            (f.severity, f.rule.as_str(), f.resource.as_str()),
+            (Severity::Warning, "kyverno-unsupported", "ClusterPolicy/cel")
+        );
+        assert!(
+            f.message.contains("a: validate.cel")
+                && f.message.contains("b: validate.deny")
+                && f.message.contains("c: JMESPath"),
+            "{}",
+            f.message
+        );
+        assert!(p.check(&pod(serde_json::json!({}))).is_empty());
+    }
+
+    #[test]
+    fn bad_yaml_and_bad_policies_name_file_line_and_column() {
+        let err = parse(
+            "k.yaml",
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec: [a, b\n",
+        )
+        .unwrap_err();
+        let Error::Kyverno {
+            file, line, column, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(file, "k.yaml");
+        assert!(*line >= 3 && *column > 0, "{err}");
+        let err = parse(
+            "k.yaml",
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules: {}\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Kyverno {
+                    line: 5,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = parse("k.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m}\n").unwrap_err();
+        assert!(err.to_string().contains("pattern"), "{err}");
+    }
+
+    #[test]
+    fn other_yaml_documents_are_ignored() {
+        assert!(
+            parse("k.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,354 @@
+//! The policy gate: is a well-formed manifest acceptable to this organisation?
+//!
+//! Input is files of Kubernetes manifests (YAML, multi-document) plus
+//! [`Settings`] taken from `.gitintent.yaml`; output is [`Finding`]s. Three
+//! kinds of policy make a [`PolicySet`]:
+//!
+//! - the built-in pack, Rego in `policies/` embedded in the binary
+//!   ([`PolicySet::builtin`]; rule table in `policies/README.md`);
+//! - the repo's own Rego, conftest style (`deny`/`violation` → error,
+//!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
+//! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
+//!   `validate.pattern`/`anyPattern`, matched natively (see `kyverno.rs`).
+//!
+//! Every policy is parsed when the set is built, never at check time; a
+//! policy file that does not parse is an [`Error`] naming file, line and
+//! column, and no partial set is returned. A set is cheap to clone and
+//! `Send + Sync`, so build it once and share it.
+//!
+//! Waivers (`gitintent.io/waive` + `gitintent.io/waive-reason` annotations)
+//! downgrade findings to `info` inside [`PolicySet::check`].
+//!
+//! It does not read `.gitintent.yaml` (the caller passes [`Settings`]), fetch
+//! policies from the network, mutate manifests, or run Gatekeeper
+//! `ConstraintTemplate`s.
+
+mod builtin;
+mod kyverno;
+mod rego;
+mod waiver;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::finding::Finding;
+use crate::manifest::File;
+
+/// Faults of the policy gate: policies that cannot be read or parsed.
+/// Manifests that break a rule are findings, not errors.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// A policy file or directory could not be read.
+    #[error("cannot read policy {}: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    /// A Rego module does not parse (as v0 nor as v1).
+    #[error("{file}:{line}:{column}: invalid Rego: {message}")]
+    Rego {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A Kyverno policy is not valid YAML or not a valid policy.
+    #[error("{file}:{line}:{column}: invalid Kyverno policy: {message}")]
+    Kyverno {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// What the repo asks of its manifests, from `.gitintent.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Label keys every resource must carry (`required-labels`).
+    pub required_labels: Vec<String>,
+    /// Image registries (or `registry/path` prefixes) images must come from;
+    /// empty allows any (`allowed-registries`).
+    pub allowed_registries: Vec<String>,
+    /// The target environment; `production` (or `prod`) turns on the
+    /// availability rules (PDB, replicas, Ingress TLS).
+    pub environment: String,
+    /// Rego packages whose `deny`/`violation`/`warn` rules are evaluated in
+    /// the repo's policies (`policy-namespaces`); default `["main"]`.
+    pub namespaces: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            required_labels: Vec::new(),
+            allowed_registries: Vec::new(),
+            environment: String::new(),
+            namespaces: vec!["main".to_string()],
+        }
+    }
+}
+
+impl Settings {
+    /// True for `production` and `prod` (any case).
+    pub fn is_production(&self) -> bool {
+        matches!(
+            self.environment.to_ascii_lowercase().as_str(),
+            "production" | "prod"
+        )
+    }
+}
+
+/// A compiled set of policies. Clone it freely: the compiled parts are shared.
+#[derive(Clone)]
+pub struct PolicySet {
+    builtin: Option<Arc<rego::Rego>>,
+    repo: Arc<rego::Rego>,
+    kyverno: Arc<Vec<kyverno::Policy>>,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet")
+            .field("builtin", &self.builtin.is_some())
+            .field("rego_packages", &self.repo.packages())
+            .field("kyverno_policies", &self.kyverno.len())
+            .finish()
+    }
+}
+
+impl PolicySet {
+    /// No policies at all; add some with [`PolicySet::with_dir`].
+    pub fn empty() -> PolicySet {
+        PolicySet {
+            builtin: None,
+            repo: Arc::new(rego::Rego::new()),
+            kyverno: Arc::new(Vec::new()),
+        }
+    }
+
+    /// The built-in pack, compiled once per process.
+    pub fn builtin() -> Result<PolicySet, Error> {
+        static PACK: OnceLock<Result<Arc<rego::Rego>, Error>> = OnceLock::new();
+        let pack = PACK.get_or_init(|| builtin::compile().map(Arc::new)).clone()?;
+        Ok(PolicySet {
+            builtin: Some(pack),
+            ..PolicySet::empty()
+        })
+    }
+
+    /// Only the policies found in `dir` (no built-in pack).
+    pub fn load_dir(dir: &Path) -> Result<PolicySet, Error> {
+        PolicySet::empty().with_dir(dir)
+    }
+
+    /// Adds every `.rego` file and every Kyverno policy in `*.yaml`/`*.yml`
+    /// under `dir` (recursively, in path order). Rego test files
+    /// (`*_test.rego`) are skipped; other YAML documents are ignored.
+    pub fn with_dir(self, dir: &Path) -> Result<PolicySet, Error> {
+        let mut files = Vec::new();
+        walk(dir, &mut files)?;
+        files.sort();
+        let mut set = self;
+        for path in files {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            set = set.with_source(&path.display().to_string(), &text)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds one policy source: Rego when `name` ends in `.rego`, otherwise
+    /// YAML that may hold Kyverno policies.
+    pub fn with_source(mut self, name: &str, text: &str) -> Result<PolicySet, Error> {
+        if name.ends_with(".rego") {
+            Arc::make_mut(&mut self.repo).add(name, text)?;
+        } else {
+            let policies = kyverno::parse(name, text)?;
+            Arc::make_mut(&mut self.kyverno).extend(policies);
+        }
+        Ok(self)
+    }
+
+    /// Checks every resource in `files`. Files that do not parse as YAML are
+    /// skipped (schema validation reports them).
+    pub fn check(&self, files: &[File], settings: &Settings) -> Vec<Finding> {
+        let mut docs = Vec::new();
+        let mut unparsed = Vec::new();
+        for file in files {
+            match parse_yaml(&file.content) {
+                Ok(values) => docs.extend(values.into_iter().map(|v| (file.path.as_str(), v))),
+                Err(e) => unparsed.push(
+                    Finding::new(
+                        crate::finding::Severity::Warning,
+                        "policy-skipped",
+                        &file.path,
+                        "",
+                        format!(
+                            "not checked by policies: the file is not valid YAML ({})",
+                            first_line(&e.to_string())
+                        ),
+                    )
+                    .in_file(&file.path),
+                ),
+            }
+        }
+        let docs: Vec<(Option<&str>, &serde_json::Value)> = docs.iter().map(|(f, v)| (Some(*f), v)).collect();
+        let mut findings = self.check_documents(&docs, settings);
+        findings.extend(unparsed);
+        findings
+    }
+
+    /// Checks parsed resources, each with the file it came from if known.
+    /// `kind: List` documents are expanded; non-objects are skipped.
+    pub fn check_documents(
+        &self,
+        docs: &[(Option<&str>, &serde_json::Value)],
+        settings: &Settings,
+    ) -> Vec<Finding> {
+        let mut resources: Vec<(Option<&str>, &serde_json::Value)> = Vec::new();
+        for (file, doc) in docs {
+            expand(*file, doc, &mut resources);
+        }
+        let data = batch_data(&resources, settings);
+        let mut builtin = self
+            .builtin
+            .as_ref()
+            .map(|b| (b.session(&data), b.packages().to_vec()));
+        let mut repo = (!self.repo.is_empty()).then(|| {
+            let packages: Vec<String> = self
+                .repo
+                .packages()
+                .iter()
+                .filter(|p| settings.namespaces.contains(p))
+                .cloned()
+                .collect();
+            (self.repo.session(&data), packages)
+        });
+        let mut findings = Vec::new();
+        for policy in self.kyverno.iter() {
+            findings.extend(policy.unsupported_finding());
+        }
+        for (file, doc) in resources {
+            let name = resource_name(doc);
+            let mut hits = Vec::new();
+            if builtin.is_some() || repo.is_some() {
+                let input = regorus::Value::from(doc.clone());
+                for (session, packages) in builtin.iter_mut().chain(repo.iter_mut()) {
+                    hits.extend(session.eval(input.clone(), packages));
+                }
+            }
+            for policy in self.kyverno.iter() {
+                hits.extend(policy.check(doc));
+            }
+            let mut own: Vec<Finding> = hits
+                .into_iter()
+                .map(|h| {
+                    let f = Finding::new(h.severity, h.rule, &name, h.path, h.message);
+                    match file {
+                        Some(path) => f.in_file(path),
+                        None => f,
+                    }
+                })
+                .collect();
+            waiver::apply(doc, &name, file, &mut own);
+            findings.extend(own);
+        }
+        findings
+    }
+}
+
+/// Parses a multi-document YAML stream, allowing files of many thousand
+/// resources (serde-saphyr's default budget stops at 1,024 documents).
+pub(crate) fn parse_yaml(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Error> {
+    let budget = serde_saphyr::Budget {
+        max_documents: 1_000_000,
+        max_nodes: 50_000_000,
+        ..serde_saphyr::Budget::default()
+    };
+    let options = serde_saphyr::Options {
+        budget: Some(budget),
+        ..serde_saphyr::Options::default()
+    };
+    serde_saphyr::from_multiple_with_options(text, options)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// `Kind/name` of a resource.
+fn resource_name(doc: &serde_json::Value) -> String {
+    let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(|k| k.as_str())
+        .unwrap_or("?");
+    format!("{kind}/{name}")
+}
+
+fn expand<'a>(
+    file: Option<&'a str>,
+    doc: &'a serde_json::Value,
+    out: &mut Vec<(Option<&'a str>, &'a serde_json::Value)>,
+) {
+    if !doc.is_object() {
+        return;
+    }
+    let is_list = doc
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .is_some_and(|k| k == "List" || k.ends_with("List"));
+    match doc.get("items").and_then(|i| i.as_array()) {
+        Some(items) if is_list => items.iter().for_each(|item| expand(file, item, out)),
+        _ => out.push((file, doc)),
+    }
+}
+
+/// `data.gitintent`: settings plus the cross-resource facts rules need.
+fn batch_data(resources: &[(Option<&str>, &serde_json::Value)], settings: &Settings) -> serde_json::Value {
+    let pdbs: Vec<&serde_json::Value> = resources
+        .iter()
+        .map(|(_, d)| *d)
+        .filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some("PodDisruptionBudget"))
+        .collect();
+    serde_json::json!({
+        "settings": {
+            "required_labels": settings.required_labels,
+            "allowed_registries": settings.allowed_registries,
+            "environment": settings.environment,
+            "production": settings.is_production(),
+        },
+        "pdbs": pdbs,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::Read {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            })?
+            .path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if (name.ends_with(".rego") && !name.ends_with("_test.rego"))
+            || name.ends_with(".yaml")
+            || name.ends_with(".yml")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
