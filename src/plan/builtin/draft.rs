@@ -38,6 +38,8 @@ pub(super) struct Draft {
     /// The name came from "called"/"named"/"as", so a bad one is refused.
     pub(super) name_explicit: bool,
     pub(super) replicas: Option<u32>,
+    /// "N replicas each": the count applies to every component.
+    pub(super) replicas_each: bool,
     pub(super) autoscale: Option<Scale>,
     pub(super) requests: Quantities,
     pub(super) limits: Quantities,

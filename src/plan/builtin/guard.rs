@@ -19,7 +19,6 @@ const INJECTION: &[&str] = &[
     "developer mode",
     "jailbreak",
     "you are now",
-    "act as",
     "pretend to be",
     "pretend you",
     "new instructions",
@@ -86,6 +85,7 @@ const UNSAFE: &[&str] = &[
     "apparmor unconfined",
     "mount the host",
 ];
+const CREDENTIAL_WORDS: &[&str] = &["password", "passwd", "credentials", "pass", "secret", "token"];
 const NEGATIONS: &[&str] = &[
     "no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un",
 ];
@@ -135,12 +135,15 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
 
     for p in UNSAFE {
         let pat: Vec<&str> = p.split(' ').collect();
-        let hit = (0..words.len()).find(|&i| words[i..].starts_with(&pat));
-        if let Some(i) = hit {
+        for i in (0..words.len()).filter(|&i| words[i..].starts_with(&pat)) {
             let negated = words[i.saturating_sub(3)..i]
                 .iter()
                 .any(|w| NEGATIONS.contains(w));
-            if !negated {
+            // "the root user password" is a credential, not a request to run as root.
+            let credential = words
+                .get(i + pat.len())
+                .is_some_and(|w| CREDENTIAL_WORDS.contains(w));
+            if !negated && !credential {
                 return Err(Error::Refused(format!(
                     "the intent asks for {p:?}; gitintent never generates privileged containers, host \
                      networking, host PID/IPC, hostPath mounts, root users or added capabilities, and the \
@@ -575,6 +578,8 @@ mod tests {
         assert!(refused("use host networking"));
         assert!(refuse("run as non-root, never privileged, no privilege escalation").is_ok());
         assert!(refuse("an unprivileged web app").is_ok());
+        assert!(refuse("mysql with a root user password of x").is_ok());
+        assert!(refuse("nginx to act as a reverse proxy").is_ok());
     }
 
     #[test]

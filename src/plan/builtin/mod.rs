@@ -55,6 +55,11 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
     let clauses = kind::clauses(&w, &mentions);
 
     let mut drafts: Vec<Draft> = clauses.iter().map(|r| read(&mut w, r, &mentions)).collect();
+    if let Some(n) = drafts.iter().find(|d| d.replicas_each).and_then(|d| d.replicas) {
+        for d in drafts.iter_mut().filter(|d| d.replicas.is_none()) {
+            d.replicas = Some(n);
+        }
+    }
     for c in credentials {
         let k = clause_of(&clauses, c.at);
         drafts[k].credentials.push(c);
@@ -105,8 +110,9 @@ pub(super) fn plan(intent: &Intent) -> Result<Spec, Error> {
         if d.archetype.is_none() {
             let mut seen = understood.clone();
             seen.extend(d.understood());
+            let reason = missing_workload(d, unknown_word(&w));
             return Err(Error::NotUnderstood {
-                reason: missing_workload(d),
+                reason,
                 understood: seen,
             });
         }
@@ -206,8 +212,38 @@ fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
     clauses.iter().position(|r| r.contains(&at)).unwrap_or(0)
 }
 
+/// The first unread word after a deploy verb ("Deploy nginx"), which may be
+/// an image given without a tag.
+fn unknown_word(w: &Words) -> Option<String> {
+    const VERBS: &[&str] = &[
+        "deploy",
+        "run",
+        "install",
+        "launch",
+        "start",
+        "create",
+        "add",
+        "up",
+        "provision",
+    ];
+    let verb = (0..w.len()).find(|&i| w.is(i, VERBS))?;
+    let k = (verb + 1..w.len()).find(|&k| !w.is(k, text::DETERMINERS))?;
+    let word = w.low(k);
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
+    (w.free(k) && plain && !w.is(k, text::STOP)).then(|| w.raw(k).to_string())
+}
+
 /// Why a clause names no workload, with a hint at what would work.
-fn missing_workload(d: &Draft) -> String {
+fn missing_workload(d: &Draft, unknown: Option<String>) -> String {
+    if let (None, Some(word)) = (d.vague, unknown) {
+        return format!(
+            "{word:?} is not a workload the builtin planner knows; if it is an image, give it with a pinned tag, \
+             e.g. \"Deploy {word}:1.2.3 as NAME\" (a web service), or name a data store such as redis or postgres"
+        );
+    }
     match d.vague {
         Some(v) => format!(
             "{v} was asked for, but not which one; name it: redis, postgres, mysql, mongodb, memcached, rabbitmq, \

@@ -293,6 +293,11 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             continue;
         }
         let negated = i > r.start && w.is(i - 1, &["no", "without", "not", "never", "don't", "dont"]);
+        // "expose port 8080" names a container port, not an Ingress.
+        let port_follows = w.is(i + 1, &["port", "ports"]) || w.phrase(i + 1, &["on", "port"]);
+        if w.is(i, EXPOSE_WORDS) && port_follows {
+            continue;
+        }
         if w.is(i, EXPOSE_WORDS)
             || w.phrase(i, &["to", "the", "internet"])
             || w.phrase(i, &["from", "outside"])
@@ -366,6 +371,12 @@ pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         &["node", "failures"],
         &["node", "failure"],
         &["node", "outages"],
+        &["across", "zones"],
+        &["across", "availability", "zones"],
+        &["multi-az"],
+        &["multi-zone"],
+        &["anti-affinity"],
+        &["spread", "across"],
     ];
     const FAILOVER: &[&[&str]] = &[
         &["failover"],

@@ -87,7 +87,8 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             };
             (lo, hi, sep + 1 + l2)
         };
-        if !(asked || replica_noun_at(w, end)) || !w.all_free(i..end) {
+        let scale_verb = i > r.start && w.is(i - 1, &["scale", "scales", "scaling", "scaled"]);
+        if !(asked || scale_verb || replica_noun_at(w, end)) || !w.all_free(i..end) {
             continue;
         }
         scale.min = Some(lo.min(hi));
@@ -195,6 +196,11 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 set(d, n);
                 w.claim(i..i + len);
                 w.claim(noun + gap..noun + gap + 1);
+                // "redis and postgres with 3 replicas each"
+                if w.is(noun + gap + 1, &["each", "apiece"]) {
+                    d.replicas_each = true;
+                    w.claim(noun + gap + 1..noun + gap + 2);
+                }
                 continue;
             }
         }
@@ -624,6 +630,14 @@ mod tests {
             })
         );
         assert_eq!(read("autoscaling").autoscale, Some(Scale::default()));
+        assert_eq!(
+            read("scale between 2 and 5").autoscale,
+            Some(Scale {
+                min: Some(2),
+                max: Some(5),
+                cpu: None
+            })
+        );
     }
 
     #[test]

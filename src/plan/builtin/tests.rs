@@ -582,6 +582,38 @@ fn nonsense_is_not_understood_and_never_an_empty_deployment() {
 }
 
 #[test]
+fn an_unknown_word_after_deploy_gets_an_image_hint() {
+    let (reason, _) = not_understood("Deploy nginx");
+    assert!(reason.contains("nginx:1.2.3"), "{reason}");
+}
+
+#[test]
+fn a_bulleted_list_is_one_component_per_line() {
+    let s = spec("Deploy in staging:\n- redis with 3 replicas\n- postgres 16 with 50GB disk");
+    let names: Vec<&str> = s.components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["redis", "postgres"]);
+    assert_eq!(s.components[0].replicas, Some(3));
+    assert_eq!(s.components[1].storage.as_ref().unwrap().size, "50Gi");
+    assert_eq!(s.environment, "staging");
+}
+
+#[test]
+fn replicas_each_apply_to_every_component() {
+    let s = spec("redis and memcached with 2 replicas each in staging");
+    assert!(
+        s.components.iter().all(|c| c.replicas == Some(2)),
+        "{:#?}",
+        s.components
+    );
+}
+
+#[test]
+fn spread_across_zones_is_high_availability() {
+    let c = one("a web app using image acme/api:1.0 with 3 replicas spread across zones in prod");
+    assert!(c.high_availability.unwrap().spread);
+}
+
+#[test]
 fn a_vague_database_asks_which_one() {
     assert!(not_understood("Deploy a database in staging")
         .0

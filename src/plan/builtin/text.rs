@@ -154,7 +154,25 @@ impl Words {
     /// Tokenises `text`.
     pub(super) fn new(text: &str) -> Words {
         let mut toks: Vec<Token> = Vec::new();
-        for piece in text.split_whitespace() {
+        for line in text.lines() {
+            Words::line(&mut toks, line);
+            // A line break ends a phrase, as in a bulleted list of components.
+            if let Some(last) = toks.last_mut() {
+                last.pause = true;
+            }
+        }
+        let used = vec![false; toks.len()];
+        Words { toks, used }
+    }
+
+    fn line(toks: &mut Vec<Token>, line: &str) {
+        for (n, piece) in line.split_whitespace().enumerate() {
+            if n == 0 && ["-", "*", "\u{2022}"].contains(&piece) {
+                if let Some(last) = toks.last_mut() {
+                    last.pause = true;
+                }
+                continue;
+            }
             // `FLAGS=a,b` keeps its commas; elsewhere a comma separates words.
             let parts: Vec<&str> = if piece.contains('=') {
                 match piece.strip_suffix(',') {
@@ -166,11 +184,9 @@ impl Words {
             };
             let last = parts.len() - 1;
             for (n, part) in parts.into_iter().enumerate() {
-                push(&mut toks, part, n < last);
+                push(toks, part, n < last);
             }
         }
-        let used = vec![false; toks.len()];
-        Words { toks, used }
     }
 
     pub(super) fn len(&self) -> usize {
