@@ -6,13 +6,13 @@
 //! question. It refuses what cannot be built honestly: a generic workload
 //! without an image, an untagged image, a cron job without a schedule.
 
-use super::guard::{Credential, Kind};
-use super::kind::{image_basename, tag};
+use super::credentials::{secret_refs, Credential};
+use super::naming::{image_basename, tag};
 use super::schedule::Schedule;
 use crate::plan::Error;
 use crate::spec::{
     sanitize_name, Archetype, Autoscaling, Component, EnvVar, Exposure, HealthCheck, HighAvailability, Port,
-    Quantities, Resources, SecretRef, Storage, WorkloadKind,
+    Quantities, Resources, Storage, WorkloadKind,
 };
 
 /// Autoscaling bounds as written; missing values are filled in by [`build`].
@@ -354,7 +354,7 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
     }
 
     c.env = d.env.clone();
-    secrets(d, &mut c)?;
+    secret_refs(d, &mut c)?;
     Ok(c)
 }
 
@@ -578,104 +578,4 @@ fn exposure(d: &mut Draft, c: &mut Component) {
         path: d.path.clone(),
         tls,
     });
-}
-
-/// Turns credentials into Secret references; values were dropped when read.
-fn secrets(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
-    let wired = match c.archetype {
-        Archetype::Postgres => Some("password"),
-        Archetype::Mysql => Some("root-password"),
-        Archetype::Mongodb => Some("password"),
-        Archetype::Minio => Some("root-password"),
-        Archetype::Grafana => Some("admin-password"),
-        _ => None,
-    };
-    let default_secret = format!("{}-credentials", c.name);
-    for cred in d.credentials.clone() {
-        let what = match &cred.kind {
-            Kind::Password(_) => "password",
-            Kind::Token(_) => "token",
-            Kind::ApiKey => "API key",
-            Kind::Secret(_) => "secret",
-            Kind::Named(_) => "value",
-            Kind::Stray => "credential-looking value",
-        };
-        if cred.kind == Kind::Stray {
-            d.assumptions.push(
-                "a credential-looking value was removed from the intent and is not in the plan; it must never be \
-                 committed to Git"
-                    .into(),
-            );
-            d.questions.push(format!(
-                "what is the removed credential for? if {} needs it, say e.g. \"API_KEY from secret NAME\"",
-                c.name
-            ));
-            continue;
-        }
-        if let (Some(key), Kind::Password(_)) = (wired, &cred.kind) {
-            if cred.had_value {
-                d.assumptions.push(format!(
-                    "the password given in the intent was removed from the plan; create Secret {default_secret} with \
-                     key {key} (as a SealedSecret or ExternalSecret) before merging"
-                ));
-            }
-            if let Some(s) = &cred.secret {
-                d.questions.push(format!(
-                    "the {a} template reads its password from Secret {default_secret} (key {key}); the Secret {s:?} \
-                     named in the intent was not used",
-                    a = c.archetype
-                ));
-            }
-            continue;
-        }
-        let env = match &cred.kind {
-            Kind::Password(_) if c.archetype == Archetype::Redis => "REDIS_PASSWORD".to_string(),
-            Kind::Password(_) if c.archetype == Archetype::Rabbitmq => "RABBITMQ_DEFAULT_PASS".to_string(),
-            Kind::Password(q) => qualified(q, "PASSWORD"),
-            Kind::Token(q) => q
-                .as_ref()
-                .map_or("API_TOKEN".to_string(), |q| format!("{}_TOKEN", upper(q))),
-            Kind::Secret(q) => q
-                .as_ref()
-                .map_or("APP_SECRET".to_string(), |q| format!("{}_SECRET", upper(q))),
-            Kind::ApiKey => "API_KEY".to_string(),
-            Kind::Named(n) => n.clone(),
-            Kind::Stray => unreachable!("handled above"),
-        };
-        let key = env.to_ascii_lowercase().replace('_', "-");
-        let secret = match &cred.secret {
-            Some(s) => sanitize_name(s).map_err(|m| Error::Refused(format!("the Secret name {m}")))?,
-            None => default_secret.clone(),
-        };
-        if c.secret_refs.iter().any(|r| r.env == env) {
-            continue;
-        }
-        if cred.had_value {
-            d.assumptions.push(format!(
-                "the {what} for {env} given in the intent was removed from the plan; create Secret {secret} with key \
-                 {key} (as a SealedSecret or ExternalSecret) before merging"
-            ));
-        } else {
-            d.assumptions.push(format!(
-                "{env} is read from Secret {secret} (key {key}), which must exist before merging"
-            ));
-        }
-        if c.archetype == Archetype::Redis && env == "REDIS_PASSWORD" {
-            d.questions.push(format!(
-                "the redis template does not enable AUTH; {} only receives the password as REDIS_PASSWORD",
-                c.name
-            ));
-        }
-        c.secret_refs.push(SecretRef { env, secret, key });
-    }
-    Ok(())
-}
-
-fn upper(q: &str) -> String {
-    q.to_ascii_uppercase().replace('-', "_")
-}
-
-fn qualified(q: &Option<String>, base: &str) -> String {
-    q.as_ref()
-        .map_or(base.to_string(), |q| format!("{}_{base}", upper(q)))
 }

@@ -1,0 +1,417 @@
+//! Names and images: what a clause calls its workload and which image it runs.
+//!
+//! [`image`] reads `using image X`, `Deploy acme/api:1.2` or any tagged
+//! reference; [`tag`] and [`image_basename`] take images apart. [`version`]
+//! reads `postgres 16` as a tag for the data store's official image. [`name`]
+//! reads `called X`, `named X`, `as X`, a hyphenated workload word
+//! (`orders-api`) or the word before a generic workload noun ("the checkout
+//! service"). Names are returned as written: sanitising, and refusing
+//! `../../etc`, is the caller's job.
+
+use std::ops::Range;
+
+use super::kind::Mention;
+use super::text::{Words, DETERMINERS, STOP};
+
+/// Words after which a number is a count or a size, not a version.
+const NOT_VERSION: &[&str] = &[
+    "replica",
+    "replicas",
+    "instance",
+    "instances",
+    "node",
+    "nodes",
+    "broker",
+    "brokers",
+    "member",
+    "members",
+    "pod",
+    "pods",
+    "copies",
+    "server",
+    "servers",
+    "gb",
+    "gi",
+    "gib",
+    "mb",
+    "mi",
+    "mib",
+    "tb",
+    "ti",
+    "g",
+    "m",
+    "cpu",
+    "cpus",
+    "core",
+    "cores",
+    "%",
+    "percent",
+    "minutes",
+    "hours",
+    "x",
+    "gigs",
+    "gig",
+];
+
+/// Reads a version after a data store's name: `postgres 16`, `redis version 7.2`.
+pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<String> {
+    let m = mentions.iter().find(|m| {
+        r.contains(&m.at.start) && !m.dependency && m.archetype().is_some_and(|a| !a.is_generic())
+    })?;
+    let k = w.skip(m.at.end, &["version", "v"], 1);
+    let raw = w.low(k).strip_prefix('v').unwrap_or(w.low(k)).to_string();
+    let parts: Vec<&str> = raw.split('.').collect();
+    let numeric = !raw.is_empty()
+        && parts.len() <= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if !numeric || !w.all_free(m.at.end..k + 1) || w.is(k + 1, NOT_VERSION) || w.pause(m.at.end - 1) {
+        return None;
+    }
+    w.claim(m.at.end..k + 1);
+    Some(raw)
+}
+
+const IMAGE_WORDS: &[&str] = &["image", "img", "container", "docker"];
+const IMAGE_VERBS: &[&str] = &[
+    "using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with",
+];
+
+/// Reads the clause's image and claims it.
+pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
+    for i in r.clone() {
+        if !w.free(i) || !w.is(i, IMAGE_WORDS) {
+            continue;
+        }
+        let j = w.skip(
+            i + 1,
+            &["image", "=", "of", "the", "is", "named", "called", "tag", "ref"],
+            3,
+        );
+        if r.contains(&j) && w.free(j) && !w.is(j, STOP) && plausible_image(w.raw(j)) {
+            let image = w.raw(j).to_string();
+            w.claim(i..j + 1);
+            return Some(image);
+        }
+    }
+    for i in r.clone() {
+        let raw = w.raw(i);
+        let after_verb = i > r.start && w.is(i - 1, IMAGE_VERBS);
+        if w.free(i) && (tagged(raw) || after_verb && raw.contains('/') && plausible_image(raw)) {
+            let image = raw.to_string();
+            w.claim(i..i + 1);
+            return Some(image);
+        }
+    }
+    None
+}
+
+/// Characters and shape of an image reference (`nginx`, `acme/api:1.2`).
+fn plausible_image(s: &str) -> bool {
+    !s.contains("://")
+        && !s.contains("..")
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        && !(s.contains('/')
+            && !s.contains([':', '@'])
+            && s.split('/').next().is_some_and(|h| h.contains('.')))
+}
+
+/// An image reference with a tag or digest, but not a clock (`6:30`) or a
+/// host and port (`api.example.com:443`).
+fn tagged(s: &str) -> bool {
+    if !plausible_image(s) || !s.contains([':', '@']) {
+        return false;
+    }
+    match s.rsplit_once(':') {
+        Some((head, port)) if !head.contains('/') && head.contains('.') => {
+            !port.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => true,
+    }
+}
+
+/// The image's tag, if it has one (`None` for `nginx` or a digest).
+pub(super) fn tag(image: &str) -> Option<&str> {
+    let (repo, tag) = image.rsplit_once(':')?;
+    (!tag.contains('/') && !repo.contains('@')).then_some(tag)
+}
+
+/// The last path segment of an image's repository (`acme/checkout:2` → `checkout`).
+pub(super) fn image_basename(image: &str) -> &str {
+    let repo = image.split('@').next().unwrap_or(image);
+    let repo = match repo.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => r,
+        _ => repo,
+    };
+    repo.rsplit('/').next().unwrap_or(repo)
+}
+
+/// Words that follow "as" without being a name.
+const NOT_AS_NAMES: &[&str] = &[
+    "well",
+    "needed",
+    "usual",
+    "before",
+    "possible",
+    "soon",
+    "follows",
+    "root",
+    "statefulset",
+    "deployment",
+    "daemonset",
+    "cronjob",
+    "part",
+    "much",
+    "many",
+    "long",
+    "described",
+    "required",
+    "default",
+    "normal",
+    "such",
+];
+/// Adjectives that precede "service" or "worker" without naming it.
+const NOT_NOUN_NAMES: &[&str] = &[
+    "simple",
+    "small",
+    "tiny",
+    "basic",
+    "stateless",
+    "public",
+    "private",
+    "internal",
+    "external",
+    "web",
+    "http",
+    "https",
+    "rest",
+    "restful",
+    "grpc",
+    "python",
+    "node",
+    "nodejs",
+    "go",
+    "golang",
+    "java",
+    "rust",
+    "ruby",
+    "php",
+    "django",
+    "flask",
+    "rails",
+    "spring",
+    "express",
+    "react",
+    "static",
+    "single",
+    "highly",
+    "available",
+    "background",
+    "scheduled",
+    "nightly",
+    "daily",
+    "hourly",
+    "weekly",
+    "monthly",
+    "one-off",
+    "batch",
+    "replicated",
+    "redundant",
+    "containerized",
+    "dockerized",
+    "new",
+    "existing",
+    "second",
+    "another",
+    "other",
+    "main",
+    "production",
+    "staging",
+    "dev",
+    "prod",
+    "queue",
+    "log",
+    "logging",
+    "metrics",
+    "monitoring",
+    "long-running",
+    "lightweight",
+    "add",
+    "spin",
+    "up",
+    "launch",
+    "start",
+    "provision",
+    "install",
+    "bring",
+    "stand",
+    "roll",
+    "out",
+    "ship",
+    "host",
+    "put",
+    "setup",
+    "create",
+    "deploy",
+    "run",
+    "need",
+    "want",
+    "schedule",
+    "expose",
+];
+
+/// Reads an explicit name ("called X", "named X", "as X") or the word before
+/// the workload noun ("the checkout service"). Returns the raw word and
+/// whether it was given explicitly.
+pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<(String, bool)> {
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        let j = if w.is(i, &["called", "named"])
+            || w.phrase(i, &["name", "it"])
+            || w.phrase(i, &["call", "it"])
+        {
+            w.skip(
+                if w.is(i, &["called", "named"]) {
+                    i + 1
+                } else {
+                    i + 2
+                },
+                &["=", ":"],
+                1,
+            )
+        } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, STOP) {
+            i + 1
+        } else if w.is(i, &["as"]) {
+            let next = w.low(i + 1);
+            let name_like = w.free(i + 1)
+                && !w.is(i + 1, STOP)
+                && !w.is(i + 1, NOT_AS_NAMES)
+                && !next.starts_with(|c: char| c.is_ascii_digit())
+                && !mentions.iter().any(|m| m.at.contains(&(i + 1)));
+            if !name_like {
+                continue;
+            }
+            i + 1
+        } else {
+            continue;
+        };
+        if r.contains(&j) && w.free(j) && !w.raw(j).is_empty() {
+            let name = w.raw(j).to_string();
+            w.claim(i..j + 1);
+            return Some((name, true));
+        }
+    }
+    let first = mentions
+        .iter()
+        .find(|m| r.contains(&m.at.start) && !m.dependency)?;
+    if first.named && w.free(first.at.start) {
+        return Some((w.raw(first.at.start).to_string(), false));
+    }
+    // Data stores are named after their archetype unless named explicitly.
+    if first.archetype().is_none_or(|a| !a.is_generic()) {
+        return None;
+    }
+    let before = (r.start..first.at.start).rev().find(|&j| !w.is(j, DETERMINERS))?;
+    let low = w.low(before);
+    let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
+        && low
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok = w.free(before)
+        && word_like
+        && !w.is(before, STOP)
+        && !w.is(before, NOT_NOUN_NAMES)
+        && w.number(before, false).is_none()
+        && !mentions.iter().any(|m| m.at.contains(&before));
+    ok.then(|| {
+        w.claim(before..before + 1);
+        (w.raw(before).to_string(), false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::builtin::kind::mentions;
+
+    #[test]
+    fn images_are_read_after_keywords_or_by_shape() {
+        let img = |t: &str| {
+            let mut w = Words::new(t);
+            let r = 0..w.len();
+            image(&mut w, &r)
+        };
+        assert_eq!(img("using image nginx:1.27.3").as_deref(), Some("nginx:1.27.3"));
+        assert_eq!(img("image nginx").as_deref(), Some("nginx"));
+        assert_eq!(
+            img("Deploy acme/checkout:2.4.0 as checkout").as_deref(),
+            Some("acme/checkout:2.4.0")
+        );
+        assert_eq!(
+            img("deploy ghcr.io/acme/api@sha256:abc").as_deref(),
+            Some("ghcr.io/acme/api@sha256:abc")
+        );
+        assert_eq!(img("at api.example.com:443 daily at 6:30"), None);
+        assert_eq!(img("expose at example.com/api"), None);
+    }
+
+    #[test]
+    fn tags_and_basenames_are_read_from_images() {
+        assert_eq!(tag("acme/api:1.2"), Some("1.2"));
+        assert_eq!(tag("localhost:5000/api"), None);
+        assert_eq!(tag("acme/api"), None);
+        assert_eq!(image_basename("ghcr.io/acme/checkout:2.4.0"), "checkout");
+        assert_eq!(image_basename("localhost:5000/api"), "api");
+    }
+
+    #[test]
+    fn names_come_from_called_named_as_or_the_noun_before_the_workload() {
+        let name_of = |t: &str| {
+            let mut w = Words::new(t);
+            let m = mentions(&w);
+            let r = 0..w.len();
+            name(&mut w, &r, &m).map(|n| n.0)
+        };
+        assert_eq!(
+            name_of("a redis called session-cache").as_deref(),
+            Some("session-cache")
+        );
+        assert_eq!(
+            name_of("a worker named Orders_Worker").as_deref(),
+            Some("Orders_Worker")
+        );
+        assert_eq!(
+            name_of("Deploy acme/x:1 as checkout").as_deref(),
+            Some("checkout")
+        );
+        assert_eq!(name_of("the checkout service").as_deref(), Some("checkout"));
+        assert_eq!(name_of("a simple web app"), None);
+        assert_eq!(name_of("redis as well"), None);
+        assert_eq!(name_of("postgres called ../../etc").as_deref(), Some("../../etc"));
+        assert_eq!(
+            name_of("deploy the orders-api with 3 replicas").as_deref(),
+            Some("orders-api")
+        );
+    }
+
+    #[test]
+    fn versions_follow_data_store_names_but_counts_do_not() {
+        let v = |t: &str| {
+            let mut w = Words::new(t);
+            let m = mentions(&w);
+            let r = 0..w.len();
+            version(&mut w, &r, &m)
+        };
+        assert_eq!(v("postgres 16 in prod").as_deref(), Some("16"));
+        assert_eq!(v("redis version 7.2").as_deref(), Some("7.2"));
+        assert_eq!(v("redis v7.2.4").as_deref(), Some("7.2.4"));
+        assert_eq!(v("redis 3 replicas"), None);
+        assert_eq!(v("kafka 3 brokers"), None);
+    }
+}

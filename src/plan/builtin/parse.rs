@@ -1,0 +1,283 @@
+//! The parse: one intent, read layer by layer into a checked spec.
+//!
+//! Runs the readers in order over one token stream (see the module docs of
+//! `builtin`), attaches credentials and variables to their clauses, decides
+//! the environment and namespace, builds each component and normalises the
+//! result. A last check makes sure no plaintext credential reached a field
+//! built from the user's words.
+
+use std::ops::Range;
+
+use super::draft::{self, Draft};
+use super::kind::{self, Mention, Resolved};
+use super::text::{self, Words};
+use super::{credentials, guard, naming, network, scaling, schedule, scope, sizing};
+use crate::intent::Intent;
+use crate::plan::Error;
+use crate::spec::{Archetype, EnvVar, Spec};
+
+/// Assumptions and questions a spec may carry (see `spec::check`).
+const MAX_NOTES: usize = 30;
+
+/// Parses an intent into a spec without any network access.
+pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
+    guard::refuse(&intent.text)?;
+    let mut w = Words::new(&intent.text);
+    let (credentials, plaintext) = credentials::credentials(&mut w);
+    let vars = credentials::env_vars(&mut w);
+    let namespace = scope::namespace(&mut w)?;
+    let env = scope::environment(&mut w)?;
+    let mentions = kind::mentions(&w);
+    let clauses = kind::clauses(&w, &mentions);
+
+    let mut drafts: Vec<Draft> = clauses.iter().map(|r| read(&mut w, r, &mentions)).collect();
+    if let Some(n) = drafts.iter().find(|d| d.replicas_each).and_then(|d| d.replicas) {
+        for d in drafts.iter_mut().filter(|d| d.replicas.is_none()) {
+            d.replicas = Some(n);
+        }
+    }
+    for c in credentials {
+        let k = clause_of(&clauses, c.at);
+        drafts[k].credentials.push(c);
+    }
+    for v in vars {
+        let k = clause_of(&clauses, v.at);
+        drafts[k].env.push(EnvVar {
+            name: v.name,
+            value: v.value,
+        });
+    }
+
+    let mut assumptions = Vec::new();
+    let mut questions = Vec::new();
+    let mut understood: Vec<String> = Vec::new();
+    let environment = match (&intent.environment, env.name) {
+        (Some(given), text) => {
+            if let Some(t) = text.filter(|t| t != given) {
+                questions.push(format!(
+                    "the intent says {t} but the environment was set to {given}; the plan targets {given}"
+                ));
+            }
+            given.clone()
+        }
+        (None, Some(text)) => {
+            understood.push(format!("environment: {text}"));
+            if !env.others.is_empty() {
+                questions.push(format!(
+                    "the intent also names {}; this plan covers {text} only — plan the others separately",
+                    env.others.join(", ")
+                ));
+            }
+            text
+        }
+        (None, None) => {
+            assumptions.push("no environment given; using default".to_string());
+            questions.push("which environment is this for? say \"in staging\" or pass --env".to_string());
+            "default".to_string()
+        }
+    };
+    if let Some(ns) = &namespace {
+        understood.push(format!("namespace: {ns}"));
+    }
+
+    let mut components = Vec::new();
+    let many = drafts.len() > 1;
+    for d in &mut drafts {
+        if d.archetype.is_none() {
+            let mut seen = understood.clone();
+            seen.extend(d.understood());
+            let reason = missing_workload(d, unknown_word(&w));
+            return Err(Error::NotUnderstood {
+                reason,
+                understood: seen,
+            });
+        }
+        let c = draft::build(d).map_err(|e| with_context(e, &understood))?;
+        let prefix = |s: &String| {
+            if many {
+                format!("{}: {s}", c.name)
+            } else {
+                s.clone()
+            }
+        };
+        assumptions.extend(d.assumptions.iter().map(prefix));
+        questions.extend(d.questions.iter().map(prefix));
+        components.push(c);
+    }
+
+    let namespace = namespace.unwrap_or_else(|| {
+        let ns = components[0].name.clone();
+        assumptions.push(format!(
+            "namespace {ns} chosen after the component name; say \"in namespace X\" to choose"
+        ));
+        ns
+    });
+    let mut spec = Spec {
+        environment,
+        namespace,
+        components,
+        assumptions: cap(assumptions),
+        questions: cap(questions),
+    };
+    spec.normalize().map_err(|e| Error::NotUnderstood {
+        reason: format!("the intent gives values that are not acceptable: {e}"),
+        understood: understood.clone(),
+    })?;
+    if leaks(&spec, &plaintext) {
+        return Err(Error::Refused(
+            "a credential in the intent could not be kept out of the plan; remove it from the intent and create it \
+             as a Secret (SealedSecret or ExternalSecret)"
+                .into(),
+        ));
+    }
+    Ok(spec)
+}
+
+/// Reads one clause into a draft.
+fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
+    const CUES: &[&str] = &[
+        "cron",
+        "cronjob",
+        "job",
+        "jobs",
+        "scheduled",
+        "schedule",
+        "task",
+        "backup",
+        "backups",
+        "run",
+        "runs",
+        "report",
+    ];
+    let mut d = Draft {
+        image: naming::image(w, r),
+        ..Draft::default()
+    };
+    d.schedule = schedule::find(w, r, w.has(r.clone(), CUES));
+    match kind::resolve(mentions, r, d.image.as_deref(), d.schedule.is_some()) {
+        Resolved::Is(a) => d.archetype = Some(a),
+        Resolved::Vague(v) => d.vague = Some(v),
+        Resolved::Nothing => {}
+    }
+    d.mariadb = d.archetype == Some(Archetype::Mysql)
+        && (w.has(r.clone(), &["mariadb"])
+            || d.image
+                .as_deref()
+                .is_some_and(|i| naming::image_basename(i) == "mariadb"));
+    if d.image.is_none()
+        && d.archetype
+            .is_some_and(|a| !a.is_generic() && a != Archetype::Minio)
+    {
+        d.version = naming::version(w, r, mentions);
+    }
+    if let Some((name, explicit)) = naming::name(w, r, mentions) {
+        d.name = Some(name);
+        d.name_explicit = explicit;
+    }
+    network::health(w, r, &mut d);
+    scaling::autoscaling(w, r, &mut d);
+    sizing::resources(w, r, &mut d);
+    scaling::replicas(w, r, &mut d);
+    network::ports(w, r, &mut d);
+    network::exposure(w, r, &mut d);
+    network::availability(w, r, &mut d);
+    d
+}
+
+fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
+    clauses.iter().position(|r| r.contains(&at)).unwrap_or(0)
+}
+
+/// The first unread word after a deploy verb ("Deploy nginx"), which may be
+/// an image given without a tag.
+fn unknown_word(w: &Words) -> Option<String> {
+    const VERBS: &[&str] = &[
+        "deploy",
+        "run",
+        "install",
+        "launch",
+        "start",
+        "create",
+        "add",
+        "up",
+        "provision",
+    ];
+    let verb = (0..w.len()).find(|&i| w.is(i, VERBS))?;
+    let k = (verb + 1..w.len()).find(|&k| !w.is(k, text::DETERMINERS))?;
+    let word = w.low(k);
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
+    (w.free(k) && plain && !w.is(k, text::STOP)).then(|| w.raw(k).to_string())
+}
+
+/// Why a clause names no workload, with a hint at what would work.
+fn missing_workload(d: &Draft, unknown: Option<String>) -> String {
+    if let (None, Some(word)) = (d.vague, unknown) {
+        return format!(
+            "{word:?} is not a workload the builtin planner knows; if it is an image, give it with a pinned tag, \
+             e.g. \"Deploy {word}:1.2.3 as NAME\" (a web service), or name a data store such as redis or postgres"
+        );
+    }
+    match d.vague {
+        Some(v) => format!(
+            "{v} was asked for, but not which one; name it: redis, postgres, mysql, mongodb, memcached, rabbitmq, \
+             kafka, elasticsearch, zookeeper, minio or grafana"
+        ),
+        None => "no workload found; name a data store (redis, postgres, mysql, mongodb, kafka, ...) or a web \
+                 service, worker, cron job, job or daemon with \"using image NAME:TAG\""
+            .to_string(),
+    }
+}
+
+/// Adds the global facts (environment, namespace) to a component's error.
+fn with_context(e: Error, global: &[String]) -> Error {
+    match e {
+        Error::NotUnderstood { reason, understood } => Error::NotUnderstood {
+            reason,
+            understood: global.iter().cloned().chain(understood).collect(),
+        },
+        other => other,
+    }
+}
+
+/// Keeps at most [`MAX_NOTES`] entries, saying how many were dropped.
+fn cap(mut notes: Vec<String>) -> Vec<String> {
+    if notes.len() > MAX_NOTES {
+        let extra = notes.len() - (MAX_NOTES - 1);
+        notes.truncate(MAX_NOTES - 1);
+        notes.push(format!("... and {extra} more"));
+    }
+    notes
+}
+
+/// True when a plaintext credential reached a field built from the user's words.
+fn leaks(spec: &Spec, plaintext: &[String]) -> bool {
+    let mut fields: Vec<&str> = vec![&spec.environment, &spec.namespace];
+    for c in &spec.components {
+        fields.push(&c.name);
+        fields.extend(c.image.as_deref());
+        fields.extend(c.ports.iter().map(|p| p.name.as_str()));
+        fields.extend(c.env.iter().flat_map(|e| [e.name.as_str(), e.value.as_str()]));
+        fields.extend(
+            c.secret_refs
+                .iter()
+                .flat_map(|s| [s.env.as_str(), s.secret.as_str(), s.key.as_str()]),
+        );
+        if let Some(e) = &c.exposure {
+            fields.extend(e.host.as_deref());
+            fields.extend(e.path.as_deref());
+        }
+        if let Some(s) = &c.storage {
+            fields.extend(s.class.as_deref());
+        }
+        if let Some(h) = &c.health_check {
+            fields.extend(h.path.as_deref());
+        }
+    }
+    plaintext
+        .iter()
+        .filter(|p| p.len() >= 4)
+        .any(|p| fields.iter().any(|f| f.contains(p.as_str())))
+}
