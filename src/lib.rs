@@ -32,6 +32,8 @@ pub enum Error {
     Render(#[from] render::Error),
     #[error(transparent)]
     Repo(#[from] repo::Error),
+    #[error(transparent)]
+    Policy(#[from] policy::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,14 +7,20 @@
 //! git; front ends decide what to do with a [`Plan`].
 
 use serde::Serialize;
+use std::sync::LazyLock;
 
 use crate::finding::{Finding, Severity};
 use crate::intent::Intent;
 use crate::manifest::File;
 use crate::plan::{Critic, Planner, Usage};
+use crate::policy::{PolicySet, Settings};
 use crate::repo::{Layout, RepoConfig};
 use crate::spec::{secrets, Spec};
 use crate::{render, validate, Result};
+
+/// The built-in policy pack, compiled once per process.
+static BUILTIN: LazyLock<PolicySet> =
+    LazyLock::new(|| PolicySet::builtin().expect("the built-in policy pack compiles"));
 
 /// The outcome of planning one intent: the stable `plan --format json` contract.
 #[derive(Debug, Clone, Serialize)]
@@ -39,10 +45,22 @@ impl Plan {
 }
 
 /// What the repository contributes to a plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Context {
     pub layout: Layout,
     pub config: RepoConfig,
+    /// The built-in pack plus the repository's own policies.
+    pub policies: PolicySet,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            layout: Layout::default(),
+            config: RepoConfig::default(),
+            policies: BUILTIN.clone(),
+        }
+    }
 }
 
 impl Context {
@@ -52,7 +70,31 @@ impl Context {
             path: ".gitintent.yaml".into(),
             message,
         })?;
-        Ok(Context { layout, config })
+        Ok(Context {
+            layout,
+            config,
+            policies: BUILTIN.clone(),
+        })
+    }
+
+    /// Reads `.gitintent.yaml` and the repository's policy directories
+    /// (`policies:`, default `policies/` when it exists) from `root`.
+    pub fn load(root: &std::path::Path) -> Result<Context> {
+        let mut ctx = Context::new(RepoConfig::load(root)?)?;
+        let dirs: Vec<String> = if ctx.config.policies.is_empty() {
+            vec!["policies".to_string()]
+        } else {
+            ctx.config.policies.clone()
+        };
+        for dir in dirs {
+            let path = crate::repo::join_inside(root, dir.trim_end_matches('/'))?;
+            if path.is_dir() {
+                ctx.policies = ctx.policies.with_dir(&path)?;
+            } else if !ctx.config.policies.is_empty() {
+                return Err(crate::repo::Error::NotADirectory(path).into());
+            }
+        }
+        Ok(ctx)
     }
 }
 
@@ -110,6 +152,11 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
         .cloned()
         .collect();
     findings.extend(validate::check(&manifests));
+    let settings = Settings {
+        environment: spec.environment.clone(),
+        ..Settings::default()
+    };
+    findings.extend(ctx.policies.check(&manifests, &settings));
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -3,13 +3,12 @@
 
 use gitintent::pipeline::{self, Context};
 use gitintent::plan::Planner;
-use gitintent::repo::RepoConfig;
 use gitintent::Intent;
 use std::path::Path;
 
 fn example_context() -> Context {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops");
-    Context::new(RepoConfig::load(&root).unwrap()).unwrap()
+    Context::load(&root).unwrap()
 }
 
 fn plan(text: &str) -> pipeline::Plan {

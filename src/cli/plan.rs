@@ -84,7 +84,7 @@ fn choose_planner(choice: Option<PlannerChoice>) -> Result<Planner, planner::Err
 fn exit_code(e: &gitintent::Error) -> u8 {
     use gitintent::Error as E;
     match e {
-        E::Intent(_) | E::Spec(_) => exit::BAD_INPUT,
+        E::Intent(_) | E::Spec(_) | E::Policy(_) => exit::BAD_INPUT,
         E::Plan(
             planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
         ) => exit::BAD_INPUT,
@@ -122,15 +122,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
     let ctx = match &args.repo {
-        Some(root) => gitintent::repo::RepoConfig::load(root).and_then(Context::new),
+        Some(root) => Context::load(root),
         None => Ok(Context::default()),
     };
     let ctx = match ctx {
         Ok(c) => c,
-        Err(e) => {
-            let message = error_chain(&e);
-            return Ok(fail(format, exit_code(&e.into()), message));
-        }
+        Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
     let planner = match choose_planner(args.planner) {
         Ok(p) => p,
