@@ -45,10 +45,19 @@ selects(selector, labels) if {
 	}
 }
 
+# data.gitintent.pdbs: namespace -> "key=value" (or "*") -> [PDB selector].
+candidate_selectors contains s if {
+	some key, value in pod_labels
+	some s in data.gitintent.pdbs[namespace_of(input)][sprintf("%s=%s", [key, value])]
+}
+
+candidate_selectors contains s if {
+	some s in data.gitintent.pdbs[namespace_of(input)]["*"]
+}
+
 has_pdb if {
-	some pdb in data.gitintent.pdbs
-	namespace_of(pdb) == namespace_of(input)
-	selects(pdb.spec.selector, pod_labels)
+	some s in candidate_selectors
+	selects(s, pod_labels)
 }
 
 deny contains hit("pod-disruption-budget", "/spec/replicas", msg) if {

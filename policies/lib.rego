@@ -3,7 +3,7 @@
 # Every rule of the pack lives in package gitintent.builtin and reports
 # {"rule", "path", "msg"} objects through deny (error) and warn (warning).
 # input is one resource; data.gitintent.settings holds the repo settings and
-# data.gitintent.pdbs the PodDisruptionBudgets of the same batch.
+# data.gitintent.pdbs the PodDisruptionBudget selectors of the same batch.
 package gitintent.builtin
 
 import rego.v1

@@ -4,3 +4,4 @@ mod evals;
 mod validate;
 mod util;
 mod openai;
+mod policy;

@@ -306,11 +306,43 @@ fn expand<'a>(
 
 /// `data.gitintent`: settings plus the cross-resource facts rules need.
 fn batch_data(resources: &[(Option<&str>, &serde_json::Value)], settings: &Settings) -> serde_json::Value {
-    let pdbs: Vec<&serde_json::Value> = resources
-        .iter()
-        .map(|(_, d)| *d)
-        .filter(|d| d.get("kind").and_then(|k| k.as_str()) == Some("PodDisruptionBudget"))
-        .collect();
+    // PDB selectors indexed by namespace, then by each `key=value` of their
+    // matchLabels (`*` for selectors without matchLabels), so that a workload
+    // only looks at PDBs that share one of its labels.
+    let mut pdbs = serde_json::Map::new();
+    for (_, doc) in resources {
+        if doc.get("kind").and_then(|k| k.as_str()) != Some("PodDisruptionBudget") {
+            continue;
+        }
+        let Some(selector) = doc.pointer("/spec/selector").filter(|s| s.is_object()) else {
+            continue;
+        };
+        let namespace = doc
+            .pointer("/metadata/namespace")
+            .and_then(|n| n.as_str())
+            .unwrap_or("");
+        let by_label = pdbs.entry(namespace).or_insert_with(|| serde_json::json!({}));
+        let mut keys: Vec<String> = selector
+            .get("matchLabels")
+            .and_then(|m| m.as_object())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if keys.is_empty() {
+            keys.push("*".to_string());
+        }
+        for key in keys {
+            let list = by_label
+                .as_object_mut()
+                .map(|o| o.entry(key).or_insert_with(|| serde_json::json!([])));
+            if let Some(serde_json::Value::Array(list)) = list {
+                list.push(selector.clone());
+            }
+        }
+    }
     serde_json::json!({
         "settings": {
             "required_labels": settings.required_labels,

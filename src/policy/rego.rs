@@ -101,13 +101,18 @@ impl Rego {
         // Adding data can only fail on a non-object or a conflict; both are
         // impossible for a fresh `{gitintent: ...}` object.
         let _ = engine.add_data(Value::from(serde_json::Value::Object(root)));
-        Session { engine }
+        Session {
+            engine,
+            undefined: Vec::new(),
+        }
     }
 }
 
 /// A cloned engine with the batch's data, evaluated once per document.
 pub(crate) struct Session {
     engine: Engine,
+    /// Queries found undefined once; not asked again.
+    undefined: Vec<String>,
 }
 
 impl Session {
@@ -119,13 +124,17 @@ impl Session {
         for package in packages {
             for (rule, severity) in RULES {
                 let query = format!("data.{package}.{rule}");
-                let value = match self.engine.eval_rule(query) {
+                if self.undefined.contains(&query) {
+                    continue;
+                }
+                let value = match self.engine.eval_rule(query.clone()) {
                     Ok(v) => v,
                     Err(e) => {
                         // A rule that is not defined is no finding; a rule
                         // that fails at run time is one, never a silent pass.
                         let text = e.to_string();
                         if is_undefined_rule(&text) {
+                            self.undefined.push(query);
                             continue;
                         }
                         hits.push(Hit {
