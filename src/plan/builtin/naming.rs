@@ -12,6 +12,7 @@ use std::ops::Range;
 
 use super::kind::Mention;
 use super::text::{Words, DETERMINERS, STOP};
+use crate::spec::Archetype;
 
 /// Words after which a number is a count or a size, not a version.
 const NOT_VERSION: &[&str] = &[
@@ -267,7 +268,13 @@ const NOT_NOUN_NAMES: &[&str] = &[
 /// Reads an explicit name ("called X", "named X", "as X") or the word before
 /// the workload noun ("the checkout service"). Returns the raw word and
 /// whether it was given explicitly.
-pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<(String, bool)> {
+/// A data store (`archetype` not generic) is only named explicitly.
+pub(super) fn name(
+    w: &mut Words,
+    r: &Range<usize>,
+    mentions: &[Mention],
+    archetype: Option<Archetype>,
+) -> Option<(String, bool)> {
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -314,7 +321,7 @@ pub(super) fn name(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Opt
         return Some((w.raw(first.at.start).to_string(), false));
     }
     // Data stores are named after their archetype unless named explicitly.
-    if first.archetype().is_none_or(|a| !a.is_generic()) {
+    if archetype.is_none_or(|a| !a.is_generic()) || first.archetype().is_none_or(|a| !a.is_generic()) {
         return None;
     }
     let before = (r.start..first.at.start).rev().find(|&j| !w.is(j, DETERMINERS))?;
@@ -376,7 +383,7 @@ mod tests {
             let mut w = Words::new(t);
             let m = mentions(&w);
             let r = 0..w.len();
-            name(&mut w, &r, &m).map(|n| n.0)
+            name(&mut w, &r, &m, Some(Archetype::WebService)).map(|n| n.0)
         };
         assert_eq!(
             name_of("a redis called session-cache").as_deref(),

@@ -170,7 +170,7 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
     {
         d.version = naming::version(w, r, mentions);
     }
-    if let Some((name, explicit)) = naming::name(w, r, mentions) {
+    if let Some((name, explicit)) = naming::name(w, r, mentions, d.archetype) {
         d.name = Some(name);
         d.name_explicit = explicit;
     }

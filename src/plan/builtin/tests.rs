@@ -658,3 +658,147 @@ fn daemons_and_jobs_drop_what_they_cannot_have() {
     assert_eq!((c.replicas, c.high_availability.clone()), (None, None));
     assert_eq!(s.questions.len(), 3, "{:?}", s.questions);
 }
+
+/// Random phrases over the planner's vocabulary, with a planted credential:
+/// planning never panics, every spec it returns normalises unchanged, and the
+/// credential never appears in it.
+#[test]
+fn word_salad_never_panics_and_never_leaks() {
+    const WORDS: &[&str] = &[
+        "deploy",
+        "redis",
+        "postgres",
+        "a",
+        "the",
+        "web",
+        "app",
+        "service",
+        "worker",
+        "job",
+        "cron",
+        "every",
+        "15",
+        "minutes",
+        "nightly",
+        "at",
+        "2am",
+        "6:30pm",
+        "monday",
+        "and",
+        "with",
+        "3",
+        "replicas",
+        "three",
+        "nodes",
+        "between",
+        "to",
+        "12",
+        "70%",
+        "CPU",
+        "half",
+        "core",
+        "2GB",
+        "of",
+        "RAM",
+        "50Gi",
+        "storage",
+        "class",
+        "fast-ssd",
+        "persistent",
+        "in",
+        "production",
+        "prod",
+        "staging",
+        "namespace",
+        "payments",
+        "called",
+        "named",
+        "as",
+        "orders-api",
+        "image",
+        "acme/api:1.2",
+        "redis:7.2",
+        "using",
+        "port",
+        "8080",
+        ":9000",
+        "health",
+        "check",
+        "/healthz",
+        "api.example.com",
+        "https://x.example.com/v1",
+        "over",
+        "HTTPS",
+        "expose",
+        "publicly",
+        "highly",
+        "available",
+        "failover",
+        "survive",
+        "node",
+        "failures",
+        "on",
+        "every",
+        "node",
+        "daemon",
+        "LOG_LEVEL=debug",
+        "password hunter2zz",
+        "password",
+        "token hunter2zz",
+        "API_KEY=hunter2zz",
+        "secret",
+        "from",
+        "-",
+        ",",
+        ".",
+        "0",
+        "1",
+        "100",
+        "999999999999",
+        "a-b",
+        "--",
+        "'",
+        "\"",
+        "::",
+        "=",
+        "@daily",
+        "*",
+        "*/5",
+        "x",
+        "min",
+        "max",
+        "up",
+        "each",
+        "mariadb",
+        "16",
+        "version",
+        "kafka",
+        "grafana",
+        "minio",
+        "elastic",
+        "search",
+        "autoscale",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for _ in 0..1500 {
+        let len = 1 + next(24);
+        let text: Vec<&str> = (0..len).map(|_| WORDS[next(WORDS.len())]).collect();
+        let text = text.join(if next(5) == 0 { "\n" } else { " " });
+        let Ok(intent) = Intent::new(&text, None) else {
+            continue;
+        };
+        if let Ok(mut s) = plan(&intent) {
+            let json = json(&s);
+            assert!(!json.contains("hunter2zz"), "{text:?} leaked: {json}");
+            let before = s.clone();
+            s.normalize().unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(s, before, "{text:?}");
+        }
+    }
+}
