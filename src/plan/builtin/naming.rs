@@ -320,26 +320,41 @@ pub(super) fn name(
     if first.named && w.free(first.at.start) {
         return Some((w.raw(first.at.start).to_string(), false));
     }
+    // "the frontend": a noun that is a fine name on its own.
+    let noun = first.at.len() == 1
+        && w.is(
+            first.at.start,
+            &["frontend", "backend", "front-end", "back-end", "website"],
+        );
     // Data stores are named after their archetype unless named explicitly.
     if archetype.is_none_or(|a| !a.is_generic()) || first.archetype().is_none_or(|a| !a.is_generic()) {
         return None;
     }
-    let before = (r.start..first.at.start).rev().find(|&j| !w.is(j, DETERMINERS))?;
-    let low = w.low(before);
-    let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
-        && low
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let ok = w.free(before)
-        && word_like
-        && !w.is(before, STOP)
-        && !w.is(before, NOT_NOUN_NAMES)
-        && w.number(before, false).is_none()
-        && !mentions.iter().any(|m| m.at.contains(&before));
-    ok.then(|| {
-        w.claim(before..before + 1);
-        (w.raw(before).to_string(), false)
-    })
+    let usable = |j: &usize| {
+        let low = w.low(*j);
+        let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
+            && low
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        w.free(*j)
+            && word_like
+            && !w.is(*j, STOP)
+            && !w.is(*j, NOT_NOUN_NAMES)
+            && w.number(*j, false).is_none()
+            && !mentions.iter().any(|m| m.at.contains(j))
+    };
+    match (r.start..first.at.start)
+        .rev()
+        .find(|&j| !w.is(j, DETERMINERS))
+        .filter(usable)
+    {
+        Some(before) => {
+            w.claim(before..before + 1);
+            Some((w.raw(before).to_string(), false))
+        }
+        None if noun => Some((w.low(first.at.start).to_string(), false)),
+        None => None,
+    }
 }
 
 #[cfg(test)]

@@ -120,15 +120,16 @@ pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
             continue;
         }
         let after = w.skip(i + 1, &["called", "named", "=", ":"], 2);
-        let candidate = if w.free(after) && !w.is(after, STOP) && !w.is(after, NOT_NAMES) {
-            Some((after, i..after + 1))
-        } else {
-            (0..i)
-                .rev()
-                .find(|&j| !w.is(j, DETERMINERS))
-                .filter(|&j| w.free(j) && !w.is(j, STOP) && !w.is(j, NOT_NAMES) && !w.is(j, PREPOSITIONS))
-                .map(|j| (j, j..i + 1))
-        };
+        let candidate =
+            if w.free(after) && !w.is(after, STOP) && !w.is(after, NOT_NAMES) && !w.pause(after - 1) {
+                Some((after, i..after + 1))
+            } else {
+                (0..i)
+                    .rev()
+                    .find(|&j| !w.is(j, DETERMINERS))
+                    .filter(|&j| w.free(j) && !w.is(j, STOP) && !w.is(j, NOT_NAMES) && !w.is(j, PREPOSITIONS))
+                    .map(|j| (j, j..i + 1))
+            };
         if let Some((at, range)) = candidate {
             let raw = w.raw(at).to_string();
             let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("namespace {m}")))?;
@@ -200,6 +201,10 @@ mod tests {
         assert_eq!(ns("in namespace payments").as_deref(), Some("payments"));
         assert_eq!(ns("in the payments namespace").as_deref(), Some("payments"));
         assert_eq!(ns("in its own namespace"), None);
+        assert_eq!(
+            ns("in the monitoring namespace? prod please").as_deref(),
+            Some("monitoring")
+        );
         assert!(namespace(&mut Words::new("namespace ../../kube-system")).is_err());
     }
 }

@@ -182,6 +182,20 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 _ if last.is_some_and(|(what, at)| i - at <= 8 && what != "cpu") => {
                     Some((last.map_or("memory", |l| l.0), mebibytes(n * f)))
                 }
+                // "1 cpu / 2Gi each": CPU and memory come in pairs.
+                _ if last.is_some_and(|(what, at)| i - at <= 3 && what == "cpu") => {
+                    Some(("memory", mebibytes(n * f)))
+                }
+                // "mysql with 50GB": a large bare size on a data store is its disk.
+                _ if d.archetype.is_some_and(|a| a.is_stateful()) && n * f >= 10.0 * 1024.0 => {
+                    let size = mebibytes(n * f);
+                    if let Some(s) = &size {
+                        d.assumptions.push(format!(
+                            "{s} read as the storage size (say \"of memory\" if it is RAM)"
+                        ));
+                    }
+                    Some(("storage", size))
+                }
                 _ => {
                     d.questions.push(format!(
                         "\"{} {}\" was not used: say whether it is memory (\"{0} {1} of memory\") or storage \
@@ -374,6 +388,20 @@ mod tests {
             Some("100Gi")
         );
         assert_eq!(read("disk size 1TB").storage_size.as_deref(), Some("1Ti"));
+    }
+
+    #[test]
+    fn a_large_bare_size_on_a_data_store_is_its_disk() {
+        let mut w = Words::new("mysql with 50GB and 2 cores / 4Gi");
+        let r = 0..w.len();
+        let mut d = Draft {
+            archetype: Some(crate::spec::Archetype::Mysql),
+            ..Draft::default()
+        };
+        resources(&mut w, &r, &mut d);
+        assert_eq!(d.storage_size.as_deref(), Some("50Gi"));
+        assert_eq!(d.limits.memory.as_deref(), Some("4Gi"));
+        assert_eq!(d.assumptions.len(), 1);
     }
 
     #[test]
