@@ -1,7 +1,7 @@
 mod cli;
-mod snapshots;
 mod evals;
-mod validate;
-mod util;
 mod openai;
 mod policy;
+mod snapshots;
+mod util;
+mod validate;

@@ -90,8 +90,7 @@ pub(super) fn reformat(name: &str, text: &str) -> Result<String, Error> {
         if i > 0 {
             out.push_str("---\n");
         }
-        let yaml = serde_saphyr::to_string_with_options(doc, options)
-            .map_err(|e| yaml_err(e.to_string()))?;
+        let yaml = serde_saphyr::to_string_with_options(doc, options).map_err(|e| yaml_err(e.to_string()))?;
         out.push_str(&yaml);
         if !out.ends_with('\n') {
             out.push('\n');
