@@ -73,3 +73,6 @@ effective(c, field) := v if {
 	v := pod_spec.securityContext[field]
 	v != null
 }
+
+# Both result sets in one evaluation, so helpers are computed once per resource.
+findings := {"deny": deny, "warn": warn}

@@ -195,10 +195,9 @@ fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
                 format!("rule {rule_name:?}: match must name resources"),
             )
         })?;
-        let excludes = match rule.get("exclude") {
-            None => None,
-            Some(e) => Some(filter(Some(e), &mut skip, &rule_name).unwrap_or_default()),
-        };
+        let excludes = rule
+            .get("exclude")
+            .map(|e| filter(Some(e), &mut skip, &rule_name).unwrap_or_default());
         let severity = match validate.get("failureAction") {
             None => default_action,
             Some(v) => {

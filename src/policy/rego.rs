@@ -38,6 +38,9 @@ pub(crate) struct Rego {
     packages: Vec<String>,
 }
 
+/// A package that defines `findings := {"deny": deny, "warn": warn}`.
+const COMBINED_PACKAGE: &str = "gitintent.builtin";
+
 /// Rule names that make findings, with the severity they default to.
 const RULES: [(&str, Severity); 3] = [
     ("deny", Severity::Error),
@@ -122,6 +125,17 @@ impl Session {
         self.engine.set_input(input);
         let mut hits = Vec::new();
         for package in packages {
+            if package == COMBINED_PACKAGE {
+                // The built-in pack: one evaluation for deny and warn.
+                if let Ok(Value::Object(o)) = self.engine.eval_rule(format!("data.{package}.findings")) {
+                    for (rule, severity) in RULES {
+                        if let Some(v) = o.get(&Value::from(rule)) {
+                            collect(v, package, severity, &mut hits);
+                        }
+                    }
+                    continue;
+                }
+            }
             for (rule, severity) in RULES {
                 let query = format!("data.{package}.{rule}");
                 if self.undefined.contains(&query) {
