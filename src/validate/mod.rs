@@ -17,6 +17,8 @@ mod report;
 mod run;
 mod schema;
 mod strict;
+mod tree;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 

@@ -2,21 +2,25 @@
 //!
 //! A file is split into documents on `---` lines first, so one broken
 //! document does not hide the others and documents can be parsed in
-//! parallel. Each document is parsed straight into a `serde_json::Value`
-//! (no re-serialisation) by a visitor that
+//! parallel. Each document becomes a [`Tree`]: by the fast parser of
+//! `yaml.rs` when the YAML is of the common kind, else through serde-saphyr
+//! (or serde_json for JSON) and the strict visitor below. Either way
 //!
-//! - records duplicate keys with their JSON pointer (strict mode makes them
-//!   violations; the last value wins, as with `kubectl`), and
-//! - drops null-valued fields (`creationTimestamp: null`), as the API server
-//!   does, so schemas need no nullable types.
+//! - duplicate keys are recorded with their JSON pointer (strict mode makes
+//!   them violations; the last value wins, as with `kubectl`), and
+//! - null-valued fields (`creationTimestamp: null`) are dropped, as the API
+//!   server does, so schemas need no nullable types.
 //!
 //! Blank and comment-only documents are not resources. A `kind: List` is
 //! expanded into its items. This module does not look at schemas.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+use super::tree::Tree;
 
 /// One document of a file: its text and the line it starts on (1-based).
 #[derive(Debug, Clone, Copy)]
@@ -27,11 +31,12 @@ pub(crate) struct Document<'a> {
 
 /// A resource as parsed, before any schema is consulted.
 #[derive(Debug)]
-pub(crate) enum Parsed {
-    /// A mapping (always `Value::Object`), with the duplicate keys found in
-    /// it as `(pointer, key)`.
+pub(crate) enum Parsed<'s> {
+    /// A mapping at `root` of `tree` (the items of a `List` share theirs),
+    /// with the duplicate keys found in it as `(pointer, key)`.
     Object {
-        value: Value,
+        tree: Arc<Tree<'s>>,
+        root: u32,
         duplicates: Vec<(String, String)>,
     },
     /// Not a resource: a syntax error or a document that is not a mapping.
@@ -41,6 +46,40 @@ pub(crate) enum Parsed {
 /// Splits `content` into its non-blank documents.
 pub(crate) fn documents(content: &str) -> Vec<Document<'_>> {
     let content = content.strip_prefix('\u{feff}').unwrap_or(content);
+    if content.starts_with("...") || content.contains("\n...") {
+        return documents_by_line(content);
+    }
+    // Only `---` markers: jump from one to the next.
+    let mut docs = Vec::new();
+    let (mut start, mut line, mut from) = (0, 1, 0);
+    loop {
+        let marker = if from == 0 && content.starts_with("---") {
+            Some(0)
+        } else {
+            content[from..].find("\n---").map(|i| from + i + 1)
+        };
+        let Some(marker) = marker else { break };
+        from = marker + 3;
+        let after = content[from..].chars().next();
+        if !after.is_none_or(char::is_whitespace) {
+            continue;
+        }
+        let text = &content[start..marker];
+        push(&mut docs, text, line);
+        line += newlines(text);
+        // Anything after `--- ` on the marker line belongs to the next document.
+        start = from;
+    }
+    push(&mut docs, &content[start..], line);
+    docs
+}
+
+fn newlines(text: &str) -> usize {
+    text.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// [`documents`] for streams with `...` end markers too.
+fn documents_by_line(content: &str) -> Vec<Document<'_>> {
     let mut docs = Vec::new();
     let (mut start, mut start_line, mut offset) = (0, 1, 0);
     for (number, line) in content.split_inclusive('\n').enumerate() {
@@ -52,7 +91,6 @@ pub(crate) fn documents(content: &str) -> Vec<Document<'_>> {
             if bare == "..." {
                 (start, start_line) = (offset + line.len(), number + 2);
             } else {
-                // Anything after `--- ` on the marker line belongs to the next document.
                 (start, start_line) = (offset + 3, number + 1);
             }
         }
@@ -77,10 +115,13 @@ fn is_blank(text: &str) -> bool {
 }
 
 /// Parses one document into the resources it holds (several for a `List`).
-pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed> {
+pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
     let mut duplicates = Vec::new();
-    let value = match parse(doc.text, &mut duplicates) {
-        Ok(value) => value,
+    let parsed = parse(doc.text, &mut duplicates);
+    // The order in which parsers find duplicates is theirs; report them by path.
+    duplicates.sort();
+    let (tree, root) = match parsed {
+        Ok(parsed) => parsed,
         Err(first) => {
             // Parse again with the document at its real line, for the message.
             let padded = format!("{}{}", "\n".repeat(doc.line - 1), doc.text);
@@ -88,82 +129,97 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed> {
             return vec![Parsed::Broken(message)];
         }
     };
-    let mut value = match value {
-        Value::Object(map) => map,
-        Value::Null => return Vec::new(),
-        other => {
-            return vec![Parsed::Broken(format!(
-                "not a Kubernetes resource: expected a mapping, found {}",
-                type_name(&other)
-            ))]
+    if !tree.is_object(root) {
+        if tree.describe(root) == "null" {
+            return Vec::new();
         }
-    };
-    if value.get("kind").and_then(Value::as_str) != Some("List") {
+        return vec![Parsed::Broken(format!(
+            "not a Kubernetes resource: expected a mapping, found {}",
+            tree.describe(root)
+        ))];
+    }
+    let tree = Arc::new(tree);
+    let kind = tree.get(root, "kind").and_then(|k| tree.as_str(k));
+    if kind != Some("List") {
         return vec![Parsed::Object {
-            value: Value::Object(value),
+            tree,
+            root,
             duplicates,
         }];
     }
-    let items = match value.remove("items") {
-        Some(Value::Array(items)) => items,
-        None => Vec::new(),
-        Some(other) => {
-            return vec![Parsed::Broken(format!(
-                "List items must be a sequence, found {}",
-                type_name(&other)
-            ))]
-        }
+    let items = match tree.get(root, "items") {
+        None => &[][..],
+        Some(items) => match tree.elements(items) {
+            Some(items) => items,
+            None => {
+                return vec![Parsed::Broken(format!(
+                    "List items must be a sequence, found {}",
+                    tree.describe(items)
+                ))]
+            }
+        },
     };
     items
-        .into_iter()
+        .iter()
         .enumerate()
-        .map(|(i, item)| match item {
-            Value::Object(value) => {
-                let prefix = format!("/items/{i}");
-                let duplicates = duplicates
-                    .iter()
-                    .filter_map(|(path, key)| {
-                        let rest = path.strip_prefix(&prefix)?;
-                        (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), key.clone()))
-                    })
-                    .collect();
-                Parsed::Object {
-                    value: Value::Object(value),
-                    duplicates,
-                }
+        .map(|(i, &item)| {
+            if !tree.is_object(item) {
+                return Parsed::Broken(format!(
+                    "List item {i} is not a Kubernetes resource: expected a mapping, found {}",
+                    tree.describe(item)
+                ));
             }
-            other => Parsed::Broken(format!(
-                "List item {i} is not a Kubernetes resource: expected a mapping, found {}",
-                type_name(&other)
-            )),
+            let prefix = format!("/items/{i}");
+            let duplicates = duplicates
+                .iter()
+                .filter_map(|(path, key)| {
+                    let rest = path.strip_prefix(&prefix)?;
+                    (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), key.clone()))
+                })
+                .collect();
+            Parsed::Object {
+                tree: Arc::clone(&tree),
+                root: item,
+                duplicates,
+            }
         })
         .collect()
 }
 
 /// JSON when it looks like JSON and parses as JSON, YAML otherwise.
-fn parse(text: &str, duplicates: &mut Vec<(String, String)>) -> Result<Value, String> {
+fn parse<'s>(text: &'s str, duplicates: &mut Vec<(String, String)>) -> Result<(Tree<'s>, u32), String> {
     let mut found = Vec::new();
     let json_like = text.trim_start().starts_with(['{', '[']);
-    let parsed = if json_like {
-        let mut de = serde_json::Deserializer::from_str(text);
-        match Strict(&mut found)
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v))
-        {
-            Ok(value) => Ok(value),
-            Err(_) => {
-                found.clear();
-                yaml(text, &mut found)
-            }
+    let json = json_like
+        .then(|| {
+            let mut de = serde_json::Deserializer::from_str(text);
+            Strict(&mut found)
+                .deserialize(&mut de)
+                .and_then(|v| de.end().map(|()| v))
+                .ok()
+        })
+        .flatten();
+    let parsed = match json {
+        Some(value) => Ok(Tree::from_value(value)),
+        None => {
+            found.clear();
+            yaml(text, &mut found)
         }
-    } else {
-        yaml(text, &mut found)
     };
     duplicates.extend(found.into_iter().map(Duplicate::into_pointer));
     parsed
 }
 
-fn yaml(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
+fn yaml<'s>(text: &'s str, found: &mut Vec<Duplicate>) -> Result<(Tree<'s>, u32), String> {
+    if let Some((tree, root, duplicates)) = super::yaml::parse(text) {
+        found.extend(duplicates);
+        return Ok((tree, root));
+    }
+    saphyr(text, found).map(Tree::from_value)
+}
+
+/// The full YAML parser, for whatever the fast one declines.
+fn saphyr(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
     let options = serde_saphyr::Options {
         // The visitor sees every pair and reports duplicates itself, with paths.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
@@ -176,25 +232,66 @@ fn yaml(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
     Ok(value.value)
 }
 
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a sequence",
-        Value::Object(_) => "a mapping",
-    }
+/// The serde-saphyr path alone, as `(value, duplicates)`.
+/// The serde-saphyr path alone, as `(value, duplicates)`.
+#[cfg(test)]
+pub(crate) fn slow(text: &str) -> Result<(Value, Vec<(String, String)>), String> {
+    let mut found = Vec::new();
+    let value = saphyr(text, &mut found)?;
+    let mut found: Vec<_> = found.into_iter().map(Duplicate::into_pointer).collect();
+    found.sort();
+    Ok((value, found))
 }
 
 /// A duplicate key; `path` holds segments innermost first while unwinding.
-struct Duplicate {
-    path: Vec<String>,
+pub(crate) struct Duplicate {
+    pub(crate) path: Vec<String>,
+    pub(crate) key: String,
+}
+
+/// Adds `key: value` to a mapping being built the strict way: segments for
+/// duplicates found inside `value` (those from `before` on), a duplicate if
+/// `key` was seen, and null values dropped.
+pub(crate) fn insert(
+    map: &mut Map<String, Value>,
+    null_keys: &mut Vec<String>,
+    dups: &mut Vec<Duplicate>,
+    before: usize,
     key: String,
+    value: Value,
+) {
+    for dup in &mut dups[before..] {
+        dup.path.push(key.clone());
+    }
+    let duplicate = |key: &String| Duplicate {
+        path: Vec::new(),
+        key: key.clone(),
+    };
+    match map.entry(key) {
+        serde_json::map::Entry::Occupied(mut seen) => {
+            dups.push(duplicate(seen.key()));
+            if value.is_null() {
+                null_keys.push(seen.key().clone());
+                seen.remove();
+            } else {
+                seen.insert(value);
+            }
+        }
+        serde_json::map::Entry::Vacant(new) => {
+            if null_keys.contains(new.key()) {
+                dups.push(duplicate(new.key()));
+            }
+            if value.is_null() {
+                null_keys.push(new.key().clone());
+            } else {
+                new.insert(value);
+            }
+        }
+    }
 }
 
 impl Duplicate {
-    fn into_pointer(self) -> (String, String) {
+    pub(crate) fn into_pointer(self) -> (String, String) {
         let mut pointer = String::new();
         for segment in self.path.iter().rev() {
             pointer.push('/');
@@ -287,21 +384,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         while let Some(key) = access.next_key::<String>()? {
             let before = self.0.len();
             let value = access.next_value_seed(Strict(&mut *self.0))?;
-            for dup in &mut self.0[before..] {
-                dup.path.push(key.clone());
-            }
-            if map.contains_key(&key) || null_keys.contains(&key) {
-                self.0.push(Duplicate {
-                    path: Vec::new(),
-                    key: key.clone(),
-                });
-            }
-            if value.is_null() {
-                map.remove(&key);
-                null_keys.push(key);
-            } else {
-                map.insert(key, value);
-            }
+            insert(&mut map, &mut null_keys, self.0, before, key, value);
         }
         Ok(Value::Object(map))
     }
@@ -312,10 +395,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn one(text: &str) -> Parsed {
+    fn one(text: &str) -> Parsed<'_> {
         let mut all = resources(Document { text, line: 1 });
         assert_eq!(all.len(), 1);
         all.remove(0)
+    }
+
+    /// The value and duplicates of a parsed object.
+    fn object(parsed: &Parsed<'_>) -> (Value, Vec<(String, String)>) {
+        match parsed {
+            Parsed::Object {
+                tree,
+                root,
+                duplicates,
+            } => (tree.to_value(*root), duplicates.clone()),
+            Parsed::Broken(message) => panic!("broken: {message}"),
+        }
     }
 
     #[test]
@@ -327,39 +422,42 @@ mod tests {
     }
 
     #[test]
+    fn documents_without_end_markers_split_the_same_way() {
+        let text = "a: 1\n---\nb: 2\n--- # c\n\n---x: 1\n---\n---\nc: |\n  ---\n";
+        let fast: Vec<_> = documents(text).iter().map(|d| (d.line, d.text)).collect();
+        let slow: Vec<_> = documents_by_line(text).iter().map(|d| (d.line, d.text)).collect();
+        assert_eq!(fast, slow);
+        assert_eq!(fast.len(), 4);
+    }
+
+    #[test]
     fn a_marker_needs_whitespace_after_the_dashes() {
         assert_eq!(documents("a: ---x\n----\n").len(), 1);
     }
 
     #[test]
     fn null_fields_are_dropped() {
-        let Parsed::Object { value, .. } = one("a: null\nb: ~\nc:\nd: [1, null]\n") else {
-            panic!("not an object")
-        };
+        let (value, _) = object(&one("a: null\nb: ~\nc:\nd: [1, null]\n"));
         assert_eq!(value, json!({ "d": [1, null] }));
     }
 
     #[test]
     fn duplicate_keys_are_reported_with_their_path() {
         let text = "spec:\n  list:\n  - a: 1\n    a: 2\n  x: 1\n  x: null\n";
-        let Parsed::Object { value, duplicates } = one(text) else {
-            panic!("not an object")
-        };
+        let (value, duplicates) = object(&one(text));
         assert_eq!(value["spec"]["list"][0]["a"], json!(2));
         assert_eq!(
             duplicates,
             [
-                ("/spec/list/0".to_owned(), "a".to_owned()),
-                ("/spec".to_owned(), "x".to_owned())
+                ("/spec".to_owned(), "x".to_owned()),
+                ("/spec/list/0".to_owned(), "a".to_owned())
             ]
         );
     }
 
     #[test]
     fn json_duplicates_are_found_too() {
-        let Parsed::Object { duplicates, .. } = one(r#"{"a": {"b/c": {"k": 1, "k": 2}}}"#) else {
-            panic!("not an object")
-        };
+        let (_, duplicates) = object(&one(r#"{"a": {"b/c": {"k": 1, "k": 2}}}"#));
         assert_eq!(duplicates, [("/a/b~1c".to_owned(), "k".to_owned())]);
     }
 

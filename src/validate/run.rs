@@ -6,11 +6,14 @@
 use std::num::NonZeroUsize;
 use std::thread;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::parse::{self, Parsed};
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
+use super::tree::Tree;
 use crate::manifest::File;
 
 /// How to validate.
@@ -27,69 +30,143 @@ pub fn validate(files: &[File], options: &Options) -> Report {
         .enumerate()
         .flat_map(|(i, f)| parse::documents(&f.content).into_iter().map(move |d| (i, d)))
         .collect();
-    let parsed: Vec<(usize, Parsed)> = par_map(&documents, |(file, doc)| {
+    // Pass 1 parses and checks built-in kinds where the documents are, so each
+    // thread frees what it parsed. CRDs and resources of unknown kinds are kept.
+    let mut checked: Vec<Checked> = par_map(&documents, |(file, doc)| {
         parse::resources(*doc)
             .into_iter()
-            .map(|p| (*file, p))
+            .map(|parsed| first_pass(&files[*file].path, parsed))
             .collect::<Vec<_>>()
     })
     .into_iter()
     .flatten()
     .collect();
-    let crds = Crds::collect(parsed.iter().filter_map(|(_, p)| match p {
-        Parsed::Object { value, .. } => Some(value),
-        Parsed::Broken(_) => None,
-    }));
-    let resources = par_map(&parsed, |(file, p)| check(&files[*file].path, p, &crds, options));
+    // Pass 2: custom resources, against the CRDs of the whole input.
+    let definitions: Vec<Value> = checked
+        .iter()
+        .filter(|c| !c.pending)
+        .filter_map(|c| c.kept.as_ref())
+        .map(|kept| kept.tree.to_value(kept.root))
+        .collect();
+    let crds = Crds::collect(&definitions);
+    let pending: Vec<&mut Checked<'_>> = checked.iter_mut().filter(|c| c.pending).collect();
+    let resolved = par_map(&pending, |c| {
+        let kept = c.kept.as_ref().expect("pending resources are kept");
+        second_pass(c.resource.clone(), kept, &crds, options)
+    });
+    for (c, resource) in pending.into_iter().zip(resolved) {
+        c.resource = resource;
+    }
     Report {
-        resources,
+        resources: checked.into_iter().map(|c| c.resource).collect(),
         files: files.len(),
     }
 }
 
-fn check(file: &str, parsed: &Parsed, crds: &Crds, options: &Options) -> Resource {
-    let mut resource = Resource {
+/// A resource after the first pass.
+struct Checked<'s> {
+    resource: Resource,
+    /// The parsed resource, for CRDs and for `pending` ones.
+    kept: Option<Kept<'s>>,
+    /// No built-in schema: to be checked against the CRDs.
+    pending: bool,
+}
+
+/// A parsed resource: `root` of `tree`, and its duplicate keys.
+struct Kept<'s> {
+    tree: Arc<Tree<'s>>,
+    root: u32,
+    duplicates: Vec<(String, String)>,
+}
+
+fn first_pass<'s>(file: &str, parsed: Parsed<'s>) -> Checked<'s> {
+    let kept = match parsed {
+        Parsed::Object {
+            tree,
+            root,
+            duplicates,
+        } => Kept {
+            tree,
+            root,
+            duplicates,
+        },
+        Parsed::Broken(message) => {
+            return Checked {
+                resource: failed(resource(file, None), message),
+                kept: None,
+                pending: false,
+            }
+        }
+    };
+    let mut resource = resource(file, Some(&kept));
+    if resource.kind.is_empty() {
+        resource = failed(resource, "missing 'kind' key".into());
+    } else if resource.api_version.is_empty() {
+        resource = failed(resource, "missing 'apiVersion' key".into());
+    } else if let Some(found) = schema::builtin_schema(&resource.api_version, &resource.kind) {
+        resource = apply(resource, found, &kept);
+        let is_crd =
+            resource.api_version == "apiextensions.k8s.io/v1" && resource.kind == "CustomResourceDefinition";
+        return Checked {
+            resource,
+            kept: is_crd.then_some(kept),
+            pending: false,
+        };
+    } else {
+        return Checked {
+            resource,
+            kept: Some(kept),
+            pending: true,
+        };
+    }
+    Checked {
+        resource,
+        kept: None,
+        pending: false,
+    }
+}
+
+fn second_pass(resource: Resource, kept: &Kept<'_>, crds: &Crds, options: &Options) -> Resource {
+    match crds.schema(&resource.api_version, &resource.kind) {
+        Some(found) => apply(resource, found, kept),
+        None if options.ignore_missing_schemas => Resource {
+            status: Status::Skipped,
+            ..resource
+        },
+        None => {
+            let message = format!(
+                "could not find schema for {} {}",
+                resource.api_version, resource.kind
+            );
+            failed(resource, message)
+        }
+    }
+}
+
+/// A resource from `file` named after what it says, not yet checked.
+fn resource(file: &str, kept: Option<&Kept<'_>>) -> Resource {
+    let text = |key: &str| {
+        kept.and_then(|k| k.tree.get(k.root, key).and_then(|v| k.tree.as_str(v)))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Resource {
         file: file.to_owned(),
-        api_version: String::new(),
-        kind: String::new(),
-        name: String::new(),
+        api_version: text("apiVersion"),
+        kind: text("kind"),
+        name: kept.map(name).unwrap_or_default().to_owned(),
         status: Status::Error,
         errors: Vec::new(),
-    };
-    let (value, duplicates) = match parsed {
-        Parsed::Object { value, duplicates } => (value, duplicates),
-        Parsed::Broken(message) => return failed(resource, message.clone()),
-    };
-    let text = |key: &str| value.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
-    resource.kind = text("kind").unwrap_or_default().to_owned();
-    resource.api_version = text("apiVersion").unwrap_or_default().to_owned();
-    resource.name = name(value).to_owned();
-    if resource.kind.is_empty() {
-        return failed(resource, "missing 'kind' key".into());
     }
-    if resource.api_version.is_empty() {
-        return failed(resource, "missing 'apiVersion' key".into());
-    }
+}
 
-    let found = schema::builtin_schema(&resource.api_version, &resource.kind)
-        .or_else(|| crds.schema(&resource.api_version, &resource.kind));
-    let Some(found) = found else {
-        if options.ignore_missing_schemas {
-            resource.status = Status::Skipped;
-            return resource;
-        }
-        let message = format!(
-            "could not find schema for {} {}",
-            resource.api_version, resource.kind
-        );
-        return failed(resource, message);
-    };
-    let validator = match found.validator() {
+fn apply(mut resource: Resource, schema: &schema::Schema, kept: &Kept<'_>) -> Resource {
+    let (node, duplicates) = (kept.tree.node(kept.root), &kept.duplicates);
+    let validator = match schema.validator() {
         Ok(validator) => validator,
         Err(message) => return failed(resource, message.to_owned()),
     };
-
-    if duplicates.is_empty() && validator.is_valid(value) {
+    if duplicates.is_empty() && validator.is_valid(node) {
         resource.status = Status::Valid;
         return resource;
     }
@@ -100,7 +177,7 @@ fn check(file: &str, parsed: &Parsed, crds: &Crds, options: &Options) -> Resourc
             path: path.clone(),
             message: format!("duplicate key {key:?}"),
         })
-        .chain(validator.iter_errors(value).map(|e| Violation {
+        .chain(validator.iter_errors(node).map(|e| Violation {
             path: e.instance_path().as_str().to_owned(),
             message: e.to_string(),
         }))
@@ -118,11 +195,12 @@ fn failed(mut resource: Resource, message: String) -> Resource {
 }
 
 /// `metadata.name`, else `metadata.generateName`, else empty.
-fn name(value: &Value) -> &str {
-    let meta = value.get("metadata");
+fn name<'k>(kept: &'k Kept<'_>) -> &'k str {
+    let tree = &kept.tree;
+    let meta = tree.get(kept.root, "metadata");
     ["name", "generateName"]
         .iter()
-        .find_map(|k| meta?.get(k)?.as_str())
+        .find_map(|k| tree.as_str(tree.get(meta?, k)?))
         .unwrap_or_default()
 }
 

@@ -13,6 +13,7 @@ use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
 use super::strict;
+use super::tree::TreeJson;
 
 /// The committed bundle, embedded so validation works offline anywhere.
 pub(crate) const BUNDLE: &str = include_str!("../../schemas/kubernetes/kubernetes.json");
@@ -24,7 +25,7 @@ pub(crate) struct Schema {
     api_version: String,
     kind: String,
     source: Source,
-    compiled: OnceLock<Result<Validator, String>>,
+    compiled: OnceLock<Result<Validator<TreeJson>, String>>,
 }
 
 enum Source {
@@ -36,14 +37,14 @@ enum Source {
 
 impl Schema {
     /// The validator, or why the schema does not compile.
-    pub(crate) fn validator(&self) -> Result<&Validator, &str> {
+    pub(crate) fn validator(&self) -> Result<&Validator<TreeJson>, &str> {
         self.compiled
             .get_or_init(|| {
                 let schema = match &self.source {
                     Source::Builtin(definition) => builtin().rooted(definition),
                     Source::Crd(schema) => schema.clone(),
                 };
-                jsonschema::options()
+                jsonschema::options_for::<TreeJson>()
                     .with_draft(Draft::Draft202012)
                     .should_validate_formats(false)
                     .build(&schema)
@@ -233,6 +234,7 @@ fn crd_schema(openapi: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tree::Tree;
     use super::*;
 
     #[test]
@@ -276,12 +278,15 @@ mod tests {
             .unwrap()
             .validator()
             .unwrap();
-        let ok = json!({ "apiVersion": "example.com/v1", "kind": "Widget",
-                         "metadata": { "name": "w" }, "spec": { "size": "1" } });
-        assert!(validator.is_valid(&ok));
-        let unknown = json!({ "apiVersion": "example.com/v1", "kind": "Widget", "spec": { "colour": 1 } });
-        assert!(!validator.is_valid(&unknown));
-        let bad_meta = json!({ "metadata": { "nmae": "w" } });
-        assert!(!validator.is_valid(&bad_meta));
+        let valid = |value: Value| {
+            let (tree, root) = Tree::from_value(value);
+            validator.is_valid(tree.node(root))
+        };
+        assert!(valid(json!({ "apiVersion": "example.com/v1", "kind": "Widget",
+                              "metadata": { "name": "w" }, "spec": { "size": "1" } })));
+        assert!(!valid(
+            json!({ "apiVersion": "example.com/v1", "kind": "Widget", "spec": { "colour": 1 } })
+        ));
+        assert!(!valid(json!({ "metadata": { "nmae": "w" } })));
     }
 }

@@ -1,0 +1,656 @@
+//! A fast parser for the block-YAML subset manifests are written in.
+//!
+//! serde-saphyr is a full YAML parser, and the slowest part of validation by
+//! far. Almost every manifest uses a small subset of YAML: block mappings and
+//! sequences, one-line plain, quoted and flow scalars, literal block scalars.
+//! This parser reads that subset about ten times faster and gives up
+//! (`None`) on anything else: anchors, tags, folded or multi-line scalars,
+//! scalars whose type is not obvious (floats, `0x1F`, `007`), and anything
+//! malformed. The caller then falls back to serde-saphyr, so results and error
+//! messages are serde-saphyr's in every case this parser does not fully own.
+//!
+//! It builds a [`Tree`] that borrows plain and simply quoted strings from
+//! the input. What it produces follows the serde-saphyr path exactly:
+//! null-valued fields dropped, duplicate keys recorded, scalars typed as
+//! serde-saphyr types them (YAML 1.1 booleans included). A differential test
+//! holds it to that.
+
+use std::borrow::Cow;
+
+use serde_json::Number;
+
+use super::parse::Duplicate;
+use super::tree::{Builder, Item, Tree};
+
+/// Parses `text` as one document into a tree and its root, or `None` when
+/// it is outside the subset.
+pub(crate) fn parse(text: &str) -> Option<(Tree<'_>, u32, Vec<Duplicate>)> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::with_capacity(text.len() / 24);
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        let mut raw_end = end;
+        if raw_end > start && bytes[raw_end - 1] == b'\r' {
+            raw_end -= 1;
+        }
+        let mut body = start;
+        while body < raw_end && bytes[body] == b' ' {
+            body += 1;
+        }
+        if bytes.get(body) == Some(&b'\t') && body < raw_end {
+            return None;
+        }
+        let mut body_end = raw_end;
+        while body_end > body && matches!(bytes[body_end - 1], b' ' | b'\t') {
+            body_end -= 1;
+        }
+        lines.push(Line {
+            indent: body - start,
+            text: &text[body..body_end],
+            raw: &text[start..raw_end],
+        });
+        start = end + 1;
+    }
+    let mut parser = Parser {
+        builder: Builder::with_capacity(lines.len() * 2),
+        lines,
+        pos: 0,
+        dups: Vec::new(),
+    };
+    let root = match parser.peek() {
+        None => parser.builder.scalar(Item::Null),
+        Some(line) if is_item(line.text) || entry(line.text)?.is_some() => parser.block(-1)?,
+        Some(line) => {
+            parser.pos += 1;
+            parser.inline(line.text, line.indent as isize - 1)?
+        }
+    };
+    // Everything must have been consumed.
+    if parser.peek().is_some() {
+        return None;
+    }
+    Some((parser.builder.finish(), root, parser.dups))
+}
+
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    indent: usize,
+    /// After the indentation, trailing whitespace trimmed.
+    text: &'a str,
+    /// The whole line, for block scalars.
+    raw: &'a str,
+}
+
+struct Parser<'a> {
+    lines: Vec<Line<'a>>,
+    pos: usize,
+    dups: Vec<Duplicate>,
+    builder: Builder<'a>,
+}
+
+/// `- item` or a lone `-`.
+fn is_item(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// Splits `key: rest` into its key and rest; `Some(None)` when `text` is not
+/// a mapping entry, `None` when it is beyond this parser.
+fn entry(text: &str) -> Option<Option<(Cow<'_, str>, &str)>> {
+    let bytes = text.as_bytes();
+    match bytes.first()? {
+        b'"' | b'\'' => {
+            let (key, rest) = quoted(text)?;
+            let rest = rest.trim_start_matches(' ');
+            match rest.strip_prefix(':') {
+                Some(value) if value.is_empty() || value.starts_with(' ') => {
+                    Some(Some((key, value.trim_start_matches(' '))))
+                }
+                _ if rest.is_empty() || rest.starts_with('#') => Some(None),
+                _ => None,
+            }
+        }
+        b'[' | b'{' => Some(None),
+        b'?' | b':' | b',' | b']' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`'
+        | b'-' | b'<' => None,
+        _ => {
+            let mut end = None;
+            for (i, b) in bytes.iter().enumerate() {
+                match b {
+                    b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => {
+                        end = Some(i);
+                        break;
+                    }
+                    b'#' if bytes[i - 1] == b' ' => return None,
+                    b'\t' => return None,
+                    _ => {}
+                }
+            }
+            let Some(end) = end else {
+                return Some(None);
+            };
+            let key = text[..end].trim_end_matches(' ');
+            if is_nullish(key) {
+                return None;
+            }
+            let rest = text[end + 1..].trim_start_matches(' ');
+            Some(Some((Cow::Borrowed(key), rest)))
+        }
+    }
+}
+
+fn blank_or_comment(rest: &str) -> bool {
+    rest.is_empty() || rest.starts_with('#')
+}
+
+impl<'a> Parser<'a> {
+    /// The next line with content, skipping blank and comment lines.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        while let Some(line) = self.lines.get(self.pos) {
+            if !blank_or_comment(line.text) {
+                return Some(*line);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// The block node nested under a parent at `parent` indentation.
+    fn block(&mut self, parent: isize) -> Option<u32> {
+        let line = match self.peek() {
+            Some(line) if line.indent as isize > parent => line,
+            _ => return Some(self.builder.scalar(Item::Null)),
+        };
+        if is_item(line.text) {
+            self.sequence(line.indent)
+        } else {
+            self.mapping(line.indent, None)
+        }
+    }
+
+    fn sequence(&mut self, n: usize) -> Option<u32> {
+        let start = self.builder.open_array();
+        let mut count = 0usize;
+        while let Some(line) = self.peek() {
+            if line.indent < n || (line.indent == n && !is_item(line.text)) {
+                break;
+            }
+            if line.indent > n {
+                return None;
+            }
+            let after = &line.text[1..];
+            let rest = after.trim_start_matches(' ');
+            let before = self.dups.len();
+            let item = if blank_or_comment(rest) {
+                self.pos += 1;
+                self.block(n as isize)?
+            } else if is_item(rest) {
+                // A compact nested node: re-read the rest as a line of its own.
+                self.lines[self.pos] = Line {
+                    indent: n + 1 + (after.len() - rest.len()),
+                    text: rest,
+                    raw: line.raw,
+                };
+                self.block(n as isize)?
+            } else if let Some(first) = entry(rest)? {
+                let column = n + 1 + (after.len() - rest.len());
+                self.lines[self.pos] = Line {
+                    indent: column,
+                    text: rest,
+                    raw: line.raw,
+                };
+                self.mapping(column, Some(first))?
+            } else {
+                self.pos += 1;
+                self.inline(rest, n as isize)?
+            };
+            for dup in &mut self.dups[before..] {
+                dup.path.push(count.to_string());
+            }
+            self.builder.element(item);
+            count += 1;
+        }
+        Some(self.builder.end_array(start))
+    }
+
+    /// A block mapping at indentation `n`; `first` is its first entry when
+    /// the caller has already split it.
+    fn mapping(&mut self, n: usize, mut first: Option<(Cow<'a, str>, &'a str)>) -> Option<u32> {
+        let start = self.builder.open_object();
+        while let Some(line) = self.peek() {
+            if line.indent < n {
+                break;
+            }
+            if line.indent > n || is_item(line.text) {
+                return None;
+            }
+            let (key, rest) = match first.take() {
+                Some(first) => first,
+                None => entry(line.text)??,
+            };
+            self.pos += 1;
+            let before = self.dups.len();
+            let value = if blank_or_comment(rest) {
+                match self.peek() {
+                    Some(next) if next.indent == n && is_item(next.text) => self.sequence(n)?,
+                    _ => self.block(n as isize)?,
+                }
+            } else {
+                self.inline(rest, n as isize)?
+            };
+            for dup in &mut self.dups[before..] {
+                dup.path.push(key.to_string());
+            }
+            self.builder.member(key, value);
+        }
+        Some(self.builder.end_object(start, &mut self.dups))
+    }
+
+    /// A value written on its line after `key:` or `- `; `parent` is the
+    /// indentation of the node holding it.
+    fn inline(&mut self, rest: &'a str, parent: isize) -> Option<u32> {
+        let (value, after) = match rest.as_bytes()[0] {
+            b'|' => return self.literal(rest, parent),
+            b'"' | b'\'' => {
+                let (text, after) = quoted(rest)?;
+                (self.builder.scalar(Item::String(text)), after)
+            }
+            b'[' | b'{' => self.flow(rest)?,
+            b'>' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'?' | b':' | b',' | b']' | b'}' => return None,
+            b'-' if is_item(rest) => return None,
+            _ => (self.builder.scalar(scalar(plain(rest)?)?), ""),
+        };
+        if !blank_or_comment(after.trim_start_matches(' ')) {
+            return None;
+        }
+        // A more indented line next would continue a multi-line scalar.
+        match self.peek() {
+            Some(next) if next.indent as isize > parent => None,
+            _ => Some(value),
+        }
+    }
+
+    /// A literal block scalar (`|`, `|-`); keep (`|+`) and folded ones fall back.
+    fn literal(&mut self, header: &str, parent: isize) -> Option<u32> {
+        let strip = match header.split(" #").next()?.trim_end() {
+            "|" => false,
+            "|-" => true,
+            _ => return None,
+        };
+        let start = self.pos;
+        let mut end = start;
+        let mut indent = None;
+        while let Some(line) = self.lines.get(end) {
+            if line.text.is_empty() {
+                // Blank lines belong to the scalar. Spaces past its indentation
+                // would be content, and before its first line they are subtle: left out.
+                if line.raw.len() > indent.unwrap_or(0) || line.raw.contains('\t') {
+                    return None;
+                }
+                end += 1;
+                continue;
+            }
+            match indent {
+                None if line.indent as isize > parent => indent = Some(line.indent),
+                None => break,
+                Some(i) if line.indent >= i => {}
+                Some(_) => break,
+            }
+            end += 1;
+        }
+        let Some(indent) = indent else {
+            // No content: an empty string, whatever the chomping.
+            return Some(self.builder.scalar(Item::String(Cow::Borrowed(""))));
+        };
+        let mut lines: Vec<&str> = self.lines[start..end]
+            .iter()
+            .map(|l| l.raw.get(indent..).unwrap_or(""))
+            .collect();
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        self.pos = end;
+        let mut text = lines.join("\n");
+        if !strip {
+            text.push('\n');
+        }
+        Some(self.builder.scalar(Item::String(Cow::Owned(text))))
+    }
+}
+
+/// A plain scalar in block context: the line up to a comment.
+fn plain(rest: &str) -> Option<&str> {
+    let bytes = rest.as_bytes();
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\t' => return None,
+            b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => return None,
+            b'#' if bytes[i - 1] == b' ' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    Some(rest[..end].trim_end_matches(' '))
+}
+
+/// A one-line single- or double-quoted scalar at the start of `s`, and what
+/// follows it; borrowed when nothing needs unescaping.
+fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
+    let bytes = s.as_bytes();
+    let mut i = 1;
+    if bytes[0] == b'\'' {
+        let close = s[1..].find('\'')? + 1;
+        if bytes.get(close + 1) != Some(&b'\'') {
+            return Some((Cow::Borrowed(&s[1..close]), &s[close + 1..]));
+        }
+        let mut out = String::new();
+        loop {
+            let close = s[i..].find('\'')? + i;
+            out.push_str(&s[i..close]);
+            if bytes.get(close + 1) == Some(&b'\'') {
+                out.push('\'');
+                i = close + 2;
+            } else {
+                return Some((Cow::Owned(out), &s[close + 1..]));
+            }
+        }
+    }
+    let stop = s[1..].find(['"', '\\'])? + 1;
+    if bytes[stop] == b'"' {
+        return Some((Cow::Borrowed(&s[1..stop]), &s[stop + 1..]));
+    }
+    let mut out = String::new();
+    loop {
+        let stop = s[i..].find(['"', '\\'])? + i;
+        out.push_str(&s[i..stop]);
+        if bytes[stop] == b'"' {
+            return Some((Cow::Owned(out), &s[stop + 1..]));
+        }
+        let escape = *bytes.get(stop + 1)?;
+        i = stop + 2;
+        let simple = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'n' => '\n',
+            b't' => '\t',
+            b'r' => '\r',
+            b'0' => '\0',
+            b'u' => {
+                let code = u32::from_str_radix(s.get(i..i + 4)?, 16).ok()?;
+                i += 4;
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        out.push(simple);
+    }
+}
+
+impl<'a> Parser<'a> {
+    /// A one-line flow collection at the start of `s`, and what follows it.
+    fn flow(&mut self, s: &'a str) -> Option<(u32, &'a str)> {
+        let is_array = s.starts_with('[');
+        let close = if is_array { ']' } else { '}' };
+        let mut rest = s[1..].trim_start_matches(' ');
+        let start = if is_array {
+            self.builder.open_array()
+        } else {
+            self.builder.open_object()
+        };
+        let mut count = 0usize;
+        loop {
+            if let Some(after) = rest.strip_prefix(close) {
+                let node = if is_array {
+                    self.builder.end_array(start)
+                } else {
+                    self.builder.end_object(start, &mut self.dups)
+                };
+                return Some((node, after));
+            }
+            let before = self.dups.len();
+            if is_array {
+                let (item, after) = self.flow_node(rest)?;
+                for dup in &mut self.dups[before..] {
+                    dup.path.push(count.to_string());
+                }
+                self.builder.element(item);
+                count += 1;
+                rest = after;
+            } else {
+                let (key, after) = match rest.as_bytes().first()? {
+                    b'"' | b'\'' => quoted(rest)?,
+                    _ => {
+                        let (text, after) = flow_plain(rest)?;
+                        if is_nullish(text) {
+                            return None;
+                        }
+                        (Cow::Borrowed(text), after)
+                    }
+                };
+                let after = after.trim_start_matches(' ').strip_prefix(':')?;
+                let after = after.trim_start_matches(' ');
+                let (value, after) = if after.starts_with([',', '}']) {
+                    (self.builder.scalar(Item::Null), after)
+                } else {
+                    self.flow_node(after)?
+                };
+                for dup in &mut self.dups[before..] {
+                    dup.path.push(key.to_string());
+                }
+                self.builder.member(key, value);
+                rest = after;
+            }
+            rest = rest.trim_start_matches(' ');
+            if let Some(after) = rest.strip_prefix(',') {
+                rest = after.trim_start_matches(' ');
+            } else if !rest.starts_with(close) {
+                return None;
+            }
+        }
+    }
+
+    fn flow_node(&mut self, s: &'a str) -> Option<(u32, &'a str)> {
+        match s.as_bytes().first()? {
+            b'[' | b'{' => self.flow(s),
+            b'"' | b'\'' => {
+                let (text, after) = quoted(s)?;
+                Some((self.builder.scalar(Item::String(text)), after))
+            }
+            _ => {
+                let (text, after) = flow_plain(s)?;
+                Some((self.builder.scalar(scalar(text)?), after))
+            }
+        }
+    }
+}
+
+/// A plain scalar inside a flow collection: up to `,`, a bracket, or `: `.
+fn flow_plain(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let first = *bytes.first()?;
+    let spaced = bytes.get(1).is_none_or(|b| b" ,[]{}".contains(b));
+    if b"#&*!|>%@`,".contains(&first) || (b"?-:".contains(&first) && spaced) {
+        return None;
+    }
+    let mut end = s.len();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b',' | b'[' | b']' | b'{' | b'}' => {
+                end = i;
+                break;
+            }
+            b':' if matches!(bytes.get(i + 1), None | Some(b' ' | b',' | b']' | b'}')) => {
+                end = i;
+                break;
+            }
+            b'#' if bytes[i - 1] == b' ' => return None,
+            _ => {}
+        }
+    }
+    let text = s[..end].trim_end_matches(' ');
+    (!text.is_empty()).then_some((text, &s[end..]))
+}
+
+fn is_nullish(s: &str) -> bool {
+    s.is_empty() || s == "~" || s.eq_ignore_ascii_case("null")
+}
+
+/// Types a plain scalar as serde-saphyr does, or `None` when that is not obvious.
+fn scalar(s: &str) -> Option<Item<'_>> {
+    let Some(&first) = s.as_bytes().first() else {
+        return Some(Item::Null);
+    };
+    match first {
+        b'0'..=b'9' | b'+' | b'-' | b'.' => number(s),
+        b'~' if s.len() == 1 => Some(Item::Null),
+        b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'y' | b'Y' | b'o' | b'O' | b'i' | b'I' if s.len() <= 8 => {
+            const WORDS: [(&str, Option<bool>); 9] = [
+                ("null", None),
+                ("true", Some(true)),
+                ("yes", Some(true)),
+                ("y", Some(true)),
+                ("on", Some(true)),
+                ("false", Some(false)),
+                ("no", Some(false)),
+                ("n", Some(false)),
+                ("off", Some(false)),
+            ];
+            if let Some((_, b)) = WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(s)) {
+                return Some(b.map_or(Item::Null, Item::Bool));
+            }
+            if is_float_word(s) {
+                return None;
+            }
+            Some(Item::String(Cow::Borrowed(s)))
+        }
+        _ => Some(Item::String(Cow::Borrowed(s))),
+    }
+}
+
+/// `inf`, `infinity` or `nan` in any case: Rust's float parser takes them.
+fn is_float_word(s: &str) -> bool {
+    ["inf", "infinity", "nan"]
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// A plain scalar starting like a number: decimal integers are typed here,
+/// the rest (floats, radix and sexagesimal numbers, `.inf`) left to serde-saphyr.
+fn number(s: &str) -> Option<Item<'_>> {
+    let bytes = s.as_bytes();
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 1 && digits.starts_with('0') || digits.len() < s.len() && digits == "0" {
+            return None;
+        }
+        return if bytes[0] == b'-' {
+            s.parse::<i64>().ok().map(|n| Item::Number(Number::from(n)))
+        } else {
+            s.parse::<u64>().ok().map(|n| Item::Number(Number::from(n)))
+        };
+    }
+    if is_float_word(s.trim_start_matches(['+', '-'])) {
+        return None;
+    }
+    let numeric = |b: u8| b.is_ascii_hexdigit() || b"+-._:xXoOiInN".contains(&b);
+    if bytes.iter().all(|&b| numeric(b)) {
+        return None;
+    }
+    Some(Item::String(Cow::Borrowed(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    /// What the serde-saphyr path produces.
+    fn slow(text: &str) -> Result<(Value, Vec<(String, String)>), String> {
+        super::super::parse::slow(text)
+    }
+
+    fn fast(text: &str) -> Option<(Value, Vec<(String, String)>)> {
+        parse(text).map(|(tree, root, d)| {
+            let mut d: Vec<_> = d.into_iter().map(Duplicate::into_pointer).collect();
+            d.sort();
+            (tree.to_value(root), d)
+        })
+    }
+
+    /// The fast parser either declines or agrees with serde-saphyr.
+    fn agrees(text: &str) -> bool {
+        match fast(text) {
+            None => false,
+            Some(fast) => {
+                assert_eq!(Ok(fast), slow(text), "fast and slow disagree on:\n{text}");
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn common_manifest_shapes_take_the_fast_path_and_agree() {
+        for text in [
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web # the name\n  labels: {app: web, tier: \"front\"}\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n  - {port: 443, name: 'it''s'}\n",
+            "a:\n- x\n- - y\n  - z\n-\n  k: v\nb: [1, -2, [], {}, \"q\\\"\\u00e9\"]\nc: ~\nd: yes\ne: Off\nf: 100m\ng: 128Mi\nh: 25%\ni: http://x:8080/p\n",
+            "data:\n  script: |\n    #!/bin/sh\n    echo hi\n\n      indented\n\n  stripped: |-\n    one\n    two\n  empty: |\n  after: 1\n",
+            "spec:\n  containers:\n  - name: a\n    args: [\"--x=1\", --y]\n    env:\n    - name: A\n      value: \"1\"\n  - name: b\n",
+            "dup: 1\nnested:\n  k: 1\n  k: 2\n  z: ~\n  z: 3\nlist:\n- {a: 1, a: 2}\ndup: 2\n",
+            "  indented: root\n  other: 2\n",
+            "# only\n# comments\n",
+            "key:   spaced   \n\"quoted key\": v\n'single': w\n",
+            "- a\n- b: 1\n  c: 2\n",
+        ] {
+            assert!(agrees(text), "fell back on:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_unusual_falls_back() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: >\n  folded\n",
+            "a: |+\n  keep\n\n",
+            "a: 0.5\n",
+            "a: 0x1F\n",
+            "a: 007\n",
+            "a: nan\n",
+            "a: plain\n  continued\n",
+            "a: \"two\n  lines\"\n",
+            "a: [1,\n  2]\n",
+            "? complex\n: key\n",
+            "<<: {a: 1}\n",
+            "a: 1\n b: 2\n",
+            "a:\tb\n",
+            "a: b: c\n",
+            "~: null key\n",
+        ] {
+            if let Some(fast) = fast(text) {
+                assert_eq!(Ok(fast), slow(text), "fast path took:\n{text}");
+            }
+        }
+        assert!(fast("a: &x 1\n").is_none());
+        assert!(fast("a: 0.5\n").is_none());
+        assert!(fast("a: plain\n  continued\n").is_none());
+    }
+
+    #[test]
+    fn scalars_are_typed_like_serde_saphyr() {
+        let value = |s| scalar(s).map(Tree::from_item);
+        assert_eq!(value("80"), Some(json!(80)));
+        assert_eq!(value("-3"), Some(json!(-3)));
+        assert_eq!(value("Y"), Some(json!(true)));
+        assert_eq!(value("NULL"), Some(Value::Null));
+        assert_eq!(value("v1.2.3"), Some(json!("v1.2.3")));
+        assert_eq!(value("1.2.3"), None);
+        assert_eq!(value("99999999999999999999"), None);
+    }
+}
