@@ -22,11 +22,52 @@ use serde_json::{Map, Number, Value};
 
 use super::tree::Tree;
 
-/// One document of a file: its text and the line it starts on (1-based).
+/// One document of a file.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Document<'a> {
     pub(crate) text: &'a str,
-    pub(crate) line: usize,
+    /// The whole file `text` is part of.
+    pub(crate) file: &'a str,
+}
+
+impl Document<'_> {
+    /// The line of the file the document starts on (1-based).
+    pub(crate) fn line(&self) -> usize {
+        let offset = (self.text.as_ptr() as usize).saturating_sub(self.file.as_ptr() as usize);
+        newlines(self.file.get(..offset).unwrap_or_default()) + 1
+    }
+}
+
+/// Splits `file` into about `n` runs of whole documents, cut at `---`
+/// lines, so that big streams can be parsed in parallel.
+pub(crate) fn chunks(file: &str, n: usize) -> Vec<&str> {
+    const MIN_CHUNK: usize = 64 * 1024;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..n.min(file.len() / MIN_CHUNK) {
+        let mut target = (file.len() / n * k).max(start);
+        while !file.is_char_boundary(target) {
+            target += 1;
+        }
+        let Some(marker) = next_marker(file, target) else {
+            break;
+        };
+        out.push(&file[start..marker]);
+        start = marker;
+    }
+    out.push(&file[start..]);
+    out
+}
+
+/// The start of the first `---` marker line at or after `from` (not at 0).
+fn next_marker(content: &str, mut from: usize) -> Option<usize> {
+    loop {
+        let marker = content[from..].find("\n---")? + from + 1;
+        from = marker + 3;
+        if content[from..].chars().next().is_none_or(char::is_whitespace) {
+            return Some(marker);
+        }
+    }
 }
 
 /// A resource as parsed, before any schema is consulted.
@@ -43,67 +84,48 @@ pub(crate) enum Parsed<'s> {
     Broken(String),
 }
 
-/// Splits `content` into its non-blank documents.
-pub(crate) fn documents(content: &str) -> Vec<Document<'_>> {
-    let content = content.strip_prefix('\u{feff}').unwrap_or(content);
+/// Splits `chunk` (all of `file`, or a run of its documents) into its
+/// non-blank documents.
+pub(crate) fn documents<'a>(chunk: &'a str, file: &'a str) -> Vec<Document<'a>> {
+    let content = chunk.strip_prefix('\u{feff}').unwrap_or(chunk);
+    let mut docs = Vec::new();
+    let mut push = |text: &'a str| {
+        if !is_blank(text) {
+            docs.push(Document { text, file });
+        }
+    };
     if content.starts_with("...") || content.contains("\n...") {
-        return documents_by_line(content);
+        // End markers too: line by line.
+        let (mut start, mut offset) = (0, 0);
+        for line in content.split_inclusive('\n') {
+            let bare = line.trim_end_matches(['\n', '\r']);
+            if bare == "..." {
+                push(&content[start..offset]);
+                start = offset + line.len();
+            } else if bare.starts_with("---") && bare[3..].chars().next().is_none_or(char::is_whitespace) {
+                push(&content[start..offset]);
+                start = offset + 3;
+            }
+            offset += line.len();
+        }
+        push(&content[start..]);
+        return docs;
     }
     // Only `---` markers: jump from one to the next.
-    let mut docs = Vec::new();
-    let (mut start, mut line, mut from) = (0, 1, 0);
-    loop {
-        let marker = if from == 0 && content.starts_with("---") {
-            Some(0)
-        } else {
-            content[from..].find("\n---").map(|i| from + i + 1)
-        };
-        let Some(marker) = marker else { break };
-        from = marker + 3;
-        let after = content[from..].chars().next();
-        if !after.is_none_or(char::is_whitespace) {
-            continue;
-        }
-        let text = &content[start..marker];
-        push(&mut docs, text, line);
-        line += newlines(text);
+    let is_marker_at_start =
+        content.starts_with("---") && content[3..].chars().next().is_none_or(char::is_whitespace);
+    let mut start = if is_marker_at_start { 3 } else { 0 };
+    while let Some(marker) = next_marker(content, start) {
+        push(&content[start..marker]);
         // Anything after `--- ` on the marker line belongs to the next document.
-        start = from;
+        start = marker + 3;
     }
-    push(&mut docs, &content[start..], line);
+    push(&content[start..]);
     docs
 }
 
 fn newlines(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count()
-}
-
-/// [`documents`] for streams with `...` end markers too.
-fn documents_by_line(content: &str) -> Vec<Document<'_>> {
-    let mut docs = Vec::new();
-    let (mut start, mut start_line, mut offset) = (0, 1, 0);
-    for (number, line) in content.split_inclusive('\n').enumerate() {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        let marker = bare.starts_with("---") && bare[3..].chars().next().is_none_or(char::is_whitespace)
-            || bare == "...";
-        if marker {
-            push(&mut docs, &content[start..offset], start_line);
-            if bare == "..." {
-                (start, start_line) = (offset + line.len(), number + 2);
-            } else {
-                (start, start_line) = (offset + 3, number + 1);
-            }
-        }
-        offset += line.len();
-    }
-    push(&mut docs, &content[start..], start_line);
-    docs
-}
-
-fn push<'a>(docs: &mut Vec<Document<'a>>, text: &'a str, line: usize) {
-    if !is_blank(text) {
-        docs.push(Document { text, line });
-    }
 }
 
 /// True when a document holds no YAML nodes: only blank lines and comments.
@@ -124,7 +146,7 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
         Ok(parsed) => parsed,
         Err(first) => {
             // Parse again with the document at its real line, for the message.
-            let padded = format!("{}{}", "\n".repeat(doc.line - 1), doc.text);
+            let padded = format!("{}{}", "\n".repeat(doc.line() - 1), doc.text);
             let message = parse(&padded, &mut Vec::new()).err().unwrap_or(first);
             return vec![Parsed::Broken(message)];
         }
@@ -396,7 +418,7 @@ mod tests {
     use serde_json::json;
 
     fn one(text: &str) -> Parsed<'_> {
-        let mut all = resources(Document { text, line: 1 });
+        let mut all = resources(Document { text, file: text });
         assert_eq!(all.len(), 1);
         all.remove(0)
     }
@@ -416,23 +438,43 @@ mod tests {
     #[test]
     fn documents_split_on_markers_and_skip_blank_ones() {
         let text = "---\n# only a comment\n---\na: 1\n--- # trailing\nb: 2\n...\n---\n\n";
-        let docs = documents(text);
-        let texts: Vec<_> = docs.iter().map(|d| (d.line, d.text)).collect();
+        let docs = documents(text, text);
+        let texts: Vec<_> = docs.iter().map(|d| (d.line(), d.text)).collect();
         assert_eq!(texts, [(3, "\na: 1\n"), (5, " # trailing\nb: 2\n")]);
     }
 
     #[test]
-    fn documents_without_end_markers_split_the_same_way() {
+    fn documents_split_the_same_with_or_without_end_markers() {
         let text = "a: 1\n---\nb: 2\n--- # c\n\n---x: 1\n---\n---\nc: |\n  ---\n";
-        let fast: Vec<_> = documents(text).iter().map(|d| (d.line, d.text)).collect();
-        let slow: Vec<_> = documents_by_line(text).iter().map(|d| (d.line, d.text)).collect();
+        let with_end = format!("{text}...\n");
+        let fast: Vec<_> = documents(text, text).iter().map(|d| (d.line(), d.text)).collect();
+        let slow: Vec<_> = documents(&with_end, &with_end)
+            .iter()
+            .map(|d| (d.line(), d.text))
+            .collect();
         assert_eq!(fast, slow);
         assert_eq!(fast.len(), 4);
+        assert_eq!(fast[2], (4, " # c\n\n---x: 1\n"));
+    }
+
+    #[test]
+    fn chunks_cut_at_markers_and_cover_the_file() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: ---not a marker\n";
+        let file: String = (0..5000).map(|_| format!("---\n{doc}")).collect();
+        let parts = chunks(&file, 3);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.concat(), file);
+        assert!(parts.iter().all(|p| p.starts_with("---\n")));
+        let docs: usize = parts.iter().map(|p| documents(p, &file).len()).sum();
+        assert_eq!(docs, 5000);
+        let last = documents(parts[2], &file).pop().unwrap();
+        assert_eq!(last.line(), 5 * 4999 + 1);
     }
 
     #[test]
     fn a_marker_needs_whitespace_after_the_dashes() {
-        assert_eq!(documents("a: ---x\n----\n").len(), 1);
+        let text = "a: ---x\n----\n";
+        assert_eq!(documents(text, text).len(), 1);
     }
 
     #[test]
@@ -468,9 +510,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_line_in_the_file() {
+        let file = "\n\n\n\n\n\na: [1,\n";
         let Parsed::Broken(message) = resources(Document {
-            text: "a: [1,\n",
-            line: 7,
+            text: &file[6..],
+            file,
         })
         .remove(0) else {
             panic!("parsed")
@@ -481,7 +524,7 @@ mod tests {
     #[test]
     fn lists_expand_into_items_with_their_duplicates() {
         let text = "kind: List\nitems:\n- kind: A\n- kind: B\n  kind: C\n- 3\n";
-        let items = resources(Document { text, line: 1 });
+        let items = resources(Document { text, file: text });
         assert_eq!(items.len(), 3);
         assert!(
             matches!(&items[1], Parsed::Object { duplicates, .. } if duplicates == &[(String::new(), "kind".to_owned())])

@@ -25,17 +25,26 @@ pub struct Options {
 
 /// Validates every resource of `files` strictly; see the module docs.
 pub fn validate(files: &[File], options: &Options) -> Report {
-    let documents: Vec<(usize, parse::Document<'_>)> = files
+    // Big files are cut into runs of documents, so that splitting them
+    // into documents is parallel too.
+    let threads = threads();
+    let chunks: Vec<(usize, &str)> = files
         .iter()
         .enumerate()
-        .flat_map(|(i, f)| parse::documents(&f.content).into_iter().map(move |d| (i, d)))
+        .flat_map(|(i, f)| {
+            parse::chunks(&f.content, threads)
+                .into_iter()
+                .map(move |c| (i, c))
+        })
         .collect();
     // Pass 1 parses and checks built-in kinds where the documents are, so each
     // thread frees what it parsed. CRDs and resources of unknown kinds are kept.
-    let mut checked: Vec<Checked> = par_map(&documents, |(file, doc)| {
-        parse::resources(*doc)
+    let mut checked: Vec<Checked<'_>> = par_map(&chunks, 1, |&(file, chunk)| {
+        let path = &files[file].path;
+        parse::documents(chunk, &files[file].content)
             .into_iter()
-            .map(|parsed| first_pass(&files[*file].path, parsed))
+            .flat_map(parse::resources)
+            .map(|parsed| first_pass(path, parsed))
             .collect::<Vec<_>>()
     })
     .into_iter()
@@ -50,7 +59,7 @@ pub fn validate(files: &[File], options: &Options) -> Report {
         .collect();
     let crds = Crds::collect(&definitions);
     let pending: Vec<&mut Checked<'_>> = checked.iter_mut().filter(|c| c.pending).collect();
-    let resolved = par_map(&pending, |c| {
+    let resolved = par_map(&pending, 32, |c| {
         let kept = c.kept.as_ref().expect("pending resources are kept");
         second_pass(c.resource.clone(), kept, &crds, options)
     });
@@ -204,13 +213,14 @@ fn name<'k>(kept: &'k Kept<'_>) -> &'k str {
         .unwrap_or_default()
 }
 
-/// `items.iter().map(f)`, spread over the available cores when worth it.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    const MIN_PER_THREAD: usize = 32;
-    let threads = thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(items.len() / MIN_PER_THREAD)
-        .max(1);
+fn threads() -> usize {
+    thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+/// `items.iter().map(f)`, spread over the available cores, at least
+/// `min_per_thread` items each.
+fn par_map<T: Sync, R: Send>(items: &[T], min_per_thread: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads().min(items.len() / min_per_thread).max(1);
     if threads == 1 {
         return items.iter().map(f).collect();
     }
