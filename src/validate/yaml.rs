@@ -44,6 +44,10 @@ pub(crate) fn parse(text: &str) -> Option<(Tree<'_>, u32, Vec<Duplicate>)> {
         if bytes.get(body) == Some(&b'\t') && body < raw_end {
             return None;
         }
+        // Marker-like lines (`---x`, `...`) are left to serde-saphyr.
+        if bytes[body..raw_end].starts_with(b"---") || bytes[body..raw_end].starts_with(b"...") {
+            return None;
+        }
         let mut body_end = raw_end;
         while body_end > body && matches!(bytes[body_end - 1], b' ' | b'\t') {
             body_end -= 1;
@@ -263,7 +267,9 @@ impl<'a> Parser<'a> {
             b'-' if is_item(rest) => return None,
             _ => (self.builder.scalar(scalar(plain(rest)?)?), ""),
         };
-        if !blank_or_comment(after.trim_start_matches(' ')) {
+        // After a quoted or flow scalar: nothing, or a comment set off by a space.
+        let tail = after.trim_start_matches(' ');
+        if !(tail.is_empty() || tail.starts_with('#') && tail.len() < after.len()) {
             return None;
         }
         // A more indented line next would continue a multi-line scalar.
@@ -301,10 +307,8 @@ impl<'a> Parser<'a> {
             }
             end += 1;
         }
-        let Some(indent) = indent else {
-            // No content: an empty string, whatever the chomping.
-            return Some(self.builder.scalar(Item::String(Cow::Borrowed(""))));
-        };
+        // No content: parsers differ on what that is; serde-saphyr decides.
+        let indent = indent?;
         let mut lines: Vec<&str> = self.lines[start..end]
             .iter()
             .map(|l| l.raw.get(indent..).unwrap_or(""))
@@ -396,6 +400,9 @@ fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
 impl<'a> Parser<'a> {
     /// A one-line flow collection at the start of `s`, and what follows it.
     fn flow(&mut self, s: &'a str) -> Option<(u32, &'a str)> {
+        if s.contains('\t') {
+            return None;
+        }
         let is_array = s.starts_with('[');
         let close = if is_array { ']' } else { '}' };
         let mut rest = s[1..].trim_start_matches(' ');
@@ -600,7 +607,7 @@ mod tests {
         for text in [
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: web # the name\n  labels: {app: web, tier: \"front\"}\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n  - {port: 443, name: 'it''s'}\n",
             "a:\n- x\n- - y\n  - z\n-\n  k: v\nb: [1, -2, [], {}, \"q\\\"\\u00e9\"]\nc: ~\nd: yes\ne: Off\nf: 100m\ng: 128Mi\nh: 25%\ni: http://x:8080/p\n",
-            "data:\n  script: |\n    #!/bin/sh\n    echo hi\n\n      indented\n\n  stripped: |-\n    one\n    two\n  empty: |\n  after: 1\n",
+            "data:\n  script: |\n    #!/bin/sh\n    echo hi\n\n      indented\n\n  stripped: |-\n    one\n    two\n  after: 1\n",
             "spec:\n  containers:\n  - name: a\n    args: [\"--x=1\", --y]\n    env:\n    - name: A\n      value: \"1\"\n  - name: b\n",
             "dup: 1\nnested:\n  k: 1\n  k: 2\n  z: ~\n  z: 3\nlist:\n- {a: 1, a: 2}\ndup: 2\n",
             "  indented: root\n  other: 2\n",
@@ -610,6 +617,90 @@ mod tests {
         ] {
             assert!(agrees(text), "fell back on:\n{text}");
         }
+    }
+
+    #[test]
+    fn tricky_but_supported_shapes_agree() {
+        for text in [
+            "\"a:b\": c\nd: e#f\nurl: http://x/#frag\nq: 'it''s'\nempty: [ ]\nnested: [[1, [2]], {a: [b]}]\n",
+            "- - - x\n    - y\n  - z\n- \n-\n- ''\n",
+            "a: 1\r\nb:\r\n  c: 2\r\n",
+            "key: # comment\n  nested: 1\nlist:\n# between\n- 1\n\n- 2\n",
+            "text: |\n  last line without newline",
+            "text: |-\n\n  after blank\n",
+            "a:: b\nc: d:e\n",
+            "k: {x: \"1\", y: '2', z: [], w: {}}\n",
+            "ports:\n- port: 80\n  targetPort: 8080\n  protocol: TCP\n- {port: 443}\n",
+            "hello\n",
+            "n: -0\no: +1\np: 1e3\nq: 0\nr: -12\ns: .5\nt: 12:30\n",
+            "x: True\ny: NO\nz: Null\nw: ~\nv: nan\nu: Infinity\n",
+        ] {
+            // Whether taken or declined, never a different result.
+            if let Some(fast) = fast(text) {
+                assert_eq!(Ok(fast), slow(text), "fast and slow disagree on:\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn kubeconform_fixtures_agree() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/kubeconform-fixtures");
+        let files = super::super::read(&[dir]).unwrap();
+        let (mut taken, mut total) = (0, 0);
+        for file in &files {
+            for doc in super::super::parse::documents(&file.content, &file.content) {
+                total += 1;
+                if let Some(fast) = fast(doc.text) {
+                    taken += 1;
+                    let slow = slow(doc.text);
+                    assert_eq!(Ok(fast), slow, "{}:\n{}", file.path, doc.text);
+                }
+            }
+        }
+        assert!(taken * 10 >= total * 8, "fast path took only {taken} of {total}");
+    }
+
+    /// Mutations of a manifest: wherever the fast parser still answers, it
+    /// must answer as serde-saphyr does (including rejecting broken YAML).
+    #[test]
+    fn mutated_manifests_never_disagree() {
+        let bases = [
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web # c\n  labels: {app: web}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - name: app\n        args: [\"--x\", '-y']\n        ports:\n        - containerPort: 8080\n          name: http\n        env:\n        - {name: A, value: \"1\"}\n      volumes:\n      - name: tmp\n        emptyDir: {}\ndata:\n  script: |\n    echo hi\n",
+            "kind: Service\nmetadata:\n  annotations:\n    \"a.b/c\": \"x\\ty \\u00e9\"\n    'q': 'it''s'\n  name: s\nspec:\n  ports:\n  -  port: 80\n     targetPort: http\n  - - 1\n    - -2\n  selector:\n    app: on\n    n: ~\n    n2: null\n  x: |-\n    a\n\n    b\n  y: 0\n",
+        ];
+        let pieces = [
+            " ", "  ", "-", "- ", ":", ": ", "#", " #", "\"", "'", "\n", "[", "]", "{", "}", ",", "|", "~",
+            "0", "a", "\t", "\\", "&", "*", "!", "?", "---", "...", ">", "1.5",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut taken = 0;
+        for _ in 0..3000 {
+            let base = bases[(next() % 2) as usize];
+            let mut text = base.to_owned();
+            for _ in 0..=(next() % 3) {
+                let mut at = (next() as usize) % text.len();
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if next() % 2 == 0 {
+                    text.insert_str(at, pieces[(next() as usize) % pieces.len()]);
+                } else {
+                    text.remove(at);
+                }
+            }
+            if let Some(fast) = fast(&text) {
+                taken += 1;
+                assert_eq!(Ok(fast), slow(&text), "fast and slow disagree on:\n{text}");
+            }
+        }
+        assert!(taken > 300, "fast path took only {taken}");
     }
 
     #[test]
