@@ -15,6 +15,7 @@ mod input;
 mod parse;
 mod report;
 mod run;
+mod scalar;
 mod schema;
 mod strict;
 mod tree;

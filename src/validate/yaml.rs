@@ -17,9 +17,8 @@
 
 use std::borrow::Cow;
 
-use serde_json::Number;
-
 use super::parse::Duplicate;
+use super::scalar::{flow_plain, is_nullish, plain, quoted, scalar};
 use super::tree::{Builder, Item, Tree};
 
 /// Parses `text` as one document into a tree and its root, or `None` when
@@ -325,78 +324,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// A plain scalar in block context: the line up to a comment.
-fn plain(rest: &str) -> Option<&str> {
-    let bytes = rest.as_bytes();
-    let mut end = bytes.len();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'\t' => return None,
-            b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => return None,
-            b'#' if bytes[i - 1] == b' ' => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    Some(rest[..end].trim_end_matches(' '))
-}
-
-/// A one-line single- or double-quoted scalar at the start of `s`, and what
-/// follows it; borrowed when nothing needs unescaping.
-fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
-    let bytes = s.as_bytes();
-    let mut i = 1;
-    if bytes[0] == b'\'' {
-        let close = s[1..].find('\'')? + 1;
-        if bytes.get(close + 1) != Some(&b'\'') {
-            return Some((Cow::Borrowed(&s[1..close]), &s[close + 1..]));
-        }
-        let mut out = String::new();
-        loop {
-            let close = s[i..].find('\'')? + i;
-            out.push_str(&s[i..close]);
-            if bytes.get(close + 1) == Some(&b'\'') {
-                out.push('\'');
-                i = close + 2;
-            } else {
-                return Some((Cow::Owned(out), &s[close + 1..]));
-            }
-        }
-    }
-    let stop = s[1..].find(['"', '\\'])? + 1;
-    if bytes[stop] == b'"' {
-        return Some((Cow::Borrowed(&s[1..stop]), &s[stop + 1..]));
-    }
-    let mut out = String::new();
-    loop {
-        let stop = s[i..].find(['"', '\\'])? + i;
-        out.push_str(&s[i..stop]);
-        if bytes[stop] == b'"' {
-            return Some((Cow::Owned(out), &s[stop + 1..]));
-        }
-        let escape = *bytes.get(stop + 1)?;
-        i = stop + 2;
-        let simple = match escape {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'n' => '\n',
-            b't' => '\t',
-            b'r' => '\r',
-            b'0' => '\0',
-            b'u' => {
-                let code = u32::from_str_radix(s.get(i..i + 4)?, 16).ok()?;
-                i += 4;
-                char::from_u32(code)?
-            }
-            _ => return None,
-        };
-        out.push(simple);
-    }
-}
-
 impl<'a> Parser<'a> {
     /// A one-line flow collection at the start of `s`, and what follows it.
     fn flow(&mut self, s: &'a str) -> Option<(u32, &'a str)> {
@@ -478,105 +405,10 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// A plain scalar inside a flow collection: up to `,`, a bracket, or `: `.
-fn flow_plain(s: &str) -> Option<(&str, &str)> {
-    let bytes = s.as_bytes();
-    let first = *bytes.first()?;
-    let spaced = bytes.get(1).is_none_or(|b| b" ,[]{}".contains(b));
-    if b"#&*!|>%@`,".contains(&first) || (b"?-:".contains(&first) && spaced) {
-        return None;
-    }
-    let mut end = s.len();
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b',' | b'[' | b']' | b'{' | b'}' => {
-                end = i;
-                break;
-            }
-            b':' if matches!(bytes.get(i + 1), None | Some(b' ' | b',' | b']' | b'}')) => {
-                end = i;
-                break;
-            }
-            b'#' if bytes[i - 1] == b' ' => return None,
-            _ => {}
-        }
-    }
-    let text = s[..end].trim_end_matches(' ');
-    (!text.is_empty()).then_some((text, &s[end..]))
-}
-
-fn is_nullish(s: &str) -> bool {
-    s.is_empty() || s == "~" || s.eq_ignore_ascii_case("null")
-}
-
-/// Types a plain scalar as serde-saphyr does, or `None` when that is not obvious.
-fn scalar(s: &str) -> Option<Item<'_>> {
-    let Some(&first) = s.as_bytes().first() else {
-        return Some(Item::Null);
-    };
-    match first {
-        b'0'..=b'9' | b'+' | b'-' | b'.' => number(s),
-        b'~' if s.len() == 1 => Some(Item::Null),
-        b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'y' | b'Y' | b'o' | b'O' | b'i' | b'I' if s.len() <= 8 => {
-            const WORDS: [(&str, Option<bool>); 9] = [
-                ("null", None),
-                ("true", Some(true)),
-                ("yes", Some(true)),
-                ("y", Some(true)),
-                ("on", Some(true)),
-                ("false", Some(false)),
-                ("no", Some(false)),
-                ("n", Some(false)),
-                ("off", Some(false)),
-            ];
-            if let Some((_, b)) = WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(s)) {
-                return Some(b.map_or(Item::Null, Item::Bool));
-            }
-            if is_float_word(s) {
-                return None;
-            }
-            Some(Item::String(Cow::Borrowed(s)))
-        }
-        _ => Some(Item::String(Cow::Borrowed(s))),
-    }
-}
-
-/// `inf`, `infinity` or `nan` in any case: Rust's float parser takes them.
-fn is_float_word(s: &str) -> bool {
-    ["inf", "infinity", "nan"]
-        .iter()
-        .any(|w| w.eq_ignore_ascii_case(s))
-}
-
-/// A plain scalar starting like a number: decimal integers are typed here,
-/// the rest (floats, radix and sexagesimal numbers, `.inf`) left to serde-saphyr.
-fn number(s: &str) -> Option<Item<'_>> {
-    let bytes = s.as_bytes();
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if digits.len() > 1 && digits.starts_with('0') || digits.len() < s.len() && digits == "0" {
-            return None;
-        }
-        return if bytes[0] == b'-' {
-            s.parse::<i64>().ok().map(|n| Item::Number(Number::from(n)))
-        } else {
-            s.parse::<u64>().ok().map(|n| Item::Number(Number::from(n)))
-        };
-    }
-    if is_float_word(s.trim_start_matches(['+', '-'])) {
-        return None;
-    }
-    let numeric = |b: u8| b.is_ascii_hexdigit() || b"+-._:xXoOiInN".contains(&b);
-    if bytes.iter().all(|&b| numeric(b)) {
-        return None;
-    }
-    Some(Item::String(Cow::Borrowed(s)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::Value;
 
     /// What the serde-saphyr path produces.
     fn slow(text: &str) -> Result<(Value, Vec<(String, String)>), String> {
@@ -731,17 +563,5 @@ mod tests {
         assert!(fast("a: &x 1\n").is_none());
         assert!(fast("a: 0.5\n").is_none());
         assert!(fast("a: plain\n  continued\n").is_none());
-    }
-
-    #[test]
-    fn scalars_are_typed_like_serde_saphyr() {
-        let value = |s| scalar(s).map(Tree::from_item);
-        assert_eq!(value("80"), Some(json!(80)));
-        assert_eq!(value("-3"), Some(json!(-3)));
-        assert_eq!(value("Y"), Some(json!(true)));
-        assert_eq!(value("NULL"), Some(Value::Null));
-        assert_eq!(value("v1.2.3"), Some(json!("v1.2.3")));
-        assert_eq!(value("1.2.3"), None);
-        assert_eq!(value("99999999999999999999"), None);
     }
 }
