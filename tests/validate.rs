@@ -177,6 +177,15 @@ fn unknown_kinds_are_skipped_when_missing_schemas_are_ignored() {
 }
 
 #[test]
+fn skipped_kinds_are_counted_as_skipped() {
+    let manifest =
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [app.yaml]\n";
+    let output = validate(&["-", "--skip", "Kustomization,Other"], Some(manifest));
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("Skipped: 1"), "{}", stdout(&output));
+}
+
+#[test]
 fn text_output_has_one_line_per_failure_and_a_summary() {
     let path = fixtures().join("multi_invalid.yaml");
     let output = validate(&[path.to_str().unwrap()], None);

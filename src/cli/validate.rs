@@ -35,6 +35,10 @@ pub(crate) struct Args {
     /// Skip resources whose kind has no schema (custom resources without their CRD).
     #[arg(long)]
     ignore_missing_schemas: bool,
+    /// Kinds not to validate, comma-separated: `Kind` or `apiVersion/Kind`
+    /// (e.g. `--skip Kustomization`).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    skip: Vec<String>,
     /// Also print valid and skipped resources (text format).
     #[arg(long, short)]
     verbose: bool,
@@ -50,6 +54,7 @@ pub(crate) fn run(args: Args) -> u8 {
     };
     let options = Options {
         ignore_missing_schemas: args.ignore_missing_schemas,
+        skip: args.skip,
     };
     let report = validate::validate(&files, &options);
 

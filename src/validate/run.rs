@@ -21,6 +21,20 @@ use crate::manifest::File;
 pub struct Options {
     /// Skip resources whose kind has no schema instead of failing them.
     pub ignore_missing_schemas: bool,
+    /// Kinds not to validate, as `Kind` or `apiVersion/Kind`
+    /// (e.g. `Kustomization`, `kustomize.config.k8s.io/v1beta1/Kustomization`).
+    pub skip: Vec<String>,
+}
+
+impl Options {
+    fn skips(&self, resource: &Resource) -> bool {
+        self.skip.iter().any(|s| {
+            s == &resource.kind
+                || s.strip_suffix(resource.kind.as_str())
+                    .and_then(|p| p.strip_suffix('/'))
+                    .is_some_and(|p| p == resource.api_version)
+        })
+    }
 }
 
 /// Validates every resource of `files` strictly; see the module docs.
@@ -44,7 +58,7 @@ pub fn validate(files: &[File], options: &Options) -> Report {
         parse::documents(chunk, &files[file].content)
             .into_iter()
             .flat_map(parse::resources)
-            .map(|parsed| first_pass(path, parsed))
+            .map(|parsed| first_pass(path, parsed, options))
             .collect::<Vec<_>>()
     })
     .into_iter()
@@ -88,7 +102,7 @@ struct Kept<'s> {
     duplicates: Vec<(String, String)>,
 }
 
-fn first_pass<'s>(file: &str, parsed: Parsed<'s>) -> Checked<'s> {
+fn first_pass<'s>(file: &str, parsed: Parsed<'s>, options: &Options) -> Checked<'s> {
     let kept = match parsed {
         Parsed::Object {
             tree,
@@ -112,6 +126,8 @@ fn first_pass<'s>(file: &str, parsed: Parsed<'s>) -> Checked<'s> {
         resource = failed(resource, "missing 'kind' key".into());
     } else if resource.api_version.is_empty() {
         resource = failed(resource, "missing 'apiVersion' key".into());
+    } else if options.skips(&resource) {
+        resource.status = Status::Skipped;
     } else if let Some(found) = schema::builtin_schema(&resource.api_version, &resource.kind) {
         resource = apply(resource, found, &kept);
         let is_crd =
@@ -293,9 +309,34 @@ mod tests {
         assert_eq!(report.resources[0].status, Status::Error);
         let options = Options {
             ignore_missing_schemas: true,
+            ..Options::default()
         };
         let report = validate(&[file], &options);
         assert_eq!(report.resources[0].status, Status::Skipped);
+    }
+
+    #[test]
+    fn skipped_kinds_are_not_validated() {
+        let content = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, bad: 1}\n";
+        let file = File {
+            path: "k.yaml".into(),
+            content: content.into(),
+        };
+        let statuses = |skip: &[&str]| {
+            let options = Options {
+                skip: skip.iter().map(|s| (*s).to_owned()).collect(),
+                ..Options::default()
+            };
+            let report = validate(std::slice::from_ref(&file), &options);
+            report.resources.iter().map(|r| r.status).collect::<Vec<_>>()
+        };
+        assert_eq!(statuses(&[]), [Status::Error, Status::Invalid]);
+        assert_eq!(statuses(&["Kustomization"]), [Status::Skipped, Status::Invalid]);
+        assert_eq!(
+            statuses(&["kustomize.config.k8s.io/v1beta1/Kustomization", "v1/ConfigMap"]),
+            [Status::Skipped, Status::Skipped]
+        );
+        assert_eq!(statuses(&["v2/ConfigMap"])[1], Status::Invalid);
     }
 
     #[test]
