@@ -387,24 +387,7 @@ fn a_missing_policy_directory_is_an_error() {
 #[test]
 fn rendered_archetypes_pass_the_builtin_pack() {
     use gitintent::spec::{Archetype, Component, Spec};
-    let archetypes = [
-        Archetype::WebService,
-        Archetype::Worker,
-        Archetype::CronJob,
-        Archetype::Job,
-        Archetype::Daemon,
-        Archetype::Redis,
-        Archetype::Postgres,
-        Archetype::Mysql,
-        Archetype::Mongodb,
-        Archetype::Memcached,
-        Archetype::Rabbitmq,
-        Archetype::Kafka,
-        Archetype::Elasticsearch,
-        Archetype::Zookeeper,
-        Archetype::Minio,
-        Archetype::Grafana,
-    ];
+    let archetypes = Archetype::ALL;
     let set = PolicySet::builtin().unwrap();
     let mut errors = Vec::new();
     for environment in ["production", "dev"] {

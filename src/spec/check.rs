@@ -377,19 +377,21 @@ fn check_image(image: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `@daily`-style schedule macros Kubernetes CronJobs accept.
+pub(crate) const CRON_MACROS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
 /// Checks a five-field cron expression (numbers, `*`, ranges, steps, lists,
 /// and the names of months and weekdays) or a `@daily`-style macro.
 fn check_cron(expr: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &[
-        "@yearly",
-        "@annually",
-        "@monthly",
-        "@weekly",
-        "@daily",
-        "@midnight",
-        "@hourly",
-    ];
-    if MACROS.contains(&expr) {
+    if CRON_MACROS.contains(&expr) {
         return Ok(());
     }
     let fields: Vec<&str> = expr.split_whitespace().collect();

@@ -16,6 +16,7 @@ mod schema;
 pub mod secrets;
 
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
+pub(crate) use check::CRON_MACROS;
 pub use check::{sanitize_name, Problem};
 pub use schema::{schema, schema_json};
 

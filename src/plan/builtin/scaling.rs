@@ -241,17 +241,7 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::builtin::sizing::resources;
-
-    fn read(text: &str) -> Draft {
-        let mut w = Words::new(text);
-        let r = 0..w.len();
-        let mut d = Draft::default();
-        autoscaling(&mut w, &r, &mut d);
-        resources(&mut w, &r, &mut d);
-        replicas(&mut w, &r, &mut d);
-        d
-    }
+    use crate::plan::builtin::sizing::tests::read;
 
     #[test]
     fn three_replicas_in_words() {

@@ -216,17 +216,8 @@ fn weekdays(days: &[u32]) -> String {
 
 /// A five-field expression or a `@daily`-style macro.
 fn explicit(w: &mut Words, r: &Range<usize>) -> Option<Schedule> {
-    const MACROS: &[&str] = &[
-        "@yearly",
-        "@annually",
-        "@monthly",
-        "@weekly",
-        "@daily",
-        "@midnight",
-        "@hourly",
-    ];
     for i in r.clone() {
-        if w.free(i) && w.is(i, MACROS) {
+        if w.free(i) && w.is(i, crate::spec::CRON_MACROS) {
             let cron = w.low(i).to_string();
             w.claim(i..i + 1);
             return Some(Schedule {

@@ -335,11 +335,12 @@ fn storage_class(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::plan::builtin::scaling::{autoscaling, replicas};
 
-    fn read(text: &str) -> Draft {
+    /// Runs the sizing readers (autoscaling, resources, replicas) over `text`.
+    pub(in crate::plan::builtin) fn read(text: &str) -> Draft {
         let mut w = Words::new(text);
         let r = 0..w.len();
         let mut d = Draft::default();
