@@ -13,7 +13,7 @@ use crate::finding::{Finding, Severity};
 use crate::intent::Intent;
 use crate::manifest::File;
 use crate::plan::{Critic, Planner, Usage};
-use crate::policy::{PolicySet, Settings};
+use crate::policy::PolicySet;
 use crate::repo::{Layout, RepoConfig};
 use crate::spec::{secrets, Spec};
 use crate::{render, validate, Result};
@@ -152,10 +152,7 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
         .cloned()
         .collect();
     findings.extend(validate::check(&manifests));
-    let settings = Settings {
-        environment: spec.environment.clone(),
-        ..Settings::default()
-    };
+    let settings = ctx.config.policy_settings(&spec.environment);
     findings.extend(ctx.policies.check(&manifests, &settings));
     findings.sort_by(|a, b| {
         b.severity
