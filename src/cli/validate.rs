@@ -124,7 +124,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 settings.namespaces = args.namespace.clone();
             }
             let mut findings = set.check(&files, &settings);
-            findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
             findings
         }
         None => Vec::new(),
