@@ -100,19 +100,24 @@ pub(crate) fn plan(p: &PlanSummary) -> Value {
     } else if p.has_errors() {
         let n = p.findings.iter().filter(|f| f.is_error()).count();
         blocks.push(context(&format!(
-            "Cannot be proposed: {n} error finding{}. Change the intent and plan again.",
-            if n == 1 { "" } else { "s" }
+            "Cannot be proposed: {}. Change the intent and plan again.",
+            plural(n, "error finding")
         )));
         blocks.push(actions(&p.id, false));
     } else {
         blocks.push(actions(&p.id, true));
     }
-    let errors = p.findings.iter().filter(|f| f.is_error()).count();
+    let count = |severity| p.findings.iter().filter(|f| f.severity == severity).count();
     json!({
         "response_type": "ephemeral",
         "text": format!(
-            "Plan {} for {} / {}: {} files, {} errors, {} findings",
-            p.id, p.repo, p.environment, p.files.len(), errors, p.findings.len()
+            "Plan {} for {} / {}: {}, {}, {}",
+            p.id,
+            p.repo,
+            p.environment,
+            plural(p.files.len(), "file"),
+            plural(count(Severity::Error), "error"),
+            plural(count(Severity::Warning), "warning"),
         ),
         "blocks": blocks,
     })
@@ -219,6 +224,11 @@ fn section(text: &str) -> Value {
 
 fn context(text: &str) -> Value {
     json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": truncate(text, MAX_SECTION) }] })
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut with `…`.

@@ -326,7 +326,12 @@ async fn propose<B: SlackBackend>(app: &App<B>, requester: Requester, plan_id: S
         Some(&plan.environment),
         Action::Propose,
     ) {
-        return blocks::notice(&refusal("propose to", &plan.repo, Some(&plan.environment)));
+        return blocks::notice(&refused(
+            "propose to",
+            &plan.repo,
+            Some(&plan.environment),
+            "Nothing was proposed.",
+        ));
     }
     if plan.proposal.is_some() {
         return blocks::notice(&format!(
