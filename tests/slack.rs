@@ -104,7 +104,8 @@ async fn propose_button_commits_the_branch_and_replaces_the_plan() {
     );
 
     // A second click finds the plan proposed: a notice, and no second proposal.
-    bench.click("UPLAT", "C0001", "gitintent_propose", &id).await;
+    let (status, _) = bench.click("UPLAT", "C0001", "gitintent_propose", &id).await;
+    assert_eq!(status, 200);
     assert_eq!(
         bench.next_post().await.body,
         notice(&format!(
@@ -349,10 +350,31 @@ async fn signatures_are_checked_before_anything_else() {
     assert_eq!(bench.backend.calls(), (0, 0, 0));
     bench.no_post(200).await;
 
-    // The good signature is accepted.
+    // The good signature is accepted, once: the same request again is a replay.
     let (status, _) = bench.raw("slack/commands", &header(ts, &good), &body).await;
     assert_eq!(status, 200);
     bench.next_post().await;
+    let (status, reply) = bench.raw("slack/commands", &header(ts, &good), &body).await;
+    assert_eq!(
+        (status, reply),
+        (
+            401,
+            unauthorized("replayed request: this signature was already accepted")
+        )
+    );
+    assert_eq!(bench.backend.calls().0, 1);
+}
+
+#[tokio::test]
+async fn slacks_certificate_check_is_answered_without_a_command() {
+    let bench = Bench::start().await;
+    let body = "ssl_check=1&token=legacy-verification-token";
+    let (status, reply) = bench.signed("slack/commands", SECRET, now(), body).await;
+    assert_eq!((status, reply), (200, json!({})));
+    // Unsigned, it is refused like anything else.
+    let (status, _) = bench.raw("slack/commands", &[], body).await;
+    assert_eq!(status, 401);
+    assert_eq!(bench.backend.calls(), (0, 0, 0));
 }
 
 #[tokio::test]
@@ -417,7 +439,11 @@ async fn response_urls_off_the_allowed_prefix_are_never_posted_to() {
 async fn malformed_signed_requests_are_400_with_a_reason() {
     let bench = Bench::start().await;
     let cases = [
-        ("slack/commands", "text=hi".to_string(), "missing field `user_id`"),
+        (
+            "slack/commands",
+            "text=hi".to_string(),
+            "the slash command form has no user_id",
+        ),
         (
             "slack/interactions",
             "payload=%7B".to_string(),

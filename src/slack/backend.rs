@@ -192,4 +192,11 @@ pub trait SlackBackend: Send + Sync + 'static {
 
     /// Reads a stored plan.
     fn status(&self, plan_id: String) -> impl Future<Output = Result<PlanSummary, BackendError>> + Send;
+
+    /// Runs one piece of deferred work (a plan or proposal and the post of its
+    /// result). The default detaches it with `tokio::spawn`; a service that
+    /// drains work on shutdown overrides this to track the task.
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
 }

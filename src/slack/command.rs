@@ -36,6 +36,7 @@ pub(crate) enum Error {
 
 /// Parses the `text` field of a slash command.
 pub(crate) fn parse(text: &str) -> Result<Command, Error> {
+    let text = unformat(text);
     let text = text.trim();
     let mut words = text.split_whitespace();
     match words.next().map(str::to_ascii_lowercase).as_deref() {
@@ -74,6 +75,42 @@ pub(crate) fn parse(text: &str) -> Result<Command, Error> {
         repo,
         env,
     })
+}
+
+/// Undoes Slack's message formatting, so the planner sees what the user typed:
+/// `&amp;`/`&lt;`/`&gt;` become `&`/`<`/`>`, and Slack's `<…>` links and mentions
+/// become their visible label (`<http://a.example|a.example>` → `a.example`,
+/// `<@U1|ada>` → `@ada`, `<!here>` → `@here`).
+pub(crate) fn unformat(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((before, inner, after)) = rest
+        .split_once('<')
+        .and_then(|(before, tail)| tail.split_once('>').map(|(inner, after)| (before, inner, after)))
+    {
+        out.push_str(&unescape(before));
+        let (target, label) = match inner.split_once('|') {
+            Some((target, label)) => (target, Some(label)),
+            None => (inner, None),
+        };
+        let shown = match (target.chars().next(), label) {
+            (Some('@'), Some(label)) => format!("@{}", label.trim_start_matches('@')),
+            (Some('#'), Some(label)) => format!("#{}", label.trim_start_matches('#')),
+            (Some('!'), None) => format!("@{}", target[1..].split('^').next().unwrap_or("")),
+            (_, Some(label)) => label.to_string(),
+            (_, None) => target.to_string(),
+        };
+        out.push_str(&unescape(&shown));
+        rest = after;
+    }
+    out.push_str(&unescape(rest));
+    out
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Checks a plan id from a command or a button value.
@@ -125,6 +162,27 @@ mod tests {
         assert_eq!(parse("status"), Err(Error::StatusUsage));
         assert_eq!(parse("status a b"), Err(Error::StatusUsage));
         assert!(matches!(parse("status <@U1>"), Err(Error::BadId(_))));
+    }
+
+    #[test]
+    fn slack_formatting_is_undone_before_planning() {
+        assert_eq!(
+            unformat("deploy grafana at <http://grafana.example.com|grafana.example.com> &amp; tls"),
+            "deploy grafana at grafana.example.com & tls"
+        );
+        assert_eq!(
+            unformat("<https://a.example/x> for <@U1|ada> <#C1|ops> <!here>"),
+            "https://a.example/x for @ada #ops @here"
+        );
+        assert_eq!(
+            unformat("<@U1> a &lt;b&gt; &amp;lt; <!subteam^S1>"),
+            "@U1 a <b> &lt; @subteam"
+        );
+        assert_eq!(unformat("x < y"), "x < y");
+        assert_eq!(
+            parse("deploy <http://api.example.com|api.example.com> env:dev"),
+            Ok(plan("deploy api.example.com", None, Some("dev")))
+        );
     }
 
     #[test]

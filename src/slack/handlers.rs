@@ -60,6 +60,7 @@ pub(crate) struct App<B> {
     pub(crate) backend: Arc<B>,
     pub(crate) config: Arc<SlackConfig>,
     pub(crate) http: reqwest::Client,
+    replay: Arc<verify::ReplayGuard>,
 }
 
 impl<B> Clone for App<B> {
@@ -68,6 +69,7 @@ impl<B> Clone for App<B> {
             backend: self.backend.clone(),
             config: self.config.clone(),
             http: self.http.clone(),
+            replay: self.replay.clone(),
         }
     }
 }
@@ -84,12 +86,13 @@ impl<B: SlackBackend> App<B> {
             backend,
             config: Arc::new(config),
             http,
+            replay: Arc::default(),
         }
     }
 
     /// Verifies the signature over the raw body, then parses the form.
     async fn verified<T: DeserializeOwned>(&self, headers: &HeaderMap, body: Bytes) -> Result<T, Error> {
-        verify::verify(
+        self.replay.verify(
             &self.config.signing_secret,
             headers,
             &body,
@@ -120,7 +123,7 @@ impl<B: SlackBackend> App<B> {
     /// Posts `message` to `url` in the background; failures are logged.
     fn post_later(&self, url: String, message: impl std::future::Future<Output = Value> + Send + 'static) {
         let http = self.http.clone();
-        tokio::spawn(async move {
+        self.backend.spawn(async move {
             let message = message.await;
             match http.post(&url).json(&message).send().await {
                 Ok(r) if r.status().is_success() => {}
@@ -134,13 +137,34 @@ impl<B: SlackBackend> App<B> {
 /// The slash command's form (Slack sends more fields; they are ignored).
 #[derive(Debug, Deserialize)]
 struct CommandForm {
+    /// `1` on Slack's periodic certificate check, which carries no command.
+    #[serde(default)]
+    ssl_check: Option<String>,
     #[serde(default)]
     text: String,
+    #[serde(default)]
     user_id: String,
     #[serde(default)]
     user_name: String,
+    #[serde(default)]
     channel_id: String,
+    #[serde(default)]
     response_url: String,
+}
+
+impl CommandForm {
+    fn require(&self) -> Result<(), Error> {
+        for (name, value) in [
+            ("user_id", &self.user_id),
+            ("channel_id", &self.channel_id),
+            ("response_url", &self.response_url),
+        ] {
+            if value.is_empty() {
+                return Err(Error::BadRequest(format!("the slash command form has no {name}")));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) async fn command<B: SlackBackend>(
@@ -149,6 +173,10 @@ pub(crate) async fn command<B: SlackBackend>(
     body: Bytes,
 ) -> Result<Json<Value>, Error> {
     let form: CommandForm = app.verified(&headers, body).await?;
+    if form.ssl_check.as_deref() == Some("1") {
+        return Ok(Json(json!({})));
+    }
+    form.require()?;
     app.check_response_url(&form.response_url)?;
     let requester = Requester {
         user_id: form.user_id,

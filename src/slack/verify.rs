@@ -6,7 +6,8 @@
 //! time (`hmac`'s `verify_slice`), and refuses timestamps more than
 //! [`WINDOW_SECS`] away from "now" in either direction, so a captured request
 //! cannot be replayed later. The clock is injectable ([`Clock`]) so tests can
-//! pin it to a documented example.
+//! pin it to a documented example. [`ReplayGuard`] also refuses a signature
+//! it has already accepted, closing the replay gap inside the window.
 //!
 //! It does not parse the body; callers verify first, then parse.
 
@@ -45,6 +46,9 @@ pub enum Error {
     /// The timestamp is ahead of our clock by more than the window.
     #[error("request timestamp is {0} seconds in the future; the limit is {WINDOW_SECS}")]
     Future(u64),
+    /// This exact signed request was already accepted once: a replay within the window.
+    #[error("replayed request: this signature was already accepted")]
+    Replayed,
     /// The signature does not match the body and timestamp.
     #[error("signature mismatch: the request was not signed with this app's signing secret, or its body was altered")]
     Mismatch,
@@ -84,6 +88,37 @@ impl Default for Clock {
 impl fmt::Debug for Clock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Clock({})", self.now())
+    }
+}
+
+/// Remembers the signatures accepted within the window, so that a captured
+/// request replayed inside the 5 minutes is refused too. Only signatures that
+/// verified are remembered, so its size is bounded by genuine traffic. It is
+/// per process: replicas behind a load balancer each keep their own.
+#[derive(Debug, Default)]
+pub(crate) struct ReplayGuard {
+    seen: std::sync::Mutex<std::collections::HashMap<Vec<u8>, u64>>,
+}
+
+impl ReplayGuard {
+    /// Verifies like [`verify`], then refuses a signature seen before.
+    pub(crate) fn verify(
+        &self,
+        secret: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: u64,
+    ) -> Result<(), Error> {
+        verify(secret, headers, body, now)?;
+        let signature = header(headers, SIGNATURE)?.as_bytes().to_vec();
+        let ts = header(headers, TIMESTAMP)?.parse::<u64>().unwrap_or(now);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        // Anything outside the window is refused as stale anyway.
+        seen.retain(|_, t| now.abs_diff(*t) <= WINDOW_SECS);
+        if seen.insert(signature, ts).is_some() {
+            return Err(Error::Replayed);
+        }
+        Ok(())
     }
 }
 
@@ -229,6 +264,31 @@ mod tests {
                 other => panic!("{ts} {sig}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_same_signed_request_is_accepted_once() {
+        let guard = ReplayGuard::default();
+        let h = headers(&TS.to_string(), SIG);
+        assert_eq!(guard.verify(SECRET, &h, BODY.as_bytes(), TS), Ok(()));
+        assert_eq!(
+            guard.verify(SECRET, &h, BODY.as_bytes(), TS + 10),
+            Err(Error::Replayed)
+        );
+        // A different request at the same second is fine.
+        let body = BODY.replace("text=", "text=help");
+        let h2 = headers(&TS.to_string(), &sign(SECRET, TS, body.as_bytes()));
+        assert_eq!(guard.verify(SECRET, &h2, body.as_bytes(), TS), Ok(()));
+        // Entries age out with the window.
+        assert_eq!(
+            guard.verify(SECRET, &h, BODY.as_bytes(), TS + 301),
+            Err(Error::Stale(301))
+        );
+        assert_eq!(guard.seen.lock().unwrap().len(), 2);
+        let later = TS + 1000;
+        let h3 = headers(&later.to_string(), &sign(SECRET, later, body.as_bytes()));
+        assert_eq!(guard.verify(SECRET, &h3, body.as_bytes(), later), Ok(()));
+        assert_eq!(guard.seen.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -257,6 +257,8 @@ pub(crate) struct Bench {
     pub(crate) backend: Arc<TestBackend>,
     posts: tokio::sync::Mutex<mpsc::UnboundedReceiver<Post>>,
     pub(crate) client: reqwest::Client,
+    /// Makes every request unique, as Slack's trigger ids and action timestamps do.
+    serial: AtomicUsize,
 }
 
 async fn serve(app: Router) -> String {
@@ -300,6 +302,7 @@ impl Bench {
             backend,
             posts: tokio::sync::Mutex::new(rx),
             client: reqwest::Client::new(),
+            serial: AtomicUsize::new(0),
         }
     }
 
@@ -343,8 +346,15 @@ impl Bench {
             ("text", text),
             ("api_app_id", "A0001"),
             ("response_url", &format!("{}commands/T0001/1/abc", self.hooks)),
-            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+            ("trigger_id", &self.trigger_id()),
         ])
+    }
+
+    fn trigger_id(&self) -> String {
+        format!(
+            "13345224609.738474920.{:08x}",
+            self.serial.fetch_add(1, Ordering::SeqCst)
+        )
     }
 
     /// Sends `/gitintent <text>` as `user` in `channel`, properly signed.
@@ -361,14 +371,14 @@ impl Bench {
             "api_app_id": "A0001",
             "token": "legacy-verification-token",
             "container": { "type": "message", "message_ts": "1700000000.000100", "channel_id": channel, "is_ephemeral": true },
-            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "trigger_id": self.trigger_id(),
             "team": { "id": "T0001", "domain": "acme" },
             "channel": { "id": channel, "name": "platform" },
             "response_url": format!("{}actions/T0001/2/def", self.hooks),
             "actions": [{
                 "action_id": action_id, "block_id": "gitintent_plan",
                 "text": { "type": "plain_text", "text": "Propose" },
-                "value": value, "type": "button", "action_ts": "1700000001.000200"
+                "value": value, "type": "button", "action_ts": format!("1700000001.{:06}", self.serial.fetch_add(1, Ordering::SeqCst))
             }]
         });
         form(&[("payload", &payload.to_string())])
