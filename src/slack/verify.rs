@@ -97,7 +97,14 @@ impl fmt::Debug for Clock {
 /// per process: replicas behind a load balancer each keep their own.
 #[derive(Debug, Default)]
 pub(crate) struct ReplayGuard {
-    seen: std::sync::Mutex<std::collections::HashMap<Vec<u8>, u64>>,
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// Accepted signatures with their timestamps, and when they were last pruned.
+#[derive(Debug, Default)]
+struct Seen {
+    signatures: std::collections::HashMap<Vec<u8>, u64>,
+    pruned_at: u64,
 }
 
 impl ReplayGuard {
@@ -113,9 +120,13 @@ impl ReplayGuard {
         let signature = header(headers, SIGNATURE)?.as_bytes().to_vec();
         let ts = header(headers, TIMESTAMP)?.parse::<u64>().unwrap_or(now);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        // Anything outside the window is refused as stale anyway.
-        seen.retain(|_, t| now.abs_diff(*t) <= WINDOW_SECS);
-        if seen.insert(signature, ts).is_some() {
+        // Anything outside the window is refused as stale anyway; prune at
+        // most once a second so a busy map is not walked on every request.
+        if seen.pruned_at != now {
+            seen.signatures.retain(|_, t| now.abs_diff(*t) <= WINDOW_SECS);
+            seen.pruned_at = now;
+        }
+        if seen.signatures.insert(signature, ts).is_some() {
             return Err(Error::Replayed);
         }
         Ok(())
@@ -284,11 +295,11 @@ mod tests {
             guard.verify(SECRET, &h, BODY.as_bytes(), TS + 301),
             Err(Error::Stale(301))
         );
-        assert_eq!(guard.seen.lock().unwrap().len(), 2);
+        assert_eq!(guard.seen.lock().unwrap().signatures.len(), 2);
         let later = TS + 1000;
         let h3 = headers(&later.to_string(), &sign(SECRET, later, body.as_bytes()));
         assert_eq!(guard.verify(SECRET, &h3, body.as_bytes(), later), Ok(()));
-        assert_eq!(guard.seen.lock().unwrap().len(), 1);
+        assert_eq!(guard.seen.lock().unwrap().signatures.len(), 1);
     }
 
     #[test]
