@@ -45,7 +45,8 @@ pub(crate) fn parse(text: &str) -> Result<Command, Error> {
             let (Some(id), None) = (words.next(), words.next()) else {
                 return Err(Error::StatusUsage);
             };
-            return plan_id(id).map(Command::Status);
+            // Plan ids are shown in `code`; a pasted id may keep the backticks.
+            return plan_id(id.trim_matches('`')).map(Command::Status);
         }
         _ => {}
     }
@@ -159,6 +160,7 @@ mod tests {
     #[test]
     fn status_takes_exactly_one_plan_id() {
         assert_eq!(parse("status ab12-CD_3"), Ok(Command::Status("ab12-CD_3".into())));
+        assert_eq!(parse("status `3f9c`"), Ok(Command::Status("3f9c".into())));
         assert_eq!(parse("status"), Err(Error::StatusUsage));
         assert_eq!(parse("status a b"), Err(Error::StatusUsage));
         assert!(matches!(parse("status <@U1>"), Err(Error::BadId(_))));

@@ -14,7 +14,9 @@
 //! Public API, for the service that mounts the router:
 //! - [`router`]`(backend: Arc<B>, config: SlackConfig) -> axum::Router`
 //! - [`SlackBackend`]: `plan(Requester, intent, repo, env)`, `propose(Requester, plan_id)`,
-//!   `status(plan_id)`, returning [`PlanSummary`] / [`ProposalSummary`] or [`BackendError`]
+//!   `status(plan_id)`, returning [`PlanSummary`] / [`ProposalSummary`] or [`BackendError`];
+//!   optionally `spawn(task)` to track deferred work for a graceful shutdown.
+//!   [`PlanSummary::from_plan`] maps a `pipeline::Plan`.
 //! - [`SlackConfig`] (with [`Grant`]s) deserialised from the service's `[slack]` TOML table
 //!
 //! This module does not plan, store, or touch git: the backend does. It does
