@@ -2,11 +2,11 @@
 //!
 //! Slack signs every request with the app's signing secret:
 //! `X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{X-Slack-Request-Timestamp}:{raw body}"))`.
-//! [`verify`] recomputes that over the raw body bytes, compares in constant
+//! `verify` recomputes that over the raw body bytes, compares in constant
 //! time (`hmac`'s `verify_slice`), and refuses timestamps more than
 //! [`WINDOW_SECS`] away from "now" in either direction, so a captured request
 //! cannot be replayed later. The clock is injectable ([`Clock`]) so tests can
-//! pin it to a documented example. [`ReplayGuard`] also refuses a signature
+//! pin it to a documented example. `ReplayGuard` also refuses a signature
 //! it has already accepted, closing the replay gap inside the window.
 //!
 //! It does not parse the body; callers verify first, then parse.
