@@ -660,3 +660,36 @@ fn policies_and_config_are_read_from_the_base_commit() {
         plan.findings
     );
 }
+
+#[test]
+fn plan_write_wires_the_app_unless_the_kustomization_has_local_edits() {
+    let dir = git_repo(
+        Some(&shared("flux2-kustomize-helm-example")),
+        &[(".gitintent.yaml", "layout: apps/{environment}/{name}/\n")],
+    );
+    let root = dir.path().to_str().unwrap();
+    let kustomization = dir.path().join("apps/production/kustomization.yaml");
+    let committed = std::fs::read_to_string(&kustomization).unwrap();
+    let out = gitintent(&["plan", REDIS, "--repo", root, "--write"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir
+        .path()
+        .join("apps/production/redis/statefulset.yaml")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(&kustomization).unwrap(),
+        committed.replace("  - ../base/podinfo\n", "  - ../base/podinfo\n  - redis\n")
+    );
+
+    let local = "# mine\nresources: [../base/podinfo]\n";
+    std::fs::write(&kustomization, local).unwrap();
+    let out = gitintent(&["plan", REDIS, "--repo", root, "--write"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&kustomization).unwrap(), local);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not wiring apps/production/kustomization.yaml"));
+}

@@ -53,6 +53,37 @@ impl Base {
     }
 }
 
+/// The wiring edits `--write` may apply: only to files whose working-tree
+/// copy is exactly the base's, so local edits are never overwritten.
+pub(crate) fn wiring_to_write(
+    root: &Path,
+    base: &Base,
+    changes: &Changeset,
+) -> Vec<gitintent::manifest::File> {
+    let mut out = Vec::new();
+    for change in changes.changes.iter().filter(|c| c.reason.is_some()) {
+        let (Some(content), Ok(Some(committed))) = (&change.content, base.snapshot.read(&change.path)) else {
+            continue;
+        };
+        let local = repo::join_inside(root, &change.path).and_then(|p| {
+            std::fs::read_to_string(&p).map_err(|source| repo::Error::Read { path: p, source })
+        });
+        if local.is_ok_and(|local| local == committed) {
+            out.push(gitintent::manifest::File {
+                path: change.path.clone(),
+                content: content.clone(),
+            });
+        } else {
+            eprintln!(
+                "note: not wiring {}: the working-tree copy differs from {}; add the app to its resources by hand",
+                change.path,
+                base.describe()
+            );
+        }
+    }
+    out
+}
+
 /// The Changes section of text output.
 pub(crate) fn print(base: &Base, changes: &Changeset, s: Style) {
     println!("\n{} against {}", s.bold("Changes"), base.describe());

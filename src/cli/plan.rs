@@ -193,8 +193,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
+        let mut files = plan.files.clone();
+        if let Some((base, changes)) = repo_view {
+            files.extend(changes::wiring_to_write(root, base, changes));
+        }
         let written =
-            gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+            gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
         }
