@@ -693,3 +693,23 @@ fn plan_write_wires_the_app_unless_the_kustomization_has_local_edits() {
     assert_eq!(std::fs::read_to_string(&kustomization).unwrap(), local);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not wiring apps/production/kustomization.yaml"));
 }
+
+#[test]
+fn a_missing_object_is_a_clear_error() {
+    let dir = git_repo(
+        None,
+        &[(
+            "apps/web.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+        )],
+    );
+    let snapshot = Snapshot::open_default(dir.path()).unwrap();
+    let blob = snapshot.file("apps/web.yaml").unwrap().blob.to_string();
+    std::fs::remove_file(dir.path().join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    let err = Index::build(&snapshot, &mut IndexCache::new()).unwrap_err();
+    assert!(matches!(err, repo::Error::Object { .. }), "{err}");
+    assert!(err.to_string().contains(&blob), "{err}");
+    let out = gitintent(&["plan", REDIS, "--repo", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read blob"));
+}
