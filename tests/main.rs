@@ -3,6 +3,7 @@ mod evals;
 mod openai;
 mod policy;
 mod slack;
+mod repo;
 mod snapshots;
 mod util;
 mod validate;

@@ -10,6 +10,7 @@ use gitintent::pipeline::{self, Context, Plan};
 use gitintent::plan::{self as planner, OpenAi, OpenAiConfig, Planner};
 use gitintent::{Intent, Severity};
 
+use super::changes::{self, Base};
 use super::exit;
 use super::output::{Spinner, Style};
 
@@ -35,6 +36,9 @@ pub(crate) struct Args {
     /// The GitOps repository (its `.gitintent.yaml` decides layout and environments).
     #[arg(long)]
     repo: Option<PathBuf>,
+    /// With --repo: the ref to diff against (branch, tag or commit); default `main`, else HEAD.
+    #[arg(long, requires = "repo")]
+    base: Option<String>,
     /// Target environment, overriding what the intent says.
     #[arg(long = "env")]
     environment: Option<String>,
@@ -88,9 +92,12 @@ fn exit_code(e: &gitintent::Error) -> u8 {
         E::Plan(
             planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
         ) => exit::BAD_INPUT,
-        E::Repo(gitintent::repo::Error::Config { .. } | gitintent::repo::Error::NotADirectory(_)) => {
-            exit::BAD_INPUT
-        }
+        E::Repo(
+            gitintent::repo::Error::Config { .. }
+            | gitintent::repo::Error::NotADirectory(_)
+            | gitintent::repo::Error::NotARepository { .. }
+            | gitintent::repo::Error::MissingRef { .. },
+        ) => exit::BAD_INPUT,
         _ => exit::FAILURE,
     }
 }
@@ -121,12 +128,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
-    let ctx = match &args.repo {
-        Some(root) => Context::load(root),
-        None => Ok(Context::default()),
+    // A git repository is read at its base ref; a plain directory as before.
+    let opened = match &args.repo {
+        Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
+            Some((base, ctx)) => Ok((Some(base), ctx)),
+            None => Ok((None, Context::load(root)?)),
+        }),
+        None => Ok((None, Context::default())),
     };
-    let ctx = match ctx {
-        Ok(c) => c,
+    let (base, ctx) = match opened {
+        Ok(opened) => opened,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
     let planner = match choose_planner(args.planner) {
@@ -143,13 +154,36 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             .then(|| Spinner::start("asking the model for a spec…"));
         pipeline::run(&intent, &planner, &ctx).await
     });
-    let plan = match result {
+    let mut plan = match result {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    let changeset = match &base {
+        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
+            Ok(c) => Some(c),
+            Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
+        },
+        None => None,
+    };
+    if let Some(c) = &changeset {
+        plan.findings.extend(c.findings.iter().cloned());
+        plan.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.resource.cmp(&b.resource))
+        });
+    }
+    let repo_view = base.as_ref().zip(changeset.as_ref());
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Format::Text => print_text(&plan, Style::stdout()),
+        Format::Json => {
+            let mut value = serde_json::to_value(&plan)?;
+            if let (Some((base, changes)), Some(map)) = (repo_view, value.as_object_mut()) {
+                map.insert("base".into(), base.json());
+                map.insert("changes".into(), serde_json::to_value(changes)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(&plan, repo_view, Style::stdout()),
     }
     if plan.has_errors() {
         if args.write {
@@ -159,8 +193,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
+        let mut files = plan.files.clone();
+        if let Some((base, changes)) = repo_view {
+            files.extend(changes::wiring_to_write(root, base, changes));
+        }
         let written =
-            gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+            gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
         }
@@ -178,7 +216,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     message
 }
 
-fn print_text(plan: &Plan, s: Style) {
+fn print_text(plan: &Plan, repo: Option<(&Base, &gitintent::repo::Changeset)>, s: Style) {
     let spec = &plan.spec;
     let model = plan
         .model
@@ -245,6 +283,9 @@ fn print_text(plan: &Plan, s: Style) {
     println!("\n{} ({})", s.bold("Files"), plan.files.len());
     for f in &plan.files {
         println!("  {}", f.path);
+    }
+    if let Some((base, changes)) = repo {
+        changes::print(base, changes, s);
     }
     println!("\n{}", s.bold("Findings"));
     if plan.findings.is_empty() {
