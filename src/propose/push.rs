@@ -163,7 +163,7 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
     match result {
         Ok(()) => Ok(()),
         // The local transport refuses a non-fast-forward before any callback runs.
-        Err(e) if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("fast-forward") => {
+        Err(e) if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("fastforward") => {
             Err(rejection(branch, &display, e.message().to_string()))
         }
         Err(source) => Err(Error::Push {
@@ -175,8 +175,8 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
 }
 
 fn rejection(branch: &str, remote: &str, reason: String) -> Error {
-    let lower = reason.to_ascii_lowercase();
-    let non_fast_forward = lower.contains("fast-forward") || lower.contains("fetch first");
+    let lower = reason.to_ascii_lowercase().replace('-', "");
+    let non_fast_forward = lower.contains("fastforward") || lower.contains("fetch first");
     Error::Rejected {
         branch: branch.to_string(),
         remote: remote.to_string(),

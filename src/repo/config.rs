@@ -25,6 +25,17 @@ pub struct RepoConfig {
     /// Directories of the repo's own policies (used by the policy gate).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// Branches `propose` must never write (globs: `*` within a segment, `**` across);
+    /// `main`, `master` and the base are always protected.
+    #[serde(default)]
+    pub protected_branches: Vec<String>,
+    /// Author and committer of proposals; `GITINTENT_AUTHOR_NAME`/`_EMAIL` override it,
+    /// git config `user.name`/`user.email` is the fallback.
+    #[serde(default)]
+    pub author: Option<crate::propose::Author>,
+    /// Where `propose --pr` opens pull requests; inferred from the remote URL when absent.
+    #[serde(default)]
+    pub forge: Option<crate::propose::ForgeConfig>,
 }
 
 fn default_layout() -> String {
@@ -39,6 +50,9 @@ impl Default for RepoConfig {
             default_environment: None,
             labels: Default::default(),
             policies: Vec::new(),
+            protected_branches: Vec::new(),
+            author: None,
+            forge: None,
         }
     }
 }
