@@ -62,9 +62,12 @@ pub(crate) fn exit_code(e: &gitintent::Error) -> u8 {
         E::Plan(
             planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
         ) => exit::BAD_INPUT,
-        E::Repo(gitintent::repo::Error::Config { .. } | gitintent::repo::Error::NotADirectory(_)) => {
-            exit::BAD_INPUT
-        }
+        E::Repo(
+            gitintent::repo::Error::Config { .. }
+            | gitintent::repo::Error::NotADirectory(_)
+            | gitintent::repo::Error::NotARepository { .. }
+            | gitintent::repo::Error::MissingRef { .. },
+        ) => exit::BAD_INPUT,
         E::Propose(gitintent::propose::Error::Findings(_)) => exit::FINDINGS,
         E::Propose(p) if p.is_bad_input() => exit::BAD_INPUT,
         _ => exit::FAILURE,

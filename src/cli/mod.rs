@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod changes;
 mod common;
 mod output;
 mod plan;

@@ -8,6 +8,7 @@ use gitintent::pipeline::{self, Context, Plan};
 use gitintent::plan::Planner;
 use gitintent::{Intent, Severity};
 
+use super::changes::{self, Base};
 use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
 use super::exit;
 use super::output::{Spinner, Style};
@@ -20,6 +21,9 @@ pub(crate) struct Args {
     /// The GitOps repository (its `.gitintent.yaml` decides layout and environments).
     #[arg(long)]
     repo: Option<PathBuf>,
+    /// With --repo: the ref to diff against (branch, tag or commit); default `main`, else HEAD.
+    #[arg(long, requires = "repo")]
+    base: Option<String>,
     /// Target environment, overriding what the intent says.
     #[arg(long = "env")]
     environment: Option<String>,
@@ -44,12 +48,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
-    let ctx = match &args.repo {
-        Some(root) => Context::load(root),
-        None => Ok(Context::default()),
+    // A git repository is read at its base ref; a plain directory as before.
+    let opened = match &args.repo {
+        Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
+            Some((base, ctx)) => Ok((Some(base), ctx)),
+            None => Ok((None, Context::load(root)?)),
+        }),
+        None => Ok((None, Context::default())),
     };
-    let ctx = match ctx {
-        Ok(c) => c,
+    let (base, ctx) = match opened {
+        Ok(opened) => opened,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
     let planner = match choose_planner(args.planner) {
@@ -66,13 +74,36 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             .then(|| Spinner::start("asking the model for a spec…"));
         pipeline::run(&intent, &planner, &ctx).await
     });
-    let plan = match result {
+    let mut plan = match result {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    let changeset = match &base {
+        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
+            Ok(c) => Some(c),
+            Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
+        },
+        None => None,
+    };
+    if let Some(c) = &changeset {
+        plan.findings.extend(c.findings.iter().cloned());
+        plan.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.resource.cmp(&b.resource))
+        });
+    }
+    let repo_view = base.as_ref().zip(changeset.as_ref());
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Format::Text => print_text(&plan, Style::stdout()),
+        Format::Json => {
+            let mut value = serde_json::to_value(&plan)?;
+            if let (Some((base, changes)), Some(map)) = (repo_view, value.as_object_mut()) {
+                map.insert("base".into(), base.json());
+                map.insert("changes".into(), serde_json::to_value(changes)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(&plan, repo_view, Style::stdout()),
     }
     if plan.has_errors() {
         if args.write {
@@ -91,7 +122,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_text(plan: &Plan, s: Style) {
+fn print_text(plan: &Plan, repo: Option<(&Base, &gitintent::repo::Changeset)>, s: Style) {
     let spec = &plan.spec;
     let model = plan
         .model
@@ -158,6 +189,9 @@ fn print_text(plan: &Plan, s: Style) {
     println!("\n{} ({})", s.bold("Files"), plan.files.len());
     for f in &plan.files {
         println!("  {}", f.path);
+    }
+    if let Some((base, changes)) = repo {
+        changes::print(base, changes, s);
     }
     println!("\n{}", s.bold("Findings"));
     if plan.findings.is_empty() {

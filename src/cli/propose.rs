@@ -8,6 +8,7 @@ use gitintent::pipeline::{self, Context, Plan};
 use gitintent::propose::{
     self, Author, Credentials, Proposal, PullRequestRequest, PushOptions, Request, Trailers,
 };
+use gitintent::repo::{self, Index, IndexCache, Snapshot};
 use gitintent::Intent;
 
 use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
@@ -22,9 +23,9 @@ pub(crate) struct Args {
     /// The GitOps repository (a working tree or a bare repository).
     #[arg(long)]
     repo: PathBuf,
-    /// The branch (or `origin/main`, or a commit) the proposal is based on.
-    #[arg(long, default_value = "main")]
-    base: String,
+    /// The branch (or tag, or commit) the proposal is based on; default `main`, else HEAD.
+    #[arg(long)]
+    base: Option<String>,
     /// The branch to write; must start with `gitintent/`. Default `gitintent/<slug>-<hash>`.
     #[arg(long)]
     branch: Option<String>,
@@ -117,6 +118,12 @@ impl From<gitintent::Error> for Failure {
     }
 }
 
+impl From<repo::Error> for Failure {
+    fn from(e: repo::Error) -> Failure {
+        Failure::from(gitintent::Error::from(e))
+    }
+}
+
 impl From<propose::Error> for Failure {
     fn from(e: propose::Error) -> Failure {
         Failure::from(gitintent::Error::from(e))
@@ -129,24 +136,35 @@ async fn plan_and_propose(
     intent: &Intent,
     planner: &gitintent::plan::Planner,
 ) -> Result<Outcome, Failure> {
-    // composition point: index/diff. Until the index lands, the repository's config comes
-    // from the working tree (defaults for a bare repo) and the planned files are
-    // committed as they are; with the index this becomes `Context::from_snapshot` and
-    // `changeset.files()`.
-    let workdir = git2::Repository::open(&args.repo)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf));
-    let ctx = match &workdir {
-        Some(root) => Context::load(root)?,
-        None => Context::default(),
-    };
-    let plan = pipeline::run(intent, planner, &ctx).await?;
+    // The repository at its base, from git objects: config, policies and conventions
+    // come from that commit, and the plan is diffed against it (wiring included).
+    let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
+    let index = Index::build(&snapshot, &mut IndexCache::new())?;
+    let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
+    let mut plan = pipeline::run(intent, planner, &ctx).await?;
+    let changeset = repo::diff(&index, &snapshot, &plan.files)?;
+    plan.findings.extend(changeset.findings.iter().cloned());
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    let base_name = snapshot
+        .reference()
+        .strip_prefix("refs/heads/")
+        .unwrap_or(snapshot.reference())
+        .to_string();
+    if changeset.is_noop() && !plan.has_errors() {
+        return Ok(Outcome::NothingToChange { base: base_name });
+    }
     let summary = propose::summary(&plan.spec);
     let request = Request {
         repo: args.repo.clone(),
-        base: args.base.clone(),
+        base: base_name.clone(),
+        base_commit: Some(snapshot.commit().to_string()),
         branch: args.branch.clone(),
-        files: plan.files.clone(),
+        files: changeset.files(),
+        delete: changeset.deleted(),
         summary: summary.clone(),
         intent: plan.intent.clone(),
         trailers: Trailers {
@@ -190,10 +208,11 @@ async fn plan_and_propose(
     if args.pr {
         let forge = forge_config(&ctx, &args.repo, &args.remote)?;
         let token = forge.token_from_env()?;
-        let base = args
-            .base
-            .strip_prefix(&format!("{}/", args.remote))
-            .unwrap_or(&args.base)
+        let remote_prefix = format!("refs/remotes/{}/", args.remote);
+        let base = base_name
+            .strip_prefix(&remote_prefix)
+            .or_else(|| base_name.strip_prefix(&remote_prefix["refs/remotes/".len()..]))
+            .unwrap_or(&base_name)
             .to_string();
         let pr = PullRequestRequest {
             title: summary,
@@ -249,7 +268,7 @@ fn print_text(p: &Proposal, args: &Args, s: Style) {
     println!("  commit  {}", p.commit);
     println!(
         "  base    {} ({})",
-        args.base,
+        p.base,
         &p.base_commit[..p.base_commit.len().min(12)]
     );
     println!(

@@ -30,10 +30,15 @@ pub struct Request {
     pub repo: PathBuf,
     /// The base: a branch (`main`), a remote branch (`origin/main`) or a revision.
     pub base: String,
+    /// The exact base commit the files were diffed against (`Snapshot::commit`); when set
+    /// the proposal is built on it even if `base` has moved since. `None`: resolve `base`.
+    pub base_commit: Option<String>,
     /// The branch to write; default [`super::default_branch`]. Must start with `gitintent/`.
     pub branch: Option<String>,
     /// The files to add or replace on top of the base tree.
     pub files: Vec<File>,
+    /// Paths to delete from the base tree (`Changeset::deleted`).
+    pub delete: Vec<String>,
     /// One line: the commit subject and pull request title.
     pub summary: String,
     /// The intent as the user wrote it (already redacted).
@@ -105,6 +110,8 @@ pub struct Proposal {
     pub branch: String,
     pub commit: String,
     pub status: Status,
+    /// The base branch name (`main`).
+    pub base: String,
     /// The base commit the proposal sits on.
     pub base_commit: String,
     /// Where the branch pointed before an update (for [`rollback`]).
@@ -134,7 +141,15 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
         return Err(Error::Findings(errors));
     }
     let repo = open(&req.repo)?;
-    let base = resolve_base(&repo, &req.base)?;
+    let base = match &req.base_commit {
+        Some(id) => Oid::from_str(id)
+            .and_then(|id| repo.find_commit(id))
+            .map_err(|source| Error::BaseNotFound {
+                base: id.clone(),
+                source,
+            })?,
+        None => resolve_base(&repo, &req.base)?,
+    };
     let base_name = req
         .base
         .strip_prefix("refs/heads/")
@@ -148,7 +163,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
     let refname = format!("refs/heads/{branch}");
 
     let base_tree = base.tree().map_err(Error::git("read the base tree"))?;
-    let tree_id = build_tree(&repo, &base_tree, &req.files)?;
+    let tree_id = build_tree(&repo, &base_tree, &req.files, &req.delete)?;
     if tree_id == base_tree.id() {
         return Err(Error::NothingToChange { base: base_name });
     }
@@ -161,6 +176,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
         branch: branch.clone(),
         commit: commit.to_string(),
         status,
+        base: base_name.clone(),
         base_commit: base.id().to_string(),
         previous: previous.map(|p| p.to_string()),
         stats,
@@ -270,10 +286,21 @@ pub(crate) fn resolve_base<'r>(repo: &'r Repository, base: &str) -> Result<git2:
         .map_err(not_found)
 }
 
-/// Writes one blob per file and the trees above them; returns the new root tree.
-fn build_tree(repo: &Repository, base: &git2::Tree<'_>, files: &[File]) -> Result<Oid, Error> {
+/// Writes one blob per file and the trees above them, removes `delete`; returns the new root tree.
+fn build_tree(
+    repo: &Repository,
+    base: &git2::Tree<'_>,
+    files: &[File],
+    delete: &[String],
+) -> Result<Oid, Error> {
     let mut seen = std::collections::HashSet::new();
     let mut update = git2::build::TreeUpdateBuilder::new();
+    for path in delete {
+        if !plain_path(path) || !seen.insert(path.as_str()) {
+            return Err(Error::UnsafePath(path.clone()));
+        }
+        update.remove(path.as_str());
+    }
     for file in files {
         if !plain_path(&file.path) || !seen.insert(file.path.as_str()) {
             return Err(Error::UnsafePath(file.path.clone()));
@@ -472,8 +499,10 @@ mod tests {
         let req = Request {
             repo: PathBuf::new(),
             base: "main".into(),
+            base_commit: None,
             branch: None,
             files: vec![],
+            delete: vec![],
             summary: "Add redis\nto production".into(),
             intent: "Deploy redis".into(),
             trailers: Trailers {

@@ -125,17 +125,23 @@ impl RepoConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
             Err(source) => return Err(Error::Read { path, source }),
         };
+        RepoConfig::parse(&text, &path)
+    }
+
+    /// Parses the text of `.gitintent.yaml` (read from `path`, for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<RepoConfig, Error> {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::Config {
-                path: path.clone(),
+            serde_saphyr::from_str(text).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
                 message: e.to_string(),
             })?
         };
-        config
-            .layout()
-            .map_err(|message| Error::Config { path, message })?;
+        config.layout().map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
     }
 

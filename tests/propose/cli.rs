@@ -130,14 +130,10 @@ fn propose_pr_opens_a_pull_request_with_the_plan_in_its_body() {
         201,
         json!({"number": 12, "html_url": "https://github.example.com/acme/gitops/pull/12"}),
     )]);
-    std::fs::write(
-        t.path.join(".gitintent.yaml"),
-        format!(
-            "forge:\n  kind: github\n  url: {}\n  repo: acme/gitops\n",
-            forge.url
-        ),
-    )
-    .unwrap();
+    t.commit_config(&format!(
+        "forge:\n  kind: github\n  url: {}\n  repo: acme/gitops\n",
+        forge.url
+    ));
     let out = gitintent(
         &[
             "propose",
@@ -182,11 +178,7 @@ fn propose_pr_opens_a_pull_request_with_the_plan_in_its_body() {
 #[test]
 fn propose_pr_without_a_token_fails_clearly() {
     let (t, _dir, _remote) = repo_with_origin();
-    std::fs::write(
-        t.path.join(".gitintent.yaml"),
-        "forge: {kind: gitlab, repo: a/b}\n",
-    )
-    .unwrap();
+    t.commit_config("forge: {kind: gitlab, repo: a/b}\n");
     let out = gitintent(
         &["propose", REDIS, "--repo", path(&t.path), "--push", "--pr"],
         &[],
@@ -198,7 +190,7 @@ fn propose_pr_without_a_token_fails_clearly() {
 #[test]
 fn a_plan_with_error_findings_is_not_proposed() {
     let t = TestRepo::new(false);
-    std::fs::write(t.path.join(".gitintent.yaml"), "environments: [staging]\n").unwrap();
+    t.commit_config("environments: [staging]\n");
     let before = t.refs();
     let out = gitintent(
         &["propose", REDIS, "--repo", path(&t.path), "--format", "json"],
@@ -227,7 +219,7 @@ fn bad_repositories_bases_and_branches_exit_2_and_write_nothing() {
     let t = TestRepo::new(true);
     let before = t.refs();
     for (args, want) in [
-        (vec!["--base", "nope"], "base \"nope\" not found"),
+        (vec!["--base", "nope"], "ref \"nope\" not found"),
         (vec!["--branch", "main"], "protected branch"),
         (vec!["--branch", "wip/x"], "only writes branches under gitintent/"),
     ] {
@@ -270,4 +262,68 @@ fn a_failed_push_exits_3_and_leaves_no_local_branch() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot push gitintent/"), "{stderr}");
     assert_eq!(t.refs(), before, "the branch was rolled back");
+}
+
+/// Every file under `dir`, relative, with its text.
+fn read_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_tree(root, &path, out);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            let rel = path.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            out.push((rel, text));
+        }
+    }
+}
+
+#[test]
+fn proposing_into_the_flux_example_wires_the_app_into_its_kustomization() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/gitops-repos/flux2-kustomize-helm-example");
+    if !data.is_dir() {
+        eprintln!("skipping: {} is not present", data.display());
+        return;
+    }
+    let t = TestRepo::new(true);
+    let mut files = Vec::new();
+    read_tree(&data, &data, &mut files);
+    files.push((
+        ".gitintent.yaml".into(),
+        "layout: apps/{environment}/{name}/\n".into(),
+    ));
+    let pairs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    super::commit_files(&t.open(), "refs/heads/main", &pairs, "import flux example");
+
+    let out = gitintent(
+        &["propose", REDIS, "--repo", path(&t.path), "--format", "json"],
+        &[],
+    );
+    assert_eq!(code(&out), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["stats"]["files_modified"], 1, "{v}");
+    let repo = t.open();
+    let commit = repo
+        .find_commit(git2::Oid::from_str(v["commit"].as_str().unwrap()).unwrap())
+        .unwrap();
+    let tree = commit.tree().unwrap();
+    let read = |p: &str| {
+        let entry = tree.get_path(Path::new(p)).unwrap();
+        String::from_utf8(repo.find_blob(entry.id()).unwrap().content().to_vec()).unwrap()
+    };
+    let kustomization = read("apps/production/kustomization.yaml");
+    assert!(kustomization.contains("../base/podinfo"), "{kustomization}");
+    assert!(kustomization.contains("podinfo-values.yaml"), "{kustomization}");
+    assert!(
+        kustomization.contains("redis"),
+        "the app is wired in:\n{kustomization}"
+    );
+    assert!(read("apps/production/redis/statefulset.yaml").contains("kind: StatefulSet"));
+    // Proposing again: already proposed, same branch.
+    let again = gitintent(
+        &["propose", REDIS, "--repo", path(&t.path), "--format", "json"],
+        &[],
+    );
+    assert_eq!(json_of(&again)["status"], "unchanged");
+    super::fsck(&t.path);
 }

@@ -60,6 +60,16 @@ impl TestRepo {
         )
     }
 
+    /// Commits `.gitintent.yaml` on `main`: the config is read from the base commit.
+    pub(crate) fn commit_config(&self, text: &str) {
+        commit_files(
+            &self.open(),
+            "refs/heads/main",
+            &[(".gitintent.yaml", text)],
+            "config",
+        );
+    }
+
     /// Every ref and what it points at.
     pub(crate) fn refs(&self) -> Vec<(String, String)> {
         refs(&self.path)
@@ -134,8 +144,10 @@ pub(crate) fn request(repo: &Path, name: &str) -> Request {
     Request {
         repo: repo.to_path_buf(),
         base: "main".into(),
+        base_commit: None,
         branch: None,
         files: files(name),
+        delete: Vec::new(),
         summary: format!("Add {name} to production"),
         intent: format!("Deploy {name} in production"),
         trailers: Trailers {
