@@ -146,7 +146,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
             .and_then(|id| repo.find_commit(id))
             .map_err(|source| Error::BaseNotFound {
                 base: id.clone(),
-                source,
+                source: source.into(),
             })?,
         None => resolve_base(&repo, &req.base)?,
     };
@@ -265,15 +265,15 @@ pub fn rollback(repo: &Path, proposal: &Proposal) -> Result<(), Error> {
 pub(crate) fn open(path: &Path) -> Result<Repository, Error> {
     Repository::open(path).map_err(|source| Error::NotARepository {
         path: path.to_path_buf(),
-        source,
+        source: source.into(),
     })
 }
 
 /// `main` → `refs/heads/main`, then `refs/remotes/main` (for `origin/main`), then any revision.
 pub(crate) fn resolve_base<'r>(repo: &'r Repository, base: &str) -> Result<git2::Commit<'r>, Error> {
-    let not_found = |source| Error::BaseNotFound {
+    let not_found = |source: git2::Error| Error::BaseNotFound {
         base: base.to_string(),
-        source,
+        source: source.into(),
     };
     let candidates = [format!("refs/heads/{base}"), format!("refs/remotes/{base}")];
     for name in &candidates {

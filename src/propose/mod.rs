@@ -37,14 +37,14 @@ pub enum Error {
     NotARepository {
         path: PathBuf,
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// The base ref does not resolve to a commit.
     #[error("base {base:?} not found in the repository (no branch, remote branch or commit of that name)")]
     BaseNotFound {
         base: String,
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// The plan has error findings; nothing was committed.
     #[error("refusing to propose a plan with {0} error finding(s); fix them first")]
@@ -81,7 +81,7 @@ pub enum Error {
     Git {
         action: String,
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// The remote is not configured and is not a URL.
     #[error("remote {0:?} is neither a configured remote nor a URL")]
@@ -92,7 +92,7 @@ pub enum Error {
         branch: String,
         remote: String,
         #[source]
-        source: git2::Error,
+        source: GitError,
     },
     /// The remote refused the update.
     #[error("{remote} rejected {branch}: {reason}{}", if *.non_fast_forward { " (the remote branch has commits this one lacks; re-run with --rebase to replace it)" } else { "" })]
@@ -142,6 +142,28 @@ impl Error {
 
     fn git(action: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
         let action = action.into();
-        move |source| Error::Git { action, source }
+        move |source| Error::Git {
+            action,
+            source: GitError(source),
+        }
+    }
+}
+
+/// A libgit2 error that displays its message only; libgit2's class and code stay
+/// available through the inner [`git2::Error`] (and `Debug`).
+#[derive(Debug)]
+pub struct GitError(pub git2::Error);
+
+impl std::fmt::Display for GitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.message().trim_end_matches(['.', '\n']))
+    }
+}
+
+impl std::error::Error for GitError {}
+
+impl From<git2::Error> for GitError {
+    fn from(e: git2::Error) -> GitError {
+        GitError(e)
     }
 }

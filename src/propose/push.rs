@@ -169,7 +169,7 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
         Err(source) => Err(Error::Push {
             branch: branch.to_string(),
             remote: display,
-            source,
+            source: source.into(),
         }),
     }
 }
@@ -198,16 +198,20 @@ fn offer(
         CredentialChoice::SshKey { username, path } => Cred::ssh_key(&username, None, &path, None),
         CredentialChoice::SshAgent { username } => Cred::ssh_key_from_agent(&username),
         CredentialChoice::Username(user) => Cred::username(&user),
-        CredentialChoice::Helper => {
-            let config = repo.config()?;
-            Cred::credential_helper(&config, url, None)
-        }
+        CredentialChoice::Helper => repo
+            .config()
+            .and_then(|config| Cred::credential_helper(&config, url, None))
+            .map_err(|_| no_credentials(url)),
         CredentialChoice::Default => Cred::default(),
-        CredentialChoice::Nothing => Err(git2::Error::from_str(&format!(
-            "no (more) credentials for {}: set GITINTENT_GIT_TOKEN for HTTPS, or GITINTENT_SSH_KEY / ssh-agent for SSH",
-            redact_url(url)
-        ))),
+        CredentialChoice::Nothing => Err(no_credentials(url)),
     }
+}
+
+fn no_credentials(url: &str) -> git2::Error {
+    git2::Error::from_str(&format!(
+        "no (more) credentials for {}: set GITINTENT_GIT_TOKEN for HTTPS, or GITINTENT_SSH_KEY / ssh-agent for SSH",
+        redact_url(url)
+    ))
 }
 
 /// A remote argument that is a URL or path rather than a remote's name.

@@ -107,3 +107,54 @@ fn non_fast_forward_is_rejected_clearly_and_rebase_replaces_the_branch() {
     );
     super::fsck(&remote);
 }
+
+#[test]
+fn an_http_remote_gets_the_token_as_basic_auth_once() {
+    use crate::util::fake_forge::FakeForge;
+    use serde_json::json;
+
+    let t = TestRepo::new(true);
+    let p = propose::commit(&request(&t.path, "redis")).unwrap();
+    // 401 asks for credentials; the retry with the token is refused (403), so the push
+    // fails after showing what was sent.
+    let server = FakeForge::start(vec![(401, json!({})), (403, json!({"message": "read only"}))]);
+    let url = format!("{}/acme/gitops.git", server.url);
+    let opts = PushOptions {
+        remote: url,
+        credentials: Credentials {
+            token: Some("tok-42".into()),
+            username: None,
+            ssh_key: None,
+        },
+        force: false,
+    };
+    let err = propose::push(&t.path, &p.branch, &opts).unwrap_err();
+    assert!(matches!(err, Error::Push { .. }), "{err}");
+    assert!(!err.to_string().contains("tok-42"), "{err}");
+    let requests = server.requests();
+    assert!(requests.len() >= 2, "{requests:?}");
+    assert_eq!(
+        requests[0].path,
+        "/acme/gitops.git/info/refs?service=git-receive-pack"
+    );
+    assert_eq!(requests[0].header("authorization"), "");
+    // base64("x-access-token:tok-42")
+    assert_eq!(
+        requests[1].header("authorization"),
+        "Basic eC1hY2Nlc3MtdG9rZW46dG9rLTQy"
+    );
+}
+
+#[test]
+fn an_http_remote_without_credentials_says_which_to_set() {
+    use crate::util::fake_forge::FakeForge;
+
+    let t = TestRepo::new(true);
+    let p = propose::commit(&request(&t.path, "redis")).unwrap();
+    let server = FakeForge::start(vec![(401, serde_json::json!({}))]);
+    let url = format!("{}/acme/gitops.git", server.url);
+    let err = propose::push(&t.path, &p.branch, &options(&url, false)).unwrap_err();
+    let chain = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(chain.contains("GITINTENT_GIT_TOKEN"), "{chain}");
+    assert_eq!(server.requests().len(), 1, "no credential was guessed");
+}

@@ -4,7 +4,8 @@
 //! records method, path with query, headers and body, so tests can check exactly what
 //! gitintent sent. It runs on its own thread and runtime, so both in-process async
 //! tests and a spawned `gitintent` binary can talk to it. When the script runs dry it
-//! answers 418 naming the unexpected request.
+//! answers 418 naming the unexpected request. A 401 carries `WWW-Authenticate: Basic`,
+//! so git clients (libgit2 over HTTP) retry with credentials.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -117,7 +118,17 @@ async fn answer(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     });
     match shared.replies.pop_front() {
-        Some((status, json)) => (StatusCode::from_u16(status).unwrap(), axum::Json(json)).into_response(),
+        Some((status, json)) => {
+            let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(json)).into_response();
+            if status == 401 {
+                // Ask for basic auth, as git hosts do.
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Basic realm=\"fake\""),
+                );
+            }
+            response
+        }
         None => (
             StatusCode::IM_A_TEAPOT,
             format!("fake forge: unexpected {method} {path}"),
