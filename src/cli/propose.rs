@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use gitintent::pipeline::{self, Context, Plan};
-use gitintent::propose::{
-    self, Author, Credentials, Proposal, PullRequestRequest, PushOptions, Request, Trailers,
-};
+use gitintent::propose::{self, Author, Credentials, Proposal, PushOptions};
 use gitintent::repo::{self, Index, IndexCache, Snapshot};
 use gitintent::Intent;
 
@@ -141,53 +139,33 @@ async fn plan_and_propose(
     let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
-    let mut plan = pipeline::run(intent, planner, &ctx).await?;
-    let changeset = repo::diff(&index, &snapshot, &plan.files)?;
-    plan.findings.extend(changeset.findings.iter().cloned());
-    plan.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
-    let base_name = snapshot
-        .reference()
-        .strip_prefix("refs/heads/")
-        .unwrap_or(snapshot.reference())
-        .to_string();
-    if changeset.is_noop() && !plan.has_errors() {
-        return Ok(Outcome::NothingToChange { base: base_name });
-    }
-    let summary = propose::summary(&plan.spec);
-    let request = Request {
-        repo: args.repo.clone(),
-        base: base_name.clone(),
-        base_commit: Some(snapshot.commit().to_string()),
+    let plan = pipeline::run(intent, planner, &ctx).await?;
+    let options = propose::Options {
         branch: args.branch.clone(),
-        files: changeset.files(),
-        delete: changeset.deleted(),
-        summary: summary.clone(),
-        intent: plan.intent.clone(),
-        trailers: Trailers {
-            plan_id: plan_id(),
-            planner: plan.planner.to_string(),
-            model: plan.model.clone(),
-            spec_sha256: propose::spec_sha256(&plan.spec),
-        },
-        findings: plan.findings.clone(),
-        protected: ctx.config.protected_branches.clone(),
-        author: Author::from_env_or(ctx.config.author.clone()),
         rebase: args.rebase,
+        plan_id: plan_id(),
+        author: Author::from_env_or(ctx.config.author.clone()),
+        protected: ctx.config.protected_branches.clone(),
     };
-    let mut proposal = match tokio::task::block_in_place(|| propose::commit(&request)) {
-        Ok(p) => p,
-        Err(propose::Error::NothingToChange { base }) => return Ok(Outcome::NothingToChange { base }),
-        Err(e) => {
-            return Err(Failure {
-                error: e.into(),
-                plan: Some(Box::new(plan)),
-            })
-        }
-    };
+    let committed =
+        match tokio::task::block_in_place(|| propose::commit_plan(&snapshot, &index, &plan, &options)) {
+            Ok(c) => c,
+            Err(gitintent::Error::Propose(propose::Error::NothingToChange { base })) => {
+                return Ok(Outcome::NothingToChange { base })
+            }
+            Err(error) => {
+                // Show the diff's findings (conflicts) with the plan's.
+                let mut plan = plan;
+                if let Ok(changes) = repo::diff(&index, &snapshot, &plan.files) {
+                    plan.findings.extend(changes.findings);
+                }
+                return Err(Failure {
+                    error,
+                    plan: Some(Box::new(plan)),
+                });
+            }
+        };
+    let mut proposal = committed.proposal.clone();
     if !args.push {
         return Ok(Outcome::Proposed(proposal));
     }
@@ -208,19 +186,24 @@ async fn plan_and_propose(
     if args.pr {
         let forge = forge_config(&ctx, &args.repo, &args.remote)?;
         let token = forge.token_from_env()?;
-        let remote_prefix = format!("refs/remotes/{}/", args.remote);
-        let base = base_name
-            .strip_prefix(&remote_prefix)
-            .or_else(|| base_name.strip_prefix(&remote_prefix["refs/remotes/".len()..]))
-            .unwrap_or(&base_name)
+
+        // The forge's name of the base: `origin/main` → `main`.
+        let base = proposal.base.clone();
+        let base = base
+            .strip_prefix(&format!("{}/", args.remote))
+            .unwrap_or(&base)
             .to_string();
-        let pr = PullRequestRequest {
-            title: summary,
-            body: propose::body(&plan.intent, &plan.spec, &plan.findings, &proposal.stats),
-            head: proposal.branch.clone(),
-            base,
-        };
-        proposal.pull_request = Some(propose::open_pull_request(&forge, &token, &pr).await?);
+        let pr = committed.pull_request(&plan, &base);
+        match propose::open_pull_request(&forge, &token, &pr).await {
+            Ok(opened) => proposal.pull_request = Some(opened),
+            Err(e) => {
+                eprintln!(
+                    "note: {} is committed and pushed; re-run with --pr to retry the pull request",
+                    proposal.branch
+                );
+                return Err(e.into());
+            }
+        }
     }
     Ok(Outcome::Proposed(proposal))
 }

@@ -204,7 +204,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
         let id = repo
             .commit(None, &signature, &signature, &message, &tree, &[&parent])
             .map_err(Error::git("write the commit"))?;
-        let log = format!("gitintent: propose {}", req.summary);
+        let log = format!("gitintent: propose {}", one_line(&req.summary));
         let updated = match tip {
             None => repo.reference(&refname, id, false, &log),
             Some(old) => repo.reference_matching(&refname, id, true, old, &log),
@@ -364,9 +364,14 @@ pub(crate) fn author_from_git_config(config: &git2::Config) -> Option<Author> {
     (!name.trim().is_empty() && !email.trim().is_empty()).then_some(Author { name, email })
 }
 
+/// Whitespace (newlines included) collapsed to single spaces.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Summary line, blank, intent, blank, trailers.
 fn message(req: &Request) -> String {
-    let line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = one_line;
     let t = &req.trailers;
     format!(
         "{}\n\n{}\n\nGitintent-Plan-Id: {}\nGitintent-Planner: {}\nGitintent-Model: {}\nGitintent-Spec-Sha256: {}\n",

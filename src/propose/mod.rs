@@ -6,6 +6,8 @@
 //!   ref update is a compare-and-swap, so concurrent proposals never lose a ref.
 //! - [`push`] pushes that branch with git2 (`file://`, `git://`, HTTPS with a token, SSH
 //!   with ssh-agent or a key) and reports a rejection (non-fast-forward) clearly.
+//! - [`commit_plan`] is the composition front ends share: a plan diffed against the
+//!   base snapshot (`crate::repo::diff`), committed, and described as a pull request.
 //! - [`open_pull_request`] opens a pull request (GitHub) or merge request (GitLab)
 //!   through the [`Forge`] trait, reusing the one that already exists.
 //!
@@ -16,6 +18,7 @@
 mod branch;
 mod commit;
 mod forge;
+mod from_plan;
 mod push;
 
 pub use branch::{default_branch, slug};
@@ -24,6 +27,7 @@ pub use forge::{
     body, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture, ForgeKind, GitHub,
     GitLab, PullRequest, PullRequestRequest,
 };
+pub use from_plan::{commit_plan, Committed, Options};
 pub use push::{push, select_credential, CredentialChoice, Credentials, PushOptions};
 
 use std::path::PathBuf;

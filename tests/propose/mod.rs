@@ -8,6 +8,7 @@ mod commit;
 mod concurrency;
 mod faults;
 mod forge;
+mod from_plan;
 mod push;
 
 use std::path::{Path, PathBuf};
