@@ -161,6 +161,13 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
     };
     branch::check(&branch, &base_name, &req.protected)?;
     let refname = format!("refs/heads/{branch}");
+    if checked_out(&repo, &refname) {
+        // Moving it would leave that working tree and index out of step with HEAD.
+        return Err(Error::NotOurs {
+            branch,
+            reason: "is checked out in the working tree".into(),
+        });
+    }
 
     let base_tree = base.tree().map_err(Error::git("read the base tree"))?;
     let tree_id = build_tree(&repo, &base_tree, &req.files, &req.delete)?;
@@ -260,6 +267,16 @@ pub fn rollback(repo: &Path, proposal: &Proposal) -> Result<(), Error> {
                 .map_err(Error::git(format!("restore {refname}")))
         }
     }
+}
+
+/// True when the repository's `HEAD` is the branch (read only; HEAD is never written).
+fn checked_out(repo: &Repository, refname: &str) -> bool {
+    !repo.is_bare()
+        && repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|head| head.symbolic_target().ok().flatten().map(|t| t == refname))
+            .unwrap_or(false)
 }
 
 pub(crate) fn open(path: &Path) -> Result<Repository, Error> {

@@ -260,3 +260,20 @@ fn refusals_leave_every_ref_as_it_was() {
         assert_eq!(t.refs(), before, "after {want:?}");
     }
 }
+
+#[test]
+fn a_proposal_branch_checked_out_in_the_working_tree_is_left_alone() {
+    let t = TestRepo::new(false);
+    let p = propose::commit(&request(&t.path, "redis")).unwrap();
+    let repo = t.open();
+    repo.set_head(&format!("refs/heads/{}", p.branch)).unwrap();
+    let before = t.refs();
+    let mut changed = request(&t.path, "redis");
+    changed.files[0].content.push_str("# v2\n");
+    let err = propose::commit(&changed).unwrap_err();
+    assert!(
+        err.to_string().contains("is checked out in the working tree"),
+        "{err}"
+    );
+    assert_eq!(t.refs(), before);
+}
