@@ -139,6 +139,15 @@ async fn plan_and_propose(
     let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
+    // A pull request needs a forge and a token: check before anything is written.
+    let forge = match args.pr {
+        true => {
+            let forge = forge_config(&ctx, &args.repo, &args.remote)?;
+            let token = forge.token_from_env()?;
+            Some((forge, token))
+        }
+        false => None,
+    };
     let plan = pipeline::run(intent, planner, &ctx).await?;
     let options = propose::Options {
         branch: args.branch.clone(),
@@ -183,10 +192,7 @@ async fn plan_and_propose(
         return Err(e.into());
     }
     proposal.pushed = true;
-    if args.pr {
-        let forge = forge_config(&ctx, &args.repo, &args.remote)?;
-        let token = forge.token_from_env()?;
-
+    if let Some((forge, token)) = forge {
         // The forge's name of the base: `origin/main` → `main`.
         let base = proposal.base.clone();
         let base = base

@@ -177,14 +177,20 @@ fn propose_pr_opens_a_pull_request_with_the_plan_in_its_body() {
 
 #[test]
 fn propose_pr_without_a_token_fails_clearly() {
-    let (t, _dir, _remote) = repo_with_origin();
+    let (t, _dir, remote) = repo_with_origin();
     t.commit_config("forge: {kind: gitlab, repo: a/b}\n");
+    let (before, remote_before) = (t.refs(), refs(&remote));
     let out = gitintent(
         &["propose", REDIS, "--repo", path(&t.path), "--push", "--pr"],
         &[],
     );
     assert_eq!(code(&out), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GITINTENT_FORGE_TOKEN"));
+    assert_eq!(
+        (t.refs(), refs(&remote)),
+        (before, remote_before),
+        "checked before writing"
+    );
 }
 
 #[test]
