@@ -140,13 +140,12 @@ async fn plan_and_propose(
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
     // A pull request needs a forge and a token: check before anything is written.
-    let forge = match args.pr {
-        true => {
-            let forge = forge_config(&ctx, &args.repo, &args.remote)?;
-            let token = forge.token_from_env()?;
-            Some((forge, token))
-        }
-        false => None,
+    let forge = if args.pr {
+        let forge = forge_config(&ctx, &args.repo, &args.remote)?;
+        let token = forge.token_from_env()?;
+        Some((forge, token))
+    } else {
+        None
     };
     let plan = pipeline::run(intent, planner, &ctx).await?;
     let options = propose::Options {
