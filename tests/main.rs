@@ -4,6 +4,7 @@ mod openai;
 mod policy;
 mod slack;
 mod repo;
+mod propose;
 mod snapshots;
 mod util;
 mod validate;

@@ -36,6 +36,17 @@ pub struct RepoConfig {
     /// default `main`, as conftest.
     #[serde(default)]
     pub policy_namespaces: Vec<String>,
+    /// Branches `propose` must never write (globs: `*` within a segment, `**` across);
+    /// `main`, `master` and the base are always protected.
+    #[serde(default)]
+    pub protected_branches: Vec<String>,
+    /// Author and committer of proposals; `GITINTENT_AUTHOR_NAME`/`_EMAIL` override it,
+    /// git config `user.name`/`user.email` is the fallback.
+    #[serde(default)]
+    pub author: Option<crate::propose::Author>,
+    /// Where `propose --pr` opens pull requests; inferred from the remote URL when absent.
+    #[serde(default)]
+    pub forge: Option<crate::propose::ForgeConfig>,
 }
 
 fn default_layout() -> String {
@@ -53,6 +64,9 @@ impl Default for RepoConfig {
             required_labels: Vec::new(),
             allowed_registries: Vec::new(),
             policy_namespaces: Vec::new(),
+            protected_branches: Vec::new(),
+            author: None,
+            forge: None,
         }
     }
 }
