@@ -12,6 +12,7 @@ pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod repo;
+pub mod serve;
 pub mod spec;
 pub mod validate;
 

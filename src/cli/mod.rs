@@ -10,6 +10,8 @@ use std::process::ExitCode;
 mod output;
 mod plan;
 mod schemas;
+mod serve;
+mod token;
 mod validate;
 
 /// Exit codes shared by every subcommand.
@@ -43,6 +45,10 @@ enum Command {
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
     Schemas(schemas::Args),
+    /// Run the HTTP service (API, metrics, OpenAPI document).
+    Serve(serve::Args),
+    /// Manage the service's bearer tokens.
+    Token(token::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -58,6 +64,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
