@@ -2,6 +2,7 @@ mod cli;
 mod evals;
 mod openai;
 mod policy;
+mod serve;
 mod snapshots;
 mod util;
 mod validate;
