@@ -3,6 +3,7 @@ mod evals;
 mod openai;
 mod policy;
 mod serve;
+mod serve_process;
 mod snapshots;
 mod util;
 mod validate;

@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod client;
 mod output;
 mod plan;
 mod schemas;

@@ -45,8 +45,12 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the files into the repository's working tree (refused when there are error findings).
-    #[arg(long, requires = "repo")]
+    #[arg(long, requires = "repo", conflicts_with = "server")]
     write: bool,
+    /// Ask a running `gitintent serve` instead of planning in-process; `--repo`
+    /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
+    #[arg(long, env = "GITINTENT_SERVER", value_name = "URL")]
+    server: Option<String>,
 }
 
 /// The intent text from the argument or stdin, refusing non-UTF-8 input.
@@ -111,12 +115,15 @@ fn fail(format: Format, code: u8, message: String) -> u8 {
     code
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let text = match read_intent(args.intent) {
+    let text = match read_intent(std::mem::take(&mut args.intent)) {
         Ok(t) => t,
         Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
+    if let Some(server) = &args.server {
+        return run_remote(server, &args, &text);
+    }
     let intent = match Intent::new(&text, args.environment.as_deref()) {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
@@ -147,10 +154,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Format::Text => print_text(&plan, Style::stdout()),
-    }
+    report(&args, &plan)?;
     if plan.has_errors() {
         if args.write {
             eprintln!("error: not writing files: the plan has error findings");
@@ -166,6 +170,49 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Client mode: the same output and exit codes, planned by the service.
+fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
+    let format = args.format;
+    let Some(repo) = args.repo.as_deref().and_then(|r| r.to_str()) else {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--server needs --repo NAME: the service's name of the repository".into(),
+        ));
+    };
+    let planner = args.planner.map(|p| match p {
+        PlannerChoice::Builtin => "builtin",
+        PlannerChoice::Openai => "openai",
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
+        super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
+    });
+    let plan = match outcome {
+        Ok(super::client::Outcome::Planned(plan)) => plan,
+        Ok(super::client::Outcome::Refused { code, message }) => return Ok(fail(format, code, message)),
+        Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    };
+    report(args, &plan)?;
+    Ok(if plan.has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+fn report(args: &Args, plan: &Plan) -> anyhow::Result<()> {
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(plan)?),
+        Format::Text => print_text(plan, Style::stdout()),
+    }
+    Ok(())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
