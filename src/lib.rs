@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod propose;
 pub mod render;
 pub mod repo;
 pub mod serve;
@@ -35,6 +36,8 @@ pub enum Error {
     Repo(#[from] repo::Error),
     #[error(transparent)]
     Policy(#[from] policy::Error),
+    #[error(transparent)]
+    Propose(#[from] propose::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,6 +2,7 @@ mod cli;
 mod evals;
 mod openai;
 mod policy;
+mod propose;
 mod serve;
 mod serve_process;
 mod snapshots;

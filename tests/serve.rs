@@ -421,7 +421,10 @@ async fn a_proposal_pushes_a_branch_once_and_respects_rights() {
     let made = propose(sid, PLANNER).await;
     assert_eq!(made.status, 201, "{}", made.text);
     let branch = made.json["proposal"]["branch"].as_str().unwrap().to_string();
-    assert!(branch.starts_with("gitintent/memcached-"), "{branch}");
+    assert!(
+        branch.starts_with("gitintent/") && branch.contains("memcached"),
+        "{branch}"
+    );
     assert_eq!(made.json["proposal"]["pushed"], true);
     assert!(
         gitops.remote_branches().contains(&branch),
@@ -435,7 +438,10 @@ async fn a_proposal_pushes_a_branch_once_and_respects_rights() {
         .unwrap()
         .peel_to_commit()
         .unwrap();
-    assert!(commit.message().unwrap().contains(&format!("Plan-Id: {sid}")));
+    assert!(commit
+        .message()
+        .unwrap()
+        .contains(&format!("Gitintent-Plan-Id: {sid}")));
     let tree = commit.tree().unwrap();
     for file in staging.json["files"].as_array().unwrap() {
         let entry = tree

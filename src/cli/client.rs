@@ -15,8 +15,16 @@ use super::exit;
 
 /// What the service answered: a plan, or an exit code and message.
 pub(crate) enum Outcome {
-    Planned(Box<Plan>),
-    Refused { code: u8, message: String },
+    /// The plan, and the repository's base and changes as the service computed them.
+    Planned {
+        plan: Box<Plan>,
+        base: Option<Value>,
+        changes: Option<Value>,
+    },
+    Refused {
+        code: u8,
+        message: String,
+    },
 }
 
 /// Sends one plan request and waits for the plan.
@@ -60,9 +68,14 @@ pub(crate) async fn plan(
         .await
         .with_context(|| format!("the service at {base} did not answer JSON (HTTP {status})"))?;
     if status.is_success() {
-        return Ok(Outcome::Planned(Box::new(
-            to_plan(&body).context("the service's plan does not match this client's contract")?,
-        )));
+        let plan = to_plan(&body).context("the service's plan does not match this client's contract")?;
+        let base = body.get("base").filter(|b| b.is_object()).cloned();
+        let changes = base.as_ref().and(body.get("changes").cloned());
+        return Ok(Outcome::Planned {
+            plan: Box::new(plan),
+            base,
+            changes,
+        });
     }
     let message = body["error"]["message"]
         .as_str()

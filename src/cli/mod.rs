@@ -7,9 +7,12 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod changes;
 mod client;
+mod common;
 mod output;
 mod plan;
+mod propose;
 mod schemas;
 mod serve;
 mod token;
@@ -42,6 +45,8 @@ struct Cli {
 enum Command {
     /// Plan an intent: spec, manifests and findings.
     Plan(plan::Args),
+    /// Plan an intent and commit it to a gitintent/ branch; optionally push and open a PR.
+    Propose(propose::Args),
     /// Validate Kubernetes manifests strictly (files, directories, or - for stdin).
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
@@ -63,6 +68,7 @@ pub(crate) fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Plan(args) => plan::run(args),
+        Command::Propose(args) => propose::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
         Command::Serve(args) => serve::run(args),

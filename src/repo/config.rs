@@ -25,6 +25,17 @@ pub struct RepoConfig {
     /// Directories of the repo's own policies (used by the policy gate).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// Branches `propose` must never write (globs: `*` within a segment, `**` across);
+    /// `main`, `master` and the base are always protected.
+    #[serde(default)]
+    pub protected_branches: Vec<String>,
+    /// Author and committer of proposals; `GITINTENT_AUTHOR_NAME`/`_EMAIL` override it,
+    /// git config `user.name`/`user.email` is the fallback.
+    #[serde(default)]
+    pub author: Option<crate::propose::Author>,
+    /// Where `propose --pr` opens pull requests; inferred from the remote URL when absent.
+    #[serde(default)]
+    pub forge: Option<crate::propose::ForgeConfig>,
 }
 
 fn default_layout() -> String {
@@ -39,6 +50,9 @@ impl Default for RepoConfig {
             default_environment: None,
             labels: Default::default(),
             policies: Vec::new(),
+            protected_branches: Vec::new(),
+            author: None,
+            forge: None,
         }
     }
 }
@@ -111,17 +125,23 @@ impl RepoConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
             Err(source) => return Err(Error::Read { path, source }),
         };
+        RepoConfig::parse(&text, &path)
+    }
+
+    /// Parses the text of `.gitintent.yaml` (read from `path`, for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<RepoConfig, Error> {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::Config {
-                path: path.clone(),
+            serde_saphyr::from_str(text).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
                 message: e.to_string(),
             })?
         };
-        config
-            .layout()
-            .map_err(|message| Error::Config { path, message })?;
+        config.layout().map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
     }
 

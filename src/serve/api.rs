@@ -94,6 +94,8 @@ pub(crate) async fn create_plan(
         proposal: None,
         created_ms: now,
         updated_ms: now,
+        base: None,
+        commit_files: None,
     };
     let audit = AuditEvent {
         event: "plan.requested".into(),

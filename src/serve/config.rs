@@ -4,7 +4,9 @@
 //! [`Config::load`] reads and checks everything once at start-up; unknown
 //! keys are errors that name the key. Secrets are never in the file: tokens
 //! are stored as SHA-256 hashes, and API keys, git credentials and forge
-//! tokens are named by the environment variable that holds them. The Slack
+//! tokens come from the environment (`GITINTENT_LLM_API_KEY` or the variable
+//! `provider.api-key-env` names, `GITINTENT_GIT_TOKEN`/`GITINTENT_SSH_KEY` for
+//! git, `GITINTENT_FORGE_TOKEN` for pull requests). The Slack
 //! signing secret may be in the file but is better given by
 //! `GITINTENT_SLACK_SIGNING_SECRET`.
 //!
@@ -109,49 +111,14 @@ pub struct RepositoryConfig {
     /// The branch plans start from and proposals target (default `main`).
     #[serde(default = "default_branch")]
     pub base_branch: String,
-    /// Git credentials, by environment variable name.
-    #[serde(default)]
-    pub credentials: Credentials,
-    /// Where pull requests are opened.
-    pub forge: Option<ForgeConfig>,
+    /// Where pull requests are opened (`{kind = "github"|"gitlab", url?, repo}`);
+    /// overrides `forge:` in the repository's `.gitintent.yaml`. The token comes
+    /// from `GITINTENT_FORGE_TOKEN` (else `GITHUB_TOKEN`/`GITLAB_TOKEN`).
+    pub forge: Option<crate::propose::ForgeConfig>,
 }
 
 fn default_branch() -> String {
     "main".to_string()
-}
-
-/// Git credentials for fetch and push, named by environment variable.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Credentials {
-    /// Variable holding the user name (HTTPS).
-    pub username_env: Option<String>,
-    /// Variable holding the password or access token (HTTPS).
-    pub password_env: Option<String>,
-    /// Variable holding the path of an SSH private key.
-    pub ssh_key_env: Option<String>,
-}
-
-/// A forge API for pull requests.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ForgeConfig {
-    /// `github` or `gitlab`.
-    pub kind: ForgeKind,
-    /// API base URL, e.g. `https://api.github.com`.
-    pub api_url: Option<String>,
-    /// `owner/name` (GitHub) or the project path (GitLab).
-    pub project: String,
-    /// Variable holding the forge API token.
-    pub token_env: String,
-}
-
-/// Supported forges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ForgeKind {
-    Github,
-    Gitlab,
 }
 
 /// One bearer token: its hash and what it may do.
@@ -500,7 +467,6 @@ fn repo_flag(pair: &str) -> Result<RepositoryConfig, Error> {
         url: is_url.then(|| target.to_string()),
         path: (!is_url).then(|| PathBuf::from(target)),
         base_branch: default_branch(),
-        credentials: Credentials::default(),
         forge: None,
     })
 }
@@ -561,7 +527,7 @@ model = "llama"
 name = "platform"
 path = "/srv/gitops"
 base-branch = "trunk"
-forge = {{ kind = "github", project = "acme/gitops", token-env = "GH_TOKEN" }}
+forge = {{ kind = "github", repo = "acme/gitops" }}
 [[token]]
 name = "ci"
 sha256 = "{HASH}"

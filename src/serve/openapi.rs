@@ -110,7 +110,7 @@ fn raw() -> Value {
                     "401": error_response("Missing or unknown token"),
                     "403": error_response("The token may not propose to this environment"),
                     "404": error_response("No such plan"),
-                    "409": error_response("Pending, failed, has error findings, or already proposed"),
+                    "409": error_response("Pending, failed, has error findings, nothing to change, already proposed, or refused by git"),
                     "502": error_response("Git or forge failure")
                 }
             }},
@@ -155,8 +155,12 @@ fn raw() -> Value {
                     "message": { "type": "string" }, "file": { "type": "string" } } },
                 "File": { "type": "object", "properties": { "path": { "type": "string" }, "content": { "type": "string" } } },
                 "Change": { "type": "object", "properties": {
-                    "path": { "type": "string" }, "status": { "type": "string", "enum": ["added", "modified", "unchanged"] },
-                    "diff": { "type": "string" } } },
+                    "path": { "type": "string" },
+                    "status": { "type": "string", "enum": ["added", "modified", "unchanged", "deleted"] },
+                    "diff": { "type": "string", "description": "Unified diff against the base" },
+                    "resources": { "type": "array", "items": { "type": "object" },
+                                   "description": "Per-resource status and field changes" },
+                    "reason": { "type": "string", "description": "Why a file the plan did not render changes (wiring)" } } },
                 "Plan": { "type": "object",
                     "description": "The `gitintent plan --format json` contract plus service fields.",
                     "properties": {
@@ -172,6 +176,7 @@ fn raw() -> Value {
                         "usage": { "type": "object", "properties": {
                             "input_tokens": { "type": "integer" }, "output_tokens": { "type": "integer" } } },
                         "attempts": { "type": "integer" },
+                        "base": { "type": ["object", "null"], "description": "{ref, commit} the plan was diffed against" },
                         "changes": { "type": "array", "items": { "$ref": "#/components/schemas/Change" } },
                         "has_errors": { "type": "boolean" },
                         "proposal": { "type": ["object", "null"], "description": "branch, commit, pushed, pr_url; null until proposed" },
@@ -184,7 +189,10 @@ fn raw() -> Value {
                     "id": { "type": "string" }, "status": { "type": "string" },
                     "proposal": { "type": "object", "properties": {
                         "branch": { "type": "string" }, "commit": { "type": "string" }, "base": { "type": "string" },
-                        "pushed": { "type": "boolean" }, "remote": { "type": ["string", "null"] },
+                        "status": { "type": "string", "enum": ["created", "updated", "unchanged"] },
+                        "base_commit": { "type": "string" }, "stats": { "type": "object" },
+                        "pushed": { "type": "boolean" },
+                        "pull_request": { "type": ["object", "null"] },
                         "pr_url": { "type": ["string", "null"] } } } } },
                 "ValidateRequest": { "type": "object", "required": ["manifests"], "additionalProperties": false,
                     "properties": {

@@ -1,12 +1,17 @@
-//! `POST /v1/plans/{id}/proposal`: turn a stored plan into a branch (and a
-//! pull request), once.
+//! `POST /v1/plans/{id}/proposal`: turn a stored plan into a branch, a push
+//! and (with a forge) a pull request, once.
 //!
 //! Refusals come first and are precise: `403` without the propose right for
 //! the plan's environment, `409` when the plan is pending, failed, has error
-//! findings, or was already proposed. The plan then moves atomically from
-//! `planned` to `proposing` (so two concurrent requests cannot both
-//! propose), the git work runs under the repository lock on a blocking
-//! thread, and the result is stored with an audit event.
+//! findings, changes nothing, or was already proposed. The plan then moves
+//! atomically from `planned` to `proposing` (so two concurrent requests
+//! cannot both propose). The git work is `crate::propose` (commit from the
+//! base tree plus new blobs on `gitintent/…`, CAS ref update, push, rollback
+//! of the branch when the push fails), run under the repository lock on a
+//! blocking thread; the pull request is opened afterwards. The result is
+//! stored with an audit event. A failed attempt puts the plan back to
+//! `planned`, and a retry is safe: the same files on the same base are
+//! `unchanged`, not a second commit.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,50 +25,52 @@ use serde_json::{json, Value};
 use super::api::{blocking, load_plan};
 use super::auth::Caller;
 use super::error::ApiError;
-use super::repos::{self, Repository};
+use super::repos::Repository;
 use super::state::AppState;
 use super::store::{now_ms, AuditEvent, PlanRecord, Status};
 use super::work;
-
-/// Proposal faults.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Error {
-    #[error("git: {0}")]
-    Git(#[from] git2::Error),
-    #[error("repository: {0}")]
-    Repo(#[from] repos::Error),
-    #[error("the stored plan has no files")]
-    NoFiles,
-    #[error("push to {remote} rejected {reference}: {message}")]
-    Rejected {
-        remote: String,
-        reference: String,
-        message: String,
-    },
-}
+use crate::finding::Finding;
+use crate::manifest::File;
+use crate::propose::{self, Author, Credentials, PullRequestRequest, PushOptions, Request, Trailers};
+use crate::spec::Spec;
 
 pub(crate) async fn propose(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let record = load_plan(&state, &caller, &id).await?;
+    let proposal = propose_plan(&state, &caller, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "status": "proposed", "proposal": proposal })),
+    )
+        .into_response())
+}
+
+/// Proposes stored plan `id` for `caller`; the stored proposal JSON.
+pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) -> Result<Value, ApiError> {
+    let record = load_plan(state, caller, id).await?;
     let env = record.environment.clone().unwrap_or_default();
     if !caller.may_propose(&record.repo, &env) {
         state.metrics.proposal("refused");
         audit(
-            &state,
-            &caller,
+            state,
+            caller,
             &record.id,
             "proposal.refused",
             json!({"reason": "forbidden"}),
         )
         .await;
         return Err(ApiError::forbidden(format!(
-            "token {:?} may not propose to environment {env:?} of repository {:?}",
+            "{:?} may not propose to environment {env:?} of repository {:?}",
             caller.name, record.repo
         )));
     }
+    let nothing_to_change = record
+        .changes
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().all(|c| c["status"] == "unchanged"));
     let refusal = match record.status {
         Status::Pending => Some((
             "plan_pending",
@@ -81,13 +88,17 @@ pub(crate) async fn propose(
             "plan_has_errors",
             "the plan has error findings; fix the intent and plan again".to_string(),
         )),
+        Status::Planned if nothing_to_change => Some((
+            "nothing_to_change",
+            "the base branch already holds exactly this plan".to_string(),
+        )),
         Status::Planned => None,
     };
     if let Some((code, message)) = refusal {
         state.metrics.proposal("refused");
         audit(
-            &state,
-            &caller,
+            state,
+            caller,
             &record.id,
             "proposal.refused",
             json!({"reason": code}),
@@ -97,6 +108,12 @@ pub(crate) async fn propose(
             "plan_id": record.id, "status": record.status.as_str(), "proposal": record.proposal,
         })));
     }
+    let Some(repo) = state.repos.get(&record.repo) else {
+        return Err(ApiError::conflict(
+            "repo_not_configured",
+            format!("repository {:?} is no longer configured", record.repo),
+        ));
+    };
     let store = state.store.clone();
     let key = record.id.clone();
     if !blocking(move || store.transition(&key, Status::Planned, Status::Proposing)).await? {
@@ -106,37 +123,11 @@ pub(crate) async fn propose(
             format!("plan {} is being or was already proposed", record.id),
         ));
     }
-    let Some(repo) = state.repos.get(&record.repo) else {
-        return Err(ApiError::conflict(
-            "repo_not_configured",
-            format!("repository {:?} is no longer configured", record.repo),
-        ));
-    };
     let guard = state.tasks.start();
-    let result = {
-        let mut lock = repo.lock().await;
-        let repo = repo.clone();
-        let record = record.clone();
-        let requester = caller.name.clone();
-        tokio::task::spawn_blocking(move || {
-            repo.prepare(&mut lock, Instant::now())?;
-            compose(&repo, &record, &requester)
-        })
-        .await
-    };
+    let outcome = make(&repo, &record).await;
     drop(guard);
     let mut updated = record.clone();
     updated.updated_ms = now_ms();
-    let outcome = match result {
-        Ok(Ok(proposal)) => Ok(proposal),
-        Ok(Err(e)) => Err(ApiError::upstream(
-            StatusCode::BAD_GATEWAY,
-            "proposal_failed",
-            "the proposal",
-            &e,
-        )),
-        Err(e) => Err(ApiError::internal("proposing", &e)),
-    };
     match outcome {
         Ok(proposal) => {
             updated.status = Status::Proposed;
@@ -145,22 +136,21 @@ pub(crate) async fn propose(
             let saved = updated.clone();
             blocking(move || store.update_plan(&saved)).await?;
             state.metrics.proposal("created");
-            audit(&state, &caller, &record.id, "proposal.created", proposal.clone()).await;
-            Ok((
-                StatusCode::CREATED,
-                Json(json!({ "id": record.id, "status": "proposed", "proposal": proposal })),
-            )
-                .into_response())
+            audit(state, caller, &record.id, "proposal.created", proposal.clone()).await;
+            Ok(proposal)
         }
         Err(e) => {
-            updated.status = Status::Planned;
             let store = state.store.clone();
             let key = record.id.clone();
             let _ = blocking(move || store.transition(&key, Status::Proposing, Status::Planned)).await;
-            state.metrics.proposal("failed");
+            state.metrics.proposal(if e.status.is_server_error() {
+                "failed"
+            } else {
+                "refused"
+            });
             audit(
-                &state,
-                &caller,
+                state,
+                caller,
                 &record.id,
                 "proposal.failed",
                 json!({"code": e.code}),
@@ -185,146 +175,147 @@ async fn audit(state: &AppState, caller: &Caller, plan: &str, event: &str, detai
     }
 }
 
-/// The branch name for a plan: `gitintent/<namespace>-<short id>`.
-fn branch_name(record: &PlanRecord) -> String {
-    let slug = record
-        .spec
-        .as_ref()
-        .and_then(|s| s["components"][0]["name"].as_str().or(s["namespace"].as_str()))
-        .and_then(|n| crate::spec::sanitize_name(n).ok())
-        .unwrap_or_else(|| "plan".into());
-    let short: String = record.id.trim_start_matches("pl_").chars().take(8).collect();
-    format!("gitintent/{slug}-{short}")
+/// What a stored plan gives a proposal.
+struct Input {
+    spec: Spec,
+    findings: Vec<Finding>,
+    files: Vec<File>,
+    delete: Vec<String>,
+    base_commit: String,
 }
 
-/// Commits the plan's files on a new branch from the base branch and pushes it.
-///
-/// composition point: replace with `gitintent::propose::{commit, push,
-/// open_pull_request}` when branch h-propose is merged (it also opens the
-/// pull request through the configured forge). Until then this builds the
-/// commit from the base tree plus new blobs (no working tree or index is
-/// touched), creates the branch, and pushes it to the repository's remote:
-/// the URL for mirrored repositories, `origin` for local ones that have it.
-fn compose(repo: &Arc<Repository>, record: &PlanRecord, requester: &str) -> Result<Value, Error> {
-    let files: Vec<crate::manifest::File> = record
-        .files
-        .as_ref()
-        .and_then(|f| f.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|f| {
-                    Some(crate::manifest::File {
-                        path: f["path"].as_str()?.to_string(),
-                        content: f["content"].as_str()?.to_string(),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if files.is_empty() {
-        return Err(Error::NoFiles);
-    }
-    let git = git2::Repository::open(repo.git_dir())?;
-    let base = repo.check()?;
-    let base_commit = git.find_commit(base)?;
-    let base_tree = base_commit.tree()?;
-    let mut update = git2::build::TreeUpdateBuilder::new();
-    for f in &files {
-        // Paths come from the repo layout, never the model; check them anyway.
-        if crate::repo::join_inside(std::path::Path::new("/"), &f.path).is_err() {
-            return Err(Error::Git(git2::Error::from_str("unsafe path in stored plan")));
-        }
-        let blob = git.blob(f.content.as_bytes())?;
-        update.upsert(&f.path, blob, git2::FileMode::Blob);
-    }
-    let tree_id = update.create_updated(&git, &base_tree)?;
-    let tree = git.find_tree(tree_id)?;
-    let branch = branch_name(record);
-    let signature = git2::Signature::now("gitintent", "gitintent@localhost")?;
-    let summary = record
-        .spec
-        .as_ref()
-        .and_then(|s| s["namespace"].as_str())
-        .unwrap_or("plan");
-    let message = format!(
-        "gitintent: {summary} in {}\n\nIntent: {}\n\nPlan-Id: {}\nRequested-By: {requester}\nPlanner: {}\n",
-        record.environment.as_deref().unwrap_or("?"),
-        record.intent,
-        record.id,
-        record.planner.as_deref().unwrap_or("?"),
-    );
-    let commit = git.commit(None, &signature, &signature, &message, &tree, &[&base_commit])?;
-    git.reference(
-        &format!("refs/heads/{branch}"),
-        commit,
-        false,
-        "gitintent proposal",
-    )?;
-    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
-    let remote = match &repo.config.url {
-        Some(url) => Some(git.remote_anonymous(url)?),
-        None => git.find_remote("origin").ok(),
+fn input(record: &PlanRecord) -> Result<Input, ApiError> {
+    let corrupt = |what: &str| {
+        ApiError::internal(
+            "reading a stored plan",
+            &std::io::Error::other(format!("plan {} has no usable {what}", record.id)),
+        )
     };
-    let mut pushed_to = None;
-    if let Some(mut remote) = remote {
-        let name = strip_userinfo(remote.url().unwrap_or("remote"));
-        let mut callbacks = repos::callbacks(&repo.config.credentials);
-        let rejected = std::rc::Rc::new(std::cell::RefCell::new(None));
-        let seen = rejected.clone();
-        callbacks.push_update_reference(move |reference, status| {
-            if let Some(message) = status {
-                *seen.borrow_mut() = Some((reference.to_string(), message.to_string()));
-            }
-            Ok(())
-        });
-        let mut options = git2::PushOptions::new();
-        options.remote_callbacks(callbacks);
-        remote.push(&[&refspec], Some(&mut options))?;
-        if let Some((reference, message)) = rejected.borrow_mut().take() {
-            return Err(Error::Rejected {
-                remote: name,
-                reference,
-                message,
-            });
-        }
-        pushed_to = Some(name);
-    }
-    Ok(json!({
-        "branch": branch,
-        "commit": commit.to_string(),
-        "base": base.to_string(),
-        "pushed": pushed_to.is_some(),
-        "remote": pushed_to,
-        "pr_url": null,
-    }))
+    let parse =
+        |v: &Option<Value>, what: &str| -> Result<Value, ApiError> { v.clone().ok_or_else(|| corrupt(what)) };
+    let spec: Spec = serde_json::from_value(parse(&record.spec, "spec")?).map_err(|_| corrupt("spec"))?;
+    let findings: Vec<Finding> =
+        serde_json::from_value(parse(&record.findings, "findings")?).map_err(|_| corrupt("findings"))?;
+    let commit_files = parse(&record.commit_files, "files")?;
+    let files: Vec<File> =
+        serde_json::from_value(commit_files["files"].clone()).map_err(|_| corrupt("files"))?;
+    let delete: Vec<String> =
+        serde_json::from_value(commit_files["delete"].clone()).map_err(|_| corrupt("deletions"))?;
+    let base_commit = parse(&record.base, "base")?["commit"]
+        .as_str()
+        .ok_or_else(|| corrupt("base"))?
+        .to_string();
+    Ok(Input {
+        spec,
+        findings,
+        files,
+        delete,
+        base_commit,
+    })
 }
 
-/// A URL without `user:password@`, for storing and showing.
-fn strip_userinfo(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('/') {
-            Some((authority, path)) => {
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                format!("{scheme}://{host}/{path}")
-            }
-            None => format!("{scheme}://{}", rest.rsplit_once('@').map_or(rest, |(_, h)| h)),
+/// Commit and push under the repository lock, then the pull request.
+async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiError> {
+    let input = input(record)?;
+    let summary = propose::summary(&input.spec);
+    let request = Request {
+        repo: repo.git_dir().to_path_buf(),
+        base: repo.config.base_branch.clone(),
+        base_commit: Some(input.base_commit.clone()),
+        branch: None,
+        files: input.files.clone(),
+        delete: input.delete.clone(),
+        summary: summary.clone(),
+        intent: record.intent.clone(),
+        trailers: Trailers {
+            plan_id: record.id.clone(),
+            planner: record.planner.clone().unwrap_or_default(),
+            model: record.model.clone(),
+            spec_sha256: propose::spec_sha256(&input.spec),
         },
-        None => url.to_string(),
+        findings: input.findings.clone(),
+        protected: Vec::new(),
+        author: None,
+        rebase: false,
+    };
+    let mut lock = repo.lock().await;
+    let committed = {
+        let repo = repo.clone();
+        tokio::task::spawn_blocking(move || {
+            // Fetch mirrors and read the repository's own settings at its current base.
+            let (_, ctx) = repo.prepare(&mut lock, Instant::now()).map_err(Failure::Repo)?;
+            let request = Request {
+                protected: ctx.config.protected_branches.clone(),
+                author: Some(Author::from_env_or(ctx.config.author.clone()).unwrap_or_else(service_author)),
+                ..request
+            };
+            let mut proposal = propose::commit(&request).map_err(Failure::Propose)?;
+            if let Some(remote) = repo.push_remote() {
+                let options = PushOptions {
+                    remote,
+                    credentials: Credentials::from_env(),
+                    force: false,
+                };
+                if let Err(e) = propose::push(repo.git_dir(), &proposal.branch, &options) {
+                    // All or nothing: the branch only stays when the push landed.
+                    if let Err(undo) = propose::rollback(repo.git_dir(), &proposal) {
+                        tracing::warn!(branch = %proposal.branch, "could not roll back: {undo}");
+                    }
+                    return Err(Failure::Propose(e));
+                }
+                proposal.pushed = true;
+            }
+            drop(lock);
+            Ok((proposal, ctx))
+        })
+        .await
+    };
+    let (mut proposal, ctx) = match committed {
+        Ok(Ok(v)) => v,
+        Ok(Err(Failure::Repo(e))) => return Err(ApiError::internal("preparing the repository", &e)),
+        Ok(Err(Failure::Propose(e))) => return Err(propose_error(&e)),
+        Err(e) => return Err(ApiError::internal("proposing", &e)),
+    };
+    let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
+    if let (Some(forge), true) = (forge, proposal.pushed) {
+        let token = forge.token_from_env().map_err(|e| propose_error(&e))?;
+        let pr = PullRequestRequest {
+            title: summary,
+            body: propose::body(&record.intent, &input.spec, &input.findings, &proposal.stats),
+            head: proposal.branch.clone(),
+            base: repo.config.base_branch.clone(),
+        };
+        let opened = propose::open_pull_request(&forge, &token, &pr)
+            .await
+            .map_err(|e| propose_error(&e))?;
+        proposal.pull_request = Some(opened);
+    }
+    let mut value = serde_json::to_value(&proposal).map_err(|e| ApiError::internal("proposing", &e))?;
+    value["pr_url"] = json!(proposal.pull_request.as_ref().map(|p| p.url.clone()));
+    Ok(value)
+}
+
+enum Failure {
+    Repo(super::repos::Error),
+    Propose(propose::Error),
+}
+
+/// The service's commit identity when neither `.gitintent.yaml` nor the
+/// environment names one.
+fn service_author() -> Author {
+    Author {
+        name: "gitintent".into(),
+        email: "gitintent@localhost".into(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::strip_userinfo;
-
-    #[test]
-    fn credentials_in_remote_urls_are_dropped() {
-        assert_eq!(
-            strip_userinfo("https://bot:s3cret@git.example.com/a/b.git"),
-            "https://git.example.com/a/b.git"
-        );
-        assert_eq!(strip_userinfo("/srv/remote.git"), "/srv/remote.git");
-        assert_eq!(strip_userinfo("file:///srv/r.git"), "file:///srv/r.git");
+/// Refusals the caller can act on are `409` with their message; faults are 502.
+fn propose_error(e: &propose::Error) -> ApiError {
+    match e {
+        propose::Error::Findings(_) => ApiError::conflict("plan_has_errors", e.to_string()),
+        propose::Error::NothingToChange { .. } => ApiError::conflict("nothing_to_change", e.to_string()),
+        propose::Error::Rejected { .. } => ApiError::conflict("push_rejected", e.to_string()),
+        e if e.is_bad_input() => ApiError::conflict("proposal_refused", e.to_string()),
+        e => ApiError::upstream(StatusCode::BAD_GATEWAY, "proposal_failed", "the proposal", e),
     }
 }

@@ -3,61 +3,74 @@
 //! objects (never from a working tree, which may hold anyone's edits).
 //!
 //! [`Repository::prepare`] fetches a mirror (coalesced: requests that queued
-//! behind one fetch reuse it), resolves the base branch, and returns the
-//! pipeline [`Context`] for that commit, cached per commit. [`Repository::changes`]
-//! compares planned files with the base tree. Callers hold the repository's
-//! lock ([`Repository::lock`]) while doing git work, so git work on one
-//! repository is serialised while repositories run in parallel.
+//! behind one fetch reuse it), opens a [`Snapshot`] of the base branch,
+//! indexes it (with a per-repository [`IndexCache`]) and returns the
+//! pipeline [`Context`] read from that commit, cached per commit.
+//! [`Repository::diff`] diffs planned files against the same commit. Callers
+//! hold the repository's lock ([`Repository::lock`]) while doing git work,
+//! so git work on one repository is serialised while repositories run in
+//! parallel.
 //!
-//! It does not write to repositories; proposals do (see `super::api`).
+//! It does not write to repositories; proposals do (`super::proposal`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-use super::config::{Credentials, RepositoryConfig};
+use super::config::RepositoryConfig;
 use crate::manifest::File;
 use crate::pipeline::Context;
+use crate::repo::{self, Changeset, Index, IndexCache, Snapshot};
 
 /// Repository faults.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("git: {0}")]
     Git(#[from] git2::Error),
-    #[error("repository {repo:?} has no branch {branch:?}")]
-    NoBaseBranch { repo: String, branch: String },
-    #[error("cannot prepare the configuration of repository {repo:?}")]
+    #[error("cannot create the mirror directory of repository {repo:?}")]
     Io {
         repo: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("repository {repo:?}: {source}")]
-    Context {
+    #[error("repository {repo:?}")]
+    Repo {
         repo: String,
         #[source]
         source: Box<crate::Error>,
     },
 }
 
-/// What a planned file does to the base branch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    pub path: String,
-    /// `added`, `modified` or `unchanged`.
-    pub status: String,
-    /// Unified diff against the base branch (empty when unchanged).
-    pub diff: String,
+/// The base a plan was made against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base {
+    /// e.g. `refs/heads/main`.
+    pub reference: String,
+    pub commit: git2::Oid,
+}
+
+impl Base {
+    /// `{"ref", "commit"}`, as `plan --repo --format json` prints it.
+    pub fn json(&self) -> Value {
+        json!({ "ref": self.reference, "commit": self.commit.to_string() })
+    }
+}
+
+struct Prepared {
+    snapshot: Snapshot,
+    index: Index,
+    ctx: Arc<Context>,
 }
 
 /// Mutable per-repository state, behind the repository lock.
 #[derive(Default)]
 pub struct RepoState {
     synced_at: Option<Instant>,
-    cached: Option<(git2::Oid, Arc<Context>)>,
+    cache: IndexCache,
+    current: Option<Prepared>,
 }
 
 /// One configured repository.
@@ -122,51 +135,91 @@ impl Repository {
         &self.git_dir
     }
 
+    /// Where to push: the URL for mirrors, `origin` for local repositories
+    /// that have it, nothing otherwise (the branch stays local).
+    pub fn push_remote(&self) -> Option<String> {
+        if let Some(url) = &self.config.url {
+            return Some(url.clone());
+        }
+        let git = git2::Repository::open(&self.git_dir).ok()?;
+        git.find_remote("origin").ok().map(|_| "origin".to_string())
+    }
+
+    fn fail(&self, e: impl Into<crate::Error>) -> Error {
+        Error::Repo {
+            repo: self.config.name.clone(),
+            source: Box::new(e.into()),
+        }
+    }
+
     /// Fetches (mirrors only, unless a fetch finished after `requested_at`),
-    /// resolves the base branch and returns its commit and pipeline context.
+    /// reads the base branch and returns its [`Base`] and pipeline context.
     pub fn prepare(
         &self,
         state: &mut RepoState,
         requested_at: Instant,
-    ) -> Result<(git2::Oid, Arc<Context>), Error> {
+    ) -> Result<(Base, Arc<Context>), Error> {
         if let Some(url) = &self.config.url {
             if state.synced_at.is_none_or(|t| t < requested_at) {
                 self.fetch(url)?;
                 state.synced_at = Some(Instant::now());
             }
         }
-        let repo = git2::Repository::open(&self.git_dir)?;
-        let commit = self.base_commit(&repo)?;
-        if let Some((oid, ctx)) = &state.cached {
-            if *oid == commit {
-                return Ok((commit, ctx.clone()));
+        let snapshot = Snapshot::open(&self.git_dir, &self.config.base_branch).map_err(|e| self.fail(e))?;
+        let base = Base {
+            reference: snapshot.reference().to_string(),
+            commit: snapshot.commit(),
+        };
+        if let Some(p) = &state.current {
+            if p.snapshot.commit() == base.commit {
+                return Ok((base, p.ctx.clone()));
             }
         }
-        let ctx = Arc::new(self.context_at(&repo, commit)?);
-        state.cached = Some((commit, ctx.clone()));
-        Ok((commit, ctx))
+        // composition point (now composed): Snapshot → Index → Context, as `plan --repo` does.
+        let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
+        let ctx = Context::from_snapshot(&snapshot)
+            .map_err(|e| self.fail(e))?
+            .with_conventions(index.conventions());
+        let ctx = Arc::new(ctx);
+        state.current = Some(Prepared {
+            snapshot,
+            index,
+            ctx: ctx.clone(),
+        });
+        Ok((base, ctx))
+    }
+
+    /// Diffs planned files against `base` (the commit the plan was made on).
+    pub fn diff(&self, state: &mut RepoState, base: &Base, files: &[File]) -> Result<Changeset, Error> {
+        if state
+            .current
+            .as_ref()
+            .is_none_or(|p| p.snapshot.commit() != base.commit)
+        {
+            let snapshot =
+                Snapshot::open(&self.git_dir, &base.commit.to_string()).map_err(|e| self.fail(e))?;
+            let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
+            return repo::diff(&index, &snapshot, files).map_err(|e| self.fail(e));
+        }
+        let Some(p) = &state.current else {
+            unreachable!("checked above");
+        };
+        repo::diff(&p.index, &p.snapshot, files).map_err(|e| self.fail(e))
     }
 
     /// Opens the repository and resolves its base branch (readiness).
     pub fn check(&self) -> Result<git2::Oid, Error> {
-        let repo = git2::Repository::open(&self.git_dir)?;
-        self.base_commit(&repo)
-    }
-
-    fn base_commit(&self, repo: &git2::Repository) -> Result<git2::Oid, Error> {
+        let git = git2::Repository::open(&self.git_dir)?;
         let branch = &self.config.base_branch;
-        let reference = repo
-            .find_reference(&format!("refs/heads/{branch}"))
-            .or_else(|_| repo.find_reference(&format!("refs/remotes/origin/{branch}")))
-            .map_err(|_| Error::NoBaseBranch {
-                repo: self.config.name.clone(),
-                branch: branch.clone(),
-            })?;
-        Ok(reference.peel_to_commit()?.id())
+        let commit = git
+            .revparse_single(&format!("refs/heads/{branch}"))
+            .or_else(|_| git.revparse_single(branch))?
+            .peel_to_commit()?;
+        Ok(commit.id())
     }
 
     fn fetch(&self, url: &str) -> Result<(), Error> {
-        let repo = match git2::Repository::open_bare(&self.git_dir) {
+        let git = match git2::Repository::open_bare(&self.git_dir) {
             Ok(r) => r,
             Err(_) => {
                 if let Some(parent) = self.git_dir.parent() {
@@ -178,168 +231,38 @@ impl Repository {
                 git2::Repository::init_bare(&self.git_dir)?
             }
         };
-        let mut remote = repo.remote_anonymous(url)?;
+        let mut remote = git.remote_anonymous(url)?;
         let mut options = git2::FetchOptions::new();
-        options.remote_callbacks(callbacks(&self.config.credentials));
+        options.remote_callbacks(callbacks());
         options.prune(git2::FetchPrune::On);
         remote.fetch(&["+refs/heads/*:refs/heads/*"], Some(&mut options), None)?;
         Ok(())
     }
-
-    /// The pipeline context for `commit`: `.gitintent.yaml` and the policy
-    /// directories, read from git objects.
-    ///
-    /// composition point: when `crate::repo::Snapshot` and
-    /// `pipeline::Context::from_snapshot` land (branch h-index), replace the
-    /// body with `Context::from_snapshot(&Snapshot::at(repo, commit)?)`.
-    fn context_at(&self, repo: &git2::Repository, commit: git2::Oid) -> Result<Context, Error> {
-        let tree = repo.find_commit(commit)?.tree()?;
-        let scratch = Scratch::new().map_err(|source| Error::Io {
-            repo: self.config.name.clone(),
-            source,
-        })?;
-        let io = |source| Error::Io {
-            repo: self.config.name.clone(),
-            source,
-        };
-        extract(repo, &tree, ".gitintent.yaml", &scratch.0).map_err(io)?;
-        let config = crate::repo::RepoConfig::load(&scratch.0).map_err(|e| Error::Context {
-            repo: self.config.name.clone(),
-            source: Box::new(e.into()),
-        })?;
-        let dirs = if config.policies.is_empty() {
-            vec!["policies".to_string()]
-        } else {
-            config.policies.clone()
-        };
-        for dir in dirs {
-            extract(repo, &tree, dir.trim_end_matches('/'), &scratch.0).map_err(io)?;
-        }
-        Context::load(&scratch.0).map_err(|e| Error::Context {
-            repo: self.config.name.clone(),
-            source: Box::new(e),
-        })
-    }
-
-    /// Compares planned files with the base tree at `commit`.
-    ///
-    /// composition point: the index helper's diff (branch h-index) can
-    /// replace this with per-resource changes.
-    pub fn changes(&self, commit: git2::Oid, files: &[File]) -> Result<Vec<Change>, Error> {
-        let repo = git2::Repository::open(&self.git_dir)?;
-        let tree = repo.find_commit(commit)?.tree()?;
-        files
-            .iter()
-            .map(|f| {
-                let old = match tree.get_path(Path::new(&f.path)) {
-                    Ok(entry) => {
-                        let blob = entry.to_object(&repo)?.peel_to_blob()?;
-                        Some(String::from_utf8_lossy(blob.content()).into_owned())
-                    }
-                    Err(_) => None,
-                };
-                let (status, diff) = match old {
-                    None => ("added", unified("/dev/null", &f.path, "", &f.content)),
-                    Some(old) if old == f.content => ("unchanged", String::new()),
-                    Some(old) => ("modified", unified(&f.path, &f.path, &old, &f.content)),
-                };
-                Ok(Change {
-                    path: f.path.clone(),
-                    status: status.to_string(),
-                    diff,
-                })
-            })
-            .collect()
-    }
 }
 
-fn unified(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .header(
-            &if old_name == "/dev/null" {
-                old_name.to_string()
-            } else {
-                format!("a/{old_name}")
-            },
-            &format!("b/{new_name}"),
-        )
-        .to_string()
-}
-
-/// Git credentials from the environment variables the config names.
-pub fn callbacks(credentials: &Credentials) -> git2::RemoteCallbacks<'static> {
-    let credentials = credentials.clone();
+/// Fetch credentials from the same environment variables pushes use
+/// (`GITINTENT_GIT_TOKEN`, `GITINTENT_GIT_USERNAME`, `GITINTENT_SSH_KEY`, ssh-agent).
+fn callbacks() -> git2::RemoteCallbacks<'static> {
+    let credentials = crate::propose::Credentials::from_env();
     let mut callbacks = git2::RemoteCallbacks::new();
-    callbacks.credentials(move |_url, username, allowed| {
-        let var = |name: &Option<String>| name.as_deref().and_then(|n| std::env::var(n).ok());
-        if allowed.contains(git2::CredentialType::SSH_KEY) {
-            if let Some(key) = var(&credentials.ssh_key_env) {
-                return git2::Cred::ssh_key(username.unwrap_or("git"), None, Path::new(&key), None);
+    let mut attempt = 0;
+    callbacks.credentials(move |url, username, allowed| {
+        use crate::propose::CredentialChoice as C;
+        let choice = crate::propose::select_credential(&credentials, username, allowed, attempt);
+        attempt += 1;
+        match choice {
+            C::Username(user) => git2::Cred::username(&user),
+            C::SshKey { username, path } => git2::Cred::ssh_key(&username, None, &path, None),
+            C::SshAgent { username } => git2::Cred::ssh_key_from_agent(&username),
+            C::Token { username } => {
+                git2::Cred::userpass_plaintext(&username, credentials.token.as_deref().unwrap_or_default())
             }
+            C::Helper => git2::Cred::credential_helper(&git2::Config::open_default()?, url, username),
+            C::Default => git2::Cred::default(),
+            C::Nothing => Err(git2::Error::from_str(
+                "no credentials for this remote: set GITINTENT_GIT_TOKEN or GITINTENT_SSH_KEY",
+            )),
         }
-        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-            if let Some(password) = var(&credentials.password_env) {
-                let user = var(&credentials.username_env).unwrap_or_else(|| "git".into());
-                return git2::Cred::userpass_plaintext(&user, &password);
-            }
-        }
-        Err(git2::Error::from_str(
-            "no credentials configured for this repository (repository.credentials)",
-        ))
     });
     callbacks
-}
-
-/// Copies `rel` (a blob or a tree) from `tree` into `dest`, if it exists.
-fn extract(repo: &git2::Repository, tree: &git2::Tree<'_>, rel: &str, dest: &Path) -> std::io::Result<()> {
-    let Ok(entry) = tree.get_path(Path::new(rel)) else {
-        return Ok(());
-    };
-    let target = crate::repo::join_inside(dest, rel).map_err(std::io::Error::other)?;
-    let object = entry.to_object(repo).map_err(std::io::Error::other)?;
-    write_object(repo, &object, &target)
-}
-
-fn write_object(repo: &git2::Repository, object: &git2::Object<'_>, target: &Path) -> std::io::Result<()> {
-    if let Some(blob) = object.as_blob() {
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        return std::fs::write(target, blob.content());
-    }
-    if let Some(tree) = object.as_tree() {
-        std::fs::create_dir_all(target)?;
-        for entry in tree.iter() {
-            let Some(name) = entry
-                .name()
-                .ok()
-                .filter(|n| !n.contains(['/', '\\']) && *n != ".." && *n != ".")
-            else {
-                continue;
-            };
-            let child = entry.to_object(repo).map_err(std::io::Error::other)?;
-            write_object(repo, &child, &target.join(name))?;
-        }
-    }
-    Ok(())
-}
-
-/// A temporary directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> std::io::Result<Scratch> {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-        let dir = std::env::temp_dir().join(format!("gitintent-ctx-{}", hex::encode(bytes)));
-        std::fs::create_dir_all(&dir)?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -97,6 +97,11 @@ pub struct PlanRecord {
     /// `{code, message}` when planning or proposing failed.
     pub error: Option<serde_json::Value>,
     pub proposal: Option<serde_json::Value>,
+    /// `{ref, commit}` of the base the plan was diffed against.
+    pub base: Option<serde_json::Value>,
+    /// What a proposal commits: `{files: [{path, content}], delete: [path]}`
+    /// (the changeset: planned files plus wiring edits).
+    pub commit_files: Option<serde_json::Value>,
     /// Milliseconds since the Unix epoch.
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -182,6 +187,9 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    // 2: the base a plan was diffed against and what its proposal commits
+    "ALTER TABLE plans ADD COLUMN base TEXT;
+     ALTER TABLE plans ADD COLUMN commit_files TEXT;",
 ];
 
 /// SQLite behind a mutex; WAL so readers of other processes are not blocked.
@@ -251,7 +259,8 @@ pub fn now_ms() -> i64 {
 }
 
 const COLUMNS: &str = "id, repo, environment, status, requester, intent, planner, model, prompt_version, \
-     raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, created_ms, updated_ms";
+     raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, created_ms, updated_ms, \
+     base, commit_files";
 
 fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().map(|v| v.to_string())
@@ -282,6 +291,10 @@ fn row_to_plan(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<PlanRecord, E
         (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f), Ok(g)) => (a, b, c, d, e, f, g),
         _ => return Ok(Err(Error::Corrupt(id))),
     };
+    let (base, commit_files) = match (json(20)?, json(21)?) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => return Ok(Err(Error::Corrupt(id))),
+    };
     Ok(Ok(PlanRecord {
         repo: row.get(1)?,
         environment: row.get(2)?,
@@ -302,6 +315,8 @@ fn row_to_plan(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<PlanRecord, E
         proposal,
         created_ms: row.get(18)?,
         updated_ms: row.get(19)?,
+        base,
+        commit_files,
         id,
     }))
 }
@@ -309,12 +324,13 @@ fn row_to_plan(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<PlanRecord, E
 impl Store for SqliteStore {
     fn insert_plan(&self, p: &PlanRecord) -> Result<(), Error> {
         self.conn().execute(
-            &format!("INSERT INTO plans ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"),
+            &format!("INSERT INTO plans ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"),
             params![
                 p.id, p.repo, p.environment, p.status.as_str(), p.requester, p.intent, p.planner,
                 p.model, p.prompt_version, p.raw_reply, json_text(&p.spec), json_text(&p.files),
                 json_text(&p.findings), json_text(&p.changes), json_text(&p.usage), p.attempts,
-                json_text(&p.error), json_text(&p.proposal), p.created_ms, p.updated_ms
+                json_text(&p.error), json_text(&p.proposal), p.created_ms, p.updated_ms,
+                json_text(&p.base), json_text(&p.commit_files)
             ],
         )?;
         Ok(())
@@ -324,7 +340,8 @@ impl Store for SqliteStore {
         self.conn().execute(
             "UPDATE plans SET environment = ?2, status = ?3, planner = ?4, model = ?5, prompt_version = ?6,
                 raw_reply = ?7, spec = ?8, files = ?9, findings = ?10, changes = ?11, usage = ?12,
-                attempts = ?13, error = ?14, proposal = ?15, updated_ms = ?16
+                attempts = ?13, error = ?14, proposal = ?15, updated_ms = ?16, base = ?17,
+                commit_files = ?18
              WHERE id = ?1",
             params![
                 p.id,
@@ -342,7 +359,9 @@ impl Store for SqliteStore {
                 p.attempts,
                 json_text(&p.error),
                 json_text(&p.proposal),
-                p.updated_ms
+                p.updated_ms,
+                json_text(&p.base),
+                json_text(&p.commit_files)
             ],
         )?;
         Ok(())
@@ -469,6 +488,8 @@ mod tests {
             proposal: None,
             created_ms: created,
             updated_ms: created,
+            base: None,
+            commit_files: None,
         }
     }
 

@@ -102,7 +102,8 @@ pub(crate) async fn run(state: AppState, job: Job) -> PlanRecord {
 
 struct Done {
     plan: pipeline::Plan,
-    changes: Vec<super::repos::Change>,
+    base: super::repos::Base,
+    changeset: crate::repo::Changeset,
     elapsed: std::time::Duration,
 }
 
@@ -132,7 +133,7 @@ async fn plan(
         })
         .await
     };
-    let (commit, ctx) = match prepared {
+    let (base, ctx) = match prepared {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return Err(ApiError::internal("preparing the repository", &e)),
         Err(e) => return Err(ApiError::internal("preparing the repository", &e)),
@@ -145,7 +146,7 @@ async fn plan(
     let run =
         tokio::task::spawn_blocking(move || handle.block_on(pipeline::run(&intent, &planner, &ctx))).await;
     let elapsed = started.elapsed();
-    let plan = match run {
+    let mut plan = match run {
         Ok(Ok(plan)) => plan,
         Ok(Err(e)) => return Err(library_error(&e)),
         Err(e) => return Err(ApiError::internal("planning", &e)),
@@ -158,19 +159,29 @@ async fn plan(
             repo.name()
         )));
     }
-    let changes = {
+    let changeset = {
+        let mut guard = repo.lock().await;
         let repo = repo.clone();
         let files = plan.files.clone();
-        tokio::task::spawn_blocking(move || repo.changes(commit, &files)).await
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || repo.diff(&mut guard, &base, &files)).await
     };
-    let changes = match changes {
+    let changeset = match changeset {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(ApiError::internal("comparing with the base branch", &e)),
         Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
     };
+    // As `plan --repo` does: conflicts and wiring notes join the findings.
+    plan.findings.extend(changeset.findings.iter().cloned());
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
     Ok(Done {
         plan,
-        changes,
+        base,
+        changeset,
         elapsed,
     })
 }
@@ -200,7 +211,12 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
 }
 
 fn fill(record: &mut PlanRecord, done: Done) {
-    let Done { plan, changes, .. } = done;
+    let Done {
+        plan,
+        base,
+        changeset,
+        ..
+    } = done;
     let secrets_seen = plan.raw_reply.as_deref().map(secret_values).unwrap_or_default();
     let mut intent = plan.intent.clone();
     for s in &secrets_seen {
@@ -216,7 +232,12 @@ fn fill(record: &mut PlanRecord, done: Done) {
     record.spec = serde_json::to_value(&plan.spec).ok();
     record.files = serde_json::to_value(&plan.files).ok();
     record.findings = serde_json::to_value(&plan.findings).ok();
-    record.changes = serde_json::to_value(&changes).ok();
+    record.changes = serde_json::to_value(&changeset).ok();
+    record.base = Some(base.json());
+    record.commit_files = Some(json!({
+        "files": changeset.files(),
+        "delete": changeset.deleted(),
+    }));
     record.usage = serde_json::to_value(plan.usage).ok();
     record.attempts = plan.attempts;
 }
@@ -302,6 +323,7 @@ pub(crate) fn view(r: &PlanRecord) -> Value {
         "findings": r.findings.clone().unwrap_or_else(|| json!([])),
         "usage": r.usage.clone().unwrap_or_else(|| json!({"input_tokens": 0, "output_tokens": 0})),
         "attempts": r.attempts,
+        "base": r.base,
         "changes": r.changes.clone().unwrap_or_else(|| json!([])),
         "has_errors": has_errors(r),
         "proposal": r.proposal,

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
 pub(crate) mod service;
