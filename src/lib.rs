@@ -14,6 +14,7 @@ pub mod propose;
 pub mod render;
 pub mod repo;
 pub mod serve;
+pub mod slack;
 pub mod spec;
 pub mod validate;
 

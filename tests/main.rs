@@ -5,6 +5,8 @@ mod policy;
 mod propose;
 mod serve;
 mod serve_process;
+mod serve_slack;
+mod slack;
 mod snapshots;
 mod util;
 mod validate;

@@ -39,20 +39,47 @@ pub(crate) async fn create_plan(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreatePlan>,
 ) -> Result<Response, ApiError> {
+    let (id, task) = submit(
+        &state,
+        caller,
+        &body.intent,
+        &body.repo,
+        body.environment.as_deref(),
+        body.planner.as_deref(),
+    )
+    .await?;
+    if prefers_async(&headers) {
+        let location = format!("/v1/plans/{id}");
+        let body = json!({ "id": id, "status": "pending", "location": location });
+        return Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response());
+    }
+    let record = task
+        .await
+        .map_err(|e| ApiError::internal("waiting for the plan", &e))?;
+    respond_with(&record)
+}
+
+/// Checks a plan request, stores it as `pending` and starts planning as a
+/// tracked background task; the plan id and the task (which yields the
+/// final record). Shared by the HTTP API and the Slack backend.
+pub(crate) async fn submit(
+    state: &AppState,
+    caller: Caller,
+    intent: &str,
+    repo: &str,
+    environment: Option<&str>,
+    planner: Option<&str>,
+) -> Result<(String, tokio::task::JoinHandle<PlanRecord>), ApiError> {
     let requested_at = Instant::now();
-    let repo = state
-        .repos
-        .get(&body.repo)
-        .filter(|_| caller.may_read(&body.repo));
-    let Some(repo) = repo else {
+    let Some(repo) = state.repos.get(repo).filter(|_| caller.may_read(repo)) else {
         let known: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
         return Err(ApiError::not_found(
             "repo_not_found",
-            format!("no repository {:?} is configured for this token", body.repo),
+            format!("no repository {repo:?} is configured for this token"),
         )
         .with_details(json!({ "repositories": known })));
     };
-    let intent = Intent::new(&body.intent, body.environment.as_deref())
+    let intent = Intent::new(intent, environment)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_intent", e.to_string()))?;
     if !caller.may_plan(repo.name(), intent.environment.as_deref()) {
         return Err(ApiError::forbidden(format!(
@@ -66,10 +93,10 @@ pub(crate) async fn create_plan(
             repo.name()
         )));
     }
-    let planner = choose_planner(&state, body.planner.as_deref())?;
+    let planner = choose_planner(state, planner)?;
     let Some(ticket) = state.admission.try_admit() else {
         state.metrics.rejected();
-        return Err(ApiError::busy(retry_after(&state)));
+        return Err(ApiError::busy(retry_after(state)));
     };
     let id = work::new_id().map_err(|e| ApiError::internal("generating a plan id", &e))?;
     let now = now_ms();
@@ -130,19 +157,11 @@ pub(crate) async fn create_plan(
             record
         })
     };
-    if prefers_async(&headers) {
-        let location = format!("/v1/plans/{id}");
-        let body = json!({ "id": id, "status": "pending", "location": location });
-        return Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response());
-    }
-    let record = task
-        .await
-        .map_err(|e| ApiError::internal("waiting for the plan", &e))?;
-    respond_with(&record)
+    Ok((id, task))
 }
 
 /// 201 with the plan, or the stored error with its status.
-fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
+pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
     if record.status == Status::Failed {
         if let Some(e) = &record.error {
             let status = e["status"]

@@ -61,9 +61,10 @@ pub struct Config {
     /// Bearer tokens (hashes only); see `gitintent token create`.
     #[serde(default, rename = "token")]
     pub tokens: Vec<TokenConfig>,
-    /// Slack slash command settings.
+    /// The Slack slash command (`crate::slack::SlackConfig`: signing secret,
+    /// default repository, user and channel grants).
     #[serde(default)]
-    pub slack: SlackSection,
+    pub slack: crate::slack::SlackConfig,
     /// SQLite file for plans and the audit trail (`GITINTENT_STORE`); default
     /// `$XDG_DATA_HOME/gitintent/gitintent.db` or `~/.local/share/gitintent/gitintent.db`.
     pub store: Option<PathBuf>,
@@ -158,33 +159,6 @@ pub enum Right {
     Propose,
 }
 
-/// Slack settings (the command handler lives in `crate::slack`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SlackSection {
-    /// Signing secret (`GITINTENT_SLACK_SIGNING_SECRET` overrides it).
-    pub signing_secret: Option<String>,
-    /// Which Slack users and channels may use which repositories and environments.
-    #[serde(default, rename = "allow")]
-    pub allow: Vec<SlackAllow>,
-}
-
-/// Rights of a Slack user or channel.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct SlackAllow {
-    /// Slack user id, e.g. `U012AB3CD`.
-    pub user: Option<String>,
-    /// Slack channel id, e.g. `C012AB3CD`.
-    pub channel: Option<String>,
-    #[serde(default = "all")]
-    pub repos: Vec<String>,
-    #[serde(default = "all")]
-    pub envs: Vec<String>,
-    #[serde(default = "plan_only")]
-    pub rights: Vec<Right>,
-}
-
 /// Request and concurrency limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -250,7 +224,7 @@ impl Default for Config {
             provider: ProviderConfig::default(),
             repositories: Vec::new(),
             tokens: Vec::new(),
-            slack: SlackSection::default(),
+            slack: crate::slack::SlackConfig::default(),
             store: None,
             data_dir: None,
             limits: Limits::default(),
@@ -289,7 +263,7 @@ impl Config {
             config.listen = listen;
         }
         if let Some(secret) = env("GITINTENT_SLACK_SIGNING_SECRET") {
-            config.slack.signing_secret = Some(secret);
+            config.slack.signing_secret = secret;
         }
         if let Some(store) = env("GITINTENT_STORE") {
             config.store = Some(PathBuf::from(store));
@@ -439,6 +413,17 @@ impl Config {
                 return Err(invalid(
                     format!("{key}.sha256"),
                     "must be the SHA-256 of the token as 64 lowercase hex digits (never the token itself)",
+                ));
+            }
+        }
+        if !self.slack.signing_secret.is_empty() {
+            self.slack.check().map_err(|e| invalid("slack", e.to_string()))?;
+        }
+        if let Some(repo) = &self.slack.default_repo {
+            if !names.contains(repo.as_str()) {
+                return Err(invalid(
+                    "slack.default-repo",
+                    format!("{repo:?} is not a configured repository"),
                 ));
             }
         }

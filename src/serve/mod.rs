@@ -9,8 +9,8 @@
 //! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
 //! - `openapi`: the OpenAPI 3 document, kept in sync with the router by a test.
 //!
-//! It does not handle Slack (`crate::slack` mounts its own router) and it
-//! never lets the model choose a path, a command or raw YAML: it calls the
+//! Slack is `crate::slack`'s router, mounted at `/slack/*` with this
+//! service as its backend (`slack_backend`). The service never lets the model choose a path, a command or raw YAML: it calls the
 //! pipeline and stores what the pipeline returns.
 
 mod api;
@@ -22,6 +22,7 @@ pub mod openapi;
 mod proposal;
 pub mod repos;
 mod server;
+mod slack_backend;
 mod state;
 pub mod store;
 mod work;

@@ -114,6 +114,25 @@ fn raw() -> Value {
                     "502": error_response("Git or forge failure")
                 }
             }},
+            "/slack/commands": { "post": {
+                "operationId": "slackCommand", "summary": "Slack slash command `/gitintent` (signed by Slack)",
+                "description": "Verified with the signing secret (HMAC-SHA256 of v0:timestamp:body, 5-minute window). Answers at once; the plan is posted to response_url as Block Kit.",
+                "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
+                    "schema": { "type": "object" } } } },
+                "responses": {
+                    "200": { "description": "Ephemeral acknowledgement" },
+                    "401": { "description": "Bad, missing, stale or replayed signature" }
+                }
+            }},
+            "/slack/interactions": { "post": {
+                "operationId": "slackInteraction", "summary": "Slack buttons (Propose, Discard), signed by Slack",
+                "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
+                    "schema": { "type": "object" } } } },
+                "responses": {
+                    "200": { "description": "Acknowledged; the result is posted to response_url" },
+                    "401": { "description": "Bad, missing, stale or replayed signature" }
+                }
+            }},
             "/v1/validate": { "post": {
                 "operationId": "validate", "summary": "Validate manifests: strict schemas and the built-in policies",
                 "security": secured,

@@ -67,14 +67,19 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     ]
 }
 
+/// Routes served by `crate::slack::router` (mounted in [`app`]).
+const SLACK_ROUTES: &[(&str, &str)] = &[("/slack/commands", "post"), ("/slack/interactions", "post")];
+
 /// `(path, method)` of every route the router serves.
 pub fn route_table() -> Vec<(&'static str, &'static str)> {
-    routes().into_iter().map(|(p, m, _)| (p, m)).collect()
+    let mut table: Vec<_> = routes().into_iter().map(|(p, m, _)| (p, m)).collect();
+    table.extend_from_slice(SLACK_ROUTES);
+    table
 }
 
 /// The application router over `state`.
 fn app(state: AppState) -> Router {
-    let mut router = Router::new();
+    let mut router: Router<AppState> = Router::new();
     for (path, _, handler) in routes() {
         // Tag responses with the route template for the metrics.
         let tag = middleware::map_response(move |mut response: Response| async move {
@@ -83,8 +88,19 @@ fn app(state: AppState) -> Router {
         });
         router = router.route(path, handler.layer(tag));
     }
+    // Slack: its own router and state; tag its responses for the metrics too.
+    let slack = crate::slack::router(
+        Arc::new(super::slack_backend::Backend(state.clone())),
+        state.config.slack.clone(),
+    )
+    .layer(middleware::map_response(|mut response: Response| async move {
+        response.extensions_mut().insert(RouteName("/slack/*"));
+        response
+    }));
     let limits = &state.config.limits;
     router
+        .with_state(state.clone())
+        .merge(slack)
         .fallback(|| async { ApiError::not_found("route_not_found", "no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -95,8 +111,7 @@ fn app(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state, observe))
 }
 
 /// Per-request timeout, in the API's error shape.
