@@ -243,7 +243,10 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
         let repo = repo.clone();
         tokio::task::spawn_blocking(move || {
             // Fetch mirrors and read the repository's own settings at its current base.
-            let (_, ctx) = repo.prepare(&mut lock, Instant::now()).map_err(Failure::Repo)?;
+            let ctx = repo
+                .prepare(&mut lock, Instant::now())
+                .map_err(Failure::Repo)?
+                .ctx;
             let request = Request {
                 protected: ctx.config.protected_branches.clone(),
                 author: Some(Author::from_env_or(ctx.config.author.clone()).unwrap_or_else(service_author)),

@@ -59,10 +59,12 @@ impl Base {
     }
 }
 
-struct Prepared {
-    snapshot: Snapshot,
-    index: Index,
-    ctx: Arc<Context>,
+/// What planning on one commit needs, shared by every plan on that commit.
+#[derive(Clone)]
+pub struct Prepared {
+    pub base: Base,
+    pub index: Arc<Index>,
+    pub ctx: Arc<Context>,
 }
 
 /// Mutable per-repository state, behind the repository lock.
@@ -153,58 +155,45 @@ impl Repository {
     }
 
     /// Fetches (mirrors only, unless a fetch finished after `requested_at`),
-    /// reads the base branch and returns its [`Base`] and pipeline context.
-    pub fn prepare(
-        &self,
-        state: &mut RepoState,
-        requested_at: Instant,
-    ) -> Result<(Base, Arc<Context>), Error> {
+    /// resolves the base branch and returns what planning on it needs. Only a
+    /// new base commit costs more than a ref lookup: then it is snapshotted
+    /// and indexed (reusing parsed blobs) and its context read.
+    pub fn prepare(&self, state: &mut RepoState, requested_at: Instant) -> Result<Prepared, Error> {
         if let Some(url) = &self.config.url {
             if state.synced_at.is_none_or(|t| t < requested_at) {
                 self.fetch(url)?;
                 state.synced_at = Some(Instant::now());
             }
         }
-        let snapshot = Snapshot::open(&self.git_dir, &self.config.base_branch).map_err(|e| self.fail(e))?;
-        let base = Base {
-            reference: snapshot.reference().to_string(),
-            commit: snapshot.commit(),
-        };
+        let commit = self.check()?;
         if let Some(p) = &state.current {
-            if p.snapshot.commit() == base.commit {
-                return Ok((base, p.ctx.clone()));
+            if p.base.commit == commit {
+                return Ok(p.clone());
             }
         }
-        // composition point (now composed): Snapshot → Index → Context, as `plan --repo` does.
+        let snapshot = Snapshot::open(&self.git_dir, &commit.to_string()).map_err(|e| self.fail(e))?;
         let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
         let ctx = Context::from_snapshot(&snapshot)
             .map_err(|e| self.fail(e))?
             .with_conventions(index.conventions());
-        let ctx = Arc::new(ctx);
-        state.current = Some(Prepared {
-            snapshot,
-            index,
-            ctx: ctx.clone(),
-        });
-        Ok((base, ctx))
+        let prepared = Prepared {
+            base: Base {
+                reference: format!("refs/heads/{}", self.config.base_branch),
+                commit,
+            },
+            index: Arc::new(index),
+            ctx: Arc::new(ctx),
+        };
+        state.current = Some(prepared.clone());
+        Ok(prepared)
     }
 
-    /// Diffs planned files against `base` (the commit the plan was made on).
-    pub fn diff(&self, state: &mut RepoState, base: &Base, files: &[File]) -> Result<Changeset, Error> {
-        if state
-            .current
-            .as_ref()
-            .is_none_or(|p| p.snapshot.commit() != base.commit)
-        {
-            let snapshot =
-                Snapshot::open(&self.git_dir, &base.commit.to_string()).map_err(|e| self.fail(e))?;
-            let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
-            return repo::diff(&index, &snapshot, files).map_err(|e| self.fail(e));
-        }
-        let Some(p) = &state.current else {
-            unreachable!("checked above");
-        };
-        repo::diff(&p.index, &p.snapshot, files).map_err(|e| self.fail(e))
+    /// Diffs planned files against the commit `prepared` was made on. Needs
+    /// no lock: it opens its own snapshot of that (immutable) commit.
+    pub fn diff(&self, prepared: &Prepared, files: &[File]) -> Result<Changeset, Error> {
+        let snapshot =
+            Snapshot::open(&self.git_dir, &prepared.base.commit.to_string()).map_err(|e| self.fail(e))?;
+        repo::diff(&prepared.index, &snapshot, files).map_err(|e| self.fail(e))
     }
 
     /// Opens the repository and resolves its base branch (readiness).

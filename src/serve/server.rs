@@ -170,10 +170,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         let mut lock = repo.lock().await;
         let name = repo.name().to_string();
         let result = tokio::task::spawn_blocking(move || {
-            repo.check().or_else(|_| {
-                repo.prepare(&mut lock, Instant::now())
-                    .map(|(base, _)| base.commit)
-            })
+            repo.check()
+                .or_else(|_| repo.prepare(&mut lock, Instant::now()).map(|p| p.base.commit))
         })
         .await;
         let ok = match result {

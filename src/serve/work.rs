@@ -133,7 +133,7 @@ async fn plan(
         })
         .await
     };
-    let (base, ctx) = match prepared {
+    let prepared = match prepared {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return Err(ApiError::internal("preparing the repository", &e)),
         Err(e) => return Err(ApiError::internal("preparing the repository", &e)),
@@ -143,6 +143,7 @@ async fn plan(
     // async planner through the runtime handle.
     let started = Instant::now();
     let handle = tokio::runtime::Handle::current();
+    let ctx = prepared.ctx.clone();
     let run =
         tokio::task::spawn_blocking(move || handle.block_on(pipeline::run(&intent, &planner, &ctx))).await;
     let elapsed = started.elapsed();
@@ -160,11 +161,10 @@ async fn plan(
         )));
     }
     let changeset = {
-        let mut guard = repo.lock().await;
         let repo = repo.clone();
         let files = plan.files.clone();
-        let base = base.clone();
-        tokio::task::spawn_blocking(move || repo.diff(&mut guard, &base, &files)).await
+        let prepared = prepared.clone();
+        tokio::task::spawn_blocking(move || repo.diff(&prepared, &files)).await
     };
     let changeset = match changeset {
         Ok(Ok(c)) => c,
@@ -180,7 +180,7 @@ async fn plan(
     });
     Ok(Done {
         plan,
-        base,
+        base: prepared.base,
         changeset,
         elapsed,
     })
