@@ -13,6 +13,7 @@ pub mod policy;
 pub mod propose;
 pub mod render;
 pub mod repo;
+pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;

@@ -35,6 +35,10 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     pub usage: Usage,
     pub attempts: u32,
+    /// The model's last raw reply, for the service's audit trail; not part
+    /// of the JSON contract (it may hold values the pipeline redacted).
+    #[serde(skip)]
+    pub raw_reply: Option<String>,
 }
 
 impl Plan {
@@ -180,6 +184,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         findings,
         usage: planned.usage,
         attempts: planned.attempts,
+        raw_reply: planned.raw_reply,
     })
 }
 

@@ -8,11 +8,14 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod changes;
+mod client;
 mod common;
 mod output;
 mod plan;
 mod propose;
 mod schemas;
+mod serve;
+mod token;
 mod validate;
 
 /// Exit codes shared by every subcommand.
@@ -48,6 +51,10 @@ enum Command {
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
     Schemas(schemas::Args),
+    /// Run the HTTP service (API, metrics, OpenAPI document).
+    Serve(serve::Args),
+    /// Manage the service's bearer tokens.
+    Token(token::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -64,6 +71,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Propose(args) => propose::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -34,16 +34,23 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the files into the repository's working tree (refused when there are error findings).
-    #[arg(long, requires = "repo")]
+    #[arg(long, requires = "repo", conflicts_with = "server")]
     write: bool,
+    /// Ask a running `gitintent serve` instead of planning in-process; `--repo`
+    /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
+    #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with = "base")]
+    server: Option<String>,
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let text = match read_intent(args.intent) {
+    let text = match read_intent(std::mem::take(&mut args.intent)) {
         Ok(t) => t,
         Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
+    if let Some(server) = &args.server {
+        return run_remote(server, &args, &text);
+    }
     let intent = match Intent::new(&text, args.environment.as_deref()) {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
@@ -93,18 +100,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 .then_with(|| a.resource.cmp(&b.resource))
         });
     }
-    let repo_view = base.as_ref().zip(changeset.as_ref());
-    match format {
-        Format::Json => {
-            let mut value = serde_json::to_value(&plan)?;
-            if let (Some((base, changes)), Some(map)) = (repo_view, value.as_object_mut()) {
-                map.insert("base".into(), base.json());
-                map.insert("changes".into(), serde_json::to_value(changes)?);
-            }
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        }
-        Format::Text => print_text(&plan, repo_view, Style::stdout()),
-    }
+    let repo_view = match base.as_ref().zip(changeset.as_ref()) {
+        Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
+        None => None,
+    };
+    report(format, &plan, repo_view)?;
     if plan.has_errors() {
         if args.write {
             eprintln!("error: not writing files: the plan has error findings");
@@ -114,7 +114,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
         let mut files = plan.files.clone();
-        if let Some((base, changes)) = repo_view {
+        if let (Some(base), Some(changes)) = (&base, &changeset) {
             files.extend(changes::wiring_to_write(root, base, changes));
         }
         let written =
@@ -126,7 +126,62 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_text(plan: &Plan, repo: Option<(&Base, &gitintent::repo::Changeset)>, s: Style) {
+/// Client mode: the same output and exit codes, planned by the service.
+fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
+    let format = args.format;
+    let Some(repo) = args.repo.as_deref().and_then(|r| r.to_str()) else {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--server needs --repo NAME: the service's name of the repository".into(),
+        ));
+    };
+    let planner = args.planner.map(|p| match p {
+        PlannerChoice::Builtin => "builtin",
+        PlannerChoice::Openai => "openai",
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
+        super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
+    });
+    let (plan, repo_view) = match outcome {
+        Ok(super::client::Outcome::Planned { plan, base, changes }) => (plan, base.zip(changes)),
+        Ok(super::client::Outcome::Refused { code, message }) => return Ok(fail(format, code, message)),
+        Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    };
+    report(format, &plan, repo_view)?;
+    Ok(if plan.has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// Prints a plan and, when there is a repository, its base and changes.
+fn report(
+    format: Format,
+    plan: &Plan,
+    repo: Option<(serde_json::Value, serde_json::Value)>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let mut value = serde_json::to_value(plan)?;
+            if let (Some((base, changes)), Some(map)) = (&repo, value.as_object_mut()) {
+                map.insert("base".into(), base.clone());
+                map.insert("changes".into(), changes.clone());
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(plan, repo.as_ref(), Style::stdout()),
+    }
+    Ok(())
+}
+
+fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>, s: Style) {
     let spec = &plan.spec;
     let model = plan
         .model

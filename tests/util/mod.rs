@@ -2,4 +2,5 @@
 
 pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
+pub(crate) mod service;
 pub(crate) mod slack;
