@@ -7,8 +7,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod eval;
 mod output;
 mod plan;
+mod recording;
 mod schemas;
 mod validate;
 
@@ -43,6 +45,8 @@ enum Command {
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
     Schemas(schemas::Args),
+    /// Score a planner on eval cases (evals/*.yaml), or compare two reports.
+    Eval(eval::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -58,6 +62,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// Write the files into the repository's working tree (refused when there are error findings).
     #[arg(long, requires = "repo")]
     write: bool,
+    /// Answer repeated model requests from a response cache (default
+    /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    cache: Option<Option<PathBuf>>,
 }
 
 /// The intent text from the argument or stdin, refusing non-UTF-8 input.
@@ -138,12 +142,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                ))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
     let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
         let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        pipeline::run(&intent, &planner, &ctx).await
+        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
     });
-    let plan = match result {
+    let plan = match result? {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };

@@ -187,6 +187,16 @@ impl OpenAi {
         })))
     }
 
+    /// The configured model name.
+    pub fn model(&self) -> &str {
+        &self.0.config.model
+    }
+
+    /// The settings this planner was built with.
+    pub fn config(&self) -> &OpenAiConfig {
+        &self.0.config
+    }
+
     /// Plans one intent: calls, retries and repairs until a spec is accepted,
     /// the attempts run out, or the deadline passes.
     pub(super) async fn plan(&self, intent: &Intent, critic: &dyn Critic) -> Result<Planned, Error> {
