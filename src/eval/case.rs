@@ -51,6 +51,9 @@ pub struct Expect {
     /// Values at dotted paths of a rendered resource.
     #[serde(default)]
     pub fields: Vec<Field>,
+    /// Paths of files that must be rendered (`clusters/staging/apps/redis/statefulset.yaml`).
+    #[serde(default)]
+    pub files: Vec<String>,
     /// Kinds or `Kind/name`s that must not be rendered.
     #[serde(default)]
     pub absent_kinds: Vec<String>,

@@ -23,6 +23,11 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
             fails.push(format!("missing {k}"));
         }
     }
+    for path in &expect.files {
+        if !plan.files.iter().any(|f| &f.path == path) {
+            fails.push(format!("file {path} was not rendered"));
+        }
+    }
     for k in &expect.absent_kinds {
         if res.iter().any(|(id, _)| same(id, k)) {
             fails.push(format!("unexpected {k}"));
@@ -114,13 +119,18 @@ fn resources(plan: &Plan) -> (Vec<(String, Value)>, Vec<String>) {
     (out, fails)
 }
 
+/// The value at a dotted path; `\\.` is a literal dot inside a key
+/// (`metadata.labels.app\\.kubernetes\\.io/name`).
 fn lookup<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted
-        .split('.')
-        .try_fold(value, |v, key| match key.parse::<usize>() {
+    const DOT: char = '\u{0}';
+    let escaped = dotted.replace("\\.", &DOT.to_string());
+    escaped.split('.').try_fold(value, |v, key| {
+        let key = key.replace(DOT, ".");
+        match key.parse::<usize>() {
             Ok(i) if v.is_array() => v.get(i),
-            _ => v.get(key),
-        })
+            _ => v.get(key.as_str()),
+        }
+    })
 }
 
 /// Forbidden strings found in the spec, the files or the echoed intent.
@@ -148,6 +158,11 @@ mod tests {
         assert_eq!(lookup(&doc, "spec.containers.0.image"), Some(&json!("redis:7")));
         assert_eq!(lookup(&doc, "spec.0"), Some(&json!("key")));
         assert_eq!(lookup(&doc, "spec.containers.1.image"), None);
+        let labels = json!({"metadata": {"labels": {"app.kubernetes.io/name": "web"}}});
+        assert_eq!(
+            lookup(&labels, "metadata.labels.app\\.kubernetes\\.io/name"),
+            Some(&json!("web"))
+        );
     }
 
     #[test]

@@ -202,6 +202,12 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
                 )
             }
         };
+        // "run acme/migrate:3 once": a one-off job; "once a day" is a schedule.
+        let what = what.or_else(|| {
+            let once = w.low(i) == "once"
+                && (i + 1 >= w.len() || w.pause(i) || w.is(i + 1, &["in", "to", "on", "into", "for", "and"]));
+            once.then_some(What::Strong(Archetype::Job))
+        });
         if let Some(what) = what {
             let daemon = what == What::Strong(Archetype::Daemon);
             let dependency = !daemon && depends(w, i);

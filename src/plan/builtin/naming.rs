@@ -108,6 +108,33 @@ pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
     None
 }
 
+/// Servers asked for by name alone ("2 nginx pods"): the word, a pinned
+/// image that runs under the security defaults, and why that image.
+const WELL_KNOWN: &[(&str, &str, &str)] = &[(
+    "nginx",
+    "nginxinc/nginx-unprivileged:1.27.3",
+    "the official unprivileged build runs as a non-root user on port 8080, as the security defaults require; \
+     give an image to choose another",
+)];
+
+/// A well-known server named without an image: (word, image, why). The
+/// word stays unclaimed, so "2 nginx pods" still reads as 2 replicas. Not
+/// when it only says what something sits behind ("behind nginx").
+pub(super) fn well_known(w: &Words, r: &Range<usize>) -> Option<(&'static str, &'static str, &'static str)> {
+    for i in r.clone() {
+        let Some(&(word, image, why)) = WELL_KNOWN.iter().find(|(k, _, _)| w.low(i) == *k) else {
+            continue;
+        };
+        let behind = w
+            .before(i, r.start)
+            .is_some_and(|b| w.is(b, &["behind", "via", "through", "fronted", "proxied"]));
+        if w.free(i) && !behind && !w.is(i + 1, &["ingress", "ingress-controller", "controller"]) {
+            return Some((word, image, why));
+        }
+    }
+    None
+}
+
 /// Characters and shape of an image reference (`nginx`, `acme/api:1.2`).
 fn plausible_image(s: &str) -> bool {
     !s.contains("://")

@@ -583,8 +583,50 @@ fn nonsense_is_not_understood_and_never_an_empty_deployment() {
 
 #[test]
 fn an_unknown_word_after_deploy_gets_an_image_hint() {
-    let (reason, _) = not_understood("Deploy nginx");
-    assert!(reason.contains("nginx:1.2.3"), "{reason}");
+    let (reason, _) = not_understood("Deploy traefik");
+    assert!(reason.contains("traefik:1.2.3"), "{reason}");
+}
+
+#[test]
+fn nginx_named_alone_gets_the_pinned_unprivileged_image() {
+    let s = spec("spin up 2 nginx pods behind an ingress at shop.example.com with TLS in staging");
+    let c = &s.components[0];
+    assert_eq!(c.name, "nginx");
+    assert_eq!(c.image.as_deref(), Some("nginxinc/nginx-unprivileged:1.27.3"));
+    assert_eq!(c.replicas, Some(2));
+    assert!(
+        s.assumptions.iter().any(|a| a.contains("non-root")),
+        "{:?}",
+        s.assumptions
+    );
+    let behind = spec("deploy acme/api:1.2 behind nginx in staging");
+    assert_eq!(behind.components[0].image.as_deref(), Some("acme/api:1.2"));
+}
+
+#[test]
+fn the_owning_team_names_the_namespace() {
+    let s = spec("I need a postgres db for the billing team in staging with 20Gi disk");
+    assert_eq!(s.namespace, "billing");
+    assert_eq!(s.components[0].name, "postgres");
+    let explicit = spec("redis for the billing team in namespace shared in staging");
+    assert_eq!(explicit.namespace, "shared");
+}
+
+#[test]
+fn once_means_a_one_off_job_and_once_a_day_a_schedule() {
+    assert_eq!(
+        spec("run acme/migrate:3.0 once in production").components[0].archetype,
+        Archetype::Job
+    );
+    assert_eq!(
+        spec("run acme/report:1.0 once a day in production").components[0].archetype,
+        Archetype::CronJob
+    );
+}
+
+#[test]
+fn x3_after_a_workload_is_a_replica_count() {
+    assert_eq!(spec("redis x3 in prod").components[0].replicas, Some(3));
 }
 
 #[test]
