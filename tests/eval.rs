@@ -88,7 +88,12 @@ fn recorded_cases() -> Vec<eval::Case> {
 }
 
 fn prices() -> Prices {
-    Prices::parse("[prices.\"fake-model-snapshot\"]\ninput = 2.0\noutput = 8.0\n").unwrap()
+    // The answering model's name, and the configured one (used for a failed plan).
+    Prices::parse(
+        "[prices.\"fake-model-snapshot\"]\ninput = 2.0\noutput = 8.0\n\
+         [prices.\"gpt-test\"]\ninput = 2.0\noutput = 8.0\n",
+    )
+    .unwrap()
 }
 
 /// Checks a run of `evals/recordings/cases.yaml` with the recorded script.
@@ -108,6 +113,8 @@ fn assert_recorded_report(report: &eval::Report) {
     assert!((shop.cost_usd.unwrap() - 0.0012).abs() < 1e-12, "{shop:?}");
     assert_eq!(shop.model.as_deref(), Some("fake-model-snapshot"));
     assert_eq!(removal.outcome, Outcome::Rejected);
+    // A plan that failed after a model call still reports what it spent.
+    assert_eq!((removal.attempts, removal.input_tokens), (1, PROMPT_TOKENS));
     assert!(redis.spec_tokens.unwrap() < redis.yaml_tokens.unwrap());
     assert_eq!(t.schema_valid_rate, Some(1.0));
     assert_eq!(report.planner, "openai");
@@ -128,7 +135,9 @@ async fn the_openai_planner_is_scored_with_tokens_and_cost_against_the_fake_serv
     assert_recorded_report(&report);
     assert_eq!(server.request_count(), 4);
     let t = &report.totals;
-    assert_eq!((t.input_tokens, t.output_tokens), (300, 150));
+    assert_eq!((t.input_tokens, t.output_tokens), (400, 200));
+    // 400 input tokens at $2/M + 200 output tokens at $8/M.
+    assert!((t.cost_usd.unwrap() - 0.0024).abs() < 1e-12, "{t:?}");
     // A model missing from the price table has no cost, not a cost of 0.
     let server = FakeLlm::start(recorded_script()).await;
     let unpriced = eval::run(
@@ -525,7 +534,7 @@ fn the_cli_replays_the_committed_recordings_offline() {
     );
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["planner"], "openai");
-    assert_eq!(report["totals"]["input_tokens"], 300);
+    assert_eq!(report["totals"]["input_tokens"], 400);
     assert!(
         text(&o.stderr).contains("recordings: 4 served, 0 missing"),
         "{}",

@@ -9,7 +9,8 @@
 //!
 //! It does not talk to a model itself: the planner does, live or through a
 //! [`crate::cassette::Cassette`] for record and replay. It runs cases one at a
-//! time, so latencies are not skewed by each other.
+//! time, so latencies are not skewed by each other and each case's tokens are
+//! the planner's spending during that case (failed plans included).
 
 mod case;
 mod check;
@@ -30,7 +31,7 @@ use std::time::Instant;
 
 use crate::intent::Intent;
 use crate::pipeline::{self, Context, Plan};
-use crate::plan::Planner;
+use crate::plan::{Planner, Usage};
 
 /// Why cases, prices or reports could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +110,7 @@ pub async fn run(
 
 /// Runs one case: plan, render, validate, then its assertions.
 pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Prices) -> CaseResult {
+    let spent_before = spent(planner);
     let start = Instant::now();
     let result: Result<Plan, String> = match Intent::new(&case.intent_text(), case.environment.as_deref()) {
         Ok(intent) => pipeline::run(&intent, planner, ctx)
@@ -117,6 +119,17 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         Err(e) => Err(e.to_string()),
     };
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // Calls and tokens of this case, also when planning failed after calls.
+    let (calls, usage) = match (spent_before, spent(planner)) {
+        (Some((c0, u0)), Some((c1, u1))) => (
+            c1.saturating_sub(c0),
+            Usage {
+                input_tokens: u1.input_tokens.saturating_sub(u0.input_tokens),
+                output_tokens: u1.output_tokens.saturating_sub(u0.output_tokens),
+            },
+        ),
+        _ => (0, Usage::default()),
+    };
     let failures = check::check(&case.expect, &result);
     let mut out = CaseResult {
         name: case.name.clone(),
@@ -126,13 +139,13 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         outcome: Outcome::Rejected,
         error: None,
         latency_ms,
-        attempts: 0,
-        repairs: 0,
-        input_tokens: 0,
-        output_tokens: 0,
+        attempts: calls,
+        repairs: calls.saturating_sub(1),
+        input_tokens: usage.input_tokens,
+        output_tokens: usage.output_tokens,
         cost_usd: match planner {
             Planner::Builtin => Some(0.0),
-            Planner::OpenAi(_) => None,
+            Planner::OpenAi(p) => prices.find([p.model()]).map(|price| Prices::cost(price, usage)),
         },
         model: None,
         error_findings: 0,
@@ -153,14 +166,10 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
     let yaml: String = plan.files.iter().map(|f| f.content.as_str()).collect();
     if let Planner::OpenAi(p) = planner {
         let models = plan.model.as_deref().into_iter().chain([p.model()]);
-        out.cost_usd = prices.find(models).map(|price| Prices::cost(price, plan.usage));
+        out.cost_usd = prices.find(models).map(|price| Prices::cost(price, usage));
     }
     CaseResult {
         outcome: Outcome::Planned,
-        attempts: plan.attempts,
-        repairs: plan.attempts.saturating_sub(1),
-        input_tokens: plan.usage.input_tokens,
-        output_tokens: plan.usage.output_tokens,
         error_findings: errors().count(),
         schema_valid: Some(!errors().any(|f| f.rule == "schema")),
         policy_clean: Some(!errors().any(|f| f.rule != "schema")),
@@ -168,6 +177,14 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         yaml_tokens: tokens::count(&yaml),
         model: plan.model.clone(),
         ..out
+    }
+}
+
+/// What the planner has spent so far (`None` for builtin, which spends nothing).
+fn spent(planner: &Planner) -> Option<(u32, Usage)> {
+    match planner {
+        Planner::Builtin => None,
+        Planner::OpenAi(p) => Some(p.spent()),
     }
 }
 
