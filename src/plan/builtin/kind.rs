@@ -186,7 +186,11 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < w.len() {
-        let pair = PAIRS.iter().find(|(a, b, _)| w.phrase(i, &[a, b])).map(|p| p.2);
+        let pair = PAIRS
+            .iter()
+            .find(|(a, b, _)| w.phrase(i, &[a, b]))
+            .map(|p| p.2)
+            .filter(|&what| !(what == What::Strong(Archetype::Daemon) && sized_per_node(w, i)));
         let web =
             (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
         let (what, len) = match pair.or(web) {
@@ -234,10 +238,33 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     out
 }
 
+/// "50Gi per node", "2 cpus each node": a size per replica, not a daemon.
+fn sized_per_node(w: &Words, i: usize) -> bool {
+    const SIZED: &[&str] = &[
+        "gi", "gb", "gib", "mi", "mb", "mib", "ti", "tb", "tib", "g", "m", "gigs", "gig", "cpu", "cpus",
+        "core", "cores", "disk", "disks", "storage", "memory", "ram", "volume",
+    ];
+    w.is(i, &["per", "each"]) && i > 0 && (w.is(i - 1, SIZED) || w.whole(i - 1).is_some())
+}
+
 /// True when the workload word at `i` follows "to", "for", "from"... with at
 /// most one plain word between ("for the orders service", "talks to postgres").
+/// "stand up", "spin up", "set up" are verbs of their own, not "backs up".
 fn depends(w: &Words, i: usize) -> bool {
     let Some(b1) = w.before(i, 0) else { return false };
+    let phrasal = |k: usize| {
+        w.is(k, &["up"])
+            && k > 0
+            && w.is(
+                k - 1,
+                &[
+                    "stand", "spin", "set", "bring", "fire", "start", "stood", "spun", "standing", "spinning",
+                ],
+            )
+    };
+    if phrasal(b1) {
+        return false;
+    }
     if w.is(b1, DEPENDS) {
         return true;
     }

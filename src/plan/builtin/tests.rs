@@ -844,3 +844,25 @@ fn word_salad_never_panics_and_never_leaks() {
         }
     }
 }
+
+#[test]
+fn stand_up_and_spin_up_are_verbs_not_dependencies() {
+    let s = spec("stand up a mysql 8.4 database in dev");
+    assert_eq!(s.components[0].image.as_deref(), Some("mysql:8.4"));
+    let s = spec("spin up a postgres 16 in staging");
+    assert_eq!(s.components[0].image.as_deref(), Some("postgres:16"));
+    // "backs up postgres" still makes postgres what the job works on.
+    let s = spec("a nightly job using acme/backup:1.2 that backs up postgres in production");
+    assert_eq!(s.components[0].archetype, Archetype::CronJob);
+}
+
+#[test]
+fn a_size_per_node_is_not_a_daemon() {
+    let s = spec("deploy a 3-node elasticsearch cluster with 50Gi per node in production");
+    let c = &s.components[0];
+    assert_eq!(c.archetype, Archetype::Elasticsearch);
+    assert_eq!(c.replicas, Some(3));
+    assert_eq!(c.storage.as_ref().unwrap().size, "50Gi");
+    let d = spec("run acme/agent:1.0 on every node in production");
+    assert_eq!(d.components[0].archetype, Archetype::Daemon);
+}
