@@ -866,3 +866,11 @@ fn a_size_per_node_is_not_a_daemon() {
     let d = spec("run acme/agent:1.0 on every node in production");
     assert_eq!(d.components[0].archetype, Archetype::Daemon);
 }
+
+#[test]
+fn asking_for_a_pdb_gives_the_disruption_budget() {
+    let s = spec("deploy the api using acme/api:1.2 to prod with 3 replicas and a PDB");
+    let ha = s.components[0].high_availability.as_ref().expect("HA");
+    assert!(ha.pod_disruption_budget);
+    assert_eq!(s.components[0].replicas, Some(3));
+}
