@@ -325,6 +325,31 @@ pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
             }
         }
     }
+    // "acme/api:1.2 with its own postgres": the image is a workload of its
+    // own, and the data store a second one.
+    for m in &subjects {
+        let own = w
+            .before(m.at.start, 0)
+            .filter(|&b| w.is(b, &["own", "dedicated", "separate"]));
+        let data = m.archetype().is_some_and(|a| !a.is_generic());
+        let Some(connector) = own
+            .filter(|_| data)
+            .and_then(|b| (b.saturating_sub(3)..b).rev().find(|&k| w.is(k, CONNECTORS)))
+        else {
+            continue;
+        };
+        let image_before = (0..connector).any(|k| {
+            let raw = w.raw(k);
+            raw.contains(['/', ':'])
+                && raw.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && !subjects.iter().any(|s| s.at.contains(&k))
+        });
+        let workload_before = subjects.iter().any(|s| s.at.start < connector);
+        if image_before && !workload_before {
+            cuts.push(connector);
+        }
+    }
+    cuts.sort_unstable();
     let mut out = Vec::new();
     let mut start = 0;
     for cut in cuts {

@@ -306,7 +306,11 @@ pub(super) fn name(
         if !w.free(i) {
             continue;
         }
-        let j = if w.is(i, &["called", "named"])
+        // "port 8443 named https" names the port, not the workload.
+        let names_a_port = i >= 2 && w.is(i - 2, &["port"]) && w.whole(i - 1).is_some();
+        let j = if names_a_port {
+            continue;
+        } else if w.is(i, &["called", "named"])
             || w.phrase(i, &["name", "it"])
             || w.phrase(i, &["call", "it"])
         {

@@ -80,3 +80,38 @@ fn asking_for_a_pdb_gives_the_disruption_budget() {
     assert!(ha.pod_disruption_budget);
     assert_eq!(s.components[0].replicas, Some(3));
 }
+
+#[test]
+fn an_image_with_its_own_database_is_two_components() {
+    let s = spec("deploy acme/api:1.2 in staging with its own postgres");
+    let parts: Vec<(&str, Archetype, Option<&str>)> = s
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.archetype, c.image.as_deref()))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("api", Archetype::WebService, Some("acme/api:1.2")),
+            ("postgres", Archetype::Postgres, None)
+        ]
+    );
+    // An image for the data store itself stays one component.
+    let one = spec("deploy postgres using image bitnami/postgresql:16.4.0 in staging");
+    assert_eq!(one.components.len(), 1);
+}
+
+#[test]
+fn half_a_dozen_is_six() {
+    assert_eq!(
+        spec("deploy half a dozen nginx pods in staging").components[0].replicas,
+        Some(6)
+    );
+}
+
+#[test]
+fn naming_a_port_does_not_name_the_workload() {
+    let s = spec("deploy acme/api:1.2 in staging using port 8443 named https");
+    assert_eq!(s.components[0].name, "api");
+    assert_eq!(s.components[0].ports[0].port, 8443);
+}
