@@ -139,7 +139,14 @@ fn bad_case_files_and_flags_exit_2_naming_the_file_and_case() {
     );
 
     let missing = dir.path().join("missing");
-    assert_eq!(gitintent(&["eval", path(&missing)], &[]).status.code(), Some(2));
+    let o = gitintent(&["eval", path(&missing), "--format", "json"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let error: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(error["error"]["code"], "bad_input");
+    assert!(
+        error["error"]["message"].as_str().unwrap().contains("missing"),
+        "{error}"
+    );
     let prices = dir.path().join("prices.toml");
     std::fs::write(&prices, "[prices.m]\ninput = 'free'\noutput = 1.0\n").unwrap();
     let cases = case_dir(false);

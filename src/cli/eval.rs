@@ -47,7 +47,12 @@ pub(crate) struct Args {
     prices: Option<PathBuf>,
 }
 
-fn bad(message: impl std::fmt::Display) -> u8 {
+/// Reports bad input (also as `{"error": ...}` on stdout in JSON mode).
+fn bad(format: Format, message: impl std::fmt::Display) -> u8 {
+    if format == Format::Json {
+        let error = serde_json::json!({"error": {"code": "bad_input", "message": message.to_string()}});
+        println!("{error}");
+    }
     eprintln!("error: {message}");
     exit::BAD_INPUT
 }
@@ -58,15 +63,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     let cases = match eval::load(&args.paths) {
         Ok(c) => c,
-        Err(e) => return Ok(bad(error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, error_chain(&e))),
     };
     let prices = match load_prices(args.prices.as_deref()) {
         Ok(p) => p,
-        Err(e) => return Ok(bad(error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, error_chain(&e))),
     };
     let config = match openai_config(&args) {
         Ok(c) => c,
-        Err(m) => return Ok(bad(m)),
+        Err(m) => return Ok(bad(args.format, m)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -183,7 +188,7 @@ fn load_prices(path: Option<&std::path::Path>) -> Result<Prices, eval::Error> {
 fn compare(a: &std::path::Path, b: &std::path::Path, format: Format) -> anyhow::Result<u8> {
     let (a, b): (Report, Report) = match (eval::read_report(a), eval::read_report(b)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Ok(bad(error_chain(&e))),
+        (Err(e), _) | (_, Err(e)) => return Ok(bad(format, error_chain(&e))),
     };
     let comparison = eval::compare(&a, &b);
     match format {
