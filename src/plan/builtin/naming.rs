@@ -67,7 +67,26 @@ pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> 
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if !numeric || !w.all_free(m.at.end..k + 1) || w.is(k + 1, NOT_VERSION) || w.pause(m.at.end - 1) {
+    // "PostgreSQL 16 instance": a singular noun after a number other than
+    // one names the thing, so the number is a version; "redis 3 node
+    // cluster" is still a count.
+    let singular = raw != "1"
+        && w.is(k + 1, &["instance", "server", "node", "pod", "member", "broker"])
+        && !w.is(
+            k + 2,
+            &[
+                "cluster",
+                "setup",
+                "deployment",
+                "replica",
+                "set",
+                "ring",
+                "ensemble",
+                "quorum",
+            ],
+        );
+    let counted = w.is(k + 1, NOT_VERSION) && !singular;
+    if !numeric || !w.all_free(m.at.end..k + 1) || counted || w.pause(m.at.end - 1) {
         return None;
     }
     w.claim(m.at.end..k + 1);

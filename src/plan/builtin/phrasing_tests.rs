@@ -115,3 +115,20 @@ fn naming_a_port_does_not_name_the_workload() {
     assert_eq!(s.components[0].name, "api");
     assert_eq!(s.components[0].ports[0].port, 8443);
 }
+
+#[test]
+fn a_version_before_a_singular_noun_is_a_version() {
+    let s = spec("a PostgreSQL 16 instance for the ledger team in production with 200 GB of storage");
+    let c = &s.components[0];
+    assert_eq!(c.image.as_deref(), Some("postgres:16"));
+    assert_eq!(c.replicas, None);
+    assert_eq!(s.namespace, "ledger");
+    assert_eq!(
+        spec("a redis 3 node cluster in staging").components[0].replicas,
+        Some(3)
+    );
+    assert_eq!(
+        spec("postgres 16 with 3 instances in staging").components[0].replicas,
+        Some(3)
+    );
+}
