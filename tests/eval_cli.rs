@@ -157,6 +157,13 @@ fn bad_case_files_and_flags_exit_2_naming_the_file_and_case() {
     assert_eq!(o.status.code(), Some(2));
     let o = gitintent(&["eval", "--compare", path(&prices), path(&prices)], &[]);
     assert_eq!(o.status.code(), Some(2));
+    let o = gitintent(&["eval", path(cases.path()), "--replay", path(&missing)], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("not a directory of recordings"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

@@ -132,6 +132,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 
 /// The openai settings for this run, or `None` for the builtin planner.
 fn openai_config(args: &Args) -> Result<Option<OpenAiConfig>, String> {
+    if let Some(dir) = args.replay.as_ref().filter(|d| !d.is_dir()) {
+        return Err(format!(
+            "--replay {}: not a directory of recordings",
+            dir.display()
+        ));
+    }
     let from_env = OpenAiConfig::from_env().map_err(|e| e.to_string())?;
     let openai = match (args.planner, &from_env) {
         (Some(PlannerChoice::Builtin), _) => false,
