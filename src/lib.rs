@@ -4,6 +4,8 @@
 //! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
 //! per stage; [`pipeline`] strings them together for every front end.
 
+pub mod cassette;
+pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;

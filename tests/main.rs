@@ -1,4 +1,6 @@
 mod cli;
+mod eval;
+mod eval_cli;
 mod evals;
 mod openai;
 mod policy;

@@ -10,9 +10,11 @@ use std::process::ExitCode;
 mod changes;
 mod client;
 mod common;
+mod eval;
 mod output;
 mod plan;
 mod propose;
+mod recording;
 mod schemas;
 mod serve;
 mod token;
@@ -55,6 +57,8 @@ enum Command {
     Serve(serve::Args),
     /// Manage the service's bearer tokens.
     Token(token::Args),
+    /// Score a planner on eval cases (evals/*.yaml), or compare two reports.
+    Eval(eval::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -73,6 +77,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Schemas(args) => schemas::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

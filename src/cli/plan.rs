@@ -40,6 +40,10 @@ pub(crate) struct Args {
     /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
     #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with = "base")]
     server: Option<String>,
+    /// Answer repeated model requests from a response cache (default
+    /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    cache: Option<Option<PathBuf>>,
 }
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
@@ -76,12 +80,40 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                ))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
     let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
         let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        pipeline::run(&intent, &planner, &ctx).await
+        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
     });
-    let mut plan = match result {
+    let mut plan = match result? {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
