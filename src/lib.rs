@@ -4,6 +4,7 @@
 //! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
 //! per stage; [`pipeline`] strings them together for every front end.
 
+pub mod drift;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
@@ -35,6 +36,8 @@ pub enum Error {
     Repo(#[from] repo::Error),
     #[error(transparent)]
     Policy(#[from] policy::Error),
+    #[error(transparent)]
+    Drift(#[from] drift::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,4 +1,5 @@
 mod cli;
+mod drift;
 mod evals;
 mod openai;
 mod policy;

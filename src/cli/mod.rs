@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod drift;
 mod output;
 mod plan;
 mod schemas;
@@ -43,6 +44,8 @@ enum Command {
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
     Schemas(schemas::Args),
+    /// Compare what the repo declares for an environment with the live cluster.
+    Drift(drift::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -58,6 +61,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

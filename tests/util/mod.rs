@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
 pub(crate) mod fake_llm;
+pub(crate) mod kube_api;
 pub(crate) mod slack;
