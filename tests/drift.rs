@@ -592,3 +592,117 @@ async fn revert_keeps_git_values_and_records_the_drift() {
         DEPLOYMENT
     );
 }
+
+/// The podinfo backend and a commented CronJob from `../shared/data`,
+/// deployed in namespace `podinfo`.
+fn podinfo_repo() -> tempfile::TempDir {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gitops-repos/podinfo-deploy/bases");
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("clusters/production/podinfo");
+    std::fs::create_dir_all(&app).unwrap();
+    for (from, to) in [
+        ("backend/deployment.yaml", "deployment.yaml"),
+        ("backend/service.yaml", "service.yaml"),
+        ("backend/hpa.yaml", "hpa.yaml"),
+        ("database/cronjob-backup-daily.yaml", "cronjob.yaml"),
+    ] {
+        std::fs::copy(data.join(from), app.join(to)).unwrap();
+    }
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: podinfo\nresources: [deployment.yaml, service.yaml, hpa.yaml, cronjob.yaml]\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn podinfo_drift_is_adopted_line_by_line() {
+    let dir = podinfo_repo();
+    let app = dir.path().join("clusters/production/podinfo");
+    let api = KubeApi::start().await;
+    let mut lives = Vec::new();
+    for file in ["deployment.yaml", "service.yaml", "hpa.yaml", "cronjob.yaml"] {
+        let git: Value = serde_saphyr::from_str(&std::fs::read_to_string(app.join(file)).unwrap()).unwrap();
+        let mut v = git.clone();
+        v["metadata"]["namespace"] = "podinfo".into();
+        v["metadata"]["uid"] = "u-1".into();
+        v["status"] = json!({});
+        lives.push(v);
+    }
+    // Canonical forms the API server returns: 2000m → "2", octal 0755 → 493.
+    lives[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "2".into();
+    lives[3]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"] =
+        493.into();
+    // Hand edits.
+    lives[0]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        "ghcr.io/stefanprodan/podinfo:6.15.0".into();
+    lives[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "1Gi".into();
+    lives[3]["spec"]["schedule"] = "30 1 * * *".into();
+    for v in &lives {
+        api.put(v.clone());
+    }
+    let report = check(&api, dir.path()).await;
+    let backend = entry(&report, "Deployment", "backend");
+    let paths: Vec<&str> = backend.differences.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spec.template.spec.containers[name=backend].image",
+            "spec.template.spec.containers[name=backend].resources.limits.memory",
+        ]
+    );
+    let mut deps = backend.dependents.clone();
+    deps.sort();
+    assert_eq!(deps, ["HorizontalPodAutoscaler/backend", "Service/backend"]);
+    assert_eq!(backend.score, (10 + 5) * 3);
+    let cron = entry(&report, "CronJob", "backup-daily");
+    assert_eq!(cron.differences.len(), 1, "{:#?}", cron.differences);
+    assert_eq!(cron.differences[0].path, "spec.schedule");
+
+    let proposal = drift::propose(dir.path(), &report, drift::Mode::Adopt).unwrap();
+    assert!(proposal.skipped.is_empty(), "{:#?}", proposal.skipped);
+    let by_path = |p: &str| {
+        proposal
+            .files
+            .iter()
+            .find(|f| f.path == format!("clusters/production/podinfo/{p}"))
+            .unwrap()
+            .content
+            .clone()
+    };
+    let original = |p: &str| std::fs::read_to_string(app.join(p)).unwrap();
+    let changed = |p: &str| -> Vec<(String, String)> {
+        original(p)
+            .lines()
+            .zip(by_path(p).lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        changed("deployment.yaml"),
+        [
+            (
+                "        image: ghcr.io/stefanprodan/podinfo:6.14.1".into(),
+                "        image: ghcr.io/stefanprodan/podinfo:6.15.0".into()
+            ),
+            (
+                "            memory: 512Mi".into(),
+                "            memory: 1Gi".into()
+            ),
+        ]
+    );
+    assert_eq!(
+        changed("cronjob.yaml"),
+        [(
+            "  schedule: \"0 0 * * *\"".into(),
+            "  schedule: \"30 1 * * *\"".into()
+        )]
+    );
+    assert!(by_path("cronjob.yaml").contains("  # Runs every day at midnight for 1 minute\n"));
+    assert_eq!(
+        original("deployment.yaml").lines().count(),
+        by_path("deployment.yaml").lines().count()
+    );
+}

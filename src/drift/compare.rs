@@ -199,7 +199,7 @@ fn scalar_eq(path: &[Seg], git: &Value, live: &Value) -> bool {
         return true;
     }
     if let (Some(a), Some(b)) = (git.as_f64(), live.as_f64()) {
-        return a == b;
+        return a == b || octal_mode_eq(path, git, live);
     }
     let text = |v: &Value| match v {
         Value::String(s) => Some(s.clone()),
@@ -217,6 +217,17 @@ fn scalar_eq(path: &[Seg], git: &Value, live: &Value) -> bool {
         (Some(x), Some(y)) if in_resources => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
         _ => false,
     }
+}
+
+/// File modes: Kubernetes reads YAML 1.1, where `0755` is octal (493), but
+/// our YAML 1.2 parser reads it as 755. Under a `mode`/`defaultMode` key, a
+/// Git integer whose digits are all octal also matches its octal value.
+fn octal_mode_eq(path: &[Seg], git: &Value, live: &Value) -> bool {
+    let is_mode = matches!(path.last(), Some(Seg::Key(k)) if k == "mode" || k == "defaultMode");
+    let (Some(g), Some(l)) = (git.as_u64(), live.as_u64()) else {
+        return false;
+    };
+    is_mode && u64::from_str_radix(&g.to_string(), 8).is_ok_and(|o| o == l)
 }
 
 /// Parses a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`) into base units.
@@ -303,6 +314,9 @@ mod tests {
         let live = json!({"spec": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}, "port": 80, "args": ["a"]}});
         assert_eq!(paths(git, live), ["spec.resources.requests.cpu", "spec.args"]);
         assert_eq!(quantity("2e3"), Some(2000.0));
+        let modes = json!({"volumes": [{"name": "s", "configMap": {"defaultMode": 755}}], "replicas": 10});
+        let live = json!({"volumes": [{"name": "s", "configMap": {"defaultMode": 493}}], "replicas": 8});
+        assert_eq!(paths(modes, live), ["replicas"]);
         assert_eq!(quantity("1x"), None);
     }
 }

@@ -39,6 +39,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("networking.k8s.io/v1", "ingresses", "Ingress", true),
+    ("batch/v1", "cronjobs", "CronJob", true),
 ];
 
 #[derive(Default)]
@@ -272,11 +273,17 @@ fn route(state: &Inner, req: &Request, path: &str, query: &str) -> Response {
     if state.forbidden.contains(plural) {
         let verb = if name.is_some() { "get" } else { "list" };
         let group = gv.split_once('/').map(|(g, _)| g).unwrap_or("");
+        let qualified = if group.is_empty() {
+            plural.to_string()
+        } else {
+            format!("{plural}.{group}")
+        };
+        let subject = name.map(|n| format!("{qualified} \"{n}\"")).unwrap_or(qualified);
         return status(
             StatusCode::FORBIDDEN,
             "Forbidden",
             format!(
-                "{plural}.{group} is forbidden: User \"system:serviceaccount:gitintent:drift\" cannot {verb} resource \"{plural}\" in API group \"{group}\"{}",
+                "{subject} is forbidden: User \"system:serviceaccount:gitintent:drift\" cannot {verb} resource \"{plural}\" in API group \"{group}\"{}",
                 namespace.as_ref().map(|n| format!(" in the namespace \"{n}\"")).unwrap_or_default()
             ),
         );
