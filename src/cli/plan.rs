@@ -47,6 +47,16 @@ pub(crate) struct Args {
     /// Write the files into the repository's working tree (refused when there are error findings).
     #[arg(long, requires = "repo")]
     write: bool,
+    /// Also dry-run every manifest on the cluster (server-side apply,
+    /// `dryRun=All`): admission webhooks and CRDs give findings.
+    #[arg(long)]
+    cluster: bool,
+    /// The kubeconfig context for `--cluster`; default its current context.
+    #[arg(long, requires = "cluster")]
+    context: Option<String>,
+    /// The kubeconfig file for `--cluster`; default `$KUBECONFIG` or `~/.kube/config`, then in-cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
 }
 
 /// The intent text from the argument or stdin, refusing non-UTF-8 input.
@@ -143,10 +153,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             .then(|| Spinner::start("asking the model for a spec…"));
         pipeline::run(&intent, &planner, &ctx).await
     });
-    let plan = match result {
+    let mut plan = match result {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    if args.cluster {
+        let options = gitintent::drift::ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            ..Default::default()
+        };
+        let verdict = runtime.block_on(async {
+            let cluster = gitintent::drift::Cluster::connect(&options).await?;
+            cluster.dry_run(&plan.files).await
+        });
+        match verdict {
+            Ok(findings) => plan.findings.extend(findings),
+            Err(e) => {
+                let code = if e.is_bad_input() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::FAILURE
+                };
+                return Ok(fail(format, code, error_chain(&e)));
+            }
+        }
+    }
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         Format::Text => print_text(&plan, Style::stdout()),

@@ -52,10 +52,10 @@ impl Default for ClusterOptions {
 
 /// A connected (not yet contacted) cluster.
 pub struct Cluster {
-    client: Client,
+    pub(super) client: Client,
     server: String,
-    default_namespace: String,
-    timeout: Duration,
+    pub(super) default_namespace: String,
+    pub(super) timeout: Duration,
 }
 
 /// What the cluster holds for one declared resource.
@@ -182,7 +182,7 @@ impl Cluster {
         }
     }
 
-    fn transport(&self, e: &kube::Error) -> Error {
+    pub(super) fn transport(&self, e: &kube::Error) -> Error {
         Error::Unreachable {
             server: self.server.clone(),
             message: chain(e),
@@ -288,7 +288,7 @@ impl Cluster {
 
     /// Discovery of one kind: `Ok(Err(reason))` when the server answered
     /// but does not serve it.
-    async fn resolve(
+    pub(super) async fn resolve(
         &self,
         groups: &mut HashMap<String, Result<discovery::ApiGroup, String>>,
         api_version: &str,

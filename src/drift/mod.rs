@@ -10,25 +10,30 @@
 //! message of a revert or adopt commit.
 //!
 //! Only fields the repo declares are compared: server-set defaults, `status`
-//! and managed metadata never count as drift. It makes only `get` and `list`
-//! calls (plus discovery of the declared group-versions) and never writes to
-//! the cluster. It does not read `Secret`s, live or declared. It does not
-//! commit or push: the proposal is handed to the propose stage.
+//! and managed metadata never count as drift. Drift makes only `get` and
+//! `list` calls (plus discovery of the declared group-versions); the only
+//! other call, [`Cluster::dry_run`] for `plan --cluster`, is a server-side
+//! apply with `dryRun=All`, which persists nothing. It does not read
+//! `Secret`s, live or declared. It does not commit or push: the proposal is
+//! handed to the propose stage.
 //!
 //! Roles: `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
 //! discovery, get, list), `compare.rs` (field comparison), `report.rs`
 //! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
-//! `yaml_edit.rs` (surgical scalar edits that keep comments).
+//! `yaml_edit.rs` (surgical scalar edits that keep comments), `dry_run.rs`
+//! (server-side apply dry run → findings).
 
 mod cluster;
 mod compare;
 mod declared;
+mod dry_run;
 mod propose;
 mod report;
 mod yaml_edit;
 
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};
+pub use dry_run::RULE as DRY_RUN_RULE;
 pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
 pub use report::{Difference, Entry, Report, Status, Summary};
 

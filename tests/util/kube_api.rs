@@ -1,13 +1,17 @@
 //! A loopback Kubernetes API server: real HTTP (axum) on `127.0.0.1:0`,
 //! reached through a generated kubeconfig (`server: http://127.0.0.1:PORT`).
 //!
-//! It speaks the REST protocol for exactly the calls `gitintent drift`
-//! makes: discovery (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`), get
-//! of one object, and list with `labelSelector`. It checks the bearer
-//! token (401), the method (405), that a GET carries no body content type
-//! (415), the query parameters (400 for anything but `labelSelector` on a
-//! list), and the paths (404 naming the path). Every request is recorded;
-//! every refused one also in `rejected`, which tests assert is empty.
+//! It speaks the REST protocol for exactly the calls `gitintent drift` and
+//! `plan --cluster` make: discovery (`/api`, `/apis`, `/api/v1`,
+//! `/apis/GROUP/VERSION`), get of one object, list with `labelSelector`,
+//! and server-side apply as a dry run (`PATCH` with
+//! `application/apply-patch+yaml`, `dryRun=All`, `fieldManager=gitintent`).
+//! It checks the bearer token (401), the method (405), content types (415:
+//! none on a GET, apply-patch on a PATCH), the query parameters (400 for
+//! anything unexpected, and for a PATCH that is not a dry run), the body of
+//! a PATCH (400 unless it is the named object), and the paths (404 naming
+//! the path). Every request is recorded; every refused one also in
+//! `rejected`, which tests assert is empty.
 //!
 //! It is not a cluster: it does not default, validate or reconcile anything.
 //! Tests give it the live objects, server-set fields included.
@@ -48,6 +52,8 @@ struct Inner {
     objects: BTreeMap<(String, String, Option<String>, String), Value>,
     /// Plurals whose get and list answer 403.
     forbidden: BTreeSet<String>,
+    /// (plural, name) -> the Status a dry-run apply answers (an admission denial).
+    denials: BTreeMap<(String, String), Value>,
     requests: Vec<String>,
     rejected: Vec<String>,
 }
@@ -94,6 +100,18 @@ impl KubeApi {
     /// Makes get and list of `plural` answer 403, as RBAC would.
     pub(crate) fn forbid(&self, plural: &str) {
         self.inner.lock().unwrap().forbidden.insert(plural.to_string());
+    }
+
+    /// Makes a dry-run apply of `plural/name` answer `code` with `message`,
+    /// as a validating admission webhook would.
+    pub(crate) fn deny(&self, plural: &str, name: &str, code: u16, message: &str) {
+        let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": if code == 422 { "Invalid" } else { "BadRequest" }, "code": code});
+        self.inner
+            .lock()
+            .unwrap()
+            .denials
+            .insert((plural.to_string(), name.to_string()), body);
     }
 
     /// Every request seen, as `GET /path?query`.
@@ -175,12 +193,13 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
             format!("?{query}")
         }
     );
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let req = Request::from_parts(parts, ());
     let mut state = inner.lock().unwrap();
     state.requests.push(line.clone());
-    let response = route(&state, &req, &path, &query);
-    if !response.status().is_success() && !matches!(response.status().as_u16(), 403 | 404)
-        || response.headers().contains_key("x-rejected")
-    {
+    let response = route(&state, &req, &body, &path, &query);
+    if response.headers().contains_key("x-rejected") {
         state.rejected.push(format!("{line} -> {}", response.status()));
     }
     response
@@ -192,7 +211,7 @@ fn reject(code: StatusCode, message: String) -> Response {
     r
 }
 
-fn route(state: &Inner, req: &Request, path: &str, query: &str) -> Response {
+fn route(state: &Inner, req: &Request<()>, body: &[u8], path: &str, query: &str) -> Response {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -200,13 +219,23 @@ fn route(state: &Inner, req: &Request, path: &str, query: &str) -> Response {
     if auth != Some(&format!("Bearer {TOKEN}")) {
         return reject(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into());
     }
-    if req.method() != Method::GET {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if *req.method() == Method::PATCH {
+        if content_type != Some("application/apply-patch+yaml") {
+            return reject(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("only server-side apply is served, got {content_type:?}"),
+            );
+        }
+    } else if *req.method() != Method::GET {
         return reject(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{} is not served", req.method()),
         );
-    }
-    if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+    } else if let Some(ct) = content_type {
         return reject(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("a GET carries no body, got {ct:?}"),
@@ -287,6 +316,50 @@ fn route(state: &Inner, req: &Request, path: &str, query: &str) -> Response {
                 namespace.as_ref().map(|n| format!(" in the namespace \"{n}\"")).unwrap_or_default()
             ),
         );
+    }
+    if *req.method() == Method::PATCH {
+        let Some(name) = name else {
+            return reject(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "PATCH needs an object name".into(),
+            );
+        };
+        let mut expected = vec![
+            ("dryRun".to_string(), "All".to_string()),
+            ("fieldManager".to_string(), "gitintent".to_string()),
+            ("fieldValidation".to_string(), "Strict".to_string()),
+        ];
+        let mut got = params.clone();
+        got.sort();
+        expected.sort();
+        if got != expected {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                format!("apply must be a strict dry run by gitintent, got {query:?}"),
+            );
+        }
+        // JSON is YAML: kube sends the apply patch as JSON.
+        let Ok(object) = serde_json::from_slice::<Value>(body) else {
+            return reject(StatusCode::BAD_REQUEST, "the apply body is not an object".into());
+        };
+        if object["kind"] != **kind || object["apiVersion"] != gv || object["metadata"]["name"] != name {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                format!("the body does not describe {plural}/{name}"),
+            );
+        }
+        if let Some(denial) = state.denials.get(&(plural.to_string(), name.to_string())) {
+            let code = StatusCode::from_u16(denial["code"].as_u64().unwrap() as u16).unwrap();
+            return (
+                code,
+                [(header::CONTENT_TYPE, "application/json")],
+                denial.to_string(),
+            )
+                .into_response();
+        }
+        let mut accepted = object;
+        accepted["metadata"]["uid"] = "dry-run-uid".into();
+        return ok(accepted);
     }
     match name {
         Some(name) => {
