@@ -6,6 +6,7 @@
 
 pub mod cassette;
 pub mod eval;
+pub mod drift;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
@@ -41,6 +42,8 @@ pub enum Error {
     Policy(#[from] policy::Error),
     #[error(transparent)]
     Propose(#[from] propose::Error),
+    #[error(transparent)]
+    Drift(#[from] drift::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

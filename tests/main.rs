@@ -1,6 +1,7 @@
 mod cli;
 mod eval;
 mod eval_cli;
+mod drift;
 mod evals;
 mod openai;
 mod policy;

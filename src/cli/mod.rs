@@ -11,6 +11,7 @@ mod changes;
 mod client;
 mod common;
 mod eval;
+mod drift;
 mod output;
 mod plan;
 mod propose;
@@ -59,6 +60,8 @@ enum Command {
     Token(token::Args),
     /// Score a planner on eval cases (evals/*.yaml), or compare two reports.
     Eval(eval::Args),
+    /// Compare what the repo declares for an environment with the live cluster.
+    Drift(drift::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -78,6 +81,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -44,6 +44,16 @@ pub(crate) struct Args {
     /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     cache: Option<Option<PathBuf>>,
+    /// Also dry-run every manifest on the cluster (server-side apply,
+    /// `dryRun=All`): admission webhooks and CRDs give findings.
+    #[arg(long)]
+    cluster: bool,
+    /// The kubeconfig context for `--cluster`; default its current context.
+    #[arg(long, requires = "cluster")]
+    context: Option<String>,
+    /// The kubeconfig file for `--cluster`; default `$KUBECONFIG` or `~/.kube/config`, then in-cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
 }
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
@@ -117,6 +127,28 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    if args.cluster {
+        let options = gitintent::drift::ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            ..Default::default()
+        };
+        let verdict = runtime.block_on(async {
+            let cluster = gitintent::drift::Cluster::connect(&options).await?;
+            cluster.dry_run(&plan.files).await
+        });
+        match verdict {
+            Ok(findings) => plan.findings.extend(findings),
+            Err(e) => {
+                let code = if e.is_bad_input() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::FAILURE
+                };
+                return Ok(fail(format, code, error_chain(&e)));
+            }
+        }
+    }
     let changeset = match &base {
         Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
             Ok(c) => Some(c),
@@ -126,12 +158,12 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     };
     if let Some(c) = &changeset {
         plan.findings.extend(c.findings.iter().cloned());
-        plan.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.resource.cmp(&b.resource))
-        });
     }
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
     let repo_view = match base.as_ref().zip(changeset.as_ref()) {
         Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
         None => None,

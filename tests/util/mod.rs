@@ -3,4 +3,5 @@
 pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
 pub(crate) mod service;
+pub(crate) mod kube_api;
 pub(crate) mod slack;
