@@ -14,36 +14,51 @@ harmless_suffixes := {
 	"type", "length", "size", "ttl", "timeout", "enabled", "expiry", "ref",
 }
 
-name_tokens(n) := [t | some t in regex.split("[^a-z0-9]+", lower(n)); t != ""]
+# Every string sensitive_name looks for. A name that contains none of them
+# cannot be sensitive (its tokens are substrings of the lowered name), so the
+# regex split, compiled at each call, is only paid for candidate names.
+sensitive_substrings := ["password", "secret", "apikey", "api_key", "access_key", "private_key", "credential"]
+
+sensitive_hints := sensitive_words | {s | some s in sensitive_substrings}
+
+may_be_sensitive(lowered) if {
+	some h in sensitive_hints
+	contains(lowered, h)
+}
 
 sensitive_name(n) if {
-	tokens := name_tokens(n)
+	lowered := lower(n)
+	may_be_sensitive(lowered)
+	tokens := [t | some t in regex.split("[^a-z0-9]+", lowered); t != ""]
 	count(tokens) > 0
 	not tokens[count(tokens) - 1] in harmless_suffixes
+	sensitive_tokens(tokens, lowered)
+}
+
+sensitive_tokens(tokens, _) if {
 	some t in tokens
 	t in sensitive_words
 }
 
-sensitive_name(n) if {
-	tokens := name_tokens(n)
-	count(tokens) > 0
-	not tokens[count(tokens) - 1] in harmless_suffixes
-	lowered := lower(n)
-	some s in ["password", "secret", "apikey", "api_key", "access_key", "private_key", "credential"]
+sensitive_tokens(_, lowered) if {
+	some s in sensitive_substrings
 	contains(lowered, s)
 }
 
+# [a literal every match contains, pattern]: the regex is compiled at each
+# call, so it only runs on values that contain the literal.
 credential_patterns := [
-	`BEGIN[A-Z ]* PRIVATE KEY`,
-	`AKIA[0-9A-Z]{16}`,
-	`gh[pousr]_[A-Za-z0-9]{36}`,
-	`xox[abposr]-[A-Za-z0-9-]{10,}`,
-	`[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`,
+	["PRIVATE KEY", `BEGIN[A-Z ]* PRIVATE KEY`],
+	["AKIA", `AKIA[0-9A-Z]{16}`],
+	["gh", `gh[pousr]_[A-Za-z0-9]{36}`],
+	["xox", `xox[abposr]-[A-Za-z0-9-]{10,}`],
+	["@", `[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`],
 ]
 
 credential_value(v) if {
 	some p in credential_patterns
-	regex.match(p, v)
+	contains(v, p[0])
+	regex.match(p[1], v)
 }
 
 credential_env contains {"path": sprintf("%s/env/%d/value", [k.path, i]), "container": k.name, "name": e.name} if {

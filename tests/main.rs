@@ -2,6 +2,7 @@ mod cli;
 mod evals;
 mod openai;
 mod policy;
+mod policy_batch;
 mod slack;
 mod snapshots;
 mod util;

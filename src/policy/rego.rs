@@ -96,19 +96,30 @@ impl Rego {
         &self.packages
     }
 
-    /// An engine ready for one batch of documents: `data.gitintent` set.
-    pub(crate) fn session(&self, data: &serde_json::Value) -> Session {
+    /// An engine ready for one batch of documents: `data` from [`batch_data`].
+    pub(crate) fn session(&self, data: &Value) -> Session {
         let mut engine = self.engine.clone();
-        let mut root = serde_json::Map::new();
-        root.insert("gitintent".to_string(), data.clone());
         // Adding data can only fail on a non-object or a conflict; both are
         // impossible for a fresh `{gitintent: ...}` object.
-        let _ = engine.add_data(Value::from(serde_json::Value::Object(root)));
+        let _ = engine.add_data(data.clone());
         Session {
             engine,
             undefined: Vec::new(),
         }
     }
+}
+
+/// `data` for [`Rego::session`]: `{"gitintent": facts}`, converted once per
+/// batch and shared by every session of it.
+pub(crate) fn batch_data(facts: &serde_json::Value) -> Value {
+    let mut root = serde_json::Map::new();
+    root.insert("gitintent".to_string(), facts.clone());
+    Value::from(serde_json::Value::Object(root))
+}
+
+/// One resource as Rego `input`.
+pub(crate) fn input(doc: &serde_json::Value) -> Value {
+    Value::from(doc.clone())
 }
 
 /// A cloned engine with the batch's data, evaluated once per document.
@@ -258,7 +269,7 @@ mod tests {
 
     fn eval(rego: &Rego, input: serde_json::Value) -> Vec<Hit> {
         let packages = rego.packages().to_vec();
-        rego.session(&serde_json::json!({}))
+        rego.session(&batch_data(&serde_json::json!({})))
             .eval(Value::from(input), &packages)
     }
 
