@@ -14,12 +14,13 @@ harmless_suffixes := {
 	"type", "length", "size", "ttl", "timeout", "enabled", "expiry", "ref",
 }
 
-# Every string sensitive_name looks for. A name that contains none of them
-# cannot be sensitive (its tokens are substrings of the lowered name), so the
-# regex split, compiled at each call, is only paid for candidate names.
 sensitive_substrings := ["password", "secret", "apikey", "api_key", "access_key", "private_key", "credential"]
 
-sensitive_hints := sensitive_words | {s | some s in sensitive_substrings}
+# Every sensitive word and substring contains one of these. A name that
+# contains none of them cannot be sensitive (its tokens are substrings of the
+# lowered name), so the regex split, compiled at each call, is only paid for
+# candidate names.
+sensitive_hints := ["key", "pass", "secret", "token", "pwd", "credential", "pat"]
 
 may_be_sensitive(lowered) if {
 	some h in sensitive_hints
@@ -76,12 +77,12 @@ credential_env contains {"path": sprintf("%s/env/%d/value", [k.path, i]), "conta
 	credential_value(e.value)
 }
 
-deny contains hit("plaintext-credential", x.path, msg) if {
+workload_deny contains hit("plaintext-credential", x.path, msg) if {
 	some x in credential_env
 	msg := sprintf("container %q sets %q to a literal value that looks like a credential; use valueFrom.secretKeyRef", [x.container, x.name])
 }
 
-deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
+configmap_deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
 	input.kind == "ConfigMap"
 	some key, value in input.data
 	is_string(value)
@@ -90,7 +91,7 @@ deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), ms
 	msg := sprintf("ConfigMap key %q looks like a credential; keep it in a Secret", [key])
 }
 
-deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
+configmap_deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
 	input.kind == "ConfigMap"
 	some key, value in input.data
 	is_string(value)
@@ -99,7 +100,7 @@ deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), ms
 	msg := sprintf("ConfigMap key %q holds a value that looks like a credential; keep it in a Secret", [key])
 }
 
-deny contains hit("required-labels", sprintf("/metadata/labels/%s", [escape(label)]), msg) if {
+labels_deny contains hit("required-labels", sprintf("/metadata/labels/%s", [escape(label)]), msg) if {
 	is_string(input.kind)
 	some label in settings.required_labels
 	not present(input.metadata.labels[label])

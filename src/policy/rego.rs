@@ -38,8 +38,10 @@ pub(crate) struct Rego {
     packages: Vec<String>,
 }
 
-/// A package that defines `findings := {"deny": deny, "warn": warn}`.
+/// A package that defines `kind_findings`: `{"deny": …, "warn": …}` from
+/// only the rules that can apply to the input's kind (see `policies/lib.rego`).
 const COMBINED_PACKAGE: &str = "gitintent.builtin";
+const COMBINED_RULE: &str = "data.gitintent.builtin.kind_findings";
 
 /// Rule names that make findings, with the severity they default to.
 const RULES: [(&str, Severity); 3] = [
@@ -138,7 +140,7 @@ impl Session {
         for package in packages {
             if package == COMBINED_PACKAGE {
                 // The built-in pack: one evaluation for deny and warn.
-                if let Ok(Value::Object(o)) = self.engine.eval_rule(format!("data.{package}.findings")) {
+                if let Ok(Value::Object(o)) = self.engine.eval_rule(COMBINED_RULE.to_string()) {
                     for (rule, severity) in RULES {
                         if let Some(v) = o.get(&Value::from(rule)) {
                             collect(v, package, severity, &mut hits);
