@@ -5,6 +5,7 @@ mod drift;
 mod evals;
 mod openai;
 mod policy;
+mod policy_batch;
 mod slack;
 mod repo;
 mod propose;
