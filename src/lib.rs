@@ -5,8 +5,8 @@
 //! per stage; [`pipeline`] strings them together for every front end.
 
 pub mod cassette;
-pub mod eval;
 pub mod drift;
+pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;

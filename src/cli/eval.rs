@@ -9,9 +9,9 @@ use gitintent::eval::{self, Prices, Report};
 use gitintent::pipeline::Context;
 use gitintent::plan::{OpenAi, OpenAiConfig, Planner};
 
+use super::common::{Format, PlannerChoice};
 use super::exit;
 use super::output::Style;
-use super::common::{Format, PlannerChoice};
 use super::recording;
 
 /// Arguments of `gitintent eval`.
