@@ -124,10 +124,7 @@ impl Context {
                 ctx.policies = ctx.policies.with_source(&entry.path, &text)?;
             }
         }
-        ctx.conventions = Conventions {
-            environments: crate::repo::conventions_environments(snapshot),
-            ..Conventions::default()
-        };
+        ctx.conventions = Conventions::from_layout(snapshot);
         Ok(ctx)
     }
 
