@@ -4,6 +4,9 @@
 //! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
 //! per stage; [`pipeline`] strings them together for every front end.
 
+pub mod cassette;
+pub mod drift;
+pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
@@ -39,6 +42,8 @@ pub enum Error {
     Policy(#[from] policy::Error),
     #[error(transparent)]
     Propose(#[from] propose::Error),
+    #[error(transparent)]
+    Drift(#[from] drift::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

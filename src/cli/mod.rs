@@ -10,9 +10,12 @@ use std::process::ExitCode;
 mod changes;
 mod client;
 mod common;
+mod drift;
+mod eval;
 mod output;
 mod plan;
 mod propose;
+mod recording;
 mod schemas;
 mod serve;
 mod token;
@@ -55,6 +58,10 @@ enum Command {
     Serve(serve::Args),
     /// Manage the service's bearer tokens.
     Token(token::Args),
+    /// Score a planner on eval cases (evals/*.yaml), or compare two reports.
+    Eval(eval::Args),
+    /// Compare what the repo declares for an environment with the live cluster.
+    Drift(drift::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -73,6 +80,8 @@ pub(crate) fn main() -> ExitCode {
         Command::Schemas(args) => schemas::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

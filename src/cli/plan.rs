@@ -40,6 +40,20 @@ pub(crate) struct Args {
     /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
     #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with = "base")]
     server: Option<String>,
+    /// Answer repeated model requests from a response cache (default
+    /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    cache: Option<Option<PathBuf>>,
+    /// Also dry-run every manifest on the cluster (server-side apply,
+    /// `dryRun=All`): admission webhooks and CRDs give findings.
+    #[arg(long)]
+    cluster: bool,
+    /// The kubeconfig context for `--cluster`; default its current context.
+    #[arg(long, requires = "cluster")]
+    context: Option<String>,
+    /// The kubeconfig file for `--cluster`; default `$KUBECONFIG` or `~/.kube/config`, then in-cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
 }
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
@@ -76,15 +90,65 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                ))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
     let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
         let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        pipeline::run(&intent, &planner, &ctx).await
+        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
     });
-    let mut plan = match result {
+    let mut plan = match result? {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    if args.cluster {
+        let options = gitintent::drift::ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            ..Default::default()
+        };
+        let verdict = runtime.block_on(async {
+            let cluster = gitintent::drift::Cluster::connect(&options).await?;
+            cluster.dry_run(&plan.files).await
+        });
+        match verdict {
+            Ok(findings) => plan.findings.extend(findings),
+            Err(e) => {
+                let code = if e.is_bad_input() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::FAILURE
+                };
+                return Ok(fail(format, code, error_chain(&e)));
+            }
+        }
+    }
     let changeset = match &base {
         Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
             Ok(c) => Some(c),
@@ -94,12 +158,12 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     };
     if let Some(c) = &changeset {
         plan.findings.extend(c.findings.iter().cloned());
-        plan.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.resource.cmp(&b.resource))
-        });
     }
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
     let repo_view = match base.as_ref().zip(changeset.as_ref()) {
         Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
         None => None,

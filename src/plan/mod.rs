@@ -13,6 +13,7 @@ mod openai;
 mod prompt;
 
 pub use openai::{OpenAi, OpenAiConfig};
+pub use prompt::version as prompt_version;
 
 use serde::{Deserialize, Serialize};
 

@@ -186,7 +186,12 @@ pub fn redact_text(text: &str) -> String {
             continue;
         }
         let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
-        if redact_next && !bare.is_empty() && !["is", "of", "to", "as", "="].contains(&bare) {
+        if redact_next {
+            // "password is X", "password: X": skip the filler, redact what follows.
+            if bare.is_empty() || ["is", "of", "to", "as", "="].contains(&bare) {
+                out.push(word.to_string());
+                continue;
+            }
             redact_next = false;
             if let Some(q) = opening_quote(word) {
                 out.push(format!("{q}[redacted]{q}"));
@@ -243,6 +248,10 @@ mod redact_tests {
         assert_eq!(
             redact_text("run api with API_KEY=sk-abcdef1234567890"),
             "run api with API_KEY=[redacted]"
+        );
+        assert_eq!(
+            redact_text("deploy mysql, the root password is Sup3rS3cret! in staging"),
+            "deploy mysql, the root password is [redacted]! in staging"
         );
         assert_eq!(
             redact_text("deploy redis with 3 replicas"),
