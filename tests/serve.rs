@@ -655,3 +655,36 @@ async fn insecure_mode_needs_no_token_and_records_anonymous() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["requester"], "anonymous");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_times_out_leaves_a_finished_plan_behind() {
+    let gitops = Gitops::new();
+    let llm = FakeLlm::start([Llm::spec(&web_spec(json!([]))).after(Duration::from_millis(1500))]).await;
+    let service = Service::start(&format!(
+        "{}{}{}\n[limits]\nrequest-timeout-secs = 1\n",
+        openai_block(&llm, ""),
+        gitops.repository_block(),
+        token_blocks()
+    ))
+    .await;
+    let r = plan(
+        &service,
+        ADMIN,
+        json!({ "intent": "Run the shop api", "repo": "gitops" }),
+    )
+    .await;
+    assert_eq!(error_code(&r, 503), "timeout");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let list = send(client().get(service.url("/v1/plans")).bearer_auth(ADMIN)).await;
+        status = list.json["plans"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if status == "planned" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, "planned");
+}
