@@ -153,10 +153,14 @@ fn listening_port(pid: u32) -> Option<u16> {
     })
 }
 
-/// Fires one round; returns (wall time, sorted per-request latencies).
+/// Fires one round of [`CONCURRENT`] plans; returns (wall time, sorted latencies).
 async fn round(client: &reqwest::Client, base: &str) -> (Duration, Vec<Duration>) {
+    round_of(CONCURRENT, client, base).await
+}
+
+async fn round_of(n: usize, client: &reqwest::Client, base: &str) -> (Duration, Vec<Duration>) {
     let started = Instant::now();
-    let requests = (0..CONCURRENT).map(|i| {
+    let requests = (0..n).map(|i| {
         let client = client.clone();
         let url = format!("{base}/v1/plans");
         async move {
@@ -173,7 +177,7 @@ async fn round(client: &reqwest::Client, base: &str) -> (Duration, Vec<Duration>
         }
     });
     let handles: Vec<_> = requests.map(tokio::spawn).collect();
-    let mut latencies = Vec::with_capacity(CONCURRENT);
+    let mut latencies = Vec::with_capacity(n);
     for h in handles {
         latencies.push(h.await.unwrap());
     }
@@ -198,19 +202,22 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
     runtime.block_on(round(&client, &service.base));
+    // One plan alone: the model's 500 ms plus the per-plan work.
+    let (single, _) = runtime.block_on(round_of(1, &client, &service.base));
     let (wall, latencies) = runtime.block_on(round(&client, &service.base));
     let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)];
     let (rss, peak) = service.rss_kib();
     println!(
         "serve/{CONCURRENT}_concurrent_plans: wall {:.0} ms, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; \
-         server RSS {} MiB (peak {} MiB); model delay {} ms",
+         server RSS {} MiB (peak {} MiB); model delay {} ms; one plan alone {:.0} ms",
         wall.as_secs_f64() * 1e3,
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
         latencies[latencies.len() - 1].as_secs_f64() * 1e3,
         rss / 1024,
         peak / 1024,
-        MODEL_DELAY.as_millis()
+        MODEL_DELAY.as_millis(),
+        single.as_secs_f64() * 1e3
     );
     let mut group = c.benchmark_group("serve");
     group.sample_size(10);

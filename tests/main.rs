@@ -9,6 +9,7 @@ mod policy_batch;
 mod propose;
 mod repo;
 mod serve;
+mod serve_errors;
 mod serve_process;
 mod serve_slack;
 mod slack;

@@ -412,3 +412,70 @@ async fn serve_refuses_bad_config_and_public_insecure_mode() {
     assert_eq!(public.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&public.stderr).contains("loopback"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn propose_with_server_prints_what_local_propose_prints() {
+    let local_repo = Gitops::new();
+    let served_repo = Gitops::new();
+    let service = Service::start(&format!("{}{}", served_repo.repository_block(), token_blocks())).await;
+    let work = local_repo.work().display().to_string();
+    let author = vec![
+        ("GITINTENT_AUTHOR_NAME", "Test".to_string()),
+        ("GITINTENT_AUTHOR_EMAIL", "test@example.com".to_string()),
+    ];
+    let remote_env = || {
+        vec![
+            ("GITINTENT_SERVER", service.base.clone()),
+            ("GITINTENT_TOKEN", ADMIN.to_string()),
+        ]
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    // Proposed: the same branch, status, base name, stats and push; commits differ
+    // only because the two repositories' histories do.
+    let intent = "Deploy memcached in staging";
+    let args = |repo: &str| -> Vec<String> {
+        ["propose", intent, "--repo", repo, "--format", "json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let mut local_args = args(&work);
+    local_args.push("--push".into());
+    let local = gitintent(local_args, author.clone()).await;
+    let remote = gitintent(args("gitops"), remote_env()).await;
+    assert_eq!(local.status.code(), Some(0), "{}", text(&local.stderr));
+    assert_eq!(remote.status.code(), Some(0), "{}", text(&remote.stderr));
+    let mask = |out: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(out).unwrap();
+        v["commit"] = json!("<commit>");
+        v["base_commit"] = json!("<base>");
+        v
+    };
+    assert_eq!(mask(&local.stdout), mask(&remote.stdout));
+    let branch = mask(&remote.stdout)["branch"].as_str().unwrap().to_string();
+    assert!(served_repo.remote_branches().contains(&branch));
+    // Refusals: error findings and intents that are not understood, same output and code.
+    for (intent, format) in [
+        ("Deploy memcached in dev", "text"),
+        ("Deploy memcached in dev", "json"),
+        ("make it better", "text"),
+    ] {
+        let a = |repo: &str| -> Vec<String> {
+            ["propose", intent, "--repo", repo, "--format", format]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let local = gitintent(a(&work), author.clone()).await;
+        let remote = gitintent(a("gitops"), remote_env()).await;
+        assert_eq!(
+            local.status.code(),
+            remote.status.code(),
+            "{intent}: {}",
+            text(&remote.stderr)
+        );
+        assert_ne!(local.status.code(), Some(0));
+        assert_eq!(text(&local.stdout), text(&remote.stdout), "{intent} ({format})");
+        assert_eq!(text(&local.stderr), text(&remote.stderr), "{intent} ({format})");
+    }
+}

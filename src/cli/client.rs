@@ -17,6 +17,8 @@ use super::exit;
 pub(crate) enum Outcome {
     /// The plan, and the repository's base and changes as the service computed them.
     Planned {
+        /// The service's plan id.
+        id: String,
         plan: Box<Plan>,
         base: Option<Value>,
         changes: Option<Value>,
@@ -72,11 +74,17 @@ pub(crate) async fn plan(
         let base = body.get("base").filter(|b| b.is_object()).cloned();
         let changes = base.as_ref().and(body.get("changes").cloned());
         return Ok(Outcome::Planned {
+            id: body["id"].as_str().unwrap_or_default().to_string(),
             plan: Box::new(plan),
             base,
             changes,
         });
     }
+    Ok(refused(status, &body))
+}
+
+/// A refusal's exit code (4xx but 429: bad input; else failure) and message.
+fn refused(status: reqwest::StatusCode, body: &Value) -> Outcome {
     let message = body["error"]["message"]
         .as_str()
         .map(str::to_string)
@@ -86,7 +94,68 @@ pub(crate) async fn plan(
     } else {
         exit::FAILURE
     };
-    Ok(Outcome::Refused { code, message })
+    Outcome::Refused { code, message }
+}
+
+/// What the service said to a proposal.
+pub(crate) enum Proposed {
+    /// The proposal as `propose --format json` prints it.
+    Made(Value),
+    /// The base already holds the plan.
+    NothingToChange,
+    Refused {
+        code: u8,
+        message: String,
+    },
+}
+
+/// `POST /v1/plans/{id}/proposal`.
+pub(crate) async fn propose(server: &str, id: &str) -> anyhow::Result<Proposed> {
+    let base = server.trim_end_matches('/');
+    let (status, body) = post(base, &format!("/v1/plans/{id}/proposal"), None).await?;
+    if status.is_success() {
+        let mut proposal = body["proposal"].clone();
+        if let Some(map) = proposal.as_object_mut() {
+            // A convenience of the API, not part of the CLI's contract.
+            map.remove("pr_url");
+        }
+        return Ok(Proposed::Made(proposal));
+    }
+    if body["error"]["code"] == "nothing_to_change" {
+        return Ok(Proposed::NothingToChange);
+    }
+    Ok(match refused(status, &body) {
+        Outcome::Refused { code, message } => Proposed::Refused { code, message },
+        Outcome::Planned { .. } => unreachable!("refused() only refuses"),
+    })
+}
+
+/// POSTs JSON (or nothing) with the bearer token from `GITINTENT_TOKEN`.
+async fn post(base: &str, path: &str, body: Option<Value>) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .context("building the HTTP client")?;
+    let mut request = client.post(format!("{base}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(token) = std::env::var("GITINTENT_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        request = request.bearer_auth(token.trim());
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the gitintent service at {base}"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("the service at {base} did not answer JSON (HTTP {status})"))?;
+    Ok((status, body))
 }
 
 /// The `plan --format json` fields of a service plan, as a [`Plan`].

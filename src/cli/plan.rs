@@ -213,7 +213,9 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
     });
     let (plan, repo_view) = match outcome {
-        Ok(super::client::Outcome::Planned { plan, base, changes }) => (plan, base.zip(changes)),
+        Ok(super::client::Outcome::Planned {
+            plan, base, changes, ..
+        }) => (plan, base.zip(changes)),
         Ok(super::client::Outcome::Refused { code, message }) => return Ok(fail(format, code, message)),
         Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
     };
