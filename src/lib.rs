@@ -4,15 +4,19 @@
 //! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
 //! per stage; [`pipeline`] strings them together for every front end.
 
+pub mod cassette;
 pub mod drift;
+pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod propose;
 pub mod render;
 pub mod repo;
+pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
@@ -36,6 +40,8 @@ pub enum Error {
     Repo(#[from] repo::Error),
     #[error(transparent)]
     Policy(#[from] policy::Error),
+    #[error(transparent)]
+    Propose(#[from] propose::Error),
     #[error(transparent)]
     Drift(#[from] drift::Error),
 }

@@ -14,7 +14,7 @@ use crate::intent::Intent;
 use crate::manifest::File;
 use crate::plan::{Critic, Planner, Usage};
 use crate::policy::PolicySet;
-use crate::repo::{Layout, RepoConfig};
+use crate::repo::{Conventions, Layout, RepoConfig, Snapshot};
 use crate::spec::{secrets, Spec};
 use crate::{render, validate, Result};
 
@@ -35,6 +35,10 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     pub usage: Usage,
     pub attempts: u32,
+    /// The model's last raw reply, for the service's audit trail; not part
+    /// of the JSON contract (it may hold values the pipeline redacted).
+    #[serde(skip)]
+    pub raw_reply: Option<String>,
 }
 
 impl Plan {
@@ -51,6 +55,8 @@ pub struct Context {
     pub config: RepoConfig,
     /// The built-in pack plus the repository's own policies.
     pub policies: PolicySet,
+    /// What the repository's layout and manifests show (empty without a repository).
+    pub conventions: Conventions,
 }
 
 impl Default for Context {
@@ -59,6 +65,7 @@ impl Default for Context {
             layout: Layout::default(),
             config: RepoConfig::default(),
             policies: BUILTIN.clone(),
+            conventions: Conventions::default(),
         }
     }
 }
@@ -74,7 +81,57 @@ impl Context {
             layout,
             config,
             policies: BUILTIN.clone(),
+            conventions: Conventions::default(),
         })
+    }
+
+    /// Like [`Context::load`], but from git objects at `snapshot`'s commit:
+    /// `.gitintent.yaml`, the policy directories, and the environments the
+    /// layout shows (add the index's namespaces and labels with
+    /// [`Context::with_conventions`]).
+    pub fn from_snapshot(snapshot: &Snapshot) -> Result<Context> {
+        let config = match snapshot.read(".gitintent.yaml")? {
+            Some(text) => RepoConfig::parse(&text, std::path::Path::new(".gitintent.yaml"))?,
+            None => RepoConfig::default(),
+        };
+        let mut ctx = Context::new(config)?;
+        let dirs: Vec<String> = if ctx.config.policies.is_empty() {
+            vec!["policies".to_string()]
+        } else {
+            ctx.config.policies.clone()
+        };
+        for dir in dirs {
+            let dir = dir.trim_end_matches('/');
+            crate::repo::join_inside(std::path::Path::new(""), dir)?;
+            if !snapshot.is_dir(dir) {
+                if ctx.config.policies.is_empty() {
+                    continue;
+                }
+                return Err(crate::repo::Error::NotADirectory(snapshot.root().join(dir)).into());
+            }
+            for entry in snapshot.files_under(dir) {
+                let rel = &entry.path[dir.len() + 1..];
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                let policy = (name.ends_with(".rego") && !name.ends_with("_test.rego"))
+                    || name.ends_with(".yaml")
+                    || name.ends_with(".yml");
+                if !policy || rel.split('/').any(|seg| seg.starts_with('.')) {
+                    continue;
+                }
+                let text = snapshot
+                    .read(&entry.path)?
+                    .ok_or_else(|| crate::repo::Error::NotText(entry.path.clone()))?;
+                ctx.policies = ctx.policies.with_source(&entry.path, &text)?;
+            }
+        }
+        ctx.conventions = Conventions::from_layout(snapshot);
+        Ok(ctx)
+    }
+
+    /// The same context, with conventions learnt from an index.
+    pub fn with_conventions(mut self, conventions: Conventions) -> Context {
+        self.conventions = conventions;
+        self
     }
 
     /// Reads `.gitintent.yaml` and the repository's policy directories
@@ -124,6 +181,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         findings,
         usage: planned.usage,
         attempts: planned.attempts,
+        raw_reply: planned.raw_reply,
     })
 }
 
@@ -143,6 +201,7 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
             ),
         ));
     }
+    findings.extend(ctx.conventions.review(spec, &ctx.config));
     let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
     findings.extend(rendered.findings);
     let manifests: Vec<File> = rendered

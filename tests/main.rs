@@ -1,8 +1,16 @@
 mod cli;
 mod drift;
+mod eval;
+mod eval_cli;
 mod evals;
 mod openai;
 mod policy;
+mod policy_batch;
+mod propose;
+mod repo;
+mod serve;
+mod serve_process;
+mod serve_slack;
 mod slack;
 mod snapshots;
 mod util;

@@ -1,31 +1,17 @@
 //! `gitintent plan`: intent in, spec + manifests + findings out.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::ValueEnum;
 use gitintent::pipeline::{self, Context, Plan};
-use gitintent::plan::{self as planner, OpenAi, OpenAiConfig, Planner};
+use gitintent::plan::Planner;
 use gitintent::{Intent, Severity};
 
+use super::changes::{self, Base};
+use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
 use super::exit;
 use super::output::{Spinner, Style};
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum PlannerChoice {
-    /// Offline, deterministic parser.
-    Builtin,
-    /// An OpenAI-compatible endpoint (GITINTENT_LLM_BASE_URL, GITINTENT_LLM_MODEL, GITINTENT_LLM_API_KEY).
-    Openai,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    Text,
-    Json,
-}
 
 /// Arguments of `gitintent plan`.
 #[derive(clap::Args)]
@@ -35,6 +21,9 @@ pub(crate) struct Args {
     /// The GitOps repository (its `.gitintent.yaml` decides layout and environments).
     #[arg(long)]
     repo: Option<PathBuf>,
+    /// With --repo: the ref to diff against (branch, tag or commit); default `main`, else HEAD.
+    #[arg(long, requires = "repo")]
+    base: Option<String>,
     /// Target environment, overriding what the intent says.
     #[arg(long = "env")]
     environment: Option<String>,
@@ -45,8 +34,16 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the files into the repository's working tree (refused when there are error findings).
-    #[arg(long, requires = "repo")]
+    #[arg(long, requires = "repo", conflicts_with = "server")]
     write: bool,
+    /// Ask a running `gitintent serve` instead of planning in-process; `--repo`
+    /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
+    #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with = "base")]
+    server: Option<String>,
+    /// Answer repeated model requests from a response cache (default
+    /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    cache: Option<Option<PathBuf>>,
     /// Also dry-run every manifest on the cluster (server-side apply,
     /// `dryRun=All`): admission webhooks and CRDs give findings.
     #[arg(long)]
@@ -59,84 +56,29 @@ pub(crate) struct Args {
     kubeconfig: Option<PathBuf>,
 }
 
-/// The intent text from the argument or stdin, refusing non-UTF-8 input.
-fn read_intent(arg: OsString) -> Result<String, String> {
-    let bytes = if arg == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read the intent from stdin: {e}"))?;
-        buf
-    } else {
-        arg.into_encoded_bytes()
-    };
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "the intent is not valid UTF-8 (invalid byte at offset {}); send plain text",
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
-
-fn choose_planner(choice: Option<PlannerChoice>) -> Result<Planner, planner::Error> {
-    let config = OpenAiConfig::from_env()?;
-    match (choice, config) {
-        (Some(PlannerChoice::Builtin), _) | (None, None) => Ok(Planner::Builtin),
-        (Some(PlannerChoice::Openai) | None, Some(config)) => Ok(Planner::OpenAi(OpenAi::new(config)?)),
-        (Some(PlannerChoice::Openai), None) => Err(planner::Error::Config(
-            "--planner openai needs GITINTENT_LLM_BASE_URL or an API key (GITINTENT_LLM_API_KEY or OPENAI_API_KEY)".into(),
-        )),
-    }
-}
-
-/// Exit code for a library error: bad input (2) or a fault (3).
-fn exit_code(e: &gitintent::Error) -> u8 {
-    use gitintent::Error as E;
-    match e {
-        E::Intent(_) | E::Spec(_) | E::Policy(_) => exit::BAD_INPUT,
-        E::Plan(
-            planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
-        ) => exit::BAD_INPUT,
-        E::Repo(gitintent::repo::Error::Config { .. } | gitintent::repo::Error::NotADirectory(_)) => {
-            exit::BAD_INPUT
-        }
-        _ => exit::FAILURE,
-    }
-}
-
-fn fail(format: Format, code: u8, message: String) -> u8 {
-    if format == Format::Json {
-        let kind = if code == exit::BAD_INPUT {
-            "bad_input"
-        } else {
-            "failure"
-        };
-        println!(
-            "{}",
-            serde_json::json!({"error": {"code": kind, "message": message}})
-        );
-    }
-    eprintln!("error: {message}");
-    code
-}
-
-pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let text = match read_intent(args.intent) {
+    let text = match read_intent(std::mem::take(&mut args.intent)) {
         Ok(t) => t,
         Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
+    if let Some(server) = &args.server {
+        return run_remote(server, &args, &text);
+    }
     let intent = match Intent::new(&text, args.environment.as_deref()) {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
-    let ctx = match &args.repo {
-        Some(root) => Context::load(root),
-        None => Ok(Context::default()),
+    // A git repository is read at its base ref; a plain directory as before.
+    let opened = match &args.repo {
+        Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
+            Some((base, ctx)) => Ok((Some(base), ctx)),
+            None => Ok((None, Context::load(root)?)),
+        }),
+        None => Ok((None, Context::default())),
     };
-    let ctx = match ctx {
-        Ok(c) => c,
+    let (base, ctx) = match opened {
+        Ok(opened) => opened,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
     let planner = match choose_planner(args.planner) {
@@ -148,12 +90,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                ))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
     let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
         let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        pipeline::run(&intent, &planner, &ctx).await
+        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
     });
-    let mut plan = match result {
+    let mut plan = match result? {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
@@ -179,10 +149,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             }
         }
     }
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        Format::Text => print_text(&plan, Style::stdout()),
+    let changeset = match &base {
+        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
+            Ok(c) => Some(c),
+            Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
+        },
+        None => None,
+    };
+    if let Some(c) = &changeset {
+        plan.findings.extend(c.findings.iter().cloned());
     }
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    let repo_view = match base.as_ref().zip(changeset.as_ref()) {
+        Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
+        None => None,
+    };
+    report(format, &plan, repo_view)?;
     if plan.has_errors() {
         if args.write {
             eprintln!("error: not writing files: the plan has error findings");
@@ -191,8 +177,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
+        let mut files = plan.files.clone();
+        if let (Some(base), Some(changes)) = (&base, &changeset) {
+            files.extend(changes::wiring_to_write(root, base, changes));
+        }
         let written =
-            gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+            gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
         }
@@ -200,17 +190,62 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
+/// Client mode: the same output and exit codes, planned by the service.
+fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
+    let format = args.format;
+    let Some(repo) = args.repo.as_deref().and_then(|r| r.to_str()) else {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--server needs --repo NAME: the service's name of the repository".into(),
+        ));
+    };
+    let planner = args.planner.map(|p| match p {
+        PlannerChoice::Builtin => "builtin",
+        PlannerChoice::Openai => "openai",
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
+        super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
+    });
+    let (plan, repo_view) = match outcome {
+        Ok(super::client::Outcome::Planned { plan, base, changes }) => (plan, base.zip(changes)),
+        Ok(super::client::Outcome::Refused { code, message }) => return Ok(fail(format, code, message)),
+        Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    };
+    report(format, &plan, repo_view)?;
+    Ok(if plan.has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
 }
 
-fn print_text(plan: &Plan, s: Style) {
+/// Prints a plan and, when there is a repository, its base and changes.
+fn report(
+    format: Format,
+    plan: &Plan,
+    repo: Option<(serde_json::Value, serde_json::Value)>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let mut value = serde_json::to_value(plan)?;
+            if let (Some((base, changes)), Some(map)) = (&repo, value.as_object_mut()) {
+                map.insert("base".into(), base.clone());
+                map.insert("changes".into(), changes.clone());
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(plan, repo.as_ref(), Style::stdout()),
+    }
+    Ok(())
+}
+
+fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>, s: Style) {
     let spec = &plan.spec;
     let model = plan
         .model
@@ -277,6 +312,9 @@ fn print_text(plan: &Plan, s: Style) {
     println!("\n{} ({})", s.bold("Files"), plan.files.len());
     for f in &plan.files {
         println!("  {}", f.path);
+    }
+    if let Some((base, changes)) = repo {
+        changes::print(base, changes, s);
     }
     println!("\n{}", s.bold("Findings"));
     if plan.findings.is_empty() {

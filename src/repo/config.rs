@@ -36,6 +36,17 @@ pub struct RepoConfig {
     /// default `main`, as conftest.
     #[serde(default)]
     pub policy_namespaces: Vec<String>,
+    /// Branches `propose` must never write (globs: `*` within a segment, `**` across);
+    /// `main`, `master` and the base are always protected.
+    #[serde(default)]
+    pub protected_branches: Vec<String>,
+    /// Author and committer of proposals; `GITINTENT_AUTHOR_NAME`/`_EMAIL` override it,
+    /// git config `user.name`/`user.email` is the fallback.
+    #[serde(default)]
+    pub author: Option<crate::propose::Author>,
+    /// Where `propose --pr` opens pull requests; inferred from the remote URL when absent.
+    #[serde(default)]
+    pub forge: Option<crate::propose::ForgeConfig>,
 }
 
 fn default_layout() -> String {
@@ -53,6 +64,9 @@ impl Default for RepoConfig {
             required_labels: Vec::new(),
             allowed_registries: Vec::new(),
             policy_namespaces: Vec::new(),
+            protected_branches: Vec::new(),
+            author: None,
+            forge: None,
         }
     }
 }
@@ -125,17 +139,23 @@ impl RepoConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RepoConfig::default()),
             Err(source) => return Err(Error::Read { path, source }),
         };
+        RepoConfig::parse(&text, &path)
+    }
+
+    /// Parses the text of `.gitintent.yaml` (read from `path`, for messages).
+    pub fn parse(text: &str, path: &Path) -> Result<RepoConfig, Error> {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::Config {
-                path: path.clone(),
+            serde_saphyr::from_str(text).map_err(|e| Error::Config {
+                path: path.to_path_buf(),
                 message: e.to_string(),
             })?
         };
-        config
-            .layout()
-            .map_err(|message| Error::Config { path, message })?;
+        config.layout().map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
     }
 

@@ -1,11 +1,31 @@
 //! The target GitOps repository: its `.gitintent.yaml` and its files.
 //!
-//! This module reads configuration and writes planned files into a working
-//! tree (`plan --write`). It never writes outside the repository root.
+//! - `config.rs`: `.gitintent.yaml`.
+//! - [`Snapshot`]: the repository at a ref, read from git objects (no checkout).
+//! - [`Index`]: the resources of a snapshot by identity, cached by blob id,
+//!   and the [`Conventions`] they show.
+//! - [`diff`]: a plan against a snapshot, as a [`Changeset`] (with conflicts
+//!   and kustomization wiring).
+//! - [`write_files`]: planned files into a working tree (`plan --write`),
+//!   never outside the repository root.
+//!
+//! Committing, pushing and pull requests are not here.
 
 mod config;
+mod conventions;
+mod diff;
+mod index;
+mod parse;
+mod snapshot;
+#[cfg(test)]
+pub(crate) mod testing;
+mod wire;
 
 pub use config::{Layout, RepoConfig};
+pub use conventions::Conventions;
+pub use diff::{diff, Change, Changeset, FieldChange, ResourceChange, Status};
+pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
+pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};
 
 use std::path::{Component, Path, PathBuf};
 
@@ -30,6 +50,30 @@ pub enum Error {
     /// A planned path would leave the repository.
     #[error("refusing to write {0:?}: it is not a plain relative path inside the repository")]
     UnsafePath(String),
+    /// The path is not a git repository (parent directories are not searched).
+    #[error("{} is not a git repository: {message}", path.display())]
+    NotARepository { path: PathBuf, message: String },
+    /// The base ref does not exist.
+    #[error("ref {reference:?} not found in {} (branches: {branches})", path.display())]
+    MissingRef {
+        reference: String,
+        path: PathBuf,
+        /// A few existing branches, for the message.
+        branches: String,
+    },
+    /// A git object could not be read.
+    #[error("cannot read {what} from the git object database")]
+    Object {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// A file that must be text (config, policy, kustomization) is not UTF-8.
+    #[error("{0} is not UTF-8 text")]
+    NotText(String),
+    /// Indexing failed for a reason other than git.
+    #[error("indexing failed: {0}")]
+    Index(String),
     /// Writing a planned file failed.
     #[error("cannot write {path}")]
     Write {

@@ -24,6 +24,8 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use input::read;
+/// The document splitter and parser, shared with the repo index.
+pub(crate) use parse::{documents, resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};
 pub use run::{validate, Options};
 

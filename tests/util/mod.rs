@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
 pub(crate) mod kube_api;
+pub(crate) mod service;
 pub(crate) mod slack;

@@ -1,0 +1,273 @@
+//! `gitintent propose`: plan an intent and land it as a branch (optionally pushed, with a PR).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use gitintent::pipeline::{self, Context, Plan};
+use gitintent::propose::{self, Author, Credentials, Proposal, PushOptions};
+use gitintent::repo::{self, Index, IndexCache, Snapshot};
+use gitintent::Intent;
+
+use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
+use super::exit;
+use super::output::Style;
+
+/// Arguments of `gitintent propose`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// What to deploy, in plain language; `-` reads it from stdin.
+    intent: OsString,
+    /// The GitOps repository (a working tree or a bare repository).
+    #[arg(long)]
+    repo: PathBuf,
+    /// The branch (or tag, or commit) the proposal is based on; default `main`, else HEAD.
+    #[arg(long)]
+    base: Option<String>,
+    /// The branch to write; must start with `gitintent/`. Default `gitintent/<slug>-<hash>`.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Target environment, overriding what the intent says.
+    #[arg(long = "env")]
+    environment: Option<String>,
+    /// Planner; defaults to openai when an endpoint is configured, else builtin.
+    #[arg(long, value_enum)]
+    planner: Option<PlannerChoice>,
+    /// Push the branch (credentials: GITINTENT_GIT_TOKEN, GITINTENT_SSH_KEY or ssh-agent).
+    #[arg(long)]
+    push: bool,
+    /// The remote to push to: a configured remote's name or a URL.
+    #[arg(long, default_value = "origin")]
+    remote: String,
+    /// Rebuild a branch proposed on an older base, and replace it on the remote.
+    #[arg(long)]
+    rebase: bool,
+    /// Open a pull request (GitHub) or merge request (GitLab); needs --push and GITINTENT_FORGE_TOKEN.
+    #[arg(long, requires = "push")]
+    pr: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    let format = args.format;
+    let text = match read_intent(args.intent.clone()) {
+        Ok(t) => t,
+        Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
+    };
+    let intent = match Intent::new(&text, args.environment.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
+    };
+    let planner = match choose_planner(args.planner) {
+        Ok(p) => p,
+        Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(plan_and_propose(&args, &intent, &planner));
+    match result {
+        Ok(Outcome::Proposed(proposal)) => {
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
+                Format::Text => print_text(&proposal, &args, Style::stdout()),
+            }
+            Ok(exit::OK)
+        }
+        Ok(Outcome::NothingToChange { base }) => {
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"branch": null, "commit": null, "status": "nothing_to_change",
+                                       "pushed": false, "pull_request": null})
+                ),
+                Format::Text => println!("Nothing to change: {base} already holds this plan."),
+            }
+            Ok(exit::OK)
+        }
+        Err(Failure { error, plan }) => {
+            if let (Some(plan), Format::Text) = (&plan, format) {
+                for f in plan.findings.iter().filter(|f| f.is_error()) {
+                    eprintln!("  {f}");
+                }
+            }
+            Ok(fail(format, exit_code(&error), error_chain(&error)))
+        }
+    }
+}
+
+enum Outcome {
+    Proposed(Proposal),
+    NothingToChange { base: String },
+}
+
+struct Failure {
+    error: gitintent::Error,
+    plan: Option<Box<Plan>>,
+}
+
+impl From<gitintent::Error> for Failure {
+    fn from(error: gitintent::Error) -> Failure {
+        Failure { error, plan: None }
+    }
+}
+
+impl From<repo::Error> for Failure {
+    fn from(e: repo::Error) -> Failure {
+        Failure::from(gitintent::Error::from(e))
+    }
+}
+
+impl From<propose::Error> for Failure {
+    fn from(e: propose::Error) -> Failure {
+        Failure::from(gitintent::Error::from(e))
+    }
+}
+
+/// Plan → commit → push → pull request. A failed push rolls the local branch back.
+async fn plan_and_propose(
+    args: &Args,
+    intent: &Intent,
+    planner: &gitintent::plan::Planner,
+) -> Result<Outcome, Failure> {
+    // The repository at its base, from git objects: config, policies and conventions
+    // come from that commit, and the plan is diffed against it (wiring included).
+    let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
+    let index = Index::build(&snapshot, &mut IndexCache::new())?;
+    let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
+    // A pull request needs a forge and a token: check before anything is written.
+    let forge = if args.pr {
+        let forge = forge_config(&ctx, &args.repo, &args.remote)?;
+        let token = forge.token_from_env()?;
+        Some((forge, token))
+    } else {
+        None
+    };
+    let plan = pipeline::run(intent, planner, &ctx).await?;
+    let options = propose::Options {
+        branch: args.branch.clone(),
+        rebase: args.rebase,
+        plan_id: plan_id(),
+        author: Author::from_env_or(ctx.config.author.clone()),
+        protected: ctx.config.protected_branches.clone(),
+    };
+    let committed =
+        match tokio::task::block_in_place(|| propose::commit_plan(&snapshot, &index, &plan, &options)) {
+            Ok(c) => c,
+            Err(gitintent::Error::Propose(propose::Error::NothingToChange { base })) => {
+                return Ok(Outcome::NothingToChange { base })
+            }
+            Err(error) => {
+                // Show the diff's findings (conflicts) with the plan's.
+                let mut plan = plan;
+                if let Ok(changes) = repo::diff(&index, &snapshot, &plan.files) {
+                    plan.findings.extend(changes.findings);
+                }
+                return Err(Failure {
+                    error,
+                    plan: Some(Box::new(plan)),
+                });
+            }
+        };
+    let mut proposal = committed.proposal.clone();
+    if !args.push {
+        return Ok(Outcome::Proposed(proposal));
+    }
+    let options = PushOptions {
+        remote: args.remote.clone(),
+        credentials: Credentials::from_env(),
+        force: args.rebase,
+    };
+    let pushed = tokio::task::block_in_place(|| propose::push(&args.repo, &proposal.branch, &options));
+    if let Err(e) = pushed {
+        // All or nothing: the branch only stays when the push landed.
+        if let Err(undo) = propose::rollback(&args.repo, &proposal) {
+            eprintln!("warning: could not roll back {}: {undo}", proposal.branch);
+        }
+        return Err(e.into());
+    }
+    proposal.pushed = true;
+    if let Some((forge, token)) = forge {
+        // The forge's name of the base: `origin/main` → `main`.
+        let base = proposal.base.clone();
+        let base = base
+            .strip_prefix(&format!("{}/", args.remote))
+            .unwrap_or(&base)
+            .to_string();
+        let pr = committed.pull_request(&plan, &base);
+        match propose::open_pull_request(&forge, &token, &pr).await {
+            Ok(opened) => proposal.pull_request = Some(opened),
+            Err(e) => {
+                eprintln!(
+                    "note: {} is committed and pushed; re-run with --pr to retry the pull request",
+                    proposal.branch
+                );
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(Outcome::Proposed(proposal))
+}
+
+/// `forge:` from `.gitintent.yaml`, else inferred from the remote's URL.
+fn forge_config(ctx: &Context, repo: &Path, remote: &str) -> Result<propose::ForgeConfig, propose::Error> {
+    if let Some(forge) = &ctx.config.forge {
+        return Ok(forge.clone());
+    }
+    let url = git2::Repository::open(repo)
+        .ok()
+        .and_then(|r| {
+            r.find_remote(remote)
+                .ok()
+                .and_then(|r| r.url().ok().map(String::from))
+        })
+        .unwrap_or_else(|| remote.to_string());
+    propose::infer_forge(&url).ok_or_else(|| {
+        propose::Error::ForgeConfig(format!(
+            "cannot tell the forge from {url:?}: add `forge: {{kind: github|gitlab, url, repo}}` to .gitintent.yaml"
+        ))
+    })
+}
+
+/// A random plan id (16 hex digits); the service's store assigns its own.
+fn plan_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = (nanos as u64).to_be_bytes();
+    }
+    hex::encode(bytes)
+}
+
+fn print_text(p: &Proposal, args: &Args, s: Style) {
+    let verb = match p.status {
+        propose::Status::Created => s.green("Created"),
+        propose::Status::Updated => s.yellow("Updated"),
+        propose::Status::Unchanged => s.dim("Already proposed:"),
+    };
+    println!("{verb} branch {}", s.bold(&p.branch));
+    println!("  commit  {}", p.commit);
+    println!(
+        "  base    {} ({})",
+        p.base,
+        &p.base_commit[..p.base_commit.len().min(12)]
+    );
+    println!(
+        "  changes {} file(s) added, {} modified; +{} −{} lines",
+        p.stats.files_added, p.stats.files_modified, p.stats.insertions, p.stats.deletions
+    );
+    if p.pushed {
+        println!("  pushed  to {}", args.remote);
+    }
+    if let Some(pr) = &p.pull_request {
+        let existing = if pr.existing { " (already open)" } else { "" };
+        println!("  pull request #{} {}{existing}", pr.number, pr.url);
+    }
+}

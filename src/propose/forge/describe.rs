@@ -1,0 +1,143 @@
+//! The words of a proposal: its summary line and its pull request body (markdown).
+
+use crate::finding::Finding;
+use crate::propose::DiffStats;
+use crate::spec::Spec;
+
+/// One line naming what the spec adds and where: `Add redis to production`.
+pub fn summary(spec: &Spec) -> String {
+    let names: Vec<&str> = spec.components.iter().map(|c| c.name.as_str()).collect();
+    let what = match names.as_slice() {
+        [] => "nothing".to_string(),
+        [one] => one.to_string(),
+        [first @ .., last] if names.len() <= 3 => format!("{} and {last}", first.join(", ")),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+    };
+    format!("Add {what} to {}", spec.environment)
+}
+
+/// The pull request body: intent, spec summary, assumptions, questions, findings table,
+/// and diff stats. Every user-supplied string is escaped for markdown tables or quoted.
+pub fn body(intent: &str, spec: &Spec, findings: &[Finding], stats: &DiffStats) -> String {
+    let mut out = String::new();
+    out.push_str("## Intent\n\n");
+    for line in intent.lines() {
+        out.push_str(&format!("> {line}\n"));
+    }
+    out.push_str(&format!(
+        "\n## Spec\n\n- environment: `{}`\n- namespace: `{}`\n",
+        code(&spec.environment),
+        code(&spec.namespace)
+    ));
+    for c in &spec.components {
+        let replicas = c.replicas.map(|r| format!(", {r} replicas")).unwrap_or_default();
+        out.push_str(&format!("- `{}`: {}{replicas}\n", code(&c.name), c.archetype));
+    }
+    for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
+        if !items.is_empty() {
+            out.push_str(&format!("\n## {title}\n\n"));
+            for item in items {
+                out.push_str(&format!("- {}\n", item.replace('\n', " ")));
+            }
+        }
+    }
+    out.push_str("\n## Findings\n\n");
+    if findings.is_empty() {
+        out.push_str("None.\n");
+    } else {
+        out.push_str("| severity | rule | resource | path | message |\n|---|---|---|---|---|\n");
+        for f in findings {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                f.severity,
+                cell(&f.rule),
+                cell(&f.resource),
+                cell(&f.path),
+                cell(&f.message)
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\n## Changes\n\n{} file(s) added, {} modified; +{} −{} lines.\n\n\
+         <sub>Proposed by gitintent. Review the spec first: the manifests are rendered from it.</sub>\n",
+        stats.files_added, stats.files_modified, stats.insertions, stats.deletions
+    ));
+    out
+}
+
+/// A markdown table cell: no pipes, no newlines.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// Text inside backticks.
+fn code(s: &str) -> String {
+    s.replace('`', "'")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Severity;
+
+    fn spec(names: &[&str]) -> Spec {
+        let mut spec: Spec = serde_json::from_value(serde_json::json!({
+            "environment": "production", "namespace": "cache", "components": [],
+            "assumptions": ["3 replicas for HA"], "questions": []
+        }))
+        .unwrap();
+        for n in names {
+            let mut c: crate::spec::Component = serde_json::from_value(serde_json::json!({
+                "name": n, "archetype": "redis", "image": null, "replicas": 3, "ports": [],
+                "resources": null, "storage": null, "exposure": null, "schedule": null,
+                "autoscaling": null, "high_availability": null, "env": [], "secret_refs": [],
+                "health_check": null
+            }))
+            .unwrap_or_else(|e| panic!("component fixture: {e}"));
+            c.name = n.to_string();
+            spec.components.push(c);
+        }
+        spec
+    }
+
+    #[test]
+    fn summaries_name_components_and_environment() {
+        assert_eq!(summary(&spec(&["redis"])), "Add redis to production");
+        assert_eq!(summary(&spec(&["a", "b", "c"])), "Add a, b and c to production");
+        assert_eq!(
+            summary(&spec(&["a", "b", "c", "d"])),
+            "Add a, b and 2 more to production"
+        );
+    }
+
+    #[test]
+    fn body_has_intent_spec_findings_table_and_stats() {
+        let findings = [Finding::new(
+            Severity::Warning,
+            "no-limits",
+            "StatefulSet/redis",
+            "/spec",
+            "a | pipe\nand newline",
+        )];
+        let stats = DiffStats {
+            files_added: 6,
+            files_modified: 1,
+            insertions: 120,
+            deletions: 2,
+        };
+        let b = body(
+            "Deploy redis\nin production",
+            &spec(&["redis"]),
+            &findings,
+            &stats,
+        );
+        assert!(b.contains("> Deploy redis\n> in production\n"), "{b}");
+        assert!(b.contains("- `redis`: redis, 3 replicas"), "{b}");
+        assert!(b.contains("## Assumptions\n\n- 3 replicas for HA"), "{b}");
+        assert!(
+            b.contains("| warning | no-limits | StatefulSet/redis | /spec | a \\| pipe and newline |"),
+            "{b}"
+        );
+        assert!(b.contains("6 file(s) added, 1 modified; +120 −2 lines."), "{b}");
+    }
+}

@@ -1,0 +1,175 @@
+//! Conventions learnt from a repository: environments, namespaces, labels.
+//!
+//! Environments come from directory names alone (`clusters/*`,
+//! `environments/*`, `envs/*`, `overlays/*`, and `apps/*` entries that are
+//! environment-like), so [`environments`] needs only a [`Snapshot`];
+//! namespaces and labels come from the [`super::Index`]
+//! ([`super::Index::conventions`]). [`Conventions::review`]
+//! turns them into findings for a spec. The repository's `.gitintent.yaml`
+//! always wins: when it lists environments, the learnt ones are not consulted.
+
+use serde::Serialize;
+
+use super::snapshot::Snapshot;
+use super::RepoConfig;
+use crate::finding::{Finding, Severity};
+use crate::spec::Spec;
+
+/// Directories whose children are environments.
+const ENV_ROOTS: [&str; 5] = ["clusters", "environments", "envs", "env", "overlays"];
+/// Directories whose children may be environments or apps.
+const MIXED_ROOTS: [&str; 1] = ["apps"];
+/// Names that say "environment" wherever they appear.
+const ENV_WORDS: [&str; 12] = [
+    "production",
+    "prod",
+    "staging",
+    "stage",
+    "dev",
+    "development",
+    "qa",
+    "test",
+    "testing",
+    "sandbox",
+    "preview",
+    "uat",
+];
+/// Children of an environment root that are not environments.
+const NOT_ENVS: [&str; 6] = ["base", "bases", "common", "components", "shared", "templates"];
+
+/// What a repository's layout and manifests show about how it is organised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Conventions {
+    /// Environment directories found, sorted.
+    pub environments: Vec<String>,
+    /// Namespaces set by manifests, Namespace objects or kustomizations, sorted.
+    pub namespaces: Vec<String>,
+    /// Label keys in use, with how many resources carry each; most used first.
+    pub labels: Vec<(String, usize)>,
+    /// Resources indexed (the denominator of `labels`).
+    pub resources: usize,
+}
+
+/// Environment names from the directory layout of `snapshot`.
+pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for root in ENV_ROOTS {
+        found.extend(
+            snapshot
+                .subdirs(root)
+                .filter(|d| !NOT_ENVS.contains(d) && !d.starts_with(['.', '_']))
+                .map(String::from),
+        );
+    }
+    for root in MIXED_ROOTS {
+        let children: Vec<&str> = snapshot.subdirs(root).collect();
+        for child in children {
+            if ENV_WORDS.contains(&child) || found.iter().any(|f| f == child) {
+                found.push(child.to_string());
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+impl Conventions {
+    /// What the directory layout alone shows: the environments.
+    pub fn from_layout(snapshot: &Snapshot) -> Conventions {
+        Conventions {
+            environments: environments(snapshot),
+            ..Conventions::default()
+        }
+    }
+
+    /// Findings for `spec` against what the repository does:
+    /// - a warning when the environment is not one the repository has
+    ///   (only when `.gitintent.yaml` lists no environments; when it does,
+    ///   the pipeline's own check applies);
+    /// - an info when the namespace is new to the repository;
+    /// - an info for a label most resources carry that the plan will not set.
+    pub fn review(&self, spec: &Spec, config: &RepoConfig) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if config.environments.is_empty()
+            && !self.environments.is_empty()
+            && !self.environments.contains(&spec.environment)
+        {
+            out.push(Finding::new(
+                Severity::Warning,
+                "environment-not-in-repo",
+                format!("environment/{}", spec.environment),
+                "/environment",
+                format!(
+                    "the repository has no {:?} environment (found: {}); list environments in .gitintent.yaml to make this an error",
+                    spec.environment,
+                    self.environments.join(", ")
+                ),
+            ));
+        }
+        if !self.namespaces.is_empty() && !self.namespaces.contains(&spec.namespace) {
+            out.push(Finding::new(
+                Severity::Info,
+                "namespace-new",
+                format!("namespace/{}", spec.namespace),
+                "/namespace",
+                format!(
+                    "namespace {:?} is not used in the repository yet; make sure it exists (in use: {})",
+                    spec.namespace,
+                    shorten(&self.namespaces, 8)
+                ),
+            ));
+        }
+        for (key, count) in &self.labels {
+            let common = self.resources >= 4 && count * 2 > self.resources;
+            let ours = key.starts_with("app.kubernetes.io/") || key.starts_with("gitintent.io/");
+            if common && !ours && !config.labels.contains_key(key) {
+                out.push(Finding::new(
+                    Severity::Info,
+                    "label-convention",
+                    format!("label/{key}"),
+                    "",
+                    format!(
+                        "{count} of {} resources in the repository carry label {key:?}; add it under labels: in .gitintent.yaml to follow suit",
+                        self.resources
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn shorten(items: &[String], n: usize) -> String {
+    let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > n {
+        s.push_str(&format!(" and {} more", items.len() - n));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::testing::repo_with;
+
+    #[test]
+    fn environments_come_from_the_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        repo_with(
+            dir.path(),
+            "main",
+            &[
+                ("clusters/production/a.yaml", ""),
+                ("clusters/staging/a.yaml", ""),
+                ("apps/base/podinfo/a.yaml", ""),
+                ("apps/staging/a.yaml", ""),
+                ("apps/podinfo/a.yaml", ""),
+                ("overlays/dev/a.yaml", ""),
+            ],
+            false,
+        );
+        let snap = Snapshot::open_default(dir.path()).unwrap();
+        assert_eq!(environments(&snap), ["dev", "production", "staging"]);
+    }
+}

@@ -1,0 +1,326 @@
+//! Wiring: adding a new app directory to its parent's `kustomization.yaml`.
+//!
+//! Flux and Argo CD deploy what a kustomization lists, so an app directory
+//! nobody lists is never applied. [`add_resource`] edits the kustomization's
+//! text surgically: one line (or one flow-list item) is inserted, and every
+//! other byte — comments, order, quoting, indentation, line endings — stays
+//! as it was. It handles block lists at any indentation (including
+//! zero-indented `- item` lists), flow lists (`[a, b]`, also over several
+//! lines), an empty or missing `resources:` key, and an entry that is already
+//! there (`web`, `./web` and `web/` are the same entry).
+//!
+//! It does not re-serialise YAML, and refuses (with a message) a `resources:`
+//! it cannot read with confidence, such as an alias or a scalar.
+
+/// `text` with `entry` added to its top-level `resources:` list; `Ok(None)`
+/// when the entry is already listed.
+pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, String> {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let item = yaml_scalar(entry);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let key = lines.iter().position(|l| {
+        l.strip_prefix("resources:")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
+    });
+    let Some(key) = key else {
+        // No `resources:` at all: append one.
+        let mut out = text.to_string();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push_str(nl);
+        }
+        out.push_str(&format!("resources:{nl}{}- {item}{nl}", guess_indent(&lines)));
+        return Ok(Some(out));
+    };
+    let offset: usize = lines[..key].iter().map(|l| l.len()).sum();
+    let value_start = offset + "resources:".len();
+    let value = strip_comment(lines[key]["resources:".len()..].trim_end_matches(['\r', '\n'])).trim();
+    if value.starts_with('[') {
+        return flow(text, value_start, entry, &item, nl);
+    }
+    if !(value.is_empty() || value == "null" || value == "~") {
+        return Err(format!(
+            "resources: is {value:?}, not a list this edit can extend"
+        ));
+    }
+    // A block list (or nothing yet).
+    let mut last_item: Option<usize> = None;
+    let mut item_indent: Option<usize> = None;
+    let mut present = false;
+    for (i, line) in lines.iter().enumerate().skip(key + 1) {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let trimmed = body.trim_start();
+        let indent = body.len() - trimmed.len();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if trimmed.starts_with('#') {
+            // A comment indented like the items (e.g. a commented-out entry)
+            // belongs to the list; one further left introduces what follows.
+            if item_indent.is_some_and(|at| at > 0 && indent >= at) {
+                last_item = Some(i);
+            }
+            continue;
+        }
+        let is_item = trimmed == "-" || trimmed.starts_with("- ");
+        match item_indent {
+            None if is_item => item_indent = Some(indent),
+            None => break,
+            Some(at) if is_item && indent == at => {}
+            // A continuation of the previous item.
+            Some(at) if indent > at => {
+                last_item = Some(i);
+                continue;
+            }
+            Some(_) => break,
+        }
+        let listed = unquote(strip_comment(trimmed.trim_start_matches('-')).trim());
+        present |= same_entry(&listed, entry);
+        last_item = Some(i);
+    }
+    if present {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(text.len() + item.len() + 8);
+    match last_item {
+        Some(i) => {
+            let indent = " ".repeat(item_indent.unwrap_or(2));
+            let end: usize = lines[..=i].iter().map(|l| l.len()).sum();
+            out.push_str(&text[..end]);
+            if !text[..end].ends_with('\n') {
+                out.push_str(nl);
+            }
+            out.push_str(&format!("{indent}- {item}"));
+            if end < text.len() {
+                out.push_str(nl);
+            }
+            out.push_str(&text[end..]);
+            if end == text.len() {
+                out.push_str(nl);
+            }
+        }
+        None => {
+            // `resources:` with no items (or `null`): the list goes right under the key.
+            let key_end = offset + lines[key].len();
+            let head = &text[..value_start];
+            out.push_str(head);
+            let comment = lines[key]["resources:".len()..]
+                .trim_end_matches(['\r', '\n'])
+                .find('#')
+                .map(|at| {
+                    format!(
+                        " {}",
+                        &lines[key]["resources:".len() + at..].trim_end_matches(['\r', '\n'])
+                    )
+                })
+                .unwrap_or_default();
+            out.push_str(&comment);
+            out.push_str(nl);
+            out.push_str(&format!("{}- {item}{nl}", guess_indent(&lines)));
+            out.push_str(&text[key_end..]);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Adds to a flow list starting at or after `from` (`[a, b]`, maybe over lines).
+fn flow(text: &str, from: usize, entry: &str, item: &str, nl: &str) -> Result<Option<String>, String> {
+    let open = from + text[from..].find('[').ok_or("no [")?;
+    let mut quote: Option<char> = None;
+    let mut close = None;
+    for (i, c) in text[open + 1..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => return Err("resources: holds a nested flow collection".into()),
+            (None, ']') => {
+                close = Some(open + 1 + i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let close = close.ok_or("resources: has an unclosed flow list")?;
+    let inner = &text[open + 1..close];
+    let items: Vec<String> = split_flow(inner)
+        .into_iter()
+        .map(|s| unquote(strip_comment(s).trim()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.iter().any(|s| same_entry(s, entry)) {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(text.len() + item.len() + 4);
+    if items.is_empty() {
+        out.push_str(&text[..open + 1]);
+        out.push_str(item);
+        out.push_str(&text[close..]);
+        return Ok(Some(out));
+    }
+    // After the last item's last character, keeping whatever follows it.
+    let last = open + 1 + inner.trim_end().trim_end_matches(',').trim_end().len();
+    out.push_str(&text[..last]);
+    if text[last..close].contains('\n') {
+        let line_start = text[..last].rfind('\n').map_or(0, |i| i + 1);
+        let indent: String = text[line_start..].chars().take_while(|c| *c == ' ').collect();
+        out.push_str(&format!(",{nl}{indent}{item}"));
+    } else {
+        out.push_str(&format!(", {item}"));
+    }
+    out.push_str(&text[last..]);
+    Ok(Some(out))
+}
+
+/// Splits flow-list content at top-level commas.
+fn split_flow(inner: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut quote = None;
+    let mut start = 0;
+    for (i, c) in inner.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, ',') => {
+                out.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&inner[start..]);
+    out
+}
+
+/// The indentation of the file's first block-list item, or two spaces.
+fn guess_indent(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .find_map(|l| {
+            let trimmed = l.trim_start_matches(' ');
+            (trimmed.starts_with("- ") && !l.starts_with("- ")).then(|| " ".repeat(l.len() - trimmed.len()))
+        })
+        .unwrap_or_else(|| "  ".to_string())
+}
+
+/// `s` without a trailing ` # comment` (outside quotes).
+fn strip_comment(s: &str) -> &str {
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => return &s[..i],
+            _ => {}
+        }
+        prev = c;
+    }
+    s
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = s.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    s.to_string()
+}
+
+fn same_entry(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim_start_matches("./").trim_end_matches('/').to_string();
+    norm(a) == norm(b)
+}
+
+/// `entry` as a YAML scalar: plain when that is unambiguous, else quoted.
+fn yaml_scalar(entry: &str) -> String {
+    let plain = !entry.is_empty()
+        && entry
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && entry.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.');
+    if plain {
+        entry.to_string()
+    } else {
+        serde_json::to_string(entry).unwrap_or_else(|_| format!("{entry:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(text: &str) -> String {
+        add_resource(text, "redis").unwrap().unwrap()
+    }
+
+    #[test]
+    fn block_lists_keep_comments_and_indentation() {
+        let text = "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n    # - retired\n\n# patches\npatches: []\n";
+        assert_eq!(
+            add(text),
+            "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n    # - retired\n    - redis\n\n# patches\npatches: []\n"
+        );
+        let zero = "resources:\n- a\n- b\nnamespace: x\n";
+        assert_eq!(add(zero), "resources:\n- a\n- b\n- redis\nnamespace: x\n");
+        assert_eq!(add("resources:\n  - a"), "resources:\n  - a\n  - redis\n");
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        assert_eq!(
+            add("resources:\r\n  - a\r\nkind: K\r\n"),
+            "resources:\r\n  - a\r\n  - redis\r\nkind: K\r\n"
+        );
+    }
+
+    #[test]
+    fn flow_lists_get_one_more_item() {
+        assert_eq!(
+            add("resources: [a, \"b\"] # x\n"),
+            "resources: [a, \"b\", redis] # x\n"
+        );
+        assert_eq!(add("resources: []\n"), "resources: [redis]\n");
+        assert_eq!(
+            add("resources: [\n  a,\n  b,\n]\n"),
+            "resources: [\n  a,\n  b,\n  redis,\n]\n"
+        );
+    }
+
+    #[test]
+    fn missing_or_empty_key_is_added() {
+        assert_eq!(
+            add("kind: Kustomization\n"),
+            "kind: Kustomization\nresources:\n  - redis\n"
+        );
+        assert_eq!(
+            add("kind: Kustomization"),
+            "kind: Kustomization\nresources:\n  - redis\n"
+        );
+        assert_eq!(
+            add("resources: # none yet\nkind: K\n"),
+            "resources: # none yet\n  - redis\nkind: K\n"
+        );
+        assert_eq!(add("resources:\n"), "resources:\n  - redis\n");
+    }
+
+    #[test]
+    fn listed_entries_are_left_alone() {
+        for text in [
+            "resources:\n  - ./redis/\n",
+            "resources: ['redis']\n",
+            "resources:\n  - \"redis\" # c\n",
+        ] {
+            assert_eq!(add_resource(text, "redis").unwrap(), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn unreadable_resources_are_refused() {
+        assert!(add_resource("resources: *list\n", "redis").is_err());
+        assert!(add_resource("resources: [a, [b]]\n", "redis").is_err());
+    }
+}
