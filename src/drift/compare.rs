@@ -84,7 +84,8 @@ pub(crate) fn compare(git: &Value, live: &Value) -> Vec<Diff> {
     let Some(git) = git.as_object() else {
         return out;
     };
-    let live = live.as_object().cloned().unwrap_or_default();
+    let empty = Map::new();
+    let live = live.as_object().unwrap_or(&empty);
     for (key, g) in git {
         if matches!(key.as_str(), "apiVersion" | "kind" | "status") {
             continue;
@@ -147,7 +148,7 @@ fn named_items(list: &[Value]) -> Option<Vec<&str>> {
 }
 
 fn walk(git: &Value, live: Option<&Value>, path: &mut Vec<Seg>, out: &mut Vec<Diff>) {
-    let live_or_null = live.cloned().unwrap_or(Value::Null);
+    let live_or_null = || live.cloned().unwrap_or(Value::Null);
     match (git, live) {
         (g, None) | (g, Some(Value::Null)) if is_empty(g) => {}
         (Value::Object(g), Some(Value::Object(_)) | None | Some(Value::Null)) => {
@@ -172,7 +173,7 @@ fn walk(git: &Value, live: Option<&Value>, path: &mut Vec<Seg>, out: &mut Vec<Di
                 out.push(Diff {
                     path: path.clone(),
                     git: git.clone(),
-                    live: live_or_null,
+                    live: live_or_null(),
                 });
             } else {
                 for (i, (gv, lv)) in g.iter().zip(l).enumerate() {
@@ -186,7 +187,7 @@ fn walk(git: &Value, live: Option<&Value>, path: &mut Vec<Seg>, out: &mut Vec<Di
         _ => out.push(Diff {
             path: path.clone(),
             git: git.clone(),
-            live: live_or_null,
+            live: live_or_null(),
         }),
     }
 }

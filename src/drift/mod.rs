@@ -35,7 +35,7 @@ pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};
 pub use dry_run::RULE as DRY_RUN_RULE;
 pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
-pub use report::{Difference, Entry, Report, Status, Summary};
+pub use report::{compare_objects, Difference, Entry, Report, Status, Summary};
 
 use std::path::PathBuf;
 

@@ -12,6 +12,8 @@
 //! ServiceAccount. A missing resource scores `10 × (1 + dependents)`, an
 //! extra one 5, an unreadable one 0. The report's score is the sum.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -142,68 +144,134 @@ fn labels_match(selector: Option<&Value>, labels: Option<&Value>) -> bool {
     !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// True when `value` holds `{outer: {inner: name}}` anywhere below it.
-fn references(value: &Value, outer: &[&str], inner: &str, name: &str) -> bool {
+/// Collects `(kind, name)` of the objects `value` names below it: ConfigMaps
+/// (`configMap`, `configMapRef`, `configMapKeyRef`), PVCs
+/// (`persistentVolumeClaim.claimName`) and Services (`service.name`, Ingress
+/// backends).
+fn named_refs(value: &Value, out: &mut Vec<(&'static str, String)>) {
     match value {
-        Value::Object(m) => m.iter().any(|(k, v)| {
-            (outer.contains(&k.as_str()) && v.get(inner).and_then(Value::as_str) == Some(name))
-                || (outer.is_empty() && k == inner && v.as_str() == Some(name))
-                || references(v, outer, inner, name)
-        }),
-        Value::Array(a) => a.iter().any(|v| references(v, outer, inner, name)),
-        _ => false,
-    }
-}
-
-/// Does `other` depend on `target`? Both are in the same namespace.
-fn depends_on(other: &Value, target: &Value) -> bool {
-    let kind = str_at(target, &["kind"]).unwrap_or_default();
-    let name = str_at(target, &["metadata", "name"]).unwrap_or_default();
-    let other_kind = str_at(other, &["kind"]).unwrap_or_default();
-    if WORKLOADS.contains(&kind) {
-        let pod_labels = target
-            .pointer("/spec/template/metadata/labels")
-            .or_else(|| target.pointer("/spec/jobTemplate/spec/template/metadata/labels"));
-        return match other_kind {
-            "Service" => labels_match(other.pointer("/spec/selector"), pod_labels),
-            "PodDisruptionBudget" => labels_match(other.pointer("/spec/selector/matchLabels"), pod_labels),
-            "NetworkPolicy" => labels_match(other.pointer("/spec/podSelector/matchLabels"), pod_labels),
-            "HorizontalPodAutoscaler" => {
-                str_at(other, &["spec", "scaleTargetRef", "kind"]) == Some(kind)
-                    && str_at(other, &["spec", "scaleTargetRef", "name"]) == Some(name)
+        Value::Object(m) => {
+            for (k, v) in m {
+                let target = match k.as_str() {
+                    "configMap" | "configMapRef" | "configMapKeyRef" => Some(("ConfigMap", "name")),
+                    "persistentVolumeClaim" => Some(("PersistentVolumeClaim", "claimName")),
+                    "service" => Some(("Service", "name")),
+                    _ => None,
+                };
+                if let Some(name) = target.and_then(|(_, key)| v.get(key)).and_then(Value::as_str) {
+                    out.push((target.map(|t| t.0).unwrap_or_default(), name.to_string()));
+                }
+                named_refs(v, out);
             }
-            _ => false,
-        };
-    }
-    let Some(pod) = (WORKLOADS.contains(&other_kind))
-        .then(|| pod_spec(other))
-        .flatten()
-    else {
-        return other_kind == "Ingress" && kind == "Service" && references(other, &["service"], "name", name);
-    };
-    match kind {
-        "ConfigMap" => references(
-            pod,
-            &["configMap", "configMapRef", "configMapKeyRef"],
-            "name",
-            name,
-        ),
-        "PersistentVolumeClaim" => references(pod, &["persistentVolumeClaim"], "claimName", name),
-        "ServiceAccount" => pod.get("serviceAccountName").and_then(Value::as_str) == Some(name),
-        _ => false,
+        }
+        Value::Array(a) => a.iter().for_each(|v| named_refs(v, out)),
+        _ => {}
     }
 }
 
-fn dependents(declared: &[Declared], i: usize) -> Vec<String> {
-    let target = &declared[i];
+/// The `(kind, name)` of the objects `resource` depends on by name.
+fn references(resource: &Value) -> Vec<(&'static str, String)> {
+    let kind = str_at(resource, &["kind"]).unwrap_or_default();
+    let mut out = Vec::new();
+    if WORKLOADS.contains(&kind) {
+        if let Some(pod) = pod_spec(resource) {
+            named_refs(pod, &mut out);
+            out.retain(|(k, _)| *k != "Service");
+            if let Some(sa) = pod.get("serviceAccountName").and_then(Value::as_str) {
+                out.push(("ServiceAccount", sa.to_string()));
+            }
+        }
+    } else if kind == "Ingress" {
+        named_refs(resource.get("spec").unwrap_or(&Value::Null), &mut out);
+        out.retain(|(k, _)| *k == "Service");
+    } else if kind == "HorizontalPodAutoscaler" {
+        let target = (
+            str_at(resource, &["spec", "scaleTargetRef", "kind"]),
+            str_at(resource, &["spec", "scaleTargetRef", "name"]),
+        );
+        if let (Some(k), Some(n)) = target {
+            if let Some(k) = WORKLOADS.iter().find(|w| **w == k) {
+                out.push((k, n.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The label selector with which `resource` picks pods, if it is a
+/// Service, PodDisruptionBudget or NetworkPolicy.
+fn pod_selector(resource: &Value) -> Option<&Value> {
+    match str_at(resource, &["kind"])? {
+        "Service" => resource.pointer("/spec/selector"),
+        "PodDisruptionBudget" => resource.pointer("/spec/selector/matchLabels"),
+        "NetworkPolicy" => resource.pointer("/spec/podSelector/matchLabels"),
+        _ => None,
+    }
+}
+
+/// For each declared resource, the `Kind/name` of the others in its
+/// namespace that depend on it, in declaration order. Linear in the number
+/// of resources, plus selectors × workloads within each namespace.
+fn all_dependents(declared: &[Declared]) -> Vec<Vec<String>> {
+    let mut by_ref: HashMap<(Option<&str>, &str, String), Vec<usize>> = HashMap::new();
+    let mut selectors: HashMap<Option<&str>, Vec<(usize, &Value)>> = HashMap::new();
+    for (j, d) in declared.iter().enumerate() {
+        let ns = d.namespace.as_deref();
+        for (kind, name) in references(&d.resource) {
+            by_ref.entry((ns, kind, name)).or_default().push(j);
+        }
+        if let Some(sel) = pod_selector(&d.resource) {
+            selectors.entry(ns).or_default().push((j, sel));
+        }
+    }
     declared
         .iter()
         .enumerate()
-        .filter(|(j, d)| {
-            *j != i && d.namespace == target.namespace && depends_on(&d.resource, &target.resource)
+        .map(|(i, target)| {
+            let ns = target.namespace.as_deref();
+            let mut deps: Vec<usize> = by_ref
+                .get(&(ns, target.kind(), target.name().to_string()))
+                .cloned()
+                .unwrap_or_default();
+            if WORKLOADS.contains(&target.kind()) {
+                let pod_labels = target
+                    .resource
+                    .pointer("/spec/template/metadata/labels")
+                    .or_else(|| {
+                        target
+                            .resource
+                            .pointer("/spec/jobTemplate/spec/template/metadata/labels")
+                    });
+                for (j, sel) in selectors.get(&ns).into_iter().flatten() {
+                    if labels_match(Some(sel), pod_labels) {
+                        deps.push(*j);
+                    }
+                }
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            deps.retain(|&j| j != i);
+            deps.iter()
+                .map(|&j| format!("{}/{}", declared[j].kind(), declared[j].name()))
+                .collect()
         })
-        .map(|(_, d)| format!("{}/{}", d.kind(), d.name()))
         .collect()
+}
+
+/// Compares declared resources with live objects already fetched (`None`:
+/// absent from the cluster), e.g. from `kubectl get -o json`; `live` is
+/// parallel to `declared`. [`check`](super::check) does the same after
+/// reading the cluster.
+pub fn compare_objects(environment: &str, declared: &[Declared], live: Vec<Option<Value>>) -> Report {
+    let observed = Observed {
+        live: declared
+            .iter()
+            .zip(live)
+            .map(|(d, l)| (d.namespace.clone(), l.map_or(Live::NotFound, Live::Found)))
+            .collect(),
+        ..Observed::default()
+    };
+    build(environment, "", "", declared, observed)
 }
 
 pub(crate) fn build(
@@ -214,8 +282,8 @@ pub(crate) fn build(
     observed: Observed,
 ) -> Report {
     let mut resources = Vec::new();
-    for (i, (d, (namespace, live))) in declared.iter().zip(observed.live).enumerate() {
-        let deps = dependents(declared, i);
+    let dependents = all_dependents(declared);
+    for ((d, (namespace, live)), deps) in declared.iter().zip(observed.live).zip(dependents) {
         let factor = 1 + deps.len() as u32;
         let (status, differences, message) = match live {
             Live::Found(live) => {
@@ -354,12 +422,10 @@ mod tests {
             ),
             decl("ConfigMap", "web-conf", json!({})),
         ];
-        assert_eq!(
-            dependents(&declared, 0),
-            ["Service/web", "HorizontalPodAutoscaler/web"]
-        );
-        assert_eq!(dependents(&declared, 1), ["Ingress/web"]);
-        assert_eq!(dependents(&declared, 5), ["Deployment/web"]);
-        assert!(dependents(&declared, 2).is_empty());
+        let dependents = |i: usize| all_dependents(&declared)[i].clone();
+        assert_eq!(dependents(0), ["Service/web", "HorizontalPodAutoscaler/web"]);
+        assert_eq!(dependents(1), ["Ingress/web"]);
+        assert_eq!(dependents(5), ["Deployment/web"]);
+        assert!(dependents(2).is_empty());
     }
 }
