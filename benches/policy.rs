@@ -2,6 +2,8 @@
 //!
 //! Run with `cargo bench --bench policy`. The target is under 200 ms for
 //! `builtin/check_2000` (YAML parsing included); figures go in BENCHMARKS.md.
+//! Big batches use every core; `taskset -c 0 cargo bench --bench policy`
+//! gives the single-threaded figures.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gitintent::manifest::File;
@@ -89,6 +91,12 @@ fn bench(c: &mut Criterion) {
     group.bench_function("check_2000", |b| b.iter(|| set.check(&files, &settings)));
     group.bench_function("check_documents_2000", |b| {
         b.iter(|| set.check_documents(&refs, &settings))
+    });
+    // A typical plan: three apps (12 resources), checked on the caller's thread.
+    let plan = refs[..12].to_vec();
+    group.sample_size(50);
+    group.bench_function("check_documents_12", |b| {
+        b.iter(|| set.check_documents(&plan, &settings))
     });
     group.finish();
 }

@@ -95,8 +95,8 @@ configmap_deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(
 	input.kind == "ConfigMap"
 	some key, value in input.data
 	is_string(value)
-	not sensitive_name(key)
 	credential_value(value)
+	not sensitive_name(key)
 	msg := sprintf("ConfigMap key %q holds a value that looks like a credential; keep it in a Secret", [key])
 }
 

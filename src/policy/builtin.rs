@@ -40,6 +40,22 @@ pub(super) fn compile() -> Result<Rego, Error> {
 
 #[cfg(test)]
 mod tests {
+    /// `kind_findings` only reaches rules of the kind groups, so a rule
+    /// written straight into `deny` or `warn` would be skipped by gitintent.
+    #[test]
+    fn every_rule_is_in_a_kind_group() {
+        for (file, text) in super::SOURCES {
+            for line in text.lines() {
+                if line.starts_with("deny ") || line.starts_with("warn ") {
+                    assert!(
+                        line.contains(" contains x if some x in "),
+                        "{file}: `{line}`: put the rule in a group (workload_deny, labels_deny, …)"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_pack_compiles_into_one_package() {
         let rego = super::compile().unwrap();

@@ -175,7 +175,7 @@ impl PolicySet {
         let mut docs = Vec::new();
         let mut unparsed = Vec::new();
         for file in files {
-            match parse_yaml(&file.content) {
+            match parse_stream(&file.content) {
                 Ok(values) => docs.extend(values.into_iter().map(|v| (file.path.as_str(), v))),
                 Err(e) => unparsed.push(
                     Finding::new(
@@ -257,7 +257,7 @@ impl PolicySet {
             }
             findings
         };
-        findings.extend(in_parallel(&resources, check_run));
+        findings.extend(in_parallel(&resources, MIN_PER_THREAD, check_run));
         findings
     }
 }
@@ -267,10 +267,15 @@ impl PolicySet {
 /// checked on the caller's thread).
 const MIN_PER_THREAD: usize = 64;
 
-/// `f` over runs of `items` on up to one thread per core, results in order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
+/// `f` over runs of `items` on up to one thread per core, each with at least
+/// `min_per_thread` items; results in order.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    min_per_thread: usize,
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = cores.min(items.len() / MIN_PER_THREAD).max(1);
+    let threads = cores.min(items.len() / min_per_thread).max(1);
     if threads == 1 {
         return f(items);
     }
@@ -282,6 +287,50 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync)
             .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     })
+}
+
+/// [`parse_yaml`], with big streams cut at `---` lines into runs of documents
+/// parsed on all cores. Any run that fails sends the whole text through
+/// [`parse_yaml`] again, so errors (and what a failure skips) are the same.
+fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Error> {
+    let runs = runs_of_documents(text);
+    if runs.len() > 1 {
+        let parsed = in_parallel(&runs, 1, |runs| runs.iter().map(|run| parse_yaml(run)).collect());
+        if parsed.iter().all(Result::is_ok) {
+            return Ok(parsed.into_iter().flatten().flatten().collect());
+        }
+    }
+    parse_yaml(text)
+}
+
+/// `text` cut before `---` marker lines into runs of at least 256 KiB (one
+/// run per core at most).
+fn runs_of_documents(text: &str) -> Vec<&str> {
+    const MIN_RUN: usize = 256 * 1024;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let size = (text.len() / cores).max(MIN_RUN);
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut from = size;
+    while from < text.len() {
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let Some(found) = text.get(from..).and_then(|rest| rest.find("\n---")) else {
+            break;
+        };
+        let marker = from + found + 1;
+        let after = text[marker + 3..].chars().next();
+        if after.is_none_or(char::is_whitespace) {
+            runs.push(&text[start..marker]);
+            start = marker;
+            from = marker + size;
+        } else {
+            from = marker + 3;
+        }
+    }
+    runs.push(&text[start..]);
+    runs
 }
 
 /// Parses a multi-document YAML stream, allowing files of many thousand

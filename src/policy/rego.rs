@@ -140,7 +140,18 @@ impl Session {
         for package in packages {
             if package == COMBINED_PACKAGE {
                 // The built-in pack: one evaluation for deny and warn.
-                if let Ok(Value::Object(o)) = self.engine.eval_rule(COMBINED_RULE.to_string()) {
+                let combined = self.engine.eval_rule(COMBINED_RULE.to_string());
+                // In unit tests, the kind dispatch must agree with the union of every rule.
+                #[cfg(test)]
+                if let Ok(value) = &combined {
+                    let all = self.engine.eval_rule(format!("data.{package}.findings"));
+                    assert_eq!(
+                        Some(value),
+                        all.as_ref().ok(),
+                        "kind_findings and findings differ"
+                    );
+                }
+                if let Ok(Value::Object(o)) = combined {
                     for (rule, severity) in RULES {
                         if let Some(v) = o.get(&Value::from(rule)) {
                             collect(v, package, severity, &mut hits);

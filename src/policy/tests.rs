@@ -189,3 +189,30 @@ fn a_policy_set_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PolicySet>();
 }
+
+/// A stream well over the size at which it is cut into runs.
+fn big_stream() -> String {
+    (0..4000)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c-{i}, labels: {{n: \"{i}\"}}}}\ndata: {{k: \"--- not a marker\", text: |\n    ---x\n    line {i}\n}}\n"))
+        .collect()
+}
+
+#[test]
+fn big_streams_are_parsed_in_runs_with_the_same_result() {
+    let text = big_stream();
+    assert!(text.len() > 2 * 256 * 1024);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runs = runs_of_documents(&text);
+    assert_eq!(runs.len(), cores.min(text.len() / (256 * 1024)).max(1));
+    assert_eq!(runs.concat(), text);
+    assert!(runs.iter().all(|r| r.starts_with("---\n")));
+    assert_eq!(parse_stream(&text).unwrap(), parse_yaml(&text).unwrap());
+}
+
+#[test]
+fn a_broken_document_in_a_big_stream_fails_the_whole_file_as_before() {
+    let mut text = big_stream();
+    text.push_str("---\nkind: ConfigMap\nmetadata: {name: [broken\n");
+    let fast = parse_stream(&text).unwrap_err().to_string();
+    assert_eq!(fast, parse_yaml(&text).unwrap_err().to_string());
+}
