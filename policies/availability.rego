@@ -60,7 +60,7 @@ has_pdb if {
 	selects(s, pod_labels)
 }
 
-deny contains hit("pod-disruption-budget", "/spec/replicas", msg) if {
+workload_deny contains hit("pod-disruption-budget", "/spec/replicas", msg) if {
 	production
 	input.kind in {"Deployment", "StatefulSet"}
 	is_number(input.spec.replicas)
@@ -69,7 +69,7 @@ deny contains hit("pod-disruption-budget", "/spec/replicas", msg) if {
 	msg := sprintf("%d replicas in production without a PodDisruptionBudget selecting the pod labels; add one (e.g. maxUnavailable: 1)", [input.spec.replicas])
 }
 
-warn contains hit("replicas", "/spec/replicas", msg) if {
+workload_warn contains hit("replicas", "/spec/replicas", msg) if {
 	production
 	input.kind in {"Deployment", "ReplicaSet"}
 	is_number(input.spec.replicas)
@@ -77,7 +77,7 @@ warn contains hit("replicas", "/spec/replicas", msg) if {
 	msg := sprintf("a stateless workload runs %d replica in production; run at least 2 (or autoscale) so one pod can fail", [input.spec.replicas])
 }
 
-deny contains hit("ingress-tls", "/spec/tls", "the Ingress has no TLS in production; add spec.tls with a certificate secret") if {
+ingress_deny contains hit("ingress-tls", "/spec/tls", "the Ingress has no TLS in production; add spec.tls with a certificate secret") if {
 	production
 	input.kind == "Ingress"
 	count(object.get(input.spec, "tls", [])) == 0
@@ -88,7 +88,7 @@ tls_hosts contains h if {
 	some h in t.hosts
 }
 
-deny contains hit("ingress-tls", sprintf("/spec/rules/%d/host", [i]), msg) if {
+ingress_deny contains hit("ingress-tls", sprintf("/spec/rules/%d/host", [i]), msg) if {
 	production
 	input.kind == "Ingress"
 	count(object.get(input.spec, "tls", [])) > 0

@@ -14,36 +14,52 @@ harmless_suffixes := {
 	"type", "length", "size", "ttl", "timeout", "enabled", "expiry", "ref",
 }
 
-name_tokens(n) := [t | some t in regex.split("[^a-z0-9]+", lower(n)); t != ""]
+sensitive_substrings := ["password", "secret", "apikey", "api_key", "access_key", "private_key", "credential"]
+
+# Every sensitive word and substring contains one of these. A name that
+# contains none of them cannot be sensitive (its tokens are substrings of the
+# lowered name), so the regex split, compiled at each call, is only paid for
+# candidate names.
+sensitive_hints := ["key", "pass", "secret", "token", "pwd", "credential", "pat"]
+
+may_be_sensitive(lowered) if {
+	some h in sensitive_hints
+	contains(lowered, h)
+}
 
 sensitive_name(n) if {
-	tokens := name_tokens(n)
+	lowered := lower(n)
+	may_be_sensitive(lowered)
+	tokens := [t | some t in regex.split("[^a-z0-9]+", lowered); t != ""]
 	count(tokens) > 0
 	not tokens[count(tokens) - 1] in harmless_suffixes
+	sensitive_tokens(tokens, lowered)
+}
+
+sensitive_tokens(tokens, _) if {
 	some t in tokens
 	t in sensitive_words
 }
 
-sensitive_name(n) if {
-	tokens := name_tokens(n)
-	count(tokens) > 0
-	not tokens[count(tokens) - 1] in harmless_suffixes
-	lowered := lower(n)
-	some s in ["password", "secret", "apikey", "api_key", "access_key", "private_key", "credential"]
+sensitive_tokens(_, lowered) if {
+	some s in sensitive_substrings
 	contains(lowered, s)
 }
 
+# [a literal every match contains, pattern]: the regex is compiled at each
+# call, so it only runs on values that contain the literal.
 credential_patterns := [
-	`BEGIN[A-Z ]* PRIVATE KEY`,
-	`AKIA[0-9A-Z]{16}`,
-	`gh[pousr]_[A-Za-z0-9]{36}`,
-	`xox[abposr]-[A-Za-z0-9-]{10,}`,
-	`[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`,
+	["PRIVATE KEY", `BEGIN[A-Z ]* PRIVATE KEY`],
+	["AKIA", `AKIA[0-9A-Z]{16}`],
+	["gh", `gh[pousr]_[A-Za-z0-9]{36}`],
+	["xox", `xox[abposr]-[A-Za-z0-9-]{10,}`],
+	["@", `[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`],
 ]
 
 credential_value(v) if {
 	some p in credential_patterns
-	regex.match(p, v)
+	contains(v, p[0])
+	regex.match(p[1], v)
 }
 
 credential_env contains {"path": sprintf("%s/env/%d/value", [k.path, i]), "container": k.name, "name": e.name} if {
@@ -61,12 +77,12 @@ credential_env contains {"path": sprintf("%s/env/%d/value", [k.path, i]), "conta
 	credential_value(e.value)
 }
 
-deny contains hit("plaintext-credential", x.path, msg) if {
+workload_deny contains hit("plaintext-credential", x.path, msg) if {
 	some x in credential_env
 	msg := sprintf("container %q sets %q to a literal value that looks like a credential; use valueFrom.secretKeyRef", [x.container, x.name])
 }
 
-deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
+configmap_deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
 	input.kind == "ConfigMap"
 	some key, value in input.data
 	is_string(value)
@@ -75,7 +91,7 @@ deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), ms
 	msg := sprintf("ConfigMap key %q looks like a credential; keep it in a Secret", [key])
 }
 
-deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
+configmap_deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), msg) if {
 	input.kind == "ConfigMap"
 	some key, value in input.data
 	is_string(value)
@@ -84,7 +100,7 @@ deny contains hit("plaintext-credential", sprintf("/data/%s", [escape(key)]), ms
 	msg := sprintf("ConfigMap key %q holds a value that looks like a credential; keep it in a Secret", [key])
 }
 
-deny contains hit("required-labels", sprintf("/metadata/labels/%s", [escape(label)]), msg) if {
+labels_deny contains hit("required-labels", sprintf("/metadata/labels/%s", [escape(label)]), msg) if {
 	is_string(input.kind)
 	some label in settings.required_labels
 	not present(input.metadata.labels[label])

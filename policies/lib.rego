@@ -1,7 +1,8 @@
 # gitintent built-in pack: shared helpers.
 #
 # Every rule of the pack lives in package gitintent.builtin and reports
-# {"rule", "path", "msg"} objects through deny (error) and warn (warning).
+# {"rule", "path", "msg"} objects through deny (error) and warn (warning),
+# grouped by kind (see kind_findings at the end).
 # input is one resource; data.gitintent.settings holds the repo settings and
 # data.gitintent.pdbs the PodDisruptionBudget selectors of the same batch.
 package gitintent.builtin
@@ -74,5 +75,33 @@ effective(c, field) := v if {
 	v != null
 }
 
+# Rules are grouped by the kinds they can apply to: workload_* (kinds with a
+# pod spec), ingress_deny, configmap_deny, and labels_deny (every kind).
+# deny and warn are their union, as conftest expects.
+deny contains x if some x in workload_deny
+
+deny contains x if some x in ingress_deny
+
+deny contains x if some x in configmap_deny
+
+deny contains x if some x in labels_deny
+
+warn contains x if some x in workload_warn
+
 # Both result sets in one evaluation, so helpers are computed once per resource.
 findings := {"deny": deny, "warn": warn}
+
+# Kinds with a pod spec: the only ones workload_* rules can flag.
+workload_kinds := template_kinds | {"Pod", "CronJob"}
+
+# The same as findings, but only the groups that can apply to input.kind are
+# evaluated: the interpreter's cost is per rule body, so a Service, which only
+# the label rule can flag, skips the twenty-odd workload rules. gitintent
+# evaluates this one.
+kind_findings := {"deny": workload_deny | labels_deny, "warn": workload_warn} if {
+	input.kind in workload_kinds
+} else := {"deny": ingress_deny | labels_deny, "warn": set()} if {
+	input.kind == "Ingress"
+} else := {"deny": configmap_deny | labels_deny, "warn": set()} if {
+	input.kind == "ConfigMap"
+} else := {"deny": labels_deny, "warn": set()}

@@ -12,19 +12,19 @@ runs_as_non_root(c) if {
 	user > 0
 }
 
-deny contains hit("run-as-non-root", sprintf("%s/securityContext/runAsNonRoot", [k.path]), msg) if {
+workload_deny contains hit("run-as-non-root", sprintf("%s/securityContext/runAsNonRoot", [k.path]), msg) if {
 	some k in all_containers
 	not runs_as_non_root(k.c)
 	msg := sprintf("container %q may run as root; set securityContext.runAsNonRoot: true", [k.name])
 }
 
-deny contains hit("privileged", sprintf("%s/securityContext/privileged", [k.path]), msg) if {
+workload_deny contains hit("privileged", sprintf("%s/securityContext/privileged", [k.path]), msg) if {
 	some k in all_containers
 	k.c.securityContext.privileged == true
 	msg := sprintf("container %q is privileged; remove securityContext.privileged", [k.name])
 }
 
-deny contains hit("privilege-escalation", sprintf("%s/securityContext/allowPrivilegeEscalation", [k.path]), msg) if {
+workload_deny contains hit("privilege-escalation", sprintf("%s/securityContext/allowPrivilegeEscalation", [k.path]), msg) if {
 	some k in all_containers
 	not k.c.securityContext.allowPrivilegeEscalation == false
 	msg := sprintf("container %q allows privilege escalation; set securityContext.allowPrivilegeEscalation: false", [k.name])
@@ -32,7 +32,7 @@ deny contains hit("privilege-escalation", sprintf("%s/securityContext/allowPrivi
 
 dangerous_capabilities := {"ALL", "SYS_ADMIN", "NET_ADMIN"}
 
-deny contains hit("dangerous-capabilities", sprintf("%s/securityContext/capabilities/add/%d", [k.path, i]), msg) if {
+workload_deny contains hit("dangerous-capabilities", sprintf("%s/securityContext/capabilities/add/%d", [k.path, i]), msg) if {
 	some k in all_containers
 	some i, cap in k.c.securityContext.capabilities.add
 	is_string(cap)
@@ -40,7 +40,7 @@ deny contains hit("dangerous-capabilities", sprintf("%s/securityContext/capabili
 	msg := sprintf("container %q adds capability %s; drop it and add only what the process needs", [k.name, cap])
 }
 
-warn contains hit("read-only-root-filesystem", sprintf("%s/securityContext/readOnlyRootFilesystem", [k.path]), msg) if {
+workload_warn contains hit("read-only-root-filesystem", sprintf("%s/securityContext/readOnlyRootFilesystem", [k.path]), msg) if {
 	some k in all_containers
 	not k.c.securityContext.readOnlyRootFilesystem == true
 	msg := sprintf("container %q has a writable root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space", [k.name])
@@ -48,13 +48,13 @@ warn contains hit("read-only-root-filesystem", sprintf("%s/securityContext/readO
 
 host_namespaces := [["host-network", "hostNetwork"], ["host-pid", "hostPID"], ["host-ipc", "hostIPC"]]
 
-deny contains hit(h[0], sprintf("%s/%s", [pod_path, h[1]]), msg) if {
+workload_deny contains hit(h[0], sprintf("%s/%s", [pod_path, h[1]]), msg) if {
 	some h in host_namespaces
 	pod_spec[h[1]] == true
 	msg := sprintf("the pod shares the node's namespace via %s; remove %s", [h[1], h[1]])
 }
 
-deny contains hit("host-path", sprintf("%s/volumes/%d/hostPath", [pod_path, i]), msg) if {
+workload_deny contains hit("host-path", sprintf("%s/volumes/%d/hostPath", [pod_path, i]), msg) if {
 	some i, v in pod_spec.volumes
 	present(v.hostPath)
 	msg := sprintf("volume %q mounts a hostPath; use a PersistentVolumeClaim, emptyDir or configMap instead", [object.get(v, "name", "?")])

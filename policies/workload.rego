@@ -10,7 +10,7 @@ resource_fields := [
 	["memory-limits", "limits", "memory", "memory limit"],
 ]
 
-deny contains hit(f[0], sprintf("%s/resources/%s/%s", [k.path, f[1], f[2]]), msg) if {
+workload_deny contains hit(f[0], sprintf("%s/resources/%s/%s", [k.path, f[1], f[2]]), msg) if {
 	some k in app_containers
 	some f in resource_fields
 	not present(k.c.resources[f[1]][f[2]])
@@ -30,14 +30,14 @@ latest(image) if {
 	endswith(image_name(image), ":latest")
 }
 
-deny contains hit("image-tag", sprintf("%s/image", [k.path]), msg) if {
+workload_deny contains hit("image-tag", sprintf("%s/image", [k.path]), msg) if {
 	some k in all_containers
 	is_string(k.c.image)
 	untagged(k.c.image)
 	msg := sprintf("container %q image %q has no tag; pin a version tag or a digest", [k.name, k.c.image])
 }
 
-deny contains hit("image-tag", sprintf("%s/image", [k.path]), msg) if {
+workload_deny contains hit("image-tag", sprintf("%s/image", [k.path]), msg) if {
 	some k in all_containers
 	is_string(k.c.image)
 	latest(k.c.image)
@@ -71,7 +71,7 @@ allowed_image(image) if {
 	startswith(full_image(image), prefix)
 }
 
-deny contains hit("image-registry", sprintf("%s/image", [k.path]), msg) if {
+workload_deny contains hit("image-registry", sprintf("%s/image", [k.path]), msg) if {
 	count(settings.allowed_registries) > 0
 	some k in all_containers
 	is_string(k.c.image)
@@ -79,14 +79,14 @@ deny contains hit("image-registry", sprintf("%s/image", [k.path]), msg) if {
 	msg := sprintf("container %q image %q is not from an allowed registry (%s); mirror it into one", [k.name, k.c.image, concat(", ", settings.allowed_registries)])
 }
 
-warn contains hit("readiness-probe", sprintf("%s/readinessProbe", [k.path]), msg) if {
+workload_warn contains hit("readiness-probe", sprintf("%s/readinessProbe", [k.path]), msg) if {
 	long_running
 	some k in app_containers
 	not present(k.c.readinessProbe)
 	msg := sprintf("container %q has no readinessProbe; add one so traffic waits until it is ready", [k.name])
 }
 
-warn contains hit("liveness-probe", sprintf("%s/livenessProbe", [k.path]), msg) if {
+workload_warn contains hit("liveness-probe", sprintf("%s/livenessProbe", [k.path]), msg) if {
 	long_running
 	some k in app_containers
 	not present(k.c.livenessProbe)

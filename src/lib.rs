@@ -4,6 +4,9 @@
 //! The pipeline is `intent -> plan -> spec -> render -> validate`, one module
 //! per stage; [`pipeline`] strings them together for every front end.
 
+pub mod cassette;
+pub mod drift;
+pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
@@ -13,6 +16,8 @@ pub mod policy;
 pub mod propose;
 pub mod render;
 pub mod repo;
+pub mod serve;
+pub mod slack;
 pub mod spec;
 pub mod validate;
 
@@ -37,6 +42,8 @@ pub enum Error {
     Policy(#[from] policy::Error),
     #[error(transparent)]
     Propose(#[from] propose::Error),
+    #[error(transparent)]
+    Drift(#[from] drift::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,7 +13,7 @@ use crate::finding::{Finding, Severity};
 use crate::intent::Intent;
 use crate::manifest::File;
 use crate::plan::{Critic, Planner, Usage};
-use crate::policy::{PolicySet, Settings};
+use crate::policy::PolicySet;
 use crate::repo::{Conventions, Layout, RepoConfig, Snapshot};
 use crate::spec::{secrets, Spec};
 use crate::{render, validate, Result};
@@ -35,6 +35,10 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     pub usage: Usage,
     pub attempts: u32,
+    /// The model's last raw reply, for the service's audit trail; not part
+    /// of the JSON contract (it may hold values the pipeline redacted).
+    #[serde(skip)]
+    pub raw_reply: Option<String>,
 }
 
 impl Plan {
@@ -120,10 +124,7 @@ impl Context {
                 ctx.policies = ctx.policies.with_source(&entry.path, &text)?;
             }
         }
-        ctx.conventions = Conventions {
-            environments: crate::repo::conventions_environments(snapshot),
-            ..Conventions::default()
-        };
+        ctx.conventions = Conventions::from_layout(snapshot);
         Ok(ctx)
     }
 
@@ -180,6 +181,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         findings,
         usage: planned.usage,
         attempts: planned.attempts,
+        raw_reply: planned.raw_reply,
     })
 }
 
@@ -209,10 +211,7 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
         .cloned()
         .collect();
     findings.extend(validate::check(&manifests));
-    let settings = Settings {
-        environment: spec.environment.clone(),
-        ..Settings::default()
-    };
+    let settings = ctx.config.policy_settings(&spec.environment);
     findings.extend(ctx.policies.check(&manifests, &settings));
     findings.sort_by(|a, b| {
         b.severity

@@ -432,3 +432,126 @@ fn rendered_archetypes_pass_the_builtin_pack() {
     }
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+fn gitintent(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
+        .args(args)
+        .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_LLM_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_runs_schemas_and_the_repos_policies_in_one_pass() {
+    let repo = repo_with(&[
+        ("policies/require-limits.yaml", REQUIRE_LIMITS),
+        ("manifests/pod.yaml", POD_WITHOUT_LIMITS),
+    ]);
+    let pod = repo.path().join("manifests/pod.yaml");
+    let policies = repo.path().join("policies");
+    let (pod, policies) = (pod.to_str().unwrap(), policies.to_str().unwrap());
+
+    // Schemas only: valid.
+    let out = gitintent(&["validate", pod]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Audit is a warning: printed, but only --fail-on warning fails on it.
+    let out = gitintent(&["validate", pod, "--policy", policies]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "warning [require-requests-limits/validate-resources] Pod/p /spec/containers/0/resources/limits"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Policies: 1 finding - Errors: 0, Warnings: 1, Info: 0"),
+        "{stdout}"
+    );
+    let out = gitintent(&["validate", pod, "--policy", policies, "--fail-on", "warning"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // JSON: the kubeconform report plus findings.
+    let out = gitintent(&["validate", pod, "--policy", policies, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["valid"], 1);
+    assert_eq!(
+        json["findings"][0]["rule"],
+        "require-requests-limits/validate-resources"
+    );
+    assert_eq!(json["findings"][0]["severity"], "warning");
+
+    // The built-in pack: an untagged-free pod without limits is an error.
+    let out = gitintent(&["validate", pod, "--builtin-policies"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("error [cpu-limits] Pod/p"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn validate_refuses_a_policy_that_does_not_parse_naming_file_and_line() {
+    let repo = repo_with(&[
+        (
+            "policies/bad.rego",
+            "package main\n\ndeny[msg] {\n  input.kind == \n}\n",
+        ),
+        ("pod.yaml", POD_WITHOUT_LIMITS),
+    ]);
+    let out = gitintent(&[
+        "validate",
+        repo.path().join("pod.yaml").to_str().unwrap(),
+        "--policy",
+        repo.path().join("policies").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.rego:3:"), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is validated with a broken policy set"
+    );
+}
+
+#[test]
+fn plan_enforces_required_labels_and_allowed_registries_from_the_repo_config() {
+    let repo = repo_with(&[(
+        ".gitintent.yaml",
+        "labels: {team: platform}\nrequired-labels: [team, cost-center]\nallowed-registries: [ghcr.io/acme]\n",
+    )]);
+    let out = gitintent(&[
+        "plan",
+        "deploy docker.io/library/nginx:1.27 called web in staging",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"required-labels"), "{rules:?}");
+    assert!(rules.contains(&"image-registry"), "{rules:?}");
+    let messages = plan["findings"].to_string();
+    assert!(messages.contains("cost-center"), "{messages}");
+    assert!(
+        !messages.contains("label \\\"team\\\""),
+        "team is set by labels: {messages}"
+    );
+}

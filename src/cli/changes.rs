@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use gitintent::pipeline::Context;
-use gitintent::repo::{self, Changeset, Index, IndexCache, Snapshot, Status};
+use gitintent::repo::{self, Changeset, Index, IndexCache, Snapshot};
 
 use super::output::Style;
 
@@ -34,16 +34,6 @@ impl Base {
         Ok(Some((Base { snapshot, index }, ctx)))
     }
 
-    /// `refs/heads/main (1a2b3c4)`.
-    pub(crate) fn describe(&self) -> String {
-        let commit = self.snapshot.commit().to_string();
-        format!(
-            "{} ({})",
-            self.snapshot.reference(),
-            &commit[..7.min(commit.len())]
-        )
-    }
-
     /// `{"ref", "commit"}` for JSON output.
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -53,29 +43,67 @@ impl Base {
     }
 }
 
-/// The Changes section of text output.
-pub(crate) fn print(base: &Base, changes: &Changeset, s: Style) {
-    println!("\n{} against {}", s.bold("Changes"), base.describe());
-    if changes.is_noop() {
+/// The wiring edits `--write` may apply: only to files whose working-tree
+/// copy is exactly the base's, so local edits are never overwritten.
+pub(crate) fn wiring_to_write(
+    root: &Path,
+    base: &Base,
+    changes: &Changeset,
+) -> Vec<gitintent::manifest::File> {
+    let mut out = Vec::new();
+    for change in changes.changes.iter().filter(|c| c.reason.is_some()) {
+        let (Some(content), Ok(Some(committed))) = (&change.content, base.snapshot.read(&change.path)) else {
+            continue;
+        };
+        let local = repo::join_inside(root, &change.path).and_then(|p| {
+            std::fs::read_to_string(&p).map_err(|source| repo::Error::Read { path: p, source })
+        });
+        if local.is_ok_and(|local| local == committed) {
+            out.push(gitintent::manifest::File {
+                path: change.path.clone(),
+                content: content.clone(),
+            });
+        } else {
+            eprintln!(
+                "note: not wiring {}: the working-tree copy differs from {}; add the app to its resources by hand",
+                change.path,
+                describe(&base.json())
+            );
+        }
+    }
+    out
+}
+
+/// The Changes section of text output: `base` is [`Base::json`] and
+/// `changes` the serialised `Changeset`, so client mode (`--server`), which
+/// only has the service's JSON, prints exactly what local mode prints.
+pub(crate) fn print(base: &serde_json::Value, changes: &serde_json::Value, s: Style) {
+    println!("\n{} against {}", s.bold("Changes"), describe(base));
+    let items = changes.as_array().map(Vec::as_slice).unwrap_or_default();
+    let status = |c: &serde_json::Value| c["status"].as_str().unwrap_or_default().to_string();
+    if items.iter().all(|c| status(c) == "unchanged") {
         println!(
             "  {}",
             s.green("nothing to change: the repository already holds this plan")
         );
         return;
     }
-    for c in &changes.changes {
-        let status = match c.status {
-            Status::Added => s.green("added    "),
-            Status::Modified => s.yellow("modified "),
-            Status::Deleted => s.red("deleted  "),
-            Status::Unchanged => s.dim("unchanged"),
+    for c in items {
+        let label = match status(c).as_str() {
+            "added" => s.green("added    "),
+            "modified" => s.yellow("modified "),
+            "deleted" => s.red("deleted  "),
+            _ => s.dim("unchanged"),
         };
-        let reason = c.reason.map(|r| s.dim(&format!(" ({r})"))).unwrap_or_default();
-        println!("  {status} {}{reason}", c.path);
+        let reason = c["reason"]
+            .as_str()
+            .map(|r| s.dim(&format!(" ({r})")))
+            .unwrap_or_default();
+        println!("  {label} {}{reason}", c["path"].as_str().unwrap_or_default());
     }
-    for c in changes.changes.iter().filter(|c| c.status != Status::Unchanged) {
+    for c in items.iter().filter(|c| status(c) != "unchanged") {
         println!();
-        for line in c.diff.lines() {
+        for line in c["diff"].as_str().unwrap_or_default().lines() {
             let painted = if line.starts_with("+++") || line.starts_with("---") {
                 s.bold(line)
             } else if line.starts_with('+') {
@@ -90,4 +118,14 @@ pub(crate) fn print(base: &Base, changes: &Changeset, s: Style) {
             println!("{painted}");
         }
     }
+}
+
+/// `refs/heads/main (1a2b3c4)` from `{"ref", "commit"}`.
+pub(crate) fn describe(base: &serde_json::Value) -> String {
+    let commit = base["commit"].as_str().unwrap_or_default();
+    format!(
+        "{} ({})",
+        base["ref"].as_str().unwrap_or_default(),
+        &commit[..7.min(commit.len())]
+    )
 }

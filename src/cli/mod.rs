@@ -8,11 +8,17 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod changes;
+mod client;
 mod common;
+mod drift;
+mod eval;
 mod output;
 mod plan;
 mod propose;
+mod recording;
 mod schemas;
+mod serve;
+mod token;
 mod validate;
 
 /// Exit codes shared by every subcommand.
@@ -48,6 +54,14 @@ enum Command {
     Validate(validate::Args),
     /// Print or regenerate the committed JSON schemas.
     Schemas(schemas::Args),
+    /// Run the HTTP service (API, metrics, OpenAPI document).
+    Serve(serve::Args),
+    /// Manage the service's bearer tokens.
+    Token(token::Args),
+    /// Score a planner on eval cases (evals/*.yaml), or compare two reports.
+    Eval(eval::Args),
+    /// Compare what the repo declares for an environment with the live cluster.
+    Drift(drift::Args),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -64,6 +78,10 @@ pub(crate) fn main() -> ExitCode {
         Command::Propose(args) => propose::run(args),
         Command::Validate(args) => Ok(validate::run(args)),
         Command::Schemas(args) => schemas::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Drift(args) => drift::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

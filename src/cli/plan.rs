@@ -34,16 +34,37 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Write the files into the repository's working tree (refused when there are error findings).
-    #[arg(long, requires = "repo")]
+    #[arg(long, requires = "repo", conflicts_with = "server")]
     write: bool,
+    /// Ask a running `gitintent serve` instead of planning in-process; `--repo`
+    /// is then the service's repository name. The token is read from GITINTENT_TOKEN.
+    #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with = "base")]
+    server: Option<String>,
+    /// Answer repeated model requests from a response cache (default
+    /// ~/.cache/gitintent/responses); an identical intent and context is not paid twice.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    cache: Option<Option<PathBuf>>,
+    /// Also dry-run every manifest on the cluster (server-side apply,
+    /// `dryRun=All`): admission webhooks and CRDs give findings.
+    #[arg(long)]
+    cluster: bool,
+    /// The kubeconfig context for `--cluster`; default its current context.
+    #[arg(long, requires = "cluster")]
+    context: Option<String>,
+    /// The kubeconfig file for `--cluster`; default `$KUBECONFIG` or `~/.kube/config`, then in-cluster.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let text = match read_intent(args.intent) {
+    let text = match read_intent(std::mem::take(&mut args.intent)) {
         Ok(t) => t,
         Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
+    if let Some(server) = &args.server {
+        return run_remote(server, &args, &text);
+    }
     let intent = match Intent::new(&text, args.environment.as_deref()) {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
@@ -69,15 +90,65 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                ))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
     let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
         let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        pipeline::run(&intent, &planner, &ctx).await
+        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
     });
-    let mut plan = match result {
+    let mut plan = match result? {
         Ok(plan) => plan,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    if args.cluster {
+        let options = gitintent::drift::ClusterOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            ..Default::default()
+        };
+        let verdict = runtime.block_on(async {
+            let cluster = gitintent::drift::Cluster::connect(&options).await?;
+            cluster.dry_run(&plan.files).await
+        });
+        match verdict {
+            Ok(findings) => plan.findings.extend(findings),
+            Err(e) => {
+                let code = if e.is_bad_input() {
+                    exit::BAD_INPUT
+                } else {
+                    exit::FAILURE
+                };
+                return Ok(fail(format, code, error_chain(&e)));
+            }
+        }
+    }
     let changeset = match &base {
         Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
             Ok(c) => Some(c),
@@ -87,24 +158,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     };
     if let Some(c) = &changeset {
         plan.findings.extend(c.findings.iter().cloned());
-        plan.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.resource.cmp(&b.resource))
-        });
     }
-    let repo_view = base.as_ref().zip(changeset.as_ref());
-    match format {
-        Format::Json => {
-            let mut value = serde_json::to_value(&plan)?;
-            if let (Some((base, changes)), Some(map)) = (repo_view, value.as_object_mut()) {
-                map.insert("base".into(), base.json());
-                map.insert("changes".into(), serde_json::to_value(changes)?);
-            }
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        }
-        Format::Text => print_text(&plan, repo_view, Style::stdout()),
-    }
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    let repo_view = match base.as_ref().zip(changeset.as_ref()) {
+        Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
+        None => None,
+    };
+    report(format, &plan, repo_view)?;
     if plan.has_errors() {
         if args.write {
             eprintln!("error: not writing files: the plan has error findings");
@@ -113,8 +177,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
+        let mut files = plan.files.clone();
+        if let (Some(base), Some(changes)) = (&base, &changeset) {
+            files.extend(changes::wiring_to_write(root, base, changes));
+        }
         let written =
-            gitintent::repo::write_files(root, &plan.files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+            gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
         }
@@ -122,7 +190,64 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_text(plan: &Plan, repo: Option<(&Base, &gitintent::repo::Changeset)>, s: Style) {
+/// Client mode: the same output and exit codes, planned by the service.
+fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
+    let format = args.format;
+    let Some(repo) = args.repo.as_deref().and_then(|r| r.to_str()) else {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--server needs --repo NAME: the service's name of the repository".into(),
+        ));
+    };
+    let planner = args.planner.map(|p| match p {
+        PlannerChoice::Builtin => "builtin",
+        PlannerChoice::Openai => "openai",
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
+        super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
+    });
+    let (plan, repo_view) = match outcome {
+        Ok(super::client::Outcome::Planned {
+            plan, base, changes, ..
+        }) => (plan, base.zip(changes)),
+        Ok(super::client::Outcome::Refused { code, message }) => return Ok(fail(format, code, message)),
+        Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    };
+    report(format, &plan, repo_view)?;
+    Ok(if plan.has_errors() {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// Prints a plan and, when there is a repository, its base and changes.
+fn report(
+    format: Format,
+    plan: &Plan,
+    repo: Option<(serde_json::Value, serde_json::Value)>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let mut value = serde_json::to_value(plan)?;
+            if let (Some((base, changes)), Some(map)) = (&repo, value.as_object_mut()) {
+                map.insert("base".into(), base.clone());
+                map.insert("changes".into(), changes.clone());
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(plan, repo.as_ref(), Style::stdout()),
+    }
+    Ok(())
+}
+
+fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>, s: Style) {
     let spec = &plan.spec;
     let model = plan
         .model

@@ -48,6 +48,11 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Ask a running `gitintent serve` to plan and propose; `--repo` is then the
+    /// service's repository name, and the service pushes (and opens the PR) with
+    /// its own credentials. The token is read from GITINTENT_TOKEN.
+    #[arg(long, env = "GITINTENT_SERVER", value_name = "URL", conflicts_with_all = ["base", "branch", "rebase"])]
+    server: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
@@ -56,6 +61,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(t) => t,
         Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
+    if let Some(server) = &args.server {
+        return run_remote(server, &args, &text);
+    }
     let intent = match Intent::new(&text, args.environment.as_deref()) {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
@@ -74,19 +82,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(Outcome::Proposed(proposal)) => {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
-                Format::Text => print_text(&proposal, &args, Style::stdout()),
+                Format::Text => print_text(&serde_json::to_value(&proposal)?, &args, Style::stdout()),
             }
             Ok(exit::OK)
         }
         Ok(Outcome::NothingToChange { base }) => {
-            match format {
-                Format::Json => println!(
-                    "{}",
-                    serde_json::json!({"branch": null, "commit": null, "status": "nothing_to_change",
-                                       "pushed": false, "pull_request": null})
-                ),
-                Format::Text => println!("Nothing to change: {base} already holds this plan."),
-            }
+            print_nothing_to_change(format, &base);
             Ok(exit::OK)
         }
         Err(Failure { error, plan }) => {
@@ -246,28 +247,118 @@ fn plan_id() -> String {
     hex::encode(bytes)
 }
 
-fn print_text(p: &Proposal, args: &Args, s: Style) {
-    let verb = match p.status {
-        propose::Status::Created => s.green("Created"),
-        propose::Status::Updated => s.yellow("Updated"),
-        propose::Status::Unchanged => s.dim("Already proposed:"),
+fn print_nothing_to_change(format: Format, base: &str) {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"branch": null, "commit": null, "status": "nothing_to_change",
+                               "pushed": false, "pull_request": null})
+        ),
+        Format::Text => println!("Nothing to change: {base} already holds this plan."),
+    }
+}
+
+/// Client mode: the service plans and proposes; the output is local mode's.
+fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
+    use super::client::{self, Outcome as Planned, Proposed};
+    let format = args.format;
+    let Some(repo) = args.repo.to_str() else {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--repo must be the service's repository name".into(),
+        ));
     };
-    println!("{verb} branch {}", s.bold(&p.branch));
-    println!("  commit  {}", p.commit);
+    let planner = args.planner.map(|p| match p {
+        PlannerChoice::Builtin => "builtin",
+        PlannerChoice::Openai => "openai",
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let planned = runtime.block_on(client::plan(
+        server,
+        repo,
+        text,
+        args.environment.as_deref(),
+        planner,
+    ));
+    let (id, plan, base) = match planned {
+        Ok(Planned::Planned { id, plan, base, .. }) => (id, plan, base),
+        Ok(Planned::Refused { code, message }) => return Ok(fail(format, code, message)),
+        Err(e) => return Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    };
+    let errors = plan.findings.iter().filter(|f| f.is_error()).count();
+    if errors > 0 {
+        // The same refusal local mode makes before committing anything.
+        if format == Format::Text {
+            for f in plan.findings.iter().filter(|f| f.is_error()) {
+                eprintln!("  {f}");
+            }
+        }
+        let error = gitintent::Error::from(propose::Error::Findings(errors));
+        return Ok(fail(format, exit_code(&error), error_chain(&error)));
+    }
+    match runtime.block_on(client::propose(server, &id)) {
+        Ok(Proposed::Made(proposal)) => {
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
+                Format::Text => print_text(&proposal, args, Style::stdout()),
+            }
+            Ok(exit::OK)
+        }
+        Ok(Proposed::NothingToChange) => {
+            let base = base
+                .as_ref()
+                .and_then(|b| b["ref"].as_str())
+                .map(|r| r.strip_prefix("refs/heads/").unwrap_or(r).to_string())
+                .unwrap_or_default();
+            print_nothing_to_change(format, &base);
+            Ok(exit::OK)
+        }
+        Ok(Proposed::Refused { code, message }) => Ok(fail(format, code, message)),
+        Err(e) => Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
+    }
+}
+
+/// Text output from the proposal's JSON (local and client mode alike).
+fn print_text(p: &serde_json::Value, args: &Args, s: Style) {
+    let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let verb = match p["status"].as_str() {
+        Some("created") => s.green("Created"),
+        Some("updated") => s.yellow("Updated"),
+        _ => s.dim("Already proposed:"),
+    };
+    println!("{verb} branch {}", s.bold(&str_of(&p["branch"])));
+    println!("  commit  {}", str_of(&p["commit"]));
+    let base_commit = str_of(&p["base_commit"]);
     println!(
         "  base    {} ({})",
-        p.base,
-        &p.base_commit[..p.base_commit.len().min(12)]
+        str_of(&p["base"]),
+        &base_commit[..base_commit.len().min(12)]
     );
+    let stat = |k: &str| p["stats"][k].as_u64().unwrap_or(0);
     println!(
         "  changes {} file(s) added, {} modified; +{} −{} lines",
-        p.stats.files_added, p.stats.files_modified, p.stats.insertions, p.stats.deletions
+        stat("files_added"),
+        stat("files_modified"),
+        stat("insertions"),
+        stat("deletions")
     );
-    if p.pushed {
+    if p["pushed"].as_bool() == Some(true) {
         println!("  pushed  to {}", args.remote);
     }
-    if let Some(pr) = &p.pull_request {
-        let existing = if pr.existing { " (already open)" } else { "" };
-        println!("  pull request #{} {}{existing}", pr.number, pr.url);
+    if let Some(pr) = p["pull_request"].as_object() {
+        let existing = if pr.get("existing").and_then(|e| e.as_bool()) == Some(true) {
+            " (already open)"
+        } else {
+            ""
+        };
+        println!(
+            "  pull request #{} {}{existing}",
+            pr.get("number").and_then(|n| n.as_u64()).unwrap_or(0),
+            pr.get("url").and_then(|u| u.as_str()).unwrap_or_default()
+        );
     }
 }

@@ -1,14 +1,17 @@
 //! `gitintent validate`: strict schema validation of existing manifests,
-//! kubeconform-style.
+//! kubeconform-style, plus policies conftest-style when asked for.
 //!
-//! Prints one line per invalid or failed resource and a summary (text), or the
-//! report contract documented in `validate::Report` (`--format json`). Exit
-//! codes: 0 all valid, 1 anything invalid or in error, 2 unreadable path or
-//! bad arguments.
+//! Prints one line per invalid or failed resource, one line per policy
+//! finding, and a summary (text), or the report contract documented in
+//! `validate::Report` plus `findings` (`--format json`). Exit codes: 0 all
+//! valid, 1 anything invalid or a policy finding at or above `--fail-on`, 2
+//! unreadable path, policy that does not parse, or bad arguments.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use gitintent::finding::{Finding, Severity};
+use gitintent::policy::{PolicySet, Settings};
 use gitintent::validate::{self, Options, Status};
 
 use super::exit;
@@ -21,6 +24,25 @@ pub(crate) enum Format {
     Text,
     /// The JSON report: resources and summary.
     Json,
+}
+
+/// The least severe policy finding that fails the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FailOn {
+    /// Error findings fail the run (warnings are printed only).
+    #[default]
+    Error,
+    /// Warnings fail the run too.
+    Warning,
+}
+
+impl FailOn {
+    fn threshold(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+        }
+    }
 }
 
 /// Arguments of `gitintent validate`.
@@ -42,6 +64,39 @@ pub(crate) struct Args {
     /// Also print valid and skipped resources (text format).
     #[arg(long, short)]
     verbose: bool,
+    /// Also check policies from this directory: Rego (conftest style) and
+    /// Kyverno `validate.pattern` policies. Repeatable.
+    #[arg(long = "policy", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// Also check the built-in policy pack (see policies/README.md).
+    #[arg(long)]
+    builtin_policies: bool,
+    /// Environment the manifests are for; `production` turns on the
+    /// availability rules of the built-in pack.
+    #[arg(long = "env", value_name = "ENV", default_value = "")]
+    environment: String,
+    /// Rego packages of `--policy` directories to evaluate (default `main`).
+    #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
+    namespace: Vec<String>,
+    /// The least severe policy finding that makes the run fail.
+    #[arg(long, value_enum, default_value_t)]
+    fail_on: FailOn,
+}
+
+/// The policies asked for, or `None` when no policy flag is given.
+fn load_policies(args: &Args) -> Result<Option<PolicySet>, gitintent::policy::Error> {
+    if args.policies.is_empty() && !args.builtin_policies {
+        return Ok(None);
+    }
+    let mut set = if args.builtin_policies {
+        PolicySet::builtin()?
+    } else {
+        PolicySet::empty()
+    };
+    for dir in &args.policies {
+        set = set.with_dir(dir)?;
+    }
+    Ok(Some(set))
 }
 
 pub(crate) fn run(args: Args) -> u8 {
@@ -52,23 +107,61 @@ pub(crate) fn run(args: Args) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    let policies = match load_policies(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let findings: Vec<Finding> = match &policies {
+        Some(set) => {
+            let mut settings = Settings {
+                environment: args.environment.clone(),
+                ..Settings::default()
+            };
+            if !args.namespace.is_empty() {
+                settings.namespaces = args.namespace.clone();
+            }
+            let mut findings = set.check(&files, &settings);
+            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+            findings
+        }
+        None => Vec::new(),
+    };
     let options = Options {
         ignore_missing_schemas: args.ignore_missing_schemas,
         skip: args.skip,
     };
     let report = validate::validate(&files, &options);
+    let threshold = args.fail_on.threshold();
+    let failing = findings.iter().filter(|f| f.severity >= threshold).count();
 
     let mut out = std::io::stdout().lock();
     let written = match args.format {
-        Format::Json => serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
+        Format::Json => {
+            let mut json = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(object) = json.as_object_mut() {
+                object.insert(
+                    "findings".into(),
+                    serde_json::to_value(&findings).unwrap_or_default(),
+                );
+            }
+            serde_json::to_writer_pretty(&mut out, &json)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
         Format::Text => report
             .resources
             .iter()
             .filter(|r| args.verbose || matches!(r.status, Status::Invalid | Status::Error))
             .try_for_each(|r| writeln!(out, "{r}"))
-            .and_then(|()| writeln!(out, "{}", report.summary())),
+            .and_then(|()| findings.iter().try_for_each(|f| write_finding(&mut out, f)))
+            .and_then(|()| writeln!(out, "{}", report.summary()))
+            .and_then(|()| match &policies {
+                Some(_) => writeln!(out, "{}", policy_summary(&findings)),
+                None => Ok(()),
+            }),
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -76,9 +169,30 @@ pub(crate) fn run(args: Args) -> u8 {
             return exit::FAILURE;
         }
     }
-    if report.is_valid() {
+    if report.is_valid() && failing == 0 {
         exit::OK
     } else {
         exit::FINDINGS
     }
+}
+
+/// `file: error [rule] Kind/name /path: message`.
+fn write_finding(out: &mut impl Write, f: &Finding) -> std::io::Result<()> {
+    match &f.file {
+        Some(file) => writeln!(out, "{file}: {f}"),
+        None => writeln!(out, "{f}"),
+    }
+}
+
+/// `Policies: 3 findings - Errors: 1, Warnings: 2, Info: 0`.
+fn policy_summary(findings: &[Finding]) -> String {
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    format!(
+        "Policies: {} finding{} - Errors: {}, Warnings: {}, Info: {}",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" },
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )
 }

@@ -13,8 +13,9 @@ mod openai;
 mod prompt;
 
 pub use openai::{OpenAi, OpenAiConfig};
+pub use prompt::version as prompt_version;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::intent::Intent;
@@ -63,7 +64,7 @@ fn understood_suffix(items: &[String]) -> String {
 }
 
 /// Token usage reported by the model endpoint, summed over every call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,

@@ -14,6 +14,7 @@
 
 mod transport;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -162,6 +163,16 @@ struct Inner {
     transport: Transport,
     system: String,
     schema: serde_json::Value,
+    /// Everything this planner has been billed for, failed plans included.
+    spent: Spent,
+}
+
+/// Running totals of answered model calls and their token usage.
+#[derive(Default)]
+struct Spent {
+    calls: AtomicU64,
+    input_tokens: AtomicU64,
+    output_tokens: AtomicU64,
 }
 
 impl std::fmt::Debug for OpenAi {
@@ -184,7 +195,31 @@ impl OpenAi {
             system: prompt::system()?,
             schema: spec::schema(),
             config,
+            spent: Spent::default(),
         })))
+    }
+
+    /// The configured model name.
+    pub fn model(&self) -> &str {
+        &self.0.config.model
+    }
+
+    /// Answered model calls and their token usage over this planner's life,
+    /// including plans that failed (whose [`Planned::usage`] is never seen).
+    /// Evals take the difference around each case.
+    pub fn spent(&self) -> (u32, Usage) {
+        let s = &self.0.spent;
+        let calls = u32::try_from(s.calls.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+        let usage = Usage {
+            input_tokens: s.input_tokens.load(Ordering::Relaxed),
+            output_tokens: s.output_tokens.load(Ordering::Relaxed),
+        };
+        (calls, usage)
+    }
+
+    /// The settings this planner was built with.
+    pub fn config(&self) -> &OpenAiConfig {
+        &self.0.config
     }
 
     /// Plans one intent: calls, retries and repairs until a spec is accepted,
@@ -201,9 +236,17 @@ impl OpenAi {
         loop {
             attempts += 1;
             let response = session.complete(&self.request(&messages), deadline).await?;
+            self.0.spent.calls.fetch_add(1, Ordering::Relaxed);
             if let Some(u) = &response.usage {
                 usage.input_tokens += u64::from(u.prompt_tokens);
                 usage.output_tokens += u64::from(u.completion_tokens);
+                let spent = &self.0.spent;
+                spent
+                    .input_tokens
+                    .fetch_add(u64::from(u.prompt_tokens), Ordering::Relaxed);
+                spent
+                    .output_tokens
+                    .fetch_add(u64::from(u.completion_tokens), Ordering::Relaxed);
             }
             let last = attempts >= self.0.config.max_attempts;
             let (content, cut_off) = reply_content(&response)?;

@@ -60,7 +60,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 
 /// The prompt version recorded in every plan: the label plus a short hash of
 /// the templates, e.g. `2026-11-22.1+1a2b3c4d`.
-pub(super) fn version() -> &'static str {
+pub fn version() -> &'static str {
     &VERSION
 }
 

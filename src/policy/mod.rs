@@ -209,52 +209,79 @@ impl PolicySet {
         for (file, doc) in docs {
             expand(*file, doc, &mut resources);
         }
-        let data = batch_data(&resources, settings);
-        let mut builtin = self
-            .builtin
-            .as_ref()
-            .map(|b| (b.session(&data), b.packages().to_vec()));
-        let mut repo = (!self.repo.is_empty()).then(|| {
-            let packages: Vec<String> = self
-                .repo
-                .packages()
-                .iter()
-                .filter(|p| settings.namespaces.contains(p))
-                .cloned()
-                .collect();
-            (self.repo.session(&data), packages)
-        });
+        let data = rego::batch_data(&batch_data(&resources, settings));
+        let repo_packages: Vec<String> = self
+            .repo
+            .packages()
+            .iter()
+            .filter(|p| settings.namespaces.contains(p))
+            .cloned()
+            .collect();
         let mut findings = Vec::new();
         for policy in self.kyverno.iter() {
             findings.extend(policy.unsupported_finding());
         }
-        for (file, doc) in resources {
-            let name = resource_name(doc);
-            let mut hits = Vec::new();
-            if builtin.is_some() || repo.is_some() {
-                let input = regorus::Value::from(doc.clone());
-                for (session, packages) in builtin.iter_mut().chain(repo.iter_mut()) {
-                    hits.extend(session.eval(input.clone(), packages));
-                }
-            }
-            for policy in self.kyverno.iter() {
-                hits.extend(policy.check(doc));
-            }
-            let mut own: Vec<Finding> = hits
-                .into_iter()
-                .map(|h| {
-                    let f = Finding::new(h.severity, h.rule, &name, h.path, h.message);
-                    match file {
-                        Some(path) => f.in_file(path),
-                        None => f,
+        // Each run of resources gets its own sessions (an engine is mutable
+        // while it evaluates); the runs' findings are joined in input order.
+        let check_run = |run: &[(Option<&str>, &serde_json::Value)]| -> Vec<Finding> {
+            let mut builtin = self
+                .builtin
+                .as_ref()
+                .map(|b| (b.session(&data), b.packages().to_vec()));
+            let mut repo = (!self.repo.is_empty()).then(|| (self.repo.session(&data), repo_packages.clone()));
+            let mut findings = Vec::new();
+            for (file, doc) in run {
+                let name = resource_name(doc);
+                let mut hits = Vec::new();
+                if builtin.is_some() || repo.is_some() {
+                    let input = rego::input(doc);
+                    for (session, packages) in builtin.iter_mut().chain(repo.iter_mut()) {
+                        hits.extend(session.eval(input.clone(), packages));
                     }
-                })
-                .collect();
-            waiver::apply(doc, &name, file, &mut own);
-            findings.extend(own);
-        }
+                }
+                for policy in self.kyverno.iter() {
+                    hits.extend(policy.check(doc));
+                }
+                let mut own: Vec<Finding> = hits
+                    .into_iter()
+                    .map(|h| {
+                        let f = Finding::new(h.severity, h.rule, &name, h.path, h.message);
+                        match file {
+                            Some(path) => f.in_file(*path),
+                            None => f,
+                        }
+                    })
+                    .collect();
+                waiver::apply(doc, &name, *file, &mut own);
+                findings.extend(own);
+            }
+            findings
+        };
+        findings.extend(in_parallel(&resources, check_run));
         findings
     }
+}
+
+/// Fewest resources worth a thread of their own: below this, spawning and
+/// cloning an engine cost more than they save (a plan of 5–15 resources is
+/// checked on the caller's thread).
+const MIN_PER_THREAD: usize = 64;
+
+/// `f` over runs of `items` on up to one thread per core, results in order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = cores.min(items.len() / MIN_PER_THREAD).max(1);
+    if threads == 1 {
+        return f(items);
+    }
+    let run = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.chunks(run).map(|c| scope.spawn(|| f(c))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// Parses a multi-document YAML stream, allowing files of many thousand

@@ -38,8 +38,10 @@ pub(crate) struct Rego {
     packages: Vec<String>,
 }
 
-/// A package that defines `findings := {"deny": deny, "warn": warn}`.
+/// A package that defines `kind_findings`: `{"deny": …, "warn": …}` from
+/// only the rules that can apply to the input's kind (see `policies/lib.rego`).
 const COMBINED_PACKAGE: &str = "gitintent.builtin";
+const COMBINED_RULE: &str = "data.gitintent.builtin.kind_findings";
 
 /// Rule names that make findings, with the severity they default to.
 const RULES: [(&str, Severity); 3] = [
@@ -96,19 +98,30 @@ impl Rego {
         &self.packages
     }
 
-    /// An engine ready for one batch of documents: `data.gitintent` set.
-    pub(crate) fn session(&self, data: &serde_json::Value) -> Session {
+    /// An engine ready for one batch of documents: `data` from [`batch_data`].
+    pub(crate) fn session(&self, data: &Value) -> Session {
         let mut engine = self.engine.clone();
-        let mut root = serde_json::Map::new();
-        root.insert("gitintent".to_string(), data.clone());
         // Adding data can only fail on a non-object or a conflict; both are
         // impossible for a fresh `{gitintent: ...}` object.
-        let _ = engine.add_data(Value::from(serde_json::Value::Object(root)));
+        let _ = engine.add_data(data.clone());
         Session {
             engine,
             undefined: Vec::new(),
         }
     }
+}
+
+/// `data` for [`Rego::session`]: `{"gitintent": facts}`, converted once per
+/// batch and shared by every session of it.
+pub(crate) fn batch_data(facts: &serde_json::Value) -> Value {
+    let mut root = serde_json::Map::new();
+    root.insert("gitintent".to_string(), facts.clone());
+    Value::from(serde_json::Value::Object(root))
+}
+
+/// One resource as Rego `input`.
+pub(crate) fn input(doc: &serde_json::Value) -> Value {
+    Value::from(doc.clone())
 }
 
 /// A cloned engine with the batch's data, evaluated once per document.
@@ -127,7 +140,7 @@ impl Session {
         for package in packages {
             if package == COMBINED_PACKAGE {
                 // The built-in pack: one evaluation for deny and warn.
-                if let Ok(Value::Object(o)) = self.engine.eval_rule(format!("data.{package}.findings")) {
+                if let Ok(Value::Object(o)) = self.engine.eval_rule(COMBINED_RULE.to_string()) {
                     for (rule, severity) in RULES {
                         if let Some(v) = o.get(&Value::from(rule)) {
                             collect(v, package, severity, &mut hits);
@@ -258,7 +271,7 @@ mod tests {
 
     fn eval(rego: &Rego, input: serde_json::Value) -> Vec<Hit> {
         let packages = rego.packages().to_vec();
-        rego.session(&serde_json::json!({}))
+        rego.session(&batch_data(&serde_json::json!({})))
             .eval(Value::from(input), &packages)
     }
 

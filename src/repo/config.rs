@@ -25,6 +25,17 @@ pub struct RepoConfig {
     /// Directories of the repo's own policies (used by the policy gate).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// Label keys every resource must carry (policy rule `required-labels`).
+    #[serde(default)]
+    pub required_labels: Vec<String>,
+    /// Registries (or `registry/path` prefixes) images must come from;
+    /// empty allows any (policy rule `allowed-registries`).
+    #[serde(default)]
+    pub allowed_registries: Vec<String>,
+    /// Rego packages of the repo's own policies that are evaluated;
+    /// default `main`, as conftest.
+    #[serde(default)]
+    pub policy_namespaces: Vec<String>,
     /// Branches `propose` must never write (globs: `*` within a segment, `**` across);
     /// `main`, `master` and the base are always protected.
     #[serde(default)]
@@ -50,6 +61,9 @@ impl Default for RepoConfig {
             default_environment: None,
             labels: Default::default(),
             policies: Vec::new(),
+            required_labels: Vec::new(),
+            allowed_registries: Vec::new(),
+            policy_namespaces: Vec::new(),
             protected_branches: Vec::new(),
             author: None,
             forge: None,
@@ -149,6 +163,21 @@ impl RepoConfig {
     pub fn layout(&self) -> Result<Layout, String> {
         Layout::new(&self.layout)
     }
+
+    /// What the policy gate needs to know of this repo, for one environment.
+    pub fn policy_settings(&self, environment: &str) -> crate::policy::Settings {
+        let defaults = crate::policy::Settings::default();
+        crate::policy::Settings {
+            required_labels: self.required_labels.clone(),
+            allowed_registries: self.allowed_registries.clone(),
+            environment: environment.to_string(),
+            namespaces: if self.policy_namespaces.is_empty() {
+                defaults.namespaces
+            } else {
+                self.policy_namespaces.clone()
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +198,25 @@ mod tests {
         }
         let l = Layout::new("apps/{environment}/{name}/").unwrap();
         assert_eq!(l.directory("prod", "default", "redis"), "apps/prod/redis");
+    }
+
+    #[test]
+    fn policy_keys_become_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".gitintent.yaml"),
+            "required-labels: [team, cost-center]\nallowed-registries: [ghcr.io/acme]\npolicy-namespaces: [main, org.rules]\n",
+        )
+        .unwrap();
+        let settings = RepoConfig::load(dir.path())
+            .unwrap()
+            .policy_settings("production");
+        assert_eq!(settings.required_labels, ["team", "cost-center"]);
+        assert_eq!(settings.allowed_registries, ["ghcr.io/acme"]);
+        assert_eq!(settings.namespaces, ["main", "org.rules"]);
+        assert!(settings.is_production());
+        let defaults = RepoConfig::default().policy_settings("dev");
+        assert_eq!(defaults.namespaces, ["main"]);
     }
 
     #[test]

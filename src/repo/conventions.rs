@@ -3,7 +3,8 @@
 //! Environments come from directory names alone (`clusters/*`,
 //! `environments/*`, `envs/*`, `overlays/*`, and `apps/*` entries that are
 //! environment-like), so [`environments`] needs only a [`Snapshot`];
-//! namespaces and labels come from the [`super::Index`]. [`Conventions::review`]
+//! namespaces and labels come from the [`super::Index`]
+//! ([`super::Index::conventions`]). [`Conventions::review`]
 //! turns them into findings for a spec. The repository's `.gitintent.yaml`
 //! always wins: when it lists environments, the learnt ones are not consulted.
 
@@ -50,7 +51,7 @@ pub struct Conventions {
 }
 
 /// Environment names from the directory layout of `snapshot`.
-pub fn environments(snapshot: &Snapshot) -> Vec<String> {
+pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for root in ENV_ROOTS {
         found.extend(
@@ -74,6 +75,14 @@ pub fn environments(snapshot: &Snapshot) -> Vec<String> {
 }
 
 impl Conventions {
+    /// What the directory layout alone shows: the environments.
+    pub fn from_layout(snapshot: &Snapshot) -> Conventions {
+        Conventions {
+            environments: environments(snapshot),
+            ..Conventions::default()
+        }
+    }
+
     /// Findings for `spec` against what the repository does:
     /// - a warning when the environment is not one the repository has
     ///   (only when `.gitintent.yaml` lists no environments; when it does,

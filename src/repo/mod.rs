@@ -22,7 +22,7 @@ pub(crate) mod testing;
 mod wire;
 
 pub use config::{Layout, RepoConfig};
-pub use conventions::{environments as conventions_environments, Conventions};
+pub use conventions::Conventions;
 pub use diff::{diff, Change, Changeset, FieldChange, ResourceChange, Status};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};

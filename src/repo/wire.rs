@@ -50,7 +50,15 @@ pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, St
         let body = line.trim_end_matches(['\r', '\n']);
         let trimmed = body.trim_start();
         let indent = body.len() - trimmed.len();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+        if trimmed.is_empty() {
+            continue;
+        }
+        if trimmed.starts_with('#') {
+            // A comment indented like the items (e.g. a commented-out entry)
+            // belongs to the list; one further left introduces what follows.
+            if item_indent.is_some_and(|at| at > 0 && indent >= at) {
+                last_item = Some(i);
+            }
             continue;
         }
         let is_item = trimmed == "-" || trimmed.starts_with("- ");
@@ -251,10 +259,10 @@ mod tests {
 
     #[test]
     fn block_lists_keep_comments_and_indentation() {
-        let text = "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n\n# patches\npatches: []\n";
+        let text = "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n    # - retired\n\n# patches\npatches: []\n";
         assert_eq!(
             add(text),
-            "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n    - redis\n\n# patches\npatches: []\n"
+            "# apps\nresources:\n    - web # the shop\n    # - old\n    - ../base/x\n    # - retired\n    - redis\n\n# patches\npatches: []\n"
         );
         let zero = "resources:\n- a\n- b\nnamespace: x\n";
         assert_eq!(add(zero), "resources:\n- a\n- b\n- redis\nnamespace: x\n");

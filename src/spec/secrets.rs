@@ -172,12 +172,45 @@ mod tests {
 pub fn redact_text(text: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut redact_next = false;
+    // The quote that closes a multi-word secret being skipped.
+    let mut in_quote: Option<char> = None;
     for word in text.split(' ') {
-        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
-        if redact_next && !bare.is_empty() && !["is", "of", "to", "as", "="].contains(&bare) {
-            out.push(word.replace(bare, "[redacted]"));
-            redact_next = false;
+        if let Some(q) = in_quote {
+            if word.contains(q) {
+                in_quote = None;
+                let rest = &word[word.find(q).map_or(word.len(), |i| i + q.len_utf8())..];
+                if !rest.is_empty() {
+                    out.push(rest.to_string());
+                }
+            }
             continue;
+        }
+        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
+        if redact_next {
+            // "password is X", "password: X": skip the filler, redact what follows.
+            if bare.is_empty() || ["is", "of", "to", "as", "="].contains(&bare) {
+                out.push(word.to_string());
+                continue;
+            }
+            redact_next = false;
+            if let Some(q) = opening_quote(word) {
+                out.push(format!("{q}[redacted]{q}"));
+                in_quote = Some(q);
+                continue;
+            }
+            out.push(word.replace(bare, "[redacted]"));
+            continue;
+        }
+        if let Some((name, value)) = word.split_once(['=', ':']) {
+            let bare_name = name.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-');
+            if let Some(q) = opening_quote(value).filter(|_| is_secret_name(bare_name)) {
+                out.push(format!(
+                    "{name}{}{q}[redacted]{q}",
+                    &word[name.len()..name.len() + 1]
+                ));
+                in_quote = Some(q);
+                continue;
+            }
         }
         if let Some((name, value)) = bare.split_once(['=', ':']) {
             if !value.is_empty() && (is_secret_name(name) || is_secret_value(value)) {
@@ -195,6 +228,13 @@ pub fn redact_text(text: &str) -> String {
     out.join(" ")
 }
 
+/// The quote a word opens and does not close: `"two` or `'two`, not `"one"`.
+fn opening_quote(word: &str) -> Option<char> {
+    let q = word.chars().next().filter(|c| matches!(c, '"' | '\'' | '`'))?;
+    let closed = word[q.len_utf8()..].contains(q);
+    (!closed).then_some(q)
+}
+
 #[cfg(test)]
 mod redact_tests {
     use super::redact_text;
@@ -210,8 +250,33 @@ mod redact_tests {
             "run api with API_KEY=[redacted]"
         );
         assert_eq!(
+            redact_text("deploy mysql, the root password is Sup3rS3cret! in staging"),
+            "deploy mysql, the root password is [redacted]! in staging"
+        );
+        assert_eq!(
             redact_text("deploy redis with 3 replicas"),
             "deploy redis with 3 replicas"
+        );
+    }
+
+    #[test]
+    fn quoted_multi_word_secrets_are_redacted_whole() {
+        assert_eq!(
+            redact_text("deploy postgres with password \"correct horse battery\" in prod"),
+            "deploy postgres with password \"[redacted]\" in prod"
+        );
+        assert_eq!(
+            redact_text("run api with DB_PASSWORD='two words' and 2 replicas"),
+            "run api with DB_PASSWORD='[redacted]' and 2 replicas"
+        );
+        assert_eq!(
+            redact_text("deploy app with password 'single' now"),
+            "deploy app with password '[redacted]' now"
+        );
+        // An unclosed quote hides the rest rather than leaking it.
+        assert_eq!(
+            redact_text("set password \"never closed and more"),
+            "set password \"[redacted]\""
         );
     }
 }

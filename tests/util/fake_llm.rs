@@ -33,6 +33,8 @@ pub(crate) enum Reply {
     },
     /// Never answer (the handler sleeps until the test's runtime ends).
     Hang,
+    /// Answer with the inner reply after a delay (a slow model).
+    Delayed(Duration, Box<Reply>),
 }
 
 /// Tokens the fake reports for every completion.
@@ -89,7 +91,13 @@ impl Reply {
                 }
             }
             Reply::Hang => Reply::Hang,
+            Reply::Delayed(d, inner) => Reply::Delayed(d, Box::new(inner.with_header(name, value))),
         }
+    }
+
+    /// The same reply, sent after `delay`.
+    pub(crate) fn after(self, delay: Duration) -> Reply {
+        Reply::Delayed(delay, Box::new(self))
     }
 
     fn message(message: Value, finish_reason: &str) -> Reply {
@@ -225,7 +233,15 @@ async fn chat(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, b
     let reply = next
         .or_else(|| shared.fallback.clone())
         .unwrap_or_else(|| Reply::error(418, &format!("fake LLM: request #{number} was not scripted")));
+    let reply = match reply {
+        Reply::Delayed(delay, inner) => {
+            tokio::time::sleep(delay).await;
+            *inner
+        }
+        other => other,
+    };
     match reply {
+        Reply::Delayed(..) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()

@@ -2,3 +2,6 @@
 
 pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
+pub(crate) mod kube_api;
+pub(crate) mod service;
+pub(crate) mod slack;

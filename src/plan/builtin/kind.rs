@@ -186,7 +186,11 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < w.len() {
-        let pair = PAIRS.iter().find(|(a, b, _)| w.phrase(i, &[a, b])).map(|p| p.2);
+        let pair = PAIRS
+            .iter()
+            .find(|(a, b, _)| w.phrase(i, &[a, b]))
+            .map(|p| p.2)
+            .filter(|&what| !(what == What::Strong(Archetype::Daemon) && sized_per_node(w, i)));
         let web =
             (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
         let (what, len) = match pair.or(web) {
@@ -202,6 +206,12 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
                 )
             }
         };
+        // "run acme/migrate:3 once": a one-off job; "once a day" is a schedule.
+        let what = what.or_else(|| {
+            let once = w.low(i) == "once"
+                && (i + 1 >= w.len() || w.pause(i) || w.is(i + 1, &["in", "to", "on", "into", "for", "and"]));
+            once.then_some(What::Strong(Archetype::Job))
+        });
         if let Some(what) = what {
             let daemon = what == What::Strong(Archetype::Daemon);
             let dependency = !daemon && depends(w, i);
@@ -228,10 +238,33 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     out
 }
 
+/// "50Gi per node", "2 cpus each node": a size per replica, not a daemon.
+fn sized_per_node(w: &Words, i: usize) -> bool {
+    const SIZED: &[&str] = &[
+        "gi", "gb", "gib", "mi", "mb", "mib", "ti", "tb", "tib", "g", "m", "gigs", "gig", "cpu", "cpus",
+        "core", "cores", "disk", "disks", "storage", "memory", "ram", "volume",
+    ];
+    w.is(i, &["per", "each"]) && i > 0 && (w.is(i - 1, SIZED) || w.whole(i - 1).is_some())
+}
+
 /// True when the workload word at `i` follows "to", "for", "from"... with at
 /// most one plain word between ("for the orders service", "talks to postgres").
+/// "stand up", "spin up", "set up" are verbs of their own, not "backs up".
 fn depends(w: &Words, i: usize) -> bool {
     let Some(b1) = w.before(i, 0) else { return false };
+    let phrasal = |k: usize| {
+        w.is(k, &["up"])
+            && k > 0
+            && w.is(
+                k - 1,
+                &[
+                    "stand", "spin", "set", "bring", "fire", "start", "stood", "spun", "standing", "spinning",
+                ],
+            )
+    };
+    if phrasal(b1) {
+        return false;
+    }
     if w.is(b1, DEPENDS) {
         return true;
     }
@@ -292,6 +325,31 @@ pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
             }
         }
     }
+    // "acme/api:1.2 with its own postgres": the image is a workload of its
+    // own, and the data store a second one.
+    for m in &subjects {
+        let own = w
+            .before(m.at.start, 0)
+            .filter(|&b| w.is(b, &["own", "dedicated", "separate"]));
+        let data = m.archetype().is_some_and(|a| !a.is_generic());
+        let Some(connector) = own
+            .filter(|_| data)
+            .and_then(|b| (b.saturating_sub(3)..b).rev().find(|&k| w.is(k, CONNECTORS)))
+        else {
+            continue;
+        };
+        let image_before = (0..connector).any(|k| {
+            let raw = w.raw(k);
+            raw.contains(['/', ':'])
+                && raw.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && !subjects.iter().any(|s| s.at.contains(&k))
+        });
+        let workload_before = subjects.iter().any(|s| s.at.start < connector);
+        if image_before && !workload_before {
+            cuts.push(connector);
+        }
+    }
+    cuts.sort_unstable();
     let mut out = Vec::new();
     let mut start = 0;
     for cut in cuts {

@@ -33,6 +33,8 @@ mod sizing;
 mod text;
 
 #[cfg(test)]
+mod phrasing_tests;
+#[cfg(test)]
 mod tests;
 
 pub(super) use parse::plan;

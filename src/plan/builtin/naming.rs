@@ -67,7 +67,26 @@ pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> 
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if !numeric || !w.all_free(m.at.end..k + 1) || w.is(k + 1, NOT_VERSION) || w.pause(m.at.end - 1) {
+    // "PostgreSQL 16 instance": a singular noun after a number other than
+    // one names the thing, so the number is a version; "redis 3 node
+    // cluster" is still a count.
+    let singular = raw != "1"
+        && w.is(k + 1, &["instance", "server", "node", "pod", "member", "broker"])
+        && !w.is(
+            k + 2,
+            &[
+                "cluster",
+                "setup",
+                "deployment",
+                "replica",
+                "set",
+                "ring",
+                "ensemble",
+                "quorum",
+            ],
+        );
+    let counted = w.is(k + 1, NOT_VERSION) && !singular;
+    if !numeric || !w.all_free(m.at.end..k + 1) || counted || w.pause(m.at.end - 1) {
         return None;
     }
     w.claim(m.at.end..k + 1);
@@ -103,6 +122,33 @@ pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
             let image = raw.to_string();
             w.claim(i..i + 1);
             return Some(image);
+        }
+    }
+    None
+}
+
+/// Servers asked for by name alone ("2 nginx pods"): the word, a pinned
+/// image that runs under the security defaults, and why that image.
+const WELL_KNOWN: &[(&str, &str, &str)] = &[(
+    "nginx",
+    "nginxinc/nginx-unprivileged:1.27.3",
+    "the official unprivileged build runs as a non-root user on port 8080, as the security defaults require; \
+     give an image to choose another",
+)];
+
+/// A well-known server named without an image: (word, image, why). The
+/// word stays unclaimed, so "2 nginx pods" still reads as 2 replicas. Not
+/// when it only says what something sits behind ("behind nginx").
+pub(super) fn well_known(w: &Words, r: &Range<usize>) -> Option<(&'static str, &'static str, &'static str)> {
+    for i in r.clone() {
+        let Some(&(word, image, why)) = WELL_KNOWN.iter().find(|(k, _, _)| w.low(i) == *k) else {
+            continue;
+        };
+        let behind = w
+            .before(i, r.start)
+            .is_some_and(|b| w.is(b, &["behind", "via", "through", "fronted", "proxied"]));
+        if w.free(i) && !behind && !w.is(i + 1, &["ingress", "ingress-controller", "controller"]) {
+            return Some((word, image, why));
         }
     }
     None
@@ -279,7 +325,11 @@ pub(super) fn name(
         if !w.free(i) {
             continue;
         }
-        let j = if w.is(i, &["called", "named"])
+        // "port 8443 named https" names the port, not the workload.
+        let names_a_port = i >= 2 && w.is(i - 2, &["port"]) && w.whole(i - 1).is_some();
+        let j = if names_a_port {
+            continue;
+        } else if w.is(i, &["called", "named"])
             || w.phrase(i, &["name", "it"])
             || w.phrase(i, &["call", "it"])
         {

@@ -377,6 +377,11 @@ pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         &["multi-zone"],
         &["anti-affinity"],
         &["spread", "across"],
+        // Asking for the disruption budget itself: the HA shape includes it.
+        &["pdb"],
+        &["pod", "disruption", "budget"],
+        &["disruption", "budget"],
+        &["poddisruptionbudget"],
     ];
     const FAILOVER: &[&[&str]] = &[
         &["failover"],

@@ -26,6 +26,10 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
     let (credentials, plaintext) = credentials::credentials(&mut w);
     let vars = credentials::env_vars(&mut w);
     let namespace = scope::namespace(&mut w)?;
+    let team = match namespace {
+        None => scope::team(&mut w)?,
+        Some(_) => None,
+    };
     let env = scope::environment(&mut w)?;
     let mentions = kind::mentions(&w);
     let clauses = kind::clauses(&w, &mentions);
@@ -105,6 +109,13 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
         components.push(c);
     }
 
+    let namespace = namespace.or_else(|| {
+        let team = team?;
+        assumptions.push(format!(
+            "namespace {team} chosen after the {team} team; say \"in namespace X\" to choose"
+        ));
+        Some(team)
+    });
     let namespace = namespace.unwrap_or_else(|| {
         let ns = components[0].name.clone();
         assumptions.push(format!(
@@ -153,6 +164,14 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
         image: naming::image(w, r),
         ..Draft::default()
     };
+    if d.image.is_none() {
+        if let Some((name, image, why)) = naming::well_known(w, r) {
+            d.assumptions
+                .push(format!("image {image} chosen for {name}: {why}"));
+            d.image = Some(image.to_string());
+            d.name = Some(name.to_string());
+        }
+    }
     d.schedule = schedule::find(w, r, w.has(r.clone(), CUES));
     match kind::resolve(mentions, r, d.image.as_deref(), d.schedule.is_some()) {
         Resolved::Is(a) => d.archetype = Some(a),

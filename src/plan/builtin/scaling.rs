@@ -225,6 +225,19 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             }
         }
     }
+    // "redis x3", "redis ×3"
+    for i in r.clone() {
+        let times = w
+            .low(i)
+            .strip_prefix('x')
+            .or_else(|| w.low(i).strip_prefix('×'))
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| (1..=100).contains(n));
+        if let Some(n) = times.filter(|_| w.free(i) && i > r.start) {
+            set(d, n);
+            w.claim(i..i + 1);
+        }
+    }
     for i in r.clone() {
         if w.free(i)
             && w.is(

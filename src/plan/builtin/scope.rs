@@ -3,7 +3,8 @@
 //! Environments are read from aliases (`prod`, `stg`, `development`) and
 //! from `the X environment` / `env X`; a mention after `in`, `to` or `for`
 //! outranks a passing one ("a production-like copy in staging"). Namespaces
-//! are read from `namespace X` or `the X namespace`. Both are sanitised to
+//! are read from `namespace X` or `the X namespace`; failing that, the team
+//! that owns the request names it ("for the billing team"). Both are sanitised to
 //! DNS labels here, so `namespace ../../etc` is refused, not cleaned up.
 //! Choosing a default when nothing is said is the caller's job.
 
@@ -140,9 +141,42 @@ pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
     Ok(None)
 }
 
+/// Reads the owning team ("for the billing team", "the billing team's"),
+/// which names the namespace when the text gives none.
+pub(super) fn team(w: &mut Words) -> Result<Option<String>, Error> {
+    for i in 0..w.len() {
+        if !w.free(i) || !w.is(i, &["team", "team's", "teams", "squad", "squad's"]) {
+            continue;
+        }
+        let Some(b) = w.before(i, 0) else { continue };
+        let plain = w.low(b).chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !w.free(b) || w.is(b, STOP) || w.is(b, NOT_NAMES) || w.is(b, PREPOSITIONS) || !plain {
+            continue;
+        }
+        let name = sanitize_name(w.raw(b)).map_err(|m| Error::Refused(format!("team name {m}")))?;
+        w.claim(b..i + 1);
+        return Ok(Some(name));
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owning_team_is_read_before_team() {
+        let team_of = |t: &str| team(&mut Words::new(t)).unwrap();
+        assert_eq!(
+            team_of("a postgres db for the billing team").as_deref(),
+            Some("billing")
+        );
+        assert_eq!(team_of("the Payments team's redis").as_deref(), Some("payments"));
+        assert_eq!(team_of("redis for our team"), None);
+        assert_eq!(team_of("redis for a new team"), None);
+        // Not a plain word: not a team name (and never a path).
+        assert_eq!(team_of("for the ../etc team"), None);
+    }
 
     fn env(text: &str) -> Environment {
         environment(&mut Words::new(text)).unwrap()

@@ -583,8 +583,8 @@ fn nonsense_is_not_understood_and_never_an_empty_deployment() {
 
 #[test]
 fn an_unknown_word_after_deploy_gets_an_image_hint() {
-    let (reason, _) = not_understood("Deploy nginx");
-    assert!(reason.contains("nginx:1.2.3"), "{reason}");
+    let (reason, _) = not_understood("Deploy traefik");
+    assert!(reason.contains("traefik:1.2.3"), "{reason}");
 }
 
 #[test]

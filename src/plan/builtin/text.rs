@@ -317,6 +317,8 @@ impl Words {
             "couple" | "pair" => Some((2.0, 1 + of(i + 1))),
             "single" | "once" => Some((1.0, 1)),
             "twice" => Some((2.0, 1)),
+            // "half a dozen" is six, not a half and a dozen.
+            "half" if self.phrase(i + 1, &["a", "dozen"]) => Some((6.0, 3)),
             "half" => Some((0.5, 1 + a(i + 1))),
             "quarter" => {
                 let extra = if of(i + 1) == 1 { 1 + a(i + 2) } else { 0 };

@@ -1,0 +1,214 @@
+//! Indexing a GitOps repository from git objects, and a whole `plan --repo`.
+//!
+//! The repository is synthetic: 10,000 manifests in 2,000 files (400 apps ×
+//! 5 files × 5 documents, over two environments), committed with git2 into
+//! a temporary repository as loose objects, as a fresh clone's checkout
+//! would not be: the worst case for reads.
+//!
+//! Run with `cargo bench --bench index`; figures go in BENCHMARKS.md.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use gitintent::pipeline::{self, Context};
+use gitintent::plan::Planner;
+use gitintent::repo::{diff, Index, IndexCache, Snapshot};
+use gitintent::Intent;
+
+const APPS: usize = 400;
+const FILES_PER_APP: usize = 5;
+
+fn deployment(app: &str, part: usize, env: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {app}-{part}
+  namespace: {app}
+  labels:
+    app.kubernetes.io/name: {app}-{part}
+    app.kubernetes.io/part-of: {app}
+    team: shop
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {app}-{part}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {app}-{part}
+    spec:
+      serviceAccountName: {app}-{part}
+      securityContext:
+        runAsNonRoot: true
+      containers:
+        - name: app
+          image: registry.example.com/shop/{app}:1.{part}.0
+          args: ["--port=8080", "--env={env}"]
+          ports:
+            - containerPort: 8080
+              name: http
+          resources:
+            requests: {{cpu: 100m, memory: 128Mi}}
+            limits: {{memory: 256Mi}}
+          readinessProbe:
+            httpGet: {{path: /ready, port: http}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {app}-{part}
+  namespace: {app}
+  labels:
+    app.kubernetes.io/name: {app}-{part}
+spec:
+  selector:
+    app.kubernetes.io/name: {app}-{part}
+  ports:
+    - port: 80
+      targetPort: http
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {app}-{part}
+  namespace: {app}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {app}-{part}-config
+  namespace: {app}
+data:
+  LOG_LEVEL: info
+  FEATURE_FLAGS: "a,b,c"
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {app}-{part}
+  namespace: {app}
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {app}-{part}
+"#
+    )
+}
+
+/// Commits the synthetic repository into `dir` and returns it.
+fn synthetic_repo(dir: &Path) {
+    let repo = git2::Repository::init_bare(dir).unwrap();
+    let mut index = git2::Index::new().unwrap();
+    let mut add = |path: String, content: String| {
+        let blob = repo.blob(content.as_bytes()).unwrap();
+        index
+            .add(&git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100644,
+                uid: 0,
+                gid: 0,
+                file_size: content.len() as u32,
+                id: blob,
+                flags: 0,
+                flags_extended: 0,
+                path: path.into_bytes(),
+            })
+            .unwrap();
+    };
+    for env in ["production", "staging"] {
+        let apps: Vec<String> = (0..APPS / 2).map(|i| format!("app-{i}")).collect();
+        let list: String = apps.iter().map(|a| format!("  - {a}\n")).collect();
+        add(
+            format!("clusters/{env}/apps/kustomization.yaml"),
+            format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{list}"),
+        );
+        for app in &apps {
+            for part in 0..FILES_PER_APP {
+                add(
+                    format!("clusters/{env}/apps/{app}/part-{part}.yaml"),
+                    deployment(app, part, env),
+                );
+            }
+        }
+    }
+    add(
+        ".gitintent.yaml".into(),
+        "layout: clusters/{environment}/apps/{name}/\n".into(),
+    );
+    let tree = repo.find_tree(index.write_tree_to(&repo).unwrap()).unwrap();
+    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
+    repo.commit(Some("refs/heads/main"), &sig, &sig, "synthetic", &tree, &[])
+        .unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic_repo(dir.path());
+    let root = dir.path();
+    {
+        let index = Index::build(&Snapshot::open_default(root).unwrap(), &mut IndexCache::new()).unwrap();
+        assert_eq!(index.resources().len(), APPS * FILES_PER_APP * 5);
+        assert_eq!(index.stats().files, APPS * FILES_PER_APP + 3);
+    }
+
+    let mut group = c.benchmark_group("index");
+    group.sample_size(10);
+    group.bench_function("cold: 10,000 manifests in 2,000 files", |b| {
+        b.iter(|| {
+            let snapshot = Snapshot::open_default(root).unwrap();
+            Index::build(&snapshot, &mut IndexCache::new()).unwrap()
+        })
+    });
+    let mut cache = IndexCache::new();
+    Index::build(&Snapshot::open_default(root).unwrap(), &mut cache).unwrap();
+    group.bench_function("warm: nothing changed", |b| {
+        b.iter(|| {
+            let snapshot = Snapshot::open_default(root).unwrap();
+            let index = Index::build(&snapshot, &mut cache).unwrap();
+            assert_eq!(index.stats().parsed, 0);
+            index
+        })
+    });
+    group.finish();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let intent = Intent::new(
+        "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production",
+        None,
+    )
+    .unwrap();
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(10);
+    let plan = |cache: &mut IndexCache| {
+        let snapshot = Snapshot::open_default(root).unwrap();
+        let index = Index::build(&snapshot, cache).unwrap();
+        let ctx = Context::from_snapshot(&snapshot)
+            .unwrap()
+            .with_conventions(index.conventions());
+        let plan = runtime
+            .block_on(pipeline::run(&intent, &Planner::Builtin, &ctx))
+            .unwrap();
+        let changes = diff(&index, &snapshot, &plan.files).unwrap();
+        assert!(!changes.is_noop());
+        changes
+    };
+    group.bench_function("builtin end to end, cold index (the CLI)", |b| {
+        b.iter(|| plan(&mut IndexCache::new()))
+    });
+    group.bench_function("builtin end to end, warm index (a service)", |b| {
+        b.iter(|| plan(&mut cache))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

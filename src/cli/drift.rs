@@ -1,0 +1,221 @@
+//! `gitintent drift`: compare what the repo declares for an environment with
+//! the live cluster.
+//!
+//! Prints one line per resource and the score (text), or the
+//! `drift::Report` contract plus `proposal` (`--format json`). With
+//! `--propose revert|adopt` it also builds the commit (files + message);
+//! `--write` writes its files into the working tree. Exit codes: 0 in sync,
+//! 1 drift found, 2 bad input (repo, environment, kubeconfig, context,
+//! selector), 3 cluster unreachable or too slow, or some resources
+//! unreadable (e.g. 403) while nothing drifted.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Status};
+
+use super::exit;
+use super::output::Style;
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One line per resource, then the score.
+    #[default]
+    Text,
+    /// The JSON report.
+    Json,
+}
+
+/// What to propose about the drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProposeMode {
+    /// Keep Git's values, record the drift (annotation + message).
+    Revert,
+    /// Write the live values into Git.
+    Adopt,
+}
+
+/// Arguments of `gitintent drift`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The GitOps repository (working tree).
+    #[arg(long)]
+    repo: PathBuf,
+    /// The environment to compare (`clusters/ENV/`, `apps/ENV/`, and the layout's directory).
+    #[arg(long = "env", value_name = "ENV")]
+    environment: String,
+    /// The kubeconfig context; default its current context.
+    #[arg(long)]
+    context: Option<String>,
+    /// The kubeconfig file; default `$KUBECONFIG` or `~/.kube/config`, then in-cluster.
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Label selector of the objects Git tracks (to find extra objects).
+    #[arg(long, default_value = drift::DEFAULT_SELECTOR)]
+    selector: String,
+    /// Give up on the cluster after this many seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Build a commit: `revert` records the drift and keeps Git's values,
+    /// `adopt` writes the live values into Git.
+    #[arg(long, value_enum)]
+    propose: Option<ProposeMode>,
+    /// Write the proposal's files into the working tree.
+    #[arg(long, requires = "propose")]
+    write: bool,
+}
+
+fn fail(format: Format, code: u8, message: String) -> u8 {
+    if format == Format::Json {
+        let kind = if code == exit::BAD_INPUT {
+            "bad_input"
+        } else {
+            "failure"
+        };
+        println!(
+            "{}",
+            serde_json::json!({"error": {"code": kind, "message": message}})
+        );
+    }
+    eprintln!("error: {message}");
+    code
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    message
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
+    let format = args.format;
+    let options = ClusterOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        selector: args.selector.clone(),
+        timeout: Duration::from_secs(args.timeout),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .context("starting the async runtime")?;
+    let report = match runtime.block_on(drift::check(&args.repo, &args.environment, &options)) {
+        Ok(r) => r,
+        Err(e) => {
+            let code = if e.is_bad_input() {
+                exit::BAD_INPUT
+            } else {
+                exit::FAILURE
+            };
+            return Ok(fail(format, code, error_chain(&e)));
+        }
+    };
+    let proposal = match args.propose {
+        Some(mode) if report.has_drift() => {
+            let mode = match mode {
+                ProposeMode::Revert => Mode::Revert,
+                ProposeMode::Adopt => Mode::Adopt,
+            };
+            match drift::propose(&args.repo, &report, mode) {
+                Ok(p) => Some(p),
+                Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
+            }
+        }
+        _ => None,
+    };
+    match format {
+        Format::Json => {
+            let mut value = serde_json::to_value(&report)?;
+            value["proposal"] = serde_json::to_value(&proposal)?;
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Format::Text => print_text(&report, proposal.as_ref(), Style::stdout()),
+    }
+    if let (true, Some(p)) = (args.write, &proposal) {
+        let written = gitintent::repo::write_files(&args.repo, &p.files)
+            .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+        for path in written {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(if report.has_drift() {
+        exit::FINDINGS
+    } else if report.summary.unreadable > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}
+
+fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {
+    println!(
+        "{} {} {}",
+        s.bold("Drift in"),
+        report.environment,
+        s.dim(&format!("({}, tracked: {})", report.server, report.selector))
+    );
+    for r in &report.resources {
+        let name = match &r.namespace {
+            Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
+            None => format!("{} {}", r.kind, r.name),
+        };
+        let status = match r.status {
+            Status::InSync => s.green("in-sync   "),
+            Status::Drifted => s.red("drifted   "),
+            Status::Missing => s.red("missing   "),
+            Status::Extra => s.yellow("extra     "),
+            Status::Unreadable => s.yellow("unreadable"),
+        };
+        let score = if r.score > 0 {
+            format!(" (score {})", r.score)
+        } else {
+            String::new()
+        };
+        let file = r
+            .file
+            .as_deref()
+            .map(|f| s.dim(&format!(" {f}")))
+            .unwrap_or_default();
+        println!("  {status} {name}{score}{file}");
+        for d in &r.differences {
+            println!("      {}: git {} → live {}", d.path, d.git, d.live);
+        }
+        if !r.dependents.is_empty() && r.score > 0 {
+            println!(
+                "      {}",
+                s.dim(&format!("depended on by {}", r.dependents.join(", ")))
+            );
+        }
+        if let Some(m) = &r.message {
+            println!("      {m}");
+        }
+    }
+    for w in &report.warnings {
+        println!("  {} {w}", s.yellow("warning:"));
+    }
+    let sm = &report.summary;
+    println!(
+        "{} in-sync, {} drifted, {} missing, {} extra, {} unreadable; drift score {}",
+        sm.in_sync, sm.drifted, sm.missing, sm.extra, sm.unreadable, report.score
+    );
+    if let Some(p) = proposal {
+        println!();
+        println!("{}", s.bold("Proposed commit"));
+        for line in p.message.lines() {
+            println!("  {line}");
+        }
+        for f in &p.files {
+            println!("  {} {}", s.dim("changes"), f.path);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Drift: compare what the GitOps repo declares for an environment with the
+//! live cluster, read through kube.
+//!
+//! Inputs: a repository working tree, an environment, and a way to reach the
+//! cluster (kubeconfig + context, or in-cluster). Output: a [`Report`] with
+//! one [`Entry`] per resource — in sync, drifted (paths with Git and live
+//! values), missing in the cluster, extra (in the cluster with the
+//! Git-tracked label, absent from Git) or unreadable (e.g. a 403 from RBAC)
+//! — and a drift score. [`propose`] turns a report into the files and
+//! message of a revert or adopt commit.
+//!
+//! Only fields the repo declares are compared: server-set defaults, `status`
+//! and managed metadata never count as drift. Drift makes only `get` and
+//! `list` calls (plus discovery of the declared group-versions); the only
+//! other call, [`Cluster::dry_run`] for `plan --cluster`, is a server-side
+//! apply with `dryRun=All`, which persists nothing. It does not read
+//! `Secret`s, live or declared. It does not commit or push: the proposal is
+//! handed to the propose stage.
+//!
+//! Roles: `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
+//! discovery, get, list), `compare.rs` (field comparison), `report.rs`
+//! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
+//! `yaml_edit.rs` (surgical scalar edits that keep comments), `dry_run.rs`
+//! (server-side apply dry run → findings).
+
+mod cluster;
+mod compare;
+mod declared;
+mod dry_run;
+mod propose;
+mod report;
+mod yaml_edit;
+
+pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
+pub use declared::{collect, Declared};
+pub use dry_run::RULE as DRY_RUN_RULE;
+pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
+pub use report::{Difference, Entry, Report, Status, Summary};
+
+use std::path::PathBuf;
+
+/// Drift faults. Drift itself is data ([`Report`]), never an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `.gitintent.yaml` could not be read or is invalid.
+    #[error(transparent)]
+    Repo(#[from] crate::repo::Error),
+    /// The repository has no directory for this environment.
+    #[error("the repository declares nothing for environment {environment:?} (looked in {})", .searched.join(", "))]
+    UnknownEnvironment {
+        environment: String,
+        searched: Vec<String>,
+    },
+    /// A declared file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A declared file is not valid YAML.
+    #[error("{path} is not valid YAML: {message}")]
+    Yaml { path: String, message: String },
+    /// The kubeconfig is missing, unreadable, or lacks the context.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    /// The label selector for extra objects is not valid.
+    #[error("invalid label selector {0:?}")]
+    Selector(String),
+    /// The API server could not be reached.
+    #[error("cannot reach the Kubernetes API server at {server}: {message}")]
+    Unreachable { server: String, message: String },
+    /// The API server did not answer in time.
+    #[error("the Kubernetes API server at {server} did not answer within {seconds} s")]
+    Timeout { server: String, seconds: u64 },
+}
+
+impl Error {
+    /// True for faults in what the user gave us (exit 2), false for faults
+    /// in reaching the cluster (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
+    }
+}
+
+/// Compares the environment's declared resources with the live cluster.
+pub async fn check(
+    root: &std::path::Path,
+    environment: &str,
+    options: &ClusterOptions,
+) -> Result<Report, Error> {
+    let declared = collect(root, environment)?;
+    let cluster = Cluster::connect(options).await?;
+    let observed = cluster.observe(&declared, &options.selector).await?;
+    Ok(report::build(
+        environment,
+        cluster.server(),
+        &options.selector,
+        &declared,
+        observed,
+    ))
+}

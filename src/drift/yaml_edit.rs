@@ -1,0 +1,432 @@
+//! Surgical edits of block-style YAML text that keep every comment, key
+//! order and blank line: split a file into documents, find the line holding
+//! a scalar at a path, replace it, add an annotation.
+//!
+//! It understands block mappings and block sequences (indented or compact)
+//! and plain, single- or double-quoted scalars on one line. Anything else
+//! (flow collections, multi-line scalars, anchors) is not located, and the
+//! caller reports the field as not editable rather than rewriting the file.
+
+use std::ops::Range;
+
+use serde_json::Value;
+
+use super::compare::Seg;
+
+/// Byte ranges of the `---`-separated documents of a stream.
+pub(crate) fn split_documents(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        if bare == "---" || bare.starts_with("--- ") {
+            out.push(start..offset);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    out.push(start..text.len());
+    out
+}
+
+struct Line<'a> {
+    start: usize,
+    text: &'a str,
+    indent: usize,
+}
+
+impl Line<'_> {
+    fn significant(&self) -> bool {
+        let t = self.text.trim();
+        !t.is_empty() && !t.starts_with('#')
+    }
+    fn is_item(&self) -> bool {
+        let t = &self.text[self.indent..];
+        t == "-" || t.starts_with("- ") || t.trim_end() == "-"
+    }
+    /// Column and text of the mapping key on this line, past one `- `.
+    fn key_position(&self) -> (usize, &str) {
+        let t = &self.text[self.indent..];
+        match t.strip_prefix("- ") {
+            Some(rest) => {
+                let extra = rest.len() - rest.trim_start().len();
+                (self.indent + 2 + extra, rest.trim_start())
+            }
+            None => (self.indent, t),
+        }
+    }
+}
+
+fn lines(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        let text = raw.trim_end_matches(['\n', '\r']);
+        let indent = text.len() - text.trim_start_matches(' ').len();
+        out.push(Line { start, text, indent });
+        start += raw.len();
+    }
+    out
+}
+
+/// If `rest` is `key: ...` (key plain or quoted), the byte offset just past the colon.
+fn key_match(rest: &str, key: &str) -> Option<usize> {
+    for quoted in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
+        if let Some(after) = rest.strip_prefix(quoted.as_str()) {
+            if after == ":" || after.starts_with(": ") || after.starts_with(":\t") {
+                return Some(quoted.len() + 1);
+            }
+        }
+    }
+    None
+}
+
+/// The range of a one-line scalar starting at `from` in `line`.
+fn scalar_span(line: &str, from: usize) -> Option<Range<usize>> {
+    let rest = &line[from..];
+    let lead = rest.len() - rest.trim_start().len();
+    let start = from + lead;
+    let v = &line[start..];
+    let end = match v.chars().next()? {
+        '"' => {
+            let mut escaped = false;
+            let close = v[1..].char_indices().find(|&(_, c)| {
+                let hit = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                hit
+            })?;
+            start + 1 + close.0 + 1
+        }
+        '\'' => {
+            let bytes = v.as_bytes();
+            let mut i = 1;
+            loop {
+                match bytes.get(i) {
+                    None => return None,
+                    Some(b'\'') if bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                    Some(b'\'') => break start + i + 1,
+                    Some(_) => i += 1,
+                }
+            }
+        }
+        '{' | '[' | '|' | '>' | '&' | '*' | '!' | '#' => return None,
+        _ => start + v.find(" #").unwrap_or(v.len()),
+    };
+    let span = start..start + line[start..end].trim_end().len();
+    (!span.is_empty()).then_some(span)
+}
+
+fn first_significant(lines: &[Line<'_>], range: &Range<usize>) -> Option<usize> {
+    range.clone().find(|&i| lines[i].significant())
+}
+
+/// The lines below line `at` that belong to its value (key at column `col`).
+fn child_block(lines: &[Line<'_>], at: usize, col: usize, end: usize) -> Range<usize> {
+    let stop = (at + 1..end)
+        .find(|&i| {
+            let l = &lines[i];
+            l.significant() && (l.indent < col || (l.indent == col && !l.is_item()))
+        })
+        .unwrap_or(end);
+    at + 1..stop
+}
+
+/// The line and value span of the scalar at `path`, within `text`.
+fn locate(text: &str, path: &[Seg]) -> Option<(usize, Range<usize>)> {
+    let lines = lines(text);
+    let mut range = 0..lines.len();
+    let mut col = lines[first_significant(&lines, &range)?].indent;
+    for (n, seg) in path.iter().enumerate() {
+        let last = n + 1 == path.len();
+        match seg {
+            Seg::Key(key) => {
+                let (at, after) = range.clone().find_map(|i| {
+                    let l = &lines[i];
+                    if !l.significant() {
+                        return None;
+                    }
+                    let (c, rest) = l.key_position();
+                    (c == col)
+                        .then(|| key_match(rest, key))
+                        .flatten()
+                        .map(|k| (i, l.text.len() - rest.len() + k))
+                })?;
+                if last {
+                    let span = scalar_span(lines[at].text, after)?;
+                    let base = lines[at].start;
+                    return Some((at, base + span.start..base + span.end));
+                }
+                if !lines[at].text[after..].trim().is_empty()
+                    && !lines[at].text[after..].trim_start().starts_with('#')
+                {
+                    return None;
+                }
+                range = child_block(&lines, at, col, range.end);
+                col = lines[first_significant(&lines, &range)?].indent;
+            }
+            Seg::Named(_) | Seg::Index(_) if !last => {
+                let first = first_significant(&lines, &range)?;
+                if !lines[first].is_item() {
+                    return None;
+                }
+                let list_col = lines[first].indent;
+                let items: Vec<usize> = range
+                    .clone()
+                    .filter(|&i| lines[i].significant() && lines[i].indent == list_col && lines[i].is_item())
+                    .collect();
+                let bounds = |k: usize| items[k]..items.get(k + 1).copied().unwrap_or(range.end);
+                let k = match seg {
+                    Seg::Index(i) => (*i < items.len()).then_some(*i)?,
+                    Seg::Named(name) => (0..items.len()).find(|&k| {
+                        let sub = text_of(&lines, bounds(k));
+                        locate(&sub, &[Seg::Key("name".into())])
+                            .and_then(|(_, span)| unquote(&sub[span]))
+                            .is_some_and(|v| v == *name)
+                    })?,
+                    Seg::Key(_) => unreachable!("matched above"),
+                };
+                range = bounds(k);
+                col = list_col + 2;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn text_of(lines: &[Line<'_>], range: Range<usize>) -> String {
+    let mut s = String::new();
+    for (n, i) in range.enumerate() {
+        let l = &lines[i];
+        if n == 0 {
+            // Make the item's first line a plain mapping line.
+            s.push_str(&" ".repeat(l.indent + 2));
+            s.push_str(l.text[l.indent..].strip_prefix("- ").unwrap_or("").trim_start());
+        } else {
+            s.push_str(l.text);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn unquote(token: &str) -> Option<String> {
+    if token.starts_with('"') {
+        serde_json::from_str(token).ok()
+    } else if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
+        Some(inner.replace("''", "'"))
+    } else {
+        Some(token.to_string())
+    }
+}
+
+/// Spells `value` as a YAML scalar, keeping the quoting style of `old`.
+pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
+    match value {
+        Value::String(s) => {
+            let plain_safe = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._/:@+-".contains(c))
+                && !s.starts_with(['-', ':', '.'])
+                && !s.ends_with(':')
+                && s.parse::<f64>().is_err()
+                && !matches!(
+                    s.to_ascii_lowercase().as_str(),
+                    "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
+                );
+            Some(if old.starts_with('\'') && !s.contains('\n') {
+                format!("'{}'", s.replace('\'', "''"))
+            } else if old.starts_with('"') || !plain_safe {
+                Value::String(s.clone()).to_string()
+            } else {
+                s.clone()
+            })
+        }
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+/// Replaces the scalar at `path` in one document's text with `value`.
+pub(crate) fn replace_scalar(text: &str, path: &[Seg], value: &Value) -> Option<String> {
+    let (_, span) = locate(text, path)?;
+    let new = render_scalar(value, &text[span.clone()])?;
+    Some(format!("{}{}{}", &text[..span.start], new, &text[span.end..]))
+}
+
+/// Sets `metadata.annotations[key]` to a string, adding `annotations:` when
+/// needed. `None` when the metadata is not in block style.
+pub(crate) fn set_annotation(text: &str, key: &str, value: &str) -> Option<String> {
+    let quoted = Value::String(value.to_string()).to_string();
+    let path = |k: &str| {
+        vec![
+            Seg::Key("metadata".into()),
+            Seg::Key("annotations".into()),
+            Seg::Key(k.into()),
+        ]
+    };
+    if locate(text, &path(key)).is_some() {
+        return replace_scalar(text, &path(key), &Value::String(value.to_string()));
+    }
+    let lines = lines(text);
+    let top = lines[first_significant(&lines, &(0..lines.len()))?].indent;
+    let meta = (0..lines.len()).find(|&i| {
+        let l = &lines[i];
+        l.significant() && l.indent == top && key_match(&l.text[l.indent..], "metadata").is_some()
+    })?;
+    let meta_after = lines[meta].text[lines[meta].indent..].split_once(':')?.1.trim();
+    if !meta_after.is_empty() && !meta_after.starts_with('#') {
+        return None;
+    }
+    let block = child_block(&lines, meta, top, lines.len());
+    let child_col = lines[first_significant(&lines, &block)?].indent;
+    let annotations = block.clone().find(|&i| {
+        let l = &lines[i];
+        l.significant() && l.indent == child_col && key_match(&l.text[l.indent..], "annotations").is_some()
+    });
+    let insert = |at_line: usize, new_lines: String, replace_line: Option<String>| {
+        let mut out = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            match (&replace_line, i == at_line) {
+                (Some(r), true) => out.push_str(r),
+                _ => out.push_str(l.text),
+            }
+            out.push('\n');
+            if i == at_line {
+                out.push_str(&new_lines);
+            }
+        }
+        if !text.ends_with('\n') {
+            out.pop();
+        }
+        out
+    };
+    match annotations {
+        None => Some(insert(
+            meta,
+            format!(
+                "{pad}annotations:\n{pad}  {key}: {quoted}\n",
+                pad = " ".repeat(child_col)
+            ),
+            None,
+        )),
+        Some(at) => {
+            let l = &lines[at];
+            let after = l.text[l.indent..].split_once(':')?.1.trim();
+            let inner = child_block(&lines, at, child_col, block.end);
+            let pad = first_significant(&lines, &inner)
+                .map(|i| lines[i].indent)
+                .unwrap_or(child_col + 2);
+            let line = format!("{}{key}: {quoted}\n", " ".repeat(pad));
+            match after {
+                "" => Some(insert(at, line, None)),
+                "{}" => Some(insert(
+                    at,
+                    line,
+                    Some(format!("{}annotations:", " ".repeat(child_col))),
+                )),
+                a if a.starts_with('#') => Some(insert(at, line, None)),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DEPLOY: &str = "\
+# The web front end.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # keep in sync with the Service
+  labels:
+    app: web
+spec:
+  replicas: 3 # scaled for Black Friday
+  template:
+    spec:
+      containers:
+      - name: sidecar
+        image: 'envoy:1'
+      - name: web
+        # pinned by release
+        image: \"ghcr.io/acme/web:1.2.0\"
+        ports:
+          - name: http
+            containerPort: 8080
+";
+
+    fn keys(path: &str) -> Vec<Seg> {
+        path.split('.')
+            .map(|p| match p.strip_prefix('=') {
+                Some(name) => Seg::Named(name.into()),
+                None => Seg::Key(p.into()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scalars_are_replaced_in_place_keeping_comments() {
+        let out = replace_scalar(DEPLOY, &keys("spec.replicas"), &json!(5)).unwrap();
+        assert!(out.contains("  replicas: 5 # scaled for Black Friday\n"));
+        let out = replace_scalar(
+            &out,
+            &keys("spec.template.spec.containers.=web.image"),
+            &json!("ghcr.io/acme/web:1.3.0"),
+        )
+        .unwrap();
+        assert!(out.contains("        image: \"ghcr.io/acme/web:1.3.0\"\n"));
+        assert!(
+            out.contains("        image: 'envoy:1'\n"),
+            "the sidecar is untouched"
+        );
+        let out = replace_scalar(
+            &out,
+            &keys("spec.template.spec.containers.=web.ports.=http.containerPort"),
+            &json!(9090),
+        )
+        .unwrap();
+        assert!(out.contains("            containerPort: 9090\n"));
+        let changed: Vec<_> = DEPLOY.lines().zip(out.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(changed.len(), 3);
+        assert!(replace_scalar(DEPLOY, &keys("spec.template"), &json!(1)).is_none());
+        assert!(replace_scalar(DEPLOY, &keys("spec.nope"), &json!(1)).is_none());
+    }
+
+    #[test]
+    fn annotations_are_added_or_updated() {
+        let out = set_annotation(DEPLOY, "gitintent.io/drift", "spec.replicas: live 5").unwrap();
+        assert!(out.contains(
+            "metadata:\n  annotations:\n    gitintent.io/drift: \"spec.replicas: live 5\"\n  name: web"
+        ));
+        let again = set_annotation(&out, "gitintent.io/drift", "other").unwrap();
+        assert!(again.contains("    gitintent.io/drift: \"other\"\n"));
+        let flow = "metadata: {name: x}\n";
+        assert!(set_annotation(flow, "a", "b").is_none());
+        let empty = "metadata:\n  name: x\n  annotations: {}\n";
+        assert_eq!(
+            set_annotation(empty, "a", "b").unwrap(),
+            "metadata:\n  name: x\n  annotations:\n    a: \"b\"\n"
+        );
+    }
+
+    #[test]
+    fn documents_split_on_separator_lines() {
+        let text = "a: 1\n---\nb: 2\n--- # c\nc: 3";
+        let docs: Vec<&str> = split_documents(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(docs, ["a: 1\n", "b: 2\n", "c: 3"]);
+    }
+
+    #[test]
+    fn strings_are_quoted_when_plain_would_change_their_type() {
+        assert_eq!(render_scalar(&json!("web:2"), "web:1").unwrap(), "web:2");
+        assert_eq!(render_scalar(&json!("true"), "x").unwrap(), "\"true\"");
+        assert_eq!(render_scalar(&json!("1.0"), "x").unwrap(), "\"1.0\"");
+        assert_eq!(render_scalar(&json!("it's"), "'x'").unwrap(), "'it''s'");
+    }
+}

@@ -1,0 +1,134 @@
+//! Phrasing found by the evals (`evals/platform.yaml`): a platform team's
+//! words and word order, each fixed in the planner and pinned here.
+
+use super::plan;
+use crate::intent::Intent;
+use crate::spec::{Archetype, Spec};
+
+fn spec(text: &str) -> Spec {
+    plan(&Intent::new(text, None).unwrap()).unwrap()
+}
+
+#[test]
+fn nginx_named_alone_gets_the_pinned_unprivileged_image() {
+    let s = spec("spin up 2 nginx pods behind an ingress at shop.example.com with TLS in staging");
+    let c = &s.components[0];
+    assert_eq!(c.name, "nginx");
+    assert_eq!(c.image.as_deref(), Some("nginxinc/nginx-unprivileged:1.27.3"));
+    assert_eq!(c.replicas, Some(2));
+    assert!(
+        s.assumptions.iter().any(|a| a.contains("non-root")),
+        "{:?}",
+        s.assumptions
+    );
+    let behind = spec("deploy acme/api:1.2 behind nginx in staging");
+    assert_eq!(behind.components[0].image.as_deref(), Some("acme/api:1.2"));
+}
+
+#[test]
+fn the_owning_team_names_the_namespace() {
+    let s = spec("I need a postgres db for the billing team in staging with 20Gi disk");
+    assert_eq!(s.namespace, "billing");
+    assert_eq!(s.components[0].name, "postgres");
+    let explicit = spec("redis for the billing team in namespace shared in staging");
+    assert_eq!(explicit.namespace, "shared");
+}
+
+#[test]
+fn once_means_a_one_off_job_and_once_a_day_a_schedule() {
+    assert_eq!(
+        spec("run acme/migrate:3.0 once in production").components[0].archetype,
+        Archetype::Job
+    );
+    assert_eq!(
+        spec("run acme/report:1.0 once a day in production").components[0].archetype,
+        Archetype::CronJob
+    );
+}
+
+#[test]
+fn x3_after_a_workload_is_a_replica_count() {
+    assert_eq!(spec("redis x3 in prod").components[0].replicas, Some(3));
+}
+
+#[test]
+fn stand_up_and_spin_up_are_verbs_not_dependencies() {
+    let s = spec("stand up a mysql 8.4 database in dev");
+    assert_eq!(s.components[0].image.as_deref(), Some("mysql:8.4"));
+    let s = spec("spin up a postgres 16 in staging");
+    assert_eq!(s.components[0].image.as_deref(), Some("postgres:16"));
+    // "backs up postgres" still makes postgres what the job works on.
+    let s = spec("a nightly job using acme/backup:1.2 that backs up postgres in production");
+    assert_eq!(s.components[0].archetype, Archetype::CronJob);
+}
+
+#[test]
+fn a_size_per_node_is_not_a_daemon() {
+    let s = spec("deploy a 3-node elasticsearch cluster with 50Gi per node in production");
+    let c = &s.components[0];
+    assert_eq!(c.archetype, Archetype::Elasticsearch);
+    assert_eq!(c.replicas, Some(3));
+    assert_eq!(c.storage.as_ref().unwrap().size, "50Gi");
+    let d = spec("run acme/agent:1.0 on every node in production");
+    assert_eq!(d.components[0].archetype, Archetype::Daemon);
+}
+
+#[test]
+fn asking_for_a_pdb_gives_the_disruption_budget() {
+    let s = spec("deploy the api using acme/api:1.2 to prod with 3 replicas and a PDB");
+    let ha = s.components[0].high_availability.as_ref().expect("HA");
+    assert!(ha.pod_disruption_budget);
+    assert_eq!(s.components[0].replicas, Some(3));
+}
+
+#[test]
+fn an_image_with_its_own_database_is_two_components() {
+    let s = spec("deploy acme/api:1.2 in staging with its own postgres");
+    let parts: Vec<(&str, Archetype, Option<&str>)> = s
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.archetype, c.image.as_deref()))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("api", Archetype::WebService, Some("acme/api:1.2")),
+            ("postgres", Archetype::Postgres, None)
+        ]
+    );
+    // An image for the data store itself stays one component.
+    let one = spec("deploy postgres using image bitnami/postgresql:16.4.0 in staging");
+    assert_eq!(one.components.len(), 1);
+}
+
+#[test]
+fn half_a_dozen_is_six() {
+    assert_eq!(
+        spec("deploy half a dozen nginx pods in staging").components[0].replicas,
+        Some(6)
+    );
+}
+
+#[test]
+fn naming_a_port_does_not_name_the_workload() {
+    let s = spec("deploy acme/api:1.2 in staging using port 8443 named https");
+    assert_eq!(s.components[0].name, "api");
+    assert_eq!(s.components[0].ports[0].port, 8443);
+}
+
+#[test]
+fn a_version_before_a_singular_noun_is_a_version() {
+    let s = spec("a PostgreSQL 16 instance for the ledger team in production with 200 GB of storage");
+    let c = &s.components[0];
+    assert_eq!(c.image.as_deref(), Some("postgres:16"));
+    assert_eq!(c.replicas, None);
+    assert_eq!(s.namespace, "ledger");
+    assert_eq!(
+        spec("a redis 3 node cluster in staging").components[0].replicas,
+        Some(3)
+    );
+    assert_eq!(
+        spec("postgres 16 with 3 instances in staging").components[0].replicas,
+        Some(3)
+    );
+}

@@ -1,0 +1,367 @@
+//! The `/v1` handlers: plans (create, get, list, propose) and validation.
+//!
+//! Handlers check the caller's rights before any work, turn every refusal
+//! into an [`ApiError`], and leave planning to [`super::work`]. Request
+//! bodies are typed (`deny_unknown_fields`), so a misspelt field is a `400`
+//! rather than silently ignored.
+
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiJson};
+use super::state::AppState;
+use super::store::{now_ms, AuditEvent, Filter, PlanRecord, Status};
+use super::work::{self, Job};
+use crate::intent::Intent;
+use crate::plan::Planner;
+use crate::spec::secrets;
+
+/// `POST /v1/plans` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatePlan {
+    intent: String,
+    repo: String,
+    environment: Option<String>,
+    planner: Option<String>,
+}
+
+pub(crate) async fn create_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreatePlan>,
+) -> Result<Response, ApiError> {
+    let (id, task) = submit(
+        &state,
+        caller,
+        &body.intent,
+        &body.repo,
+        body.environment.as_deref(),
+        body.planner.as_deref(),
+    )
+    .await?;
+    if prefers_async(&headers) {
+        let location = format!("/v1/plans/{id}");
+        let body = json!({ "id": id, "status": "pending", "location": location });
+        return Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response());
+    }
+    let record = task
+        .await
+        .map_err(|e| ApiError::internal("waiting for the plan", &e))?;
+    respond_with(&record)
+}
+
+/// Checks a plan request, stores it as `pending` and starts planning as a
+/// tracked background task; the plan id and the task (which yields the
+/// final record). Shared by the HTTP API and the Slack backend.
+pub(crate) async fn submit(
+    state: &AppState,
+    caller: Caller,
+    intent: &str,
+    repo: &str,
+    environment: Option<&str>,
+    planner: Option<&str>,
+) -> Result<(String, tokio::task::JoinHandle<PlanRecord>), ApiError> {
+    let requested_at = Instant::now();
+    let Some(repo) = state.repos.get(repo).filter(|_| caller.may_read(repo)) else {
+        let known: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
+        return Err(ApiError::not_found(
+            "repo_not_found",
+            format!("no repository {repo:?} is configured for this token"),
+        )
+        .with_details(json!({ "repositories": known })));
+    };
+    let intent = Intent::new(intent, environment)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_intent", e.to_string()))?;
+    if !caller.may_plan(repo.name(), intent.environment.as_deref()) {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} may not plan for {}repository {:?}",
+            caller.name,
+            intent
+                .environment
+                .as_deref()
+                .map(|e| format!("environment {e:?} of "))
+                .unwrap_or_default(),
+            repo.name()
+        )));
+    }
+    let planner = choose_planner(state, planner)?;
+    let Some(ticket) = state.admission.try_admit() else {
+        state.metrics.rejected();
+        return Err(ApiError::busy(retry_after(state)));
+    };
+    let id = work::new_id().map_err(|e| ApiError::internal("generating a plan id", &e))?;
+    let now = now_ms();
+    let record = PlanRecord {
+        id: id.clone(),
+        repo: repo.name().to_string(),
+        environment: intent.environment.clone(),
+        status: Status::Pending,
+        requester: caller.name.clone(),
+        intent: secrets::redact_text(&intent.text),
+        planner: Some(planner.name().to_string()),
+        model: None,
+        prompt_version: None,
+        raw_reply: None,
+        spec: None,
+        files: None,
+        findings: None,
+        changes: None,
+        usage: None,
+        attempts: 0,
+        error: None,
+        proposal: None,
+        created_ms: now,
+        updated_ms: now,
+        base: None,
+        commit_files: None,
+    };
+    let audit = AuditEvent {
+        event: "plan.requested".into(),
+        actor: caller.name.clone(),
+        plan_id: Some(id.clone()),
+        detail: json!({ "repo": record.repo, "environment": record.environment, "planner": record.planner })
+            .to_string(),
+        at_ms: now,
+    };
+    let store = state.store.clone();
+    let inserted = record.clone();
+    blocking(move || {
+        store.insert_plan(&inserted)?;
+        store.append_audit(&audit)
+    })
+    .await?;
+    let job = Job {
+        record,
+        repo,
+        intent,
+        planner,
+        caller,
+        ticket,
+        requested_at,
+    };
+    let guard = state.tasks.start();
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let record = work::run(state, job).await;
+            drop(guard);
+            record
+        })
+    };
+    Ok((id, task))
+}
+
+/// 201 with the plan, or the stored error with its status.
+pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
+    if record.status == Status::Failed {
+        if let Some(e) = &record.error {
+            let status = e["status"]
+                .as_u64()
+                .and_then(|s| StatusCode::from_u16(s as u16).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = match e["code"].as_str() {
+                Some("invalid_intent") => "invalid_intent",
+                Some("forbidden") => "forbidden",
+                Some("model_timeout") => "model_timeout",
+                Some("model_failed") => "model_failed",
+                _ => "internal",
+            };
+            let mut details = e["details"].clone();
+            if !details.is_object() {
+                details = json!({});
+            }
+            details["plan_id"] = json!(record.id);
+            return Err(
+                ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details),
+            );
+        }
+    }
+    let location = format!("/v1/plans/{}", record.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(work::view(record)),
+    )
+        .into_response())
+}
+
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers.get_all("prefer").iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split([',', ';'])
+                .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+        })
+    })
+}
+
+fn retry_after(state: &AppState) -> u64 {
+    // A plan holds its slot for at most the model deadline; suggest a
+    // fraction of it, between 1 and 30 seconds.
+    let deadline = match (&state.openai, state.config.provider.deadline_secs) {
+        (None, _) => 1,
+        (Some(_), Some(secs)) => secs,
+        (Some(_), None) => 120,
+    };
+    (deadline / 4).clamp(1, 30)
+}
+
+fn choose_planner(state: &AppState, name: Option<&str>) -> Result<Planner, ApiError> {
+    match (name, &state.openai) {
+        (Some("builtin"), _) | (None, None) => Ok(Planner::Builtin),
+        (Some("openai") | None, Some(openai)) => Ok(Planner::OpenAi(openai.clone())),
+        (Some("openai"), None) => Err(ApiError::bad_request(
+            "planner \"openai\" is not available: this service has no model provider configured",
+        )),
+        (Some(other), _) => Err(ApiError::bad_request(format!(
+            "unknown planner {other:?}; use \"builtin\" or \"openai\""
+        ))),
+    }
+}
+
+/// Runs blocking store work off the runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, super::store::Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::internal("store", &e)),
+        Err(e) => Err(ApiError::internal("store", &e)),
+    }
+}
+
+/// A stored plan the caller may see, or 404 (also for other repositories'
+/// plans, so ids of plans a token may not read are not confirmed).
+pub(crate) async fn load_plan(state: &AppState, caller: &Caller, id: &str) -> Result<PlanRecord, ApiError> {
+    let store = state.store.clone();
+    let key = id.to_string();
+    let found = blocking(move || store.get_plan(&key)).await?;
+    found
+        .filter(|p| caller.may_read(&p.repo))
+        .ok_or_else(|| ApiError::not_found("plan_not_found", format!("no plan {id:?}")))
+}
+
+pub(crate) async fn get_plan(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record = load_plan(&state, &caller, &id).await?;
+    Ok(Json(work::view(&record)))
+}
+
+/// `GET /v1/plans` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    repo: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+pub(crate) async fn list_plans(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown status {s:?}; use pending, planned, failed, proposing or proposed"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    }
+    let readable: Vec<String> = state
+        .repos
+        .names()
+        .filter(|n| caller.may_read(n))
+        .map(String::from)
+        .collect();
+    let filter = Filter {
+        repo: q.repo,
+        status,
+        repos_allowed: Some(readable),
+        limit,
+    };
+    let store = state.store.clone();
+    let plans = blocking(move || store.list_plans(&filter)).await?;
+    Ok(Json(
+        json!({ "plans": plans.iter().map(work::summary).collect::<Vec<_>>() }),
+    ))
+}
+
+/// `POST /v1/validate` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ValidateRequest {
+    /// Manifests: YAML or JSON, multi-document streams allowed.
+    manifests: String,
+    /// Environment for the policies (production turns on availability rules).
+    environment: Option<String>,
+    /// Skip resources whose kind has no schema.
+    #[serde(default)]
+    ignore_missing_schemas: bool,
+    /// Kinds to skip (`Kind` or `apiVersion/Kind`).
+    #[serde(default)]
+    skip: Vec<String>,
+}
+
+pub(crate) async fn validate(
+    State(_state): State<AppState>,
+    _caller: Caller,
+    ApiJson(body): ApiJson<ValidateRequest>,
+) -> Result<Json<Value>, ApiError> {
+    if body.manifests.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "manifests is empty: send YAML or JSON text",
+        ));
+    }
+    let result = tokio::task::spawn_blocking(move || {
+        let files = [crate::manifest::File {
+            path: "request.yaml".into(),
+            content: body.manifests,
+        }];
+        let options = crate::validate::Options {
+            ignore_missing_schemas: body.ignore_missing_schemas,
+            skip: body.skip,
+        };
+        let report = crate::validate::validate(&files, &options);
+        let settings = crate::policy::Settings {
+            environment: body.environment.unwrap_or_default(),
+            ..crate::policy::Settings::default()
+        };
+        let mut findings = report.findings();
+        findings.extend(
+            crate::pipeline::Context::default()
+                .policies
+                .check(&files, &settings),
+        );
+        let valid = !crate::finding::has_errors(&findings);
+        json!({
+            "valid": valid,
+            "summary": report.summary(),
+            "findings": findings,
+            "report": report,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal("validating", &e))?;
+    Ok(Json(result))
+}

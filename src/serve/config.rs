@@ -1,0 +1,612 @@
+//! Service configuration: `gitintent.toml`, then `GITINTENT_*` environment
+//! variables, then command-line flags (CLI > environment > file).
+//!
+//! [`Config::load`] reads and checks everything once at start-up; unknown
+//! keys are errors that name the key. Secrets are never in the file: tokens
+//! are stored as SHA-256 hashes, and API keys, git credentials and forge
+//! tokens come from the environment (`GITINTENT_LLM_API_KEY` or the variable
+//! `provider.api-key-env` names, `GITINTENT_GIT_TOKEN`/`GITINTENT_SSH_KEY` for
+//! git, `GITINTENT_FORGE_TOKEN` for pull requests). The Slack
+//! signing secret may be in the file but is better given by
+//! `GITINTENT_SLACK_SIGNING_SECRET`.
+//!
+//! It does not open repositories or the store; [`super::Server`] does.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::plan::OpenAiConfig;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown or mistyped keys.
+    #[error("{} is not a valid gitintent service config: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    /// A value is present but unusable; `key` names it.
+    #[error("config key {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The whole service configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Address to listen on (`GITINTENT_LISTEN`, `--listen`); default `127.0.0.1:8080`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The model provider; without one, plans use the builtin planner.
+    #[serde(default)]
+    pub provider: ProviderConfig,
+    /// GitOps repositories plans may target (`--repo NAME=PATH_OR_URL`).
+    #[serde(default, rename = "repository")]
+    pub repositories: Vec<RepositoryConfig>,
+    /// Bearer tokens (hashes only); see `gitintent token create`.
+    #[serde(default, rename = "token")]
+    pub tokens: Vec<TokenConfig>,
+    /// The Slack slash command (`crate::slack::SlackConfig`: signing secret,
+    /// default repository, user and channel grants).
+    #[serde(default)]
+    pub slack: crate::slack::SlackConfig,
+    /// SQLite file for plans and the audit trail (`GITINTENT_STORE`); default
+    /// `$XDG_DATA_HOME/gitintent/gitintent.db` or `~/.local/share/gitintent/gitintent.db`.
+    pub store: Option<PathBuf>,
+    /// Where mirrors of remote repositories are kept; default: next to the store.
+    pub data_dir: Option<PathBuf>,
+    /// Request and concurrency limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Serve without authentication (loopback only). Only from `--insecure-no-auth`.
+    #[serde(skip)]
+    pub insecure_no_auth: bool,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_string()
+}
+
+/// The model provider.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProviderConfig {
+    /// OpenAI-compatible base URL (`GITINTENT_LLM_BASE_URL`).
+    pub base_url: Option<String>,
+    /// Model name (`GITINTENT_LLM_MODEL`).
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key; default
+    /// `GITINTENT_LLM_API_KEY` (then `OPENAI_API_KEY`).
+    pub api_key_env: Option<String>,
+    /// Total budget for one plan, seconds (default 120).
+    pub deadline_secs: Option<u64>,
+    /// Model replies per plan, repairs included (default 3).
+    pub max_attempts: Option<u32>,
+}
+
+/// One GitOps repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RepositoryConfig {
+    /// The name requests use (`"repo": "platform"`).
+    pub name: String,
+    /// A remote URL; a bare mirror is kept under the data dir and fetched before planning.
+    pub url: Option<String>,
+    /// A local repository (bare or not); plans read its base branch from git objects.
+    pub path: Option<PathBuf>,
+    /// The branch plans start from and proposals target (default `main`).
+    #[serde(default = "default_branch")]
+    pub base_branch: String,
+    /// Where pull requests are opened (`{kind = "github"|"gitlab", url?, repo}`);
+    /// overrides `forge:` in the repository's `.gitintent.yaml`. The token comes
+    /// from `GITINTENT_FORGE_TOKEN` (else `GITHUB_TOKEN`/`GITLAB_TOKEN`).
+    pub forge: Option<crate::propose::ForgeConfig>,
+}
+
+fn default_branch() -> String {
+    "main".to_string()
+}
+
+/// One bearer token: its hash and what it may do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TokenConfig {
+    /// Who the token belongs to; recorded as the requester.
+    pub name: String,
+    /// SHA-256 of the token, lowercase hex (64 characters).
+    pub sha256: String,
+    /// Repositories it may use; `["*"]` for all.
+    #[serde(default = "all")]
+    pub repos: Vec<String>,
+    /// Environments it may plan for; `["*"]` for all.
+    #[serde(default = "all")]
+    pub envs: Vec<String>,
+    /// `plan` and/or `propose`.
+    #[serde(default = "plan_only")]
+    pub rights: Vec<Right>,
+    /// Environments it may propose to, when narrower than `envs`.
+    pub propose_envs: Option<Vec<String>>,
+}
+
+fn all() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+fn plan_only() -> Vec<Right> {
+    vec![Right::Plan]
+}
+
+/// A separate right of a token or Slack mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Right {
+    Plan,
+    Propose,
+}
+
+/// Request and concurrency limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Limits {
+    /// Largest request body, bytes (default 64 KiB).
+    #[serde(default = "default_body_bytes")]
+    pub body_bytes: usize,
+    /// Longest a request may take, seconds (default 150).
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
+    /// Plans (model calls) running at once (default 16).
+    #[serde(default = "default_model_calls")]
+    pub max_model_calls: usize,
+    /// Plans allowed to wait for a slot; beyond it, `429` (default 64).
+    #[serde(default = "default_queue")]
+    pub queue: usize,
+}
+
+fn default_body_bytes() -> usize {
+    64 * 1024
+}
+fn default_timeout() -> u64 {
+    150
+}
+fn default_model_calls() -> usize {
+    16
+}
+fn default_queue() -> usize {
+    64
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: default_body_bytes(),
+            request_timeout_secs: default_timeout(),
+            max_model_calls: default_model_calls(),
+            queue: default_queue(),
+        }
+    }
+}
+
+impl Limits {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// What the command line says; each `Some` wins over file and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    /// `NAME=PATH_OR_URL` pairs from `--repo`.
+    pub repos: Vec<String>,
+    pub insecure_no_auth: bool,
+    pub store: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            provider: ProviderConfig::default(),
+            repositories: Vec::new(),
+            tokens: Vec::new(),
+            slack: crate::slack::SlackConfig::default(),
+            store: None,
+            data_dir: None,
+            limits: Limits::default(),
+            insecure_no_auth: false,
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, Error> {
+        toml::from_str(text).map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    /// File (if any) < environment (`env` looks variables up) < `overrides`; then checked.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        overrides: Overrides,
+    ) -> Result<Config, Error> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Config::from_toml(&text, path)?
+            }
+            None => Config::default(),
+        };
+        let env = |name: &str| env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if let Some(listen) = env("GITINTENT_LISTEN") {
+            config.listen = listen;
+        }
+        if let Some(secret) = env("GITINTENT_SLACK_SIGNING_SECRET") {
+            config.slack.signing_secret = secret;
+        }
+        if let Some(store) = env("GITINTENT_STORE") {
+            config.store = Some(PathBuf::from(store));
+        }
+        if let Some(url) = env("GITINTENT_LLM_BASE_URL") {
+            config.provider.base_url = Some(url);
+        }
+        if let Some(model) = env("GITINTENT_LLM_MODEL") {
+            config.provider.model = Some(model);
+        }
+        if let Some(listen) = overrides.listen {
+            config.listen = listen;
+        }
+        if let Some(store) = overrides.store {
+            config.store = Some(store);
+        }
+        for pair in &overrides.repos {
+            config.repositories.push(repo_flag(pair)?);
+        }
+        config.insecure_no_auth = overrides.insecure_no_auth;
+        if config.store.is_none() {
+            config.store = default_store(&env);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<SocketAddr, Error> {
+        self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{:?} is not an address such as 127.0.0.1:8080", self.listen),
+            )
+        })
+    }
+
+    /// The store path (always set after [`Config::load`]).
+    pub fn store_path(&self) -> Result<&Path, Error> {
+        self.store.as_deref().ok_or_else(|| {
+            invalid(
+                "store",
+                "no store path: set store, GITINTENT_STORE, or HOME/XDG_DATA_HOME",
+            )
+        })
+    }
+
+    /// Where remote mirrors live.
+    pub fn mirror_dir(&self) -> Result<PathBuf, Error> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.join("mirrors"));
+        }
+        let store = self.store_path()?;
+        Ok(store.parent().unwrap_or_else(|| Path::new(".")).join("mirrors"))
+    }
+
+    /// The openai planner settings, or `None` for builtin only. The key is
+    /// read from the environment variable the config names.
+    pub fn openai(&self, env: impl Fn(&str) -> Option<String>) -> Result<Option<OpenAiConfig>, Error> {
+        let p = &self.provider;
+        let key_var = p.api_key_env.as_deref().unwrap_or("GITINTENT_LLM_API_KEY");
+        let get = |n: &str| env(n).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let api_key =
+            get(key_var).or_else(|| p.api_key_env.is_none().then(|| get("OPENAI_API_KEY")).flatten());
+        if p.base_url.is_none() && api_key.is_none() {
+            return Ok(None);
+        }
+        let mut config = OpenAiConfig::new(
+            p.base_url
+                .clone()
+                .unwrap_or_else(|| OpenAiConfig::DEFAULT_BASE_URL.into()),
+            p.model
+                .clone()
+                .unwrap_or_else(|| OpenAiConfig::DEFAULT_MODEL.into()),
+        );
+        config.api_key = api_key;
+        if let Some(secs) = p.deadline_secs {
+            config.deadline = Duration::from_secs(secs);
+            config.timeout = config.timeout.min(config.deadline);
+        }
+        if let Some(n) = p.max_attempts {
+            config.max_attempts = n;
+        }
+        Ok(Some(config))
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let addr = self.listen_addr()?;
+        if self.insecure_no_auth && !addr.ip().is_loopback() {
+            return Err(invalid(
+                "listen",
+                format!("--insecure-no-auth serves without authentication, so it only binds to loopback; {addr} is not a loopback address"),
+            ));
+        }
+        if self.tokens.is_empty() && !self.insecure_no_auth {
+            return Err(invalid(
+                "token",
+                "no tokens configured: add [[token]] entries (see `gitintent token create`) or pass --insecure-no-auth for a loopback-only trial",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, repo) in self.repositories.iter().enumerate() {
+            let key = format!("repository[{i}]");
+            if crate::spec::sanitize_name(&repo.name).ok().as_deref() != Some(repo.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("{:?} must be a lowercase DNS-1123 label", repo.name),
+                ));
+            }
+            if !names.insert(repo.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("repository {:?} is configured twice", repo.name),
+                ));
+            }
+            if repo.url.is_some() == repo.path.is_some() {
+                return Err(invalid(
+                    &key,
+                    format!("repository {:?} needs exactly one of url or path", repo.name),
+                ));
+            }
+            if repo.base_branch.is_empty() || git_ref_unsafe(&repo.base_branch) {
+                return Err(invalid(
+                    format!("{key}.base-branch"),
+                    format!("{:?} is not a usable branch name", repo.base_branch),
+                ));
+            }
+        }
+        let mut token_names = std::collections::HashSet::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            let key = format!("token[{i}]");
+            if token.name.trim().is_empty() || token.name.chars().any(char::is_control) {
+                return Err(invalid(format!("{key}.name"), "a token needs a printable name"));
+            }
+            if !token_names.insert(token.name.as_str()) {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    format!("token name {:?} is used twice", token.name),
+                ));
+            }
+            let hex_ok = token.sha256.len() == 64
+                && token
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex_ok {
+                return Err(invalid(
+                    format!("{key}.sha256"),
+                    "must be the SHA-256 of the token as 64 lowercase hex digits (never the token itself)",
+                ));
+            }
+        }
+        if !self.slack.signing_secret.is_empty() {
+            self.slack.check().map_err(|e| invalid("slack", e.to_string()))?;
+        }
+        if let Some(repo) = &self.slack.default_repo {
+            if !names.contains(repo.as_str()) {
+                return Err(invalid(
+                    "slack.default-repo",
+                    format!("{repo:?} is not a configured repository"),
+                ));
+            }
+        }
+        let l = &self.limits;
+        if l.body_bytes == 0 || l.request_timeout_secs == 0 || l.max_model_calls == 0 {
+            return Err(invalid(
+                "limits",
+                "body-bytes, request-timeout-secs and max-model-calls must be more than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `NAME=PATH_OR_URL` from `--repo`.
+fn repo_flag(pair: &str) -> Result<RepositoryConfig, Error> {
+    let Some((name, target)) = pair
+        .split_once('=')
+        .filter(|(n, t)| !n.is_empty() && !t.is_empty())
+    else {
+        return Err(invalid("--repo", format!("{pair:?} is not NAME=PATH_OR_URL")));
+    };
+    let is_url = target.contains("://") || (target.contains('@') && target.contains(':'));
+    Ok(RepositoryConfig {
+        name: name.to_string(),
+        url: is_url.then(|| target.to_string()),
+        path: (!is_url).then(|| PathBuf::from(target)),
+        base_branch: default_branch(),
+        forge: None,
+    })
+}
+
+fn git_ref_unsafe(name: &str) -> bool {
+    name.starts_with('-')
+        || name.contains("..")
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c))
+}
+
+fn default_store(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".local/share")))?;
+    Some(data.join("gitintent/gitintent.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn load(text: &str, env: &[(&str, &str)], o: Overrides) -> Result<Config, Error> {
+        let dir = std::env::temp_dir().join(format!("gi-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.toml", sha2_hash(text)));
+        std::fs::write(&path, text).unwrap();
+        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let r = Config::load(
+            Some(&path),
+            |n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()),
+            o,
+        );
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    fn sha2_hash(s: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn a_full_config_parses_and_env_overrides_the_file() {
+        let text = format!(
+            r#"
+listen = "127.0.0.1:9000"
+store = "/tmp/x.db"
+[provider]
+base-url = "http://localhost:11434/v1"
+model = "llama"
+[[repository]]
+name = "platform"
+path = "/srv/gitops"
+base-branch = "trunk"
+forge = {{ kind = "github", repo = "acme/gitops" }}
+[[token]]
+name = "ci"
+sha256 = "{HASH}"
+repos = ["platform"]
+envs = ["staging", "production"]
+rights = ["plan", "propose"]
+propose-envs = ["staging"]
+[limits]
+body-bytes = 1024
+"#
+        );
+        let c = load(
+            &text,
+            &[
+                ("GITINTENT_LISTEN", "127.0.0.1:9100"),
+                ("GITINTENT_STORE", "/tmp/y.db"),
+            ],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9100");
+        assert_eq!(c.store.as_deref(), Some(Path::new("/tmp/y.db")));
+        assert_eq!(c.repositories[0].base_branch, "trunk");
+        assert_eq!(
+            c.tokens[0].propose_envs.as_deref(),
+            Some(&["staging".to_string()][..])
+        );
+        assert_eq!(c.limits.body_bytes, 1024);
+        assert_eq!(c.limits.queue, 64);
+        let c = load(
+            &text,
+            &[("GITINTENT_LISTEN", "127.0.0.1:9100")],
+            Overrides {
+                listen: Some("127.0.0.1:9200".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9200");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load(
+            "listen = \"127.0.0.1:1\"\nlisten-port = 3\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("listen-port"), "{e}");
+        let e = load("[limits]\nbody = 3\n", &[], Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("body"), "{e}");
+    }
+
+    #[test]
+    fn insecure_mode_refuses_a_public_address() {
+        let o = Overrides {
+            listen: Some("0.0.0.0:8080".into()),
+            insecure_no_auth: true,
+            ..Overrides::default()
+        };
+        let e = load("", &[("HOME", "/tmp")], o).unwrap_err();
+        assert!(e.to_string().contains("loopback"), "{e}");
+    }
+
+    #[test]
+    fn a_plaintext_token_in_place_of_a_hash_is_refused() {
+        let text = "[[token]]\nname = \"ci\"\nsha256 = \"gi_secret\"\n";
+        let e = load(text, &[("HOME", "/tmp")], Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("token[0].sha256"), "{e}");
+    }
+
+    #[test]
+    fn repo_flags_become_repositories() {
+        let o = Overrides {
+            repos: vec!["a=/srv/a".into(), "b=https://git.example.com/b.git".into()],
+            insecure_no_auth: true,
+            ..Overrides::default()
+        };
+        let c = load("", &[("XDG_DATA_HOME", "/data")], o).unwrap();
+        assert_eq!(c.repositories[0].path.as_deref(), Some(Path::new("/srv/a")));
+        assert!(c.repositories[1].url.is_some());
+        assert_eq!(
+            c.store.as_deref(),
+            Some(Path::new("/data/gitintent/gitintent.db"))
+        );
+        let bad = Overrides {
+            repos: vec!["nope".into()],
+            insecure_no_auth: true,
+            ..Overrides::default()
+        };
+        assert!(load("", &[("HOME", "/h")], bad)
+            .unwrap_err()
+            .to_string()
+            .contains("--repo"));
+    }
+}

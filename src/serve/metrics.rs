@@ -1,0 +1,216 @@
+//! Prometheus metrics in the text exposition format, written by hand.
+//!
+//! Counters and histograms live behind one mutex; updates are a few map
+//! operations per request, far below the cost of a request. Labels come from
+//! a fixed vocabulary (route templates, methods, statuses, outcomes), never
+//! from user input, so cardinality stays bounded.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+#[derive(Debug, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn new() -> Histogram {
+        Histogram {
+            counts: vec![0; LATENCY_BUCKETS.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, seconds: f64) {
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(&self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braces = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!("{{{s}}}")
+            }
+        };
+        let _ = writeln!(out, "{name}_sum{} {}", braces(labels), self.sum);
+        let _ = writeln!(out, "{name}_count{} {}", braces(labels), self.count);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+    plans: BTreeMap<&'static str, u64>,
+    proposals: BTreeMap<&'static str, u64>,
+    tokens: BTreeMap<&'static str, u64>,
+    model_latency: Option<Histogram>,
+    repairs: u64,
+    rejected: u64,
+}
+
+/// The service's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One HTTP request: `route` is the route template, not the raw path.
+    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let mut m = self.inner();
+        *m.requests
+            .entry((route.to_string(), method.to_string(), status))
+            .or_default() += 1;
+        m.latency
+            .entry((route.to_string(), method.to_string()))
+            .or_insert_with(Histogram::new)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A finished plan: `outcome` is `valid`, `invalid` (error findings) or `failed`.
+    pub fn plan(&self, outcome: &'static str) {
+        *self.inner().plans.entry(outcome).or_default() += 1;
+    }
+
+    /// Model usage of one openai plan.
+    pub fn model(&self, input_tokens: u64, output_tokens: u64, attempts: u32, elapsed: Duration) {
+        let mut m = self.inner();
+        *m.tokens.entry("input").or_default() += input_tokens;
+        *m.tokens.entry("output").or_default() += output_tokens;
+        m.repairs += u64::from(attempts.saturating_sub(1));
+        m.model_latency
+            .get_or_insert_with(Histogram::new)
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A proposal attempt: `created`, `refused` or `failed`.
+    pub fn proposal(&self, outcome: &'static str) {
+        *self.inner().proposals.entry(outcome).or_default() += 1;
+    }
+
+    /// A plan refused with 429.
+    pub fn rejected(&self) {
+        self.inner().rejected += 1;
+    }
+
+    /// The exposition text; `running` and `queued` are gauges read at scrape time.
+    pub fn render(&self, running: usize, queued: usize) -> String {
+        let m = self.inner();
+        let mut out = String::new();
+        out.push_str("# HELP gitintent_http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str("# TYPE gitintent_http_requests_total counter\n");
+        for ((route, method, status), n) in &m.requests {
+            let _ = writeln!(
+                out,
+                "gitintent_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP gitintent_http_request_duration_seconds HTTP request latency.\n");
+        out.push_str("# TYPE gitintent_http_request_duration_seconds histogram\n");
+        for ((route, method), h) in &m.latency {
+            h.write(
+                &mut out,
+                "gitintent_http_request_duration_seconds",
+                &format!("route=\"{route}\",method=\"{method}\""),
+            );
+        }
+        out.push_str("# HELP gitintent_plans_total Finished plans by outcome (valid, invalid, failed).\n");
+        out.push_str("# TYPE gitintent_plans_total counter\n");
+        for outcome in ["valid", "invalid", "failed"] {
+            let n = m.plans.get(outcome).copied().unwrap_or(0);
+            let _ = writeln!(out, "gitintent_plans_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP gitintent_proposals_total Proposal attempts by outcome.\n");
+        out.push_str("# TYPE gitintent_proposals_total counter\n");
+        for outcome in ["created", "refused", "failed"] {
+            let n = m.proposals.get(outcome).copied().unwrap_or(0);
+            let _ = writeln!(out, "gitintent_proposals_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP gitintent_model_tokens_total Model tokens by direction.\n");
+        out.push_str("# TYPE gitintent_model_tokens_total counter\n");
+        for direction in ["input", "output"] {
+            let n = m.tokens.get(direction).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "gitintent_model_tokens_total{{direction=\"{direction}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP gitintent_model_duration_seconds Time spent planning with the model, repairs included.\n",
+        );
+        out.push_str("# TYPE gitintent_model_duration_seconds histogram\n");
+        m.model_latency.clone().unwrap_or_else(Histogram::new).write(
+            &mut out,
+            "gitintent_model_duration_seconds",
+            "",
+        );
+        out.push_str(
+            "# HELP gitintent_model_repair_attempts_total Model calls made to repair an invalid spec.\n",
+        );
+        out.push_str("# TYPE gitintent_model_repair_attempts_total counter\n");
+        let _ = writeln!(out, "gitintent_model_repair_attempts_total {}", m.repairs);
+        out.push_str("# HELP gitintent_plans_rejected_total Plans refused with 429 (queue full).\n");
+        out.push_str("# TYPE gitintent_plans_rejected_total counter\n");
+        let _ = writeln!(out, "gitintent_plans_rejected_total {}", m.rejected);
+        out.push_str("# HELP gitintent_plans_running Plans holding a model slot.\n");
+        out.push_str("# TYPE gitintent_plans_running gauge\n");
+        let _ = writeln!(out, "gitintent_plans_running {running}");
+        out.push_str("# HELP gitintent_plans_queued Plans waiting for a model slot.\n");
+        out.push_str("# TYPE gitintent_plans_queued gauge\n");
+        let _ = writeln!(out, "gitintent_plans_queued {queued}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_counters_render() {
+        let m = Metrics::default();
+        m.request("/v1/plans", "POST", 201, Duration::from_millis(30));
+        m.request("/v1/plans", "POST", 201, Duration::from_millis(700));
+        m.plan("valid");
+        m.model(100, 50, 3, Duration::from_millis(600));
+        let text = m.render(1, 2);
+        assert!(text
+            .contains("gitintent_http_requests_total{route=\"/v1/plans\",method=\"POST\",status=\"201\"} 2"));
+        assert!(text.contains(
+            "gitintent_http_request_duration_seconds_bucket{route=\"/v1/plans\",method=\"POST\",le=\"0.05\"} 1"
+        ));
+        assert!(text.contains(
+            "gitintent_http_request_duration_seconds_bucket{route=\"/v1/plans\",method=\"POST\",le=\"+Inf\"} 2"
+        ));
+        assert!(text.contains("gitintent_plans_total{outcome=\"valid\"} 1"));
+        assert!(text.contains("gitintent_model_repair_attempts_total 2"));
+        assert!(text.contains("gitintent_model_duration_seconds_count 1"));
+        assert!(text.contains("gitintent_plans_queued 2"));
+    }
+}

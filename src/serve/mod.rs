@@ -1,0 +1,32 @@
+//! The HTTP service behind `gitintent serve`: the same pipeline as the CLI,
+//! shared by a team over HTTP.
+//!
+//! - `config`: `gitintent.toml` < `GITINTENT_*` < flags;
+//! - `auth`: bearer tokens stored as SHA-256 hashes, plan/propose rights per
+//!   repository and environment;
+//! - `store`: plans and an append-only audit trail ([`Store`], [`SqliteStore`]);
+//! - `server`: the axum router, limits, metrics, graceful shutdown;
+//! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
+//! - `openapi`: the OpenAPI 3 document, kept in sync with the router by a test.
+//!
+//! Slack is `crate::slack`'s router, mounted at `/slack/*` with this
+//! service as its backend (`slack_backend`). The service never lets the model choose a path, a command or raw YAML: it calls the
+//! pipeline and stores what the pipeline returns.
+
+mod api;
+pub mod auth;
+pub mod config;
+mod error;
+mod metrics;
+pub mod openapi;
+mod proposal;
+pub mod repos;
+mod server;
+mod slack_backend;
+mod state;
+pub mod store;
+mod work;
+
+pub use config::{Config, Overrides};
+pub use server::{route_table, Error, Server};
+pub use store::{SqliteStore, Store};

@@ -1,0 +1,324 @@
+//! `POST /v1/plans/{id}/proposal`: turn a stored plan into a branch, a push
+//! and (with a forge) a pull request, once.
+//!
+//! Refusals come first and are precise: `403` without the propose right for
+//! the plan's environment, `409` when the plan is pending, failed, has error
+//! findings, changes nothing, or was already proposed. The plan then moves
+//! atomically from `planned` to `proposing` (so two concurrent requests
+//! cannot both propose). The git work is `crate::propose` (commit from the
+//! base tree plus new blobs on `gitintent/…`, CAS ref update, push, rollback
+//! of the branch when the push fails), run under the repository lock on a
+//! blocking thread; the pull request is opened afterwards. The result is
+//! stored with an audit event. A failed attempt puts the plan back to
+//! `planned`, and a retry is safe: the same files on the same base are
+//! `unchanged`, not a second commit.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::api::{blocking, load_plan};
+use super::auth::Caller;
+use super::error::ApiError;
+use super::repos::Repository;
+use super::state::AppState;
+use super::store::{now_ms, AuditEvent, PlanRecord, Status};
+use super::work;
+use crate::finding::Finding;
+use crate::manifest::File;
+use crate::propose::{self, Author, Credentials, PullRequestRequest, PushOptions, Request, Trailers};
+use crate::spec::Spec;
+
+pub(crate) async fn propose(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let proposal = propose_plan(&state, &caller, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "status": "proposed", "proposal": proposal })),
+    )
+        .into_response())
+}
+
+/// Proposes stored plan `id` for `caller`; the stored proposal JSON.
+pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) -> Result<Value, ApiError> {
+    let record = load_plan(state, caller, id).await?;
+    let env = record.environment.clone().unwrap_or_default();
+    if !caller.may_propose(&record.repo, &env) {
+        state.metrics.proposal("refused");
+        audit(
+            state,
+            caller,
+            &record.id,
+            "proposal.refused",
+            json!({"reason": "forbidden"}),
+        )
+        .await;
+        return Err(ApiError::forbidden(format!(
+            "{:?} may not propose to environment {env:?} of repository {:?}",
+            caller.name, record.repo
+        )));
+    }
+    let nothing_to_change = record
+        .changes
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().all(|c| c["status"] == "unchanged"));
+    let refusal = match record.status {
+        Status::Pending => Some((
+            "plan_pending",
+            "the plan is still being planned; poll it and retry".to_string(),
+        )),
+        Status::Failed => Some((
+            "plan_failed",
+            "the plan failed; there is nothing to propose".to_string(),
+        )),
+        Status::Proposing | Status::Proposed => Some((
+            "already_proposed",
+            format!("plan {} was already proposed", record.id),
+        )),
+        Status::Planned if work::has_errors(&record) => Some((
+            "plan_has_errors",
+            "the plan has error findings; fix the intent and plan again".to_string(),
+        )),
+        Status::Planned if nothing_to_change => Some((
+            "nothing_to_change",
+            "the base branch already holds exactly this plan".to_string(),
+        )),
+        Status::Planned => None,
+    };
+    if let Some((code, message)) = refusal {
+        state.metrics.proposal("refused");
+        audit(
+            state,
+            caller,
+            &record.id,
+            "proposal.refused",
+            json!({"reason": code}),
+        )
+        .await;
+        return Err(ApiError::conflict(code, message).with_details(json!({
+            "plan_id": record.id, "status": record.status.as_str(), "proposal": record.proposal,
+        })));
+    }
+    let Some(repo) = state.repos.get(&record.repo) else {
+        return Err(ApiError::conflict(
+            "repo_not_configured",
+            format!("repository {:?} is no longer configured", record.repo),
+        ));
+    };
+    let store = state.store.clone();
+    let key = record.id.clone();
+    if !blocking(move || store.transition(&key, Status::Planned, Status::Proposing)).await? {
+        state.metrics.proposal("refused");
+        return Err(ApiError::conflict(
+            "already_proposed",
+            format!("plan {} is being or was already proposed", record.id),
+        ));
+    }
+    let guard = state.tasks.start();
+    let outcome = make(&repo, &record).await;
+    drop(guard);
+    let mut updated = record.clone();
+    updated.updated_ms = now_ms();
+    match outcome {
+        Ok(proposal) => {
+            updated.status = Status::Proposed;
+            updated.proposal = Some(proposal.clone());
+            let store = state.store.clone();
+            let saved = updated.clone();
+            blocking(move || store.update_plan(&saved)).await?;
+            state.metrics.proposal("created");
+            audit(state, caller, &record.id, "proposal.created", proposal.clone()).await;
+            Ok(proposal)
+        }
+        Err(e) => {
+            let store = state.store.clone();
+            let key = record.id.clone();
+            let _ = blocking(move || store.transition(&key, Status::Proposing, Status::Planned)).await;
+            state.metrics.proposal(if e.status.is_server_error() {
+                "failed"
+            } else {
+                "refused"
+            });
+            audit(
+                state,
+                caller,
+                &record.id,
+                "proposal.failed",
+                json!({"code": e.code}),
+            )
+            .await;
+            Err(e)
+        }
+    }
+}
+
+async fn audit(state: &AppState, caller: &Caller, plan: &str, event: &str, detail: Value) {
+    let store = state.store.clone();
+    let event = AuditEvent {
+        event: event.into(),
+        actor: caller.name.clone(),
+        plan_id: Some(plan.into()),
+        detail: detail.to_string(),
+        at_ms: now_ms(),
+    };
+    if let Err(e) = blocking(move || store.append_audit(&event)).await {
+        tracing::error!("audit event lost: {}", e.message);
+    }
+}
+
+/// What a stored plan gives a proposal.
+struct Input {
+    spec: Spec,
+    findings: Vec<Finding>,
+    files: Vec<File>,
+    delete: Vec<String>,
+    base_commit: String,
+}
+
+fn input(record: &PlanRecord) -> Result<Input, ApiError> {
+    let corrupt = |what: &str| {
+        ApiError::internal(
+            "reading a stored plan",
+            &std::io::Error::other(format!("plan {} has no usable {what}", record.id)),
+        )
+    };
+    let parse =
+        |v: &Option<Value>, what: &str| -> Result<Value, ApiError> { v.clone().ok_or_else(|| corrupt(what)) };
+    let spec: Spec = serde_json::from_value(parse(&record.spec, "spec")?).map_err(|_| corrupt("spec"))?;
+    let findings: Vec<Finding> =
+        serde_json::from_value(parse(&record.findings, "findings")?).map_err(|_| corrupt("findings"))?;
+    let commit_files = parse(&record.commit_files, "files")?;
+    let files: Vec<File> =
+        serde_json::from_value(commit_files["files"].clone()).map_err(|_| corrupt("files"))?;
+    let delete: Vec<String> =
+        serde_json::from_value(commit_files["delete"].clone()).map_err(|_| corrupt("deletions"))?;
+    let base_commit = parse(&record.base, "base")?["commit"]
+        .as_str()
+        .ok_or_else(|| corrupt("base"))?
+        .to_string();
+    Ok(Input {
+        spec,
+        findings,
+        files,
+        delete,
+        base_commit,
+    })
+}
+
+/// Commit and push under the repository lock, then the pull request.
+async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiError> {
+    let input = input(record)?;
+    let summary = propose::summary(&input.spec);
+    let request = Request {
+        repo: repo.git_dir().to_path_buf(),
+        base: repo.config.base_branch.clone(),
+        base_commit: Some(input.base_commit.clone()),
+        branch: None,
+        files: input.files.clone(),
+        delete: input.delete.clone(),
+        summary: summary.clone(),
+        intent: record.intent.clone(),
+        trailers: Trailers {
+            plan_id: record.id.clone(),
+            planner: record.planner.clone().unwrap_or_default(),
+            model: record.model.clone(),
+            spec_sha256: propose::spec_sha256(&input.spec),
+        },
+        findings: input.findings.clone(),
+        protected: Vec::new(),
+        author: None,
+        rebase: false,
+    };
+    let mut lock = repo.lock().await;
+    let committed = {
+        let repo = repo.clone();
+        tokio::task::spawn_blocking(move || {
+            // Fetch mirrors and read the repository's own settings at its current base.
+            let ctx = repo
+                .prepare(&mut lock, Instant::now())
+                .map_err(Failure::Repo)?
+                .ctx;
+            let request = Request {
+                protected: ctx.config.protected_branches.clone(),
+                author: Some(Author::from_env_or(ctx.config.author.clone()).unwrap_or_else(service_author)),
+                ..request
+            };
+            let mut proposal = propose::commit(&request).map_err(Failure::Propose)?;
+            if let Some(remote) = repo.push_remote() {
+                let options = PushOptions {
+                    remote,
+                    credentials: Credentials::from_env(),
+                    force: false,
+                };
+                if let Err(e) = propose::push(repo.git_dir(), &proposal.branch, &options) {
+                    // All or nothing: the branch only stays when the push landed.
+                    if let Err(undo) = propose::rollback(repo.git_dir(), &proposal) {
+                        tracing::warn!(branch = %proposal.branch, "could not roll back: {undo}");
+                    }
+                    return Err(Failure::Propose(e));
+                }
+                proposal.pushed = true;
+            }
+            drop(lock);
+            Ok((proposal, ctx))
+        })
+        .await
+    };
+    let (mut proposal, ctx) = match committed {
+        Ok(Ok(v)) => v,
+        Ok(Err(Failure::Repo(e))) => return Err(ApiError::internal("preparing the repository", &e)),
+        Ok(Err(Failure::Propose(e))) => return Err(propose_error(&e)),
+        Err(e) => return Err(ApiError::internal("proposing", &e)),
+    };
+    let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
+    if let (Some(forge), true) = (forge, proposal.pushed) {
+        let token = forge.token_from_env().map_err(|e| propose_error(&e))?;
+        let pr = PullRequestRequest {
+            title: summary,
+            body: propose::body(&record.intent, &input.spec, &input.findings, &proposal.stats),
+            head: proposal.branch.clone(),
+            base: repo.config.base_branch.clone(),
+        };
+        let opened = propose::open_pull_request(&forge, &token, &pr)
+            .await
+            .map_err(|e| propose_error(&e))?;
+        proposal.pull_request = Some(opened);
+    }
+    let mut value = serde_json::to_value(&proposal).map_err(|e| ApiError::internal("proposing", &e))?;
+    value["pr_url"] = json!(proposal.pull_request.as_ref().map(|p| p.url.clone()));
+    Ok(value)
+}
+
+enum Failure {
+    Repo(super::repos::Error),
+    Propose(propose::Error),
+}
+
+/// The service's commit identity when neither `.gitintent.yaml` nor the
+/// environment names one.
+fn service_author() -> Author {
+    Author {
+        name: "gitintent".into(),
+        email: "gitintent@localhost".into(),
+    }
+}
+
+/// Refusals the caller can act on are `409` with their message; faults are 502.
+fn propose_error(e: &propose::Error) -> ApiError {
+    match e {
+        propose::Error::Findings(_) => ApiError::conflict("plan_has_errors", e.to_string()),
+        propose::Error::NothingToChange { .. } => ApiError::conflict("nothing_to_change", e.to_string()),
+        propose::Error::Rejected { .. } => ApiError::conflict("push_rejected", e.to_string()),
+        e if e.is_bad_input() => ApiError::conflict("proposal_refused", e.to_string()),
+        e => ApiError::upstream(StatusCode::BAD_GATEWAY, "proposal_failed", "the proposal", e),
+    }
+}

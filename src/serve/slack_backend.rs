@@ -1,0 +1,178 @@
+//! The service as the Slack front end's [`SlackBackend`]: the slash command
+//! plans, proposes and reads plans through exactly the code paths the HTTP
+//! API uses (admission, store, audit, metrics, per-repository locks), and
+//! its deferred work is tracked so graceful shutdown drains it.
+//!
+//! The Slack router has already checked the user's or channel's grant
+//! before calling here, so the backend acts with a caller named
+//! `slack:<user id>` (the requester recorded in the store) that has every
+//! right; the grant check is the router's.
+
+use std::future::Future;
+
+use serde_json::Value;
+
+use super::api::{load_plan, submit};
+use super::auth::Caller;
+use super::config::Right;
+use super::error::ApiError;
+use super::proposal::propose_plan;
+use super::state::AppState;
+use super::store::{PlanRecord, Status};
+use crate::pipeline::Plan;
+use crate::slack::{BackendError, ChangeStatus, PlanSummary, ProposalSummary, Requester, SlackBackend};
+
+/// [`AppState`] seen from the Slack router.
+pub(crate) struct Backend(pub(crate) AppState);
+
+fn caller(requester: &Requester) -> Caller {
+    let all = ["*".to_string()];
+    Caller::from_rights(
+        &requester.audit_name(),
+        &all,
+        &all,
+        &[Right::Plan, Right::Propose],
+    )
+}
+
+fn system() -> Caller {
+    let all = ["*".to_string()];
+    Caller::from_rights("slack", &all, &all, &[])
+}
+
+/// API errors as the Slack front end classifies them; 5xx details stay in the log.
+fn backend_error(e: &ApiError) -> BackendError {
+    match e.status.as_u16() {
+        404 => BackendError::NotFound(e.message.clone()),
+        403 | 409 | 429 => BackendError::Refused(e.message.clone()),
+        400..=499 => BackendError::Invalid(e.message.clone()),
+        _ => BackendError::Internal(format!("{}: {}", e.code, e.message)),
+    }
+}
+
+/// The `pipeline::Plan` fields of a stored plan.
+fn plan_of(r: &PlanRecord) -> Option<Plan> {
+    let planner = match r.planner.as_deref() {
+        Some("openai") => "openai",
+        _ => "builtin",
+    };
+    let field = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
+    Some(Plan {
+        intent: r.intent.clone(),
+        planner,
+        model: r.model.clone(),
+        prompt_version: r.prompt_version.clone(),
+        spec: serde_json::from_value(field(&r.spec)).ok()?,
+        files: serde_json::from_value(field(&r.files)).ok()?,
+        findings: serde_json::from_value(field(&r.findings)).ok()?,
+        usage: serde_json::from_value(field(&r.usage)).unwrap_or_default(),
+        attempts: r.attempts,
+        raw_reply: None,
+    })
+}
+
+fn summary(r: &PlanRecord) -> Result<PlanSummary, BackendError> {
+    if r.status == Status::Pending {
+        return Err(BackendError::Refused(format!(
+            "plan {} is still being planned; try again in a moment",
+            r.id
+        )));
+    }
+    if r.status == Status::Failed {
+        let message = r
+            .error
+            .as_ref()
+            .and_then(|e| e["message"].as_str())
+            .unwrap_or("planning failed");
+        return Err(BackendError::Refused(format!("plan {} failed: {message}", r.id)));
+    }
+    let plan = plan_of(r).ok_or_else(|| BackendError::Internal(format!("plan {} is unreadable", r.id)))?;
+    let mut s = PlanSummary::from_plan(&r.id, &r.repo, &plan);
+    // Real statuses against the base branch (wiring edits and deletions included).
+    if let Some(changes) = r.changes.as_ref().and_then(Value::as_array) {
+        s.files = changes
+            .iter()
+            .filter_map(|c| {
+                let status = match c["status"].as_str()? {
+                    "added" => ChangeStatus::Added,
+                    "modified" => ChangeStatus::Modified,
+                    "deleted" => ChangeStatus::Deleted,
+                    _ => ChangeStatus::Unchanged,
+                };
+                Some(crate::slack::FileChange {
+                    path: c["path"].as_str()?.to_string(),
+                    status,
+                })
+            })
+            .collect();
+    }
+    s.proposal = r.proposal.as_ref().and_then(proposal_summary);
+    Ok(s)
+}
+
+fn proposal_summary(p: &Value) -> Option<ProposalSummary> {
+    Some(ProposalSummary {
+        branch: p["branch"].as_str()?.to_string(),
+        commit: p["commit"].as_str()?.to_string(),
+        pr_url: p["pr_url"].as_str().map(str::to_string),
+    })
+}
+
+impl SlackBackend for Backend {
+    fn plan(
+        &self,
+        requester: Requester,
+        intent: String,
+        repo: String,
+        env: Option<String>,
+    ) -> impl Future<Output = Result<PlanSummary, BackendError>> + Send {
+        let state = self.0.clone();
+        async move {
+            let (_, task) = submit(&state, caller(&requester), &intent, &repo, env.as_deref(), None)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            let record = task
+                .await
+                .map_err(|e| BackendError::Internal(format!("planning task: {e}")))?;
+            if record.status == Status::Failed {
+                if let Err(e) = super::api::respond_with(&record) {
+                    return Err(backend_error(&e));
+                }
+            }
+            summary(&record)
+        }
+    }
+
+    fn propose(
+        &self,
+        requester: Requester,
+        plan_id: String,
+    ) -> impl Future<Output = Result<ProposalSummary, BackendError>> + Send {
+        let state = self.0.clone();
+        async move {
+            let proposal = propose_plan(&state, &caller(&requester), &plan_id)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            proposal_summary(&proposal)
+                .ok_or_else(|| BackendError::Internal("the proposal has no branch".into()))
+        }
+    }
+
+    fn status(&self, plan_id: String) -> impl Future<Output = Result<PlanSummary, BackendError>> + Send {
+        let state = self.0.clone();
+        async move {
+            let record = load_plan(&state, &system(), &plan_id)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            summary(&record)
+        }
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let guard = self.0.tasks.start();
+        tokio::spawn(async move {
+            task.await;
+            drop(guard);
+        });
+    }
+}

@@ -1,0 +1,414 @@
+//! The work behind `POST /v1/plans`: admission, repository preparation under
+//! the repository lock, the pipeline on a blocking thread, the store, the
+//! audit trail and metrics. Also the JSON views of stored plans and the
+//! redaction applied before anything reaches the store.
+//!
+//! Every plan runs as a tracked background task: a synchronous request just
+//! awaits it, so a request that times out or disconnects still leaves a
+//! finished plan behind, and shutdown waits for it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::error::{chain, ApiError};
+use super::repos::Repository;
+use super::state::{AppState, Ticket};
+use super::store::{now_ms, AuditEvent, PlanRecord, Status};
+use crate::intent::Intent;
+use crate::pipeline;
+use crate::plan::{self, Planner};
+use crate::spec::secrets;
+
+/// One admitted plan request.
+pub(crate) struct Job {
+    pub(crate) record: PlanRecord,
+    pub(crate) repo: Arc<Repository>,
+    pub(crate) intent: Intent,
+    pub(crate) planner: Planner,
+    pub(crate) caller: Caller,
+    pub(crate) ticket: Ticket,
+    pub(crate) requested_at: Instant,
+}
+
+/// Runs a job to completion and stores the result; returns the final record.
+pub(crate) async fn run(state: AppState, job: Job) -> PlanRecord {
+    let Job {
+        mut record,
+        repo,
+        intent,
+        planner,
+        caller,
+        ticket,
+        requested_at,
+    } = job;
+    let outcome = plan(&repo, intent, planner, &caller, &ticket, requested_at).await;
+    drop(ticket);
+    record.updated_ms = now_ms();
+    let (event, detail) = match outcome {
+        Ok(done) => {
+            let has_errors = done.plan.has_errors();
+            state.metrics.plan(if has_errors { "invalid" } else { "valid" });
+            if done.plan.planner == "openai" {
+                let u = done.plan.usage;
+                state
+                    .metrics
+                    .model(u.input_tokens, u.output_tokens, done.plan.attempts, done.elapsed);
+            }
+            fill(&mut record, done);
+            let detail = json!({
+                "planner": record.planner, "model": record.model,
+                "environment": record.environment, "has_errors": has_errors,
+            });
+            ("plan.completed", detail)
+        }
+        Err(e) => {
+            state.metrics.plan("failed");
+            record.status = Status::Failed;
+            record.error = Some(json!({
+                "status": e.status.as_u16(), "code": e.code, "message": e.message, "details": e.details,
+            }));
+            (
+                "plan.failed",
+                json!({ "code": e.code, "status": e.status.as_u16() }),
+            )
+        }
+    };
+    let store = state.store.clone();
+    let audit = AuditEvent {
+        event: event.to_string(),
+        actor: caller.name.clone(),
+        plan_id: Some(record.id.clone()),
+        detail: detail.to_string(),
+        at_ms: record.updated_ms,
+    };
+    let saved = record.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        store.update_plan(&saved)?;
+        store.append_audit(&audit)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(plan = %record.id, "cannot store the plan: {}", chain(&e)),
+        Err(e) => tracing::error!(plan = %record.id, "cannot store the plan: {e}"),
+    }
+    tracing::info!(plan = %record.id, repo = %record.repo, status = record.status.as_str(), "plan finished");
+    record
+}
+
+struct Done {
+    plan: pipeline::Plan,
+    base: super::repos::Base,
+    changeset: crate::repo::Changeset,
+    elapsed: std::time::Duration,
+}
+
+async fn plan(
+    repo: &Arc<Repository>,
+    intent: Intent,
+    planner: Planner,
+    caller: &Caller,
+    ticket: &Ticket,
+    requested_at: Instant,
+) -> Result<Done, ApiError> {
+    let _slot = ticket.slot().await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the service is stopping",
+        )
+    })?;
+    // Git work under the repository lock; repositories run in parallel.
+    let mut guard = repo.lock().await;
+    let prepared = {
+        let repo = repo.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = repo.prepare(&mut guard, requested_at);
+            drop(guard);
+            r
+        })
+        .await
+    };
+    let prepared = match prepared {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return Err(ApiError::internal("preparing the repository", &e)),
+        Err(e) => return Err(ApiError::internal("preparing the repository", &e)),
+    };
+    // The pipeline (and the critic inside the openai planner) is CPU-heavy
+    // and partly synchronous: run it on a blocking thread that drives the
+    // async planner through the runtime handle.
+    let started = Instant::now();
+    let handle = tokio::runtime::Handle::current();
+    let ctx = prepared.ctx.clone();
+    let run =
+        tokio::task::spawn_blocking(move || handle.block_on(pipeline::run(&intent, &planner, &ctx))).await;
+    let elapsed = started.elapsed();
+    let mut plan = match run {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(e)) => return Err(library_error(&e)),
+        Err(e) => return Err(ApiError::internal("planning", &e)),
+    };
+    if !caller.may_plan(repo.name(), Some(&plan.spec.environment)) {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} may not plan for environment {:?} of repository {:?}",
+            caller.name,
+            plan.spec.environment,
+            repo.name()
+        )));
+    }
+    let changeset = {
+        let repo = repo.clone();
+        let files = plan.files.clone();
+        let prepared = prepared.clone();
+        tokio::task::spawn_blocking(move || repo.diff(&prepared, &files)).await
+    };
+    let changeset = match changeset {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(ApiError::internal("comparing with the base branch", &e)),
+        Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
+    };
+    // As `plan --repo` does: conflicts and wiring notes join the findings.
+    plan.findings.extend(changeset.findings.iter().cloned());
+    plan.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    Ok(Done {
+        plan,
+        base: prepared.base,
+        changeset,
+        elapsed,
+    })
+}
+
+/// Maps a pipeline error to a response: the user's fault is a precise 422,
+/// anything else a 5xx with the cause in the log only.
+pub(crate) fn library_error(e: &crate::Error) -> ApiError {
+    use crate::Error as E;
+    match e {
+        E::Intent(_)
+        | E::Spec(_)
+        | E::Plan(plan::Error::NotUnderstood { .. } | plan::Error::Refused(_) | plan::Error::Config(_)) => {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_intent",
+                secrets::redact_text(&chain(e)),
+            )
+        }
+        E::Plan(plan::Error::Timeout(_)) => {
+            ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "model_timeout", "the model", e)
+        }
+        E::Plan(plan::Error::Provider(_) | plan::Error::RepairExhausted { .. }) => {
+            ApiError::upstream(StatusCode::BAD_GATEWAY, "model_failed", "the model", e)
+        }
+        _ => ApiError::internal("planning", e),
+    }
+}
+
+fn fill(record: &mut PlanRecord, done: Done) {
+    let Done {
+        plan,
+        base,
+        changeset,
+        ..
+    } = done;
+    let secrets_seen = plan.raw_reply.as_deref().map(secret_values).unwrap_or_default();
+    let mut intent = plan.intent.clone();
+    for s in &secrets_seen {
+        intent = intent.replace(s.as_str(), "[redacted]");
+    }
+    record.status = Status::Planned;
+    record.intent = intent;
+    record.environment = Some(plan.spec.environment.clone());
+    record.planner = Some(plan.planner.to_string());
+    record.model = plan.model.clone();
+    record.prompt_version = plan.prompt_version.clone();
+    record.raw_reply = plan.raw_reply.as_deref().map(redact_reply);
+    record.spec = serde_json::to_value(&plan.spec).ok();
+    record.files = serde_json::to_value(&plan.files).ok();
+    record.findings = serde_json::to_value(&plan.findings).ok();
+    record.changes = serde_json::to_value(&changeset).ok();
+    record.base = Some(base.json());
+    record.commit_files = Some(json!({
+        "files": changeset.files(),
+        "delete": changeset.deleted(),
+    }));
+    record.usage = serde_json::to_value(plan.usage).ok();
+    record.attempts = plan.attempts;
+}
+
+/// Values a model reply carries in credential-named env vars or that look
+/// like credentials.
+fn secret_values(raw: &str) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let (Some(Value::String(name)), Some(Value::String(value))) =
+                    (map.get("name"), map.get("value"))
+                {
+                    if !value.is_empty() && (secrets::is_secret_name(name) || secrets::is_secret_value(value))
+                    {
+                        out.push(value.clone());
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::String(s) if secrets::is_secret_value(s) => out.push(s.clone()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::from_str::<Value>(raw) {
+        walk(&v, &mut out);
+    }
+    out
+}
+
+/// The raw model reply with credential-looking values replaced.
+pub(crate) fn redact_reply(raw: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(raw) else {
+        return secrets::redact_text(raw);
+    };
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                let secret_name = map
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(secrets::is_secret_name);
+                for (key, value) in map.iter_mut() {
+                    if key == "value" && secret_name && value.as_str().is_some_and(|s| !s.is_empty()) {
+                        *value = Value::String("[redacted]".into());
+                    } else {
+                        walk(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::String(s) => {
+                if secrets::is_secret_value(s) {
+                    *s = "[redacted]".into();
+                } else {
+                    *s = secrets::redact_text(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v.to_string()
+}
+
+/// The full JSON view of a stored plan: `plan --format json` fields plus
+/// id, status, repo, requester, changes, proposal, error and timestamps.
+pub(crate) fn view(r: &PlanRecord) -> Value {
+    json!({
+        "id": r.id,
+        "status": r.status.as_str(),
+        "repo": r.repo,
+        "environment": r.environment,
+        "requester": r.requester,
+        "intent": r.intent,
+        "planner": r.planner,
+        "model": r.model,
+        "prompt_version": r.prompt_version,
+        "spec": r.spec,
+        "files": r.files.clone().unwrap_or_else(|| json!([])),
+        "findings": r.findings.clone().unwrap_or_else(|| json!([])),
+        "usage": r.usage.clone().unwrap_or_else(|| json!({"input_tokens": 0, "output_tokens": 0})),
+        "attempts": r.attempts,
+        "base": r.base,
+        "changes": r.changes.clone().unwrap_or_else(|| json!([])),
+        "has_errors": has_errors(r),
+        "proposal": r.proposal,
+        "error": r.error,
+        "created_at": rfc3339(r.created_ms),
+        "updated_at": rfc3339(r.updated_ms),
+    })
+}
+
+/// The short view used in lists.
+pub(crate) fn summary(r: &PlanRecord) -> Value {
+    json!({
+        "id": r.id,
+        "status": r.status.as_str(),
+        "repo": r.repo,
+        "environment": r.environment,
+        "requester": r.requester,
+        "intent": r.intent,
+        "planner": r.planner,
+        "has_errors": has_errors(r),
+        "proposal": r.proposal,
+        "created_at": rfc3339(r.created_ms),
+        "updated_at": rfc3339(r.updated_ms),
+    })
+}
+
+/// True when the stored findings include an error.
+pub(crate) fn has_errors(r: &PlanRecord) -> bool {
+    r.findings
+        .as_ref()
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|f| f["severity"] == "error"))
+}
+
+/// `2026-11-30T01:02:03.456Z` from Unix milliseconds.
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A new plan id: `pl_` and 12 random bytes in hex.
+pub(crate) fn new_id() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)?;
+    Ok(format!("pl_{}", hex::encode(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_796_000_123_456), "2026-11-30T00:55:23.456Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn replies_lose_their_credentials() {
+        let raw = r#"{"components":[{"env":[{"name":"DB_PASSWORD","value":"Tr0ub4dor&3xyz"},{"name":"MODE","value":"fast"}]}],
+                      "assumptions":["password hunter2 was given"]}"#;
+        let out = redact_reply(raw);
+        assert!(!out.contains("Tr0ub4dor"), "{out}");
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(out.contains("fast"));
+        assert_eq!(secret_values(raw), vec!["Tr0ub4dor&3xyz".to_string()]);
+        assert!(!redact_reply("not json password hunter2").contains("hunter2"));
+    }
+}

@@ -1,0 +1,715 @@
+//! The repo side against real git repositories: snapshots at a ref, the
+//! index and its cache, the diff with conflicts and wiring, and `plan --repo`.
+//!
+//! Each test copies a directory (often one of the shared GitOps repositories)
+//! into a temporary directory and commits it with git2 on `main`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
+use gitintent::pipeline::{self, Context};
+use gitintent::plan::Planner;
+use gitintent::repo::{self, diff, Changeset, Index, IndexCache, SkipReason, Snapshot, Status};
+use gitintent::{Intent, Severity};
+
+const REDIS: &str =
+    "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production";
+
+fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/gitops-repos")
+        .join(name)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != ".git" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Stages everything in the working tree and commits it on the current branch.
+fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], IndexAddOption::DEFAULT | IndexAddOption::FORCE, None)
+        .unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = Signature::now("Test", "test@example.com").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+}
+
+/// A git repository on `main` holding a copy of `from` plus `extra` files.
+fn git_repo(from: Option<&Path>, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(from) = from {
+        copy_dir(from, dir.path());
+    }
+    write(dir.path(), extra);
+    let repo = Repository::init_opts(dir.path(), RepositoryInitOptions::new().initial_head("main")).unwrap();
+    commit_all(&repo, "initial");
+    dir
+}
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+/// What the propose step will do: snapshot → context → plan → index → diff.
+fn plan_against(root: &Path, intent: &str) -> (pipeline::Plan, Index, Changeset) {
+    let snapshot = Snapshot::open_default(root).unwrap();
+    let index = Index::build(&snapshot, &mut IndexCache::new()).unwrap();
+    let ctx = Context::from_snapshot(&snapshot)
+        .unwrap()
+        .with_conventions(index.conventions());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let intent = Intent::new(intent, None).unwrap();
+    let plan = runtime
+        .block_on(pipeline::run(&intent, &Planner::Builtin, &ctx))
+        .unwrap();
+    let changes = diff(&index, &snapshot, &plan.files).unwrap();
+    (plan, index, changes)
+}
+
+fn gitintent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gitintent"))
+        .args(args)
+        .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_LLM_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn rules(changes: &Changeset) -> Vec<(Severity, &str)> {
+    changes
+        .findings
+        .iter()
+        .map(|f| (f.severity, f.rule.as_str()))
+        .collect()
+}
+
+const FLUX_PRODUCTION: &str = "\
+# Apps deployed to the production cluster.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base/podinfo # the demo app
+  # - ../base/retired
+patches:
+  - path: podinfo-values.yaml
+    target:
+      kind: HelmRelease
+";
+
+#[test]
+fn wiring_adds_the_app_to_the_flux_production_kustomization_keeping_comments() {
+    let dir = git_repo(
+        Some(&shared("flux2-kustomize-helm-example")),
+        &[
+            ("apps/production/kustomization.yaml", FLUX_PRODUCTION),
+            (".gitintent.yaml", "layout: apps/{environment}/{name}/\n"),
+        ],
+    );
+    let (plan, index, changes) = plan_against(dir.path(), REDIS);
+    assert!(!plan.has_errors(), "{:?}", plan.findings);
+    assert!(!changes.has_conflicts(), "{:?}", changes.findings);
+    let wiring = changes
+        .changes
+        .iter()
+        .find(|c| c.path == "apps/production/kustomization.yaml")
+        .expect("a wiring change");
+    assert_eq!(wiring.status, Status::Modified);
+    assert_eq!(wiring.reason, Some("wiring"));
+    assert_eq!(
+        wiring.content.as_deref(),
+        Some(
+            "\
+# Apps deployed to the production cluster.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../base/podinfo # the demo app
+  # - ../base/retired
+  - redis
+patches:
+  - path: podinfo-values.yaml
+    target:
+      kind: HelmRelease
+"
+        )
+    );
+    assert!(wiring.diff.contains("+  - redis\n"), "{}", wiring.diff);
+    // Every rendered file is new, and the wiring edit is among the files to commit.
+    let files = changes.files();
+    assert_eq!(files.len(), plan.files.len() + 1);
+    assert!(plan.files.iter().all(|f| changes
+        .changes
+        .iter()
+        .any(|c| c.path == f.path && c.status == Status::Added)));
+    // The flux repo's values patch is a patch, not a second HelmRelease.
+    assert_eq!(
+        index
+            .skip_reason("apps/production/podinfo-values.yaml")
+            .map(|s| s.reason),
+        Some(SkipReason::Patch)
+    );
+    assert!(index
+        .resources()
+        .iter()
+        .any(|r| r.identity().kind == "HelmRelease" && r.path() == "apps/base/podinfo/release.yaml"));
+}
+
+#[test]
+fn wiring_adds_the_app_to_the_podinfo_production_overlay() {
+    let dir = git_repo(
+        Some(&shared("podinfo-deploy")),
+        &[(".gitintent.yaml", "layout: overlays/{environment}/{name}/\n")],
+    );
+    let (_, _, changes) = plan_against(dir.path(), REDIS);
+    let wiring = changes
+        .changes
+        .iter()
+        .find(|c| c.reason == Some("wiring"))
+        .expect("a wiring change");
+    assert_eq!(wiring.path, "overlays/production/kustomization.yaml");
+    assert_eq!(
+        wiring.content.as_deref(),
+        Some(
+            "\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: production
+resources:
+  - ../../bases/backend
+  - ../../bases/frontend
+  - ../../bases/cache
+  - ../../bases/database
+  - namespace.yaml
+  - redis
+transformers:
+  - labels.yaml
+"
+        )
+    );
+}
+
+#[test]
+fn a_bare_repository_is_read_from_git_objects() {
+    let work = git_repo(Some(&shared("podinfo-deploy")), &[]);
+    let bare = tempfile::tempdir().unwrap();
+    let status = Command::new("git")
+        .args(["clone", "-q", "--bare"])
+        .arg(work.path())
+        .arg(bare.path().join("repo.git"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let snapshot = Snapshot::open_default(&bare.path().join("repo.git")).unwrap();
+    assert_eq!(snapshot.reference(), "refs/heads/main");
+    let index = Index::build(&snapshot, &mut IndexCache::new()).unwrap();
+    assert!(index
+        .resources()
+        .iter()
+        .any(|r| r.identity().kind == "Deployment" && r.identity().name == "frontend"));
+    assert!(index
+        .kustomization("overlays/production/kustomization.yaml")
+        .is_some());
+    // The conventions: overlays are environments, namespaces from the overlays.
+    let conventions = index.conventions();
+    assert_eq!(conventions.environments, ["dev", "production", "staging"]);
+    assert!(conventions.namespaces.contains(&"production".to_string()));
+}
+
+fn fingerprint(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn a_plan_leaves_head_index_and_working_tree_untouched() {
+    let dir = git_repo(
+        Some(&shared("flux2-kustomize-helm-example")),
+        &[(".gitintent.yaml", "layout: apps/{environment}/{name}/\n")],
+    );
+    // A dirty state: an uncommitted edit, a staged file and an untracked file.
+    let kustomization = dir.path().join("apps/production/kustomization.yaml");
+    std::fs::write(&kustomization, "# local edit\nresources: []\n").unwrap();
+    write(
+        dir.path(),
+        &[("staged.yaml", "a: 1\n"), ("untracked.yaml", "b: 2\n")],
+    );
+    let repo = Repository::open(dir.path()).unwrap();
+    let mut idx = repo.index().unwrap();
+    idx.add_path(Path::new("staged.yaml")).unwrap();
+    idx.write().unwrap();
+    let head = repo.head().unwrap().target();
+    let before = fingerprint(dir.path());
+
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    assert_eq!(
+        fingerprint(dir.path()),
+        before,
+        "the working tree or .git changed"
+    );
+    assert_eq!(repo.head().unwrap().target(), head);
+    // The diff is against the committed base, not the local edit.
+    let wiring = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "apps/production/kustomization.yaml")
+        .unwrap();
+    assert!(wiring["diff"]
+        .as_str()
+        .unwrap()
+        .contains(" - ../base/podinfo\n+  - redis"));
+}
+
+#[test]
+fn plan_json_adds_base_and_changes() {
+    let dir = git_repo(Some(&shared("podinfo-deploy")), &[]);
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["base"]["ref"], "refs/heads/main");
+    assert_eq!(json["base"]["commit"].as_str().unwrap().len(), 40);
+    let changes = json["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), json["files"].as_array().unwrap().len());
+    let sts = changes
+        .iter()
+        .find(|c| c["path"] == "clusters/production/apps/redis/statefulset.yaml")
+        .unwrap();
+    assert_eq!(sts["status"], "added");
+    assert!(sts["diff"]
+        .as_str()
+        .unwrap()
+        .starts_with("--- /dev/null\n+++ b/clusters/production/apps/redis/statefulset.yaml\n"));
+    assert_eq!(sts["resources"][0]["kind"], "StatefulSet");
+    assert_eq!(sts["resources"][0]["status"], "added");
+    // Existing fields stay.
+    for key in [
+        "intent", "planner", "spec", "files", "findings", "usage", "attempts",
+    ] {
+        assert!(json.get(key).is_some(), "{key} missing");
+    }
+}
+
+#[test]
+fn a_missing_base_ref_is_named_with_the_branches_that_exist() {
+    let dir = git_repo(None, &[("a.yaml", "a: 1\n")]);
+    let err = Snapshot::open(dir.path(), "release").unwrap_err();
+    assert!(matches!(err, repo::Error::MissingRef { .. }), "{err}");
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--base",
+        "release",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ref \"release\" not found") && stderr.contains("branches: main"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_directory_that_is_not_a_git_repository_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Snapshot::open_default(dir.path()).unwrap_err();
+    assert!(matches!(err, repo::Error::NotARepository { .. }), "{err}");
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--base",
+        "main",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["code"], "bad_input");
+    assert!(json["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not a git repository"));
+    // Without --base, a plain directory plans as before, without a diff.
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json.get("changes").is_none());
+}
+
+#[test]
+fn unparseable_yaml_and_helm_templates_are_recorded_not_fatal() {
+    let dir = git_repo(
+        Some(&shared("podinfo-deploy")),
+        &[
+            (
+                "broken/bad.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: x\n",
+            ),
+            (
+                "charts/web/templates/svc.yaml",
+                "{{- if .Values.service }}\napiVersion: v1\nkind: Service\n{{- end }}\n",
+            ),
+            ("charts/web/values.yaml", "service: true\n"),
+        ],
+    );
+    let (plan, index, changes) = plan_against(dir.path(), REDIS);
+    assert!(!plan.has_errors());
+    assert!(!changes.has_conflicts());
+    let bad = index.skip_reason("broken/bad.yaml").unwrap();
+    assert_eq!(bad.reason, SkipReason::Unparseable);
+    assert!(bad.detail.contains("line"), "{}", bad.detail);
+    assert_eq!(
+        index.skip_reason("charts/web/templates/svc.yaml").unwrap().reason,
+        SkipReason::HelmTemplate
+    );
+    assert_eq!(
+        index.skip_reason("charts/web/values.yaml").unwrap().reason,
+        SkipReason::ValuesFile
+    );
+    let out = gitintent(&["plan", REDIS, "--repo", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const FOREIGN_STS: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: redis
+  namespace: redis
+spec:
+  serviceName: redis
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis}}
+    spec: {containers: [{name: redis, image: redis:7}]}
+";
+
+#[test]
+fn the_same_resource_under_another_path_is_a_conflict() {
+    let dir = git_repo(None, &[("legacy/redis.yaml", FOREIGN_STS)]);
+    let (_, _, changes) = plan_against(dir.path(), REDIS);
+    let conflict = changes
+        .findings
+        .iter()
+        .find(|f| f.rule == "conflict-resource-elsewhere")
+        .expect("a conflict");
+    assert_eq!(conflict.severity, Severity::Error);
+    assert!(
+        conflict.message.contains("legacy/redis.yaml"),
+        "{}",
+        conflict.message
+    );
+    assert_eq!(
+        conflict.file.as_deref(),
+        Some("clusters/production/apps/redis/statefulset.yaml")
+    );
+    let out = gitintent(&["plan", REDIS, "--repo", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("conflict-resource-elsewhere"));
+}
+
+#[test]
+fn a_workload_of_another_kind_with_the_same_name_is_a_conflict() {
+    let deployment = FOREIGN_STS
+        .replace("kind: StatefulSet", "kind: Deployment")
+        .replace("  serviceName: redis\n", "");
+    let dir = git_repo(None, &[("legacy/redis.yaml", &deployment)]);
+    let (_, _, changes) = plan_against(dir.path(), REDIS);
+    assert_eq!(rules(&changes), [(Severity::Error, "conflict-name-kind")]);
+    assert!(changes.findings[0].message.contains("Deployment/redis"));
+}
+
+#[test]
+fn a_file_gitintent_did_not_write_is_not_overwritten() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: redis, namespace: redis}\nspec: {ports: [{port: 6379}]}\n";
+    let dir = git_repo(None, &[("clusters/production/apps/redis/service.yaml", service)]);
+    let (_, _, changes) = plan_against(dir.path(), REDIS);
+    let finding = changes
+        .findings
+        .iter()
+        .find(|f| f.rule == "conflict-foreign-file")
+        .expect("a foreign-file conflict");
+    assert_eq!(finding.severity, Severity::Error);
+    assert_eq!(
+        finding.file.as_deref(),
+        Some("clusters/production/apps/redis/service.yaml")
+    );
+}
+
+#[test]
+fn a_plan_already_in_the_repository_is_nothing_to_change_and_an_edit_is_a_field_diff() {
+    let dir = git_repo(None, &[("README.md", "gitops\n")]);
+    let (plan, _, changes) = plan_against(dir.path(), REDIS);
+    assert!(!changes.is_noop());
+    write(
+        dir.path(),
+        &plan
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.content.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    commit_all(&Repository::open(dir.path()).unwrap(), "redis");
+
+    let (_, _, again) = plan_against(dir.path(), REDIS);
+    assert!(
+        again.is_noop(),
+        "{:?}",
+        again
+            .changes
+            .iter()
+            .map(|c| (&c.path, c.status))
+            .collect::<Vec<_>>()
+    );
+    assert!(again.files().iter().all(|f| plan.files.contains(f)));
+    assert!(again.findings.is_empty(), "{:?}", again.findings);
+    let out = gitintent(&["plan", REDIS, "--repo", dir.path().to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to change"));
+
+    let five = REDIS.replace("3 replicas", "5 replicas");
+    let (_, _, edit) = plan_against(dir.path(), &five);
+    assert!(
+        edit.findings.is_empty(),
+        "our own files are not foreign: {:?}",
+        edit.findings
+    );
+    let sts = edit
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("/statefulset.yaml"))
+        .unwrap();
+    assert_eq!(sts.status, Status::Modified);
+    let replicas = sts.resources[0]
+        .fields
+        .iter()
+        .find(|f| f.path == "/spec/replicas")
+        .expect("a replicas change");
+    assert_eq!(
+        (replicas.old.clone(), replicas.new.clone()),
+        (Some(serde_json::json!(3)), Some(serde_json::json!(5)))
+    );
+}
+
+#[test]
+fn files_the_plan_no_longer_produces_are_deleted_when_they_are_ours() {
+    let dir = git_repo(None, &[("README.md", "gitops\n")]);
+    let (plan, _, _) = plan_against(dir.path(), REDIS);
+    let mut files: Vec<(&str, &str)> = plan
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.content.as_str()))
+        .collect();
+    let stale = plan.files.iter().find(|f| f.path.ends_with("/pdb.yaml")).unwrap();
+    let stale_path = stale.path.replace("/pdb.yaml", "/old-pdb.yaml");
+    files.push((&stale_path, &stale.content));
+    files.push(("clusters/production/apps/redis/notes.yaml", "title: keep me\n"));
+    write(dir.path(), &files);
+    commit_all(&Repository::open(dir.path()).unwrap(), "redis with a stale file");
+    let (_, _, changes) = plan_against(dir.path(), REDIS);
+    assert_eq!(changes.deleted(), [stale_path]);
+}
+
+#[test]
+fn the_cache_reparses_only_changed_blobs() {
+    let dir = git_repo(Some(&shared("flux2-kustomize-helm-example")), &[]);
+    let mut cache = IndexCache::new();
+    let first = Index::build(&Snapshot::open_default(dir.path()).unwrap(), &mut cache).unwrap();
+    assert!(first.stats().parsed > 10);
+    assert_eq!(first.stats().reused, 0);
+    let second = Index::build(&Snapshot::open_default(dir.path()).unwrap(), &mut cache).unwrap();
+    assert_eq!(second.stats().parsed, 0);
+    assert_eq!(second.stats().reused, first.stats().parsed);
+
+    let release = dir.path().join("apps/base/podinfo/release.yaml");
+    let text = std::fs::read_to_string(&release).unwrap();
+    std::fs::write(&release, text.replace("interval:", "timeout: 5m\n  interval:")).unwrap();
+    commit_all(&Repository::open(dir.path()).unwrap(), "edit");
+    let third = Index::build(&Snapshot::open_default(dir.path()).unwrap(), &mut cache).unwrap();
+    assert_eq!(third.stats().parsed, 1);
+    assert_eq!(third.resources().len(), first.resources().len());
+    // The cache holds this snapshot's blobs only.
+    assert_eq!(cache.len(), third.stats().parsed + third.stats().reused);
+}
+
+#[test]
+fn an_environment_the_repository_does_not_have_is_a_warning() {
+    let dir = git_repo(Some(&shared("flux2-kustomize-helm-example")), &[]);
+    let (plan, _, _) = plan_against(dir.path(), &REDIS.replace("in production", "in qa"));
+    let finding = plan
+        .findings
+        .iter()
+        .find(|f| f.rule == "environment-not-in-repo")
+        .expect("a warning");
+    assert_eq!(finding.severity, Severity::Warning);
+    assert!(
+        finding.message.contains("production, staging"),
+        "{}",
+        finding.message
+    );
+    let (plan, _, _) = plan_against(dir.path(), REDIS);
+    assert!(plan.findings.iter().all(|f| f.rule != "environment-not-in-repo"));
+}
+
+#[test]
+fn policies_and_config_are_read_from_the_base_commit() {
+    let policy = "package main\n\ndeny contains msg if {\n  input.kind == \"StatefulSet\"\n  msg := \"no statefulsets here\"\n}\n";
+    let dir = git_repo(
+        None,
+        &[
+            (
+                ".gitintent.yaml",
+                "layout: apps/{environment}/{name}/\nenvironments: [production]\n",
+            ),
+            ("policies/no-sts.rego", policy),
+        ],
+    );
+    // A working-tree edit that is not committed does not count.
+    std::fs::write(dir.path().join(".gitintent.yaml"), "layout: elsewhere/{name}/\n").unwrap();
+    let (plan, _, _) = plan_against(dir.path(), REDIS);
+    assert!(plan
+        .files
+        .iter()
+        .all(|f| f.path.starts_with("apps/production/redis/")));
+    assert!(
+        plan.findings
+            .iter()
+            .any(|f| f.is_error() && f.message.contains("no statefulsets here")),
+        "{:?}",
+        plan.findings
+    );
+}
+
+#[test]
+fn plan_write_wires_the_app_unless_the_kustomization_has_local_edits() {
+    let dir = git_repo(
+        Some(&shared("flux2-kustomize-helm-example")),
+        &[(".gitintent.yaml", "layout: apps/{environment}/{name}/\n")],
+    );
+    let root = dir.path().to_str().unwrap();
+    let kustomization = dir.path().join("apps/production/kustomization.yaml");
+    let committed = std::fs::read_to_string(&kustomization).unwrap();
+    let out = gitintent(&["plan", REDIS, "--repo", root, "--write"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir
+        .path()
+        .join("apps/production/redis/statefulset.yaml")
+        .is_file());
+    assert_eq!(
+        std::fs::read_to_string(&kustomization).unwrap(),
+        committed.replace("  - ../base/podinfo\n", "  - ../base/podinfo\n  - redis\n")
+    );
+
+    let local = "# mine\nresources: [../base/podinfo]\n";
+    std::fs::write(&kustomization, local).unwrap();
+    let out = gitintent(&["plan", REDIS, "--repo", root, "--write"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&kustomization).unwrap(), local);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not wiring apps/production/kustomization.yaml"));
+}
+
+#[test]
+fn a_missing_object_is_a_clear_error() {
+    let dir = git_repo(
+        None,
+        &[(
+            "apps/web.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+        )],
+    );
+    let snapshot = Snapshot::open_default(dir.path()).unwrap();
+    let blob = snapshot.file("apps/web.yaml").unwrap().blob.to_string();
+    std::fs::remove_file(dir.path().join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    let err = Index::build(&snapshot, &mut IndexCache::new()).unwrap_err();
+    assert!(matches!(err, repo::Error::Object { .. }), "{err}");
+    assert!(err.to_string().contains(&blob), "{err}");
+    let out = gitintent(&["plan", REDIS, "--repo", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read blob"));
+}
