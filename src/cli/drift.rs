@@ -292,6 +292,10 @@ fn print_landed(landed: Option<&Result<Landed, Refusal>>, remote: &str, s: Style
         Ok(l) => &l.findings,
         Err(r) => &r.findings,
     };
+    if !findings.is_empty() {
+        println!();
+        println!("{}", s.bold("Findings"));
+    }
     for f in findings {
         println!("  {f}");
     }

@@ -253,8 +253,8 @@ async fn compliant_cluster() -> (KubeApi, Vec<Value>) {
     (api, lives)
 }
 
-/// `gitintent drift --propose MODE --format json` with a commit author.
-async fn land(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) -> (Output, Value) {
+/// `gitintent drift --propose MODE ARGS…` with a commit author.
+async fn drift_propose(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) -> Output {
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(tmp.path());
     let mut args: Vec<String> = [
@@ -267,14 +267,12 @@ async fn land(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) -> (Output,
         kubeconfig.to_str().unwrap(),
         "--propose",
         mode,
-        "--format",
-        "json",
     ]
     .iter()
     .map(|a| a.to_string())
     .collect();
     args.extend(extra.iter().map(|a| a.to_string()));
-    let out = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
             .args(args)
             .env("NO_COLOR", "1")
@@ -285,7 +283,14 @@ async fn land(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) -> (Output,
             .unwrap()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// [`drift_propose`] with `--format json`, parsed.
+async fn land(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec!["--format", "json"];
+    args.extend(extra);
+    let out = drift_propose(api, dir, mode, &args).await;
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out, json)
@@ -381,6 +386,20 @@ async fn revert_lands_a_branch_with_the_annotation_and_the_drift_in_the_message(
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(again["proposal"]["branch"], branch);
     assert_eq!(again["proposal"]["status"], "unchanged");
+    let text = drift_propose(&api, dir.path(), "revert", &[]).await;
+    assert_eq!(text.status.code(), Some(1));
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "Already proposed: branch {branch}\n  commit  {}\n",
+            p["commit"].as_str().unwrap()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  changes 0 file(s) added, 1 modified; +2 −0 lines\n"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,6 +466,18 @@ async fn a_proposal_breaking_a_policy_is_refused_and_nothing_is_committed() {
     assert_eq!(json["proposal"]["branch"], Value::Null);
     assert_eq!(branches(dir.path()), ["main"]);
     untouched(dir.path(), main);
+    let text = drift_propose(&api, dir.path(), "adopt", &[]).await;
+    assert_eq!(text.status.code(), Some(1));
+    let stdout = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        stdout.contains("\nFindings\n  error [pod-disruption-budget] Deployment/web /spec/replicas: 3 replicas in production"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("branch gitintent/"), "{stdout}");
+    assert!(String::from_utf8(text.stderr)
+        .unwrap()
+        .contains("error: refusing to propose a plan with 1 error finding(s)"),);
+    assert_eq!(branches(dir.path()), ["main"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
