@@ -210,15 +210,28 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
         .filter(|f| !f.path.ends_with("/kustomization.yaml"))
         .cloned()
         .collect();
-    findings.extend(validate::check(&manifests));
-    let settings = ctx.config.policy_settings(&spec.environment);
-    findings.extend(ctx.policies.check(&manifests, &settings));
+    findings.extend(check_files(&manifests, ctx, &spec.environment));
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.resource.cmp(&b.resource))
     });
     Ok((rendered.files, findings))
+}
+
+/// The gate every proposal passes: strict schemas, then the context's
+/// policies with `environment`'s settings. `files` are manifests (no
+/// `kustomization.yaml`); findings are sorted, errors first.
+pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Finding> {
+    let mut findings = validate::check(files);
+    let settings = ctx.config.policy_settings(environment);
+    findings.extend(ctx.policies.check(files, &settings));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    findings
 }
 
 fn mentions_environment(text: &str) -> bool {

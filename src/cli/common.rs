@@ -1,13 +1,17 @@
 //! Helpers every planning subcommand shares: reading the intent, choosing the
-//! planner, mapping library errors to exit codes and printing failures.
+//! planner, mapping library errors to exit codes and printing failures, and
+//! publishing a committed proposal (push, pull request) and printing it.
 
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::Path;
 
 use clap::ValueEnum;
 use gitintent::plan::{self as planner, OpenAi, OpenAiConfig, Planner};
+use gitintent::propose::{self, Credentials, ForgeConfig, Proposal, PullRequestRequest, PushOptions};
 
 use super::exit;
+use super::output::Style;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum PlannerChoice {
@@ -98,4 +102,160 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     message
+}
+
+/// Publishing flags `propose` and `drift --propose` share.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct PublishArgs {
+    /// Push the branch (credentials: GITINTENT_GIT_TOKEN, GITINTENT_SSH_KEY or ssh-agent).
+    #[arg(long)]
+    pub(crate) push: bool,
+    /// The remote to push to: a configured remote's name or a URL.
+    #[arg(long, default_value = "origin")]
+    pub(crate) remote: String,
+    /// Rebuild a branch proposed on an older base, and replace it on the remote.
+    #[arg(long)]
+    pub(crate) rebase: bool,
+    /// Open a pull request (GitHub) or merge request (GitLab); needs --push and GITINTENT_FORGE_TOKEN.
+    #[arg(long, requires = "push")]
+    pub(crate) pr: bool,
+}
+
+/// The forge and its token when `--pr` is asked for, checked before anything is written.
+pub(crate) fn forge_for(
+    config: &gitintent::repo::RepoConfig,
+    repo: &Path,
+    publish: &PublishArgs,
+) -> Result<Option<(ForgeConfig, String)>, propose::Error> {
+    if !publish.pr {
+        return Ok(None);
+    }
+    let forge = forge_config(config, repo, &publish.remote)?;
+    let token = forge.token_from_env()?;
+    Ok(Some((forge, token)))
+}
+
+/// `forge:` from `.gitintent.yaml`, else inferred from the remote's URL.
+fn forge_config(
+    config: &gitintent::repo::RepoConfig,
+    repo: &Path,
+    remote: &str,
+) -> Result<ForgeConfig, propose::Error> {
+    if let Some(forge) = &config.forge {
+        return Ok(forge.clone());
+    }
+    let url = git2::Repository::open(repo)
+        .ok()
+        .and_then(|r| {
+            r.find_remote(remote)
+                .ok()
+                .and_then(|r| r.url().ok().map(String::from))
+        })
+        .unwrap_or_else(|| remote.to_string());
+    propose::infer_forge(&url).ok_or_else(|| {
+        propose::Error::ForgeConfig(format!(
+            "cannot tell the forge from {url:?}: add `forge: {{kind: github|gitlab, url, repo}}` to .gitintent.yaml"
+        ))
+    })
+}
+
+/// Pushes a committed proposal (`--push`) and opens its pull request (`--pr`).
+/// A failed push rolls the local branch back: the branch only stays when the push
+/// landed. `pull_request` builds the request from the forge's name of the base.
+pub(crate) async fn publish(
+    repo: &Path,
+    proposal: &mut Proposal,
+    publish: &PublishArgs,
+    forge: Option<(ForgeConfig, String)>,
+    pull_request: impl FnOnce(&str) -> PullRequestRequest,
+) -> Result<(), propose::Error> {
+    if !publish.push {
+        return Ok(());
+    }
+    let options = PushOptions {
+        remote: publish.remote.clone(),
+        credentials: Credentials::from_env(),
+        force: publish.rebase,
+    };
+    let pushed = tokio::task::block_in_place(|| propose::push(repo, &proposal.branch, &options));
+    if let Err(e) = pushed {
+        if let Err(undo) = propose::rollback(repo, proposal) {
+            eprintln!("warning: could not roll back {}: {undo}", proposal.branch);
+        }
+        return Err(e);
+    }
+    proposal.pushed = true;
+    if let Some((forge, token)) = forge {
+        // The forge's name of the base: `origin/main` → `main`.
+        let base = proposal.base.clone();
+        let base = base
+            .strip_prefix(&format!("{}/", publish.remote))
+            .unwrap_or(&base)
+            .to_string();
+        match propose::open_pull_request(&forge, &token, &pull_request(&base)).await {
+            Ok(opened) => proposal.pull_request = Some(opened),
+            Err(e) => {
+                eprintln!(
+                    "note: {} is committed and pushed; re-run with --pr to retry the pull request",
+                    proposal.branch
+                );
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A random plan id (16 hex digits); the service's store assigns its own.
+pub(crate) fn plan_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = (nanos as u64).to_be_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// Text output of a proposal's JSON (`propose`, its client mode, and `drift --propose`).
+pub(crate) fn print_proposal(p: &serde_json::Value, remote: &str, s: Style) {
+    let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let verb = match p["status"].as_str() {
+        Some("created") => s.green("Created"),
+        Some("updated") => s.yellow("Updated"),
+        _ => s.dim("Already proposed:"),
+    };
+    println!("{verb} branch {}", s.bold(&str_of(&p["branch"])));
+    println!("  commit  {}", str_of(&p["commit"]));
+    let base_commit = str_of(&p["base_commit"]);
+    println!(
+        "  base    {} ({})",
+        str_of(&p["base"]),
+        &base_commit[..base_commit.len().min(12)]
+    );
+    let stat = |k: &str| p["stats"][k].as_u64().unwrap_or(0);
+    println!(
+        "  changes {} file(s) added, {} modified; +{} −{} lines",
+        stat("files_added"),
+        stat("files_modified"),
+        stat("insertions"),
+        stat("deletions")
+    );
+    if p["pushed"].as_bool() == Some(true) {
+        println!("  pushed  to {remote}");
+    }
+    if let Some(pr) = p["pull_request"].as_object() {
+        let existing = if pr.get("existing").and_then(|e| e.as_bool()) == Some(true) {
+            " (already open)"
+        } else {
+            ""
+        };
+        println!(
+            "  pull request #{} {}{existing}",
+            pr.get("number").and_then(|n| n.as_u64()).unwrap_or(0),
+            pr.get("url").and_then(|u| u.as_str()).unwrap_or_default()
+        );
+    }
 }

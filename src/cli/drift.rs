@@ -3,11 +3,14 @@
 //!
 //! Prints one line per resource and the score (text), or the
 //! `drift::Report` contract plus `proposal` (`--format json`). With
-//! `--propose revert|adopt` it also builds the commit (files + message);
-//! `--write` writes its files into the working tree. Exit codes: 0 in sync,
-//! 1 drift found, 2 bad input (repo, environment, kubeconfig, context,
-//! selector), 3 cluster unreachable or too slow, or some resources
-//! unreadable (e.g. 403) while nothing drifted.
+//! `--propose revert|adopt` it also builds the commit (files + message) and
+//! lands it as a normal proposal (`drift_propose`: schemas and policies, a
+//! `gitintent/drift-…` branch, `--push`, `--pr`); `--write` writes its files
+//! into the working tree instead. Exit codes: 0 in sync, 1 drift found (or
+//! the proposal refused by error findings), 2 bad input (repo, environment,
+//! kubeconfig, context, selector, branch), 3 cluster unreachable or too
+//! slow, a failed push, or some resources unreadable (e.g. 403) while
+//! nothing drifted.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,6 +18,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Status};
 
+use super::common::{print_proposal, PublishArgs};
+use super::drift_propose::{land, Landed, Refusal, Target};
 use super::exit;
 use super::output::Style;
 
@@ -65,9 +70,14 @@ pub(crate) struct Args {
     /// `adopt` writes the live values into Git.
     #[arg(long, value_enum)]
     propose: Option<ProposeMode>,
-    /// Write the proposal's files into the working tree.
-    #[arg(long, requires = "propose")]
+    /// Write the proposal's files into the working tree instead of committing a branch.
+    #[arg(long, requires = "propose", conflicts_with_all = ["base", "push", "pr", "rebase"])]
     write: bool,
+    /// The branch (or commit) the proposal is based on; default `main`, else HEAD.
+    #[arg(long, requires = "propose")]
+    base: Option<String>,
+    #[command(flatten)]
+    publish: PublishArgs,
 }
 
 fn fail(format: Format, code: u8, message: String) -> u8 {
@@ -98,6 +108,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let format = args.format;
+    if (args.publish.push || args.publish.rebase) && args.propose.is_none() {
+        return Ok(fail(
+            format,
+            exit::BAD_INPUT,
+            "--push and --rebase need --propose revert|adopt".into(),
+        ));
+    }
     let options = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -133,13 +150,60 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         }
         _ => None,
     };
+    let landed = match (&proposal, args.write) {
+        (Some(p), false) => {
+            let target = Target {
+                repo: &args.repo,
+                base: args.base.as_deref(),
+                publish: &args.publish,
+            };
+            Some(runtime.block_on(land(&target, &report, p)))
+        }
+        _ => None,
+    };
     match format {
         Format::Json => {
             let mut value = serde_json::to_value(&report)?;
             value["proposal"] = serde_json::to_value(&proposal)?;
+            match &landed {
+                Some(Ok(l)) => {
+                    value["proposal"]["findings"] = serde_json::to_value(&l.findings)?;
+                    match &l.proposal {
+                        Some(committed) => {
+                            if let (Some(obj), serde_json::Value::Object(c)) = (
+                                value["proposal"].as_object_mut(),
+                                serde_json::to_value(committed)?,
+                            ) {
+                                obj.extend(c);
+                            }
+                        }
+                        None => value["proposal"]["status"] = "nothing_to_change".into(),
+                    }
+                }
+                Some(Err(r)) => {
+                    value["proposal"]["findings"] = serde_json::to_value(&r.findings)?;
+                    let kind = if r.code == exit::BAD_INPUT {
+                        "bad_input"
+                    } else if r.code == exit::FINDINGS {
+                        "findings"
+                    } else {
+                        "failure"
+                    };
+                    value["error"] = serde_json::json!({"code": kind, "message": r.message});
+                }
+                None => {}
+            }
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
-        Format::Text => print_text(&report, proposal.as_ref(), Style::stdout()),
+        Format::Text => {
+            let s = Style::stdout();
+            print_text(&report, proposal.as_ref(), s);
+            print_landed(landed.as_ref(), &args.publish.remote, s)?;
+        }
+    }
+    if let Some(Err(r)) = &landed {
+        eprintln!("error: {}", r.message);
+        return Ok(r.code);
     }
     if let (true, Some(p)) = (args.write, &proposal) {
         let written = gitintent::repo::write_files(&args.repo, &p.files)
@@ -218,4 +282,34 @@ fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {
             println!("  {} {}", s.dim("changes"), f.path);
         }
     }
+}
+
+fn print_landed(landed: Option<&Result<Landed, Refusal>>, remote: &str, s: Style) -> anyhow::Result<()> {
+    let Some(landed) = landed else {
+        return Ok(());
+    };
+    let findings = match landed {
+        Ok(l) => &l.findings,
+        Err(r) => &r.findings,
+    };
+    if !findings.is_empty() {
+        println!();
+        println!("{}", s.bold("Findings"));
+    }
+    for f in findings {
+        println!("  {f}");
+    }
+    match landed {
+        Ok(Landed {
+            proposal: Some(p), ..
+        }) => {
+            println!();
+            print_proposal(&serde_json::to_value(p)?, remote, s);
+        }
+        Ok(Landed { proposal: None, .. }) => {
+            println!("Nothing to change: the base already holds this proposal.")
+        }
+        Err(_) => {}
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod changes;
 mod client;
 mod common;
 mod drift;
+mod drift_propose;
 mod eval;
 mod output;
 mod plan;

@@ -1,15 +1,18 @@
 //! `gitintent propose`: plan an intent and land it as a branch (optionally pushed, with a PR).
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use gitintent::pipeline::{self, Context, Plan};
-use gitintent::propose::{self, Author, Credentials, Proposal, PushOptions};
+use gitintent::propose::{self, Author, Proposal};
 use gitintent::repo::{self, Index, IndexCache, Snapshot};
 use gitintent::Intent;
 
-use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
+use super::common::{
+    choose_planner, error_chain, exit_code, fail, forge_for, plan_id, print_proposal, publish, read_intent,
+    Format, PlannerChoice, PublishArgs,
+};
 use super::exit;
 use super::output::Style;
 
@@ -33,18 +36,8 @@ pub(crate) struct Args {
     /// Planner; defaults to openai when an endpoint is configured, else builtin.
     #[arg(long, value_enum)]
     planner: Option<PlannerChoice>,
-    /// Push the branch (credentials: GITINTENT_GIT_TOKEN, GITINTENT_SSH_KEY or ssh-agent).
-    #[arg(long)]
-    push: bool,
-    /// The remote to push to: a configured remote's name or a URL.
-    #[arg(long, default_value = "origin")]
-    remote: String,
-    /// Rebuild a branch proposed on an older base, and replace it on the remote.
-    #[arg(long)]
-    rebase: bool,
-    /// Open a pull request (GitHub) or merge request (GitLab); needs --push and GITINTENT_FORGE_TOKEN.
-    #[arg(long, requires = "push")]
-    pr: bool,
+    #[command(flatten)]
+    publish: PublishArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -82,7 +75,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(Outcome::Proposed(proposal)) => {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
-                Format::Text => print_text(&serde_json::to_value(&proposal)?, &args, Style::stdout()),
+                Format::Text => print_proposal(
+                    &serde_json::to_value(&proposal)?,
+                    &args.publish.remote,
+                    Style::stdout(),
+                ),
             }
             Ok(exit::OK)
         }
@@ -141,17 +138,11 @@ async fn plan_and_propose(
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
     // A pull request needs a forge and a token: check before anything is written.
-    let forge = if args.pr {
-        let forge = forge_config(&ctx, &args.repo, &args.remote)?;
-        let token = forge.token_from_env()?;
-        Some((forge, token))
-    } else {
-        None
-    };
+    let forge = forge_for(&ctx.config, &args.repo, &args.publish)?;
     let plan = pipeline::run(intent, planner, &ctx).await?;
     let options = propose::Options {
         branch: args.branch.clone(),
-        rebase: args.rebase,
+        rebase: args.publish.rebase,
         plan_id: plan_id(),
         author: Author::from_env_or(ctx.config.author.clone()),
         protected: ctx.config.protected_branches.clone(),
@@ -175,76 +166,11 @@ async fn plan_and_propose(
             }
         };
     let mut proposal = committed.proposal.clone();
-    if !args.push {
-        return Ok(Outcome::Proposed(proposal));
-    }
-    let options = PushOptions {
-        remote: args.remote.clone(),
-        credentials: Credentials::from_env(),
-        force: args.rebase,
-    };
-    let pushed = tokio::task::block_in_place(|| propose::push(&args.repo, &proposal.branch, &options));
-    if let Err(e) = pushed {
-        // All or nothing: the branch only stays when the push landed.
-        if let Err(undo) = propose::rollback(&args.repo, &proposal) {
-            eprintln!("warning: could not roll back {}: {undo}", proposal.branch);
-        }
-        return Err(e.into());
-    }
-    proposal.pushed = true;
-    if let Some((forge, token)) = forge {
-        // The forge's name of the base: `origin/main` → `main`.
-        let base = proposal.base.clone();
-        let base = base
-            .strip_prefix(&format!("{}/", args.remote))
-            .unwrap_or(&base)
-            .to_string();
-        let pr = committed.pull_request(&plan, &base);
-        match propose::open_pull_request(&forge, &token, &pr).await {
-            Ok(opened) => proposal.pull_request = Some(opened),
-            Err(e) => {
-                eprintln!(
-                    "note: {} is committed and pushed; re-run with --pr to retry the pull request",
-                    proposal.branch
-                );
-                return Err(e.into());
-            }
-        }
-    }
-    Ok(Outcome::Proposed(proposal))
-}
-
-/// `forge:` from `.gitintent.yaml`, else inferred from the remote's URL.
-fn forge_config(ctx: &Context, repo: &Path, remote: &str) -> Result<propose::ForgeConfig, propose::Error> {
-    if let Some(forge) = &ctx.config.forge {
-        return Ok(forge.clone());
-    }
-    let url = git2::Repository::open(repo)
-        .ok()
-        .and_then(|r| {
-            r.find_remote(remote)
-                .ok()
-                .and_then(|r| r.url().ok().map(String::from))
-        })
-        .unwrap_or_else(|| remote.to_string());
-    propose::infer_forge(&url).ok_or_else(|| {
-        propose::Error::ForgeConfig(format!(
-            "cannot tell the forge from {url:?}: add `forge: {{kind: github|gitlab, url, repo}}` to .gitintent.yaml"
-        ))
+    publish(&args.repo, &mut proposal, &args.publish, forge, |base| {
+        committed.pull_request(&plan, base)
     })
-}
-
-/// A random plan id (16 hex digits); the service's store assigns its own.
-fn plan_id() -> String {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = (nanos as u64).to_be_bytes();
-    }
-    hex::encode(bytes)
+    .await?;
+    Ok(Outcome::Proposed(proposal))
 }
 
 fn print_nothing_to_change(format: Format, base: &str) {
@@ -304,7 +230,7 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         Ok(Proposed::Made(proposal)) => {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
-                Format::Text => print_text(&proposal, args, Style::stdout()),
+                Format::Text => print_proposal(&proposal, &args.publish.remote, Style::stdout()),
             }
             Ok(exit::OK)
         }
@@ -319,46 +245,5 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         }
         Ok(Proposed::Refused { code, message }) => Ok(fail(format, code, message)),
         Err(e) => Ok(fail(format, exit::FAILURE, format!("{e:#}"))),
-    }
-}
-
-/// Text output from the proposal's JSON (local and client mode alike).
-fn print_text(p: &serde_json::Value, args: &Args, s: Style) {
-    let str_of = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    let verb = match p["status"].as_str() {
-        Some("created") => s.green("Created"),
-        Some("updated") => s.yellow("Updated"),
-        _ => s.dim("Already proposed:"),
-    };
-    println!("{verb} branch {}", s.bold(&str_of(&p["branch"])));
-    println!("  commit  {}", str_of(&p["commit"]));
-    let base_commit = str_of(&p["base_commit"]);
-    println!(
-        "  base    {} ({})",
-        str_of(&p["base"]),
-        &base_commit[..base_commit.len().min(12)]
-    );
-    let stat = |k: &str| p["stats"][k].as_u64().unwrap_or(0);
-    println!(
-        "  changes {} file(s) added, {} modified; +{} −{} lines",
-        stat("files_added"),
-        stat("files_modified"),
-        stat("insertions"),
-        stat("deletions")
-    );
-    if p["pushed"].as_bool() == Some(true) {
-        println!("  pushed  to {}", args.remote);
-    }
-    if let Some(pr) = p["pull_request"].as_object() {
-        let existing = if pr.get("existing").and_then(|e| e.as_bool()) == Some(true) {
-            " (already open)"
-        } else {
-            ""
-        };
-        println!(
-            "  pull request #{} {}{existing}",
-            pr.get("number").and_then(|n| n.as_u64()).unwrap_or(0),
-            pr.get("url").and_then(|u| u.as_str()).unwrap_or_default()
-        );
     }
 }

@@ -102,7 +102,7 @@ impl Committed {
 }
 
 /// `refs/heads/main` → `main`; `refs/remotes/origin/main` → `origin/main`.
-fn base_name(reference: &str) -> String {
+pub fn base_name(reference: &str) -> String {
     reference
         .strip_prefix("refs/heads/")
         .or_else(|| reference.strip_prefix("refs/remotes/"))

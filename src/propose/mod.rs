@@ -27,7 +27,7 @@ pub use forge::{
     body, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture, ForgeKind, GitHub,
     GitLab, PullRequest, PullRequestRequest,
 };
-pub use from_plan::{commit_plan, Committed, Options};
+pub use from_plan::{base_name, commit_plan, Committed, Options};
 pub use push::{push, select_credential, CredentialChoice, Credentials, PushOptions};
 
 use std::path::PathBuf;
