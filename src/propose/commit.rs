@@ -213,7 +213,10 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
             .map_err(Error::git("write the commit"))?;
         let log = format!("gitintent: propose {}", one_line(&req.summary));
         let updated = match tip {
-            None => repo.reference(&refname, id, false, &log),
+            // Create-if-absent, checked under the ref lock: a zero expected id
+            // means "must not exist". (`reference(force = false)` checks before
+            // taking the lock, so two racing creators could both succeed.)
+            None => repo.reference_matching(&refname, id, true, git2::Oid::zero(), &log),
             Some(old) => repo.reference_matching(&refname, id, true, old, &log),
         };
         match updated {
