@@ -164,13 +164,20 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         },
         _ => intent.clone(),
     };
-    let planned = planner.plan(&intent, ctx).await?;
+    let critic = Remembering::new(ctx);
+    let planned = planner.plan(&intent, &critic).await?;
     let mut spec = planned.spec;
     if let Some(env) = &intent.environment {
         spec.environment = env.clone();
     }
     spec.normalize()?;
-    let (files, findings) = review(&mut spec, ctx)?;
+    let (files, findings) = match critic.take(&spec) {
+        Some((reviewed, files, findings)) => {
+            spec = reviewed;
+            (files, findings)
+        }
+        None => review(&mut spec, ctx)?,
+    };
     Ok(Plan {
         intent: secrets::redact_text(&intent.text),
         planner: planned.planner,
@@ -247,6 +254,50 @@ fn mentions_environment(text: &str) -> bool {
     })
 }
 
+/// The critic of one [`run`]: the same review as [`Context`]'s, remembering the
+/// last one so that `run` does not render, validate and check policies a
+/// second time when the planner's final spec is the one the critic saw.
+/// [`review`] is deterministic for a given spec and context, so reusing it is
+/// exact, not an approximation.
+struct Remembering<'a> {
+    ctx: &'a Context,
+    /// The spec as the critic received it, then as reviewed, with the review.
+    last: std::sync::Mutex<Option<Reviewed>>,
+}
+
+type Reviewed = (Spec, Spec, Vec<File>, Vec<Finding>);
+
+impl<'a> Remembering<'a> {
+    fn new(ctx: &'a Context) -> Self {
+        Remembering {
+            ctx,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The remembered review of `spec`, if the critic's last input was `spec`.
+    fn take(&self, spec: &Spec) -> Option<(Spec, Vec<File>, Vec<Finding>)> {
+        let last = self.last.lock().ok()?.take()?;
+        (last.0 == *spec).then_some((last.1, last.2, last.3))
+    }
+}
+
+impl Critic for Remembering<'_> {
+    fn review(&self, spec: &Spec) -> Vec<Finding> {
+        let mut reviewed = spec.clone();
+        match review(&mut reviewed, self.ctx) {
+            Ok((files, findings)) => {
+                let errors = findings.iter().filter(|f| f.is_error()).cloned().collect();
+                if let Ok(mut last) = self.last.lock() {
+                    *last = Some((spec.clone(), reviewed, files, findings));
+                }
+                errors
+            }
+            Err(e) => vec![Finding::new(Severity::Error, "render", "spec", "", e.to_string())],
+        }
+    }
+}
+
 /// The repair loop's critic: the same review a user gets, errors only.
 impl Critic for Context {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
@@ -255,5 +306,55 @@ impl Critic for Context {
             Ok((_, findings)) => findings.into_iter().filter(Finding::is_error).collect(),
             Err(e) => vec![Finding::new(Severity::Error, "render", "spec", "", e.to_string())],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Archetype, Component};
+
+    fn spec(environment: &str) -> Spec {
+        let mut web = Component::new("web", Archetype::WebService);
+        web.image = Some("ghcr.io/acme/web:1.2.3".into());
+        Spec {
+            environment: environment.into(),
+            namespace: "shop".into(),
+            components: vec![web, Component::new("redis", Archetype::Redis)],
+            assumptions: vec![],
+            questions: vec![],
+        }
+    }
+
+    #[test]
+    fn a_remembered_review_is_exactly_a_fresh_review_of_the_same_spec() {
+        let ctx = Context::default();
+        let critic = Remembering::new(&ctx);
+        let seen = spec("production");
+        let errors = critic.review(&seen);
+
+        let mut fresh = seen.clone();
+        let (files, findings) = review(&mut fresh, &ctx).unwrap();
+        assert_eq!(
+            errors,
+            findings
+                .iter()
+                .filter(|f| f.is_error())
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        let (reviewed, remembered_files, remembered_findings) = critic.take(&seen).unwrap();
+        assert_eq!(reviewed, fresh);
+        assert_eq!(remembered_files, files);
+        assert_eq!(remembered_findings, findings);
+        assert!(critic.take(&seen).is_none(), "taken once");
+    }
+
+    #[test]
+    fn a_different_final_spec_is_reviewed_again() {
+        let ctx = Context::default();
+        let critic = Remembering::new(&ctx);
+        critic.review(&spec("production"));
+        assert!(critic.take(&spec("staging")).is_none());
     }
 }
