@@ -216,7 +216,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
             // Create-if-absent, checked under the ref lock: a zero expected id
             // means "must not exist". (`reference(force = false)` checks before
             // taking the lock, so two racing creators could both succeed.)
-            None => repo.reference_matching(&refname, id, true, git2::Oid::zero(), &log),
+            None => repo.reference_matching(&refname, id, true, git2::Oid::ZERO_SHA1, &log),
             Some(old) => repo.reference_matching(&refname, id, true, old, &log),
         };
         match updated {
