@@ -478,25 +478,16 @@ mod tests {
     const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
     fn load(text: &str, env: &[(&str, &str)], o: Overrides) -> Result<Config, Error> {
-        let dir = std::env::temp_dir().join(format!("gi-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{:x}.toml", sha2_hash(text)));
+        // A directory per call: tests run in parallel and may load the same text.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitintent.toml");
         std::fs::write(&path, text).unwrap();
         let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        let r = Config::load(
+        Config::load(
             Some(&path),
             |n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()),
             o,
-        );
-        let _ = std::fs::remove_file(&path);
-        r
-    }
-
-    fn sha2_hash(s: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        s.hash(&mut h);
-        h.finish()
+        )
     }
 
     #[test]

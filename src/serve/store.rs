@@ -493,10 +493,11 @@ mod tests {
         }
     }
 
-    fn temp_db() -> (std::path::PathBuf, SqliteStore) {
-        let dir = std::env::temp_dir().join(format!("gi-store-{}-{}", std::process::id(), now_ms()));
-        let path = dir.join("sub/gitintent.db");
-        let store = SqliteStore::open(&path).unwrap();
+    /// A store in its own temporary directory (removed on drop). Tests run in
+    /// parallel in one process, so the directory must be unique per call.
+    fn temp_db() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("sub/gitintent.db")).unwrap();
         (dir, store)
     }
 
@@ -537,7 +538,7 @@ mod tests {
         assert_eq!(mine[0].id, "b");
         assert!(store.transition("a", Status::Planned, Status::Proposing).unwrap());
         assert!(!store.transition("a", Status::Planned, Status::Proposing).unwrap());
-        std::fs::remove_dir_all(dir).unwrap();
+        drop(dir);
     }
 
     #[test]
@@ -557,12 +558,12 @@ mod tests {
         assert!(conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
         drop(conn);
         drop(store);
-        let again = SqliteStore::open(&dir.join("sub/gitintent.db")).unwrap();
+        let again = SqliteStore::open(&dir.path().join("sub/gitintent.db")).unwrap();
         let versions: i64 = again
             .conn()
             .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(versions, MIGRATIONS.len() as i64);
-        std::fs::remove_dir_all(dir).unwrap();
+        drop(dir);
     }
 }
