@@ -106,3 +106,13 @@ labels_deny contains hit("required-labels", sprintf("/metadata/labels/%s", [esca
 	not present(input.metadata.labels[label])
 	msg := sprintf("missing required label %q; add it to metadata.labels", [label])
 }
+
+# Namespaces that belong to the cluster itself.
+system_namespaces := {"kube-system", "kube-public", "kube-node-lease"}
+
+labels_deny contains hit("system-namespace", "/metadata/namespace", msg) if {
+	is_string(input.kind)
+	is_string(input.metadata.namespace)
+	input.metadata.namespace in system_namespaces
+	msg := sprintf("namespace %q is reserved for the cluster's own components; deploy apps into a namespace of their own (or waive this rule for a cluster add-on)", [input.metadata.namespace])
+}

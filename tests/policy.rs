@@ -555,3 +555,53 @@ fn plan_enforces_required_labels_and_allowed_registries_from_the_repo_config() {
         "team is set by labels: {messages}"
     );
 }
+
+#[test]
+fn apps_in_the_clusters_own_namespaces_are_an_error_unless_waived() {
+    let set = PolicySet::builtin().unwrap();
+    let cm = |namespace: &str, annotations: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: {namespace}{annotations}}}\ndata: {{a: b}}\n")
+    };
+    for ns in ["kube-system", "kube-public", "kube-node-lease"] {
+        let findings = check_with(&set, &cm(ns, ""));
+        let f = findings
+            .iter()
+            .find(|f| f.rule == "system-namespace")
+            .unwrap_or_else(|| panic!("{ns}: {findings:#?}"));
+        assert_eq!(
+            (f.severity, f.path.as_str()),
+            (Severity::Error, "/metadata/namespace")
+        );
+        assert!(f.message.contains(ns), "{}", f.message);
+    }
+    assert!(!flagged_by(
+        &check_with(&set, &cm("shop", "")),
+        "system-namespace"
+    ));
+    let waived = check_with(
+        &set,
+        &cm(
+            "kube-system",
+            ", annotations: {gitintent.io/waive: system-namespace, gitintent.io/waive-reason: CoreDNS config}",
+        ),
+    );
+    let f = waived.iter().find(|f| f.rule == "system-namespace").unwrap();
+    assert_eq!(f.severity, Severity::Info);
+}
+
+#[test]
+fn a_plan_into_kube_system_is_refused_by_the_policy_gate() {
+    let out = gitintent(&[
+        "plan",
+        "deploy nginx:1.27 called web in namespace kube-system in staging",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        plan["findings"].to_string().contains("system-namespace"),
+        "{}",
+        plan["findings"]
+    );
+}
