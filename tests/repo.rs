@@ -96,6 +96,8 @@ fn gitintent(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gitintent"))
         .args(args)
         .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_SERVER")
+        .env_remove("GITINTENT_TOKEN")
         .env_remove("GITINTENT_LLM_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env("NO_COLOR", "1")

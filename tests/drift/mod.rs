@@ -190,6 +190,11 @@ pub(super) fn gitintent(args: Vec<String>) -> Output {
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
+        .env_remove("GITINTENT_SERVER")
+        .env_remove("GITINTENT_TOKEN")
+        .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_LLM_API_KEY")
+        .env_remove("OPENAI_API_KEY")
         .output()
         .expect("the binary runs")
 }

@@ -15,6 +15,8 @@ fn gitintent(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
     cmd.args(args)
         .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_SERVER")
+        .env_remove("GITINTENT_TOKEN")
         .env_remove("GITINTENT_LLM_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env_remove("GITINTENT_FORGE_TOKEN")
