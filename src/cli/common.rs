@@ -177,14 +177,13 @@ pub(crate) async fn publish(
         credentials: Credentials::from_env(),
         force: publish.rebase,
     };
-    let pushed = tokio::task::block_in_place(|| propose::push(repo, &proposal.branch, &options));
-    if let Err(e) = pushed {
-        if let Err(undo) = propose::rollback(repo, proposal) {
+    let pushed = tokio::task::block_in_place(|| propose::push_or_roll_back(repo, proposal, &options));
+    if let Err(failed) = pushed {
+        if let Err(undo) = failed.rollback {
             eprintln!("warning: could not roll back {}: {undo}", proposal.branch);
         }
-        return Err(e);
+        return Err(failed.error);
     }
-    proposal.pushed = true;
     if let Some((forge, token)) = forge {
         // The forge's name of the base: `origin/main` → `main`.
         let base = proposal.base.clone();

@@ -209,6 +209,30 @@ async fn send(url: &str, request: reqwest::RequestBuilder) -> Result<(u16, serde
     ))
 }
 
+/// The first item a forge lists at `url` (GET), parsed; `what` names it in the
+/// message ("GitHub said the pull request") when the forge said it exists but lists none.
+async fn first_listed(
+    url: String,
+    request: reqwest::RequestBuilder,
+    parse: fn(&serde_json::Value, bool) -> Option<PullRequest>,
+    what: &str,
+) -> Result<PullRequest, Error> {
+    let (status, answer) = send(&url, request).await?;
+    if status != 200 {
+        return Err(answer_error("GET", &url, status, &answer));
+    }
+    answer
+        .as_array()
+        .and_then(|list| list.first())
+        .and_then(|first| parse(first, true))
+        .ok_or_else(|| Error::Forge {
+            method: "GET",
+            url,
+            status,
+            message: format!("{what} exists but did not list it"),
+        })
+}
+
 /// An error answer, with the forge's own message when it sent one.
 fn answer_error(method: &'static str, url: &str, status: u16, body: &serde_json::Value) -> Error {
     let message = body

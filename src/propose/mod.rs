@@ -28,7 +28,9 @@ pub use forge::{
     GitLab, PullRequest, PullRequestRequest,
 };
 pub use from_plan::{base_name, commit_plan, Committed, Options};
-pub use push::{push, select_credential, CredentialChoice, Credentials, PushOptions};
+pub use push::{
+    push, push_or_roll_back, select_credential, CredentialChoice, Credentials, PushFailed, PushOptions,
+};
 
 use std::path::PathBuf;
 

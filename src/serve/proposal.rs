@@ -259,14 +259,13 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
                     credentials: Credentials::from_env(),
                     force: false,
                 };
-                if let Err(e) = propose::push(repo.git_dir(), &proposal.branch, &options) {
-                    // All or nothing: the branch only stays when the push landed.
-                    if let Err(undo) = propose::rollback(repo.git_dir(), &proposal) {
+                // All or nothing: the branch only stays when the push landed.
+                if let Err(failed) = propose::push_or_roll_back(repo.git_dir(), &mut proposal, &options) {
+                    if let Err(undo) = failed.rollback {
                         tracing::warn!(branch = %proposal.branch, "could not roll back: {undo}");
                     }
-                    return Err(Failure::Propose(e));
+                    return Err(Failure::Propose(failed.error));
                 }
-                proposal.pushed = true;
             }
             drop(lock);
             Ok((proposal, ctx))

@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::{answer_error, base_url, check_repo_path, client, encode, send, Forge, ForgeFuture};
+use super::{
+    answer_error, base_url, check_repo_path, client, encode, first_listed, send, Forge, ForgeFuture,
+};
 use super::{PullRequest, PullRequestRequest};
 use crate::propose::Error;
 
@@ -77,20 +79,8 @@ impl GitHub {
             encode(&format!("{}:{}", self.owner, pr.head)),
             encode(&pr.base)
         );
-        let (status, answer) = send(&url, self.request(reqwest::Method::GET, &url)).await?;
-        if status != 200 {
-            return Err(answer_error("GET", &url, status, &answer));
-        }
-        answer
-            .as_array()
-            .and_then(|list| list.first())
-            .and_then(|first| parse(first, true))
-            .ok_or_else(|| Error::Forge {
-                method: "GET",
-                url,
-                status,
-                message: "GitHub said the pull request exists but did not list it".into(),
-            })
+        let request = self.request(reqwest::Method::GET, &url);
+        first_listed(url, request, parse, "GitHub said the pull request").await
     }
 }
 

@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::{answer_error, base_url, check_repo_path, client, encode, send, Forge, ForgeFuture};
+use super::{
+    answer_error, base_url, check_repo_path, client, encode, first_listed, send, Forge, ForgeFuture,
+};
 use super::{PullRequest, PullRequestRequest};
 use crate::propose::Error;
 
@@ -62,20 +64,8 @@ impl GitLab {
             encode(&pr.head),
             encode(&pr.base)
         );
-        let (status, answer) = send(&url, self.request(reqwest::Method::GET, &url)).await?;
-        if status != 200 {
-            return Err(answer_error("GET", &url, status, &answer));
-        }
-        answer
-            .as_array()
-            .and_then(|list| list.first())
-            .and_then(|first| parse(first, true))
-            .ok_or_else(|| Error::Forge {
-                method: "GET",
-                url,
-                status,
-                message: "GitLab said the merge request exists but did not list it".into(),
-            })
+        let request = self.request(reqwest::Method::GET, &url);
+        first_listed(url, request, parse, "GitLab said the merge request").await
     }
 }
 
