@@ -35,7 +35,7 @@ fn spec() -> serde_json::Value {
             "autoscaling": null, "health_check": null, "env": [], "secret_refs": [],
             "schedule": null, "high_availability": null
         }],
-        "assumptions": [], "questions": []
+        "assumptions": [], "questions": [], "changes": []
     })
 }
 

@@ -321,6 +321,7 @@ mod tests {
             environment: environment.into(),
             namespace: "shop".into(),
             components: vec![web, Component::new("redis", Archetype::Redis)],
+            changes: vec![],
             assumptions: vec![],
             questions: vec![],
         }

@@ -33,7 +33,7 @@ fn component(name: &str, archetype: &str) -> Value {
 fn spec(environment: &str, namespace: &str, components: Vec<Value>) -> Value {
     json!({
         "environment": environment, "namespace": namespace, "components": components,
-        "assumptions": [], "questions": []
+        "assumptions": [], "questions": [], "changes": []
     })
 }
 
@@ -62,7 +62,7 @@ fn recorded_script() -> Vec<Reply> {
         Reply::spec(&shop()),
         Reply::completion(
             &json!({"environment": "production", "namespace": "default", "components": [],
-                    "assumptions": [], "questions": ["Removing resources is not something I can plan."]})
+                    "assumptions": [], "changes": [], "questions": ["Removing resources is not something I can plan."]})
             .to_string(),
         ),
     ]

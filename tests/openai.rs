@@ -36,7 +36,7 @@ fn redis_spec(replicas: u32) -> Value {
             "high_availability": { "pod_disruption_budget": true, "spread": true, "failover": true }
         }],
         "assumptions": ["Namespace cache chosen because the request names none."],
-        "questions": []
+        "questions": [], "changes": []
     })
 }
 
@@ -359,7 +359,7 @@ async fn an_empty_component_list_with_questions_is_not_understood() {
         "namespace": "default",
         "components": [],
         "assumptions": [],
-        "questions": ["The request asks to delete the cluster, which gitintent does not do."]
+        "changes": [], "questions": ["The request asks to delete the cluster, which gitintent does not do."]
     });
     let server = FakeLlm::start([Reply::spec(&nothing)]).await;
     let err = plan(config(&server), &NoCritic).await.unwrap_err();

@@ -411,6 +411,7 @@ fn rendered_archetypes_pass_the_builtin_pack() {
                 environment: environment.into(),
                 namespace: "shop".into(),
                 components: vec![component],
+                changes: vec![],
                 assumptions: vec![],
                 questions: vec![],
             };

@@ -355,11 +355,16 @@ fn reply_content(response: &CreateChatCompletionResponse) -> Result<(Option<Stri
     Ok((content, matches!(finish, Some(FinishReason::Length))))
 }
 
-/// The model's way of saying it cannot plan this: no components, questions
-/// explaining why.
+/// The model's way of saying it cannot plan this: no components, no changes,
+/// questions explaining why.
 fn nothing_to_deploy(text: &str) -> Option<Vec<String>> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    if !value.get("components")?.as_array()?.is_empty() {
+    if !value.get("components")?.as_array()?.is_empty()
+        || value
+            .get("changes")
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| !c.is_empty())
+    {
         return None;
     }
     let questions: Vec<String> = value

@@ -70,19 +70,19 @@ pub fn sanitize_name(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
-struct Checker {
+pub(super) struct Checker {
     problems: Vec<Problem>,
 }
 
 impl Checker {
-    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    fn name(&mut self, path: &str, value: &mut String) {
+    pub(super) fn name(&mut self, path: &str, value: &mut String) {
         match sanitize_name(value) {
             Ok(clean) => *value = clean,
             Err(message) => self.fail(path, message),
@@ -104,14 +104,38 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
     let mut c = Checker { problems: Vec::new() };
     c.name("/environment", &mut spec.environment);
     c.name("/namespace", &mut spec.namespace);
-    if spec.components.is_empty() {
-        c.fail("/components", "at least one component is required");
+    if spec.components.is_empty() && spec.changes.is_empty() {
+        c.fail("/components", "at least one component or change is required");
     }
     if spec.components.len() > 20 {
         c.fail("/components", "more than 20 components in one plan");
     }
     for (i, comp) in spec.components.iter_mut().enumerate() {
         component(&mut c, &format!("/components/{i}"), comp);
+    }
+    if spec.changes.len() > 20 {
+        c.fail("/changes", "more than 20 changes in one plan");
+    }
+    for (i, change) in spec.changes.iter_mut().enumerate() {
+        super::change::check(&mut c, &format!("/changes/{i}"), change);
+    }
+    let mut targets = std::collections::HashSet::new();
+    for (i, change) in spec.changes.iter().enumerate() {
+        if spec.components.iter().any(|comp| comp.name == change.target) {
+            c.fail(
+                format!("/changes/{i}/target"),
+                format!("{:?} is both created and changed in one plan", change.target),
+            );
+        }
+        if !targets.insert((change.target.clone(), change.kind.clone())) {
+            c.fail(
+                format!("/changes/{i}/target"),
+                format!(
+                    "{:?} is changed twice; merge the two changes into one",
+                    change.target
+                ),
+            );
+        }
     }
     let mut seen = std::collections::HashSet::new();
     for (i, comp) in spec.components.iter().enumerate() {
@@ -198,23 +222,7 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
         }
     }
     if let Some(e) = &comp.exposure {
-        if let Some(host) = &e.host {
-            let bare = host.strip_prefix("*.").unwrap_or(host);
-            if !is_dns_subdomain(bare) || !bare.contains('.') {
-                c.fail(
-                    format!("{at}/exposure/host"),
-                    format!("{host:?} is not a host name"),
-                );
-            }
-        }
-        if let Some(path) = &e.path {
-            if !is_url_path(path) {
-                c.fail(
-                    format!("{at}/exposure/path"),
-                    format!("{path:?} is not a URL path"),
-                );
-            }
-        }
+        exposure(c, &format!("{at}/exposure"), e);
     }
     if let Some(a) = &comp.autoscaling {
         if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
@@ -295,7 +303,21 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     }
 }
 
-fn quantities(c: &mut Checker, at: &str, q: &Quantities) {
+pub(super) fn exposure(c: &mut Checker, at: &str, e: &super::Exposure) {
+    if let Some(host) = &e.host {
+        let bare = host.strip_prefix("*.").unwrap_or(host);
+        if !is_dns_subdomain(bare) || !bare.contains('.') {
+            c.fail(format!("{at}/host"), format!("{host:?} is not a host name"));
+        }
+    }
+    if let Some(path) = &e.path {
+        if !is_url_path(path) {
+            c.fail(format!("{at}/path"), format!("{path:?} is not a URL path"));
+        }
+    }
+}
+
+pub(super) fn quantities(c: &mut Checker, at: &str, q: &Quantities) {
     if let Some(cpu) = &q.cpu {
         if !is_cpu(cpu) {
             c.fail(
@@ -364,7 +386,7 @@ fn is_env_name(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn check_image(image: &str) -> Result<(), String> {
+pub(super) fn check_image(image: &str) -> Result<(), String> {
     let ok_chars = image
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));

@@ -11,11 +11,13 @@
 //! file paths.
 
 mod archetype;
+mod change;
 mod check;
 mod schema;
 pub mod secrets;
 
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
+pub use change::{Change, Operation, Update};
 pub(crate) use check::CRON_MACROS;
 pub use check::{sanitize_name, Problem};
 pub use schema::{schema, schema_json};
@@ -54,8 +56,10 @@ pub struct Spec {
     pub environment: String,
     /// Kubernetes namespace for every component.
     pub namespace: String,
-    /// One or more components (workloads) to deploy.
+    /// New components (workloads) to create; empty when the intent only changes existing ones.
     pub components: Vec<Component>,
+    /// Updates and deletions of workloads the repository already holds; empty for a pure create.
+    pub changes: Vec<Change>,
     /// What was inferred rather than stated, shown to the reviewer.
     pub assumptions: Vec<String>,
     /// What is ambiguous and should be confirmed by a person.
@@ -272,6 +276,7 @@ pub(crate) mod fixtures {
                 environment: "production".into(),
                 namespace: "default".into(),
                 components: vec![Component::new(archetype.as_str(), archetype)],
+                changes: vec![],
                 assumptions: vec![],
                 questions: vec![],
             }

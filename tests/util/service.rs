@@ -271,6 +271,6 @@ pub(crate) fn web_spec(env: Value) -> Value {
             "high_availability": null
         }],
         "assumptions": ["Namespace shop chosen from the intent."],
-        "questions": []
+        "questions": [], "changes": []
     })
 }

@@ -127,6 +127,7 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
         environment,
         namespace,
         components,
+        changes: Vec::new(),
         assumptions: cap(assumptions),
         questions: cap(questions),
     };

@@ -83,7 +83,7 @@ mod tests {
     fn spec(names: &[&str]) -> Spec {
         let mut spec: Spec = serde_json::from_value(serde_json::json!({
             "environment": "production", "namespace": "cache", "components": [],
-            "assumptions": ["3 replicas for HA"], "questions": []
+            "assumptions": ["3 replicas for HA"], "questions": [], "changes": []
         }))
         .unwrap();
         for n in names {
