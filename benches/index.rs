@@ -197,7 +197,7 @@ fn bench(c: &mut Criterion) {
         let plan = runtime
             .block_on(pipeline::run(&intent, &Planner::Builtin, &ctx))
             .unwrap();
-        let changes = diff(&index, &snapshot, &plan.files).unwrap();
+        let changes = diff(&index, &snapshot, &plan.files, &plan.in_place).unwrap();
         assert!(!changes.is_noop());
         changes
     };

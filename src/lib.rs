@@ -5,6 +5,7 @@
 //! per stage; [`pipeline`] strings them together for every front end.
 
 pub mod cassette;
+pub mod change;
 pub mod drift;
 pub mod eval;
 pub mod finding;
@@ -20,6 +21,7 @@ pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
+mod yaml_edit;
 
 pub use finding::{Finding, Severity};
 pub use intent::Intent;
@@ -34,6 +36,8 @@ pub enum Error {
     Plan(#[from] plan::Error),
     #[error(transparent)]
     Spec(#[from] spec::Error),
+    #[error(transparent)]
+    Change(#[from] change::Error),
     #[error(transparent)]
     Render(#[from] render::Error),
     #[error(transparent)]

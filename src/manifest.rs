@@ -10,3 +10,51 @@ pub struct File {
     /// YAML text.
     pub content: String,
 }
+
+/// Parses a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`) into base units.
+pub(crate) fn quantity(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+/// The files a plan's day-2 changes produce (edited in place, or added next
+/// to an existing workload) and remove. A diff treats them as edits of what
+/// exists, not as a new app directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InPlace {
+    /// Paths of files (in the plan's `files`) that changes edited or added.
+    pub changed: Vec<String>,
+    /// Paths the changes remove.
+    pub deleted: Vec<String>,
+}
+
+impl InPlace {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.deleted.is_empty()
+    }
+}

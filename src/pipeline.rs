@@ -9,12 +9,13 @@
 use serde::Serialize;
 use std::sync::LazyLock;
 
+use crate::change::{self, Inventory, Scope};
 use crate::finding::{Finding, Severity};
 use crate::intent::Intent;
-use crate::manifest::File;
+use crate::manifest::{File, InPlace};
 use crate::plan::{Critic, Planner, Usage};
 use crate::policy::PolicySet;
-use crate::repo::{Conventions, Layout, RepoConfig, Snapshot};
+use crate::repo::{Conventions, Index, Layout, RepoConfig, Snapshot};
 use crate::spec::{secrets, Spec};
 use crate::{render, validate, Result};
 
@@ -31,7 +32,15 @@ pub struct Plan {
     pub model: Option<String>,
     pub prompt_version: Option<String>,
     pub spec: Spec,
+    /// Every file the plan adds or modifies, with its full new content.
     pub files: Vec<File>,
+    /// What each update or delete of an existing workload did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<change::Applied>,
+    /// Which of `files` the changes edited in place, and which files they
+    /// remove (shown in `changes`, not in `files`).
+    #[serde(skip)]
+    pub in_place: InPlace,
     pub findings: Vec<Finding>,
     pub usage: Usage,
     pub attempts: u32,
@@ -57,6 +66,9 @@ pub struct Context {
     pub policies: PolicySet,
     /// What the repository's layout and manifests show (empty without a repository).
     pub conventions: Conventions,
+    /// The workloads the repository holds, for day-2 changes and the planner
+    /// (empty without a repository at a ref).
+    pub inventory: std::sync::Arc<Inventory>,
 }
 
 impl Default for Context {
@@ -66,6 +78,7 @@ impl Default for Context {
             config: RepoConfig::default(),
             policies: BUILTIN.clone(),
             conventions: Conventions::default(),
+            inventory: Default::default(),
         }
     }
 }
@@ -82,6 +95,7 @@ impl Context {
             config,
             policies: BUILTIN.clone(),
             conventions: Conventions::default(),
+            inventory: Default::default(),
         })
     }
 
@@ -134,6 +148,21 @@ impl Context {
         self
     }
 
+    /// The same context, with what `index` (of `snapshot`) shows: conventions,
+    /// and the inventory of workloads that day-2 changes resolve against.
+    pub fn with_index(self, snapshot: &Snapshot, index: &Index) -> Result<Context> {
+        let conventions = index.conventions();
+        let environments = if self.config.environments.is_empty() {
+            conventions.environments.clone()
+        } else {
+            self.config.environments.clone()
+        };
+        let inventory = Inventory::build(snapshot, index, &environments)?;
+        let mut ctx = self.with_conventions(conventions);
+        ctx.inventory = std::sync::Arc::new(inventory);
+        Ok(ctx)
+    }
+
     /// Reads `.gitintent.yaml` and the repository's policy directories
     /// (`policies:`, default `policies/` when it exists) from `root`.
     pub fn load(root: &std::path::Path) -> Result<Context> {
@@ -157,26 +186,27 @@ impl Context {
 
 /// Plans, renders and validates one intent.
 pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Plan> {
+    let stated = intent.environment.is_some() || mentions_environment(&intent.text);
     let intent = match (&intent.environment, &ctx.config.default_environment) {
-        (None, Some(default)) if !mentions_environment(&intent.text) => Intent {
+        (None, Some(default)) if !stated => Intent {
             environment: Some(default.clone()),
             ..intent.clone()
         },
         _ => intent.clone(),
     };
-    let critic = Remembering::new(ctx);
+    let critic = Remembering::new(ctx, stated);
     let planned = planner.plan(&intent, &critic).await?;
     let mut spec = planned.spec;
     if let Some(env) = &intent.environment {
         spec.environment = env.clone();
     }
     spec.normalize()?;
-    let (files, findings) = match critic.take(&spec) {
-        Some((reviewed, files, findings)) => {
-            spec = reviewed;
-            (files, findings)
+    let reviewed = match critic.take(&spec) {
+        Some((final_spec, reviewed)) => {
+            spec = final_spec;
+            reviewed
         }
-        None => review(&mut spec, ctx)?,
+        None => review_in(&mut spec, ctx, stated)?,
     };
     Ok(Plan {
         intent: secrets::redact_text(&intent.text),
@@ -184,17 +214,55 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         model: planned.model,
         prompt_version: planned.prompt_version,
         spec,
-        files,
-        findings,
+        files: reviewed.files,
+        operations: reviewed.operations,
+        in_place: reviewed.in_place,
+        findings: reviewed.findings,
         usage: planned.usage,
         attempts: planned.attempts,
         raw_reply: planned.raw_reply,
     })
 }
 
-/// Extracts secrets, renders and validates; findings are sorted, errors first.
-pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>)> {
+/// What [`review`] makes of a spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reviewed {
+    /// Rendered files of new components, then the files changes edit or add.
+    pub files: Vec<File>,
+    /// Sorted, errors first.
+    pub findings: Vec<Finding>,
+    pub operations: Vec<change::Applied>,
+    pub in_place: InPlace,
+}
+
+/// Extracts secrets, applies changes, renders and validates; the spec's
+/// environment is taken as stated.
+pub fn review(spec: &mut Spec, ctx: &Context) -> Result<Reviewed> {
+    review_in(spec, ctx, true)
+}
+
+/// [`review`], where `stated` says whether the intent named the environment
+/// (when it did not, changes may move the spec to their targets' environment).
+fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
     let mut findings = secrets::extract(spec);
+    let scope = if stated {
+        Scope::Stated(&spec.environment)
+    } else {
+        Scope::Assumed(&spec.environment)
+    };
+    let outcome = change::apply(spec, &ctx.inventory, scope, &ctx.config.labels)?;
+    if let Some(env) = &outcome.environment {
+        spec.assumptions.push(format!(
+            "environment {env}: where {} lives (the intent named none)",
+            outcome
+                .applied
+                .iter()
+                .map(|a| a.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        spec.environment = env.clone();
+    }
     if !ctx.config.environments.is_empty() && !ctx.config.environments.contains(&spec.environment) {
         findings.push(Finding::new(
             Severity::Error,
@@ -208,22 +276,61 @@ pub fn review(spec: &mut Spec, ctx: &Context) -> Result<(Vec<File>, Vec<Finding>
             ),
         ));
     }
-    findings.extend(ctx.conventions.review(spec, &ctx.config));
+    if !spec.components.is_empty() {
+        findings.extend(ctx.conventions.review(spec, &ctx.config));
+    }
     let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
     findings.extend(rendered.findings);
-    let manifests: Vec<File> = rendered
-        .files
-        .iter()
-        .filter(|f| !f.path.ends_with("/kustomization.yaml"))
-        .cloned()
-        .collect();
-    findings.extend(check_files(&manifests, ctx, &spec.environment));
+    let is_manifest = |f: &&File| {
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        !matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization")
+            && (name.ends_with(".yaml") || name.ends_with(".yml"))
+    };
+    let mut manifests: Vec<File> = rendered.files.iter().filter(is_manifest).cloned().collect();
+    let edited: Vec<File> = outcome.files.iter().filter(is_manifest).cloned().collect();
+    manifests.extend(edited.iter().cloned());
+    let mut checked = check_files(&manifests, ctx, &spec.environment);
+    if !edited.is_empty() {
+        // What the repository already had is not this change's doing.
+        let before: Vec<File> = edited
+            .iter()
+            .filter_map(|f| {
+                Some(File {
+                    path: f.path.clone(),
+                    content: ctx.inventory.text(&f.path)?.to_string(),
+                })
+            })
+            .collect();
+        let old = check_files(&before, ctx, &spec.environment);
+        for f in checked.iter_mut().filter(|f| f.severity > Severity::Info) {
+            if old
+                .iter()
+                .any(|o| o.rule == f.rule && o.resource == f.resource && o.path == f.path)
+            {
+                f.severity = Severity::Info;
+                f.message
+                    .push_str(" (already so in the repository; not introduced by this change)");
+            }
+        }
+    }
+    findings.extend(checked);
+    findings.extend(outcome.findings);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.resource.cmp(&b.resource))
     });
-    Ok((rendered.files, findings))
+    let mut files = rendered.files;
+    files.extend(outcome.files);
+    Ok(Reviewed {
+        files,
+        findings,
+        operations: outcome.applied,
+        in_place: InPlace {
+            changed: outcome.modified.into_iter().chain(outcome.created).collect(),
+            deleted: outcome.deleted,
+        },
+    })
 }
 
 /// The gate every proposal passes: strict schemas, then the context's
@@ -261,40 +368,54 @@ fn mentions_environment(text: &str) -> bool {
 /// exact, not an approximation.
 struct Remembering<'a> {
     ctx: &'a Context,
+    stated: bool,
     /// The spec as the critic received it, then as reviewed, with the review.
-    last: std::sync::Mutex<Option<Reviewed>>,
+    last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
 
-type Reviewed = (Spec, Spec, Vec<File>, Vec<Finding>);
-
 impl<'a> Remembering<'a> {
-    fn new(ctx: &'a Context) -> Self {
+    fn new(ctx: &'a Context, stated: bool) -> Self {
         Remembering {
             ctx,
+            stated,
             last: std::sync::Mutex::new(None),
         }
     }
 
     /// The remembered review of `spec`, if the critic's last input was `spec`.
-    fn take(&self, spec: &Spec) -> Option<(Spec, Vec<File>, Vec<Finding>)> {
+    fn take(&self, spec: &Spec) -> Option<(Spec, Reviewed)> {
         let last = self.last.lock().ok()?.take()?;
-        (last.0 == *spec).then_some((last.1, last.2, last.3))
+        (last.0 == *spec).then_some((last.1, last.2))
     }
 }
 
 impl Critic for Remembering<'_> {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
         let mut reviewed = spec.clone();
-        match review(&mut reviewed, self.ctx) {
-            Ok((files, findings)) => {
-                let errors = findings.iter().filter(|f| f.is_error()).cloned().collect();
+        match review_in(&mut reviewed, self.ctx, self.stated) {
+            Ok(review) => {
+                let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
                 if let Ok(mut last) = self.last.lock() {
-                    *last = Some((spec.clone(), reviewed, files, findings));
+                    *last = Some((spec.clone(), reviewed, review));
                 }
                 errors
             }
-            Err(e) => vec![Finding::new(Severity::Error, "render", "spec", "", e.to_string())],
+            Err(e) => vec![critique(&e)],
         }
+    }
+}
+
+/// A review that failed, as the finding the repair loop shows the model.
+fn critique(e: &crate::Error) -> Finding {
+    match e {
+        crate::Error::Change(c) => Finding::new(
+            Severity::Error,
+            "change-target",
+            "spec",
+            "/changes",
+            c.to_string(),
+        ),
+        e => Finding::new(Severity::Error, "render", "spec", "", e.to_string()),
     }
 }
 
@@ -303,8 +424,8 @@ impl Critic for Context {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
         let mut spec = spec.clone();
         match review(&mut spec, self) {
-            Ok((_, findings)) => findings.into_iter().filter(Finding::is_error).collect(),
-            Err(e) => vec![Finding::new(Severity::Error, "render", "spec", "", e.to_string())],
+            Ok(reviewed) => reviewed.findings.into_iter().filter(Finding::is_error).collect(),
+            Err(e) => vec![critique(&e)],
         }
     }
 }
@@ -330,12 +451,13 @@ mod tests {
     #[test]
     fn a_remembered_review_is_exactly_a_fresh_review_of_the_same_spec() {
         let ctx = Context::default();
-        let critic = Remembering::new(&ctx);
+        let critic = Remembering::new(&ctx, true);
         let seen = spec("production");
         let errors = critic.review(&seen);
 
         let mut fresh = seen.clone();
-        let (files, findings) = review(&mut fresh, &ctx).unwrap();
+        let fresh_review = review(&mut fresh, &ctx).unwrap();
+        let findings = fresh_review.findings.clone();
         assert_eq!(
             errors,
             findings
@@ -344,17 +466,16 @@ mod tests {
                 .cloned()
                 .collect::<Vec<_>>()
         );
-        let (reviewed, remembered_files, remembered_findings) = critic.take(&seen).unwrap();
+        let (reviewed, remembered) = critic.take(&seen).unwrap();
         assert_eq!(reviewed, fresh);
-        assert_eq!(remembered_files, files);
-        assert_eq!(remembered_findings, findings);
+        assert_eq!(remembered, fresh_review);
         assert!(critic.take(&seen).is_none(), "taken once");
     }
 
     #[test]
     fn a_different_final_spec_is_reviewed_again() {
         let ctx = Context::default();
-        let critic = Remembering::new(&ctx);
+        let critic = Remembering::new(&ctx, true);
         critic.review(&spec("production"));
         assert!(critic.take(&spec("staging")).is_none());
     }

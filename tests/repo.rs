@@ -88,7 +88,7 @@ fn plan_against(root: &Path, intent: &str) -> (pipeline::Plan, Index, Changeset)
     let plan = runtime
         .block_on(pipeline::run(&intent, &Planner::Builtin, &ctx))
         .unwrap();
-    let changes = diff(&index, &snapshot, &plan.files).unwrap();
+    let changes = diff(&index, &snapshot, &plan.files, &plan.in_place).unwrap();
     (plan, index, changes)
 }
 

@@ -30,7 +30,7 @@ impl Base {
             Err(e) => return Err(e.into()),
         };
         let index = Index::build(&snapshot, &mut IndexCache::new())?;
-        let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
+        let ctx = Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?;
         Ok(Some((Base { snapshot, index }, ctx)))
     }
 

@@ -173,6 +173,11 @@ fn to_plan(v: &Value) -> anyhow::Result<Plan> {
         prompt_version: serde_json::from_value(field("prompt_version"))?,
         spec: serde_json::from_value(field("spec"))?,
         files: serde_json::from_value(field("files"))?,
+        operations: match v.get("operations") {
+            Some(ops) => serde_json::from_value(ops.clone())?,
+            None => Vec::new(),
+        },
+        in_place: Default::default(),
         findings: serde_json::from_value(field("findings"))?,
         usage: serde_json::from_value(field("usage"))?,
         attempts: serde_json::from_value(field("attempts"))?,

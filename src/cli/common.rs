@@ -63,6 +63,7 @@ pub(crate) fn exit_code(e: &gitintent::Error) -> u8 {
     use gitintent::Error as E;
     match e {
         E::Intent(_) | E::Spec(_) | E::Policy(_) => exit::BAD_INPUT,
+        E::Change(c) if !matches!(c, gitintent::change::Error::Render(_)) => exit::BAD_INPUT,
         E::Plan(
             planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
         ) => exit::BAD_INPUT,

@@ -150,7 +150,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         }
     }
     let changeset = match &base {
-        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files) {
+        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files, &plan.in_place) {
             Ok(c) => Some(c),
             Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
         },

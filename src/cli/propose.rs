@@ -136,7 +136,7 @@ async fn plan_and_propose(
     // come from that commit, and the plan is diffed against it (wiring included).
     let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
-    let ctx = Context::from_snapshot(&snapshot)?.with_conventions(index.conventions());
+    let ctx = Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?;
     // A pull request needs a forge and a token: check before anything is written.
     let forge = forge_for(&ctx.config, &args.repo, &args.publish)?;
     let plan = pipeline::run(intent, planner, &ctx).await?;
@@ -156,7 +156,7 @@ async fn plan_and_propose(
             Err(error) => {
                 // Show the diff's findings (conflicts) with the plan's.
                 let mut plan = plan;
-                if let Ok(changes) = repo::diff(&index, &snapshot, &plan.files) {
+                if let Ok(changes) = repo::diff(&index, &snapshot, &plan.files, &plan.in_place) {
                     plan.findings.extend(changes.findings);
                 }
                 return Err(Failure {

@@ -8,44 +8,8 @@
 
 use serde_json::{Map, Value};
 
-/// One step of a path into a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Seg {
-    /// A mapping key.
-    Key(String),
-    /// The item of a list whose `name` is this.
-    Named(String),
-    /// A list position.
-    Index(usize),
-}
-
-/// Renders a path as `spec.template.spec.containers[name=app].image`;
-/// keys that are not plain identifiers are quoted: `metadata.labels["app.kubernetes.io/name"]`.
-pub(crate) fn display(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k)
-                if !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-            {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Seg::Key(k) => {
-                out.push('[');
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(']');
-            }
-            Seg::Named(n) => out.push_str(&format!("[name={n}]")),
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
+pub(crate) use crate::manifest::quantity;
+pub(crate) use crate::yaml_edit::{display, Seg};
 
 /// One declared field whose live value differs.
 #[derive(Debug, Clone, PartialEq)]
@@ -229,37 +193,6 @@ fn octal_mode_eq(path: &[Seg], git: &Value, live: &Value) -> bool {
         return false;
     };
     is_mode && u64::from_str_radix(&g.to_string(), 8).is_ok_and(|o| o == l)
-}
-
-/// Parses a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`) into base units.
-pub(crate) fn quantity(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * factor)
 }
 
 #[cfg(test)]

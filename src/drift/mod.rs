@@ -29,7 +29,7 @@ mod declared;
 mod dry_run;
 mod propose;
 mod report;
-mod yaml_edit;
+use crate::yaml_edit;
 
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};

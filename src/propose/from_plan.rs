@@ -47,7 +47,7 @@ pub fn commit_plan(
     plan: &Plan,
     options: &Options,
 ) -> Result<Committed, crate::Error> {
-    let changeset = repo::diff(index, snapshot, &plan.files)?;
+    let changeset = repo::diff(index, snapshot, &plan.files, &plan.in_place)?;
     let mut findings = plan.findings.clone();
     findings.extend(changeset.findings.iter().cloned());
     findings.sort_by(|a, b| {

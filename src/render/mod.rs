@@ -109,5 +109,31 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
     Ok(out)
 }
 
+/// An Ingress routing `exposure` to the Service `service` (port `port`: a
+/// name, or a number), for a workload that already exists (a day-2
+/// `expose`); the same template as a new component's Ingress. An empty
+/// `namespace` is left out (the kustomization above sets it).
+pub fn ingress(
+    service: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    exposure: &crate::spec::Exposure,
+    port: serde_json::Value,
+) -> Result<String, Error> {
+    let app = serde_json::json!({
+        "name": service,
+        "namespace": namespace,
+        "labels": labels,
+        "exposure": {
+            "tls": exposure.tls,
+            "host": exposure.host,
+            "path": exposure.path.as_deref().unwrap_or("/"),
+            "port": port,
+        },
+    });
+    let ctx = minijinja::context! { app => minijinja::value::Serde(&app) };
+    templates::reformat("ingress.yaml", &templates::render("ingress.yaml.j2", &ctx)?)
+}
+
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,7 @@ use super::parse;
 use super::snapshot::Snapshot;
 use super::{join_inside, wire, Error};
 use crate::finding::{Finding, Severity};
-use crate::manifest::File;
+use crate::manifest::{File, InPlace};
 
 /// Workload kinds whose names must not collide (a HelmRelease deploys one too).
 const WORKLOADS: [&str; 7] = [
@@ -139,13 +139,31 @@ impl Changeset {
 }
 
 /// Compares `planned` with the repository at `snapshot` (indexed as `index`).
-pub fn diff(index: &Index, snapshot: &Snapshot, planned: &[File]) -> Result<Changeset, Error> {
+///
+/// `in_place` names the files of `planned` that day-2 changes produced (edits
+/// of existing files, or files added next to an existing workload) and the
+/// files they remove: those are shown as they are, never treated as a new
+/// app directory (no wiring, no foreign-file conflict, no clean-up).
+pub fn diff(
+    index: &Index,
+    snapshot: &Snapshot,
+    planned: &[File],
+    in_place: &InPlace,
+) -> Result<Changeset, Error> {
     let mut set = Changeset::default();
     let planned_paths: BTreeSet<&str> = planned.iter().map(|f| f.path.as_str()).collect();
     for f in planned {
         join_inside(std::path::Path::new(""), &f.path)?;
     }
-    let app_dirs: BTreeSet<&str> = planned.iter().map(|f| parent(&f.path)).collect();
+    for path in &in_place.deleted {
+        join_inside(std::path::Path::new(""), path)?;
+    }
+    let edited = |path: &str| in_place.changed.iter().any(|p| p == path);
+    let app_dirs: BTreeSet<&str> = planned
+        .iter()
+        .filter(|f| !edited(&f.path))
+        .map(|f| parent(&f.path))
+        .collect();
     let mut planned_ids: Vec<(Identity, &str)> = Vec::new();
     for file in planned {
         let old = snapshot.read(&file.path)?;
@@ -174,7 +192,7 @@ pub fn diff(index: &Index, snapshot: &Snapshot, planned: &[File]) -> Result<Chan
                 content: Some(file.content.clone()),
             },
             Some(old) => {
-                if !is_ours(index, snapshot, &file.path) {
+                if !edited(&file.path) && !is_ours(index, snapshot, &file.path) {
                     set.findings.push(
                         Finding::new(
                             Severity::Error,
@@ -201,6 +219,7 @@ pub fn diff(index: &Index, snapshot: &Snapshot, planned: &[File]) -> Result<Chan
         };
         set.changes.push(change);
     }
+    planned_ids.retain(|(_, path)| !edited(path));
     set.findings
         .extend(conflicts(index, &planned_ids, &planned_paths, &app_dirs));
     wiring(index, snapshot, &app_dirs, &planned_paths, &mut set)?;
@@ -220,6 +239,19 @@ pub fn diff(index: &Index, snapshot: &Snapshot, planned: &[File]) -> Result<Chan
                 content: None,
             });
         }
+    }
+    for path in &in_place.deleted {
+        let Some(old) = snapshot.read(path)? else {
+            continue;
+        };
+        set.changes.push(Change {
+            path: path.clone(),
+            status: Status::Deleted,
+            diff: unified(Some(&old), None, path),
+            resources: resource_changes(&parse::values(&old), &[]),
+            reason: None,
+            content: None,
+        });
     }
     Ok(set)
 }

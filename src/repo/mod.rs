@@ -19,11 +19,12 @@ mod parse;
 mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
-mod wire;
+pub(crate) mod wire;
 
 pub use config::{Layout, RepoConfig};
 pub use conventions::Conventions;
 pub use diff::{diff, Change, Changeset, FieldChange, ResourceChange, Status};
+pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};
 

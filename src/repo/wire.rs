@@ -122,6 +122,71 @@ pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, St
     Ok(Some(out))
 }
 
+/// `text` with `entry` (or an equivalent spelling: `web`, `./web`, `web/`)
+/// taken out of its top-level `resources:` list, the inverse of
+/// [`add_resource`]: the item's line (or flow item) goes, every other byte
+/// stays. `Ok(None)` when the entry is not listed.
+pub(crate) fn remove_resource(text: &str, entry: &str) -> Result<Option<String>, String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(key) = lines.iter().position(|l| {
+        l.strip_prefix("resources:")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
+    }) else {
+        return Ok(None);
+    };
+    let offset: usize = lines[..key].iter().map(|l| l.len()).sum();
+    let value = strip_comment(lines[key]["resources:".len()..].trim_end_matches(['\r', '\n'])).trim();
+    if value.starts_with('[') {
+        let open = offset + lines[key].find('[').ok_or("no [")?;
+        let close = open
+            + text[open..]
+                .find(']')
+                .ok_or("resources: has an unclosed flow list")?;
+        let inner = &text[open + 1..close];
+        let parts = split_flow(inner);
+        let kept: Vec<&str> = parts
+            .iter()
+            .copied()
+            .filter(|p| !same_entry(&unquote(strip_comment(p).trim()), entry))
+            .collect();
+        if kept.len() == parts.len() {
+            return Ok(None);
+        }
+        let joined = kept
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Ok(Some(format!("{}{joined}{}", &text[..open + 1], &text[close..])));
+    }
+    let mut item_indent: Option<usize> = None;
+    let mut at = offset + lines[key].len();
+    for line in &lines[key + 1..] {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let trimmed = body.trim_start();
+        let indent = body.len() - trimmed.len();
+        let is_item = trimmed == "-" || trimmed.starts_with("- ");
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            match item_indent {
+                None if is_item => item_indent = Some(indent),
+                Some(i) if is_item && indent == i => {}
+                Some(i) if indent > i => {
+                    at += line.len();
+                    continue;
+                }
+                _ => break,
+            }
+            let listed = unquote(strip_comment(trimmed.trim_start_matches('-')).trim());
+            if same_entry(&listed, entry) {
+                return Ok(Some(format!("{}{}", &text[..at], &text[at + line.len()..])));
+            }
+        }
+        at += line.len();
+    }
+    Ok(None)
+}
+
 /// Adds to a flow list starting at or after `from` (`[a, b]`, maybe over lines).
 fn flow(text: &str, from: usize, entry: &str, item: &str, nl: &str) -> Result<Option<String>, String> {
     let open = from + text[from..].find('[').ok_or("no [")?;
@@ -252,6 +317,22 @@ fn yaml_scalar(entry: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_are_removed_keeping_everything_else() {
+        let text = "# apps\nresources:\n  - web # the shop\n  - ./cache\n  - api\nnamespace: shop\n";
+        assert_eq!(
+            remove_resource(text, "cache").unwrap().unwrap(),
+            "# apps\nresources:\n  - web # the shop\n  - api\nnamespace: shop\n"
+        );
+        assert_eq!(remove_resource(text, "db").unwrap(), None);
+        let flow = "resources: [web, \"cache/\", api] # all\n";
+        assert_eq!(
+            remove_resource(flow, "cache").unwrap().unwrap(),
+            "resources: [web, api] # all\n"
+        );
+        assert_eq!(remove_resource("kind: Kustomization\n", "x").unwrap(), None);
+    }
 
     fn add(text: &str) -> String {
         add_resource(text, "redis").unwrap().unwrap()

@@ -21,7 +21,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::config::RepositoryConfig;
-use crate::manifest::File;
+use crate::manifest::{File, InPlace};
 use crate::pipeline::Context;
 use crate::repo::{self, Changeset, Index, IndexCache, Snapshot};
 
@@ -174,8 +174,8 @@ impl Repository {
         let snapshot = Snapshot::open(&self.git_dir, &commit.to_string()).map_err(|e| self.fail(e))?;
         let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
         let ctx = Context::from_snapshot(&snapshot)
-            .map_err(|e| self.fail(e))?
-            .with_conventions(index.conventions());
+            .and_then(|ctx| ctx.with_index(&snapshot, &index))
+            .map_err(|e| self.fail(e))?;
         let prepared = Prepared {
             base: Base {
                 reference: format!("refs/heads/{}", self.config.base_branch),
@@ -190,10 +190,10 @@ impl Repository {
 
     /// Diffs planned files against the commit `prepared` was made on. Needs
     /// no lock: it opens its own snapshot of that (immutable) commit.
-    pub fn diff(&self, prepared: &Prepared, files: &[File]) -> Result<Changeset, Error> {
+    pub fn diff(&self, prepared: &Prepared, files: &[File], in_place: &InPlace) -> Result<Changeset, Error> {
         let snapshot =
             Snapshot::open(&self.git_dir, &prepared.base.commit.to_string()).map_err(|e| self.fail(e))?;
-        repo::diff(&prepared.index, &snapshot, files).map_err(|e| self.fail(e))
+        repo::diff(&prepared.index, &snapshot, files, in_place).map_err(|e| self.fail(e))
     }
 
     /// Opens the repository and resolves its base branch (readiness).

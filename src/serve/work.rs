@@ -163,8 +163,9 @@ async fn plan(
     let changeset = {
         let repo = repo.clone();
         let files = plan.files.clone();
+        let in_place = plan.in_place.clone();
         let prepared = prepared.clone();
-        tokio::task::spawn_blocking(move || repo.diff(&prepared, &files)).await
+        tokio::task::spawn_blocking(move || repo.diff(&prepared, &files, &in_place)).await
     };
     let changeset = match changeset {
         Ok(Ok(c)) => c,
@@ -200,6 +201,11 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
                 secrets::redact_text(&chain(e)),
             )
         }
+        E::Change(c) if !matches!(c, crate::change::Error::Render(_)) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_change",
+            secrets::redact_text(&chain(e)),
+        ),
         E::Plan(plan::Error::Timeout(_)) => {
             ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "model_timeout", "the model", e)
         }

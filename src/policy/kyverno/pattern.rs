@@ -178,30 +178,7 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-fn quantity(s: &str) -> Option<f64> {
-    const SUFFIXES: [(&str, f64); 13] = [
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("Pi", 1125899906842624.0),
-        ("Ei", 1152921504606846976.0),
-        ("n", 1e-9),
-        ("u", 1e-6),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-    ];
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        return Some(n);
-    }
-    SUFFIXES
-        .iter()
-        .find_map(|(suffix, factor)| s.strip_suffix(suffix)?.parse::<f64>().ok().map(|n| n * factor))
-}
+use crate::manifest::quantity;
 
 /// Glob match with `*` (any run, including empty) and `?` (one character).
 pub(super) fn wildcard(pattern: &str, text: &str) -> bool {

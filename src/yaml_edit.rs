@@ -11,7 +11,44 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::compare::Seg;
+/// One step of a path into a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// The item of a list whose `name` is this.
+    Named(String),
+    /// A list position.
+    Index(usize),
+}
+
+/// Renders a path as `spec.template.spec.containers[name=app].image`;
+/// keys that are not plain identifiers are quoted: `metadata.labels["app.kubernetes.io/name"]`.
+pub(crate) fn display(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k)
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Key(k) => {
+                out.push('[');
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(']');
+            }
+            Seg::Named(n) => out.push_str(&format!("[name={n}]")),
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
 
 /// Byte ranges of the `---`-separated documents of a stream.
 pub(crate) fn split_documents(text: &str) -> Vec<Range<usize>> {
@@ -141,17 +178,7 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, Range<usize>)> {
         let last = n + 1 == path.len();
         match seg {
             Seg::Key(key) => {
-                let (at, after) = range.clone().find_map(|i| {
-                    let l = &lines[i];
-                    if !l.significant() {
-                        return None;
-                    }
-                    let (c, rest) = l.key_position();
-                    (c == col)
-                        .then(|| key_match(rest, key))
-                        .flatten()
-                        .map(|k| (i, l.text.len() - rest.len() + k))
-                })?;
+                let (at, after) = find_key(&lines, &range, col, key)?;
                 if last {
                     let span = scalar_span(lines[at].text, after)?;
                     let base = lines[at].start;
@@ -166,28 +193,7 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, Range<usize>)> {
                 col = lines[first_significant(&lines, &range)?].indent;
             }
             Seg::Named(_) | Seg::Index(_) if !last => {
-                let first = first_significant(&lines, &range)?;
-                if !lines[first].is_item() {
-                    return None;
-                }
-                let list_col = lines[first].indent;
-                let items: Vec<usize> = range
-                    .clone()
-                    .filter(|&i| lines[i].significant() && lines[i].indent == list_col && lines[i].is_item())
-                    .collect();
-                let bounds = |k: usize| items[k]..items.get(k + 1).copied().unwrap_or(range.end);
-                let k = match seg {
-                    Seg::Index(i) => (*i < items.len()).then_some(*i)?,
-                    Seg::Named(name) => (0..items.len()).find(|&k| {
-                        let sub = text_of(&lines, bounds(k));
-                        locate(&sub, &[Seg::Key("name".into())])
-                            .and_then(|(_, span)| unquote(&sub[span]))
-                            .is_some_and(|v| v == *name)
-                    })?,
-                    Seg::Key(_) => unreachable!("matched above"),
-                };
-                range = bounds(k);
-                col = list_col + 2;
+                (range, col) = find_item(&lines, &range, seg)?;
             }
             _ => return None,
         }
@@ -246,6 +252,136 @@ pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
         Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
         _ => None,
     }
+}
+
+/// The line of `key:` among the keys at column `col` in `range`, and the byte
+/// offset just past its colon.
+fn find_key(lines: &[Line<'_>], range: &Range<usize>, col: usize, key: &str) -> Option<(usize, usize)> {
+    range.clone().find_map(|i| {
+        let l = &lines[i];
+        if !l.significant() {
+            return None;
+        }
+        let (c, rest) = l.key_position();
+        (c == col)
+            .then(|| key_match(rest, key))
+            .flatten()
+            .map(|k| (i, l.text.len() - rest.len() + k))
+    })
+}
+
+/// The lines of the list item `seg` (by position or by `name`) in `range`,
+/// and the column of the item's keys.
+fn find_item(lines: &[Line<'_>], range: &Range<usize>, seg: &Seg) -> Option<(Range<usize>, usize)> {
+    let first = first_significant(lines, range)?;
+    if !lines[first].is_item() {
+        return None;
+    }
+    let list_col = lines[first].indent;
+    let items: Vec<usize> = range
+        .clone()
+        .filter(|&i| lines[i].significant() && lines[i].indent == list_col && lines[i].is_item())
+        .collect();
+    let bounds = |k: usize| items[k]..items.get(k + 1).copied().unwrap_or(range.end);
+    let k = match seg {
+        Seg::Index(i) => (*i < items.len()).then_some(*i)?,
+        Seg::Named(name) => (0..items.len()).find(|&k| {
+            let sub = text_of(lines, bounds(k));
+            locate(&sub, &[Seg::Key("name".into())])
+                .and_then(|(_, span)| unquote(&sub[span]))
+                .is_some_and(|v| v == *name)
+        })?,
+        Seg::Key(_) => return None,
+    };
+    Some((bounds(k), list_col + 2))
+}
+
+/// Sets the scalar at `path` to `value`, creating the mapping keys on the way
+/// that do not exist yet (list items are never created). An existing empty
+/// flow mapping (`resources: {}`) becomes a block. `None` when the path runs
+/// through something that is not a block mapping or list.
+pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<String> {
+    if locate(text, path).is_some() {
+        return replace_scalar(text, path, value);
+    }
+    let lines = lines(text);
+    let mut range = 0..lines.len();
+    let mut col = lines[first_significant(&lines, &range)?].indent;
+    let mut anchor: Option<usize> = None;
+    let mut rewrite: Option<(usize, String)> = None;
+    let mut depth = 0;
+    while depth + 1 < path.len() {
+        match &path[depth] {
+            Seg::Key(key) => {
+                let Some((at, after)) = find_key(&lines, &range, col, key) else {
+                    break;
+                };
+                let line = lines[at].text;
+                let rest = line[after..].trim();
+                let (value_part, comment) = match rest.find('#') {
+                    Some(h) if rest[..h].trim().is_empty() || rest[..h].ends_with(' ') => {
+                        (rest[..h].trim(), Some(&rest[h..]))
+                    }
+                    _ => (rest, None),
+                };
+                anchor = Some(at);
+                match value_part {
+                    "" => {
+                        range = child_block(&lines, at, col, range.end);
+                        col = first_significant(&lines, &range).map_or(col + 2, |i| lines[i].indent);
+                    }
+                    "{}" => {
+                        let kept = comment.map(|c| format!(" {c}")).unwrap_or_default();
+                        rewrite = Some((at, format!("{}{kept}", &line[..after])));
+                        range = at + 1..at + 1;
+                        col += 2;
+                        depth += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            seg => (range, col) = find_item(&lines, &range, seg)?,
+        }
+        depth += 1;
+    }
+    // What is left is keys to create under `range`, at `col`.
+    let mut new = String::new();
+    let rest = &path[depth..];
+    for (k, seg) in rest.iter().enumerate() {
+        let Seg::Key(key) = seg else { return None };
+        let pad = " ".repeat(col + 2 * k);
+        let key = render_scalar(&Value::String(key.clone()), "")?;
+        if k + 1 == rest.len() {
+            new.push_str(&format!("{pad}{key}: {}\n", render_scalar(value, "")?));
+        } else {
+            new.push_str(&format!("{pad}{key}:\n"));
+        }
+    }
+    let after_line = range
+        .clone()
+        .rev()
+        .find(|&i| lines[i].significant())
+        .or(anchor)
+        .unwrap_or(lines.len() - 1);
+    let mut out = String::with_capacity(text.len() + new.len());
+    for (i, l) in lines.iter().enumerate() {
+        let end = lines.get(i + 1).map_or(text.len(), |n| n.start);
+        match &rewrite {
+            Some((at, line)) if *at == i => {
+                out.push_str(line);
+                out.push_str(&text[l.start + l.text.len()..end]);
+            }
+            _ => out.push_str(&text[l.start..end]),
+        }
+        if i == after_line {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&new);
+        }
+    }
+    Some(out)
 }
 
 /// Replaces the scalar at `path` in one document's text with `value`.

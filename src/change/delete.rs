@@ -1,0 +1,100 @@
+//! `delete`: remove a workload and what belongs to it.
+//!
+//! What belongs to it: the resources in its directory named after it
+//! (`api`, `api-headless`, …) or pointing at it (an HPA or PDB). When that
+//! is everything in the directory, the whole directory goes and every
+//! kustomization listing it is unwired; otherwise only those files (or the
+//! documents, in a file shared with other resources) go, and the directory's
+//! kustomization stops listing the removed files.
+
+use std::collections::BTreeSet;
+
+use super::inventory::{Doc, Workload};
+use super::{Edits, Error};
+use crate::repo::{join_relative, parent};
+use crate::yaml_edit::split_documents;
+
+pub(super) fn apply(edits: &mut Edits<'_>, w: &Workload) -> Result<Vec<String>, Error> {
+    let dir = parent(&w.path).to_string();
+    let prefix = format!("{}-", w.name);
+    let belongs = |d: &Doc| {
+        let name = d.name();
+        let points_at = d.value["spec"]["scaleTargetRef"]["name"] == w.name.as_str();
+        name == w.name || name.starts_with(&prefix) || points_at
+    };
+    let in_dir: Vec<&Doc> = edits.inv.docs.iter().filter(|d| parent(&d.path) == dir).collect();
+    let mut removed: Vec<String> = Vec::new();
+    let whole_dir = !dir.is_empty() && !edits.inv.nested.contains(&dir) && in_dir.iter().all(|d| belongs(d));
+    if whole_dir {
+        let files: Vec<String> = edits
+            .inv
+            .texts
+            .keys()
+            .filter(|p| parent(p) == dir)
+            .cloned()
+            .collect();
+        for path in files {
+            edits.delete(&path);
+            removed.push(path);
+        }
+        unwire(edits, &dir)?;
+        return Ok(removed);
+    }
+    let files: BTreeSet<&str> = in_dir
+        .iter()
+        .filter(|d| belongs(d))
+        .map(|d| d.path.as_str())
+        .collect();
+    for file in files {
+        let docs: Vec<&&Doc> = in_dir.iter().filter(|d| d.path == file).collect();
+        if docs.iter().all(|d| belongs(d)) {
+            edits.delete(file);
+            removed.push(file.to_string());
+            unwire(edits, file)?;
+            continue;
+        }
+        let Some(text) = edits.text(file) else { continue };
+        let ranges = split_documents(&text);
+        let drop: BTreeSet<usize> = docs.iter().filter(|d| belongs(d)).map(|d| d.document).collect();
+        let kept: Vec<&str> = ranges
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, r)| text[r.clone()].trim_end_matches('\n'))
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        let mut new = kept.join("\n---\n");
+        new.push('\n');
+        edits.write(file, new);
+    }
+    Ok(removed)
+}
+
+/// Takes `path` (a file or directory) out of every kustomization listing it.
+fn unwire(edits: &mut Edits<'_>, path: &str) -> Result<(), Error> {
+    let listing: Vec<(String, String)> = edits
+        .inv
+        .kustomizations
+        .iter()
+        .flat_map(|(k, resources)| {
+            resources
+                .iter()
+                .filter(|r| join_relative(parent(k), r).as_deref() == Some(path))
+                .map(move |r| (k.clone(), r.clone()))
+        })
+        .collect();
+    for (k, entry) in listing {
+        let Some(old) = edits.text(&k) else { continue };
+        match crate::repo::wire::remove_resource(&old, &entry) {
+            Ok(Some(new)) => edits.write(&k, new),
+            Ok(None) => {}
+            Err(message) => {
+                return Err(Error::NotEditable {
+                    path: k,
+                    field: format!("resources ({message})"),
+                })
+            }
+        }
+    }
+    Ok(())
+}

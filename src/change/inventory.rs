@@ -1,0 +1,282 @@
+//! The inventory: the workloads a repository holds, where, and for which
+//! environments; what the planner is told and what changes resolve against.
+//!
+//! Built from the [`Index`] (identities) and the [`Snapshot`] (file text of
+//! the directories that hold workloads). A workload's environments are the
+//! environment names in its path, plus those of every kustomization that
+//! includes its file or directory, followed transitively, so a Kustomize base
+//! shared by three overlays belongs to all three.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::repo::{Index, Snapshot};
+use crate::yaml_edit::split_documents;
+
+/// Kinds a change can target.
+pub(crate) const WORKLOADS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Job",
+    "ReplicaSet",
+];
+
+/// The most workloads the planner is told about.
+const SUMMARY_LIMIT: usize = 150;
+
+/// A container of a workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+}
+
+/// One workload the repository declares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    pub kind: String,
+    pub name: String,
+    /// Its `metadata.namespace`, else the namespace of the nearest kustomization
+    /// above it; empty when neither sets one.
+    pub namespace: String,
+    /// Environments that deploy it (empty when the repository has none).
+    pub environments: Vec<String>,
+    /// The file, and the document inside it.
+    pub path: String,
+    #[serde(skip)]
+    pub document: usize,
+    pub containers: Vec<Container>,
+    pub replicas: Option<u64>,
+}
+
+/// One resource of a directory that holds a workload (for related-resource lookups).
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    pub(crate) path: String,
+    pub(crate) document: usize,
+    pub(crate) value: Value,
+}
+
+impl Doc {
+    pub(crate) fn kind(&self) -> &str {
+        self.value["kind"].as_str().unwrap_or_default()
+    }
+    pub(crate) fn name(&self) -> &str {
+        self.value["metadata"]["name"].as_str().unwrap_or_default()
+    }
+}
+
+/// Everything a day-2 change may read: workloads, the resources next to them,
+/// and the text of their files.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// False when there is no repository (a plan without `--repo`).
+    pub(crate) present: bool,
+    pub(crate) workloads: Vec<Workload>,
+    /// Every resource in a directory that holds a workload.
+    pub(crate) docs: Vec<Doc>,
+    /// Text of every file in those directories (kustomizations and assets included).
+    pub(crate) texts: BTreeMap<String, String>,
+    /// Kustomization path → its `resources:` entries, as written.
+    pub(crate) kustomizations: BTreeMap<String, Vec<String>>,
+    /// Environments of the repository.
+    pub(crate) environments: Vec<String>,
+    /// Workload directories that have subdirectories (never removed whole).
+    pub(crate) nested: BTreeSet<String>,
+}
+
+impl Inventory {
+    /// The inventory of the repository at `snapshot`, indexed as `index`;
+    /// `environments` are the repository's (`.gitintent.yaml`, else learnt).
+    pub fn build(
+        snapshot: &Snapshot,
+        index: &Index,
+        environments: &[String],
+    ) -> Result<Inventory, crate::repo::Error> {
+        let kustomizations: BTreeMap<String, Vec<String>> = index
+            .kustomizations()
+            .iter()
+            .map(|k| (k.path.clone(), k.resources.clone()))
+            .collect();
+        let namespaces: BTreeMap<&str, &str> = index
+            .kustomizations()
+            .iter()
+            .filter_map(|k| Some((crate::repo::parent(&k.path), k.namespace.as_deref()?)))
+            .collect();
+        let graph = kustomizations.clone();
+        let envs_of = environments_by_path(&graph, environments);
+        let dirs: BTreeSet<&str> = index
+            .resources()
+            .iter()
+            .filter(|r| WORKLOADS.contains(&r.identity().kind.as_str()))
+            .map(|r| crate::repo::parent(r.path()))
+            .collect();
+        let mut inv = Inventory {
+            present: true,
+            kustomizations,
+            environments: environments.to_vec(),
+            ..Inventory::default()
+        };
+        for entry in snapshot.files() {
+            let dir = crate::repo::parent(&entry.path);
+            let mut above = dir;
+            while !above.is_empty() {
+                above = crate::repo::parent(above);
+                if dirs.contains(above) {
+                    inv.nested.insert(above.to_string());
+                }
+            }
+            if !dirs.contains(dir) && !inv.kustomizations.contains_key(&entry.path) {
+                continue;
+            }
+            let Some(text) = snapshot.read(&entry.path)? else {
+                continue;
+            };
+            let yaml = entry.path.ends_with(".yaml") || entry.path.ends_with(".yml");
+            if yaml && index.skip_reason(&entry.path).is_none() {
+                for (document, range) in split_documents(&text).into_iter().enumerate() {
+                    let Ok(value) = serde_saphyr::from_str::<Value>(&text[range]) else {
+                        continue;
+                    };
+                    if value["kind"].is_string() && value["metadata"]["name"].is_string() {
+                        inv.docs.push(Doc {
+                            path: entry.path.clone(),
+                            document,
+                            value,
+                        });
+                    }
+                }
+            }
+            inv.texts.insert(entry.path.clone(), text);
+        }
+        for doc in inv.docs.iter().filter(|d| WORKLOADS.contains(&d.kind())) {
+            let own_ns = doc.value["metadata"]["namespace"].as_str();
+            let namespace = own_ns
+                .or_else(|| nearest(&namespaces, &doc.path))
+                .unwrap_or_default()
+                .to_string();
+            inv.workloads.push(Workload {
+                kind: doc.kind().to_string(),
+                name: doc.name().to_string(),
+                namespace,
+                environments: envs_of(&doc.path),
+                path: doc.path.clone(),
+                document: doc.document,
+                containers: containers(&doc.value),
+                replicas: doc.value["spec"]["replicas"].as_u64(),
+            });
+        }
+        Ok(inv)
+    }
+
+    /// True when the plan has a repository to change.
+    pub fn is_present(&self) -> bool {
+        self.present
+    }
+
+    pub fn workloads(&self) -> &[Workload] {
+        &self.workloads
+    }
+
+    /// What the planner is told: kind, name, namespace, environments, path,
+    /// images and replicas of at most 150 workloads, those of `environment`
+    /// first. Never file contents, variables or anything from a Secret.
+    pub fn summary(&self, environment: Option<&str>) -> Vec<&Workload> {
+        let mut list: Vec<&Workload> = self.workloads.iter().collect();
+        list.sort_by_key(|w| {
+            let here = environment.is_some_and(|e| w.environments.iter().any(|x| x == e));
+            (!here, w.name.clone(), w.path.clone())
+        });
+        list.truncate(SUMMARY_LIMIT);
+        list
+    }
+
+    /// The text of a file the inventory read.
+    pub(crate) fn text(&self, path: &str) -> Option<&str> {
+        self.texts.get(path).map(String::as_str)
+    }
+}
+
+/// The containers (`name`, `image`) of a workload's pod template.
+fn containers(workload: &Value) -> Vec<Container> {
+    let spec = &workload["spec"];
+    let pod = if workload["kind"] == "CronJob" {
+        &spec["jobTemplate"]["spec"]["template"]["spec"]
+    } else {
+        &spec["template"]["spec"]
+    };
+    pod["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| Container {
+            name: c["name"].as_str().unwrap_or_default().to_string(),
+            image: c["image"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+/// The value for the nearest directory at or above `path`'s directory.
+fn nearest<'a>(by_dir: &BTreeMap<&str, &'a str>, path: &str) -> Option<&'a str> {
+    let mut dir = crate::repo::parent(path);
+    loop {
+        if let Some(v) = by_dir.get(dir) {
+            return Some(v);
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = crate::repo::parent(dir);
+    }
+}
+
+/// Which environments deploy a file: those named in its path, and those of
+/// every kustomization that includes it or a directory above it, transitively.
+fn environments_by_path<'a>(
+    kustomizations: &'a BTreeMap<String, Vec<String>>,
+    environments: &'a [String],
+) -> impl Fn(&str) -> Vec<String> + 'a {
+    let named = move |path: &str| -> BTreeSet<String> {
+        path.split('/')
+            .filter(|seg| environments.iter().any(|e| e == seg))
+            .map(String::from)
+            .collect()
+    };
+    // Included path (file or directory) → the kustomization files including it.
+    let mut included_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (k, resources) in kustomizations {
+        let dir = crate::repo::parent(k);
+        for r in resources {
+            if let Some(target) = crate::repo::join_relative(dir, r) {
+                included_by.entry(target).or_default().push(k);
+            }
+        }
+    }
+    move |path: &str| {
+        let mut envs = named(path);
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = vec![path.to_string()];
+        while let Some(p) = todo.pop() {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            // The path itself and every directory above it may be included.
+            let mut at = p.as_str();
+            loop {
+                for k in included_by.get(at).into_iter().flatten() {
+                    envs.extend(named(k));
+                    todo.push(k.to_string());
+                }
+                if at.is_empty() {
+                    break;
+                }
+                at = crate::repo::parent(at);
+            }
+        }
+        envs.into_iter().collect()
+    }
+}

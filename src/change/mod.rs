@@ -1,0 +1,270 @@
+//! Day-2 changes: apply a spec's `changes` to the files the repository holds.
+//!
+//! Input is a checked [`Spec`] and the repository's [`Inventory`]; output is
+//! the new full text of every file an update edits or an `expose` adds, and
+//! the paths a delete removes. Each change first resolves its target
+//! (`resolve.rs`: exact name, environment, namespace; otherwise an error
+//! listing the closest matches, never a new app), then:
+//! - `update.rs` writes the new values into the existing document line by
+//!   line (`crate::yaml_edit`), so the diff shows only the intended lines;
+//! - `expose.rs` edits or adds an Ingress and lists it in the kustomization;
+//! - `delete.rs` removes the workload's files (or documents) and unwires them.
+//!
+//! A workload deployed by several environments through a shared Kustomize
+//! base is refused for a one-environment change. Paths come from the
+//! repository index only, never from the planner. This stage does not
+//! render new components, validate, or diff; the pipeline does that with
+//! what it returns.
+
+mod delete;
+mod expose;
+mod inventory;
+mod resolve;
+mod update;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+pub use inventory::{Container, Inventory, Workload};
+pub use resolve::Scope;
+
+use crate::finding::Finding;
+use crate::manifest::File;
+use crate::spec::{Operation, Spec};
+
+/// Why a change cannot be applied. Each names what exists instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{operation} {target:?} changes an existing workload, and there is no repository to look it up in (plan with --repo PATH)")]
+    NoRepository { target: String, operation: Operation },
+    #[error("no workload named {target:?} in {environment}{}", closest_suffix(.closest))]
+    NotFound {
+        target: String,
+        environment: String,
+        closest: Vec<String>,
+    },
+    #[error("{target} is not in {environment}; it is in {}: say that environment, or pick a workload of {environment}", .found_in.join(", "))]
+    WrongEnvironment {
+        target: String,
+        environment: String,
+        found_in: Vec<String>,
+    },
+    #[error("{target:?} is ambiguous: {hint}; candidates:\n{}", bullets(.candidates))]
+    Ambiguous {
+        target: String,
+        candidates: Vec<String>,
+        hint: String,
+    },
+    #[error("{target} ({path}) is deployed by {} through a shared base; changing that file for {environment} alone would change them all. Change it in the {environment} overlay by hand, or ask for the change in every one of them", .environments.join(", "))]
+    Shared {
+        target: String,
+        path: String,
+        environment: String,
+        environments: Vec<String>,
+    },
+    #[error("cannot change {target}: {message}")]
+    NotApplicable { target: String, message: String },
+    #[error("cannot edit {field} in {path} without rewriting the file (it is not plain block YAML there); change it by hand")]
+    NotEditable { path: String, field: String },
+    #[error(transparent)]
+    Render(#[from] crate::render::Error),
+}
+
+fn closest_suffix(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; closest matches:\n{}", bullets(closest))
+    }
+}
+
+fn bullets(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("  - {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    /// True when the intent (or the planner) named something that is not
+    /// there, as opposed to a file this stage cannot edit.
+    pub fn is_bad_target(&self) -> bool {
+        matches!(
+            self,
+            Error::NoRepository { .. }
+                | Error::NotFound { .. }
+                | Error::WrongEnvironment { .. }
+                | Error::Ambiguous { .. }
+        )
+    }
+}
+
+/// What one change did, for the plan's `operations` and the reviewer.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Applied {
+    pub operation: Operation,
+    /// `Deployment/api-gateway`.
+    pub target: String,
+    pub namespace: String,
+    /// The files it edits, adds or removes.
+    pub paths: Vec<String>,
+}
+
+/// The outcome of every change of a spec.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Full new content of every file edited or added, in path order.
+    pub files: Vec<File>,
+    /// Files removed.
+    pub deleted: Vec<String>,
+    /// Paths of `files` edited in place.
+    pub modified: Vec<String>,
+    /// Paths of `files` that are new (an Ingress added by `expose`).
+    pub created: Vec<String>,
+    pub applied: Vec<Applied>,
+    /// Warnings about what a change does not control (an HPA, TLS).
+    pub findings: Vec<Finding>,
+    /// The environment of the targets, when the planner's was only assumed
+    /// and the targets live in another one.
+    pub environment: Option<String>,
+}
+
+/// Edits in progress over the inventory's files.
+pub(crate) struct Edits<'i> {
+    inv: &'i Inventory,
+    labels: BTreeMap<String, String>,
+    written: BTreeMap<String, String>,
+    created: BTreeSet<String>,
+    deleted: BTreeSet<String>,
+}
+
+impl<'i> Edits<'i> {
+    fn text(&self, path: &str) -> Option<String> {
+        if self.deleted.contains(path) {
+            return None;
+        }
+        self.written
+            .get(path)
+            .cloned()
+            .or_else(|| self.inv.text(path).map(String::from))
+    }
+    fn exists(&self, path: &str) -> bool {
+        self.text(path).is_some()
+    }
+    fn write(&mut self, path: &str, text: String) {
+        self.written.insert(path.to_string(), text);
+    }
+    fn create(&mut self, path: &str, text: String) {
+        self.created.insert(path.to_string());
+        self.write(path, text);
+    }
+    fn delete(&mut self, path: &str) {
+        self.written.remove(path);
+        self.created.remove(path);
+        self.deleted.insert(path.to_string());
+    }
+    /// The kustomization file of `dir`, if it has one.
+    fn kustomization_of(&self, dir: &str) -> Option<String> {
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|f| format!("{dir}/{f}"))
+            .find(|p| self.inv.kustomizations.contains_key(p) && self.exists(p))
+    }
+}
+
+/// Applies every change of `spec` to the repository's files.
+///
+/// `labels` are the repository's extra labels, put on resources a change adds.
+pub fn apply(
+    spec: &Spec,
+    inv: &Inventory,
+    scope: Scope<'_>,
+    labels: &BTreeMap<String, String>,
+) -> Result<Outcome, Error> {
+    let mut out = Outcome::default();
+    if spec.changes.is_empty() {
+        return Ok(out);
+    }
+    let mut edits = Edits {
+        inv,
+        labels: labels.clone(),
+        written: BTreeMap::new(),
+        created: BTreeSet::new(),
+        deleted: BTreeSet::new(),
+    };
+    let mut scope = scope;
+    for change in &spec.changes {
+        let w = resolve::resolve(inv, change, scope, &spec.namespace)?;
+        let env = scope.environment();
+        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == env) {
+            // Only an assumed environment gets here: the target's own is used.
+            out.environment = w.environments.first().cloned();
+        }
+        let effective = out.environment.as_deref().unwrap_or(env);
+        if w.environments.len() > 1 {
+            return Err(Error::Shared {
+                target: format!("{}/{}", w.kind, w.name),
+                path: w.path.clone(),
+                environment: effective.to_string(),
+                environments: w.environments.clone(),
+            });
+        }
+        if let Some(e) = &out.environment {
+            // Later changes of the same plan stay in the same environment.
+            scope = Scope::Stated(
+                inv.environments
+                    .iter()
+                    .find(|x| *x == e)
+                    .map_or(env, |x| x.as_str()),
+            );
+        }
+        let before: BTreeSet<String> = edits
+            .written
+            .keys()
+            .chain(edits.deleted.iter())
+            .cloned()
+            .collect();
+        let mut paths = match change.operation {
+            Operation::Update => {
+                let set = change.set.clone().unwrap_or_default();
+                update::apply(&mut edits, w, &set, &mut out.findings)?;
+                Vec::new()
+            }
+            Operation::Delete => delete::apply(&mut edits, w)?,
+        };
+        paths.extend(
+            edits
+                .written
+                .keys()
+                .chain(edits.deleted.iter())
+                .filter(|p| !before.contains(*p))
+                .cloned(),
+        );
+        paths.sort();
+        paths.dedup();
+        out.applied.push(Applied {
+            operation: change.operation,
+            target: format!("{}/{}", w.kind, w.name),
+            namespace: w.namespace.clone(),
+            paths,
+        });
+    }
+    for (path, text) in edits.written {
+        if inv.text(&path) == Some(text.as_str()) {
+            continue;
+        }
+        if edits.created.contains(&path) {
+            out.created.push(path.clone());
+        } else {
+            out.modified.push(path.clone());
+        }
+        out.files.push(File { path, content: text });
+    }
+    out.deleted = edits.deleted.into_iter().collect();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
