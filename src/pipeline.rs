@@ -195,7 +195,8 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         _ => intent.clone(),
     };
     let critic = Remembering::new(ctx, stated);
-    let planned = planner.plan(&intent, &critic).await?;
+    let existing = ctx.inventory.summary(intent.environment.as_deref());
+    let planned = planner.plan(&intent, &existing, &critic).await?;
     let mut spec = planned.spec;
     if let Some(env) = &intent.environment {
         spec.environment = env.clone();

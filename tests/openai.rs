@@ -54,7 +54,9 @@ fn config(server: &FakeLlm) -> OpenAiConfig {
 
 async fn plan(config: OpenAiConfig, critic: &dyn Critic) -> Result<Planned, Error> {
     let planner = Planner::OpenAi(OpenAi::new(config).expect("a valid config"));
-    planner.plan(&Intent::new(INTENT, None).unwrap(), critic).await
+    planner
+        .plan(&Intent::new(INTENT, None).unwrap(), &[], critic)
+        .await
 }
 
 /// Returns one error finding on its first review, then none.

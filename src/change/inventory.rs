@@ -25,8 +25,9 @@ pub(crate) const WORKLOADS: [&str; 6] = [
     "ReplicaSet",
 ];
 
-/// The most workloads the planner is told about.
+/// The most workloads the planner is told about, and the most bytes of JSON they take.
 const SUMMARY_LIMIT: usize = 150;
+const SUMMARY_BYTES: usize = 24 << 10;
 
 /// A container of a workload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -183,15 +184,25 @@ impl Inventory {
     }
 
     /// What the planner is told: kind, name, namespace, environments, path,
-    /// images and replicas of at most 150 workloads, those of `environment`
-    /// first. Never file contents, variables or anything from a Secret.
+    /// containers (name and image) and replicas of at most 150 workloads and
+    /// 24 KiB of JSON, those of `environment` first. Never file contents,
+    /// variables, or anything from a Secret (a Secret is not a workload).
     pub fn summary(&self, environment: Option<&str>) -> Vec<&Workload> {
         let mut list: Vec<&Workload> = self.workloads.iter().collect();
         list.sort_by_key(|w| {
             let here = environment.is_some_and(|e| w.environments.iter().any(|x| x == e));
             (!here, w.name.clone(), w.path.clone())
         });
-        list.truncate(SUMMARY_LIMIT);
+        let mut bytes = 0;
+        let fits = list
+            .iter()
+            .take(SUMMARY_LIMIT)
+            .take_while(|w| {
+                bytes += serde_json::to_vec(w).map_or(usize::MAX / 2, |v| v.len() + 1);
+                bytes <= SUMMARY_BYTES
+            })
+            .count();
+        list.truncate(fits);
         list
     }
 

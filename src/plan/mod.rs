@@ -17,6 +17,7 @@ pub use prompt::version as prompt_version;
 
 use serde::{Deserialize, Serialize};
 
+use crate::change::Workload;
 use crate::finding::Finding;
 use crate::intent::Intent;
 use crate::spec::Spec;
@@ -120,8 +121,15 @@ impl Planner {
         }
     }
 
-    /// Plans one intent.
-    pub async fn plan(&self, intent: &Intent, critic: &dyn Critic) -> Result<Planned, Error> {
+    /// Plans one intent. `existing` are the workloads the repository holds
+    /// (see `change::Inventory::summary`), which the model may change; the
+    /// builtin planner reads targets from the words alone.
+    pub async fn plan(
+        &self,
+        intent: &Intent,
+        existing: &[&Workload],
+        critic: &dyn Critic,
+    ) -> Result<Planned, Error> {
         match self {
             Planner::Builtin => {
                 let spec = builtin::plan(intent)?;
@@ -135,7 +143,7 @@ impl Planner {
                     raw_reply: None,
                 })
             }
-            Planner::OpenAi(p) => p.plan(intent, critic).await,
+            Planner::OpenAi(p) => p.plan(intent, existing, critic).await,
         }
     }
 }

@@ -26,6 +26,7 @@ use async_openai::types::chat::{
 
 use super::prompt::{self, Reason};
 use super::{Critic, Error, Planned, Usage};
+use crate::change::Workload;
 use crate::intent::Intent;
 use crate::spec::{self, Spec};
 use transport::Transport;
@@ -224,12 +225,17 @@ impl OpenAi {
 
     /// Plans one intent: calls, retries and repairs until a spec is accepted,
     /// the attempts run out, or the deadline passes.
-    pub(super) async fn plan(&self, intent: &Intent, critic: &dyn Critic) -> Result<Planned, Error> {
+    pub(super) async fn plan(
+        &self,
+        intent: &Intent,
+        existing: &[&Workload],
+        critic: &dyn Critic,
+    ) -> Result<Planned, Error> {
         let deadline = Instant::now() + self.0.config.deadline;
         let session = self.0.transport.session();
         let mut messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestSystemMessage::from(self.0.system.as_str()).into(),
-            ChatCompletionRequestUserMessage::from(prompt::user(intent)?).into(),
+            ChatCompletionRequestUserMessage::from(prompt::user(intent, existing)?).into(),
         ];
         let mut usage = Usage::default();
         let mut attempts = 0;
