@@ -172,7 +172,9 @@ pub(super) fn options(kubeconfig: PathBuf) -> ClusterOptions {
 pub(super) async fn check(api: &KubeApi, repo: &Path) -> drift::Report {
     let tmp = tempfile::tempdir().unwrap();
     let config = api.kubeconfig(tmp.path());
-    let report = drift::check(repo, "production", &options(config)).await.unwrap();
+    let report = drift::check_repo(repo, None, "production", &options(config))
+        .await
+        .unwrap();
     assert_eq!(api.rejected(), Vec::<String>::new(), "unexpected requests");
     report
 }
