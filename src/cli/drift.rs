@@ -167,11 +167,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         }
         _ => None,
     };
-    if let (true, Some(p), Some(snapshot)) = (args.write, &proposal, source.snapshot()) {
-        if let Some(message) = local_edits(&args.repo, snapshot, &p.files) {
-            return Ok(fail(format, exit::BAD_INPUT, message));
-        }
-    }
     let landed = match (&proposal, args.write, source.snapshot()) {
         (Some(p), false, Some(snapshot)) => {
             let target = Target {
@@ -189,6 +184,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             ),
             findings: Vec::new(),
         })),
+        (Some(p), true, Some(snapshot)) => local_edits(&args.repo, snapshot, &p.files).map(|message| {
+            Err(Refusal {
+                code: exit::BAD_INPUT,
+                message,
+                findings: Vec::new(),
+            })
+        }),
         _ => None,
     };
     match format {

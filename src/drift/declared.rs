@@ -90,9 +90,10 @@ pub fn collect(source: &Source, environment: &str) -> Result<Vec<Declared>, Erro
         });
     }
     let mut out = Vec::new();
+    let mut namespaces = Namespaces::new();
     for dir in existing {
         for file in source.yaml_files_under(dir)? {
-            read_file(source, dir, &file, &mut out)?;
+            read_file(source, dir, &file, &mut namespaces, &mut out)?;
         }
     }
     Ok(out)
@@ -106,9 +107,12 @@ fn parse_one(text: &str, path: &str) -> Result<Option<Value>, Error> {
     Ok(docs.into_iter().find(|d| !d.is_null()))
 }
 
+/// `namespace:` of each directory's `kustomization.yaml`, read once per directory.
+type Namespaces = std::collections::HashMap<String, Option<String>>;
+
 /// The namespace set by the outermost `kustomization.yaml` between the
 /// environment directory and the file.
-fn kustomize_namespace(source: &Source, env_dir: &str, file: &str) -> Option<String> {
+fn kustomize_namespace(source: &Source, env_dir: &str, file: &str, known: &mut Namespaces) -> Option<String> {
     let parent = file.rsplit_once('/').map(|(d, _)| d)?;
     let rest = parent.strip_prefix(env_dir)?;
     let mut dir = env_dir.to_string();
@@ -118,13 +122,24 @@ fn kustomize_namespace(source: &Source, env_dir: &str, file: &str) -> Option<Str
         dirs.push(dir.clone());
     }
     dirs.into_iter().find_map(|d| {
-        let text = source.read(&format!("{d}/kustomization.yaml")).ok()??;
-        let doc = parse_one(&text, "").ok()??;
-        str_at(&doc, &["namespace"]).map(str::to_string)
+        known
+            .entry(d)
+            .or_insert_with_key(|d| {
+                let text = source.read(&format!("{d}/kustomization.yaml")).ok()??;
+                let doc = parse_one(&text, "").ok()??;
+                str_at(&doc, &["namespace"]).map(str::to_string)
+            })
+            .clone()
     })
 }
 
-fn read_file(source: &Source, env_dir: &str, path: &str, out: &mut Vec<Declared>) -> Result<(), Error> {
+fn read_file(
+    source: &Source,
+    env_dir: &str,
+    path: &str,
+    namespaces: &mut Namespaces,
+    out: &mut Vec<Declared>,
+) -> Result<(), Error> {
     let Some(text) = source.read(path)? else {
         return Ok(());
     };
@@ -145,7 +160,7 @@ fn read_file(source: &Source, env_dir: &str, path: &str, out: &mut Vec<Declared>
         }
         let namespace = str_at(&resource, &["metadata", "namespace"])
             .map(str::to_string)
-            .or_else(|| kustomize_namespace(source, env_dir, path));
+            .or_else(|| kustomize_namespace(source, env_dir, path, namespaces));
         out.push(Declared {
             path: path.to_string(),
             document,

@@ -526,6 +526,11 @@ async fn uncommitted_edits_never_reach_the_commit_and_write_refuses_to_overwrite
     // --write would overwrite the local edit: refused, nothing written.
     let (out, json) = land(&api, dir.path(), "revert", &["--write"]).await;
     assert_eq!(out.status.code(), Some(2), "{json:#}");
+    assert_eq!(
+        json["summary"]["drifted"], 1,
+        "the report is still printed: {json:#}"
+    );
+    assert_eq!(json["error"]["code"], "bad_input");
     assert!(
         json["error"]["message"]
             .as_str()
