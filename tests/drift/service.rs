@@ -75,6 +75,12 @@ timeout-secs = 2
 [[repository]]
 name = "nocluster"
 path = {other:?}
+
+[[repository]]
+name = "broken"
+path = {other:?}
+[repository.cluster]
+kubeconfig = "/nonexistent/gitintent-kubeconfig"
 {extra}"#,
         tokens = token_blocks(),
         staging = hash(STAGING_ONLY),
@@ -219,6 +225,12 @@ async fn refusals_have_precise_statuses_and_nothing_reaches_the_cluster() {
             "drift_not_configured",
         ),
         (None, "?repo=gitops&env=production", 401, "unauthorized"),
+        (
+            Some(ADMIN),
+            "?repo=broken&env=production",
+            500,
+            "cluster_misconfigured",
+        ),
     ];
     for (token, query, status, code) in cases {
         let reply = get_drift(&s.service, *token, query).await;
@@ -233,6 +245,16 @@ async fn refusals_have_precise_statuses_and_nothing_reaches_the_cluster() {
         "{}",
         reply.text
     );
+    // The operator's mistake: named as such, the path only in the log.
+    let reply = get_drift(&s.service, Some(ADMIN), "?repo=broken&env=production").await;
+    let message = reply.json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cluster settings for environment \"production\" of repository \"broken\"")
+            && message.contains("quote error id")
+            && !message.contains("/nonexistent"),
+        "{message}"
+    );
+    assert!(reply.json["error"]["details"]["error_id"].is_string());
     assert_eq!(
         api.requests(),
         Vec::<String>::new(),
