@@ -113,10 +113,22 @@ fn live(declared: &[Declared]) -> Vec<Option<Value>> {
         .collect()
 }
 
+fn commit_all(dir: &std::path::Path) {
+    let repo =
+        git2::Repository::init_opts(dir, git2::RepositoryInitOptions::new().initial_head("main")).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "bench", &tree, &[])
+        .unwrap();
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     write_repo(dir.path());
-    let declared = drift::collect(dir.path(), "production").unwrap();
+    let source = drift::Source::open(dir.path(), None).unwrap();
+    let declared = drift::collect(&source, "production").unwrap();
     assert_eq!(declared.len(), 2000);
     let live = live(&declared);
     let report = drift::compare_objects("production", &declared, live.clone());
@@ -125,7 +137,17 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("drift");
     group.sample_size(10);
     group.bench_function("collect_2000", |b| {
-        b.iter(|| drift::collect(dir.path(), "production").unwrap())
+        b.iter(|| drift::collect(&source, "production").unwrap())
+    });
+    // The same files committed: read from git objects at `main`.
+    let git = tempfile::tempdir().unwrap();
+    write_repo(git.path());
+    commit_all(git.path());
+    group.bench_function("collect_2000_git", |b| {
+        b.iter(|| {
+            let source = drift::Source::open(git.path(), None).unwrap();
+            drift::collect(&source, "production").unwrap()
+        })
     });
     group.bench_function("compare_2000", |b| {
         b.iter_batched(
@@ -135,7 +157,7 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.bench_function("adopt_2000", |b| {
-        b.iter(|| drift::propose(dir.path(), &report, Mode::Adopt).unwrap())
+        b.iter(|| drift::propose(&source, &report, Mode::Adopt).unwrap())
     });
     group.finish();
 }

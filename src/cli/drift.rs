@@ -6,7 +6,11 @@
 //! `--propose revert|adopt` it also builds the commit (files + message) and
 //! lands it as a normal proposal (`drift_propose`: schemas and policies, a
 //! `gitintent/drift-…` branch, `--push`, `--pr`); `--write` writes its files
-//! into the working tree instead. Exit codes: 0 in sync, 1 drift found (or
+//! into the working tree instead (only over files whose working-tree copy is
+//! the base's, so local edits are never overwritten). The repository is read
+//! at `--base` (default `main`, else HEAD) from git objects: uncommitted
+//! edits never change the report; a plain directory that is not a git
+//! repository is read as it is. Exit codes: 0 in sync, 1 drift found (or
 //! the proposal refused by error findings), 2 bad input (repo, environment,
 //! kubeconfig, context, selector, branch), 3 cluster unreachable or too
 //! slow, a failed push, or some resources unreadable (e.g. 403) while
@@ -16,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Status};
+use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Source, Status};
 
 use super::common::{print_proposal, PublishArgs};
 use super::drift_propose::{land, Landed, Refusal, Target};
@@ -45,7 +49,7 @@ pub(crate) enum ProposeMode {
 /// Arguments of `gitintent drift`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The GitOps repository (working tree).
+    /// The GitOps repository (read at --base from git objects; a plain directory as it is).
     #[arg(long)]
     repo: PathBuf,
     /// The environment to compare (`clusters/ENV/`, `apps/ENV/`, and the layout's directory).
@@ -71,10 +75,10 @@ pub(crate) struct Args {
     #[arg(long, value_enum)]
     propose: Option<ProposeMode>,
     /// Write the proposal's files into the working tree instead of committing a branch.
-    #[arg(long, requires = "propose", conflicts_with_all = ["base", "push", "pr", "rebase"])]
+    #[arg(long, requires = "propose", conflicts_with_all = ["push", "pr", "rebase"])]
     write: bool,
-    /// The branch (or commit) the proposal is based on; default `main`, else HEAD.
-    #[arg(long, requires = "propose")]
+    /// The branch (or commit) to read the repository at, and to base the proposal on; default `main`, else HEAD.
+    #[arg(long)]
     base: Option<String>,
     #[command(flatten)]
     publish: PublishArgs,
@@ -126,7 +130,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
-    let report = match runtime.block_on(drift::check(&args.repo, &args.environment, &options)) {
+    let source = match Source::open(&args.repo, args.base.as_deref())
+        .and_then(|source| drift::collect(&source, &args.environment).map(|d| (source, d)))
+    {
+        Ok(found) => found,
+        Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
+    };
+    let (source, declared) = source;
+    let checked = runtime.block_on(drift::check(
+        &args.environment,
+        source.base(),
+        &declared,
+        &options,
+    ));
+    let report = match checked {
         Ok(r) => r,
         Err(e) => {
             let code = if e.is_bad_input() {
@@ -143,22 +160,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
                 ProposeMode::Revert => Mode::Revert,
                 ProposeMode::Adopt => Mode::Adopt,
             };
-            match drift::propose(&args.repo, &report, mode) {
+            match drift::propose(&source, &report, mode) {
                 Ok(p) => Some(p),
                 Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
             }
         }
         _ => None,
     };
-    let landed = match (&proposal, args.write) {
-        (Some(p), false) => {
+    let landed = match (&proposal, args.write, source.snapshot()) {
+        (Some(p), false, Some(snapshot)) => {
             let target = Target {
                 repo: &args.repo,
-                base: args.base.as_deref(),
+                snapshot,
                 publish: &args.publish,
             };
             Some(runtime.block_on(land(&target, &report, p)))
         }
+        (Some(_), false, None) => Some(Err(Refusal {
+            code: exit::BAD_INPUT,
+            message: format!(
+                "{} is not a git repository: a proposal needs one to commit to (or use --write to write the files into the directory)",
+                args.repo.display()
+            ),
+            findings: Vec::new(),
+        })),
+        (Some(p), true, Some(snapshot)) => local_edits(&args.repo, snapshot, &p.files).map(|message| {
+            Err(Refusal {
+                code: exit::BAD_INPUT,
+                message,
+                findings: Vec::new(),
+            })
+        }),
         _ => None,
     };
     match format {
@@ -219,6 +251,29 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// For `--write`: a message when a file to write differs between the working
+/// tree and the base it was read from (writing would lose local edits).
+fn local_edits(
+    root: &std::path::Path,
+    snapshot: &gitintent::repo::Snapshot,
+    files: &[gitintent::manifest::File],
+) -> Option<String> {
+    for file in files {
+        let base = snapshot.read(&file.path).ok().flatten();
+        let local = gitintent::repo::join_inside(root, &file.path)
+            .ok()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        if base.is_none() || base != local {
+            return Some(format!(
+                "{} differs between the working tree and {}; commit or stash the change first (--write would overwrite it)",
+                file.path,
+                gitintent::propose::base_name(snapshot.reference())
+            ));
+        }
+    }
+    None
 }
 
 fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {

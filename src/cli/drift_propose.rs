@@ -2,11 +2,11 @@
 //! proposal — schemas and policies, a commit on a `gitintent/drift-…` branch,
 //! then `--push` and `--pr` exactly as `gitintent propose` does them.
 //!
-//! The files come from `drift::propose` (read from the working tree); the
-//! commit is built on the base (`--base`, default `main`, else HEAD) with
-//! `gitintent::propose::commit`, so the working tree, the index and the base
-//! branch are never touched. A file whose working-tree copy differs from the
-//! base's is refused: the commit would otherwise carry uncommitted edits.
+//! The files come from `drift::propose`, read from the same snapshot of the
+//! base (`--base`, default `main`, else HEAD) the report was built from; the
+//! commit is built on that snapshot's commit with `gitintent::propose::commit`,
+//! so the working tree, the index and the base branch are never touched and
+//! uncommitted edits never reach the commit.
 
 use std::path::Path;
 
@@ -19,7 +19,6 @@ use gitintent::repo::Snapshot;
 use sha2::{Digest, Sha256};
 
 use super::common::{error_chain, exit_code, forge_for, plan_id, publish, PublishArgs};
-use super::exit;
 
 /// What landed: the gate's findings and the branch (`None`: the base already
 /// holds these files).
@@ -49,7 +48,8 @@ impl Refusal {
 /// Where and how to land a drift proposal.
 pub(crate) struct Target<'a> {
     pub(crate) repo: &'a Path,
-    pub(crate) base: Option<&'a str>,
+    /// The base the report and the proposal's files were read from.
+    pub(crate) snapshot: &'a Snapshot,
     pub(crate) publish: &'a PublishArgs,
 }
 
@@ -60,28 +60,9 @@ pub(crate) async fn land(
     drifted: &DriftProposal,
 ) -> Result<Landed, Refusal> {
     let none: &[Finding] = &[];
-    let snapshot = Snapshot::open_base(target.repo, target.base).map_err(|e| Refusal::from_error(e, none))?;
-    let ctx = Context::from_snapshot(&snapshot).map_err(|e| Refusal::from_error(e, none))?;
-    for file in &drifted.files {
-        let base = snapshot
-            .read(&file.path)
-            .map_err(|e| Refusal::from_error(e, none))?;
-        let worktree = gitintent::repo::join_inside(target.repo, &file.path)
-            .ok()
-            .and_then(|p| std::fs::read_to_string(p).ok());
-        if base.is_none() || base != worktree {
-            return Err(Refusal {
-                code: exit::BAD_INPUT,
-                message: format!(
-                    "{} differs between the working tree and {}; commit or stash the change first (the proposal is built from the working tree onto the base)",
-                    file.path,
-                    propose::base_name(snapshot.reference())
-                ),
-                findings: Vec::new(),
-            });
-        }
-    }
-    let findings = gate(&snapshot, &ctx, &report.environment, &drifted.files)
+    let snapshot = target.snapshot;
+    let ctx = Context::from_snapshot(snapshot).map_err(|e| Refusal::from_error(e, none))?;
+    let findings = gate(snapshot, &ctx, &report.environment, &drifted.files)
         .map_err(|e| Refusal::from_error(e, none))?;
     let forge =
         forge_for(&ctx.config, target.repo, target.publish).map_err(|e| Refusal::from_error(e, &findings))?;

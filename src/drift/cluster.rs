@@ -104,6 +104,21 @@ fn check_selector(selector: &str) -> Result<(), Error> {
     }
 }
 
+/// True when some cause in the chain is a timeout.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let io_timeout = err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+        if io_timeout || err.to_string().ends_with("timed out") {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
 /// The whole cause chain of an error, on one line.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
@@ -182,7 +197,16 @@ impl Cluster {
         }
     }
 
+    /// A transport fault: a read or connect timeout (the server accepted
+    /// but stayed silent) is [`Error::Timeout`], anything else
+    /// [`Error::Unreachable`].
     pub(super) fn transport(&self, e: &kube::Error) -> Error {
+        if timed_out(e) {
+            return Error::Timeout {
+                server: self.server.clone(),
+                seconds: self.timeout.as_secs(),
+            };
+        }
         Error::Unreachable {
             server: self.server.clone(),
             message: chain(e),

@@ -1,14 +1,10 @@
-//! The resources a repository declares for one environment, read from its
-//! working tree.
-//!
-//! composition point: repo index — once `repo::Snapshot`/`Index` (reading a
-//! ref straight from git objects) is on main, [`collect`] should read the
-//! environment's files from it instead of walking the working tree.
-
-use std::path::{Path, PathBuf};
+//! The resources a repository declares for one environment, read from a
+//! [`Source`]: a ref read from git objects (so uncommitted edits never
+//! count), or a plain directory that is not a git repository.
 
 use serde_json::Value;
 
+use super::source::Source;
 use super::yaml_edit::split_documents;
 use super::Error;
 use crate::repo::RepoConfig;
@@ -72,63 +68,35 @@ fn environment_dirs(config: &RepoConfig, environment: &str) -> Vec<String> {
     outer
 }
 
-/// Collects every resource the repository at `root` declares for
-/// `environment`. Kustomize files, `Secret`s and documents without
-/// `apiVersion`, `kind` and `metadata.name` are skipped.
-pub fn collect(root: &Path, environment: &str) -> Result<Vec<Declared>, Error> {
-    let config = RepoConfig::load(root)?;
+/// Collects every resource `source` declares for `environment`. Kustomize
+/// files, `Secret`s and documents without `apiVersion`, `kind` and
+/// `metadata.name` are skipped.
+pub fn collect(source: &Source, environment: &str) -> Result<Vec<Declared>, Error> {
+    let config = source.config()?;
     let valid_env = !environment.is_empty()
         && environment
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let dirs = environment_dirs(&config, environment);
-    let existing: Vec<&String> = dirs.iter().filter(|d| root.join(d).is_dir()).collect();
-    if !valid_env || existing.is_empty() {
+    let existing: Vec<&String> = if valid_env {
+        dirs.iter().filter(|d| source.is_dir(d)).collect()
+    } else {
+        Vec::new()
+    };
+    if existing.is_empty() {
         return Err(Error::UnknownEnvironment {
             environment: environment.to_string(),
             searched: dirs,
         });
     }
     let mut out = Vec::new();
+    let mut namespaces = Namespaces::new();
     for dir in existing {
-        let mut files = Vec::new();
-        walk(&root.join(dir), &mut files)?;
-        files.sort();
-        for file in files {
-            read_file(root, &root.join(dir), &file, &mut out)?;
+        for file in source.yaml_files_under(dir)? {
+            read_file(source, dir, &file, &mut namespaces, &mut out)?;
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let read = |source| Error::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(read)? {
-        let entry = entry.map_err(read)?;
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        let kind = entry.file_type().map_err(read)?;
-        if hidden || kind.is_symlink() {
-            continue;
-        }
-        if kind.is_dir() {
-            walk(&path, files)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn parse_one(text: &str, path: &str) -> Result<Option<Value>, Error> {
@@ -139,30 +107,44 @@ fn parse_one(text: &str, path: &str) -> Result<Option<Value>, Error> {
     Ok(docs.into_iter().find(|d| !d.is_null()))
 }
 
+/// `namespace:` of each directory's `kustomization.yaml`, read once per directory.
+type Namespaces = std::collections::HashMap<String, Option<String>>;
+
 /// The namespace set by the outermost `kustomization.yaml` between the
 /// environment directory and the file.
-fn kustomize_namespace(env_dir: &Path, file: &Path) -> Option<String> {
-    let mut dirs: Vec<&Path> = file
-        .ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(env_dir))
-        .collect();
-    dirs.reverse();
+fn kustomize_namespace(source: &Source, env_dir: &str, file: &str, known: &mut Namespaces) -> Option<String> {
+    let parent = file.rsplit_once('/').map(|(d, _)| d)?;
+    let rest = parent.strip_prefix(env_dir)?;
+    let mut dir = env_dir.to_string();
+    let mut dirs = vec![dir.clone()];
+    for seg in rest.split('/').filter(|s| !s.is_empty()) {
+        dir = format!("{dir}/{seg}");
+        dirs.push(dir.clone());
+    }
     dirs.into_iter().find_map(|d| {
-        let text = std::fs::read_to_string(d.join("kustomization.yaml")).ok()?;
-        let doc = parse_one(&text, "").ok()??;
-        str_at(&doc, &["namespace"]).map(str::to_string)
+        known
+            .entry(d)
+            .or_insert_with_key(|d| {
+                let text = source.read(&format!("{d}/kustomization.yaml")).ok()??;
+                let doc = parse_one(&text, "").ok()??;
+                str_at(&doc, &["namespace"]).map(str::to_string)
+            })
+            .clone()
     })
 }
 
-fn read_file(root: &Path, env_dir: &Path, file: &Path, out: &mut Vec<Declared>) -> Result<(), Error> {
-    let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
-        path: file.to_path_buf(),
-        source,
-    })?;
-    let path = relative(root, file);
+fn read_file(
+    source: &Source,
+    env_dir: &str,
+    path: &str,
+    namespaces: &mut Namespaces,
+    out: &mut Vec<Declared>,
+) -> Result<(), Error> {
+    let Some(text) = source.read(path)? else {
+        return Ok(());
+    };
     for (document, range) in split_documents(&text).into_iter().enumerate() {
-        let Some(resource) = parse_one(&text[range], &path)? else {
+        let Some(resource) = parse_one(&text[range], path)? else {
             continue;
         };
         let api_version = str_at(&resource, &["apiVersion"]).unwrap_or_default();
@@ -178,9 +160,9 @@ fn read_file(root: &Path, env_dir: &Path, file: &Path, out: &mut Vec<Declared>) 
         }
         let namespace = str_at(&resource, &["metadata", "namespace"])
             .map(str::to_string)
-            .or_else(|| kustomize_namespace(env_dir, file));
+            .or_else(|| kustomize_namespace(source, env_dir, path, namespaces));
         out.push(Declared {
-            path: path.clone(),
+            path: path.to_string(),
             document,
             namespace,
             resource,
@@ -222,7 +204,8 @@ mod tests {
             "# web\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: other\n",
         )
         .unwrap();
-        let got = collect(dir.path(), "prod").unwrap();
+        let source = Source::open(dir.path(), None).unwrap();
+        let got = collect(&source, "prod").unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].kind(), "Service");
         assert_eq!(got[0].namespace.as_deref(), Some("shop"));
@@ -230,9 +213,9 @@ mod tests {
         assert_eq!(got[1].document, 2);
         assert_eq!(got[1].namespace.as_deref(), Some("other"));
         assert!(matches!(
-            collect(dir.path(), "nope"),
+            collect(&source, "nope"),
             Err(Error::UnknownEnvironment { .. })
         ));
-        assert!(collect(dir.path(), "../prod").is_err());
+        assert!(collect(&source, "../prod").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Drift: compare what the GitOps repo declares for an environment with the
 //! live cluster, read through kube.
 //!
-//! Inputs: a repository working tree, an environment, and a way to reach the
-//! cluster (kubeconfig + context, or in-cluster). Output: a [`Report`] with
+//! Inputs: a repository read at a ref from git objects ([`Source`]; a plain
+//! directory only when it is not a git repository), an environment, and a
+//! way to reach the cluster (kubeconfig + context, or in-cluster). Output: a [`Report`] with
 //! one [`Entry`] per resource — in sync, drifted (paths with Git and live
 //! values), missing in the cluster, extra (in the cluster with the
 //! Git-tracked label, absent from Git) or unreadable (e.g. a 403 from RBAC)
@@ -17,10 +18,11 @@
 //! `Secret`s, live or declared. It does not commit or push: the proposal is
 //! handed to the propose stage.
 //!
-//! Roles: `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
+//! Roles: `source.rs` (the repo at a ref, or a plain directory),
+//! `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
 //! discovery, get, list), `compare.rs` (field comparison), `report.rs`
 //! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
-//! `yaml_edit.rs` (surgical scalar edits that keep comments), `dry_run.rs`
+//! `crate::yaml_edit` (surgical scalar edits that keep comments), `dry_run.rs`
 //! (server-side apply dry run → findings).
 
 mod cluster;
@@ -29,6 +31,7 @@ mod declared;
 mod dry_run;
 mod propose;
 mod report;
+mod source;
 use crate::yaml_edit;
 
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
@@ -36,6 +39,7 @@ pub use declared::{collect, Declared};
 pub use dry_run::RULE as DRY_RUN_RULE;
 pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
 pub use report::{compare_objects, Difference, Entry, Report, Status, Summary};
+pub use source::{Base, Source};
 
 use std::path::PathBuf;
 
@@ -83,20 +87,39 @@ impl Error {
     }
 }
 
-/// Compares the environment's declared resources with the live cluster.
+/// Compares declared resources (from [`collect`]) with the live cluster.
+/// `base` is recorded in the report. The whole cluster conversation is
+/// bounded by `options.timeout`.
 pub async fn check(
-    root: &std::path::Path,
     environment: &str,
+    base: Option<Base>,
+    declared: &[Declared],
     options: &ClusterOptions,
 ) -> Result<Report, Error> {
-    let declared = collect(root, environment)?;
     let cluster = Cluster::connect(options).await?;
-    let observed = cluster.observe(&declared, &options.selector).await?;
-    Ok(report::build(
+    let observed = cluster.observe(declared, &options.selector).await?;
+    let mut report = report::build(
         environment,
         cluster.server(),
         &options.selector,
-        &declared,
+        declared,
         observed,
-    ))
+    );
+    report.base = base;
+    Ok(report)
+}
+
+/// [`Source::open`], [`collect`] and [`check`] in one call: the repository
+/// at `root` and `base` (default `main`, else `HEAD`) against the cluster.
+pub async fn check_repo(
+    root: &std::path::Path,
+    base: Option<&str>,
+    environment: &str,
+    options: &ClusterOptions,
+) -> Result<Report, Error> {
+    let (declared, base) = {
+        let source = Source::open(root, base)?;
+        (collect(&source, environment)?, source.base())
+    };
+    check(environment, base, &declared, options).await
 }

@@ -12,18 +12,19 @@
 //!   in [`Proposal::skipped`] instead. Missing and extra objects are never
 //!   added to or removed from Git by `adopt`.
 //!
-//! It does not commit, push or open a pull request.
-//! composition point: propose — hand `files` and `message` to the propose
-//! stage (branch, commit, PR) once it is on main.
+//! File contents are read from the same [`Source`] the report was built
+//! from, so a proposal never carries uncommitted working-tree edits. It does
+//! not commit, push or open a pull request (the CLI hands `files` and
+//! `message` to `crate::propose`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::compare;
 use super::report::{Entry, Report, Status};
+use super::source::Source;
 use super::yaml_edit::{replace_scalar, set_annotation, split_documents};
 use super::Error;
 use crate::manifest::File;
@@ -81,8 +82,8 @@ fn summary_line(e: &Entry) -> String {
 }
 
 /// Builds the revert or adopt commit for `report`, reading the declared
-/// files from `root`.
-pub fn propose(root: &Path, report: &Report, mode: Mode) -> Result<Proposal, Error> {
+/// files from `source` (the one the report was collected from).
+pub fn propose(source: &Source, report: &Report, mode: Mode) -> Result<Proposal, Error> {
     let mut skipped = Vec::new();
     let mut by_file: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for e in &report.resources {
@@ -108,8 +109,11 @@ pub fn propose(root: &Path, report: &Report, mode: Mode) -> Result<Proposal, Err
     }
     let mut files = Vec::new();
     for (path, entries) in by_file {
-        let full = crate::repo::join_inside(root, path)?;
-        let text = std::fs::read_to_string(&full).map_err(|source| Error::Read { path: full, source })?;
+        crate::repo::join_inside(std::path::Path::new(""), path)?;
+        let text = source.read(path)?.ok_or_else(|| Error::Read {
+            path: path.into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file at the base"),
+        })?;
         let ranges = split_documents(&text);
         let mut docs: Vec<String> = ranges.iter().map(|r| text[r.clone()].to_string()).collect();
         for e in entries {

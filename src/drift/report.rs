@@ -88,6 +88,9 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub environment: String,
+    /// The ref and commit the Git side was read at (`null` for a plain
+    /// directory that is not a git repository).
+    pub base: Option<super::source::Base>,
     pub server: String,
     pub selector: String,
     pub resources: Vec<Entry>,
@@ -354,6 +357,7 @@ pub(crate) fn build(
     }
     Report {
         environment: environment.to_string(),
+        base: None,
         server: server.to_string(),
         selector: selector.to_string(),
         score: resources.iter().map(|r| r.score).sum(),

@@ -116,6 +116,9 @@ pub struct RepositoryConfig {
     /// overrides `forge:` in the repository's `.gitintent.yaml`. The token comes
     /// from `GITINTENT_FORGE_TOKEN` (else `GITHUB_TOKEN`/`GITLAB_TOKEN`).
     pub forge: Option<crate::propose::ForgeConfig>,
+    /// How to reach this repository's clusters for `GET /v1/drift`
+    /// (`[repository.cluster]`, see `super::cluster`); without it, drift is off.
+    pub cluster: Option<super::cluster::ClusterConfig>,
 }
 
 fn default_branch() -> String {
@@ -391,6 +394,11 @@ impl Config {
                     format!("{:?} is not a usable branch name", repo.base_branch),
                 ));
             }
+            if let Some(cluster) = &repo.cluster {
+                cluster
+                    .check(self.limits.request_timeout_secs)
+                    .map_err(|(k, m)| invalid(format!("{key}.cluster.{k}"), m))?;
+            }
         }
         let mut token_names = std::collections::HashSet::new();
         for (i, token) in self.tokens.iter().enumerate() {
@@ -453,6 +461,7 @@ fn repo_flag(pair: &str) -> Result<RepositoryConfig, Error> {
         path: (!is_url).then(|| PathBuf::from(target)),
         base_branch: default_branch(),
         forge: None,
+        cluster: None,
     })
 }
 

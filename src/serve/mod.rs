@@ -7,6 +7,7 @@
 //! - `store`: plans and an append-only audit trail ([`Store`], [`SqliteStore`]);
 //! - `server`: the axum router, limits, metrics, graceful shutdown;
 //! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
+//! - `drift`, `cluster`: `GET /v1/drift` and the per-repository cluster settings;
 //! - `openapi`: the OpenAPI 3 document, kept in sync with the router by a test.
 //!
 //! Slack is `crate::slack`'s router, mounted at `/slack/*` with this
@@ -15,7 +16,9 @@
 
 mod api;
 pub mod auth;
+pub mod cluster;
 pub mod config;
+mod drift;
 mod error;
 mod metrics;
 pub mod openapi;

@@ -114,6 +114,27 @@ fn raw() -> Value {
                     "502": error_response("Git or forge failure")
                 }
             }},
+            "/v1/drift": { "get": {
+                "operationId": "getDrift", "summary": "Drift of one environment: the repository's base branch against the live cluster",
+                "description": "Reads the repository at its base branch from git objects and compares the fields it declares for the environment with the live objects, through the repository's [repository.cluster] settings. The same report as `gitintent drift --format json`. Needs the plan right for the repository and environment. A 403 from RBAC on one kind is an `unreadable` entry, not an error.",
+                "security": secured,
+                "parameters": [
+                    { "name": "repo", "in": "query", "required": true, "schema": { "type": "string" } },
+                    { "name": "env", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,63}$" } }
+                ],
+                "responses": {
+                    "200": json_response("The drift report", "DriftReport"),
+                    "400": error_response("Missing or malformed repo or env"),
+                    "401": error_response("Missing or unknown token"),
+                    "403": error_response("The token may not plan for this repository or environment"),
+                    "404": error_response("Unknown repository"),
+                    "409": error_response("No cluster is configured for this repository (drift_not_configured)"),
+                    "422": error_response("The repository declares nothing for this environment, or its files do not parse"),
+                    "500": error_response("The service's cluster settings are unusable (cluster_misconfigured)"),
+                    "502": error_response("The Kubernetes API server could not be reached (cluster_unreachable)"),
+                    "504": error_response("The Kubernetes API server did not answer in time (cluster_timeout)")
+                }
+            }},
             "/slack/commands": { "post": {
                 "operationId": "slackCommand", "summary": "Slack slash command `/gitintent` (signed by Slack)",
                 "description": "Verified with the signing secret (HMAC-SHA256 of v0:timestamp:body, 5-minute window). Answers at once; the plan is posted to response_url as Block Kit.",
@@ -213,6 +234,32 @@ fn raw() -> Value {
                         "pushed": { "type": "boolean" },
                         "pull_request": { "type": ["object", "null"] },
                         "pr_url": { "type": ["string", "null"] } } } } },
+                "DriftReport": { "type": "object",
+                    "description": "The `gitintent drift --format json` contract (without `proposal`).",
+                    "required": ["environment", "server", "selector", "resources", "summary", "score", "warnings"],
+                    "properties": {
+                        "environment": { "type": "string" },
+                        "base": { "type": ["object", "null"], "description": "{ref, commit} the repository was read at",
+                            "properties": { "ref": { "type": "string" }, "commit": { "type": "string" } } },
+                        "server": { "type": "string", "description": "The API server URL" },
+                        "selector": { "type": "string", "description": "Label selector of Git-tracked objects (extra detection)" },
+                        "resources": { "type": "array", "items": { "$ref": "#/components/schemas/DriftEntry" } },
+                        "summary": { "type": "object", "properties": {
+                            "in_sync": { "type": "integer" }, "drifted": { "type": "integer" }, "missing": { "type": "integer" },
+                            "extra": { "type": "integer" }, "unreadable": { "type": "integer" } } },
+                        "score": { "type": "integer", "description": "Sum of the entries' scores" },
+                        "warnings": { "type": "array", "items": { "type": "string" } }
+                    } },
+                "DriftEntry": { "type": "object", "properties": {
+                    "api_version": { "type": "string" }, "kind": { "type": "string" },
+                    "namespace": { "type": ["string", "null"] }, "name": { "type": "string" },
+                    "file": { "type": ["string", "null"], "description": "The file declaring it (null for extra objects)" },
+                    "status": { "type": "string", "enum": ["in-sync", "drifted", "missing", "extra", "unreadable"] },
+                    "differences": { "type": "array", "items": { "type": "object", "properties": {
+                        "path": { "type": "string" }, "git": {}, "live": {}, "weight": { "type": "integer" } } } },
+                    "dependents": { "type": "array", "items": { "type": "string" } },
+                    "score": { "type": "integer" },
+                    "message": { "type": "string", "description": "Why it is unreadable (e.g. 403 from RBAC)" } } },
                 "ValidateRequest": { "type": "object", "required": ["manifests"], "additionalProperties": false,
                     "properties": {
                         "manifests": { "type": "string", "description": "YAML or JSON, multi-document allowed" },

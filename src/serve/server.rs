@@ -26,7 +26,7 @@ use super::metrics::Metrics;
 use super::repos::Repositories;
 use super::state::{Admission, AppState, Inner, Tracker};
 use super::store::{SqliteStore, Store};
-use super::{api, openapi, proposal};
+use super::{api, drift, openapi, proposal};
 use crate::plan::OpenAi;
 
 /// Start-up faults.
@@ -64,6 +64,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/v1/plans/{id}", "get", get(api::get_plan)),
         ("/v1/plans/{id}/proposal", "post", post(proposal::propose)),
         ("/v1/validate", "post", post(api::validate)),
+        ("/v1/drift", "get", get(drift::get_drift)),
     ]
 }
 

@@ -1,5 +1,5 @@
 //! The service as the Slack front end's [`SlackBackend`]: the slash command
-//! plans, proposes and reads plans through exactly the code paths the HTTP
+//! plans, proposes, reads plans and reads drift (`super::drift::read`) through exactly the code paths the HTTP
 //! API uses (admission, store, audit, metrics, per-repository locks), and
 //! its deferred work is tracked so graceful shutdown drains it.
 //!
@@ -167,6 +167,24 @@ impl SlackBackend for Backend {
                 .await
                 .map_err(|e| backend_error(&e))?;
             summary(&record)
+        }
+    }
+
+    fn drift(
+        &self,
+        requester: Requester,
+        repo: String,
+        env: String,
+    ) -> impl Future<Output = Result<crate::drift::Report, BackendError>> + Send {
+        let state = self.0.clone();
+        async move {
+            super::drift::read(&state, &caller(&requester), &repo, &env)
+                .await
+                .map_err(|e| match e.status.as_u16() {
+                    // A cluster that cannot be reached or is too slow: say so plainly.
+                    502 | 504 => BackendError::Refused(e.message.clone()),
+                    _ => backend_error(&e),
+                })
         }
     }
 

@@ -9,6 +9,7 @@ use std::future::Future;
 
 use serde::Serialize;
 
+use crate::drift::Report;
 use crate::finding::Finding;
 use crate::pipeline::Plan;
 use crate::spec::Component;
@@ -192,6 +193,22 @@ pub trait SlackBackend: Send + Sync + 'static {
 
     /// Reads a stored plan.
     fn status(&self, plan_id: String) -> impl Future<Output = Result<PlanSummary, BackendError>> + Send;
+
+    /// The drift report of `env` in `repo` (the router has checked the grant).
+    /// The default answers that this backend does not read clusters.
+    fn drift(
+        &self,
+        requester: Requester,
+        repo: String,
+        env: String,
+    ) -> impl Future<Output = Result<Report, BackendError>> + Send {
+        let _ = (requester, env);
+        async move {
+            Err(BackendError::Refused(format!(
+                "drift is not available for repository {repo} on this service"
+            )))
+        }
+    }
 
     /// Runs one piece of deferred work (a plan or proposal and the post of its
     /// result). The default detaches it with `tokio::spawn`; a service that

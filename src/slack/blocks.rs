@@ -9,6 +9,7 @@
 use serde_json::{json, Value};
 
 use super::backend::{PlanSummary, ProposalSummary};
+use crate::drift::{Entry, Report, Status};
 use crate::finding::{Finding, Severity};
 
 /// `action_id` of the Propose button.
@@ -54,6 +55,8 @@ pub(crate) fn help(default_repo: Option<&str>) -> Value {
          `/gitintent deploy redis with 3 replicas env:staging`. \
          You get the plan privately, with *Propose* (branch + pull request) and *Discard* buttons.\n\
          • `/gitintent status <plan-id>` shows a plan again.\n\
+         • `/gitintent drift <env> [repo:NAME]` compares the repository's base branch with the live cluster \
+         of that environment: counts, drift score and the most drifted resources.\n\
          • `/gitintent help` shows this.\n\
          {default} Your rights (repositories, environments, proposing) come from the service's config; \
          ask the platform team to change them."
@@ -63,6 +66,125 @@ pub(crate) fn help(default_repo: Option<&str>) -> Value {
         "text": "gitintent: usage",
         "blocks": [section(&text)],
     })
+}
+
+/// The immediate acknowledgement of a drift request.
+pub(crate) fn drifting(repo: &str, env: &str) -> Value {
+    ephemeral(&format!(
+        "Reading drift of `{}` / `{}` from the cluster…\nThe report will appear here in a moment.",
+        escape(repo),
+        escape(env)
+    ))
+}
+
+/// Drifted resources shown in full (paths, Git and live values).
+const MAX_DRIFTED: usize = 8;
+/// Differences shown per resource.
+const MAX_DIFFERENCES: usize = 3;
+/// Characters of a Git or live value shown.
+const MAX_VALUE: usize = 80;
+
+/// A drift report: counts, score, the top drifted resources with their
+/// paths and values, then missing, extra and unreadable resources.
+pub(crate) fn drift(repo: &str, r: &Report) -> Value {
+    let s = &r.summary;
+    let base = r
+        .base
+        .as_ref()
+        .map(|b| {
+            let commit: String = b.commit.chars().take(12).collect();
+            format!(
+                " at `{}` (`{commit}`)",
+                escape(b.reference.trim_start_matches("refs/heads/"))
+            )
+        })
+        .unwrap_or_default();
+    let mut blocks = vec![
+        json!({
+            "type": "header",
+            "text": { "type": "plain_text", "text": truncate(&format!("Drift in {repo} / {}", r.environment), 150) },
+        }),
+        section(&format!(
+            "*{}* in sync · *{}* drifted · *{}* missing · *{}* extra · *{}* unreadable\n*Drift score:* {}",
+            s.in_sync, s.drifted, s.missing, s.extra, s.unreadable, r.score
+        )),
+    ];
+    let mut drifted: Vec<&Entry> = r
+        .resources
+        .iter()
+        .filter(|e| e.status == Status::Drifted)
+        .collect();
+    drifted.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| label(a).cmp(&label(b))));
+    for e in drifted.iter().take(MAX_DRIFTED) {
+        let mut text = format!("*{}* (score {})", escape(&label(e)), e.score);
+        if let Some(file) = &e.file {
+            text.push_str(&format!(" `{}`", escape(file)));
+        }
+        for d in e.differences.iter().take(MAX_DIFFERENCES) {
+            text.push_str(&format!(
+                "\n• `{}`: Git `{}` → live `{}`",
+                escape(&truncate(&d.path, MAX_VALUE)),
+                escape(&value(&d.git)),
+                escape(&value(&d.live))
+            ));
+        }
+        if e.differences.len() > MAX_DIFFERENCES {
+            text.push_str(&format!("\n…and {} more", e.differences.len() - MAX_DIFFERENCES));
+        }
+        blocks.push(section(&text));
+    }
+    if drifted.len() > MAX_DRIFTED {
+        blocks.push(context(&format!(
+            "…and {} more drifted; run `gitintent drift --env {}` for the full report.",
+            drifted.len() - MAX_DRIFTED,
+            escape(&r.environment)
+        )));
+    }
+    for (status, title) in [
+        (Status::Missing, "Missing in the cluster"),
+        (Status::Extra, "In the cluster, not in Git"),
+        (Status::Unreadable, "Unreadable"),
+    ] {
+        let group: Vec<&Entry> = r.resources.iter().filter(|e| e.status == status).collect();
+        push_list(&mut blocks, title, &group, |e| match &e.message {
+            Some(m) => format!("{}: {}", escape(&label(e)), escape(&truncate(m, 200))),
+            None => escape(&label(e)),
+        });
+    }
+    if !r.warnings.is_empty() {
+        blocks.push(context(&escape(&r.warnings.join("\n"))));
+    }
+    blocks.push(context(&format!(
+        "Git side: `{}`{base}. Cluster: {}",
+        escape(repo),
+        escape(&r.server)
+    )));
+    json!({
+        "response_type": "ephemeral",
+        "text": format!(
+            "Drift in {repo} / {}: {} in sync, {} drifted, {} missing, {} extra, {} unreadable; score {}",
+            r.environment, s.in_sync, s.drifted, s.missing, s.extra, s.unreadable, r.score
+        ),
+        "blocks": blocks,
+    })
+}
+
+fn label(e: &Entry) -> String {
+    match &e.namespace {
+        Some(ns) => format!("{} {ns}/{}", e.kind, e.name),
+        None => format!("{} {}", e.kind, e.name),
+    }
+}
+
+/// A Git or live value on one line, cut to [`MAX_VALUE`]; backticks become
+/// quotes so they cannot close the code span.
+fn value(v: &Value) -> String {
+    let text = match v {
+        Value::Null => "(absent)".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    truncate(&text.replace('`', "'").replace('\n', " "), MAX_VALUE)
 }
 
 /// A plan with its buttons (when it can still be proposed).
@@ -306,5 +428,72 @@ mod tests {
             .collect();
         assert_eq!(ids, [DISCARD]);
         assert!(msg.to_string().contains("Cannot be proposed: 1 error finding."));
+    }
+
+    #[test]
+    fn a_large_drift_report_stays_within_slack_limits() {
+        let v = serde_json::json!("x".repeat(500));
+        let entries: Vec<crate::drift::Entry> = (0..40)
+            .map(|i| crate::drift::Entry {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: format!("app-{i:02}-<!channel>"),
+                file: Some(format!("clusters/prod/app-{i}.yaml")),
+                document: 0,
+                status: if i % 2 == 0 {
+                    Status::Drifted
+                } else {
+                    Status::Missing
+                },
+                differences: (0..6)
+                    .map(|_| crate::drift::Difference {
+                        path: "spec.template.spec.containers[name=web].image".into(),
+                        git: v.clone(),
+                        live: serde_json::Value::Null,
+                        weight: 10,
+                        segments: Vec::new(),
+                    })
+                    .collect(),
+                dependents: Vec::new(),
+                score: i,
+                message: None,
+            })
+            .collect();
+        let report = Report {
+            environment: "prod".into(),
+            base: None,
+            server: "https://k8s.example".into(),
+            selector: "a=b".into(),
+            resources: entries,
+            summary: crate::drift::Summary {
+                drifted: 20,
+                missing: 20,
+                ..Default::default()
+            },
+            score: 780,
+            warnings: vec!["w".repeat(5000)],
+        };
+        let msg = drift("platform", &report);
+        let blocks = msg["blocks"].as_array().unwrap();
+        assert!(blocks.len() <= 50, "{}", blocks.len());
+        for b in blocks {
+            let text = b["text"]["text"]
+                .as_str()
+                .or_else(|| b["elements"][0]["text"].as_str())
+                .unwrap_or_default();
+            assert!(text.chars().count() <= MAX_SECTION, "{text}");
+        }
+        let text = msg.to_string();
+        // Highest score first; at most MAX_DRIFTED shown in full.
+        assert!(
+            text.contains("*Deployment shop/app-38-&lt;!channel&gt;* (score 38)"),
+            "{text}"
+        );
+        assert!(!text.contains("<!channel>"));
+        assert!(text.contains("…and 12 more drifted"), "{text}");
+        assert!(text.contains("→ live `(absent)`"), "{text}");
+        assert!(text.contains("…and 3 more"), "{text}");
+        assert!(text.contains("*Missing in the cluster (20)*"), "{text}");
     }
 }

@@ -1,4 +1,5 @@
-//! The slash command's text: `help`, `status <plan-id>`, or an intent.
+//! The slash command's text: `help`, `status <plan-id>`, `drift <env>
+//! [repo:NAME]`, or an intent.
 //!
 //! An intent may carry `repo:NAME` and `env:NAME` tokens anywhere in the text
 //! (Slack has no flags; `key:value` reads naturally in a chat line and cannot
@@ -14,6 +15,11 @@ const MAX_ID: usize = 64;
 pub(crate) enum Command {
     Help,
     Status(String),
+    /// The drift report of one environment.
+    Drift {
+        env: String,
+        repo: Option<String>,
+    },
     Plan {
         intent: String,
         repo: Option<String>,
@@ -32,6 +38,10 @@ pub(crate) enum Error {
     BadId(String),
     #[error("the intent is empty once `repo:`/`env:` are removed; say what to deploy")]
     EmptyIntent,
+    #[error(
+        "`drift` needs one environment, e.g. `/gitintent drift production` (and optionally `repo:NAME`)"
+    )]
+    DriftUsage,
 }
 
 /// Parses the `text` field of a slash command.
@@ -48,6 +58,7 @@ pub(crate) fn parse(text: &str) -> Result<Command, Error> {
             // Plan ids are shown in `code`; a pasted id may keep the backticks.
             return plan_id(id.trim_matches('`')).map(Command::Status);
         }
+        Some("drift") => return drift(words),
         _ => {}
     }
     let mut repo = None;
@@ -76,6 +87,31 @@ pub(crate) fn parse(text: &str) -> Result<Command, Error> {
         repo,
         env,
     })
+}
+
+/// `drift <env> [repo:NAME]` (`env:NAME` also accepted), in any order.
+fn drift<'a>(words: impl Iterator<Item = &'a str>) -> Result<Command, Error> {
+    let mut env = None;
+    let mut repo = None;
+    for word in words {
+        let (key, slot, name) = match word.split_once(':') {
+            Some(("repo", name)) => ("repo", &mut repo, name),
+            Some(("env", name)) => ("env", &mut env, name),
+            _ => ("env", &mut env, word),
+        };
+        if !is_name(name) {
+            return Err(Error::DriftUsage);
+        }
+        if slot.replace(name.to_string()).is_some() {
+            return Err(if key == "repo" {
+                Error::Twice("repo")
+            } else {
+                Error::DriftUsage
+            });
+        }
+    }
+    let env = env.ok_or(Error::DriftUsage)?;
+    Ok(Command::Drift { env, repo })
 }
 
 /// Undoes Slack's message formatting, so the planner sees what the user typed:
@@ -164,6 +200,24 @@ mod tests {
         assert_eq!(parse("status"), Err(Error::StatusUsage));
         assert_eq!(parse("status a b"), Err(Error::StatusUsage));
         assert!(matches!(parse("status <@U1>"), Err(Error::BadId(_))));
+    }
+
+    #[test]
+    fn drift_takes_one_environment_and_an_optional_repo() {
+        let drift = |env: &str, repo: Option<&str>| Command::Drift {
+            env: env.into(),
+            repo: repo.map(Into::into),
+        };
+        assert_eq!(parse("drift production"), Ok(drift("production", None)));
+        assert_eq!(
+            parse("DRIFT repo:platform staging"),
+            Ok(drift("staging", Some("platform")))
+        );
+        assert_eq!(parse("drift env:qa"), Ok(drift("qa", None)));
+        assert_eq!(parse("drift"), Err(Error::DriftUsage));
+        assert_eq!(parse("drift a b"), Err(Error::DriftUsage));
+        assert_eq!(parse("drift ../etc"), Err(Error::DriftUsage));
+        assert_eq!(parse("drift a repo:x repo:y"), Err(Error::Twice("repo")));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Each handler reads the raw body, verifies Slack's signature over it, and
 //! only then parses it. Slack wants an answer within 3 seconds, so anything
-//! that may be slow (planning, proposing) runs in a spawned task that posts
+//! that may be slow (planning, proposing, reading drift) runs in a spawned task that posts
 //! its result to the request's `response_url`; the HTTP answer is immediate.
 //! Access is checked before the backend is asked to do anything.
 //!
@@ -210,6 +210,45 @@ pub(crate) async fn command<B: SlackBackend>(
                 }
             }
         },
+        Command::Drift { env, repo } => {
+            let Some(repo) = repo.or_else(|| config.default_repo.clone()) else {
+                return Ok(Json(blocks::ephemeral(
+                    "Which repository? Add `repo:NAME` to the command; there is no default.",
+                )));
+            };
+            if !config.allows(
+                &requester.user_id,
+                &requester.channel_id,
+                &repo,
+                Some(&env),
+                Action::Plan,
+            ) {
+                return Ok(Json(blocks::ephemeral(&refusal(
+                    "read drift for",
+                    &repo,
+                    Some(&env),
+                ))));
+            }
+            let ack = blocks::drifting(&repo, &env);
+            let app2 = app.clone();
+            app.post_later(form.response_url, async move {
+                match app2.backend.drift(requester, repo.clone(), env.clone()).await {
+                    Ok(report) => blocks::drift(&repo, &report),
+                    Err(BackendError::Internal(detail)) => {
+                        blocks::ephemeral(&backend_error(&BackendError::Internal(detail)))
+                    }
+                    Err(BackendError::Refused(m) | BackendError::Invalid(m) | BackendError::NotFound(m)) => {
+                        blocks::ephemeral(&format!(
+                            "Drift of `{}` / `{}` could not be read: {}",
+                            blocks::escape(&repo),
+                            blocks::escape(&env),
+                            blocks::escape(&m)
+                        ))
+                    }
+                }
+            });
+            ack
+        }
         Command::Plan { intent, repo, env } => {
             let Some(repo) = repo.or_else(|| config.default_repo.clone()) else {
                 return Ok(Json(blocks::ephemeral(
@@ -384,6 +423,7 @@ fn kind(cmd: &Command) -> &'static str {
     match cmd {
         Command::Help => "help",
         Command::Status(_) => "status",
+        Command::Drift { .. } => "drift",
         Command::Plan { .. } => "plan",
     }
 }

@@ -7,14 +7,14 @@
 //! a request that fails gets `401` and nothing else. Rights come from
 //! [`SlackConfig`]: Slack users and channels map to repositories,
 //! environments and whether they may propose; a refused user gets a polite
-//! message and the backend is never called. Slow work (plan, propose) runs
+//! message and the backend is never called. Slow work (plan, propose, drift) runs
 //! in a spawned task and posts to the request's `response_url`, which must
 //! start with `response-url-prefix` (default `https://hooks.slack.com/`).
 //!
 //! Public API, for the service that mounts the router:
 //! - [`router`]`(backend: Arc<B>, config: SlackConfig) -> axum::Router`
 //! - [`SlackBackend`]: `plan(Requester, intent, repo, env)`, `propose(Requester, plan_id)`,
-//!   `status(plan_id)`, returning [`PlanSummary`] / [`ProposalSummary`] or [`BackendError`];
+//!   `status(plan_id)`, `drift(Requester, repo, env)` (a `drift::Report`; default: not available), returning [`PlanSummary`] / [`ProposalSummary`] or [`BackendError`];
 //!   optionally `spawn(task)` to track deferred work for a graceful shutdown.
 //!   [`PlanSummary::from_plan`] maps a `pipeline::Plan`.
 //! - [`SlackConfig`] (with [`Grant`]s) deserialised from the service's `[slack]` TOML table

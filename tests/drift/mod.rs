@@ -5,6 +5,8 @@
 mod dry_run;
 mod propose;
 mod report;
+mod service;
+mod slack;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -172,7 +174,9 @@ pub(super) fn options(kubeconfig: PathBuf) -> ClusterOptions {
 pub(super) async fn check(api: &KubeApi, repo: &Path) -> drift::Report {
     let tmp = tempfile::tempdir().unwrap();
     let config = api.kubeconfig(tmp.path());
-    let report = drift::check(repo, "production", &options(config)).await.unwrap();
+    let report = drift::check_repo(repo, None, "production", &options(config))
+        .await
+        .unwrap();
     assert_eq!(api.rejected(), Vec::<String>::new(), "unexpected requests");
     report
 }
@@ -228,4 +232,44 @@ pub(super) fn podinfo_repo() -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// `repo()` committed on `main` (and `staging-branch` with 4 replicas).
+pub(super) fn committed_repo() -> (tempfile::TempDir, git2::Oid) {
+    let dir = repo();
+    let git = git2::Repository::init_opts(
+        dir.path(),
+        git2::RepositoryInitOptions::new().initial_head("main"),
+    )
+    .unwrap();
+    let sig = git2::Signature::now("Test", "test@example.com").unwrap();
+    let mut index = git.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::FORCE, None).unwrap();
+    index.write().unwrap();
+    let tree = git.find_tree(index.write_tree().unwrap()).unwrap();
+    let main = git
+        .commit(Some("HEAD"), &sig, &sig, "initial", &tree, &[])
+        .unwrap();
+    // A second branch whose Deployment says 4 replicas, written as a blob only.
+    let file = "clusters/production/apps/web/deployment.yaml";
+    let blob = git
+        .blob(DEPLOYMENT.replace("replicas: 3 #", "replicas: 4 #").as_bytes())
+        .unwrap();
+    let mut index = git2::Index::new().unwrap();
+    index.read_tree(&tree).unwrap();
+    let mut entry = index.get_path(std::path::Path::new(file), 0).unwrap();
+    entry.id = blob;
+    index.add(&entry).unwrap();
+    let other = git.find_tree(index.write_tree_to(&git).unwrap()).unwrap();
+    let parent = git.find_commit(main).unwrap();
+    git.commit(
+        Some("refs/heads/staging-branch"),
+        &sig,
+        &sig,
+        "four",
+        &other,
+        &[&parent],
+    )
+    .unwrap();
+    (dir, main)
 }

@@ -64,7 +64,12 @@ async fn revert_keeps_git_values_and_records_the_drift() {
     api.put(lives[0].clone());
     let dir = repo();
     let report = check(&api, dir.path()).await;
-    let proposal = drift::propose(dir.path(), &report, drift::Mode::Revert).unwrap();
+    let proposal = drift::propose(
+        &drift::Source::open(dir.path(), None).unwrap(),
+        &report,
+        drift::Mode::Revert,
+    )
+    .unwrap();
     assert_eq!(
         proposal.title,
         "drift(production): restore Git values of 1 drifted resource(s)"
@@ -132,7 +137,12 @@ async fn podinfo_drift_is_adopted_line_by_line() {
     assert_eq!(cron.differences.len(), 1, "{:#?}", cron.differences);
     assert_eq!(cron.differences[0].path, "spec.schedule");
 
-    let proposal = drift::propose(dir.path(), &report, drift::Mode::Adopt).unwrap();
+    let proposal = drift::propose(
+        &drift::Source::open(dir.path(), None).unwrap(),
+        &report,
+        drift::Mode::Adopt,
+    )
+    .unwrap();
     assert!(proposal.skipped.is_empty(), "{:#?}", proposal.skipped);
     let by_path = |p: &str| {
         proposal
@@ -486,15 +496,41 @@ async fn a_proposal_breaking_a_policy_is_refused_and_nothing_is_committed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn uncommitted_edits_to_a_drifted_file_are_refused() {
+async fn uncommitted_edits_never_reach_the_commit_and_write_refuses_to_overwrite_them() {
     let (api, mut lives) = compliant_cluster().await;
     lives[0]["spec"]["replicas"] = 3.into();
     api.put(lives[0].clone());
-    let (dir, _) = git_repo();
-    let edited = COMPLIANT.replace("# Web front end", "# The web front end");
+    let (dir, main) = git_repo();
+    let edited = COMPLIANT
+        .replace("# Web front end", "# The web front end")
+        .replace("replicas: 1 #", "replicas: 3 #");
     std::fs::write(dir.path().join(WEB), &edited).unwrap();
+    // The report and the proposal come from main: the local edit (which
+    // would hide the drift) changes neither.
     let (out, json) = land(&api, dir.path(), "revert", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{json:#}");
+    assert_eq!(json["error"], Value::Null, "{json:#}");
+    assert_eq!(json["base"]["ref"], "refs/heads/main");
+    assert_eq!(json["base"]["commit"], main.to_string());
+    assert_eq!(json["summary"]["drifted"], 1, "{json:#}");
+    let repo = git2::Repository::open(dir.path()).unwrap();
+    let content = blob(&repo, json["proposal"]["commit"].as_str().unwrap(), WEB);
+    assert!(content.starts_with("# Web front end"), "{content}");
+    assert!(
+        content.contains("  replicas: 1 # one until the PDB lands\n"),
+        "{content}"
+    );
+    assert!(content.contains("gitintent.io/drift: \"spec.replicas: git 1, live 3\""));
+    assert_eq!(std::fs::read_to_string(dir.path().join(WEB)).unwrap(), edited);
+
+    // --write would overwrite the local edit: refused, nothing written.
+    let (out, json) = land(&api, dir.path(), "revert", &["--write"]).await;
     assert_eq!(out.status.code(), Some(2), "{json:#}");
+    assert_eq!(
+        json["summary"]["drifted"], 1,
+        "the report is still printed: {json:#}"
+    );
+    assert_eq!(json["error"]["code"], "bad_input");
     assert!(
         json["error"]["message"]
             .as_str()
@@ -502,6 +538,5 @@ async fn uncommitted_edits_to_a_drifted_file_are_refused() {
             .contains("differs between the working tree and main"),
         "{json:#}"
     );
-    assert_eq!(branches(dir.path()), ["main"]);
     assert_eq!(std::fs::read_to_string(dir.path().join(WEB)).unwrap(), edited);
 }

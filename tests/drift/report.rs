@@ -325,3 +325,75 @@ async fn an_unreachable_cluster_is_a_clear_error_within_a_bounded_time() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_reads_the_base_from_git_objects_and_ignores_uncommitted_edits() {
+    let (api, _) = cluster_in_sync().await;
+    let (dir, main) = committed_repo();
+    let file = dir.path().join("clusters/production/apps/web/deployment.yaml");
+    // Uncommitted edits: a different replica count and a broken file elsewhere.
+    std::fs::write(&file, DEPLOYMENT.replace("replicas: 3 #", "replicas: 9 #")).unwrap();
+    std::fs::write(
+        dir.path().join("clusters/production/apps/web/broken.yaml"),
+        "kind: [unclosed\n",
+    )
+    .unwrap();
+    let report = check(&api, dir.path()).await;
+    assert!(!report.has_drift(), "{report:#?}");
+    assert_eq!(report.summary.in_sync, 3);
+    let base = report.base.as_ref().unwrap();
+    assert_eq!(
+        (base.reference.as_str(), base.commit.clone()),
+        ("refs/heads/main", main.to_string())
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(tmp.path());
+    let (repo_arg, kc) = (
+        dir.path().to_str().unwrap().to_string(),
+        kubeconfig.to_str().unwrap().to_string(),
+    );
+    let args = move |base: &'static str| {
+        let mut a = vec![
+            "drift".to_string(),
+            "--repo".into(),
+            repo_arg.clone(),
+            "--env".into(),
+            "production".into(),
+            "--kubeconfig".into(),
+            kc.clone(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if !base.is_empty() {
+            a.extend(["--base".to_string(), base.to_string()]);
+        }
+        a
+    };
+    let out = tokio::task::spawn_blocking(move || {
+        (
+            gitintent(args("")),
+            gitintent(args("staging-branch")),
+            gitintent(args("nope")),
+        )
+    })
+    .await
+    .unwrap();
+    let (default, other, missing) = out;
+    assert_eq!(
+        default.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&default.stdout)
+    );
+    // At another base, Git says 4 replicas: drifted against the live 3.
+    assert_eq!(other.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&other.stdout).unwrap();
+    assert_eq!(json["base"]["ref"], "refs/heads/staging-branch");
+    assert_eq!(
+        json["resources"][0]["differences"][0],
+        json!({"path": "spec.replicas", "git": 4, "live": 3, "weight": 8})
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("ref \"nope\" not found"));
+}
