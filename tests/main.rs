@@ -1,4 +1,5 @@
 mod cli;
+mod day2;
 mod drift;
 mod eval;
 mod eval_cli;

@@ -43,6 +43,24 @@ impl Base {
     }
 }
 
+/// The paths among `paths` that the base holds and whose working-tree copy
+/// differs from it (or is gone): `--write` must not overwrite or remove them.
+pub(crate) fn locally_changed(root: &Path, base: &Base, paths: &[String]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|path| {
+            let Ok(Some(committed)) = base.snapshot.read(path) else {
+                return false;
+            };
+            let local = repo::join_inside(root, path).and_then(|p| {
+                std::fs::read_to_string(&p).map_err(|source| repo::Error::Read { path: p, source })
+            });
+            !local.is_ok_and(|local| local == committed)
+        })
+        .cloned()
+        .collect()
+}
+
 /// The wiring edits `--write` may apply: only to files whose working-tree
 /// copy is exactly the base's, so local edits are never overwritten.
 pub(crate) fn wiring_to_write(

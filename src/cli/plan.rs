@@ -177,6 +177,27 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     }
     if args.write {
         let root = args.repo.as_deref().expect("clap requires --repo with --write");
+        if let Some(base) = &base {
+            let touched: Vec<String> = plan
+                .in_place
+                .changed
+                .iter()
+                .chain(&plan.in_place.deleted)
+                .cloned()
+                .collect();
+            let dirty = changes::locally_changed(root, base, &touched);
+            if !dirty.is_empty() {
+                return Ok(fail(
+                    format,
+                    exit::BAD_INPUT,
+                    format!(
+                        "not writing files: {} differ from {} in the working tree; commit or stash them first",
+                        dirty.join(", "),
+                        base.snapshot.reference()
+                    ),
+                ));
+            }
+        }
         let mut files = plan.files.clone();
         if let (Some(base), Some(changes)) = (&base, &changeset) {
             files.extend(changes::wiring_to_write(root, base, changes));
@@ -185,6 +206,15 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
             gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         for path in written {
             eprintln!("wrote {}", path.display());
+        }
+        for path in &plan.in_place.deleted {
+            let target =
+                gitintent::repo::join_inside(root, path).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+            match std::fs::remove_file(&target) {
+                Ok(()) => eprintln!("removed {}", target.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(anyhow::anyhow!("removing {}: {e}", target.display())),
+            }
         }
     }
     Ok(exit::OK)
@@ -302,6 +332,46 @@ fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>
             parts.push(format!("HA ({})", ha_parts.join(", ")));
         }
         println!("  {:<12} {}", c.name, parts.join(" · "));
+    }
+    for (change, applied) in spec
+        .changes
+        .iter()
+        .zip(plan.operations.iter().map(Some).chain(std::iter::repeat(None)))
+    {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(set) = &change.set {
+            if let Some(r) = set.replicas {
+                parts.push(format!("{r} replicas"));
+            }
+            if let Some(image) = &set.image {
+                parts.push(format!("image {image}"));
+            }
+            if let Some(r) = &set.resources {
+                for (what, q) in [("requests", &r.requests), ("limits", &r.limits)] {
+                    let qs: Vec<String> = [("cpu", &q.cpu), ("memory", &q.memory)]
+                        .iter()
+                        .filter_map(|(n, v)| v.as_ref().map(|v| format!("{n} {v}")))
+                        .collect();
+                    if !qs.is_empty() {
+                        parts.push(format!("{what} {}", qs.join(", ")));
+                    }
+                }
+            }
+            if let Some(e) = &set.exposure {
+                let scheme = if e.tls { "https" } else { "http" };
+                parts.push(format!(
+                    "{scheme}://{}{}",
+                    e.host.as_deref().unwrap_or("*"),
+                    e.path.as_deref().unwrap_or("/")
+                ));
+            }
+        }
+        let target = applied.map_or(change.target.clone(), |a| a.target.clone());
+        println!(
+            "  {:<12} {target} {}",
+            change.operation.as_str(),
+            parts.join(" · ")
+        );
     }
     for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
         if !items.is_empty() {
