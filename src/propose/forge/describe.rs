@@ -2,18 +2,64 @@
 
 use crate::finding::Finding;
 use crate::propose::DiffStats;
-use crate::spec::Spec;
+use crate::spec::{Change, Operation, Spec};
 
 /// One line naming what the spec adds and where: `Add redis to production`.
 pub fn summary(spec: &Spec) -> String {
-    let names: Vec<&str> = spec.components.iter().map(|c| c.name.as_str()).collect();
-    let what = match names.as_slice() {
+    let list = |names: &[&str]| match names {
         [] => "nothing".to_string(),
         [one] => one.to_string(),
         [first @ .., last] if names.len() <= 3 => format!("{} and {last}", first.join(", ")),
         [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
     };
-    format!("Add {what} to {}", spec.environment)
+    let names: Vec<&str> = spec.components.iter().map(|c| c.name.as_str()).collect();
+    let mut parts: Vec<String> = Vec::new();
+    if !names.is_empty() || spec.changes.is_empty() {
+        parts.push(format!("add {}", list(&names)));
+    }
+    match spec.changes.as_slice() {
+        [] => {}
+        [one] => parts.push(describe_change(one)),
+        many => {
+            for op in [Operation::Update, Operation::Delete] {
+                let names: Vec<&str> = many.iter().filter(|c| c.operation == op).map(|c| c.target.as_str()).collect();
+                if !names.is_empty() {
+                    let verb = if op == Operation::Update { "change" } else { "remove" };
+                    parts.push(format!("{verb} {}", list(&names)));
+                }
+            }
+        }
+    }
+    let preposition = if spec.changes.is_empty() { "to" } else { "in" };
+    let text = format!("{} {preposition} {}", parts.join(", "), spec.environment);
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or(text)
+}
+
+/// `scale api to 5`, `set the image of api to acme/api:2`, `remove memcached`.
+fn describe_change(change: &Change) -> String {
+    let target = &change.target;
+    let Some(set) = change.set.as_ref().filter(|_| change.operation == Operation::Update) else {
+        return format!("remove {target}");
+    };
+    let mut what: Vec<String> = Vec::new();
+    if let Some(r) = set.replicas {
+        what.push(format!("scale {target} to {r}"));
+    }
+    if let Some(image) = &set.image {
+        what.push(format!("update {target} to {image}"));
+    }
+    if set.resources.is_some() {
+        what.push(format!("resize {target}"));
+    }
+    if let Some(e) = &set.exposure {
+        what.push(format!("expose {target} at {}", e.host.as_deref().unwrap_or("*")));
+    }
+    if what.is_empty() {
+        format!("change {target}")
+    } else {
+        what.join(", ")
+    }
 }
 
 /// The pull request body: intent, spec summary, assumptions, questions, findings table,
@@ -32,6 +78,9 @@ pub fn body(intent: &str, spec: &Spec, findings: &[Finding], stats: &DiffStats) 
     for c in &spec.components {
         let replicas = c.replicas.map(|r| format!(", {r} replicas")).unwrap_or_default();
         out.push_str(&format!("- `{}`: {}{replicas}\n", code(&c.name), c.archetype));
+    }
+    for c in &spec.changes {
+        out.push_str(&format!("- {} `{}`: {}\n", c.operation, code(&c.target), code(&describe_change(c))));
     }
     for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
         if !items.is_empty() {
@@ -104,6 +153,24 @@ mod tests {
     fn summaries_name_components_and_environment() {
         assert_eq!(summary(&spec(&["redis"])), "Add redis to production");
         assert_eq!(summary(&spec(&["a", "b", "c"])), "Add a, b and c to production");
+        let mut scale = spec(&[]);
+        scale.changes.push(Change {
+            operation: Operation::Update,
+            target: "api".into(),
+            kind: None,
+            set: Some(crate::spec::Update {
+                replicas: Some(5),
+                ..Default::default()
+            }),
+        });
+        assert_eq!(summary(&scale), "Scale api to 5 in production");
+        scale.changes.push(Change {
+            operation: Operation::Delete,
+            target: "memcached".into(),
+            kind: None,
+            set: None,
+        });
+        assert_eq!(summary(&scale), "Change api, remove memcached in production");
         assert_eq!(
             summary(&spec(&["a", "b", "c", "d"])),
             "Add a, b and 2 more to production"
