@@ -26,6 +26,11 @@ pub struct Case {
     /// The `--env` value, overriding any environment the text names.
     #[serde(default)]
     pub environment: Option<String>,
+    /// A directory (relative to the case file) holding a GitOps repository's
+    /// files: the case plans against it as `plan --repo` would, at a commit
+    /// of exactly those files. Day-2 cases need one.
+    #[serde(default)]
+    pub repo: Option<PathBuf>,
     #[serde(default)]
     pub expect: Expect,
     /// The file the case came from.
@@ -45,6 +50,12 @@ struct Repeat {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// Existing files a change must edit in place.
+    #[serde(default)]
+    pub modified: Vec<String>,
+    /// Files a change must remove.
+    #[serde(default)]
+    pub deleted: Vec<String>,
     /// Resources that must be rendered: `Kind/name`, or a bare `Kind`.
     #[serde(default)]
     pub kinds: Vec<String>,
@@ -204,6 +215,17 @@ fn load_file(path: &Path) -> Result<Vec<Case>, Error> {
     };
     for case in &mut cases {
         case.file = path.to_path_buf();
+        if let Some(repo) = &case.repo {
+            let dir = path.parent().unwrap_or(Path::new("")).join(repo);
+            if !dir.is_dir() {
+                return Err(Error::Case {
+                    path: path.to_path_buf(),
+                    case: case.name.clone(),
+                    message: format!("repo {} is not a directory", dir.display()),
+                });
+            }
+            case.repo = Some(dir);
+        }
         if let Some(problem) = case.problems().into_iter().next() {
             return Err(Error::Case {
                 path: path.to_path_buf(),

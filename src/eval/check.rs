@@ -28,6 +28,16 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
             fails.push(format!("file {path} was not rendered"));
         }
     }
+    for path in &expect.modified {
+        if !plan.in_place.changed.contains(path) || !plan.files.iter().any(|f| &f.path == path) {
+            fails.push(format!("file {path} was not edited in place"));
+        }
+    }
+    for path in &expect.deleted {
+        if !plan.in_place.deleted.contains(path) {
+            fails.push(format!("file {path} was not removed"));
+        }
+    }
     for k in &expect.absent_kinds {
         if res.iter().any(|(id, _)| same(id, k)) {
             fails.push(format!("unexpected {k}"));

@@ -15,6 +15,7 @@
 mod case;
 mod check;
 mod compare;
+mod fixture;
 mod prices;
 mod report;
 mod text;
@@ -93,8 +94,23 @@ pub async fn run(
     mut progress: impl FnMut(usize, &CaseResult),
 ) -> Report {
     let mut results = Vec::with_capacity(cases.len());
+    let mut fixtures: std::collections::HashMap<PathBuf, Result<Context, String>> = Default::default();
     for (i, case) in cases.iter().enumerate() {
-        let result = run_case(case, planner, ctx, prices).await;
+        let result = match &case.repo {
+            None => run_case(case, planner, ctx, prices).await,
+            Some(dir) => match fixtures
+                .entry(dir.clone())
+                .or_insert_with(|| fixture::context(dir))
+            {
+                Ok(repo_ctx) => run_case(case, planner, repo_ctx, prices).await,
+                Err(message) => {
+                    let mut failed = run_case(case, planner, ctx, prices).await;
+                    failed.passed = false;
+                    failed.failures = vec![message.clone()];
+                    failed
+                }
+            },
+        };
         progress(i + 1, &result);
         results.push(result);
     }

@@ -54,7 +54,9 @@ fn bullet(items: &[String]) -> String {
 pub struct Spec {
     /// Target environment, e.g. `production`, `staging`, `dev`.
     pub environment: String,
-    /// Kubernetes namespace for every component.
+    /// Kubernetes namespace for every new component. With only changes: the
+    /// namespace the request names, else `default` (it only chooses between
+    /// existing workloads of the same name).
     pub namespace: String,
     /// New components (workloads) to create; empty when the intent only changes existing ones.
     pub components: Vec<Component>,

@@ -22,9 +22,17 @@ pub fn summary(spec: &Spec) -> String {
         [one] => parts.push(describe_change(one)),
         many => {
             for op in [Operation::Update, Operation::Delete] {
-                let names: Vec<&str> = many.iter().filter(|c| c.operation == op).map(|c| c.target.as_str()).collect();
+                let names: Vec<&str> = many
+                    .iter()
+                    .filter(|c| c.operation == op)
+                    .map(|c| c.target.as_str())
+                    .collect();
                 if !names.is_empty() {
-                    let verb = if op == Operation::Update { "change" } else { "remove" };
+                    let verb = if op == Operation::Update {
+                        "change"
+                    } else {
+                        "remove"
+                    };
                     parts.push(format!("{verb} {}", list(&names)));
                 }
             }
@@ -33,13 +41,20 @@ pub fn summary(spec: &Spec) -> String {
     let preposition = if spec.changes.is_empty() { "to" } else { "in" };
     let text = format!("{} {preposition} {}", parts.join(", "), spec.environment);
     let mut chars = text.chars();
-    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or(text)
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or(text)
 }
 
 /// `scale api to 5`, `set the image of api to acme/api:2`, `remove memcached`.
 fn describe_change(change: &Change) -> String {
     let target = &change.target;
-    let Some(set) = change.set.as_ref().filter(|_| change.operation == Operation::Update) else {
+    let Some(set) = change
+        .set
+        .as_ref()
+        .filter(|_| change.operation == Operation::Update)
+    else {
         return format!("remove {target}");
     };
     let mut what: Vec<String> = Vec::new();
@@ -80,7 +95,12 @@ pub fn body(intent: &str, spec: &Spec, findings: &[Finding], stats: &DiffStats) 
         out.push_str(&format!("- `{}`: {}{replicas}\n", code(&c.name), c.archetype));
     }
     for c in &spec.changes {
-        out.push_str(&format!("- {} `{}`: {}\n", c.operation, code(&c.target), code(&describe_change(c))));
+        out.push_str(&format!(
+            "- {} `{}`: {}\n",
+            c.operation,
+            code(&c.target),
+            code(&describe_change(c))
+        ));
     }
     for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
         if !items.is_empty() {
