@@ -162,6 +162,8 @@ pub(crate) fn remove_resource(text: &str, entry: &str) -> Result<Option<String>,
     }
     let mut item_indent: Option<usize> = None;
     let mut at = offset + lines[key].len();
+    let mut items = 0;
+    let mut hit: Option<(usize, usize)> = None;
     for line in &lines[key + 1..] {
         let body = line.trim_end_matches(['\r', '\n']);
         let trimmed = body.trim_start();
@@ -177,14 +179,24 @@ pub(crate) fn remove_resource(text: &str, entry: &str) -> Result<Option<String>,
                 }
                 _ => break,
             }
+            items += 1;
             let listed = unquote(strip_comment(trimmed.trim_start_matches('-')).trim());
-            if same_entry(&listed, entry) {
-                return Ok(Some(format!("{}{}", &text[..at], &text[at + line.len()..])));
+            if hit.is_none() && same_entry(&listed, entry) {
+                hit = Some((at, line.len()));
             }
         }
         at += line.len();
     }
-    Ok(None)
+    let Some((start, len)) = hit else {
+        return Ok(None);
+    };
+    let mut out = format!("{}{}", &text[..start], &text[start + len..]);
+    if items == 1 {
+        // The list is now empty: say so, rather than leave `resources:` null.
+        let key_end = offset + "resources:".len();
+        out.insert_str(key_end, " []");
+    }
+    Ok(Some(out))
 }
 
 /// Adds to a flow list starting at or after `from` (`[a, b]`, maybe over lines).
@@ -332,6 +344,12 @@ mod tests {
             "resources: [web, api] # all\n"
         );
         assert_eq!(remove_resource("kind: Kustomization\n", "x").unwrap(), None);
+        assert_eq!(
+            remove_resource("resources: # apps\n  - web\nnamespace: a\n", "web")
+                .unwrap()
+                .unwrap(),
+            "resources: [] # apps\nnamespace: a\n"
+        );
     }
 
     fn add(text: &str) -> String {
