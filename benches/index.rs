@@ -10,7 +10,9 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use gitintent::change::{self, Inventory, Scope};
 use gitintent::pipeline::{self, Context};
+use gitintent::spec::{Change, Operation, Spec, Update};
 use gitintent::plan::Planner;
 use gitintent::repo::{diff, Index, IndexCache, Snapshot};
 use gitintent::Intent;
@@ -193,7 +195,8 @@ fn bench(c: &mut Criterion) {
         let index = Index::build(&snapshot, cache).unwrap();
         let ctx = Context::from_snapshot(&snapshot)
             .unwrap()
-            .with_conventions(index.conventions());
+            .with_index(&snapshot, &index)
+            .unwrap();
         let plan = runtime
             .block_on(pipeline::run(&intent, &Planner::Builtin, &ctx))
             .unwrap();
@@ -206,6 +209,40 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("builtin end to end, warm index (a service)", |b| {
         b.iter(|| plan(&mut cache))
+    });
+    group.finish();
+
+    // Day-2: the inventory a change resolves against, and one update.
+    let snapshot = Snapshot::open_default(root).unwrap();
+    let index = Index::build(&snapshot, &mut cache).unwrap();
+    let envs = vec!["production".to_string(), "staging".to_string()];
+    let mut group = c.benchmark_group("change");
+    group.sample_size(10);
+    group.bench_function("inventory of 2,000 workloads in 2,000 files", |b| {
+        b.iter(|| Inventory::build(&snapshot, &index, &envs).unwrap())
+    });
+    let inventory = Inventory::build(&snapshot, &index, &envs).unwrap();
+    assert_eq!(inventory.workloads().len(), APPS * FILES_PER_APP);
+    let scale = Spec {
+        environment: "production".into(),
+        namespace: "default".into(),
+        components: vec![],
+        changes: vec![Change {
+            operation: Operation::Update,
+            target: "app-17-2".into(),
+            kind: None,
+            set: Some(Update {
+                replicas: Some(5),
+                image: Some("registry.example.com/shop/app-17:1.3.0".into()),
+                ..Update::default()
+            }),
+        }],
+        assumptions: vec![],
+        questions: vec![],
+    };
+    let labels = Default::default();
+    group.bench_function("scale and bump one of 2,000 workloads", |b| {
+        b.iter(|| change::apply(&scale, &inventory, Scope::Stated("production"), &labels).unwrap())
     });
     group.finish();
 }
