@@ -20,6 +20,7 @@
 //! arguments, sidecars); those need the model planner or a hand edit.
 
 mod credentials;
+mod day2;
 mod draft;
 mod guard;
 mod kind;
@@ -30,8 +31,11 @@ mod scaling;
 mod schedule;
 mod scope;
 mod sizing;
+mod target;
 mod text;
 
+#[cfg(test)]
+mod day2_tests;
 #[cfg(test)]
 mod phrasing_tests;
 #[cfg(test)]
