@@ -33,6 +33,8 @@ mod scope;
 mod sizing;
 mod target;
 mod text;
+mod update;
+mod verbs;
 
 #[cfg(test)]
 mod day2_tests;

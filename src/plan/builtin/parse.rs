@@ -11,7 +11,7 @@ use std::ops::Range;
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
-use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing};
+use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing, verbs};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
@@ -26,7 +26,7 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
         return changes;
     }
     let mut w = Words::new(&intent.text);
-    if let Some(e) = day2::change_inside_create(&w) {
+    if let Some(e) = verbs::change_inside_create(&w) {
         return Err(e);
     }
     let (credentials, plaintext) = credentials::credentials(&mut w);
