@@ -120,6 +120,9 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
     for ((verb, r), (at, len)) in clauses.iter().zip(verbs::verbs(&w, &clauses)) {
         if *verb == Verb::Remove {
             destructive(&w, at + len..r.end)?;
+            for p in kept(&w, r) {
+                w.claim(p);
+            }
         }
         w.claim(at..at + len);
     }
@@ -133,7 +136,10 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
             understood: vec![],
         });
     }
-    let namespace = scope::namespace(&mut w)?;
+    let namespace = match scope::namespace(&mut w)? {
+        Some(ns) => Some(ns),
+        None => scope::team(&mut w)?,
+    };
     let env = scope::environment(&mut w)?;
     let mut understood = Vec::new();
     let mut assumptions = Vec::new();
@@ -144,10 +150,10 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
         understood.push(format!("namespace: {ns}"));
     }
     let mut changes: Vec<Change> = Vec::new();
-    let mut previous: Option<Target> = None;
+    let mut previous: Option<Vec<Target>> = None;
     for (verb, r) in &clauses {
         let mut d = update::values(&mut w, r, *verb).map_err(|e| context(e, &understood))?;
-        let t = match (target::read(&mut w, r), &previous) {
+        let targets = match (target::read(&mut w, r), &previous) {
             (Ok(t), _) => t,
             (Err(Missing::Pronoun), Some(p)) => p.clone(),
             (Err(Missing::Nothing), _) if rollout && changes.is_empty() && d.image.is_some() => {
@@ -162,20 +168,30 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
                 });
             }
         };
-        understood.push(format!("target: {}", t.name));
-        if !t.dropped.is_empty() {
-            assumptions.push(format!(
-                "\"{}\" read as the workload {}; {} taken as a description, not part of the name",
-                t.written,
-                t.name,
-                t.dropped.join(", ")
-            ));
+        for t in &targets {
+            understood.push(format!("target: {}", t.name));
+            if !t.dropped.is_empty() {
+                note(
+                    &mut assumptions,
+                    format!(
+                        "\"{}\" read as the workload {}; {} taken as a description, not part of the name",
+                        t.written,
+                        t.name,
+                        t.dropped.join(", ")
+                    ),
+                );
+            }
+            // Each target gets the same values; a note said once is kept once.
+            let change = update::change(*verb, t, &mut d, &understood)?;
+            for a in d.assumptions.drain(..) {
+                note(&mut assumptions, a);
+            }
+            for q in d.questions.drain(..) {
+                note(&mut questions, q);
+            }
+            update::merge(&mut changes, change, &mut questions);
         }
-        let change = update::change(*verb, &t, &mut d, &understood)?;
-        assumptions.append(&mut d.assumptions);
-        questions.append(&mut d.questions);
-        update::merge(&mut changes, change, &mut questions);
-        previous = Some(t);
+        previous = Some(targets);
     }
     let namespace = namespace.unwrap_or_else(|| {
         assumptions
@@ -197,9 +213,29 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
     Ok(Some(spec))
 }
 
+/// "but keep the data", "without its volumes": phrases that keep data.
+fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
+    const KEEP: &[&str] = &["keep", "keeping", "retain", "preserve", "without", "except"];
+    r.clone()
+        .filter(|&k| w.is(k, KEEP))
+        .filter_map(|k| {
+            let end = (k + 1..(k + 5).min(r.end)).find(|&j| w.is(j, DATA))?;
+            let start = if k > r.start && w.is(k - 1, &["but", "and"]) {
+                k - 1
+            } else {
+                k
+            };
+            Some(start..end + 1)
+        })
+        .collect()
+}
+
 /// Refuses removals of clusters, namespaces, data or "everything".
 fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
-    if r.clone().any(|k| w.is(k, DATA)) {
+    let kept = kept(w, &r);
+    if r.clone()
+        .any(|k| w.is(k, DATA) && !kept.iter().any(|p| p.contains(&k)))
+    {
         return Err(wipe());
     }
     // The object: the first word after articles, environment words and "the whole".
@@ -241,11 +277,23 @@ fn missing(m: Missing, verb: Verb) -> String {
                 .collect::<Vec<_>>()
                 .join(" and ")
         ),
+        Missing::Qualified(i) => format!(
+            "{i:?} is not a workload name; give the namespace separately, e.g. \"{} in namespace {}\"",
+            example,
+            i.split('/').next().unwrap_or_default()
+        ),
         Missing::Image(i) => format!(
             "{i:?} looks like an image without a pinned tag; give name:tag, e.g. \"bump checkout to \
              acme/checkout:2.4.0\""
         ),
         Missing::Invalid(why) => format!("the workload name is not acceptable: {why}"),
+    }
+}
+
+/// Adds a note unless it is already there.
+fn note(notes: &mut Vec<String>, n: String) {
+    if !notes.contains(&n) {
+        notes.push(n);
     }
 }
 

@@ -104,6 +104,10 @@ fn bump_an_image_to_a_pinned_reference() {
         ("grafana".into(), image("grafana/grafana:10.4.1"))
     );
     assert_eq!(
+        set("set the image of checkout to acme/checkout:2.4.0 in staging"),
+        ("checkout".into(), image("acme/checkout:2.4.0"))
+    );
+    assert_eq!(
         set("upgrade grafana to grafana/grafana:10.4.1"),
         ("grafana".into(), image("grafana/grafana:10.4.1"))
     );
@@ -115,6 +119,7 @@ fn a_bare_tag_is_refused_with_the_form_to_use() {
     assert!(reason.contains("name:tag"), "{reason}");
     assert!(reason.contains("grafana/grafana:10.4.1"), "{reason}");
     assert!(not_understood("update the api image to v1.8.2").contains("name:tag"));
+    assert!(not_understood("update checkout to 2.4.1").contains("name:tag"));
     let untagged = not_understood("bump checkout to acme/checkout");
     assert!(untagged.contains("pinned tag"), "{untagged}");
 }
@@ -156,6 +161,17 @@ fn memory_said_once_sets_request_and_limit_and_says_so() {
     assert_eq!(
         (r.requests, r.limits),
         (quantities(Some("500m"), None), quantities(Some("500m"), None))
+    );
+    let (target, r, _) = resources("set the memory limit of checkout to 2Gi");
+    assert_eq!(target, "checkout");
+    assert_eq!(
+        (r.requests, r.limits),
+        (Quantities::default(), quantities(None, Some("2Gi")))
+    );
+    let (_, r, _) = resources("change the cpu request of api to 1");
+    assert_eq!(
+        (r.requests, r.limits),
+        (quantities(Some("1"), None), Quantities::default())
     );
     let (_, r, _) = resources("give api 2 cpus and 4Gi memory");
     assert_eq!(r.requests, quantities(Some("2"), Some("4Gi")));
@@ -263,6 +279,10 @@ fn remove_a_named_workload() {
         delete("metrics", Some("StatefulSet"))
     );
     assert_eq!(spec("remove redis from the cache namespace").namespace, "cache");
+    assert_eq!(spec("scale redis to 3 for the billing team").namespace, "billing");
+    assert_eq!(one("remove redis but keep the data"), delete("redis", None));
+    let s = spec("delete the redis statefulset in staging");
+    assert_eq!(s.changes, [delete("redis", Some("StatefulSet"))]);
 }
 
 #[test]
@@ -302,8 +322,10 @@ fn ambiguous_targets_ask_which_workload() {
             "{text}: {m}"
         );
     }
-    let m = not_understood("scale api and web to 3");
+    let m = not_understood("scale api to 3 replicas like web");
     assert!(m.contains("one workload per change"), "{m}");
+    let m = not_understood("scale kube-system/coredns to 3");
+    assert!(m.contains("in namespace kube-system"), "{m}");
     let m = not_understood("scale api");
     assert!(m.contains("nothing to change"), "{m}");
 }
@@ -328,6 +350,18 @@ fn several_clauses_make_several_changes_and_it_refers_back() {
     let s = spec("scale api to 3 and bump web to acme/web:2.0.1 in staging");
     let targets: Vec<&str> = s.changes.iter().map(|c| c.target.as_str()).collect();
     assert_eq!(targets, ["api", "web"]);
+    let s = spec("remove redis, the memcached app and kafka from staging");
+    let targets: Vec<&str> = s.changes.iter().map(|c| c.target.as_str()).collect();
+    assert_eq!(targets, ["redis", "memcached", "kafka"]);
+    let s = spec("scale api and web to 3 in staging");
+    assert!(s
+        .changes
+        .iter()
+        .all(|c| c.set.as_ref().unwrap().replicas == Some(3)));
+    assert_eq!(s.changes.len(), 2);
+    let s = spec("expose api and web at shop.example.com");
+    let tls: Vec<_> = s.assumptions.iter().filter(|a| a.contains("TLS")).collect();
+    assert_eq!(tls.len(), 1, "{:?}", s.assumptions);
     let (target, both) = set("scale api to 3, then give it 1Gi of memory");
     assert_eq!((target.as_str(), both.replicas), ("api", Some(3)));
     assert_eq!(both.resources.unwrap().limits.memory.as_deref(), Some("1Gi"));

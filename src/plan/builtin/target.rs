@@ -18,9 +18,10 @@
 //!    dropped word is recorded as an assumption. Nouns that often end a real
 //!    name (`worker`, `api`, `db` after a non-store word) are kept;
 //! 4. nothing left, or only a pronoun or a generic noun ("the app", "it",
-//!    "the worker") is no target: the caller asks which workload. A second
-//!    name in the same clause ("scale api and web to 3") is refused rather
-//!    than silently dropped.
+//!    "the worker") is no target: the caller asks which workload;
+//! 5. a list ("remove redis, memcached and kafka", "scale api and web to
+//!    3") is one target per name; two names not joined as a list ("scale api
+//!    to 3 quickly") are refused rather than one silently dropped.
 //!
 //! It never guesses from the repository: resolving the name against what the
 //! repository holds, with closest matches, is `crate::change`.
@@ -54,6 +55,8 @@ pub(super) enum Missing {
     Several(Vec<String>),
     /// An image-like word where a name was expected (`acme/api`, no tag).
     Image(String),
+    /// `namespace/name` where a name was expected.
+    Qualified(String),
     /// A name that cannot be a DNS label; the message says why.
     Invalid(String),
 }
@@ -225,25 +228,41 @@ fn runs(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
     out
 }
 
-/// Reads the target of the clause `r` and claims its words.
-pub(super) fn read(w: &mut Words, r: &Range<usize>) -> Result<Target, Missing> {
+/// Reads the targets of the clause `r` and claims their words: one name,
+/// or a list joined by commas and "and" ("remove redis and memcached").
+pub(super) fn read(w: &mut Words, r: &Range<usize>) -> Result<Vec<Target>, Missing> {
     if let Some(k) = r.clone().find(|&k| imagey(w, k)) {
-        return Err(Missing::Image(w.raw(k).to_string()));
+        let raw = w.raw(k).to_string();
+        let as_value = k > r.start && w.is(k - 1, &["to", "image", "=", "with", "using"]);
+        let qualified = !raw.contains([':', '@', '.']) && raw.matches('/').count() == 1;
+        return Err(if qualified && !as_value {
+            Missing::Qualified(raw)
+        } else {
+            Missing::Image(raw)
+        });
     }
     let found = runs(w, r);
-    let Some(first) = found.first().cloned() else {
+    if found.is_empty() {
         let pronoun = r.clone().any(|k| w.free(k) && w.is(k, PRONOUNS));
         return Err(if pronoun {
             Missing::Pronoun
         } else {
             Missing::Nothing
         });
-    };
-    if found.len() > 1 {
+    }
+    let listed = found
+        .windows(2)
+        .all(|pair| (pair[0].end..pair[1].start).all(|k| w.is(k, &["and", "&"]) || w.is(k, DETERMINERS)));
+    if !listed {
         return Err(Missing::Several(
             found.iter().map(|run| written(w, run)).collect(),
         ));
     }
+    found.iter().map(|run| one(w, run.clone())).collect()
+}
+
+/// One run of name words as a target.
+fn one(w: &mut Words, first: Range<usize>) -> Result<Target, Missing> {
     let mut words: Vec<String> = first.clone().map(|k| w.low(k).to_string()).collect();
     let raw: Vec<String> = first.clone().map(|k| w.raw(k).to_string()).collect();
     let mut kind = None;
@@ -253,7 +272,7 @@ pub(super) fn read(w: &mut Words, r: &Range<usize>) -> Result<Target, Missing> {
         for at in [words.len() - 1, 0] {
             if let Some((_, k)) = KINDS.iter().find(|(word, _)| *word == words[at]) {
                 kind = Some(*k);
-                dropped.push(words.remove(at));
+                words.remove(at);
                 break;
             }
         }
@@ -295,7 +314,9 @@ mod tests {
     fn target(text: &str) -> Result<Target, Missing> {
         let mut w = Words::new(text);
         let r = 0..w.len();
-        read(&mut w, &r)
+        let mut all = read(&mut w, &r)?;
+        assert_eq!(all.len(), 1, "{text:?}: {all:?}");
+        Ok(all.remove(0))
     }
 
     fn name(text: &str) -> (String, Option<&'static str>) {
@@ -319,6 +340,7 @@ mod tests {
         assert_eq!(name("the orders db").0, "orders-db");
         let t = target("the memcached app").unwrap();
         assert_eq!(t.dropped, ["app"]);
+        assert!(target("the api deployment").unwrap().dropped.is_empty());
     }
 
     #[test]
@@ -331,11 +353,16 @@ mod tests {
     }
 
     #[test]
-    fn two_names_or_an_image_are_not_one_target() {
+    fn a_list_is_several_targets_but_two_loose_names_are_refused() {
         assert_eq!(
-            target("api and web"),
-            Err(Missing::Several(vec!["api".into(), "web".into()]))
+            target("api to 3 quickly"),
+            Err(Missing::Several(vec!["api".into(), "quickly".into()]))
         );
-        assert_eq!(target("acme/api"), Err(Missing::Image("acme/api".into())));
+        let mut w = Words::new("redis, the memcached app and kafka");
+        let r = 0..w.len();
+        let names: Vec<String> = read(&mut w, &r).unwrap().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["redis", "memcached", "kafka"]);
+        assert_eq!(target("to acme/api"), Err(Missing::Image("acme/api".into())));
+        assert_eq!(target("shop/api"), Err(Missing::Qualified("shop/api".into())));
     }
 }

@@ -25,8 +25,12 @@ pub(super) fn values(w: &mut Words, r: &Range<usize>, verb: Verb) -> Result<Draf
     if verb == Verb::Remove {
         return Ok(Draft::default());
     }
+    // Only a pinned reference is an image here ("set the image of checkout
+    // to acme/checkout:2.4.0": `checkout` is the workload, not an image).
+    let pinned: Vec<usize> = r.clone().filter(|&k| w.raw(k).contains([':', '@'])).collect();
+    let image = pinned.into_iter().find_map(|k| naming::image(w, &(k..k + 1)));
     let mut d = Draft {
-        image: naming::image(w, r),
+        image,
         expose: verb == Verb::Expose,
         ..Draft::default()
     };
@@ -38,6 +42,7 @@ pub(super) fn values(w: &mut Words, r: &Range<usize>, verb: Verb) -> Result<Draf
         return Err(unsupported("container ports"));
     }
     network::exposure(w, r, &mut d);
+    sizing::set_to(w, r, &mut d);
     sizing::resources(w, r, &mut d);
     if d.storage_size.is_some() || d.storage_class.is_some() {
         return Err(unsupported(
@@ -93,7 +98,8 @@ fn replica_count(w: &mut Words, r: &Range<usize>, verb: Verb, d: &mut Draft) -> 
 
 /// Refuses "upgrade grafana to 10.4.1": a tag alone is not an image.
 fn bare_tag(w: &Words, r: &Range<usize>, verb: Verb) -> Result<(), Error> {
-    let about_image = matches!(verb, Verb::Image) || w.has(r.clone(), &["image", "version", "tag"]);
+    let about_image =
+        matches!(verb, Verb::Image | Verb::Update) || w.has(r.clone(), &["image", "version", "tag"]);
     if !about_image {
         return Ok(());
     }
