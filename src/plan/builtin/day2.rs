@@ -105,8 +105,8 @@ pub(super) fn plan(intent: &Intent) -> Option<Result<Spec, Error>> {
 
 fn wipe() -> Error {
     Error::Refused(
-        "gitintent never deletes data, volumes, clusters or namespaces; to remove one workload say \
-         \"remove NAME\" (its volumes are kept)"
+        "gitintent never deletes data, volumes, clusters or namespaces; to remove one workload, say \
+         \"remove NAME\""
             .into(),
     )
 }
