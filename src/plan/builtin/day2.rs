@@ -168,6 +168,17 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
                 });
             }
         };
+        // A number nothing read ("expose api to 2") is not dropped silently.
+        if let Some(k) = r.clone().find(|&k| w.free(k) && w.number(k, false).is_some()) {
+            return Err(Error::NotUnderstood {
+                reason: format!(
+                    "{:?} was not understood; say what it is, e.g. \"{}\"",
+                    w.raw(k),
+                    verb.example()
+                ),
+                understood,
+            });
+        }
         for t in &targets {
             understood.push(format!("target: {}", t.name));
             if !t.dropped.is_empty() {
@@ -281,6 +292,10 @@ fn missing(m: Missing, verb: Verb) -> String {
             "{i:?} is not a workload name; give the namespace separately, e.g. \"{} in namespace {}\"",
             example,
             i.split('/').next().unwrap_or_default()
+        ),
+        Missing::Image(i) if i.contains([':', '@']) => format!(
+            "{i:?} is an image, not a workload; name the workload it goes to, e.g. \"bump checkout to \
+             acme/checkout:2.4.0\""
         ),
         Missing::Image(i) => format!(
             "{i:?} looks like an image without a pinned tag; give name:tag, e.g. \"bump checkout to \

@@ -338,6 +338,8 @@ fn unsupported_changes_are_refused_not_dropped() {
         ("set api port to 9090", "ports"),
         ("update api with password hunter2", "credentials"),
         ("scale api to 3 and 5", "more than one replica count"),
+        ("expose api and web to 2", "\"2\" was not understood"),
+        ("give api 2", "\"2\" was not understood"),
     ] {
         let m = not_understood(text);
         assert!(m.contains(what), "{text}: {m}");
@@ -417,4 +419,65 @@ fn the_environment_flag_wins_and_output_is_deterministic() {
     let mut n = s.clone();
     n.normalize().unwrap();
     assert_eq!(n, s);
+}
+
+#[test]
+fn every_verb_and_tail_gives_a_checked_spec_or_a_clear_error() {
+    let verbs = [
+        "scale",
+        "scale down",
+        "bump",
+        "update",
+        "upgrade",
+        "roll out",
+        "set",
+        "give",
+        "limit",
+        "request",
+        "expose",
+        "remove",
+        "delete",
+        "tear down",
+        "please scale",
+        "can you remove",
+        "run 3 replicas of",
+    ];
+    let tails = [
+        "",
+        "api",
+        "the api deployment to 3",
+        "it",
+        "api to acme/api:1.2.3",
+        "api to 1.2.3",
+        "api 1Gi of memory",
+        "api at api.example.com",
+        "api and web to 2",
+        "api to 3, then",
+        "the staging cluster",
+        "api, web, and",
+        "to to to",
+        "api to 500",
+        "../../etc to 3",
+        "api to 3 and deploy redis",
+    ];
+    for v in verbs {
+        for t in tails {
+            let text = format!("{v} {t}");
+            let Ok(intent) = Intent::new(&text, None) else {
+                continue;
+            };
+            match plan(&intent) {
+                Ok(s) => {
+                    assert!(!(s.components.is_empty() && s.changes.is_empty()), "{text:?}");
+                    let mut n = s.clone();
+                    n.normalize().unwrap_or_else(|e| panic!("{text:?}: {e}"));
+                    assert_eq!(n, s, "{text:?}");
+                }
+                Err(e) => assert!(
+                    matches!(e, Error::NotUnderstood { .. } | Error::Refused(_)),
+                    "{text:?}: {e}"
+                ),
+            }
+        }
+    }
 }
