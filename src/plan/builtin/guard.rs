@@ -2,8 +2,10 @@
 //!
 //! [`refuse`] turns away intents aimed at the planner rather than the cluster
 //! (prompt injection), requests for things the policies forbid (privileged
-//! containers, host namespaces, root), and removals, which are not plans. It
-//! runs on the raw text before anything else reads it.
+//! containers, host namespaces, root), and operations on running pods
+//! ("kill", "restart", "shut down"), which are not changes to the repository.
+//! It runs on the raw text before anything else reads it. Removals of named
+//! workloads are day-2 changes; `day2` refuses the destructive ones.
 
 use crate::plan::Error;
 
@@ -84,20 +86,10 @@ const NEGATIONS: &[&str] = &[
     "no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un",
 ];
 
-const REMOVALS: &[&str] = &[
-    "delete",
-    "remove",
-    "destroy",
-    "uninstall",
-    "decommission",
-    "drop",
-    "purge",
-    "kill",
-    "teardown",
-    "undeploy",
-];
+/// Verbs that act on running pods, not on what Git declares.
+const POD_ACTIONS: &[&str] = &["kill", "restart", "reboot", "bounce", "stop"];
 
-/// Refuses prompt injection, forbidden privileges and removals.
+/// Refuses prompt injection, forbidden privileges and pod operations.
 pub(super) fn refuse(text: &str) -> Result<(), Error> {
     let norm: String = text
         .to_lowercase()
@@ -151,16 +143,17 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
     let first = words
         .iter()
         .copied()
-        .find(|w| !["please", "can", "could", "you", "kindly", "now"].contains(w));
-    let teardown = words
+        .find(|w| !["please", "can", "could", "you", "kindly", "now", "just"].contains(w));
+    let shutdown = words
         .windows(2)
         .take(3)
-        .any(|w| matches!(w, ["tear" | "take" | "shut", "down"]));
-    if first.is_some_and(|w| REMOVALS.contains(&w)) || teardown {
+        .any(|w| matches!(w, ["shut" | "turn", "down" | "off"]));
+    if first.is_some_and(|w| POD_ACTIONS.contains(&w)) || shutdown {
         return Err(Error::NotUnderstood {
-            reason: "the builtin planner plans deployments, not removals; to remove a component, delete its \
-                     directory in a pull request"
-                .into(),
+            reason:
+                "gitintent changes what the repository declares, not running pods; to stop a workload say \
+                     \"scale NAME to 0\", to remove it \"remove NAME\""
+                    .into(),
             understood: vec![],
         });
     }
@@ -199,15 +192,17 @@ mod tests {
     }
 
     #[test]
-    fn removals_are_not_plans() {
-        assert!(matches!(
-            refuse("delete redis in production"),
-            Err(Error::NotUnderstood { .. })
-        ));
-        assert!(matches!(
-            refuse("please tear down the staging api"),
-            Err(Error::NotUnderstood { .. })
-        ));
+    fn pod_operations_are_not_plans_but_named_removals_pass_the_guard() {
+        for text in [
+            "kill the api pods",
+            "please restart checkout",
+            "shut down the staging api",
+        ] {
+            assert!(matches!(refuse(text), Err(Error::NotUnderstood { .. })), "{text}");
+        }
+        // Removals are day-2 changes now (`day2`), checked there.
+        assert!(refuse("delete redis in production").is_ok());
+        assert!(refuse("please tear down the staging api").is_ok());
         assert!(refuse("deploy redis and remove nothing").is_ok());
     }
 }

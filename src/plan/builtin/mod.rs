@@ -4,9 +4,19 @@
 //! says what was understood. No network, no model, no randomness: the same
 //! text always gives the same spec, which makes it the eval baseline.
 //!
+//! An intent that starts with a day-2 verb ("scale api-gateway to 5",
+//! "bump checkout to acme/checkout:2.4.0", "give the orders worker 1Gi of
+//! memory", "expose grafana at grafana.example.com", "remove the memcached
+//! app") is read by [`day2`] into the spec's `changes` (update or delete of
+//! a named workload; [`verbs`] finds the verbs and clauses, [`update`] the
+//! values, [`target`] the workload's name). Everything else is a create,
+//! read into `components`. A create that also changes something ("deploy
+//! redis and scale api to 3") is refused as two requests.
+//!
 //! Reading happens in layers over one token stream ([`text`]); each reader
 //! claims the words it used so no word is read twice:
-//! 1. [`guard`] refuses prompt injection, forbidden privileges and removals;
+//! 1. [`guard`] refuses prompt injection, forbidden privileges and
+//!    operations on running pods (kill, restart, shut down);
 //!    [`credentials`] claims credential values (they never reach the spec)
 //!    and reads `NAME=value` variables;
 //! 2. [`scope`] reads the environment and namespace;
@@ -20,6 +30,7 @@
 //! arguments, sidecars); those need the model planner or a hand edit.
 
 mod credentials;
+mod day2;
 mod draft;
 mod guard;
 mod kind;
@@ -30,8 +41,13 @@ mod scaling;
 mod schedule;
 mod scope;
 mod sizing;
+mod target;
 mod text;
+mod update;
+mod verbs;
 
+#[cfg(test)]
+mod day2_tests;
 #[cfg(test)]
 mod phrasing_tests;
 #[cfg(test)]

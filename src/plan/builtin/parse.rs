@@ -11,7 +11,7 @@ use std::ops::Range;
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
-use super::{credentials, guard, naming, network, scaling, schedule, scope, sizing};
+use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing, verbs};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
@@ -22,7 +22,13 @@ const MAX_NOTES: usize = 30;
 /// Parses an intent into a spec without any network access.
 pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
     guard::refuse(&intent.text)?;
+    if let Some(changes) = day2::plan(intent) {
+        return changes;
+    }
     let mut w = Words::new(&intent.text);
+    if let Some(e) = verbs::change_inside_create(&w) {
+        return Err(e);
+    }
     let (credentials, plaintext) = credentials::credentials(&mut w);
     let vars = credentials::env_vars(&mut w);
     let namespace = scope::namespace(&mut w)?;
@@ -55,31 +61,7 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();
     let mut understood: Vec<String> = Vec::new();
-    let environment = match (&intent.environment, env.name) {
-        (Some(given), text) => {
-            if let Some(t) = text.filter(|t| t != given) {
-                questions.push(format!(
-                    "the intent says {t} but the environment was set to {given}; the plan targets {given}"
-                ));
-            }
-            given.clone()
-        }
-        (None, Some(text)) => {
-            understood.push(format!("environment: {text}"));
-            if !env.others.is_empty() {
-                questions.push(format!(
-                    "the intent also names {}; this plan covers {text} only — plan the others separately",
-                    env.others.join(", ")
-                ));
-            }
-            text
-        }
-        (None, None) => {
-            assumptions.push("no environment given; using default".to_string());
-            questions.push("which environment is this for? say \"in staging\" or pass --env".to_string());
-            "default".to_string()
-        }
-    };
+    let environment = choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
     if let Some(ns) = &namespace {
         understood.push(format!("namespace: {ns}"));
     }
@@ -143,6 +125,42 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
         ));
     }
     Ok(spec)
+}
+
+/// The environment the plan targets: `--env` first, then the text, then
+/// `default` (with a question). Records what was read or assumed.
+pub(super) fn choose_environment(
+    intent: &Intent,
+    env: scope::Environment,
+    understood: &mut Vec<String>,
+    assumptions: &mut Vec<String>,
+    questions: &mut Vec<String>,
+) -> String {
+    match (&intent.environment, env.name) {
+        (Some(given), text) => {
+            if let Some(t) = text.filter(|t| t != given) {
+                questions.push(format!(
+                    "the intent says {t} but the environment was set to {given}; the plan targets {given}"
+                ));
+            }
+            given.clone()
+        }
+        (None, Some(text)) => {
+            understood.push(format!("environment: {text}"));
+            if !env.others.is_empty() {
+                questions.push(format!(
+                    "the intent also names {}; this plan covers {text} only — plan the others separately",
+                    env.others.join(", ")
+                ));
+            }
+            text
+        }
+        (None, None) => {
+            assumptions.push("no environment given; using default".to_string());
+            questions.push("which environment is this for? say \"in staging\" or pass --env".to_string());
+            "default".to_string()
+        }
+    }
 }
 
 /// Reads one clause into a draft.
@@ -263,7 +281,7 @@ fn with_context(e: Error, global: &[String]) -> Error {
 }
 
 /// Keeps at most [`MAX_NOTES`] entries, saying how many were dropped.
-fn cap(mut notes: Vec<String>) -> Vec<String> {
+pub(super) fn cap(mut notes: Vec<String>) -> Vec<String> {
     if notes.len() > MAX_NOTES {
         let extra = notes.len() - (MAX_NOTES - 1);
         notes.truncate(MAX_NOTES - 1);

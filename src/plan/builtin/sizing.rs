@@ -304,6 +304,54 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     }
 }
 
+/// Reads "set the memory limit of api to 2Gi": a quantity after `to` whose
+/// noun is elsewhere in the clause (too far for [`resources`]). Only when
+/// the clause names exactly one of memory and CPU.
+pub(super) fn set_to(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    let memory = w.has(r.clone(), MEMORY_NOUNS);
+    let cpu = w.has(r.clone(), CPU_NOUNS);
+    if memory == cpu || w.has(r.clone(), STORAGE_NOUNS) {
+        return;
+    }
+    let Some(k) = r.clone().find(|&k| w.free(k) && w.is(k, &["to", "="])) else {
+        return;
+    };
+    let Some((n, len)) = w.number(k + 1, false).filter(|_| w.free(k + 1)) else {
+        return;
+    };
+    let u = k + 1 + len;
+    let unit = if u < r.end && w.free(u) { w.low(u) } else { "" };
+    let (value, end) = if memory {
+        (memory_unit(unit).and_then(|f| mebibytes(n * f)), u + 1)
+    } else if unit == "m" || unit == "millicores" {
+        (cores(n / 1000.0), u + 1)
+    } else if CPU_NOUNS.contains(&unit) {
+        (cores(n), u + 1)
+    } else {
+        (cores(n), u)
+    };
+    let Some(value) = value else { return };
+    let limit = w.has(r.clone(), LIMIT_WORDS);
+    let request = w.has(r.clone(), REQUEST_WORDS);
+    let (request, limit) = match (request, limit) {
+        (true, false) => (true, false),
+        (false, true) => (false, true),
+        _ => (true, true),
+    };
+    let (req, lim) = if memory {
+        (&mut d.requests.memory, &mut d.limits.memory)
+    } else {
+        (&mut d.requests.cpu, &mut d.limits.cpu)
+    };
+    if request {
+        *req = Some(value.clone());
+    }
+    if limit {
+        *lim = Some(value);
+    }
+    w.claim(k..end);
+}
+
 /// Reads "storage class fast-ssd", "storageclass: x", "the fast-ssd storage class".
 fn storage_class(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {

@@ -324,7 +324,7 @@ fn expose_without_a_host_asks_for_one() {
 
 #[test]
 fn data_stores_are_not_exposed_through_an_ingress() {
-    let s = spec("expose redis publicly at redis.example.com");
+    let s = spec("deploy redis exposed publicly at redis.example.com");
     assert_eq!(s.components[0].exposure, None);
     assert!(s.questions.iter().any(|q| q.contains("not served over HTTP")));
 }
@@ -621,10 +621,9 @@ fn a_vague_database_asks_which_one() {
 }
 
 #[test]
-fn removals_are_not_planned() {
-    assert!(not_understood("delete redis from production")
-        .0
-        .contains("removal"));
+fn removals_are_changes_not_components() {
+    let s = spec("delete redis from production");
+    assert!(s.components.is_empty() && s.changes[0].target == "redis");
 }
 
 #[test]

@@ -1,0 +1,327 @@
+//! Day-2 intents: changes to workloads the repository already holds.
+//!
+//! [`plan`] recognises an intent that starts (after "please", "can you", …)
+//! with a day-2 verb and turns it into a spec whose `changes` update or
+//! delete named workloads; it returns `None` for everything else, which is a
+//! create. The verbs:
+//! - scale: `scale X to 5`, `scale X down to 2`, `run 4 replicas of X`,
+//!   `set replicas of X to 3`;
+//! - image: `bump|update|upgrade|roll out X to acme/x:2.4.0` (a full image
+//!   with a pinned tag; a bare tag such as `10.4.1` is refused, since the
+//!   repository part is not known here);
+//! - resources: `give X 1Gi of memory` (request and limit, said in an
+//!   assumption), `set cpu of X to 500m`, `limit X to 1Gi memory` (limit
+//!   only), `request 250m cpu for X` (request only);
+//! - expose: `expose X at host.example.com[/path] [with tls]`, TLS on by
+//!   default for a host, as for a new component;
+//! - remove: `remove|delete|decommission|uninstall|tear down X`.
+//!
+//! Several clauses joined by "and", "then" or a comma each start with a verb
+//! ("scale api to 3 and bump web to acme/web:2"); "it" refers back to the
+//! previous clause's target. A verb followed by "a", "an", "new", "me" or
+//! "us" ("give me a redis", "set up") is a create. The verbs and clauses
+//! are read by [`verbs`]; the values, with the same readers as for a create,
+//! and the change they make by [`update`]; the workload by [`target`].
+//!
+//! It refuses rather than guesses: no target or a vague one ("scale the
+//! app", "bump it"), two names in one clause, a change it cannot express
+//! (autoscaling bounds, storage size, ports, variables), a create mixed with
+//! a change ("deploy redis and scale api to 3": two requests), exposing a
+//! data store through an Ingress, and destructive removals (a cluster, a
+//! namespace, data or volumes, "everything"). It never checks that the
+//! target exists: that is `crate::change`, against the repository.
+
+use std::ops::Range;
+
+use super::target::{self, Missing, Target};
+use super::text::{Words, DETERMINERS, STOP};
+use super::verbs::Verb;
+use super::{credentials, naming, parse, scope, update, verbs};
+use crate::intent::Intent;
+use crate::plan::Error;
+use crate::spec::{Change, Spec};
+
+/// Verbs that destroy data: never planned.
+const WIPES: &[&str] = &["drop", "purge", "wipe", "erase", "truncate", "nuke"];
+/// What a removal may not take away.
+const DATA: &[&str] = &[
+    "data",
+    "pvc",
+    "pvcs",
+    "pv",
+    "pvs",
+    "persistentvolume",
+    "persistentvolumes",
+    "persistentvolumeclaim",
+    "persistentvolumeclaims",
+    "volume",
+    "volumes",
+    "disk",
+    "disks",
+    "storage",
+    "backup",
+    "backups",
+    "table",
+    "tables",
+];
+const SCOPES: &[&str] = &[
+    "cluster",
+    "clusters",
+    "namespace",
+    "namespaces",
+    "ns",
+    "node",
+    "nodes",
+    "environment",
+];
+const BULK: &[&str] = &["everything", "all", "every", "whole", "entire", "anything"];
+
+/// Plans a day-2 intent; `None` when the intent is not one (a create).
+pub(super) fn plan(intent: &Intent) -> Option<Result<Spec, Error>> {
+    let w = Words::new(&intent.text);
+    let start = verbs::first_word(&w, 0);
+    if w.is(start, WIPES) {
+        return Some(Err(wipe()));
+    }
+    let (verb, len) = verbs::verb_at(&w, start)?;
+    if verbs::creates(&w, start, len, verb) {
+        return None;
+    }
+    // "expose the shop using image acme/shop:1": a new component, exposed.
+    if matches!(verb, Verb::Expose | Verb::Scale | Verb::Resources) {
+        let mut probe = Words::new(&intent.text);
+        let first = match verbs::clauses(&probe) {
+            Ok(c) => c.first().map_or(0..0, |(_, r)| r.clone()),
+            Err(e) => return Some(Err(e)),
+        };
+        if naming::image(&mut probe, &first).is_some() {
+            return None;
+        }
+    }
+    // "roll out acme/api:1.2 to production" names no workload: a create.
+    let rollout = w.phrase(start, &["roll", "out"]) || w.is(start, &["rollout"]);
+    read(intent, w, rollout).transpose()
+}
+
+fn wipe() -> Error {
+    Error::Refused(
+        "gitintent never deletes data, volumes, clusters or namespaces; to remove one workload, say \
+         \"remove NAME\""
+            .into(),
+    )
+}
+
+/// Reads the clauses into changes; `Ok(None)` when a roll-out names no
+/// workload, which makes it a create.
+fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Error> {
+    let clauses = verbs::clauses(&w)?;
+    // The verbs are read; the clause keeps them for "limit"/"request" (sizing).
+    w.claim(0..verbs::first_word(&w, 0));
+    for ((verb, r), (at, len)) in clauses.iter().zip(verbs::verbs(&w, &clauses)) {
+        if *verb == Verb::Remove {
+            destructive(&w, at + len..r.end)?;
+            for p in kept(&w, r) {
+                w.claim(p);
+            }
+        }
+        w.claim(at..at + len);
+    }
+    let (credentials, _) = credentials::credentials(&mut w);
+    let vars = credentials::env_vars(&mut w);
+    if !credentials.is_empty() || !vars.is_empty() {
+        return Err(Error::NotUnderstood {
+            reason: "the builtin planner does not change an existing workload's variables or credentials; \
+                     edit them in a pull request (credentials belong in a Secret)"
+                .into(),
+            understood: vec![],
+        });
+    }
+    let namespace = match scope::namespace(&mut w)? {
+        Some(ns) => Some(ns),
+        None => scope::team(&mut w)?,
+    };
+    let env = scope::environment(&mut w)?;
+    let mut understood = Vec::new();
+    let mut assumptions = Vec::new();
+    let mut questions = Vec::new();
+    let environment =
+        parse::choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
+    if let Some(ns) = &namespace {
+        understood.push(format!("namespace: {ns}"));
+    }
+    let mut changes: Vec<Change> = Vec::new();
+    let mut previous: Option<Vec<Target>> = None;
+    for (verb, r) in &clauses {
+        let mut d = update::values(&mut w, r, *verb).map_err(|e| context(e, &understood))?;
+        let targets = match (target::read(&mut w, r), &previous) {
+            (Ok(t), _) => t,
+            (Err(Missing::Pronoun), Some(p)) => p.clone(),
+            (Err(Missing::Nothing), _) if rollout && changes.is_empty() && d.image.is_some() => {
+                return Ok(None);
+            }
+            (Err(m), _) => {
+                let mut seen = understood.clone();
+                seen.extend(d.understood());
+                return Err(Error::NotUnderstood {
+                    reason: missing(m, *verb),
+                    understood: seen,
+                });
+            }
+        };
+        // A number nothing read ("expose api to 2") is not dropped silently.
+        if let Some(k) = r.clone().find(|&k| w.free(k) && w.number(k, false).is_some()) {
+            return Err(Error::NotUnderstood {
+                reason: format!(
+                    "{:?} was not understood; say what it is, e.g. \"{}\"",
+                    w.raw(k),
+                    verb.example()
+                ),
+                understood,
+            });
+        }
+        for t in &targets {
+            understood.push(format!("target: {}", t.name));
+            if !t.dropped.is_empty() {
+                note(
+                    &mut assumptions,
+                    format!(
+                        "\"{}\" read as the workload {}; {} taken as a description, not part of the name",
+                        t.written,
+                        t.name,
+                        t.dropped.join(", ")
+                    ),
+                );
+            }
+            // Each target gets the same values; a note said once is kept once.
+            let change = update::change(*verb, t, &mut d, &understood)?;
+            for a in d.assumptions.drain(..) {
+                note(&mut assumptions, a);
+            }
+            for q in d.questions.drain(..) {
+                note(&mut questions, q);
+            }
+            update::merge(&mut changes, change, &mut questions);
+        }
+        previous = Some(targets);
+    }
+    let namespace = namespace.unwrap_or_else(|| {
+        assumptions
+            .push("no namespace given; each workload is changed in the namespace that holds it".to_string());
+        "default".to_string()
+    });
+    let mut spec = Spec {
+        environment,
+        namespace,
+        components: Vec::new(),
+        changes,
+        assumptions: parse::cap(assumptions),
+        questions: parse::cap(questions),
+    };
+    spec.normalize().map_err(|e| Error::NotUnderstood {
+        reason: format!("the intent gives values that are not acceptable: {e}"),
+        understood,
+    })?;
+    Ok(Some(spec))
+}
+
+/// "but keep the data", "without its volumes": phrases that keep data.
+fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
+    const KEEP: &[&str] = &["keep", "keeping", "retain", "preserve", "without", "except"];
+    r.clone()
+        .filter(|&k| w.is(k, KEEP))
+        .filter_map(|k| {
+            let end = (k + 1..(k + 5).min(r.end)).find(|&j| w.is(j, DATA))?;
+            let start = if k > r.start && w.is(k - 1, &["but", "and"]) {
+                k - 1
+            } else {
+                k
+            };
+            Some(start..end + 1)
+        })
+        .collect()
+}
+
+/// Refuses removals of clusters, namespaces, data or "everything".
+fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
+    let kept = kept(w, &r);
+    if r.clone()
+        .any(|k| w.is(k, DATA) && !kept.iter().any(|p| p.contains(&k)))
+    {
+        return Err(wipe());
+    }
+    // The object: the first word after articles, environment words and "the whole".
+    let object = r.clone().find(|&k| {
+        !w.is(k, DETERMINERS)
+            && !w.is(
+                k,
+                &["staging", "production", "prod", "dev", "whole", "entire", "of"],
+            )
+    });
+    // "delete the staging cluster", "delete namespace payments", "remove the payments namespace"
+    if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, STOP) && w.is(k + 1, SCOPES)) {
+        return Err(wipe());
+    }
+    if r.clone().any(|k| w.is(k, BULK)) {
+        return Err(Error::NotUnderstood {
+            reason:
+                "a removal names one workload; gitintent does not remove everything or all apps at once — \
+                     name it, e.g. \"remove memcached from staging\""
+                    .into(),
+            understood: vec![],
+        });
+    }
+    Ok(())
+}
+
+/// Why no target was read, with an example that would work.
+fn missing(m: Missing, verb: Verb) -> String {
+    let example = verb.example();
+    match m {
+        Missing::Nothing | Missing::Pronoun => {
+            format!("which workload? name it, e.g. \"{example}\"")
+        }
+        Missing::Several(names) => format!(
+            "one workload per change, but {} were named; say each, e.g. \"{example} and …\"",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        Missing::Qualified(i) => format!(
+            "{i:?} is not a workload name; give the namespace separately, e.g. \"{} in namespace {}\"",
+            example,
+            i.split('/').next().unwrap_or_default()
+        ),
+        Missing::Image(i) if i.contains([':', '@']) => format!(
+            "{i:?} is an image, not a workload; name the workload it goes to, e.g. \"bump checkout to \
+             acme/checkout:2.4.0\""
+        ),
+        Missing::Image(i) => format!(
+            "{i:?} looks like an image without a pinned tag; give name:tag, e.g. \"bump checkout to \
+             acme/checkout:2.4.0\""
+        ),
+        Missing::Invalid(why) => format!("the workload name is not acceptable: {why}"),
+    }
+}
+
+/// Adds a note unless it is already there.
+fn note(notes: &mut Vec<String>, n: String) {
+    if !notes.contains(&n) {
+        notes.push(n);
+    }
+}
+
+/// Adds what was already understood to an error.
+fn context(e: Error, understood: &[String]) -> Error {
+    match e {
+        Error::NotUnderstood {
+            reason,
+            understood: more,
+        } => Error::NotUnderstood {
+            reason,
+            understood: understood.iter().cloned().chain(more).collect(),
+        },
+        other => other,
+    }
+}
