@@ -5,23 +5,53 @@
 //! is everything in the directory, the whole directory goes and every
 //! kustomization listing it is unwired; otherwise only those files (or the
 //! documents, in a file shared with other resources) go, and the directory's
-//! kustomization stops listing the removed files.
+//! kustomization stops listing the removed files. PersistentVolumeClaims
+//! are never removed (a warning says they were kept): deleting one from Git
+//! would let a pruning controller delete the data.
 
 use std::collections::BTreeSet;
 
 use super::inventory::{Doc, Workload};
 use super::{Edits, Error};
+use crate::finding::{Finding, Severity};
 use crate::repo::{join_relative, parent};
 use crate::yaml_edit::split_documents;
 
-pub(super) fn apply(edits: &mut Edits<'_>, w: &Workload) -> Result<Vec<String>, Error> {
+pub(super) fn apply(
+    edits: &mut Edits<'_>,
+    w: &Workload,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<String>, Error> {
     let dir = parent(&w.path).to_string();
     let prefix = format!("{}-", w.name);
-    let belongs = |d: &Doc| {
+    let named = |d: &Doc| {
         let name = d.name();
         let points_at = d.value["spec"]["scaleTargetRef"]["name"] == w.name.as_str();
         name == w.name || name.starts_with(&prefix) || points_at
     };
+    // Data is never deleted: a claim stays, and the reviewer is told.
+    let belongs = |d: &Doc| named(d) && d.kind() != "PersistentVolumeClaim";
+    for claim in edits
+        .inv
+        .docs
+        .iter()
+        .filter(|d| parent(&d.path) == dir && named(d) && !belongs(d))
+    {
+        findings.push(
+            Finding::new(
+                Severity::Warning,
+                "volume-kept",
+                format!("PersistentVolumeClaim/{}", claim.name()),
+                "",
+                format!(
+                    "PersistentVolumeClaim/{} ({}) is kept: gitintent never deletes data; remove it by hand once the data is safe",
+                    claim.name(),
+                    claim.path
+                ),
+            )
+            .in_file(&claim.path),
+        );
+    }
     let in_dir: Vec<&Doc> = edits.inv.docs.iter().filter(|d| parent(&d.path) == dir).collect();
     let mut removed: Vec<String> = Vec::new();
     let whole_dir = !dir.is_empty() && !edits.inv.nested.contains(&dir) && in_dir.iter().all(|d| belongs(d));

@@ -137,23 +137,17 @@ impl Inventory {
             let Some(text) = snapshot.read(&entry.path)? else {
                 continue;
             };
-            let yaml = entry.path.ends_with(".yaml") || entry.path.ends_with(".yml");
-            if yaml && index.skip_reason(&entry.path).is_none() {
-                for (document, range) in split_documents(&text).into_iter().enumerate() {
-                    let Ok(value) = serde_saphyr::from_str::<Value>(&text[range]) else {
-                        continue;
-                    };
-                    if value["kind"].is_string() && value["metadata"]["name"].is_string() {
-                        inv.docs.push(Doc {
-                            path: entry.path.clone(),
-                            document,
-                            value,
-                        });
-                    }
-                }
-            }
             inv.texts.insert(entry.path.clone(), text);
         }
+        let yaml: Vec<(&String, &String)> = inv
+            .texts
+            .iter()
+            .filter(|(path, _)| {
+                (path.ends_with(".yaml") || path.ends_with(".yml")) && index.skip_reason(path).is_none()
+            })
+            .collect();
+        let docs = parse_all(&yaml);
+        inv.docs = docs;
         for doc in inv.docs.iter().filter(|d| WORKLOADS.contains(&d.kind())) {
             let own_ns = doc.value["metadata"]["namespace"].as_str();
             let namespace = own_ns
@@ -210,6 +204,44 @@ impl Inventory {
     pub(crate) fn text(&self, path: &str) -> Option<&str> {
         self.texts.get(path).map(String::as_str)
     }
+}
+
+/// Every resource document of `files`, parsed on all cores with the
+/// validator's fast block-YAML parser (serde-saphyr as its fallback).
+fn parse_all(files: &[(&String, &String)]) -> Vec<Doc> {
+    let parse = |chunk: &[(&String, &String)]| -> Vec<Doc> {
+        let mut out = Vec::new();
+        for (path, text) in chunk {
+            for (document, range) in split_documents(text).into_iter().enumerate() {
+                let Some(value) = crate::repo::parse_values(&text[range]).into_iter().next() else {
+                    continue;
+                };
+                if value["kind"].is_string() && value["metadata"]["name"].is_string() {
+                    out.push(Doc {
+                        path: (*path).clone(),
+                        document,
+                        value,
+                    });
+                }
+            }
+        }
+        out
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if files.len() < 64 || threads == 1 {
+        return parse(files);
+    }
+    let size = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || parse(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// The containers (`name`, `image`) of a workload's pod template.

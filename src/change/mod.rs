@@ -232,7 +232,7 @@ pub fn apply(
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
                 Vec::new()
             }
-            Operation::Delete => delete::apply(&mut edits, w)?,
+            Operation::Delete => delete::apply(&mut edits, w, &mut out.findings)?,
         };
         paths.extend(
             edits

@@ -26,6 +26,7 @@ pub use conventions::Conventions;
 pub use diff::{diff, Change, Changeset, FieldChange, ResourceChange, Status};
 pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
+pub(crate) use parse::values as parse_values;
 pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};
 
 use std::path::{Component, Path, PathBuf};
