@@ -144,8 +144,15 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
     let mut understood = Vec::new();
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();
+    let stated = intent.environment.is_some() || env.name.is_some();
     let environment =
         parse::choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
+    if !stated {
+        // The change stage finds the workload's own environment; nothing to ask.
+        assumptions.clear();
+        questions.clear();
+        assumptions.push("no environment given; the workload is changed in the environment that holds it".to_string());
+    }
     if let Some(ns) = &namespace {
         understood.push(format!("namespace: {ns}"));
     }
