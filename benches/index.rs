@@ -12,9 +12,9 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gitintent::change::{self, Inventory, Scope};
 use gitintent::pipeline::{self, Context};
-use gitintent::spec::{Change, Operation, Spec, Update};
 use gitintent::plan::Planner;
 use gitintent::repo::{diff, Index, IndexCache, Snapshot};
+use gitintent::spec::{Change, Operation, Spec, Update};
 use gitintent::Intent;
 
 const APPS: usize = 400;

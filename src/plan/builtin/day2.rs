@@ -151,7 +151,9 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
         // The change stage finds the workload's own environment; nothing to ask.
         assumptions.clear();
         questions.clear();
-        assumptions.push("no environment given; the workload is changed in the environment that holds it".to_string());
+        assumptions.push(
+            "no environment given; the workload is changed in the environment that holds it".to_string(),
+        );
     }
     if let Some(ns) = &namespace {
         understood.push(format!("namespace: {ns}"));
