@@ -288,12 +288,20 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
             && (name.ends_with(".yaml") || name.ends_with(".yml"))
     };
     let mut manifests: Vec<File> = rendered.files.iter().filter(is_manifest).cloned().collect();
-    let edited: Vec<File> = outcome.files.iter().filter(is_manifest).cloned().collect();
+    let edited: Vec<File> = outcome
+        .files
+        .iter()
+        .filter(is_manifest)
+        .filter(|f| !outcome.patches.contains(&f.path))
+        .cloned()
+        .collect();
     manifests.extend(edited.iter().cloned());
+    // An overlay patch is checked as the workload it makes: the base merged with it.
+    manifests.extend(outcome.merged.iter().map(|(_, after)| after.clone()));
     let mut checked = check_files(&manifests, ctx, &spec.environment);
-    if !edited.is_empty() {
+    if !edited.is_empty() || !outcome.merged.is_empty() {
         // What the repository already had is not this change's doing.
-        let before: Vec<File> = edited
+        let mut before: Vec<File> = edited
             .iter()
             .filter_map(|f| {
                 Some(File {
@@ -302,6 +310,7 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
                 })
             })
             .collect();
+        before.extend(outcome.merged.iter().map(|(before, _)| before.clone()));
         let old = check_files(&before, ctx, &spec.environment);
         for f in checked.iter_mut().filter(|f| f.severity > Severity::Info) {
             if old

@@ -88,6 +88,8 @@ pub struct Inventory {
     pub(crate) environments: Vec<String>,
     /// Workload directories that have subdirectories (never removed whole).
     pub(crate) nested: BTreeSet<String>,
+    /// A path (file or directory) → the kustomizations listing it.
+    pub(crate) included_by: BTreeMap<String, Vec<String>>,
 }
 
 impl Inventory {
@@ -108,16 +110,21 @@ impl Inventory {
             .iter()
             .filter_map(|k| Some((crate::repo::parent(&k.path), k.namespace.as_deref()?)))
             .collect();
-        let graph = kustomizations.clone();
-        let envs_of = environments_by_path(&graph, environments);
+        let included_by = included_by(&kustomizations);
+        let envs_of = environments_by_path(&included_by, environments);
         let dirs: BTreeSet<&str> = index
             .resources()
             .iter()
             .filter(|r| WORKLOADS.contains(&r.identity().kind.as_str()))
             .map(|r| crate::repo::parent(r.path()))
             .collect();
+        let kustomization_dirs: BTreeSet<String> = kustomizations
+            .keys()
+            .map(|k| crate::repo::parent(k).to_string())
+            .collect();
         let mut inv = Inventory {
             present: true,
+            included_by: included_by.clone(),
             kustomizations,
             environments: environments.to_vec(),
             ..Inventory::default()
@@ -131,7 +138,8 @@ impl Inventory {
                     inv.nested.insert(above.to_string());
                 }
             }
-            if !dirs.contains(dir) && !inv.kustomizations.contains_key(&entry.path) {
+            // Overlay directories too: their patches may already change a workload.
+            if !dirs.contains(dir) && !kustomization_dirs.contains(dir) {
                 continue;
             }
             let Some(text) = snapshot.read(&entry.path)? else {
@@ -277,10 +285,24 @@ fn nearest<'a>(by_dir: &BTreeMap<&str, &'a str>, path: &str) -> Option<&'a str> 
     }
 }
 
+/// Included path (file or directory) → the kustomization files listing it.
+fn included_by(kustomizations: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, resources) in kustomizations {
+        let dir = crate::repo::parent(k);
+        for r in resources {
+            if let Some(target) = crate::repo::join_relative(dir, r) {
+                out.entry(target).or_default().push(k.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Which environments deploy a file: those named in its path, and those of
 /// every kustomization that includes it or a directory above it, transitively.
 fn environments_by_path<'a>(
-    kustomizations: &'a BTreeMap<String, Vec<String>>,
+    included_by: &'a BTreeMap<String, Vec<String>>,
     environments: &'a [String],
 ) -> impl Fn(&str) -> Vec<String> + 'a {
     let named = move |path: &str| -> BTreeSet<String> {
@@ -289,16 +311,6 @@ fn environments_by_path<'a>(
             .map(String::from)
             .collect()
     };
-    // Included path (file or directory) → the kustomization files including it.
-    let mut included_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (k, resources) in kustomizations {
-        let dir = crate::repo::parent(k);
-        for r in resources {
-            if let Some(target) = crate::repo::join_relative(dir, r) {
-                included_by.entry(target).or_default().push(k);
-            }
-        }
-    }
     move |path: &str| {
         let mut envs = named(path);
         let mut seen: BTreeSet<String> = BTreeSet::new();

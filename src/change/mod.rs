@@ -19,6 +19,7 @@
 mod delete;
 mod expose;
 mod inventory;
+mod overlay;
 mod resolve;
 mod update;
 
@@ -56,7 +57,7 @@ pub enum Error {
         candidates: Vec<String>,
         hint: String,
     },
-    #[error("{target} ({path}) is deployed by {} through a shared base; changing that file for {environment} alone would change them all. Change it in the {environment} overlay by hand, or ask for the change in every one of them", .environments.join(", "))]
+    #[error("{target} ({path}) is deployed by {} through a shared base, and {environment} has no overlay kustomization to patch it in; changing that file would change them all. Change it by hand", .environments.join(", "))]
     Shared {
         target: String,
         path: String,
@@ -129,6 +130,11 @@ pub struct Outcome {
     /// The environment of the targets, when the planner's was only assumed
     /// and the targets live in another one.
     pub environment: Option<String>,
+    /// Overlay patches written (a subset of `files`): not manifests themselves.
+    pub patches: Vec<String>,
+    /// For each patch, the workload as the environment runs it, before and
+    /// after the change (the base merged with the patch), for validation.
+    pub merged: Vec<(File, File)>,
 }
 
 /// Edits in progress over the inventory's files.
@@ -203,7 +209,15 @@ pub fn apply(
             out.environment = w.environments.first().cloned();
         }
         let effective = out.environment.as_deref().unwrap_or(env);
-        if w.environments.len() > 1 {
+        // A base shared by several environments is patched in this one's overlay.
+        let overlay = match (w.environments.len() > 1, change.operation, &change.set) {
+            (false, _, _) => None,
+            (true, Operation::Update, Some(set)) if set.exposure.is_none() => {
+                overlay::overlay_for(&edits, &w.path, effective)
+            }
+            _ => None,
+        };
+        if w.environments.len() > 1 && overlay.is_none() {
             return Err(Error::Shared {
                 target: format!("{}/{}", w.kind, w.name),
                 path: w.path.clone(),
@@ -226,13 +240,20 @@ pub fn apply(
             .chain(edits.deleted.iter())
             .cloned()
             .collect();
-        let mut paths = match change.operation {
-            Operation::Update => {
+        let mut paths = match (change.operation, &overlay) {
+            (Operation::Update, Some(k)) => {
+                let set = change.set.clone().unwrap_or_default();
+                let (before, after) = overlay::update(&mut edits, w, &set, k)?;
+                out.patches.push(after.path.clone());
+                out.merged.push((before, after));
+                Vec::new()
+            }
+            (Operation::Update, None) => {
                 let set = change.set.clone().unwrap_or_default();
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
                 Vec::new()
             }
-            Operation::Delete => delete::apply(&mut edits, w, &mut out.findings)?,
+            (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
         };
         paths.extend(
             edits

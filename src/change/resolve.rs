@@ -2,7 +2,8 @@
 //!
 //! A target resolves by exact name (and kind, when given) among the
 //! workloads of the plan's environment. A workload no environment claims
-//! matches any environment (a repository without environments). When the
+//! matches any environment (a repository without environments), unless one
+//! the environment does deploy has the same name. When the
 //! intent did not state an environment and the target lives in exactly one,
 //! that one is used. Anything else is an [`Error`] that lists what exists:
 //! the closest names, the environments holding the target, or the
@@ -70,7 +71,17 @@ pub(crate) fn resolve<'i>(
             closest: closest(&change.target, &pool),
         });
     }
-    let here: Vec<&Workload> = named.iter().copied().filter(in_env).collect();
+    // Workloads the environment deploys win over ones no environment claims.
+    let deployed: Vec<&Workload> = named
+        .iter()
+        .copied()
+        .filter(|w| w.environments.iter().any(|e| e == env))
+        .collect();
+    let here: Vec<&Workload> = if deployed.is_empty() {
+        named.iter().copied().filter(in_env).collect()
+    } else {
+        deployed
+    };
     let candidates = if !here.is_empty() {
         here
     } else {

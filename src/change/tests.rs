@@ -292,8 +292,7 @@ fn podinfo_resources_change_only_the_memory_lines() {
     assert_eq!(removed, ["            memory: 32Mi", "            memory: 512Mi"]);
 }
 
-#[test]
-fn a_podinfo_base_shared_by_three_overlays_is_not_changed_for_one() {
+fn podinfo_overlays() -> Repo {
     let mut files: Vec<(String, String)> = Vec::new();
     for path in [
         "bases/backend/deployment.yaml",
@@ -307,7 +306,12 @@ fn a_podinfo_base_shared_by_three_overlays_is_not_changed_for_one() {
         files.push((path.to_string(), podinfo(path)));
     }
     let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    let repo = repo(&refs);
+    repo(&refs)
+}
+
+#[test]
+fn a_podinfo_base_shared_by_three_overlays_is_patched_in_one() {
+    let repo = podinfo_overlays();
     let w = repo
         .inventory
         .workloads()
@@ -318,11 +322,53 @@ fn a_podinfo_base_shared_by_three_overlays_is_not_changed_for_one() {
     assert_eq!(w.namespace, "");
     let set = Update {
         replicas: Some(3),
+        image: Some("ghcr.io/stefanprodan/podinfo:6.15.0".into()),
         ..Update::default()
     };
-    let err = run(
+    let out = run(
         &repo,
         &spec("production", update("backend", set)),
+        Scope::Stated("production"),
+    )
+    .unwrap();
+    assert_eq!(out.created, ["overlays/production/backend-patch.yaml"]);
+    assert_eq!(out.modified, ["overlays/production/kustomization.yaml"]);
+    let by_path: BTreeMap<&str, &str> = out
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.content.as_str()))
+        .collect();
+    assert_eq!(
+        by_path["overlays/production/backend-patch.yaml"],
+        "# Changes for this environment only; the base is bases/backend/deployment.yaml.\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: backend\n\
+         spec:\n  template:\n    spec:\n      containers:\n        - name: backend\n          image: ghcr.io/stefanprodan/podinfo:6.15.0\n  replicas: 3\n"
+    );
+    let overlay = podinfo("overlays/production/kustomization.yaml");
+    assert_eq!(
+        by_path["overlays/production/kustomization.yaml"],
+        format!("{overlay}patches:\n  - path: backend-patch.yaml\n")
+    );
+    // What production runs, for validation: the base with the patch merged in.
+    let (before, after) = &out.merged[0];
+    let before: serde_json::Value = serde_json::from_str(&before.content).unwrap();
+    let after: serde_json::Value = serde_json::from_str(&after.content).unwrap();
+    assert_eq!(before["spec"]["replicas"], serde_json::Value::Null);
+    assert_eq!(after["spec"]["replicas"], 3);
+    let c = &after["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "ghcr.io/stefanprodan/podinfo:6.15.0");
+    assert_eq!(
+        c["ports"][0]["containerPort"], 9898,
+        "the rest of the base is kept"
+    );
+}
+
+#[test]
+fn a_shared_base_is_not_deleted_for_one_environment() {
+    let repo = podinfo_overlays();
+    let err = run(
+        &repo,
+        &spec("production", delete("backend")),
         Scope::Stated("production"),
     )
     .unwrap_err();

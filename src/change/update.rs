@@ -18,7 +18,7 @@ fn key(k: &str) -> Seg {
 }
 
 /// The path of a workload's pod spec.
-fn pod_path(kind: &str) -> Vec<Seg> {
+pub(super) fn pod_path(kind: &str) -> Vec<Seg> {
     if kind == "CronJob" {
         ["spec", "jobTemplate", "spec", "template", "spec"]
             .map(key)
@@ -109,7 +109,7 @@ fn edit(edits: &mut Edits<'_>, w: &Workload, path: &[Seg], value: Value) -> Resu
 }
 
 /// The container an image or resources change applies to.
-fn choose_container<'w>(w: &'w Workload, set: &Update) -> Result<&'w Container, Error> {
+pub(super) fn choose_container<'w>(w: &'w Workload, set: &Update) -> Result<&'w Container, Error> {
     let resource = format!("{}/{}", w.kind, w.name);
     if let Some(name) = &set.container {
         return w

@@ -15,11 +15,38 @@
 /// `text` with `entry` added to its top-level `resources:` list; `Ok(None)`
 /// when the entry is already listed.
 pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, String> {
-    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let item = yaml_scalar(entry);
+    add_to_list(text, "resources", entry, &item, &item)
+}
+
+/// `text` with a strategic-merge patch file listed under its top-level
+/// `patches:` (`- path: FILE`); `Ok(None)` when it is already listed.
+pub(crate) fn add_patch(text: &str, file: &str) -> Result<Option<String>, String> {
+    let file = yaml_scalar(file);
+    add_to_list(
+        text,
+        "patches",
+        &format!("path: {file}"),
+        &format!("path: {file}"),
+        &format!("{{path: {file}}}"),
+    )
+}
+
+/// Adds `item` (block style) or `flow_item` (flow style) to the top-level
+/// list `key`, unless an item reading `entry` is there.
+fn add_to_list(
+    text: &str,
+    key: &str,
+    entry: &str,
+    item: &str,
+    flow_item: &str,
+) -> Result<Option<String>, String> {
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let head = format!("{key}:");
+    let head = head.as_str();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let key = lines.iter().position(|l| {
-        l.strip_prefix("resources:")
+        l.strip_prefix(head)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
     });
     let Some(key) = key else {
@@ -28,19 +55,17 @@ pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, St
         if !out.is_empty() && !out.ends_with('\n') {
             out.push_str(nl);
         }
-        out.push_str(&format!("resources:{nl}{}- {item}{nl}", guess_indent(&lines)));
+        out.push_str(&format!("{head}{nl}{}- {item}{nl}", guess_indent(&lines)));
         return Ok(Some(out));
     };
     let offset: usize = lines[..key].iter().map(|l| l.len()).sum();
-    let value_start = offset + "resources:".len();
-    let value = strip_comment(lines[key]["resources:".len()..].trim_end_matches(['\r', '\n'])).trim();
+    let value_start = offset + head.len();
+    let value = strip_comment(lines[key][head.len()..].trim_end_matches(['\r', '\n'])).trim();
     if value.starts_with('[') {
-        return flow(text, value_start, entry, &item, nl);
+        return flow(text, value_start, entry, flow_item, nl);
     }
     if !(value.is_empty() || value == "null" || value == "~") {
-        return Err(format!(
-            "resources: is {value:?}, not a list this edit can extend"
-        ));
+        return Err(format!("{head} is {value:?}, not a list this edit can extend"));
     }
     // A block list (or nothing yet).
     let mut last_item: Option<usize> = None;
@@ -103,13 +128,13 @@ pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, St
             let key_end = offset + lines[key].len();
             let head = &text[..value_start];
             out.push_str(head);
-            let comment = lines[key]["resources:".len()..]
+            let comment = lines[key][head.len()..]
                 .trim_end_matches(['\r', '\n'])
                 .find('#')
                 .map(|at| {
                     format!(
                         " {}",
-                        &lines[key]["resources:".len() + at..].trim_end_matches(['\r', '\n'])
+                        &lines[key][head.len() + at..].trim_end_matches(['\r', '\n'])
                     )
                 })
                 .unwrap_or_default();
