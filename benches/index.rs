@@ -100,29 +100,11 @@ spec:
     )
 }
 
-/// Commits the synthetic repository into `dir` and returns it.
+/// Commits the synthetic repository into `dir`.
 fn synthetic_repo(dir: &Path) {
     let repo = git2::Repository::init_bare(dir).unwrap();
-    let mut index = git2::Index::new().unwrap();
-    let mut add = |path: String, content: String| {
-        let blob = repo.blob(content.as_bytes()).unwrap();
-        index
-            .add(&git2::IndexEntry {
-                ctime: git2::IndexTime::new(0, 0),
-                mtime: git2::IndexTime::new(0, 0),
-                dev: 0,
-                ino: 0,
-                mode: 0o100644,
-                uid: 0,
-                gid: 0,
-                file_size: content.len() as u32,
-                id: blob,
-                flags: 0,
-                flags_extended: 0,
-                path: path.into_bytes(),
-            })
-            .unwrap();
-    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut add = |path: String, content: String| files.push((path, content.into_bytes()));
     for env in ["production", "staging"] {
         let apps: Vec<String> = (0..APPS / 2).map(|i| format!("app-{i}")).collect();
         let list: String = apps.iter().map(|a| format!("  - {a}\n")).collect();
@@ -143,10 +125,7 @@ fn synthetic_repo(dir: &Path) {
         ".gitintent.yaml".into(),
         "layout: clusters/{environment}/apps/{name}/\n".into(),
     );
-    let tree = repo.find_tree(index.write_tree_to(&repo).unwrap()).unwrap();
-    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
-    repo.commit(Some("refs/heads/main"), &sig, &sig, "synthetic", &tree, &[])
-        .unwrap();
+    gitintent::repo::commit_files(&repo, "refs/heads/main", &files, "synthetic").unwrap();
 }
 
 fn bench(c: &mut Criterion) {

@@ -2,6 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The kinds that run pods from a template of their own.
+pub(crate) const WORKLOAD_KINDS: [&str; 6] = [
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "CronJob",
+    "Job",
+    "ReplicaSet",
+];
+
 /// A file of Kubernetes manifests, with a path relative to the repo root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct File {

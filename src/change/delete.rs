@@ -114,17 +114,9 @@ fn unwire(edits: &mut Edits<'_>, path: &str) -> Result<(), Error> {
         })
         .collect();
     for (k, entry) in listing {
-        let Some(old) = edits.text(&k) else { continue };
-        match crate::repo::wire::remove_resource(&old, &entry) {
-            Ok(Some(new)) => edits.write(&k, new),
-            Ok(None) => {}
-            Err(message) => {
-                return Err(Error::NotEditable {
-                    path: k,
-                    field: format!("resources ({message})"),
-                })
-            }
-        }
+        edits.edit_kustomization(&k, "resources", |text| {
+            crate::repo::wire::remove_resource(text, &entry)
+        })?;
     }
     Ok(())
 }

@@ -76,17 +76,9 @@ pub(super) fn apply(
     edits.create(&file, text);
     let name = file.rsplit('/').next().unwrap_or(&file).to_string();
     if let Some(k) = edits.kustomization_of(dir) {
-        let old = edits.text(&k).unwrap_or_default();
-        match crate::repo::wire::add_resource(&old, &name) {
-            Ok(Some(new)) => edits.write(&k, new),
-            Ok(None) => {}
-            Err(message) => {
-                return Err(Error::NotEditable {
-                    path: k,
-                    field: format!("resources ({message})"),
-                })
-            }
-        }
+        edits.edit_kustomization(&k, "resources", |text| {
+            crate::repo::wire::add_resource(text, &name)
+        })?;
     }
     Ok(())
 }

@@ -16,14 +16,7 @@ use crate::repo::{Index, Snapshot};
 use crate::yaml_edit::split_documents;
 
 /// Kinds a change can target.
-pub(crate) const WORKLOADS: [&str; 6] = [
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "Job",
-    "ReplicaSet",
-];
+use crate::manifest::WORKLOAD_KINDS as WORKLOADS;
 
 /// The most workloads the planner is told about, and the most bytes of JSON they take.
 const SUMMARY_LIMIT: usize = 150;

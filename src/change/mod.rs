@@ -171,6 +171,30 @@ impl<'i> Edits<'i> {
         self.created.remove(path);
         self.deleted.insert(path.to_string());
     }
+    /// Applies a `wire` edit (`add_resource`, `remove_resource`, `add_patch`)
+    /// to the kustomization at `path`; `list` names the edited key for errors.
+    fn edit_kustomization(
+        &mut self,
+        path: &str,
+        list: &str,
+        edit: impl FnOnce(&str) -> Result<Option<String>, String>,
+    ) -> Result<(), Error> {
+        let Some(old) = self.text(path) else {
+            return Ok(());
+        };
+        match edit(&old) {
+            Ok(Some(new)) => {
+                self.write(path, new);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(message) => Err(Error::NotEditable {
+                path: path.to_string(),
+                field: format!("{list} ({message})"),
+            }),
+        }
+    }
+
     /// The kustomization file of `dir`, if it has one.
     fn kustomization_of(&self, dir: &str) -> Option<String> {
         ["kustomization.yaml", "kustomization.yml", "Kustomization"]

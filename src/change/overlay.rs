@@ -113,17 +113,9 @@ pub(super) fn update(
         edits.create(&patch_path, text.clone());
     }
     let name = patch_path.rsplit('/').next().unwrap_or(&patch_path).to_string();
-    let k_text = edits.text(overlay).unwrap_or_default();
-    match crate::repo::wire::add_patch(&k_text, &name) {
-        Ok(Some(new)) => edits.write(overlay, new),
-        Ok(None) => {}
-        Err(message) => {
-            return Err(Error::NotEditable {
-                path: overlay.to_string(),
-                field: format!("patches ({message})"),
-            })
-        }
-    }
+    edits.edit_kustomization(overlay, "patches", |text| {
+        crate::repo::wire::add_patch(text, &name)
+    })?;
     let merged = |patch: Option<&str>| {
         let mut doc = base_doc.clone();
         if let Some(patch) = patch.and_then(|p| split_documents(p).first().map(|r| p[r.clone()].to_string()))

@@ -22,29 +22,9 @@ pub(super) fn context(dir: &Path) -> Result<Context, String> {
 
 fn build(dir: &Path, git_dir: &Path) -> Result<Context, Box<dyn std::error::Error>> {
     let repo = git2::Repository::init_bare(git_dir)?;
-    let mut index = git2::Index::new()?;
     let mut files = Vec::new();
     walk(dir, dir, &mut files)?;
-    for (rel, bytes) in files {
-        let blob = repo.blob(&bytes)?;
-        index.add(&git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            file_size: u32::try_from(bytes.len())?,
-            id: blob,
-            flags: 0,
-            flags_extended: 0,
-            path: rel.into_bytes(),
-        })?;
-    }
-    let tree = repo.find_tree(index.write_tree_to(&repo)?)?;
-    let sig = git2::Signature::new("gitintent eval", "eval@localhost", &git2::Time::new(0, 0))?;
-    repo.commit(Some("refs/heads/main"), &sig, &sig, "fixture", &tree, &[])?;
+    crate::repo::commit_files(&repo, "refs/heads/main", &files, "fixture")?;
     let snapshot = Snapshot::open_base(git_dir, None)?;
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     Ok(Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?)

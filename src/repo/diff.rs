@@ -28,15 +28,9 @@ use crate::finding::{Finding, Severity};
 use crate::manifest::{File, InPlace};
 
 /// Workload kinds whose names must not collide (a HelmRelease deploys one too).
-const WORKLOADS: [&str; 7] = [
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "Job",
-    "ReplicaSet",
-    "HelmRelease",
-];
+fn is_workload(kind: &str) -> bool {
+    crate::manifest::WORKLOAD_KINDS.contains(&kind) || kind == "HelmRelease"
+}
 
 /// What happens to a file or a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -295,8 +289,8 @@ fn conflicts(
                     )
                     .in_file(*file),
                 );
-            } else if WORKLOADS.contains(&id.kind.as_str())
-                && WORKLOADS.contains(&other.kind.as_str())
+            } else if is_workload(&id.kind)
+                && is_workload(&other.kind)
                 && other.kind != id.kind
                 && (same_ns || unset_ns)
             {

@@ -97,6 +97,39 @@ pub fn join_inside(root: &Path, rel: &str) -> Result<PathBuf, Error> {
     Ok(root.join(p))
 }
 
+/// Commits exactly `files` (path, bytes) as a root commit on `reference`,
+/// without a working tree or index file: for fixtures (eval repositories,
+/// tests, benchmarks). The commit time is fixed, so the same files give the
+/// same commit.
+pub fn commit_files(
+    repo: &git2::Repository,
+    reference: &str,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<git2::Oid, git2::Error> {
+    let mut index = git2::Index::new()?;
+    for (path, bytes) in files {
+        let blob = repo.blob(bytes)?;
+        index.add(&git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            id: blob,
+            flags: 0,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        })?;
+    }
+    let tree = repo.find_tree(index.write_tree_to(repo)?)?;
+    let sig = git2::Signature::new("gitintent", "gitintent@localhost", &git2::Time::new(0, 0))?;
+    repo.commit(Some(reference), &sig, &sig, message, &tree, &[])
+}
+
 /// Writes planned files into a working tree, all or nothing.
 ///
 /// Every path is checked before the first write; each file is written to a

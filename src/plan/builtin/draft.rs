@@ -553,6 +553,18 @@ fn exposure(d: &mut Draft, c: &mut Component) {
         ));
         return;
     }
+    if d.internal {
+        d.questions.push(format!(
+            "{} is described as both internal and exposed; it was exposed",
+            c.name
+        ));
+    }
+    c.exposure = Some(exposure_of(d, &c.name));
+}
+
+/// The Ingress exposure read into `d`, with its defaults (TLS for a host)
+/// and questions (no host) recorded; shared by new components and day-2 `expose`.
+pub(super) fn exposure_of(d: &mut Draft, name: &str) -> Exposure {
     let tls = d.tls.unwrap_or_else(|| {
         if let Some(h) = &d.host {
             d.assumptions.push(format!(
@@ -563,19 +575,12 @@ fn exposure(d: &mut Draft, c: &mut Component) {
     });
     if d.host.is_none() {
         d.questions.push(format!(
-            "which host name should {} be served at? the Ingress matches any host until one is given",
-            c.name
+            "which host name should {name} be served at? the Ingress matches any host until one is given"
         ));
     }
-    if d.internal {
-        d.questions.push(format!(
-            "{} is described as both internal and exposed; it was exposed",
-            c.name
-        ));
-    }
-    c.exposure = Some(Exposure {
+    Exposure {
         host: d.host.clone(),
         path: d.path.clone(),
         tls,
-    });
+    }
 }

@@ -18,7 +18,7 @@ use super::text::Words;
 use super::verbs::{Verb, REPLICA_NOUNS};
 use super::{naming, network, scaling, sizing};
 use crate::plan::Error;
-use crate::spec::{Change, Exposure, Operation, Quantities, Resources, Update};
+use crate::spec::{Change, Operation, Quantities, Resources, Update};
 
 /// Reads the values a clause sets.
 pub(super) fn values(w: &mut Words, r: &Range<usize>, verb: Verb) -> Result<Draft, Error> {
@@ -146,7 +146,7 @@ pub(super) fn change(verb: Verb, t: &Target, d: &mut Draft, understood: &[String
                 understood: understood.to_vec(),
             });
         }
-        Some(exposure(d, &t.name))
+        Some(super::draft::exposure_of(d, &t.name))
     } else {
         None
     };
@@ -198,28 +198,6 @@ fn resources(d: &mut Draft) -> Option<Resources> {
         requests: req,
         limits: lim,
     })
-}
-
-/// The Ingress exposure, with the same defaults as for a new component.
-fn exposure(d: &mut Draft, name: &str) -> Exposure {
-    let tls = d.tls.unwrap_or_else(|| {
-        if let Some(h) = &d.host {
-            d.assumptions.push(format!(
-                "TLS enabled for {h}; a public host is served over HTTPS by default"
-            ));
-        }
-        d.host.is_some()
-    });
-    if d.host.is_none() {
-        d.questions.push(format!(
-            "which host name should {name} be served at? the Ingress matches any host until one is given"
-        ));
-    }
-    Exposure {
-        host: d.host.clone(),
-        path: d.path.clone(),
-        tls,
-    }
 }
 
 /// Adds `change`, folding an update of the same target into the earlier one.
