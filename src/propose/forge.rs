@@ -11,7 +11,7 @@ mod describe;
 mod github;
 mod gitlab;
 
-pub use describe::{body, summary};
+pub use describe::{body, describe_change, summary};
 pub use github::GitHub;
 pub use gitlab::GitLab;
 

@@ -24,8 +24,8 @@ mod push;
 pub use branch::{default_branch, slug};
 pub use commit::{commit, rollback, spec_sha256, Author, DiffStats, Proposal, Request, Status, Trailers};
 pub use forge::{
-    body, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture, ForgeKind, GitHub,
-    GitLab, PullRequest, PullRequestRequest,
+    body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture,
+    ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
 };
 pub use from_plan::{base_name, commit_plan, Committed, Options};
 pub use push::{

@@ -99,6 +99,7 @@ impl PlanSummary {
                 .components
                 .iter()
                 .map(|c| describe(c, &spec.namespace))
+                .chain(spec.changes.iter().map(crate::propose::describe_change))
                 .collect(),
             assumptions: spec.assumptions.clone(),
             questions: spec.questions.clone(),

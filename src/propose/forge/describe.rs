@@ -47,8 +47,9 @@ pub fn summary(spec: &Spec) -> String {
         .unwrap_or(text)
 }
 
-/// `scale api to 5`, `set the image of api to acme/api:2`, `remove memcached`.
-fn describe_change(change: &Change) -> String {
+/// One line for a change: `scale api to 5`, `update api to acme/api:2`,
+/// `remove memcached`.
+pub fn describe_change(change: &Change) -> String {
     let target = &change.target;
     let Some(set) = change
         .set
