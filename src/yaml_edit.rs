@@ -345,7 +345,8 @@ pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<Stri
         }
         depth += 1;
     }
-    // What is left is keys to create under `range`, at `col`.
+    // What is left is keys to create under `range`, at `col`, with the file's line ending.
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let mut new = String::new();
     let rest = &path[depth..];
     for (k, seg) in rest.iter().enumerate() {
@@ -353,9 +354,9 @@ pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<Stri
         let pad = " ".repeat(col + 2 * k);
         let key = render_scalar(&Value::String(key.clone()), "")?;
         if k + 1 == rest.len() {
-            new.push_str(&format!("{pad}{key}: {}\n", render_scalar(value, "")?));
+            new.push_str(&format!("{pad}{key}: {}{nl}", render_scalar(value, "")?));
         } else {
-            new.push_str(&format!("{pad}{key}:\n"));
+            new.push_str(&format!("{pad}{key}:{nl}"));
         }
     }
     let after_line = range
@@ -376,7 +377,7 @@ pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<Stri
         }
         if i == after_line {
             if !out.ends_with('\n') {
-                out.push('\n');
+                out.push_str(nl);
             }
             out.push_str(&new);
         }
@@ -504,6 +505,54 @@ spec:
                 None => Seg::Key(p.into()),
             })
             .collect()
+    }
+
+    #[test]
+    fn missing_keys_are_inserted_at_the_end_of_their_mapping() {
+        let text = "kind: Deployment\nspec:\n  # how many\n  selector:\n    matchLabels: {app: web}\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web:1\n          resources: {} # none yet\n# trailing\n";
+        let out = set_scalar(text, &keys("spec.replicas"), &json!(3)).unwrap();
+        assert_eq!(
+            out,
+            text.replace(
+                "          resources: {} # none yet\n",
+                "          resources: {} # none yet\n  replicas: 3\n"
+            )
+        );
+        let path = [
+            keys("spec.template.spec.containers"),
+            vec![Seg::Named("web".into())],
+            keys("resources.limits.memory"),
+        ]
+        .concat();
+        let out = set_scalar(text, &path, &json!("1Gi")).unwrap();
+        assert!(
+            out.contains("          resources: # none yet\n            limits:\n              memory: 1Gi\n# trailing\n"),
+            "{out}"
+        );
+        // An existing value is replaced, not duplicated.
+        let again = set_scalar(&out, &path, &json!("2Gi")).unwrap();
+        assert_eq!(again, out.replace("memory: 1Gi", "memory: 2Gi"));
+        // A list item is never created, and a flow mapping with content is not rewritten.
+        let missing = [
+            keys("spec.template.spec.containers"),
+            vec![Seg::Named("db".into())],
+            keys("image"),
+        ]
+        .concat();
+        assert_eq!(set_scalar(text, &missing, &json!("db:1")), None);
+        assert_eq!(
+            set_scalar(text, &keys("spec.selector.matchLabels.tier"), &json!("x")),
+            None
+        );
+    }
+
+    #[test]
+    fn inserted_lines_keep_crlf_line_endings() {
+        let text = "spec:\r\n  paused: false\r\n";
+        assert_eq!(
+            set_scalar(text, &keys("spec.replicas"), &json!(2)).unwrap(),
+            "spec:\r\n  paused: false\r\n  replicas: 2\r\n"
+        );
     }
 
     #[test]

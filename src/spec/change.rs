@@ -84,7 +84,14 @@ impl Update {
 /// Sanitises the names in `change` and records every problem at `at`.
 pub(super) fn check(c: &mut Checker, at: &str, change: &mut Change) {
     c.name(&format!("{at}/target"), &mut change.target);
-    if let Some(kind) = &change.kind {
+    if let Some(kind) = &mut change.kind {
+        // `deployment` and `statefulset` mean the kinds they spell.
+        if let Some(known) = crate::manifest::WORKLOAD_KINDS
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(kind))
+        {
+            *kind = (*known).to_string();
+        }
         let ok = !kind.is_empty()
             && kind.len() <= 63
             && kind.starts_with(|ch: char| ch.is_ascii_uppercase())
@@ -207,6 +214,17 @@ mod tests {
             },
         );
         c.kind = Some("Deployment/../x".into());
+        let mut lower = update(
+            "api",
+            Update {
+                replicas: Some(2),
+                ..Update::default()
+            },
+        );
+        lower.kind = Some("statefulset".into());
+        let mut s = spec(lower);
+        s.normalize().unwrap();
+        assert_eq!(s.changes[0].kind.as_deref(), Some("StatefulSet"));
         let p = problems(spec(c)).join("\n");
         for path in [
             "/changes/0/target",
