@@ -223,6 +223,12 @@ fn bench(c: &mut Criterion) {
     group.bench_function("scale and bump one of 2,000 workloads", |b| {
         b.iter(|| change::apply(&scale, &inventory, Scope::Stated("production"), &labels).unwrap())
     });
+    group.bench_function("inventory, then the update (the CLI's day-2 path)", |b| {
+        b.iter(|| {
+            let inventory = Inventory::build(&snapshot, &index, &envs).unwrap();
+            change::apply(&scale, &inventory, Scope::Stated("production"), &labels).unwrap()
+        })
+    });
     group.finish();
 }
 

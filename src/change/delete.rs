@@ -33,8 +33,7 @@ pub(super) fn apply(
     let belongs = |d: &Doc| named(d) && d.kind() != "PersistentVolumeClaim";
     for claim in edits
         .inv
-        .docs
-        .iter()
+        .docs()
         .filter(|d| parent(&d.path) == dir && named(d) && !belongs(d))
     {
         findings.push(
@@ -52,7 +51,7 @@ pub(super) fn apply(
             .in_file(&claim.path),
         );
     }
-    let in_dir: Vec<&Doc> = edits.inv.docs.iter().filter(|d| parent(&d.path) == dir).collect();
+    let in_dir: Vec<&Doc> = edits.inv.docs().filter(|d| parent(&d.path) == dir).collect();
     let mut removed: Vec<String> = Vec::new();
     let whole_dir = !dir.is_empty() && !edits.inv.nested.contains(&dir) && in_dir.iter().all(|d| belongs(d));
     if whole_dir {

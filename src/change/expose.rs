@@ -24,8 +24,7 @@ pub(super) fn apply(
     let resource = format!("{}/{}", w.kind, w.name);
     let services: Vec<&Doc> = edits
         .inv
-        .docs
-        .iter()
+        .docs()
         .filter(|d| d.kind() == "Service" && parent(&d.path) == dir)
         .collect();
     let service = services
@@ -46,7 +45,7 @@ pub(super) fn apply(
             })
         }
     };
-    let existing = edits.inv.docs.iter().find(|d| {
+    let existing = edits.inv.docs().find(|d| {
         d.kind() == "Ingress"
             && parent(&d.path) == dir
             && d.value["spec"]["rules"].as_array().is_some_and(|rules| {
@@ -93,8 +92,7 @@ fn selects(service: &Doc, w: &Workload, edits: &Edits<'_>) -> bool {
     };
     let Some(doc) = edits
         .inv
-        .docs
-        .iter()
+        .docs()
         .find(|d| d.path == w.path && d.document == w.document)
     else {
         return false;

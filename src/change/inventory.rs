@@ -71,8 +71,13 @@ pub struct Inventory {
     /// False when there is no repository (a plan without `--repo`).
     pub(crate) present: bool,
     pub(crate) workloads: Vec<Workload>,
-    /// Every resource in a directory that holds a workload.
-    pub(crate) docs: Vec<Doc>,
+    /// The workload documents, parsed when the inventory is built.
+    pub(crate) workload_docs: Vec<Doc>,
+    /// Every other resource of those directories, parsed on first use
+    /// (only applying a change needs them; planning does not).
+    pub(crate) other_docs: std::sync::OnceLock<Vec<Doc>>,
+    /// The YAML files of `texts` that the index parses (not skipped).
+    pub(crate) yaml: Vec<String>,
     /// Text of every file in those directories (kustomizations and assets included).
     pub(crate) texts: BTreeMap<String, String>,
     /// Kustomization path → its `resources:` entries, as written.
@@ -140,16 +145,19 @@ impl Inventory {
             };
             inv.texts.insert(entry.path.clone(), text);
         }
-        let yaml: Vec<(&String, &String)> = inv
+        inv.yaml = inv
             .texts
-            .iter()
-            .filter(|(path, _)| {
+            .keys()
+            .filter(|path| {
                 (path.ends_with(".yaml") || path.ends_with(".yml")) && index.skip_reason(path).is_none()
             })
+            .cloned()
             .collect();
-        let docs = parse_all(&yaml);
-        inv.docs = docs;
-        for doc in inv.docs.iter().filter(|d| WORKLOADS.contains(&d.kind())) {
+        // A document whose top-level kind is not a workload's waits for `docs()`.
+        inv.workload_docs = parse_all(&inv.yaml_files(), |kind| {
+            kind.is_none_or(|k| WORKLOADS.contains(&k))
+        });
+        for doc in inv.workload_docs.iter().filter(|d| WORKLOADS.contains(&d.kind())) {
             let own_ns = doc.value["metadata"]["namespace"].as_str();
             let namespace = own_ns
                 .or_else(|| nearest(&namespaces, &doc.path))
@@ -201,19 +209,51 @@ impl Inventory {
         list
     }
 
+    /// Every resource document of the workload directories (and overlays).
+    pub(crate) fn docs(&self) -> impl Iterator<Item = &Doc> {
+        let others = self.other_docs.get_or_init(|| {
+            parse_all(&self.yaml_files(), |kind| {
+                kind.is_some_and(|k| !WORKLOADS.contains(&k))
+            })
+        });
+        self.workload_docs.iter().chain(others.iter())
+    }
+
+    fn yaml_files(&self) -> Vec<(&String, &String)> {
+        self.yaml
+            .iter()
+            .filter_map(|p| self.texts.get_key_value(p))
+            .collect()
+    }
+
     /// The text of a file the inventory read.
     pub(crate) fn text(&self, path: &str) -> Option<&str> {
         self.texts.get(path).map(String::as_str)
     }
 }
 
-/// Every resource document of `files`, parsed on all cores with the
-/// validator's fast block-YAML parser (serde-saphyr as its fallback).
-fn parse_all(files: &[(&String, &String)]) -> Vec<Doc> {
+/// The document's top-level `kind:` as written on its own line, without
+/// parsing; `None` when there is no such line (flow style, JSON, anchors).
+fn top_kind(doc: &str) -> Option<&str> {
+    doc.lines().find_map(|line| {
+        let rest = line.strip_prefix("kind:")?;
+        let value = rest.split(" #").next().unwrap_or(rest).trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then_some(value)
+    })
+}
+
+/// The resource documents of `files` whose top-level kind `wanted` accepts,
+/// parsed on all cores with the validator's fast block-YAML parser
+/// (serde-saphyr as its fallback).
+fn parse_all(files: &[(&String, &String)], wanted: impl Fn(Option<&str>) -> bool + Sync) -> Vec<Doc> {
     let parse = |chunk: &[(&String, &String)]| -> Vec<Doc> {
         let mut out = Vec::new();
         for (path, text) in chunk {
             for (document, range) in split_documents(text).into_iter().enumerate() {
+                if !wanted(top_kind(&text[range.clone()])) {
+                    continue;
+                }
                 let Some(value) = crate::repo::parse_values(&text[range]).into_iter().next() else {
                     continue;
                 };

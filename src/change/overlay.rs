@@ -57,8 +57,7 @@ pub(super) fn update(
     let patch_path = format!("{dir}/{}-patch.yaml", w.name);
     let base_doc = edits
         .inv
-        .docs
-        .iter()
+        .docs()
         .find(|d| d.path == w.path && d.document == w.document)
         .map(|d| d.value.clone())
         .ok_or_else(|| Error::NotEditable {

@@ -44,7 +44,7 @@ pub(super) fn apply(
             });
         }
         edit(edits, w, &[key("spec"), key("replicas")], json!(n))?;
-        if let Some(hpa) = edits.inv.docs.iter().find(|d| {
+        if let Some(hpa) = edits.inv.docs().find(|d| {
             d.kind() == "HorizontalPodAutoscaler"
                 && d.value["spec"]["scaleTargetRef"]["name"] == w.name.as_str()
                 && d.value["spec"]["scaleTargetRef"]["kind"] == w.kind.as_str()
