@@ -127,6 +127,7 @@ impl Inventory {
             environments: environments.to_vec(),
             ..Inventory::default()
         };
+        let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
         for entry in snapshot.files() {
             let dir = crate::repo::parent(&entry.path);
             let mut above = dir;
@@ -140,10 +141,15 @@ impl Inventory {
             if !dirs.contains(dir) && !kustomization_dirs.contains(dir) {
                 continue;
             }
-            let Some(text) = snapshot.read(&entry.path)? else {
-                continue;
-            };
-            inv.texts.insert(entry.path.clone(), text);
+            wanted.push(entry);
+        }
+        // Read on all cores; a file that is not UTF-8 (an image, an archive) is left out.
+        let oids: Vec<git2::Oid> = wanted.iter().map(|e| e.blob).collect();
+        let texts = snapshot.map_blobs(&oids, |bytes| std::str::from_utf8(bytes).ok().map(String::from))?;
+        for (entry, text) in wanted.into_iter().zip(texts) {
+            if let Some(text) = text {
+                inv.texts.insert(entry.path.clone(), text);
+            }
         }
         inv.yaml = inv
             .texts

@@ -665,3 +665,27 @@ fn a_sidecar_makes_the_container_a_question() {
         "{err}"
     );
 }
+
+#[test]
+fn a_binary_file_next_to_a_workload_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = git2::Repository::init_bare(dir.path()).unwrap();
+    let files = vec![
+        (
+            "clusters/production/apps/api-gateway/deployment.yaml".to_string(),
+            API.as_bytes().to_vec(),
+        ),
+        (
+            "clusters/production/apps/api-gateway/logo.png".to_string(),
+            vec![0x89, b'P', b'N', b'G', 0xff, 0x00],
+        ),
+    ];
+    crate::repo::commit_files(&git, "refs/heads/main", &files, "init").unwrap();
+    let snapshot = Snapshot::open_base(dir.path(), None).unwrap();
+    let index = Index::build(&snapshot, &mut IndexCache::new()).unwrap();
+    let inventory = Inventory::build(&snapshot, &index, &["production".to_string()]).unwrap();
+    assert_eq!(inventory.workloads().len(), 1);
+    assert!(inventory
+        .text("clusters/production/apps/api-gateway/logo.png")
+        .is_none());
+}

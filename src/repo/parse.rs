@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use git2::{Oid, Repository};
+use git2::Oid;
 
 use super::index::Identity;
 use super::snapshot::Snapshot;
@@ -55,47 +55,8 @@ pub(super) struct KustomizeDoc {
 
 /// Reads and parses `todo` on all cores.
 pub(super) fn parse_blobs(snapshot: &Snapshot, todo: Vec<Oid>) -> Result<Vec<(Oid, Blob)>, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if todo.len() < 64 || threads == 1 {
-        return todo
-            .into_iter()
-            .map(|oid| Ok((oid, parse_blob(&snapshot.read_blob(oid)?))))
-            .collect();
-    }
-    let gitdir = snapshot.repository().path().to_path_buf();
-    let chunk = todo.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = todo
-            .chunks(chunk)
-            .map(|oids| {
-                let gitdir = &gitdir;
-                scope.spawn(move || -> Result<Vec<(Oid, Blob)>, Error> {
-                    let repo = Repository::open(gitdir).map_err(|e| Error::NotARepository {
-                        path: gitdir.clone(),
-                        message: e.message().to_string(),
-                    })?;
-                    oids.iter()
-                        .map(|&oid| {
-                            let blob = repo.find_blob(oid).map_err(|source| Error::Object {
-                                what: format!("blob {oid}"),
-                                source,
-                            })?;
-                            Ok((oid, parse_blob(blob.content())))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(todo.len());
-        for worker in workers {
-            out.extend(
-                worker
-                    .join()
-                    .map_err(|_| Error::Index("a parser thread panicked".into()))??,
-            );
-        }
-        Ok(out)
-    })
+    let parsed = snapshot.map_blobs(&todo, parse_blob)?;
+    Ok(todo.into_iter().zip(parsed).collect())
 }
 
 /// Everything the index needs from one blob.

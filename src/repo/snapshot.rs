@@ -199,6 +199,54 @@ impl Snapshot {
             })
     }
 
+    /// `f` of the content of every blob of `oids`, in order, read and run on
+    /// all cores (one repository handle per thread; a handle is not `Sync`).
+    pub(crate) fn map_blobs<T: Send>(
+        &self,
+        oids: &[Oid],
+        f: impl Fn(&[u8]) -> T + Sync,
+    ) -> Result<Vec<T>, Error> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if oids.len() < 64 || threads == 1 {
+            return oids.iter().map(|&oid| Ok(f(&self.read_blob(oid)?))).collect();
+        }
+        let gitdir = self.repo.path().to_path_buf();
+        let chunk = oids.len().div_ceil(threads);
+        let f = &f;
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = oids
+                .chunks(chunk)
+                .map(|oids| {
+                    let gitdir = &gitdir;
+                    scope.spawn(move || -> Result<Vec<T>, Error> {
+                        let repo = Repository::open(gitdir).map_err(|e| Error::NotARepository {
+                            path: gitdir.clone(),
+                            message: e.message().to_string(),
+                        })?;
+                        oids.iter()
+                            .map(|&oid| {
+                                let blob = repo.find_blob(oid).map_err(|source| Error::Object {
+                                    what: format!("blob {oid}"),
+                                    source,
+                                })?;
+                                Ok(f(blob.content()))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(oids.len());
+            for worker in workers {
+                out.extend(
+                    worker
+                        .join()
+                        .map_err(|_| Error::Index("a blob reader thread panicked".into()))??,
+                );
+            }
+            Ok(out)
+        })
+    }
+
     /// The text of the file at `path`; `None` when there is no such file.
     pub fn read(&self, path: &str) -> Result<Option<String>, Error> {
         let Some(entry) = self.file(path) else {
