@@ -55,6 +55,23 @@ impl Plan {
     pub fn has_errors(&self) -> bool {
         crate::finding::has_errors(&self.findings)
     }
+
+    /// Takes in what the diff against the repository found: its conflicts and
+    /// notes join the findings (errors first), and the kustomizations it wires
+    /// join `files`, so `files` holds every file the plan adds or modifies.
+    pub fn absorb(&mut self, changes: &crate::repo::Changeset) {
+        self.findings.extend(changes.findings.iter().cloned());
+        self.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.resource.cmp(&b.resource))
+        });
+        for wired in changes.wiring_files() {
+            if !self.files.iter().any(|f| f.path == wired.path) {
+                self.files.push(wired);
+            }
+        }
+    }
 }
 
 /// What the repository contributes to a plan.

@@ -145,6 +145,17 @@ fn wiring_adds_the_app_to_the_flux_production_kustomization_keeping_comments() {
         .expect("a wiring change");
     assert_eq!(wiring.status, Status::Modified);
     assert_eq!(wiring.reason, Some("wiring"));
+    // The plan's files then hold every file it adds or modifies, the wiring edit included.
+    let mut absorbed = plan.clone();
+    absorbed.absorb(&changes);
+    let wired: Vec<&gitintent::manifest::File> = absorbed
+        .files
+        .iter()
+        .filter(|f| f.path == "apps/production/kustomization.yaml")
+        .collect();
+    assert_eq!(wired.len(), 1);
+    assert_eq!(Some(wired[0].content.as_str()), wiring.content.as_deref());
+    assert_eq!(absorbed.files.len(), plan.files.len() + 1);
     assert_eq!(
         wiring.content.as_deref(),
         Some(

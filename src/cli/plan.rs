@@ -156,14 +156,14 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         },
         None => None,
     };
-    if let Some(c) = &changeset {
-        plan.findings.extend(c.findings.iter().cloned());
+    match &changeset {
+        Some(c) => plan.absorb(c),
+        None => plan.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.resource.cmp(&b.resource))
+        }),
     }
-    plan.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
     let repo_view = match base.as_ref().zip(changeset.as_ref()) {
         Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
         None => None,
@@ -200,6 +200,9 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         }
         let mut files = plan.files.clone();
         if let (Some(base), Some(changes)) = (&base, &changeset) {
+            // Wiring edits are written only over an untouched working copy.
+            let wired: Vec<String> = changes.wiring_files().into_iter().map(|f| f.path).collect();
+            files.retain(|f| !wired.contains(&f.path));
             files.extend(changes::wiring_to_write(root, base, changes));
         }
         let written =

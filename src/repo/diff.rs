@@ -112,6 +112,20 @@ impl Changeset {
             .collect()
     }
 
+    /// The wiring edits: parent kustomizations listing a new app directory.
+    pub fn wiring_files(&self) -> Vec<File> {
+        self.changes
+            .iter()
+            .filter(|c| c.reason.is_some() && c.status == Status::Modified)
+            .filter_map(|c| {
+                Some(File {
+                    path: c.path.clone(),
+                    content: c.content.clone()?,
+                })
+            })
+            .collect()
+    }
+
     /// Paths to delete.
     pub fn deleted(&self) -> Vec<String> {
         self.changes

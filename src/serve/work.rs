@@ -173,12 +173,7 @@ async fn plan(
         Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
     };
     // As `plan --repo` does: conflicts and wiring notes join the findings.
-    plan.findings.extend(changeset.findings.iter().cloned());
-    plan.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
+    plan.absorb(&changeset);
     Ok(Done {
         plan,
         base: prepared.base,
