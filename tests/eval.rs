@@ -53,8 +53,19 @@ fn shop() -> Value {
     spec("staging", "shop", vec![c])
 }
 
+/// A day-2 answer: scale the shop fixture's api-gateway.
+fn scale_api_gateway() -> Value {
+    let mut s = spec("production", "default", vec![]);
+    s["changes"] = json!([{
+        "operation": "update", "target": "api-gateway", "kind": null,
+        "set": {"replicas": 5, "image": null, "container": null, "resources": null, "exposure": null}
+    }]);
+    s
+}
+
 /// The fake model's answers for `evals/recordings/cases.yaml`, in case order:
-/// redis at once; the shop after one unparseable reply; nothing to deploy.
+/// redis at once; the shop after one unparseable reply; nothing to deploy;
+/// a day-2 scale of the shop fixture's api-gateway.
 fn recorded_script() -> Vec<Reply> {
     vec![
         Reply::spec(&redis()),
@@ -65,6 +76,7 @@ fn recorded_script() -> Vec<Reply> {
                     "assumptions": [], "changes": [], "questions": ["Removing resources is not something I can plan."]})
             .to_string(),
         ),
+        Reply::spec(&scale_api_gateway()),
     ]
 }
 
@@ -98,10 +110,11 @@ fn prices() -> Prices {
 /// Checks a run of `evals/recordings/cases.yaml` with the recorded script.
 fn assert_recorded_report(report: &eval::Report) {
     let t = &report.totals;
-    assert_eq!((t.cases, t.passed), (3, 3), "{report:#?}");
-    let [redis, shop, removal] = &report.cases[..] else {
-        panic!("three cases")
+    assert_eq!((t.cases, t.passed), (4, 4), "{report:#?}");
+    let [redis, shop, removal, scale] = &report.cases[..] else {
+        panic!("four cases")
     };
+    assert_eq!((scale.attempts, scale.error_findings), (1, 0));
     assert_eq!((redis.attempts, redis.repairs), (1, 0));
     assert_eq!((shop.attempts, shop.repairs), (2, 1));
     assert_eq!(
@@ -132,11 +145,18 @@ async fn the_openai_planner_is_scored_with_tokens_and_cost_against_the_fake_serv
     )
     .await;
     assert_recorded_report(&report);
-    assert_eq!(server.request_count(), 4);
+    assert_eq!(server.request_count(), 5);
     let t = &report.totals;
-    assert_eq!((t.input_tokens, t.output_tokens), (400, 200));
-    // 400 input tokens at $2/M + 200 output tokens at $8/M.
-    assert!((t.cost_usd.unwrap() - 0.0024).abs() < 1e-12, "{t:?}");
+    assert_eq!((t.input_tokens, t.output_tokens), (500, 250));
+    // 500 input tokens at $2/M + 250 output tokens at $8/M.
+    assert!((t.cost_usd.unwrap() - 0.003).abs() < 1e-12, "{t:?}");
+    // The day-2 case's request told the model what the fixture holds.
+    let scale = server.requests().pop().unwrap();
+    let body = scale.body.to_string();
+    assert!(
+        body.contains("existing_workloads") && body.contains("api-gateway"),
+        "{body}"
+    );
     // A model missing from the price table has no cost, not a cost of 0.
     let server = FakeLlm::start(recorded_script()).await;
     let unpriced = eval::run(
@@ -170,7 +190,7 @@ async fn the_committed_recordings_replay_offline_through_http() {
     .await;
     assert_recorded_report(&report);
     let stats = cassette.stats();
-    assert_eq!((stats.hits, stats.misses, stats.stored), (4, 0, 0));
+    assert_eq!((stats.hits, stats.misses, stats.stored), (5, 0, 0));
 }
 
 #[tokio::test]
@@ -195,9 +215,9 @@ async fn recording_then_replaying_gives_the_same_report_and_a_miss_names_the_key
     )
     .await;
     assert_recorded_report(&recorded);
-    assert_eq!(recorder.stats().stored, 4);
+    assert_eq!(recorder.stats().stored, 5);
     let files = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(files, 4);
+    assert_eq!(files, 5);
 
     let player = Cassette::start(dir.path(), Mode::Replay, gitintent::plan::prompt_version())
         .await
@@ -211,7 +231,7 @@ async fn recording_then_replaying_gives_the_same_report_and_a_miss_names_the_key
     )
     .await;
     assert_recorded_report(&replayed);
-    assert_eq!(server.request_count(), 4, "replay called the endpoint");
+    assert_eq!(server.request_count(), 5, "replay called the endpoint");
     let strip = |r: &eval::Report| -> Vec<(String, bool, u64)> {
         r.cases
             .iter()

@@ -239,9 +239,9 @@ fn the_cli_replays_the_committed_recordings_offline() {
     );
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["planner"], "openai");
-    assert_eq!(report["totals"]["input_tokens"], 400);
+    assert_eq!(report["totals"]["input_tokens"], 500);
     assert!(
-        text(&o.stderr).contains("recordings: 4 served, 0 missing"),
+        text(&o.stderr).contains("recordings: 5 served, 0 missing"),
         "{}",
         text(&o.stderr)
     );
