@@ -52,7 +52,8 @@ pub(crate) fn help(default_repo: Option<&str>) -> Value {
     let text = format!(
         "*gitintent* turns a plain-language request into Kubernetes manifests on a GitOps branch.\n\
          • `/gitintent <intent> [repo:NAME] [env:NAME]` plans: e.g. \
-         `/gitintent deploy redis with 3 replicas env:staging`. \
+         `/gitintent deploy redis with 3 replicas env:staging`, or a change to what the repository holds: \
+         `/gitintent scale api-gateway to 5 in production`. \
          You get the plan privately, with *Propose* (branch + pull request) and *Discard* buttons.\n\
          • `/gitintent status <plan-id>` shows a plan again.\n\
          • `/gitintent drift <env> [repo:NAME]` compares the repository's base branch with the live cluster \
