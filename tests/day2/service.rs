@@ -1,0 +1,107 @@
+
+//! The same day-2 change through the HTTP API: planned, stored, proposed
+//! and pushed; the pushed commit removes the app and unwires it.
+
+use serde_json::json;
+
+use super::{change_spec, MEMCACHED};
+use crate::util::fake_llm::{FakeLlm, Reply};
+use crate::util::service::{client, plan, send, token_blocks, Gitops, Service, ADMIN};
+
+/// Commits memcached into the example repository's staging apps on `main`.
+fn with_memcached(gitops: &Gitops) {
+    let work = gitops.work();
+    let dir = work.join("clusters/staging/apps/memcached");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("deployment.yaml"), MEMCACHED).unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n  - deployment.yaml\n",
+    )
+    .unwrap();
+    let parent = work.join("clusters/staging/kustomization.yaml");
+    let text = std::fs::read_to_string(&parent).unwrap();
+    assert!(text.contains("resources: []\n"), "{text}");
+    std::fs::write(
+        &parent,
+        text.replace("resources: []\n", "resources:\n  - apps/memcached\n"),
+    )
+    .unwrap();
+    let repo = git2::Repository::open(&work).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("test", "test@example.com").unwrap();
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "memcached", &tree, &[&head])
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_planned_over_http_is_proposed_and_pushed() {
+    let gitops = Gitops::new();
+    with_memcached(&gitops);
+    let delete = change_spec(
+        "staging",
+        json!([{"operation": "delete", "target": "memcached", "kind": null, "set": null}]),
+    );
+    let llm = FakeLlm::start([Reply::spec(&delete)]).await;
+    let provider = format!(
+        "[provider]\nbase-url = {:?}\nmodel = \"gpt-test\"\ndeadline-secs = 10\nmax-attempts = 3\n",
+        llm.base_url()
+    );
+    let service = Service::start(&format!(
+        "{provider}{}{}",
+        gitops.repository_block(),
+        token_blocks()
+    ))
+    .await;
+    let r = plan(
+        &service,
+        ADMIN,
+        json!({ "intent": "remove memcached from staging", "repo": "gitops", "planner": "openai" }),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let deleted: Vec<&str> = r.json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "deleted")
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            "clusters/staging/apps/memcached/deployment.yaml",
+            "clusters/staging/apps/memcached/kustomization.yaml"
+        ]
+    );
+    let id = r.json["id"].as_str().unwrap();
+    let made = send(
+        client()
+            .post(service.url(&format!("/v1/plans/{id}/proposal")))
+            .bearer_auth(ADMIN),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let branch = made.json["proposal"]["branch"].as_str().unwrap();
+    let remote = git2::Repository::open_bare(gitops.remote()).unwrap();
+    let tree = remote
+        .find_reference(&format!("refs/heads/{branch}"))
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    assert!(tree
+        .get_path(std::path::Path::new("clusters/staging/apps/memcached"))
+        .is_err());
+    let blob = tree
+        .get_path(std::path::Path::new("clusters/staging/kustomization.yaml"))
+        .unwrap()
+        .to_object(&remote)
+        .unwrap()
+        .peel_to_blob()
+        .unwrap();
+    assert!(!std::str::from_utf8(blob.content()).unwrap().contains("memcached"));
+}
