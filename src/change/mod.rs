@@ -267,6 +267,9 @@ pub fn apply(
         let mut paths = match (change.operation, &overlay) {
             (Operation::Update, Some(k)) => {
                 let set = change.set.clone().unwrap_or_default();
+                if set.replicas.is_some() {
+                    update::check_scalable(w, &mut out.findings, &edits)?;
+                }
                 let (before, after) = overlay::update(&mut edits, w, &set, k)?;
                 out.patches.push(after.path.clone());
                 out.merged.push((before, after));

@@ -37,36 +37,8 @@ pub(super) fn apply(
 ) -> Result<(), Error> {
     let resource = format!("{}/{}", w.kind, w.name);
     if let Some(n) = set.replicas {
-        if !SCALABLE.contains(&w.kind.as_str()) {
-            return Err(Error::NotApplicable {
-                target: resource,
-                message: format!("a {} has no replica count", w.kind),
-            });
-        }
+        check_scalable(w, findings, edits)?;
         edit(edits, w, &[key("spec"), key("replicas")], json!(n))?;
-        if let Some(hpa) = edits.inv.docs().find(|d| {
-            d.kind() == "HorizontalPodAutoscaler"
-                && d.value["spec"]["scaleTargetRef"]["name"] == w.name.as_str()
-                && d.value["spec"]["scaleTargetRef"]["kind"] == w.kind.as_str()
-                && crate::repo::parent(&d.path) == crate::repo::parent(&w.path)
-        }) {
-            findings.push(
-                Finding::new(
-                    Severity::Warning,
-                    "replicas-managed-by-hpa",
-                    &resource,
-                    "/spec/replicas",
-                    format!(
-                        "HorizontalPodAutoscaler/{} ({}) sets the replica count between {} and {}; spec.replicas only applies until it acts",
-                        hpa.name(),
-                        hpa.path,
-                        hpa.value["spec"]["minReplicas"].as_u64().unwrap_or(1),
-                        hpa.value["spec"]["maxReplicas"]
-                    ),
-                )
-                .in_file(&w.path),
-            );
-        }
     }
     if set.image.is_some() || set.resources.is_some() {
         let container = choose_container(w, set)?;
@@ -89,6 +61,47 @@ pub(super) fn apply(
     }
     if let Some(exposure) = &set.exposure {
         super::expose::apply(edits, w, exposure, findings)?;
+    }
+    Ok(())
+}
+
+/// Refuses a replica count for a kind without one, and warns when an HPA next
+/// to the workload manages the count.
+pub(super) fn check_scalable(
+    w: &Workload,
+    findings: &mut Vec<Finding>,
+    edits: &Edits<'_>,
+) -> Result<(), Error> {
+    let resource = format!("{}/{}", w.kind, w.name);
+    if !SCALABLE.contains(&w.kind.as_str()) {
+        return Err(Error::NotApplicable {
+            target: resource,
+            message: format!("a {} has no replica count", w.kind),
+        });
+    }
+    let hpa = edits.inv.docs().find(|d| {
+        d.kind() == "HorizontalPodAutoscaler"
+            && d.value["spec"]["scaleTargetRef"]["name"] == w.name.as_str()
+            && d.value["spec"]["scaleTargetRef"]["kind"] == w.kind.as_str()
+            && crate::repo::parent(&d.path) == crate::repo::parent(&w.path)
+    });
+    if let Some(hpa) = hpa {
+        findings.push(
+            Finding::new(
+                Severity::Warning,
+                "replicas-managed-by-hpa",
+                &resource,
+                "/spec/replicas",
+                format!(
+                    "HorizontalPodAutoscaler/{} ({}) sets the replica count between {} and {}; spec.replicas only applies until it acts",
+                    hpa.name(),
+                    hpa.path,
+                    hpa.value["spec"]["minReplicas"].as_u64().unwrap_or(1),
+                    hpa.value["spec"]["maxReplicas"]
+                ),
+            )
+            .in_file(&w.path),
+        );
     }
     Ok(())
 }

@@ -186,6 +186,8 @@ fn a_podinfo_base_shared_by_three_overlays_is_patched_in_one() {
         c["ports"][0]["containerPort"], 9898,
         "the rest of the base is kept"
     );
+    // podinfo's base has an HPA for backend: the reviewer is told it decides.
+    assert_eq!(out.findings[0].rule, "replicas-managed-by-hpa");
 }
 
 #[test]
