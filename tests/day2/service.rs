@@ -1,4 +1,3 @@
-
 //! The same day-2 change through the HTTP API: planned, stored, proposed
 //! and pushed; the pushed commit removes the app and unwires it.
 
