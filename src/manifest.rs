@@ -61,6 +61,13 @@ pub struct InPlace {
     pub changed: Vec<String>,
     /// Paths the changes remove.
     pub deleted: Vec<String>,
+    /// Overlay patches among `changed` (partial documents, not manifests).
+    #[serde(default)]
+    pub patches: Vec<String>,
+    /// What each patch makes of its base: the workload as that environment
+    /// runs it, for checks that need whole manifests (`plan --cluster`).
+    #[serde(default)]
+    pub patched: Vec<File>,
 }
 
 impl InPlace {

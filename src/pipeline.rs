@@ -356,6 +356,8 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
         in_place: InPlace {
             changed: outcome.modified.into_iter().chain(outcome.created).collect(),
             deleted: outcome.deleted,
+            patches: outcome.patches,
+            patched: outcome.merged.into_iter().map(|(_, after)| after).collect(),
         },
     })
 }

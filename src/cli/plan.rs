@@ -135,7 +135,15 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         };
         let verdict = runtime.block_on(async {
             let cluster = gitintent::drift::Cluster::connect(&options).await?;
-            cluster.dry_run(&plan.files).await
+            // An overlay patch is sent as the workload it makes, not as a fragment.
+            let mut files: Vec<gitintent::manifest::File> = plan
+                .files
+                .iter()
+                .filter(|f| !plan.in_place.patches.contains(&f.path))
+                .cloned()
+                .collect();
+            files.extend(plan.in_place.patched.iter().cloned());
+            cluster.dry_run(&files).await
         });
         match verdict {
             Ok(findings) => plan.findings.extend(findings),
