@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN};
 use crate::util::slack::form;
 
-const SECRET: &str = "serve-slack-signing-secret";
+pub(crate) const SECRET: &str = "serve-slack-signing-secret";
 
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
+pub(crate) async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
     async fn receive(State(tx): State<mpsc::UnboundedSender<Value>>, body: Bytes) -> &'static str {
         let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
         "ok"
@@ -29,7 +29,7 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
     (format!("http://{addr}/"), rx)
 }
 
-async fn signed(service: &Service, path: &str, body: String) -> u16 {
+pub(crate) async fn signed(service: &Service, path: &str, body: String) -> u16 {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -47,7 +47,7 @@ async fn signed(service: &Service, path: &str, body: String) -> u16 {
     .status
 }
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+pub(crate) async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
     tokio::time::timeout(Duration::from_secs(30), rx.recv())
         .await
         .expect("a post to response_url")

@@ -8,7 +8,7 @@ use crate::util::fake_llm::{FakeLlm, Reply};
 use crate::util::service::{client, plan, send, token_blocks, Gitops, Service, ADMIN};
 
 /// Commits memcached into the example repository's staging apps on `main`.
-fn with_memcached(gitops: &Gitops) {
+pub(super) fn with_memcached(gitops: &Gitops) {
     let work = gitops.work();
     let dir = work.join("clusters/staging/apps/memcached");
     std::fs::create_dir_all(&dir).unwrap();
