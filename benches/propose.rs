@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
         remote: format!("file://{}", remote.display()),
         credentials: Credentials::default(),
         force: false,
+        lease: None,
     };
 
     let mut group = c.benchmark_group("commit");

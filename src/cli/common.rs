@@ -177,6 +177,8 @@ pub(crate) async fn publish(
         remote: publish.remote.clone(),
         credentials: Credentials::from_env(),
         force: publish.rebase,
+        // What this branch was before the rebase: the remote must still be there.
+        lease: proposal.previous.clone(),
     };
     let pushed = tokio::task::block_in_place(|| propose::push_or_roll_back(repo, proposal, &options));
     if let Err(failed) = pushed {

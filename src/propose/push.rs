@@ -11,7 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
-use git2::{Cred, CredentialType, RemoteCallbacks};
+use git2::{Cred, CredentialType, Oid, RemoteCallbacks};
 
 use super::Error;
 
@@ -23,6 +23,9 @@ pub struct PushOptions {
     pub credentials: Credentials,
     /// Replace the remote branch even when the push is not a fast-forward (`--rebase`).
     pub force: bool,
+    /// With `force`: replace it only while it is at this commit (or absent), like
+    /// `git push --force-with-lease`; someone else's commits are never overwritten.
+    pub lease: Option<String>,
 }
 
 /// Credentials for pushing. Secrets never appear in `Debug` output.
@@ -151,12 +154,44 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
         }
         Ok(())
     });
+    // The lease: the remote's current value is checked after negotiation, before anything is sent.
+    let expected = match opts.lease.as_deref().filter(|_| opts.force) {
+        Some(hex) => Some(Oid::from_str(hex).map_err(Error::git(format!("read the lease {hex}")))?),
+        None => None,
+    };
+    let stale: RefCell<Option<Oid>> = RefCell::new(None);
+    if let Some(expected) = expected {
+        let (stale, refname) = (&stale, &refname);
+        callbacks.push_negotiation(move |updates| {
+            for update in updates {
+                let found = update.src();
+                if update.dst_refname().is_ok_and(|name| name == refname.as_str())
+                    && !found.is_zero()
+                    && found != expected
+                {
+                    *stale.borrow_mut() = Some(found);
+                    return Err(git2::Error::from_str("the remote branch moved"));
+                }
+            }
+            Ok(())
+        });
+    }
     let mut push_options = git2::PushOptions::new();
     push_options.remote_callbacks(callbacks);
     let force = if opts.force { "+" } else { "" };
     let refspec = format!("{force}{refname}:{refname}");
     let result = remote.push(&[refspec.as_str()], Some(&mut push_options));
     let display = redact_url(&opts.remote);
+    if let (Some(found), Some(expected)) = (stale.borrow_mut().take(), expected) {
+        return Err(Error::Rejected {
+            branch: branch.to_string(),
+            remote: display,
+            reason: format!(
+                "the remote branch is at {found}, not at {expected} where gitintent left it: someone pushed to it since; review those commits before replacing the branch"
+            ),
+            non_fast_forward: false,
+        });
+    }
     if let Some(reason) = rejected.borrow_mut().take() {
         return Err(rejection(branch, &display, reason));
     }

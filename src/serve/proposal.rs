@@ -258,6 +258,7 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
                     remote,
                     credentials: Credentials::from_env(),
                     force: false,
+                    lease: None,
                 };
                 // All or nothing: the branch only stays when the push landed.
                 if let Err(failed) = propose::push_or_roll_back(repo.git_dir(), &mut proposal, &options) {

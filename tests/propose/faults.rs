@@ -11,6 +11,7 @@ fn push_options(remote: &str) -> PushOptions {
         remote: remote.into(),
         credentials: Credentials::default(),
         force: false,
+        lease: None,
     }
 }
 

@@ -9,6 +9,7 @@ fn options(remote: &str, force: bool) -> PushOptions {
         remote: remote.into(),
         credentials: Credentials::default(),
         force,
+        lease: None,
     }
 }
 
@@ -100,12 +101,64 @@ fn non_fast_forward_is_rejected_clearly_and_rebase_replaces_the_branch() {
         );
     }
     let url = urls.last().unwrap();
-    propose::push(&t.path, &rebuilt.branch, &options(url, true)).unwrap();
+    // The lease: replaced only while the remote is where the first proposal left it.
+    let mut leased = options(url, true);
+    leased.lease = rebuilt.previous.clone();
+    assert_eq!(leased.lease.as_deref(), Some(first.commit.as_str()));
+    propose::push(&t.path, &rebuilt.branch, &leased).unwrap();
     assert_eq!(
         remote_branch(&remote, &rebuilt.branch).as_deref(),
         Some(rebuilt.commit.as_str())
     );
     super::fsck(&remote);
+}
+
+#[test]
+fn a_rebase_never_overwrites_commits_someone_else_pushed() {
+    let t = TestRepo::new(true);
+    let (dir, remote) = bare_remote(&t);
+    let url = format!("file://{}", remote.display());
+    let first = propose::commit(&request(&t.path, "redis")).unwrap();
+    propose::push(&t.path, &first.branch, &options(&url, false)).unwrap();
+    // A reviewer pushes a fix-up on top of the proposal.
+    let r = git2::Repository::open_bare(&remote).unwrap();
+    let parent = r
+        .find_commit(git2::Oid::from_str(&first.commit).unwrap())
+        .unwrap();
+    let sig = git2::Signature::now("Reviewer", "reviewer@example.com").unwrap();
+    let theirs = r
+        .commit(
+            Some(&format!("refs/heads/{}", first.branch)),
+            &sig,
+            &sig,
+            "fix-up",
+            &parent.tree().unwrap(),
+            &[&parent],
+        )
+        .unwrap()
+        .to_string();
+    t.advance_main("clusters/staging/apps/other/a.yaml");
+    let mut rebase = request(&t.path, "redis");
+    rebase.rebase = true;
+    let rebuilt = propose::commit(&rebase).unwrap();
+    let daemon = GitDaemon::start(dir.path());
+    let mut urls = vec![url];
+    if let Some(d) = &daemon {
+        urls.push(format!("git://127.0.0.1:{}/remote.git", d.port));
+    }
+    for url in &urls {
+        let mut leased = options(url, true);
+        leased.lease = rebuilt.previous.clone();
+        let err = propose::push(&t.path, &rebuilt.branch, &leased).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("someone pushed to it since"), "{url}: {message}");
+        assert!(message.contains(&theirs), "{message}");
+        assert_eq!(
+            remote_branch(&remote, &first.branch).as_deref(),
+            Some(theirs.as_str()),
+            "{url}: their commit stays"
+        );
+    }
 }
 
 #[test]
@@ -127,6 +180,7 @@ fn an_http_remote_gets_the_token_as_basic_auth_once() {
             ssh_key: None,
         },
         force: false,
+        lease: None,
     };
     let err = propose::push(&t.path, &p.branch, &opts).unwrap_err();
     assert!(matches!(err, Error::Push { .. }), "{err}");
