@@ -1,0 +1,128 @@
+//! Loading, layering and checking the service configuration.
+use super::*;
+
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn load(text: &str, env: &[(&str, &str)], o: Overrides) -> Result<Config, Error> {
+    // A directory per call: tests run in parallel and may load the same text.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gitintent.toml");
+    std::fs::write(&path, text).unwrap();
+    let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    Config::load(
+        Some(&path),
+        |n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()),
+        o,
+    )
+}
+
+#[test]
+fn a_full_config_parses_and_env_overrides_the_file() {
+    let text = format!(
+        r#"
+listen = "127.0.0.1:9000"
+store = "/tmp/x.db"
+[provider]
+base-url = "http://localhost:11434/v1"
+model = "llama"
+[[repository]]
+name = "platform"
+path = "/srv/gitops"
+base-branch = "trunk"
+forge = {{ kind = "github", repo = "acme/gitops" }}
+[[token]]
+name = "ci"
+sha256 = "{HASH}"
+repos = ["platform"]
+envs = ["staging", "production"]
+rights = ["plan", "propose"]
+propose-envs = ["staging"]
+[limits]
+body-bytes = 1024
+"#
+    );
+    let c = load(
+        &text,
+        &[
+            ("GITINTENT_LISTEN", "127.0.0.1:9100"),
+            ("GITINTENT_STORE", "/tmp/y.db"),
+        ],
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9100");
+    assert_eq!(c.store.as_deref(), Some(Path::new("/tmp/y.db")));
+    assert_eq!(c.repositories[0].base_branch, "trunk");
+    assert_eq!(
+        c.tokens[0].propose_envs.as_deref(),
+        Some(&["staging".to_string()][..])
+    );
+    assert_eq!(c.limits.body_bytes, 1024);
+    assert_eq!(c.limits.queue, 64);
+    let c = load(
+        &text,
+        &[("GITINTENT_LISTEN", "127.0.0.1:9100")],
+        Overrides {
+            listen: Some("127.0.0.1:9200".into()),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(c.listen, "127.0.0.1:9200");
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let e = load(
+        "listen = \"127.0.0.1:1\"\nlisten-port = 3\n",
+        &[],
+        Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("listen-port"), "{e}");
+    let e = load("[limits]\nbody = 3\n", &[], Overrides::default()).unwrap_err();
+    assert!(e.to_string().contains("body"), "{e}");
+}
+
+#[test]
+fn insecure_mode_refuses_a_public_address() {
+    let o = Overrides {
+        listen: Some("0.0.0.0:8080".into()),
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    let e = load("", &[("HOME", "/tmp")], o).unwrap_err();
+    assert!(e.to_string().contains("loopback"), "{e}");
+}
+
+#[test]
+fn a_plaintext_token_in_place_of_a_hash_is_refused() {
+    let text = "[[token]]\nname = \"ci\"\nsha256 = \"gi_secret\"\n";
+    let e = load(text, &[("HOME", "/tmp")], Overrides::default()).unwrap_err();
+    assert!(e.to_string().contains("token[0].sha256"), "{e}");
+}
+
+#[test]
+fn repo_flags_become_repositories() {
+    let o = Overrides {
+        repos: vec!["a=/srv/a".into(), "b=https://git.example.com/b.git".into()],
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    let c = load("", &[("XDG_DATA_HOME", "/data")], o).unwrap();
+    assert_eq!(c.repositories[0].path.as_deref(), Some(Path::new("/srv/a")));
+    assert!(c.repositories[1].url.is_some());
+    assert_eq!(
+        c.store.as_deref(),
+        Some(Path::new("/data/gitintent/gitintent.db"))
+    );
+    let bad = Overrides {
+        repos: vec!["nope".into()],
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    assert!(load("", &[("HOME", "/h")], bad)
+        .unwrap_err()
+        .to_string()
+        .contains("--repo"));
+}
