@@ -104,16 +104,21 @@ fn shop() -> tempfile::TempDir {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let repo = Repository::init(dir.path()).unwrap();
+    commit_working_tree(dir.path(), "shop");
+    dir
+}
+
+/// Makes `dir` a git repository whose `main` holds everything in it, checked out.
+fn commit_working_tree(dir: &Path, message: &str) {
+    let repo = Repository::init(dir).unwrap();
     let mut index = repo.index().unwrap();
     index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
     index.write().unwrap();
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let sig = Signature::now("Test", "test@example.com").unwrap();
-    let commit = repo.commit(None, &sig, &sig, "shop", &tree, &[]).unwrap();
+    let commit = repo.commit(None, &sig, &sig, message, &tree, &[]).unwrap();
     repo.reference("refs/heads/main", commit, true, "main").unwrap();
     repo.set_head("refs/heads/main").unwrap();
-    dir
 }
 
 fn change_spec(environment: &str, changes: Value) -> Value {

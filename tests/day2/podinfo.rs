@@ -23,15 +23,7 @@ fn podinfo() -> tempfile::TempDir {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gitops-repos/podinfo-deploy"),
         dir.path(),
     );
-    let repo = Repository::init(dir.path()).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = Signature::now("Test", "test@example.com").unwrap();
-    let commit = repo.commit(None, &sig, &sig, "podinfo", &tree, &[]).unwrap();
-    repo.reference("refs/heads/main", commit, true, "main").unwrap();
-    repo.set_head("refs/heads/main").unwrap();
+    commit_working_tree(dir.path(), "podinfo");
     dir
 }
 
