@@ -211,10 +211,9 @@ pub(crate) async fn command<B: SlackBackend>(
             }
         },
         Command::Drift { env, repo } => {
-            let Some(repo) = repo.or_else(|| config.default_repo.clone()) else {
-                return Ok(Json(blocks::ephemeral(
-                    "Which repository? Add `repo:NAME` to the command; there is no default.",
-                )));
+            let repo = match repository(repo, config) {
+                Ok(repo) => repo,
+                Err(ask) => return Ok(ask),
             };
             if !config.allows(
                 &requester.user_id,
@@ -250,10 +249,9 @@ pub(crate) async fn command<B: SlackBackend>(
             ack
         }
         Command::Plan { intent, repo, env } => {
-            let Some(repo) = repo.or_else(|| config.default_repo.clone()) else {
-                return Ok(Json(blocks::ephemeral(
-                    "Which repository? Add `repo:NAME` to the command; there is no default.",
-                )));
+            let repo = match repository(repo, config) {
+                Ok(repo) => repo,
+                Err(ask) => return Ok(ask),
             };
             if !config.allows(
                 &requester.user_id,
@@ -336,6 +334,16 @@ struct ActionPayload {
     action_id: String,
     #[serde(default)]
     value: Option<String>,
+}
+
+/// The command's `repo:`, else the configured default; without either, the
+/// question to answer with.
+fn repository(repo: Option<String>, config: &SlackConfig) -> Result<String, Json<Value>> {
+    repo.or_else(|| config.default_repo.clone()).ok_or_else(|| {
+        Json(blocks::ephemeral(
+            "Which repository? Add `repo:NAME` to the command; there is no default.",
+        ))
+    })
 }
 
 pub(crate) async fn interaction<B: SlackBackend>(
