@@ -65,7 +65,31 @@ enum Command {
     Drift(drift::Args),
 }
 
+/// How long git may wait to connect to a remote, and for each read or write
+/// once connected: 15 s and 60 s, or `GITINTENT_GIT_TIMEOUT_SECS` for both.
+fn git_timeouts() -> (std::time::Duration, std::time::Duration) {
+    let secs = std::env::var("GITINTENT_GIT_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s));
+    match secs {
+        Some(s) => (
+            std::time::Duration::from_secs(s),
+            std::time::Duration::from_secs(s),
+        ),
+        None => (
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_secs(60),
+        ),
+    }
+}
+
 pub(crate) fn main() -> ExitCode {
+    // Before any thread starts: git network waits are process-wide settings.
+    let (connect, io) = git_timeouts();
+    if let Err(e) = gitintent::propose::bound_network_waits(connect, io) {
+        eprintln!("warning: git network timeouts not set: {}", e.message());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -29,7 +29,8 @@ pub use forge::{
 };
 pub use from_plan::{base_name, commit_plan, Committed, Options};
 pub use push::{
-    push, push_or_roll_back, select_credential, CredentialChoice, Credentials, PushFailed, PushOptions,
+    bound_network_waits, push, push_or_roll_back, select_credential, CredentialChoice, Credentials,
+    PushFailed, PushOptions,
 };
 
 use std::path::PathBuf;

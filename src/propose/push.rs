@@ -270,6 +270,25 @@ pub(crate) fn redact_url(url: &str) -> String {
     }
 }
 
+/// Bounds libgit2's network waits for the whole process: establishing a
+/// connection (`connect`) and each read or write on one (`io`), so a remote
+/// that accepts and then never answers fails a push or fetch instead of
+/// hanging it (and, in the service, the repository's lock with it). Call it
+/// once, first thing in `main`, before any other thread exists.
+#[allow(unsafe_code)]
+pub fn bound_network_waits(connect: std::time::Duration, io: std::time::Duration) -> Result<(), git2::Error> {
+    let ms =
+        |d: std::time::Duration| std::ffi::c_int::try_from(d.as_millis()).unwrap_or(std::ffi::c_int::MAX);
+    // SAFETY: these set process-wide libgit2 options without synchronisation.
+    // The caller runs this before any thread is spawned (the binary does it
+    // before parsing arguments), so nothing reads them concurrently.
+    unsafe {
+        git2::opts::set_server_connect_timeout_in_milliseconds(ms(connect))?;
+        git2::opts::set_server_timeout_in_milliseconds(ms(io))?;
+    }
+    Ok(())
+}
+
 /// A push that failed, and how undoing the branch went.
 #[derive(Debug)]
 pub struct PushFailed {

@@ -272,6 +272,56 @@ fn a_failed_push_exits_3_and_leaves_no_local_branch() {
     assert_eq!(t.refs(), before, "the branch was rolled back");
 }
 
+#[test]
+fn a_remote_that_never_answers_fails_the_push_in_bounded_time() {
+    let t = TestRepo::new(true);
+    let before = t.refs();
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let url = format!("git://127.0.0.1:{port}/gitops.git");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gitintent"))
+        .args([
+            "propose",
+            REDIS,
+            "--repo",
+            path(&t.path),
+            "--push",
+            "--remote",
+            &url,
+        ])
+        .env_remove("GITINTENT_LLM_BASE_URL")
+        .env_remove("GITINTENT_SERVER")
+        .env("GITINTENT_AUTHOR_NAME", "CLI Test")
+        .env("GITINTENT_AUTHOR_EMAIL", "cli@example.com")
+        .env("GITINTENT_GIT_TIMEOUT_SECS", "2")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Without the bound the push would wait forever; give it generous room.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the push to a silent remote did not give up");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot push gitintent/"), "{stderr}");
+    assert_eq!(t.refs(), before, "the branch was rolled back");
+}
+
 /// Every file under `dir`, relative, with its text.
 fn read_tree(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
