@@ -81,6 +81,15 @@ impl std::fmt::Display for Finding {
 }
 
 /// True when any finding is an error.
+/// Orders findings as every report shows them: errors first, then by resource.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+}
+
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(Finding::is_error)
 }

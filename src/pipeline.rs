@@ -61,11 +61,7 @@ impl Plan {
     /// join `files`, so `files` holds every file the plan adds or modifies.
     pub fn absorb(&mut self, changes: &crate::repo::Changeset) {
         self.findings.extend(changes.findings.iter().cloned());
-        self.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.resource.cmp(&b.resource))
-        });
+        crate::finding::sort(&mut self.findings);
         for wired in changes.wiring_files() {
             if !self.files.iter().any(|f| f.path == wired.path) {
                 self.files.push(wired);
@@ -342,11 +338,7 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
     }
     findings.extend(checked);
     findings.extend(outcome.findings);
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
+    crate::finding::sort(&mut findings);
     let mut files = rendered.files;
     files.extend(outcome.files);
     Ok(Reviewed {
@@ -369,11 +361,7 @@ pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Find
     let mut findings = validate::check(files);
     let settings = ctx.config.policy_settings(environment);
     findings.extend(ctx.policies.check(files, &settings));
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
+    crate::finding::sort(&mut findings);
     findings
 }
 

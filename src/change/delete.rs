@@ -17,11 +17,7 @@ use crate::finding::{Finding, Severity};
 use crate::repo::{join_relative, parent};
 use crate::yaml_edit::split_documents;
 
-pub(super) fn apply(
-    edits: &mut Edits<'_>,
-    w: &Workload,
-    findings: &mut Vec<Finding>,
-) -> Result<Vec<String>, Error> {
+pub(super) fn apply(edits: &mut Edits<'_>, w: &Workload, findings: &mut Vec<Finding>) -> Result<(), Error> {
     let dir = parent(&w.path).to_string();
     let prefix = format!("{}-", w.name);
     let named = |d: &Doc| {
@@ -52,7 +48,6 @@ pub(super) fn apply(
         );
     }
     let in_dir: Vec<&Doc> = edits.inv.docs().filter(|d| parent(&d.path) == dir).collect();
-    let mut removed: Vec<String> = Vec::new();
     let whole_dir = !dir.is_empty() && !edits.inv.nested.contains(&dir) && in_dir.iter().all(|d| belongs(d));
     if whole_dir {
         let files: Vec<String> = edits
@@ -64,10 +59,9 @@ pub(super) fn apply(
             .collect();
         for path in files {
             edits.delete(&path);
-            removed.push(path);
         }
         unwire(edits, &dir)?;
-        return Ok(removed);
+        return Ok(());
     }
     let files: BTreeSet<&str> = in_dir
         .iter()
@@ -78,7 +72,6 @@ pub(super) fn apply(
         let docs: Vec<&&Doc> = in_dir.iter().filter(|d| d.path == file).collect();
         if docs.iter().all(|d| belongs(d)) {
             edits.delete(file);
-            removed.push(file.to_string());
             unwire(edits, file)?;
             continue;
         }
@@ -96,7 +89,7 @@ pub(super) fn apply(
         new.push('\n');
         edits.write(file, new);
     }
-    Ok(removed)
+    Ok(())
 }
 
 /// Takes `path` (a file or directory) out of every kustomization listing it.

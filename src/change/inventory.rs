@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::repo::{Index, Snapshot};
 use crate::yaml_edit::split_documents;
 
-/// Kinds a change can target.
+// The kinds a change can target.
 use crate::manifest::WORKLOAD_KINDS as WORKLOADS;
 
 /// The most workloads the planner is told about, and the most bytes of JSON they take.
@@ -82,8 +82,6 @@ pub struct Inventory {
     pub(crate) texts: BTreeMap<String, String>,
     /// Kustomization path → its `resources:` entries, as written.
     pub(crate) kustomizations: BTreeMap<String, Vec<String>>,
-    /// Environments of the repository.
-    pub(crate) environments: Vec<String>,
     /// Workload directories that have subdirectories (never removed whole).
     pub(crate) nested: BTreeSet<String>,
     /// A path (file or directory) → the kustomizations listing it.
@@ -124,7 +122,6 @@ impl Inventory {
             present: true,
             included_by: included_by.clone(),
             kustomizations,
-            environments: environments.to_vec(),
             ..Inventory::default()
         };
         let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
@@ -181,11 +178,6 @@ impl Inventory {
             });
         }
         Ok(inv)
-    }
-
-    /// True when the plan has a repository to change.
-    pub fn is_present(&self) -> bool {
-        self.present
     }
 
     pub fn workloads(&self) -> &[Workload] {

@@ -227,21 +227,22 @@ pub fn apply(
     let mut scope = scope;
     for change in &spec.changes {
         let w = resolve::resolve(inv, change, scope, &spec.namespace)?;
-        let env = scope.environment();
-        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == env) {
-            // Only an assumed environment gets here: the target's own is used.
-            out.environment = w.environments.first().cloned();
+        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
+            // Only an assumed environment gets here: the target's own is used,
+            // and later changes of the same plan stay in it.
+            out.environment = Some(w.environments[0].clone());
+            scope = Scope::Stated(&w.environments[0]);
         }
-        let effective = out.environment.as_deref().unwrap_or(env);
+        let effective = scope.environment();
         // A base shared by several environments is patched in this one's overlay.
-        let overlay = match (w.environments.len() > 1, change.operation, &change.set) {
-            (false, _, _) => None,
-            (true, Operation::Update, Some(set)) if set.exposure.is_none() => {
+        let shared = w.environments.len() > 1;
+        let overlay = match (change.operation, &change.set) {
+            (Operation::Update, Some(set)) if shared && set.exposure.is_none() => {
                 overlay::overlay_for(&edits, &w.path, effective)
             }
             _ => None,
         };
-        if w.environments.len() > 1 && overlay.is_none() {
+        if shared && overlay.is_none() {
             return Err(Error::Shared {
                 target: format!("{}/{}", w.kind, w.name),
                 path: w.path.clone(),
@@ -249,22 +250,13 @@ pub fn apply(
                 environments: w.environments.clone(),
             });
         }
-        if let Some(e) = &out.environment {
-            // Later changes of the same plan stay in the same environment.
-            scope = Scope::Stated(
-                inv.environments
-                    .iter()
-                    .find(|x| *x == e)
-                    .map_or(env, |x| x.as_str()),
-            );
-        }
         let before: BTreeSet<String> = edits
             .written
             .keys()
             .chain(edits.deleted.iter())
             .cloned()
             .collect();
-        let mut paths = match (change.operation, &overlay) {
+        match (change.operation, &overlay) {
             (Operation::Update, Some(k)) => {
                 let set = change.set.clone().unwrap_or_default();
                 if set.replicas.is_some() {
@@ -273,25 +265,21 @@ pub fn apply(
                 let (before, after) = overlay::update(&mut edits, w, &set, k)?;
                 out.patches.push(after.path.clone());
                 out.merged.push((before, after));
-                Vec::new()
             }
             (Operation::Update, None) => {
                 let set = change.set.clone().unwrap_or_default();
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
-                Vec::new()
             }
             (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
-        };
-        paths.extend(
-            edits
-                .written
-                .keys()
-                .chain(edits.deleted.iter())
-                .filter(|p| !before.contains(*p))
-                .cloned(),
-        );
-        paths.sort();
-        paths.dedup();
+        }
+        // What this change touched: written or removed since the one before.
+        let paths: Vec<String> = edits
+            .written
+            .keys()
+            .chain(edits.deleted.iter())
+            .filter(|p| !before.contains(*p))
+            .cloned()
+            .collect();
         out.applied.push(Applied {
             operation: change.operation,
             target: format!("{}/{}", w.kind, w.name),

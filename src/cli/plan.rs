@@ -166,11 +166,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     };
     match &changeset {
         Some(c) => plan.absorb(c),
-        None => plan.findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.resource.cmp(&b.resource))
-        }),
+        None => gitintent::finding::sort(&mut plan.findings),
     }
     let repo_view = match base.as_ref().zip(changeset.as_ref()) {
         Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),

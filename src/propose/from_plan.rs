@@ -50,11 +50,7 @@ pub fn commit_plan(
     let changeset = repo::diff(index, snapshot, &plan.files, &plan.in_place)?;
     let mut findings = plan.findings.clone();
     findings.extend(changeset.findings.iter().cloned());
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.resource.cmp(&b.resource))
-    });
+    crate::finding::sort(&mut findings);
     let base = base_name(snapshot.reference());
     let summary = super::summary(&plan.spec);
     let request = Request {

@@ -100,23 +100,19 @@ impl Serialize for Changeset {
 impl Changeset {
     /// Every file to write (added and modified, wiring edits included), with its full content.
     pub fn files(&self) -> Vec<File> {
-        self.changes
-            .iter()
-            .filter(|c| matches!(c.status, Status::Added | Status::Modified))
-            .filter_map(|c| {
-                Some(File {
-                    path: c.path.clone(),
-                    content: c.content.clone()?,
-                })
-            })
-            .collect()
+        self.files_where(|c| matches!(c.status, Status::Added | Status::Modified))
     }
 
     /// The wiring edits: parent kustomizations listing a new app directory.
     pub fn wiring_files(&self) -> Vec<File> {
+        self.files_where(|c| c.reason.is_some() && c.status == Status::Modified)
+    }
+
+    /// The new content of the changes `keep` selects (deletions have none).
+    fn files_where(&self, keep: impl Fn(&Change) -> bool) -> Vec<File> {
         self.changes
             .iter()
-            .filter(|c| c.reason.is_some() && c.status == Status::Modified)
+            .filter(|c| keep(c))
             .filter_map(|c| {
                 Some(File {
                     path: c.path.clone(),
