@@ -158,7 +158,7 @@ fn edit_ingress(
                 format!(
                     "TLS was asked for, but Ingress/{} has no tls section and this change does not add one; add it by hand (host {})",
                     ingress.name(),
-                    super::update::host(exposure)
+                    exposure.host.as_deref().unwrap_or("*")
                 ),
             )
             .in_file(&ingress.path),

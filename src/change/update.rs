@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::inventory::{Container, Workload};
 use super::{Edits, Error};
 use crate::finding::{Finding, Severity};
-use crate::spec::{Exposure, Update};
+use crate::spec::Update;
 use crate::yaml_edit::{set_scalar, Seg};
 
 /// Kinds with a replica count.
@@ -228,9 +228,4 @@ fn check_requests(
             }
         }
     }
-}
-
-/// The host an exposure names, for messages.
-pub(super) fn host(e: &Exposure) -> &str {
-    e.host.as_deref().unwrap_or("*")
 }
