@@ -1,17 +1,11 @@
 //! The `gitintent` binary end to end: exit codes, JSON contract, hostile input.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn gitintent(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    crate::util::bin::gitintent()
         .args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
 }

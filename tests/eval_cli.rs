@@ -3,7 +3,7 @@
 //! the response cache against the fake OpenAI server. Offline, no API key.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{json, Value};
 
@@ -11,15 +11,8 @@ use crate::eval::{redis, root, MODEL};
 use crate::util::fake_llm::{FakeLlm, Reply};
 
 fn gitintent(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
-    cmd.args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("GITINTENT_LLM_MODEL")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::util::bin::gitintent();
+    cmd.args(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }

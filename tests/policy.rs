@@ -9,7 +9,7 @@ use gitintent::{Finding, Severity};
 
 fn polaris_dir(check: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/polaris-checks")
+        .join("tests/fixtures/polaris-checks")
         .join(check)
 }
 
@@ -155,10 +155,12 @@ fn polaris_missing_pod_disruption_budget_is_pod_disruption_budget_for_multi_repl
 
 #[test]
 fn every_polaris_check_is_mapped() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/polaris-checks");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/polaris-checks");
     let mut checks: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     checks.sort();
     let readme = include_str!("../policies/README.md");
@@ -435,14 +437,8 @@ fn rendered_archetypes_pass_the_builtin_pack() {
 }
 
 fn gitintent(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    crate::util::bin::gitintent()
         .args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
 }

@@ -165,10 +165,14 @@ spec: {containers: [{name: not-a-pod}]}
 
 /// Every Polaris fixture, one file each, in path order.
 fn polaris() -> Vec<File> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/polaris-checks");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/polaris-checks");
     let mut paths = Vec::new();
     for check in std::fs::read_dir(&root).expect("Polaris fixtures") {
-        for file in std::fs::read_dir(check.unwrap().path()).unwrap() {
+        let check = check.unwrap().path();
+        if !check.is_dir() {
+            continue; // LICENSE
+        }
+        for file in std::fs::read_dir(check).unwrap() {
             let path = file.unwrap().path();
             if path.extension().is_some_and(|x| x == "yaml") {
                 paths.push(path);

@@ -30,16 +30,11 @@ impl Process {
     }
 
     fn start_blocking(config: &Path) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gitintent"))
+        let mut child = crate::util::bin::gitintent()
             .arg("serve")
             .arg("--config")
             .arg(config)
             .env("GITINTENT_LOG", "debug")
-            .env_remove("GITINTENT_LISTEN")
-            .env_remove("GITINTENT_STORE")
-            .env_remove("GITINTENT_LLM_BASE_URL")
-            .env_remove("GITINTENT_LLM_API_KEY")
-            .env_remove("OPENAI_API_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -245,14 +240,8 @@ async fn secrets_and_tokens_never_reach_the_store_or_the_logs() {
 /// Runs the binary (blocking, off the runtime).
 async fn gitintent(args: Vec<String>, env: Vec<(&'static str, String)>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
-        cmd.args(&args)
-            .env_remove("GITINTENT_LLM_BASE_URL")
-            .env_remove("GITINTENT_LLM_API_KEY")
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("GITINTENT_SERVER")
-            .env_remove("GITINTENT_TOKEN")
-            .env("NO_COLOR", "1");
+        let mut cmd = crate::util::bin::gitintent();
+        cmd.args(&args);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -379,9 +379,14 @@ async fn slacks_certificate_check_is_answered_without_a_command() {
 
 #[tokio::test]
 async fn slacks_documented_example_is_accepted_with_the_clock_pinned() {
-    let example: Value =
-        serde_json::from_str(&std::fs::read_to_string("../shared/data/slack-signature.json").unwrap())
-            .unwrap();
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/slack/slack-signature.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
     let field = |k: &str| example[k].as_str().unwrap().to_string();
     let (secret, ts, body, sig) = (
         field("signing_secret"),

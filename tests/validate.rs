@@ -3,19 +3,18 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/kubeconform-fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubeconform-fixtures")
 }
 
 fn validate(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    let mut child = crate::util::bin::gitintent()
         .arg("validate")
         .args(args)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -198,8 +198,7 @@ fn hostile_values_stay_values() {
 }
 
 #[test]
-#[ignore = "prints a rendering for eyeballing"]
-fn print_redis() {
+fn redis_with_failover_renders_as_snapshotted() {
     let spec = Spec::test(Archetype::Redis).with(|c| {
         c.replicas = Some(3);
         c.high_availability = Some(HighAvailability {
@@ -208,7 +207,9 @@ fn print_redis() {
             failover: true,
         });
     });
-    for f in files(&spec) {
-        println!("# {}\n{}", f.path, f.content);
-    }
+    let text: String = files(&spec)
+        .iter()
+        .map(|f| format!("# {}\n{}", f.path, f.content))
+        .collect();
+    insta::assert_snapshot!(text);
 }

@@ -140,15 +140,8 @@ fn scale(target: &str, replicas: u32) -> Value {
 }
 
 fn gitintent(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
+    let mut cmd = crate::util::bin::gitintent();
     cmd.args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("GITINTENT_LLM_MODEL")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1")
         .env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.com");
     for (k, v) in envs {

@@ -20,7 +20,7 @@ fn podinfo() -> tempfile::TempDir {
     }
     let dir = tempfile::tempdir().unwrap();
     copy(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gitops-repos/podinfo-deploy"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitops-repos/podinfo-deploy"),
         dir.path(),
     );
     commit_working_tree(dir.path(), "podinfo");

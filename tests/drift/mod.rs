@@ -190,15 +190,8 @@ pub(super) fn entry<'a>(report: &'a drift::Report, kind: &str, name: &str) -> &'
 }
 
 pub(super) fn gitintent(args: Vec<String>) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    crate::util::bin::gitintent()
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
         .output()
         .expect("the binary runs")
 }
@@ -211,10 +204,10 @@ pub(super) async fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The podinfo backend and a commented CronJob from `../shared/data`,
+/// The podinfo backend and a commented CronJob from `tests/fixtures`,
 /// deployed in namespace `podinfo`.
 pub(super) fn podinfo_repo() -> tempfile::TempDir {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gitops-repos/podinfo-deploy/bases");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitops-repos/podinfo-deploy/bases");
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("clusters/production/podinfo");
     std::fs::create_dir_all(&app).unwrap();

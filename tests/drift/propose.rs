@@ -283,15 +283,8 @@ async fn drift_propose(api: &KubeApi, dir: &Path, mode: &str, extra: &[&str]) ->
     .collect();
     args.extend(extra.iter().map(|a| a.to_string()));
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
+        crate::util::bin::gitintent()
             .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("KUBECONFIG")
-            .env_remove("GITINTENT_SERVER")
-            .env_remove("GITINTENT_TOKEN")
-            .env_remove("GITINTENT_LLM_BASE_URL")
-            .env_remove("GITINTENT_LLM_API_KEY")
-            .env_remove("OPENAI_API_KEY")
             .env("GITINTENT_AUTHOR_NAME", "Drift Bot")
             .env("GITINTENT_AUTHOR_EMAIL", "drift@example.com")
             .output()

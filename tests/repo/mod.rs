@@ -18,7 +18,7 @@ const REDIS: &str =
 
 fn shared(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/gitops-repos")
+        .join("tests/fixtures/gitops-repos")
         .join(name)
 }
 
@@ -93,14 +93,8 @@ fn plan_against(root: &Path, intent: &str) -> (pipeline::Plan, Index, Changeset)
 }
 
 fn gitintent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    crate::util::bin::gitintent()
         .args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
 }

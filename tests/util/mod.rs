@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub(crate) mod bin;
 pub(crate) mod fake_forge;
 pub(crate) mod fake_llm;
 pub(crate) mod kube_api;

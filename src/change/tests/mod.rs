@@ -1,5 +1,5 @@
 //! Day-2 changes against real temporary repositories, including manifests
-//! from `../shared/data/gitops-repos/podinfo-deploy`.
+//! from `tests/fixtures/gitops-repos/podinfo-deploy`.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use crate::spec::{Change, Exposure, Operation, Quantities, Resources, Spec, Upda
 
 const SHARED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/gitops-repos/podinfo-deploy"
+    "/tests/fixtures/gitops-repos/podinfo-deploy"
 );
 
 fn podinfo(path: &str) -> String {
