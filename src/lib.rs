@@ -6,6 +6,7 @@
 
 pub mod cassette;
 pub mod change;
+pub mod class;
 pub mod drift;
 pub mod eval;
 pub mod finding;
@@ -23,6 +24,7 @@ pub mod spec;
 pub mod validate;
 mod yaml_edit;
 
+pub use class::Class;
 pub use finding::{Finding, Severity};
 pub use intent::Intent;
 pub use spec::Spec;

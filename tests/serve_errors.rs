@@ -198,3 +198,57 @@ async fn a_request_that_times_out_leaves_a_finished_plan_behind() {
     }
     assert_eq!(status, "planned");
 }
+
+/// Commits `content` at `path` on `main` of the working repository.
+fn commit_file(work: &std::path::Path, path: &str, content: &str) {
+    let file = work.join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, content).unwrap();
+    let repo = git2::Repository::open(work).unwrap();
+    let mut index = repo.index().unwrap();
+    index.add_path(std::path::Path::new(path)).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let sig = git2::Signature::now("test", "test@example.com").unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, "break it", &tree, &[&parent])
+        .unwrap();
+}
+
+/// A repository whose own config or policy is broken is the caller's to fix:
+/// a 422 naming the repository and the file, as the CLI exits 2 for it
+/// (it was a 500 with the cause hidden in the log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_with_a_broken_config_or_policy_is_a_422_as_in_the_cli() {
+    for (path, content, named) in [
+        (".gitintent.yaml", "layout: 5\ncolour: blue\n", ".gitintent.yaml"),
+        (
+            "policies/broken.rego",
+            "package main\n\ndeny[msg {\n",
+            "broken.rego",
+        ),
+    ] {
+        let gitops = Gitops::new();
+        commit_file(&gitops.work(), path, content);
+        let service = Service::start(&format!("{}{}", gitops.repository_block(), token_blocks())).await;
+        let reply = plan(&service, ADMIN, json!({ "intent": REDIS, "repo": "gitops" })).await;
+        assert_eq!(error_code(&reply, 422), "invalid_repository", "{path}");
+        let message = reply.json["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("\"gitops\"") && message.contains(named),
+            "{message}"
+        );
+
+        let cli = crate::util::bin::gitintent()
+            .args(["plan", REDIS, "--repo"])
+            .arg(gitops.work())
+            .output()
+            .unwrap();
+        assert_eq!(
+            cli.status.code(),
+            Some(2),
+            "{path}: {}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+    }
+}

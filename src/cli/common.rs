@@ -60,22 +60,15 @@ pub(crate) fn choose_planner(choice: Option<PlannerChoice>) -> Result<Planner, p
 
 /// Exit code for a library error: error findings (1), bad input (2) or a fault (3).
 pub(crate) fn exit_code(e: &gitintent::Error) -> u8 {
-    use gitintent::Error as E;
-    match e {
-        E::Intent(_) | E::Spec(_) | E::Policy(_) => exit::BAD_INPUT,
-        E::Change(c) if !matches!(c, gitintent::change::Error::Render(_)) => exit::BAD_INPUT,
-        E::Plan(
-            planner::Error::NotUnderstood { .. } | planner::Error::Refused(_) | planner::Error::Config(_),
-        ) => exit::BAD_INPUT,
-        E::Repo(
-            gitintent::repo::Error::Config { .. }
-            | gitintent::repo::Error::NotADirectory(_)
-            | gitintent::repo::Error::NotARepository { .. }
-            | gitintent::repo::Error::MissingRef { .. },
-        ) => exit::BAD_INPUT,
-        E::Propose(gitintent::propose::Error::Findings(_)) => exit::FINDINGS,
-        E::Propose(p) if p.is_bad_input() => exit::BAD_INPUT,
-        _ => exit::FAILURE,
+    exit_for(e.class())
+}
+
+/// Exit code for a class of error.
+pub(crate) fn exit_for(class: gitintent::Class) -> u8 {
+    match class {
+        gitintent::Class::Findings => exit::FINDINGS,
+        gitintent::Class::BadInput => exit::BAD_INPUT,
+        gitintent::Class::Upstream | gitintent::Class::Fault => exit::FAILURE,
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Source, Status};
 
-use super::common::{print_proposal, PublishArgs};
+use super::common::{exit_for, print_proposal, PublishArgs};
 use super::drift_propose::{land, Landed, Refusal, Target};
 use super::exit;
 use super::output::Style;
@@ -146,11 +146,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let report = match checked {
         Ok(r) => r,
         Err(e) => {
-            let code = if e.is_bad_input() {
-                exit::BAD_INPUT
-            } else {
-                exit::FAILURE
-            };
+            let code = exit_for(e.class());
             return Ok(fail(format, code, error_chain(&e)));
         }
     };

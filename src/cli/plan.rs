@@ -9,7 +9,9 @@ use gitintent::plan::Planner;
 use gitintent::{Intent, Severity};
 
 use super::changes::{self, Base};
-use super::common::{choose_planner, error_chain, exit_code, fail, read_intent, Format, PlannerChoice};
+use super::common::{
+    choose_planner, error_chain, exit_code, exit_for, fail, read_intent, Format, PlannerChoice,
+};
 use super::exit;
 use super::output::{Spinner, Style};
 
@@ -148,11 +150,7 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         match verdict {
             Ok(findings) => plan.findings.extend(findings),
             Err(e) => {
-                let code = if e.is_bad_input() {
-                    exit::BAD_INPUT
-                } else {
-                    exit::FAILURE
-                };
+                let code = exit_for(e.class());
                 return Ok(fail(format, code, error_chain(&e)));
             }
         }

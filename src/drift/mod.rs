@@ -83,7 +83,7 @@ impl Error {
     /// True for faults in what the user gave us (exit 2), false for faults
     /// in reaching the cluster (exit 3).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
+        self.class() == crate::Class::BadInput
     }
 }
 

@@ -132,19 +132,7 @@ pub enum Error {
 impl Error {
     /// True for refusals the caller can fix by changing the request; false for faults.
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            Error::NotARepository { .. }
-                | Error::BaseNotFound { .. }
-                | Error::Protected { .. }
-                | Error::InvalidBranch { .. }
-                | Error::UnsafePath(_)
-                | Error::NotOurs { .. }
-                | Error::Stale { .. }
-                | Error::NoAuthor
-                | Error::RemoteNotFound(_)
-                | Error::ForgeConfig(_)
-        )
+        self.class() == crate::Class::BadInput
     }
 
     fn git(action: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {

@@ -168,13 +168,7 @@ pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
                 .as_u64()
                 .and_then(|s| StatusCode::from_u16(s as u16).ok())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let code = match e["code"].as_str() {
-                Some("invalid_intent") => "invalid_intent",
-                Some("forbidden") => "forbidden",
-                Some("model_timeout") => "model_timeout",
-                Some("model_failed") => "model_failed",
-                _ => "internal",
-            };
+            let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
             let mut details = e["details"].clone();
             if !details.is_object() {
                 details = json!({});

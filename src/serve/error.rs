@@ -114,6 +114,29 @@ impl ApiError {
         .with_details(json!({ "error_id": id }))
     }
 
+    /// A code read back from a stored plan's error, as one of the codes a
+    /// failed plan can have (`internal` for anything else).
+    pub fn stored_code(code: &str) -> &'static str {
+        const PLAN_FAILURES: &[&str] = &[
+            "invalid_intent",
+            "invalid_change",
+            "invalid_repository",
+            "invalid_policy",
+            "plan_has_errors",
+            "forbidden",
+            "model_timeout",
+            "model_failed",
+            "proposal_refused",
+            "proposal_failed",
+            "shutting_down",
+        ];
+        PLAN_FAILURES
+            .iter()
+            .find(|known| **known == code)
+            .copied()
+            .unwrap_or("internal")
+    }
+
     /// The JSON body (without the status).
     pub fn body(&self) -> Value {
         json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })

@@ -33,3 +33,9 @@ mod work;
 pub use config::{Config, Overrides};
 pub use server::{route_table, Error, Server};
 pub use store::{SqliteStore, Store};
+
+/// The HTTP status the service answers a library error with.
+#[cfg(test)]
+pub(crate) fn library_error_status(e: &crate::Error) -> axum::http::StatusCode {
+    work::library_error(e).status
+}

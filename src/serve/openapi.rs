@@ -24,6 +24,21 @@ fn json_response(description: &str, schema: &str) -> Value {
 }
 
 fn raw() -> Value {
+    let mut doc = document_body();
+    // Added here: one `json!` this large reaches the macro recursion limit.
+    doc["components"]["schemas"]["Operation"] = json!({ "type": "object",
+        "description": "What one day-2 change (update, delete) of an existing workload did",
+        "properties": {
+            "operation": { "type": "string", "enum": ["update", "delete"] },
+            "target": { "type": "string", "description": "Kind/name" },
+            "namespace": { "type": "string" },
+            "paths": { "type": "array", "items": { "type": "string" } } } });
+    doc["components"]["schemas"]["Plan"]["properties"]["operations"] =
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } });
+    doc
+}
+
+fn document_body() -> Value {
     let secured = json!([{ "bearer": [] }]);
     json!({
         "openapi": "3.1.0",

@@ -196,11 +196,8 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
     let spec: Spec = serde_json::from_value(parse(&record.spec, "spec")?).map_err(|_| corrupt("spec"))?;
     let findings: Vec<Finding> =
         serde_json::from_value(parse(&record.findings, "findings")?).map_err(|_| corrupt("findings"))?;
-    let commit_files = parse(&record.commit_files, "files")?;
-    let files: Vec<File> =
-        serde_json::from_value(commit_files["files"].clone()).map_err(|_| corrupt("files"))?;
-    let delete: Vec<String> =
-        serde_json::from_value(commit_files["delete"].clone()).map_err(|_| corrupt("deletions"))?;
+    let super::work::Committable { files, delete, .. } =
+        super::work::Committable::of(record).ok_or_else(|| corrupt("files"))?;
     let base_commit = parse(&record.base, "base")?["commit"]
         .as_str()
         .ok_or_else(|| corrupt("base"))?

@@ -64,7 +64,9 @@ fn plan_of(r: &PlanRecord) -> Option<Plan> {
         prompt_version: r.prompt_version.clone(),
         spec: serde_json::from_value(field(&r.spec)).ok()?,
         files: serde_json::from_value(field(&r.files)).ok()?,
-        operations: Vec::new(),
+        operations: super::work::Committable::of(r)
+            .map(|c| c.operations)
+            .unwrap_or_default(),
         in_place: Default::default(),
         findings: serde_json::from_value(field(&r.findings)).ok()?,
         usage: serde_json::from_value(field(&r.usage)).unwrap_or_default(),

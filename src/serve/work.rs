@@ -20,8 +20,9 @@ use super::state::{AppState, Ticket};
 use super::store::{now_ms, AuditEvent, PlanRecord, Status};
 use crate::intent::Intent;
 use crate::pipeline;
-use crate::plan::{self, Planner};
+use crate::plan::Planner;
 use crate::spec::secrets;
+use crate::Class;
 
 /// One admitted plan request.
 pub(crate) struct Job {
@@ -135,7 +136,7 @@ async fn plan(
     };
     let prepared = match prepared {
         Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(ApiError::internal("preparing the repository", &e)),
+        Ok(Err(e)) => return Err(repository_error("preparing the repository", &e)),
         Err(e) => return Err(ApiError::internal("preparing the repository", &e)),
     };
     // The pipeline (and the critic inside the openai planner) is CPU-heavy
@@ -169,7 +170,7 @@ async fn plan(
     };
     let changeset = match changeset {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err(ApiError::internal("comparing with the base branch", &e)),
+        Ok(Err(e)) => return Err(repository_error("comparing with the base branch", &e)),
         Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
     };
     // As `plan --repo` does: conflicts and wiring notes join the findings.
@@ -182,32 +183,50 @@ async fn plan(
     })
 }
 
-/// Maps a pipeline error to a response: the user's fault is a precise 422,
-/// anything else a 5xx with the cause in the log only.
+/// A repository that cannot be planned against: its own fault (a bad
+/// `.gitintent.yaml`, a policy that does not parse) is a 422 naming the
+/// repository, as the CLI exits 2 for it; anything else is a 500.
+pub(crate) fn repository_error(what: &str, e: &super::repos::Error) -> ApiError {
+    match e {
+        super::repos::Error::Repo { repo, source } if source.class() == Class::BadInput => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_repository",
+            format!(
+                "repository {repo:?}: {}",
+                secrets::redact_text(&chain(source.as_ref()))
+            ),
+        ),
+        _ => ApiError::internal(what, e),
+    }
+}
+
+/// Maps a pipeline error to a response by its [`Class`]: the user's fault is
+/// a precise 422 (coded by the stage that refused), findings a 422, an upstream
+/// failure a 502 (504 for a timeout), anything else a 500; 5xx causes go to the
+/// log only.
 pub(crate) fn library_error(e: &crate::Error) -> ApiError {
     use crate::Error as E;
-    match e {
-        E::Intent(_)
-        | E::Spec(_)
-        | E::Plan(plan::Error::NotUnderstood { .. } | plan::Error::Refused(_) | plan::Error::Config(_)) => {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_intent",
-                secrets::redact_text(&chain(e)),
-            )
-        }
-        E::Change(c) if !matches!(c, crate::change::Error::Render(_)) => ApiError::new(
+    let stage = match e {
+        E::Intent(_) | E::Spec(_) | E::Plan(_) => ("invalid_intent", "model_failed", "the model"),
+        E::Change(_) => ("invalid_change", "internal", "planning"),
+        E::Repo(_) | E::Drift(_) => ("invalid_repository", "internal", "reading the repository"),
+        E::Policy(_) => ("invalid_policy", "internal", "loading policies"),
+        E::Render(_) => ("invalid_intent", "internal", "rendering"),
+        E::Propose(_) => ("proposal_refused", "proposal_failed", "the proposal"),
+    };
+    let (refused, failed, what) = stage;
+    match e.class() {
+        Class::BadInput => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_change",
+            refused,
             secrets::redact_text(&chain(e)),
         ),
-        E::Plan(plan::Error::Timeout(_)) => {
-            ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "model_timeout", "the model", e)
+        Class::Findings => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plan_has_errors", chain(e)),
+        Class::Upstream if e.is_timeout() => {
+            ApiError::upstream(StatusCode::GATEWAY_TIMEOUT, "model_timeout", what, e)
         }
-        E::Plan(plan::Error::Provider(_) | plan::Error::RepairExhausted { .. }) => {
-            ApiError::upstream(StatusCode::BAD_GATEWAY, "model_failed", "the model", e)
-        }
-        _ => ApiError::internal("planning", e),
+        Class::Upstream => ApiError::upstream(StatusCode::BAD_GATEWAY, failed, what, e),
+        Class::Fault => ApiError::internal(what, e),
     }
 }
 
@@ -235,12 +254,32 @@ fn fill(record: &mut PlanRecord, done: Done) {
     record.findings = serde_json::to_value(&plan.findings).ok();
     record.changes = serde_json::to_value(&changeset).ok();
     record.base = Some(base.json());
-    record.commit_files = Some(json!({
-        "files": changeset.files(),
-        "delete": changeset.deleted(),
-    }));
+    record.commit_files = serde_json::to_value(Committable {
+        files: changeset.files(),
+        delete: changeset.deleted(),
+        operations: plan.operations.clone(),
+    })
+    .ok();
     record.usage = serde_json::to_value(plan.usage).ok();
     record.attempts = plan.attempts;
+}
+
+/// What a planned record keeps for its proposal (the `commit_files` column):
+/// the changeset's files and deletions, and what each day-2 change did.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Committable {
+    pub(crate) files: Vec<crate::manifest::File>,
+    pub(crate) delete: Vec<String>,
+    /// Absent in plans stored before operations were kept.
+    #[serde(default)]
+    pub(crate) operations: Vec<crate::change::Applied>,
+}
+
+impl Committable {
+    /// The stored value, if the record has a readable one.
+    pub(crate) fn of(r: &PlanRecord) -> Option<Committable> {
+        serde_json::from_value(r.commit_files.clone()?).ok()
+    }
 }
 
 /// Values a model reply carries in credential-named env vars or that look
@@ -326,6 +365,7 @@ pub(crate) fn view(r: &PlanRecord) -> Value {
         "attempts": r.attempts,
         "base": r.base,
         "changes": r.changes.clone().unwrap_or_else(|| json!([])),
+        "operations": Committable::of(r).map(|c| c.operations).unwrap_or_default(),
         "has_errors": has_errors(r),
         "proposal": r.proposal,
         "error": r.error,

@@ -104,3 +104,78 @@ async fn a_delete_planned_over_http_is_proposed_and_pushed() {
         .unwrap();
     assert!(!std::str::from_utf8(blob.content()).unwrap().contains("memcached"));
 }
+
+/// A day-2 plan is the same plan whichever front end asks: the local CLI,
+/// `POST /v1/plans`, and `plan --server` give the same `operations`,
+/// `changes` and `files` (the service and client mode used to lose `operations`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day2_plan_is_the_same_from_the_cli_the_api_and_client_mode() {
+    let gitops = Gitops::new();
+    with_memcached(&gitops);
+    let intent = "scale memcached to 3 replicas in staging";
+    let service = Service::start(&format!("{}{}", gitops.repository_block(), token_blocks())).await;
+    let api = plan(
+        &service,
+        ADMIN,
+        json!({ "intent": intent, "repo": "gitops", "planner": "builtin" }),
+    )
+    .await;
+    assert_eq!(api.status, 201, "{}", api.text);
+
+    let work = gitops.work().display().to_string();
+    let base = service.url("");
+    let (local, remote) = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str], envs: &[(&str, &str)]| {
+            let mut cmd = crate::util::bin::gitintent();
+            cmd.args(args).envs(envs.iter().copied());
+            let out = cmd.output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        let common = [
+            "plan",
+            intent,
+            "--planner",
+            "builtin",
+            "--format",
+            "json",
+            "--repo",
+        ];
+        let local = run(&[&common[..], &[work.as_str()]].concat(), &[]);
+        let remote = run(
+            &[&common[..], &["gitops", "--server", base.trim_end_matches('/')]].concat(),
+            &[("GITINTENT_TOKEN", ADMIN)],
+        );
+        (local, remote)
+    })
+    .await
+    .unwrap();
+
+    let operations = &local["operations"];
+    assert_eq!(operations[0]["operation"], "update", "{local}");
+    assert_eq!(operations[0]["target"], "Deployment/memcached", "{local}");
+    for (front, view) in [("POST /v1/plans", &api.json), ("plan --server", &remote)] {
+        for field in ["operations", "files", "spec"] {
+            assert_eq!(view[field], local[field], "{front}: {field}");
+        }
+        let paths = |v: &serde_json::Value| -> Vec<(String, String)> {
+            v["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["path"].as_str().unwrap().into(),
+                        c["status"].as_str().unwrap().into(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(paths(view), paths(&local), "{front}: changes");
+    }
+}
