@@ -22,24 +22,11 @@ fn run(args: &[&str]) -> Output {
 /// A temporary copy of the example GitOps repo.
 fn example_repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
+    crate::util::tree::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops"),
         dir.path(),
     );
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every file under `root`, relative, sorted.

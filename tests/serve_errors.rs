@@ -204,15 +204,7 @@ fn commit_file(work: &std::path::Path, path: &str, content: &str) {
     let file = work.join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, content).unwrap();
-    let repo = git2::Repository::open(work).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_path(std::path::Path::new(path)).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let parent = repo.head().unwrap().peel_to_commit().unwrap();
-    let sig = git2::Signature::now("test", "test@example.com").unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "break it", &tree, &[&parent])
-        .unwrap();
+    crate::util::tree::commit_all(&git2::Repository::open(work).unwrap(), "break it");
 }
 
 /// A repository whose own config or policy is broken is the caller's to fix:

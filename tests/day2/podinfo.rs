@@ -4,22 +4,8 @@ use super::*;
 
 /// A copy of the shared podinfo-deploy tree, committed on `main`.
 fn podinfo() -> tempfile::TempDir {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                if entry.file_name() != ".git" {
-                    copy(&entry.path(), &target);
-                }
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    copy(
+    crate::util::tree::copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitops-repos/podinfo-deploy"),
         dir.path(),
     );

@@ -26,15 +26,7 @@ pub(super) fn with_memcached(gitops: &Gitops) {
         text.replace("resources: []\n", "resources:\n  - apps/memcached\n"),
     )
     .unwrap();
-    let repo = git2::Repository::open(&work).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("test", "test@example.com").unwrap();
-    let head = repo.head().unwrap().peel_to_commit().unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "memcached", &tree, &[&head])
-        .unwrap();
+    crate::util::tree::commit_all(&git2::Repository::open(&work).unwrap(), "memcached");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,17 +1,19 @@
 //! The repo side against real git repositories: snapshots at a ref, the
 //! index and its cache, the diff with conflicts and wiring, and `plan --repo`.
 //!
-//! Each test copies a directory (often one of the shared GitOps repositories)
+//! Each test copies a directory (often one of the GitOps repositories in tests/fixtures)
 //! into a temporary directory and commits it with git2 on `main`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use git2::{IndexAddOption, Repository, RepositoryInitOptions, Signature};
+use git2::{Repository, RepositoryInitOptions};
 use gitintent::pipeline::{self, Context};
 use gitintent::plan::Planner;
 use gitintent::repo::{self, diff, Changeset, Index, IndexCache, SkipReason, Snapshot, Status};
 use gitintent::{Intent, Severity};
+
+pub(crate) use crate::util::tree::commit_all;
 
 const REDIS: &str =
     "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production";
@@ -22,42 +24,11 @@ fn shared(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != ".git" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// Stages everything in the working tree and commits it on the current branch.
-fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], IndexAddOption::DEFAULT | IndexAddOption::FORCE, None)
-        .unwrap();
-    index.update_all(["*"], None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = Signature::now("Test", "test@example.com").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap()
-}
-
 /// A git repository on `main` holding a copy of `from` plus `extra` files.
 fn git_repo(from: Option<&Path>, extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     if let Some(from) = from {
-        copy_dir(from, dir.path());
+        crate::util::tree::copy_dir(from, dir.path());
     }
     write(dir.path(), extra);
     let repo = Repository::init_opts(dir.path(), RepositoryInitOptions::new().initial_head("main")).unwrap();

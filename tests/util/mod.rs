@@ -6,3 +6,4 @@ pub(crate) mod fake_llm;
 pub(crate) mod kube_api;
 pub(crate) mod service;
 pub(crate) mod slack;
+pub(crate) mod tree;

@@ -60,7 +60,7 @@ impl Gitops {
         let repo =
             git2::Repository::init_opts(&work, git2::RepositoryInitOptions::new().initial_head("main"))
                 .unwrap();
-        copy_dir(
+        crate::util::tree::copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops"),
             &work,
         );
@@ -105,19 +105,6 @@ impl Gitops {
             "[[repository]]\nname = \"gitops\"\npath = {:?}\n",
             self.work().display().to_string()
         )
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 
