@@ -199,7 +199,7 @@ impl Context {
 
 /// Plans, renders and validates one intent.
 pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Plan> {
-    let stated = intent.environment.is_some() || mentions_environment(&intent.text);
+    let stated = intent.environment.is_some() || mentions_environment(&intent.text, ctx);
     let intent = match (&intent.environment, &ctx.config.default_environment) {
         (None, Some(default)) if !stated => Intent {
             environment: Some(default.clone()),
@@ -365,17 +365,17 @@ pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Find
     findings
 }
 
-fn mentions_environment(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "prod", "staging", "stage", "dev", "qa", "test", "sandbox", "preview",
-    ]
-    .iter()
-    .any(|w| {
-        lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|t| t.starts_with(w))
-    })
+/// Whether the intent itself names an environment: the builtin planner's
+/// one environment reader, plus the environments the repository has.
+fn mentions_environment(text: &str, ctx: &Context) -> bool {
+    let known: Vec<String> = ctx
+        .config
+        .environments
+        .iter()
+        .chain(&ctx.conventions.environments)
+        .cloned()
+        .collect();
+    crate::plan::builtin::mentions_environment(text, &known)
 }
 
 /// The critic of one [`run`]: the same review as [`Context`]'s, remembering the
@@ -495,5 +495,35 @@ mod tests {
         let critic = Remembering::new(&ctx, true);
         critic.review(&spec("production"));
         assert!(critic.take(&spec("staging")).is_none());
+    }
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::*;
+
+    /// One environment reader: a word that only starts like an alias names
+    /// nothing, so the repository's default environment applies.
+    #[tokio::test]
+    async fn a_word_that_starts_like_an_environment_does_not_name_one() {
+        let ctx = Context::default();
+        for (text, named) in [
+            ("Deploy the products api using ghcr.io/acme/products:1.0", false),
+            ("deploy a developer portal from ghcr.io/acme/portal:2", false),
+            ("deploy redis in prod", true),
+            ("deploy redis to the perf environment", true),
+            ("deploy redis in pre-prod", true),
+        ] {
+            assert_eq!(mentions_environment(text, &ctx), named, "{text}");
+        }
+        let mut config = RepoConfig::default();
+        config.environments = vec!["prod-us".into()];
+        config.default_environment = Some("staging".into());
+        let ctx = Context::new(config).unwrap();
+        assert!(mentions_environment("scale web to 3 in prod-us", &ctx));
+
+        let intent = Intent::new("Deploy the products api using ghcr.io/acme/products:1.0", None).unwrap();
+        let plan = run(&intent, &Planner::Builtin, &ctx).await.unwrap();
+        assert_eq!(plan.spec.environment, "staging");
     }
 }

@@ -8,7 +8,7 @@
 //! A planner returns a checked spec or an error; it never returns YAML, file
 //! paths or anything else the pipeline would use unchecked.
 
-mod builtin;
+pub(crate) mod builtin;
 mod openai;
 mod prompt;
 

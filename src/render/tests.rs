@@ -72,12 +72,13 @@ fn every_archetype_passes_strict_schema_validation() {
                     path: None,
                     tls: true,
                 });
-                c.autoscaling = Some(Autoscaling {
+                // Everything the spec checker allows for the archetype.
+                c.autoscaling = a.autoscales().then_some(Autoscaling {
                     min_replicas: 3,
                     max_replicas: 6,
                     cpu_target_percent: 75,
                 });
-                c.storage = Some(Storage {
+                c.storage = a.takes_storage().then(|| Storage {
                     size: "5Gi".into(),
                     class: Some("fast-ssd".into()),
                 });

@@ -161,6 +161,22 @@ impl Archetype {
         self.defaults().image.is_none()
     }
 
+    /// True when a HorizontalPodAutoscaler may scale it: stateless
+    /// Deployments only. Data stores scale by their own replication, batch
+    /// work by its schedule, per-node agents by the nodes.
+    pub fn autoscales(self) -> bool {
+        self.workload() == WorkloadKind::Deployment
+    }
+
+    /// True when it may have a persistent volume: not batch work, not a
+    /// per-node agent.
+    pub fn takes_storage(self) -> bool {
+        !matches!(
+            self.workload(),
+            WorkloadKind::CronJob | WorkloadKind::Job | WorkloadKind::DaemonSet
+        )
+    }
+
     /// The workload kind this archetype renders to.
     pub fn workload(self) -> WorkloadKind {
         match self {

@@ -224,6 +224,24 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     if let Some(e) = &comp.exposure {
         exposure(c, &format!("{at}/exposure"), e);
     }
+    if comp.autoscaling.is_some() && !comp.archetype.autoscales() {
+        c.fail(
+            format!("{at}/autoscaling"),
+            format!(
+                "a {} cannot be autoscaled (only stateless Deployments can); set autoscaling to null",
+                comp.archetype
+            ),
+        );
+    }
+    if comp.storage.is_some() && !comp.archetype.takes_storage() {
+        c.fail(
+            format!("{at}/storage"),
+            format!(
+                "a {} cannot have persistent storage; set storage to null",
+                comp.archetype
+            ),
+        );
+    }
     if let Some(a) = &comp.autoscaling {
         if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
             c.fail(
@@ -505,6 +523,41 @@ mod tests {
                 "/components/0/schedule"
             ]
         );
+    }
+
+    /// The same domain rules whichever planner filled the spec.
+    #[test]
+    fn data_stores_are_not_autoscaled_and_batch_work_has_no_volume() {
+        let mut redis = Spec::test(Archetype::Redis).with(|c| {
+            c.autoscaling = Some(crate::spec::Autoscaling {
+                min_replicas: 2,
+                max_replicas: 5,
+                cpu_target_percent: 80,
+            });
+        });
+        let problems = normalize(&mut redis);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].path, "/components/0/autoscaling");
+        let mut job = Spec::test(Archetype::CronJob).with(|c| {
+            c.image = Some("ghcr.io/acme/report:1.0".into());
+            c.schedule = Some("0 2 * * *".into());
+            c.storage = Some(crate::spec::Storage {
+                size: "1Gi".into(),
+                class: None,
+            });
+        });
+        let problems = normalize(&mut job);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].path, "/components/0/storage");
+        let mut web = Spec::test(Archetype::WebService).with(|c| {
+            c.image = Some("ghcr.io/acme/web:1.0".into());
+            c.autoscaling = Some(crate::spec::Autoscaling {
+                min_replicas: 2,
+                max_replicas: 5,
+                cpu_target_percent: 80,
+            });
+        });
+        assert_eq!(normalize(&mut web), vec![]);
     }
 
     #[test]

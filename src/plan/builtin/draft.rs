@@ -228,7 +228,7 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
         ));
     }
     if let Some(s) = d.autoscale.clone() {
-        if batch || per_node || !a.is_generic() && a != Archetype::Grafana && a != Archetype::Memcached {
+        if !a.autoscales() {
             d.questions.push(format!(
                 "autoscaling is not supported for a {}; it was not used",
                 label(a)
@@ -245,7 +245,7 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
 
     // Storage.
     let wants_storage = d.persistent || d.storage_size.is_some() || d.storage_class.is_some();
-    if wants_storage && (batch || per_node) {
+    if wants_storage && !a.takes_storage() {
         d.questions.push(format!(
             "persistent storage is not supported for a {}; it was not used",
             label(a)

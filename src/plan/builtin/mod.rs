@@ -54,3 +54,4 @@ mod phrasing_tests;
 mod tests;
 
 pub(super) use parse::plan;
+pub(crate) use scope::mentions_environment;

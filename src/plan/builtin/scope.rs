@@ -114,6 +114,17 @@ pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
     Ok(Environment { name: pick, others })
 }
 
+/// True when `text` names an environment as [`environment`] reads one (an
+/// alias as a whole word, never a prefix: "the products api" names none;
+/// `the X environment`, `env X`), or names one of the repository's own
+/// environments (`known`) as a word. A name [`environment`] would refuse
+/// counts as named: the planner refuses it, rather than a default replacing it.
+pub(crate) fn mentions_environment(text: &str, known: &[String]) -> bool {
+    let mut w = Words::new(text);
+    let read = environment(&mut w).map_or(true, |e| e.name.is_some());
+    read || (0..w.len()).any(|i| known.iter().any(|k| w.low(i) == k.to_ascii_lowercase()))
+}
+
 /// Reads `namespace X`, `in the X namespace` or `ns X`.
 pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
     for i in 0..w.len() {
