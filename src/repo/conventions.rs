@@ -50,10 +50,16 @@ pub struct Conventions {
     pub resources: usize,
 }
 
-/// Environment names from the directory layout of `snapshot`.
+/// Environment names from the directory layout of `snapshot`: the children
+/// of an environment root at any depth (`overlays/staging`, and as well
+/// `deploy/overlays/staging`), and environment-like children of `apps/`.
 pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
-    for root in ENV_ROOTS {
+    let roots = snapshot.dirs().iter().filter(|d| {
+        let name = d.rsplit('/').next().unwrap_or(d);
+        ENV_ROOTS.contains(&name) && !d.split('/').any(|seg| seg.starts_with('.'))
+    });
+    for root in roots {
         found.extend(
             snapshot
                 .subdirs(root)
@@ -171,5 +177,26 @@ mod tests {
         );
         let snap = Snapshot::open_default(dir.path()).unwrap();
         assert_eq!(environments(&snap), ["dev", "production", "staging"]);
+    }
+
+    /// podinfo keeps its overlays under `deploy/`; nested roots count too,
+    /// hidden directories do not.
+    #[test]
+    fn environment_roots_are_found_at_any_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        repo_with(
+            dir.path(),
+            "main",
+            &[
+                ("deploy/bases/backend/a.yaml", ""),
+                ("deploy/overlays/dev/kustomization.yaml", ""),
+                ("deploy/overlays/staging-eu/kustomization.yaml", ""),
+                ("platform/envs/prod-us/kustomization.yaml", ""),
+                (".github/overlays/ci/a.yaml", ""),
+            ],
+            false,
+        );
+        let snap = Snapshot::open_default(dir.path()).unwrap();
+        assert_eq!(environments(&snap), ["dev", "prod-us", "staging-eu"]);
     }
 }

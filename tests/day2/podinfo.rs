@@ -69,3 +69,109 @@ fn podinfo_a_base_shared_by_overlays_is_bumped_in_one_overlay_by_a_patch() {
         format!("{before}patches:\n  - path: backend-patch.yaml\n")
     );
 }
+
+/// The podinfo tree where it really lives: under `deploy/`.
+fn podinfo_under_deploy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitops-repos/podinfo-deploy");
+    for sub in ["bases", "overlays", "secure", "webapp"] {
+        crate::util::tree::copy_dir(&from.join(sub), &dir.path().join("deploy").join(sub));
+    }
+    // The fixture keeps podinfo's YAML only; Kustomize needs the files its
+    // configMapGenerators read to build, so stand-ins are committed too.
+    for script in [
+        "bases/database/scripts/rollup.sh",
+        "bases/database/scripts/backup.sh",
+        "bases/frontend/scripts/warm-cache.sh",
+        "bases/frontend/scripts/warm-cache-init.sh",
+    ] {
+        let file = dir.path().join("deploy").join(script);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, "# stand-in for the upstream file\n").unwrap();
+    }
+    commit_working_tree(dir.path(), "podinfo under deploy/");
+    dir
+}
+
+/// Writes the tree of `rev` into `to`.
+fn checkout(git: &Repository, rev: &str, to: &Path) {
+    let tree = git.revparse_single(rev).unwrap().peel_to_tree().unwrap();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if let Some(git2::ObjectType::Blob) = entry.kind() {
+            let file = to.join(dir).join(entry.name().unwrap());
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let blob = entry.to_object(git).unwrap().peel_to_blob().unwrap();
+            std::fs::write(file, blob.content()).unwrap();
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+}
+
+/// `kubectl kustomize DIR`: the oracle for what an environment builds.
+fn kustomize(dir: &Path) -> Option<String> {
+    let out = Command::new("kubectl").arg("kustomize").arg(dir).output().ok()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Some(text(&out.stdout))
+}
+
+/// The dangerous case of issue 14: with the overlays under `deploy/`, a
+/// staging change used to edit the shared base and ship to every
+/// environment. Checked with a real Kustomize build of every overlay.
+#[test]
+fn podinfo_under_deploy_a_staging_bump_changes_the_staging_build_only() {
+    let repo = podinfo_under_deploy();
+    let intent = "bump the database-primary to postgres:16.4 in staging";
+    let o = gitintent(
+        &[
+            "propose",
+            intent,
+            "--planner",
+            "builtin",
+            "--repo",
+            path(repo.path()),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let proposal = json_of(&o);
+    let branch = proposal["branch"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{proposal}"));
+    let git = Repository::open(repo.path()).unwrap();
+    let (before, after) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    checkout(&git, "main", before.path());
+    checkout(&git, branch, after.path());
+    let base = "deploy/bases/database/statefulset-primary.yaml";
+    assert_eq!(
+        std::fs::read_to_string(before.path().join(base)).unwrap(),
+        std::fs::read_to_string(after.path().join(base)).unwrap(),
+        "the shared base was edited"
+    );
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping the Kustomize oracle: kubectl is not installed");
+        return;
+    }
+    for env in ["dev", "staging", "production"] {
+        let dir = format!("deploy/overlays/{env}");
+        let (old, new) = (
+            kustomize(&before.path().join(&dir)).unwrap(),
+            kustomize(&after.path().join(&dir)).unwrap(),
+        );
+        if env == "staging" {
+            assert!(
+                new.contains("image: postgres:16.4") && !old.contains("postgres:16.4"),
+                "{new}"
+            );
+        } else {
+            assert_eq!(old, new, "{env} changed");
+        }
+    }
+}
