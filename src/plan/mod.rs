@@ -132,7 +132,13 @@ impl Planner {
     ) -> Result<Planned, Error> {
         match self {
             Planner::Builtin => {
-                let spec = builtin::plan(intent)?;
+                let mut environments: Vec<String> = existing
+                    .iter()
+                    .flat_map(|w| w.environments.iter().cloned())
+                    .collect();
+                environments.sort();
+                environments.dedup();
+                let spec = builtin::plan_knowing(intent, &environments)?;
                 Ok(Planned {
                     spec,
                     planner: "builtin",

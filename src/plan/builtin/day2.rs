@@ -77,7 +77,7 @@ const SCOPES: &[&str] = &[
 const BULK: &[&str] = &["everything", "all", "every", "whole", "entire", "anything"];
 
 /// Plans a day-2 intent; `None` when the intent is not one (a create).
-pub(super) fn plan(intent: &Intent) -> Option<Result<Spec, Error>> {
+pub(super) fn plan(intent: &Intent, environments: &[String]) -> Option<Result<Spec, Error>> {
     let w = Words::new(&intent.text);
     let start = verbs::first_word(&w, 0);
     if w.is(start, WIPES) {
@@ -100,7 +100,7 @@ pub(super) fn plan(intent: &Intent) -> Option<Result<Spec, Error>> {
     }
     // "roll out acme/api:1.2 to production" names no workload: a create.
     let rollout = w.phrase(start, &["roll", "out"]) || w.is(start, &["rollout"]);
-    read(intent, w, rollout).transpose()
+    read(intent, w, rollout, environments).transpose()
 }
 
 fn wipe() -> Error {
@@ -113,7 +113,12 @@ fn wipe() -> Error {
 
 /// Reads the clauses into changes; `Ok(None)` when a roll-out names no
 /// workload, which makes it a create.
-fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Error> {
+fn read(
+    intent: &Intent,
+    mut w: Words,
+    rollout: bool,
+    environments: &[String],
+) -> Result<Option<Spec>, Error> {
     let clauses = verbs::clauses(&w)?;
     // The verbs are read; the clause keeps them for "limit"/"request" (sizing).
     w.claim(0..verbs::first_word(&w, 0));
@@ -140,7 +145,7 @@ fn read(intent: &Intent, mut w: Words, rollout: bool) -> Result<Option<Spec>, Er
         Some(ns) => Some(ns),
         None => scope::team(&mut w)?,
     };
-    let env = scope::environment(&mut w)?;
+    let env = scope::environment(&mut w, environments)?;
     let mut understood = Vec::new();
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();

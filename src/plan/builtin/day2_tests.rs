@@ -481,3 +481,32 @@ fn every_verb_and_tail_gives_a_checked_spec_or_a_clear_error() {
         }
     }
 }
+
+/// Environments with the repository's own names are environments, never
+/// workloads: "in prod-us" used to be read as a second target.
+#[test]
+fn the_repositorys_own_environment_names_are_environments() {
+    let known = ["prod-us".to_string(), "staging-eu".to_string(), "qa".to_string()];
+    for (text, env) in [
+        ("scale simple-deployment to 5 replicas in prod-us", "prod-us"),
+        (
+            "bump checkout to acme/checkout:2.4.0 in the staging-eu environment",
+            "staging-eu",
+        ),
+    ] {
+        let s = super::plan_knowing(&Intent::new(text, None).unwrap(), &known)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(s.environment, env, "{text}");
+        assert_eq!(s.changes.len(), 1, "{text}: {s:?}");
+    }
+    assert_eq!(
+        super::plan_knowing(
+            &Intent::new("scale simple-deployment to 5 replicas in prod-us", None).unwrap(),
+            &known
+        )
+        .unwrap()
+        .changes[0]
+            .target,
+        "simple-deployment"
+    );
+}

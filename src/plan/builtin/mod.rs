@@ -53,5 +53,7 @@ mod phrasing_tests;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
 pub(super) use parse::plan;
+pub(super) use parse::plan_knowing;
 pub(crate) use scope::mentions_environment;

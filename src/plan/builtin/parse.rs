@@ -20,9 +20,17 @@ use crate::spec::{Archetype, EnvVar, Spec};
 const MAX_NOTES: usize = 30;
 
 /// Parses an intent into a spec without any network access.
+#[cfg(test)]
 pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
+    plan_knowing(intent, &[])
+}
+
+/// [`plan`], where `environments` are the repository's own environment
+/// names (`staging-eu`, `prod-us`), read as environments and never as
+/// workload names.
+pub(in crate::plan) fn plan_knowing(intent: &Intent, environments: &[String]) -> Result<Spec, Error> {
     guard::refuse(&intent.text)?;
-    if let Some(changes) = day2::plan(intent) {
+    if let Some(changes) = day2::plan(intent, environments) {
         return changes;
     }
     let mut w = Words::new(&intent.text);
@@ -36,7 +44,7 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
         None => scope::team(&mut w)?,
         Some(_) => None,
     };
-    let env = scope::environment(&mut w)?;
+    let env = scope::environment(&mut w, environments)?;
     let mentions = kind::mentions(&w);
     let clauses = kind::clauses(&w, &mentions);
 

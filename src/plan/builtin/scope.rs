@@ -55,8 +55,10 @@ const NOT_NAMES: &[&str] = &[
     "their",
 ];
 
-/// Reads the environment from the text and claims the words that named it.
-pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
+/// Reads the environment from the text and claims the words that named it;
+/// `known` are the repository's own environment names, read like aliases
+/// after a preposition or before "environment" ("in prod-us").
+pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment, Error> {
     // (environment, strong, token range)
     let mut found: Vec<(String, bool, std::ops::Range<usize>)> = Vec::new();
     for i in 0..w.len() {
@@ -65,6 +67,13 @@ pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
         }
         let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
         let noun_after = w.is(i + 1, ENV_NOUNS);
+        if let Some(env) = known.iter().find(|k| k.eq_ignore_ascii_case(w.low(i))) {
+            if prep || noun_after {
+                let end = if noun_after { i + 2 } else { i + 1 };
+                found.push((env.clone(), true, i..end));
+                continue;
+            }
+        }
         if let Some((_, env, loose)) = ALIASES.iter().find(|(word, _, _)| w.low(i) == *word) {
             // "staging and production": a listed environment counts as a target.
             let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
@@ -121,7 +130,7 @@ pub(super) fn environment(w: &mut Words) -> Result<Environment, Error> {
 /// counts as named: the planner refuses it, rather than a default replacing it.
 pub(crate) fn mentions_environment(text: &str, known: &[String]) -> bool {
     let mut w = Words::new(text);
-    let read = environment(&mut w).map_or(true, |e| e.name.is_some());
+    let read = environment(&mut w, known).map_or(true, |e| e.name.is_some());
     read || (0..w.len()).any(|i| known.iter().any(|k| w.low(i) == k.to_ascii_lowercase()))
 }
 
@@ -190,7 +199,7 @@ mod tests {
     }
 
     fn env(text: &str) -> Environment {
-        environment(&mut Words::new(text)).unwrap()
+        environment(&mut Words::new(text), &[]).unwrap()
     }
 
     #[test]
@@ -237,7 +246,7 @@ mod tests {
 
     #[test]
     fn hostile_environment_names_are_refused() {
-        assert!(environment(&mut Words::new("in the ../../etc environment")).is_err());
+        assert!(environment(&mut Words::new("in the ../../etc environment"), &[]).is_err());
     }
 
     #[test]
