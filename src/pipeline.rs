@@ -277,6 +277,7 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
         ));
         spec.environment = env.clone();
     }
+    findings.extend(blast_radius(&outcome, &ctx.inventory, &spec.environment));
     if !ctx.config.environments.is_empty() && !ctx.config.environments.contains(&spec.environment) {
         findings.push(Finding::new(
             Severity::Error,
@@ -357,6 +358,37 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
 /// The gate every proposal passes: strict schemas, then the context's
 /// policies with `environment`'s settings. `files` are manifests (no
 /// `kustomization.yaml`); findings are sorted, errors first.
+/// The reach invariant: a change asked for one environment alters no other
+/// environment's build. Each existing file the changes edit or remove is
+/// checked against the environments that build it; one that other
+/// environments build too is an error finding, so the plan cannot be
+/// proposed (the change stage patches the environment's own overlay instead
+/// whenever it can).
+fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, environment: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for path in outcome.modified.iter().chain(&outcome.deleted) {
+        let reach = inventory.reach(path);
+        let others: Vec<&String> = reach.iter().filter(|e| *e != environment).collect();
+        if others.is_empty() {
+            continue;
+        }
+        let mut finding = Finding::new(
+            Severity::Error,
+            "reach",
+            format!("file/{path}"),
+            "",
+            format!(
+                "{path} is part of the build of {}; a change asked for {environment} would also change {}",
+                reach.join(", "),
+                others.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", "),
+            ),
+        );
+        finding.file = Some(path.clone());
+        out.push(finding);
+    }
+    out
+}
+
 pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Finding> {
     let mut findings = validate::check(files);
     let settings = ctx.config.policy_settings(environment);
@@ -525,5 +557,62 @@ mod environment_tests {
         let intent = Intent::new("Deploy the products api using ghcr.io/acme/products:1.0", None).unwrap();
         let plan = run(&intent, &Planner::Builtin, &ctx).await.unwrap();
         assert_eq!(plan.spec.environment, "staging");
+    }
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+    use crate::repo::testing::repo_with;
+    use crate::repo::IndexCache;
+
+    /// A base under `deploy/` shared by three overlays: an edit of the base
+    /// reaches all three and is an error for a change asked for one; an
+    /// edit of one overlay reaches that one only.
+    #[test]
+    fn an_edit_that_reaches_other_environments_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers: [{name: api, image: a/api:1}]\n";
+        let mut files = vec![
+            ("deploy/bases/api/deployment.yaml", deployment.to_string()),
+            (
+                "deploy/bases/api/kustomization.yaml",
+                "resources: [deployment.yaml]\n".to_string(),
+            ),
+        ];
+        for env in ["dev", "staging", "production"] {
+            files.push((
+                Box::leak(format!("deploy/overlays/{env}/kustomization.yaml").into_boxed_str()),
+                "resources: [../../bases/api]\n".to_string(),
+            ));
+        }
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+        repo_with(dir.path(), "main", &files, true);
+        let snapshot = Snapshot::open_base(dir.path(), None).unwrap();
+        let index = Index::build(&snapshot, &mut IndexCache::new()).unwrap();
+        let envs = index.conventions().environments;
+        assert_eq!(envs, ["dev", "production", "staging"]);
+        let inventory = Inventory::build(&snapshot, &index, &envs).unwrap();
+        assert_eq!(inventory.reach("deploy/bases/api/deployment.yaml"), envs);
+        assert_eq!(
+            inventory.reach("deploy/overlays/staging/kustomization.yaml"),
+            ["staging"]
+        );
+
+        let base_edit = change::Outcome {
+            modified: vec!["deploy/bases/api/deployment.yaml".into()],
+            ..Default::default()
+        };
+        let found = blast_radius(&base_edit, &inventory, "staging");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].is_error() && found[0].message.contains("dev, production"),
+            "{found:?}"
+        );
+        let overlay_edit = change::Outcome {
+            modified: vec!["deploy/overlays/staging/kustomization.yaml".into()],
+            ..Default::default()
+        };
+        assert!(blast_radius(&overlay_edit, &inventory, "staging").is_empty());
     }
 }

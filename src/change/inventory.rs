@@ -86,6 +86,8 @@ pub struct Inventory {
     pub(crate) nested: BTreeSet<String>,
     /// A path (file or directory) → the kustomizations listing it.
     pub(crate) included_by: BTreeMap<String, Vec<String>>,
+    /// The repository's environments (`.gitintent.yaml`, else learnt).
+    pub(crate) environments: Vec<String>,
 }
 
 impl Inventory {
@@ -122,6 +124,7 @@ impl Inventory {
             present: true,
             included_by: included_by.clone(),
             kustomizations,
+            environments: environments.to_vec(),
             ..Inventory::default()
         };
         let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
@@ -182,6 +185,14 @@ impl Inventory {
 
     pub fn workloads(&self) -> &[Workload] {
         &self.workloads
+    }
+
+    /// The environments whose build includes `path` (a file or directory of
+    /// the repository as it is): those named in its path, and those of every
+    /// kustomization that lists it or a directory above it, transitively.
+    /// Empty when the repository shows no environments.
+    pub fn reach(&self, path: &str) -> Vec<String> {
+        environments_by_path(&self.included_by, &self.environments)(path)
     }
 
     /// What the planner is told: kind, name, namespace, environments, path,
