@@ -290,6 +290,26 @@ async fn an_http_date_retry_after_is_honoured() {
 }
 
 #[tokio::test]
+async fn an_exhausted_quota_is_not_retried() {
+    let quota = Reply::json(
+        429,
+        &json!({ "error": {
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "type": "insufficient_quota", "param": null, "code": "insufficient_quota"
+        }}),
+    );
+    let server = FakeLlm::start_with_fallback([], quota).await;
+    let err = plan(config(&server), &NoCritic).await.unwrap_err();
+    let message = provider_error(&err);
+    assert!(
+        message.starts_with("429 Too Many Requests: You exceeded your current quota")
+            && message.contains("[insufficient_quota]"),
+        "{message}"
+    );
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
 async fn no_retries_means_one_request() {
     let server = FakeLlm::start_with_fallback([], Reply::error(503, "overloaded")).await;
     let config = OpenAiConfig {
@@ -420,6 +440,30 @@ async fn an_unknown_azure_deployment_is_azures_message_without_retry() {
         message.starts_with("404 Not Found: The API deployment for this resource does not exist")
             && message.contains("[DeploymentNotFound]"),
         "{message}"
+    );
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn azure_classic_without_a_key_is_azures_401_without_retry() {
+    let server = FakeLlm::start_azure(AZURE, []).await;
+    let config = OpenAiConfig {
+        base_url: server.root_url(),
+        api_key: None,
+        api_version: Some("2024-10-21".into()),
+        azure_deployment: Some("prod-4o".into()),
+        ..config(&server)
+    };
+    let err = plan(config, &NoCritic).await.unwrap_err();
+    let message = provider_error(&err);
+    assert!(
+        message.starts_with("401 Unauthorized: Access denied due to invalid subscription key"),
+        "{message}"
+    );
+    let sent = &server.requests()[0];
+    assert_eq!(
+        (sent.api_key.as_deref(), sent.authorization.as_deref()),
+        (None, None)
     );
     assert_eq!(server.request_count(), 1);
 }
