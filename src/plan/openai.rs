@@ -184,30 +184,7 @@ impl OpenAi {
 
     /// Reads one reply's text: a spec (with the critic's errors), or why not.
     fn assess(&self, content: Option<&str>, cut_off: bool, critic: &dyn Critic) -> Result<Assessment, Error> {
-        let parsed = match content {
-            None => {
-                let problem = "the reply had no content".to_string();
-                Err((Reason::Empty, vec![problem.clone()], problem))
-            }
-            Some(raw) => match wire::spec_text(raw) {
-                Err(problem) => Err((Reason::Json, vec![problem.clone()], problem)),
-                Ok(text) => {
-                    if let Some(questions) = nothing_to_deploy(text) {
-                        let reason =
-                            format!("the model found nothing it could deploy: {}", questions.join(" "));
-                        return Err(Error::NotUnderstood {
-                            reason,
-                            understood: Vec::new(),
-                        });
-                    }
-                    Spec::from_untrusted_json(text).map_err(|e| {
-                        let last = e.to_string();
-                        let (reason, problems) = problems_of(e);
-                        (reason, problems, last)
-                    })
-                }
-            },
-        };
+        let parsed = parse(content)?;
         let (reason, problems, last) = match parsed {
             Ok(spec) => {
                 let errors: Vec<String> = critic
@@ -275,6 +252,35 @@ impl OpenAi {
             .unreported_calls
             .fetch_add(u64::from(unreported), Ordering::Relaxed);
     }
+}
+
+/// Why a reply is not a spec: the reason, the problems for the model, and
+/// the message for the user.
+type Unparsed = (Reason, Vec<String>, String);
+
+/// The spec in a reply's text, or why there is none. A reply that deploys
+/// nothing and says why is an error: repairs cannot change that.
+fn parse(content: Option<&str>) -> Result<Result<Spec, Unparsed>, Error> {
+    let Some(raw) = content else {
+        let problem = "the reply had no content".to_string();
+        return Ok(Err((Reason::Empty, vec![problem.clone()], problem)));
+    };
+    let text = match wire::spec_text(raw) {
+        Ok(text) => text,
+        Err(problem) => return Ok(Err((Reason::Json, vec![problem.clone()], problem))),
+    };
+    if let Some(questions) = nothing_to_deploy(text) {
+        let reason = format!("the model found nothing it could deploy: {}", questions.join(" "));
+        return Err(Error::NotUnderstood {
+            reason,
+            understood: Vec::new(),
+        });
+    }
+    Ok(Spec::from_untrusted_json(text).map_err(|e| {
+        let last = e.to_string();
+        let (reason, problems) = problems_of(e);
+        (reason, problems, last)
+    }))
 }
 
 /// The reply's text (`None` when empty) and whether it hit the token limit.
