@@ -74,7 +74,8 @@ pub(super) fn request(config: &OpenAiConfig, schema: &Value, messages: &[Message
         None => {}
     }
     if let Some(t) = config.temperature {
-        body["temperature"] = json!(t);
+        // Through its shortest text, so 0.2 is sent as 0.2, not 0.20000000298.
+        body["temperature"] = json!(t.to_string().parse::<f64>().unwrap_or(f64::from(t)));
     }
     if let Some(seed) = config.seed {
         body["seed"] = json!(seed);
@@ -207,8 +208,10 @@ mod tests {
         config.response_format = ResponseFormat::JsonObject;
         config.token_limit = Some(TokenLimit::MaxCompletionTokens(900));
         config.seed = Some(7);
+        config.temperature = Some(0.2);
         let body = request(&config, &schema, &msgs);
         assert_eq!(body["response_format"], json!({"type": "json_object"}));
+        assert_eq!(body["temperature"].to_string(), "0.2");
         assert_eq!(
             (body["max_completion_tokens"].clone(), body["seed"].clone()),
             (json!(900), json!(7))
