@@ -10,12 +10,12 @@ use serde_json::{json, Value};
 
 use crate::util::fake_llm::{FakeLlm, Reply, COMPLETION_TOKENS, PROMPT_TOKENS};
 
-const INTENT: &str =
+pub(crate) const INTENT: &str =
     "Deploy a highly available redis cache with 3 replicas and 10Gi of storage in production";
-const API_KEY: &str = "test-key-0123456789";
+pub(crate) const API_KEY: &str = "test-key-0123456789";
 
 /// A valid spec for [`INTENT`], as the model would send it.
-fn redis_spec(replicas: u32) -> Value {
+pub(crate) fn redis_spec(replicas: u32) -> Value {
     json!({
         "environment": "production",
         "namespace": "cache",
@@ -41,7 +41,7 @@ fn redis_spec(replicas: u32) -> Value {
 }
 
 /// Short limits so every failure path finishes in about a second.
-fn config(server: &FakeLlm) -> OpenAiConfig {
+pub(crate) fn config(server: &FakeLlm) -> OpenAiConfig {
     OpenAiConfig {
         api_key: Some(API_KEY.to_string()),
         timeout: Duration::from_secs(2),
@@ -52,7 +52,7 @@ fn config(server: &FakeLlm) -> OpenAiConfig {
     }
 }
 
-async fn plan(config: OpenAiConfig, critic: &dyn Critic) -> Result<Planned, Error> {
+pub(crate) async fn plan(config: OpenAiConfig, critic: &dyn Critic) -> Result<Planned, Error> {
     let planner = Planner::OpenAi(OpenAi::new(config).expect("a valid config"));
     planner
         .plan(&Intent::new(INTENT, None).unwrap(), &[], critic)
@@ -157,10 +157,29 @@ async fn a_rate_limited_call_is_retried_after_retry_after() {
 }
 
 #[tokio::test]
+async fn server_errors_are_retried_twice_then_reported() {
+    let server = FakeLlm::start_with_fallback([], Reply::error(500, "upstream exploded")).await;
+    let err = plan(config(&server), &NoCritic).await.unwrap_err();
+    let Error::Provider(message) = &err else {
+        panic!("expected a provider error, got {err:?}")
+    };
+    assert!(
+        message.contains("500") && message.contains("upstream exploded"),
+        "{message}"
+    );
+    assert!(
+        message.contains("gave up after 3 tries (2 retries allowed)"),
+        "{message}"
+    );
+    assert_eq!(server.request_count(), 3, "the first call and 2 retries");
+}
+
+#[tokio::test]
 async fn server_errors_until_the_deadline_give_a_clear_error_in_bounded_time() {
     let server = FakeLlm::start_with_fallback([], Reply::error(500, "upstream exploded")).await;
     let config = OpenAiConfig {
         deadline: Duration::from_secs(1),
+        max_retries: u32::MAX,
         ..config(&server)
     };
     let started = Instant::now();
@@ -278,6 +297,7 @@ async fn a_hanging_endpoint_times_out() {
     let config = OpenAiConfig {
         timeout: Duration::from_millis(300),
         deadline: Duration::from_secs(1),
+        max_retries: u32::MAX,
         ..config(&server)
     };
     let started = Instant::now();

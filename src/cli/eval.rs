@@ -153,13 +153,19 @@ fn openai_config(args: &Args) -> Result<Option<OpenAiConfig>, String> {
     let mut config = match (from_env, &args.replay) {
         (Some(c), _) => c,
         // Replay needs no endpoint; the cassette answers.
-        (None, Some(_)) => OpenAiConfig::new(
-            "http://127.0.0.1:1/v1",
-            std::env::var("GITINTENT_LLM_MODEL")
-                .ok()
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| OpenAiConfig::DEFAULT_MODEL.to_string()),
-        ),
+        (None, Some(_)) => {
+            let mut c = OpenAiConfig::new(
+                "http://127.0.0.1:1/v1",
+                std::env::var("GITINTENT_LLM_MODEL")
+                    .ok()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| OpenAiConfig::DEFAULT_MODEL.to_string()),
+            );
+            // The response format decides the system prompt, so the recording keys.
+            c.apply_env(|n| std::env::var(n).ok())
+                .map_err(|e| e.to_string())?;
+            c
+        }
         (None, None) => {
             return Err("--planner openai needs GITINTENT_LLM_BASE_URL or an API key \
                         (GITINTENT_LLM_API_KEY or OPENAI_API_KEY), or --replay DIR"

@@ -142,6 +142,7 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
             Usage {
                 input_tokens: u1.input_tokens.saturating_sub(u0.input_tokens),
                 output_tokens: u1.output_tokens.saturating_sub(u0.output_tokens),
+                unreported_calls: u1.unreported_calls.saturating_sub(u0.unreported_calls),
             },
         ),
         _ => (0, Usage::default()),
@@ -161,6 +162,8 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         output_tokens: usage.output_tokens,
         cost_usd: match planner {
             Planner::Builtin => Some(0.0),
+            // Tokens the endpoint did not report make the cost unknown, not lower.
+            Planner::OpenAi(_) if !usage.is_known() => None,
             Planner::OpenAi(p) => prices.find([p.model()]).map(|price| Prices::cost(price, usage)),
         },
         model: None,
@@ -182,7 +185,10 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
     let yaml: String = plan.files.iter().map(|f| f.content.as_str()).collect();
     if let Planner::OpenAi(p) = planner {
         let models = plan.model.as_deref().into_iter().chain([p.model()]);
-        out.cost_usd = prices.find(models).map(|price| Prices::cost(price, usage));
+        out.cost_usd = prices
+            .find(models)
+            .filter(|_| usage.is_known())
+            .map(|price| Prices::cost(price, usage));
     }
     CaseResult {
         outcome: Outcome::Planned,

@@ -86,6 +86,7 @@ mod tests {
         let usage = Usage {
             input_tokens: 1_000_000,
             output_tokens: 500_000,
+            ..Usage::default()
         };
         assert!((Prices::cost(price, usage) - 0.45).abs() < 1e-9);
         assert_eq!(prices.find(["unknown"]), None);

@@ -12,7 +12,7 @@ pub(crate) mod builtin;
 mod openai;
 mod prompt;
 
-pub use openai::{OpenAi, OpenAiConfig};
+pub use openai::{OpenAi, OpenAiConfig, ResponseFormat, TokenLimit};
 pub use prompt::version as prompt_version;
 
 use serde::{Deserialize, Serialize};
@@ -65,10 +65,59 @@ fn understood_suffix(items: &[String]) -> String {
 }
 
 /// Token usage reported by the model endpoint, summed over every call.
+///
+/// Some servers send no `usage` (or no `completion_tokens`): such calls are
+/// counted in `unreported_calls`, the sums cover only the other calls, and
+/// the JSON form writes the sums as `null` (unknown), never as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "UsageJson", from = "UsageJson")]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Calls whose reply did not report both token counts.
+    pub unreported_calls: u32,
+}
+
+impl Usage {
+    /// Whether every call reported its tokens, so the sums are exact.
+    pub fn is_known(&self) -> bool {
+        self.unreported_calls == 0
+    }
+}
+
+/// [`Usage`] as JSON: unknown sums are `null`.
+#[derive(Serialize, Deserialize)]
+struct UsageJson {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    unreported_calls: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl From<Usage> for UsageJson {
+    fn from(u: Usage) -> UsageJson {
+        let known = u.is_known();
+        UsageJson {
+            input_tokens: known.then_some(u.input_tokens),
+            output_tokens: known.then_some(u.output_tokens),
+            unreported_calls: u.unreported_calls,
+        }
+    }
+}
+
+impl From<UsageJson> for Usage {
+    fn from(u: UsageJson) -> Usage {
+        let unknown = u.input_tokens.is_none() || u.output_tokens.is_none();
+        Usage {
+            input_tokens: u.input_tokens.unwrap_or(0),
+            output_tokens: u.output_tokens.unwrap_or(0),
+            unreported_calls: u.unreported_calls.max(u32::from(unknown)),
+        }
+    }
 }
 
 /// A spec plus how it was made.

@@ -7,8 +7,10 @@
 //!
 //! The user's words never become part of an instruction: they are encoded as
 //! a JSON string with `<`, `>` and backticks escaped, inside a fenced block
-//! the text cannot close. This module does not talk to a model and does not
-//! carry the spec schema (that is the request's `response_format`).
+//! the text cannot close. This module does not talk to a model. The spec
+//! schema travels as the request's `response_format`; only for endpoints
+//! without one (`response-format = "json_object"` or `"none"`) does
+//! [`schema`] render it for the end of the system message.
 
 use std::sync::LazyLock;
 
@@ -26,10 +28,11 @@ use crate::spec::Archetype;
 /// [`version`] appends a hash of the template text to it.
 const PROMPT_VERSION: &str = "2026-11-30.1";
 
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 4] = [
     ("system.j2", include_str!("../../prompts/system.j2")),
     ("user.j2", include_str!("../../prompts/user.j2")),
     ("repair.j2", include_str!("../../prompts/repair.j2")),
+    ("schema.j2", include_str!("../../prompts/schema.j2")),
 ];
 
 /// At most this many problems are listed in a repair message.
@@ -111,6 +114,13 @@ pub(super) fn system() -> Result<String, Error> {
     )
 }
 
+/// The schema section appended to the system message when the request
+/// carries no `json_schema` response format.
+pub(super) fn schema(schema: &serde_json::Value) -> Result<String, Error> {
+    let text = serde_json::to_string(schema).expect("a JSON value serialises");
+    render("schema.j2", context! { schema => text })
+}
+
 /// The first user message: the intent, and the workloads the repository
 /// holds (when there are any), as an escaped JSON data block.
 pub(super) fn user(intent: &Intent, existing: &[&Workload]) -> Result<String, Error> {
@@ -175,6 +185,12 @@ mod tests {
         assert!(system
             .contains("- web_service: Deployment, needs an image named in the request, ports http 8080"));
         assert!(!system.contains("{{") && !system.contains("{%"));
+        let section = schema(&serde_json::json!({"type": "object"})).unwrap();
+        assert!(
+            section.starts_with("# The JSON schema")
+                && section.contains("```json\n{\"type\":\"object\"}\n```"),
+            "{section:?}"
+        );
         let intent = Intent::new("deploy redis", Some("staging")).unwrap();
         let user = user(&intent, &[]).unwrap();
         assert!(user.contains("\"intent\": \"deploy redis\""), "{user}");

@@ -228,8 +228,9 @@ fn document_body() -> Value {
                         "spec": { "type": ["object", "null"], "description": "The typed spec (schemas/spec.schema.json), null until planned" },
                         "files": { "type": "array", "items": { "$ref": "#/components/schemas/File" } },
                         "findings": { "type": "array", "items": { "$ref": "#/components/schemas/Finding" } },
-                        "usage": { "type": "object", "properties": {
-                            "input_tokens": { "type": "integer" }, "output_tokens": { "type": "integer" } } },
+                        "usage": { "type": "object", "description": "Token sums; null when a model reply reported none", "properties": {
+                            "input_tokens": { "type": ["integer", "null"] }, "output_tokens": { "type": ["integer", "null"] },
+                            "unreported_calls": { "type": "integer", "description": "Model calls without token counts; absent when 0" } } },
                         "attempts": { "type": "integer" },
                         "base": { "type": ["object", "null"], "description": "{ref, commit} the plan was diffed against" },
                         "changes": { "type": "array", "items": { "$ref": "#/components/schemas/Change" } },

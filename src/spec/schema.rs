@@ -2,8 +2,10 @@
 //!
 //! schemars generates the schema from the Rust types; [`schema`] then makes it
 //! strict: every property required, `additionalProperties: false` on every
-//! object, nullable values as type unions, and no keyword outside the subset
-//! strict mode supports (`format`, `default`, `oneOf`, `$schema`, ...).
+//! object, nullable values as type unions, no keyword outside the subset
+//! strict mode supports (`format`, `default`, `oneOf`, `$schema`, ...), and no
+//! keyword beside a `$ref` (OpenAI answers `$ref cannot have keywords
+//! {'description'}`): such a reference is replaced by its definition.
 
 use serde_json::{json, Map, Value};
 use std::sync::LazyLock;
@@ -14,6 +16,7 @@ use super::Spec;
 pub fn schema() -> Value {
     let mut value = schemars::schema_for!(Spec).to_value();
     strictify(&mut value);
+    inline_refs_with_siblings(&mut value);
     if let Some(obj) = value.as_object_mut() {
         obj.remove("$schema");
         obj.insert(
@@ -84,6 +87,49 @@ fn strictify(value: &mut Value) {
     }
 }
 
+/// Replaces every `{"$ref": …, "description": …}` (a `$ref` with any other
+/// keyword) by a copy of the definition with those keywords on top, then
+/// drops definitions nothing refers to any more.
+fn inline_refs_with_siblings(root: &mut Value) {
+    let defs = root.get("$defs").cloned().unwrap_or_else(|| json!({}));
+    fn walk(value: &mut Value, defs: &Value) {
+        match value {
+            Value::Object(obj) => {
+                if obj.len() > 1 {
+                    let target = obj
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/$defs/"))
+                        .and_then(|name| defs.get(name));
+                    if let Some(Value::Object(def)) = target {
+                        let mut inlined = def.clone();
+                        for (key, sibling) in obj.iter().filter(|(k, _)| *k != "$ref") {
+                            inlined.insert(key.clone(), sibling.clone());
+                        }
+                        *obj = inlined;
+                    }
+                }
+                obj.values_mut().for_each(|v| walk(v, defs));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, defs)),
+            _ => {}
+        }
+    }
+    walk(root, &defs);
+    // Definitions may refer to each other: prune until nothing changes.
+    loop {
+        let text = root.to_string();
+        let Some(Value::Object(defs)) = root.get_mut("$defs") else {
+            return;
+        };
+        let before = defs.len();
+        defs.retain(|name, _| text.contains(&format!("\"#/$defs/{name}\"")));
+        if defs.len() == before {
+            return;
+        }
+    }
+}
+
 /// `anyOf: [{type: string, const: a}, {type: string, const: b}]` becomes
 /// `type: string, enum: [a, b]` (also when some alternatives are already
 /// enums), the form every strict-mode model handles.
@@ -113,68 +159,236 @@ fn collapse_const_alternatives(obj: &mut Map<String, Value>) {
 mod tests {
     use super::*;
 
-    /// Keywords OpenAI strict structured outputs accept.
-    const ALLOWED: &[&str] = &[
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "enum",
-        "const",
-        "anyOf",
-        "$ref",
-        "$defs",
-        "description",
-        "minimum",
-        "maximum",
-        "minItems",
-        "maxItems",
-        "pattern",
+    /// Keywords OpenAI strict structured outputs accept ("Supported
+    /// schemas"), with the types each one applies to (`None`: any type).
+    const ALLOWED: &[(&str, Option<&[&str]>)] = &[
+        ("type", None),
+        ("description", None),
+        ("enum", None),
+        ("const", None),
+        ("anyOf", None),
+        ("$ref", None),
+        ("$defs", None),
+        ("properties", Some(&["object"])),
+        ("required", Some(&["object"])),
+        ("additionalProperties", Some(&["object"])),
+        ("items", Some(&["array"])),
+        ("minItems", Some(&["array"])),
+        ("maxItems", Some(&["array"])),
+        ("pattern", Some(&["string"])),
+        ("format", Some(&["string"])),
+        ("minimum", Some(&["number", "integer"])),
+        ("maximum", Some(&["number", "integer"])),
+        ("exclusiveMinimum", Some(&["number", "integer"])),
+        ("exclusiveMaximum", Some(&["number", "integer"])),
+        ("multipleOf", Some(&["number", "integer"])),
     ];
+    const TYPES: &[&str] = &[
+        "string", "number", "integer", "boolean", "object", "array", "null",
+    ];
+    /// OpenAI's documented size limits.
+    const MAX_DEPTH: usize = 10;
+    const MAX_PROPERTIES: usize = 5_000;
+    const MAX_STRING_CHARS: usize = 120_000;
+    const MAX_ENUM_VALUES: usize = 1_000;
+    const LARGE_ENUM: usize = 250;
+    const MAX_LARGE_ENUM_CHARS: usize = 15_000;
 
-    fn walk(value: &Value, at: &str, problems: &mut Vec<String>) {
-        let Value::Object(obj) = value else { return };
-        for (key, child) in obj {
-            if !ALLOWED.contains(&key.as_str()) {
-                problems.push(format!("{at}: keyword {key} is not allowed in strict mode"));
+    /// Everything the rules count, over the whole schema.
+    #[derive(Default, Debug)]
+    struct Tally {
+        properties: usize,
+        string_chars: usize,
+        enum_values: usize,
+        problems: Vec<String>,
+    }
+
+    fn types_of(obj: &Map<String, Value>) -> Vec<&str> {
+        match obj.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn walk(value: &Value, at: &str, tally: &mut Tally) {
+        let Value::Object(obj) = value else {
+            tally.problems.push(format!("{at}: a schema must be an object"));
+            return;
+        };
+        let problems = &mut tally.problems;
+        if obj.contains_key("$ref") && obj.len() > 1 {
+            let keys: Vec<&String> = obj.keys().filter(|k| *k != "$ref").collect();
+            problems.push(format!("{at}: $ref cannot have keywords {keys:?}"));
+        }
+        let types = types_of(obj);
+        for t in &types {
+            if !TYPES.contains(t) {
+                problems.push(format!("{at}: type {t} is not supported"));
             }
-            match key.as_str() {
-                "properties" | "$defs" => {
-                    for (name, sub) in child.as_object().unwrap() {
-                        walk(sub, &format!("{at}/{key}/{name}"), problems);
-                    }
-                }
-                "anyOf" => {
-                    for (i, sub) in child.as_array().unwrap().iter().enumerate() {
-                        walk(sub, &format!("{at}/anyOf/{i}"), problems);
-                    }
-                }
-                "items" => walk(child, &format!("{at}/items"), problems),
+        }
+        for key in obj.keys() {
+            match ALLOWED.iter().find(|(k, _)| k == key) {
+                None => problems.push(format!("{at}: keyword {key} is not allowed in strict mode")),
+                Some((_, Some(applies))) if !types.iter().any(|t| applies.contains(t)) => problems.push(
+                    format!("{at}: keyword {key} needs type {applies:?}, not {types:?}"),
+                ),
                 _ => {}
             }
         }
-        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
-            let required: Vec<&str> = obj["required"]
-                .as_array()
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            for name in props.keys() {
-                if !required.contains(&name.as_str()) {
-                    problems.push(format!("{at}: property {name} is not required"));
+        if types.contains(&"object") || obj.contains_key("properties") {
+            check_object(obj, at, tally);
+        }
+        for (key, child) in obj {
+            match (key.as_str(), child) {
+                ("properties" | "$defs", Value::Object(map)) => {
+                    for (name, sub) in map {
+                        tally.string_chars += name.chars().count();
+                        walk(sub, &format!("{at}/{key}/{name}"), tally);
+                    }
                 }
-            }
-            if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
-                problems.push(format!("{at}: additionalProperties is not false"));
+                ("anyOf", Value::Array(alts)) => {
+                    for (i, sub) in alts.iter().enumerate() {
+                        walk(sub, &format!("{at}/anyOf/{i}"), tally);
+                    }
+                }
+                ("items", _) => walk(child, &format!("{at}/items"), tally),
+                ("enum", Value::Array(values)) => count_enum(values, at, tally),
+                ("const", Value::String(c)) => tally.string_chars += c.chars().count(),
+                _ => {}
             }
         }
     }
 
+    fn check_object(obj: &Map<String, Value>, at: &str, tally: &mut Tally) {
+        let empty = Map::new();
+        let props = obj.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+        tally.properties += props.len();
+        let required: Vec<&str> = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for name in props.keys() {
+            if !required.contains(&name.as_str()) {
+                tally
+                    .problems
+                    .push(format!("{at}: property {name} is not required"));
+            }
+        }
+        if obj.get("additionalProperties") != Some(&Value::Bool(false)) {
+            tally
+                .problems
+                .push(format!("{at}: additionalProperties is not false"));
+        }
+    }
+
+    fn count_enum(values: &[Value], at: &str, tally: &mut Tally) {
+        tally.enum_values += values.len();
+        let chars: usize = values
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|v| v.chars().count())
+            .sum();
+        tally.string_chars += chars;
+        if values.len() > LARGE_ENUM && chars > MAX_LARGE_ENUM_CHARS {
+            tally.problems.push(format!(
+                "{at}: an enum of {} values has {chars} characters",
+                values.len()
+            ));
+        }
+    }
+
+    /// Object nesting depth, following references (a cycle counts as too deep).
+    fn depth(value: &Value, root: &Value, seen: usize) -> usize {
+        if seen > MAX_DEPTH + 1 {
+            return seen;
+        }
+        let Value::Object(obj) = value else { return 0 };
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            let target = r.strip_prefix("#/$defs/").and_then(|n| root["$defs"].get(n));
+            return target.map_or(0, |t| depth(t, root, seen));
+        }
+        let own = usize::from(obj.contains_key("properties"));
+        let children = obj
+            .iter()
+            .filter(|(k, _)| *k != "$defs")
+            .flat_map(|(k, v)| match (k.as_str(), v) {
+                ("properties", Value::Object(m)) => m.values().collect::<Vec<_>>(),
+                ("anyOf", Value::Array(a)) => a.iter().collect(),
+                ("items", v) => vec![v],
+                _ => Vec::new(),
+            })
+            .map(|child| depth(child, root, seen + own))
+            .max()
+            .unwrap_or(0);
+        own + children
+    }
+
     #[test]
     fn schema_is_accepted_by_openai_strict_mode() {
-        let mut problems = Vec::new();
-        walk(&schema(), "#", &mut problems);
-        assert!(problems.is_empty(), "{problems:#?}");
+        let schema = schema();
+        let mut tally = Tally::default();
+        walk(&schema, "#", &mut tally);
+        assert!(tally.problems.is_empty(), "{:#?}", tally.problems);
+        assert_eq!(schema["type"], "object", "the root is an object");
+        assert!(schema.get("anyOf").is_none(), "the root is not an anyOf");
+        for reference in schema.to_string().split("\"$ref\":\"").skip(1) {
+            let target = reference.split('"').next().unwrap();
+            let name = target
+                .strip_prefix("#/$defs/")
+                .unwrap_or_else(|| panic!("{target}"));
+            assert!(schema["$defs"].get(name).is_some(), "{target} is not defined");
+        }
+        let depth = depth(&schema, &schema, 0);
+        assert!(depth <= MAX_DEPTH, "{depth} levels of nesting");
+        assert!(tally.properties <= MAX_PROPERTIES, "{tally:?}");
+        assert!(tally.string_chars <= MAX_STRING_CHARS, "{tally:?}");
+        assert!(tally.enum_values <= MAX_ENUM_VALUES, "{tally:?}");
+    }
+
+    #[test]
+    fn the_strict_mode_check_finds_what_openai_refuses() {
+        let bad = json!({
+            "type": "object",
+            "properties": {
+                "a": {"$ref": "#/$defs/A", "description": "x"},
+                "b": {"type": "string", "minLength": 1},
+                "c": {"type": "integer", "pattern": "^1$"},
+                "d": {"type": "object", "properties": {}}
+            },
+            "required": ["a", "b"],
+            "additionalProperties": false,
+            "$defs": {"A": {"type": "string"}}
+        });
+        let mut tally = Tally::default();
+        walk(&bad, "#", &mut tally);
+        let problems = tally.problems.join("\n");
+        for expected in [
+            "#/properties/a: $ref cannot have keywords [\"description\"]",
+            "#/properties/b: keyword minLength is not allowed",
+            "#/properties/c: keyword pattern needs type",
+            "#: property c is not required",
+            "#/properties/d: additionalProperties is not false",
+        ] {
+            assert!(problems.contains(expected), "{expected} in\n{problems}");
+        }
+    }
+
+    #[test]
+    fn a_ref_with_a_description_is_inlined_and_unused_definitions_dropped() {
+        let s = schema();
+        let archetype = &s["$defs"]["Component"]["properties"]["archetype"];
+        assert_eq!(archetype["type"], "string");
+        assert!(archetype["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("What kind of thing"));
+        assert!(archetype["enum"].as_array().unwrap().contains(&json!("redis")));
+        let limits = &s["$defs"]["Resources"]["properties"]["limits"];
+        assert_eq!(limits["description"], "The ceiling.");
+        assert_eq!(limits["additionalProperties"], false);
+        assert!(s["$defs"].get("Quantities").is_none(), "{:?}", s["$defs"]);
     }
 
     #[test]
@@ -185,13 +399,5 @@ mod tests {
             committed == schema_json(),
             "schemas/spec.schema.json is stale: run `cargo run -- schemas --write`"
         );
-    }
-
-    #[test]
-    fn archetype_is_a_string_enum() {
-        let s = schema();
-        let arch = &s["$defs"]["Archetype"];
-        assert_eq!(arch["type"], "string");
-        assert!(arch["enum"].as_array().unwrap().contains(&json!("redis")));
     }
 }

@@ -1,75 +1,189 @@
 //! The HTTP side of the openai planner: one model call, retried until a deadline.
 //!
-//! [`Transport`] holds the endpoint settings and a connection pool; each plan
-//! opens a [`Session`], whose [`Session::complete`] makes one chat-completions
-//! call and retries it with exponential backoff and jitter on 429, 408, 5xx,
-//! connection errors and per-call timeouts, honouring `Retry-After`, and
-//! never past the plan's deadline. 401, 400 and other answers fail at once.
+//! [`Transport::complete`] POSTs one chat-completions request with reqwest and
+//! retries it on 429, 408, 5xx, connection errors and per-call timeouts, at
+//! most `max_retries` times, with exponential backoff and jitter, honouring
+//! `retry-after-ms`, then a decimal `retry-after`, then an HTTP-date
+//! `retry-after` (the most precise the endpoint sent), and never past the
+//! plan's deadline. 401, 400 and other answers fail at once, with a message
+//! saying which setting to change when the endpoint refused the response
+//! format or answered with a stream.
 //!
-//! async-openai's own retry layer is replaced (its `middleware` feature) by a
-//! plain transport that makes exactly one HTTP call per request and notes the
-//! response's status and `Retry-After`, so retries never double up. This
-//! module does not look at what the model said; the planner does.
+//! Authentication is a bearer token, an `api-key` header on Azure's classic
+//! API (a URL with `/openai/deployments/`), or no header at all without a key. This module does not look at what
+//! the model said; the planner does.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
-use async_openai::middleware::{HttpRequestFactory, ReqwestService};
-use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
-use async_openai::Client;
-use tower::ServiceExt;
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
+use serde_json::Value;
 
-use super::{one_line, OpenAiConfig};
+use super::config::{OpenAiConfig, ResponseFormat};
+use super::one_line;
+use super::wire::Completion;
 use crate::plan::Error;
 
 /// Endpoint settings and a connection pool, shared by every plan.
 pub(super) struct Transport {
     config: OpenAiConfig,
-    endpoint: OpenAIConfig,
-    http: ReqwestService,
+    url: reqwest::Url,
+    /// Azure's classic API (a deployment URL): the key goes in `api-key`.
+    azure_classic: bool,
+    http: reqwest::Client,
 }
 
 impl Transport {
     /// `config` must already be checked.
-    pub(super) fn new(config: &OpenAiConfig) -> Transport {
-        let endpoint = OpenAIConfig::new()
-            .with_api_base(config.base_url.trim_end_matches('/'))
-            .with_api_key(config.api_key.clone().unwrap_or_default());
-        Transport {
+    pub(super) fn new(config: &OpenAiConfig) -> Result<Transport, Error> {
+        let url = config.endpoint().map_err(Error::Config)?;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))?;
+        Ok(Transport {
             config: config.clone(),
-            endpoint,
-            http: ReqwestService::default(),
+            azure_classic: url.path().contains("/openai/deployments/"),
+            url,
+            http,
+        })
+    }
+
+    /// One model call, retried on transient failures until `deadline`.
+    pub(super) async fn complete(&self, body: &Value, deadline: Instant) -> Result<Completion, Error> {
+        let config = &self.config;
+        let mut tries: u32 = 0;
+        // The last failure with an answer (a status, a refused connection),
+        // reported instead of a call the deadline cut short.
+        let mut answered: Option<Failure> = None;
+        loop {
+            tries += 1;
+            let limit = config
+                .timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let failure = match tokio::time::timeout(limit, self.call(body)).await {
+                Ok(Ok(completion)) => return Ok(completion),
+                Ok(Err(failure)) => failure,
+                Err(_) => Failure::timed_out(format!("no reply within {limit:?}")),
+            };
+            if !failure.retry {
+                return Err(Error::Provider(failure.message));
+            }
+            let cut_short = failure.timed_out && limit < config.timeout;
+            if tries > config.max_retries && !cut_short {
+                return Err(Error::Provider(format!(
+                    "{}; gave up after {tries} {} ({} {} allowed)",
+                    failure.message,
+                    plural(tries, "try", "tries"),
+                    config.max_retries,
+                    plural(config.max_retries, "retry", "retries"),
+                )));
+            }
+            let wait = failure.retry_after.unwrap_or_else(|| self.backoff(tries));
+            if cut_short || wait >= deadline.saturating_duration_since(Instant::now()) {
+                let failure = match answered {
+                    Some(earlier) if cut_short => earlier,
+                    _ => failure,
+                };
+                return Err(give_up(failure, tries, config.deadline));
+            }
+            if !failure.timed_out {
+                answered = Some(failure);
+            }
+            tokio::time::sleep(wait).await;
         }
     }
 
-    /// A client for one plan, whose HTTP calls report to this session only.
-    pub(super) fn session(&self) -> Session<'_> {
-        let seen = Seen::default();
-        let http = self.http.clone();
-        let observed = seen.clone();
-        let service = tower::service_fn(move |request: HttpRequestFactory| {
-            let http = http.clone();
-            let observed = observed.clone();
-            async move {
-                let response = http.oneshot(request).await?;
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                observed.set(response.status().as_u16(), retry_after);
-                Ok::<_, OpenAIError>(response)
-            }
-        });
-        let client = Client::with_config(self.endpoint.clone()).with_http_service(service);
-        Session {
-            transport: self,
-            client,
-            seen,
+    /// Exactly one HTTP request.
+    async fn call(&self, body: &Value) -> Result<Completion, Failure> {
+        let mut request = self.http.post(self.url.clone()).json(body);
+        if let Some(key) = &self.config.api_key {
+            request = match self.azure_classic {
+                true => request.header("api-key", key),
+                false => request.header(AUTHORIZATION, format!("Bearer {key}")),
+            };
         }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        if !(200..300).contains(&status) {
+            return Err(self.refused(status, &headers, &text));
+        }
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if content_type.starts_with("text/event-stream") || text.trim_start().starts_with("data:") {
+            return Err(Failure::fatal(
+                "the endpoint answered with a stream (text/event-stream) although the request said \
+                 \"stream\": false; streaming replies are not supported: use an endpoint or server \
+                 setting that returns one JSON chat completion"
+                    .into(),
+            ));
+        }
+        let not_completion = |e: &dyn std::fmt::Display| {
+            Failure::fatal(self.redact(&format!(
+                "the endpoint's reply is not a chat completion ({e}): {text}"
+            )))
+        };
+        let value: Value = serde_json::from_str(&text).map_err(|e| not_completion(&e))?;
+        if value.get("choices").is_none() && value.get("error").is_some() {
+            let detail = error_detail(&text);
+            return Err(Failure::fatal(self.redact(&format!("HTTP {status}: {detail}"))));
+        }
+        serde_json::from_value(value).map_err(|e| not_completion(&e))
+    }
+
+    /// A failure without an HTTP answer.
+    fn unreachable(&self, e: &reqwest::Error) -> Failure {
+        if e.is_timeout() {
+            return Failure::timed_out(self.redact(&error_chain(e)));
+        }
+        let mut f = Failure::fatal(self.redact(&format!("cannot reach the endpoint: {}", error_chain(e))));
+        f.retry = !e.is_builder();
+        f
+    }
+
+    /// A non-2xx answer: retryable or not, with the endpoint's own message.
+    fn refused(&self, status: u16, headers: &HeaderMap, text: &str) -> Failure {
+        let detail = error_detail(text);
+        let reason = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let mut message = self.redact(&format!("{status} {reason}: {detail}"));
+        let lower = detail.to_ascii_lowercase();
+        let format_refused = (400..=500).contains(&status) && lower.contains("response_format");
+        if format_refused {
+            message.push_str(&self.format_advice(&lower));
+        }
+        let quota = lower.contains("insufficient_quota") || lower.contains("exceeded your current quota");
+        Failure {
+            retry: retryable_status(status) && !quota && !format_refused,
+            timed_out: false,
+            retry_after: retry_after(headers, SystemTime::now()),
+            message,
+        }
+    }
+
+    /// What to configure when the endpoint refuses the response format.
+    fn format_advice(&self, detail: &str) -> String {
+        let now = self.config.response_format.as_str();
+        let next = match self.config.response_format {
+            _ if detail.contains("invalid schema") => {
+                return " (the endpoint refused gitintent's spec schema: please report this; \
+                        response-format = \"json_object\" in [provider] or \
+                        GITINTENT_LLM_RESPONSE_FORMAT=json_object works around it)"
+                    .to_string();
+            }
+            ResponseFormat::JsonSchema => "\"json_object\" (or \"none\" if it refuses that too)",
+            ResponseFormat::JsonObject => "\"none\"",
+            ResponseFormat::None => return String::new(),
+        };
+        format!(
+            " (the endpoint does not accept response_format \"{now}\": set response-format = {next} \
+             in [provider], or GITINTENT_LLM_RESPONSE_FORMAT)"
+        )
     }
 
     /// Exponential backoff for the given try (1-based), with jitter in [d/2, d].
@@ -98,102 +212,44 @@ impl Transport {
     }
 }
 
-/// The calls of one plan.
-pub(super) struct Session<'a> {
-    transport: &'a Transport,
-    client: Client<OpenAIConfig>,
-    seen: Seen,
+/// How long the endpoint asked to wait: `retry-after-ms`, else
+/// `retry-after` in (decimal) seconds, else `retry-after` as an HTTP date.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let number = |v: &str| v.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0);
+    if let Some(ms) = header("retry-after-ms").and_then(number) {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+    }
+    let value = header("retry-after")?;
+    if let Some(secs) = number(value) {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-impl Session<'_> {
-    /// One model call, retried on transient failures until `deadline`.
-    pub(super) async fn complete(
-        &self,
-        request: &CreateChatCompletionRequest,
-        deadline: Instant,
-    ) -> Result<CreateChatCompletionResponse, Error> {
-        let config = &self.transport.config;
-        let mut tries: u32 = 0;
-        // The last failure with an answer (a status, a refused connection),
-        // reported instead of a call the deadline cut short.
-        let mut answered: Option<Failure> = None;
-        loop {
-            tries += 1;
-            let limit = config
-                .timeout
-                .min(deadline.saturating_duration_since(Instant::now()));
-            self.seen.take();
-            let chat = self.client.chat();
-            let failure = match tokio::time::timeout(limit, chat.create(request.clone())).await {
-                Ok(Ok(response)) => return Ok(response),
-                Ok(Err(e)) => self.classify(e),
-                Err(_) => Failure::timed_out(format!("no reply within {limit:?}")),
-            };
-            if !failure.retry {
-                return Err(Error::Provider(failure.message));
-            }
-            let wait = failure
-                .retry_after
-                .unwrap_or_else(|| self.transport.backoff(tries));
-            if wait >= deadline.saturating_duration_since(Instant::now()) {
-                let cut_short = failure.timed_out && limit < config.timeout;
-                let failure = match answered {
-                    Some(earlier) if cut_short => earlier,
-                    _ => failure,
-                };
-                return Err(give_up(failure, tries, config.deadline));
-            }
-            if !failure.timed_out {
-                answered = Some(failure);
-            }
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Decides whether a failed call is worth retrying, with a message fit
-    /// for the user.
-    fn classify(&self, error: OpenAIError) -> Failure {
-        let seen = self.seen.take();
-        let retry_after = seen.and_then(|o| o.retry_after);
-        let (retry, message) = match error {
-            OpenAIError::ApiError(e) => {
-                let status = e.status_code.as_u16();
-                let quota = e.api_error.r#type.as_deref() == Some("insufficient_quota");
-                // async-openai keeps a 5xx body as raw text; show its message.
-                let detail = serde_json::from_str::<serde_json::Value>(&e.api_error.message)
-                    .ok()
-                    .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-                    .unwrap_or_else(|| e.api_error.to_string());
-                (
-                    retryable_status(status) && !quota,
-                    format!("{}: {detail}", e.status_code),
-                )
-            }
-            OpenAIError::JSONDeserialize(e, body) => match seen.map(|o| o.status) {
-                Some(status) if !(200..300).contains(&status) => {
-                    (retryable_status(status), format!("HTTP {status}: {body}"))
-                }
-                _ => (
-                    false,
-                    format!("the endpoint's reply is not a chat completion ({e}): {body}"),
-                ),
-            },
-            OpenAIError::Reqwest(e) if e.is_timeout() => {
-                return Failure::timed_out(self.transport.redact(&error_chain(&e)));
-            }
-            OpenAIError::Reqwest(e) => (
-                !e.is_builder(),
-                format!("cannot reach the endpoint: {}", error_chain(&e)),
-            ),
-            other => (false, other.to_string()),
-        };
-        let message = self.transport.redact(&message);
-        Failure {
-            retry,
-            timed_out: false,
-            retry_after,
-            message,
-        }
+/// The message in an error body: OpenAI's `{"error": {"message"}}`,
+/// `{"error": "text"}`, vLLM's top-level `message`, FastAPI's `detail`, or
+/// the body itself. An OpenAI error `type`/`code` is appended in brackets.
+fn error_detail(text: &str) -> String {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return text.to_string();
+    };
+    let error = &value["error"];
+    let message = error["message"]
+        .as_str()
+        .or_else(|| error.as_str())
+        .or_else(|| value["message"].as_str())
+        .or_else(|| value["detail"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| text.to_string());
+    let kind = error["code"]
+        .as_str()
+        .or_else(|| error["type"].as_str())
+        .filter(|k| !message.contains(k));
+    match kind {
+        Some(kind) => format!("{message} [{kind}]"),
+        None => message,
     }
 }
 
@@ -208,8 +264,16 @@ fn give_up(failure: Failure, tries: u32, total: Duration) -> Error {
         None => Error::Provider(format!(
             "{}; gave up after {tries} {} within the {total:?} deadline",
             failure.message,
-            if tries == 1 { "try" } else { "tries" }
+            plural(tries, "try", "tries")
         )),
+    }
+}
+
+fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
     }
 }
 
@@ -234,26 +298,14 @@ impl Failure {
             message,
         }
     }
-}
 
-/// The HTTP status and `Retry-After` of a response.
-#[derive(Clone, Copy)]
-struct Observed {
-    status: u16,
-    retry_after: Option<Duration>,
-}
-
-/// What the transport saw last, shared between it and its [`Session`].
-#[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Option<Observed>>>);
-
-impl Seen {
-    fn set(&self, status: u16, retry_after: Option<Duration>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Observed { status, retry_after });
-    }
-
-    fn take(&self) -> Option<Observed> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    fn fatal(message: String) -> Failure {
+        Failure {
+            retry: false,
+            timed_out: false,
+            retry_after: None,
+            message,
+        }
     }
 }
 
@@ -273,16 +325,19 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    fn transport(config: OpenAiConfig) -> Transport {
+        Transport::new(&config).unwrap()
+    }
+
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
-        let config = OpenAiConfig {
+        let t = transport(OpenAiConfig {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(400),
             ..OpenAiConfig::new("http://127.0.0.1:1/v1", "m")
-        };
-        let transport = Transport::new(&config);
+        });
         for (tries, full) in [(1, 100), (2, 200), (3, 400), (10, 400), (u32::MAX, 400)] {
-            let d = transport.backoff(tries);
+            let d = t.backoff(tries);
             let full = Duration::from_millis(full);
             assert!(d >= full / 2 && d <= full, "try {tries}: {d:?}");
         }
@@ -299,12 +354,55 @@ mod tests {
     }
 
     #[test]
+    fn the_most_precise_retry_after_wins() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(7));
+        type Headers<'a> = &'a [(&'static str, &'a str)];
+        let cases: [(Headers, Option<Duration>); 7] = [
+            (
+                &[("retry-after-ms", "1500"), ("retry-after", "2")],
+                Some(Duration::from_millis(1500)),
+            ),
+            (&[("retry-after", "0.25")], Some(Duration::from_millis(250))),
+            (&[("retry-after", "3")], Some(Duration::from_secs(3))),
+            (&[("retry-after", date.as_str())], Some(Duration::from_secs(7))),
+            (
+                &[("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT")],
+                Some(Duration::ZERO),
+            ),
+            (&[("retry-after", "soon"), ("retry-after-ms", "-5")], None),
+            (&[], None),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(retry_after(&headers(pairs), now), want, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn error_bodies_of_every_provider_give_their_message() {
+        let openai = r#"{"error": {"message": "Rate limit reached", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}"#;
+        assert_eq!(error_detail(openai), "Rate limit reached [rate_limit_exceeded]");
+        let vllm = r#"{"object": "error", "message": "bad request", "type": "BadRequestError", "param": null, "code": 400}"#;
+        assert_eq!(error_detail(vllm), "bad request");
+        assert_eq!(error_detail(r#"{"error": "model not found"}"#), "model not found");
+        assert_eq!(error_detail(r#"{"detail": "Not Found"}"#), "Not Found");
+        assert_eq!(error_detail("<html>502</html>"), "<html>502</html>");
+    }
+
+    #[test]
     fn the_key_is_redacted_from_messages() {
-        let config = OpenAiConfig {
+        let t = transport(OpenAiConfig {
             api_key: Some("sk-abcdefgh12345".into()),
             ..OpenAiConfig::new("http://127.0.0.1:1/v1", "m")
-        };
-        let text = Transport::new(&config).redact("Incorrect API key provided: sk-abcdefgh12345.\n");
+        });
+        let text = t.redact("Incorrect API key provided: sk-abcdefgh12345.\n");
         assert_eq!(text, "Incorrect API key provided: [redacted].");
     }
 }

@@ -97,6 +97,44 @@ pub struct ProviderConfig {
     pub deadline_secs: Option<u64>,
     /// Model replies per plan, repairs included (default 3).
     pub max_attempts: Option<u32>,
+    /// `json_schema` (default), `json_object` or `none`, for servers without
+    /// structured outputs (`GITINTENT_LLM_RESPONSE_FORMAT`).
+    pub response_format: Option<crate::plan::ResponseFormat>,
+    /// Output token cap, sent as `max_completion_tokens`
+    /// (`GITINTENT_LLM_MAX_COMPLETION_TOKENS`).
+    pub max_completion_tokens: Option<u32>,
+    /// Output token cap sent as `max_tokens` instead, for servers that only
+    /// know that name (`GITINTENT_LLM_MAX_TOKENS`).
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature, 0 to 2 (`GITINTENT_LLM_TEMPERATURE`).
+    pub temperature: Option<f32>,
+    /// Sampling seed (`GITINTENT_LLM_SEED`).
+    pub seed: Option<i64>,
+    /// Retries of one failed call, default 2 (`GITINTENT_LLM_MAX_RETRIES`).
+    pub max_retries: Option<u32>,
+    /// `api-version` query parameter, Azure's classic API (`GITINTENT_LLM_API_VERSION`).
+    pub api_version: Option<String>,
+    /// Azure classic deployment name: deployment URL and `api-key` header
+    /// (`GITINTENT_LLM_AZURE_DEPLOYMENT`).
+    pub azure_deployment: Option<String>,
+}
+
+/// The `[provider]` settings of what a request asks of the model.
+fn apply_request_settings(p: &ProviderConfig, config: &mut OpenAiConfig) {
+    use crate::plan::TokenLimit;
+    if let Some(f) = p.response_format {
+        config.response_format = f;
+    }
+    config.token_limit = p
+        .max_completion_tokens
+        .map(TokenLimit::MaxCompletionTokens)
+        .or(p.max_tokens.map(TokenLimit::MaxTokens))
+        .or(config.token_limit);
+    config.temperature = p.temperature.or(config.temperature);
+    config.seed = p.seed.or(config.seed);
+    config.max_retries = p.max_retries.unwrap_or(config.max_retries);
+    config.api_version = p.api_version.clone().or(config.api_version.take());
+    config.azure_deployment = p.azure_deployment.clone().or(config.azure_deployment.take());
 }
 
 /// One GitOps repository.
@@ -350,10 +388,21 @@ impl Config {
         if let Some(n) = p.max_attempts {
             config.max_attempts = n;
         }
+        apply_request_settings(p, &mut config);
+        config
+            .apply_env(&env)
+            .and_then(|()| config.check())
+            .map_err(|e| invalid("provider", e.to_string()))?;
         Ok(Some(config))
     }
 
     fn check(&self) -> Result<(), Error> {
+        if self.provider.max_completion_tokens.is_some() && self.provider.max_tokens.is_some() {
+            return Err(invalid(
+                "provider.max-tokens",
+                "set max-completion-tokens or max-tokens, not both",
+            ));
+        }
         let addr = self.listen_addr()?;
         if self.insecure_no_auth && !addr.ip().is_loopback() {
             return Err(invalid(

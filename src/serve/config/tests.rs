@@ -126,3 +126,56 @@ fn repo_flags_become_repositories() {
         .to_string()
         .contains("--repo"));
 }
+
+#[test]
+fn provider_request_settings_come_from_the_file_and_the_environment_wins() {
+    let text = r#"
+store = "/tmp/x.db"
+[provider]
+base-url = "https://acme.openai.azure.com"
+model = "gpt-4o-mini"
+response-format = "json_object"
+max-completion-tokens = 4096
+temperature = 0.1
+seed = 7
+max-retries = 4
+api-version = "2024-10-21"
+azure-deployment = "prod-4o"
+"#;
+    let o = Overrides {
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    let c = load(text, &[], o.clone()).unwrap();
+    let none = |_: &str| None;
+    let p = c.openai(none).unwrap().unwrap();
+    assert_eq!(p.response_format, crate::plan::ResponseFormat::JsonObject);
+    assert_eq!(
+        p.token_limit,
+        Some(crate::plan::TokenLimit::MaxCompletionTokens(4096))
+    );
+    assert_eq!((p.temperature, p.seed, p.max_retries), (Some(0.1), Some(7), 4));
+    assert_eq!(
+        p.endpoint().unwrap().as_str(),
+        "https://acme.openai.azure.com/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21"
+    );
+    let env = |n: &str| (n == "GITINTENT_LLM_RESPONSE_FORMAT").then(|| "none".to_string());
+    assert_eq!(
+        c.openai(env).unwrap().unwrap().response_format,
+        crate::plan::ResponseFormat::None
+    );
+
+    let both = format!("{text}max-tokens = 10\n");
+    let e = load(&both, &[], o.clone()).unwrap_err().to_string();
+    assert!(e.contains("provider.max-tokens") && e.contains("not both"), "{e}");
+    let bad = text.replace("\"json_object\"", "\"json\"");
+    let e = load(&bad, &[], o.clone()).unwrap_err().to_string();
+    assert!(e.contains("json_schema") && e.contains("json_object"), "{e}");
+    let no_version = text.replace("api-version = \"2024-10-21\"\n", "");
+    let e = load(&no_version, &[], o)
+        .unwrap()
+        .openai(none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("provider") && e.contains("api-version"), "{e}");
+}
