@@ -548,9 +548,11 @@ mod environment_tests {
         ] {
             assert_eq!(mentions_environment(text, &ctx), named, "{text}");
         }
-        let mut config = RepoConfig::default();
-        config.environments = vec!["prod-us".into()];
-        config.default_environment = Some("staging".into());
+        let config = RepoConfig {
+            environments: vec!["prod-us".into()],
+            default_environment: Some("staging".into()),
+            ..Default::default()
+        };
         let ctx = Context::new(config).unwrap();
         assert!(mentions_environment("scale web to 3 in prod-us", &ctx));
 

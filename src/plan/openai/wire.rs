@@ -8,8 +8,9 @@
 //! leniently: [`spec_text`] removes a ```` ```json ```` fence or a leading
 //! `<think>…</think>` block and nothing else.
 
+use async_openai::types::chat;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::config::{OpenAiConfig, ResponseFormat, TokenLimit};
 
@@ -24,6 +25,16 @@ pub(super) struct Message {
 }
 
 impl Message {
+    /// The message as async-openai types it.
+    fn typed(&self) -> chat::ChatCompletionRequestMessage {
+        let text = self.content.clone();
+        match self.role {
+            "system" => chat::ChatCompletionRequestSystemMessage::from(text).into(),
+            "assistant" => chat::ChatCompletionRequestAssistantMessage::from(text).into(),
+            _ => chat::ChatCompletionRequestUserMessage::from(text).into(),
+        }
+    }
+
     pub(super) fn system(content: String) -> Message {
         Message {
             role: "system",
@@ -46,39 +57,44 @@ impl Message {
     }
 }
 
-/// The request body for `messages` under `config`. Never streamed.
+/// The request body for `messages` under `config`, built with
+/// async-openai's typed `CreateChatCompletionRequest`, so what is sent is
+/// the OpenAI protocol's own shape. Never streamed.
 pub(super) fn request(config: &OpenAiConfig, schema: &Value, messages: &[Message]) -> Value {
-    let mut body = json!({
-        "model": config.model,
-        "messages": messages,
-        "stream": false,
-    });
-    match config.response_format {
-        ResponseFormat::JsonSchema => {
-            body["response_format"] = json!({
-                "type": "json_schema",
-                "json_schema": {
-                    "name": SCHEMA_NAME,
-                    "description": "A gitintent deployment spec",
-                    "schema": schema,
-                    "strict": true,
-                }
-            });
-        }
-        ResponseFormat::JsonObject => body["response_format"] = json!({ "type": "json_object" }),
-        ResponseFormat::None => {}
-    }
-    match config.token_limit {
-        Some(TokenLimit::MaxCompletionTokens(n)) => body["max_completion_tokens"] = json!(n),
-        Some(TokenLimit::MaxTokens(n)) => body["max_tokens"] = json!(n),
-        None => {}
-    }
+    let response_format = match config.response_format {
+        ResponseFormat::JsonSchema => Some(chat::ResponseFormat::JsonSchema {
+            json_schema: chat::ResponseFormatJsonSchema {
+                name: SCHEMA_NAME.to_string(),
+                description: Some("A gitintent deployment spec".to_string()),
+                schema: schema.clone(),
+                strict: Some(true),
+            },
+        }),
+        ResponseFormat::JsonObject => Some(chat::ResponseFormat::JsonObject),
+        ResponseFormat::None => None,
+    };
+    let (max_completion_tokens, max_tokens) = match config.token_limit {
+        Some(TokenLimit::MaxCompletionTokens(n)) => (Some(n), None),
+        Some(TokenLimit::MaxTokens(n)) => (None, Some(n)),
+        None => (None, None),
+    };
+    #[allow(deprecated)] // `max_tokens`: still what some servers read
+    let typed = chat::CreateChatCompletionRequest {
+        model: config.model.clone(),
+        messages: messages.iter().map(Message::typed).collect(),
+        response_format,
+        max_completion_tokens,
+        max_tokens,
+        temperature: config.temperature,
+        seed: config.seed,
+        stream: Some(false),
+        ..Default::default()
+    };
+    // Serialising a plain struct of strings and numbers cannot fail.
+    let mut body = serde_json::to_value(&typed).unwrap_or(Value::Null);
     if let Some(t) = config.temperature {
         // Through its shortest text, so 0.2 is sent as 0.2, not 0.20000000298.
-        body["temperature"] = json!(t.to_string().parse::<f64>().unwrap_or(f64::from(t)));
-    }
-    if let Some(seed) = config.seed {
-        body["seed"] = json!(seed);
+        body["temperature"] = serde_json::json!(t.to_string().parse::<f64>().unwrap_or(f64::from(t)));
     }
     body
 }
@@ -166,6 +182,7 @@ pub(super) fn spec_text(reply: &str) -> Result<&str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn fences_and_a_leading_think_block_are_removed() {
