@@ -65,6 +65,15 @@ pub enum Error {
     /// A planned path is not a plain relative path (or points into `.git`).
     #[error("refusing to commit {0:?}: not a plain relative path inside the repository")]
     UnsafePath(String),
+    /// Something in the base tree stands where a planned file goes: a
+    /// symbolic link (never written through, even in a commit), a file where
+    /// a directory must be, or a directory where the file must be.
+    #[error("refusing to commit {path:?}: {what:?} in the base is {reason}")]
+    InTheWay {
+        path: String,
+        what: String,
+        reason: &'static str,
+    },
     /// The base already holds exactly these files.
     #[error("nothing to change: {base} already holds these files")]
     NothingToChange { base: String },
@@ -139,6 +148,7 @@ impl Error {
                 | Error::Protected { .. }
                 | Error::InvalidBranch { .. }
                 | Error::UnsafePath(_)
+                | Error::InTheWay { .. }
                 | Error::NotOurs { .. }
                 | Error::Stale { .. }
                 | Error::NoAuthor
