@@ -24,8 +24,8 @@ mod push;
 pub use branch::{default_branch, slug};
 pub use commit::{commit, rollback, spec_sha256, Author, DiffStats, Proposal, Request, Status, Trailers};
 pub use forge::{
-    body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture,
-    ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
+    body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeAuth, ForgeConfig,
+    ForgeFuture, ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
 };
 pub use from_plan::{base_name, commit_plan, Committed, Options};
 pub use push::{
@@ -127,6 +127,13 @@ pub enum Error {
         url: String,
         #[source]
         source: reqwest::Error,
+    },
+    /// The forge's rate limit is exhausted for longer than gitintent waits.
+    #[error("the forge at {url} is rate-limiting this token; retry in {retry_after} s (at {at})")]
+    RateLimited {
+        url: String,
+        retry_after: u64,
+        at: String,
     },
     /// The forge answered with an error.
     #[error("the forge answered {status} to {method} {url}: {message}")]

@@ -8,6 +8,8 @@
 
 mod auth;
 mod branches;
+mod forges;
+mod input;
 mod secrets;
 mod slack;
 mod symlinks;
