@@ -323,3 +323,34 @@ fn a_token_with_a_trailing_newline_is_trimmed() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(forge.requests()[0].header("authorization"), "Bearer tok-123");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_checks_the_forge_before_it_commits_or_pushes() {
+    use crate::util::service::{client, plan, send, token_blocks, Gitops, Service, ADMIN};
+    let gitops = Gitops::new();
+    let block = format!(
+        "{}forge = {{ kind = \"gitlab\", url = \"ftp://gitlab.example.com\", repo = \"platform/gitops\" }}\n",
+        gitops.repository_block()
+    );
+    let service = Service::start(&format!("{block}{}", token_blocks())).await;
+    let made = plan(
+        &service,
+        ADMIN,
+        json!({ "intent": "Deploy memcached in staging", "repo": "gitops" }),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.json["id"].as_str().unwrap();
+    let before = refs(&gitops.work());
+    let proposed = send(
+        client()
+            .post(service.url(&format!("/v1/plans/{id}/proposal")))
+            .bearer_auth(ADMIN),
+    )
+    .await;
+    assert_eq!(proposed.status, 409, "{}", proposed.text);
+    assert_eq!(proposed.json["error"]["code"], "proposal_refused");
+    assert!(proposed.text.contains("forge"), "{}", proposed.text);
+    assert_eq!(gitops.remote_branches(), ["main"], "pushed before the check");
+    assert_eq!(refs(&gitops.work()), before, "committed before the check");
+}
