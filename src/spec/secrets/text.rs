@@ -58,80 +58,110 @@ fn bare(word: &str) -> &str {
 
 /// The redacted text and the values removed.
 fn redact(text: &str) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(text.len());
-    let mut found = Vec::new();
-    let mut redact_next = false;
-    // The quote that closes a multi-word secret being skipped, and its words so far.
-    let mut in_quote: Option<(char, String)> = None;
+    let mut r = Redactor {
+        out: String::with_capacity(text.len()),
+        ..Redactor::default()
+    };
     for (word, sep) in words(text) {
-        if let Some((q, mut value)) = in_quote.take() {
-            match word.find(q) {
-                Some(i) => {
-                    value.push_str(&word[..i]);
-                    found.push(value);
-                    out.push_str(&word[i + q.len_utf8()..]);
-                    out.push_str(sep);
-                }
-                None => {
-                    value.push_str(word);
-                    value.push_str(sep);
-                    in_quote = Some((q, value));
-                }
-            }
-            continue;
+        r.word(word, sep);
+    }
+    r.finish()
+}
+
+/// One pass of [`redact`] over the words of a text.
+#[derive(Default)]
+struct Redactor {
+    out: String,
+    found: Vec<String>,
+    /// The previous word named a secret ("password"): redact what follows.
+    redact_next: bool,
+    /// The quote that closes a multi-word secret being skipped, and its words so far.
+    in_quote: Option<(char, String)>,
+}
+
+impl Redactor {
+    fn word(&mut self, word: &str, sep: &str) {
+        if self.in_quote.is_some() {
+            return self.quoted(word, sep);
         }
         let b = bare(word);
-        if redact_next {
-            // "password is X", "password: X": skip the filler, redact what follows.
-            if b.is_empty() || ["is", "of", "to", "as", "="].contains(&b) {
-                out.push_str(word);
-                out.push_str(sep);
-                continue;
-            }
-            redact_next = false;
-            if let Some(q) = opening_quote(word) {
-                out.push_str(&format!("{q}{REDACTED}{q}"));
-                in_quote = Some((q, format!("{}{sep}", &word[q.len_utf8()..])));
-                continue;
-            }
-            found.push(b.to_string());
-            out.push_str(&word.replacen(b, REDACTED, 1));
-            out.push_str(sep);
-            continue;
+        if self.redact_next {
+            return self.after_name(word, b, sep);
         }
         if let Some((name, value)) = word.split_once(['=', ':']) {
             if let Some(q) = opening_quote(value).filter(|_| is_secret_name(bare(name))) {
-                out.push_str(&format!(
+                self.out.push_str(&format!(
                     "{name}{}{q}{REDACTED}{q}",
                     &word[name.len()..name.len() + 1]
                 ));
-                in_quote = Some((q, format!("{}{sep}", &value[q.len_utf8()..])));
-                continue;
+                self.in_quote = Some((q, format!("{}{sep}", &value[q.len_utf8()..])));
+                return;
             }
         }
-        if let Some((name, value)) = pair(word) {
-            if is_secret_name(name) || is_secret_value(value) {
-                found.push(value.to_string());
-                out.push_str(&word.replacen(value, REDACTED, 1));
-                out.push_str(sep);
-                continue;
+        match pair(word) {
+            Some((name, value)) if is_secret_name(name) || is_secret_value(value) => {
+                self.replace(word, value, sep)
+            }
+            _ if is_secret_value(b) => self.replace(word, b, sep),
+            _ => {
+                self.redact_next = is_secret_name(b) && !b.contains(['=', ':']);
+                self.push(word, sep);
             }
         }
-        if is_secret_value(b) {
-            found.push(b.to_string());
-            out.push_str(&word.replacen(b, REDACTED, 1));
-            out.push_str(sep);
-            continue;
+    }
+
+    /// A word inside a quoted secret: skipped, up to the closing quote.
+    fn quoted(&mut self, word: &str, sep: &str) {
+        let Some((q, mut value)) = self.in_quote.take() else {
+            return;
+        };
+        match word.find(q) {
+            Some(i) => {
+                value.push_str(&word[..i]);
+                self.found.push(value);
+                self.push(&word[i + q.len_utf8()..], sep);
+            }
+            None => {
+                value.push_str(word);
+                value.push_str(sep);
+                self.in_quote = Some((q, value));
+            }
         }
-        redact_next = is_secret_name(b) && !b.contains(['=', ':']);
-        out.push_str(word);
-        out.push_str(sep);
     }
-    if let Some((_, value)) = in_quote {
-        // An unclosed quote hides the rest rather than leaking it.
-        found.push(value.trim_end().to_string());
+
+    /// The word after a secret's name: "password is X", "password: X" skip
+    /// the filler and redact what follows (a quoted value whole).
+    fn after_name(&mut self, word: &str, b: &str, sep: &str) {
+        if b.is_empty() || ["is", "of", "to", "as", "="].contains(&b) {
+            return self.push(word, sep);
+        }
+        self.redact_next = false;
+        match opening_quote(word) {
+            Some(q) => {
+                self.out.push_str(&format!("{q}{REDACTED}{q}"));
+                self.in_quote = Some((q, format!("{}{sep}", &word[q.len_utf8()..])));
+            }
+            None => self.replace(word, b, sep),
+        }
     }
-    (out, found)
+
+    fn replace(&mut self, word: &str, value: &str, sep: &str) {
+        self.found.push(value.to_string());
+        self.push(&word.replacen(value, REDACTED, 1), sep);
+    }
+
+    fn push(&mut self, word: &str, sep: &str) {
+        self.out.push_str(word);
+        self.out.push_str(sep);
+    }
+
+    fn finish(mut self) -> (String, Vec<String>) {
+        if let Some((_, value)) = self.in_quote.take() {
+            // An unclosed quote hides the rest rather than leaking it.
+            self.found.push(value.trim_end().to_string());
+        }
+        (self.out, self.found)
+    }
 }
 
 /// `NAME=value` or `NAME:value` in a word: the name without leading
