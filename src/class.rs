@@ -139,13 +139,18 @@ impl propose::Error {
             | E::Protected { .. }
             | E::InvalidBranch { .. }
             | E::UnsafePath(_)
+            | E::InTheWay { .. }
             | E::NothingToChange { .. }
             | E::NotOurs { .. }
             | E::Stale { .. }
             | E::NoAuthor
             | E::RemoteNotFound(_)
             | E::ForgeConfig(_) => Class::BadInput,
-            E::Push { .. } | E::Rejected { .. } | E::ForgeHttp { .. } | E::Forge { .. } => Class::Upstream,
+            E::Push { .. }
+            | E::Rejected { .. }
+            | E::ForgeHttp { .. }
+            | E::RateLimited { .. }
+            | E::Forge { .. } => Class::Upstream,
             E::Locked { .. } | E::Contended(_) | E::Git { .. } => Class::Fault,
         }
     }
@@ -419,6 +424,10 @@ mod tests {
                 BadInput,
             ),
             (propose::Error::UnsafePath(s("../x")), BadInput),
+            (
+                propose::Error::InTheWay { path: s("a"), what: s("a"), reason: "a symbolic link" },
+                BadInput,
+            ),
             (propose::Error::NothingToChange { base: s("main") }, BadInput),
             (
                 propose::Error::NotOurs {
@@ -538,7 +547,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 64, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 66, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

@@ -2,7 +2,9 @@
 //!
 //! [`Intent::new`] is the first gate for untrusted text from any front end:
 //! it refuses empty, oversized and control-character input before a planner
-//! sees it. It does not interpret the text; planners do that.
+//! sees it, including the bidirectional controls that make text display
+//! differently from what it says (they would reach commit messages and pull
+//! request titles). It does not interpret the text; planners do that.
 
 /// The longest intent accepted, in bytes. Real intents are a sentence or two.
 pub const MAX_BYTES: usize = 4096;
@@ -21,6 +23,11 @@ pub enum Error {
     /// Contains control characters other than newlines and tabs.
     #[error("the intent contains a control character (U+{0:04X}); send plain text")]
     ControlCharacter(u32),
+    /// Contains a bidirectional control character ([`is_bidi_control`]).
+    #[error(
+        "the intent contains a bidirectional control character (U+{0:04X}), which makes text display differently from what it says; send plain text"
+    )]
+    BidiControl(u32),
     /// The environment given alongside the intent is not a valid name.
     #[error("environment {0}")]
     Environment(String),
@@ -51,6 +58,9 @@ impl Intent {
         {
             return Err(Error::ControlCharacter(c as u32));
         }
+        if let Some(c) = trimmed.chars().find(|c| is_bidi_control(*c)) {
+            return Err(Error::BidiControl(c as u32));
+        }
         let environment = environment
             .map(|e| crate::spec::sanitize_name(e).map_err(Error::Environment))
             .transpose()?;
@@ -59,6 +69,13 @@ impl Intent {
             environment,
         })
     }
+}
+
+/// The bidirectional embedding, override and isolate controls
+/// (U+202A–U+202E, U+2066–U+2069): invisible, and able to reorder what a
+/// reader sees ("Trojan Source").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -83,6 +100,21 @@ mod tests {
             Intent::new("deploy\u{1b}[31m redis", None),
             Err(Error::ControlCharacter(0x1b))
         );
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_with_their_code_point() {
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            let text = format!("deploy redis {c}in prod");
+            assert_eq!(Intent::new(&text, None), Err(Error::BidiControl(c as u32)));
+        }
+        let message = Error::BidiControl(0x202E).to_string();
+        assert!(
+            message.contains("U+202E") && message.contains("bidirectional"),
+            "{message}"
+        );
+        // Right-to-left text itself is fine.
+        assert!(Intent::new("deploy redis שלום in prod", None).is_ok());
     }
 
     #[test]

@@ -207,7 +207,9 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         },
         _ => intent.clone(),
     };
-    let critic = Remembering::new(ctx, stated);
+    // What the intent gave as credentials stays secret wherever the planner puts it.
+    let known = secrets::credentials(&intent.text);
+    let critic = Remembering::new(ctx, stated).knowing(known.clone());
     let existing = ctx.inventory.summary(intent.environment.as_deref());
     let planned = planner.plan(&intent, &existing, &critic).await?;
     let mut spec = planned.spec;
@@ -220,7 +222,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
             spec = final_spec;
             reviewed
         }
-        None => review_in(&mut spec, ctx, stated)?,
+        None => review_in(&mut spec, ctx, stated, &known)?,
     };
     Ok(Plan {
         intent: secrets::redact_text(&intent.text),
@@ -234,7 +236,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
         findings: reviewed.findings,
         usage: planned.usage,
         attempts: planned.attempts,
-        raw_reply: planned.raw_reply,
+        raw_reply: planned.raw_reply.map(|raw| secrets::redact_known(&raw, &known)),
     })
 }
 
@@ -252,13 +254,14 @@ pub struct Reviewed {
 /// Extracts secrets, applies changes, renders and validates; the spec's
 /// environment is taken as stated.
 pub fn review(spec: &mut Spec, ctx: &Context) -> Result<Reviewed> {
-    review_in(spec, ctx, true)
+    review_in(spec, ctx, true, &[])
 }
 
 /// [`review`], where `stated` says whether the intent named the environment
-/// (when it did not, changes may move the spec to their targets' environment).
-fn review_in(spec: &mut Spec, ctx: &Context, stated: bool) -> Result<Reviewed> {
-    let mut findings = secrets::extract(spec);
+/// (when it did not, changes may move the spec to their targets' environment)
+/// and `known` holds the credentials the intent gave.
+fn review_in(spec: &mut Spec, ctx: &Context, stated: bool, known: &[String]) -> Result<Reviewed> {
+    let mut findings = secrets::extract(spec, known);
     let scope = if stated {
         Scope::Stated(&spec.environment)
     } else {
@@ -418,6 +421,8 @@ fn mentions_environment(text: &str, ctx: &Context) -> bool {
 struct Remembering<'a> {
     ctx: &'a Context,
     stated: bool,
+    /// The intent's credentials ([`secrets::credentials`]).
+    known: Vec<String>,
     /// The spec as the critic received it, then as reviewed, with the review.
     last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
@@ -427,8 +432,15 @@ impl<'a> Remembering<'a> {
         Remembering {
             ctx,
             stated,
+            known: Vec::new(),
             last: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The same critic, treating `known` as credentials wherever they appear.
+    fn knowing(mut self, known: Vec<String>) -> Self {
+        self.known = known;
+        self
     }
 
     /// The remembered review of `spec`, if the critic's last input was `spec`.
@@ -441,7 +453,7 @@ impl<'a> Remembering<'a> {
 impl Critic for Remembering<'_> {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
         let mut reviewed = spec.clone();
-        match review_in(&mut reviewed, self.ctx, self.stated) {
+        match review_in(&mut reviewed, self.ctx, self.stated, &self.known) {
             Ok(review) => {
                 let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
                 if let Ok(mut last) = self.last.lock() {

@@ -16,5 +16,6 @@ mod serve_process;
 mod serve_slack;
 mod slack;
 mod snapshots;
+mod threats;
 mod util;
 mod validate;

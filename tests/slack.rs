@@ -362,6 +362,16 @@ async fn signatures_are_checked_before_anything_else() {
             unauthorized("replayed request: this signature was already accepted")
         )
     );
+    // The same digest spelt in upper case is not a new signature (issue 13).
+    let upper = format!("v0={}", good.trim_start_matches("v0=").to_ascii_uppercase());
+    let (status, reply) = bench.raw("slack/commands", &header(ts, &upper), &body).await;
+    assert_eq!(
+        (status, reply),
+        (
+            401,
+            unauthorized("malformed header x-slack-signature: the digest after v0= must be lower-case hex, as Slack sends it")
+        )
+    );
     assert_eq!(bench.backend.calls().0, 1);
 }
 

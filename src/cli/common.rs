@@ -115,18 +115,43 @@ pub(crate) struct PublishArgs {
     pub(crate) pr: bool,
 }
 
-/// The forge and its token when `--pr` is asked for, checked before anything is written.
+/// The forge and its token when `--pr` is asked for, checked before anything
+/// is written: the forge's configuration and token ([`ForgeConfig::ready`]),
+/// and a `base` (the snapshot's reference) that a pull request can merge into.
 pub(crate) fn forge_for(
     config: &gitintent::repo::RepoConfig,
     repo: &Path,
     publish: &PublishArgs,
+    base: &str,
 ) -> Result<Option<(ForgeConfig, String)>, propose::Error> {
     if !publish.pr {
         return Ok(None);
     }
+    pr_base(repo, base)?;
     let forge = forge_config(config, repo, &publish.remote)?;
-    let token = forge.token_from_env()?;
+    let token = forge.ready()?;
     Ok(Some((forge, token)))
+}
+
+/// A pull request merges into a branch: `base` must be a local branch
+/// (`refs/heads/…`) or a remote-tracking one (`origin/main`), not a tag or a commit.
+fn pr_base(repo: &Path, base: &str) -> Result<(), propose::Error> {
+    if base.starts_with("refs/heads/") {
+        return Ok(());
+    }
+    let git = git2::Repository::open(repo).ok();
+    let exists = |name: &str| git.as_ref().is_some_and(|g| g.find_reference(name).is_ok());
+    if exists(&format!("refs/remotes/{base}")) || exists(&format!("refs/heads/{base}")) {
+        return Ok(());
+    }
+    let what = if exists(&format!("refs/tags/{base}")) {
+        "a tag"
+    } else {
+        "a commit, not a branch"
+    };
+    Err(propose::Error::ForgeConfig(format!(
+        "--base {base} is {what}; a pull request can only merge into a branch: give a branch with --base, or drop --pr"
+    )))
 }
 
 /// `forge:` from `.gitintent.yaml`, else inferred from the remote's URL.

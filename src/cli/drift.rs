@@ -234,8 +234,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         return Ok(r.code);
     }
     if let (true, Some(p)) = (args.write, &proposal) {
-        let written = gitintent::repo::write_files(&args.repo, &p.files)
-            .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+        let written = match gitintent::repo::write_files(&args.repo, &p.files) {
+            Ok(written) => written,
+            Err(e) => {
+                eprintln!("error: {}", error_chain(&e));
+                return Ok(super::plan::write_exit_code(&e));
+            }
+        };
         for path in written {
             eprintln!("wrote {}", path.display());
         }

@@ -64,8 +64,8 @@ pub(crate) async fn land(
     let ctx = Context::from_snapshot(snapshot).map_err(|e| Refusal::from_error(e, none))?;
     let findings = gate(snapshot, &ctx, &report.environment, &drifted.files)
         .map_err(|e| Refusal::from_error(e, none))?;
-    let forge =
-        forge_for(&ctx.config, target.repo, target.publish).map_err(|e| Refusal::from_error(e, &findings))?;
+    let forge = forge_for(&ctx.config, target.repo, target.publish, snapshot.reference())
+        .map_err(|e| Refusal::from_error(e, &findings))?;
     let report_json = serde_json::to_vec(report).unwrap_or_default();
     let digest = hex::encode(Sha256::digest(&report_json));
     let mode = match drifted.mode {

@@ -207,22 +207,37 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
             files.retain(|f| !wired.contains(&f.path));
             files.extend(changes::wiring_to_write(root, base, changes));
         }
-        let written =
-            gitintent::repo::write_files(root, &files).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
-        for path in written {
-            eprintln!("wrote {}", path.display());
-        }
-        for path in &plan.in_place.deleted {
-            let target =
-                gitintent::repo::join_inside(root, path).map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
-            match std::fs::remove_file(&target) {
-                Ok(()) => eprintln!("removed {}", target.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(anyhow::anyhow!("removing {}: {e}", target.display())),
+        // Every path, deletions included, is checked before the first write.
+        let checked = plan
+            .in_place
+            .deleted
+            .iter()
+            .try_for_each(|p| gitintent::repo::safe_target(root, p).map(drop));
+        let written = checked.and_then(|()| gitintent::repo::write_files(root, &files));
+        let removed = written.and_then(|written| {
+            for path in written {
+                eprintln!("wrote {}", path.display());
             }
+            gitintent::repo::remove_files(root, &plan.in_place.deleted)
+        });
+        match removed {
+            Ok(removed) => removed.iter().for_each(|p| eprintln!("removed {}", p.display())),
+            Err(e) => return Ok(fail(format, write_exit_code(&e), error_chain(&e))),
         }
     }
     Ok(exit::OK)
+}
+
+/// A refused path (outside the repository, through a link, into `.git`) is
+/// bad input; an I/O failure is a failure.
+pub(crate) fn write_exit_code(e: &gitintent::repo::Error) -> u8 {
+    use gitintent::repo::Error as E;
+    match e {
+        E::UnsafePath(_) | E::Symlink { .. } | E::GitDir(_) | E::InTheWay { .. } | E::NotADirectory(_) => {
+            exit::BAD_INPUT
+        }
+        _ => exit::FAILURE,
+    }
 }
 
 /// Client mode: the same output and exit codes, planned by the service.

@@ -138,7 +138,7 @@ async fn plan_and_propose(
     let index = Index::build(&snapshot, &mut IndexCache::new())?;
     let ctx = Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?;
     // A pull request needs a forge and a token: check before anything is written.
-    let forge = forge_for(&ctx.config, &args.repo, &args.publish)?;
+    let forge = forge_for(&ctx.config, &args.repo, &args.publish, snapshot.reference())?;
     let plan = pipeline::run(intent, planner, &ctx).await?;
     let options = propose::Options {
         branch: args.branch.clone(),

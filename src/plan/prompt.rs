@@ -125,7 +125,8 @@ pub(super) fn schema(schema: &serde_json::Value) -> Result<String, Error> {
 /// holds (when there are any), as an escaped JSON data block.
 pub(super) fn user(intent: &Intent, existing: &[&Workload]) -> Result<String, Error> {
     let mut request = serde_json::json!({
-        "intent": intent.text,
+        // The provider sees the intent as the user sees it echoed: redacted.
+        "intent": crate::spec::secrets::redact_text(&intent.text),
         "environment": intent.environment,
     });
     if !existing.is_empty() {

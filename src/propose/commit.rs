@@ -325,6 +325,7 @@ fn build_tree(
         if !plain_path(&file.path) || !seen.insert(file.path.as_str()) {
             return Err(Error::UnsafePath(file.path.clone()));
         }
+        in_the_way(base, &file.path)?;
         let blob = repo
             .blob(file.content.as_bytes())
             .map_err(Error::git(format!("write the blob for {}", file.path)))?;
@@ -333,6 +334,34 @@ fn build_tree(
     update.create_updated(repo, base).map_err(Error::git(
         "build the tree (does a planned directory collide with a file?)",
     ))
+}
+
+/// Refuses `path` when the base tree has a symbolic link (or a file) on the
+/// way to it, or a link or directory where it goes: the same refusal as
+/// `plan --write` (`repo::safe_target`), instead of libgit2's bare error.
+fn in_the_way(base: &git2::Tree<'_>, path: &str) -> Result<(), Error> {
+    let segments: Vec<&str> = path.split('/').collect();
+    for end in 1..=segments.len() {
+        let prefix = segments[..end].join("/");
+        let Ok(entry) = base.get_path(std::path::Path::new(&prefix)) else {
+            return Ok(());
+        };
+        let last = end == segments.len();
+        let reason = match (entry.filemode(), last) {
+            (0o120000, _) => "a symbolic link; gitintent never writes through links",
+            (0o040000, true) => "a directory",
+            (0o040000, false) => continue,
+            (0o160000, _) => "a submodule",
+            (_, false) => "a file, not a directory",
+            (_, true) => continue,
+        };
+        return Err(Error::InTheWay {
+            path: path.to_string(),
+            what: prefix,
+            reason,
+        });
+    }
+    Ok(())
 }
 
 /// A relative path of normal segments, none of them `.git`.

@@ -3,13 +3,20 @@
 //! Both accept a self-hosted base URL (GitHub Enterprise, self-managed GitLab). Opening
 //! a request that already exists (GitHub 422, GitLab 409) finds and returns the open
 //! one instead, so re-proposing never piles up duplicates. The token is never logged
-//! and never part of an error message.
+//! and never part of an error message; it is trimmed and checked (a trailing
+//! newline is the usual culprit) before anything is written. The whole
+//! configuration is checked by [`ForgeConfig::ready`] before the first write.
+//! A branch pushed to a fork (`fork:`) is proposed to `repo`: GitHub's
+//! `owner:branch` head with `head_repo`, GitLab's `target_project_id`.
+//! Rate limits are waited out within a bound, then reported with a time
+//! (`http.rs`).
 //!
 //! It does not push: the branch must already be on the forge's repository.
 
 mod describe;
 mod github;
 mod gitlab;
+mod http;
 
 pub use describe::{body, describe_change, summary};
 pub use github::GitHub;
@@ -17,7 +24,6 @@ pub use gitlab::GitLab;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -73,8 +79,28 @@ pub struct ForgeConfig {
     /// `https://gitlab.example.com`. Default: github.com's API or gitlab.com.
     #[serde(default)]
     pub url: Option<String>,
-    /// `owner/name` (GitHub) or the project path `group/subgroup/name` (GitLab).
+    /// `owner/name` (GitHub) or the project path `group/subgroup/name` (GitLab):
+    /// where the pull request is opened.
     pub repo: String,
+    /// The fork the branch is pushed to, when it is not `repo`: `owner/name`
+    /// (GitHub) or `group/name` (GitLab).
+    #[serde(default)]
+    pub fork: Option<String>,
+    /// How the token is sent to GitLab: `private-token` (default; personal,
+    /// project and group access tokens) or `oauth` (`Authorization: Bearer`).
+    /// GitHub always takes `Bearer`.
+    #[serde(default)]
+    pub auth: Option<ForgeAuth>,
+}
+
+/// How a GitLab token is presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForgeAuth {
+    /// `PRIVATE-TOKEN: …`.
+    PrivateToken,
+    /// `Authorization: Bearer …` (OAuth 2 access tokens).
+    Oauth,
 }
 
 impl ForgeConfig {
@@ -84,23 +110,69 @@ impl ForgeConfig {
             ForgeKind::Github => "GITHUB_TOKEN",
             ForgeKind::Gitlab => "GITLAB_TOKEN",
         };
-        ["GITINTENT_FORGE_TOKEN", fallback]
+        let (name, value) = ["GITINTENT_FORGE_TOKEN", fallback]
             .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .find_map(|k| {
+                std::env::var(k)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (*k, v))
+            })
             .ok_or_else(|| {
                 Error::ForgeConfig(format!(
                     "no token to open a pull request: set GITINTENT_FORGE_TOKEN (or {fallback})"
                 ))
-            })
+            })?;
+        check_token(name, &value)
+    }
+
+    /// The checked token, once everything a pull request needs is known to
+    /// be well-formed (URL, repository paths, token): call it before the
+    /// first write, so a configuration error never leaves a pushed branch.
+    pub fn ready(&self) -> Result<String, Error> {
+        let token = self.token_from_env()?;
+        self.build(token.clone())?;
+        Ok(token)
     }
 
     /// The forge client for this config.
     pub fn build(&self, token: String) -> Result<Box<dyn Forge>, Error> {
+        let token = check_token("the forge token", &token)?;
         Ok(match self.kind {
-            ForgeKind::Github => Box::new(GitHub::new(self.url.as_deref(), &self.repo, token)?),
-            ForgeKind::Gitlab => Box::new(GitLab::new(self.url.as_deref(), &self.repo, token)?),
+            ForgeKind::Github => {
+                Box::new(GitHub::new(self.url.as_deref(), &self.repo, token)?.fork(self.fork.as_deref())?)
+            }
+            ForgeKind::Gitlab => Box::new(
+                GitLab::new(self.url.as_deref(), &self.repo, token)?
+                    .fork(self.fork.as_deref())?
+                    .auth(self.auth.unwrap_or(ForgeAuth::PrivateToken)),
+            ),
         })
     }
+}
+
+/// `value` trimmed (a trailing newline from `$(cat file)` or a secret mount),
+/// refused when what is left cannot be an HTTP header value.
+fn check_token(name: &str, value: &str) -> Result<String, Error> {
+    let token = value.trim();
+    if token.is_empty() {
+        return Err(Error::ForgeConfig(format!("{name} is empty")));
+    }
+    if let Some(c) = token
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || !c.is_ascii())
+    {
+        let what = if c.is_whitespace() {
+            "whitespace"
+        } else {
+            "a character"
+        };
+        return Err(Error::ForgeConfig(format!(
+            "{name} contains {what} (U+{:04X}) inside it, which no forge token has; check how it was set",
+            c as u32
+        )));
+    }
+    Ok(token.to_string())
 }
 
 /// Opens a pull request on the configured forge (or returns the existing one).
@@ -136,119 +208,13 @@ pub fn infer_forge(remote_url: &str) -> Option<ForgeConfig> {
         h if h.starts_with("gitlab.") => (ForgeKind::Gitlab, Some(format!("https://{h}"))),
         _ => return None,
     };
-    Some(ForgeConfig { kind, url, repo })
-}
-
-/// The HTTP client every forge uses.
-fn client() -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(concat!("gitintent/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|source| Error::ForgeHttp {
-            url: String::new(),
-            source,
-        })
-}
-
-/// Checks an `owner/name` style path: non-empty segments of safe characters.
-fn check_repo_path(repo: &str, min_segments: usize) -> Result<Vec<&str>, Error> {
-    let segments: Vec<&str> = repo.split('/').collect();
-    let ok = segments.len() >= min_segments
-        && segments.iter().all(|s| {
-            !s.is_empty()
-                && *s != "."
-                && *s != ".."
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        });
-    if ok {
-        Ok(segments)
-    } else {
-        Err(Error::ForgeConfig(format!(
-            "repo {repo:?} is not an owner/name path"
-        )))
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A base URL without a trailing slash, http(s) only.
-fn base_url(url: &str) -> Result<String, Error> {
-    let url = url.trim_end_matches('/');
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(Error::ForgeConfig(format!(
-            "forge url {url:?} must start with https://"
-        )));
-    }
-    Ok(url.to_string())
-}
-
-/// Sends one request and returns status and JSON body (`Null` when not JSON).
-async fn send(url: &str, request: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), Error> {
-    let http = |source| Error::ForgeHttp {
-        url: url.to_string(),
-        source,
-    };
-    let response = request.send().await.map_err(http)?;
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(http)?;
-    Ok((
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    ))
-}
-
-/// The first item a forge lists at `url` (GET), parsed; `what` names it in the
-/// message ("GitHub said the pull request") when the forge said it exists but lists none.
-async fn first_listed(
-    url: String,
-    request: reqwest::RequestBuilder,
-    parse: fn(&serde_json::Value, bool) -> Option<PullRequest>,
-    what: &str,
-) -> Result<PullRequest, Error> {
-    let (status, answer) = send(&url, request).await?;
-    if status != 200 {
-        return Err(answer_error("GET", &url, status, &answer));
-    }
-    answer
-        .as_array()
-        .and_then(|list| list.first())
-        .and_then(|first| parse(first, true))
-        .ok_or_else(|| Error::Forge {
-            method: "GET",
-            url,
-            status,
-            message: format!("{what} exists but did not list it"),
-        })
-}
-
-/// An error answer, with the forge's own message when it sent one.
-fn answer_error(method: &'static str, url: &str, status: u16, body: &serde_json::Value) -> Error {
-    let message = body
-        .get("message")
-        .map(|m| match m {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .or_else(|| body.get("error").map(|e| e.to_string()))
-        .unwrap_or_else(|| "no details".to_string());
-    Error::Forge {
-        method,
-        url: url.to_string(),
-        status,
-        message,
-    }
+    Some(ForgeConfig {
+        kind,
+        url,
+        repo,
+        fork: None,
+        auth: None,
+    })
 }
 
 #[cfg(test)]
@@ -273,13 +239,17 @@ mod tests {
     }
 
     #[test]
-    fn encoding_and_repo_paths() {
-        assert_eq!(encode("group/sub/proj"), "group%2Fsub%2Fproj");
-        assert_eq!(encode("gitintent/a-1"), "gitintent%2Fa-1");
-        assert!(check_repo_path("acme/gitops", 2).is_ok());
-        for bad in ["acme", "acme/../x", "acme//x", "acme/x?y"] {
-            assert!(check_repo_path(bad, 2).is_err(), "{bad}");
-        }
-        assert!(base_url("ftp://x").is_err());
+    fn tokens_are_trimmed_and_broken_ones_named() {
+        assert_eq!(check_token("T", "ghp_abc\n").unwrap(), "ghp_abc");
+        assert_eq!(check_token("T", "  glpat-x \r\n").unwrap(), "glpat-x");
+        let err = check_token("GITINTENT_FORGE_TOKEN", "ghp_a\nghp_b")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("GITINTENT_FORGE_TOKEN") && err.contains("U+000A"),
+            "{err}"
+        );
+        assert!(check_token("T", " \n").is_err());
+        assert!(!err.contains("ghp_a"), "the token is never shown: {err}");
     }
 }

@@ -24,8 +24,8 @@ mod push;
 pub use branch::{default_branch, slug};
 pub use commit::{commit, rollback, spec_sha256, Author, DiffStats, Proposal, Request, Status, Trailers};
 pub use forge::{
-    body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeConfig, ForgeFuture,
-    ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
+    body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeAuth, ForgeConfig,
+    ForgeFuture, ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
 };
 pub use from_plan::{base_name, commit_plan, Committed, Options};
 pub use push::{
@@ -65,6 +65,15 @@ pub enum Error {
     /// A planned path is not a plain relative path (or points into `.git`).
     #[error("refusing to commit {0:?}: not a plain relative path inside the repository")]
     UnsafePath(String),
+    /// Something in the base tree stands where a planned file goes: a
+    /// symbolic link (never written through, even in a commit), a file where
+    /// a directory must be, or a directory where the file must be.
+    #[error("refusing to commit {path:?}: {what:?} in the base is {reason}")]
+    InTheWay {
+        path: String,
+        what: String,
+        reason: &'static str,
+    },
     /// The base already holds exactly these files.
     #[error("nothing to change: {base} already holds these files")]
     NothingToChange { base: String },
@@ -118,6 +127,13 @@ pub enum Error {
         url: String,
         #[source]
         source: reqwest::Error,
+    },
+    /// The forge's rate limit is exhausted for longer than gitintent waits.
+    #[error("the forge at {url} is rate-limiting this token; retry in {retry_after} s (at {at})")]
+    RateLimited {
+        url: String,
+        retry_after: u64,
+        at: String,
     },
     /// The forge answered with an error.
     #[error("the forge answered {status} to {method} {url}: {message}")]

@@ -78,7 +78,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Checks a pattern: relative, no `..`, and it must contain `{name}`.
+    /// Checks a pattern: relative, no `..`, no `.git`, and it must contain `{name}`.
     pub fn new(pattern: &str) -> Result<Layout, String> {
         let trimmed = pattern.trim_matches('/');
         if trimmed.is_empty() || pattern.starts_with('/') || pattern.contains('\\') {
@@ -90,6 +90,11 @@ impl Layout {
         {
             return Err(format!(
                 "layout {pattern:?} must not contain empty, '.' or '..' segments"
+            ));
+        }
+        if trimmed.split('/').any(|seg| seg.eq_ignore_ascii_case(".git")) {
+            return Err(format!(
+                "layout {pattern:?} reaches into .git; gitintent never writes there"
             ));
         }
         if !trimmed.contains("{name}") {
@@ -193,6 +198,8 @@ mod tests {
             "apps",
             "a//{name}",
             "a/./{name}",
+            ".git/hooks/{name}/",
+            "apps/.GIT/{name}",
         ] {
             assert!(Layout::new(bad).is_err(), "{bad:?}");
         }

@@ -359,6 +359,20 @@ fn wiring(
         let Some(old) = snapshot.read(&path)? else {
             continue;
         };
+        if let Some(reason) = wire::ambiguous(&old, "resources") {
+            // Editing it could wire the app into a list nobody reads: stop here.
+            set.findings.push(
+                Finding::new(
+                    Severity::Error,
+                    "kustomization-ambiguous",
+                    &path,
+                    "/resources",
+                    format!("cannot add {} to {path}: {reason}", names.join(", ")),
+                )
+                .in_file(&path),
+            );
+            continue;
+        }
         let mut text = old.clone();
         for name in names {
             match wire::add_resource(&text, name) {

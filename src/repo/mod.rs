@@ -7,7 +7,8 @@
 //! - [`diff`]: a plan against a snapshot, as a [`Changeset`] (with conflicts
 //!   and kustomization wiring).
 //! - [`write_files`]: planned files into a working tree (`plan --write`),
-//!   never outside the repository root.
+//!   never outside the repository root, never through a symbolic link,
+//!   never into `.git` (`write.rs`).
 //!
 //! Committing, pushing and pull requests are not here.
 
@@ -20,6 +21,7 @@ mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
 pub(crate) mod wire;
+mod write;
 
 pub use config::{Layout, RepoConfig};
 pub use conventions::Conventions;
@@ -28,10 +30,9 @@ pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub(crate) use parse::values as parse_values;
 pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};
+pub use write::{remove_files, safe_target, write_files};
 
 use std::path::{Component, Path, PathBuf};
-
-use crate::manifest::File;
 
 /// Repository faults.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,20 @@ pub enum Error {
     /// Indexing failed for a reason other than git.
     #[error("indexing failed: {0}")]
     Index(String),
+    /// A planned path goes through a symbolic link, or its target is one:
+    /// a committed link could send the write anywhere on the machine.
+    #[error("refusing to write {path:?}: {link:?} is a symbolic link, and gitintent never writes through links (a committed link could point outside the repository); replace it with a directory or file and retry")]
+    Symlink { path: String, link: String },
+    /// A planned path reaches into `.git` (hooks, config): never written.
+    #[error("refusing to write {0:?}: it is inside .git; check `layout:` in .gitintent.yaml")]
+    GitDir(String),
+    /// A directory on a planned path is a file, or the target is a directory.
+    #[error("refusing to write {path:?}: {what:?} is in the way ({reason})")]
+    InTheWay {
+        path: String,
+        what: String,
+        reason: &'static str,
+    },
     /// Writing a planned file failed.
     #[error("cannot write {path}")]
     Write {
@@ -130,35 +145,6 @@ pub fn commit_files(
     repo.commit(Some(reference), &sig, &sig, message, &tree, &[])
 }
 
-/// Writes planned files into a working tree, all or nothing.
-///
-/// Every path is checked before the first write; each file is written to a
-/// temporary sibling and renamed into place.
-pub fn write_files(root: &Path, files: &[File]) -> Result<Vec<PathBuf>, Error> {
-    if !root.is_dir() {
-        return Err(Error::NotADirectory(root.to_path_buf()));
-    }
-    let targets: Vec<PathBuf> = files
-        .iter()
-        .map(|f| join_inside(root, &f.path))
-        .collect::<Result<_, _>>()?;
-    for (file, target) in files.iter().zip(&targets) {
-        let write = |path: &Path| -> std::io::Result<()> {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = path.with_extension("gitintent.tmp");
-            std::fs::write(&tmp, &file.content)?;
-            std::fs::rename(&tmp, path)
-        };
-        write(target).map_err(|source| Error::Write {
-            path: target.clone(),
-            source,
-        })?;
-    }
-    Ok(targets)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,22 +159,5 @@ mod tests {
             join_inside(root, "clusters/prod/a.yaml").unwrap(),
             Path::new("/repo/clusters/prod/a.yaml")
         );
-    }
-
-    #[test]
-    fn nothing_is_written_when_one_path_is_bad() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = [
-            File {
-                path: "ok.yaml".into(),
-                content: "a: 1\n".into(),
-            },
-            File {
-                path: "../escape.yaml".into(),
-                content: "b: 1\n".into(),
-            },
-        ];
-        assert!(write_files(dir.path(), &files).is_err());
-        assert!(!dir.path().join("ok.yaml").exists());
     }
 }

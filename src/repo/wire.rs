@@ -10,7 +10,9 @@
 //! there (`web`, `./web` and `web/` are the same entry).
 //!
 //! It does not re-serialise YAML, and refuses (with a message) a `resources:`
-//! it cannot read with confidence, such as an alias or a scalar.
+//! it cannot read with confidence, such as an alias or a scalar; a file with
+//! the key twice or a merge key `<<:` is [`ambiguous`], which callers report
+//! as an error.
 
 /// `text` with `entry` added to its top-level `resources:` list; `Ok(None)`
 /// when the entry is already listed.
@@ -32,6 +34,39 @@ pub(crate) fn add_patch(text: &str, file: &str) -> Result<Option<String>, String
     )
 }
 
+/// Why `text` cannot be edited with confidence at all: the top-level `key`
+/// appears more than once (YAML parsers disagree on which wins, so a line
+/// added to one may be ignored), or a merge key `<<:` may bring in another
+/// copy of it. `None` when neither is there. Such a file must be fixed by a
+/// person; callers report an error, never a silent success.
+pub(crate) fn ambiguous(text: &str, key: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().map(strip_comment).collect();
+    let count = lines
+        .iter()
+        .filter(|l| {
+            let l = l.trim_end();
+            [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")]
+                .iter()
+                .any(|head| {
+                    l.strip_prefix(head.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+                })
+        })
+        .count();
+    if count > 1 {
+        return Some(format!(
+            "it has {count} top-level `{key}:` keys; YAML tools disagree on which one counts. Merge them into one"
+        ));
+    }
+    let merge = lines.iter().any(|l| {
+        let compact: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        ["<<:", "\"<<\":", "'<<':"].iter().any(|m| compact.contains(m))
+    });
+    merge.then(|| {
+        "it uses a YAML merge key (`<<:`), which may bring in another list than the one an edit would change. Expand the merge by hand".to_string()
+    })
+}
+
 /// Adds `item` (block style) or `flow_item` (flow style) to the top-level
 /// list `key`, unless an item reading `entry` is there.
 fn add_to_list(
@@ -41,6 +76,9 @@ fn add_to_list(
     item: &str,
     flow_item: &str,
 ) -> Result<Option<String>, String> {
+    if let Some(reason) = ambiguous(text, key) {
+        return Err(reason);
+    }
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let head = format!("{key}:");
     let head = head.as_str();
@@ -353,6 +391,29 @@ fn yaml_scalar(entry: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn duplicate_keys_and_merge_keys_are_refused() {
+        for text in [
+            "resources:\n- a\nresources:\n- b\n",
+            "resources: [a]\n\"resources\": [b]\n",
+            "base: &b\n  resources: [a]\n<<: *b\n",
+            "kind: Kustomization\n<< : *b\nresources:\n- a\n",
+        ] {
+            let err = add_resource(text, "web").unwrap_err();
+            assert!(
+                err.contains("resources") || err.contains("<<:"),
+                "{text:?}: {err}"
+            );
+            assert!(ambiguous(text, "resources").is_some(), "{text:?}");
+        }
+        // A comment or a nested key of the same name is not a second key.
+        assert!(ambiguous(
+            "resources:\n- a\n# resources:\nnested:\n  resources: []\n",
+            "resources"
+        )
+        .is_none());
+    }
+
     use super::*;
 
     #[test]

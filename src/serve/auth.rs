@@ -105,7 +105,10 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Tokens from the config; `insecure` lets requests without a token through.
+    /// Tokens from the config; `insecure` lets requests *without* a token
+    /// through. A presented token must always be valid: a wrong one is never
+    /// taken for "no token" (with `--insecure-no-auth` and tokens configured,
+    /// it would otherwise get every right).
     pub fn new(tokens: &[TokenConfig], insecure: bool) -> Auth {
         let tokens = tokens
             .iter()
@@ -140,11 +143,7 @@ impl Auth {
                 found = Some(config);
             }
         }
-        match found {
-            Some(config) => Ok(Caller::from_token(config)),
-            None if self.insecure => Ok(Caller::anonymous()),
-            None => Err(Error::Unknown),
-        }
+        found.map(Caller::from_token).ok_or(Error::Unknown)
     }
 }
 
@@ -239,6 +238,22 @@ mod tests {
         assert_eq!(
             auth.authenticate(Some("Basic abc")).unwrap_err(),
             Error::Malformed
+        );
+    }
+
+    #[test]
+    fn insecure_mode_lets_no_token_through_but_never_a_wrong_one() {
+        let auth = Auth::new(&[token("ci", "gi_one", &["staging"], &[Right::Plan], None)], true);
+        assert_eq!(auth.authenticate(None).unwrap().name, "anonymous");
+        assert_eq!(auth.authenticate(Some("Bearer gi_one")).unwrap().name, "ci");
+        assert_eq!(
+            auth.authenticate(Some("Bearer gi_wrong")).unwrap_err(),
+            Error::Unknown
+        );
+        let tokenless = Auth::new(&[], true);
+        assert_eq!(
+            tokenless.authenticate(Some("Bearer anything")).unwrap_err(),
+            Error::Unknown
         );
     }
 

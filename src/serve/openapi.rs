@@ -125,8 +125,9 @@ fn document_body() -> Value {
                     "401": error_response("Missing or unknown token"),
                     "403": error_response("The token may not propose to this environment"),
                     "404": error_response("No such plan"),
-                    "409": error_response("Pending, failed, has error findings, nothing to change, already proposed, or refused by git"),
-                    "502": error_response("Git or forge failure")
+                    "409": error_response("Pending, failed, has error findings, nothing to change, already proposed, refused by git, or a forge configuration error (checked before anything is written)"),
+                    "502": error_response("Git or forge failure"),
+                    "503": error_response("The forge is rate-limiting the token for longer than gitintent waits; the message says when to retry")
                 }
             }},
             "/v1/drift": { "get": {

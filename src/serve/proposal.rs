@@ -244,6 +244,11 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
                 .prepare(&mut lock, Instant::now())
                 .map_err(Failure::Repo)?
                 .ctx;
+            // A pull request's configuration and token are checked before the first write.
+            let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
+            if let (Some(forge), Some(_)) = (&forge, repo.push_remote()) {
+                forge.ready().map_err(Failure::Propose)?;
+            }
             let request = Request {
                 protected: ctx.config.protected_branches.clone(),
                 author: Some(Author::from_env_or(ctx.config.author.clone()).unwrap_or_else(service_author)),
@@ -278,7 +283,7 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
     };
     let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
     if let (Some(forge), true) = (forge, proposal.pushed) {
-        let token = forge.token_from_env().map_err(|e| propose_error(&e))?;
+        let token = forge.ready().map_err(|e| propose_error(&e))?;
         let pr = PullRequestRequest {
             title: summary,
             body: propose::body(&record.intent, &input.spec, &input.findings, &proposal.stats),
@@ -315,6 +320,12 @@ fn propose_error(e: &propose::Error) -> ApiError {
         propose::Error::Findings(_) => ApiError::conflict("plan_has_errors", e.to_string()),
         propose::Error::NothingToChange { .. } => ApiError::conflict("nothing_to_change", e.to_string()),
         propose::Error::Rejected { .. } => ApiError::conflict("push_rejected", e.to_string()),
+        // Says when to retry; names the forge's URL and a time, nothing secret.
+        propose::Error::RateLimited { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "forge_rate_limited",
+            e.to_string(),
+        ),
         e if e.is_bad_input() => ApiError::conflict("proposal_refused", e.to_string()),
         e => ApiError::upstream(StatusCode::BAD_GATEWAY, "proposal_failed", "the proposal", e),
     }

@@ -76,8 +76,13 @@ fn plan_of(r: &PlanRecord) -> Option<Plan> {
 }
 
 fn summary(r: &PlanRecord) -> Result<PlanSummary, BackendError> {
+    let unfinished = |message: String| BackendError::Unfinished {
+        repo: r.repo.clone(),
+        environment: r.environment.clone(),
+        message,
+    };
     if r.status == Status::Pending {
-        return Err(BackendError::Refused(format!(
+        return Err(unfinished(format!(
             "plan {} is still being planned; try again in a moment",
             r.id
         )));
@@ -88,7 +93,7 @@ fn summary(r: &PlanRecord) -> Result<PlanSummary, BackendError> {
             .as_ref()
             .and_then(|e| e["message"].as_str())
             .unwrap_or("planning failed");
-        return Err(BackendError::Refused(format!("plan {} failed: {message}", r.id)));
+        return Err(unfinished(format!("plan {} failed: {message}", r.id)));
     }
     let plan = plan_of(r).ok_or_else(|| BackendError::Internal(format!("plan {} is unreadable", r.id)))?;
     let mut s = PlanSummary::from_plan(&r.id, &r.repo, &plan);

@@ -154,7 +154,7 @@ pub struct ProposalSummary {
 /// Why the backend could not do what was asked.
 ///
 /// `NotFound`, `Refused` and `Invalid` messages are shown to the Slack user and
-/// must be safe to show; `Internal` is logged and replaced by a polite apology.
+/// must be safe to show; `Unfinished` only after a rights check; `Internal` is logged and replaced by a polite apology.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
     /// No plan with this id.
@@ -166,6 +166,15 @@ pub enum BackendError {
     /// The request itself is wrong, e.g. an empty or oversized intent, an unknown repo.
     #[error("{0}")]
     Invalid(String),
+    /// The plan exists but has no result to show: still pending, or failed.
+    /// `message` says which (a failure's cause); the router shows it only to
+    /// someone whose grant covers `repo` (and `environment`, when known).
+    #[error("{message}")]
+    Unfinished {
+        repo: String,
+        environment: Option<String>,
+        message: String,
+    },
     /// Anything else: the model, git, the store. Never shown to users.
     #[error("internal error: {0}")]
     Internal(String),

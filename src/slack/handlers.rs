@@ -195,7 +195,7 @@ pub(crate) async fn command<B: SlackBackend>(
             Err(_) => blocks::ephemeral(
                 "The plan store is slow to answer right now; try `status` again in a moment.",
             ),
-            Ok(Err(e)) => blocks::ephemeral(&backend_error(&e)),
+            Ok(Err(e)) => blocks::ephemeral(&status_error(config, &requester, &e, Action::Plan)),
             Ok(Ok(p)) => {
                 if config.allows(
                     &requester.user_id,
@@ -233,8 +233,8 @@ pub(crate) async fn command<B: SlackBackend>(
             app.post_later(form.response_url, async move {
                 match app2.backend.drift(requester, repo.clone(), env.clone()).await {
                     Ok(report) => blocks::drift(&repo, &report),
-                    Err(BackendError::Internal(detail)) => {
-                        blocks::ephemeral(&backend_error(&BackendError::Internal(detail)))
+                    Err(e @ (BackendError::Internal(_) | BackendError::Unfinished { .. })) => {
+                        blocks::ephemeral(&backend_error(&e))
                     }
                     Err(BackendError::Refused(m) | BackendError::Invalid(m) | BackendError::NotFound(m)) => {
                         blocks::ephemeral(&format!(
@@ -266,7 +266,8 @@ pub(crate) async fn command<B: SlackBackend>(
                     env.as_deref(),
                 ))));
             }
-            let ack = blocks::planning(&intent, &repo, env.as_deref());
+            // The acknowledgement echoes the intent as every other reply does: redacted.
+            let ack = blocks::planning(&crate::spec::secrets::redact_text(&intent), &repo, env.as_deref());
             let app2 = app.clone();
             app.post_later(form.response_url, async move {
                 let planned = app2.backend.plan(requester.clone(), intent, repo, env).await;
@@ -392,7 +393,7 @@ pub(crate) async fn interaction<B: SlackBackend>(
 async fn propose<B: SlackBackend>(app: &App<B>, requester: Requester, plan_id: String) -> Value {
     let plan: PlanSummary = match app.backend.status(plan_id.clone()).await {
         Ok(p) => p,
-        Err(e) => return blocks::notice(&backend_error(&e)),
+        Err(e) => return blocks::notice(&status_error(&app.config, &requester, &e, Action::Propose)),
     };
     if !app.config.allows(
         &requester.user_id,
@@ -454,9 +455,43 @@ fn refused(what: &str, repo: &str, env: Option<&str>, outcome: &str) -> String {
     text
 }
 
+/// What the user sees when a stored plan cannot be shown: a pending or
+/// failed plan's message only with a grant on its repository (a failure's
+/// cause can quote another team's repository), else the usual refusal.
+fn status_error(config: &SlackConfig, requester: &Requester, e: &BackendError, action: Action) -> String {
+    match e {
+        BackendError::Unfinished {
+            repo,
+            environment,
+            message,
+        } => {
+            if config.allows(
+                &requester.user_id,
+                &requester.channel_id,
+                repo,
+                environment.as_deref(),
+                action,
+            ) {
+                format!("That cannot be done: {}", blocks::escape(message))
+            } else {
+                let (what, outcome) = match action {
+                    Action::Propose => ("propose to", "Nothing was proposed."),
+                    _ => ("see plans for", ""),
+                };
+                refused(what, repo, environment.as_deref(), outcome)
+            }
+        }
+        other => backend_error(other),
+    }
+}
+
 /// What the user sees for a backend error: precise when safe, polite otherwise.
 fn backend_error(e: &BackendError) -> String {
     match e {
+        BackendError::Unfinished { repo, .. } => {
+            // Only [`status_error`] may show the message, after a rights check.
+            format!("Plan for `{}` is not ready to show.", blocks::escape(repo))
+        }
         BackendError::NotFound(id) => {
             format!("There is no plan `{}`.", blocks::escape(id))
         }

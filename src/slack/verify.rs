@@ -7,7 +7,11 @@
 //! [`WINDOW_SECS`] away from "now" in either direction, so a captured request
 //! cannot be replayed later. The clock is injectable ([`Clock`]) so tests can
 //! pin it to a documented example. `ReplayGuard` also refuses a signature
-//! it has already accepted, closing the replay gap inside the window.
+//! it has already accepted, closing the replay gap inside the window. A
+//! signature is only accepted in its canonical form (lower-case hex, as Slack
+//! sends it) and remembered by its decoded bytes, so re-spelling the same
+//! digest (upper or mixed case) is neither a new signature nor a way round
+//! the guard.
 //!
 //! It does not parse the body; callers verify first, then parse.
 
@@ -103,7 +107,8 @@ pub(crate) struct ReplayGuard {
 /// Accepted signatures with their timestamps, and when they were last pruned.
 #[derive(Debug, Default)]
 struct Seen {
-    signatures: std::collections::HashMap<Vec<u8>, u64>,
+    /// Keyed by the decoded digest, never by the header's spelling.
+    signatures: std::collections::HashMap<[u8; 32], u64>,
     pruned_at: u64,
 }
 
@@ -116,8 +121,7 @@ impl ReplayGuard {
         body: &[u8],
         now: u64,
     ) -> Result<(), Error> {
-        verify(secret, headers, body, now)?;
-        let signature = header(headers, SIGNATURE)?.as_bytes().to_vec();
+        let signature = verify(secret, headers, body, now)?;
         let ts = header(headers, TIMESTAMP)?.parse::<u64>().unwrap_or(now);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         // Anything outside the window is refused as stale anyway; prune at
@@ -133,8 +137,9 @@ impl ReplayGuard {
     }
 }
 
-/// Verifies one request's headers and raw body against `secret` at time `now`.
-pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: u64) -> Result<(), Error> {
+/// Verifies one request's headers and raw body against `secret` at time `now`;
+/// returns the verified digest (the replay guard's key).
+pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: u64) -> Result<[u8; 32], Error> {
     if secret.is_empty() {
         return Err(Error::NoSecret);
     }
@@ -163,10 +168,16 @@ pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: u64) -
         header: SIGNATURE,
         reason: "the digest after v0= is not hexadecimal",
     })?;
-    if expected.len() != 32 {
+    let expected: [u8; 32] = expected.try_into().map_err(|_| Error::Malformed {
+        header: SIGNATURE,
+        reason: "the digest after v0= is not 32 bytes (64 hex digits)",
+    })?;
+    // One spelling per digest: Slack sends lower-case hex, and accepting other
+    // spellings would give a captured request 2^n "new" signatures.
+    if hex_digest.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(Error::Malformed {
             header: SIGNATURE,
-            reason: "the digest after v0= is not 32 bytes (64 hex digits)",
+            reason: "the digest after v0= must be lower-case hex, as Slack sends it",
         });
     }
     let mut mac = mac(secret);
@@ -174,7 +185,8 @@ pub(crate) fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: u64) -
     mac.update(timestamp.as_bytes());
     mac.update(b":");
     mac.update(body);
-    mac.verify_slice(&expected).map_err(|_| Error::Mismatch)
+    mac.verify_slice(&expected).map_err(|_| Error::Mismatch)?;
+    Ok(expected)
 }
 
 /// The `X-Slack-Signature` value for `body` at `timestamp` (Slack's side; used by tests
@@ -227,7 +239,7 @@ mod tests {
     #[test]
     fn slacks_documented_example_is_accepted_at_its_timestamp() {
         let h = headers(&TS.to_string(), SIG);
-        assert_eq!(verify(SECRET, &h, BODY.as_bytes(), TS), Ok(()));
+        assert!(verify(SECRET, &h, BODY.as_bytes(), TS).is_ok());
         assert_eq!(sign(SECRET, TS, BODY.as_bytes()), SIG);
     }
 
@@ -241,8 +253,8 @@ mod tests {
     #[test]
     fn the_window_is_five_minutes_either_way() {
         let h = headers(&TS.to_string(), SIG);
-        assert_eq!(verify(SECRET, &h, BODY.as_bytes(), TS + 300), Ok(()));
-        assert_eq!(verify(SECRET, &h, BODY.as_bytes(), TS - 300), Ok(()));
+        assert!(verify(SECRET, &h, BODY.as_bytes(), TS + 300).is_ok());
+        assert!(verify(SECRET, &h, BODY.as_bytes(), TS - 300).is_ok());
         assert_eq!(
             verify(SECRET, &h, BODY.as_bytes(), TS + 301),
             Err(Error::Stale(301))
@@ -300,6 +312,41 @@ mod tests {
         let h3 = headers(&later.to_string(), &sign(SECRET, later, body.as_bytes()));
         assert_eq!(guard.verify(SECRET, &h3, body.as_bytes(), later), Ok(()));
         assert_eq!(guard.seen.lock().unwrap().signatures.len(), 1);
+    }
+
+    #[test]
+    fn a_replay_with_the_signature_in_another_letter_case_is_refused() {
+        let guard = ReplayGuard::default();
+        let h = headers(&TS.to_string(), SIG);
+        assert_eq!(guard.verify(SECRET, &h, BODY.as_bytes(), TS), Ok(()));
+        let digest = SIG.trim_start_matches("v0=");
+        let mixed: String = digest
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c })
+            .collect();
+        for spelling in [digest.to_ascii_uppercase(), mixed] {
+            let h = headers(&TS.to_string(), &format!("v0={spelling}"));
+            match guard.verify(SECRET, &h, BODY.as_bytes(), TS + 1) {
+                Err(Error::Malformed { header, reason }) => {
+                    assert_eq!(header, SIGNATURE);
+                    assert!(reason.contains("lower-case"), "{reason}");
+                }
+                other => panic!("{spelling}: {other:?}"),
+            }
+        }
+        // Even a guard fed a non-canonical spelling first remembers the digest.
+        let guard = ReplayGuard::default();
+        guard
+            .seen
+            .lock()
+            .unwrap()
+            .signatures
+            .insert(hex::decode(digest).unwrap().try_into().unwrap(), TS);
+        assert_eq!(
+            guard.verify(SECRET, &h, BODY.as_bytes(), TS),
+            Err(Error::Replayed)
+        );
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! and duplicate keys are violations. Output is a [`Report`] with a
 //! kubeconform-style [`Status`] per resource, or [`Finding`]s for the pipeline.
 //!
+//! Object names are checked as the API server checks them (`names.rs`).
 //! It does not fetch schemas, validate `status`, check formats, or run CEL
 //! (`x-kubernetes-validations`) and admission rules; policies are a separate stage.
 
 mod generate;
 mod input;
+mod names;
 mod parse;
 mod report;
 mod run;

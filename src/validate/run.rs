@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::names;
 use super::parse::{self, Parsed};
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
@@ -191,7 +192,8 @@ fn apply(mut resource: Resource, schema: &schema::Schema, kept: &Kept<'_>) -> Re
         Ok(validator) => validator,
         Err(message) => return failed(resource, message.to_owned()),
     };
-    if duplicates.is_empty() && validator.is_valid(node) {
+    let names = metadata_names(&resource.kind, kept);
+    if duplicates.is_empty() && names.is_empty() && validator.is_valid(node) {
         resource.status = Status::Valid;
         return resource;
     }
@@ -202,12 +204,23 @@ fn apply(mut resource: Resource, schema: &schema::Schema, kept: &Kept<'_>) -> Re
             path: path.clone(),
             message: format!("duplicate key {key:?}"),
         })
+        .chain(names)
         .chain(validator.iter_errors(node).map(|e| Violation {
             path: e.instance_path().as_str().to_owned(),
             message: e.to_string(),
         }))
         .collect();
     resource
+}
+
+/// [`names::check`] on the resource's metadata strings.
+fn metadata_names(kind: &str, kept: &Kept<'_>) -> Vec<Violation> {
+    let tree = &kept.tree;
+    let Some(meta) = tree.get(kept.root, "metadata") else {
+        return Vec::new();
+    };
+    let text = |key: &str| tree.get(meta, key).and_then(|v| tree.as_str(v));
+    names::check(kind, text("name"), text("generateName"), text("namespace"))
 }
 
 fn failed(mut resource: Resource, message: String) -> Resource {

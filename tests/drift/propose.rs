@@ -533,3 +533,41 @@ async fn uncommitted_edits_never_reach_the_commit_and_write_refuses_to_overwrite
     );
     assert_eq!(std::fs::read_to_string(dir.path().join(WEB)).unwrap(), edited);
 }
+
+/// `drift --propose --write` into a directory reached through a symbolic link
+/// (issue 13): refused with exit 2, the linked-to file untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_never_goes_through_a_linked_directory() {
+    let (api, mut lives) = cluster_in_sync().await;
+    lives[0]["spec"]["replicas"] = 5.into();
+    api.put(lives[0].clone());
+    let dir = repo();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let production = dir.path().join("clusters/production");
+    std::fs::rename(&production, elsewhere.path().join("production")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path().join("production"), &production).unwrap();
+    let outside = elsewhere.path().join("production/apps/web/deployment.yaml");
+    let before = std::fs::read_to_string(&outside).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(tmp.path());
+    let out = run(&[
+        "drift",
+        "--repo",
+        dir.path().to_str().unwrap(),
+        "--env",
+        "production",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--propose",
+        "adopt",
+        "--write",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"clusters/production\" is a symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), before);
+}

@@ -250,7 +250,7 @@ fn refusals_leave_every_ref_as_it_was() {
                 r.files[0].path = "README.md/x.yaml".into();
                 r
             },
-            "collide with a file",
+            "\"README.md\" in the base is a file, not a directory",
         ),
     ];
     for (req, want) in cases {

@@ -19,6 +19,8 @@ fn github(url: &str) -> ForgeConfig {
         kind: ForgeKind::Github,
         url: Some(url.into()),
         repo: "acme/gitops".into(),
+        fork: None,
+        auth: None,
     }
 }
 
@@ -27,6 +29,8 @@ fn gitlab(url: &str) -> ForgeConfig {
         kind: ForgeKind::Gitlab,
         url: Some(url.into()),
         repo: "platform/infra/gitops".into(),
+        fork: None,
+        auth: None,
     }
 }
 

@@ -33,9 +33,14 @@ impl Recorded {
     }
 }
 
+/// One scripted answer: status, extra response headers, JSON body.
+type Scripted = (u16, Vec<(String, String)>, Value);
+/// [`Scripted`] as tests write it.
+pub(crate) type WithHeaders<'a> = (u16, Vec<(&'a str, &'a str)>, Value);
+
 #[derive(Default)]
 struct Shared {
-    replies: VecDeque<(u16, Value)>,
+    replies: VecDeque<Scripted>,
     requests: Vec<Recorded>,
 }
 
@@ -49,8 +54,23 @@ pub(crate) struct FakeForge {
 
 impl FakeForge {
     pub(crate) fn start(replies: Vec<(u16, Value)>) -> FakeForge {
+        FakeForge::start_with_headers(replies.into_iter().map(|(s, v)| (s, vec![], v)).collect())
+    }
+
+    /// Like [`FakeForge::start`], each reply with extra headers (rate limits).
+    pub(crate) fn start_with_headers(replies: Vec<WithHeaders<'_>>) -> FakeForge {
+        let replies: VecDeque<Scripted> = replies
+            .into_iter()
+            .map(|(status, headers, body)| {
+                let headers = headers
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (status, headers, body)
+            })
+            .collect();
         let shared = Arc::new(Mutex::new(Shared {
-            replies: replies.into(),
+            replies,
             requests: Vec::new(),
         }));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -118,8 +138,14 @@ async fn answer(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
     });
     match shared.replies.pop_front() {
-        Some((status, json)) => {
+        Some((status, extra, json)) => {
             let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(json)).into_response();
+            for (name, value) in extra {
+                response.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    axum::http::HeaderValue::from_str(&value).unwrap(),
+                );
+            }
             if status == 401 {
                 // Ask for basic auth, as git hosts do.
                 response.headers_mut().insert(

@@ -2,52 +2,47 @@
 
 use serde_json::{json, Value};
 
-use super::{
-    answer_error, base_url, check_repo_path, client, encode, first_listed, send, Forge, ForgeFuture,
-};
-use super::{PullRequest, PullRequestRequest};
+use super::http::{answer_error, base_url, check_repo_path, client, encode, first_listed, send};
+use super::{Forge, ForgeFuture, PullRequest, PullRequestRequest};
 use crate::propose::Error;
 
 /// A GitHub repository reached through the REST API.
 pub struct GitHub {
     client: reqwest::Client,
-    /// `https://api.github.com` or `https://HOST/api/v3`.
+    /// `https://api.github.com`, `https://HOST/api/v3` or `https://api.SUB.ghe.com`.
     api: String,
     owner: String,
     name: String,
+    /// The fork holding the branch (`owner`, `owner/name`), when not this repository.
+    fork: Option<(String, String)>,
     token: String,
 }
 
 impl GitHub {
-    /// `url`: `None` for github.com; a GitHub Enterprise host (`https://ghe.example.com`,
-    /// `/api/v3` is appended unless present). `repo`: `owner/name`.
+    /// `url`: `None` for github.com. A GitHub Enterprise Server host
+    /// (`https://ghe.example.com`) gets `/api/v3` appended unless present; an
+    /// API host (`https://api.acme.ghe.com`, GitHub Enterprise Cloud with data
+    /// residency) is used as it is. `repo`: `owner/name`.
     pub fn new(url: Option<&str>, repo: &str, token: String) -> Result<GitHub, Error> {
         let api = match url {
             None => "https://api.github.com".to_string(),
-            Some(u) => {
-                let u = base_url(u)?;
-                if u == "https://github.com" || u == "https://api.github.com" {
-                    "https://api.github.com".to_string()
-                } else if u.ends_with("/api/v3") {
-                    u
-                } else {
-                    format!("{u}/api/v3")
-                }
-            }
+            Some(u) => api_url(&base_url(u)?),
         };
-        let segments = check_repo_path(repo, 2)?;
-        if segments.len() != 2 {
-            return Err(Error::ForgeConfig(format!(
-                "GitHub repo {repo:?} must be owner/name"
-            )));
-        }
+        let (owner, name) = owner_name(repo)?;
         Ok(GitHub {
             client: client()?,
             api,
-            owner: segments[0].to_string(),
-            name: segments[1].to_string(),
+            owner,
+            name,
+            fork: None,
             token,
         })
+    }
+
+    /// The same, proposing a branch pushed to `fork` (`owner/name`).
+    pub fn fork(mut self, fork: Option<&str>) -> Result<GitHub, Error> {
+        self.fork = fork.map(owner_name).transpose()?;
+        Ok(self)
     }
 
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
@@ -58,9 +53,22 @@ impl GitHub {
             .header("X-GitHub-Api-Version", "2022-11-28")
     }
 
+    /// `head` as GitHub reads it: the branch, or `owner:branch` from a fork.
+    fn head(&self, branch: &str) -> String {
+        match &self.fork {
+            Some((owner, _)) => format!("{owner}:{branch}"),
+            None => branch.to_string(),
+        }
+    }
+
     async fn create(&self, pr: &PullRequestRequest) -> Result<PullRequest, Error> {
         let url = format!("{}/repos/{}/{}/pulls", self.api, self.owner, self.name);
-        let body = json!({"title": pr.title, "head": pr.head, "base": pr.base, "body": pr.body});
+        let mut body =
+            json!({"title": pr.title, "head": self.head(&pr.head), "base": pr.base, "body": pr.body});
+        if let Some((owner, name)) = &self.fork {
+            // Required when the fork belongs to the same organisation.
+            body["head_repo"] = json!(format!("{owner}/{name}"));
+        }
         let (status, answer) = send(&url, self.request(reqwest::Method::POST, &url).json(&body)).await?;
         match status {
             201 => parse(&answer, false).ok_or_else(|| answer_error("POST", &url, status, &answer)),
@@ -71,22 +79,51 @@ impl GitHub {
 
     /// The open pull request from `head` into `base`.
     async fn find(&self, pr: &PullRequestRequest) -> Result<PullRequest, Error> {
+        let owner = self.fork.as_ref().map_or(&self.owner, |(owner, _)| owner);
         let url = format!(
             "{}/repos/{}/{}/pulls?head={}&base={}&state=open",
             self.api,
             self.owner,
             self.name,
-            encode(&format!("{}:{}", self.owner, pr.head)),
+            encode(&format!("{owner}:{}", pr.head)),
             encode(&pr.base)
         );
         let request = self.request(reqwest::Method::GET, &url);
-        first_listed(url, request, parse, "GitHub said the pull request").await
+        first_listed(url, request, parse, |_| true, "GitHub said the pull request").await
     }
 }
 
 impl Forge for GitHub {
     fn open<'a>(&'a self, pr: &'a PullRequestRequest) -> ForgeFuture<'a> {
         Box::pin(self.create(pr))
+    }
+}
+
+/// The REST API root for a configured base URL.
+fn api_url(base: &str) -> String {
+    let host = base
+        .split_once("://")
+        .map_or(base, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if host == "github.com" || host == "api.github.com" {
+        "https://api.github.com".to_string()
+    } else if base.ends_with("/api/v3") || host.starts_with("api.") {
+        base.to_string()
+    } else {
+        format!("{base}/api/v3")
+    }
+}
+
+fn owner_name(repo: &str) -> Result<(String, String), Error> {
+    let segments = check_repo_path(repo, 2)?;
+    match segments[..] {
+        [owner, name] => Ok((owner.to_string(), name.to_string())),
+        _ => Err(Error::ForgeConfig(format!(
+            "GitHub repo {repo:?} must be owner/name"
+        ))),
     }
 }
 
@@ -114,14 +151,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn enterprise_urls_get_the_api_prefix() {
-        let gh = GitHub::new(Some("https://ghe.example.com/"), "acme/gitops", "t".into()).unwrap();
-        assert_eq!(gh.api, "https://ghe.example.com/api/v3");
-        let gh = GitHub::new(Some("https://ghe.example.com/api/v3"), "acme/gitops", "t".into()).unwrap();
-        assert_eq!(gh.api, "https://ghe.example.com/api/v3");
-        let gh = GitHub::new(None, "acme/gitops", "t".into()).unwrap();
-        assert_eq!(gh.api, "https://api.github.com");
+    fn enterprise_urls_get_the_api_prefix_and_api_hosts_do_not() {
+        let api = |url: Option<&str>| GitHub::new(url, "acme/gitops", "t".into()).unwrap().api;
+        assert_eq!(
+            api(Some("https://ghe.example.com/")),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(
+            api(Some("https://ghe.example.com/api/v3")),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(api(Some("https://api.acme.ghe.com")), "https://api.acme.ghe.com");
+        assert_eq!(api(Some("https://github.com")), "https://api.github.com");
+        assert_eq!(api(None), "https://api.github.com");
         assert!(GitHub::new(None, "acme/a/b", "t".into()).is_err());
+        assert!(GitHub::new(Some("http://ghe.example.com"), "acme/gitops", "t".into()).is_err());
     }
 
     #[test]
