@@ -555,6 +555,19 @@ mod tests {
     }
 
     #[test]
+    fn nesting_past_the_limit_is_declined_for_serde_saphyr_to_refuse() {
+        let at = format!("a: {}x{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(agrees(&at));
+        for past in [
+            format!("a: {}x{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),
+            format!("{}x\n", "- ".repeat(MAX_DEPTH + 1)),
+            format!("{}x\n", "- ".repeat(50_000)),
+        ] {
+            assert!(fast(&past).is_none());
+        }
+    }
+
+    #[test]
     fn the_unusual_falls_back() {
         for text in [
             "a: &x 1\nb: *x\n",
