@@ -176,6 +176,12 @@ fn messages(reply: &crate::util::service::Reply) -> String {
 async fn the_service_survives_deep_bodies_alias_bombs_and_a_hostile_repository() {
     let gitops = Gitops::new();
     commit_file(&gitops, HOSTILE_PATH, &deep_compact(10_000));
+    // A resource exactly at the limit is indexed like any other.
+    commit_file(
+        &gitops,
+        "clusters/staging/apps/edge/at-limit.yaml",
+        &deep_flow(128),
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
@@ -191,6 +197,12 @@ async fn the_service_survives_deep_bodies_alias_bombs_and_a_hostile_repository()
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.json["valid"], false);
     assert!(messages(&reply).contains(TOO_DEEP), "{}", reply.text);
+
+    // At the limit: parsed, schema-checked and policy-checked on a blocking thread (2 MiB).
+    let reply = validate_api(&base, &deep_flow(128)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(!messages(&reply).contains(TOO_DEEP), "{}", reply.text);
+    assert!(reply.text.contains("\"path\":\"/data/a\""), "{}", reply.text);
 
     let reply = validate_api(&base, &billion_laughs()).await;
     assert_eq!(reply.status, 200, "{}", reply.text);

@@ -3,7 +3,7 @@
 //! - the fast parser either declines or agrees with serde-saphyr, on
 //!   generated manifest-like YAML and on mutations of it;
 //! - deep inputs (flow, compact `- - -`, block) never crash and are refused
-//!   past `MAX_DEPTH` with the limit's message, on a small stack, so any
+//!   past `MAX_DEPTH` with the limit's message, on a 2 MiB stack, so any
 //!   unbounded recursion aborts the test binary;
 //! - alias bombs of any shape finish and are refused when they expand past
 //!   the limits.
@@ -228,11 +228,13 @@ fn agrees(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Runs `f` on a thread with a small stack: unbounded recursion aborts.
+/// Runs `f` on a thread with the stack of tokio's blocking threads and of
+/// the index's parser threads (2 MiB): unbounded recursion aborts, and even
+/// a debug build must fit the limit's 128 levels in it.
 fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
-            .stack_size(1 << 20)
+            .stack_size(2 << 20)
             .spawn_scoped(scope, f)
             .unwrap()
             .join()
