@@ -307,3 +307,73 @@ async fn half_open_connections_are_capped_and_timed_out() {
         .unwrap();
     assert!(closed_within(&mut stream, Duration::from_secs(5)).await);
 }
+
+/// `gitintent serve` under `ulimit -n {fds}`: (child, base URL, stderr lines so far).
+fn serve_with_fd_limit(
+    config: &Path,
+    fds: u32,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {fds} && exec \"$0\" serve --config \"$1\""))
+        .arg(env!("CARGO_BIN_EXE_gitintent"))
+        .arg(config)
+        .env_remove("GITINTENT_LISTEN")
+        .env_remove("GITINTENT_STORE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+            sink.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the service starts");
+    (child, base, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accept_loop_survives_running_out_of_file_descriptors() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!("{}[limits]\nheader-read-timeout-secs = 1\n", token_blocks()),
+    );
+    let (mut child, base, log) = serve_with_fd_limit(&config, 48);
+    let addr = base.trim_start_matches("http://").to_string();
+    // More silent connections than file descriptors: accept fails with EMFILE.
+    let mut silent = Vec::new();
+    for _ in 0..80 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // They time out, descriptors come back, and the loop accepts again.
+    let health = send(client().get(format!("{base}/healthz"))).await;
+    assert_eq!(health.status, 200);
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(alive, "{}", log.lock().unwrap());
+    assert!(
+        log.lock().unwrap().contains("cannot accept a connection"),
+        "{}",
+        log.lock().unwrap()
+    );
+}
