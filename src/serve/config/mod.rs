@@ -185,7 +185,7 @@ pub struct Limits {
     #[serde(default = "default_validate_queue")]
     pub validate_queue: usize,
     /// Open connections at once; beyond it, new ones wait in the kernel's
-    /// backlog until one closes (default 1024).
+    /// backlog until one closes (default 512, below the usual 1024 file descriptors).
     #[serde(default = "default_connections")]
     pub max_connections: usize,
     /// A connection must send a whole request head within this many seconds
@@ -217,7 +217,7 @@ fn default_validate_queue() -> usize {
     16
 }
 fn default_connections() -> usize {
-    1024
+    512
 }
 fn default_header_read_timeout() -> u64 {
     10

@@ -142,7 +142,7 @@ fn connection_and_validation_limits_have_defaults_and_refuse_zero() {
             c.limits.header_read_timeout_secs,
             c.limits.idle_timeout_secs
         ),
-        (4, 16, 1024, 10, 60)
+        (4, 16, 512, 10, 60)
     );
     let c = load(
         "[limits]\nmax-validations = 2\nvalidate-queue = 0\nmax-connections = 8\nheader-read-timeout-secs = 1\nidle-timeout-secs = 2\n",
