@@ -201,4 +201,17 @@ mod tests {
             yaml_message(&err)
         );
     }
+
+    #[test]
+    fn policies_kyverno_and_drift_refuse_deep_yaml_too() {
+        // `policy::parse_yaml` reads policy files, Kyverno patterns and drift's declared files.
+        let err = crate::policy::parse_yaml(&deep_flow(5_000)).unwrap_err();
+        assert!(yaml_message(&err).starts_with(TOO_DEEP), "{}", yaml_message(&err));
+        let err = crate::policy::parse_yaml(&billion_laughs()).unwrap_err();
+        assert!(
+            yaml_message(&err).starts_with(ALIAS_BOMB),
+            "{}",
+            yaml_message(&err)
+        );
+    }
 }
