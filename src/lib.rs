@@ -11,6 +11,7 @@ pub mod drift;
 pub mod eval;
 pub mod finding;
 pub mod intent;
+pub mod limits;
 pub mod manifest;
 pub mod pipeline;
 pub mod plan;

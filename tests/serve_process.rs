@@ -13,8 +13,8 @@ use serde_json::json;
 use crate::util::fake_llm::{FakeLlm, Reply as Llm};
 use crate::util::service::{client, send, token_blocks, web_spec, Gitops, Service, ADMIN, PLANNER};
 
-/// `gitintent serve` as a child process, its stderr captured.
-struct Process {
+/// `gitintent serve` as a child process, its stderr captured (also used by `hostile.rs`).
+pub(crate) struct Process {
     child: Child,
     base: String,
     log: Arc<Mutex<String>>,
@@ -23,7 +23,7 @@ struct Process {
 
 impl Process {
     /// Starts `gitintent serve --config FILE` and waits for "listening on".
-    async fn start(config: PathBuf) -> Process {
+    pub(crate) async fn start(config: PathBuf) -> Process {
         tokio::task::spawn_blocking(move || Process::start_blocking(&config))
             .await
             .unwrap()
@@ -68,12 +68,12 @@ impl Process {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// SIGTERM, wait for a clean exit, return everything it logged.
-    async fn stop(mut self) -> String {
+    pub(crate) async fn stop(mut self) -> String {
         tokio::task::spawn_blocking(move || {
             let pid = self.child.id().to_string();
             let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
@@ -98,7 +98,7 @@ impl Drop for Process {
     }
 }
 
-fn write_config(dir: &Path, body: &str) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("gitintent.toml");
     let store = dir.join("state/gitintent.db");
     std::fs::write(

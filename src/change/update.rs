@@ -188,7 +188,7 @@ fn check_requests(
     let ranges = crate::yaml_edit::split_documents(&text);
     let Some(doc) = ranges
         .get(w.document)
-        .and_then(|r| serde_saphyr::from_str::<Value>(&text[r.clone()]).ok())
+        .and_then(|r| crate::limits::yaml_typed::<Value>(&text[r.clone()]).ok())
     else {
         return;
     };

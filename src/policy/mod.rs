@@ -185,7 +185,7 @@ impl PolicySet {
                         "",
                         format!(
                             "not checked by policies: the file is not valid YAML ({})",
-                            first_line(&e.to_string())
+                            first_line(&crate::limits::yaml_message(&e))
                         ),
                     )
                     .in_file(&file.path),
@@ -341,11 +341,8 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<serde_json::Value>, serde_sap
         max_nodes: 50_000_000,
         ..serde_saphyr::Budget::default()
     };
-    let options = serde_saphyr::Options {
-        budget: Some(budget),
-        ..serde_saphyr::Options::default()
-    };
-    serde_saphyr::from_multiple_with_options(text, options)
+    // Depth and alias expansion bounded (crate::limits).
+    crate::limits::yaml_values(text, budget)
 }
 
 fn first_line(text: &str) -> &str {

@@ -152,9 +152,9 @@ impl RepoConfig {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            serde_saphyr::from_str(text).map_err(|e| Error::Config {
+            crate::limits::yaml_typed(text).map_err(|e| Error::Config {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                message: crate::limits::yaml_message(&e),
             })?
         };
         config.layout().map_err(|message| Error::Config {

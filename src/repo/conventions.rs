@@ -48,6 +48,10 @@ pub struct Conventions {
     pub labels: Vec<(String, usize)>,
     /// Resources indexed (the denominator of `labels`).
     pub resources: usize,
+    /// Files the index refused past `crate::limits` (too deep, alias bombs):
+    /// path and reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<(String, String)>,
 }
 
 /// Environment names from the directory layout of `snapshot`: the children
@@ -94,7 +98,8 @@ impl Conventions {
     ///   (only when `.gitintent.yaml` lists no environments; when it does,
     ///   the pipeline's own check applies);
     /// - an info when the namespace is new to the repository;
-    /// - an info for a label most resources carry that the plan will not set.
+    /// - an info for a label most resources carry that the plan will not set;
+    /// - a warning per file refused past `crate::limits`.
     pub fn review(&self, spec: &Spec, config: &RepoConfig) -> Vec<Finding> {
         let mut out = Vec::new();
         if config.environments.is_empty()
@@ -141,6 +146,18 @@ impl Conventions {
                     ),
                 ));
             }
+        }
+        for (path, reason) in &self.refused {
+            out.push(
+                Finding::new(
+                    Severity::Warning,
+                    "input-limit",
+                    path.clone(),
+                    "",
+                    format!("not read: {reason}; plans treat the file as absent"),
+                )
+                .in_file(path),
+            );
         }
         out
     }

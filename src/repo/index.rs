@@ -380,6 +380,17 @@ impl Index {
             namespaces: namespaces.into_iter().collect(),
             labels,
             resources: self.resources.len(),
+            refused: self
+                .skipped
+                .iter()
+                .filter(|s| s.reason == SkipReason::Unparseable)
+                .filter(|s| {
+                    [crate::limits::TOO_DEEP, crate::limits::ALIAS_BOMB]
+                        .iter()
+                        .any(|m| s.detail.contains(m))
+                })
+                .map(|s| (s.path.clone(), s.detail.clone()))
+                .collect(),
         }
     }
 }

@@ -318,7 +318,7 @@ pub(crate) struct ValidateRequest {
 }
 
 pub(crate) async fn validate(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     _caller: Caller,
     ApiJson(body): ApiJson<ValidateRequest>,
 ) -> Result<Json<Value>, ApiError> {
@@ -327,7 +327,18 @@ pub(crate) async fn validate(
             "manifests is empty: send YAML or JSON text",
         ));
     }
+    // Bounded like plans: a slot per running validation, a bounded queue, 429 beyond.
+    let Some(ticket) = state.validations.try_admit() else {
+        state.metrics.validation_rejected();
+        return Err(ApiError::busy_because(
+            1,
+            "validation is at capacity and its queue is full; retry later",
+        ));
+    };
+    let slot = ticket.slot().await;
     let result = tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the request times out meanwhile.
+        let _admitted = (ticket, slot);
         let files = [crate::manifest::File {
             path: "request.yaml".into(),
             content: body.manifests,

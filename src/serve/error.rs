@@ -75,12 +75,16 @@ impl ApiError {
 
     /// `429` with `Retry-After` seconds.
     pub fn busy(retry_after: u64) -> ApiError {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
+        ApiError::busy_because(
+            retry_after,
             "the planner is at capacity and its queue is full; retry later",
         )
-        .with_details(json!({ "retry_after_seconds": retry_after }));
+    }
+
+    /// A `429` with `Retry-After` and `message`.
+    pub fn busy_because(retry_after: u64, message: &str) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            .with_details(json!({ "retry_after_seconds": retry_after }));
         e.0.retry_after = Some(retry_after);
         e
     }

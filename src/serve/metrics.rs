@@ -3,7 +3,9 @@
 //! Counters and histograms live behind one mutex; updates are a few map
 //! operations per request, far below the cost of a request. Labels come from
 //! a fixed vocabulary (route templates, methods, statuses, outcomes), never
-//! from user input, so cardinality stays bounded.
+//! from user input, so cardinality stays bounded: a method outside
+//! [`METHODS`] is counted as `other`, and the server passes only route
+//! templates (or `unmatched`) as routes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -58,16 +60,25 @@ impl Histogram {
     }
 }
 
+/// HTTP methods counted under their own name; any other is `other`.
+pub(super) const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The label for `method`: itself when known, else `other`.
+pub(super) fn method_label(method: &str) -> &'static str {
+    METHODS.iter().find(|m| **m == method).copied().unwrap_or("other")
+}
+
 #[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
+    latency: BTreeMap<(&'static str, &'static str), Histogram>,
     plans: BTreeMap<&'static str, u64>,
     proposals: BTreeMap<&'static str, u64>,
     tokens: BTreeMap<&'static str, u64>,
     model_latency: Option<Histogram>,
     repairs: u64,
     rejected: u64,
+    validations_rejected: u64,
 }
 
 /// The service's metrics.
@@ -81,14 +92,14 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One HTTP request: `route` is the route template, not the raw path.
-    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    /// One HTTP request: `route` is the route template, not the raw path;
+    /// `method` is labelled by [`method_label`].
+    pub fn request(&self, route: &'static str, method: &str, status: u16, elapsed: Duration) {
+        let method = method_label(method);
         let mut m = self.inner();
-        *m.requests
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default() += 1;
+        *m.requests.entry((route, method, status)).or_default() += 1;
         m.latency
-            .entry((route.to_string(), method.to_string()))
+            .entry((route, method))
             .or_insert_with(Histogram::new)
             .observe(elapsed.as_secs_f64());
     }
@@ -117,6 +128,11 @@ impl Metrics {
     /// A plan refused with 429.
     pub fn rejected(&self) {
         self.inner().rejected += 1;
+    }
+
+    /// A validation refused with 429.
+    pub fn validation_rejected(&self) {
+        self.inner().validations_rejected += 1;
     }
 
     /// The exposition text; `running` and `queued` are gauges read at scrape time.
@@ -178,6 +194,15 @@ impl Metrics {
         out.push_str("# HELP gitintent_plans_rejected_total Plans refused with 429 (queue full).\n");
         out.push_str("# TYPE gitintent_plans_rejected_total counter\n");
         let _ = writeln!(out, "gitintent_plans_rejected_total {}", m.rejected);
+        out.push_str(
+            "# HELP gitintent_validations_rejected_total Validations refused with 429 (queue full).\n",
+        );
+        out.push_str("# TYPE gitintent_validations_rejected_total counter\n");
+        let _ = writeln!(
+            out,
+            "gitintent_validations_rejected_total {}",
+            m.validations_rejected
+        );
         out.push_str("# HELP gitintent_plans_running Plans holding a model slot.\n");
         out.push_str("# TYPE gitintent_plans_running gauge\n");
         let _ = writeln!(out, "gitintent_plans_running {running}");
@@ -212,5 +237,24 @@ mod tests {
         assert!(text.contains("gitintent_model_repair_attempts_total 2"));
         assert!(text.contains("gitintent_model_duration_seconds_count 1"));
         assert!(text.contains("gitintent_plans_queued 2"));
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let m = Metrics::default();
+        for i in 0..500 {
+            m.request("unmatched", &format!("X{i}"), 404, Duration::from_millis(1));
+        }
+        m.request("unmatched", "GET", 404, Duration::from_millis(1));
+        let text = m.render(0, 0);
+        assert!(text.contains(
+            "gitintent_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"} 500"
+        ));
+        assert_eq!(
+            text.matches("gitintent_http_requests_total{").count(),
+            2,
+            "{text}"
+        );
+        assert!(!text.contains("X1"));
     }
 }

@@ -6,6 +6,7 @@
 //!   repository and environment;
 //! - `store`: plans and an append-only audit trail ([`Store`], [`SqliteStore`]);
 //! - `server`: the axum router, limits, metrics, graceful shutdown;
+//! - `listen`: the accept loop (connection cap, header-read and idle timeouts);
 //! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
 //! - `drift`, `cluster`: `GET /v1/drift` and the per-repository cluster settings;
 //! - `openapi`: the OpenAPI 3 document, kept in sync with the router by a test.
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod config;
 mod drift;
 mod error;
+mod listen;
 mod metrics;
 pub mod openapi;
 mod proposal;

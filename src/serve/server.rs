@@ -139,7 +139,8 @@ struct RouteName(&'static str);
 /// Request metrics and one log line per request (route template, never the body or headers).
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
+    // Only known methods by name: the log and the metrics must not grow with made-up ones.
+    let method = super::metrics::method_label(req.method().as_str());
     let response = next.run(req).await;
     let route = response
         .extensions()
@@ -147,7 +148,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .map_or("unmatched", |r| r.0);
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics.request(route, &method, status, elapsed);
+    state.metrics.request(route, method, status, elapsed);
     tracing::info!(%method, %route, status, ms = elapsed.as_millis() as u64, "request");
     response
 }
@@ -252,6 +253,7 @@ impl Server {
         let state = AppState(Arc::new(Inner {
             auth: Auth::new(&config.tokens, config.insecure_no_auth),
             admission: Admission::new(config.limits.max_model_calls, config.limits.queue),
+            validations: Admission::new(config.limits.max_validations, config.limits.validate_queue),
             store: Arc::new(store) as Arc<dyn Store>,
             repos,
             openai,
@@ -268,17 +270,21 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then waits for in-flight requests
-    /// and background plans to finish.
+    /// and background plans to finish. Connections are capped and timed out
+    /// by `super::listen`.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
         let Server { listener, state } = self;
         if state.config.insecure_no_auth {
             tracing::warn!("serving WITHOUT authentication (--insecure-no-auth, loopback only)");
         }
         let app = app(state.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve)?;
+        let limits = &state.config.limits;
+        let conn_limits = super::listen::ConnLimits {
+            max_connections: limits.max_connections,
+            header_read_timeout: limits.header_read_timeout(),
+            idle_timeout: limits.idle_timeout(),
+        };
+        super::listen::serve(listener, app, conn_limits, shutdown).await;
         let pending = state.tasks.running();
         if pending > 0 {
             tracing::info!(pending, "waiting for background plans to finish");
@@ -286,5 +292,58 @@ impl Server {
         state.tasks.wait_idle().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const TOKEN: &str = "gi_test_token_for_the_validate_gate_0123456";
+
+    async fn bound(limits: &str) -> (Server, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gitintent.toml");
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\nstore = {:?}\n[[token]]\nname = \"t\"\nsha256 = \"{}\"\nrights = [\"plan\"]\n{limits}",
+            dir.path().join("gitintent.db").display().to_string(),
+            super::super::auth::hash(TOKEN)
+        );
+        std::fs::write(&path, toml).unwrap();
+        let config = Config::load(Some(&path), |_| None, super::super::Overrides::default()).unwrap();
+        (Server::bind(config).await.unwrap(), dir)
+    }
+
+    fn validate_request() -> Request {
+        Request::post("/v1/validate")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"manifests": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"}"#,
+            ))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn validations_past_the_slots_and_the_queue_get_429() {
+        let (server, _dir) = bound("[limits]\nmax-validations = 1\nvalidate-queue = 0\n").await;
+        let app = app(server.state.clone());
+        let ok = app.clone().oneshot(validate_request()).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        // Someone else holds the only slot: the next one is refused at once.
+        let held = server.state.validations.try_admit().unwrap();
+        let busy = app.clone().oneshot(validate_request()).await.unwrap();
+        assert_eq!(busy.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(busy.headers().contains_key(header::RETRY_AFTER));
+        drop(held);
+        let ok = app.oneshot(validate_request()).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let metrics = server.state.metrics.render(0, 0);
+        assert!(
+            metrics.contains("gitintent_validations_rejected_total 1"),
+            "{metrics}"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Shared state of the service: config, auth, store, repositories, planner,
-//! metrics, the admission gate for model calls, and the tracker of
+//! metrics, the admission gates for model calls and validations, and the tracker of
 //! background plans that graceful shutdown waits for.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +31,8 @@ pub struct Inner {
     pub openai: Option<OpenAi>,
     pub metrics: Metrics,
     pub admission: Admission,
+    /// The same gate for `POST /v1/validate` (CPU and memory, not model calls).
+    pub validations: Admission,
     pub tasks: Tracker,
 }
 

@@ -11,6 +11,8 @@
 //! It does not fetch schemas, validate `status`, check formats, or run CEL
 //! (`x-kubernetes-validations`) and admission rules; policies are a separate stage.
 
+#[cfg(test)]
+mod fuzz;
 mod generate;
 mod input;
 mod names;

@@ -245,11 +245,11 @@ fn saphyr(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
     let options = serde_saphyr::Options {
         // The visitor sees every pair and reports duplicates itself, with paths.
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
-        with_snippet: false,
-        ..serde_saphyr::Options::default()
+        // Depth and alias expansion bounded (crate::limits).
+        ..crate::limits::yaml_options(text)
     };
-    let value: StrictValue =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| format!("cannot parse YAML: {e}"))?;
+    let value: StrictValue = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| format!("cannot parse YAML: {}", crate::limits::yaml_message(&e)))?;
     found.extend(value.duplicates);
     Ok(value.value)
 }

@@ -13,13 +13,15 @@
 //! the input. What it produces follows the serde-saphyr path exactly:
 //! null-valued fields dropped, duplicate keys recorded, scalars typed as
 //! serde-saphyr types them (YAML 1.1 booleans included). A differential test
-//! holds it to that.
+//! holds it to that. Nesting past `crate::limits::MAX_DEPTH` is declined too,
+//! so its recursion is bounded and serde-saphyr's budget gives the error.
 
 use std::borrow::Cow;
 
 use super::parse::Duplicate;
 use super::scalar::{flow_plain, is_nullish, plain, quoted, scalar};
 use super::tree::{Builder, Item, Tree};
+use crate::limits::MAX_DEPTH;
 
 /// Parses `text` as one document into a tree and its root, or `None` when
 /// it is outside the subset.
@@ -63,6 +65,7 @@ pub(crate) fn parse(text: &str) -> Option<(Tree<'_>, u32, Vec<Duplicate>)> {
         lines,
         pos: 0,
         dups: Vec::new(),
+        depth: 0,
     };
     let root = match parser.peek() {
         None => parser.builder.scalar(Item::Null),
@@ -93,6 +96,9 @@ struct Parser<'a> {
     pos: usize,
     dups: Vec<Duplicate>,
     builder: Builder<'a>,
+    /// Mappings and sequences open now; past `MAX_DEPTH` the parser declines
+    /// and serde-saphyr's budget refuses the document.
+    depth: usize,
 }
 
 /// `- item` or a lone `-`.
@@ -174,7 +180,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Opens a mapping or sequence, or declines past `MAX_DEPTH`. Paths
+    /// that decline never close it: the whole parse is abandoned.
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
     fn sequence(&mut self, n: usize) -> Option<u32> {
+        self.enter()?;
         let start = self.builder.open_array();
         let mut count = 0usize;
         while let Some(line) = self.peek() {
@@ -216,12 +230,14 @@ impl<'a> Parser<'a> {
             self.builder.element(item);
             count += 1;
         }
+        self.depth -= 1;
         Some(self.builder.end_array(start))
     }
 
     /// A block mapping at indentation `n`; `first` is its first entry when
     /// the caller has already split it.
     fn mapping(&mut self, n: usize, mut first: Option<(Cow<'a, str>, &'a str)>) -> Option<u32> {
+        self.enter()?;
         let start = self.builder.open_object();
         while let Some(line) = self.peek() {
             if line.indent < n {
@@ -249,6 +265,7 @@ impl<'a> Parser<'a> {
             }
             self.builder.member(key, value);
         }
+        self.depth -= 1;
         Some(self.builder.end_object(start, &mut self.dups))
     }
 
@@ -330,6 +347,7 @@ impl<'a> Parser<'a> {
         if s.contains('\t') {
             return None;
         }
+        self.enter()?;
         let is_array = s.starts_with('[');
         let close = if is_array { ']' } else { '}' };
         let mut rest = s[1..].trim_start_matches(' ');
@@ -346,6 +364,7 @@ impl<'a> Parser<'a> {
                 } else {
                     self.builder.end_object(start, &mut self.dups)
                 };
+                self.depth -= 1;
                 return Some((node, after));
             }
             let before = self.dups.len();
@@ -546,6 +565,19 @@ mod tests {
             }
         }
         assert!(taken > 300, "fast path took only {taken}");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_declined_for_serde_saphyr_to_refuse() {
+        let at = format!("a: {}x{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(agrees(&at));
+        for past in [
+            format!("a: {}x{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),
+            format!("{}x\n", "- ".repeat(MAX_DEPTH + 1)),
+            format!("{}x\n", "- ".repeat(50_000)),
+        ] {
+            assert!(fast(&past).is_none());
+        }
     }
 
     #[test]

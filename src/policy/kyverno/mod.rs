@@ -77,7 +77,11 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
             .location()
             .map(|l| (l.line() as usize, l.column() as usize))
             .unwrap_or((0, 0));
-        let message = e.to_string().lines().next().unwrap_or("invalid YAML").to_string();
+        let message = crate::limits::yaml_message(&e)
+            .lines()
+            .next()
+            .unwrap_or("invalid YAML")
+            .to_string();
         Error::Kyverno {
             file: file.to_string(),
             line,

@@ -216,6 +216,24 @@ pub struct Limits {
     /// Plans allowed to wait for a slot; beyond it, `429` (default 64).
     #[serde(default = "default_queue")]
     pub queue: usize,
+    /// `POST /v1/validate` requests running at once (default 4).
+    #[serde(default = "default_validations")]
+    pub max_validations: usize,
+    /// Validations allowed to wait for a slot; beyond it, `429` (default 16).
+    #[serde(default = "default_validate_queue")]
+    pub validate_queue: usize,
+    /// Open connections at once; beyond it, new ones wait in the kernel's
+    /// backlog until one closes (default 512, below the usual 1024 file descriptors).
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// A connection must send a whole request head within this many seconds
+    /// of opening or of its previous response, else it is closed (default 10).
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request running and no byte read or written for
+    /// this many seconds is closed (default 60).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
 }
 
 fn default_body_bytes() -> usize {
@@ -230,6 +248,21 @@ fn default_model_calls() -> usize {
 fn default_queue() -> usize {
     64
 }
+fn default_validations() -> usize {
+    4
+}
+fn default_validate_queue() -> usize {
+    16
+}
+fn default_connections() -> usize {
+    512
+}
+fn default_header_read_timeout() -> u64 {
+    10
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -238,6 +271,11 @@ impl Default for Limits {
             request_timeout_secs: default_timeout(),
             max_model_calls: default_model_calls(),
             queue: default_queue(),
+            max_validations: default_validations(),
+            validate_queue: default_validate_queue(),
+            max_connections: default_connections(),
+            header_read_timeout_secs: default_header_read_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
         }
     }
 }
@@ -245,6 +283,14 @@ impl Default for Limits {
 impl Limits {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
     }
 }
 
@@ -489,6 +535,16 @@ impl Config {
             return Err(invalid(
                 "limits",
                 "body-bytes, request-timeout-secs and max-model-calls must be more than zero",
+            ));
+        }
+        if l.max_validations == 0
+            || l.max_connections == 0
+            || l.header_read_timeout_secs == 0
+            || l.idle_timeout_secs == 0
+        {
+            return Err(invalid(
+                "limits",
+                "max-validations, max-connections, header-read-timeout-secs and idle-timeout-secs must be more than zero",
             ));
         }
         Ok(())

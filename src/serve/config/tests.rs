@@ -179,3 +179,39 @@ azure-deployment = "prod-4o"
         .to_string();
     assert!(e.contains("provider") && e.contains("api-version"), "{e}");
 }
+
+#[test]
+fn connection_and_validation_limits_have_defaults_and_refuse_zero() {
+    let trial = || Overrides {
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    let c = load("", &[("HOME", "/tmp")], trial()).unwrap();
+    assert_eq!(
+        (
+            c.limits.max_validations,
+            c.limits.validate_queue,
+            c.limits.max_connections,
+            c.limits.header_read_timeout_secs,
+            c.limits.idle_timeout_secs
+        ),
+        (4, 16, 512, 10, 60)
+    );
+    let c = load(
+        "[limits]\nmax-validations = 2\nvalidate-queue = 0\nmax-connections = 8\nheader-read-timeout-secs = 1\nidle-timeout-secs = 2\n",
+        &[("HOME", "/tmp")],
+        trial(),
+    )
+    .unwrap();
+    assert_eq!(c.limits.validate_queue, 0);
+    assert_eq!(c.limits.idle_timeout(), std::time::Duration::from_secs(2));
+    for key in [
+        "max-validations",
+        "max-connections",
+        "header-read-timeout-secs",
+        "idle-timeout-secs",
+    ] {
+        let e = load(&format!("[limits]\n{key} = 0\n"), &[("HOME", "/tmp")], trial()).unwrap_err();
+        assert!(e.to_string().contains(key), "{key}: {e}");
+    }
+}
