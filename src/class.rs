@@ -55,7 +55,9 @@ impl intent::Error {
     pub fn class(&self) -> Class {
         use intent::Error as E;
         match self {
-            E::Empty | E::TooLong { .. } | E::ControlCharacter(_) | E::Environment(_) => Class::BadInput,
+            E::Empty | E::TooLong { .. } | E::ControlCharacter(_) | E::BidiControl(_) | E::Environment(_) => {
+                Class::BadInput
+            }
         }
     }
 }
@@ -112,6 +114,9 @@ impl repo::Error {
             E::Config { .. }
             | E::NotADirectory(_)
             | E::UnsafePath(_)
+            | E::Symlink { .. }
+            | E::GitDir(_)
+            | E::InTheWay { .. }
             | E::NotARepository { .. }
             | E::MissingRef { .. }
             | E::NotText(_) => Class::BadInput,
@@ -205,6 +210,7 @@ mod tests {
             (intent::Error::Empty.into(), BadInput),
             (intent::Error::TooLong { len: 1 }.into(), BadInput),
             (intent::Error::ControlCharacter(0).into(), BadInput),
+            (intent::Error::BidiControl(0x202E).into(), BadInput),
             (intent::Error::Environment(s("x")).into(), BadInput),
             (
                 plan::Error::NotUnderstood {
@@ -329,6 +335,24 @@ mod tests {
             (repo::Error::NotADirectory(path()).into(), BadInput),
             (repo::Error::UnsafePath(s("../x")).into(), BadInput),
             (
+                repo::Error::Symlink {
+                    path: s("a/b"),
+                    link: s("a"),
+                }
+                .into(),
+                BadInput,
+            ),
+            (repo::Error::GitDir(s(".git/hooks/x")).into(), BadInput),
+            (
+                repo::Error::InTheWay {
+                    path: s("a/b"),
+                    what: s("a"),
+                    reason: "a file",
+                }
+                .into(),
+                BadInput,
+            ),
+            (
                 repo::Error::NotARepository {
                     path: path(),
                     message: s("m"),
@@ -425,7 +449,11 @@ mod tests {
             ),
             (propose::Error::UnsafePath(s("../x")), BadInput),
             (
-                propose::Error::InTheWay { path: s("a"), what: s("a"), reason: "a symbolic link" },
+                propose::Error::InTheWay {
+                    path: s("a"),
+                    what: s("a"),
+                    reason: "a symbolic link",
+                },
                 BadInput,
             ),
             (propose::Error::NothingToChange { base: s("main") }, BadInput),
@@ -547,7 +575,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 66, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 70, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

@@ -43,14 +43,8 @@ fn billion_laughs() -> String {
 }
 
 fn gitintent(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    crate::util::bin::gitintent()
         .args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env("NO_COLOR", "1")
         .output()
         .expect("the binary runs")
 }

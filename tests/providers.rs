@@ -495,7 +495,7 @@ async fn cli(server: &FakeLlm, extra: &[(&str, &str)]) -> (Option<i32>, String, 
     ];
     envs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let out = tokio::task::spawn_blocking(move || {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"));
+        let mut cmd = crate::util::bin::gitintent();
         cmd.args([
             "plan",
             crate::openai::INTENT,

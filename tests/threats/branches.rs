@@ -37,9 +37,8 @@ fn a_branch_left_by_a_killed_push_is_adopted_by_the_next_run() {
         .remote("origin", &format!("git://127.0.0.1:{port}/remote.git"))
         .unwrap();
     let path = t.path.to_str().unwrap().to_string();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    let mut child = crate::util::bin::gitintent()
         .args(["propose", REDIS, "--repo", &path, "--push"])
-        .env_remove("GITINTENT_LLM_BASE_URL")
         .env("GITINTENT_GIT_TIMEOUT_SECS", "120")
         .env("GITINTENT_AUTHOR_NAME", "Killed")
         .env("GITINTENT_AUTHOR_EMAIL", "killed@example.com")

@@ -2,7 +2,7 @@
 //! names (issue 13, item 8).
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::json;
 
@@ -39,7 +39,7 @@ async fn the_service_refuses_a_bidi_control_with_a_422() {
 #[test]
 fn validate_reports_a_nul_in_metadata_name() {
     let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"web\\0evil\"\ndata: {}\n";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gitintent"))
+    let mut child = crate::util::bin::gitintent()
         .args(["validate", "-", "--format", "json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

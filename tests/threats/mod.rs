@@ -16,26 +16,16 @@ mod symlinks;
 mod wiring;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use git2::{FileMode, Repository, Signature};
 
 /// Runs the binary with a clean environment plus `envs`.
 pub(crate) fn gitintent(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
+    let mut cmd = crate::util::bin::gitintent();
     cmd.args(args)
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_LLM_MODEL")
-        .env_remove("GITINTENT_SERVER")
-        .env_remove("GITINTENT_TOKEN")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("GITINTENT_FORGE_TOKEN")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GITLAB_TOKEN")
         .env("GITINTENT_AUTHOR_NAME", "Hostile Test")
-        .env("GITINTENT_AUTHOR_EMAIL", "hostile@example.com")
-        .env("NO_COLOR", "1");
+        .env("GITINTENT_AUTHOR_EMAIL", "hostile@example.com");
     for (k, v) in envs {
         cmd.env(k, v);
     }
