@@ -513,6 +513,14 @@ mod tests {
                 Upstream,
             ),
             (
+                propose::Error::RateLimited {
+                    url: s("u"),
+                    retry_after: 60,
+                    at: s("12:00:00 UTC"),
+                },
+                Upstream,
+            ),
+            (
                 propose::Error::Forge {
                     method: "POST",
                     url: s("u"),
