@@ -8,6 +8,7 @@ mod openai;
 mod policy;
 mod policy_batch;
 mod propose;
+mod replicas;
 mod repo;
 mod serve;
 mod serve_errors;

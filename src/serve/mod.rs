@@ -4,7 +4,9 @@
 //! - `config`: `gitintent.toml` < `GITINTENT_*` < flags;
 //! - `auth`: bearer tokens stored as SHA-256 hashes, plan/propose rights per
 //!   repository and environment;
-//! - `store`: plans and an append-only audit trail ([`Store`], [`SqliteStore`]);
+//! - `store`: plans and an append-only audit trail ([`Store`]; [`SqliteStore`]
+//!   or, for several replicas on one database, [`PostgresStore`]);
+//! - `replicas`: lease renewal and recovery of plans a stopped replica left;
 //! - `server`: the axum router, limits, metrics, graceful shutdown;
 //! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
 //! - `drift`, `cluster`: `GET /v1/drift` and the per-repository cluster settings;
@@ -23,6 +25,7 @@ mod error;
 mod metrics;
 pub mod openapi;
 mod proposal;
+mod replicas;
 pub mod repos;
 mod server;
 mod slack_backend;
@@ -32,4 +35,4 @@ mod work;
 
 pub use config::{Config, Overrides};
 pub use server::{route_table, Error, Server};
-pub use store::{SqliteStore, Store};
+pub use store::{Location, PostgresStore, SqliteStore, Store};
