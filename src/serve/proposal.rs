@@ -342,7 +342,13 @@ fn identity(repo: &Repository, configured: Option<Author>, requester: &str) -> (
     }
     let local: String = requester
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let author = Author {
         name: requester.to_string(),

@@ -12,10 +12,18 @@ use gitintent::serve::Store as _;
 async fn an_unknown_store_scheme_or_a_database_that_is_down_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let gitops = Gitops::new();
-    let unknown = config(dir.path(), "u", "mysql://gi@db/gitintent", &gitops.repository_block());
+    let unknown = config(
+        dir.path(),
+        "u",
+        "mysql://gi@db/gitintent",
+        &gitops.repository_block(),
+    );
     let (code, log) = Replica::fail(unknown, vec![]).await;
     assert_eq!(code, Some(2), "{log}");
-    assert!(log.contains("\"mysql\" is not supported") && log.contains("postgres://"), "{log}");
+    assert!(
+        log.contains("\"mysql\" is not supported") && log.contains("postgres://"),
+        "{log}"
+    );
     // Nothing listens on port 9: a clear error and exit 3 after the bounded wait,
     // and no local SQLite file under a directory named `postgres:` (the old behaviour).
     let down = "postgres://gi:pw@127.0.0.1:9/gitintent?connect_timeout=1";
@@ -42,14 +50,25 @@ async fn a_wrong_password_or_a_newer_schema_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let gitops = Gitops::new();
     let wrong = db.url.replacen("://postgres:", "://postgres:wrong-", 1);
-    let (code, log) = Replica::fail(config(dir.path(), "w", &wrong, &gitops.repository_block()), vec![]).await;
+    let (code, log) = Replica::fail(
+        config(dir.path(), "w", &wrong, &gitops.repository_block()),
+        vec![],
+    )
+    .await;
     assert_eq!(code, Some(3), "{log}");
-    assert!(log.contains("refused the credentials of user \"postgres\""), "{log}");
+    assert!(
+        log.contains("refused the credentials of user \"postgres\""),
+        "{log}"
+    );
     assert!(!log.contains("wrong-"), "{log}");
     // A newer release migrated this database.
-    drop(db.store());
+    db.with_store(|_| ());
     sql(&db.url, "INSERT INTO schema_version VALUES (42, 0)");
-    let (code, log) = Replica::fail(config(dir.path(), "n", &db.url, &gitops.repository_block()), vec![]).await;
+    let (code, log) = Replica::fail(
+        config(dir.path(), "n", &db.url, &gitops.repository_block()),
+        vec![],
+    )
+    .await;
     assert_eq!(code, Some(3), "{log}");
     assert!(log.contains("version 42, newer than this build's"), "{log}");
 }
@@ -64,22 +83,41 @@ async fn a_database_that_goes_away_mid_request_is_a_503_with_an_error_id_and_not
     let replica = Replica::start(config(dir.path(), "a", &db.url, &gitops.repository_block())).await;
     db.accept_connections(false);
     let body = json!({ "intent": "Deploy memcached in staging", "repo": "gitops" });
-    let refused = send(client().post(replica.url("/v1/plans")).bearer_auth(ADMIN).json(&body)).await;
+    let refused = send(
+        client()
+            .post(replica.url("/v1/plans"))
+            .bearer_auth(ADMIN)
+            .json(&body),
+    )
+    .await;
     assert_eq!(refused.status, 503, "{}", refused.text);
     assert_eq!(refused.json["error"]["code"], "store_unavailable");
-    let error_id = refused.json["error"]["details"]["error_id"].as_str().unwrap().to_string();
-    assert!(replica.log().contains(&error_id), "the cause is logged under the id");
+    let error_id = refused.json["error"]["details"]["error_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        replica.log().contains(&error_id),
+        "the cause is logged under the id"
+    );
     let ready = send(client().get(replica.url("/readyz"))).await;
     assert_eq!(ready.status, 503, "{}", ready.text);
     db.accept_connections(true);
     // Nothing was half-written, and the service works again.
-    let store = db.store();
-    let filter = gitintent::serve::store::Filter {
-        limit: 10,
-        ..Default::default()
-    };
-    assert!(store.list_plans(&filter).unwrap().is_empty());
-    assert!(store.audit(None).unwrap().is_empty());
-    let made = send(client().post(replica.url("/v1/plans")).bearer_auth(ADMIN).json(&body)).await;
+    let (plans, trail) = db.with_store(|store| {
+        let filter = gitintent::serve::store::Filter {
+            limit: 10,
+            ..Default::default()
+        };
+        (store.list_plans(&filter).unwrap(), store.audit(None).unwrap())
+    });
+    assert!(plans.is_empty() && trail.is_empty(), "{plans:?} {trail:?}");
+    let made = send(
+        client()
+            .post(replica.url("/v1/plans"))
+            .bearer_auth(ADMIN)
+            .json(&body),
+    )
+    .await;
     assert_eq!(made.status, 201, "{}", made.text);
 }

@@ -41,8 +41,14 @@ async fn propose(replica: &Replica, id: &str) -> Reply {
 }
 
 fn events(db: &Db, id: &str) -> Vec<String> {
-    let store = db.store();
-    store.audit(Some(id)).unwrap().into_iter().map(|e| e.event).collect()
+    db.with_store(|store| {
+        store
+            .audit(Some(id))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    })
 }
 
 /// Two replicas of one service on `db`, planning with the builtin planner.
@@ -82,8 +88,15 @@ async fn a_plan_made_on_one_replica_is_read_listed_and_proposed_on_the_other() {
     );
     // No password in the start-up line, which names the store and the repositories.
     let log = a.log();
-    let line = log.lines().find(|l| l.contains("serving")).unwrap_or_default().to_string();
-    assert!(line.contains("postgres postgres://postgres:***@127.0.0.1"), "{line}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("serving"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("postgres postgres://postgres:***@127.0.0.1"),
+        "{line}"
+    );
     assert!(line.contains("gitops"), "{line}");
     assert!(!log.contains(db.url.split('@').next().unwrap()), "{log}");
 }
@@ -97,7 +110,7 @@ async fn the_same_plan_proposed_on_two_replicas_at_once_is_proposed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = two(&db, &gitops, dir.path()).await;
     for round in 0..3 {
-        let made = plan(&a, &format!("Deploy memcached{round} in staging")).await;
+        let made = plan(&a, &format!("Deploy nginx:1.27.{round} as web{round} in staging")).await;
         assert_eq!(made.status, 201, "{}", made.text);
         let id = made.json["id"].as_str().unwrap().to_string();
         let (x, y) = tokio::join!(propose(&a, &id), propose(&b, &id));
@@ -105,13 +118,25 @@ async fn the_same_plan_proposed_on_two_replicas_at_once_is_proposed_once() {
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 409], "{} / {}", x.text, y.text);
         let refused = if x.status == 409 { &x } else { &y };
-        assert_eq!(refused.json["error"]["code"], "already_proposed", "{}", refused.text);
+        assert_eq!(
+            refused.json["error"]["code"], "already_proposed",
+            "{}",
+            refused.text
+        );
         let events = events(&db, &id);
-        assert_eq!(events.iter().filter(|e| *e == "proposal.created").count(), 1, "{events:?}");
+        assert_eq!(
+            events.iter().filter(|e| *e == "proposal.created").count(),
+            1,
+            "{events:?}"
+        );
     }
     // Three proposals on one repository from two replicas: three branches, none lost.
     assert_eq!(
-        gitops.remote_branches().iter().filter(|b| b.starts_with("gitintent/")).count(),
+        gitops
+            .remote_branches()
+            .iter()
+            .filter(|b| b.starts_with("gitintent/"))
+            .count(),
         3
     );
 }
@@ -127,7 +152,7 @@ async fn plans_spread_over_two_replicas_are_listed_from_either() {
     let mut made = Vec::new();
     for i in 0..20 {
         let replica = if i % 2 == 0 { &a } else { &b };
-        let reply = plan(replica, &format!("Deploy cache{i} redis in staging")).await;
+        let reply = plan(replica, &format!("Deploy nginx:1.27.{i} as web{i} in staging")).await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         made.push(reply.json["id"].as_str().unwrap().to_string());
     }
@@ -143,13 +168,10 @@ async fn plans_spread_over_two_replicas_are_listed_from_either() {
         ids.sort();
         assert_eq!(ids, made);
     }
-    let store = db.store();
-    let requested = store
-        .audit(None)
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.event == "plan.requested")
-        .count();
+    let requested = db.with_store(|store| {
+        let trail = store.audit(None).unwrap();
+        trail.into_iter().filter(|e| e.event == "plan.requested").count()
+    });
     assert_eq!(requested, 20);
 }
 
@@ -203,8 +225,7 @@ async fn a_replica_killed_mid_plan_is_recovered_by_the_other_which_carries_on() 
     a.kill();
     let failed = wait_for(&b, &id, "failed").await;
     assert_eq!(failed["error"]["code"], "interrupted", "{failed}");
-    let store = db.store();
-    let trail = store.audit(Some(&id)).unwrap();
+    let trail = db.with_store(|store| store.audit(Some(&id)).unwrap());
     let recovered = trail.last().unwrap();
     assert_eq!(recovered.event, "plan.recovered");
     let detail: Value = serde_json::from_str(&recovered.detail).unwrap();

@@ -22,7 +22,9 @@ pub(crate) struct Db {
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let cut = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let cut = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     match query {
         Some(q) => format!("{}/{name}?{q}", &base[..cut]),
         None => format!("{}/{name}", &base[..cut]),
@@ -38,7 +40,9 @@ pub(crate) fn sql(url: &str, statements: &str) {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
             let task = tokio::spawn(conn);
             client.batch_execute(&statements).await.unwrap();
             drop(client);
@@ -77,16 +81,27 @@ impl Db {
         sql(&self.admin, &statements);
     }
 
-    /// The store as a third party sees it (for audit rows).
-    pub(crate) fn store(&self) -> PostgresStore {
-        let lease = Lease::new(Some("test-reader"), Duration::from_secs(60));
-        PostgresStore::open(&self.url, lease, PostgresOptions::default()).unwrap()
+    /// Runs `f` on the store as a third party sees it (for audit rows), on
+    /// a thread of its own: the store is blocking and tests are async.
+    pub(crate) fn with_store<T: Send>(&self, f: impl FnOnce(&PostgresStore) -> T + Send) -> T {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let lease = Lease::new(Some("test-reader"), Duration::from_secs(60));
+                let store = PostgresStore::open(&self.url, lease, PostgresOptions::default()).unwrap();
+                f(&store)
+            })
+            .join()
+            .unwrap()
+        })
     }
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
-        sql(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        sql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 

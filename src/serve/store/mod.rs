@@ -104,7 +104,9 @@ impl Location {
     pub fn parse(text: &str) -> Result<Location, Error> {
         if let Some(path) = text.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(Error::Url("sqlite:// needs a path, e.g. sqlite:///var/lib/gitintent/gitintent.db".into()));
+                return Err(Error::Url(
+                    "sqlite:// needs a path, e.g. sqlite:///var/lib/gitintent/gitintent.db".into(),
+                ));
             }
             return Ok(Location::Sqlite(PathBuf::from(path)));
         }

@@ -127,7 +127,8 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("gitintent");
         }
-        let tls = tls::MakeRustls::new(root.as_deref().map(std::path::Path::new), verify).map_err(Error::Url)?;
+        let tls =
+            tls::MakeRustls::new(root.as_deref().map(std::path::Path::new), verify).map_err(Error::Url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("gitintent-store")
@@ -191,7 +192,9 @@ impl PostgresStore {
 
     fn runtime(&self) -> &tokio::runtime::Runtime {
         // Only `Drop` takes the runtime out.
-        self.runtime.as_ref().unwrap_or_else(|| unreachable!("the store runtime is gone"))
+        self.runtime
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the store runtime is gone"))
     }
 
     /// Runs `work` on the store's runtime, bounded by the call timeout.
@@ -234,7 +237,9 @@ impl PostgresStore {
     fn classify(&self, e: tokio_postgres::Error) -> Error {
         let code = e.code().cloned();
         match code {
-            Some(c) if c == SqlState::INVALID_PASSWORD || c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+            Some(c)
+                if c == SqlState::INVALID_PASSWORD || c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+            {
                 Error::Auth {
                     target: self.target.clone(),
                     user: self.user.clone(),
@@ -254,8 +259,16 @@ impl PostgresStore {
         }
     }
 
-    async fn exec(&self, client: &impl deadpool_postgres::GenericClient, sql: &str, cells: Vec<Cell>) -> Result<u64, Error> {
-        client.execute(sql, &refs(&cells)).await.map_err(|e| self.classify(e))
+    async fn exec(
+        &self,
+        client: &impl deadpool_postgres::GenericClient,
+        sql: &str,
+        cells: Vec<Cell>,
+    ) -> Result<u64, Error> {
+        client
+            .execute(sql, &refs(&cells))
+            .await
+            .map_err(|e| self.classify(e))
     }
 
     /// Runs `statement` and an audit append in one transaction.
@@ -290,7 +303,10 @@ async fn migrate(client: &mut Object) -> Result<Result<(), Error>, tokio_postgre
     )
     .await?;
     let current: i64 = tx
-        .query_one("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
+            &[],
+        )
         .await?
         .get(0);
     let known = super::MIGRATIONS.len() as i64;
@@ -400,7 +416,11 @@ impl Store for PostgresStore {
     }
 
     fn list_plans(&self, f: &Filter) -> Result<Vec<PlanRecord>, Error> {
-        let limit = if f.repos_allowed.is_some() { i64::MAX } else { f.limit as i64 };
+        let limit = if f.repos_allowed.is_some() {
+            i64::MAX
+        } else {
+            f.limit as i64
+        };
         let cells = vec![
             Cell::Text(f.repo.clone()),
             Cell::from(f.status.map(Status::as_str)),
@@ -484,7 +504,9 @@ impl Store for PostgresStore {
             let client = self.client().await?;
             let mut renewed = 0;
             for id in &held {
-                renewed += self.exec(&client, row::RENEW, renew_cells(&self.lease, id, until)).await?;
+                renewed += self
+                    .exec(&client, row::RENEW, renew_cells(&self.lease, id, until))
+                    .await?;
             }
             Ok(renewed as usize)
         })
@@ -670,9 +692,18 @@ mod tests {
             libpq_compat("postgres://db/x"),
             ("postgres://db/x".to_string(), None, tls::Verify::Nothing)
         );
-        assert_eq!(libpq_compat("postgres://db/x?sslmode=verify-ca").2, tls::Verify::Chain);
-        assert_eq!(libpq_compat("postgres://db/x?sslrootcert=ca.pem").2, tls::Verify::Chain);
-        assert_eq!(libpq_compat("postgres://db/x?sslmode=require").2, tls::Verify::Nothing);
+        assert_eq!(
+            libpq_compat("postgres://db/x?sslmode=verify-ca").2,
+            tls::Verify::Chain
+        );
+        assert_eq!(
+            libpq_compat("postgres://db/x?sslrootcert=ca.pem").2,
+            tls::Verify::Chain
+        );
+        assert_eq!(
+            libpq_compat("postgres://db/x?sslmode=require").2,
+            tls::Verify::Nothing
+        );
     }
 
     #[test]

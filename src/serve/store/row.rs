@@ -270,8 +270,7 @@ pub(crate) fn recovered_event(id: &str, from: Status, owner: Option<&str>, by: &
         event: "plan.recovered".into(),
         actor: format!("gitintent:{by}"),
         plan_id: Some(id.to_string()),
-        detail: serde_json::json!({ "from": from.as_str(), "to": to.as_str(), "owner": owner })
-            .to_string(),
+        detail: serde_json::json!({ "from": from.as_str(), "to": to.as_str(), "owner": owner }).to_string(),
         at_ms: super::now_ms(),
     }
 }

@@ -154,7 +154,11 @@ impl Store for SqliteStore {
     }
 
     fn insert_plan(&self, p: &PlanRecord) -> Result<(), Error> {
-        exec(&self.conn(), row::INSERT, row::insert_cells(p, self.lease.owner(), self.lease.until_ms()))?;
+        exec(
+            &self.conn(),
+            row::INSERT,
+            row::insert_cells(p, self.lease.owner(), self.lease.until_ms()),
+        )?;
         if p.status.in_flight() {
             self.lease.hold(&p.id);
         }
@@ -172,7 +176,11 @@ impl Store for SqliteStore {
     fn create(&self, p: &PlanRecord, event: &AuditEvent) -> Result<(), Error> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        exec(&tx, row::INSERT, row::insert_cells(p, self.lease.owner(), self.lease.until_ms()))?;
+        exec(
+            &tx,
+            row::INSERT,
+            row::insert_cells(p, self.lease.owner(), self.lease.until_ms()),
+        )?;
         exec(&tx, row::APPEND, row::audit_cells(event))?;
         tx.commit()?;
         if p.status.in_flight() {
@@ -204,7 +212,11 @@ impl Store for SqliteStore {
     fn list_plans(&self, f: &Filter) -> Result<Vec<PlanRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&sql(&row::select(row::LIST)))?;
-        let limit = if f.repos_allowed.is_some() { i64::MAX } else { f.limit as i64 };
+        let limit = if f.repos_allowed.is_some() {
+            i64::MAX
+        } else {
+            f.limit as i64
+        };
         let cells = vec![
             Cell::Text(f.repo.clone()),
             Cell::from(f.status.map(Status::as_str)),
@@ -240,7 +252,11 @@ impl Store for SqliteStore {
                  AND (owner IS NULL OR owner <> ?1 OR lease_until_ms IS NULL OR lease_until_ms < ?2)",
             )?;
             let rows = stmt.query_map(rusqlite::params![self.lease.owner(), super::now_ms()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };

@@ -108,12 +108,16 @@ impl PgDb {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
             let task = tokio::spawn(conn);
             let e = client.batch_execute(sql).await.expect_err(sql);
             drop(client);
             let _ = task.await;
-            e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default()
+            e.as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default()
         })
     }
 
@@ -124,7 +128,9 @@ impl PgDb {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
             let task = tokio::spawn(conn);
             let n: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
             drop(client);
@@ -140,7 +146,10 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        admin_sql(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        admin_sql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -192,13 +201,22 @@ fn round_trip_and_filter(store: &dyn Store) {
 }
 
 fn create_and_save_write_the_plan_and_its_event_together(store: &dyn Store) {
-    store.create(&record("c", "platform", 1), &event("plan.requested", "c")).unwrap();
+    store
+        .create(&record("c", "platform", 1), &event("plan.requested", "c"))
+        .unwrap();
     // A second create of the same id fails whole: no second event either.
-    assert!(store.create(&record("c", "platform", 1), &event("plan.requested", "c")).is_err());
+    assert!(store
+        .create(&record("c", "platform", 1), &event("plan.requested", "c"))
+        .is_err());
     let mut c = store.get_plan("c").unwrap().unwrap();
     c.status = Status::Failed;
     store.save(&c, &event("plan.failed", "c")).unwrap();
-    let events: Vec<String> = store.audit(Some("c")).unwrap().into_iter().map(|e| e.event).collect();
+    let events: Vec<String> = store
+        .audit(Some("c"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
     assert_eq!(events, ["plan.requested", "plan.failed"]);
     assert_eq!(store.get_plan("c").unwrap().unwrap().status, Status::Failed);
     assert_eq!(store.audit(None).unwrap().len(), 2);
@@ -216,11 +234,17 @@ fn sqlite_passes_the_store_suite() {
 
 #[test]
 fn postgres_passes_the_store_suite() {
-    let Some(db) = PgDb::create("postgres_passes_the_store_suite") else { return };
+    let Some(db) = PgDb::create("postgres_passes_the_store_suite") else {
+        return;
+    };
     let store = db.open("a");
     round_trip_and_filter(&store);
     create_and_save_write_the_plan_and_its_event_together(&store);
-    assert!(!store.describe().contains("gi-test-"), "no password: {}", store.describe());
+    assert!(
+        !store.describe().contains("gi-test-"),
+        "no password: {}",
+        store.describe()
+    );
     store.ping().unwrap();
 }
 
@@ -230,7 +254,10 @@ fn the_sqlite_audit_trail_is_append_only_and_migrations_are_recorded_once() {
     let path = dir.path().join("gitintent.db");
     let store = SqliteStore::open(&path).unwrap();
     store.append_audit(&event("plan.requested", "a")).unwrap();
-    assert_eq!(store.audit(Some("a")).unwrap(), vec![event("plan.requested", "a")]);
+    assert_eq!(
+        store.audit(Some("a")).unwrap(),
+        vec![event("plan.requested", "a")]
+    );
     let conn = store.conn();
     assert!(conn.execute("DELETE FROM audit", []).is_err());
     assert!(conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
@@ -249,15 +276,23 @@ fn the_sqlite_audit_trail_is_append_only_and_migrations_are_recorded_once() {
     drop(again);
     let newer = SqliteStore::open(&path).err().expect("a newer schema is refused");
     let message = newer.to_string();
-    assert!(message.contains("99") && message.contains(&MIGRATIONS.len().to_string()), "{message}");
+    assert!(
+        message.contains("99") && message.contains(&MIGRATIONS.len().to_string()),
+        "{message}"
+    );
 }
 
 #[test]
 fn the_postgres_audit_trail_is_append_only_and_migrations_are_recorded_once() {
-    let Some(db) = PgDb::create("the_postgres_audit_trail_is_append_only") else { return };
+    let Some(db) = PgDb::create("the_postgres_audit_trail_is_append_only") else {
+        return;
+    };
     let store = db.open("a");
     store.append_audit(&event("plan.requested", "a")).unwrap();
-    assert_eq!(store.audit(Some("a")).unwrap(), vec![event("plan.requested", "a")]);
+    assert_eq!(
+        store.audit(Some("a")).unwrap(),
+        vec![event("plan.requested", "a")]
+    );
     for sql in [
         "UPDATE audit SET actor = 'x'",
         "DELETE FROM audit",
@@ -279,22 +314,31 @@ fn the_postgres_audit_trail_is_append_only_and_migrations_are_recorded_once() {
     for s in starts {
         s.join().unwrap().unwrap();
     }
-    assert_eq!(db.count("SELECT COUNT(*) FROM schema_version"), MIGRATIONS.len() as i64);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM schema_version"),
+        MIGRATIONS.len() as i64
+    );
     db.sql("INSERT INTO schema_version VALUES (99, 0)");
     let newer = PostgresStore::open(&db.url, lease("b"), PostgresOptions::default())
         .err()
         .expect("a newer schema is refused");
     assert!(matches!(newer, Error::TooNew { found: 99, .. }), "{newer}");
-    assert!(newer.to_string().contains(&format!("this build's {}", MIGRATIONS.len())));
+    assert!(newer
+        .to_string()
+        .contains(&format!("this build's {}", MIGRATIONS.len())));
 }
 
 #[test]
 fn postgres_recovery_leaves_live_leases_alone_and_audits_what_it_closes() {
-    let Some(db) = PgDb::create("postgres_recovery") else { return };
+    let Some(db) = PgDb::create("postgres_recovery") else {
+        return;
+    };
     let a = db.open("replica-a");
     let b = db.open("replica-b");
-    a.create(&record("live", "platform", 1), &event("plan.requested", "live")).unwrap();
-    a.create(&record("dead", "platform", 2), &event("plan.requested", "dead")).unwrap();
+    a.create(&record("live", "platform", 1), &event("plan.requested", "live"))
+        .unwrap();
+    a.create(&record("dead", "platform", 2), &event("plan.requested", "dead"))
+        .unwrap();
     let mut proposing = record("prop", "platform", 3);
     proposing.status = Status::Planned;
     a.insert_plan(&proposing).unwrap();
@@ -306,7 +350,10 @@ fn postgres_recovery_leaves_live_leases_alone_and_audits_what_it_closes() {
     let mut recovered = b.recover_interrupted().unwrap();
     recovered.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(recovered.len(), 2);
-    assert_eq!((recovered[0].id.as_str(), recovered[0].from), ("dead", Status::Pending));
+    assert_eq!(
+        (recovered[0].id.as_str(), recovered[0].from),
+        ("dead", Status::Pending)
+    );
     assert_eq!(recovered[0].owner.as_deref(), Some(a.lease().owner()));
     assert_eq!(b.get_plan("dead").unwrap().unwrap().status, Status::Failed);
     assert_eq!(b.get_plan("prop").unwrap().unwrap().status, Status::Planned);
@@ -323,7 +370,9 @@ fn sqlite_recovery_closes_what_a_previous_process_left() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gitintent.db");
     let before = SqliteStore::open_with(&path, lease("before")).unwrap();
-    before.create(&record("p", "platform", 1), &event("plan.requested", "p")).unwrap();
+    before
+        .create(&record("p", "platform", 1), &event("plan.requested", "p"))
+        .unwrap();
     drop(before);
     let after = SqliteStore::open_with(&path, lease("after")).unwrap();
     let recovered = after.recover_interrupted().unwrap();
@@ -331,12 +380,17 @@ fn sqlite_recovery_closes_what_a_previous_process_left() {
     let plan = after.get_plan("p").unwrap().unwrap();
     assert_eq!(plan.status, Status::Failed);
     assert_eq!(plan.error.unwrap()["code"], "interrupted");
-    assert_eq!(after.audit(Some("p")).unwrap().last().unwrap().event, "plan.recovered");
+    assert_eq!(
+        after.audit(Some("p")).unwrap().last().unwrap().event,
+        "plan.recovered"
+    );
 }
 
 #[test]
 fn one_replica_at_a_time_holds_a_repository_lock() {
-    let Some(db) = PgDb::create("one_replica_at_a_time_holds_a_repository_lock") else { return };
+    let Some(db) = PgDb::create("one_replica_at_a_time_holds_a_repository_lock") else {
+        return;
+    };
     let a = db.open("a");
     let short = PostgresOptions {
         lock_wait: Duration::from_millis(300),
@@ -365,13 +419,19 @@ fn one_replica_at_a_time_holds_a_repository_lock() {
 
 #[test]
 fn postgres_tls_follows_sslmode_and_verifies_the_server() {
-    let Some(db) = PgDb::create("postgres_tls_follows_sslmode") else { return };
+    let Some(db) = PgDb::create("postgres_tls_follows_sslmode") else {
+        return;
+    };
     let Ok(ca) = std::env::var("GITINTENT_TEST_POSTGRES_CA") else {
         eprintln!("skipped postgres_tls_follows_sslmode: GITINTENT_TEST_POSTGRES_CA is not set");
         return;
     };
     let open = |query: &str| {
-        PostgresStore::open(&format!("{}?{query}", db.url), lease("tls"), PostgresOptions::default())
+        PostgresStore::open(
+            &format!("{}?{query}", db.url),
+            lease("tls"),
+            PostgresOptions::default(),
+        )
     };
     let ssl_in_use = |store: &PostgresStore| -> bool {
         store
@@ -386,7 +446,10 @@ fn postgres_tls_follows_sslmode_and_verifies_the_server() {
             .unwrap()
     };
     let root = format!("sslrootcert={}", ca.replace('/', "%2F"));
-    assert!(ssl_in_use(&open("sslmode=prefer").unwrap()), "encrypted, as libpq");
+    assert!(
+        ssl_in_use(&open("sslmode=prefer").unwrap()),
+        "encrypted, as libpq"
+    );
     assert!(ssl_in_use(&open("sslmode=require").unwrap()));
     assert!(ssl_in_use(&open(&format!("sslmode=verify-ca&{root}")).unwrap()));
     assert!(ssl_in_use(&open(&format!("sslmode=verify-full&{root}")).unwrap()));
@@ -410,13 +473,22 @@ fn a_database_that_is_down_or_refuses_the_password_is_a_clear_error() {
     .err()
     .expect("down");
     assert!(down.is_unavailable(), "{down:?}");
-    assert!(down.to_string().contains("postgres://gi:***@127.0.0.1:9/gitintent"), "{down}");
-    let Some(db) = PgDb::create("a_database_that_refuses_the_password") else { return };
+    assert!(
+        down.to_string()
+            .contains("postgres://gi:***@127.0.0.1:9/gitintent"),
+        "{down}"
+    );
+    let Some(db) = PgDb::create("a_database_that_refuses_the_password") else {
+        return;
+    };
     let wrong = db.url.replacen("://postgres:", "://postgres:wrong-", 1);
     let refused = PostgresStore::open(&wrong, lease("x"), PostgresOptions::default())
         .err()
         .expect("a wrong password is refused");
-    assert!(matches!(refused, Error::Auth { ref user, .. } if user == "postgres"), "{refused:?}");
+    assert!(
+        matches!(refused, Error::Auth { ref user, .. } if user == "postgres"),
+        "{refused:?}"
+    );
     assert!(!refused.to_string().contains("wrong-"), "{refused}");
 }
 
@@ -432,7 +504,10 @@ fn store_urls_choose_the_backend_and_other_schemes_are_refused() {
         parse("sqlite:///var/lib/g.db").unwrap(),
         Location::Sqlite(PathBuf::from("/var/lib/g.db"))
     );
-    assert_eq!(parse("sqlite://rel.db").unwrap(), Location::Sqlite(PathBuf::from("rel.db")));
+    assert_eq!(
+        parse("sqlite://rel.db").unwrap(),
+        Location::Sqlite(PathBuf::from("rel.db"))
+    );
     for url in ["postgres://gi@db:5432/gitintent", "postgresql://db/gitintent"] {
         assert_eq!(parse(url).unwrap(), Location::Postgres(url.into()));
     }
