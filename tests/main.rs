@@ -1,5 +1,6 @@
 mod cli;
 mod day2;
+mod deploy;
 mod drift;
 mod eval;
 mod eval_cli;

@@ -3,8 +3,11 @@
 //! proposed on both at once is proposed once; a replica killed mid-plan is
 //! recovered by the other, which carries on; every step leaves audit rows.
 //! Each test has its own database; without `GITINTENT_TEST_POSTGRES_URL`
-//! they are skipped with a note (`.ci/run` always sets it).
+//! they are skipped with a note (`.ci/run` always sets it). `faults.rs`:
+//! start-up and mid-request store faults; `commits.rs`: who service commits
+//! are by and why a proposal was not pushed.
 
+mod commits;
 mod faults;
 mod process;
 

@@ -512,7 +512,7 @@ fn store_urls_choose_the_backend_and_other_schemes_are_refused() {
         assert_eq!(parse(url).unwrap(), Location::Postgres(url.into()));
     }
     for bad in ["mysql://db/x", "postgre://db/x", "redis://localhost"] {
-        let e = parse(bad).err().expect(bad).to_string();
+        let e = parse(bad).expect_err(bad).to_string();
         assert!(e.contains("postgres://") && e.contains("sqlite://"), "{e}");
     }
     assert!(parse("sqlite://").is_err());
