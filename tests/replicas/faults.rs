@@ -97,7 +97,7 @@ async fn a_database_that_goes_away_mid_request_is_a_503_with_an_error_id_and_not
         .unwrap()
         .to_string();
     assert!(
-        replica.log().contains(&error_id),
+        replica.logged(&error_id).await,
         "the cause is logged under the id"
     );
     let ready = send(client().get(replica.url("/readyz"))).await;

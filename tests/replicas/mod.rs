@@ -90,6 +90,7 @@ async fn a_plan_made_on_one_replica_is_read_listed_and_proposed_on_the_other() {
         ["plan.requested", "plan.completed", "proposal.created"]
     );
     // No password in the start-up line, which names the store and the repositories.
+    assert!(a.logged("serving").await);
     let log = a.log();
     let line = log
         .lines()
@@ -196,8 +197,8 @@ async fn a_replica_killed_mid_plan_is_recovered_by_the_other_which_carries_on() 
         return;
     };
     let gitops = Gitops::new();
-    // A's model: one slow answer (longer than the 1 s lease), then silence.
-    let slow = Llm::spec(&web_spec(json!([]))).after(Duration::from_secs(3));
+    // A's model: one slow answer (longer than the 3 s lease, renewed every second), then silence.
+    let slow = Llm::spec(&web_spec(json!([]))).after(Duration::from_secs(5));
     let llm = FakeLlm::start([slow, Llm::Hang]).await;
     let dir = tempfile::tempdir().unwrap();
     let provider = format!(
@@ -239,7 +240,7 @@ async fn a_replica_killed_mid_plan_is_recovered_by_the_other_which_carries_on() 
         Some(recovered.actor.clone()),
         "recovered by the other replica"
     );
-    assert!(b.log().contains("recovered a plan whose replica stopped"));
+    assert!(b.logged("recovered a plan whose replica stopped").await);
     // B carries on.
     let next = plan(&b, "Deploy memcached in staging").await;
     assert_eq!(next.status, 201, "{}", next.text);

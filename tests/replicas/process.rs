@@ -112,7 +112,7 @@ pub(crate) fn config(dir: &Path, name: &str, store: &str, body: &str) -> PathBuf
     std::fs::write(
         &path,
         format!(
-            "listen = \"127.0.0.1:0\"\nstore = {store:?}\ndata-dir = {:?}\n{body}{}\n[limits]\nplan-lease-secs = 1\n",
+            "listen = \"127.0.0.1:0\"\nstore = {store:?}\ndata-dir = {:?}\n{body}{}\n[limits]\nplan-lease-secs = 3\n",
             data.display().to_string(),
             token_blocks()
         ),
@@ -211,6 +211,18 @@ impl Replica {
 
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Whether the log shows `needle` within a few seconds (stderr is read
+    /// by a thread of its own, so a line may lag the response).
+    pub(crate) async fn logged(&self, needle: &str) -> bool {
+        for _ in 0..50 {
+            if self.log().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// `kill -9`: no drain, no clean-up.
