@@ -117,6 +117,10 @@ impl Replica {
                 if let Some(addr) = line.split("listening on ").nth(1) {
                     let _ = tx.send(addr.trim().to_string());
                 }
+                // Faults the round would only show as a status: print them.
+                if line.contains(" WARN ") || line.contains(" ERROR ") {
+                    eprintln!("{line}");
+                }
             }
         });
         let base = rx

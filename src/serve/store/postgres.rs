@@ -11,7 +11,13 @@
 //! keyed by the repository name. Every call is bounded too: a database that
 //! stops answering is [`Error::Unavailable`], which the API turns into 503.
 
+mod schema;
 mod tls;
+mod url;
+
+pub(crate) use schema::MIGRATION_1;
+use url::libpq_compat;
+pub(crate) use url::redact_url;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -24,50 +30,6 @@ use tokio_postgres::types::ToSql;
 use super::row::{self, Cell};
 use super::sqlite::{allowed, renew_cells, track, transition_cells};
 use super::{AuditEvent, Error, Filter, Lease, PlanRecord, Recovered, RepoLock, Status, Store};
-
-pub(crate) const MIGRATION_1: &str = "CREATE TABLE plans (
-        id TEXT PRIMARY KEY,
-        repo TEXT NOT NULL,
-        environment TEXT,
-        status TEXT NOT NULL,
-        requester TEXT NOT NULL,
-        intent TEXT NOT NULL,
-        planner TEXT,
-        model TEXT,
-        prompt_version TEXT,
-        raw_reply TEXT,
-        spec TEXT,
-        files TEXT,
-        findings TEXT,
-        changes TEXT,
-        usage TEXT,
-        attempts BIGINT NOT NULL DEFAULT 0,
-        error TEXT,
-        proposal TEXT,
-        created_ms BIGINT NOT NULL,
-        updated_ms BIGINT NOT NULL
-     );
-     CREATE INDEX plans_repo_created ON plans (repo, created_ms);
-     CREATE INDEX plans_status ON plans (status);
-     CREATE TABLE audit (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        event TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        plan_id TEXT,
-        detail TEXT NOT NULL,
-        at_ms BIGINT NOT NULL
-     );
-     CREATE INDEX audit_plan ON audit (plan_id);
-     CREATE FUNCTION gitintent_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $body$
-        BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END
-     $body$;
-     CREATE TRIGGER audit_no_update_or_delete BEFORE UPDATE OR DELETE ON audit
-        FOR EACH ROW EXECUTE FUNCTION gitintent_audit_append_only();
-     CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
-        FOR EACH STATEMENT EXECUTE FUNCTION gitintent_audit_append_only();";
-
-/// The advisory lock migrations run under ("gitinten" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6769_7469_6e74_656e;
 
 /// Pool and wait bounds.
 #[derive(Debug, Clone)]
@@ -130,7 +92,7 @@ impl PostgresStore {
         let tls =
             tls::MakeRustls::new(root.as_deref().map(std::path::Path::new), verify).map_err(Error::Url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("gitintent-store")
             .enable_all()
             .build()
@@ -150,7 +112,9 @@ impl PostgresStore {
             .max_size(options.pool_size.max(2))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(options.call_timeout))
-            .create_timeout(Some(wait))
+            // Connecting (TLS, SCRAM) can be slow under load; the start-up
+            // wait for a database that is down is bounded separately.
+            .create_timeout(Some(options.call_timeout.max(wait)))
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::Url(e.to_string()))?;
@@ -173,7 +137,7 @@ impl PostgresStore {
     /// Waits up to `wait` for a first connection, then migrates.
     fn start(&self, wait: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + wait;
-        self.runtime().block_on(async {
+        self.runtime()?.block_on(async {
             let mut client = loop {
                 match self.pool.get().await {
                     Ok(c) => break c,
@@ -186,15 +150,33 @@ impl PostgresStore {
                     }
                 }
             };
-            migrate(&mut client).await.map_err(|e| self.classify(e))?
+            schema::migrate(&mut client)
+                .await
+                .map_err(|e| self.classify(e))??;
+            drop(client);
+            self.warm().await;
+            Ok(())
         })
     }
 
-    fn runtime(&self) -> &tokio::runtime::Runtime {
-        // Only `Drop` takes the runtime out.
+    /// Opens the whole pool now, so a burst of requests does not wait for
+    /// connections (and their TLS and SCRAM) to be made; failures are left
+    /// for the calls that need a connection.
+    async fn warm(&self) {
+        let mut opening = tokio::task::JoinSet::new();
+        for _ in 0..self.pool.status().max_size {
+            let pool = self.pool.clone();
+            opening.spawn(async move { pool.get().await.ok() });
+        }
+        let opened = opening.join_all().await;
+        drop(opened);
+    }
+
+    /// The store's runtime; only `Drop` takes it out.
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, Error> {
         self.runtime
             .as_ref()
-            .unwrap_or_else(|| unreachable!("the store runtime is gone"))
+            .ok_or_else(|| self.unavailable("the store is closed".into()))
     }
 
     /// Runs `work` on the store's runtime, bounded by the call timeout.
@@ -202,7 +184,7 @@ impl PostgresStore {
         // The timer is made inside the runtime (it needs its clock).
         let limit = self.options.call_timeout;
         match self
-            .runtime()
+            .runtime()?
             .block_on(async { tokio::time::timeout(limit, work).await })
         {
             Ok(result) => result,
@@ -291,41 +273,6 @@ impl Drop for PostgresStore {
             runtime.shutdown_background();
         }
     }
-}
-
-async fn migrate(client: &mut Object) -> Result<Result<(), Error>, tokio_postgres::Error> {
-    let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL lock_timeout = '60s'").await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL, applied_ms BIGINT NOT NULL)",
-    )
-    .await?;
-    let current: i64 = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
-            &[],
-        )
-        .await?
-        .get(0);
-    let known = super::MIGRATIONS.len() as i64;
-    if current > known {
-        return Ok(Err(Error::TooNew {
-            found: current,
-            known,
-        }));
-    }
-    for (i, migration) in super::MIGRATIONS.iter().enumerate().skip(current as usize) {
-        tx.batch_execute(migration.postgres).await?;
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_ms) VALUES ($1, $2)",
-            &[&(i as i64 + 1), &super::now_ms()],
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(Ok(()))
 }
 
 /// A repository's advisory lock, held on one pooled session.
@@ -531,7 +478,7 @@ impl Store for PostgresStore {
                     return Ok(Box::new(Held {
                         client: Some(client),
                         key,
-                        handle: self.runtime().handle().clone(),
+                        handle: self.runtime()?.handle().clone(),
                     }) as Box<dyn RepoLock>);
                 }
                 if Instant::now() >= deadline {
@@ -575,136 +522,9 @@ impl Store for PostgresStore {
     }
 }
 
-/// The URL for logs: its password (in the user info or `password=`) masked.
-pub(crate) fn redact_url(url: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut out = match base.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let authority = match authority.rsplit_once('@') {
-                Some((user, host)) => match user.split_once(':') {
-                    Some((name, _)) => format!("{name}:***@{host}"),
-                    None => format!("{user}@{host}"),
-                },
-                None => authority.to_string(),
-            };
-            format!("{scheme}://{authority}{path}")
-        }
-        None => base.to_string(),
-    };
-    if !query.is_empty() {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|p| match p.split_once('=') {
-                Some(("password", _)) => "password=***".to_string(),
-                _ => p.to_string(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
-}
-
-/// libpq's TLS options over what tokio-postgres knows: `sslrootcert` is
-/// taken out (returned, percent-decoded), `sslmode=verify-ca|verify-full`
-/// become `require` and `allow` `prefer`; the returned [`tls::Verify`] says
-/// what the certificate check does.
-fn libpq_compat(url: &str) -> (String, Option<String>, tls::Verify) {
-    let Some((base, query)) = url.split_once('?') else {
-        return (url.to_string(), None, tls::Verify::Nothing);
-    };
-    let mut root = None;
-    let mut mode = "prefer";
-    let mut kept = Vec::new();
-    for param in query.split('&') {
-        match param.split_once('=') {
-            Some(("sslrootcert", v)) => root = Some(percent_decode(v)),
-            Some(("sslmode", m @ ("verify-ca" | "verify-full"))) => {
-                mode = m;
-                kept.push("sslmode=require".to_string());
-            }
-            Some(("sslmode", "allow")) => kept.push("sslmode=prefer".to_string()),
-            _ => kept.push(param.to_string()),
-        }
-    }
-    let verify = match (mode, &root) {
-        ("verify-full", _) => tls::Verify::Full,
-        ("verify-ca", _) | (_, Some(_)) => tls::Verify::Chain,
-        _ => tls::Verify::Nothing,
-    };
-    let url = if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    (url, root, verify)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_passwords_in_logs() {
-        assert_eq!(
-            redact_url("postgres://gi:s3cret@db.example:5432/gitintent?sslmode=require"),
-            "postgres://gi:***@db.example:5432/gitintent?sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgresql://db/gitintent?user=gi&password=s3cret"),
-            "postgresql://db/gitintent?user=gi&password=***"
-        );
-        assert_eq!(redact_url("postgres://gi@db/x"), "postgres://gi@db/x");
-    }
-
-    #[test]
-    fn libpq_options_are_translated() {
-        let (url, root, verify) =
-            libpq_compat("postgres://db/x?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem");
-        assert_eq!(url, "postgres://db/x?sslmode=require");
-        assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
-        assert_eq!(verify, tls::Verify::Full);
-        assert_eq!(
-            libpq_compat("postgres://db/x"),
-            ("postgres://db/x".to_string(), None, tls::Verify::Nothing)
-        );
-        assert_eq!(
-            libpq_compat("postgres://db/x?sslmode=verify-ca").2,
-            tls::Verify::Chain
-        );
-        assert_eq!(
-            libpq_compat("postgres://db/x?sslrootcert=ca.pem").2,
-            tls::Verify::Chain
-        );
-        assert_eq!(
-            libpq_compat("postgres://db/x?sslmode=require").2,
-            tls::Verify::Nothing
-        );
-    }
 
     #[test]
     fn repository_lock_keys_differ_by_name() {
