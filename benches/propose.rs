@@ -75,6 +75,7 @@ fn request(repo: &Path, n: u64) -> Request {
             name: "bench".into(),
             email: "bench@example.com".into(),
         }),
+        committer: None,
         rebase: false,
     }
 }

@@ -1,5 +1,6 @@
 mod cli;
 mod day2;
+mod deploy;
 mod drift;
 mod eval;
 mod eval_cli;
@@ -10,6 +11,7 @@ mod policy;
 mod policy_batch;
 mod propose;
 mod providers;
+mod replicas;
 mod repo;
 mod serve;
 mod serve_errors;

@@ -100,6 +100,7 @@ pub(crate) async fn land(
         findings: findings.clone(),
         protected: ctx.config.protected_branches.clone(),
         author: Author::from_env_or(ctx.config.author.clone()),
+        committer: None,
         rebase: target.publish.rebase,
     };
     let mut proposal = match tokio::task::block_in_place(|| propose::commit(&request)) {

@@ -19,8 +19,8 @@ pub(crate) struct Args {
     /// A repository, `NAME=PATH_OR_URL`; repeatable.
     #[arg(long = "repo", value_name = "NAME=PATH_OR_URL")]
     repos: Vec<String>,
-    /// The SQLite store (overrides GITINTENT_STORE).
-    #[arg(long, value_name = "FILE")]
+    /// The store: a SQLite path (or sqlite://PATH) or a postgres:// URL (overrides GITINTENT_STORE).
+    #[arg(long, value_name = "PATH_OR_URL")]
     store: Option<PathBuf>,
     /// Serve without authentication; refuses any non-loopback address.
     #[arg(long)]

@@ -50,6 +50,8 @@ pub struct Request {
     pub protected: Vec<String>,
     /// The author and committer; `None` falls back to git config `user.name`/`user.email`.
     pub author: Option<Author>,
+    /// A committer other than the author (the service committing for a requester).
+    pub committer: Option<Author>,
     /// Rebuild a branch proposed on an older base on the current base.
     pub rebase: bool,
 }
@@ -177,6 +179,10 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
     let tree = repo.find_tree(tree_id).map_err(Error::git("read the new tree"))?;
     let stats = stats(&repo, &base_tree, &tree)?;
     let signature = signature(&repo, req.author.as_ref())?;
+    let committer = match &req.committer {
+        Some(c) => self::signature(&repo, Some(c))?,
+        None => signature.clone(),
+    };
     let message = message(req);
 
     let proposal = |commit: Oid, status, previous: Option<Oid>| Proposal {
@@ -209,7 +215,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
             },
         };
         let id = repo
-            .commit(None, &signature, &signature, &message, &tree, &[&parent])
+            .commit(None, &signature, &committer, &message, &tree, &[&parent])
             .map_err(Error::git("write the commit"))?;
         let log = format!("gitintent: propose {}", one_line(&req.summary));
         let updated = match tip {
@@ -568,6 +574,7 @@ mod tests {
             findings: vec![],
             protected: vec![],
             author: None,
+            committer: None,
             rebase: false,
         };
         let m = message(&req);

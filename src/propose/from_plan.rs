@@ -71,6 +71,7 @@ pub fn commit_plan(
         findings: findings.clone(),
         protected: options.protected.clone(),
         author: options.author.clone(),
+        committer: None,
         rebase: options.rebase,
     };
     if changeset.is_noop() && !crate::finding::has_errors(&findings) {

@@ -22,6 +22,7 @@ mod from_plan;
 mod push;
 
 pub use branch::{default_branch, slug};
+pub(crate) use commit::author_from_git_config;
 pub use commit::{commit, rollback, spec_sha256, Author, DiffStats, Proposal, Request, Status, Trailers};
 pub use forge::{
     body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeAuth, ForgeConfig,

@@ -134,11 +134,7 @@ pub(crate) async fn submit(
     };
     let store = state.store.clone();
     let inserted = record.clone();
-    blocking(move || {
-        store.insert_plan(&inserted)?;
-        store.append_audit(&audit)
-    })
-    .await?;
+    blocking(move || store.create(&inserted, &audit)).await?;
     let job = Job {
         record,
         repo,
@@ -221,13 +217,28 @@ fn choose_planner(state: &AppState, name: Option<&str>) -> Result<Planner, ApiEr
     }
 }
 
+/// A store fault: 503 with an error id when the database cannot be reached
+/// (the request may be retried), else 500.
+pub(crate) fn store_error(e: &super::store::Error) -> ApiError {
+    if e.is_unavailable() {
+        ApiError::upstream(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the store",
+            e,
+        )
+    } else {
+        ApiError::internal("store", e)
+    }
+}
+
 /// Runs blocking store work off the runtime.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, super::store::Error> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ApiError::internal("store", &e)),
+        Ok(Err(e)) => Err(store_error(&e)),
         Err(e) => Err(ApiError::internal("store", &e)),
     }
 }

@@ -4,7 +4,9 @@
 //! - `config`: `gitintent.toml` < `GITINTENT_*` < flags;
 //! - `auth`: bearer tokens stored as SHA-256 hashes, plan/propose rights per
 //!   repository and environment;
-//! - `store`: plans and an append-only audit trail ([`Store`], [`SqliteStore`]);
+//! - `store`: plans and an append-only audit trail ([`Store`]; [`SqliteStore`]
+//!   or, for several replicas on one database, [`PostgresStore`]);
+//! - `replicas`: lease renewal and recovery of plans a stopped replica left;
 //! - `server`: the axum router, limits, metrics, graceful shutdown;
 //! - `listen`: the accept loop (connection cap, header-read and idle timeouts);
 //! - `api`, `proposal`, `work`: the `/v1` endpoints and the planning work;
@@ -25,6 +27,7 @@ mod listen;
 mod metrics;
 pub mod openapi;
 mod proposal;
+mod replicas;
 pub mod repos;
 mod server;
 mod slack_backend;
@@ -34,7 +37,7 @@ mod work;
 
 pub use config::{Config, Overrides};
 pub use server::{route_table, Error, Server};
-pub use store::{SqliteStore, Store};
+pub use store::{Location, PostgresStore, SqliteStore, Store};
 
 /// The HTTP status the service answers a library error with.
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) ->
         ));
     }
     let guard = state.tasks.start();
-    let outcome = make(&repo, &record).await;
+    let outcome = make(state, &repo, &record).await;
     drop(guard);
     let mut updated = record.clone();
     updated.updated_ms = now_ms();
@@ -134,9 +134,14 @@ pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) ->
             updated.proposal = Some(proposal.clone());
             let store = state.store.clone();
             let saved = updated.clone();
-            blocking(move || store.update_plan(&saved)).await?;
+            let event = event(caller, &record.id, "proposal.created", &proposal);
+            if let Err(e) = blocking(move || store.save(&saved, &event)).await {
+                // Pushed but not recorded: the lease lapses and recovery puts the
+                // plan back to `planned`; proposing again finds the same branch.
+                state.store.forget(&record.id);
+                return Err(e);
+            }
             state.metrics.proposal("created");
-            audit(state, caller, &record.id, "proposal.created", proposal.clone()).await;
             Ok(proposal)
         }
         Err(e) => {
@@ -161,15 +166,19 @@ pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) ->
     }
 }
 
-async fn audit(state: &AppState, caller: &Caller, plan: &str, event: &str, detail: Value) {
-    let store = state.store.clone();
-    let event = AuditEvent {
+fn event(caller: &Caller, plan: &str, event: &str, detail: &Value) -> AuditEvent {
+    AuditEvent {
         event: event.into(),
         actor: caller.name.clone(),
         plan_id: Some(plan.into()),
         detail: detail.to_string(),
         at_ms: now_ms(),
-    };
+    }
+}
+
+async fn audit(state: &AppState, caller: &Caller, plan: &str, name: &str, detail: Value) {
+    let store = state.store.clone();
+    let event = event(caller, plan, name, &detail);
     if let Err(e) = blocking(move || store.append_audit(&event)).await {
         tracing::error!("audit event lost: {}", e.message);
     }
@@ -211,8 +220,9 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
     })
 }
 
-/// Commit and push under the repository lock, then the pull request.
-async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiError> {
+/// Commit and push under the repository lock (this replica's, then the
+/// store's across replicas), then the pull request.
+async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiError> {
     let input = input(record)?;
     let summary = propose::summary(&input.spec);
     let request = Request {
@@ -233,12 +243,16 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
         findings: input.findings.clone(),
         protected: Vec::new(),
         author: None,
+        committer: None,
         rebase: false,
     };
+    let requester = record.requester.clone();
     let mut lock = repo.lock().await;
     let committed = {
         let repo = repo.clone();
+        let store = state.store.clone();
         tokio::task::spawn_blocking(move || {
+            let across_replicas = store.lock_repo(repo.name()).map_err(Failure::Store)?;
             // Fetch mirrors and read the repository's own settings at its current base.
             let ctx = repo
                 .prepare(&mut lock, Instant::now())
@@ -249,9 +263,11 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
             if let (Some(forge), Some(_)) = (&forge, repo.push_remote()) {
                 forge.ready().map_err(Failure::Propose)?;
             }
+            let (author, committer) = identity(&repo, ctx.config.author.clone(), &requester);
             let request = Request {
                 protected: ctx.config.protected_branches.clone(),
-                author: Some(Author::from_env_or(ctx.config.author.clone()).unwrap_or_else(service_author)),
+                author: Some(author),
+                committer,
                 ..request
             };
             let mut proposal = propose::commit(&request).map_err(Failure::Propose)?;
@@ -271,6 +287,7 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
                 }
             }
             drop(lock);
+            drop(across_replicas);
             Ok((proposal, ctx))
         })
         .await
@@ -279,6 +296,7 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
         Ok(Ok(v)) => v,
         Ok(Err(Failure::Repo(e))) => return Err(ApiError::internal("preparing the repository", &e)),
         Ok(Err(Failure::Propose(e))) => return Err(propose_error(&e)),
+        Ok(Err(Failure::Store(e))) => return Err(super::api::store_error(&e)),
         Err(e) => return Err(ApiError::internal("proposing", &e)),
     };
     let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
@@ -297,16 +315,51 @@ async fn make(repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiE
     }
     let mut value = serde_json::to_value(&proposal).map_err(|e| ApiError::internal("proposing", &e))?;
     value["pr_url"] = json!(proposal.pull_request.as_ref().map(|p| p.url.clone()));
+    if !proposal.pushed {
+        value["pushed_reason"] = json!(format!(
+            "repository {:?} is a local path without an `origin` remote: the branch was committed there and not pushed",
+            repo.name()
+        ));
+    }
     Ok(value)
 }
 
 enum Failure {
     Repo(super::repos::Error),
     Propose(propose::Error),
+    Store(super::store::Error),
 }
 
-/// The service's commit identity when neither `.gitintent.yaml` nor the
-/// environment names one.
+/// Who a service commit is by: the configured author (`GITINTENT_AUTHOR_*`,
+/// `.gitintent.yaml`, the repository's git config) as author and committer;
+/// else the requester (token name or Slack user) as author and the service
+/// as committer.
+fn identity(repo: &Repository, configured: Option<Author>, requester: &str) -> (Author, Option<Author>) {
+    let from_git = || {
+        let git = git2::Repository::open(repo.git_dir()).ok()?;
+        propose::author_from_git_config(&git.config().ok()?)
+    };
+    if let Some(author) = Author::from_env_or(configured).or_else(from_git) {
+        return (author, None);
+    }
+    let local: String = requester
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let author = Author {
+        name: requester.to_string(),
+        email: format!("{local}@gitintent.invalid"),
+    };
+    (author, Some(service_author()))
+}
+
+/// The service's commit identity.
 fn service_author() -> Author {
     Author {
         name: "gitintent".into(),

@@ -25,7 +25,7 @@ use super::error::{chain, ApiError};
 use super::metrics::Metrics;
 use super::repos::Repositories;
 use super::state::{Admission, AppState, Inner, Tracker};
-use super::store::{SqliteStore, Store};
+use super::store::{self, Lease, PostgresOptions, Store};
 use super::{api, drift, openapi, proposal};
 use crate::plan::OpenAi;
 
@@ -34,9 +34,10 @@ use crate::plan::OpenAi;
 pub enum Error {
     #[error(transparent)]
     Config(#[from] super::config::Error),
-    #[error("cannot open the store at {}", path.display())]
+    #[error("cannot open the store ({target})")]
     Store {
-        path: std::path::PathBuf,
+        /// The store, without a password.
+        target: String,
         #[source]
         source: super::store::Error,
     },
@@ -226,27 +227,14 @@ impl Server {
     /// Opens the store, builds the planner and binds `config.listen`.
     pub async fn bind(config: Config) -> Result<Server, Error> {
         let addr = config.listen_addr()?;
-        let store_path = config.store_path()?.to_path_buf();
-        let path = store_path.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            let store = SqliteStore::open(&path)?;
-            let recovered = store.recover_interrupted()?;
-            Ok::<_, super::store::Error>((store, recovered))
-        })
-        .await
-        .map_err(|e| Error::Serve(std::io::Error::other(e)))?;
-        let (store, recovered) = opened.map_err(|source| Error::Store {
-            path: store_path,
-            source,
-        })?;
-        if recovered > 0 {
-            tracing::warn!(recovered, "plans interrupted by the last shutdown were closed");
-        }
+        let store = open_store(&config).await?;
         let openai = config
             .openai(|n| std::env::var(n).ok())?
             .map(OpenAi::new)
             .transpose()?;
         let repos = Repositories::new(&config.repositories, &config.mirror_dir()?);
+        let names: Vec<&str> = repos.names().collect();
+        tracing::info!(store = %store.describe(), repositories = %names.join(", "), "serving");
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind { addr, source })?;
@@ -254,7 +242,7 @@ impl Server {
             auth: Auth::new(&config.tokens, config.insecure_no_auth),
             admission: Admission::new(config.limits.max_model_calls, config.limits.queue),
             validations: Admission::new(config.limits.max_validations, config.limits.validate_queue),
-            store: Arc::new(store) as Arc<dyn Store>,
+            store,
             repos,
             openai,
             metrics: Metrics::default(),
@@ -278,6 +266,7 @@ impl Server {
             tracing::warn!("serving WITHOUT authentication (--insecure-no-auth, loopback only)");
         }
         let app = app(state.clone());
+        let leases = tokio::spawn(super::replicas::keep_leases(state.clone()));
         let limits = &state.config.limits;
         let conn_limits = super::listen::ConnLimits {
             max_connections: limits.max_connections,
@@ -285,6 +274,7 @@ impl Server {
             idle_timeout: limits.idle_timeout(),
         };
         super::listen::serve(listener, app, conn_limits, shutdown).await;
+        leases.abort();
         let pending = state.tasks.running();
         if pending > 0 {
             tracing::info!(pending, "waiting for background plans to finish");
@@ -293,6 +283,34 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Opens the store the config names and closes plans interrupted before
+/// (each audited); a database that is down fails here after a bounded wait.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, Error> {
+    let location = config.store_location()?;
+    let target = location.redacted();
+    let hostname = std::env::var("HOSTNAME").ok();
+    let lease = Lease::new(hostname.as_deref(), config.limits.plan_lease());
+    let options = PostgresOptions {
+        pool_size: config.limits.store_connections,
+        ..PostgresOptions::default()
+    };
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = store::open(&location, lease, options)?;
+        let recovered = store.recover_interrupted()?;
+        Ok::<_, super::store::Error>((store, recovered))
+    })
+    .await
+    .map_err(|e| Error::Serve(std::io::Error::other(e)))?;
+    let (store, recovered) = opened.map_err(|source| Error::Store { target, source })?;
+    if !recovered.is_empty() {
+        tracing::warn!(
+            recovered = recovered.len(),
+            "plans interrupted by a stopped replica were closed"
+        );
+    }
+    Ok(Arc::from(store))
 }
 
 #[cfg(test)]

@@ -86,19 +86,36 @@ pub(crate) async fn run(state: AppState, job: Job) -> PlanRecord {
         detail: detail.to_string(),
         at_ms: record.updated_ms,
     };
-    let saved = record.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        store.update_plan(&saved)?;
-        store.append_audit(&audit)
-    })
-    .await;
-    match result {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(plan = %record.id, "cannot store the plan: {}", chain(&e)),
-        Err(e) => tracing::error!(plan = %record.id, "cannot store the plan: {e}"),
-    }
+    save(store, &record, audit).await;
     tracing::info!(plan = %record.id, repo = %record.repo, status = record.status.as_str(), "plan finished");
     record
+}
+
+/// Stores the finished plan with its audit event (one transaction). A store
+/// that is briefly away gets a few tries; after that the plan's lease is let
+/// go, so recovery marks it failed instead of it staying `pending`.
+async fn save(store: std::sync::Arc<dyn super::store::Store>, record: &PlanRecord, audit: AuditEvent) {
+    let waits = [1, 2, 4];
+    for (attempt, wait) in waits.iter().enumerate() {
+        let (s, saved, event) = (store.clone(), record.clone(), audit.clone());
+        let result = tokio::task::spawn_blocking(move || s.save(&saved, &event)).await;
+        match result {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) if e.is_unavailable() && attempt + 1 < waits.len() => {
+                tracing::warn!(plan = %record.id, "store unavailable, retrying: {}", chain(&e));
+                tokio::time::sleep(std::time::Duration::from_secs(*wait)).await;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(plan = %record.id, "cannot store the plan: {}", chain(&e));
+                break;
+            }
+            Err(e) => {
+                tracing::error!(plan = %record.id, "cannot store the plan: {e}");
+                break;
+            }
+        }
+    }
+    store.forget(&record.id);
 }
 
 struct Done {

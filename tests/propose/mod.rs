@@ -160,6 +160,7 @@ pub(crate) fn request(repo: &Path, name: &str) -> Request {
         findings: Vec::new(),
         protected: Vec::new(),
         author: Some(author()),
+        committer: None,
         rebase: false,
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::store::Location;
 use crate::plan::OpenAiConfig;
 
 /// Why the configuration was refused.
@@ -65,10 +66,13 @@ pub struct Config {
     /// default repository, user and channel grants).
     #[serde(default)]
     pub slack: crate::slack::SlackConfig,
-    /// SQLite file for plans and the audit trail (`GITINTENT_STORE`); default
+    /// Plans and the audit trail (`GITINTENT_STORE`): a SQLite file (a path or
+    /// `sqlite://PATH`), or `postgres://…`/`postgresql://…` for several replicas
+    /// (`sslmode=disable|prefer|require`, `sslrootcert`, `connect_timeout`); default
     /// `$XDG_DATA_HOME/gitintent/gitintent.db` or `~/.local/share/gitintent/gitintent.db`.
     pub store: Option<PathBuf>,
-    /// Where mirrors of remote repositories are kept; default: next to the store.
+    /// Where mirrors of remote repositories are kept; default: next to a SQLite
+    /// store, else `$XDG_DATA_HOME/gitintent` or `~/.local/share/gitintent`.
     pub data_dir: Option<PathBuf>,
     /// Request and concurrency limits.
     #[serde(default)]
@@ -234,6 +238,13 @@ pub struct Limits {
     /// this many seconds is closed (default 60).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// PostgreSQL store: connections in the pool at most (default 16).
+    #[serde(default = "default_store_connections")]
+    pub store_connections: usize,
+    /// Seconds a replica's claim on an in-flight plan lasts unless renewed
+    /// (renewed every third of it); another replica recovers the plan after it (default 30).
+    #[serde(default = "default_lease")]
+    pub plan_lease_secs: u64,
 }
 
 fn default_body_bytes() -> usize {
@@ -263,6 +274,12 @@ fn default_header_read_timeout() -> u64 {
 fn default_idle_timeout() -> u64 {
     60
 }
+fn default_store_connections() -> usize {
+    16
+}
+fn default_lease() -> u64 {
+    30
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -276,6 +293,8 @@ impl Default for Limits {
             max_connections: default_connections(),
             header_read_timeout_secs: default_header_read_timeout(),
             idle_timeout_secs: default_idle_timeout(),
+            store_connections: default_store_connections(),
+            plan_lease_secs: default_lease(),
         }
     }
 }
@@ -291,6 +310,10 @@ impl Limits {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    pub fn plan_lease(&self) -> Duration {
+        Duration::from_secs(self.plan_lease_secs)
     }
 }
 
@@ -374,6 +397,10 @@ impl Config {
         if config.store.is_none() {
             config.store = default_store(&env);
         }
+        let postgres = matches!(config.store_location(), Ok(Location::Postgres(_)));
+        if postgres && config.data_dir.is_none() {
+            config.data_dir = default_store(&env).and_then(|p| p.parent().map(Path::to_path_buf));
+        }
         config.check()?;
         Ok(config)
     }
@@ -388,14 +415,19 @@ impl Config {
         })
     }
 
-    /// The store path (always set after [`Config::load`]).
-    pub fn store_path(&self) -> Result<&Path, Error> {
-        self.store.as_deref().ok_or_else(|| {
+    /// Where the store is (always set after [`Config::load`]): a SQLite path
+    /// or a PostgreSQL URL; any other URL scheme is refused, naming the supported ones.
+    pub fn store_location(&self) -> Result<Location, Error> {
+        let store = self.store.as_deref().ok_or_else(|| {
             invalid(
                 "store",
-                "no store path: set store, GITINTENT_STORE, or HOME/XDG_DATA_HOME",
+                "no store: set store, GITINTENT_STORE, or HOME/XDG_DATA_HOME",
             )
-        })
+        })?;
+        let text = store
+            .to_str()
+            .ok_or_else(|| invalid("store", format!("{} is not valid UTF-8", store.display())))?;
+        Location::parse(text).map_err(|e| invalid("store", e.to_string()))
     }
 
     /// Where remote mirrors live.
@@ -403,8 +435,13 @@ impl Config {
         if let Some(dir) = &self.data_dir {
             return Ok(dir.join("mirrors"));
         }
-        let store = self.store_path()?;
-        Ok(store.parent().unwrap_or_else(|| Path::new(".")).join("mirrors"))
+        match self.store_location()? {
+            Location::Sqlite(path) => Ok(path.parent().unwrap_or_else(|| Path::new(".")).join("mirrors")),
+            Location::Postgres(_) => Err(invalid(
+                "data-dir",
+                "with a PostgreSQL store, set data-dir (or HOME/XDG_DATA_HOME) for the repository mirrors",
+            )),
+        }
     }
 
     /// The openai planner settings, or `None` for builtin only. The key is
@@ -450,6 +487,9 @@ impl Config {
             ));
         }
         let addr = self.listen_addr()?;
+        if self.store.is_some() {
+            self.store_location()?;
+        }
         if self.insecure_no_auth && !addr.ip().is_loopback() {
             return Err(invalid(
                 "listen",
@@ -531,10 +571,15 @@ impl Config {
             }
         }
         let l = &self.limits;
-        if l.body_bytes == 0 || l.request_timeout_secs == 0 || l.max_model_calls == 0 {
+        if l.body_bytes == 0
+            || l.request_timeout_secs == 0
+            || l.max_model_calls == 0
+            || l.store_connections == 0
+            || l.plan_lease_secs == 0
+        {
             return Err(invalid(
                 "limits",
-                "body-bytes, request-timeout-secs and max-model-calls must be more than zero",
+                "body-bytes, request-timeout-secs, max-model-calls, store-connections and plan-lease-secs must be more than zero",
             ));
         }
         if l.max_validations == 0

@@ -215,3 +215,27 @@ fn connection_and_validation_limits_have_defaults_and_refuse_zero() {
         assert!(e.to_string().contains(key), "{key}: {e}");
     }
 }
+
+#[test]
+fn the_store_url_chooses_the_backend_and_unknown_schemes_are_refused() {
+    let o = || Overrides {
+        insecure_no_auth: true,
+        ..Overrides::default()
+    };
+    let url = "postgres://gi:pw@db:5432/gitintent?sslmode=verify-full";
+    let c = load("", &[("GITINTENT_STORE", url), ("HOME", "/h")], o()).unwrap();
+    assert_eq!(c.store_location().unwrap(), Location::Postgres(url.into()));
+    // Mirrors go to the data dir, never to a directory named after the URL.
+    assert_eq!(
+        c.mirror_dir().unwrap(),
+        Path::new("/h/.local/share/gitintent/mirrors")
+    );
+    let c = load("store = \"sqlite:///var/lib/g.db\"\n", &[], o()).unwrap();
+    assert_eq!(c.mirror_dir().unwrap(), Path::new("/var/lib/mirrors"));
+    let e = load("", &[("GITINTENT_STORE", "mysql://db/x")], o())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("config key store") && e.contains("postgres://"), "{e}");
+    let e = load("[limits]\nplan-lease-secs = 0\n", &[("HOME", "/h")], o()).unwrap_err();
+    assert!(e.to_string().contains("plan-lease-secs"), "{e}");
+}

@@ -1,0 +1,276 @@
+//! What both backends share: the SQL statements (written with `$N`
+//! placeholders; SQLite runs them as `?N`), the values bound to them
+//! ([`Cell`], which both drivers accept) and the decoding of a plan row.
+
+use tokio_postgres::types::{IsNull, ToSql as PgToSql, Type};
+
+use super::{AuditEvent, Error, PlanRecord, Status};
+
+pub(crate) const COLUMNS: &str = "id, repo, environment, status, requester, intent, planner, model, \
+     prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, \
+     created_ms, updated_ms, base, commit_files";
+
+pub(crate) const INSERT: &str = "INSERT INTO plans (id, repo, environment, status, requester, intent, \
+     planner, model, prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, \
+     proposal, created_ms, updated_ms, base, commit_files, owner, lease_until_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+     $21, $22, $23, $24)";
+
+pub(crate) const UPDATE: &str = "UPDATE plans SET environment = $2, status = $3, planner = $4, model = $5, \
+     prompt_version = $6, raw_reply = $7, spec = $8, files = $9, findings = $10, changes = $11, \
+     usage = $12, attempts = $13, error = $14, proposal = $15, updated_ms = $16, base = $17, \
+     commit_files = $18 WHERE id = $1";
+
+pub(crate) const GET: &str = "WHERE id = $1";
+
+pub(crate) const LIST: &str = "WHERE (CAST($1 AS TEXT) IS NULL OR repo = $1) \
+     AND (CAST($2 AS TEXT) IS NULL OR status = $2) ORDER BY created_ms DESC, id DESC LIMIT $3";
+
+pub(crate) const TRANSITION: &str = "UPDATE plans SET status = $3, updated_ms = $4, owner = $5, \
+     lease_until_ms = $6 WHERE id = $1 AND status = $2";
+
+pub(crate) const RENEW: &str = "UPDATE plans SET lease_until_ms = $3 \
+     WHERE id = $1 AND owner = $2 AND status IN ('pending', 'proposing')";
+
+/// Closing one recovered plan: `$1` id, `$2` from, `$3` to, `$4` error JSON, `$5` now.
+pub(crate) const RECOVER: &str = "UPDATE plans SET status = $3, error = COALESCE($4, error), \
+     updated_ms = $5, owner = NULL, lease_until_ms = NULL WHERE id = $1 AND status = $2";
+
+pub(crate) const APPEND: &str =
+    "INSERT INTO audit (event, actor, plan_id, detail, at_ms) VALUES ($1, $2, $3, $4, $5)";
+
+pub(crate) const AUDIT: &str = "SELECT event, actor, plan_id, detail, at_ms FROM audit \
+     WHERE (CAST($1 AS TEXT) IS NULL OR plan_id = $1) ORDER BY seq";
+
+/// `SELECT … FROM plans` plus a condition.
+pub(crate) fn select(condition: &str) -> String {
+    format!("SELECT {COLUMNS} FROM plans {condition}")
+}
+
+/// One bound value: text or an integer, possibly NULL.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(Some(s.to_string()))
+    }
+}
+impl From<&String> for Cell {
+    fn from(s: &String) -> Cell {
+        Cell::Text(Some(s.clone()))
+    }
+}
+impl From<&Option<String>> for Cell {
+    fn from(s: &Option<String>) -> Cell {
+        Cell::Text(s.clone())
+    }
+}
+impl From<Option<&str>> for Cell {
+    fn from(s: Option<&str>) -> Cell {
+        Cell::Text(s.map(str::to_string))
+    }
+}
+impl From<i64> for Cell {
+    fn from(n: i64) -> Cell {
+        Cell::Int(Some(n))
+    }
+}
+impl From<&Option<serde_json::Value>> for Cell {
+    fn from(v: &Option<serde_json::Value>) -> Cell {
+        Cell::Text(v.as_ref().map(|v| v.to_string()))
+    }
+}
+
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Cell::Text(v) => rusqlite::ToSql::to_sql(v),
+            Cell::Int(v) => rusqlite::ToSql::to_sql(v),
+        }
+    }
+}
+
+impl PgToSql for Cell {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Cell::Text(v) => v.to_sql(ty, out),
+            Cell::Int(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <Option<String> as PgToSql>::accepts(ty) || <Option<i64> as PgToSql>::accepts(ty)
+    }
+
+    fn to_sql_checked(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Cell::Text(v) => v.to_sql_checked(ty, out),
+            Cell::Int(v) => v.to_sql_checked(ty, out),
+        }
+    }
+}
+
+/// The values of [`INSERT`], owned by `owner` until `lease_until_ms`.
+pub(crate) fn insert_cells(p: &PlanRecord, owner: &str, lease_until_ms: i64) -> Vec<Cell> {
+    let mut cells = vec![
+        Cell::from(&p.id),
+        Cell::from(&p.repo),
+        Cell::from(&p.environment),
+        Cell::from(p.status.as_str()),
+        Cell::from(&p.requester),
+        Cell::from(&p.intent),
+        Cell::from(&p.planner),
+        Cell::from(&p.model),
+        Cell::from(&p.prompt_version),
+        Cell::from(&p.raw_reply),
+        Cell::from(&p.spec),
+        Cell::from(&p.files),
+        Cell::from(&p.findings),
+        Cell::from(&p.changes),
+        Cell::from(&p.usage),
+        Cell::from(i64::from(p.attempts)),
+        Cell::from(&p.error),
+        Cell::from(&p.proposal),
+        Cell::from(p.created_ms),
+        Cell::from(p.updated_ms),
+        Cell::from(&p.base),
+        Cell::from(&p.commit_files),
+    ];
+    let in_flight = p.status.in_flight();
+    cells.push(Cell::Text(in_flight.then(|| owner.to_string())));
+    cells.push(Cell::Int(in_flight.then_some(lease_until_ms)));
+    cells
+}
+
+/// The values of [`UPDATE`].
+pub(crate) fn update_cells(p: &PlanRecord) -> Vec<Cell> {
+    vec![
+        Cell::from(&p.id),
+        Cell::from(&p.environment),
+        Cell::from(p.status.as_str()),
+        Cell::from(&p.planner),
+        Cell::from(&p.model),
+        Cell::from(&p.prompt_version),
+        Cell::from(&p.raw_reply),
+        Cell::from(&p.spec),
+        Cell::from(&p.files),
+        Cell::from(&p.findings),
+        Cell::from(&p.changes),
+        Cell::from(&p.usage),
+        Cell::from(i64::from(p.attempts)),
+        Cell::from(&p.error),
+        Cell::from(&p.proposal),
+        Cell::from(p.updated_ms),
+        Cell::from(&p.base),
+        Cell::from(&p.commit_files),
+    ]
+}
+
+/// The values of [`APPEND`].
+pub(crate) fn audit_cells(e: &AuditEvent) -> Vec<Cell> {
+    vec![
+        Cell::from(&e.event),
+        Cell::from(&e.actor),
+        Cell::from(&e.plan_id),
+        Cell::from(&e.detail),
+        Cell::from(e.at_ms),
+    ]
+}
+
+/// Column access both drivers' rows give.
+pub(crate) trait Row {
+    fn text(&self, i: usize) -> Result<Option<String>, Error>;
+    fn int(&self, i: usize) -> Result<Option<i64>, Error>;
+}
+
+/// A plan from a row of `SELECT {COLUMNS}`.
+pub(crate) fn decode_plan(row: &impl Row) -> Result<PlanRecord, Error> {
+    let id = row.text(0)?.unwrap_or_default();
+    let corrupt = || Error::Corrupt(id.clone());
+    let text = |i: usize| -> Result<String, Error> { row.text(i)?.ok_or_else(corrupt) };
+    let int = |i: usize| -> Result<i64, Error> { row.int(i)?.ok_or_else(corrupt) };
+    let json = |i: usize| -> Result<Option<serde_json::Value>, Error> {
+        row.text(i)?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|_| corrupt())
+    };
+    let status = Status::parse(&text(3)?).ok_or_else(corrupt)?;
+    Ok(PlanRecord {
+        repo: text(1)?,
+        environment: row.text(2)?,
+        status,
+        requester: text(4)?,
+        intent: text(5)?,
+        planner: row.text(6)?,
+        model: row.text(7)?,
+        prompt_version: row.text(8)?,
+        raw_reply: row.text(9)?,
+        spec: json(10)?,
+        files: json(11)?,
+        findings: json(12)?,
+        changes: json(13)?,
+        usage: json(14)?,
+        attempts: u32::try_from(int(15)?).map_err(|_| corrupt())?,
+        error: json(16)?,
+        proposal: json(17)?,
+        created_ms: int(18)?,
+        updated_ms: int(19)?,
+        base: json(20)?,
+        commit_files: json(21)?,
+        id: id.clone(),
+    })
+}
+
+/// An event from a row of [`AUDIT`].
+pub(crate) fn decode_audit(row: &impl Row) -> Result<AuditEvent, Error> {
+    let corrupt = || Error::Corrupt("audit".into());
+    Ok(AuditEvent {
+        event: row.text(0)?.ok_or_else(corrupt)?,
+        actor: row.text(1)?.ok_or_else(corrupt)?,
+        plan_id: row.text(2)?,
+        detail: row.text(3)?.ok_or_else(corrupt)?,
+        at_ms: row.int(4)?.ok_or_else(corrupt)?,
+    })
+}
+
+/// The error stored on a plan closed as interrupted.
+pub(crate) fn interrupted_error() -> String {
+    serde_json::json!({
+        "code": "interrupted",
+        "message": "the replica planning this stopped before it finished; plan it again"
+    })
+    .to_string()
+}
+
+/// What recovery does with an in-flight plan: the new status and error.
+pub(crate) fn recovery(from: Status) -> (Status, Option<String>) {
+    match from {
+        Status::Pending => (Status::Failed, Some(interrupted_error())),
+        _ => (Status::Planned, None),
+    }
+}
+
+/// The `plan.recovered` event for a plan another replica (or a crash) left.
+pub(crate) fn recovered_event(id: &str, from: Status, owner: Option<&str>, by: &str) -> AuditEvent {
+    let (to, _) = recovery(from);
+    AuditEvent {
+        event: "plan.recovered".into(),
+        actor: format!("gitintent:{by}"),
+        plan_id: Some(id.to_string()),
+        detail: serde_json::json!({ "from": from.as_str(), "to": to.as_str(), "owner": owner }).to_string(),
+        at_ms: super::now_ms(),
+    }
+}
