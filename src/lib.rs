@@ -12,6 +12,7 @@ pub mod eval;
 pub mod finding;
 pub mod intent;
 pub mod manifest;
+pub mod mcp;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

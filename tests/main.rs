@@ -4,6 +4,7 @@ mod drift;
 mod eval;
 mod eval_cli;
 mod evals;
+mod mcp;
 mod openai;
 mod policy;
 mod policy_batch;

@@ -162,22 +162,8 @@ pub(crate) async fn submit(
 
 /// 201 with the plan, or the stored error with its status.
 pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
-    if record.status == Status::Failed {
-        if let Some(e) = &record.error {
-            let status = e["status"]
-                .as_u64()
-                .and_then(|s| StatusCode::from_u16(s as u16).ok())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
-            let mut details = e["details"].clone();
-            if !details.is_object() {
-                details = json!({});
-            }
-            details["plan_id"] = json!(record.id);
-            return Err(
-                ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details),
-            );
-        }
+    if let Some(e) = stored_error(record) {
+        return Err(e);
     }
     let location = format!("/v1/plans/{}", record.id);
     Ok((
@@ -186,6 +172,26 @@ pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
         Json(work::view(record)),
     )
         .into_response())
+}
+
+/// The error a failed plan was stored with (its status, code and message,
+/// and the plan id in the details); `None` unless the plan failed.
+pub(crate) fn stored_error(record: &PlanRecord) -> Option<ApiError> {
+    if record.status != Status::Failed {
+        return None;
+    }
+    let e = record.error.as_ref()?;
+    let status = e["status"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
+    let mut details = e["details"].clone();
+    if !details.is_object() {
+        details = json!({});
+    }
+    details["plan_id"] = json!(record.id);
+    Some(ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details))
 }
 
 fn prefers_async(headers: &HeaderMap) -> bool {
@@ -328,34 +334,50 @@ pub(crate) async fn validate(
         ));
     }
     let result = tokio::task::spawn_blocking(move || {
-        let files = [crate::manifest::File {
-            path: "request.yaml".into(),
-            content: body.manifests,
-        }];
-        let options = crate::validate::Options {
-            ignore_missing_schemas: body.ignore_missing_schemas,
-            skip: body.skip,
-        };
-        let report = crate::validate::validate(&files, &options);
-        let settings = crate::policy::Settings {
-            environment: body.environment.unwrap_or_default(),
-            ..crate::policy::Settings::default()
-        };
-        let mut findings = report.findings();
-        findings.extend(
-            crate::pipeline::Context::default()
-                .policies
-                .check(&files, &settings),
-        );
-        let valid = !crate::finding::has_errors(&findings);
-        json!({
-            "valid": valid,
-            "summary": report.summary(),
-            "findings": findings,
-            "report": report,
-        })
+        check_manifests(
+            body.manifests,
+            body.environment,
+            body.ignore_missing_schemas,
+            body.skip,
+        )
     })
     .await
     .map_err(|e| ApiError::internal("validating", &e))?;
     Ok(Json(result))
+}
+
+/// Schema and policy findings of manifest text (blocking): the
+/// `POST /v1/validate` body, shared with the MCP `validate` tool.
+pub(crate) fn check_manifests(
+    manifests: String,
+    environment: Option<String>,
+    ignore_missing_schemas: bool,
+    skip: Vec<String>,
+) -> Value {
+    let files = [crate::manifest::File {
+        path: "request.yaml".into(),
+        content: manifests,
+    }];
+    let options = crate::validate::Options {
+        ignore_missing_schemas,
+        skip,
+    };
+    let report = crate::validate::validate(&files, &options);
+    let settings = crate::policy::Settings {
+        environment: environment.unwrap_or_default(),
+        ..crate::policy::Settings::default()
+    };
+    let mut findings = report.findings();
+    findings.extend(
+        crate::pipeline::Context::default()
+            .policies
+            .check(&files, &settings),
+    );
+    let valid = !crate::finding::has_errors(&findings);
+    json!({
+        "valid": valid,
+        "summary": report.summary(),
+        "findings": findings,
+        "report": report,
+    })
 }
