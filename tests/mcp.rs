@@ -374,3 +374,41 @@ async fn the_official_python_sdk_speaks_to_both_transports() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn http_propose_opens_a_branch_and_refuses_a_plan_with_errors() {
+    let gitops = Gitops::new();
+    let service = service(&gitops).await;
+    let admin = http(&service, ADMIN).await;
+
+    let made = call(&admin, "propose", json!({ "intent": INTENT })).await;
+    assert_eq!(made.is_error, Some(false), "{}", text(&made));
+    let value = made.structured_content.unwrap();
+    assert_eq!(value["status"], "proposed");
+    let branch = value["proposal"]["branch"].as_str().unwrap().to_string();
+    assert!(branch.starts_with("gitintent/"), "{value}");
+    assert!(
+        gitops.remote_branches().contains(&branch),
+        "{:?}",
+        gitops.remote_branches()
+    );
+
+    // An environment the repository does not have is an error finding: planned, not proposable.
+    let planned = call(
+        &admin,
+        "plan",
+        json!({ "intent": "Deploy nginx:1.27 as web in qa" }),
+    )
+    .await;
+    let plan = planned.structured_content.clone().unwrap();
+    assert_eq!(plan["has_errors"], true, "{plan}");
+    assert!(
+        text(&planned).contains("cannot be proposed"),
+        "{}",
+        text(&planned)
+    );
+    let refused = call(&admin, "propose", json!({ "plan_id": plan["id"] })).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("error"), "{}", text(&refused));
+    admin.cancel().await.unwrap();
+}
