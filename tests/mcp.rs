@@ -12,7 +12,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{json, Value};
 
-use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN};
+use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN, PLANNER};
 
 const INTENT: &str = "Deploy nginx:1.27 as web with 2 replicas in staging";
 /// A token with the plan right only.
@@ -310,6 +310,19 @@ async fn http_tools_follow_the_token_and_plans_are_stored_and_audited() {
     assert_eq!(drift.is_error, Some(true));
     assert!(text(&drift).contains("[repository.cluster]"), "{}", text(&drift));
     admin.cancel().await.unwrap();
+
+    // A token limited to staging and production reads no other environment's workloads.
+    let planner = http(&service, PLANNER).await;
+    let listed = call(&planner, "list_workloads", json!({ "environment": "staging" })).await;
+    assert_eq!(listed.is_error, Some(false), "{}", text(&listed));
+    let other = call(&planner, "list_workloads", json!({ "environment": "dev" })).await;
+    assert_eq!(other.is_error, Some(true));
+    assert!(
+        text(&other).contains("may not read the workloads"),
+        "{}",
+        text(&other)
+    );
+    planner.cancel().await.unwrap();
     service.stop().await;
     let audit = audit_events(&service.store);
     assert!(

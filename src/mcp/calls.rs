@@ -101,13 +101,20 @@ pub(crate) async fn list_workloads(
     let repo = state
         .repos
         .get(&name)
-        .filter(|_| caller.may_plan(&name, env))
+        .filter(|_| caller.may_read(&name))
         .ok_or_else(|| {
             ApiError::not_found(
                 "repo_not_found",
                 format!("no repository {name:?} is configured for this token"),
             )
         })?;
+    if !caller.may_plan(&name, env) {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} may not read the workloads of {}repository {name:?} (it needs the plan right there)",
+            caller.name,
+            env.map(|e| format!("environment {e:?} of ")).unwrap_or_default(),
+        )));
+    }
     let guard = repo.lock().await;
     let prepared = {
         let repo = repo.clone();
