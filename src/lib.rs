@@ -13,6 +13,7 @@ pub mod finding;
 pub mod intent;
 pub mod limits;
 pub mod manifest;
+pub mod mcp;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

@@ -6,6 +6,7 @@ mod eval;
 mod eval_cli;
 mod evals;
 mod hostile;
+mod mcp;
 mod openai;
 mod policy;
 mod policy_batch;

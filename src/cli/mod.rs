@@ -13,6 +13,7 @@ mod common;
 mod drift;
 mod drift_propose;
 mod eval;
+mod mcp;
 mod output;
 mod plan;
 mod propose;
@@ -63,6 +64,8 @@ enum Command {
     Eval(eval::Args),
     /// Compare what the repo declares for an environment with the live cluster.
     Drift(drift::Args),
+    /// Serve MCP tools (plan, validate, list_workloads, drift, propose) over stdio for AI assistants.
+    Mcp(mcp::Args),
 }
 
 /// How long git may wait to connect to a remote, and for each read or write
@@ -107,6 +110,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Drift(args) => drift::run(args),
+        Command::Mcp(args) => mcp::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

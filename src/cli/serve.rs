@@ -63,7 +63,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 }
 
 /// Logs to stderr; `GITINTENT_LOG` = error|warn|info|debug|trace (default info).
-fn init_logging() {
+pub(super) fn init_logging() {
     let level = match std::env::var("GITINTENT_LOG").as_deref() {
         Ok("error") => tracing::Level::ERROR,
         Ok("warn") => tracing::Level::WARN,

@@ -158,22 +158,8 @@ pub(crate) async fn submit(
 
 /// 201 with the plan, or the stored error with its status.
 pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
-    if record.status == Status::Failed {
-        if let Some(e) = &record.error {
-            let status = e["status"]
-                .as_u64()
-                .and_then(|s| StatusCode::from_u16(s as u16).ok())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
-            let mut details = e["details"].clone();
-            if !details.is_object() {
-                details = json!({});
-            }
-            details["plan_id"] = json!(record.id);
-            return Err(
-                ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details),
-            );
-        }
+    if let Some(e) = stored_error(record) {
+        return Err(e);
     }
     let location = format!("/v1/plans/{}", record.id);
     Ok((
@@ -182,6 +168,26 @@ pub(crate) fn respond_with(record: &PlanRecord) -> Result<Response, ApiError> {
         Json(work::view(record)),
     )
         .into_response())
+}
+
+/// The error a failed plan was stored with (its status, code and message,
+/// and the plan id in the details); `None` unless the plan failed.
+pub(crate) fn stored_error(record: &PlanRecord) -> Option<ApiError> {
+    if record.status != Status::Failed {
+        return None;
+    }
+    let e = record.error.as_ref()?;
+    let status = e["status"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
+    let mut details = e["details"].clone();
+    if !details.is_object() {
+        details = json!({});
+    }
+    details["plan_id"] = json!(record.id);
+    Some(ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details))
 }
 
 fn prefers_async(headers: &HeaderMap) -> bool {
@@ -333,12 +339,31 @@ pub(crate) async fn validate(
     _caller: Caller,
     ApiJson(body): ApiJson<ValidateRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    if body.manifests.trim().is_empty() {
+    let ValidateRequest {
+        manifests,
+        environment,
+        ignore_missing_schemas,
+        skip,
+    } = body;
+    admitted_check(&state, manifests, environment, ignore_missing_schemas, skip)
+        .await
+        .map(Json)
+}
+
+/// [`check_manifests`] behind the validation admission (a slot per running
+/// validation, a bounded queue, 429 beyond), as every front end runs it.
+pub(crate) async fn admitted_check(
+    state: &AppState,
+    manifests: String,
+    environment: Option<String>,
+    ignore_missing_schemas: bool,
+    skip: Vec<String>,
+) -> Result<Value, ApiError> {
+    if manifests.trim().is_empty() {
         return Err(ApiError::bad_request(
             "manifests is empty: send YAML or JSON text",
         ));
     }
-    // Bounded like plans: a slot per running validation, a bounded queue, 429 beyond.
     let Some(ticket) = state.validations.try_admit() else {
         state.metrics.validation_rejected();
         return Err(ApiError::busy_because(
@@ -347,37 +372,47 @@ pub(crate) async fn validate(
         ));
     };
     let slot = ticket.slot().await;
-    let result = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         // Held until the work ends, even if the request times out meanwhile.
         let _admitted = (ticket, slot);
-        let files = [crate::manifest::File {
-            path: "request.yaml".into(),
-            content: body.manifests,
-        }];
-        let options = crate::validate::Options {
-            ignore_missing_schemas: body.ignore_missing_schemas,
-            skip: body.skip,
-        };
-        let report = crate::validate::validate(&files, &options);
-        let settings = crate::policy::Settings {
-            environment: body.environment.unwrap_or_default(),
-            ..crate::policy::Settings::default()
-        };
-        let mut findings = report.findings();
-        findings.extend(
-            crate::pipeline::Context::default()
-                .policies
-                .check(&files, &settings),
-        );
-        let valid = !crate::finding::has_errors(&findings);
-        json!({
-            "valid": valid,
-            "summary": report.summary(),
-            "findings": findings,
-            "report": report,
-        })
+        check_manifests(manifests, environment, ignore_missing_schemas, skip)
     })
     .await
-    .map_err(|e| ApiError::internal("validating", &e))?;
-    Ok(Json(result))
+    .map_err(|e| ApiError::internal("validating", &e))
+}
+
+/// Schema and policy findings of manifest text (blocking): the
+/// `POST /v1/validate` body, shared with the MCP `validate` tool.
+pub(crate) fn check_manifests(
+    manifests: String,
+    environment: Option<String>,
+    ignore_missing_schemas: bool,
+    skip: Vec<String>,
+) -> Value {
+    let files = [crate::manifest::File {
+        path: "request.yaml".into(),
+        content: manifests,
+    }];
+    let options = crate::validate::Options {
+        ignore_missing_schemas,
+        skip,
+    };
+    let report = crate::validate::validate(&files, &options);
+    let settings = crate::policy::Settings {
+        environment: environment.unwrap_or_default(),
+        ..crate::policy::Settings::default()
+    };
+    let mut findings = report.findings();
+    findings.extend(
+        crate::pipeline::Context::default()
+            .policies
+            .check(&files, &settings),
+    );
+    let valid = !crate::finding::has_errors(&findings);
+    json!({
+        "valid": valid,
+        "summary": report.summary(),
+        "findings": findings,
+        "report": report,
+    })
 }

@@ -90,6 +90,11 @@ impl Caller {
         self.scope.plan && self.may_read(repo) && env.is_none_or(|e| allows(&self.scope.envs, e))
     }
 
+    /// Has this caller the propose right at all (somewhere)?
+    pub fn may_propose_somewhere(&self) -> bool {
+        self.scope.propose
+    }
+
     /// May this caller propose a plan for `repo` in `env`?
     pub fn may_propose(&self, repo: &str, env: &str) -> bool {
         let envs = self.scope.propose_envs.as_ref().unwrap_or(&self.scope.envs);

@@ -17,23 +17,23 @@
 //! service as its backend (`slack_backend`). The service never lets the model choose a path, a command or raw YAML: it calls the
 //! pipeline and stores what the pipeline returns.
 
-mod api;
+pub(crate) mod api;
 pub mod auth;
 pub mod cluster;
 pub mod config;
-mod drift;
-mod error;
+pub(crate) mod drift;
+pub(crate) mod error;
 mod listen;
-mod metrics;
+pub(crate) mod metrics;
 pub mod openapi;
-mod proposal;
+pub(crate) mod proposal;
 mod replicas;
 pub mod repos;
 mod server;
 mod slack_backend;
-mod state;
+pub(crate) mod state;
 pub mod store;
-mod work;
+pub(crate) mod work;
 
 pub use config::{Config, Overrides};
 pub use server::{route_table, Error, Server};

@@ -103,6 +103,7 @@ fn app(state: AppState) -> Router {
     router
         .with_state(state.clone())
         .merge(slack)
+        .merge(crate::mcp::router(state.clone()))
         .fallback(|| async { ApiError::not_found("route_not_found", "no such endpoint; see /openapi.json") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,0 +1,210 @@
+//! Each tool's work, on the service's own functions: `plan` and `propose`
+//! through `api::submit` (stored, audited, admitted), `validate` through the
+//! `/v1/validate` check, `drift` through `GET /v1/drift`'s reader. Refusals
+//! are [`ApiError`]s with the service's precise message.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+use super::tools::{DriftInput, ListInput, PlanInput, ProposeInput, ValidateInput};
+use crate::serve::api;
+use crate::serve::auth::Caller;
+use crate::serve::error::ApiError;
+use crate::serve::state::AppState;
+use crate::serve::{drift, proposal, work};
+
+/// What a local (`gitintent mcp`) server applies when a call leaves it out.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defaults {
+    pub(crate) environment: Option<String>,
+    pub(crate) planner: Option<String>,
+}
+
+/// The repository a call means: `target`, else the only one the caller may use.
+pub(crate) fn repository(
+    state: &AppState,
+    caller: &Caller,
+    target: Option<&str>,
+) -> Result<String, ApiError> {
+    if let Some(t) = target.map(str::trim).filter(|t| !t.is_empty()) {
+        return Ok(t.to_string());
+    }
+    let readable: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
+    match readable.as_slice() {
+        [one] => Ok((*one).to_string()),
+        [] => Err(ApiError::forbidden(format!(
+            "token {:?} may not use any repository",
+            caller.name
+        ))),
+        many => Err(ApiError::bad_request(format!(
+            "several repositories are configured; name one with target: {}",
+            many.join(", ")
+        ))),
+    }
+}
+
+/// Plans an intent as `POST /v1/plans` does and waits for it: the stored plan's view.
+pub(crate) async fn plan(
+    state: &AppState,
+    caller: &Caller,
+    defaults: &Defaults,
+    input: PlanInput,
+) -> Result<Value, ApiError> {
+    let repo = repository(state, caller, input.target.as_deref())?;
+    let environment = input.environment.or_else(|| defaults.environment.clone());
+    let (_, task) = api::submit(
+        state,
+        caller.clone(),
+        &input.intent,
+        &repo,
+        environment.as_deref(),
+        defaults.planner.as_deref(),
+    )
+    .await?;
+    let record = task
+        .await
+        .map_err(|e| ApiError::internal("waiting for the plan", &e))?;
+    match api::stored_error(&record) {
+        Some(e) => Err(e),
+        None => Ok(work::view(&record)),
+    }
+}
+
+/// Schema and policy findings of manifest text, behind the same admission
+/// as `POST /v1/validate`.
+pub(crate) async fn validate(state: &AppState, input: ValidateInput) -> Result<Value, ApiError> {
+    api::admitted_check(state, input.manifests, input.environment, false, vec![]).await
+}
+
+/// The repository's workloads at its base branch, optionally for one environment.
+pub(crate) async fn list_workloads(
+    state: &AppState,
+    caller: &Caller,
+    input: ListInput,
+) -> Result<Value, ApiError> {
+    let name = repository(state, caller, input.target.as_deref())?;
+    let env = input
+        .environment
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    let repo = state
+        .repos
+        .get(&name)
+        .filter(|_| caller.may_read(&name))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "repo_not_found",
+                format!("no repository {name:?} is configured for this token"),
+            )
+        })?;
+    if !caller.may_plan(&name, env) {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} may not read the workloads of {}repository {name:?} (it needs the plan right there)",
+            caller.name,
+            env.map(|e| format!("environment {e:?} of ")).unwrap_or_default(),
+        )));
+    }
+    let guard = repo.lock().await;
+    let prepared = {
+        let repo = repo.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = guard;
+            repo.prepare(&mut guard, Instant::now())
+        })
+        .await
+    };
+    let prepared = match prepared {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return Err(work::repository_error("reading the repository", &e)),
+        Err(e) => return Err(ApiError::internal("reading the repository", &e)),
+    };
+    let ctx = &prepared.ctx;
+    let environments = if ctx.config.environments.is_empty() {
+        ctx.conventions.environments.clone()
+    } else {
+        ctx.config.environments.clone()
+    };
+    if let Some(e) = env.filter(|e| !environments.iter().any(|x| x == e)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_intent",
+            format!(
+                "unknown environment {e:?}: repository {name:?} has {}",
+                if environments.is_empty() {
+                    "none".to_string()
+                } else {
+                    environments.join(", ")
+                }
+            ),
+        ));
+    }
+    let workloads: Vec<Value> = ctx
+        .inventory
+        .workloads()
+        .iter()
+        .filter(|w| env.is_none_or(|e| w.environments.iter().any(|x| x == e)))
+        .map(|w| {
+            json!({
+                "kind": w.kind, "name": w.name, "namespace": w.namespace,
+                "environments": w.environments, "path": w.path,
+                "images": w.containers.iter().map(|c| c.image.as_str()).collect::<Vec<_>>(),
+                "containers": w.containers, "replicas": w.replicas,
+            })
+        })
+        .collect();
+    Ok(json!({ "repo": name, "environment": env, "environments": environments, "workloads": workloads }))
+}
+
+/// The drift report of one environment, when the repository has a cluster.
+pub(crate) async fn drift(
+    state: &AppState,
+    caller: &Caller,
+    local: bool,
+    input: DriftInput,
+) -> Result<Value, ApiError> {
+    let repo = repository(state, caller, input.target.as_deref())?;
+    let report = drift::read(state, caller, &repo, input.environment.trim()).await;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) if local && e.code == "drift_not_configured" => {
+            return Err(ApiError::conflict(
+                "drift_not_configured",
+                "gitintent mcp has no cluster to compare with: run `gitintent drift --repo PATH --env ENV` \
+                 with a kubeconfig, or use a shared `gitintent serve` whose repository has [repository.cluster]",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    serde_json::to_value(&report).map_err(|e| ApiError::internal("serialising drift", &e))
+}
+
+/// Proposes a stored plan, or plans an intent and proposes it.
+pub(crate) async fn propose(
+    state: &AppState,
+    caller: &Caller,
+    defaults: &Defaults,
+    input: ProposeInput,
+) -> Result<Value, ApiError> {
+    let id = match (input.plan_id, input.intent) {
+        (Some(id), None) => id,
+        (None, Some(intent)) => {
+            let plan_input = PlanInput {
+                intent,
+                environment: input.environment,
+                target: input.target,
+            };
+            let planned = plan(state, caller, defaults, plan_input).await?;
+            planned["id"].as_str().unwrap_or_default().to_string()
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give either plan_id (a plan from `plan`) or intent, not both",
+            ))
+        }
+    };
+    let proposal = proposal::propose_plan(state, caller, &id).await?;
+    Ok(json!({ "id": id, "status": "proposed", "proposal": proposal }))
+}

@@ -1,0 +1,222 @@
+//! The rmcp `ServerHandler`: lists and calls tools, lists and reads
+//! resources. Who is calling comes from the handler itself (stdio: the local
+//! user, with `--allow-propose` deciding `propose`) or from the HTTP request
+//! (the bearer token's [`Caller`], put there by `super::http`).
+
+use std::time::Instant;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::calls::{self, Defaults};
+use super::tools;
+use crate::serve::auth::Caller;
+use crate::serve::error::ApiError;
+use crate::serve::state::AppState;
+
+const SPEC_SCHEMA_URI: &str = "gitintent://schema/spec";
+const SPEC_SCHEMA: &str = include_str!("../../schemas/spec.schema.json");
+
+/// The local caller of `gitintent mcp` and its defaults.
+#[derive(Clone)]
+pub(crate) struct Local {
+    pub(crate) caller: Caller,
+    pub(crate) allow_propose: bool,
+    pub(crate) defaults: Defaults,
+}
+
+/// One MCP server over the service's state.
+#[derive(Clone)]
+pub(crate) struct Handler {
+    state: AppState,
+    local: Option<Local>,
+}
+
+impl Handler {
+    pub(crate) fn local(state: AppState, local: Local) -> Handler {
+        Handler {
+            state,
+            local: Some(local),
+        }
+    }
+
+    pub(crate) fn http(state: AppState) -> Handler {
+        Handler { state, local: None }
+    }
+
+    /// The caller: the local user, or the token of the HTTP request.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Result<Caller, ErrorData> {
+        if let Some(local) = &self.local {
+            return Ok(local.caller.clone());
+        }
+        ctx.extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .cloned()
+            .ok_or_else(|| ErrorData::invalid_request("no authenticated caller", None))
+    }
+
+    fn offers_propose(&self, caller: &Caller) -> bool {
+        match &self.local {
+            Some(local) => local.allow_propose,
+            None => caller.may_propose_somewhere(),
+        }
+    }
+
+    async fn call(&self, caller: &Caller, name: &str, args: Value) -> Result<Value, ApiError> {
+        let defaults = self
+            .local
+            .as_ref()
+            .map(|l| l.defaults.clone())
+            .unwrap_or_default();
+        let state = &self.state;
+        match name {
+            "plan" => calls::plan(state, caller, &defaults, parse(name, args)?).await,
+            "validate" => calls::validate(state, parse(name, args)?).await,
+            "list_workloads" => calls::list_workloads(state, caller, parse(name, args)?).await,
+            "drift" => calls::drift(state, caller, self.local.is_some(), parse(name, args)?).await,
+            "propose" if self.offers_propose(caller) => {
+                calls::propose(state, caller, &defaults, parse(name, args)?).await
+            }
+            "propose" => Err(ApiError::forbidden(match self.local {
+                Some(_) => "propose is not offered: start `gitintent mcp` with --allow-propose".to_string(),
+                None => format!("token {:?} has no propose right", caller.name),
+            })),
+            other => Err(ApiError::bad_request(format!("unknown tool {other:?}"))),
+        }
+    }
+
+    /// `.gitintent.yaml` of a repository at its base branch.
+    async fn conventions(&self, caller: &Caller, repo: &str) -> Result<String, ApiError> {
+        let repository = self
+            .state
+            .repos
+            .get(repo)
+            .filter(|_| caller.may_read(repo))
+            .ok_or_else(|| ApiError::not_found("repo_not_found", format!("no repository {repo:?}")))?;
+        let guard = repository.lock().await;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut guard = guard;
+            let prepared = repository
+                .prepare(&mut guard, Instant::now())
+                .map_err(|e| crate::serve::work::repository_error("reading the repository", &e))?;
+            let snapshot =
+                crate::repo::Snapshot::open(repository.git_dir(), &prepared.base.commit.to_string())
+                    .and_then(|s| s.read(".gitintent.yaml"))
+                    .map_err(|e| ApiError::internal("reading .gitintent.yaml", &e))?;
+            Ok::<_, ApiError>(snapshot.unwrap_or_else(|| {
+                "# This repository has no .gitintent.yaml: gitintent reads its layout from the files.\n"
+                    .into()
+            }))
+        })
+        .await;
+        read.map_err(|e| ApiError::internal("reading .gitintent.yaml", &e))?
+    }
+}
+
+fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, ApiError> {
+    serde_json::from_value(args)
+        .map_err(|e| ApiError::bad_request(format!("invalid arguments for {tool}: {e}")))
+}
+
+fn conventions_uri(repo: &str) -> String {
+    format!("gitintent://repo/{repo}/.gitintent.yaml")
+}
+
+/// The tool result of a refusal: `isError`, the service's message.
+fn tool_error(e: &ApiError) -> CallToolResult {
+    let mut text = e.message.clone();
+    if e.details.as_object().is_some_and(|d| !d.is_empty()) {
+        text.push_str(&format!(" ({})", e.details));
+    }
+    CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+            .with_server_info(Implementation::new("gitintent", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "gitintent turns plain-language infrastructure intents into validated Kubernetes manifests \
+                 on a GitOps branch. Call list_workloads to name targets, plan to see the files, diff and \
+                 findings, and (when offered) propose to open a pull request. Nothing is applied to a cluster.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let caller = self.caller(&context)?;
+        Ok(ListToolsResult::with_all_items(tools::list(
+            self.offers_propose(&caller),
+        )))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let caller = self.caller(&context)?;
+        let args = Value::Object(request.arguments.unwrap_or_default());
+        let result = match self.call(&caller, &request.name, args).await {
+            Ok(value) => super::summary::result(&request.name, value),
+            Err(e) => tool_error(&e),
+        };
+        Ok(CallToolResponse::Complete(result))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let caller = self.caller(&context)?;
+        let mut resources = vec![Resource::new(SPEC_SCHEMA_URI, "spec.schema.json")
+            .with_description("The JSON schema of a plan's spec (schemas/spec.schema.json).")
+            .with_mime_type("application/schema+json")];
+        for repo in self.state.repos.names().filter(|n| caller.may_read(n)) {
+            resources.push(
+                Resource::new(conventions_uri(repo), format!("{repo}/.gitintent.yaml"))
+                    .with_description("The repository's conventions: layout, environments, policies, forge.")
+                    .with_mime_type("application/yaml"),
+            );
+        }
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let caller = self.caller(&context)?;
+        let uri = request.uri;
+        let (text, mime) = if uri == SPEC_SCHEMA_URI {
+            (SPEC_SCHEMA.to_string(), "application/schema+json")
+        } else {
+            let repo = uri
+                .strip_prefix("gitintent://repo/")
+                .and_then(|rest| rest.strip_suffix("/.gitintent.yaml"))
+                .ok_or_else(|| ErrorData::resource_not_found(format!("no resource {uri:?}"), None))?;
+            let text = self
+                .conventions(&caller, repo)
+                .await
+                .map_err(|e| ErrorData::resource_not_found(e.message.clone(), None))?;
+            (text, "application/yaml")
+        };
+        let contents = ResourceContents::text(text, uri).with_mime_type(mime);
+        Ok(ReadResourceResponse::Complete(ReadResourceResult::new(vec![
+            contents,
+        ])))
+    }
+}
