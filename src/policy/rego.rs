@@ -191,6 +191,28 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Evaluates one rule (e.g. a Gatekeeper `violation` set) against
+    /// `input`: the `msg` of each result (or the result itself as text).
+    /// An undefined rule gives nothing; a run-time error is `Err`.
+    pub(crate) fn query(&mut self, input: Value, rule: &str) -> Result<Vec<String>, String> {
+        self.engine.set_input(input);
+        let value = match self.engine.eval_rule(rule.to_string()) {
+            Ok(v) => v,
+            Err(e) => {
+                let text = e.to_string();
+                if is_undefined_rule(&text) {
+                    return Ok(Vec::new());
+                }
+                return Err(last_line(&text).to_string());
+            }
+        };
+        let mut hits = Vec::new();
+        collect(&value, "", Severity::Error, &mut hits);
+        Ok(hits.into_iter().map(|h| h.message).collect())
+    }
+}
+
 fn is_undefined_rule(text: &str) -> bool {
     text.contains("not a valid rule path") || text.contains("undefined") || text.contains("not found")
 }

@@ -12,15 +12,20 @@
 //! message; `validationFailureAction` (or the rule's `failureAction`)
 //! `Enforce` gives errors and `Audit` (the default) warnings.
 //!
-//! Not supported, and reported as one `kyverno-unsupported` warning per
-//! policy instead of being skipped in silence: CEL (`validate.cel`), `deny`
-//! conditions, `foreach`, `podSecurity`, `preconditions`, `context`,
-//! JMESPath `{{ }}` in patterns, the global anchor `<(key)`, label
-//! selectors in `match`, and mutate/generate/verifyImages rules. A rule
-//! using any of these is not evaluated.
+//! Not supported, and reported as one `kyverno-unsupported` finding per
+//! rule (an error when the rule enforces, else a warning) instead of being
+//! skipped in silence: CEL (`validate.cel`), `deny` conditions, `foreach`,
+//! `podSecurity`, `preconditions`, `context`, JMESPath `{{ }}` in patterns,
+//! the global anchor `<(key)`, label selectors in `match`, and
+//! mutate/generate/verifyImages rules. A rule using any of these is not
+//! evaluated. `subjects`, `roles` and `clusterRoles` in `match`/`exclude`
+//! name who makes a request, which is unknown offline: an `exclude` entry
+//! naming them never matches (the rule applies) and a `kyverno-offline` info
+//! finding says so.
 
 use serde_json::Value;
 
+mod operators;
 mod pattern;
 
 use pattern::{match_value, wildcard, Outcome};
@@ -38,8 +43,18 @@ pub(crate) struct Policy {
     /// `Some(ns)` for a namespaced `Policy`.
     namespace: Option<String>,
     rules: Vec<Rule>,
-    /// What this policy uses that we do not evaluate.
-    unsupported: Vec<String>,
+    /// Rules that are not evaluated, and why.
+    unsupported: Vec<Unsupported>,
+    /// Rules that are evaluated with a caveat (subjects unknown offline).
+    notes: Vec<String>,
+}
+
+/// A rule that is not evaluated: its name, what it uses, how it enforces.
+#[derive(Debug, Clone)]
+struct Unsupported {
+    rule: String,
+    feature: String,
+    severity: Severity,
 }
 
 #[derive(Debug, Clone)]
@@ -57,8 +72,16 @@ struct Rule {
 /// `match` or `exclude`: `any` of these, and `all` of those.
 #[derive(Debug, Clone, Default)]
 struct Filter {
-    any: Vec<Value>,
-    all: Vec<Value>,
+    any: Vec<Entry>,
+    all: Vec<Entry>,
+}
+
+/// One resource filter: its `resources` block, and whether it also names
+/// `subjects`/`roles`/`clusterRoles` (unknowable offline).
+#[derive(Debug, Clone)]
+struct Entry {
+    resources: Option<Value>,
+    user: bool,
 }
 
 const POD_CONTROLLERS: [&str; 6] = [
@@ -70,33 +93,27 @@ const POD_CONTROLLERS: [&str; 6] = [
     "CronJob",
 ];
 
-/// Parses a YAML file; documents that are not Kyverno policies are ignored.
-pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
-    let docs: Vec<Value> = super::parse_yaml(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((0, 0));
-        let message = e.to_string().lines().next().unwrap_or("invalid YAML").to_string();
-        Error::Kyverno {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-        }
-    })?;
-    let mut policies = Vec::new();
-    for doc in docs {
-        let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-        if api.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy") {
-            policies.push(policy(file, text, &doc)?);
-        }
-    }
-    Ok(policies)
+/// True for the documents [`policy`] reads: `kyverno.io` `ClusterPolicy`
+/// and `Policy`.
+pub(crate) fn is_policy(doc: &Value) -> bool {
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    api.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy")
 }
 
-fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
+/// Parses a YAML file; documents that are not Kyverno policies are ignored.
+#[cfg(test)]
+pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
+    let docs = super::source::documents(file, text)?;
+    docs.iter()
+        .filter(|d| is_policy(d))
+        .map(|d| policy(file, text, d))
+        .collect()
+}
+
+/// One `ClusterPolicy` or `Policy` document of `file` (whose `text` is used
+/// to locate errors).
+pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
     let name = doc
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -153,82 +170,126 @@ fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
         namespace,
         rules: Vec::new(),
         unsupported: Vec::new(),
+        notes: Vec::new(),
     };
     for (i, rule) in rules.iter().enumerate() {
         let rule_name = rule.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         if rule_name.is_empty() {
             return Err(invalid("rules:", format!("rule {i} has no name")));
         }
-        let mut skip = Vec::new();
-        for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
-            if rule.get(key).is_some() {
-                skip.push(format!("{rule_name}: {key}"));
-            }
-        }
-        let Some(validate) = rule.get("validate") else {
-            out.unsupported.extend(skip);
-            continue;
-        };
-        for key in ["cel", "deny", "foreach", "podSecurity", "manifests"] {
-            if validate.get(key).is_some() {
-                skip.push(format!("{rule_name}: validate.{key}"));
-            }
-        }
-        let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
-            (Some(p), None) if p.is_object() => (vec![p.clone()], false),
-            (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
-                (ps.clone(), true)
-            }
-            (None, None) if !skip.is_empty() => (Vec::new(), false),
-            _ => {
-                return Err(invalid(
-                    &rule_name,
-                    format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
-                ))
-            }
-        };
-        if patterns.iter().any(|p| p.to_string().contains("{{")) {
-            skip.push(format!("{rule_name}: JMESPath {{{{ }}}} in pattern"));
-        }
-        if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
-            skip.push(format!("{rule_name}: global anchor <(key)"));
-        }
-        let matches = filter(rule.get("match"), &mut skip, &rule_name).ok_or_else(|| {
-            invalid(
-                &rule_name,
-                format!("rule {rule_name:?}: match must name resources"),
-            )
-        })?;
-        let excludes = rule
-            .get("exclude")
-            .map(|e| filter(Some(e), &mut skip, &rule_name).unwrap_or_default());
-        let severity = match validate.get("failureAction") {
-            None => default_action,
-            Some(v) => {
-                action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?
-            }
-        };
-        if !skip.is_empty() {
-            out.unsupported.extend(skip);
-            continue;
-        }
-        let message = validate
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
-        out.rules.push(Rule {
-            name: rule_name,
-            severity,
-            matches,
-            excludes,
-            message,
-            patterns,
-            any,
+        let context = RuleContext {
+            name: &rule_name,
+            default_action,
             autogen: !autogen_off,
-        });
+        };
+        read_rule(rule, &context, &mut out, &invalid)?;
     }
     Ok(out)
+}
+
+/// What a rule inherits from its policy.
+struct RuleContext<'a> {
+    name: &'a str,
+    default_action: Severity,
+    autogen: bool,
+}
+
+/// Adds one rule to `out`: evaluated, or listed as unsupported.
+fn read_rule(
+    rule: &Value,
+    cx: &RuleContext<'_>,
+    out: &mut Policy,
+    invalid: &dyn Fn(&str, String) -> Error,
+) -> Result<(), Error> {
+    let rule_name = cx.name;
+    let mut skip = Vec::new();
+    for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
+        if rule.get(key).is_some() {
+            skip.push(key.to_string());
+        }
+    }
+    let Some(validate) = rule.get("validate") else {
+        // verifyImages enforces like a validation; mutate and generate
+        // change or create resources, which a gate of manifests cannot do.
+        let severity = if rule.get("verifyImages").is_some() {
+            cx.default_action
+        } else {
+            Severity::Warning
+        };
+        out.unsupported
+            .extend(skip.into_iter().map(|feature| Unsupported {
+                rule: rule_name.to_string(),
+                feature,
+                severity,
+            }));
+        return Ok(());
+    };
+    for key in ["cel", "deny", "foreach", "podSecurity", "manifests", "assert"] {
+        if validate.get(key).is_some() {
+            skip.push(format!("validate.{key}"));
+        }
+    }
+    let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
+        (Some(p), None) if p.is_object() => (vec![p.clone()], false),
+        (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
+            (ps.clone(), true)
+        }
+        (None, None) if !skip.is_empty() => (Vec::new(), false),
+        _ => {
+            return Err(invalid(
+                rule_name,
+                format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
+            ))
+        }
+    };
+    if patterns.iter().any(|p| p.to_string().contains("{{")) {
+        skip.push("JMESPath {{ }} in pattern".to_string());
+    }
+    if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
+        skip.push("global anchor <(key)".to_string());
+    }
+    let mut user = false;
+    let matches = filter(rule.get("match"), &mut skip, &mut user).ok_or_else(|| {
+        invalid(
+            rule_name,
+            format!("rule {rule_name:?}: match must name resources"),
+        )
+    })?;
+    let excludes = rule
+        .get("exclude")
+        .map(|e| filter(Some(e), &mut skip, &mut user).unwrap_or_default());
+    let severity = match validate.get("failureAction") {
+        None => cx.default_action,
+        Some(v) => action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?,
+    };
+    if !skip.is_empty() {
+        out.unsupported
+            .extend(skip.into_iter().map(|feature| Unsupported {
+                rule: rule_name.to_string(),
+                feature,
+                severity,
+            }));
+        return Ok(());
+    }
+    if user {
+        out.notes.push(rule_name.to_string());
+    }
+    let message = validate
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
+    out.rules.push(Rule {
+        name: rule_name.to_string(),
+        severity,
+        matches,
+        excludes,
+        message,
+        patterns,
+        any,
+        autogen: cx.autogen,
+    });
+    Ok(())
 }
 
 fn action(v: &Value) -> Option<Severity> {
@@ -240,53 +301,103 @@ fn action(v: &Value) -> Option<Severity> {
 }
 
 /// Reads `match`/`exclude`; `None` when it names no resources at all.
-fn filter(m: Option<&Value>, skip: &mut Vec<String>, rule: &str) -> Option<Filter> {
+/// Sets `user` when an entry names subjects, roles or cluster roles.
+fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool) -> Option<Filter> {
     let m = m?;
-    let mut f = Filter::default();
-    let list = |key: &str| {
+    let entry = |e: &Value| Entry {
+        resources: e.get("resources").cloned(),
+        user: ["subjects", "roles", "clusterRoles"]
+            .iter()
+            .any(|k| e.get(k).is_some()),
+    };
+    let list = |key: &str| -> Vec<Entry> {
         m.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|e| e.get("resources").cloned()).collect())
+            .map(|a| a.iter().map(entry).collect())
+            .unwrap_or_default()
     };
-    f.any = list("any").unwrap_or_default();
-    f.all = list("all").unwrap_or_default();
-    if let Some(r) = m.get("resources") {
-        f.all.push(r.clone());
+    let mut f = Filter {
+        any: list("any"),
+        all: list("all"),
+    };
+    if m.get("resources").is_some()
+        || m.get("subjects").is_some()
+        || m.get("roles").is_some()
+        || m.get("clusterRoles").is_some()
+    {
+        f.all.push(entry(m));
     }
-    for r in f.any.iter().chain(&f.all) {
+    for e in f.any.iter().chain(&f.all) {
+        *user |= e.user;
         for key in ["selector", "namespaceSelector", "annotations"] {
-            if r.get(key).is_some() {
-                skip.push(format!("{rule}: match.resources.{key}"));
+            if e.resources.as_ref().is_some_and(|r| r.get(key).is_some()) {
+                skip.push(format!("match.resources.{key}"));
             }
         }
     }
-    (!(f.any.is_empty() && f.all.is_empty())).then_some(f)
+    f.any
+        .iter()
+        .chain(&f.all)
+        .any(|e| e.resources.is_some())
+        .then_some(f)
 }
 
-/// Line and column (1-based) of the first occurrence of `needle`, or 0:0.
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
-        .unwrap_or((0, 0))
-}
+use super::source::locate;
 
 impl Policy {
-    /// One warning naming what this policy uses that is not evaluated.
-    pub(crate) fn unsupported_finding(&self) -> Option<Finding> {
-        (!self.unsupported.is_empty()).then(|| {
-            Finding::new(
-                Severity::Warning,
-                "kyverno-unsupported",
-                format!("{}/{}", self.kind, self.name),
-                "",
-                format!(
-                    "Kyverno features not supported by gitintent, these rules were not evaluated: {}",
-                    self.unsupported.join("; ")
-                ),
-            )
-            .in_file(&self.file)
-        })
+    /// What loading found: one `kyverno-unsupported` finding per rule that
+    /// is not evaluated (an error when it enforces), one `kyverno-offline`
+    /// note per rule whose subjects cannot be known.
+    pub(crate) fn findings(&self) -> Vec<Finding> {
+        let resource = format!("{}/{}", self.kind, self.name);
+        let mut out = Vec::new();
+        let mut rules: Vec<&str> = self.unsupported.iter().map(|u| u.rule.as_str()).collect();
+        rules.dedup();
+        for rule in rules {
+            let of_rule: Vec<&Unsupported> = self.unsupported.iter().filter(|u| u.rule == rule).collect();
+            let features: Vec<&str> = of_rule.iter().map(|u| u.feature.as_str()).collect();
+            let severity = of_rule
+                .iter()
+                .map(|u| u.severity)
+                .max()
+                .unwrap_or(Severity::Warning);
+            out.push(
+                Finding::new(
+                    severity,
+                    "kyverno-unsupported",
+                    &resource,
+                    "",
+                    format!(
+                        "rule {rule:?} of {} {:?} is not evaluated: gitintent does not support {}{}",
+                        self.kind,
+                        self.name,
+                        features.join(", "),
+                        if severity == Severity::Error {
+                            " (the rule enforces, so the gate fails)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .in_file(&self.file),
+            );
+        }
+        for rule in &self.notes {
+            out.push(
+                Finding::new(
+                    Severity::Info,
+                    "kyverno-offline",
+                    &resource,
+                    "",
+                    format!(
+                        "rule {rule:?} of {} {:?} names subjects, roles or clusterRoles, which cannot be known offline: its match ignores them and its exclude entries naming them exclude nothing",
+                        self.kind, self.name
+                    ),
+                )
+                .in_file(&self.file),
+            );
+        }
+        out
     }
 
     /// Validates one resource against every matching rule.
@@ -314,7 +425,7 @@ impl Policy {
             } else {
                 continue;
             };
-            if rule.excludes.as_ref().is_some_and(|e| e.matches(doc, kind)) {
+            if rule.excludes.as_ref().is_some_and(|e| e.excludes(doc, kind)) {
                 continue;
             }
             let mut first_failure = None;
@@ -371,9 +482,29 @@ fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &
 }
 
 impl Filter {
+    /// As `match`: entries naming subjects are taken to hold.
     fn matches(&self, doc: &Value, kind: &str) -> bool {
-        (self.any.is_empty() || self.any.iter().any(|r| resource_matches(r, doc, kind)))
-            && self.all.iter().all(|r| resource_matches(r, doc, kind))
+        let hit = |e: &Entry| {
+            e.resources
+                .as_ref()
+                .is_none_or(|r| resource_matches(r, doc, kind))
+        };
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
+    }
+
+    /// As `exclude`: an entry naming subjects, or no resources, never
+    /// matches offline, and an empty exclude excludes nothing.
+    fn excludes(&self, doc: &Value, kind: &str) -> bool {
+        let hit = |e: &Entry| {
+            !e.user
+                && e.resources
+                    .as_ref()
+                    .is_some_and(|r| resource_matches(r, doc, kind))
+        };
+        if self.any.is_empty() && self.all.is_empty() {
+            return false;
+        }
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
     }
 }
 
@@ -516,21 +647,66 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_features_are_one_warning_per_policy() {
-        let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
-        let f = p.unsupported_finding().unwrap();
+    fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
+        let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
+        let f = p.findings();
+        assert_eq!(f.len(), 3, "{f:?}");
         assert_eq!(
-            (f.severity, f.rule.as_str(), f.resource.as_str()),
-            (Severity::Warning, "kyverno-unsupported", "ClusterPolicy/cel")
+            (f[0].severity, f[0].rule.as_str(), f[0].resource.as_str()),
+            (Severity::Error, "kyverno-unsupported", "ClusterPolicy/cel")
         );
         assert!(
-            f.message.contains("a: validate.cel")
-                && f.message.contains("b: validate.deny")
-                && f.message.contains("c: JMESPath"),
+            f[0].message.contains("rule \"a\"") && f[0].message.contains("validate.cel"),
             "{}",
-            f.message
+            f[0].message
         );
+        assert_eq!(f[1].severity, Severity::Warning, "an audit rule only warns");
+        assert!(f[1].message.contains("validate.deny"));
+        assert!(f[2].message.contains("JMESPath") && f[2].severity == Severity::Error);
         assert!(p.check(&pod(serde_json::json!({}))).is_empty());
+    }
+
+    #[test]
+    fn an_exclude_naming_only_roles_does_not_disable_the_rule() {
+        let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      exclude: {any: [{clusterRoles: [cluster-admin]}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n");
+        assert_eq!(p.check(&pod(serde_json::json!({"hostNetwork": true}))).len(), 1);
+        let notes = p.findings();
+        assert_eq!(
+            (notes.len(), notes[0].severity, notes[0].rule.as_str()),
+            (1, Severity::Info, "kyverno-offline")
+        );
+    }
+
+    #[test]
+    fn wildcard_keys_match_every_key_they_name() {
+        let p = "{metadata: {=(annotations): {X(fluxcd.io/*): null, =(container.apparmor.security.beta.kubernetes.io/*): 'runtime/default | localhost/*'}}}";
+        let with = |a: Value| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": a}});
+        assert!(passes(p, with(serde_json::json!({"other": "x"}))));
+        assert!(!passes(
+            p,
+            with(serde_json::json!({"fluxcd.io/automated": "true"}))
+        ));
+        assert!(passes(
+            p,
+            with(serde_json::json!({"container.apparmor.security.beta.kubernetes.io/c": "runtime/default"}))
+        ));
+        assert!(!passes(
+            p,
+            with(serde_json::json!({"container.apparmor.security.beta.kubernetes.io/c": "unconfined"}))
+        ));
+    }
+
+    #[test]
+    fn a_conditional_array_with_no_matching_element_does_not_apply() {
+        let p = "{spec: {(containers): [{(name): web}], securityContext: {runAsNonRoot: true}}}";
+        assert!(passes(
+            p,
+            pod(serde_json::json!({"containers": [{"name": "db"}]}))
+        ));
+        assert!(!passes(
+            p,
+            pod(serde_json::json!({"containers": [{"name": "web"}]}))
+        ));
     }
 
     #[test]
@@ -540,7 +716,7 @@ mod tests {
             "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec: [a, b\n",
         )
         .unwrap_err();
-        let Error::Kyverno {
+        let Error::Invalid {
             file, line, column, ..
         } = &err
         else {
