@@ -7,6 +7,7 @@ mod evals;
 mod openai;
 mod policy;
 mod policy_batch;
+mod policy_gate;
 mod policy_suites;
 mod propose;
 mod repo;

@@ -75,8 +75,14 @@ impl Rego {
                 Ok(()) => true,
                 Err(e0) => {
                     // Report the error of the dialect the file seems to be written in.
+                    // Comments are left out: "# allow if ..." says nothing.
+                    let code: String = text
+                        .lines()
+                        .map(|l| l.split('#').next().unwrap_or(""))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     let looks_v1 =
-                        text.contains(" if ") || text.contains(" contains ") || text.contains(" if{");
+                        code.contains(" if ") || code.contains(" contains ") || code.contains(" if{");
                     return Err(parse_error(file, if looks_v1 { &e1 } else { &e0 }));
                 }
             },
