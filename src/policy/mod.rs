@@ -285,6 +285,21 @@ impl PolicySet {
             .cloned()
             .collect();
         let mut findings: Vec<Finding> = self.reported.iter().cloned().collect();
+        // Rego rules in packages nobody asked for are not evaluated: say so.
+        for (package, file) in self.repo.ruled() {
+            if !repo_packages.contains(package) {
+                findings.push(
+                    Finding::new(
+                        crate::finding::Severity::Warning,
+                        "rego-unselected",
+                        format!("package {package}"),
+                        "",
+                        format!("Rego package {package} defines deny/violation/warn rules but is not evaluated: it is not among the selected packages ({}); select it with --rego-package or policy-namespaces", settings.namespaces.join(", ")),
+                    )
+                    .in_file(file),
+                );
+            }
+        }
         findings.extend(self.gatekeeper.findings());
         let gatekeeper_data = self.gatekeeper.data(&resources);
         // Each run of resources gets its own sessions (an engine is mutable

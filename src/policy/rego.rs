@@ -36,6 +36,9 @@ pub(crate) struct Rego {
     engine: Engine,
     /// Every package loaded, without the `data.` prefix, e.g. `main`.
     packages: Vec<String>,
+    /// `(package, file)` of every module that defines `deny`, `violation`
+    /// or `warn`: the packages that make findings when selected.
+    ruled: Vec<(String, String)>,
 }
 
 /// A package that defines `kind_findings`: `{"deny": …, "warn": …}` from
@@ -55,6 +58,7 @@ impl Rego {
         Rego {
             engine: Engine::new(),
             packages: Vec::new(),
+            ruled: Vec::new(),
         }
     }
 
@@ -93,10 +97,24 @@ impl Rego {
             .add_policy(file.to_string(), text.to_string())
             .map_err(|e| parse_error(file, &e))?;
         let package = package.strip_prefix("data.").unwrap_or(&package).to_string();
+        let defines_rules = text.lines().any(|l| {
+            RULES.iter().any(|(rule, _)| {
+                l.strip_prefix(rule)
+                    .is_some_and(|rest| rest.starts_with([' ', '[', '{', ':']))
+            })
+        });
+        if defines_rules {
+            self.ruled.push((package.clone(), file.to_string()));
+        }
         if !self.packages.contains(&package) {
             self.packages.push(package);
         }
         Ok(())
+    }
+
+    /// `(package, file)` of the modules defining `deny`/`violation`/`warn`.
+    pub(crate) fn ruled(&self) -> &[(String, String)] {
+        &self.ruled
     }
 
     /// Packages loaded, e.g. `main`, `kubernetes.security`.
