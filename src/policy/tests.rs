@@ -288,3 +288,26 @@ fn gatekeeper_constraints_use_their_template_parameters_and_match() {
         "{err}"
     );
 }
+
+#[test]
+fn a_constraint_its_template_schema_rejects_is_an_error_naming_file_and_line() {
+    let template = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: t}\nspec:\n  crd:\n    spec:\n      names: {kind: K8sMax}\n      validation:\n        openAPIV3Schema:\n          type: object\n          properties: {max: {type: integer}}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8smax\n        violation[{\"msg\": \"too many\"}] { input.review.object.spec.replicas > input.parameters.max }\n";
+    let constraint = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sMax\nmetadata: {name: m}\nspec:\n  parameters:\n    max: three\n";
+    let set = PolicySet::empty()
+        .with_source("t.yaml", template)
+        .unwrap()
+        .with_source("c.yaml", constraint)
+        .unwrap();
+    let findings = set.check_documents(&[], &Settings::default());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(
+        (f.severity, f.rule.as_str()),
+        (Severity::Error, "gatekeeper-invalid")
+    );
+    assert!(
+        f.message.starts_with("c.yaml:5:3: ") && f.message.contains("/max"),
+        "{}",
+        f.message
+    );
+}

@@ -30,6 +30,8 @@ pub(crate) struct Template {
     /// The Rego and its package, or why there is none.
     engine: Result<(Rego, String), String>,
     uses_inventory: bool,
+    /// `spec.crd.spec.validation.openAPIV3Schema`: what `parameters` must be.
+    schema: Option<Value>,
 }
 
 /// One constraint: an instance of a template's kind.
@@ -41,6 +43,8 @@ pub(crate) struct Constraint {
     severity: Severity,
     matcher: Match,
     parameters: Value,
+    /// Line and column of `parameters:` in the constraint's file.
+    parameters_at: (usize, usize),
 }
 
 /// True for `templates.gatekeeper.sh` `ConstraintTemplate`s.
@@ -110,6 +114,7 @@ pub(crate) fn template(file: &str, text: &str, doc: &Value) -> Result<Template, 
                 "the template has no Rego (only a CEL code block, which gitintent does not evaluate)".into(),
             ),
             uses_inventory: false,
+            schema: None,
         });
     };
     let rego_text = rego_text.as_str().unwrap_or("");
@@ -144,6 +149,7 @@ pub(crate) fn template(file: &str, text: &str, doc: &Value) -> Result<Template, 
         kind,
         engine: Ok((engine, package)),
         uses_inventory,
+        schema: doc.pointer("/spec/crd/spec/validation/openAPIV3Schema").cloned(),
     })
 }
 
@@ -177,6 +183,7 @@ pub(crate) fn constraint(file: &str, text: &str, doc: &Value) -> Result<Constrai
             .pointer("/spec/parameters")
             .cloned()
             .unwrap_or_else(|| serde_json::json!({})),
+        parameters_at: super::source::locate(text, "parameters:"),
     })
 }
 
@@ -210,7 +217,20 @@ impl Gatekeeper {
         let mut out = Vec::new();
         for c in &self.constraints {
             let resource = format!("{}/{}", c.kind, c.name);
-            let (severity, message) = match self.template_of(c) {
+            let template = self.template_of(c);
+            if let Some(why) = template.and_then(|t| rejected_parameters(t, c)) {
+                out.push(
+                    Finding::new(
+                        Severity::Error,
+                        "gatekeeper-invalid",
+                        &resource,
+                        "/spec/parameters",
+                        why,
+                    )
+                    .in_file(&c.file),
+                );
+            }
+            let (severity, message) = match template {
                 None => (c.severity, format!("constraint {:?} is not evaluated: no ConstraintTemplate defines kind {}", c.name, c.kind)),
                 Some(Template { engine: Err(why), .. }) => {
                     (c.severity, format!("constraint {:?} is not evaluated: {why}", c.name))
@@ -251,6 +271,29 @@ impl Gatekeeper {
             engines: HashMap::new(),
         }
     }
+}
+
+/// Why the template's parameters schema rejects the constraint, if it does
+/// (Gatekeeper would refuse the constraint: nothing it asks for is enforced).
+fn rejected_parameters(t: &Template, c: &Constraint) -> Option<String> {
+    let schema = t.schema.as_ref()?;
+    let validator = match jsonschema::validator_for(schema) {
+        Ok(v) => v,
+        Err(e) => {
+            return Some(format!(
+                "the parameters schema of its template does not compile: {e}"
+            ))
+        }
+    };
+    let error = validator.iter_errors(&c.parameters).next()?;
+    let (line, column) = c.parameters_at;
+    Some(format!(
+        "{}:{line}:{column}: constraint {:?} is rejected by its template's parameters schema at spec.parameters{}: {}",
+        c.file,
+        c.name,
+        error.instance_path(),
+        error.masked()
+    ))
 }
 
 /// `data.inventory` as Gatekeeper syncs it: `cluster[apiVersion][kind][name]`
