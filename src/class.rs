@@ -129,7 +129,7 @@ impl policy::Error {
     pub fn class(&self) -> Class {
         use policy::Error as E;
         match self {
-            E::Read { .. } | E::Rego { .. } | E::Kyverno { .. } => Class::BadInput,
+            E::Read { .. } | E::Rego { .. } | E::Kyverno { .. } | E::Invalid { .. } => Class::BadInput,
         }
     }
 }
@@ -415,6 +415,17 @@ mod tests {
                 .into(),
                 BadInput,
             ),
+            (
+                policy::Error::Invalid {
+                    file: s("f"),
+                    line: 1,
+                    column: 1,
+                    what: s("w"),
+                    message: s("m"),
+                }
+                .into(),
+                BadInput,
+            ),
         ]);
         let branch = || s("gitintent/x");
         let proposes = vec![
@@ -583,7 +594,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 70, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 71, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

@@ -187,8 +187,8 @@ impl Context {
         };
         for dir in dirs {
             let path = crate::repo::join_inside(root, dir.trim_end_matches('/'))?;
-            if path.is_dir() {
-                ctx.policies = ctx.policies.with_dir(&path)?;
+            if path.is_dir() || path.is_file() {
+                ctx.policies = ctx.policies.with_path(&path)?;
             } else if !ctx.config.policies.is_empty() {
                 return Err(crate::repo::Error::NotADirectory(path).into());
             }

@@ -10,6 +10,8 @@ mod mcp;
 mod openai;
 mod policy;
 mod policy_batch;
+mod policy_gate;
+mod policy_suites;
 mod propose;
 mod providers;
 mod replicas;

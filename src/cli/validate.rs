@@ -64,9 +64,10 @@ pub(crate) struct Args {
     /// Also print valid and skipped resources (text format).
     #[arg(long, short)]
     verbose: bool,
-    /// Also check policies from this directory: Rego (conftest style) and
-    /// Kyverno `validate.pattern` policies. Repeatable.
-    #[arg(long = "policy", value_name = "DIR")]
+    /// Also check policies from this directory or file: Rego (conftest
+    /// style), Kyverno, Gatekeeper; policies that cannot be evaluated are
+    /// reported (an error when they enforce). Repeatable.
+    #[arg(long = "policy", value_name = "PATH")]
     policies: Vec<PathBuf>,
     /// Also check the built-in policy pack (see policies/README.md).
     #[arg(long)]
@@ -75,8 +76,14 @@ pub(crate) struct Args {
     /// availability rules of the built-in pack.
     #[arg(long = "env", value_name = "ENV", default_value = "")]
     environment: String,
-    /// Rego packages of `--policy` directories to evaluate (default `main`).
-    #[arg(long, value_delimiter = ',', value_name = "PACKAGES")]
+    /// Rego packages of `--policy` Rego files to evaluate (default `main`);
+    /// `--namespace` is the old name, as in conftest.
+    #[arg(
+        long = "rego-package",
+        visible_alias = "namespace",
+        value_delimiter = ',',
+        value_name = "PACKAGES"
+    )]
     namespace: Vec<String>,
     /// The least severe policy finding that makes the run fail.
     #[arg(long, value_enum, default_value_t)]
@@ -93,8 +100,8 @@ fn load_policies(args: &Args) -> Result<Option<PolicySet>, gitintent::policy::Er
     } else {
         PolicySet::empty()
     };
-    for dir in &args.policies {
-        set = set.with_dir(dir)?;
+    for path in &args.policies {
+        set = set.with_path(path)?;
     }
     Ok(Some(set))
 }

@@ -9,7 +9,14 @@
 //! - the repo's own Rego, conftest style (`deny`/`violation` → error,
 //!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
 //! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
-//!   `validate.pattern`/`anyPattern`, matched natively (see `kyverno.rs`).
+//!   `validate.pattern`/`anyPattern`, matched natively (see `kyverno/`);
+//! - the repo's Gatekeeper `ConstraintTemplate`s and constraints (see
+//!   `gatekeeper/`).
+//!
+//! Fail closed: every other policy-shaped document (Kyverno CEL policies,
+//! `ValidatingAdmissionPolicy` and bindings, …) and every rule that cannot
+//! be evaluated is a finding (`reported.rs`): an error when it enforces, a
+//! warning when it only audits. Nothing is dropped in silence.
 //!
 //! Every policy is parsed when the set is built, never at check time; a
 //! policy file that does not parse is an [`Error`] naming file, line and
@@ -20,12 +27,14 @@
 //! downgrade findings to `info` inside [`PolicySet::check`].
 //!
 //! It does not read `.gitintent.yaml` (the caller passes [`Settings`]), fetch
-//! policies from the network, mutate manifests, or run Gatekeeper
-//! `ConstraintTemplate`s.
+//! policies from the network, mutate manifests, or evaluate CEL.
 
 mod builtin;
+mod gatekeeper;
 mod kyverno;
 mod rego;
+mod reported;
+mod source;
 mod waiver;
 
 use std::path::{Path, PathBuf};
@@ -49,12 +58,22 @@ pub enum Error {
         column: usize,
         message: String,
     },
-    /// A Kyverno policy is not valid YAML or not a valid policy.
+    /// A Kyverno policy is not a valid policy.
     #[error("{file}:{line}:{column}: invalid Kyverno policy: {message}")]
     Kyverno {
         file: String,
         line: usize,
         column: usize,
+        message: String,
+    },
+    /// A policy file is not valid YAML, or a Gatekeeper template or
+    /// constraint is not valid (`what` says which).
+    #[error("{file}:{line}:{column}: invalid {what}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        what: String,
         message: String,
     },
 }
@@ -102,6 +121,9 @@ pub struct PolicySet {
     builtin: Option<Arc<rego::Rego>>,
     repo: Arc<rego::Rego>,
     kyverno: Arc<Vec<kyverno::Policy>>,
+    gatekeeper: Arc<gatekeeper::Gatekeeper>,
+    /// Findings about the policies themselves: what is not evaluated, notes.
+    reported: Arc<Vec<Finding>>,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -110,6 +132,8 @@ impl std::fmt::Debug for PolicySet {
             .field("builtin", &self.builtin.is_some())
             .field("rego_packages", &self.repo.packages())
             .field("kyverno_policies", &self.kyverno.len())
+            .field("gatekeeper", &!self.gatekeeper.is_empty())
+            .field("reported", &self.reported.len())
             .finish()
     }
 }
@@ -121,6 +145,8 @@ impl PolicySet {
             builtin: None,
             repo: Arc::new(rego::Rego::new()),
             kyverno: Arc::new(Vec::new()),
+            gatekeeper: Arc::new(gatekeeper::Gatekeeper::default()),
+            reported: Arc::new(Vec::new()),
         }
     }
 
@@ -139,9 +165,23 @@ impl PolicySet {
         PolicySet::empty().with_dir(dir)
     }
 
-    /// Adds every `.rego` file and every Kyverno policy in `*.yaml`/`*.yml`
-    /// under `dir` (recursively, in path order). Rego test files
-    /// (`*_test.rego`) are skipped; other YAML documents are ignored.
+    /// Adds the policies of `path`: a directory (see [`PolicySet::with_dir`])
+    /// or one file (`.rego`, or YAML of any extension).
+    pub fn with_path(self, path: &Path) -> Result<PolicySet, Error> {
+        if path.is_dir() {
+            return self.with_dir(path);
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        self.with_source(&path.display().to_string(), &text)
+    }
+
+    /// Adds every `.rego` file and every policy document in
+    /// `*.yaml`/`*.yml` under `dir` (recursively, in path order). Rego test
+    /// files (`*_test.rego`) are skipped; YAML documents that are not
+    /// policies are ignored.
     pub fn with_dir(self, dir: &Path) -> Result<PolicySet, Error> {
         let mut files = Vec::new();
         walk(dir, &mut files)?;
@@ -158,13 +198,40 @@ impl PolicySet {
     }
 
     /// Adds one policy source: Rego when `name` ends in `.rego`, otherwise
-    /// YAML that may hold Kyverno policies.
+    /// YAML that may hold Kyverno, Gatekeeper or admission policies. On
+    /// error the set is unchanged (it is consumed; nothing half-loaded
+    /// escapes).
     pub fn with_source(mut self, name: &str, text: &str) -> Result<PolicySet, Error> {
         if name.ends_with(".rego") {
             Arc::make_mut(&mut self.repo).add(name, text)?;
-        } else {
-            let policies = kyverno::parse(name, text)?;
-            Arc::make_mut(&mut self.kyverno).extend(policies);
+            return Ok(self);
+        }
+        let mut kyverno = Vec::new();
+        let mut gatekeeper = Vec::new();
+        let mut reported = Vec::new();
+        for doc in source::documents(name, text)? {
+            if kyverno::is_policy(&doc) {
+                let policy = kyverno::policy(name, text, &doc)?;
+                reported.extend(policy.findings());
+                kyverno.push(policy);
+            } else if gatekeeper::is_template(&doc) {
+                gatekeeper.push(Ok(gatekeeper::template(name, text, &doc)?));
+            } else if gatekeeper::is_constraint(&doc) {
+                gatekeeper.push(Err(gatekeeper::constraint(name, text, &doc)?));
+            } else {
+                reported.extend(reported::finding(name, &doc));
+            }
+        }
+        Arc::make_mut(&mut self.kyverno).extend(kyverno);
+        Arc::make_mut(&mut self.reported).extend(reported);
+        if !gatekeeper.is_empty() {
+            let set = Arc::make_mut(&mut self.gatekeeper);
+            for item in gatekeeper {
+                match item {
+                    Ok(template) => set.add_template(template),
+                    Err(constraint) => set.add_constraint(constraint),
+                }
+            }
         }
         Ok(self)
     }
@@ -217,10 +284,24 @@ impl PolicySet {
             .filter(|p| settings.namespaces.contains(p))
             .cloned()
             .collect();
-        let mut findings = Vec::new();
-        for policy in self.kyverno.iter() {
-            findings.extend(policy.unsupported_finding());
+        let mut findings: Vec<Finding> = self.reported.iter().cloned().collect();
+        // Rego rules in packages nobody asked for are not evaluated: say so.
+        for (package, file) in self.repo.ruled() {
+            if !repo_packages.contains(package) {
+                findings.push(
+                    Finding::new(
+                        crate::finding::Severity::Warning,
+                        "rego-unselected",
+                        format!("package {package}"),
+                        "",
+                        format!("Rego package {package} defines deny/violation/warn rules but is not evaluated: it is not among the selected packages ({}); select it with --rego-package or policy-namespaces", settings.namespaces.join(", ")),
+                    )
+                    .in_file(file),
+                );
+            }
         }
+        findings.extend(self.gatekeeper.findings());
+        let gatekeeper_data = self.gatekeeper.data(&resources);
         // Each run of resources gets its own sessions (an engine is mutable
         // while it evaluates); the runs' findings are joined in input order.
         let check_run = |run: &[(Option<&str>, &serde_json::Value)]| -> Vec<Finding> {
@@ -229,6 +310,7 @@ impl PolicySet {
                 .as_ref()
                 .map(|b| (b.session(&data), b.packages().to_vec()));
             let mut repo = (!self.repo.is_empty()).then(|| (self.repo.session(&data), repo_packages.clone()));
+            let mut gatekeeper = self.gatekeeper.session(&gatekeeper_data);
             let mut findings = Vec::new();
             for (file, doc) in run {
                 let name = resource_name(doc);
@@ -242,6 +324,7 @@ impl PolicySet {
                 for policy in self.kyverno.iter() {
                     hits.extend(policy.check(doc));
                 }
+                hits.extend(gatekeeper.check(doc));
                 let mut own: Vec<Finding> = hits
                     .into_iter()
                     .map(|h| {

@@ -36,6 +36,9 @@ pub(crate) struct Rego {
     engine: Engine,
     /// Every package loaded, without the `data.` prefix, e.g. `main`.
     packages: Vec<String>,
+    /// `(package, file)` of every module that defines `deny`, `violation`
+    /// or `warn`: the packages that make findings when selected.
+    ruled: Vec<(String, String)>,
 }
 
 /// A package that defines `kind_findings`: `{"deny": …, "warn": …}` from
@@ -55,6 +58,7 @@ impl Rego {
         Rego {
             engine: Engine::new(),
             packages: Vec::new(),
+            ruled: Vec::new(),
         }
     }
 
@@ -75,8 +79,14 @@ impl Rego {
                 Ok(()) => true,
                 Err(e0) => {
                     // Report the error of the dialect the file seems to be written in.
+                    // Comments are left out: "# allow if ..." says nothing.
+                    let code: String = text
+                        .lines()
+                        .map(|l| l.split('#').next().unwrap_or(""))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     let looks_v1 =
-                        text.contains(" if ") || text.contains(" contains ") || text.contains(" if{");
+                        code.contains(" if ") || code.contains(" contains ") || code.contains(" if{");
                     return Err(parse_error(file, if looks_v1 { &e1 } else { &e0 }));
                 }
             },
@@ -87,10 +97,24 @@ impl Rego {
             .add_policy(file.to_string(), text.to_string())
             .map_err(|e| parse_error(file, &e))?;
         let package = package.strip_prefix("data.").unwrap_or(&package).to_string();
+        let defines_rules = text.lines().any(|l| {
+            RULES.iter().any(|(rule, _)| {
+                l.strip_prefix(rule)
+                    .is_some_and(|rest| rest.starts_with([' ', '[', '{', ':']))
+            })
+        });
+        if defines_rules {
+            self.ruled.push((package.clone(), file.to_string()));
+        }
         if !self.packages.contains(&package) {
             self.packages.push(package);
         }
         Ok(())
+    }
+
+    /// `(package, file)` of the modules defining `deny`/`violation`/`warn`.
+    pub(crate) fn ruled(&self) -> &[(String, String)] {
+        &self.ruled
     }
 
     /// Packages loaded, e.g. `main`, `kubernetes.security`.
@@ -188,6 +212,28 @@ impl Session {
             }
         }
         hits
+    }
+}
+
+impl Session {
+    /// Evaluates one rule (e.g. a Gatekeeper `violation` set) against
+    /// `input`: the `msg` of each result (or the result itself as text).
+    /// An undefined rule gives nothing; a run-time error is `Err`.
+    pub(crate) fn query(&mut self, input: Value, rule: &str) -> Result<Vec<String>, String> {
+        self.engine.set_input(input);
+        let value = match self.engine.eval_rule(rule.to_string()) {
+            Ok(v) => v,
+            Err(e) => {
+                let text = e.to_string();
+                if is_undefined_rule(&text) {
+                    return Ok(Vec::new());
+                }
+                return Err(last_line(&text).to_string());
+            }
+        };
+        let mut hits = Vec::new();
+        collect(&value, "", Severity::Error, &mut hits);
+        Ok(hits.into_iter().map(|h| h.message).collect())
     }
 }
 

@@ -216,3 +216,98 @@ fn a_broken_document_in_a_big_stream_fails_the_whole_file_as_before() {
     let fast = parse_stream(&text).unwrap_err().to_string();
     assert_eq!(fast, parse_yaml(&text).unwrap_err().to_string());
 }
+
+#[test]
+fn rego_rules_in_a_package_not_selected_are_reported_not_dropped() {
+    let set = PolicySet::empty()
+        .with_source(
+            "org.rego",
+            "package org.k8s\n\ndeny contains msg if {\n  input.kind == \"Pod\"\n  msg := \"no\"\n}\n",
+        )
+        .unwrap()
+        .with_source(
+            "lib.rego",
+            "package lib.util\n\nis_pod if input.kind == \"Pod\"\n",
+        )
+        .unwrap();
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+    let findings = set.check_documents(&[(None, &pod)], &Settings::default());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(
+        (
+            findings[0].severity,
+            findings[0].rule.as_str(),
+            findings[0].file.as_deref()
+        ),
+        (Severity::Warning, "rego-unselected", Some("org.rego"))
+    );
+    let selected = Settings {
+        namespaces: vec!["org.k8s".into()],
+        ..Settings::default()
+    };
+    let findings = set.check_documents(&[(None, &pod)], &selected);
+    assert_eq!(rules(&findings, Severity::Error), vec!["org.k8s".to_string()]);
+    assert!(rules(&findings, Severity::Warning).is_empty());
+}
+
+#[test]
+fn gatekeeper_constraints_use_their_template_parameters_and_match() {
+    let template = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8srequiredlabels}\nspec:\n  crd: {spec: {names: {kind: K8sRequiredLabels}}}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      libs:\n        - |\n          package lib.labels\n          missing(obj, key) { not obj.metadata.labels[key] }\n      rego: |\n        package k8srequiredlabels\n        import data.lib.labels\n        violation[{\"msg\": msg}] {\n          key := input.parameters.labels[_]\n          labels.missing(input.review.object, key)\n          msg := sprintf(\"missing label %v\", [key])\n        }\n";
+    let constraint = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: need-team}\nspec:\n  enforcementAction: warn\n  match:\n    kinds: [{apiGroups: [''], kinds: [Pod]}]\n    excludedNamespaces: [kube-system]\n  parameters: {labels: [team, tier]}\n";
+    let set = PolicySet::empty()
+        .with_source("c.yaml", constraint)
+        .unwrap()
+        .with_source("t.yaml", template)
+        .unwrap();
+    let pod = |ns: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": ns, "labels": {"team": "a"}}})
+    };
+    let findings = set.check_documents(&[(None, &pod("shop"))], &Settings::default());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(
+        (
+            findings[0].severity,
+            findings[0].rule.as_str(),
+            findings[0].message.as_str()
+        ),
+        (
+            Severity::Warning,
+            "K8sRequiredLabels/need-team",
+            "missing label tier"
+        )
+    );
+    assert!(set
+        .check_documents(&[(None, &pod("kube-system"))], &Settings::default())
+        .is_empty());
+    let err = PolicySet::empty()
+        .with_source("t.yaml", &template.replace("violation[", "violation[[["))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Rego { ref file, .. } if file == "t.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_constraint_its_template_schema_rejects_is_an_error_naming_file_and_line() {
+    let template = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: t}\nspec:\n  crd:\n    spec:\n      names: {kind: K8sMax}\n      validation:\n        openAPIV3Schema:\n          type: object\n          properties: {max: {type: integer}}\n  targets:\n    - target: admission.k8s.gatekeeper.sh\n      rego: |\n        package k8smax\n        violation[{\"msg\": \"too many\"}] { input.review.object.spec.replicas > input.parameters.max }\n";
+    let constraint = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sMax\nmetadata: {name: m}\nspec:\n  parameters:\n    max: three\n";
+    let set = PolicySet::empty()
+        .with_source("t.yaml", template)
+        .unwrap()
+        .with_source("c.yaml", constraint)
+        .unwrap();
+    let findings = set.check_documents(&[], &Settings::default());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(
+        (f.severity, f.rule.as_str()),
+        (Severity::Error, "gatekeeper-invalid")
+    );
+    assert!(
+        f.message.starts_with("c.yaml:5:3: ") && f.message.contains("/max"),
+        "{}",
+        f.message
+    );
+}

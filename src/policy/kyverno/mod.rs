@@ -10,17 +10,23 @@
 //! Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as
 //! Kyverno's auto-generation does. `validate.message` is the finding's
 //! message; `validationFailureAction` (or the rule's `failureAction`)
-//! `Enforce` gives errors and `Audit` (the default) warnings.
+//! `Enforce` gives errors and `Audit` (the default) warnings, per namespace
+//! when `validationFailureActionOverrides` (or `failureActionOverrides`) say so.
 //!
-//! Not supported, and reported as one `kyverno-unsupported` warning per
-//! policy instead of being skipped in silence: CEL (`validate.cel`), `deny`
-//! conditions, `foreach`, `podSecurity`, `preconditions`, `context`,
-//! JMESPath `{{ }}` in patterns, the global anchor `<(key)`, label
-//! selectors in `match`, and mutate/generate/verifyImages rules. A rule
-//! using any of these is not evaluated.
+//! Not supported, and reported as one `kyverno-unsupported` finding per
+//! rule (an error when the rule enforces, else a warning) instead of being
+//! skipped in silence: CEL (`validate.cel`), `deny` conditions, `foreach`,
+//! `podSecurity`, `preconditions`, `context`, JMESPath `{{ }}` in patterns,
+//! the global anchor `<(key)`, label selectors in `match`, and
+//! mutate/generate/verifyImages rules. A rule using any of these is not
+//! evaluated. `subjects`, `roles` and `clusterRoles` in `match`/`exclude`
+//! name who makes a request, which is unknown offline: an `exclude` entry
+//! naming them never matches (the rule applies) and a `kyverno-offline` info
+//! finding says so.
 
 use serde_json::Value;
 
+mod operators;
 mod pattern;
 
 use pattern::{match_value, wildcard, Outcome};
@@ -38,8 +44,18 @@ pub(crate) struct Policy {
     /// `Some(ns)` for a namespaced `Policy`.
     namespace: Option<String>,
     rules: Vec<Rule>,
-    /// What this policy uses that we do not evaluate.
-    unsupported: Vec<String>,
+    /// Rules that are not evaluated, and why.
+    unsupported: Vec<Unsupported>,
+    /// Rules that are evaluated with a caveat (subjects unknown offline).
+    notes: Vec<String>,
+}
+
+/// A rule that is not evaluated: its name, what it uses, how it enforces.
+#[derive(Debug, Clone)]
+struct Unsupported {
+    rule: String,
+    feature: String,
+    severity: Severity,
 }
 
 #[derive(Debug, Clone)]
@@ -52,13 +68,48 @@ struct Rule {
     patterns: Vec<Value>,
     any: bool,
     autogen: bool,
+    /// `failureActionOverrides`: the action in some namespaces.
+    overrides: Vec<Override>,
+}
+
+/// An action that applies to resources of some namespaces.
+#[derive(Debug, Clone)]
+struct Override {
+    severity: Severity,
+    namespaces: Vec<String>,
+}
+
+/// `validationFailureActionOverrides` (or a rule's `failureActionOverrides`).
+fn overrides(v: Option<&Value>) -> Vec<Override> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            Some(Override {
+                severity: action(o.get("action")?)?,
+                namespaces: o
+                    .get("namespaces")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// `match` or `exclude`: `any` of these, and `all` of those.
 #[derive(Debug, Clone, Default)]
 struct Filter {
-    any: Vec<Value>,
-    all: Vec<Value>,
+    any: Vec<Entry>,
+    all: Vec<Entry>,
+}
+
+/// One resource filter: its `resources` block, and whether it also names
+/// `subjects`/`roles`/`clusterRoles` (unknowable offline).
+#[derive(Debug, Clone)]
+struct Entry {
+    resources: Option<Value>,
+    user: bool,
 }
 
 const POD_CONTROLLERS: [&str; 6] = [
@@ -70,37 +121,27 @@ const POD_CONTROLLERS: [&str; 6] = [
     "CronJob",
 ];
 
-/// Parses a YAML file; documents that are not Kyverno policies are ignored.
-pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
-    let docs: Vec<Value> = super::parse_yaml(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line() as usize, l.column() as usize))
-            .unwrap_or((0, 0));
-        let message = crate::limits::yaml_message(&e)
-            .lines()
-            .next()
-            .unwrap_or("invalid YAML")
-            .to_string();
-        Error::Kyverno {
-            file: file.to_string(),
-            line,
-            column,
-            message,
-        }
-    })?;
-    let mut policies = Vec::new();
-    for doc in docs {
-        let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-        if api.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy") {
-            policies.push(policy(file, text, &doc)?);
-        }
-    }
-    Ok(policies)
+/// True for the documents [`policy`] reads: `kyverno.io` `ClusterPolicy`
+/// and `Policy`.
+pub(crate) fn is_policy(doc: &Value) -> bool {
+    let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    api.starts_with("kyverno.io/") && (kind == "ClusterPolicy" || kind == "Policy")
 }
 
-fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
+/// Parses a YAML file; documents that are not Kyverno policies are ignored.
+#[cfg(test)]
+pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Policy>, Error> {
+    let docs = super::source::documents(file, text)?;
+    docs.iter()
+        .filter(|d| is_policy(d))
+        .map(|d| policy(file, text, d))
+        .collect()
+}
+
+/// One `ClusterPolicy` or `Policy` document of `file` (whose `text` is used
+/// to locate errors).
+pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
     let name = doc
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -157,82 +198,135 @@ fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Error> {
         namespace,
         rules: Vec::new(),
         unsupported: Vec::new(),
+        notes: Vec::new(),
     };
     for (i, rule) in rules.iter().enumerate() {
         let rule_name = rule.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         if rule_name.is_empty() {
             return Err(invalid("rules:", format!("rule {i} has no name")));
         }
-        let mut skip = Vec::new();
-        for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
-            if rule.get(key).is_some() {
-                skip.push(format!("{rule_name}: {key}"));
-            }
-        }
-        let Some(validate) = rule.get("validate") else {
-            out.unsupported.extend(skip);
-            continue;
-        };
-        for key in ["cel", "deny", "foreach", "podSecurity", "manifests"] {
-            if validate.get(key).is_some() {
-                skip.push(format!("{rule_name}: validate.{key}"));
-            }
-        }
-        let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
-            (Some(p), None) if p.is_object() => (vec![p.clone()], false),
-            (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
-                (ps.clone(), true)
-            }
-            (None, None) if !skip.is_empty() => (Vec::new(), false),
-            _ => {
-                return Err(invalid(
-                    &rule_name,
-                    format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
-                ))
-            }
-        };
-        if patterns.iter().any(|p| p.to_string().contains("{{")) {
-            skip.push(format!("{rule_name}: JMESPath {{{{ }}}} in pattern"));
-        }
-        if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
-            skip.push(format!("{rule_name}: global anchor <(key)"));
-        }
-        let matches = filter(rule.get("match"), &mut skip, &rule_name).ok_or_else(|| {
-            invalid(
-                &rule_name,
-                format!("rule {rule_name:?}: match must name resources"),
-            )
-        })?;
-        let excludes = rule
-            .get("exclude")
-            .map(|e| filter(Some(e), &mut skip, &rule_name).unwrap_or_default());
-        let severity = match validate.get("failureAction") {
-            None => default_action,
-            Some(v) => {
-                action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?
-            }
-        };
-        if !skip.is_empty() {
-            out.unsupported.extend(skip);
-            continue;
-        }
-        let message = validate
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
-        out.rules.push(Rule {
-            name: rule_name,
-            severity,
-            matches,
-            excludes,
-            message,
-            patterns,
-            any,
+        let context = RuleContext {
+            name: &rule_name,
+            default_action,
             autogen: !autogen_off,
-        });
+            overrides: overrides(spec.get("validationFailureActionOverrides")),
+        };
+        read_rule(rule, &context, &mut out, &invalid)?;
     }
     Ok(out)
+}
+
+/// What a rule inherits from its policy.
+struct RuleContext<'a> {
+    name: &'a str,
+    default_action: Severity,
+    autogen: bool,
+    overrides: Vec<Override>,
+}
+
+/// Adds one rule to `out`: evaluated, or listed as unsupported.
+fn read_rule(
+    rule: &Value,
+    cx: &RuleContext<'_>,
+    out: &mut Policy,
+    invalid: &dyn Fn(&str, String) -> Error,
+) -> Result<(), Error> {
+    let rule_name = cx.name;
+    let mut skip = Vec::new();
+    for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
+        if rule.get(key).is_some() {
+            skip.push(key.to_string());
+        }
+    }
+    let Some(validate) = rule.get("validate") else {
+        // verifyImages enforces like a validation; mutate and generate
+        // change or create resources, which a gate of manifests cannot do.
+        let severity = if rule.get("verifyImages").is_some() {
+            cx.default_action
+        } else {
+            Severity::Warning
+        };
+        out.unsupported
+            .extend(skip.into_iter().map(|feature| Unsupported {
+                rule: rule_name.to_string(),
+                feature,
+                severity,
+            }));
+        return Ok(());
+    };
+    for key in ["cel", "deny", "foreach", "podSecurity", "manifests", "assert"] {
+        if validate.get(key).is_some() {
+            skip.push(format!("validate.{key}"));
+        }
+    }
+    let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
+        (Some(p), None) if p.is_object() => (vec![p.clone()], false),
+        (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
+            (ps.clone(), true)
+        }
+        (None, None) if !skip.is_empty() => (Vec::new(), false),
+        _ => {
+            return Err(invalid(
+                rule_name,
+                format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
+            ))
+        }
+    };
+    if patterns.iter().any(|p| p.to_string().contains("{{")) {
+        skip.push("JMESPath {{ }} in pattern".to_string());
+    }
+    if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
+        skip.push("global anchor <(key)".to_string());
+    }
+    let mut user = false;
+    let matches = filter(rule.get("match"), &mut skip, &mut user).ok_or_else(|| {
+        invalid(
+            rule_name,
+            format!("rule {rule_name:?}: match must name resources"),
+        )
+    })?;
+    let excludes = rule
+        .get("exclude")
+        .map(|e| filter(Some(e), &mut skip, &mut user).unwrap_or_default());
+    let severity = match validate.get("failureAction") {
+        None => cx.default_action,
+        Some(v) => action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?,
+    };
+    let rule_overrides = match validate.get("failureActionOverrides") {
+        Some(v) => overrides(Some(v)),
+        None => cx.overrides.clone(),
+    };
+    if !skip.is_empty() {
+        // Enforced in some namespace: not evaluating it is an error.
+        let severity = rule_overrides.iter().map(|o| o.severity).fold(severity, Ord::max);
+        out.unsupported
+            .extend(skip.into_iter().map(|feature| Unsupported {
+                rule: rule_name.to_string(),
+                feature,
+                severity,
+            }));
+        return Ok(());
+    }
+    if user {
+        out.notes.push(rule_name.to_string());
+    }
+    let message = validate
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
+    out.rules.push(Rule {
+        name: rule_name.to_string(),
+        severity,
+        matches,
+        excludes,
+        message,
+        patterns,
+        any,
+        autogen: cx.autogen,
+        overrides: rule_overrides,
+    });
+    Ok(())
 }
 
 fn action(v: &Value) -> Option<Severity> {
@@ -244,53 +338,103 @@ fn action(v: &Value) -> Option<Severity> {
 }
 
 /// Reads `match`/`exclude`; `None` when it names no resources at all.
-fn filter(m: Option<&Value>, skip: &mut Vec<String>, rule: &str) -> Option<Filter> {
+/// Sets `user` when an entry names subjects, roles or cluster roles.
+fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool) -> Option<Filter> {
     let m = m?;
-    let mut f = Filter::default();
-    let list = |key: &str| {
+    let entry = |e: &Value| Entry {
+        resources: e.get("resources").cloned(),
+        user: ["subjects", "roles", "clusterRoles"]
+            .iter()
+            .any(|k| e.get(k).is_some()),
+    };
+    let list = |key: &str| -> Vec<Entry> {
         m.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|e| e.get("resources").cloned()).collect())
+            .map(|a| a.iter().map(entry).collect())
+            .unwrap_or_default()
     };
-    f.any = list("any").unwrap_or_default();
-    f.all = list("all").unwrap_or_default();
-    if let Some(r) = m.get("resources") {
-        f.all.push(r.clone());
+    let mut f = Filter {
+        any: list("any"),
+        all: list("all"),
+    };
+    if m.get("resources").is_some()
+        || m.get("subjects").is_some()
+        || m.get("roles").is_some()
+        || m.get("clusterRoles").is_some()
+    {
+        f.all.push(entry(m));
     }
-    for r in f.any.iter().chain(&f.all) {
+    for e in f.any.iter().chain(&f.all) {
+        *user |= e.user;
         for key in ["selector", "namespaceSelector", "annotations"] {
-            if r.get(key).is_some() {
-                skip.push(format!("{rule}: match.resources.{key}"));
+            if e.resources.as_ref().is_some_and(|r| r.get(key).is_some()) {
+                skip.push(format!("match.resources.{key}"));
             }
         }
     }
-    (!(f.any.is_empty() && f.all.is_empty())).then_some(f)
+    f.any
+        .iter()
+        .chain(&f.all)
+        .any(|e| e.resources.is_some())
+        .then_some(f)
 }
 
-/// Line and column (1-based) of the first occurrence of `needle`, or 0:0.
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
-        .unwrap_or((0, 0))
-}
+use super::source::locate;
 
 impl Policy {
-    /// One warning naming what this policy uses that is not evaluated.
-    pub(crate) fn unsupported_finding(&self) -> Option<Finding> {
-        (!self.unsupported.is_empty()).then(|| {
-            Finding::new(
-                Severity::Warning,
-                "kyverno-unsupported",
-                format!("{}/{}", self.kind, self.name),
-                "",
-                format!(
-                    "Kyverno features not supported by gitintent, these rules were not evaluated: {}",
-                    self.unsupported.join("; ")
-                ),
-            )
-            .in_file(&self.file)
-        })
+    /// What loading found: one `kyverno-unsupported` finding per rule that
+    /// is not evaluated (an error when it enforces), one `kyverno-offline`
+    /// note per rule whose subjects cannot be known.
+    pub(crate) fn findings(&self) -> Vec<Finding> {
+        let resource = format!("{}/{}", self.kind, self.name);
+        let mut out = Vec::new();
+        let mut rules: Vec<&str> = self.unsupported.iter().map(|u| u.rule.as_str()).collect();
+        rules.dedup();
+        for rule in rules {
+            let of_rule: Vec<&Unsupported> = self.unsupported.iter().filter(|u| u.rule == rule).collect();
+            let features: Vec<&str> = of_rule.iter().map(|u| u.feature.as_str()).collect();
+            let severity = of_rule
+                .iter()
+                .map(|u| u.severity)
+                .max()
+                .unwrap_or(Severity::Warning);
+            out.push(
+                Finding::new(
+                    severity,
+                    "kyverno-unsupported",
+                    &resource,
+                    "",
+                    format!(
+                        "rule {rule:?} of {} {:?} is not evaluated: gitintent does not support {}{}",
+                        self.kind,
+                        self.name,
+                        features.join(", "),
+                        if severity == Severity::Error {
+                            " (the rule enforces, so the gate fails)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .in_file(&self.file),
+            );
+        }
+        for rule in &self.notes {
+            out.push(
+                Finding::new(
+                    Severity::Info,
+                    "kyverno-offline",
+                    &resource,
+                    "",
+                    format!(
+                        "rule {rule:?} of {} {:?} names subjects, roles or clusterRoles, which cannot be known offline: its match ignores them and its exclude entries naming them exclude nothing",
+                        self.kind, self.name
+                    ),
+                )
+                .in_file(&self.file),
+            );
+        }
+        out
     }
 
     /// Validates one resource against every matching rule.
@@ -318,7 +462,7 @@ impl Policy {
             } else {
                 continue;
             };
-            if rule.excludes.as_ref().is_some_and(|e| e.matches(doc, kind)) {
+            if rule.excludes.as_ref().is_some_and(|e| e.excludes(doc, kind)) {
                 continue;
             }
             let mut first_failure = None;
@@ -346,7 +490,7 @@ impl Policy {
             };
             if failed {
                 hits.push(Hit {
-                    severity: rule.severity,
+                    severity: rule.severity_in(doc),
                     rule: format!("{}/{}", self.name, rule.name),
                     path: first_failure.unwrap_or_default(),
                     message: rule.message.clone(),
@@ -354,6 +498,20 @@ impl Policy {
             }
         }
         hits
+    }
+}
+
+impl Rule {
+    /// The rule's action for a resource: its namespace's override, if any.
+    fn severity_in(&self, doc: &Value) -> Severity {
+        let namespace = doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        self.overrides
+            .iter()
+            .find(|o| o.namespaces.iter().any(|p| wildcard(p, namespace)))
+            .map_or(self.severity, |o| o.severity)
     }
 }
 
@@ -375,9 +533,29 @@ fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &
 }
 
 impl Filter {
+    /// As `match`: entries naming subjects are taken to hold.
     fn matches(&self, doc: &Value, kind: &str) -> bool {
-        (self.any.is_empty() || self.any.iter().any(|r| resource_matches(r, doc, kind)))
-            && self.all.iter().all(|r| resource_matches(r, doc, kind))
+        let hit = |e: &Entry| {
+            e.resources
+                .as_ref()
+                .is_none_or(|r| resource_matches(r, doc, kind))
+        };
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
+    }
+
+    /// As `exclude`: an entry naming subjects, or no resources, never
+    /// matches offline, and an empty exclude excludes nothing.
+    fn excludes(&self, doc: &Value, kind: &str) -> bool {
+        let hit = |e: &Entry| {
+            !e.user
+                && e.resources
+                    .as_ref()
+                    .is_some_and(|r| resource_matches(r, doc, kind))
+        };
+        if self.any.is_empty() && self.all.is_empty() {
+            return false;
+        }
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
     }
 }
 
@@ -410,174 +588,4 @@ fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn one(yaml: &str) -> Policy {
-        let mut p = parse("p.yaml", yaml).unwrap();
-        assert_eq!(p.len(), 1);
-        p.remove(0)
-    }
-
-    fn policy_with(pattern: &str) -> Policy {
-        one(&format!(
-            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: t}}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: r\n      match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n      validate:\n        message: nope\n        pattern: {pattern}\n"
-        ))
-    }
-
-    fn passes(pattern: &str, pod: Value) -> bool {
-        policy_with(pattern).check(&pod).is_empty()
-    }
-
-    fn pod(spec: Value) -> Value {
-        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
-    }
-
-    #[test]
-    fn wildcards_negation_and_alternatives() {
-        assert!(wildcard("?*", "a") && !wildcard("?*", ""));
-        assert!(wildcard("*", "") && wildcard("nginx:*", "nginx:1") && !wildcard("nginx:?", "nginx:10"));
-        let p = "{spec: {containers: [{image: \"!*:latest\"}]}}";
-        assert!(passes(
-            p,
-            pod(serde_json::json!({"containers": [{"image": "a:1"}]}))
-        ));
-        assert!(!passes(
-            p,
-            pod(serde_json::json!({"containers": [{"image": "a:1"}, {"image": "a:latest"}]}))
-        ));
-        let p = "{spec: {restartPolicy: \"Always | OnFailure\"}}";
-        assert!(passes(p, pod(serde_json::json!({"restartPolicy": "OnFailure"}))));
-        assert!(!passes(p, pod(serde_json::json!({"restartPolicy": "Never"}))));
-    }
-
-    #[test]
-    fn numeric_and_quantity_comparisons() {
-        let p = "{spec: {containers: [{resources: {limits: {memory: \"<=1Gi\", cpu: \">100m\"}}}]}}";
-        let c = |m: &str, cpu: &str| {
-            pod(serde_json::json!({"containers": [{"resources": {"limits": {"memory": m, "cpu": cpu}}}]}))
-        };
-        assert!(passes(p, c("512Mi", "200m")));
-        assert!(!passes(p, c("2Gi", "200m")));
-        assert!(!passes(p, c("512Mi", "100m")));
-        assert!(passes(
-            "{spec: {priority: \">=10\"}}",
-            pod(serde_json::json!({"priority": 10}))
-        ));
-    }
-
-    #[test]
-    fn anchors() {
-        // Conditional: only containers named web need a tag.
-        let p = "{spec: {containers: [{(name): web, image: \"*:?*\"}]}}";
-        assert!(passes(
-            p,
-            pod(serde_json::json!({"containers": [{"name": "side", "image": "x"}]}))
-        ));
-        assert!(!passes(
-            p,
-            pod(serde_json::json!({"containers": [{"name": "web", "image": "x"}]}))
-        ));
-        // Equality: hostNetwork may be absent, but if present must be false.
-        let p = "{spec: {=(hostNetwork): false}}";
-        assert!(passes(p, pod(serde_json::json!({}))));
-        assert!(!passes(p, pod(serde_json::json!({"hostNetwork": true}))));
-        // Negation: no hostPID at all.
-        let p = "{spec: {X(hostPID): null}}";
-        assert!(passes(p, pod(serde_json::json!({}))));
-        let hits = policy_with(p).check(&pod(serde_json::json!({"hostPID": false})));
-        assert_eq!(hits[0].path, "/spec/hostPID");
-        // Existence: at least one container from the corporate registry.
-        let p = "{spec: {^(containers): [{image: \"corp.io/*\"}]}}";
-        assert!(passes(
-            p,
-            pod(serde_json::json!({"containers": [{"image": "x"}, {"image": "corp.io/a"}]}))
-        ));
-        assert!(!passes(
-            p,
-            pod(serde_json::json!({"containers": [{"image": "x"}]}))
-        ));
-    }
-
-    #[test]
-    fn pod_rules_apply_to_controllers_with_template_paths() {
-        let p = policy_with("{spec: {containers: [{securityContext: {privileged: false}}]}}");
-        let deploy = serde_json::json!({"kind": "Deployment", "metadata": {"name": "d"},
-            "spec": {"template": {"spec": {"containers": [{"securityContext": {"privileged": true}}]}}}});
-        let hits = p.check(&deploy);
-        assert_eq!(hits.len(), 1);
-        assert_eq!(
-            hits[0].path,
-            "/spec/template/spec/containers/0/securityContext/privileged"
-        );
-        assert_eq!(
-            (hits[0].rule.as_str(), hits[0].severity, hits[0].message.as_str()),
-            ("t/r", Severity::Error, "nope")
-        );
-        assert!(p
-            .check(&serde_json::json!({"kind": "Service", "metadata": {"name": "s"}}))
-            .is_empty());
-    }
-
-    #[test]
-    fn unsupported_features_are_one_warning_per_policy() {
-        let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
-        let f = p.unsupported_finding().unwrap();
-        assert_eq!(
-            (f.severity, f.rule.as_str(), f.resource.as_str()),
-            (Severity::Warning, "kyverno-unsupported", "ClusterPolicy/cel")
-        );
-        assert!(
-            f.message.contains("a: validate.cel")
-                && f.message.contains("b: validate.deny")
-                && f.message.contains("c: JMESPath"),
-            "{}",
-            f.message
-        );
-        assert!(p.check(&pod(serde_json::json!({}))).is_empty());
-    }
-
-    #[test]
-    fn bad_yaml_and_bad_policies_name_file_line_and_column() {
-        let err = parse(
-            "k.yaml",
-            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec: [a, b\n",
-        )
-        .unwrap_err();
-        let Error::Kyverno {
-            file, line, column, ..
-        } = &err
-        else {
-            panic!("{err:?}")
-        };
-        assert_eq!(file, "k.yaml");
-        assert!(*line >= 3 && *column > 0, "{err}");
-        let err = parse(
-            "k.yaml",
-            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules: {}\n",
-        )
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Kyverno {
-                    line: 5,
-                    column: 3,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        let err = parse("k.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m}\n").unwrap_err();
-        assert!(err.to_string().contains("pattern"), "{err}");
-    }
-
-    #[test]
-    fn other_yaml_documents_are_ignored() {
-        assert!(
-            parse("k.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
-                .unwrap()
-                .is_empty()
-        );
-    }
-}
+mod tests;

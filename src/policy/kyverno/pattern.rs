@@ -1,9 +1,15 @@
-//! The Kyverno pattern language: literals, nested maps and arrays, wildcards,
-//! `!`, `|`, numeric and quantity comparisons, and the `(key)`, `=(key)`,
-//! `X(key)` and `^(key)` anchors. Pure functions over JSON values; which
-//! resources a rule applies to is decided in the parent module.
+//! The Kyverno pattern language, with Kyverno's semantics: literals, nested
+//! maps and arrays, wildcards in values and in keys, the operators `!`, `|`,
+//! `&`, `<`, `>`, `<=`, `>=`, ranges `a-b` and `a!-b` on numbers, Kubernetes
+//! quantities and durations, and the `(key)`, `=(key)`, `X(key)` and `^(key)`
+//! anchors. A scalar pattern against an array applies to every element; an
+//! array of maps whose conditional anchors hold for no element does not
+//! apply (skip). Pure functions over JSON values; which resources a rule
+//! applies to is decided in the parent module.
 
 use serde_json::{Map, Value};
+
+use super::operators::scalar_matches;
 
 /// Result of matching a pattern.
 #[derive(Debug, PartialEq)]
@@ -15,12 +21,25 @@ pub(super) enum Outcome {
     Fail(String),
 }
 
+#[derive(Clone, Copy)]
 enum Anchor<'a> {
     Plain(&'a str),
     Condition(&'a str),
     Equality(&'a str),
     Negation(&'a str),
     Existence(&'a str),
+}
+
+impl<'a> Anchor<'a> {
+    fn key(self) -> &'a str {
+        match self {
+            Anchor::Plain(k)
+            | Anchor::Condition(k)
+            | Anchor::Equality(k)
+            | Anchor::Negation(k)
+            | Anchor::Existence(k) => k,
+        }
+    }
 }
 
 fn anchor(key: &str) -> Anchor<'_> {
@@ -47,10 +66,31 @@ pub(super) fn match_value(pattern: &Value, value: Option<&Value>, path: String) 
         (Value::Object(p), Some(Value::Object(v))) => match_map(p, v, &path),
         (Value::Array(p), Some(Value::Array(v))) => match_array(p, v, &path),
         (Value::Object(_) | Value::Array(_), _) => Outcome::Fail(path),
-        (Value::Null, None | Some(Value::Null)) => Outcome::Pass,
-        (_, None) => Outcome::Fail(path),
-        (p, Some(v)) if scalar_matches(p, v) => Outcome::Pass,
+        // A scalar pattern against an array holds for every element.
+        (p, Some(Value::Array(items))) => {
+            for (i, item) in items.iter().enumerate() {
+                if !scalar_matches(p, item) {
+                    return Outcome::Fail(child(&path, &i.to_string()));
+                }
+            }
+            Outcome::Pass
+        }
+        (p, v) if scalar_matches(p, v.unwrap_or(&Value::Null)) => Outcome::Pass,
         _ => Outcome::Fail(path),
+    }
+}
+
+/// The resource keys an anchor's key names: itself, or every key matching
+/// it when it holds `*` or `?`.
+fn keys_for<'a>(key: &'a str, value: &'a Map<String, Value>) -> Vec<&'a str> {
+    if key.contains(['*', '?']) {
+        value
+            .keys()
+            .filter(|k| wildcard(key, k))
+            .map(String::as_str)
+            .collect()
+    } else {
+        vec![key]
     }
 }
 
@@ -58,42 +98,35 @@ fn match_map(pattern: &Map<String, Value>, value: &Map<String, Value>, path: &st
     // Conditions first: if one does not hold, the rest does not apply.
     for (key, p) in pattern {
         if let Anchor::Condition(k) = anchor(key) {
-            match match_value(p, value.get(k), child(path, k)) {
-                Outcome::Pass => {}
-                Outcome::Skip | Outcome::Fail(_) => return Outcome::Skip,
+            let keys = keys_for(k, value);
+            if keys.iter().all(|k| value.get(*k).is_none()) {
+                return Outcome::Skip;
+            }
+            for k in keys {
+                if match_value(p, value.get(k), child(path, k)) != Outcome::Pass {
+                    return Outcome::Skip;
+                }
             }
         }
     }
     let mut skipped = false;
     for (key, p) in pattern {
-        let outcome = match anchor(key) {
-            Anchor::Condition(_) => continue,
-            Anchor::Plain(k) => match_value(p, value.get(k), child(path, k)),
-            Anchor::Equality(k) => match value.get(k) {
-                None => Outcome::Pass,
-                some => match_value(p, some, child(path, k)),
-            },
-            Anchor::Negation(k) => match value.get(k) {
-                None => Outcome::Pass,
-                Some(_) => Outcome::Fail(child(path, k)),
-            },
-            Anchor::Existence(k) => {
-                let element = match p {
-                    Value::Array(ps) if ps.len() == 1 => &ps[0],
-                    other => other,
-                };
-                match value.get(k) {
-                    Some(Value::Array(items))
-                        if items.iter().enumerate().any(|(i, item)| {
-                            match_value(element, Some(item), child(&child(path, k), &i.to_string()))
-                                == Outcome::Pass
-                        }) =>
-                    {
-                        Outcome::Pass
-                    }
-                    _ => Outcome::Fail(child(path, k)),
-                }
+        let a = anchor(key);
+        if let Anchor::Condition(_) = a {
+            continue;
+        }
+        let keys = keys_for(a.key(), value);
+        let outcome = if keys.is_empty() {
+            // A wildcard key that names nothing present.
+            match a {
+                Anchor::Plain(k) => match_value(p, None, child(path, k)),
+                _ => Outcome::Pass,
             }
+        } else {
+            keys.iter()
+                .map(|k| match_key(a, k, p, value, path))
+                .find(|o| *o != Outcome::Pass)
+                .unwrap_or(Outcome::Pass)
         };
         match outcome {
             Outcome::Pass => {}
@@ -108,77 +141,102 @@ fn match_map(pattern: &Map<String, Value>, value: &Map<String, Value>, path: &st
     }
 }
 
-fn match_array(pattern: &[Value], value: &[Value], path: &str) -> Outcome {
-    if let [element] = pattern {
-        for (i, item) in value.iter().enumerate() {
-            // A skipped element is one the pattern does not apply to.
-            if let Outcome::Fail(p) = match_value(element, Some(item), child(path, &i.to_string())) {
-                return Outcome::Fail(p);
+/// One non-conditional entry of a map pattern against the resource key `k`.
+fn match_key(a: Anchor<'_>, k: &str, p: &Value, value: &Map<String, Value>, path: &str) -> Outcome {
+    match a {
+        Anchor::Condition(_) => Outcome::Pass,
+        Anchor::Plain(_) => {
+            if p.as_str() == Some("*") {
+                // `*` asks for presence, whatever the value.
+                return match value.get(k) {
+                    Some(v) if !v.is_null() => Outcome::Pass,
+                    _ => Outcome::Fail(child(path, k)),
+                };
             }
+            match_value(p, value.get(k), child(path, k))
         }
+        Anchor::Equality(_) => match value.get(k) {
+            None => Outcome::Pass,
+            some => match_value(p, some, child(path, k)),
+        },
+        Anchor::Negation(_) => match value.get(k) {
+            None => Outcome::Pass,
+            Some(_) => Outcome::Fail(child(path, k)),
+        },
+        Anchor::Existence(_) => existence(p, value.get(k), &child(path, k)),
+    }
+}
+
+/// `^(key)`: for each map of the pattern list, some element of the array matches.
+fn existence(p: &Value, value: Option<&Value>, path: &str) -> Outcome {
+    let Some(value) = value else {
         return Outcome::Pass;
-    }
-    if pattern.len() != value.len() {
+    };
+    let (Value::Array(items), Value::Array(elements)) = (value, p) else {
         return Outcome::Fail(path.to_string());
-    }
-    for (i, (p, v)) in pattern.iter().zip(value).enumerate() {
-        if let Outcome::Fail(f) = match_value(p, Some(v), child(path, &i.to_string())) {
-            return Outcome::Fail(f);
+    };
+    for element in elements {
+        let found = items
+            .iter()
+            .enumerate()
+            .any(|(i, item)| match_value(element, Some(item), child(path, &i.to_string())) == Outcome::Pass);
+        if !found {
+            return Outcome::Fail(path.to_string());
         }
     }
     Outcome::Pass
 }
 
-fn scalar_matches(pattern: &Value, value: &Value) -> bool {
+fn match_array(pattern: &[Value], value: &[Value], path: &str) -> Outcome {
     match pattern {
-        Value::Bool(b) => {
-            value.as_bool() == Some(*b) || value.as_str() == Some(if *b { "true" } else { "false" })
+        [] => Outcome::Fail(path.to_string()),
+        [Value::Object(_), ..] => {
+            // Kyverno uses the first map for every element; an element whose
+            // conditions do not hold is skipped, and if every element is
+            // skipped the array does not apply.
+            let element = &pattern[0];
+            let (mut applied, mut skipped) = (0, 0);
+            for (i, item) in value.iter().enumerate() {
+                match match_value(element, Some(item), child(path, &i.to_string())) {
+                    Outcome::Pass => applied += 1,
+                    Outcome::Skip => skipped += 1,
+                    fail => return fail,
+                }
+            }
+            if applied == 0 && skipped > 0 {
+                Outcome::Skip
+            } else {
+                Outcome::Pass
+            }
         }
-        Value::Number(n) => match (n.as_f64(), number(value)) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        },
-        Value::String(s) => s.split('|').any(|alt| string_matches(alt.trim(), value)),
-        _ => false,
-    }
-}
-
-fn string_matches(pattern: &str, value: &Value) -> bool {
-    if let Some(rest) = pattern.strip_prefix('!') {
-        return !string_matches(rest, value);
-    }
-    for op in [">=", "<=", ">", "<"] {
-        if let Some(rest) = pattern.strip_prefix(op) {
-            let (Some(limit), Some(actual)) = (quantity(rest.trim()), number(value)) else {
-                return false;
-            };
-            return match op {
-                ">=" => actual >= limit,
-                "<=" => actual <= limit,
-                ">" => actual > limit,
-                _ => actual < limit,
-            };
+        [p, ..] if !p.is_array() => {
+            for (i, item) in value.iter().enumerate() {
+                if !scalar_matches(p, item) {
+                    return Outcome::Fail(child(path, &i.to_string()));
+                }
+            }
+            Outcome::Pass
+        }
+        _ => {
+            if value.len() < pattern.len() {
+                return Outcome::Fail(path.to_string());
+            }
+            let (mut applied, mut skipped) = (0, 0);
+            for (i, (p, v)) in pattern.iter().zip(value).enumerate() {
+                match match_value(p, Some(v), child(path, &i.to_string())) {
+                    Outcome::Pass => applied += 1,
+                    Outcome::Skip => skipped += 1,
+                    fail => return fail,
+                }
+            }
+            if applied == 0 && skipped > 0 {
+                Outcome::Skip
+            } else {
+                Outcome::Pass
+            }
         }
     }
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => return false,
-    };
-    wildcard(pattern, &text)
 }
-
-/// A number or a Kubernetes quantity string (`500m`, `2Gi`, `1e3`).
-fn number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => quantity(s),
-        _ => None,
-    }
-}
-
-use crate::manifest::quantity;
 
 /// Glob match with `*` (any run, including empty) and `?` (one character).
 pub(super) fn wildcard(pattern: &str, text: &str) -> bool {

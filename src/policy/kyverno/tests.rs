@@ -1,0 +1,229 @@
+//! Unit tests of Kyverno policies: parsing, matching and the pattern language.
+
+use super::*;
+
+fn one(yaml: &str) -> Policy {
+    let mut p = parse("p.yaml", yaml).unwrap();
+    assert_eq!(p.len(), 1);
+    p.remove(0)
+}
+
+fn policy_with(pattern: &str) -> Policy {
+    one(&format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: t}}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: r\n      match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n      validate:\n        message: nope\n        pattern: {pattern}\n"
+    ))
+}
+
+fn passes(pattern: &str, pod: Value) -> bool {
+    policy_with(pattern).check(&pod).is_empty()
+}
+
+fn pod(spec: Value) -> Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+}
+
+#[test]
+fn wildcards_negation_and_alternatives() {
+    assert!(wildcard("?*", "a") && !wildcard("?*", ""));
+    assert!(wildcard("*", "") && wildcard("nginx:*", "nginx:1") && !wildcard("nginx:?", "nginx:10"));
+    let p = "{spec: {containers: [{image: \"!*:latest\"}]}}";
+    assert!(passes(
+        p,
+        pod(serde_json::json!({"containers": [{"image": "a:1"}]}))
+    ));
+    assert!(!passes(
+        p,
+        pod(serde_json::json!({"containers": [{"image": "a:1"}, {"image": "a:latest"}]}))
+    ));
+    let p = "{spec: {restartPolicy: \"Always | OnFailure\"}}";
+    assert!(passes(p, pod(serde_json::json!({"restartPolicy": "OnFailure"}))));
+    assert!(!passes(p, pod(serde_json::json!({"restartPolicy": "Never"}))));
+}
+
+#[test]
+fn numeric_and_quantity_comparisons() {
+    let p = "{spec: {containers: [{resources: {limits: {memory: \"<=1Gi\", cpu: \">100m\"}}}]}}";
+    let c = |m: &str, cpu: &str| {
+        pod(serde_json::json!({"containers": [{"resources": {"limits": {"memory": m, "cpu": cpu}}}]}))
+    };
+    assert!(passes(p, c("512Mi", "200m")));
+    assert!(!passes(p, c("2Gi", "200m")));
+    assert!(!passes(p, c("512Mi", "100m")));
+    assert!(passes(
+        "{spec: {priority: \">=10\"}}",
+        pod(serde_json::json!({"priority": 10}))
+    ));
+}
+
+#[test]
+fn anchors() {
+    // Conditional: only containers named web need a tag.
+    let p = "{spec: {containers: [{(name): web, image: \"*:?*\"}]}}";
+    assert!(passes(
+        p,
+        pod(serde_json::json!({"containers": [{"name": "side", "image": "x"}]}))
+    ));
+    assert!(!passes(
+        p,
+        pod(serde_json::json!({"containers": [{"name": "web", "image": "x"}]}))
+    ));
+    // Equality: hostNetwork may be absent, but if present must be false.
+    let p = "{spec: {=(hostNetwork): false}}";
+    assert!(passes(p, pod(serde_json::json!({}))));
+    assert!(!passes(p, pod(serde_json::json!({"hostNetwork": true}))));
+    // Negation: no hostPID at all.
+    let p = "{spec: {X(hostPID): null}}";
+    assert!(passes(p, pod(serde_json::json!({}))));
+    let hits = policy_with(p).check(&pod(serde_json::json!({"hostPID": false})));
+    assert_eq!(hits[0].path, "/spec/hostPID");
+    // Existence: at least one container from the corporate registry.
+    let p = "{spec: {^(containers): [{image: \"corp.io/*\"}]}}";
+    assert!(passes(
+        p,
+        pod(serde_json::json!({"containers": [{"image": "x"}, {"image": "corp.io/a"}]}))
+    ));
+    assert!(!passes(
+        p,
+        pod(serde_json::json!({"containers": [{"image": "x"}]}))
+    ));
+}
+
+#[test]
+fn pod_rules_apply_to_controllers_with_template_paths() {
+    let p = policy_with("{spec: {containers: [{securityContext: {privileged: false}}]}}");
+    let deploy = serde_json::json!({"kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"securityContext": {"privileged": true}}]}}}});
+    let hits = p.check(&deploy);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        hits[0].path,
+        "/spec/template/spec/containers/0/securityContext/privileged"
+    );
+    assert_eq!(
+        (hits[0].rule.as_str(), hits[0].severity, hits[0].message.as_str()),
+        ("t/r", Severity::Error, "nope")
+    );
+    assert!(p
+        .check(&serde_json::json!({"kind": "Service", "metadata": {"name": "s"}}))
+        .is_empty());
+}
+
+#[test]
+fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
+    let f = p.findings();
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert_eq!(
+        (f[0].severity, f[0].rule.as_str(), f[0].resource.as_str()),
+        (Severity::Error, "kyverno-unsupported", "ClusterPolicy/cel")
+    );
+    assert!(
+        f[0].message.contains("rule \"a\"") && f[0].message.contains("validate.cel"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[1].severity, Severity::Warning, "an audit rule only warns");
+    assert!(f[1].message.contains("validate.deny"));
+    assert!(f[2].message.contains("JMESPath") && f[2].severity == Severity::Error);
+    assert!(p.check(&pod(serde_json::json!({}))).is_empty());
+}
+
+#[test]
+fn an_exclude_naming_only_roles_does_not_disable_the_rule() {
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      exclude: {any: [{clusterRoles: [cluster-admin]}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n");
+    assert_eq!(p.check(&pod(serde_json::json!({"hostNetwork": true}))).len(), 1);
+    let notes = p.findings();
+    assert_eq!(
+        (notes.len(), notes[0].severity, notes[0].rule.as_str()),
+        (1, Severity::Info, "kyverno-offline")
+    );
+}
+
+#[test]
+fn failure_action_overrides_set_the_severity_per_namespace() {
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, foreach: [{list: x}]}\n");
+    let in_ns = |ns: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}, "spec": {"hostNetwork": true}});
+    assert_eq!(p.check(&in_ns("prod-eu"))[0].severity, Severity::Error);
+    assert_eq!(p.check(&in_ns("dev"))[0].severity, Severity::Warning);
+    assert_eq!(
+        p.findings()[0].severity,
+        Severity::Error,
+        "enforced somewhere: not evaluating it is an error"
+    );
+}
+
+#[test]
+fn wildcard_keys_match_every_key_they_name() {
+    let p = "{metadata: {=(annotations): {X(fluxcd.io/*): null, =(container.apparmor.security.beta.kubernetes.io/*): 'runtime/default | localhost/*'}}}";
+    let with = |a: Value| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "annotations": a}});
+    assert!(passes(p, with(serde_json::json!({"other": "x"}))));
+    assert!(!passes(
+        p,
+        with(serde_json::json!({"fluxcd.io/automated": "true"}))
+    ));
+    assert!(passes(
+        p,
+        with(serde_json::json!({"container.apparmor.security.beta.kubernetes.io/c": "runtime/default"}))
+    ));
+    assert!(!passes(
+        p,
+        with(serde_json::json!({"container.apparmor.security.beta.kubernetes.io/c": "unconfined"}))
+    ));
+}
+
+#[test]
+fn a_conditional_array_with_no_matching_element_does_not_apply() {
+    let p = "{spec: {(containers): [{(name): web}], securityContext: {runAsNonRoot: true}}}";
+    assert!(passes(
+        p,
+        pod(serde_json::json!({"containers": [{"name": "db"}]}))
+    ));
+    assert!(!passes(
+        p,
+        pod(serde_json::json!({"containers": [{"name": "web"}]}))
+    ));
+}
+
+#[test]
+fn bad_yaml_and_bad_policies_name_file_line_and_column() {
+    let err = parse(
+        "k.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nspec: [a, b\n",
+    )
+    .unwrap_err();
+    let Error::Invalid {
+        file, line, column, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(file, "k.yaml");
+    assert!(*line >= 3 && *column > 0, "{err}");
+    let err = parse(
+        "k.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules: {}\n",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Kyverno {
+                line: 5,
+                column: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = parse("k.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m}\n").unwrap_err();
+    assert!(err.to_string().contains("pattern"), "{err}");
+}
+
+#[test]
+fn other_yaml_documents_are_ignored() {
+    assert!(
+        parse("k.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+            .unwrap()
+            .is_empty()
+    );
+}
