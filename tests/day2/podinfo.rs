@@ -13,10 +13,8 @@ fn podinfo() -> tempfile::TempDir {
     dir
 }
 
-#[test]
-fn podinfo_a_base_shared_by_overlays_is_bumped_in_one_overlay_by_a_patch() {
-    let repo = podinfo();
-    let intent = "bump backend to ghcr.io/stefanprodan/podinfo:6.15.0 in staging";
+/// `propose INTENT` with the builtin planner; the branch it made.
+fn propose(repo: &tempfile::TempDir, intent: &str) -> String {
     let o = gitintent(
         &[
             "propose",
@@ -32,11 +30,19 @@ fn podinfo_a_base_shared_by_overlays_is_bumped_in_one_overlay_by_a_patch() {
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let proposal = json_of(&o);
-    let branch = proposal["proposal"]["branch"]
+    proposal["branch"]
         .as_str()
-        .or_else(|| proposal["branch"].as_str())
         .unwrap_or_else(|| panic!("{proposal}"))
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn podinfo_a_base_shared_by_overlays_is_bumped_in_one_overlay_by_a_patch() {
+    let repo = podinfo();
+    let branch = propose(
+        &repo,
+        "bump backend to ghcr.io/stefanprodan/podinfo:6.15.0 in staging",
+    );
     let git = Repository::open(repo.path()).unwrap();
     let branch_tree = git.revparse_single(&branch).unwrap().peel_to_tree().unwrap();
     let main_tree = git.revparse_single("main").unwrap().peel_to_tree().unwrap();
@@ -121,29 +127,11 @@ fn kustomize(dir: &Path) -> Option<String> {
 #[test]
 fn podinfo_under_deploy_a_staging_bump_changes_the_staging_build_only() {
     let repo = podinfo_under_deploy();
-    let intent = "bump the database-primary to postgres:16.4 in staging";
-    let o = gitintent(
-        &[
-            "propose",
-            intent,
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
-    let proposal = json_of(&o);
-    let branch = proposal["branch"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{proposal}"));
+    let branch = propose(&repo, "bump the database-primary to postgres:16.4 in staging");
     let git = Repository::open(repo.path()).unwrap();
     let (before, after) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     checkout(&git, "main", before.path());
-    checkout(&git, branch, after.path());
+    checkout(&git, &branch, after.path());
     let base = "deploy/bases/database/statefulset-primary.yaml";
     assert_eq!(
         std::fs::read_to_string(before.path().join(base)).unwrap(),

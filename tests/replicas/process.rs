@@ -1,9 +1,8 @@
 //! `gitintent serve` replicas as child processes on one PostgreSQL database,
 //! and a throwaway database per test.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -133,7 +132,7 @@ pub(crate) struct Replica {
 fn spawn(config: &Path, env: &[(&str, &str)]) -> Result<Replica, (Option<i32>, String)> {
     let home = config.parent().unwrap().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gitintent"));
+    let mut cmd = crate::util::bin::gitintent();
     cmd.arg("serve")
         .arg("--config")
         .arg(config)
@@ -142,13 +141,6 @@ fn spawn(config: &Path, env: &[(&str, &str)]) -> Result<Replica, (Option<i32>, S
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", &home)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env_remove("GITINTENT_LISTEN")
-        .env_remove("GITINTENT_STORE")
-        .env_remove("GITINTENT_LLM_BASE_URL")
-        .env_remove("GITINTENT_LLM_API_KEY")
-        .env_remove("GITINTENT_AUTHOR_NAME")
-        .env_remove("GITINTENT_AUTHOR_EMAIL")
-        .env_remove("OPENAI_API_KEY")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -156,23 +148,11 @@ fn spawn(config: &Path, env: &[(&str, &str)]) -> Result<Replica, (Option<i32>, S
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("the binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-    }
+    let crate::util::bin::Log {
+        text: log,
+        listening: rx,
+        ..
+    } = crate::util::bin::watch(child.stderr.take().unwrap());
     match rx.recv_timeout(Duration::from_secs(60)) {
         Ok(base) => Ok(Replica { child, base, log }),
         Err(_) => {

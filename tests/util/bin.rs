@@ -46,3 +46,37 @@ fn nothing_from_the_shell_leaks_into_the_binary() {
     }
     assert!(keys.iter().any(|k| k == "NO_COLOR"));
 }
+
+/// A running `serve`'s log: every stderr line kept, and the address it
+/// printed after "listening on" sent once it appears.
+pub(crate) struct Log {
+    pub(crate) text: std::sync::Arc<std::sync::Mutex<String>>,
+    pub(crate) listening: std::sync::mpsc::Receiver<String>,
+    pub(crate) reader: std::thread::JoinHandle<()>,
+}
+
+/// Reads `stderr` of a spawned `gitintent serve` on a thread of its own.
+pub(crate) fn watch(stderr: std::process::ChildStderr) -> Log {
+    use std::io::BufRead;
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, listening) = std::sync::mpsc::channel();
+    let reader = {
+        let text = text.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                let mut text = text.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        })
+    };
+    Log {
+        text,
+        listening,
+        reader,
+    }
+}
