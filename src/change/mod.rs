@@ -111,6 +111,10 @@ pub struct Applied {
     pub namespace: String,
     /// The files it edits, adds or removes.
     pub paths: Vec<String>,
+    /// The environments whose build those files are part of
+    /// ([`Inventory::reach`]); empty when the repository shows none.
+    #[serde(default)]
+    pub reach: Vec<String>,
 }
 
 /// The outcome of every change of a spec.
@@ -280,11 +284,15 @@ pub fn apply(
             .filter(|p| !before.contains(*p))
             .cloned()
             .collect();
+        let mut reach: Vec<String> = paths.iter().flat_map(|p| inv.reach(p)).collect();
+        reach.sort();
+        reach.dedup();
         out.applied.push(Applied {
             operation: change.operation,
             target: format!("{}/{}", w.kind, w.name),
             namespace: w.namespace.clone(),
             paths,
+            reach,
         });
     }
     for (path, text) in edits.written {

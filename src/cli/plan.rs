@@ -386,6 +386,9 @@ fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>
                 ));
             }
         }
+        if let Some(a) = applied.filter(|a| !a.reach.is_empty()) {
+            parts.push(format!("reaches {}", a.reach.join(", ")));
+        }
         let target = applied.map_or(change.target.clone(), |a| a.target.clone());
         println!(
             "  {:<12} {target} {}",

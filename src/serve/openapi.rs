@@ -32,7 +32,9 @@ fn raw() -> Value {
             "operation": { "type": "string", "enum": ["update", "delete"] },
             "target": { "type": "string", "description": "Kind/name" },
             "namespace": { "type": "string" },
-            "paths": { "type": "array", "items": { "type": "string" } } } });
+            "paths": { "type": "array", "items": { "type": "string" } },
+            "reach": { "type": "array", "items": { "type": "string" },
+                       "description": "Environments whose build the changed files are part of" } } });
     doc["components"]["schemas"]["Plan"]["properties"]["operations"] =
         json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } });
     doc

@@ -151,6 +151,7 @@ async fn a_day2_plan_is_the_same_from_the_cli_the_api_and_client_mode() {
     let operations = &local["operations"];
     assert_eq!(operations[0]["operation"], "update", "{local}");
     assert_eq!(operations[0]["target"], "Deployment/memcached", "{local}");
+    assert_eq!(operations[0]["reach"], json!(["staging"]), "{local}");
     for (front, view) in [("POST /v1/plans", &api.json), ("plan --server", &remote)] {
         for field in ["operations", "files", "spec"] {
             assert_eq!(view[field], local[field], "{front}: {field}");

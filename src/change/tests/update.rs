@@ -158,6 +158,8 @@ fn a_podinfo_base_shared_by_three_overlays_is_patched_in_one() {
     .unwrap();
     assert_eq!(out.created, ["overlays/production/backend-patch.yaml"]);
     assert_eq!(out.modified, ["overlays/production/kustomization.yaml"]);
+    // Reach: the patch and the overlay are built by production alone.
+    assert_eq!(out.applied[0].reach, ["production"]);
     let by_path: BTreeMap<&str, &str> = out
         .files
         .iter()
