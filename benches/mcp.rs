@@ -9,44 +9,17 @@
 //! Before the criterion group it prints one round's p50/p99 latency and wall
 //! time; figures go in BENCHMARKS.md.
 
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use gitintent::serve::{Config, Overrides, Server};
 use serde_json::json;
+use support::{gitops, TOKEN};
 
 const CONCURRENT: usize = 50;
-const TOKEN: &str = "gi_bench_token_0123456789abcdef0123456789abcdef";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn gitops(dir: &Path) -> std::path::PathBuf {
-    let work = dir.join("work");
-    let repo =
-        git2::Repository::init_opts(&work, git2::RepositoryInitOptions::new().initial_head("main")).unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops"),
-        &work,
-    );
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[]).unwrap();
-    work
-}
 
 /// Starts the service; its `/mcp` URL.
 async fn start(dir: &Path) -> String {

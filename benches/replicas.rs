@@ -13,66 +13,25 @@
 #[path = "../tests/util/fake_llm.rs"]
 mod fake_llm;
 
+mod support;
+
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fake_llm::{FakeLlm, Reply};
 use serde_json::json;
+use support::{gitops, spec, TOKEN};
 
 const MODEL_DELAY: Duration = Duration::from_millis(500);
-const TOKEN: &str = "gi_bench_token_0123456789abcdef0123456789abcdef";
 
 fn plans() -> usize {
     std::env::var("GITINTENT_BENCH_PLANS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(400)
-}
-
-fn spec() -> serde_json::Value {
-    json!({
-        "environment": "staging",
-        "namespace": "shop",
-        "components": [{
-            "name": "api", "archetype": "web_service", "image": "ghcr.io/acme/api:1.4.2",
-            "replicas": 2, "ports": [], "resources": null, "storage": null, "exposure": null,
-            "autoscaling": null, "health_check": null, "env": [], "secret_refs": [],
-            "schedule": null, "high_availability": null
-        }],
-        "assumptions": [], "questions": [], "changes": []
-    })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn gitops(dir: &Path) -> PathBuf {
-    let work = dir.join("work");
-    let repo =
-        git2::Repository::init_opts(&work, git2::RepositoryInitOptions::new().initial_head("main")).unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops"),
-        &work,
-    );
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("bench", "bench@example.com").unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[]).unwrap();
-    work
 }
 
 /// One replica: the real binary, its address read from its log.
