@@ -425,7 +425,12 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<serde_json::Value>, serde_sap
         ..serde_saphyr::Budget::default()
     };
     // Depth and alias expansion bounded (crate::limits).
-    crate::limits::yaml_values(text, budget)
+    crate::limits::yaml_values(text, budget.clone()).or_else(|error| {
+        // libyaml's leniency, as validation has it: a flow collection closed at its key's column.
+        crate::validate::relax_flow_indentation(text)
+            .and_then(|relaxed| crate::limits::yaml_values(&relaxed, budget).ok())
+            .ok_or(error)
+    })
 }
 
 fn first_line(text: &str) -> &str {

@@ -11,12 +11,14 @@
 //! It does not fetch schemas, validate `status`, check formats, or run CEL
 //! (`x-kubernetes-validations`) and admission rules; policies are a separate stage.
 
+mod flow;
 #[cfg(test)]
 mod fuzz;
 mod generate;
 mod input;
 mod names;
 mod parse;
+mod removed;
 mod report;
 mod run;
 mod scalar;
@@ -27,8 +29,9 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use input::read;
 /// The document splitter and parser, shared with the repo index.
+pub(crate) use flow::relax_flow_indentation;
+pub use input::read;
 pub(crate) use parse::{documents, resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};
 pub use run::{validate, Options};

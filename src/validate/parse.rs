@@ -161,51 +161,67 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
         ))];
     }
     let tree = Arc::new(tree);
-    let kind = tree.get(root, "kind").and_then(|k| tree.as_str(k));
-    if kind != Some("List") {
-        return vec![Parsed::Object {
-            tree,
-            root,
-            duplicates,
-        }];
+    let mut out = Vec::new();
+    expand(&tree, root, "", &duplicates, &mut out);
+    out
+}
+
+/// True for a `kind: List` or any `…List` kind (`RoleBindingList`,
+/// `DeploymentList`) that holds `items`, as kubectl and kubeconform read them.
+fn is_list(tree: &Tree<'_>, node: u32) -> bool {
+    let kind = tree.get(node, "kind").and_then(|k| tree.as_str(k));
+    kind.is_some_and(|k| k.ends_with("List")) && (kind == Some("List") || tree.get(node, "items").is_some())
+}
+
+/// The resources at `node` (found at pointer `at`): the mapping itself, or
+/// each item of a list, recursively for lists inside lists.
+fn expand<'s>(
+    tree: &Arc<Tree<'s>>,
+    node: u32,
+    at: &str,
+    duplicates: &[(String, String)],
+    out: &mut Vec<Parsed<'s>>,
+) {
+    let own = |prefix: &str| -> Vec<(String, String)> {
+        duplicates
+            .iter()
+            .filter_map(|(path, key)| {
+                let rest = path.strip_prefix(prefix)?;
+                (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), key.clone()))
+            })
+            .collect()
+    };
+    if !is_list(tree, node) {
+        out.push(Parsed::Object {
+            tree: Arc::clone(tree),
+            root: node,
+            duplicates: own(at),
+        });
+        return;
     }
-    let items = match tree.get(root, "items") {
+    let items = match tree.get(node, "items") {
         None => &[][..],
         Some(items) => match tree.elements(items) {
             Some(items) => items,
             None => {
-                return vec![Parsed::Broken(format!(
+                out.push(Parsed::Broken(format!(
                     "List items must be a sequence, found {}",
                     tree.describe(items)
-                ))]
+                )));
+                return;
             }
         },
     };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, &item)| {
-            if !tree.is_object(item) {
-                return Parsed::Broken(format!(
-                    "List item {i} is not a Kubernetes resource: expected a mapping, found {}",
-                    tree.describe(item)
-                ));
-            }
-            let prefix = format!("/items/{i}");
-            let duplicates = duplicates
-                .iter()
-                .filter_map(|(path, key)| {
-                    let rest = path.strip_prefix(&prefix)?;
-                    (rest.is_empty() || rest.starts_with('/')).then(|| (rest.to_owned(), key.clone()))
-                })
-                .collect();
-            Parsed::Object {
-                tree: Arc::clone(&tree),
-                root: item,
-                duplicates,
-            }
-        })
-        .collect()
+    for (i, &item) in items.iter().enumerate() {
+        if !tree.is_object(item) {
+            out.push(Parsed::Broken(format!(
+                "List item {i} is not a Kubernetes resource: expected a mapping, found {}",
+                tree.describe(item)
+            )));
+            continue;
+        }
+        expand(tree, item, &format!("{at}/items/{i}"), duplicates, out);
+    }
 }
 
 /// JSON when it looks like JSON and parses as JSON, YAML otherwise.
@@ -248,8 +264,13 @@ fn saphyr(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
         // Depth and alias expansion bounded (crate::limits).
         ..crate::limits::yaml_options(text)
     };
-    let value: StrictValue = serde_saphyr::from_str_with_options(text, options)
-        .map_err(|e| format!("cannot parse YAML: {}", crate::limits::yaml_message(&e)))?;
+    let value: StrictValue = match serde_saphyr::from_str_with_options(text, options.clone()) {
+        Ok(value) => value,
+        // libyaml's leniency: a flow collection closed at its key's column.
+        Err(error) => super::flow::relax_flow_indentation(text)
+            .and_then(|relaxed| serde_saphyr::from_str_with_options(&relaxed, options).ok())
+            .ok_or_else(|| format!("cannot parse YAML: {}", crate::limits::yaml_message(&error)))?,
+    };
     found.extend(value.duplicates);
     Ok(value.value)
 }

@@ -155,18 +155,26 @@ fn first_pass<'s>(file: &str, parsed: Parsed<'s>, options: &Options) -> Checked<
 fn second_pass(resource: Resource, kept: &Kept<'_>, crds: &Crds, options: &Options) -> Resource {
     match crds.schema(&resource.api_version, &resource.kind) {
         Some(found) => apply(resource, found, kept),
-        None if options.ignore_missing_schemas => Resource {
+        None => match super::removed::removed(&resource.api_version, &resource.kind) {
+            Some(message) => failed(resource, message),
+            None => missing(resource, options),
+        },
+    }
+}
+
+/// A resource with no schema that is not a removed built-in: skipped when asked.
+fn missing(resource: Resource, options: &Options) -> Resource {
+    if options.ignore_missing_schemas {
+        return Resource {
             status: Status::Skipped,
             ..resource
-        },
-        None => {
-            let message = format!(
-                "could not find schema for {} {}",
-                resource.api_version, resource.kind
-            );
-            failed(resource, message)
-        }
+        };
     }
+    let message = format!(
+        "could not find schema for {} {}",
+        resource.api_version, resource.kind
+    );
+    failed(resource, message)
 }
 
 /// A resource from `file` named after what it says, not yet checked.
@@ -326,6 +334,50 @@ mod tests {
         };
         let report = validate(&[file], &options);
         assert_eq!(report.resources[0].status, Status::Skipped);
+    }
+
+    #[test]
+    fn removed_built_in_versions_are_errors_even_when_missing_schemas_are_ignored() {
+        let file = File {
+            path: "old.yaml".into(),
+            content: "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: old}\nspec: {}\n"
+                .into(),
+        };
+        let options = Options {
+            ignore_missing_schemas: true,
+            ..Options::default()
+        };
+        let report = validate(&[file], &options);
+        assert_eq!(report.resources[0].status, Status::Error);
+        assert_eq!(
+            report.resources[0].errors[0].message,
+            "extensions/v1beta1 Deployment was removed in Kubernetes 1.16: use apps/v1"
+        );
+    }
+
+    #[test]
+    fn typed_and_nested_lists_are_expanded_like_kind_list() {
+        let report = run(concat!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBindingList\nitems:\n",
+            "- apiVersion: rbac.authorization.k8s.io/v1\n  kind: RoleBinding\n  metadata: {name: rb}\n",
+            "  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r, bogus: 1}\n",
+            "- apiVersion: v1\n  kind: List\n  items:\n",
+            "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n",
+            "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, data: {k: 1}}\n",
+        ));
+        let seen: Vec<_> = report
+            .resources
+            .iter()
+            .map(|r| (r.kind.as_str(), r.name.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("RoleBinding", "rb", Status::Invalid),
+                ("ConfigMap", "a", Status::Valid),
+                ("ConfigMap", "b", Status::Invalid),
+            ]
+        );
     }
 
     #[test]
