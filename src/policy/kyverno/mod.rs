@@ -26,10 +26,21 @@
 
 use serde_json::Value;
 
+mod conditions;
+mod condops;
+mod functions;
+mod jmes;
 mod operators;
 mod pattern;
+mod read;
+mod validate;
+mod vars;
 
-use pattern::{match_value, wildcard, Outcome};
+use jmes::Scope;
+use pattern::wildcard;
+use read::Reader;
+use validate::{Check, Eval, Verdict};
+use vars::Queries;
 
 use super::rego::Hit;
 use super::Error;
@@ -64,9 +75,11 @@ struct Rule {
     severity: Severity,
     matches: Filter,
     excludes: Option<Filter>,
+    /// `validate.message`, which may hold variables (`message_vars`).
     message: String,
-    patterns: Vec<Value>,
-    any: bool,
+    message_vars: bool,
+    check: Check,
+    queries: Queries,
     autogen: bool,
     /// `failureActionOverrides`: the action in some namespaces.
     overrides: Vec<Override>,
@@ -232,12 +245,11 @@ fn read_rule(
     invalid: &dyn Fn(&str, String) -> Error,
 ) -> Result<(), Error> {
     let rule_name = cx.name;
-    let mut skip = Vec::new();
-    for key in ["mutate", "generate", "verifyImages", "preconditions", "context"] {
-        if rule.get(key).is_some() {
-            skip.push(key.to_string());
-        }
-    }
+    let mut skip: Vec<String> = ["mutate", "generate", "verifyImages"]
+        .into_iter()
+        .filter(|k| rule.get(k).is_some())
+        .map(str::to_string)
+        .collect();
     let Some(validate) = rule.get("validate") else {
         // verifyImages enforces like a validation; mutate and generate
         // change or create resources, which a gate of manifests cannot do.
@@ -246,38 +258,16 @@ fn read_rule(
         } else {
             Severity::Warning
         };
-        out.unsupported
-            .extend(skip.into_iter().map(|feature| Unsupported {
-                rule: rule_name.to_string(),
-                feature,
-                severity,
-            }));
+        out.unsupported_all(rule_name, skip, severity);
         return Ok(());
     };
-    for key in ["cel", "deny", "foreach", "podSecurity", "manifests", "assert"] {
-        if validate.get(key).is_some() {
-            skip.push(format!("validate.{key}"));
-        }
+    let mut queries = Queries::default();
+    let check = Reader {
+        queries: &mut queries,
+        skip: &mut skip,
     }
-    let (patterns, any) = match (validate.get("pattern"), validate.get("anyPattern")) {
-        (Some(p), None) if p.is_object() => (vec![p.clone()], false),
-        (None, Some(Value::Array(ps))) if !ps.is_empty() && ps.iter().all(Value::is_object) => {
-            (ps.clone(), true)
-        }
-        (None, None) if !skip.is_empty() => (Vec::new(), false),
-        _ => {
-            return Err(invalid(
-                rule_name,
-                format!("rule {rule_name:?}: validate needs a pattern map or an anyPattern list of maps"),
-            ))
-        }
-    };
-    if patterns.iter().any(|p| p.to_string().contains("{{")) {
-        skip.push("JMESPath {{ }} in pattern".to_string());
-    }
-    if patterns.iter().any(|p| p.to_string().contains("\"<(")) {
-        skip.push("global anchor <(key)".to_string());
-    }
+    .rule(rule, validate)
+    .map_err(|m| invalid(&format!("name: {rule_name}"), format!("rule {rule_name:?}: {m}")))?;
     let mut user = false;
     let matches = filter(rule.get("match"), &mut skip, &mut user).ok_or_else(|| {
         invalid(
@@ -288,23 +278,11 @@ fn read_rule(
     let excludes = rule
         .get("exclude")
         .map(|e| filter(Some(e), &mut skip, &mut user).unwrap_or_default());
-    let severity = match validate.get("failureAction") {
-        None => cx.default_action,
-        Some(v) => action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?,
-    };
-    let rule_overrides = match validate.get("failureActionOverrides") {
-        Some(v) => overrides(Some(v)),
-        None => cx.overrides.clone(),
-    };
+    let (severity, overrides) = actions(validate, cx, invalid)?;
     if !skip.is_empty() {
         // Enforced in some namespace: not evaluating it is an error.
-        let severity = rule_overrides.iter().map(|o| o.severity).fold(severity, Ord::max);
-        out.unsupported
-            .extend(skip.into_iter().map(|feature| Unsupported {
-                rule: rule_name.to_string(),
-                feature,
-                severity,
-            }));
+        let severity = overrides.iter().map(|o| o.severity).fold(severity, Ord::max);
+        out.unsupported_all(rule_name, skip, severity);
         return Ok(());
     }
     if user {
@@ -315,18 +293,38 @@ fn read_rule(
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
+    // A message whose variables cannot be compiled is shown as written.
+    let message_vars = queries.add_all(&Value::String(message.clone())).is_ok();
     out.rules.push(Rule {
         name: rule_name.to_string(),
         severity,
         matches,
         excludes,
         message,
-        patterns,
-        any,
+        message_vars,
+        check,
+        queries,
         autogen: cx.autogen,
-        overrides: rule_overrides,
+        overrides,
     });
     Ok(())
+}
+
+/// The rule's action and its per-namespace overrides.
+fn actions(
+    validate: &Value,
+    cx: &RuleContext<'_>,
+    invalid: &dyn Fn(&str, String) -> Error,
+) -> Result<(Severity, Vec<Override>), Error> {
+    let severity = match validate.get("failureAction") {
+        None => cx.default_action,
+        Some(v) => action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?,
+    };
+    let overrides = match validate.get("failureActionOverrides") {
+        Some(v) => overrides(Some(v)),
+        None => cx.overrides.clone(),
+    };
+    Ok((severity, overrides))
 }
 
 fn action(v: &Value) -> Option<Severity> {
@@ -437,6 +435,16 @@ impl Policy {
         out
     }
 
+    /// Lists `features` of `rule` as not evaluated.
+    fn unsupported_all(&mut self, rule: &str, features: Vec<String>, severity: Severity) {
+        self.unsupported
+            .extend(features.into_iter().map(|feature| Unsupported {
+                rule: rule.to_string(),
+                feature,
+                severity,
+            }));
+    }
+
     /// Validates one resource against every matching rule.
     pub(crate) fn check(&self, doc: &Value) -> Vec<Hit> {
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -465,43 +473,63 @@ impl Policy {
             if rule.excludes.as_ref().is_some_and(|e| e.excludes(doc, kind)) {
                 continue;
             }
-            let mut first_failure = None;
-            let mut passed = false;
-            for pattern in &rule.patterns {
-                match match_value(pattern, Some(&target), prefix.to_string()) {
-                    Outcome::Fail(path) => {
-                        first_failure.get_or_insert(path);
-                        if !rule.any {
-                            break;
-                        }
-                    }
-                    Outcome::Pass | Outcome::Skip => {
-                        passed = true;
-                        if rule.any {
-                            break;
-                        }
-                    }
-                }
-            }
-            let failed = if rule.any {
-                !passed
-            } else {
-                first_failure.is_some()
-            };
-            if failed {
-                hits.push(Hit {
-                    severity: rule.severity_in(doc),
-                    rule: format!("{}/{}", self.name, rule.name),
-                    path: first_failure.unwrap_or_default(),
-                    message: rule.message.clone(),
-                });
-            }
+            hits.extend(rule.run(&self.name, doc, &target, prefix));
         }
         hits
     }
 }
 
 impl Rule {
+    /// The rule on `target` (the resource, or the pod of a controller at
+    /// `prefix` of `doc`): a hit when it fails or cannot be evaluated.
+    fn run(&self, policy: &str, doc: &Value, target: &Value, prefix: &str) -> Option<Hit> {
+        let mut eval = Eval {
+            queries: &self.queries,
+            scope: Scope::for_object(target),
+            target: std::borrow::Cow::Borrowed(target),
+            nesting: 0,
+        };
+        let verdict = eval.run(&self.check);
+        // The message sees the rule's context variables.
+        let root = eval.scope.root();
+        let (path, message) = match verdict {
+            Verdict::Pass | Verdict::Skip | Verdict::Nothing => return None,
+            Verdict::Fail { path, detail } => {
+                let message = self.message(&root);
+                let message = if detail.is_empty() {
+                    message
+                } else {
+                    format!("{message}; {detail}")
+                };
+                (path, message)
+            }
+            Verdict::Error(e) => (
+                String::new(),
+                format!("{} (the rule could not be evaluated: {e})", self.message(&root)),
+            ),
+        };
+        Some(Hit {
+            severity: self.severity_in(doc),
+            rule: format!("{policy}/{}", self.name),
+            path: format!("{prefix}{path}"),
+            message,
+        })
+    }
+
+    /// `validate.message` with its variables, or as written when they
+    /// cannot be resolved.
+    fn message(&self, root: &jmespath::Rcvar) -> String {
+        if self.message_vars {
+            if let Ok(Value::String(s)) = self
+                .queries
+                .substitute(&Value::String(self.message.clone()), root)
+            {
+                return s;
+            }
+        }
+        self.message.clone()
+    }
+
     /// The rule's action for a resource: its namespace's override, if any.
     fn severity_in(&self, doc: &Value) -> Severity {
         let namespace = doc

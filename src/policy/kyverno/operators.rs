@@ -71,7 +71,7 @@ fn condition(pattern: &str, value: &Value) -> bool {
 }
 
 /// `low<sep>high` where both ends are numbers with an optional unit suffix.
-fn range<'a>(pattern: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
+pub(super) fn range<'a>(pattern: &'a str, sep: &str) -> Option<(&'a str, &'a str)> {
     // The separator is searched after a possible sign of the low end.
     let start = usize::from(pattern.starts_with(['-', '+']));
     let at = pattern.get(start..)?.find(sep)? + start;
@@ -142,7 +142,7 @@ fn ordered(ordering: Option<std::cmp::Ordering>, op: Op) -> bool {
 }
 
 /// A Kubernetes quantity (`500m`, `2Gi`, `1e3`), never a bare word.
-fn quantity_of(s: &str) -> Option<f64> {
+pub(super) fn quantity_of(s: &str) -> Option<f64> {
     let s = s.trim();
     if !s.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '.') {
         return None;
@@ -151,7 +151,7 @@ fn quantity_of(s: &str) -> Option<f64> {
 }
 
 /// A Go duration (`300ms`, `1h30m`, `-2s`, `0`) in seconds.
-fn duration(s: &str) -> Option<f64> {
+pub(super) fn duration(s: &str) -> Option<f64> {
     let s = s.trim();
     let (sign, mut rest) = match s.strip_prefix('-') {
         Some(r) => (-1.0, r),

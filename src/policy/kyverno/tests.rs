@@ -110,7 +110,7 @@ fn pod_rules_apply_to_controllers_with_template_paths() {
 
 #[test]
 fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{request.object.kind}}'}}}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      context: [{name: cm, configMap: {name: c, namespace: d}}]\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{ time_now() }}'}}}\n");
     let f = p.findings();
     assert_eq!(f.len(), 3, "{f:?}");
     assert_eq!(
@@ -123,8 +123,8 @@ fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
         f[0].message
     );
     assert_eq!(f[1].severity, Severity::Warning, "an audit rule only warns");
-    assert!(f[1].message.contains("validate.deny"));
-    assert!(f[2].message.contains("JMESPath") && f[2].severity == Severity::Error);
+    assert!(f[1].message.contains("context.configMap"), "{}", f[1].message);
+    assert!(f[2].message.contains("JMESPath function time_now()") && f[2].severity == Severity::Error);
     assert!(p.check(&pod(serde_json::json!({}))).is_empty());
 }
 
@@ -141,7 +141,7 @@ fn an_exclude_naming_only_roles_does_not_disable_the_rule() {
 
 #[test]
 fn failure_action_overrides_set_the_severity_per_namespace() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, foreach: [{list: x}]}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, podSecurity: {level: baseline}}\n");
     let in_ns = |ns: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}, "spec": {"hostNetwork": true}});
     assert_eq!(p.check(&in_ns("prod-eu"))[0].severity, Severity::Error);
     assert_eq!(p.check(&in_ns("dev"))[0].severity, Severity::Warning);
@@ -226,4 +226,86 @@ fn other_yaml_documents_are_ignored() {
             .unwrap()
             .is_empty()
     );
+}
+
+fn rule(body: &str) -> Policy {
+    one(&format!(
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: t}}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: r\n      match: {{any: [{{resources: {{kinds: [Pod]}}}}]}}\n{body}"
+    ))
+}
+
+#[test]
+fn foreach_deny_and_preconditions_follow_kyverno() {
+    let p = rule("      preconditions:\n        all:\n        - {key: \"{{ request.operation || 'BACKGROUND' }}\", operator: NotEquals, value: DELETE}\n      validate:\n        message: drop ALL\n        foreach:\n        - list: request.object.spec.[ephemeralContainers, initContainers, containers][]\n          deny:\n            conditions:\n              all:\n              - {key: ALL, operator: AnyNotIn, value: \"{{ element.securityContext.capabilities.drop[].to_upper(@) || `[]` }}\"}\n");
+    assert!(p.findings().is_empty(), "{:?}", p.findings());
+    let c =
+        |drop: Value| serde_json::json!({"name": "c", "securityContext": {"capabilities": {"drop": drop}}});
+    let good = pod(serde_json::json!({"containers": [c(serde_json::json!(["all"]))]}));
+    let bad = pod(
+        serde_json::json!({"containers": [c(serde_json::json!(["all"]))], "initContainers": [{"name": "i"}]}),
+    );
+    assert!(p.check(&good).is_empty());
+    let hits = p.check(&bad);
+    assert_eq!(
+        (hits.len(), hits[0].message.as_str()),
+        (1, "drop ALL"),
+        "{hits:?}"
+    );
+    // Autogen: the pod template of a Deployment, its path prefixed.
+    let deploy = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}});
+    assert_eq!(p.check(&deploy).len(), 1);
+}
+
+#[test]
+fn deny_conditions_context_variables_and_messages() {
+    let p = rule("      context:\n      - name: allowed\n        variable: {value: [a, b], default: []}\n      - name: count\n        variable: {jmesPath: 'length(request.object.spec.containers)'}\n      validate:\n        message: \"{{ request.object.metadata.name }} has {{ count }} containers\"\n        deny:\n          conditions:\n            any:\n            - {key: \"{{ request.object.spec.containers[].name }}\", operator: AnyNotIn, value: \"{{ allowed }}\"}\n            - {key: \"{{ count }}\", operator: GreaterThan, value: 2}\n");
+    let named = |names: &[&str]| {
+        let cs: Vec<Value> = names.iter().map(|n| serde_json::json!({"name": n})).collect();
+        pod(serde_json::json!({"containers": cs}))
+    };
+    assert!(p.check(&named(&["a", "b"])).is_empty());
+    let hits = p.check(&named(&["a", "z"]));
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message, "p has 2 containers");
+    assert_eq!(p.check(&named(&["a", "a", "b"])).len(), 1);
+}
+
+#[test]
+fn an_unresolvable_variable_is_a_finding_never_a_pass() {
+    let p = rule("      validate:\n        message: m\n        deny:\n          conditions:\n            all:\n            - {key: \"{{ request.object.metadata.labels.team }}\", operator: Equals, value: x}\n");
+    let hits = p.check(&pod(serde_json::json!({})));
+    assert_eq!(hits.len(), 1);
+    assert!(
+        hits[0].message.contains("could not be evaluated"),
+        "{}",
+        hits[0].message
+    );
+    assert_eq!(hits[0].severity, Severity::Error);
+}
+
+#[test]
+fn foreach_patterns_apply_to_each_element_and_nest() {
+    let p = rule("      validate:\n        message: no latest\n        foreach:\n        - list: request.object.spec.containers\n          pattern: {image: '!*:latest'}\n        - list: request.object.spec.initContainers\n          preconditions: {all: [{key: '{{ element.name }}', operator: Equals, value: 'init-*'}]}\n          foreach:\n          - list: element.ports\n            deny: {conditions: [{key: '{{ element1.containerPort }}', operator: LessThan, value: 1024}]}\n");
+    let ok = pod(
+        serde_json::json!({"containers": [{"image": "a:1"}], "initContainers": [{"name": "x", "ports": [{"containerPort": 80}]}]}),
+    );
+    assert!(p.check(&ok).is_empty(), "{:?}", p.check(&ok));
+    let latest = pod(serde_json::json!({"containers": [{"image": "a:1"}, {"image": "a:latest"}]}));
+    assert_eq!(p.check(&latest).len(), 1);
+    let low = pod(
+        serde_json::json!({"containers": [], "initContainers": [{"name": "init-a", "ports": [{"containerPort": 80}]}]}),
+    );
+    assert_eq!(p.check(&low).len(), 1);
+}
+
+#[test]
+fn unknown_operators_are_rejected_with_the_rule() {
+    let err = parse("k.yaml", "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: x}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, deny: {conditions: [{key: a, operator: Sometimes, value: b}]}}\n").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unknown condition operator \"Sometimes\""),
+        "{err}"
+    );
+    assert!(matches!(err, Error::Kyverno { line: 6, .. }), "{err}");
 }
