@@ -55,9 +55,12 @@ impl intent::Error {
     pub fn class(&self) -> Class {
         use intent::Error as E;
         match self {
-            E::Empty | E::TooLong { .. } | E::ControlCharacter(_) | E::BidiControl(_) | E::Environment(_) => {
-                Class::BadInput
-            }
+            E::Empty
+            | E::TooLong { .. }
+            | E::ControlCharacter(_)
+            | E::BidiControl(_)
+            | E::Environment(_)
+            | E::Target(_) => Class::BadInput,
         }
     }
 }
@@ -90,6 +93,8 @@ impl change::Error {
             | E::NotFound { .. }
             | E::WrongEnvironment { .. }
             | E::Ambiguous { .. }
+            | E::NoSuchPath { .. }
+            | E::NotAtPath { .. }
             | E::Shared { .. }
             | E::NotApplicable { .. }
             | E::NotEditable { .. } => Class::BadInput,
@@ -212,6 +217,7 @@ mod tests {
             (intent::Error::ControlCharacter(0).into(), BadInput),
             (intent::Error::BidiControl(0x202E).into(), BadInput),
             (intent::Error::Environment(s("x")).into(), BadInput),
+            (intent::Error::Target(s("x")).into(), BadInput),
             (
                 plan::Error::NotUnderstood {
                     reason: s("x"),
@@ -271,6 +277,12 @@ mod tests {
                 target: target(),
                 candidates: vec![],
                 hint: s("x"),
+            },
+            change::Error::NoSuchPath { path: s("p") },
+            change::Error::NotAtPath {
+                target: target(),
+                paths: vec![],
+                found: vec![],
             },
             change::Error::Shared {
                 target: target(),
@@ -594,7 +606,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 71, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 74, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

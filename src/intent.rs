@@ -31,6 +31,10 @@ pub enum Error {
     /// The environment given alongside the intent is not a valid name.
     #[error("environment {0}")]
     Environment(String),
+    /// The target path given alongside the intent (`--target`) is not a
+    /// relative path inside the repository.
+    #[error("target path {0:?} is not a path inside the repository: give it relative to the repository root, without `..`, e.g. deploy/webapp")]
+    Target(String),
 }
 
 /// A request to plan.
@@ -40,6 +44,9 @@ pub struct Intent {
     pub text: String,
     /// The environment chosen outside the text (`--env`), if any.
     pub environment: Option<String>,
+    /// A file or directory of the repository that narrows which workload a
+    /// change targets (`--target`, `target_path`), if any; relative, normalised.
+    pub target: Option<String>,
 }
 
 impl Intent {
@@ -67,8 +74,36 @@ impl Intent {
         Ok(Intent {
             text: trimmed.to_string(),
             environment,
+            target: None,
         })
     }
+
+    /// The same intent, narrowed to the workloads under `path` (a file or
+    /// directory relative to the repository root; `./` and a trailing `/`
+    /// are dropped). Whether it exists is checked against the repository
+    /// when the plan is made.
+    pub fn with_target(mut self, path: Option<&str>) -> Result<Intent, Error> {
+        self.target = path.map(target_path).transpose()?;
+        Ok(self)
+    }
+}
+
+/// `path` normalised: relative, no `.`/`..`/empty segments, no control characters.
+fn target_path(path: &str) -> Result<String, Error> {
+    let bad = || Error::Target(path.chars().filter(|c| !c.is_control()).take(200).collect());
+    let trimmed = path.trim().trim_start_matches("./").trim_end_matches('/');
+    if trimmed.is_empty()
+        || trimmed.len() > 1024
+        || trimmed.starts_with('/')
+        || trimmed.contains('\\')
+        || trimmed.chars().any(|c| c.is_control() || is_bidi_control(c))
+        || trimmed
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(bad());
+    }
+    Ok(trimmed.to_string())
 }
 
 /// The bidirectional embedding, override and isolate controls
@@ -123,5 +158,24 @@ mod tests {
         assert_eq!(i.text, "deploy redis");
         assert_eq!(i.environment.as_deref(), Some("production"));
         assert!(Intent::new("deploy redis", Some("../prod")).is_err());
+    }
+
+    #[test]
+    fn a_target_path_is_relative_and_normalised() {
+        let i = Intent::new("scale backend to 3", None).unwrap();
+        let t = |p: &str| {
+            i.clone()
+                .with_target(Some(p))
+                .map(|i| i.target.unwrap_or_default())
+        };
+        assert_eq!(t("./deploy/webapp/").unwrap(), "deploy/webapp");
+        assert_eq!(
+            t("release/kubernetes-manifests.yaml").unwrap(),
+            "release/kubernetes-manifests.yaml"
+        );
+        for bad in ["/etc", "../x", "a/../b", "a//b", "", "a\\b"] {
+            assert!(matches!(t(bad), Err(Error::Target(_))), "{bad:?}");
+        }
+        assert_eq!(i.with_target(None).unwrap().target, None);
     }
 }

@@ -209,7 +209,10 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     };
     // What the intent gave as credentials stays secret wherever the planner puts it.
     let known = secrets::credentials(&intent.text);
-    let critic = Remembering::new(ctx, stated).knowing(known.clone());
+    let mut critic = Remembering::new(ctx, stated).knowing(known.clone());
+    // Where to look for the targets: `--target` and the paths the intent names.
+    critic.within = intent.target.iter().cloned().collect();
+    critic.within.extend(crate::plan::builtin::paths_in(&intent.text));
     let existing = ctx.inventory.summary(intent.environment.as_deref());
     let planned = planner.plan(&intent, &existing, &critic).await?;
     let mut spec = planned.spec;
@@ -222,7 +225,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
             spec = final_spec;
             reviewed
         }
-        None => review_in(&mut spec, ctx, stated, &known)?,
+        None => review_in(&mut spec, ctx, stated, &known, &critic.within)?,
     };
     Ok(Plan {
         intent: secrets::redact_text(&intent.text),
@@ -254,20 +257,27 @@ pub struct Reviewed {
 /// Extracts secrets, applies changes, renders and validates; the spec's
 /// environment is taken as stated.
 pub fn review(spec: &mut Spec, ctx: &Context) -> Result<Reviewed> {
-    review_in(spec, ctx, true, &[])
+    review_in(spec, ctx, true, &[], &[])
 }
 
 /// [`review`], where `stated` says whether the intent named the environment
 /// (when it did not, changes may move the spec to their targets' environment)
-/// and `known` holds the credentials the intent gave.
-fn review_in(spec: &mut Spec, ctx: &Context, stated: bool, known: &[String]) -> Result<Reviewed> {
+/// `known` holds the credentials the intent gave, and `within` the files or
+/// directories the changes' targets are looked for under.
+fn review_in(
+    spec: &mut Spec,
+    ctx: &Context,
+    stated: bool,
+    known: &[String],
+    within: &[String],
+) -> Result<Reviewed> {
     let mut findings = secrets::extract(spec, known);
     let scope = if stated {
         Scope::Stated(&spec.environment)
     } else {
         Scope::Assumed(&spec.environment)
     };
-    let outcome = change::apply(spec, &ctx.inventory, scope, &ctx.config.labels)?;
+    let outcome = change::apply_within(spec, &ctx.inventory, scope, within, &ctx.config.labels)?;
     if let Some(env) = &outcome.environment {
         spec.assumptions.push(format!(
             "environment {env}: where {} lives (the intent named none)",
@@ -423,6 +433,8 @@ struct Remembering<'a> {
     stated: bool,
     /// The intent's credentials ([`secrets::credentials`]).
     known: Vec<String>,
+    /// Where the changes' targets are looked for (`--target`, paths in the intent).
+    within: Vec<String>,
     /// The spec as the critic received it, then as reviewed, with the review.
     last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
@@ -433,6 +445,7 @@ impl<'a> Remembering<'a> {
             ctx,
             stated,
             known: Vec::new(),
+            within: Vec::new(),
             last: std::sync::Mutex::new(None),
         }
     }
@@ -453,7 +466,7 @@ impl<'a> Remembering<'a> {
 impl Critic for Remembering<'_> {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
         let mut reviewed = spec.clone();
-        match review_in(&mut reviewed, self.ctx, self.stated, &self.known) {
+        match review_in(&mut reviewed, self.ctx, self.stated, &self.known, &self.within) {
             Ok(review) => {
                 let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
                 if let Ok(mut last) = self.last.lock() {

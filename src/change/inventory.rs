@@ -88,6 +88,8 @@ pub struct Inventory {
     pub(crate) included_by: BTreeMap<String, Vec<String>>,
     /// The repository's environments (`.gitintent.yaml`, else learnt).
     pub(crate) environments: Vec<String>,
+    /// Every file and directory of the repository (for `--target` paths).
+    pub(crate) paths: BTreeSet<String>,
 }
 
 impl Inventory {
@@ -128,7 +130,9 @@ impl Inventory {
             ..Inventory::default()
         };
         let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
+        inv.paths.extend(snapshot.dirs().iter().cloned());
         for entry in snapshot.files() {
+            inv.paths.insert(entry.path.clone());
             let dir = crate::repo::parent(&entry.path);
             let mut above = dir;
             while !above.is_empty() {
@@ -185,6 +189,11 @@ impl Inventory {
 
     pub fn workloads(&self) -> &[Workload] {
         &self.workloads
+    }
+
+    /// True when `path` is a file or directory of the repository.
+    pub fn has_path(&self, path: &str) -> bool {
+        self.paths.contains(path)
     }
 
     /// The environments whose build includes `path` (a file or directory of

@@ -64,6 +64,14 @@ pub enum Error {
         environment: String,
         environments: Vec<String>,
     },
+    #[error("{path} is not a file or directory of the repository; give a path relative to its root, e.g. one of the workloads' directories")]
+    NoSuchPath { path: String },
+    #[error("no workload named {target:?} under {}; it is at:\n{}", .paths.join(", "), bullets(.found))]
+    NotAtPath {
+        target: String,
+        paths: Vec<String>,
+        found: Vec<String>,
+    },
     #[error("cannot change {target}: {message}")]
     NotApplicable { target: String, message: String },
     #[error("cannot edit {field} in {path} without rewriting the file (it is not plain block YAML there); change it by hand")]
@@ -98,6 +106,8 @@ impl Error {
                 | Error::NotFound { .. }
                 | Error::WrongEnvironment { .. }
                 | Error::Ambiguous { .. }
+                | Error::NoSuchPath { .. }
+                | Error::NotAtPath { .. }
         )
     }
 }
@@ -217,6 +227,18 @@ pub fn apply(
     scope: Scope<'_>,
     labels: &BTreeMap<String, String>,
 ) -> Result<Outcome, Error> {
+    apply_within(spec, inv, scope, &[], labels)
+}
+
+/// [`apply`], where each target is looked for under the files or
+/// directories `within` only (`--target`, or the paths the intent names).
+pub fn apply_within(
+    spec: &Spec,
+    inv: &Inventory,
+    scope: Scope<'_>,
+    within: &[String],
+    labels: &BTreeMap<String, String>,
+) -> Result<Outcome, Error> {
     let mut out = Outcome::default();
     if spec.changes.is_empty() {
         return Ok(out);
@@ -230,7 +252,7 @@ pub fn apply(
     };
     let mut scope = scope;
     for change in &spec.changes {
-        let w = resolve::resolve(inv, change, scope, &spec.namespace)?;
+        let w = resolve::resolve(inv, change, scope, &spec.namespace, within)?;
         if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
             // Only an assumed environment gets here: the target's own is used,
             // and later changes of the same plan stay in it.

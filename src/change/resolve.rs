@@ -30,18 +30,24 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The workload `change` targets.
+/// The workload `change` targets; `within` are files or directories of the
+/// repository (`--target`, or paths the intent names) that narrow the
+/// candidates to the workloads under them.
 pub(crate) fn resolve<'i>(
     inv: &'i Inventory,
     change: &Change,
     scope: Scope<'_>,
     namespace: &str,
+    within: &[String],
 ) -> Result<&'i Workload, Error> {
     if !inv.present {
         return Err(Error::NoRepository {
             target: change.target.clone(),
             operation: change.operation,
         });
+    }
+    if let Some(p) = within.iter().find(|p| !inv.has_path(p)) {
+        return Err(Error::NoSuchPath { path: p.clone() });
     }
     let kind_ok = |w: &Workload| {
         change
@@ -71,41 +77,24 @@ pub(crate) fn resolve<'i>(
             closest: closest(&change.target, &pool),
         });
     }
-    // Workloads the environment deploys win over ones no environment claims.
-    let deployed: Vec<&Workload> = named
-        .iter()
-        .copied()
-        .filter(|w| w.environments.iter().any(|e| e == env))
-        .collect();
-    let here: Vec<&Workload> = if deployed.is_empty() {
-        named.iter().copied().filter(in_env).collect()
+    let named = if within.is_empty() {
+        named
     } else {
-        deployed
-    };
-    let candidates = if !here.is_empty() {
-        here
-    } else {
-        let mut elsewhere: Vec<String> = named.iter().flat_map(|w| w.environments.clone()).collect();
-        elsewhere.sort();
-        elsewhere.dedup();
-        match scope {
-            Scope::Assumed(_) if elsewhere.len() == 1 => named,
-            Scope::Assumed(_) => {
-                return Err(Error::Ambiguous {
-                    target: describe_target(change),
-                    candidates: named.iter().map(|w| describe(w)).collect(),
-                    hint: "it exists in several environments; say which, e.g. \"in staging\"".into(),
-                })
-            }
-            Scope::Stated(_) => {
-                return Err(Error::WrongEnvironment {
-                    target: describe_target(change),
-                    environment: env.to_string(),
-                    found_in: elsewhere,
-                })
-            }
+        let under: Vec<&Workload> = named
+            .iter()
+            .copied()
+            .filter(|w| within.iter().any(|p| is_under(&w.path, p)))
+            .collect();
+        if under.is_empty() {
+            return Err(Error::NotAtPath {
+                target: describe_target(change),
+                paths: within.to_vec(),
+                found: choices(&named),
+            });
         }
+        under
     };
+    let candidates = in_environment(named, change, scope)?;
     let candidates = if candidates.len() > 1 {
         let same_ns: Vec<&Workload> = candidates
             .iter()
@@ -121,13 +110,100 @@ pub(crate) fn resolve<'i>(
         candidates
     };
     match candidates.as_slice() {
+        // An assumed environment, and a target several environments deploy.
+        [one] if one.environments.len() > 1 && !one.environments.iter().any(|e| e == env) => {
+            Err(Error::Ambiguous {
+                target: describe_target(change),
+                candidates: choices(&[one]),
+                hint: format!(
+                    "it is deployed by {}; say which environment, e.g. \"in {}\"",
+                    one.environments.join(", "),
+                    one.environments[0]
+                ),
+            })
+        }
         [one] => Ok(one),
         many => Err(Error::Ambiguous {
             target: describe_target(change),
-            candidates: many.iter().map(|w| describe(w)).collect(),
-            hint: "name the kind or the namespace to choose one".into(),
+            candidates: choices(many),
+            hint: "several workloads have that name; pick one with the words or the flag after it, or name \
+                   its environment or namespace"
+                .into(),
         }),
     }
+}
+
+/// The workloads of `named` that the scope's environment deploys (those no
+/// environment claims when none does). When the environment was only
+/// assumed and deploys none of them, all of them: the target's own
+/// environment is used, and several are an ambiguity to resolve.
+fn in_environment<'i>(
+    named: Vec<&'i Workload>,
+    change: &Change,
+    scope: Scope<'_>,
+) -> Result<Vec<&'i Workload>, Error> {
+    let env = scope.environment();
+    // Workloads the environment deploys win over ones no environment claims.
+    let deployed: Vec<&Workload> = named
+        .iter()
+        .copied()
+        .filter(|w| w.environments.iter().any(|e| e == env))
+        .collect();
+    if !deployed.is_empty() {
+        return Ok(deployed);
+    }
+    if let Scope::Assumed(_) = scope {
+        return Ok(named);
+    }
+    let here: Vec<&Workload> = named
+        .iter()
+        .copied()
+        .filter(|w| w.environments.is_empty())
+        .collect();
+    if !here.is_empty() {
+        return Ok(here);
+    }
+    let mut elsewhere: Vec<String> = named.iter().flat_map(|w| w.environments.clone()).collect();
+    elsewhere.sort();
+    elsewhere.dedup();
+    Err(Error::WrongEnvironment {
+        target: describe_target(change),
+        environment: env.to_string(),
+        found_in: elsewhere,
+    })
+}
+
+/// True when `path` is `at` or lies under the directory `at`.
+pub(crate) fn is_under(path: &str, at: &str) -> bool {
+    path == at || path.strip_prefix(at).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Each candidate with its path, kind, namespace and environments, and the
+/// words (or the `--target` flag) that pick it: the directory that holds it
+/// when no other candidate shares that directory, else its file.
+fn choices(candidates: &[&Workload]) -> Vec<String> {
+    candidates
+        .iter()
+        .map(|w| {
+            let dir = crate::repo::parent(&w.path);
+            let shared = candidates
+                .iter()
+                .filter(|o| crate::repo::parent(&o.path) == dir)
+                .count()
+                > 1;
+            let pick = if shared || dir.is_empty() { w.path.as_str() } else { dir };
+            let ns = if w.namespace.is_empty() { "(none)" } else { w.namespace.as_str() };
+            let envs = if w.environments.is_empty() {
+                "none".to_string()
+            } else {
+                w.environments.join(", ")
+            };
+            format!(
+                "{}/{} at {}, namespace {ns}, environments: {envs}: say \"{} in {pick}\" or use --target {pick}",
+                w.kind, w.name, w.path, w.name
+            )
+        })
+        .collect()
 }
 
 fn describe_target(change: &Change) -> String {

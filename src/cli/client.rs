@@ -35,6 +35,7 @@ pub(crate) async fn plan(
     repo: &str,
     intent: &str,
     environment: Option<&str>,
+    target: Option<&str>,
     planner: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let base = server.trim_end_matches('/');
@@ -52,6 +53,7 @@ pub(crate) async fn plan(
         "intent": intent,
         "repo": repo,
         "environment": environment,
+        "target_path": target,
         "planner": planner,
     }));
     if let Some(token) = std::env::var("GITINTENT_TOKEN")

@@ -29,6 +29,10 @@ pub(crate) struct Args {
     /// Target environment, overriding what the intent says.
     #[arg(long = "env")]
     environment: Option<String>,
+    /// A file or directory of the repository that holds the workload to
+    /// change, when its name alone is ambiguous (e.g. `deploy/webapp`).
+    #[arg(long, value_name = "PATH")]
+    target: Option<String>,
     /// Planner; defaults to openai when an endpoint is configured, else builtin.
     #[arg(long, value_enum)]
     planner: Option<PlannerChoice>,
@@ -67,7 +71,9 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     if let Some(server) = &args.server {
         return run_remote(server, &args, &text);
     }
-    let intent = match Intent::new(&text, args.environment.as_deref()) {
+    let intent = match Intent::new(&text, args.environment.as_deref())
+        .and_then(|i| i.with_target(args.target.as_deref()))
+    {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
@@ -260,7 +266,15 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         .context("starting the async runtime")?;
     let outcome = runtime.block_on(async {
         let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
-        super::client::plan(server, repo, text, args.environment.as_deref(), planner).await
+        super::client::plan(
+            server,
+            repo,
+            text,
+            args.environment.as_deref(),
+            args.target.as_deref(),
+            planner,
+        )
+        .await
     });
     let (plan, repo_view) = match outcome {
         Ok(super::client::Outcome::Planned {

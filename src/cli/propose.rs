@@ -33,6 +33,10 @@ pub(crate) struct Args {
     /// Target environment, overriding what the intent says.
     #[arg(long = "env")]
     environment: Option<String>,
+    /// A file or directory of the repository that holds the workload to
+    /// change, when its name alone is ambiguous (e.g. `deploy/webapp`).
+    #[arg(long, value_name = "PATH")]
+    target: Option<String>,
     /// Planner; defaults to openai when an endpoint is configured, else builtin.
     #[arg(long, value_enum)]
     planner: Option<PlannerChoice>,
@@ -57,7 +61,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     if let Some(server) = &args.server {
         return run_remote(server, &args, &text);
     }
-    let intent = match Intent::new(&text, args.environment.as_deref()) {
+    let intent = match Intent::new(&text, args.environment.as_deref())
+        .and_then(|i| i.with_target(args.target.as_deref()))
+    {
         Ok(i) => i,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
@@ -208,6 +214,7 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         repo,
         text,
         args.environment.as_deref(),
+        args.target.as_deref(),
         planner,
     ));
     let (id, plan, base) = match planned {

@@ -60,6 +60,7 @@ pub(crate) async fn plan(
         &input.intent,
         &repo,
         environment.as_deref(),
+        input.target_path.as_deref(),
         defaults.planner.as_deref(),
     )
     .await?;
@@ -195,6 +196,7 @@ pub(crate) async fn propose(
                 intent,
                 environment: input.environment,
                 target: input.target,
+                target_path: None,
             };
             let planned = plan(state, caller, defaults, plan_input).await?;
             planned["id"].as_str().unwrap_or_default().to_string()

@@ -20,6 +20,9 @@ pub(crate) struct PlanInput {
     /// The repository to plan against: one of the service's repository names
     /// (optional when there is only one, and over stdio).
     pub(crate) target: Option<String>,
+    /// A file or directory of the repository that holds the workload to
+    /// change, when its name alone is ambiguous, e.g. "deploy/webapp".
+    pub(crate) target_path: Option<String>,
 }
 
 /// `validate` arguments.

@@ -187,7 +187,8 @@ impl Planner {
                     .collect();
                 environments.sort();
                 environments.dedup();
-                let spec = builtin::plan_knowing(intent, &environments)?;
+                let names: Vec<String> = existing.iter().map(|w| w.name.clone()).collect();
+                let spec = builtin::plan_among(intent, &environments, &names)?;
                 Ok(Planned {
                     spec,
                     planner: "builtin",

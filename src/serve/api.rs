@@ -30,6 +30,8 @@ pub(crate) struct CreatePlan {
     intent: String,
     repo: String,
     environment: Option<String>,
+    /// A file or directory narrowing which workload a change targets.
+    target_path: Option<String>,
     planner: Option<String>,
 }
 
@@ -45,6 +47,7 @@ pub(crate) async fn create_plan(
         &body.intent,
         &body.repo,
         body.environment.as_deref(),
+        body.target_path.as_deref(),
         body.planner.as_deref(),
     )
     .await?;
@@ -68,6 +71,7 @@ pub(crate) async fn submit(
     intent: &str,
     repo: &str,
     environment: Option<&str>,
+    target_path: Option<&str>,
     planner: Option<&str>,
 ) -> Result<(String, tokio::task::JoinHandle<PlanRecord>), ApiError> {
     let requested_at = Instant::now();
@@ -80,6 +84,7 @@ pub(crate) async fn submit(
         .with_details(json!({ "repositories": known })));
     };
     let intent = Intent::new(intent, environment)
+        .and_then(|i| i.with_target(target_path))
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_intent", e.to_string()))?;
     if !caller.may_plan(repo.name(), intent.environment.as_deref()) {
         return Err(ApiError::forbidden(format!(

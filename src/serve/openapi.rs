@@ -202,6 +202,7 @@ fn document_body() -> Value {
                         "intent": { "type": "string", "maxLength": 4096 },
                         "repo": { "type": "string", "description": "A configured repository name" },
                         "environment": { "type": ["string", "null"] },
+                        "target_path": { "type": ["string", "null"], "description": "A file or directory of the repository holding the workload to change, when its name alone is ambiguous (e.g. deploy/webapp)" },
                         "planner": { "type": ["string", "null"], "enum": ["builtin", "openai", null] }
                     } },
                 "Accepted": { "type": "object", "properties": {

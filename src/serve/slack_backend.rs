@@ -137,9 +137,17 @@ impl SlackBackend for Backend {
     ) -> impl Future<Output = Result<PlanSummary, BackendError>> + Send {
         let state = self.0.clone();
         async move {
-            let (_, task) = submit(&state, caller(&requester), &intent, &repo, env.as_deref(), None)
-                .await
-                .map_err(|e| backend_error(&e))?;
+            let (_, task) = submit(
+                &state,
+                caller(&requester),
+                &intent,
+                &repo,
+                env.as_deref(),
+                None,
+                None,
+            )
+            .await
+            .map_err(|e| backend_error(&e))?;
             let record = task
                 .await
                 .map_err(|e| BackendError::Internal(format!("planning task: {e}")))?;

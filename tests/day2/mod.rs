@@ -473,3 +473,4 @@ async fn write_applies_an_update_and_refuses_over_local_edits() {
 mod podinfo;
 mod service;
 mod slack;
+mod target;

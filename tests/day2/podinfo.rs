@@ -14,7 +14,7 @@ fn podinfo() -> tempfile::TempDir {
 }
 
 /// `propose INTENT` with the builtin planner; the branch it made.
-fn propose(repo: &tempfile::TempDir, intent: &str) -> String {
+pub(super) fn propose(repo: &tempfile::TempDir, intent: &str) -> String {
     let o = gitintent(
         &[
             "propose",
@@ -77,7 +77,7 @@ fn podinfo_a_base_shared_by_overlays_is_bumped_in_one_overlay_by_a_patch() {
 }
 
 /// The podinfo tree where it really lives: under `deploy/`.
-fn podinfo_under_deploy() -> tempfile::TempDir {
+pub(super) fn podinfo_under_deploy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gitops-repos/podinfo-deploy");
     for sub in ["bases", "overlays", "secure", "webapp"] {
@@ -100,7 +100,7 @@ fn podinfo_under_deploy() -> tempfile::TempDir {
 }
 
 /// Writes the tree of `rev` into `to`.
-fn checkout(git: &Repository, rev: &str, to: &Path) {
+pub(super) fn checkout(git: &Repository, rev: &str, to: &Path) {
     let tree = git.revparse_single(rev).unwrap().peel_to_tree().unwrap();
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         if let Some(git2::ObjectType::Blob) = entry.kind() {
@@ -115,7 +115,7 @@ fn checkout(git: &Repository, rev: &str, to: &Path) {
 }
 
 /// `kubectl kustomize DIR`: the oracle for what an environment builds.
-fn kustomize(dir: &Path) -> Option<String> {
+pub(super) fn kustomize(dir: &Path) -> Option<String> {
     let out = Command::new("kubectl").arg("kustomize").arg(dir).output().ok()?;
     assert!(out.status.success(), "{}", text(&out.stderr));
     Some(text(&out.stdout))
@@ -158,6 +158,46 @@ fn podinfo_under_deploy_a_staging_bump_changes_the_staging_build_only() {
                 new.contains("image: postgres:16.4") && !old.contains("postgres:16.4"),
                 "{new}"
             );
+        } else {
+            assert_eq!(old, new, "{env} changed");
+        }
+    }
+}
+
+/// True when `kubectl` runs; otherwise says why the oracle is skipped.
+pub(super) fn have_kubectl() -> bool {
+    let ok = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping the Kustomize oracle: kubectl is not installed");
+    }
+    ok
+}
+
+/// Builds every environment of `envs` (`{root}/{env}`) at `main` and at
+/// `branch`, and asserts that exactly those of `changed` differ.
+pub(super) fn assert_builds_differ_only_in(
+    repo: &tempfile::TempDir,
+    branch: &str,
+    root: &str,
+    envs: &[&str],
+    changed: &[&str],
+) {
+    if !have_kubectl() {
+        return;
+    }
+    let git = Repository::open(repo.path()).unwrap();
+    let (before, after) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    checkout(&git, "main", before.path());
+    checkout(&git, branch, after.path());
+    for env in envs {
+        let dir = format!("{root}/{env}");
+        let old = kustomize(&before.path().join(&dir)).unwrap();
+        let new = kustomize(&after.path().join(&dir)).unwrap();
+        if changed.contains(env) {
+            assert_ne!(old, new, "{env} did not change");
         } else {
             assert_eq!(old, new, "{env} changed");
         }

@@ -172,3 +172,40 @@ async fn a_day2_plan_is_the_same_from_the_cli_the_api_and_client_mode() {
         assert_eq!(paths(view), paths(&local), "{front}: changes");
     }
 }
+
+/// `target_path` in `POST /v1/plans` picks one of two workloads of the same
+/// name; a path outside the repository is a 422.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_path_picks_one_of_two_workloads_of_the_same_name() {
+    let gitops = Gitops::new();
+    with_memcached(&gitops);
+    let work = gitops.work();
+    let copy = work.join("clusters/staging/legacy/memcached");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::write(copy.join("deployment.yaml"), MEMCACHED).unwrap();
+    crate::util::tree::commit_all(&git2::Repository::open(&work).unwrap(), "a second memcached");
+    let service = Service::start(&format!("{}{}", gitops.repository_block(), token_blocks())).await;
+    let body = |target: Option<&str>| {
+        json!({ "intent": "scale memcached to 2 in staging", "repo": "gitops", "planner": "builtin",
+                "target_path": target })
+    };
+    let r = plan(&service, ADMIN, body(None)).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("--target clusters/staging/legacy/memcached"),
+        "{}",
+        r.text
+    );
+    let r = plan(&service, ADMIN, body(Some("clusters/staging/legacy/memcached"))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let modified: Vec<&str> = r.json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(modified, ["clusters/staging/legacy/memcached/deployment.yaml"]);
+    let r = plan(&service, ADMIN, body(Some("../outside"))).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("not a path inside the repository"), "{}", r.text);
+}

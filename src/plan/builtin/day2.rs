@@ -77,7 +77,13 @@ const SCOPES: &[&str] = &[
 const BULK: &[&str] = &["everything", "all", "every", "whole", "entire", "anything"];
 
 /// Plans a day-2 intent; `None` when the intent is not one (a create).
-pub(super) fn plan(intent: &Intent, environments: &[String]) -> Option<Result<Spec, Error>> {
+/// `workloads` are the repository's workload names (common words among them
+/// are names, not vague words).
+pub(super) fn plan(
+    intent: &Intent,
+    environments: &[String],
+    workloads: &[String],
+) -> Option<Result<Spec, Error>> {
     let w = Words::new(&intent.text);
     let start = verbs::first_word(&w, 0);
     if w.is(start, WIPES) {
@@ -100,7 +106,7 @@ pub(super) fn plan(intent: &Intent, environments: &[String]) -> Option<Result<Sp
     }
     // "roll out acme/api:1.2 to production" names no workload: a create.
     let rollout = w.phrase(start, &["roll", "out"]) || w.is(start, &["rollout"]);
-    read(intent, w, rollout, environments).transpose()
+    read(intent, w, rollout, environments, workloads).transpose()
 }
 
 fn wipe() -> Error {
@@ -118,6 +124,7 @@ fn read(
     mut w: Words,
     rollout: bool,
     environments: &[String],
+    workloads: &[String],
 ) -> Result<Option<Spec>, Error> {
     let clauses = verbs::clauses(&w)?;
     // The verbs are read; the clause keeps them for "limit"/"request" (sizing).
@@ -141,12 +148,14 @@ fn read(
             understood: vec![],
         });
     }
+    // "the backend in deploy/webapp": a path, read before images and names.
+    let paths = scope::paths(&mut w);
     let namespace = match scope::namespace(&mut w)? {
         Some(ns) => Some(ns),
         None => scope::team(&mut w)?,
     };
     let env = scope::environment(&mut w, environments)?;
-    let mut understood = Vec::new();
+    let mut understood: Vec<String> = paths.iter().map(|p| format!("under: {p}")).collect();
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();
     let stated = intent.environment.is_some() || env.name.is_some();
@@ -167,7 +176,7 @@ fn read(
     let mut previous: Option<Vec<Target>> = None;
     for (verb, r) in &clauses {
         let mut d = update::values(&mut w, r, *verb).map_err(|e| context(e, &understood))?;
-        let targets = match (target::read(&mut w, r), &previous) {
+        let targets = match (target::read(&mut w, r, workloads), &previous) {
             (Ok(t), _) => t,
             (Err(Missing::Pronoun), Some(p)) => p.clone(),
             (Err(Missing::Nothing), _) if rollout && changes.is_empty() && d.image.is_some() => {

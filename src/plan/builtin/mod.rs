@@ -55,5 +55,7 @@ mod tests;
 
 #[cfg(test)]
 pub(super) use parse::plan;
+pub(super) use parse::plan_among;
+#[cfg(test)]
 pub(super) use parse::plan_knowing;
-pub(crate) use scope::mentions_environment;
+pub(crate) use scope::{mentions_environment, paths_in};

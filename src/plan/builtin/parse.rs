@@ -28,9 +28,21 @@ pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
 /// [`plan`], where `environments` are the repository's own environment
 /// names (`staging-eu`, `prod-us`), read as environments and never as
 /// workload names.
+#[cfg(test)]
 pub(in crate::plan) fn plan_knowing(intent: &Intent, environments: &[String]) -> Result<Spec, Error> {
+    plan_among(intent, environments, &[])
+}
+
+/// [`plan_knowing`], where `workloads` are the names of the repository's
+/// workloads: a day-2 target that is a common word (`cache`, `web`,
+/// `worker`) is a name when the repository holds a workload of that name.
+pub(in crate::plan) fn plan_among(
+    intent: &Intent,
+    environments: &[String],
+    workloads: &[String],
+) -> Result<Spec, Error> {
     guard::refuse(&intent.text)?;
-    if let Some(changes) = day2::plan(intent, environments) {
+    if let Some(changes) = day2::plan(intent, environments, workloads) {
         return changes;
     }
     let mut w = Words::new(&intent.text);

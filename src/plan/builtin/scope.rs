@@ -49,7 +49,6 @@ const NOT_NAMES: &[&str] = &[
     "dedicated",
     "new",
     "same",
-    "default",
     "right",
     "its",
     "their",
@@ -134,6 +133,64 @@ pub(crate) fn mentions_environment(text: &str, known: &[String]) -> bool {
     read || (0..w.len()).any(|i| known.iter().any(|k| w.low(i) == k.to_ascii_lowercase()))
 }
 
+/// Words before a repository path that narrows the target: "the backend
+/// in deploy/webapp", "guestbook-ui under guestbook/".
+const PATH_PREPOSITIONS: &[&str] = &["in", "under", "inside", "within"];
+
+/// The repository paths the text names and their tokens: a word after
+/// `in`/`under`/`inside`/`within` (articles skipped) that holds a `/` or
+/// ends in `.yaml`/`.yml`, is not an image or URL (`:`, `@`), and is a
+/// relative path without `..`: "the backend in deploy/webapp",
+/// "guestbook-ui in guestbook/", "in release/kubernetes-manifests.yaml".
+/// Returned without `./` or a trailing `/`.
+fn path_tokens(w: &Words) -> Vec<(usize, String)> {
+    (0..w.len())
+        .filter(|&i| w.free(i) && w.before(i, 0).is_some_and(|p| w.is(p, PATH_PREPOSITIONS)))
+        .filter_map(|i| {
+            let raw = w.raw(i);
+            let low = raw.to_ascii_lowercase();
+            let shaped = raw.contains('/') || low.ends_with(".yaml") || low.ends_with(".yml");
+            let plain = raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+            let path = raw.trim_start_matches("./").trim_end_matches('/');
+            let relative = !path.is_empty()
+                && !raw.starts_with('/')
+                && path
+                    .split('/')
+                    .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+            (shaped && plain && relative).then(|| (i, path.to_string()))
+        })
+        .collect()
+}
+
+/// Reads the repository paths the text names ([`path_tokens`]) and claims
+/// their words (the preposition too).
+pub(super) fn paths(w: &mut Words) -> Vec<String> {
+    let found = path_tokens(w);
+    for (i, _) in &found {
+        let from = w.before(*i, 0).unwrap_or(*i);
+        // "in the deploy/webapp directory"
+        let to = if w.is(i + 1, &["directory", "dir", "folder", "file"]) {
+            i + 2
+        } else {
+            i + 1
+        };
+        w.claim(from..to);
+    }
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+/// The repository paths `text` names, as the builtin planner reads them
+/// ([`paths`]): the change stage looks for targets under them, whichever
+/// planner made the spec.
+pub(crate) fn paths_in(text: &str) -> Vec<String> {
+    path_tokens(&Words::new(text))
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
+}
+
 /// Reads `namespace X`, `in the X namespace` or `ns X`.
 pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
     for i in 0..w.len() {
@@ -183,6 +240,43 @@ pub(super) fn team(w: &mut Words) -> Result<Option<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_paths_after_in_or_under_are_read_and_images_are_not() {
+        assert_eq!(
+            paths_in("bump the backend in deploy/webapp to x/y:1"),
+            ["deploy/webapp"]
+        );
+        assert_eq!(paths_in("scale guestbook-ui in guestbook/ to 2"), ["guestbook"]);
+        assert_eq!(
+            paths_in("bump cart to acme/cart:2 in release/kubernetes-manifests.yaml"),
+            ["release/kubernetes-manifests.yaml"]
+        );
+        assert_eq!(paths_in("scale api under the ./apps/api directory"), ["apps/api"]);
+        for none in [
+            "bump api to acme/api:1.2 in staging",
+            "expose api at shop.example.com/api",
+            "scale api in ../etc to 3",
+            "scale api in /etc to 3",
+            "scale api in production",
+        ] {
+            assert!(paths_in(none).is_empty(), "{none}");
+        }
+    }
+
+    #[test]
+    fn namespace_default_is_a_namespace() {
+        let ns = |t: &str| namespace(&mut Words::new(t)).unwrap();
+        assert_eq!(
+            ns("scale api to 3 in namespace default").as_deref(),
+            Some("default")
+        );
+        assert_eq!(
+            ns("scale api to 3 in the default namespace").as_deref(),
+            Some("default")
+        );
+        assert_eq!(ns("redis in its own namespace"), None);
+    }
 
     #[test]
     fn the_owning_team_is_read_before_team() {

@@ -230,7 +230,9 @@ fn runs(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
 
 /// Reads the targets of the clause `r` and claims their words: one name,
 /// or a list joined by commas and "and" ("remove redis and memcached").
-pub(super) fn read(w: &mut Words, r: &Range<usize>) -> Result<Vec<Target>, Missing> {
+/// `known` are the repository's workload names: one of them is a name even
+/// when it is a generic word ("scale cache to 2").
+pub(super) fn read(w: &mut Words, r: &Range<usize>, known: &[String]) -> Result<Vec<Target>, Missing> {
     if let Some(k) = r.clone().find(|&k| imagey(w, k)) {
         let raw = w.raw(k).to_string();
         let as_value = k > r.start && w.is(k - 1, &["to", "image", "=", "with", "using"]);
@@ -258,11 +260,11 @@ pub(super) fn read(w: &mut Words, r: &Range<usize>) -> Result<Vec<Target>, Missi
             found.iter().map(|run| written(w, run)).collect(),
         ));
     }
-    found.iter().map(|run| one(w, run.clone())).collect()
+    found.iter().map(|run| one(w, run.clone(), known)).collect()
 }
 
 /// One run of name words as a target.
-fn one(w: &mut Words, first: Range<usize>) -> Result<Target, Missing> {
+fn one(w: &mut Words, first: Range<usize>, known: &[String]) -> Result<Target, Missing> {
     let mut words: Vec<String> = first.clone().map(|k| w.low(k).to_string()).collect();
     let raw: Vec<String> = first.clone().map(|k| w.raw(k).to_string()).collect();
     let mut kind = None;
@@ -287,6 +289,14 @@ fn one(w: &mut Words, first: Range<usize>) -> Result<Target, Missing> {
     }
     w.claim(first.clone());
     let only = words.join(" ");
+    if words.len() == 1 && known.contains(&only) {
+        return Ok(Target {
+            name: only,
+            kind,
+            written: raw.join(" "),
+            dropped,
+        });
+    }
     if words.len() == 1 && (GENERIC.contains(&only.as_str()) || DESCRIPTIVE.contains(&only.as_str())) {
         return Err(Missing::Nothing);
     }
@@ -314,7 +324,7 @@ mod tests {
     fn target(text: &str) -> Result<Target, Missing> {
         let mut w = Words::new(text);
         let r = 0..w.len();
-        let mut all = read(&mut w, &r)?;
+        let mut all = read(&mut w, &r, &[])?;
         assert_eq!(all.len(), 1, "{text:?}: {all:?}");
         Ok(all.remove(0))
     }
@@ -353,6 +363,17 @@ mod tests {
     }
 
     #[test]
+    fn a_common_word_the_repository_holds_as_a_workload_is_a_target() {
+        for word in ["cache", "worker", "app", "deployment"] {
+            let mut w = Words::new(&format!("the {word}"));
+            let r = 0..w.len();
+            let known = [word.to_string()];
+            let all = read(&mut w, &r, &known).unwrap_or_else(|e| panic!("{word}: {e:?}"));
+            assert_eq!(all[0].name, word);
+        }
+    }
+
+    #[test]
     fn a_list_is_several_targets_but_two_loose_names_are_refused() {
         assert_eq!(
             target("api to 3 quickly"),
@@ -360,7 +381,11 @@ mod tests {
         );
         let mut w = Words::new("redis, the memcached app and kafka");
         let r = 0..w.len();
-        let names: Vec<String> = read(&mut w, &r).unwrap().into_iter().map(|t| t.name).collect();
+        let names: Vec<String> = read(&mut w, &r, &[])
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
         assert_eq!(names, ["redis", "memcached", "kafka"]);
         assert_eq!(target("to acme/api"), Err(Missing::Image("acme/api".into())));
         assert_eq!(target("shop/api"), Err(Missing::Qualified("shop/api".into())));
