@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use fake_llm::{FakeLlm, Reply};
 use serde_json::json;
 use support::{gitops, spec, TOKEN};
@@ -167,6 +167,9 @@ fn measure(c: &mut Criterion, runtime: &tokio::runtime::Runtime, name: &str, rep
         MODEL_DELAY.as_millis(),
     );
     let mut group = c.benchmark_group(format!("replicas/{name}"));
+    // One round of 400 plans takes seconds: flat sampling runs each of the
+    // 10 samples as one round, where linear sampling would run 55 rounds.
+    group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.bench_function(format!("{n}_concurrent_plans"), |b| {

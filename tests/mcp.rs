@@ -1,7 +1,8 @@
 //! The MCP server (`gitintent mcp`, `/mcp` on `serve`) seen by real clients:
 //! rmcp's own client over stdio (the real binary) and over Streamable HTTP
 //! (a real service), and the official Python SDK (`tests/mcp/client.py`)
-//! when `.ci/run`'s venv is there.
+//! when `.ci/run`'s venv is there. `elicit`: open questions asked back
+//! through MCP elicitation.
 
 use std::path::{Path, PathBuf};
 
@@ -9,10 +10,12 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, ReadResourceRequestPara
 use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, Peer, RoleClient, ServiceExt};
 use serde_json::{json, Value};
 
 use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN, PLANNER};
+
+mod elicit;
 
 const INTENT: &str = "Deploy nginx:1.27 as web with 2 replicas in staging";
 /// A token with the plan right only.
@@ -21,16 +24,25 @@ const READER: &str = "gi_reader_token_for_tests_0123456789abcdef0";
 type Client = RunningService<RoleClient, ()>;
 
 async fn stdio(repo: &Path, extra: &[&str]) -> Client {
+    stdio_as((), repo, extra).await
+}
+
+/// `gitintent mcp` with a client of its own kind (e.g. one that elicits).
+async fn stdio_as<H: ClientHandler>(
+    handler: H,
+    repo: &Path,
+    extra: &[&str],
+) -> RunningService<RoleClient, H> {
     let mut cmd = crate::util::bin::gitintent();
     cmd.arg("mcp").arg("--repo").arg(repo).args(extra);
     let (transport, _) = TokioChildProcess::builder(tokio::process::Command::from(cmd))
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    ().serve(transport).await.expect("the server initializes")
+    handler.serve(transport).await.expect("the server initializes")
 }
 
-async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+async fn call(client: &Peer<RoleClient>, tool: &str, args: Value) -> CallToolResult {
     let Value::Object(args) = args else {
         panic!("arguments are an object")
     };
@@ -74,6 +86,11 @@ fn add_workload(work: &Path) {
          containers:\n        - name: web\n          image: nginx:1.27\n",
     )
     .unwrap();
+    commit(work, "add web");
+}
+
+/// Commits the work tree's changes on `main`.
+fn commit(work: &Path, message: &str) {
     let repo = git2::Repository::open(work).unwrap();
     let mut index = repo.index().unwrap();
     index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
@@ -81,7 +98,7 @@ fn add_workload(work: &Path) {
     let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
     let sig = git2::Signature::now("test", "test@example.com").unwrap();
     let parent = repo.head().unwrap().peel_to_commit().unwrap();
-    repo.commit(Some("HEAD"), &sig, &sig, "add web", &tree, &[&parent])
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&parent])
         .unwrap();
 }
 
@@ -255,9 +272,18 @@ async fn service(gitops: &Gitops) -> Service {
 }
 
 async fn http(service: &Service, token: &str) -> Client {
+    http_as((), service, token).await
+}
+
+async fn http_as<H: ClientHandler>(
+    handler: H,
+    service: &Service,
+    token: &str,
+) -> RunningService<RoleClient, H> {
     let config = StreamableHttpClientTransportConfig::with_uri(service.url("/mcp")).auth_header(token);
     let transport = StreamableHttpClientTransport::from_config(config);
-    ().serve(transport)
+    handler
+        .serve(transport)
         .await
         .expect("the server initializes over HTTP")
 }
@@ -352,7 +378,7 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py")
 }
 
-fn run_python(python: &Path, args: &[String]) {
+fn run_python(python: &Path, args: &[String], expect: &[&str]) {
     let out = std::process::Command::new(python)
         .arg(script())
         .args(args)
@@ -362,9 +388,12 @@ fn run_python(python: &Path, args: &[String]) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "python client failed\n{stdout}\n{stderr}");
-    assert!(stdout.contains("ok: tools/call plan"), "{stdout}");
-    assert!(stdout.contains("ok: empty intent is an error"), "{stdout}");
+    for line in expect {
+        assert!(stdout.contains(line), "{line:?} missing from\n{stdout}");
+    }
 }
+
+const CHECKS: &[&str] = &["ok: tools/call plan", "ok: empty intent is an error"];
 
 #[tokio::test]
 async fn the_official_python_sdk_speaks_to_both_transports() {
@@ -378,12 +407,23 @@ async fn the_official_python_sdk_speaks_to_both_transports() {
     let binary = env!("CARGO_BIN_EXE_gitintent").to_string();
     let repo = gitops.work().display().to_string();
     let py = python.clone();
-    tokio::task::spawn_blocking(move || run_python(&py, &["stdio".into(), binary, repo]))
+    let stdio = vec!["stdio".into(), binary.clone(), repo.clone()];
+    tokio::task::spawn_blocking(move || run_python(&py, &stdio, CHECKS))
+        .await
+        .unwrap();
+    let py = python.clone();
+    let asking = elicit::asking();
+    let elicit = vec!["elicit".into(), binary, asking.work().display().to_string()];
+    let answered = [
+        "ok: answered through elicitation staging",
+        "ok: declined elicitation returns the questions",
+    ];
+    tokio::task::spawn_blocking(move || run_python(&py, &elicit, &answered))
         .await
         .unwrap();
     let service = service(&gitops).await;
     let args = vec!["http".into(), service.url("/mcp"), READER.into(), ADMIN.into()];
-    tokio::task::spawn_blocking(move || run_python(&python, &args))
+    tokio::task::spawn_blocking(move || run_python(&python, &args, CHECKS))
         .await
         .unwrap();
 }

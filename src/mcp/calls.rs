@@ -3,6 +3,7 @@
 //! `/v1/validate` check, `drift` through `GET /v1/drift`'s reader. Refusals
 //! are [`ApiError`]s with the service's precise message.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use super::tools::{DriftInput, ListInput, PlanInput, ProposeInput, ValidateInput
 use crate::serve::api;
 use crate::serve::auth::Caller;
 use crate::serve::error::ApiError;
+use crate::serve::repos::{Prepared, Repository};
 use crate::serve::state::AppState;
 use crate::serve::{drift, proposal, work};
 
@@ -79,6 +81,61 @@ pub(crate) async fn validate(state: &AppState, input: ValidateInput) -> Result<V
     api::admitted_check(state, input.manifests, input.environment, false, vec![]).await
 }
 
+/// The repository `name`, when the caller may read it.
+fn readable(state: &AppState, caller: &Caller, name: &str) -> Result<Arc<Repository>, ApiError> {
+    state
+        .repos
+        .get(name)
+        .filter(|_| caller.may_read(name))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "repo_not_found",
+                format!("no repository {name:?} is configured for this token"),
+            )
+        })
+}
+
+/// The repository read at its base branch (fetched first when it is a URL).
+async fn prepared(repo: Arc<Repository>) -> Result<Prepared, ApiError> {
+    let guard = repo.lock().await;
+    let prepared = {
+        let repo = repo.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = guard;
+            repo.prepare(&mut guard, Instant::now())
+        })
+        .await
+    };
+    match prepared {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(e)) => Err(work::repository_error("reading the repository", &e)),
+        Err(e) => Err(ApiError::internal("reading the repository", &e)),
+    }
+}
+
+/// The environments a repository declares (`.gitintent.yaml`, else its layout).
+fn declared_environments(prepared: &Prepared) -> Vec<String> {
+    let ctx = &prepared.ctx;
+    if ctx.config.environments.is_empty() {
+        ctx.conventions.environments.clone()
+    } else {
+        ctx.config.environments.clone()
+    }
+}
+
+/// The environments of `repo` the caller may plan for: the choices when a
+/// plan's question asks which environment it is for.
+pub(crate) async fn environments(
+    state: &AppState,
+    caller: &Caller,
+    repo: &str,
+) -> Result<Vec<String>, ApiError> {
+    let prepared = prepared(readable(state, caller, repo)?).await?;
+    let mut environments = declared_environments(&prepared);
+    environments.retain(|e| caller.may_plan(repo, Some(e)));
+    Ok(environments)
+}
+
 /// The repository's workloads at its base branch, optionally for one environment.
 pub(crate) async fn list_workloads(
     state: &AppState,
@@ -91,16 +148,7 @@ pub(crate) async fn list_workloads(
         .as_deref()
         .map(str::trim)
         .filter(|e| !e.is_empty());
-    let repo = state
-        .repos
-        .get(&name)
-        .filter(|_| caller.may_read(&name))
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "repo_not_found",
-                format!("no repository {name:?} is configured for this token"),
-            )
-        })?;
+    let repo = readable(state, caller, &name)?;
     if !caller.may_plan(&name, env) {
         return Err(ApiError::forbidden(format!(
             "token {:?} may not read the workloads of {}repository {name:?} (it needs the plan right there)",
@@ -108,26 +156,8 @@ pub(crate) async fn list_workloads(
             env.map(|e| format!("environment {e:?} of ")).unwrap_or_default(),
         )));
     }
-    let guard = repo.lock().await;
-    let prepared = {
-        let repo = repo.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = guard;
-            repo.prepare(&mut guard, Instant::now())
-        })
-        .await
-    };
-    let prepared = match prepared {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return Err(work::repository_error("reading the repository", &e)),
-        Err(e) => return Err(ApiError::internal("reading the repository", &e)),
-    };
-    let ctx = &prepared.ctx;
-    let environments = if ctx.config.environments.is_empty() {
-        ctx.conventions.environments.clone()
-    } else {
-        ctx.config.environments.clone()
-    };
+    let prepared = prepared(repo).await?;
+    let environments = declared_environments(&prepared);
     if let Some(e) = env.filter(|e| !environments.iter().any(|x| x == e)) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -142,7 +172,8 @@ pub(crate) async fn list_workloads(
             ),
         ));
     }
-    let workloads: Vec<Value> = ctx
+    let workloads: Vec<Value> = prepared
+        .ctx
         .inventory
         .workloads()
         .iter()

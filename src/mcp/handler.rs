@@ -11,12 +11,14 @@ use rmcp::model::{
     ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleServer, ServerHandler};
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::calls::{self, Defaults};
-use super::tools;
+use super::elicit::{self, Reply};
+use super::summary;
+use super::tools::{self, PlanInput};
 use crate::serve::auth::Caller;
 use crate::serve::error::ApiError;
 use crate::serve::state::AppState;
@@ -70,15 +72,18 @@ impl Handler {
         }
     }
 
-    async fn call(&self, caller: &Caller, name: &str, args: Value) -> Result<Value, ApiError> {
-        let defaults = self
-            .local
+    fn defaults(&self) -> Defaults {
+        self.local
             .as_ref()
             .map(|l| l.defaults.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// Every tool but `plan` (see [`Handler::plan`]).
+    async fn call(&self, caller: &Caller, name: &str, args: Value) -> Result<Value, ApiError> {
+        let defaults = self.defaults();
         let state = &self.state;
         match name {
-            "plan" => calls::plan(state, caller, &defaults, parse(name, args)?).await,
             "validate" => calls::validate(state, parse(name, args)?).await,
             "list_workloads" => calls::list_workloads(state, caller, parse(name, args)?).await,
             "drift" => calls::drift(state, caller, self.local.is_some(), parse(name, args)?).await,
@@ -91,6 +96,64 @@ impl Handler {
             })),
             other => Err(ApiError::bad_request(format!("unknown tool {other:?}"))),
         }
+    }
+
+    /// `plan`; when the plan has open questions and the client can elicit,
+    /// the person is asked them and the plan made again with the answers.
+    async fn plan(&self, caller: &Caller, args: Value, peer: &Peer<RoleServer>) -> CallToolResult {
+        let defaults = self.defaults();
+        let input: PlanInput = match parse("plan", args) {
+            Ok(input) => input,
+            Err(e) => return tool_error(&e),
+        };
+        let first = match calls::plan(&self.state, caller, &defaults, input.clone()).await {
+            Ok(plan) => plan,
+            Err(e) => return tool_error(&e),
+        };
+        let open = first["spec"]["questions"]
+            .as_array()
+            .is_some_and(|q| !q.is_empty());
+        if !open || !elicit::supported(peer) {
+            return summary::result("plan", first);
+        }
+        let asked_environment = input
+            .environment
+            .as_deref()
+            .or(defaults.environment.as_deref())
+            .is_some_and(|e| !e.trim().is_empty());
+        let repo = first["repo"].as_str().unwrap_or_default();
+        let environments = calls::environments(&self.state, caller, repo)
+            .await
+            .unwrap_or_default();
+        let questions = elicit::questions(&first, asked_environment, &environments);
+        let first_id = first["id"].as_str().unwrap_or_default().to_string();
+        let note = match elicit::ask(peer, &questions).await {
+            Reply::Answered(answers) if !answers.is_empty() => {
+                let again = elicit::fold(&input, &questions, &answers);
+                match calls::plan(&self.state, caller, &defaults, again).await {
+                    Ok(second) => {
+                        let note = format!(
+                            "Asked the person {} question(s) through the client; planned again with {} answer(s) \
+                             (the first plan was {first_id}).",
+                            questions.len(),
+                            answers.len()
+                        );
+                        return summary::plan_result(second, &note);
+                    }
+                    Err(e) => format!(
+                        "Planning again with the person's answers failed ({}); this is the first plan.",
+                        e.message
+                    ),
+                }
+            }
+            Reply::Answered(_) => "The person answered none of the questions; this is the first plan.".into(),
+            Reply::Declined => "The person declined to answer the questions; this is the first plan.".into(),
+            Reply::Cancelled => "The person cancelled the questions; this is the first plan.".into(),
+            Reply::Failed(why) => {
+                format!("Asking the person through the client failed ({why}); this is the first plan.")
+            }
+        };
+        summary::plan_result(first, &note)
     }
 
     /// `.gitintent.yaml` of a repository at its base branch.
@@ -168,9 +231,13 @@ impl ServerHandler for Handler {
     ) -> Result<CallToolResponse, ErrorData> {
         let caller = self.caller(&context)?;
         let args = Value::Object(request.arguments.unwrap_or_default());
-        let result = match self.call(&caller, &request.name, args).await {
-            Ok(value) => super::summary::result(&request.name, value),
-            Err(e) => tool_error(&e),
+        let result = if request.name == "plan" {
+            self.plan(&caller, args, &context.peer).await
+        } else {
+            match self.call(&caller, &request.name, args).await {
+                Ok(value) => summary::result(&request.name, value),
+                Err(e) => tool_error(&e),
+            }
         };
         Ok(CallToolResponse::Complete(result))
     }

@@ -16,10 +16,15 @@
 //!
 //! It does not apply anything to a cluster: the only write is `propose`,
 //! a branch and a pull request, offered only with `--allow-propose` or the
-//! token's propose right. Elicitation of open questions is not done: a plan
-//! with questions says so first in its text and lists them in `spec.questions`.
+//! token's propose right.
+//!
+//! A plan with open questions says so first in its text and lists them in
+//! `spec.questions`; when the client declared the `elicitation` capability
+//! (stdio), `elicit` asks the person those questions and the tool returns
+//! the plan made again with the answers.
 
 mod calls;
+mod elicit;
 mod handler;
 mod http;
 mod stdio;

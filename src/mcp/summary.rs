@@ -15,6 +15,16 @@ pub(crate) fn result(tool: &str, value: Value) -> CallToolResult {
         "propose" => propose(&value),
         _ => String::new(),
     };
+    with_text(text, value)
+}
+
+/// A plan's result with a line on what the person was asked (after the
+/// open questions, before the plan's summary).
+pub(crate) fn plan_result(value: Value, note: &str) -> CallToolResult {
+    with_text(plan_with(&value, Some(note)), value)
+}
+
+fn with_text(text: String, value: Value) -> CallToolResult {
     let json = serde_json::to_string(&value).unwrap_or_default();
     let mut result = CallToolResult::success(vec![ContentBlock::text(text), ContentBlock::text(json)]);
     result.structured_content = Some(value);
@@ -28,6 +38,10 @@ fn strings(v: &Value) -> Vec<&str> {
 }
 
 fn plan(v: &Value) -> String {
+    plan_with(v, None)
+}
+
+fn plan_with(v: &Value, note: Option<&str>) -> String {
     let mut lines = Vec::new();
     let questions = strings(&v["spec"]["questions"]);
     if !questions.is_empty() {
@@ -37,6 +51,7 @@ fn plan(v: &Value) -> String {
         ));
         lines.extend(questions.iter().map(|q| format!("  - {q}")));
     }
+    lines.extend(note.map(str::to_string));
     let findings = v["findings"].as_array().map(Vec::as_slice).unwrap_or_default();
     let errors = findings.iter().filter(|f| f["severity"] == "error").count();
     let files: Vec<&str> = v["files"]
@@ -123,5 +138,17 @@ mod tests {
         let result = result("plan", v.clone());
         assert_eq!(result.structured_content, Some(v));
         assert_eq!(result.is_error, Some(false));
+    }
+
+    #[test]
+    fn a_note_on_the_questions_follows_them() {
+        let v = json!({"id": "pl_1", "repo": "r", "environment": null,
+            "spec": {"questions": ["which environment is this for?"]}, "files": [], "findings": []});
+        let result = plan_result(v, "The person declined to answer.");
+        let text = result.content[0].as_text().unwrap().text.clone();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("This plan has 1 open question"), "{text}");
+        assert_eq!(lines[2], "The person declined to answer.", "{text}");
+        assert!(lines[3].starts_with("Plan pl_1"), "{text}");
     }
 }

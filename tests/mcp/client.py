@@ -4,6 +4,7 @@ creates:
 
     client.py stdio GITINTENT_BIN REPO
     client.py http URL PLAN_ONLY_TOKEN PROPOSE_TOKEN
+    client.py elicit GITINTENT_BIN REPO
 
 Exits non-zero (with the failed assertion) when anything is off; prints one
 `ok:` line per check.
@@ -13,7 +14,7 @@ import asyncio
 import sys
 
 import httpx2
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -52,6 +53,42 @@ async def stdio(binary: str, repo: str) -> None:
             await check(session, expect_propose=False)
 
 
+async def choose_staging(context, params):
+    """The person: picks "staging" wherever the form offers it."""
+    fields = params.requested_schema["properties"]
+    answers = {k: "staging" for k, f in fields.items() if "staging" in f.get("enum", [])}
+    assert answers, fields
+    return types.ElicitResult(action="accept", content=answers)
+
+
+async def decline(context, params):
+    return types.ElicitResult(action="decline")
+
+
+async def elicit(binary: str, repo: str) -> None:
+    """Open questions asked back through elicitation: answered, then declined."""
+    params = StdioServerParameters(command=binary, args=["mcp", "--repo", repo])
+    intent = "Deploy nginx:1.27 as web with 2 replicas"
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write, elicitation_callback=choose_staging) as session:
+            await session.initialize()
+            result = await session.call_tool("plan", {"intent": intent})
+            assert not result.is_error, result.content
+            plan = result.structured_content
+            assert plan["environment"] == "staging", plan
+            assert plan["spec"]["questions"] == [], plan["spec"]["questions"]
+            assert result.content[0].text.startswith("Asked the person"), result.content[0].text
+            print("ok: answered through elicitation", plan["environment"])
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write, elicitation_callback=decline) as session:
+            await session.initialize()
+            result = await session.call_tool("plan", {"intent": intent})
+            assert not result.is_error, result.content
+            assert result.structured_content["spec"]["questions"], result.structured_content
+            assert "declined" in result.content[0].text, result.content[0].text
+            print("ok: declined elicitation returns the questions")
+
+
 async def http(url: str, plan_only: str, proposer: str) -> None:
     async with httpx2.AsyncClient() as client:
         response = await client.post(
@@ -76,6 +113,8 @@ def main() -> None:
         asyncio.run(stdio(*args))
     elif mode == "http":
         asyncio.run(http(*args))
+    elif mode == "elicit":
+        asyncio.run(elicit(*args))
     else:
         sys.exit(f"unknown mode {mode!r}")
 
