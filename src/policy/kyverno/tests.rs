@@ -309,3 +309,9 @@ fn unknown_operators_are_rejected_with_the_rule() {
     );
     assert!(matches!(err, Error::Kyverno { line: 6, .. }), "{err}");
 }
+
+#[test]
+fn policies_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Policy>();
+}

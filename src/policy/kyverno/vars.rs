@@ -87,6 +87,10 @@ pub(super) fn has_variables(value: &Value) -> bool {
 }
 
 impl Queries {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Compiles the variables of every string and key of `value`.
     pub(super) fn add_all(&mut self, value: &Value) -> Result<(), CompileError> {
         match value {
