@@ -8,8 +8,8 @@
 //! `deny`, `preconditions` and `context` inside: see `validate`); `context`
 //! entries of kind `variable`; `{{ }}` variables anywhere in a rule, with
 //! JMESPath and Kyverno's custom functions (see `jmes`, `functions`, `vars`),
-//! where `request.object` is the resource and `request.operation` is
-//! `CREATE`. Pod rules also apply to the pod template of Deployments,
+//! where `request.object` is the resource, `request.operation` is `CREATE`
+//! and `images` lists its pod's images (see `images`). Pod rules also apply to the pod template of Deployments,
 //! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as Kyverno's
 //! auto-generation does. `validate.message` (variables substituted) is the
 //! finding's message; `validationFailureAction` (or the rule's
@@ -38,6 +38,7 @@ mod conditions;
 mod condops;
 mod filter;
 mod functions;
+mod images;
 mod jmes;
 mod operators;
 mod pattern;
