@@ -9,7 +9,8 @@
 //! - the repo's own Rego, conftest style (`deny`/`violation` → error,
 //!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
 //! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
-//!   `validate.pattern`/`anyPattern`, matched natively (see `kyverno/`);
+//!   validate rules (patterns, deny conditions, foreach, preconditions,
+//!   JMESPath variables), evaluated natively (see `kyverno/`);
 //! - the repo's Gatekeeper `ConstraintTemplate`s and constraints (see
 //!   `gatekeeper/`).
 //!

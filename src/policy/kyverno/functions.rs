@@ -58,7 +58,22 @@ fn add(runtime: &mut Runtime, name: &str, inputs: Vec<Arg>, f: fn(&[Rcvar], &mut
 
 /// Registers the functions on `runtime`.
 pub(super) fn register(runtime: &mut Runtime) {
-    use Arg::{Any, Number, Object, String as Str};
+    register_strings(runtime);
+    register_edits(runtime);
+    register_matching(runtime);
+    register_conversions(runtime);
+    add(runtime, "lookup", vec![Arg::Any, Arg::Any], lookup);
+    add(runtime, "items", vec![Arg::Any, Arg::String, Arg::String], items);
+    add(
+        runtime,
+        "object_from_lists",
+        vec![Arg::Array, Arg::Array],
+        object_from_lists,
+    );
+}
+
+fn register_strings(runtime: &mut Runtime) {
+    use Arg::String as Str;
     add(runtime, "to_upper", vec![Str], |a, _| {
         string(text(&a[0]).to_uppercase())
     });
@@ -86,6 +101,10 @@ pub(super) fn register(runtime: &mut Runtime) {
         };
         Ok(Rcvar::new(Variable::Array(parts)))
     });
+}
+
+fn register_edits(runtime: &mut Runtime) {
+    use Arg::{Number, String as Str};
     add(runtime, "replace", vec![Str, Str, Str, Number], |a, _| {
         let (s, old, new) = (text(&a[0]), text(&a[1]), text(&a[2]));
         let n = a[3].as_number().unwrap_or(-1.0);
@@ -111,31 +130,21 @@ pub(super) fn register(runtime: &mut Runtime) {
         let n = a[1].as_number().unwrap_or(0.0).max(0.0) as usize;
         string(text(&a[0]).chars().take(n).collect::<String>())
     });
-    register_matching(runtime);
-    register_conversions(runtime);
-    add(runtime, "lookup", vec![Any, Any], lookup);
-    add(runtime, "items", vec![Any, Str, Str], items);
-    add(
-        runtime,
-        "object_from_lists",
-        vec![Arg::Array, Arg::Array],
-        |a, ctx| {
-            let (keys, values) = (
-                a[0].as_array().cloned().unwrap_or_default(),
-                a[1].as_array().cloned().unwrap_or_default(),
-            );
-            let mut out = std::collections::BTreeMap::new();
-            for (i, key) in keys.iter().enumerate() {
-                let value = values
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| Rcvar::new(Variable::Null));
-                out.insert(text_or_number(ctx, key, "object_from_lists")?, value);
-            }
-            Ok(Rcvar::new(Variable::Object(out)))
-        },
-    );
-    let _ = Object;
+}
+
+fn object_from_lists(a: &[Rcvar], ctx: &mut Context<'_>) -> Out {
+    let empty = Vec::new();
+    let keys = a[0].as_array().unwrap_or(&empty);
+    let values = a[1].as_array().unwrap_or(&empty);
+    let mut out = std::collections::BTreeMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let value = values
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| Rcvar::new(Variable::Null));
+        out.insert(text_or_number(ctx, key, "object_from_lists")?, value);
+    }
+    Ok(Rcvar::new(Variable::Object(out)))
 }
 
 fn register_matching(runtime: &mut Runtime) {

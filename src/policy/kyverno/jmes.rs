@@ -16,6 +16,7 @@ use jmespath::{Expression, Rcvar, Runtime, Variable};
 use serde_json::Value;
 
 use super::functions;
+use super::images::images;
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
     let mut runtime = Runtime::new();
@@ -156,13 +157,17 @@ pub(super) struct Scope {
 
 impl Scope {
     /// `request.object` is `object`; the operation is `CREATE` (a manifest
-    /// in a repository is about to be created or applied).
+    /// in a repository is about to be created or applied); `images` are
+    /// the images of its pod, as Kyverno adds them.
     pub(super) fn for_object(object: &Value) -> Scope {
         let mut scope = Scope::default();
         scope.set(
             "request",
             &serde_json::json!({"operation": "CREATE", "object": object}),
         );
+        if let Some(images) = images(object) {
+            scope.set("images", &images);
+        }
         scope
     }
 

@@ -1,23 +1,31 @@
-//! Kyverno `ClusterPolicy`/`Policy` validate rules, matched natively.
+//! Kyverno `ClusterPolicy`/`Policy` validate rules, evaluated natively.
 //!
-//! Supported: `match`/`exclude` with `any`/`all` (or the legacy bare
-//! `resources`) on `kinds`, `names` and `namespaces`; `validate.pattern` and
-//! `validate.anyPattern` with literals, nested maps and arrays, wildcards `*`
-//! and `?` (so `?*` is "non-empty"), `!` negation, `|` alternatives, `>`,
-//! `<`, `>=`, `<=` on numbers and Kubernetes quantities, and the anchors
-//! `(key)` (conditional), `=(key)` (equality), `X(key)` (negation) and
-//! `^(key)` (existence). Pod rules also apply to the pod template of
-//! Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as
-//! Kyverno's auto-generation does. `validate.message` is the finding's
-//! message; `validationFailureAction` (or the rule's `failureAction`)
-//! `Enforce` gives errors and `Audit` (the default) warnings, per namespace
-//! when `validationFailureActionOverrides` (or `failureActionOverrides`) say so.
+//! Supported: `match`/`exclude` (see `filter`); `validate.pattern` and
+//! `validate.anyPattern` with the whole pattern language (see `pattern` and
+//! `operators`); `validate.deny.conditions` and `preconditions` (`any`/`all`
+//! or the legacy list, every Kyverno operator: see `conditions`, `condops`);
+//! `foreach` (nested, with `element`/`elementIndex`, `pattern`, `anyPattern`,
+//! `deny`, `preconditions` and `context` inside: see `validate`); `context`
+//! entries of kind `variable`; `{{ }}` variables anywhere in a rule, with
+//! JMESPath and Kyverno's custom functions (see `jmes`, `functions`, `vars`),
+//! where `request.object` is the resource, `request.operation` is `CREATE`
+//! and `images` lists its pod's images (see `images`). Pod rules also apply to the pod template of Deployments,
+//! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as Kyverno's
+//! auto-generation does. `validate.message` (variables substituted) is the
+//! finding's message; `validationFailureAction` (or the rule's
+//! `failureAction`) `Enforce` gives errors and `Audit` (the default)
+//! warnings, per namespace when `validationFailureActionOverrides` (or
+//! `failureActionOverrides`) say so. A rule that cannot be evaluated on a
+//! resource (a variable that does not resolve, a function given the wrong
+//! type) is a finding for that resource, as Kyverno reports an error.
 //!
 //! Not supported, and reported as one `kyverno-unsupported` finding per
 //! rule (an error when the rule enforces, else a warning) instead of being
-//! skipped in silence: CEL (`validate.cel`), `deny` conditions, `foreach`,
-//! `podSecurity`, `preconditions`, `context`, JMESPath `{{ }}` in patterns,
-//! the global anchor `<(key)`, label selectors in `match`, and
+//! skipped in silence: CEL (`validate.cel`), `podSecurity`, `manifests`,
+//! `assert`, `context` entries that need a cluster or a registry
+//! (`apiCall`, `configMap`, `imageRegistry`, `globalReference`), Kyverno
+//! functions gitintent does not implement, `{{@}}` and `$(...)` references
+//! in patterns, the global anchor `<(key)`, label selectors in `match`, and
 //! mutate/generate/verifyImages rules. A rule using any of these is not
 //! evaluated. `subjects`, `roles` and `clusterRoles` in `match`/`exclude`
 //! name who makes a request, which is unknown offline: an `exclude` entry
@@ -28,7 +36,9 @@ use serde_json::Value;
 
 mod conditions;
 mod condops;
+mod filter;
 mod functions;
+mod images;
 mod jmes;
 mod operators;
 mod pattern;
@@ -36,6 +46,7 @@ mod read;
 mod validate;
 mod vars;
 
+use filter::{filter, Filter};
 use jmes::Scope;
 use pattern::wildcard;
 use read::Reader;
@@ -110,21 +121,6 @@ fn overrides(v: Option<&Value>) -> Vec<Override> {
         .collect()
 }
 
-/// `match` or `exclude`: `any` of these, and `all` of those.
-#[derive(Debug, Clone, Default)]
-struct Filter {
-    any: Vec<Entry>,
-    all: Vec<Entry>,
-}
-
-/// One resource filter: its `resources` block, and whether it also names
-/// `subjects`/`roles`/`clusterRoles` (unknowable offline).
-#[derive(Debug, Clone)]
-struct Entry {
-    resources: Option<Value>,
-    user: bool,
-}
-
 const POD_CONTROLLERS: [&str; 6] = [
     "Deployment",
     "StatefulSet",
@@ -189,30 +185,11 @@ pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Erro
         .get("rules")
         .and_then(Value::as_array)
         .ok_or_else(|| invalid("rules:", "spec.rules must be a list".into()))?;
-    let kind = doc
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("ClusterPolicy")
-        .to_string();
-    let namespace = (kind == "Policy").then(|| {
-        doc.pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default")
-            .to_string()
-    });
+    let mut out = Policy::empty(file, &name, doc);
     let autogen_off = doc
         .pointer("/metadata/annotations/pod-policies.kyverno.io~1autogen-controllers")
         .and_then(Value::as_str)
         .is_some_and(|v| v == "none");
-    let mut out = Policy {
-        kind,
-        name: name.clone(),
-        file: file.to_string(),
-        namespace,
-        rules: Vec::new(),
-        unsupported: Vec::new(),
-        notes: Vec::new(),
-    };
     for (i, rule) in rules.iter().enumerate() {
         let rule_name = rule.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         if rule_name.is_empty() {
@@ -253,7 +230,8 @@ fn read_rule(
     let Some(validate) = rule.get("validate") else {
         // verifyImages enforces like a validation; mutate and generate
         // change or create resources, which a gate of manifests cannot do.
-        let severity = if rule.get("verifyImages").is_some() {
+        let enforces = rule.get("verifyImages").is_some();
+        let severity = if enforces {
             cx.default_action
         } else {
             Severity::Warning
@@ -269,15 +247,7 @@ fn read_rule(
     .rule(rule, validate)
     .map_err(|m| invalid(&format!("name: {rule_name}"), format!("rule {rule_name:?}: {m}")))?;
     let mut user = false;
-    let matches = filter(rule.get("match"), &mut skip, &mut user).ok_or_else(|| {
-        invalid(
-            rule_name,
-            format!("rule {rule_name:?}: match must name resources"),
-        )
-    })?;
-    let excludes = rule
-        .get("exclude")
-        .map(|e| filter(Some(e), &mut skip, &mut user).unwrap_or_default());
+    let (matches, excludes) = filters(rule, rule_name, &mut skip, &mut user, invalid)?;
     let (severity, overrides) = actions(validate, cx, invalid)?;
     if !skip.is_empty() {
         // Enforced in some namespace: not evaluating it is an error.
@@ -288,13 +258,7 @@ fn read_rule(
     if user {
         out.notes.push(rule_name.to_string());
     }
-    let message = validate
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
-    // A message whose variables cannot be compiled is shown as written.
-    let message_vars = queries.add_all(&Value::String(message.clone())).is_ok();
+    let (message, message_vars) = message(validate, rule_name, &mut queries);
     out.rules.push(Rule {
         name: rule_name.to_string(),
         severity,
@@ -308,6 +272,38 @@ fn read_rule(
         overrides,
     });
     Ok(())
+}
+
+/// The rule's `match` (which must name resources) and `exclude`.
+fn filters(
+    rule: &Value,
+    rule_name: &str,
+    skip: &mut Vec<String>,
+    user: &mut bool,
+    invalid: &dyn Fn(&str, String) -> Error,
+) -> Result<(Filter, Option<Filter>), Error> {
+    let matches = filter(rule.get("match"), skip, user).ok_or_else(|| {
+        invalid(
+            rule_name,
+            format!("rule {rule_name:?}: match must name resources"),
+        )
+    })?;
+    let excludes = rule
+        .get("exclude")
+        .map(|e| filter(Some(e), skip, user).unwrap_or_default());
+    Ok((matches, excludes))
+}
+
+/// `validate.message` (or a default), and whether its variables compile:
+/// a message whose variables cannot be compiled is shown as written.
+fn message(validate: &Value, rule_name: &str, queries: &mut Queries) -> (String, bool) {
+    let message = validate
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
+    let vars = queries.add_all(&Value::String(message.clone())).is_ok();
+    (message, vars)
 }
 
 /// The rule's action and its per-namespace overrides.
@@ -335,51 +331,33 @@ fn action(v: &Value) -> Option<Severity> {
     }
 }
 
-/// Reads `match`/`exclude`; `None` when it names no resources at all.
-/// Sets `user` when an entry names subjects, roles or cluster roles.
-fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool) -> Option<Filter> {
-    let m = m?;
-    let entry = |e: &Value| Entry {
-        resources: e.get("resources").cloned(),
-        user: ["subjects", "roles", "clusterRoles"]
-            .iter()
-            .any(|k| e.get(k).is_some()),
-    };
-    let list = |key: &str| -> Vec<Entry> {
-        m.get(key)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(entry).collect())
-            .unwrap_or_default()
-    };
-    let mut f = Filter {
-        any: list("any"),
-        all: list("all"),
-    };
-    if m.get("resources").is_some()
-        || m.get("subjects").is_some()
-        || m.get("roles").is_some()
-        || m.get("clusterRoles").is_some()
-    {
-        f.all.push(entry(m));
-    }
-    for e in f.any.iter().chain(&f.all) {
-        *user |= e.user;
-        for key in ["selector", "namespaceSelector", "annotations"] {
-            if e.resources.as_ref().is_some_and(|r| r.get(key).is_some()) {
-                skip.push(format!("match.resources.{key}"));
-            }
-        }
-    }
-    f.any
-        .iter()
-        .chain(&f.all)
-        .any(|e| e.resources.is_some())
-        .then_some(f)
-}
-
 use super::source::locate;
 
 impl Policy {
+    /// A policy named `name` read from `doc`, with no rules yet.
+    fn empty(file: &str, name: &str, doc: &Value) -> Policy {
+        let kind = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("ClusterPolicy")
+            .to_string();
+        let namespace = (kind == "Policy").then(|| {
+            doc.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string()
+        });
+        Policy {
+            kind,
+            name: name.to_string(),
+            file: file.to_string(),
+            namespace,
+            rules: Vec::new(),
+            unsupported: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// What loading found: one `kyverno-unsupported` finding per rule that
     /// is not evaluated (an error when it enforces), one `kyverno-offline`
     /// note per rule whose subjects cannot be known.
@@ -485,7 +463,12 @@ impl Rule {
     fn run(&self, policy: &str, doc: &Value, target: &Value, prefix: &str) -> Option<Hit> {
         let mut eval = Eval {
             queries: &self.queries,
-            scope: Scope::for_object(target),
+            // Rules without variables never read the scope.
+            scope: if self.queries.is_empty() {
+                Scope::default()
+            } else {
+                Scope::for_object(target)
+            },
             target: std::borrow::Cow::Borrowed(target),
             nesting: 0,
         };
@@ -558,61 +541,6 @@ fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &
         "spec": template.get("spec").cloned().unwrap_or(Value::Null),
     });
     Some((std::borrow::Cow::Owned(pod), prefix))
-}
-
-impl Filter {
-    /// As `match`: entries naming subjects are taken to hold.
-    fn matches(&self, doc: &Value, kind: &str) -> bool {
-        let hit = |e: &Entry| {
-            e.resources
-                .as_ref()
-                .is_none_or(|r| resource_matches(r, doc, kind))
-        };
-        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
-    }
-
-    /// As `exclude`: an entry naming subjects, or no resources, never
-    /// matches offline, and an empty exclude excludes nothing.
-    fn excludes(&self, doc: &Value, kind: &str) -> bool {
-        let hit = |e: &Entry| {
-            !e.user
-                && e.resources
-                    .as_ref()
-                    .is_some_and(|r| resource_matches(r, doc, kind))
-        };
-        if self.any.is_empty() && self.all.is_empty() {
-            return false;
-        }
-        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
-    }
-}
-
-fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
-    let strings = |key: &str| -> Option<Vec<&str>> {
-        r.get(key)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-    };
-    let kinds_ok = strings("kinds").is_none_or(|kinds| {
-        kinds.iter().any(|k| {
-            let k = k.rsplit('/').next().unwrap_or(k);
-            wildcard(k, kind)
-        })
-    });
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let names_ok = strings("names").is_none_or(|ns| ns.iter().any(|p| wildcard(p, name)))
-        && r.get("name")
-            .and_then(Value::as_str)
-            .is_none_or(|p| wildcard(p, name));
-    let namespace = doc
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let namespaces_ok = strings("namespaces").is_none_or(|ns| ns.iter().any(|p| wildcard(p, namespace)));
-    kinds_ok && names_ok && namespaces_ok
 }
 
 #[cfg(test)]

@@ -309,3 +309,21 @@ fn unknown_operators_are_rejected_with_the_rule() {
     );
     assert!(matches!(err, Error::Kyverno { line: 6, .. }), "{err}");
 }
+
+#[test]
+fn policies_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Policy>();
+}
+
+#[test]
+fn images_and_nested_variables_in_foreach() {
+    let p = rule("      validate:\n        message: \"{{ request.object.metadata.name }}: registry not allowed\"\n        foreach:\n        - list: request.object.spec.containers\n          deny:\n            conditions:\n              all:\n              - {key: '{{ images.containers.\"{{element.name}}\".registry }}', operator: AnyNotIn, value: [ghcr.io, 'registry.example.*']}\n");
+    assert!(p.findings().is_empty(), "{:?}", p.findings());
+    let with = |image: &str| pod(serde_json::json!({"containers": [{"name": "c", "image": image}]}));
+    assert!(p.check(&with("ghcr.io/org/app:1")).is_empty());
+    assert!(p.check(&with("registry.example.com/app:1")).is_empty());
+    let hits = p.check(&with("nginx:1"));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message, "p: registry not allowed");
+}

@@ -4,12 +4,16 @@
 //! (JSON for non-strings). `\{{` escapes. Every expression is compiled once,
 //! when the rule is read, into a [`Queries`] table.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use jmespath::Rcvar;
 use serde_json::{Map, Value};
 
 use super::jmes::{CompileError, EvalError, Query};
+
+/// How many rounds of nested variables are substituted.
+const MAX_NESTING: usize = 8;
 
 /// The compiled expressions of a rule, by their text.
 #[derive(Clone, Debug, Default)]
@@ -87,6 +91,10 @@ pub(super) fn has_variables(value: &Value) -> bool {
 }
 
 impl Queries {
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Compiles the variables of every string and key of `value`.
     pub(super) fn add_all(&mut self, value: &Value) -> Result<(), CompileError> {
         match value {
@@ -123,10 +131,14 @@ impl Queries {
     }
 
     /// Evaluates a bare expression compiled with [`Queries::add_query`].
+    /// An expression made by substituting a nested variable is compiled
+    /// on the spot.
     pub(super) fn query(&self, expr: &str, root: &Rcvar) -> Result<Value, EvalError> {
         match self.0.get(expr) {
             Some(q) => q.search(root),
-            None => Err(EvalError::Failed(format!("expression {expr:?} was not compiled"))),
+            None => Query::compile(expr)
+                .map_err(|e| EvalError::Failed(format!("{expr:?}: {e:?}")))?
+                .search(root),
         }
     }
 
@@ -154,10 +166,26 @@ impl Queries {
         }
     }
 
+    /// Substitutes until no variable is left, as Kyverno does for nested
+    /// variables (`{{ a."{{ b }}" }}`: the inner one first).
     fn substitute_text(&self, s: &str, root: &Rcvar) -> Result<Value, EvalError> {
+        let mut text = Cow::Borrowed(s);
+        for _ in 0..MAX_NESTING {
+            match self.substitute_once(&text, root)? {
+                Value::String(next) if next != *text && !variables(&next).is_empty() => {
+                    text = Cow::Owned(next);
+                }
+                Value::String(done) => return Ok(Value::String(unescape(&done))),
+                other => return Ok(other),
+            }
+        }
+        Err(EvalError::Failed(format!("variables nested too deeply in {s:?}")))
+    }
+
+    fn substitute_once(&self, s: &str, root: &Rcvar) -> Result<Value, EvalError> {
         let vars = variables(s);
         if vars.is_empty() {
-            return Ok(Value::String(unescape(s)));
+            return Ok(Value::String(s.to_string()));
         }
         if let [only] = vars.as_slice() {
             if only.start == 0 && only.end == s.len() {
@@ -175,7 +203,7 @@ impl Queries {
             last = var.end;
         }
         out.push_str(&s[last..]);
-        Ok(Value::String(unescape(&out)))
+        Ok(Value::String(out))
     }
 }
 
@@ -208,5 +236,9 @@ mod tests {
         );
         assert!(has_variables(&raw) && !has_variables(&json!({"a": "b"})));
         assert!(queries.add_all(&json!("{{@}}")).is_err());
+        let nested = json!("{{ request.object.spec.\"{{ request.object.kind }}\" }}");
+        queries.add_all(&nested).unwrap();
+        let root = Scope::for_object(&json!({"kind": "web", "spec": {"web": 1}})).root();
+        assert_eq!(queries.substitute(&nested, &root).unwrap(), json!(1));
     }
 }

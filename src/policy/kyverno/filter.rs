@@ -1,0 +1,123 @@
+//! Kyverno `match` and `exclude` blocks: `any`/`all` lists (or the legacy
+//! bare entry) of `resources` (`kinds` with optional group and version,
+//! `name`/`names`, `namespaces`, all with wildcards) and `subjects`,
+//! `roles`, `clusterRoles`, which name who makes a request and cannot be
+//! known offline: `match` ignores them and an `exclude` entry naming them
+//! excludes nothing. Label selectors and annotations are not evaluated and
+//! are reported by the caller.
+
+use serde_json::Value;
+
+use super::pattern::wildcard;
+
+/// `match` or `exclude`: `any` of these, and `all` of those.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Filter {
+    any: Vec<Entry>,
+    all: Vec<Entry>,
+}
+
+/// One resource filter: its `resources` block, and whether it also names
+/// `subjects`/`roles`/`clusterRoles` (unknowable offline).
+#[derive(Debug, Clone)]
+struct Entry {
+    resources: Option<Value>,
+    user: bool,
+}
+
+/// Reads `match`/`exclude`; `None` when it names no resources at all.
+/// Sets `user` when an entry names subjects, roles or cluster roles.
+pub(super) fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool) -> Option<Filter> {
+    let m = m?;
+    let entry = |e: &Value| Entry {
+        resources: e.get("resources").cloned(),
+        user: ["subjects", "roles", "clusterRoles"]
+            .iter()
+            .any(|k| e.get(k).is_some()),
+    };
+    let list = |key: &str| -> Vec<Entry> {
+        m.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(entry).collect())
+            .unwrap_or_default()
+    };
+    let mut f = Filter {
+        any: list("any"),
+        all: list("all"),
+    };
+    if m.get("resources").is_some()
+        || m.get("subjects").is_some()
+        || m.get("roles").is_some()
+        || m.get("clusterRoles").is_some()
+    {
+        f.all.push(entry(m));
+    }
+    for e in f.any.iter().chain(&f.all) {
+        *user |= e.user;
+        for key in ["selector", "namespaceSelector", "annotations"] {
+            if e.resources.as_ref().is_some_and(|r| r.get(key).is_some()) {
+                skip.push(format!("match.resources.{key}"));
+            }
+        }
+    }
+    f.any
+        .iter()
+        .chain(&f.all)
+        .any(|e| e.resources.is_some())
+        .then_some(f)
+}
+
+impl Filter {
+    /// As `match`: entries naming subjects are taken to hold.
+    pub(super) fn matches(&self, doc: &Value, kind: &str) -> bool {
+        let hit = |e: &Entry| {
+            e.resources
+                .as_ref()
+                .is_none_or(|r| resource_matches(r, doc, kind))
+        };
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
+    }
+
+    /// As `exclude`: an entry naming subjects, or no resources, never
+    /// matches offline, and an empty exclude excludes nothing.
+    pub(super) fn excludes(&self, doc: &Value, kind: &str) -> bool {
+        let hit = |e: &Entry| {
+            !e.user
+                && e.resources
+                    .as_ref()
+                    .is_some_and(|r| resource_matches(r, doc, kind))
+        };
+        if self.any.is_empty() && self.all.is_empty() {
+            return false;
+        }
+        (self.any.is_empty() || self.any.iter().any(hit)) && self.all.iter().all(hit)
+    }
+}
+
+fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
+    let strings = |key: &str| -> Option<Vec<&str>> {
+        r.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+    };
+    let kinds_ok = strings("kinds").is_none_or(|kinds| {
+        kinds.iter().any(|k| {
+            let k = k.rsplit('/').next().unwrap_or(k);
+            wildcard(k, kind)
+        })
+    });
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let names_ok = strings("names").is_none_or(|ns| ns.iter().any(|p| wildcard(p, name)))
+        && r.get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|p| wildcard(p, name));
+    let namespace = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let namespaces_ok = strings("namespaces").is_none_or(|ns| ns.iter().any(|p| wildcard(p, namespace)));
+    kinds_ok && names_ok && namespaces_ok
+}
