@@ -31,20 +31,53 @@ fn vpol(action: &str) -> String {
 }
 
 #[test]
-fn an_enforcing_policy_that_cannot_be_evaluated_fails_the_run_and_an_audit_one_warns() {
+fn an_enforcing_cel_policy_fails_the_run_and_an_audit_one_warns() {
     let dir = tempfile::tempdir().unwrap();
     let pod = write(dir.path(), "pod.yaml", POD);
     let deny = write(dir.path(), "deny/vpol.yaml", &vpol("Deny"));
     let (code, stdout, stderr) = gitintent(&["validate", &pod, "--policy", &deny]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(
-        stdout.contains("error [policy-unsupported] ValidatingPolicy/no-host-network"),
+        stdout.contains("error [no-host-network/validations[0]] Pod/p"),
         "{stdout}"
     );
     let audit = write(dir.path(), "audit/vpol.yaml", &vpol("Audit"));
     let (code, stdout, _) = gitintent(&["validate", &pod, "--policy", &audit]);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("warning [policy-unsupported]"), "{stdout}");
+    assert!(
+        stdout.contains("warning [no-host-network/validations[0]]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_cel_policy_the_interpreter_cannot_evaluate_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = write(dir.path(), "pod.yaml", POD);
+    let policy = vpol("Deny").replace(
+        "'!has(object.spec.hostNetwork) || !object.spec.hostNetwork'",
+        "\"quantity('1Gi').isInteger()\"",
+    );
+    let deny = write(dir.path(), "deny/vpol.yaml", &policy);
+    let (code, stdout, stderr) = gitintent(&["validate", &pod, "--policy", &deny]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("error [policy-unsupported] ValidatingPolicy/no-host-network"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("quantity"), "{stdout}");
+}
+
+#[test]
+fn a_cel_syntax_error_is_refused_with_file_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = write(dir.path(), "pod.yaml", POD);
+    let policy = vpol("Deny").replace("|| !object", "|| || !object");
+    let deny = write(dir.path(), "deny/vpol.yaml", &policy);
+    let (code, stdout, stderr) = gitintent(&["validate", &pod, "--policy", &deny]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("vpol.yaml:9:"), "{stderr}");
+    assert!(stderr.contains("invalid CEL expression"), "{stderr}");
 }
 
 #[test]

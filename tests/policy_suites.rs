@@ -21,6 +21,10 @@ use serde_json::{json, Value};
 /// Agreeing cases reached; raise when more agree, never lower.
 const KYVERNO_AGREEING_FLOOR: usize = 1010;
 const GATEKEEPER_AGREEING_FLOOR: usize = 120;
+/// The CEL (`ValidatingPolicy`) suites, `best-practices-vpol` and
+/// `pod-security-vpol`: cases evaluated and agreeing; raise, never lower.
+const KYVERNO_CEL_SUPPORTED_FLOOR: usize = 928;
+const KYVERNO_CEL_AGREEING_FLOOR: usize = 928;
 
 fn suites() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy-suites")
@@ -267,6 +271,48 @@ fn kyverno_policies_suite_agrees_or_reports_what_it_cannot_evaluate() {
     assert!(
         counts.agreeing >= KYVERNO_AGREEING_FLOOR,
         "agreeing cases fell below the floor: {counts:?}"
+    );
+}
+
+#[test]
+fn kyverno_cel_suites_are_evaluated_and_agree() {
+    for suite in ["best-practices-vpol", "pod-security-vpol"] {
+        let mut tests = Vec::new();
+        find(
+            &suites().join("kyverno-policies").join(suite),
+            "kyverno-test.yaml",
+            &mut tests,
+        );
+        assert!(tests.len() >= 15, "{suite} fixtures missing: {}", tests.len());
+    }
+    let mut counts = Counts::default();
+    for suite in ["best-practices-vpol", "pod-security-vpol"] {
+        let mut tests = Vec::new();
+        find(
+            &suites().join("kyverno-policies").join(suite),
+            "kyverno-test.yaml",
+            &mut tests,
+        );
+        let mut own = Counts::default();
+        for test in &tests {
+            kyverno_case(test, &mut own);
+        }
+        own.print(suite);
+        counts.supported += own.supported;
+        counts.agreeing += own.agreeing;
+        counts.false_pass.extend(own.false_pass);
+        counts.false_fail.extend(own.false_fail);
+        counts.unsupported_reported += own.unsupported_reported;
+        counts.rejected += own.rejected;
+    }
+    assert!(
+        counts.false_pass.is_empty(),
+        "false passes: {:#?}",
+        counts.false_pass
+    );
+    assert!(
+        counts.supported >= KYVERNO_CEL_SUPPORTED_FLOOR && counts.agreeing >= KYVERNO_CEL_AGREEING_FLOOR,
+        "CEL suites fell below the floor: {counts:?}"
     );
 }
 

@@ -12,10 +12,12 @@
 //!   validate rules (patterns, deny conditions, foreach, preconditions,
 //!   JMESPath variables), evaluated natively (see `kyverno/`);
 //! - the repo's Gatekeeper `ConstraintTemplate`s and constraints (see
-//!   `gatekeeper/`).
+//!   `gatekeeper/`);
+//! - the repo's CEL policies: Kyverno `ValidatingPolicy` and Kubernetes
+//!   `ValidatingAdmissionPolicy` with its bindings and params (see `cel/`).
 //!
-//! Fail closed: every other policy-shaped document (Kyverno CEL policies,
-//! `ValidatingAdmissionPolicy` and bindings, …) and every rule that cannot
+//! Fail closed: every other policy-shaped document (other Kyverno CEL
+//! policies, mutating admission policies, …) and every rule that cannot
 //! be evaluated is a finding (`reported.rs`): an error when it enforces, a
 //! warning when it only audits. Nothing is dropped in silence.
 //!
@@ -28,9 +30,10 @@
 //! downgrade findings to `info` inside [`PolicySet::check`].
 //!
 //! It does not read `.gitintent.yaml` (the caller passes [`Settings`]), fetch
-//! policies from the network, mutate manifests, or evaluate CEL.
+//! policies from the network or mutate manifests.
 
 mod builtin;
+mod cel;
 mod gatekeeper;
 mod kyverno;
 mod rego;
@@ -123,6 +126,7 @@ pub struct PolicySet {
     repo: Arc<rego::Rego>,
     kyverno: Arc<Vec<kyverno::Policy>>,
     gatekeeper: Arc<gatekeeper::Gatekeeper>,
+    cel: Arc<self::cel::Cel>,
     /// Findings about the policies themselves: what is not evaluated, notes.
     reported: Arc<Vec<Finding>>,
 }
@@ -134,6 +138,7 @@ impl std::fmt::Debug for PolicySet {
             .field("rego_packages", &self.repo.packages())
             .field("kyverno_policies", &self.kyverno.len())
             .field("gatekeeper", &!self.gatekeeper.is_empty())
+            .field("cel", &!self.cel.is_empty())
             .field("reported", &self.reported.len())
             .finish()
     }
@@ -147,6 +152,7 @@ impl PolicySet {
             repo: Arc::new(rego::Rego::new()),
             kyverno: Arc::new(Vec::new()),
             gatekeeper: Arc::new(gatekeeper::Gatekeeper::default()),
+            cel: Arc::new(self::cel::Cel::default()),
             reported: Arc::new(Vec::new()),
         }
     }
@@ -210,6 +216,8 @@ impl PolicySet {
         let mut kyverno = Vec::new();
         let mut gatekeeper = Vec::new();
         let mut reported = Vec::new();
+        // On error the whole set is dropped, so adding in place is safe.
+        let cel = Arc::make_mut(&mut self.cel);
         for doc in source::documents(name, text)? {
             if kyverno::is_policy(&doc) {
                 let policy = kyverno::policy(name, text, &doc)?;
@@ -219,8 +227,12 @@ impl PolicySet {
                 gatekeeper.push(Ok(gatekeeper::template(name, text, &doc)?));
             } else if gatekeeper::is_constraint(&doc) {
                 gatekeeper.push(Err(gatekeeper::constraint(name, text, &doc)?));
+            } else if self::cel::handles(&doc) {
+                cel.add(name, text, &doc)?;
+            } else if let Some(finding) = reported::finding(name, &doc) {
+                reported.push(finding);
             } else {
-                reported.extend(reported::finding(name, &doc));
+                cel.add_document(&doc);
             }
         }
         Arc::make_mut(&mut self.kyverno).extend(kyverno);
@@ -302,7 +314,9 @@ impl PolicySet {
             }
         }
         findings.extend(self.gatekeeper.findings());
+        findings.extend(self.cel.findings());
         let gatekeeper_data = self.gatekeeper.data(&resources);
+        let cel_batch = self.cel.batch(&resources);
         // Each run of resources gets its own sessions (an engine is mutable
         // while it evaluates); the runs' findings are joined in input order.
         let check_run = |run: &[(Option<&str>, &serde_json::Value)]| -> Vec<Finding> {
@@ -326,6 +340,7 @@ impl PolicySet {
                     hits.extend(policy.check(doc));
                 }
                 hits.extend(gatekeeper.check(doc));
+                hits.extend(self.cel.check(doc, &cel_batch));
                 let mut own: Vec<Finding> = hits
                     .into_iter()
                     .map(|h| {

@@ -1,9 +1,10 @@
 //! Policy-shaped documents gitintent does not evaluate, turned into
-//! findings so that none is dropped in silence: Kyverno CEL policies
-//! (`policies.kyverno.io`: `ValidatingPolicy`, `ImageValidatingPolicy`,
-//! `MutatingPolicy`, `GeneratingPolicy`, …), other `kyverno.io` kinds
-//! (cleanup policies, exceptions), Kubernetes `ValidatingAdmissionPolicy`
-//! and `MutatingAdmissionPolicy` with their bindings, and Gatekeeper
+//! findings so that none is dropped in silence: Kyverno CEL policies other
+//! than `ValidatingPolicy` (`policies.kyverno.io`: `ImageValidatingPolicy`,
+//! `MutatingPolicy`, `GeneratingPolicy`, …; `cel/` evaluates
+//! `ValidatingPolicy`), other `kyverno.io` kinds (cleanup policies,
+//! exceptions), Kubernetes `MutatingAdmissionPolicy` and its bindings
+//! (`ValidatingAdmissionPolicy` is evaluated by `cel/`), and Gatekeeper
 //! mutation, expansion and config resources.
 //!
 //! A document that would deny requests is an error finding (the gate fails
@@ -31,36 +32,14 @@ pub(crate) fn finding(file: &str, doc: &Value) -> Option<Finding> {
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             (
-                denies(doc.pointer("/spec/validationActions"), true),
-                format!("its {count} CEL validation(s) are not evaluated (Kyverno CEL policies are not supported)"),
+                denies(doc.pointer("/spec/validationActions")),
+                format!("its {count} CEL validation(s) are not evaluated (Kyverno {k} is not supported)"),
             )
         }
         ("policies.kyverno.io" | "kyverno.io", _) => (
             Severity::Warning,
             format!("Kyverno {kind} is not evaluated by gitintent"),
         ),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
-            let count = doc
-                .pointer("/spec/validations")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            (
-                Severity::Warning,
-                format!("its {count} CEL validation(s) are not evaluated (ValidatingAdmissionPolicy is not supported); its bindings decide whether it denies"),
-            )
-        }
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
-            let policy = doc
-                .pointer("/spec/policyName")
-                .and_then(Value::as_str)
-                .unwrap_or("?");
-            (
-                denies(doc.pointer("/spec/validationActions"), false),
-                format!(
-                    "binds ValidatingAdmissionPolicy {policy:?}, whose CEL validations are not evaluated"
-                ),
-            )
-        }
         ("admissionregistration.k8s.io", k) if k.starts_with("MutatingAdmissionPolicy") => (
             Severity::Warning,
             format!("{kind} is not evaluated (mutation is not validation)"),
@@ -88,12 +67,11 @@ pub(crate) fn finding(file: &str, doc: &Value) -> Option<Finding> {
     )
 }
 
-/// Error when `validationActions` holds `Deny` (or is absent and
-/// `default_deny`), else warning.
-fn denies(actions: Option<&Value>, default_deny: bool) -> Severity {
+/// Error when `validationActions` holds `Deny` or is absent, else warning.
+fn denies(actions: Option<&Value>) -> Severity {
     let deny = match actions.and_then(Value::as_array) {
         Some(list) => list.iter().any(|a| a.as_str() == Some("Deny")),
-        None => default_deny,
+        None => true,
     };
     if deny {
         Severity::Error
@@ -110,21 +88,21 @@ mod tests {
     #[test]
     fn enforcing_cel_policies_are_errors_and_audits_warnings() {
         let vpol = |actions: Value| {
-            json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ValidatingPolicy",
+            json!({"apiVersion": "policies.kyverno.io/v1alpha1", "kind": "ImageValidatingPolicy",
                 "metadata": {"name": "p"}, "spec": {"validationActions": actions, "validations": [{"expression": "true"}]}})
         };
         let f = finding("p.yaml", &vpol(json!(["Deny"]))).unwrap();
         assert_eq!(
             (f.severity, f.rule.as_str(), f.resource.as_str()),
-            (Severity::Error, "policy-unsupported", "ValidatingPolicy/p")
+            (Severity::Error, "policy-unsupported", "ImageValidatingPolicy/p")
         );
         assert_eq!(
             finding("p.yaml", &vpol(json!(["Audit"]))).unwrap().severity,
             Severity::Warning
         );
-        let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": "b"}, "spec": {"policyName": "x", "validationActions": ["Deny"]}});
-        assert_eq!(finding("b.yaml", &binding).unwrap().severity, Severity::Error);
+        let binding = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+            "metadata": {"name": "b"}, "spec": {"policyName": "x"}});
+        assert_eq!(finding("b.yaml", &binding).unwrap().severity, Severity::Warning);
         assert!(finding("c.yaml", &json!({"apiVersion": "v1", "kind": "ConfigMap"})).is_none());
     }
 }

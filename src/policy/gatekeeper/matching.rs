@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Kinds that have no namespace; any other kind without
 /// `metadata.namespace` is in `default`.
-const CLUSTER_SCOPED: [&str; 14] = [
+pub(in crate::policy) const CLUSTER_SCOPED: [&str; 14] = [
     "Namespace",
     "Node",
     "PersistentVolume",
@@ -115,7 +115,7 @@ fn prefix_glob(pattern: &str, text: &str) -> bool {
 }
 
 /// A Kubernetes label selector (`matchLabels`, `matchExpressions`).
-pub(super) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
+pub(in crate::policy) fn selector_matches(selector: &Value, labels: Option<&Value>) -> bool {
     let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
     let labels_ok = selector
         .get("matchLabels")

@@ -11,7 +11,7 @@
 //! check `parameters` against the template's schema, run mutation
 //! (`Assign*`) resources, or read `Config` sync settings.
 
-mod matching;
+pub(super) mod matching;
 
 use std::collections::HashMap;
 
