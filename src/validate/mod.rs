@@ -15,6 +15,7 @@
 mod fuzz;
 mod generate;
 mod input;
+mod manifests;
 mod names;
 mod parse;
 mod report;
@@ -28,6 +29,7 @@ mod yaml;
 use std::path::{Path, PathBuf};
 
 pub use input::read;
+pub use manifests::Manifests;
 /// The document splitter and parser, shared with the repo index.
 pub(crate) use parse::{documents, resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};

@@ -26,8 +26,11 @@
 
 use serde_json::Value;
 
+mod index;
 mod operators;
 mod pattern;
+
+pub(crate) use index::Index;
 
 use pattern::{match_value, wildcard, Outcome};
 

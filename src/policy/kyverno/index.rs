@@ -1,0 +1,126 @@
+//! Which Kyverno policies can apply to a resource of a given kind.
+//!
+//! Worked out from each rule's `match` once per check, so that a resource is
+//! only given to the policies whose rules name its kind (pod controllers
+//! too, for rules auto-generated from Pod rules). It over-approximates: a
+//! policy it keeps may still find no matching rule ([`Policy::check`] decides),
+//! but a policy it drops has no rule that could match. It does not evaluate
+//! anything.
+
+use serde_json::Value;
+
+use super::pattern::wildcard;
+use super::{Entry, Filter, Policy, POD_CONTROLLERS};
+
+/// Per policy, the kind patterns its rules can match; `None` for any kind.
+#[derive(Debug)]
+pub(crate) struct Index {
+    kinds: Vec<Option<Vec<String>>>,
+}
+
+impl Index {
+    pub(crate) fn new(policies: &[Policy]) -> Index {
+        Index {
+            kinds: policies.iter().map(Policy::kinds).collect(),
+        }
+    }
+
+    /// Whether policy `i` may have a rule for resources of `kind`.
+    pub(crate) fn may_apply(&self, i: usize, kind: &str) -> bool {
+        match self.kinds.get(i) {
+            Some(Some(patterns)) => patterns.iter().any(|p| wildcard(p, kind)),
+            Some(None) | None => true,
+        }
+    }
+}
+
+impl Policy {
+    /// The kinds its rules can match, as patterns; `None` when one can match any.
+    fn kinds(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let kinds = rule.matches.kinds()?;
+            if rule.autogen && kinds.iter().any(|k| wildcard(k, "Pod")) {
+                out.extend(POD_CONTROLLERS.iter().map(|k| (*k).to_string()));
+            }
+            out.extend(kinds);
+        }
+        Some(out)
+    }
+}
+
+impl Filter {
+    /// The kinds a resource must have for this `match` to hold: the union of
+    /// the `any` entries' kinds, else those of the first `all` entry naming
+    /// kinds; `None` when that leaves any kind possible.
+    fn kinds(&self) -> Option<Vec<String>> {
+        if !self.any.is_empty() {
+            let mut out = Vec::new();
+            for entry in &self.any {
+                out.extend(entry_kinds(entry)?);
+            }
+            return Some(out);
+        }
+        self.all.iter().find_map(entry_kinds)
+    }
+}
+
+/// `resources.kinds` of an entry without group and version; `None` when it
+/// does not restrict kinds.
+fn entry_kinds(entry: &Entry) -> Option<Vec<String>> {
+    let kinds = entry.resources.as_ref()?.get("kinds")?.as_array()?;
+    Some(
+        kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|k| k.rsplit('/').next().unwrap_or(k).to_string())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policies(yaml: &str) -> Vec<Policy> {
+        super::super::parse("p.yaml", yaml).unwrap()
+    }
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [MATCH]}}]}\n    validate: {pattern: {metadata: {name: '?*'}}}\n";
+
+    #[test]
+    fn pod_rules_also_apply_to_pod_controllers() {
+        let index = Index::new(&policies(&POLICY.replace("MATCH", "Pod")));
+        for kind in ["Pod", "Deployment", "CronJob", "Job"] {
+            assert!(index.may_apply(0, kind), "{kind}");
+        }
+        assert!(!index.may_apply(0, "Service"));
+    }
+
+    #[test]
+    fn kinds_with_groups_and_wildcards_are_matched_as_match_does() {
+        let index = Index::new(&policies(
+            &POLICY.replace("MATCH", "apps/v1/Deployment, 'Ingress*'"),
+        ));
+        assert!(index.may_apply(0, "Deployment"));
+        assert!(index.may_apply(0, "IngressClass"));
+        assert!(!index.may_apply(0, "Pod"));
+    }
+
+    #[test]
+    fn a_rule_without_kinds_applies_to_every_kind() {
+        let any = POLICY.replace(
+            "{any: [{resources: {kinds: [MATCH]}}]}",
+            "{any: [{resources: {names: [x]}}]}",
+        );
+        let index = Index::new(&policies(&any));
+        assert!(index.may_apply(0, "Service"));
+        let all = POLICY.replace(
+            "any: [{resources: {kinds: [MATCH]}}]",
+            "all: [{resources: {names: [x]}}, {resources: {kinds: [Service]}}]",
+        );
+        let index = Index::new(&policies(&all));
+        assert!(index.may_apply(0, "Service"));
+        assert!(!index.may_apply(0, "Pod"));
+    }
+}
