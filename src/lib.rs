@@ -14,6 +14,7 @@ pub mod intent;
 pub mod limits;
 pub mod manifest;
 pub mod mcp;
+mod par;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

@@ -403,9 +403,11 @@ fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, environment: &
 }
 
 pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Finding> {
-    let mut findings = validate::check(files);
+    // One parse for schema validation and the policies.
+    let manifests = validate::Manifests::parse(files);
+    let mut findings = manifests.validate(&validate::Options::default()).findings();
     let settings = ctx.config.policy_settings(environment);
-    findings.extend(ctx.policies.check(files, &settings));
+    findings.extend(ctx.policies.check_parsed(&manifests, &settings));
     crate::finding::sort(&mut findings);
     findings
 }

@@ -286,21 +286,10 @@ fn parse_all(files: &[(&String, &String)], wanted: impl Fn(Option<&str>) -> bool
         }
         out
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if files.len() < 64 || threads == 1 {
+    if files.len() < 64 {
         return parse(files);
     }
-    let size = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(size)
-            .map(|chunk| scope.spawn(move || parse(chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    crate::par::map_runs(files, 1, parse)
 }
 
 /// The containers (`name`, `image`) of a workload's pod template.

@@ -121,6 +121,8 @@ pub(crate) fn run(args: Args) -> u8 {
             return exit::BAD_INPUT;
         }
     };
+    // One parse for schema validation and every policy engine.
+    let manifests = validate::Manifests::parse(&files);
     let findings: Vec<Finding> = match &policies {
         Some(set) => {
             let mut settings = Settings {
@@ -130,7 +132,7 @@ pub(crate) fn run(args: Args) -> u8 {
             if !args.namespace.is_empty() {
                 settings.namespaces = args.namespace.clone();
             }
-            let mut findings = set.check(&files, &settings);
+            let mut findings = set.check_parsed(&manifests, &settings);
             findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
             findings
         }
@@ -140,7 +142,7 @@ pub(crate) fn run(args: Args) -> u8 {
         ignore_missing_schemas: args.ignore_missing_schemas,
         skip: args.skip,
     };
-    let report = validate::validate(&files, &options);
+    let report = manifests.validate(&options);
     let threshold = args.fail_on.threshold();
     let failing = findings.iter().filter(|f| f.severity >= threshold).count();
 

@@ -182,6 +182,7 @@ pub(crate) fn fold(input: &PlanInput, questions: &[Question], answers: &[(String
         intent,
         environment,
         target: input.target.clone(),
+        target_path: input.target_path.clone(),
     }
 }
 

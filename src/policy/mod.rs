@@ -46,6 +46,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::finding::Finding;
 use crate::manifest::File;
+use crate::validate::Manifests;
 
 /// Faults of the policy gate: policies that cannot be read or parsed.
 /// Manifests that break a rule are findings, not errors.
@@ -252,10 +253,18 @@ impl PolicySet {
     /// Checks every resource in `files`. Files that do not parse as YAML are
     /// skipped (schema validation reports them).
     pub fn check(&self, files: &[File], settings: &Settings) -> Vec<Finding> {
+        self.check_parsed(&Manifests::parse(files), settings)
+    }
+
+    /// [`PolicySet::check`] over files already parsed, so that schema
+    /// validation and the policies share one parse: the documents the fast
+    /// parser read exactly come from its trees, every other file is read
+    /// with serde-saphyr as policies always read files.
+    pub fn check_parsed(&self, manifests: &Manifests<'_>, settings: &Settings) -> Vec<Finding> {
         let mut docs = Vec::new();
         let mut unparsed = Vec::new();
-        for file in files {
-            match parse_stream(&file.content) {
+        for (file, values) in manifests.files().iter().zip(manifests.values()) {
+            match values.map_or_else(|| parse_stream(&file.content), Ok) {
                 Ok(values) => docs.extend(values.into_iter().map(|v| (file.path.as_str(), v))),
                 Err(e) => unparsed.push(
                     Finding::new(
@@ -317,6 +326,7 @@ impl PolicySet {
         findings.extend(self.cel.findings());
         let gatekeeper_data = self.gatekeeper.data(&resources);
         let cel_batch = self.cel.batch(&resources);
+        let kyverno_index = kyverno::Index::new(&self.kyverno);
         // Each run of resources gets its own sessions (an engine is mutable
         // while it evaluates); the runs' findings are joined in input order.
         let check_run = |run: &[(Option<&str>, &serde_json::Value)]| -> Vec<Finding> {
@@ -336,8 +346,11 @@ impl PolicySet {
                         hits.extend(session.eval(input.clone(), packages));
                     }
                 }
-                for policy in self.kyverno.iter() {
-                    hits.extend(policy.check(doc));
+                let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                for (i, policy) in self.kyverno.iter().enumerate() {
+                    if kyverno_index.may_apply(i, kind) {
+                        hits.extend(policy.check(doc));
+                    }
                 }
                 hits.extend(gatekeeper.check(doc));
                 hits.extend(self.cel.check(doc, &cel_batch));
@@ -356,7 +369,7 @@ impl PolicySet {
             }
             findings
         };
-        findings.extend(in_parallel(&resources, MIN_PER_THREAD, check_run));
+        findings.extend(crate::par::map_runs(&resources, MIN_PER_THREAD, check_run));
         findings
     }
 }
@@ -366,35 +379,13 @@ impl PolicySet {
 /// checked on the caller's thread).
 const MIN_PER_THREAD: usize = 64;
 
-/// `f` over runs of `items` on up to one thread per core, each with at least
-/// `min_per_thread` items; results in order.
-fn in_parallel<T: Sync, R: Send>(
-    items: &[T],
-    min_per_thread: usize,
-    f: impl Fn(&[T]) -> Vec<R> + Sync,
-) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = cores.min(items.len() / min_per_thread).max(1);
-    if threads == 1 {
-        return f(items);
-    }
-    let run = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items.chunks(run).map(|c| scope.spawn(|| f(c))).collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    })
-}
-
 /// [`parse_yaml`], with big streams cut at `---` lines into runs of documents
 /// parsed on all cores. Any run that fails sends the whole text through
 /// [`parse_yaml`] again, so errors (and what a failure skips) are the same.
 fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Error> {
     let runs = runs_of_documents(text);
     if runs.len() > 1 {
-        let parsed = in_parallel(&runs, 1, |runs| runs.iter().map(|run| parse_yaml(run)).collect());
+        let parsed = crate::par::map(&runs, 1, |run| parse_yaml(run));
         if parsed.iter().all(Result::is_ok) {
             return Ok(parsed.into_iter().flatten().flatten().collect());
         }
@@ -406,8 +397,7 @@ fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Erro
 /// run per core at most).
 fn runs_of_documents(text: &str) -> Vec<&str> {
     const MIN_RUN: usize = 256 * 1024;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let size = (text.len() / cores).max(MIN_RUN);
+    let size = (text.len() / crate::par::threads()).max(MIN_RUN);
     let mut runs = Vec::new();
     let mut start = 0;
     let mut from = size;

@@ -206,45 +206,34 @@ impl Snapshot {
         oids: &[Oid],
         f: impl Fn(&[u8]) -> T + Sync,
     ) -> Result<Vec<T>, Error> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if oids.len() < 64 || threads == 1 {
+        if oids.len() < 64 || crate::par::threads() == 1 {
             return oids.iter().map(|&oid| Ok(f(&self.read_blob(oid)?))).collect();
         }
         let gitdir = self.repo.path().to_path_buf();
-        let chunk = oids.len().div_ceil(threads);
         let f = &f;
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = oids
-                .chunks(chunk)
-                .map(|oids| {
-                    let gitdir = &gitdir;
-                    scope.spawn(move || -> Result<Vec<T>, Error> {
-                        let repo = Repository::open(gitdir).map_err(|e| Error::NotARepository {
-                            path: gitdir.clone(),
-                            message: e.message().to_string(),
+        let runs = crate::par::map_runs(oids, 1, |oids| {
+            let run = || -> Result<Vec<T>, Error> {
+                let repo = Repository::open(&gitdir).map_err(|e| Error::NotARepository {
+                    path: gitdir.clone(),
+                    message: e.message().to_string(),
+                })?;
+                oids.iter()
+                    .map(|&oid| {
+                        let blob = repo.find_blob(oid).map_err(|source| Error::Object {
+                            what: format!("blob {oid}"),
+                            source,
                         })?;
-                        oids.iter()
-                            .map(|&oid| {
-                                let blob = repo.find_blob(oid).map_err(|source| Error::Object {
-                                    what: format!("blob {oid}"),
-                                    source,
-                                })?;
-                                Ok(f(blob.content()))
-                            })
-                            .collect()
+                        Ok(f(blob.content()))
                     })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(oids.len());
-            for worker in workers {
-                out.extend(
-                    worker
-                        .join()
-                        .map_err(|_| Error::Index("a blob reader thread panicked".into()))??,
-                );
-            }
-            Ok(out)
-        })
+                    .collect()
+            };
+            vec![run()]
+        });
+        let mut out = Vec::with_capacity(oids.len());
+        for run in runs {
+            out.extend(run?);
+        }
+        Ok(out)
     }
 
     /// The text of the file at `path`; `None` when there is no such file.

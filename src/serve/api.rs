@@ -402,7 +402,9 @@ pub(crate) fn check_manifests(
         ignore_missing_schemas,
         skip,
     };
-    let report = crate::validate::validate(&files, &options);
+    // One parse for schema validation and the policies.
+    let manifests = crate::validate::Manifests::parse(&files);
+    let report = manifests.validate(&options);
     let settings = crate::policy::Settings {
         environment: environment.unwrap_or_default(),
         ..crate::policy::Settings::default()
@@ -411,7 +413,7 @@ pub(crate) fn check_manifests(
     findings.extend(
         crate::pipeline::Context::default()
             .policies
-            .check(&files, &settings),
+            .check_parsed(&manifests, &settings),
     );
     let valid = !crate::finding::has_errors(&findings);
     json!({

@@ -348,6 +348,46 @@ fn generated_yaml_never_makes_the_parsers_disagree() {
     );
 }
 
+/// What `Manifests` hands the policies from its trees is what the policies'
+/// own serde-saphyr reading gives, for every file it calls exact.
+#[test]
+fn exact_manifests_give_the_policies_own_reading() {
+    let config = config(64);
+    let cases = config.cases as usize;
+    let mut runner = TestRunner::new(config);
+    let strategy = (node(), node(), prop::collection::vec(any::<u8>(), 1..32));
+    let taken = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&strategy, |(first, second, choices)| {
+            let text = format!(
+                "{}---\n{}",
+                render(
+                    &Node::Map(vec![("kind", Node::Scalar("web")), ("a", first)]),
+                    &choices
+                ),
+                render(&Node::Map(vec![("b", second)]), &choices)
+            );
+            let files = [crate::manifest::File {
+                path: "f.yaml".into(),
+                content: text.clone(),
+            }];
+            let values = super::Manifests::parse(&files).values();
+            if let Some(Some(values)) = values.into_iter().next() {
+                let policies: Vec<serde_json::Value> = crate::policy::parse_yaml(&text)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?
+                    .into_iter()
+                    .filter(|v| !v.is_null())
+                    .collect();
+                prop_assert_eq!(values, policies, "on:\n{}", text);
+                taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let taken = taken.into_inner();
+    assert!(taken * 10 >= cases, "only {taken} of {cases} files were exact");
+}
+
 #[test]
 fn mutated_yaml_never_makes_the_parsers_disagree() {
     const PIECES: &[&str] = &[

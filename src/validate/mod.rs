@@ -16,6 +16,7 @@ mod flow;
 mod fuzz;
 mod generate;
 mod input;
+mod manifests;
 mod names;
 mod parse;
 mod removed;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 /// The document splitter and parser, shared with the repo index.
 pub(crate) use flow::relax_flow_indentation;
 pub use input::read;
+pub use manifests::Manifests;
 pub(crate) use parse::{documents, resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};
 pub use run::{validate, Options};

@@ -138,6 +138,13 @@ fn is_blank(text: &str) -> bool {
 
 /// Parses one document into the resources it holds (several for a `List`).
 pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
+    read(doc).0
+}
+
+/// [`resources`], and whether the document is exact: read by the fast
+/// parser into at most one resource whose tree is exact (see `Tree`), so
+/// that serde-saphyr would read the same value from its text.
+pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
     let mut duplicates = Vec::new();
     let parsed = parse(doc.text, &mut duplicates);
     // The order in which parsers find duplicates is theirs; report them by path.
@@ -148,22 +155,32 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
             // Parse again with the document at its real line, for the message.
             let padded = format!("{}{}", "\n".repeat(doc.line() - 1), doc.text);
             let message = parse(&padded, &mut Vec::new()).err().unwrap_or(first);
-            return vec![Parsed::Broken(message)];
+            return (vec![Parsed::Broken(message)], false);
         }
     };
+    let exact = tree.is_exact();
     if !tree.is_object(root) {
         if tree.describe(root) == "null" {
-            return Vec::new();
+            return (Vec::new(), exact);
         }
-        return vec![Parsed::Broken(format!(
+        let message = format!(
             "not a Kubernetes resource: expected a mapping, found {}",
             tree.describe(root)
-        ))];
+        );
+        return (vec![Parsed::Broken(message)], false);
     }
     let tree = Arc::new(tree);
+    if !is_list(&tree, root) {
+        let parsed = Parsed::Object {
+            tree,
+            root,
+            duplicates,
+        };
+        return (vec![parsed], exact);
+    }
     let mut out = Vec::new();
     expand(&tree, root, "", &duplicates, &mut out);
-    out
+    (out, false)
 }
 
 /// True for a `kind: List` or any `…List` kind (`RoleBindingList`,

@@ -1,21 +1,21 @@
-//! One validation run: parse every document, gather CRDs, check every resource.
+//! One validation run: check every parsed resource, gather CRDs, check the
+//! custom resources against them.
 //!
-//! Parsing and checking are spread over the available cores; results keep
-//! input order.
-
-use std::num::NonZeroUsize;
-use std::thread;
+//! Checking is spread over the available cores (parsing too, in
+//! `manifests.rs`); results keep input order.
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::manifests::Manifests;
 use super::names;
-use super::parse::{self, Parsed};
+use super::parse::Parsed;
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
 use super::tree::Tree;
 use crate::manifest::File;
+use crate::par;
 
 /// How to validate.
 #[derive(Debug, Clone, Default)]
@@ -40,31 +40,16 @@ impl Options {
 
 /// Validates every resource of `files` strictly; see the module docs.
 pub fn validate(files: &[File], options: &Options) -> Report {
-    // Big files are cut into runs of documents, so that splitting them
-    // into documents is parallel too.
-    let threads = threads();
-    let chunks: Vec<(usize, &str)> = files
-        .iter()
-        .enumerate()
-        .flat_map(|(i, f)| {
-            parse::chunks(&f.content, threads)
-                .into_iter()
-                .map(move |c| (i, c))
-        })
-        .collect();
-    // Pass 1 parses and checks built-in kinds where the documents are, so each
-    // thread frees what it parsed. CRDs and resources of unknown kinds are kept.
-    let mut checked: Vec<Checked<'_>> = par_map(&chunks, 1, |&(file, chunk)| {
-        let path = &files[file].path;
-        parse::documents(chunk, &files[file].content)
-            .into_iter()
-            .flat_map(parse::resources)
-            .map(|parsed| first_pass(path, parsed, options))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    Manifests::parse(files).validate(options)
+}
+
+/// [`validate`] over files already parsed.
+pub(crate) fn run(manifests: &Manifests<'_>, options: &Options) -> Report {
+    let resources: Vec<_> = manifests.resources().collect();
+    // Pass 1 checks built-in kinds. CRDs and resources of unknown kinds are kept.
+    let mut checked: Vec<Checked<'_>> = par::map(&resources, 32, |&(path, parsed)| {
+        first_pass(path, parsed, options)
+    });
     // Pass 2: custom resources, against the CRDs of the whole input.
     let definitions: Vec<Value> = checked
         .iter()
@@ -74,7 +59,7 @@ pub fn validate(files: &[File], options: &Options) -> Report {
         .collect();
     let crds = Crds::collect(&definitions);
     let pending: Vec<&mut Checked<'_>> = checked.iter_mut().filter(|c| c.pending).collect();
-    let resolved = par_map(&pending, 32, |c| {
+    let resolved = par::map(&pending, 32, |c| {
         let kept = c.kept.as_ref().expect("pending resources are kept");
         second_pass(c.resource.clone(), kept, &crds, options)
     });
@@ -83,7 +68,7 @@ pub fn validate(files: &[File], options: &Options) -> Report {
     }
     Report {
         resources: checked.into_iter().map(|c| c.resource).collect(),
-        files: files.len(),
+        files: manifests.files().len(),
     }
 }
 
@@ -103,20 +88,20 @@ struct Kept<'s> {
     duplicates: Vec<(String, String)>,
 }
 
-fn first_pass<'s>(file: &str, parsed: Parsed<'s>, options: &Options) -> Checked<'s> {
+fn first_pass<'s>(file: &str, parsed: &Parsed<'s>, options: &Options) -> Checked<'s> {
     let kept = match parsed {
         Parsed::Object {
             tree,
             root,
             duplicates,
         } => Kept {
-            tree,
-            root,
-            duplicates,
+            tree: Arc::clone(tree),
+            root: *root,
+            duplicates: duplicates.clone(),
         },
         Parsed::Broken(message) => {
             return Checked {
-                resource: failed(resource(file, None), message),
+                resource: failed(resource(file, None), message.clone()),
                 kept: None,
                 pending: false,
             }
@@ -248,30 +233,6 @@ fn name<'k>(kept: &'k Kept<'_>) -> &'k str {
         .iter()
         .find_map(|k| tree.as_str(tree.get(meta?, k)?))
         .unwrap_or_default()
-}
-
-fn threads() -> usize {
-    thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
-/// `items.iter().map(f)`, spread over the available cores, at least
-/// `min_per_thread` items each.
-fn par_map<T: Sync, R: Send>(items: &[T], min_per_thread: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = threads().min(items.len() / min_per_thread).max(1);
-    if threads == 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 #[cfg(test)]

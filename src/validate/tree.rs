@@ -37,6 +37,10 @@ pub(crate) struct Tree<'s> {
     items: Vec<Item<'s>>,
     elements: Vec<u32>,
     members: Vec<(Cow<'s, str>, u32)>,
+    /// Read by the fast parser with no null field dropped and no key
+    /// repeated: [`Tree::to_value`] of the root is then the very value
+    /// serde-saphyr reads from the text (`Manifests` relies on it).
+    exact: bool,
 }
 
 impl<'s> Tree<'s> {
@@ -76,6 +80,11 @@ impl<'s> Tree<'s> {
             .iter()
             .find(|(k, _)| same_key(k, key))
             .map(|&(_, v)| v)
+    }
+
+    /// See the `exact` field.
+    pub(crate) fn is_exact(&self) -> bool {
+        self.exact
     }
 
     pub(crate) fn is_object(&self, node: u32) -> bool {
@@ -143,6 +152,8 @@ pub(crate) struct Builder<'s> {
     open_elements: Vec<u32>,
     /// Scratch for `end_object`: kept members (indices into the open run), in order.
     slots: Vec<Option<usize>>,
+    /// `end_object` dropped a null-valued field.
+    dropped_null: bool,
 }
 
 /// Key equality, with cheap checks before the comparison proper.
@@ -166,6 +177,13 @@ impl<'s> Builder<'s> {
         self.tree
     }
 
+    /// The fast parser's [`Builder::finish`]: the tree is exact unless a
+    /// null field was dropped or `duplicates` were found.
+    pub(crate) fn finish_read(self, duplicates: bool) -> Tree<'s> {
+        let exact = !self.dropped_null && !duplicates;
+        Tree { exact, ..self.tree }
+    }
+
     pub(crate) fn scalar(&mut self, item: Item<'s>) -> u32 {
         self.tree.items.push(item);
         (self.tree.items.len() - 1) as u32
@@ -187,6 +205,7 @@ impl<'s> Builder<'s> {
             tree,
             open_members,
             slots,
+            dropped_null,
             ..
         } = self;
         let open = &open_members[start..];
@@ -234,6 +253,7 @@ impl<'s> Builder<'s> {
             }
         }
         drop(index);
+        *dropped_null |= !nulls.is_empty();
         let member_start = tree.members.len() as u32;
         for &j in slots.iter().flatten() {
             let (key, value) = &mut open_members[start + j];

@@ -79,7 +79,8 @@ pub(crate) fn parse(text: &str) -> Option<(Tree<'_>, u32, Vec<Duplicate>)> {
     if parser.peek().is_some() {
         return None;
     }
-    Some((parser.builder.finish(), root, parser.dups))
+    let tree = parser.builder.finish_read(!parser.dups.is_empty());
+    Some((tree, root, parser.dups))
 }
 
 #[derive(Clone, Copy)]

@@ -39,6 +39,7 @@ mod condops;
 mod filter;
 mod functions;
 mod images;
+mod index;
 mod jmes;
 mod operators;
 mod pattern;
@@ -47,6 +48,7 @@ mod validate;
 mod vars;
 
 use filter::{filter, Filter};
+pub(crate) use index::Index;
 use jmes::Scope;
 use pattern::wildcard;
 use read::Reader;
