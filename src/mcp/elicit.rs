@@ -266,6 +266,7 @@ mod tests {
             intent: "Deploy nginx:1.27 as web".into(),
             environment: None,
             target: Some("gitops".into()),
+            target_path: None,
         };
         let again = fold(&input, &qs, &given);
         assert_eq!(again.intent, "Deploy nginx:1.27 as web. web.example.com");

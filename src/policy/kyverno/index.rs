@@ -46,3 +46,50 @@ impl Policy {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policies(yaml: &str) -> Vec<Policy> {
+        super::super::parse("p.yaml", yaml).unwrap()
+    }
+
+    const POLICY: &str = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  rules:\n  - name: r\n    match: {any: [{resources: {kinds: [MATCH]}}]}\n    validate: {pattern: {metadata: {name: '?*'}}}\n";
+
+    #[test]
+    fn pod_rules_also_apply_to_pod_controllers() {
+        let index = Index::new(&policies(&POLICY.replace("MATCH", "Pod")));
+        for kind in ["Pod", "Deployment", "CronJob", "Job"] {
+            assert!(index.may_apply(0, kind), "{kind}");
+        }
+        assert!(!index.may_apply(0, "Service"));
+    }
+
+    #[test]
+    fn kinds_with_groups_and_wildcards_are_matched_as_match_does() {
+        let index = Index::new(&policies(
+            &POLICY.replace("MATCH", "apps/v1/Deployment, 'Ingress*'"),
+        ));
+        assert!(index.may_apply(0, "Deployment"));
+        assert!(index.may_apply(0, "IngressClass"));
+        assert!(!index.may_apply(0, "Pod"));
+    }
+
+    #[test]
+    fn a_rule_without_kinds_applies_to_every_kind() {
+        let any = POLICY.replace(
+            "{any: [{resources: {kinds: [MATCH]}}]}",
+            "{any: [{resources: {names: [x]}}]}",
+        );
+        let index = Index::new(&policies(&any));
+        assert!(index.may_apply(0, "Service"));
+        let all = POLICY.replace(
+            "any: [{resources: {kinds: [MATCH]}}]",
+            "all: [{resources: {names: [x]}}, {resources: {kinds: [Service]}}]",
+        );
+        let index = Index::new(&policies(&all));
+        assert!(index.may_apply(0, "Service"));
+        assert!(!index.may_apply(0, "Pod"));
+    }
+}
