@@ -281,6 +281,83 @@ fn kyverno_require_limits_flags_pods_and_their_controllers() {
     );
 }
 
+const DENY_HOST_PORTS: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: host-ports
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: host-port-range
+      match:
+        any:
+        - resources:
+            kinds: [Pod]
+      preconditions:
+        all:
+        - key: "{{ request.operation || 'BACKGROUND' }}"
+          operator: NotEquals
+          value: DELETE
+      validate:
+        message: "{{ request.object.metadata.name }}: hostPorts must be 0 or within 5000-6000"
+        foreach:
+        - list: request.object.spec.[initContainers, containers][]
+          deny:
+            conditions:
+              all:
+              - key: "{{ element.ports[].hostPort || `[]` }}"
+                operator: AnyNotIn
+                value: 5000-6000
+              - key: "{{ element.ports[].hostPort || `[]` }}"
+                operator: AnyNotIn
+                value: [0]
+    - name: team-lookup
+      match:
+        any:
+        - resources:
+            kinds: [Pod]
+      context:
+      - name: teams
+        apiCall: {urlPath: /api/v1/namespaces}
+      validate:
+        message: needs the cluster
+        deny: {}
+"#;
+
+#[test]
+fn kyverno_foreach_deny_and_preconditions_are_evaluated_and_cluster_context_is_reported() {
+    let set = PolicySet::empty()
+        .with_source("host-ports.yaml", DENY_HOST_PORTS)
+        .unwrap();
+    let pod = |port: u32| {
+        format!("apiVersion: v1\nkind: Deployment\nmetadata: {{name: d}}\nspec:\n  template:\n    metadata: {{name: web}}\n    spec:\n      containers: [{{name: c, image: 'x:1', ports: [{{containerPort: 80, hostPort: {port}}}]}}]\n")
+    };
+    let findings = check_with(&set, &pod(5500));
+    let unsupported: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "kyverno-unsupported")
+        .collect();
+    assert_eq!(unsupported.len(), 1, "{findings:#?}");
+    assert_eq!(unsupported[0].severity, Severity::Error, "it enforces: an error");
+    assert!(
+        unsupported[0].message.contains("context.apiCall"),
+        "{}",
+        unsupported[0].message
+    );
+    assert!(
+        !findings.iter().any(|f| f.rule == "host-ports/host-port-range"),
+        "{findings:#?}"
+    );
+    let findings = check_with(&set, &pod(80));
+    let hit = findings
+        .iter()
+        .find(|f| f.rule == "host-ports/host-port-range")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(hit.severity, Severity::Error);
+    assert_eq!(hit.resource, "Deployment/d");
+    assert_eq!(hit.message, "web: hostPorts must be 0 or within 5000-6000");
+}
+
 #[test]
 fn repo_rego_policies_follow_conftest_conventions() {
     let v0 = "package main\n\ndeny[msg] {\n  input.kind == \"Service\"\n  input.spec.type == \"LoadBalancer\"\n  msg := sprintf(\"%s: no load balancers\", [input.metadata.name])\n}\n\nwarn[msg] {\n  input.kind == \"Service\"\n  not input.metadata.labels.owner\n  msg := \"services should have an owner\"\n}\n";

@@ -438,13 +438,17 @@ impl Policy {
                 return Vec::new();
             }
         }
+        // The pod of a controller and the variables of each target are
+        // built once per resource, for the rules that need them.
+        let pod = std::cell::OnceCell::new();
+        let scopes = [std::cell::OnceCell::new(), std::cell::OnceCell::new()];
         let mut hits = Vec::new();
         for rule in &self.rules {
-            let (target, prefix) = if rule.matches.matches(doc, kind) {
-                (std::borrow::Cow::Borrowed(doc), "")
+            let (target, prefix, scope) = if rule.matches.matches(doc, kind) {
+                (doc, "", &scopes[0])
             } else if rule.autogen && POD_CONTROLLERS.contains(&kind) && rule.matches.matches(doc, "Pod") {
-                match pod_of(doc, kind) {
-                    Some(pod) => pod,
+                match pod.get_or_init(|| pod_of(doc, kind)) {
+                    Some((pod, prefix)) => (pod, *prefix, &scopes[1]),
                     None => continue,
                 }
             } else {
@@ -453,7 +457,13 @@ impl Policy {
             if rule.excludes.as_ref().is_some_and(|e| e.excludes(doc, kind)) {
                 continue;
             }
-            hits.extend(rule.run(&self.name, doc, &target, prefix));
+            let scope = if rule.queries.is_empty() {
+                // Rules without variables never read the scope.
+                Scope::default()
+            } else {
+                scope.get_or_init(|| Scope::for_object(target)).clone()
+            };
+            hits.extend(rule.run(&self.name, doc, target, prefix, scope));
         }
         hits
     }
@@ -462,15 +472,10 @@ impl Policy {
 impl Rule {
     /// The rule on `target` (the resource, or the pod of a controller at
     /// `prefix` of `doc`): a hit when it fails or cannot be evaluated.
-    fn run(&self, policy: &str, doc: &Value, target: &Value, prefix: &str) -> Option<Hit> {
+    fn run(&self, policy: &str, doc: &Value, target: &Value, prefix: &str, scope: Scope) -> Option<Hit> {
         let mut eval = Eval {
             queries: &self.queries,
-            // Rules without variables never read the scope.
-            scope: if self.queries.is_empty() {
-                Scope::default()
-            } else {
-                Scope::for_object(target)
-            },
+            scope,
             target: std::borrow::Cow::Borrowed(target),
             nesting: 0,
         };
@@ -529,7 +534,7 @@ impl Rule {
 }
 
 /// The pod template of a controller as a Pod, with the JSON pointer prefix.
-fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &'static str)> {
+fn pod_of(doc: &Value, kind: &str) -> Option<(Value, &'static str)> {
     let prefix = if kind == "CronJob" {
         "/spec/jobTemplate/spec/template"
     } else {
@@ -542,7 +547,7 @@ fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &
         "metadata": template.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
         "spec": template.get("spec").cloned().unwrap_or(Value::Null),
     });
-    Some((std::borrow::Cow::Owned(pod), prefix))
+    Some((pod, prefix))
 }
 
 #[cfg(test)]
