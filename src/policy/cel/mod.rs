@@ -207,6 +207,19 @@ impl Cel {
                     message,
                 ));
             }
+            if !p.compiled.constraints.has_rules() {
+                let message = format!(
+                    "{} {:?} has no matchConstraints.resourceRules: it applies to no resource",
+                    p.kind, p.name
+                );
+                out.push(finding(
+                    Severity::Warning,
+                    "cel-matches-nothing",
+                    resource.clone(),
+                    &p.file,
+                    message,
+                ));
+            }
             if p.admission && bindings.is_empty() {
                 let message = format!("ValidatingAdmissionPolicy {:?} has no ValidatingAdmissionPolicyBinding among the policies: it checks nothing (as in a cluster)", p.name);
                 out.push(finding(

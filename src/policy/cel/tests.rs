@@ -270,3 +270,12 @@ fn kubernetes_quantity_and_regex_libraries_are_evaluated() {
     let resources: Vec<&str> = findings.iter().map(|f| f.resource.as_str()).collect();
     assert_eq!(resources, ["Pod/big", "Pod/untagged"], "{findings:#?}");
 }
+
+#[test]
+fn a_policy_without_resource_rules_is_flagged_as_matching_nothing() {
+    let policy = VPOL.replace("  matchConstraints:\n    resourceRules:\n      - apiGroups: [\"\"]\n        apiVersions: [v1]\n        operations: [CREATE, UPDATE]\n        resources: [pods]\n", "");
+    assert!(!policy.contains("matchConstraints"), "{policy}");
+    let findings = check(&policy, &[pod("bad", "nginx", json!({}))]);
+    let rules: Vec<(&str, Severity)> = findings.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
+    assert_eq!(rules, [("cel-matches-nothing", Severity::Warning)]);
+}
