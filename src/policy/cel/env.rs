@@ -28,6 +28,7 @@ pub(super) fn env() -> Arc<Env> {
         // and are reported as evaluation errors (never a pass).
         let _ = env.add_extension(cel::extensions::strings);
         let _ = env.add_extension(cel::extensions::lists);
+        let _ = env.add_extension(super::k8s::extension);
         let _ = env.add_overload(OR_VALUE, OR_VALUE, vec![DYN_TYPE, DYN_TYPE], or_value);
         let _ = env.add_macro(Macro::receiver("orValue", 1, |helper, target, args| {
             let (Some(target), Some(default)) = (target.take(), args.pop()) else {
@@ -68,9 +69,10 @@ fn or_value<'b, 'v>(mut args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Exe
 }
 
 /// Functions and methods the environment provides (operators, whose names
-/// start with `_`, `@` or `!`, are always there). Kubernetes and Kyverno
-/// libraries not listed here (`quantity`, `url`, `ip`, `cidr`, `authorizer`,
-/// Kyverno's `resource`, `http`, `image`, `globalContext`, …) are not.
+/// start with `_`, `@` or `!`, are always there), besides the Kubernetes
+/// ones of `k8s.rs`. Libraries listed nowhere (`url`, `ip`, `cidr`,
+/// `authorizer`, Kyverno's `resource`, `http`, `image`, `globalContext`, …)
+/// are not provided.
 const KNOWN: &[&str] = &[
     // macros
     "has",
@@ -133,7 +135,9 @@ pub(super) fn unknown_functions(program: &cel::Program) -> Vec<String> {
     references
         .functions()
         .into_iter()
-        .filter(|f| !f.starts_with(['_', '@', '!']) && !KNOWN.contains(f))
+        .filter(|f| {
+            !f.starts_with(['_', '@', '!']) && !KNOWN.contains(f) && !super::k8s::FUNCTIONS.contains(f)
+        })
         .map(str::to_string)
         .collect()
 }

@@ -2,7 +2,8 @@
 //! `NamespacedValidatingPolicy`) and Kubernetes `ValidatingAdmissionPolicy`
 //! with its `ValidatingAdmissionPolicyBinding`s, through the `cel` crate
 //! (standard library, strings and lists extensions, optional values, regular
-//! expressions; see `env.rs`).
+//! expressions; see `env.rs`) plus the Kubernetes quantity and regex
+//! libraries (`k8s.rs`).
 //!
 //! Input is the policy documents (plus any other document of the policy
 //! directories, as candidate `params`) and, per check, a resource; output is
@@ -16,7 +17,7 @@
 //! among the checked resources, else one carrying only its name.
 //!
 //! Fail closed: a policy calling a function the interpreter lacks (the
-//! Kubernetes `quantity`, `url`, `ip`/`cidr`, `authorizer` libraries,
+//! Kubernetes `url`, `ip`/`cidr`, `authorizer` libraries,
 //! Kyverno's `resource`, `http`, `image` libraries, …) is not evaluated and
 //! is a `policy-unsupported` finding (an error when it denies); an
 //! expression that fails at run time is a violation (unless `failurePolicy:
@@ -27,6 +28,7 @@
 
 mod admission;
 mod env;
+mod k8s;
 mod matching;
 mod policy;
 
@@ -200,6 +202,19 @@ impl Cel {
                 out.push(finding(
                     severity,
                     "policy-unsupported",
+                    resource.clone(),
+                    &p.file,
+                    message,
+                ));
+            }
+            if !p.compiled.constraints.has_rules() {
+                let message = format!(
+                    "{} {:?} has no matchConstraints.resourceRules: it applies to no resource",
+                    p.kind, p.name
+                );
+                out.push(finding(
+                    Severity::Warning,
+                    "cel-matches-nothing",
                     resource.clone(),
                     &p.file,
                     message,

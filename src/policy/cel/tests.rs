@@ -81,7 +81,7 @@ fn audit_actions_warn_and_failed_expressions_never_pass() {
 
 #[test]
 fn functions_the_interpreter_lacks_are_reported_not_passed() {
-    let policy = VPOL.replace("i.contains(':')", "quantity(i).isInteger()");
+    let policy = VPOL.replace("i.contains(':')", "url(i).getHost() != ''");
     let findings = check(&policy, &[pod("p", "nginx", json!({}))]);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let f = &findings[0];
@@ -89,7 +89,7 @@ fn functions_the_interpreter_lacks_are_reported_not_passed() {
         (f.severity, f.rule.as_str(), f.resource.as_str()),
         (Severity::Error, "policy-unsupported", "ValidatingPolicy/tagged")
     );
-    assert!(f.message.contains("quantity"), "{}", f.message);
+    assert!(f.message.contains("getHost, url"), "{}", f.message);
 }
 
 #[test]
@@ -247,4 +247,35 @@ fn or_value_on_a_plain_value_is_the_value_as_kyverno_reads_it() {
     );
     let findings = check(&policy, &[pod("p", "nginx", json!({}))]);
     assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn kubernetes_quantity_and_regex_libraries_are_evaluated() {
+    let policy = VPOL.replace(
+        "variables.images.all(i, i.contains(':') && !i.endsWith(':latest'))",
+        "object.spec.containers.all(c, quantity(c.resources.limits.memory).isLessThan(quantity('1Gi')) && c.image.find('[0-9]+') != '')",
+    );
+    let sized = |name: &str, memory: &str, image: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"containers": [{"name": "c", "image": image, "resources": {"limits": {"memory": memory}}}]}})
+    };
+    let findings = check(
+        &policy,
+        &[
+            sized("small", "512Mi", "nginx:1"),
+            sized("big", "2G", "nginx:1"),
+            sized("untagged", "1M", "nginx"),
+        ],
+    );
+    let resources: Vec<&str> = findings.iter().map(|f| f.resource.as_str()).collect();
+    assert_eq!(resources, ["Pod/big", "Pod/untagged"], "{findings:#?}");
+}
+
+#[test]
+fn a_policy_without_resource_rules_is_flagged_as_matching_nothing() {
+    let policy = VPOL.replace("  matchConstraints:\n    resourceRules:\n      - apiGroups: [\"\"]\n        apiVersions: [v1]\n        operations: [CREATE, UPDATE]\n        resources: [pods]\n", "");
+    assert!(!policy.contains("matchConstraints"), "{policy}");
+    let findings = check(&policy, &[pod("bad", "nginx", json!({}))]);
+    let rules: Vec<(&str, Severity)> = findings.iter().map(|f| (f.rule.as_str(), f.severity)).collect();
+    assert_eq!(rules, [("cel-matches-nothing", Severity::Warning)]);
 }
