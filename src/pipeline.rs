@@ -297,7 +297,7 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool, known: &[String]) -> 
     if !spec.components.is_empty() {
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
-    let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
+    let rendered = render::render_with(spec, &ctx.layout, &ctx.config.labels, &ctx.conventions.operators)?;
     findings.extend(rendered.findings);
     let is_manifest = |f: &&File| {
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
@@ -393,7 +393,15 @@ fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, environment: &
 }
 
 pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Finding> {
-    let mut findings = validate::check(files);
+    // The data-store operators' resources we render have no schema in the
+    // bundle: the operator's CRD checks them in the cluster.
+    let options = validate::Options {
+        skip: render::stores::rendered_kinds()
+            .map(|(api_version, kind)| format!("{api_version}/{kind}"))
+            .collect(),
+        ..Default::default()
+    };
+    let mut findings = validate::validate(files, &options).findings();
     let settings = ctx.config.policy_settings(environment);
     findings.extend(ctx.policies.check(files, &settings));
     crate::finding::sort(&mut findings);
