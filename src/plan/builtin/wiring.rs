@@ -153,8 +153,21 @@ fn link(app: &Component, store: &Component) -> Link {
             store_secrets: vec![("MYSQL_PASSWORD".into(), "password")],
             ..sql(&user, &user)
         },
+        _ => link_other(store, &host, &port),
+    }
+}
+
+/// The variables of the stores other than SQL databases.
+fn link_other(store: &Component, host: &str, port: &str) -> Link {
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    match store.archetype {
         Archetype::Mongodb => Link {
-            app_env: env(&[("MONGODB_HOST", &host), ("MONGODB_PORT", &port)]),
+            app_env: env(&[("MONGODB_HOST", host), ("MONGODB_PORT", port)]),
             app_secrets: vec![
                 ("MONGODB_USERNAME".into(), "username"),
                 ("MONGODB_PASSWORD".into(), "password"),
@@ -163,18 +176,18 @@ fn link(app: &Component, store: &Component) -> Link {
         },
         Archetype::Redis if sentinel(store) => Link {
             app_env: env(&[
-                ("REDIS_SENTINEL_HOST", &host),
+                ("REDIS_SENTINEL_HOST", host),
                 ("REDIS_SENTINEL_PORT", "26379"),
                 ("REDIS_SENTINEL_MASTER", "mymaster"),
             ]),
             ..Link::default()
         },
         Archetype::Redis => Link {
-            app_env: env(&[("REDIS_HOST", &host), ("REDIS_PORT", &port)]),
+            app_env: env(&[("REDIS_HOST", host), ("REDIS_PORT", port)]),
             ..Link::default()
         },
         Archetype::Rabbitmq => Link {
-            app_env: env(&[("RABBITMQ_HOST", &host), ("RABBITMQ_PORT", &port)]),
+            app_env: env(&[("RABBITMQ_HOST", host), ("RABBITMQ_PORT", port)]),
             app_secrets: vec![
                 ("RABBITMQ_USERNAME".into(), "username"),
                 ("RABBITMQ_PASSWORD".into(), "password"),
@@ -211,7 +224,7 @@ fn link(app: &Component, store: &Component) -> Link {
             ..Link::default()
         },
         Archetype::Memcached => Link {
-            app_env: env(&[("MEMCACHED_HOST", &host), ("MEMCACHED_PORT", &port)]),
+            app_env: env(&[("MEMCACHED_HOST", host), ("MEMCACHED_PORT", port)]),
             ..Link::default()
         },
         _ => Link::default(),
