@@ -307,7 +307,7 @@ fn review_in(
     if !spec.components.is_empty() {
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
-    let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
+    let rendered = render::render_with(spec, &ctx.layout, &ctx.config.labels, &ctx.conventions.operators)?;
     findings.extend(rendered.findings);
     let is_manifest = |f: &&File| {
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
@@ -403,9 +403,17 @@ fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, environment: &
 }
 
 pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Finding> {
+    // The data-store operators' resources we render have no schema in the
+    // bundle: the operator's CRD checks them in the cluster.
+    let options = validate::Options {
+        skip: render::stores::rendered_kinds()
+            .map(|(api_version, kind)| format!("{api_version}/{kind}"))
+            .collect(),
+        ..Default::default()
+    };
     // One parse for schema validation and the policies.
     let manifests = validate::Manifests::parse(files);
-    let mut findings = manifests.validate(&validate::Options::default()).findings();
+    let mut findings = manifests.validate(&options).findings();
     let settings = ctx.config.policy_settings(environment);
     findings.extend(ctx.policies.check_parsed(&manifests, &settings));
     crate::finding::sort(&mut findings);

@@ -22,6 +22,7 @@ mod serve_process;
 mod serve_slack;
 mod slack;
 mod snapshots;
+mod stores;
 mod threats;
 mod util;
 mod validate;

@@ -81,6 +81,13 @@ pub struct Expect {
     /// Most error findings allowed.
     #[serde(default)]
     pub max_error_findings: Option<usize>,
+    /// Rules of findings the plan must carry (`cluster-unsupported`).
+    #[serde(default)]
+    pub findings: Vec<String>,
+    /// Regular expressions each of which must match one of the spec's
+    /// assumptions or questions.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// A field assertion: `equals` (JSON equality) and/or `matches` (regex).
@@ -129,7 +136,8 @@ impl Case {
             .fields
             .iter()
             .filter_map(|f| f.matches.as_deref())
-            .chain(e.error_matches.as_deref());
+            .chain(e.error_matches.as_deref())
+            .chain(e.notes.iter().map(String::as_str));
         for pattern in patterns {
             if let Err(err) = regex_lite::Regex::new(pattern) {
                 problems.push(format!("invalid regular expression {pattern:?}: {err}"));

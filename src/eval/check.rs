@@ -66,6 +66,7 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
         }
     }
     fails.extend(forbidden(plan, &expect.forbidden_strings));
+    fails.extend(notes_and_findings(expect, plan));
     if let Some(max) = expect.max_error_findings {
         let errors: Vec<String> = plan
             .findings
@@ -78,6 +79,25 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
                 "{} error findings > {max}: {}",
                 errors.len(),
                 errors.join("; ")
+            ));
+        }
+    }
+    fails
+}
+
+/// The finding rules and the assumptions or questions a plan must carry.
+fn notes_and_findings(expect: &Expect, plan: &Plan) -> Vec<String> {
+    let mut fails = Vec::new();
+    for rule in &expect.findings {
+        if !plan.findings.iter().any(|f| &f.rule == rule) {
+            fails.push(format!("no {rule} finding"));
+        }
+    }
+    let notes: Vec<&String> = plan.spec.assumptions.iter().chain(&plan.spec.questions).collect();
+    for pattern in &expect.notes {
+        if !notes.iter().any(|n| matches(pattern, n)) {
+            fails.push(format!(
+                "no assumption or question matches {pattern:?}: {notes:?}"
             ));
         }
     }

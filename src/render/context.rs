@@ -7,6 +7,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use super::stores::{self, Members};
 use crate::finding::{Finding, Severity};
 use crate::spec::{Archetype, Component, Probe, Spec, WorkloadKind};
 
@@ -24,6 +25,14 @@ pub(super) struct ProbeView {
     path: Option<String>,
     port: u32,
     initial_delay: u32,
+}
+
+/// A ConfigMap of configuration files and a start script, and where it is mounted.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct ConfigView {
+    pub(super) mount: &'static str,
+    pub(super) files: BTreeMap<String, String>,
+    command: Vec<String>,
 }
 
 /// Everything a template needs for one component.
@@ -52,12 +61,29 @@ pub(super) struct App {
     pub(super) pdb: bool,
     spread: bool,
     pub(super) sentinel: bool,
+    /// A configuration rendered by us, mounted from the `<name>-config`
+    /// ConfigMap and started by its script (a ZooKeeper ensemble).
+    pub(super) config: Option<ConfigView>,
     schedule: Option<String>,
     pub(super) service: bool,
     pub(super) headless: bool,
 }
 
 impl App {
+    /// The image's tag (`8.17.0` of `elasticsearch:8.17.0`), if it has one.
+    pub(super) fn image_tag(&self) -> Option<&str> {
+        let (repo, tag) = self.image.rsplit_once(':')?;
+        (!tag.contains('/') && !repo.contains('@')).then_some(tag)
+    }
+
+    pub(super) fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
+    pub(super) fn replicas(&self) -> u32 {
+        self.replicas
+    }
+
     /// True when the volume needs a standalone PersistentVolumeClaim
     /// (a StatefulSet uses volumeClaimTemplates instead).
     pub(super) fn storage_needs_claim(&self, workload: WorkloadKind) -> bool {
@@ -80,25 +106,58 @@ fn labels(spec: &Spec, comp: &Component, extra: &BTreeMap<String, String>) -> BT
     labels
 }
 
-/// Environment variables and arguments an archetype needs to start at all.
+/// Environment variables and arguments an archetype needs to start at all,
+/// and a `secret-required` finding for the Secret it (or the spec) reads.
 fn archetype_env(
     comp: &Component,
     replicas: u32,
     findings: &mut Vec<Finding>,
 ) -> (Vec<serde_json::Value>, Vec<String>) {
+    let before = findings.len();
+    let out = archetype_start(comp, replicas, findings);
     let secret = format!("{}-credentials", comp.name);
+    let keys: Vec<&str> = comp
+        .secret_refs
+        .iter()
+        .filter(|s| s.secret == secret)
+        .map(|s| s.key.as_str())
+        .collect();
+    if findings.len() == before && !keys.is_empty() {
+        findings.push(secret_required(&comp.name, &secret, &keys));
+    }
+    out
+}
+
+fn secret_required(name: &str, secret: &str, keys: &[&str]) -> Finding {
+    Finding::new(
+        Severity::Info,
+        "secret-required",
+        format!("Secret/{secret}"),
+        "",
+        format!(
+            "{name} reads Secret {secret} (keys: {}); create it outside Git or as a SealedSecret/ExternalSecret before merging",
+            keys.join(", ")
+        ),
+    )
+}
+
+fn archetype_start(
+    comp: &Component,
+    replicas: u32,
+    findings: &mut Vec<Finding>,
+) -> (Vec<serde_json::Value>, Vec<String>) {
+    let secret = format!("{}-credentials", comp.name);
+    // Keys the spec itself reads from the same Secret (an app's user, wired in).
+    let own: Vec<&str> = comp
+        .secret_refs
+        .iter()
+        .filter(|s| s.secret == secret)
+        .map(|s| s.key.as_str())
+        .collect();
     let mut need_secret = |keys: &[&str]| {
-        findings.push(Finding::new(
-            Severity::Info,
-            "secret-required",
-            format!("Secret/{secret}"),
-            "",
-            format!(
-                "{} reads Secret {secret} (keys: {}); create it outside Git or as a SealedSecret/ExternalSecret before merging",
-                comp.name,
-                keys.join(", ")
-            ),
-        ));
+        let extra: Vec<&str> = own.iter().copied().filter(|k| !keys.contains(k)).collect();
+        let keys: Vec<&str> = keys.iter().copied().chain(extra).collect();
+        findings.push(secret_required(&comp.name, &secret, &keys));
     };
     let from_secret = |env: &str, key: &str| serde_json::json!({"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}});
     let plain = |env: &str, value: &str| serde_json::json!({"name": env, "value": value});
@@ -204,16 +263,14 @@ pub(super) fn app(
     spec: &Spec,
     comp: &Component,
     extra_labels: &BTreeMap<String, String>,
+    members: Members,
     findings: &mut Vec<Finding>,
 ) -> App {
     let d = comp.archetype.defaults();
     let workload = comp.archetype.workload();
     let ha = comp.high_availability.clone();
-    let sentinel = comp.archetype == Archetype::Redis && ha.as_ref().is_some_and(|h| h.failover);
-    let replicas = comp
-        .replicas
-        .or_else(|| comp.autoscaling.as_ref().map(|a| a.min_replicas))
-        .unwrap_or(if sentinel { 3 } else { d.replicas });
+    let sentinel = members == Members::Sentinel;
+    let replicas = replicas(comp);
 
     let image = comp
         .image
@@ -293,6 +350,7 @@ pub(super) fn app(
     });
 
     let (mut env, args) = archetype_env(comp, replicas, findings);
+    let config = (members == Members::Ensemble).then(|| zookeeper(comp, replicas, d.data_path));
     env.extend(
         comp.env
             .iter()
@@ -364,9 +422,37 @@ pub(super) fn app(
             && (ha.as_ref().is_some_and(|h| h.pod_disruption_budget) || replicas > 1 && spec.environment == "production"),
         spread: ha.as_ref().is_some_and(|h| h.spread) && long_running,
         sentinel,
+        config,
         schedule: comp.schedule.clone(),
         service: long_running && !ports.is_empty() && comp.archetype != Archetype::Worker,
         headless: workload == WorkloadKind::StatefulSet,
         ports,
+    }
+}
+
+/// The replicas a component runs: as asked, else its autoscaling minimum,
+/// else 3 for Redis with failover (a Sentinel quorum), else the archetype's default.
+pub(super) fn replicas(comp: &Component) -> u32 {
+    let failover = comp.high_availability.as_ref().is_some_and(|h| h.failover);
+    comp.replicas
+        .or_else(|| comp.autoscaling.as_ref().map(|a| a.min_replicas))
+        .unwrap_or(if comp.archetype == Archetype::Redis && failover {
+            3
+        } else {
+            comp.archetype.defaults().replicas
+        })
+}
+
+/// A ZooKeeper ensemble's `zoo.cfg` and start script, mounted at `/config`.
+fn zookeeper(comp: &Component, replicas: u32, data: &str) -> ConfigView {
+    const MOUNT: &str = "/config";
+    ConfigView {
+        mount: MOUNT,
+        files: BTreeMap::from([
+            ("zoo.cfg".to_string(), stores::zoo_cfg(&comp.name, replicas, data)),
+            ("start.sh".to_string(), stores::zookeeper_start(data, MOUNT)),
+            ("logback.xml".to_string(), stores::ZOOKEEPER_LOGBACK.to_string()),
+        ]),
+        command: vec!["sh".into(), format!("{MOUNT}/start.sh")],
     }
 }

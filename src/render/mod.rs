@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+pub mod stores;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use crate::finding::Finding;
 use crate::manifest::File;
 use crate::repo::Layout;
 use crate::spec::{Spec, WorkloadKind};
+use stores::Members;
 
 /// Rendering faults. These are bugs in templates, not user errors.
 #[derive(Debug, thiserror::Error)]
@@ -46,67 +48,114 @@ pub struct Rendered {
 ///
 /// `labels` are extra labels (from `.gitintent.yaml`) put on every resource.
 pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -> Result<Rendered, Error> {
+    render_with(spec, layout, labels, &[])
+}
+
+/// [`render`], where `operators` are the API groups of the data-store
+/// operators the repository already uses (`Conventions::operators`): a data
+/// store they run becomes the operator's resource (see `stores.rs`).
+pub fn render_with(
+    spec: &Spec,
+    layout: &Layout,
+    labels: &BTreeMap<String, String>,
+    operators: &[String],
+) -> Result<Rendered, Error> {
     let mut out = Rendered::default();
     for comp in &spec.components {
-        let app = context::app(spec, comp, labels, &mut out.findings);
+        let members = stores::members(comp, context::replicas(comp), operators, &mut out.findings);
+        let app = context::app(spec, comp, labels, members, &mut out.findings);
         let dir = layout.directory(&spec.environment, &spec.namespace, &comp.name);
-        let mut names: Vec<&str> = Vec::new();
-        let mut docs: Vec<(&str, String)> = Vec::new();
+        let docs = match members {
+            Members::Operator(op) => operator_docs(&app, op)?,
+            _ => component_docs(&app, comp)?,
+        };
+        let names: Vec<&str> = docs.iter().map(|(file, _)| file.as_str()).collect();
         let app_value = minijinja::Value::from(minijinja::value::Serde(&app));
-        let ctx = minijinja::context! { app => app_value.clone() };
-        let mut emit = |file: &'static str, template: &str, ctx: &minijinja::Value| -> Result<(), Error> {
-            docs.push((file, templates::render(template, ctx)?));
-            names.push(file);
-            Ok(())
-        };
-        emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
-        if app.sentinel {
-            let headless = format!("{}-headless", app.name);
-            let quorum = comp.replicas.unwrap_or(3) / 2 + 1;
-            let vars =
-                minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
-            let scripts = minijinja::context! {
-                redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)? + "\n",
-                sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)? + "\n",
-            };
-            let ctx = minijinja::context! { app => app_value.clone(), scripts => scripts };
-            emit("configmap.yaml", "archetypes/redis/configmap.yaml.j2", &ctx)?;
-        }
-        let workload = comp.archetype.workload();
-        if app.storage_needs_claim(workload) {
-            emit("pvc.yaml", "pvc.yaml.j2", &ctx)?;
-        }
-        let workload_file = match workload {
-            WorkloadKind::Deployment => "deployment.yaml",
-            WorkloadKind::StatefulSet => "statefulset.yaml",
-            WorkloadKind::DaemonSet => "daemonset.yaml",
-            WorkloadKind::CronJob => "cronjob.yaml",
-            WorkloadKind::Job => "job.yaml",
-        };
-        emit(workload_file, &format!("{workload_file}.j2"), &ctx)?;
-        if app.service {
-            emit("service.yaml", "service.yaml.j2", &ctx)?;
-        }
-        if app.exposure.is_some() && app.service {
-            emit("ingress.yaml", "ingress.yaml.j2", &ctx)?;
-        }
-        if app.autoscaling.is_some() {
-            emit("hpa.yaml", "hpa.yaml.j2", &ctx)?;
-        }
-        if app.pdb {
-            emit("pdb.yaml", "pdb.yaml.j2", &ctx)?;
-        }
         let kctx = minijinja::context! { app => app_value, files => minijinja::value::Serde(&names) };
         let kustomization = templates::render("kustomization.yaml.j2", &kctx)?;
-        docs.push(("kustomization.yaml", kustomization));
-        for (file, text) in docs {
+        for (file, text) in docs
+            .iter()
+            .map(|(f, t)| (f.as_str(), t))
+            .chain([("kustomization.yaml", &kustomization)])
+        {
             out.files.push(File {
                 path: format!("{dir}/{file}"),
-                content: templates::reformat(file, &text)?,
+                content: templates::reformat(file, text)?,
             });
         }
     }
     Ok(out)
+}
+
+/// The files of a component we run ourselves: (file name, rendered text).
+fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<Vec<(String, String)>, Error> {
+    let mut docs: Vec<(String, String)> = Vec::new();
+    let app_value = minijinja::Value::from(minijinja::value::Serde(app));
+    let ctx = minijinja::context! { app => app_value.clone() };
+    let mut emit = |file: &str, template: &str, ctx: &minijinja::Value| -> Result<(), Error> {
+        docs.push((file.to_string(), templates::render(template, ctx)?));
+        Ok(())
+    };
+    emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
+    if app.sentinel {
+        let headless = format!("{}-headless", app.name);
+        let quorum = context::replicas(comp) / 2 + 1;
+        let vars = minijinja::context! { app => app_value.clone(), headless => headless, quorum => quorum };
+        let scripts = minijinja::context! {
+            redis => templates::render("archetypes/redis/start-redis.sh.j2", &vars)? + "\n",
+            sentinel => templates::render("archetypes/redis/start-sentinel.sh.j2", &vars)? + "\n",
+        };
+        let ctx = minijinja::context! { app => app_value.clone(), scripts => scripts };
+        emit("configmap.yaml", "archetypes/redis/configmap.yaml.j2", &ctx)?;
+    }
+    if app.config.is_some() {
+        emit("configmap.yaml", "archetypes/config.yaml.j2", &ctx)?;
+    }
+    let workload = comp.archetype.workload();
+    if app.storage_needs_claim(workload) {
+        emit("pvc.yaml", "pvc.yaml.j2", &ctx)?;
+    }
+    let workload_file = match workload {
+        WorkloadKind::Deployment => "deployment.yaml",
+        WorkloadKind::StatefulSet => "statefulset.yaml",
+        WorkloadKind::DaemonSet => "daemonset.yaml",
+        WorkloadKind::CronJob => "cronjob.yaml",
+        WorkloadKind::Job => "job.yaml",
+    };
+    emit(workload_file, &format!("{workload_file}.j2"), &ctx)?;
+    if app.service {
+        emit("service.yaml", "service.yaml.j2", &ctx)?;
+    }
+    if app.exposure.is_some() && app.service {
+        emit("ingress.yaml", "ingress.yaml.j2", &ctx)?;
+    }
+    if app.autoscaling.is_some() {
+        emit("hpa.yaml", "hpa.yaml.j2", &ctx)?;
+    }
+    if app.pdb {
+        emit("pdb.yaml", "pdb.yaml.j2", &ctx)?;
+    }
+    Ok(docs)
+}
+
+/// The operator's resource for a data store the repository's operator runs.
+fn operator_docs(app: &context::App, op: &stores::Operator) -> Result<Vec<(String, String)>, Error> {
+    let Some(template) = op.template else {
+        return Ok(Vec::new());
+    };
+    let version = app.image_tag().unwrap_or_default();
+    let mut pool_labels = app.labels().clone();
+    pool_labels.insert("strimzi.io/cluster".into(), app.name.clone());
+    let rf = app.replicas().min(3);
+    let ctx = minijinja::context! {
+        app => minijinja::value::Serde(app),
+        version => version,
+        pool_labels => minijinja::value::Serde(&pool_labels),
+        rf => rf,
+        isr => rf.saturating_sub(1).max(1),
+    };
+    let file = format!("{}.yaml", op.kind.to_ascii_lowercase());
+    Ok(vec![(file, templates::render(template, &ctx)?)])
 }
 
 /// An Ingress routing `exposure` to the Service `service` (port `port`: a

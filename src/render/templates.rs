@@ -48,6 +48,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         "archetypes/redis/start-sentinel.sh.j2",
         include_str!("../../templates/archetypes/redis/start-sentinel.sh.j2"),
     ),
+    (
+        "archetypes/config.yaml.j2",
+        include_str!("../../templates/archetypes/config.yaml.j2"),
+    ),
+    (
+        "archetypes/operators/cnpg.yaml.j2",
+        include_str!("../../templates/archetypes/operators/cnpg.yaml.j2"),
+    ),
+    (
+        "archetypes/operators/strimzi.yaml.j2",
+        include_str!("../../templates/archetypes/operators/strimzi.yaml.j2"),
+    ),
+    (
+        "archetypes/operators/rabbitmq.yaml.j2",
+        include_str!("../../templates/archetypes/operators/rabbitmq.yaml.j2"),
+    ),
+    (
+        "archetypes/operators/eck.yaml.j2",
+        include_str!("../../templates/archetypes/operators/eck.yaml.j2"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -214,3 +214,45 @@ fn redis_with_failover_renders_as_snapshotted() {
         .collect();
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn operator_resources_render_as_snapshotted_and_pass_the_gate() {
+    let operators: Vec<String> = stores::OPERATORS.iter().map(|o| o.group.to_string()).collect();
+    let mut text = String::new();
+    for a in [
+        Archetype::Postgres,
+        Archetype::Kafka,
+        Archetype::Rabbitmq,
+        Archetype::Elasticsearch,
+    ] {
+        let mut spec = Spec::test(a).with(|c| c.replicas = Some(3));
+        spec.normalize().unwrap();
+        let out = render_with(&spec, &Layout::default(), &BTreeMap::new(), &operators).unwrap();
+        assert!(
+            out.files.iter().all(|f| !f.path.ends_with("statefulset.yaml")),
+            "{a}"
+        );
+        assert!(out.findings.iter().any(|f| f.rule == "store-operator"), "{a}");
+        let manifests: Vec<File> = out
+            .files
+            .iter()
+            .filter(|f| !f.path.ends_with("kustomization.yaml"))
+            .cloned()
+            .collect();
+        let gate =
+            crate::pipeline::check_files(&manifests, &crate::pipeline::Context::default(), "production");
+        assert!(gate.iter().all(|f| !f.is_error()), "{a}: {gate:?}");
+        text.extend(out.files.iter().map(|f| format!("# {}\n{}", f.path, f.content)));
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_zookeeper_ensemble_renders_as_snapshotted() {
+    let spec = Spec::test(Archetype::Zookeeper).with(|c| c.replicas = Some(3));
+    let text: String = files(&spec)
+        .iter()
+        .map(|f| format!("# {}\n{}", f.path, f.content))
+        .collect();
+    insta::assert_snapshot!(text);
+}

@@ -52,6 +52,10 @@ pub struct Conventions {
     /// path and reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<(String, String)>,
+    /// API groups of the data-store operators whose resources (or CRDs) the
+    /// repository holds (`render::stores::OPERATORS`), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operators: Vec<String>,
 }
 
 /// Environment names from the directory layout of `snapshot`: the children

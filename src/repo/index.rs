@@ -360,8 +360,16 @@ impl Index {
     pub fn conventions(&self) -> Conventions {
         let mut namespaces = BTreeSet::new();
         let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut operators = BTreeSet::new();
         for r in &self.resources {
             let id = r.identity();
+            // A resource of the operator's group, or its CRD (`clusters.postgresql.cnpg.io`).
+            let crd =
+                (id.kind == "CustomResourceDefinition").then(|| id.name.split_once('.').map(|(_, g)| g));
+            let group = crd.flatten().unwrap_or(id.group.as_str());
+            if let Some(op) = crate::render::stores::OPERATORS.iter().find(|o| o.group == group) {
+                operators.insert(op.group.to_string());
+            }
             if !id.namespace.is_empty() {
                 namespaces.insert(id.namespace.clone());
             }
@@ -391,6 +399,7 @@ impl Index {
                 })
                 .map(|s| (s.path.clone(), s.detail.clone()))
                 .collect(),
+            operators: operators.into_iter().collect(),
         }
     }
 }

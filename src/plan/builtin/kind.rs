@@ -111,6 +111,8 @@ const SINGLE: &[(&str, What)] = &[
     ("backend", What::Strong(Archetype::WebService)),
     ("back-end", What::Strong(Archetype::WebService)),
     ("microservice", What::Strong(Archetype::WebService)),
+    // A well-known app (naming::WELL_KNOWN gives its image): "a wordpress with mysql" is two workloads.
+    ("wordpress", What::Strong(Archetype::WebService)),
     ("service", What::Is(Archetype::WebService)),
     ("app", What::Is(Archetype::WebService)),
     ("application", What::Is(Archetype::WebService)),

@@ -45,6 +45,7 @@ mod target;
 mod text;
 mod update;
 mod verbs;
+mod wiring;
 
 #[cfg(test)]
 mod day2_tests;

@@ -129,12 +129,20 @@ pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
 
 /// Servers asked for by name alone ("2 nginx pods"): the word, a pinned
 /// image that runs under the security defaults, and why that image.
-const WELL_KNOWN: &[(&str, &str, &str)] = &[(
-    "nginx",
-    "nginxinc/nginx-unprivileged:1.27.3",
-    "the official unprivileged build runs as a non-root user on port 8080, as the security defaults require; \
-     give an image to choose another",
-)];
+const WELL_KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "nginx",
+        "nginxinc/nginx-unprivileged:1.27.3",
+        "the official unprivileged build runs as a non-root user on port 8080, as the security defaults require; \
+         give an image to choose another",
+    ),
+    (
+        "wordpress",
+        "bitnami/wordpress:6.7.1",
+        "the Bitnami build runs as a non-root user on port 8080 and reads its database from WORDPRESS_DATABASE_* \
+         variables; give an image to choose another",
+    ),
+];
 
 /// A well-known server named without an image: (word, image, why). The
 /// word stays unclaimed, so "2 nginx pods" still reads as 2 replicas. Not

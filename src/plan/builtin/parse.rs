@@ -11,7 +11,7 @@ use std::ops::Range;
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
-use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing, verbs};
+use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing, verbs, wiring};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
@@ -78,7 +78,7 @@ pub(in crate::plan) fn plan_among(
         });
     }
 
-    let mut assumptions = Vec::new();
+    let mut assumptions: Vec<String> = wiring::move_host(&mut drafts).into_iter().collect();
     let mut questions = Vec::new();
     let mut understood: Vec<String> = Vec::new();
     let environment = choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
@@ -110,6 +110,9 @@ pub(in crate::plan) fn plan_among(
         questions.extend(d.questions.iter().map(prefix));
         components.push(c);
     }
+
+    questions.extend(clusters(&components, &mut assumptions));
+    assumptions.extend(wiring::wire(&mut components));
 
     let namespace = namespace.or_else(|| {
         let team = team?;
@@ -145,6 +148,37 @@ pub(in crate::plan) fn plan_among(
         ));
     }
     Ok(spec)
+}
+
+/// Data stores asked for with several members or failover: Redis and
+/// ZooKeeper form their cluster (an assumption says how clients reach it);
+/// for the others, a question naming the operator that would run the cluster.
+fn clusters(components: &[crate::spec::Component], assumptions: &mut Vec<String>) -> Vec<String> {
+    let mut questions = Vec::new();
+    for c in components {
+        let failover = c.high_availability.as_ref().is_some_and(|h| h.failover);
+        let replicas = c.replicas.unwrap_or(if failover { 3 } else { 1 });
+        if replicas < 2 && !failover {
+            continue;
+        }
+        match c.archetype {
+            Archetype::Redis => assumptions.push(format!(
+                "{0} ×{replicas}: one primary and replicas watched by Sentinel; clients reach the primary through \
+                 Sentinel at {0}:26379, master name mymaster, which keeps working after a failover",
+                c.name
+            )),
+            Archetype::Zookeeper => assumptions.push(format!(
+                "{0} ×{replicas}: one ensemble (myid from the pod ordinal, every server in zoo.cfg); clients use \
+                 {0}:2181",
+                c.name
+            )),
+            a if a.is_stateful() => {
+                questions.extend(crate::render::stores::cluster_question(a, replicas).map(|q| format!("{}: {q}", c.name)))
+            }
+            _ => {}
+        }
+    }
+    questions
 }
 
 /// The environment the plan targets: `--env` first, then the text, then
