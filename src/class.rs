@@ -7,7 +7,7 @@
 //! are exhaustive on purpose: a new variant does not compile until it is
 //! classified here.
 
-use crate::{change, drift, intent, plan, policy, propose, render, repo, spec, Error};
+use crate::{change, drift, intent, lift, plan, policy, propose, render, repo, spec, Error};
 
 /// What an error means to whoever made the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -38,6 +38,7 @@ impl Error {
             Error::Policy(e) => e.class(),
             Error::Propose(e) => e.class(),
             Error::Drift(e) => e.class(),
+            Error::Lift(e) => e.class(),
         }
     }
 
@@ -172,6 +173,15 @@ impl drift::Error {
             | E::Kubeconfig(_)
             | E::Selector(_) => Class::BadInput,
             E::Unreachable { .. } | E::Timeout { .. } => Class::Upstream,
+        }
+    }
+}
+
+impl lift::Error {
+    pub fn class(&self) -> Class {
+        use lift::Error as E;
+        match self {
+            E::Read { .. } | E::Parse { .. } | E::Empty(_) | E::Spec(_) => Class::BadInput,
         }
     }
 }
@@ -587,6 +597,24 @@ mod tests {
                 .into(),
                 Upstream,
             ),
+            (
+                lift::Error::Read {
+                    path: s("p"),
+                    source: io(),
+                }
+                .into(),
+                BadInput,
+            ),
+            (
+                lift::Error::Parse {
+                    path: s("p"),
+                    message: s("m"),
+                }
+                .into(),
+                BadInput,
+            ),
+            (lift::Error::Empty(s("p")).into(), BadInput),
+            (lift::Error::Spec(s("x")).into(), BadInput),
         ]);
         all
     }
@@ -594,7 +622,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 71, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 75, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

@@ -55,6 +55,14 @@ pub(super) struct App {
     schedule: Option<String>,
     pub(super) service: bool,
     pub(super) headless: bool,
+    /// Pod and container options (`render/pod.rs`).
+    pod: serde_json::Value,
+    /// The Service's type, cluster IP and ports.
+    svc: serde_json::Value,
+    /// Job and cron job settings.
+    batch: serde_json::Value,
+    /// The Role and binding, or null.
+    pub(super) rbac: serde_json::Value,
 }
 
 impl App {
@@ -292,7 +300,10 @@ pub(super) fn app(
         "limits": {"cpu": r.limits.cpu.unwrap_or(d.limits.0.into()), "memory": r.limits.memory.unwrap_or(d.limits.1.into())},
     });
 
-    let (mut env, args) = archetype_env(comp, replicas, findings);
+    let (mut env, mut args) = archetype_env(comp, replicas, findings);
+    if let Some(p) = comp.pod.as_ref().filter(|p| !p.args.is_empty()) {
+        args = p.args.clone();
+    }
     env.extend(
         comp.env
             .iter()
@@ -300,6 +311,9 @@ pub(super) fn app(
     );
     env.extend(comp.secret_refs.iter().map(|s| {
         serde_json::json!({"name": s.env, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}})
+    }));
+    env.extend(comp.pod.iter().flat_map(|p| &p.config_map_refs).map(|r| {
+        serde_json::json!({"name": r.env, "valueFrom": {"configMapKeyRef": {"name": r.config_map, "key": r.key}}})
     }));
 
     let storage = comp
@@ -329,7 +343,14 @@ pub(super) fn app(
     }
 
     let long_running = !batch;
+    let port_pairs: Vec<(String, u32)> = ports.iter().map(|p| (p.name.clone(), p.port)).collect();
+    let svc = super::pod::service(comp, &port_pairs, findings);
+    let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
     App {
+        pod: super::pod::pod(comp),
+        svc,
+        batch: super::pod::batch(comp),
+        rbac: super::pod::rbac(comp, findings),
         name: comp.name.clone(),
         namespace: spec.namespace.clone(),
         environment: spec.environment.clone(),
@@ -365,7 +386,9 @@ pub(super) fn app(
         spread: ha.as_ref().is_some_and(|h| h.spread) && long_running,
         sentinel,
         schedule: comp.schedule.clone(),
-        service: long_running && !ports.is_empty() && comp.archetype != Archetype::Worker,
+        service: long_running
+            && has_service_ports
+            && (comp.archetype != Archetype::Worker || comp.service.is_some()),
         headless: workload == WorkloadKind::StatefulSet,
         ports,
     }

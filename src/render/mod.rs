@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+mod pod;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -60,6 +61,9 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
             Ok(())
         };
         emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
+        if !app.rbac.is_null() {
+            emit("rbac.yaml", "rbac.yaml.j2", &ctx)?;
+        }
         if app.sentinel {
             let headless = format!("{}-headless", app.name);
             let quorum = comp.replicas.unwrap_or(3) / 2 + 1;
