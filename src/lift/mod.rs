@@ -45,9 +45,6 @@ pub enum Error {
     /// No manifests under the given paths.
     #[error("no Kubernetes manifests under {0}")]
     Empty(String),
-    /// The lifted spec does not pass the spec's checks (more than 20 workloads, duplicate names).
-    #[error("the lifted spec is not acceptable: {0}")]
-    Spec(String),
 }
 
 /// One field the spec cannot carry.

@@ -323,10 +323,13 @@ pub(super) fn app(
         .or_else(|| d.storage.map(|size| (size.to_string(), None)))
         .map(|(size, class)| serde_json::json!({"size": size, "class": class, "mount": d.data_path}));
 
+    let port_pairs: Vec<(String, u32)> = ports.iter().map(|p| (p.name.clone(), p.port)).collect();
+    let svc = super::pod::service(comp, &port_pairs, findings);
+    let service_port = svc["ports"][0]["name"].as_str().map(str::to_string);
     let exposure = comp.exposure.as_ref().map(|e| {
         serde_json::json!({
             "host": e.host, "path": e.path.clone().unwrap_or_else(|| "/".into()), "tls": e.tls,
-            "port": ports.first().map(|p| p.name.clone()).unwrap_or_else(|| "http".into()),
+            "port": service_port.clone().unwrap_or_else(|| "http".into()),
         })
     });
     if comp.exposure.is_some() && ports.is_empty() {
@@ -343,8 +346,6 @@ pub(super) fn app(
     }
 
     let long_running = !batch;
-    let port_pairs: Vec<(String, u32)> = ports.iter().map(|p| (p.name.clone(), p.port)).collect();
-    let svc = super::pod::service(comp, &port_pairs, findings);
     let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
     App {
         pod: super::pod::pod(comp),

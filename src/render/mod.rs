@@ -140,4 +140,6 @@ pub fn ingress(
 }
 
 #[cfg(test)]
+mod options_tests;
+#[cfg(test)]
 mod tests;
