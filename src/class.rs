@@ -7,7 +7,7 @@
 //! are exhaustive on purpose: a new variant does not compile until it is
 //! classified here.
 
-use crate::{change, drift, intent, plan, policy, propose, render, repo, spec, Error};
+use crate::{change, drift, intent, lift, plan, policy, propose, render, repo, spec, Error};
 
 /// What an error means to whoever made the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -38,6 +38,7 @@ impl Error {
             Error::Policy(e) => e.class(),
             Error::Propose(e) => e.class(),
             Error::Drift(e) => e.class(),
+            Error::Lift(e) => e.class(),
         }
     }
 
@@ -177,6 +178,15 @@ impl drift::Error {
             | E::Kubeconfig(_)
             | E::Selector(_) => Class::BadInput,
             E::Unreachable { .. } | E::Timeout { .. } => Class::Upstream,
+        }
+    }
+}
+
+impl lift::Error {
+    pub fn class(&self) -> Class {
+        use lift::Error as E;
+        match self {
+            E::Read { .. } | E::Parse { .. } | E::Empty(_) => Class::BadInput,
         }
     }
 }
@@ -599,6 +609,23 @@ mod tests {
                 .into(),
                 Upstream,
             ),
+            (
+                lift::Error::Read {
+                    path: s("p"),
+                    source: io(),
+                }
+                .into(),
+                BadInput,
+            ),
+            (
+                lift::Error::Parse {
+                    path: s("p"),
+                    message: s("m"),
+                }
+                .into(),
+                BadInput,
+            ),
+            (lift::Error::Empty(s("p")).into(), BadInput),
         ]);
         all
     }

@@ -11,6 +11,7 @@ pub mod drift;
 pub mod eval;
 pub mod finding;
 pub mod intent;
+pub mod lift;
 pub mod limits;
 pub mod manifest;
 pub mod mcp;
@@ -53,6 +54,8 @@ pub enum Error {
     Propose(#[from] propose::Error),
     #[error(transparent)]
     Drift(#[from] drift::Error),
+    #[error(transparent)]
+    Lift(#[from] lift::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -115,6 +115,11 @@ pub(crate) fn yaml_values(
     serde_saphyr::from_multiple_with_options(text, yaml_options_with(text, budget))
 }
 
+/// One YAML document as a JSON value under the limits, or the error's message.
+pub fn yaml_value(text: &str) -> Result<Value, String> {
+    serde_saphyr::from_str_with_options(text, yaml_options(text)).map_err(|e| yaml_message(&e))
+}
+
 /// A typed value read from YAML under the limits (errors keep their snippet).
 pub(crate) fn yaml_typed<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
     let options = serde_saphyr::Options {

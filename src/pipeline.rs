@@ -243,6 +243,28 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     })
 }
 
+/// Renders and validates a spec given as is (`plan --spec`): it is checked
+/// as a model's reply would be ([`Spec::from_untrusted_json`] upstream), then
+/// reviewed like any planned spec. The plan's planner is `spec`.
+pub fn run_spec(mut spec: Spec, ctx: &Context) -> Result<Plan> {
+    spec.normalize()?;
+    let reviewed = review(&mut spec, ctx)?;
+    Ok(Plan {
+        intent: String::new(),
+        planner: "spec",
+        model: None,
+        prompt_version: None,
+        spec,
+        files: reviewed.files,
+        operations: reviewed.operations,
+        in_place: reviewed.in_place,
+        findings: reviewed.findings,
+        usage: Usage::default(),
+        attempts: 0,
+        raw_reply: None,
+    })
+}
+
 /// What [`review`] makes of a spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reviewed {

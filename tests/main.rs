@@ -6,6 +6,7 @@ mod eval;
 mod eval_cli;
 mod evals;
 mod hostile;
+mod lift;
 mod mcp;
 mod openai;
 mod policy;

@@ -13,9 +13,11 @@ mod common;
 mod drift;
 mod drift_propose;
 mod eval;
+mod lift;
 mod mcp;
 mod output;
 mod plan;
+mod plan_spec;
 mod propose;
 mod recording;
 mod schemas;
@@ -66,6 +68,8 @@ enum Command {
     Drift(drift::Args),
     /// Serve MCP tools (plan, validate, list_workloads, drift, propose) over stdio for AI assistants.
     Mcp(mcp::Args),
+    /// Read existing manifests and print the spec that renders them, with what it cannot carry.
+    Lift(lift::Args),
 }
 
 /// How long git may wait to connect to a remote, and for each read or write
@@ -111,6 +115,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Drift(args) => drift::run(args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Lift(args) => lift::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -19,7 +19,12 @@ use super::output::{Spinner, Style};
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// What to deploy, in plain language; `-` reads it from stdin.
-    intent: OsString,
+    #[arg(required_unless_present = "spec")]
+    intent: Option<OsString>,
+    /// Render this spec (JSON or YAML, e.g. from `gitintent lift`) instead of
+    /// planning an intent; it is checked as a model's reply is.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["intent", "server", "planner", "cache"])]
+    spec: Option<PathBuf>,
     /// The GitOps repository (its `.gitintent.yaml` decides layout and environments).
     #[arg(long)]
     repo: Option<PathBuf>,
@@ -64,19 +69,25 @@ pub(crate) struct Args {
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let text = match read_intent(std::mem::take(&mut args.intent)) {
-        Ok(t) => t,
-        Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
+    let given = match args
+        .spec
+        .as_deref()
+        .map(|p| super::plan_spec::read(p, args.environment.as_deref()))
+    {
+        Some(Ok(spec)) => Some(spec),
+        Some(Err(m)) => return Ok(fail(format, exit::BAD_INPUT, m)),
+        None => None,
+    };
+    let text = match &given {
+        Some(_) => String::new(),
+        None => match read_intent(args.intent.take().unwrap_or_default()) {
+            Ok(t) => t,
+            Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
+        },
     };
     if let Some(server) = &args.server {
         return run_remote(server, &args, &text);
     }
-    let intent = match Intent::new(&text, args.environment.as_deref())
-        .and_then(|i| i.with_target(args.target.as_deref()))
-    {
-        Ok(i) => i,
-        Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
-    };
     // A git repository is read at its base ref; a plain directory as before.
     let opened = match &args.repo {
         Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
@@ -89,52 +100,22 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         Ok(opened) => opened,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
-    let planner = match choose_planner(args.planner) {
-        Ok(p) => p,
-        Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
+    let planned = match given {
+        Some(spec) => pipeline::run_spec(spec, &ctx),
+        None => match plan_intent(&args, &text, &ctx)? {
+            Ok(plan) => plan,
+            Err(code_message) => return Ok(fail(format, code_message.0, code_message.1)),
+        },
+    };
+    let mut plan = match planned {
+        Ok(plan) => plan,
+        Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
-    let cache = match (&args.cache, &planner) {
-        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
-            Some(dir) => Some((dir, p.config().clone())),
-            None => {
-                return Ok(fail(
-                    format,
-                    exit::BAD_INPUT,
-                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
-                ))
-            }
-        },
-        (Some(_), Planner::Builtin) => {
-            eprintln!("note: --cache has no effect with the builtin planner");
-            None
-        }
-        (None, _) => None,
-    };
-    let result = runtime.block_on(async {
-        // The cassette answers repeated requests and forwards the rest.
-        let (_cassette, planner) = match cache {
-            Some((dir, config)) => {
-                let mode = gitintent::cassette::Mode::Cache {
-                    upstream: config.base_url.clone(),
-                };
-                let (c, p) = super::recording::through(&config, &dir, mode).await?;
-                (Some(c), p)
-            }
-            None => (None, planner),
-        };
-        let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
-            .then(|| Spinner::start("asking the model for a spec…"));
-        anyhow::Ok(pipeline::run(&intent, &planner, &ctx).await)
-    });
-    let mut plan = match result? {
-        Ok(plan) => plan,
-        Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
-    };
     if args.cluster {
         let options = gitintent::drift::ClusterOptions {
             kubeconfig: args.kubeconfig.clone(),
@@ -232,6 +213,65 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// Plans the intent `text` with the chosen planner (through the response
+/// cache with `--cache`). The outer error is a failure to start; the inner
+/// `Err` an exit code and message for bad flags.
+fn plan_intent(
+    args: &Args,
+    text: &str,
+    ctx: &Context,
+) -> anyhow::Result<Result<gitintent::Result<Plan>, (u8, String)>> {
+    let format = args.format;
+    let intent = match Intent::new(text, args.environment.as_deref())
+        .and_then(|i| i.with_target(args.target.as_deref()))
+    {
+        Ok(i) => i,
+        Err(e) => return Ok(Err((exit::BAD_INPUT, e.to_string()))),
+    };
+    let planner = match choose_planner(args.planner) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err((exit::BAD_INPUT, e.to_string()))),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .context("starting the async runtime")?;
+    let cache = match (&args.cache, &planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Some((dir, p.config().clone())),
+            None => {
+                return Ok(Err((
+                    exit::BAD_INPUT,
+                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+                )))
+            }
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            None
+        }
+        (None, _) => None,
+    };
+    let result = runtime.block_on(async {
+        // The cassette answers repeated requests and forwards the rest.
+        let (_cassette, planner) = match cache {
+            Some((dir, config)) => {
+                let mode = gitintent::cassette::Mode::Cache {
+                    upstream: config.base_url.clone(),
+                };
+                let (c, p) = super::recording::through(&config, &dir, mode).await?;
+                (Some(c), p)
+            }
+            None => (None, planner),
+        };
+        let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
+            .then(|| Spinner::start("asking the model for a spec…"));
+        anyhow::Ok(pipeline::run(&intent, &planner, ctx).await)
+    });
+    Ok(Ok(result?))
 }
 
 /// A refused path (outside the repository, through a link, into `.git`) is

@@ -67,6 +67,14 @@ pub(super) struct App {
     schedule: Option<String>,
     pub(super) service: bool,
     pub(super) headless: bool,
+    /// Pod and container options (`render/pod.rs`).
+    pod: serde_json::Value,
+    /// The Service's type, cluster IP and ports.
+    svc: serde_json::Value,
+    /// Job and cron job settings.
+    batch: serde_json::Value,
+    /// The Role and binding, or null.
+    pub(super) rbac: serde_json::Value,
 }
 
 impl App {
@@ -349,7 +357,10 @@ pub(super) fn app(
         "limits": {"cpu": r.limits.cpu.unwrap_or(d.limits.0.into()), "memory": r.limits.memory.unwrap_or(d.limits.1.into())},
     });
 
-    let (mut env, args) = archetype_env(comp, replicas, findings);
+    let (mut env, mut args) = archetype_env(comp, replicas, findings);
+    if let Some(p) = comp.pod.as_ref().filter(|p| !p.args.is_empty()) {
+        args = p.args.clone();
+    }
     let config = (members == Members::Ensemble).then(|| zookeeper(comp, replicas, d.data_path));
     env.extend(
         comp.env
@@ -359,6 +370,9 @@ pub(super) fn app(
     env.extend(comp.secret_refs.iter().map(|s| {
         serde_json::json!({"name": s.env, "valueFrom": {"secretKeyRef": {"name": s.secret, "key": s.key}}})
     }));
+    env.extend(comp.pod.iter().flat_map(|p| &p.config_map_refs).map(|r| {
+        serde_json::json!({"name": r.env, "valueFrom": {"configMapKeyRef": {"name": r.config_map, "key": r.key}}})
+    }));
 
     let storage = comp
         .storage
@@ -367,10 +381,13 @@ pub(super) fn app(
         .or_else(|| d.storage.map(|size| (size.to_string(), None)))
         .map(|(size, class)| serde_json::json!({"size": size, "class": class, "mount": d.data_path}));
 
+    let port_pairs: Vec<(String, u32)> = ports.iter().map(|p| (p.name.clone(), p.port)).collect();
+    let svc = super::pod::service(comp, &port_pairs, findings);
+    let service_port = svc["ports"][0]["name"].as_str().map(str::to_string);
     let exposure = comp.exposure.as_ref().map(|e| {
         serde_json::json!({
             "host": e.host, "path": e.path.clone().unwrap_or_else(|| "/".into()), "tls": e.tls,
-            "port": ports.first().map(|p| p.name.clone()).unwrap_or_else(|| "http".into()),
+            "port": service_port.clone().unwrap_or_else(|| "http".into()),
         })
     });
     if comp.exposure.is_some() && ports.is_empty() {
@@ -387,7 +404,12 @@ pub(super) fn app(
     }
 
     let long_running = !batch;
+    let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
     App {
+        pod: super::pod::pod(comp),
+        svc,
+        batch: super::pod::batch(comp),
+        rbac: super::pod::rbac(comp, findings),
         name: comp.name.clone(),
         namespace: spec.namespace.clone(),
         environment: spec.environment.clone(),
@@ -424,7 +446,9 @@ pub(super) fn app(
         sentinel,
         config,
         schedule: comp.schedule.clone(),
-        service: long_running && !ports.is_empty() && comp.archetype != Archetype::Worker,
+        service: long_running
+            && has_service_ports
+            && (comp.archetype != Archetype::Worker || comp.service.is_some()),
         headless: workload == WorkloadKind::StatefulSet,
         ports,
     }

@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+mod pod;
 pub mod stores;
 mod templates;
 
@@ -97,6 +98,9 @@ fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<V
         Ok(())
     };
     emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
+    if !app.rbac.is_null() {
+        emit("rbac.yaml", "rbac.yaml.j2", &ctx)?;
+    }
     if app.sentinel {
         let headless = format!("{}-headless", app.name);
         let quorum = context::replicas(comp) / 2 + 1;
@@ -184,5 +188,7 @@ pub fn ingress(
     templates::reformat("ingress.yaml", &templates::render("ingress.yaml.j2", &ctx)?)
 }
 
+#[cfg(test)]
+mod options_tests;
 #[cfg(test)]
 mod tests;

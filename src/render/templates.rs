@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("hpa.yaml.j2", include_str!("../../templates/hpa.yaml.j2")),
     ("pdb.yaml.j2", include_str!("../../templates/pdb.yaml.j2")),
     ("pvc.yaml.j2", include_str!("../../templates/pvc.yaml.j2")),
+    ("rbac.yaml.j2", include_str!("../../templates/rbac.yaml.j2")),
     (
         "kustomization.yaml.j2",
         include_str!("../../templates/kustomization.yaml.j2"),

@@ -230,6 +230,7 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
         E::Policy(_) => ("invalid_policy", "internal", "loading policies"),
         E::Render(_) => ("invalid_intent", "internal", "rendering"),
         E::Propose(_) => ("proposal_refused", "proposal_failed", "the proposal"),
+        E::Lift(_) => ("invalid_manifests", "internal", "lifting manifests"),
     };
     let (refused, failed, what) = stage;
     match e.class() {

@@ -89,7 +89,7 @@ impl Checker {
         }
     }
 
-    fn text(&mut self, path: &str, value: &str, max: usize) {
+    pub(super) fn text(&mut self, path: &str, value: &str, max: usize) {
         if value.len() > max {
             self.fail(path, format!("longer than {max} characters"));
         }
@@ -306,6 +306,7 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             );
         }
     }
+    options(c, at, comp);
     match (&comp.schedule, comp.archetype) {
         (Some(s), Archetype::CronJob) => {
             if let Err(m) = check_cron(s) {
@@ -318,6 +319,30 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             format!("a {other} has no schedule; use null"),
         ),
         (None, _) => {}
+    }
+}
+
+/// The option groups added by issue 16, each checked by its own module.
+fn options(c: &mut Checker, at: &str, comp: &mut Component) {
+    let batch = matches!(comp.archetype, Archetype::Job | Archetype::CronJob);
+    if let Some(pod) = &mut comp.pod {
+        super::pod::check(c, &format!("{at}/pod"), pod);
+    }
+    if let Some(service) = &mut comp.service {
+        super::service::check(c, &format!("{at}/service"), service);
+    }
+    match &comp.batch {
+        Some(b) if batch => {
+            super::batch::check(c, &format!("{at}/batch"), b, comp.archetype == Archetype::CronJob)
+        }
+        Some(_) => c.fail(
+            format!("{at}/batch"),
+            format!("a {} is not a job; set batch to null", comp.archetype),
+        ),
+        None => {}
+    }
+    if let Some(r) = &comp.rbac {
+        super::rbac::check(c, &format!("{at}/rbac"), r);
     }
 }
 
@@ -375,7 +400,7 @@ pub(crate) fn is_memory(s: &str) -> bool {
     is_number(num) && ["", "Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"].contains(&unit)
 }
 
-fn is_dns_subdomain(s: &str) -> bool {
+pub(super) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|label| {
@@ -397,14 +422,14 @@ fn is_url_path(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
 }
 
-fn is_env_name(s: &str) -> bool {
+pub(crate) fn is_env_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-pub(super) fn check_image(image: &str) -> Result<(), String> {
+pub(crate) fn check_image(image: &str) -> Result<(), String> {
     let ok_chars = image
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));

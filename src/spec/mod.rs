@@ -10,17 +10,29 @@
 //! sanitises names. This module does not render anything and does not decide
 //! file paths.
 
+mod absent;
 mod archetype;
+mod batch;
 mod change;
 mod check;
+mod pod;
+mod rbac;
 mod schema;
 pub mod secrets;
+mod service;
 
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
+pub use batch::{BatchOptions, ConcurrencyPolicy, RestartPolicy};
 pub use change::{Change, Operation, Update};
-pub(crate) use check::CRON_MACROS;
+pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
+pub use pod::{
+    ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, HostAlias, KeyValue, NodeRequirement, PodOptions,
+    PullPolicy, SelectorOperator, TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
+};
+pub use rbac::{Rbac, RbacRule, Verb};
 pub use schema::{schema, schema_json};
+pub use service::{Protocol, ServiceOptions, ServicePort, ServiceType};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -100,6 +112,19 @@ pub struct Component {
     pub schedule: Option<String>,
     /// High availability; null means none.
     pub high_availability: Option<HighAvailability>,
+    // Added by issue 16; absent in older replies reads as null (see `absent.rs`).
+    /// Container and pod options (command, args, scheduling, volumes, DNS, hooks); null keeps the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodOptions>,
+    /// The Service's type and ports; null keeps the default ClusterIP Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceOptions>,
+    /// Job and cron job options; null keeps the defaults. Only for job and cron_job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchOptions>,
+    /// Kubernetes API rights of the component's ServiceAccount; null means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbac: Option<Rbac>,
 }
 
 /// A container port.
@@ -216,7 +241,8 @@ impl Spec {
     /// The value is checked against the spec schema first, so the error lists
     /// every schema violation at once; then [`Spec::check`] runs.
     pub fn from_untrusted_json(text: &str) -> Result<Spec, Error> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(Error::Json)?;
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(Error::Json)?;
+        absent::fill(&mut value);
         let errors = schema::violations(&value);
         if !errors.is_empty() {
             return Err(Error::Schema(errors));
@@ -263,6 +289,10 @@ impl Component {
             secret_refs: Vec::new(),
             schedule: None,
             high_availability: None,
+            pod: None,
+            service: None,
+            batch: None,
+            rbac: None,
         }
     }
 }

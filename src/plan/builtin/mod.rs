@@ -26,8 +26,11 @@
 //!    [`scaling`], [`sizing`] and [`network`] fill a [`draft::Draft`];
 //! 5. [`draft::build`] fills defaults, recording each as an assumption.
 //!
-//! It does not understand free-form configuration (config files, commands,
-//! arguments, sidecars); those need the model planner or a hand edit.
+//! Before all of this, [`options`] reads and cuts out the plain phrasings of
+//! pod, Service and RBAC options ("running `python manage.py migrate`", "on
+//! nodes labelled gpu=true", "a NodePort service on 30080", "a Role that can
+//! get and list pods"). It does not understand free-form configuration
+//! (config files, sidecars); those need the model planner or a hand edit.
 
 mod credentials;
 mod day2;
@@ -36,6 +39,7 @@ mod guard;
 mod kind;
 mod naming;
 mod network;
+mod options;
 mod parse;
 mod scaling;
 mod schedule;

@@ -11,7 +11,9 @@ use std::ops::Range;
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
-use super::{credentials, day2, guard, naming, network, scaling, schedule, scope, sizing, verbs, wiring};
+use super::{
+    credentials, day2, guard, naming, network, options, scaling, schedule, scope, sizing, verbs, wiring,
+};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
@@ -45,7 +47,8 @@ pub(in crate::plan) fn plan_among(
     if let Some(changes) = day2::plan(intent, environments, workloads) {
         return changes;
     }
-    let mut w = Words::new(&intent.text);
+    let (rest, options) = options::extract(&intent.text)?;
+    let mut w = Words::new(&rest);
     if let Some(e) = verbs::change_inside_create(&w) {
         return Err(e);
     }
@@ -128,6 +131,16 @@ pub(in crate::plan) fn plan_among(
         ));
         ns
     });
+    if !options.is_empty() {
+        if components.len() != 1 {
+            return Err(Error::NotUnderstood {
+                reason: "commands, node placement, mounts, Service types and roles apply to one workload; plan                          the workloads one at a time"
+                    .into(),
+                understood: options.understood,
+            });
+        }
+        options.apply(&mut components[0])?;
+    }
     let mut spec = Spec {
         environment,
         namespace,

@@ -132,3 +132,73 @@ fn a_version_before_a_singular_noun_is_a_version() {
         Some(3)
     );
 }
+
+/// The plain phrasings of issue 16's options, each with the spec it must give.
+#[test]
+fn pod_service_and_rbac_options_in_plain_words() {
+    use crate::spec::{ServiceType, TolerationOperator, Verb, VolumeSource};
+    let s = spec("run a job using image acme/shop:2.1 running `python manage.py migrate` in staging");
+    let c = &s.components[0];
+    assert_eq!(c.archetype, Archetype::Job);
+    assert_eq!(
+        c.pod.as_ref().unwrap().command,
+        ["python", "manage.py", "migrate"]
+    );
+    let s = spec("deploy a worker using image acme/tool:1.0 with command /bin/tool and args --fast in dev");
+    let pod = s.components[0].pod.clone().unwrap();
+    assert_eq!(
+        (pod.command, pod.args),
+        (vec!["/bin/tool".to_string()], vec!["--fast".to_string()])
+    );
+    let s = spec("deploy a worker using image acme/train:3 on nodes labelled gpu=true tolerating the dedicated=batch taint in prod");
+    let pod = s.components[0].pod.clone().unwrap();
+    assert_eq!(
+        (
+            pod.node_selector[0].key.as_str(),
+            pod.node_selector[0].value.as_str()
+        ),
+        ("gpu", "true")
+    );
+    let t = &pod.tolerations[0];
+    assert_eq!(
+        (t.key.as_deref(), t.operator, t.value.as_deref()),
+        (Some("dedicated"), TolerationOperator::Equal, Some("batch"))
+    );
+    let s = spec(
+        "deploy acme/web:1.4 as web on port 8080 and mount the app-config ConfigMap at /etc/app in staging",
+    );
+    let v = &s.components[0].pod.as_ref().unwrap().volumes[0];
+    assert_eq!(
+        (v.source, v.from.as_deref(), v.mount_path.as_str()),
+        (VolumeSource::ConfigMap, Some("app-config"), "/etc/app")
+    );
+    let s = spec("deploy acme/web:1.4 as web on port 8080 with a NodePort service on 30080 in staging");
+    let svc = s.components[0].service.as_ref().unwrap();
+    assert_eq!(
+        (svc.kind, svc.ports[0].node_port, svc.ports[0].port),
+        (ServiceType::NodePort, Some(30080), 8080)
+    );
+    let s = spec("deploy a worker using image acme/watcher:1 with a Role that can get and list pods in dev");
+    let rbac = s.components[0].rbac.as_ref().unwrap();
+    assert!(!rbac.cluster_wide);
+    assert_eq!(rbac.rules[0].resources, ["pods"]);
+    assert_eq!(rbac.rules[0].verbs, [Verb::Get, Verb::List]);
+    assert_eq!(rbac.rules[0].api_groups, [""]);
+}
+
+#[test]
+fn an_option_phrase_that_cannot_be_read_is_refused_not_half_applied() {
+    let refused = |text: &str| plan(&Intent::new(text, None).unwrap()).unwrap_err().to_string();
+    assert!(
+        refused("deploy a worker using image acme/w:1 with a Role that can frobnicate pods in dev")
+            .contains("frobnicate")
+    );
+    assert!(
+        refused("deploy a worker using image acme/w:1 with a Role that can get widgets in dev")
+            .contains("widgets")
+    );
+    assert!(
+        refused("deploy a worker using image acme/w:1 with a NodePort service on 30080 in dev")
+            .contains("port")
+    );
+}

@@ -1,0 +1,182 @@
+//! A workload manifest (Deployment, StatefulSet, DaemonSet, Job, CronJob)
+//! to a component: the kind decides the archetype, the workload's own
+//! fields (replicas, job and cron options) are read here, the pod template
+//! in `pod.rs`.
+
+use serde_json::{json, Value};
+
+use super::tree::Tree;
+use super::Draft;
+use crate::spec::{Archetype, BatchOptions, Component, ConcurrencyPolicy};
+
+/// Data-store archetypes recognised from a StatefulSet's image.
+const STORES: &[(&str, Archetype)] = &[
+    ("redis", Archetype::Redis),
+    ("postgres", Archetype::Postgres),
+    ("mysql", Archetype::Mysql),
+    ("mongo", Archetype::Mongodb),
+    ("memcached", Archetype::Memcached),
+    ("rabbitmq", Archetype::Rabbitmq),
+    ("kafka", Archetype::Kafka),
+    ("elasticsearch", Archetype::Elasticsearch),
+    ("zookeeper", Archetype::Zookeeper),
+    ("minio", Archetype::Minio),
+    ("grafana", Archetype::Grafana),
+];
+
+/// Lifts a workload. `Ok(None)`: not a workload kind (another stage may
+/// fold it); `Err`: a workload the spec cannot hold at all, with why.
+pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> {
+    let kind = t.get("/kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let api = t
+        .get("/apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let pod_at = match (kind.as_str(), api.as_str()) {
+        ("Deployment" | "StatefulSet" | "DaemonSet", "apps/v1") | ("Job", "batch/v1") => "/spec/template",
+        ("CronJob", "batch/v1") => "/spec/jobTemplate/spec/template",
+        ("Pod" | "ReplicaSet", _) => {
+            return Err(format!(
+                "a bare {kind} is not in the spec (a Deployment or Job is)"
+            ))
+        }
+        ("Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob", _) => {
+            return Err(format!("{api} is not a served version of {kind}"))
+        }
+        _ => return Ok(None),
+    };
+    let name = t
+        .get("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let image = t
+        .get(&format!("{pod_at}/spec/containers/0/image"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let archetype = archetype(
+        &kind,
+        &image,
+        t.len(&format!("{pod_at}/spec/containers/0/ports")) > 0,
+    )?;
+    take_names(t, pod_at);
+    let comp_name = crate::spec::sanitize_name(&name).unwrap_or(name.clone());
+    let mut comp = Component::new(&comp_name, archetype);
+    if matches!(kind.as_str(), "Deployment" | "StatefulSet") {
+        comp.replicas = t.number("/spec/replicas");
+        t.take_if("/spec/revisionHistoryLimit", &json!(5));
+    }
+    match kind.as_str() {
+        "Job" => comp.batch = Some(job(t, "/spec")),
+        "CronJob" => {
+            comp.schedule = t.string("/spec/schedule");
+            let mut b = job(t, "/spec/jobTemplate/spec");
+            cron(t, &mut b);
+            comp.batch = Some(b);
+        }
+        _ => {}
+    }
+    comp.batch = comp.batch.filter(|b| *b != BatchOptions::default());
+    let pod_labels = t
+        .get(&format!("{pod_at}/metadata/labels"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    t.take(&format!("{pod_at}/metadata/labels"));
+    t.take(&format!("{pod_at}/metadata/annotations"));
+    super::pod::lift(t, &format!("{pod_at}/spec"), &mut comp);
+    Ok(Some(Draft {
+        component: comp,
+        index,
+        pod_labels,
+        kind,
+        name,
+    }))
+}
+
+fn archetype(kind: &str, image: &str, has_ports: bool) -> Result<Archetype, String> {
+    Ok(match kind {
+        "Deployment" if has_ports => Archetype::WebService,
+        "Deployment" => Archetype::Worker,
+        "DaemonSet" => Archetype::Daemon,
+        "Job" => Archetype::Job,
+        "CronJob" => Archetype::CronJob,
+        _ => {
+            let repo = image.split([':', '@']).next().unwrap_or("");
+            let base = repo.rsplit('/').next().unwrap_or("");
+            STORES
+                .iter()
+                .find(|(prefix, _)| base.starts_with(prefix))
+                .map(|(_, a)| *a)
+                .ok_or_else(|| {
+                    format!("a StatefulSet of {image:?}: the spec has StatefulSets only for the data-store archetypes")
+                })?
+        }
+    })
+}
+
+/// Names, namespaces, labels and annotations are not compared; they are
+/// taken without a word.
+fn take_names(t: &mut Tree, pod_at: &str) {
+    for p in [
+        "/metadata/name",
+        "/metadata/namespace",
+        "/metadata/labels",
+        "/metadata/annotations",
+    ] {
+        t.take(p);
+    }
+    t.take("/spec/selector/matchLabels");
+    if t.get("/spec/selector")
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.is_empty())
+    {
+        t.take("/spec/selector");
+    }
+    t.take("/spec/serviceName");
+    t.take(&format!("{pod_at}/spec/containers/0/name"));
+    t.take(&format!("{pod_at}/spec/serviceAccountName"));
+    t.take(&format!("{pod_at}/spec/serviceAccount"));
+}
+
+/// Job fields under `at` (a Job's `spec` or a CronJob's job template spec).
+fn job(t: &mut Tree, at: &str) -> BatchOptions {
+    let cron = at != "/spec";
+    let ttl = t.number(&format!("{at}/ttlSecondsAfterFinished"));
+    let mut b = BatchOptions {
+        backoff_limit: t.number(&format!("{at}/backoffLimit")).filter(|n| *n != 2),
+        completions: t.number(&format!("{at}/completions")),
+        parallelism: t.number(&format!("{at}/parallelism")),
+        active_deadline_seconds: t.number(&format!("{at}/activeDeadlineSeconds")),
+        ttl_seconds_after_finished: ttl.filter(|n| cron || *n != 86_400),
+        ..Default::default()
+    };
+    if !cron {
+        b.suspend = t.take_if("/spec/suspend", &json!(true));
+    }
+    b
+}
+
+/// CronJob-only fields.
+fn cron(t: &mut Tree, b: &mut BatchOptions) {
+    b.concurrency_policy = match t.get("/spec/concurrencyPolicy").and_then(Value::as_str) {
+        Some("Allow") => Some(ConcurrencyPolicy::Allow),
+        Some("Replace") => Some(ConcurrencyPolicy::Replace),
+        Some("Forbid") => None,
+        _ => return cron_rest(t, b),
+    };
+    t.take("/spec/concurrencyPolicy");
+    cron_rest(t, b);
+}
+
+fn cron_rest(t: &mut Tree, b: &mut BatchOptions) {
+    b.starting_deadline_seconds = t.number("/spec/startingDeadlineSeconds");
+    b.successful_jobs_history_limit = t.number("/spec/successfulJobsHistoryLimit").filter(|n| *n != 3);
+    b.failed_jobs_history_limit = t.number("/spec/failedJobsHistoryLimit").filter(|n| *n != 3);
+    b.time_zone = t.string("/spec/timeZone");
+    b.suspend = t.take_if("/spec/suspend", &json!(true));
+    t.take("/spec/jobTemplate/metadata/labels");
+    t.take("/spec/jobTemplate/metadata/annotations");
+}

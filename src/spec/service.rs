@@ -1,0 +1,149 @@
+//! Service options: the Service in front of a component when the archetype's
+//! default (a ClusterIP Service with one port per container port, each
+//! targeting the port of the same name) is not what was asked.
+//!
+//! Types and checks only; `templates/service.yaml.j2` renders them. An
+//! exposed type (node port, load balancer) is rendered as asked and reported
+//! by a policy finding (`render/pod.rs`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::check::Checker;
+
+/// How the component's Service is built; null keeps the default ClusterIP Service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceOptions {
+    /// Service type.
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    /// Service ports; empty uses one port per container port.
+    pub ports: Vec<ServicePort>,
+    /// A fixed cluster IP, e.g. `10.96.0.50`; null lets the cluster choose.
+    pub cluster_ip: Option<String>,
+}
+
+/// The Service type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceType {
+    /// Reachable inside the cluster only.
+    ClusterIp,
+    /// Also on a port of every node.
+    NodePort,
+    /// Also through the cloud's load balancer.
+    LoadBalancer,
+    /// No cluster IP: DNS returns the pods' addresses.
+    Headless,
+}
+
+/// One Service port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePort {
+    /// Port name (at most 15 characters), e.g. `http`.
+    pub name: String,
+    /// The port clients connect to, e.g. `80`.
+    pub port: u32,
+    /// The container port traffic goes to: a number (`8080`) or a port name; null means the same as `port`.
+    pub target_port: Option<String>,
+    /// For `node_port` and `load_balancer`: the node port (30000-32767); null lets the cluster choose.
+    pub node_port: Option<u32>,
+    /// `tcp` unless the intent says UDP.
+    pub protocol: Protocol,
+}
+
+/// A port's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl ServiceType {
+    /// The Kubernetes spelling (`Headless` is a ClusterIP Service without an IP).
+    pub fn as_k8s(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIp | ServiceType::Headless => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+impl Protocol {
+    /// The Kubernetes spelling.
+    pub fn as_k8s(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+/// Checks port numbers and names, node ports and the cluster IP.
+pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions) {
+    if s.ports.len() > 32 {
+        c.fail(format!("{at}/ports"), "more than 32 ports");
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, p) in s.ports.iter_mut().enumerate() {
+        let here = format!("{at}/ports/{i}");
+        c.name(&format!("{here}/name"), &mut p.name);
+        if p.name.len() > 15 {
+            c.fail(format!("{here}/name"), "port names are at most 15 characters");
+        }
+        if !names.insert(p.name.clone()) {
+            c.fail(
+                format!("{here}/name"),
+                format!("duplicate port name {:?}", p.name),
+            );
+        }
+        if !(1..=65535).contains(&p.port) {
+            c.fail(
+                format!("{here}/port"),
+                format!("{} is not a port number (1-65535)", p.port),
+            );
+        }
+        if let Some(t) = &p.target_port {
+            let number = t.parse::<u32>().ok();
+            let ok = match number {
+                Some(n) => (1..=65535).contains(&n),
+                None => super::check::sanitize_name(t).as_deref() == Ok(t.as_str()) && t.len() <= 15,
+            };
+            if !ok {
+                c.fail(
+                    format!("{here}/target_port"),
+                    format!("{t:?} is not a port number or name"),
+                );
+            }
+        }
+        if let Some(n) = p.node_port {
+            if !matches!(s.kind, ServiceType::NodePort | ServiceType::LoadBalancer) {
+                c.fail(
+                    format!("{here}/node_port"),
+                    "only node_port and load_balancer Services have node ports",
+                );
+            } else if !(30000..=32767).contains(&n) {
+                c.fail(
+                    format!("{here}/node_port"),
+                    format!("{n} is outside the node port range 30000-32767"),
+                );
+            }
+        }
+    }
+    if let Some(ip) = &s.cluster_ip {
+        if s.kind == ServiceType::Headless {
+            c.fail(
+                format!("{at}/cluster_ip"),
+                "a headless Service has no cluster IP; use null",
+            );
+        } else if ip.parse::<std::net::IpAddr>().is_err() {
+            c.fail(format!("{at}/cluster_ip"), format!("{ip:?} is not an IP address"));
+        }
+    }
+}
