@@ -211,8 +211,12 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     let known = secrets::credentials(&intent.text);
     let mut critic = Remembering::new(ctx, stated).knowing(known.clone());
     // Where to look for the targets: `--target` and the paths the intent names.
-    critic.within = intent.target.iter().cloned().collect();
-    critic.within.extend(crate::plan::builtin::paths_in(&intent.text));
+    critic.aim.within = intent.target.iter().cloned().collect();
+    critic
+        .aim
+        .within
+        .extend(crate::plan::builtin::paths_in(&intent.text));
+    critic.aim.replace_host = crate::plan::builtin::replaces_host(&intent.text);
     let existing = ctx.inventory.summary(intent.environment.as_deref());
     let planned = planner.plan(&intent, &existing, &critic).await?;
     let mut spec = planned.spec;
@@ -225,7 +229,7 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
             spec = final_spec;
             reviewed
         }
-        None => review_in(&mut spec, ctx, stated, &known, &critic.within)?,
+        None => review_in(&mut spec, ctx, stated, &known, &critic.aim)?,
     };
     Ok(Plan {
         intent: secrets::redact_text(&intent.text),
@@ -279,19 +283,19 @@ pub struct Reviewed {
 /// Extracts secrets, applies changes, renders and validates; the spec's
 /// environment is taken as stated.
 pub fn review(spec: &mut Spec, ctx: &Context) -> Result<Reviewed> {
-    review_in(spec, ctx, true, &[], &[])
+    review_in(spec, ctx, true, &[], &change::Aim::default())
 }
 
 /// [`review`], where `stated` says whether the intent named the environment
 /// (when it did not, changes may move the spec to their targets' environment)
-/// `known` holds the credentials the intent gave, and `within` the files or
-/// directories the changes' targets are looked for under.
+/// `known` holds the credentials the intent gave, and `aim` where the
+/// changes' targets are looked for and how an existing host is treated.
 fn review_in(
     spec: &mut Spec,
     ctx: &Context,
     stated: bool,
     known: &[String],
-    within: &[String],
+    aim: &change::Aim,
 ) -> Result<Reviewed> {
     let mut findings = secrets::extract(spec, known);
     let scope = if stated {
@@ -299,7 +303,8 @@ fn review_in(
     } else {
         Scope::Assumed(&spec.environment)
     };
-    let outcome = change::apply_within(spec, &ctx.inventory, scope, within, &ctx.config.labels)?;
+    let outcome = change::apply_aimed(spec, &ctx.inventory, scope, aim, &ctx.config.labels)?;
+    spec.assumptions.extend(outcome.notes.iter().cloned());
     if let Some(env) = &outcome.environment {
         spec.assumptions.push(format!(
             "environment {env}: where {} lives (the intent named none)",
@@ -465,8 +470,9 @@ struct Remembering<'a> {
     stated: bool,
     /// The intent's credentials ([`secrets::credentials`]).
     known: Vec<String>,
-    /// Where the changes' targets are looked for (`--target`, paths in the intent).
-    within: Vec<String>,
+    /// Where the changes' targets are looked for (`--target`, paths in the
+    /// intent), and whether an `expose` replaces an existing host.
+    aim: change::Aim,
     /// The spec as the critic received it, then as reviewed, with the review.
     last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
@@ -477,7 +483,7 @@ impl<'a> Remembering<'a> {
             ctx,
             stated,
             known: Vec::new(),
-            within: Vec::new(),
+            aim: change::Aim::default(),
             last: std::sync::Mutex::new(None),
         }
     }
@@ -498,7 +504,7 @@ impl<'a> Remembering<'a> {
 impl Critic for Remembering<'_> {
     fn review(&self, spec: &Spec) -> Vec<Finding> {
         let mut reviewed = spec.clone();
-        match review_in(&mut reviewed, self.ctx, self.stated, &self.known, &self.within) {
+        match review_in(&mut reviewed, self.ctx, self.stated, &self.known, &self.aim) {
             Ok(review) => {
                 let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
                 if let Ok(mut last) = self.last.lock() {

@@ -1,9 +1,13 @@
 //! `expose`: route a host (and path) to an existing workload's Service.
 //!
 //! An Ingress in the workload's directory that already routes to the Service
-//! gets its first rule's host and path edited in place; otherwise a new
-//! `ingress.yaml` is rendered from the same template a new component uses
-//! and listed in the directory's `kustomization.yaml`.
+//! keeps its hosts: a new host is added as another rule routing to the same
+//! Service port, and an assumption says the old host still serves; only when
+//! the intent asks to move or replace it ([`super::Aim::replace_host`]) is the
+//! first rule's host edited in place (also said). A path alone edits the
+//! first rule's path. Without such an Ingress a new `ingress.yaml` is
+//! rendered from the same template a new component uses and listed in the
+//! directory's `kustomization.yaml`.
 
 use serde_json::{json, Value};
 
@@ -58,7 +62,7 @@ pub(super) fn apply(
             })
     });
     if let Some(ingress) = existing {
-        return edit_ingress(edits, ingress, exposure, findings);
+        return edit_ingress(edits, ingress, service.name(), exposure, findings);
     }
     let file = if edits.exists(&format!("{dir}/ingress.yaml")) {
         format!("{dir}/{}-ingress.yaml", w.name)
@@ -108,47 +112,159 @@ fn selects(service: &Doc, w: &Workload, edits: &Edits<'_>) -> bool {
 fn edit_ingress(
     edits: &mut Edits<'_>,
     ingress: &Doc,
+    service: &str,
     exposure: &Exposure,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
-    let rule = |k: &str| {
-        vec![
-            Seg::Key("spec".into()),
-            Seg::Key("rules".into()),
-            Seg::Index(0),
-            Seg::Key(k.into()),
-        ]
+    let rules = ingress.value["spec"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let hosts: Vec<&str> = rules.iter().filter_map(|r| r["host"].as_str()).collect();
+    let resource = format!("Ingress/{}", ingress.name());
+    let not_editable = |field: &str| Error::NotEditable {
+        path: ingress.path.clone(),
+        field: field.to_string(),
     };
-    let mut sets: Vec<(Vec<Seg>, Value)> = Vec::new();
-    if let Some(host) = &exposure.host {
-        sets.push((rule("host"), json!(host)));
+    let text = edits
+        .text(&ingress.path)
+        .ok_or_else(|| not_editable("spec.rules"))?;
+    let range = split_documents(&text)
+        .get(ingress.document)
+        .ok_or_else(|| not_editable("spec.rules"))?
+        .clone();
+    let mut doc = text[range.clone()].to_string();
+    match exposure.host.as_deref() {
+        Some(host) if hosts.contains(&host) => {
+            edits
+                .notes
+                .push(format!("{resource} already serves {host}; its rules are kept"));
+        }
+        Some(host) if !hosts.is_empty() && !edits.replace_host => {
+            let port = rules
+                .iter()
+                .flat_map(|r| r["http"]["paths"].as_array().cloned().unwrap_or_default())
+                .find(|p| p["backend"]["service"]["name"] == service)
+                .map(|p| p["backend"]["service"]["port"].clone())
+                .unwrap_or(Value::Null);
+            let path = exposure.path.as_deref().unwrap_or("/");
+            doc = add_rule(&doc, host, path, service, &port).ok_or_else(|| not_editable("spec.rules"))?;
+            edits.notes.push(format!(
+                "{resource} keeps {} and now also serves {host} (say \"move\" or \"instead of\" to replace the old host)",
+                hosts.join(", ")
+            ));
+        }
+        Some(host) => {
+            doc = set_in(&doc, rule_at("host"), json!(host))
+                .ok_or_else(|| not_editable("spec.rules[0].host"))?;
+            if let Some(old) = hosts.first() {
+                edits
+                    .notes
+                    .push(format!("{resource}: host {old} replaced by {host}, as asked"));
+            }
+            if let Some(path) = &exposure.path {
+                doc = set_in(&doc, first_path(), json!(path)).ok_or_else(|| not_editable("paths[0].path"))?;
+            }
+        }
+        None => {
+            if let Some(path) = &exposure.path {
+                doc = set_in(&doc, first_path(), json!(path)).ok_or_else(|| not_editable("paths[0].path"))?;
+            }
+        }
     }
-    if let Some(path) = &exposure.path {
-        let mut at = rule("http");
-        at.extend([Seg::Key("paths".into()), Seg::Index(0), Seg::Key("path".into())]);
-        sets.push((at, json!(path)));
+    edits.write(
+        &ingress.path,
+        format!("{}{doc}{}", &text[..range.start], &text[range.end..]),
+    );
+    tls_warning(ingress, exposure, findings);
+    Ok(())
+}
+
+/// `spec.rules[0].<k>`.
+fn rule_at(k: &str) -> Vec<Seg> {
+    vec![
+        Seg::Key("spec".into()),
+        Seg::Key("rules".into()),
+        Seg::Index(0),
+        Seg::Key(k.into()),
+    ]
+}
+
+/// `spec.rules[0].http.paths[0].path`.
+fn first_path() -> Vec<Seg> {
+    let mut at = rule_at("http");
+    at.extend([Seg::Key("paths".into()), Seg::Index(0), Seg::Key("path".into())]);
+    at
+}
+
+fn set_in(doc: &str, path: Vec<Seg>, value: Value) -> Option<String> {
+    set_scalar(doc, &path, &value)
+}
+
+/// `doc` with one more item at the end of its block sequence `spec.rules`,
+/// routing `host` and `path` to `service`'s `port`, indented as the items
+/// already there; `None` when `rules` is not a block sequence under `spec`.
+pub(super) fn add_rule(doc: &str, host: &str, path: &str, service: &str, port: &Value) -> Option<String> {
+    let lines: Vec<&str> = doc.split_inclusive('\n').collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let spec = lines
+        .iter()
+        .position(|l| l.trim_end() == "spec:" && indent(l) == 0)?;
+    let rules = (spec + 1..lines.len()).find(|&i| lines[i].trim_end().trim_start() == "rules:")?;
+    let key_indent = indent(lines[rules]);
+    let first_item = (rules + 1..lines.len())
+        .find(|&i| !lines[i].trim().is_empty() && !lines[i].trim_start().starts_with('#'))?;
+    let item_indent = indent(lines[first_item]);
+    if !lines[first_item].trim_start().starts_with("- ") || item_indent < key_indent {
+        return None;
     }
-    for (path, value) in sets {
-        let not_editable = || Error::NotEditable {
-            path: ingress.path.clone(),
-            field: crate::yaml_edit::display(&path),
-        };
-        let text = edits.text(&ingress.path).ok_or_else(not_editable)?;
-        let range = split_documents(&text)
-            .get(ingress.document)
-            .ok_or_else(not_editable)?
-            .clone();
-        let doc = set_scalar(&text[range.clone()], &path, &value).ok_or_else(not_editable)?;
-        edits.write(
-            &ingress.path,
-            format!("{}{doc}{}", &text[..range.start], &text[range.end..]),
-        );
+    // The rules end at the first later line indented less than an item (or,
+    // for items at the key's own indentation, at a line there that is no item).
+    let end = (first_item + 1..lines.len())
+        .find(|&i| {
+            let l = lines[i];
+            let t = l.trim_start();
+            !t.is_empty()
+                && !t.starts_with('#')
+                && (indent(l) < item_indent || (indent(l) == item_indent && !t.starts_with("- ")))
+        })
+        .unwrap_or(lines.len());
+    // `port` is the existing backend's `{name: …}` or `{number: …}`.
+    let port = match (&port["name"], &port["number"]) {
+        (Value::String(name), _) => format!("name: {}", serde_json::to_string(name).ok()?),
+        (_, Value::Number(n)) => format!("number: {n}"),
+        _ => return None,
+    };
+    let pad = " ".repeat(item_indent);
+    let q = |s: &str| serde_json::to_string(s).ok();
+    let rule = format!(
+        "{pad}- host: {}\n{pad}  http:\n{pad}    paths:\n{pad}      - path: {}\n{pad}        pathType: Prefix\n{pad}        backend:\n{pad}          service:\n{pad}            name: {}\n{pad}            port:\n{pad}              {port}\n",
+        q(host)?,
+        q(path)?,
+        q(service)?
+    );
+    let mut out: String = lines[..end].concat();
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
-    if exposure.tls
-        && ingress.value["spec"]["tls"]
-            .as_array()
-            .is_none_or(|t| t.is_empty())
-    {
+    out.push_str(&rule);
+    out.push_str(&lines[end..].concat());
+    Some(out)
+}
+
+/// A warning when TLS was asked for and the Ingress does not cover the host.
+fn tls_warning(ingress: &Doc, exposure: &Exposure, findings: &mut Vec<Finding>) {
+    let tls = ingress.value["spec"]["tls"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let covered = match exposure.host.as_deref() {
+        Some(h) => tls
+            .iter()
+            .any(|t| t["hosts"].as_array().is_some_and(|hs| hs.iter().any(|x| x == h))),
+        None => !tls.is_empty(),
+    };
+    if exposure.tls && !covered {
         findings.push(
             Finding::new(
                 Severity::Warning,
@@ -156,7 +272,7 @@ fn edit_ingress(
                 format!("Ingress/{}", ingress.name()),
                 "/spec/tls",
                 format!(
-                    "TLS was asked for, but Ingress/{} has no tls section and this change does not add one; add it by hand (host {})",
+                    "TLS was asked for, but Ingress/{} has no tls entry for the host and this change does not add one; add it by hand (host {})",
                     ingress.name(),
                     exposure.host.as_deref().unwrap_or("*")
                 ),
@@ -164,5 +280,17 @@ fn edit_ingress(
             .in_file(&ingress.path),
         );
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_is_added_at_the_end_of_the_rules() {
+        let doc = "spec:\n  rules:\n  - host: a\n    http: {}\n  tls: []\n";
+        let out = add_rule(doc, "b", "/", "svc", &json!({"number": 80})).unwrap();
+        assert!(out.contains("  - host: \"b\"\n"), "{out}");
+        assert!(out.ends_with("  tls: []\n"), "{out}");
+    }
 }

@@ -149,6 +149,20 @@ pub struct Outcome {
     /// For each patch, the workload as the environment runs it, before and
     /// after the change (the base merged with the patch), for validation.
     pub merged: Vec<(File, File)>,
+    /// What a change did that the user should know, for the spec's
+    /// assumptions (an Ingress host kept beside the new one).
+    pub notes: Vec<String>,
+}
+
+/// Where and how the changes apply, beyond the spec itself.
+#[derive(Debug, Clone, Default)]
+pub struct Aim {
+    /// Files or directories the targets are looked for under (`--target`,
+    /// paths the intent names).
+    pub within: Vec<String>,
+    /// An `expose` replaces the Ingress host it finds ("move", "instead of")
+    /// rather than adding the new host beside it.
+    pub replace_host: bool,
 }
 
 /// Edits in progress over the inventory's files.
@@ -158,6 +172,10 @@ pub(crate) struct Edits<'i> {
     written: BTreeMap<String, String>,
     created: BTreeSet<String>,
     deleted: BTreeSet<String>,
+    /// See [`Aim::replace_host`].
+    replace_host: bool,
+    /// See [`Outcome::notes`].
+    notes: Vec<String>,
 }
 
 impl<'i> Edits<'i> {
@@ -227,18 +245,19 @@ pub fn apply(
     scope: Scope<'_>,
     labels: &BTreeMap<String, String>,
 ) -> Result<Outcome, Error> {
-    apply_within(spec, inv, scope, &[], labels)
+    apply_aimed(spec, inv, scope, &Aim::default(), labels)
 }
 
-/// [`apply`], where each target is looked for under the files or
-/// directories `within` only (`--target`, or the paths the intent names).
-pub fn apply_within(
+/// [`apply`], with where the targets are looked for and how an `expose`
+/// treats an existing host ([`Aim`]).
+pub fn apply_aimed(
     spec: &Spec,
     inv: &Inventory,
     scope: Scope<'_>,
-    within: &[String],
+    aim: &Aim,
     labels: &BTreeMap<String, String>,
 ) -> Result<Outcome, Error> {
+    let within = aim.within.as_slice();
     let mut out = Outcome::default();
     if spec.changes.is_empty() {
         return Ok(out);
@@ -249,6 +268,8 @@ pub fn apply_within(
         written: BTreeMap::new(),
         created: BTreeSet::new(),
         deleted: BTreeSet::new(),
+        replace_host: aim.replace_host,
+        notes: Vec::new(),
     };
     let mut scope = scope;
     for change in &spec.changes {
@@ -329,6 +350,7 @@ pub fn apply_within(
         out.files.push(File { path, content: text });
     }
     out.deleted = edits.deleted.into_iter().collect();
+    out.notes = edits.notes;
     Ok(out)
 }
 

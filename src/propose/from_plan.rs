@@ -91,7 +91,13 @@ impl Committed {
     pub fn pull_request(&self, plan: &Plan, base: &str) -> PullRequestRequest {
         PullRequestRequest {
             title: self.summary.clone(),
-            body: super::body(&plan.intent, &plan.spec, &self.findings, &self.proposal.stats),
+            body: super::body(
+                &plan.intent,
+                &plan.spec,
+                &plan.operations,
+                &self.findings,
+                &self.proposal.stats,
+            ),
             head: self.proposal.branch.clone(),
             base: base.to_string(),
         }

@@ -132,7 +132,7 @@ pub struct Kustomization {
     /// `Kustomization` or `Component`.
     pub kind: String,
     pub namespace: Option<String>,
-    /// The `resources:` entries, as written.
+    /// The `resources:`, then `bases:` and `components:` entries, as written.
     pub resources: Vec<String>,
 }
 

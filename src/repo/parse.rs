@@ -121,7 +121,11 @@ pub(super) fn parse_blob(bytes: &[u8]) -> Blob {
                             blob.kustomize = Some(KustomizeDoc {
                                 kind: kustomize.then(|| kind.unwrap_or("Kustomization").to_string()),
                                 namespace: str_at(tree.get(root, "namespace")).map(String::from),
-                                resources: strings("resources"),
+                                // `bases` (deprecated) and `components` are built in as resources are.
+                                resources: ["resources", "bases", "components"]
+                                    .into_iter()
+                                    .flat_map(strings)
+                                    .collect(),
                                 patches,
                             });
                         }

@@ -191,6 +191,8 @@ struct Input {
     files: Vec<File>,
     delete: Vec<String>,
     base_commit: String,
+    /// What each change of an existing workload does and reaches (the PR body).
+    operations: Vec<crate::change::Applied>,
 }
 
 fn input(record: &PlanRecord) -> Result<Input, ApiError> {
@@ -205,8 +207,12 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
     let spec: Spec = serde_json::from_value(parse(&record.spec, "spec")?).map_err(|_| corrupt("spec"))?;
     let findings: Vec<Finding> =
         serde_json::from_value(parse(&record.findings, "findings")?).map_err(|_| corrupt("findings"))?;
-    let super::work::Committable { files, delete, .. } =
-        super::work::Committable::of(record).ok_or_else(|| corrupt("files"))?;
+    let super::work::Committable {
+        files,
+        delete,
+        operations,
+        ..
+    } = super::work::Committable::of(record).ok_or_else(|| corrupt("files"))?;
     let base_commit = parse(&record.base, "base")?["commit"]
         .as_str()
         .ok_or_else(|| corrupt("base"))?
@@ -217,6 +223,7 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
         files,
         delete,
         base_commit,
+        operations,
     })
 }
 
@@ -304,7 +311,13 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
         let token = forge.ready().map_err(|e| propose_error(&e))?;
         let pr = PullRequestRequest {
             title: summary,
-            body: propose::body(&record.intent, &input.spec, &input.findings, &proposal.stats),
+            body: propose::body(
+                &record.intent,
+                &input.spec,
+                &input.operations,
+                &input.findings,
+                &proposal.stats,
+            ),
             head: proposal.branch.clone(),
             base: repo.config.base_branch.clone(),
         };

@@ -62,3 +62,103 @@ fn expose_without_a_service_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("there is no Service for it"), "{err}");
 }
+
+const FRONT_INGRESS: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: api-gateway
+  namespace: edge
+spec:
+  rules:
+  - host: old.example.com # the launch host
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: api-gateway
+            port:
+              number: 80
+  tls:
+  - hosts: [old.example.com]
+    secretName: old-tls
+";
+
+fn with_ingress() -> Repo {
+    repo(&[
+        (
+            "clusters/production/apps/api-gateway/kustomization.yaml",
+            "resources:\n  - deployment.yaml\n  - service.yaml\n  - ingress.yaml\n",
+        ),
+        ("clusters/production/apps/api-gateway/deployment.yaml", API),
+        ("clusters/production/apps/api-gateway/service.yaml", API_SERVICE),
+        ("clusters/production/apps/api-gateway/ingress.yaml", FRONT_INGRESS),
+    ])
+}
+
+fn expose_at(host: &str) -> Spec {
+    let set = Update {
+        exposure: Some(Exposure {
+            host: Some(host.into()),
+            path: None,
+            tls: false,
+        }),
+        ..Update::default()
+    };
+    spec("production", update("api-gateway", set))
+}
+
+#[test]
+fn expose_with_an_existing_host_adds_a_rule_and_keeps_the_old_host() {
+    let repo = with_ingress();
+    let out = run(&repo, &expose_at("shop.example.com"), Scope::Stated("production")).unwrap();
+    let text = &out.files[0].content;
+    let ingress: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+    let hosts: Vec<&str> = ingress["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["old.example.com", "shop.example.com"], "{text}");
+    let backend = &ingress["spec"]["rules"][1]["http"]["paths"][0]["backend"]["service"];
+    assert_eq!(backend["name"], "api-gateway");
+    assert_eq!(backend["port"]["number"], 80);
+    // Only lines were added; the comment and the tls section stay.
+    let (added, removed) = line_diff(FRONT_INGRESS, text);
+    assert!(removed.is_empty(), "{removed:?}");
+    assert_eq!(added.len(), 10, "{added:?}");
+    assert!(text.contains("old.example.com # the launch host\n"), "{text}");
+    assert!(
+        out.notes[0].contains("keeps old.example.com and now also serves shop.example.com"),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn expose_replaces_the_host_only_when_asked_and_says_so() {
+    let repo = with_ingress();
+    let aim = Aim {
+        replace_host: true,
+        ..Aim::default()
+    };
+    let out = apply_aimed(
+        &expose_at("shop.example.com"),
+        &repo.inventory,
+        Scope::Stated("production"),
+        &aim,
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let (added, removed) = line_diff(FRONT_INGRESS, &out.files[0].content);
+    assert_eq!(removed, ["  - host: old.example.com # the launch host"]);
+    assert_eq!(added, ["  - host: shop.example.com # the launch host"]);
+    assert!(
+        out.notes[0].contains("host old.example.com replaced by shop.example.com"),
+        "{:?}",
+        out.notes
+    );
+}

@@ -63,4 +63,4 @@ pub(super) use parse::plan;
 pub(super) use parse::plan_among;
 #[cfg(test)]
 pub(super) use parse::plan_knowing;
-pub(crate) use scope::{mentions_environment, paths_in};
+pub(crate) use scope::{mentions_environment, paths_in, replaces_host};

@@ -191,6 +191,27 @@ pub(crate) fn paths_in(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// True when an `expose` intent asks to replace the host an Ingress already
+/// has ("move api to new.example.com", "… instead of old.example.com",
+/// "replace the host"), rather than to add one beside it.
+pub(crate) fn replaces_host(text: &str) -> bool {
+    let w = Words::new(text);
+    (0..w.len()).any(|i| {
+        w.is(
+            i,
+            &[
+                "move",
+                "moving",
+                "replace",
+                "replacing",
+                "switch",
+                "migrate",
+                "instead",
+            ],
+        ) || (w.is(i, &["rather"]) && w.is(i + 1, &["than"]))
+    })
+}
+
 /// Reads `namespace X`, `in the X namespace` or `ns X`.
 pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
     for i in 0..w.len() {
@@ -262,6 +283,15 @@ mod tests {
         ] {
             assert!(paths_in(none).is_empty(), "{none}");
         }
+    }
+
+    #[test]
+    fn moving_or_instead_of_replaces_a_host_and_expose_alone_adds_one() {
+        assert!(replaces_host("move front-end to shop.example.com"));
+        assert!(replaces_host(
+            "expose front-end at new.example.com instead of the old host"
+        ));
+        assert!(!replaces_host("expose front-end at shop.example.com"));
     }
 
     #[test]

@@ -78,9 +78,16 @@ pub fn describe_change(change: &Change) -> String {
     }
 }
 
-/// The pull request body: intent, spec summary, assumptions, questions, findings table,
-/// and diff stats. Every user-supplied string is escaped for markdown tables or quoted.
-pub fn body(intent: &str, spec: &Spec, findings: &[Finding], stats: &DiffStats) -> String {
+/// The pull request body: intent, spec summary, the environments each change of an
+/// existing workload reaches, assumptions, questions, findings table, and diff stats.
+/// Every user-supplied string is escaped for markdown tables or quoted.
+pub fn body(
+    intent: &str,
+    spec: &Spec,
+    operations: &[crate::change::Applied],
+    findings: &[Finding],
+    stats: &DiffStats,
+) -> String {
     let mut out = String::new();
     out.push_str("## Intent\n\n");
     for line in intent.lines() {
@@ -102,6 +109,27 @@ pub fn body(intent: &str, spec: &Spec, findings: &[Finding], stats: &DiffStats) 
             code(&c.target),
             code(&describe_change(c))
         ));
+    }
+    if !operations.is_empty() {
+        out.push_str("\n## Reach\n\n");
+        for op in operations {
+            let reach = if op.reach.is_empty() {
+                "no environment the repository shows".to_string()
+            } else {
+                op.reach.join(", ")
+            };
+            out.push_str(&format!(
+                "- {} `{}`: reaches {} (files: {})\n",
+                op.operation,
+                code(&op.target),
+                code(&reach),
+                op.paths
+                    .iter()
+                    .map(|p| format!("`{}`", code(p)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
     }
     for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
         if !items.is_empty() {
@@ -216,8 +244,24 @@ mod tests {
         let b = body(
             "Deploy redis\nin production",
             &spec(&["redis"]),
+            &[],
             &findings,
             &stats,
+        );
+        assert!(!b.contains("## Reach"), "{b}");
+        let scaled = crate::change::Applied {
+            operation: crate::spec::Operation::Update,
+            target: "Deployment/cache".into(),
+            namespace: String::new(),
+            paths: vec!["deploy/overlays/staging/cache-patch.yaml".into()],
+            reach: vec!["staging".into()],
+        };
+        let with_reach = body("scale cache to 2 in staging", &spec(&[]), &[scaled], &[], &stats);
+        assert!(
+            with_reach.contains(
+                "## Reach\n\n- update `Deployment/cache`: reaches staging (files: `deploy/overlays/staging/cache-patch.yaml`)\n"
+            ),
+            "{with_reach}"
         );
         assert!(b.contains("> Deploy redis\n> in production\n"), "{b}");
         assert!(b.contains("- `redis`: redis, 3 replicas"), "{b}");
