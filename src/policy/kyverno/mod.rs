@@ -30,7 +30,7 @@ mod index;
 mod operators;
 mod pattern;
 
-pub(crate) use index::Index;
+pub(crate) use index::{Index, Target};
 
 use pattern::{match_value, wildcard, Outcome};
 
@@ -441,7 +441,14 @@ impl Policy {
     }
 
     /// Validates one resource against every matching rule.
+    #[cfg(test)]
     pub(crate) fn check(&self, doc: &Value) -> Vec<Hit> {
+        self.check_target(&Target::new(doc))
+    }
+
+    /// [`Policy::check`] of a resource whose pod view the policies share.
+    pub(crate) fn check_target(&self, target: &Target<'_>) -> Vec<Hit> {
+        let doc = target.doc;
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
         if let Some(ns) = &self.namespace {
             if doc
@@ -458,8 +465,8 @@ impl Policy {
             let (target, prefix) = if rule.matches.matches(doc, kind) {
                 (std::borrow::Cow::Borrowed(doc), "")
             } else if rule.autogen && POD_CONTROLLERS.contains(&kind) && rule.matches.matches(doc, "Pod") {
-                match pod_of(doc, kind) {
-                    Some(pod) => pod,
+                match target.pod(kind) {
+                    Some((pod, prefix)) => (std::borrow::Cow::Borrowed(pod), prefix),
                     None => continue,
                 }
             } else {
@@ -519,7 +526,7 @@ impl Rule {
 }
 
 /// The pod template of a controller as a Pod, with the JSON pointer prefix.
-fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &'static str)> {
+fn pod_of(doc: &Value, kind: &str) -> Option<(Value, &'static str)> {
     let prefix = if kind == "CronJob" {
         "/spec/jobTemplate/spec/template"
     } else {
@@ -532,7 +539,7 @@ fn pod_of<'a>(doc: &Value, kind: &str) -> Option<(std::borrow::Cow<'a, Value>, &
         "metadata": template.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
         "spec": template.get("spec").cloned().unwrap_or(Value::Null),
     });
-    Some((std::borrow::Cow::Owned(pod), prefix))
+    Some((pod, prefix))
 }
 
 impl Filter {
