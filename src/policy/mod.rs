@@ -346,12 +346,7 @@ impl PolicySet {
                         hits.extend(session.eval(input.clone(), packages));
                     }
                 }
-                let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-                for (i, policy) in self.kyverno.iter().enumerate() {
-                    if kyverno_index.may_apply(i, kind) {
-                        hits.extend(policy.check(doc));
-                    }
-                }
+                hits.extend(self.kyverno_hits(&kyverno_index, doc));
                 hits.extend(gatekeeper.check(doc));
                 hits.extend(self.cel.check(doc, &cel_batch));
                 let mut own: Vec<Finding> = hits
@@ -371,6 +366,21 @@ impl PolicySet {
         };
         findings.extend(crate::par::map_runs(&resources, MIN_PER_THREAD, check_run));
         findings
+    }
+}
+
+impl PolicySet {
+    /// The Kyverno policies' hits on `doc`, from only the policies `index`
+    /// says can apply to its kind, sharing its pod view.
+    fn kyverno_hits(&self, index: &kyverno::Index, doc: &serde_json::Value) -> Vec<rego::Hit> {
+        let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let target = kyverno::Target::new(doc);
+        self.kyverno
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| index.may_apply(*i, kind))
+            .flat_map(|(_, policy)| policy.check_target(&target))
+            .collect()
     }
 }
 

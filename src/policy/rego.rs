@@ -143,9 +143,10 @@ pub(crate) fn batch_data(facts: &serde_json::Value) -> Value {
     Value::from(serde_json::Value::Object(root))
 }
 
-/// One resource as Rego `input`.
+/// One resource as Rego `input`, read from the borrowed document (no
+/// clone first); `Undefined` where `Value::from` would give it.
 pub(crate) fn input(doc: &serde_json::Value) -> Value {
-    Value::from(doc.clone())
+    serde::Deserialize::deserialize(doc).unwrap_or(Value::Undefined)
 }
 
 /// A cloned engine with the batch's data, evaluated once per document.

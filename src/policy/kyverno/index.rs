@@ -1,14 +1,45 @@
-//! Which Kyverno policies can apply to a resource of a given kind.
+//! Dispatch: which Kyverno policies can apply to a resource of a given
+//! kind, and the views of a resource they share.
 //!
-//! Worked out from each rule's `match` once per check, so that a resource is
-//! only given to the policies whose rules name its kind (pod controllers
-//! too, for rules auto-generated from Pod rules). It over-approximates: a
-//! policy it keeps may still find no matching rule ([`Policy::check`] decides),
-//! but a policy it drops has no rule that could match. It does not evaluate
-//! anything.
+//! [`Index`] is worked out from each rule's `match` once per check, so that
+//! a resource is only given to the policies whose rules name its kind (pod
+//! controllers too, for rules auto-generated from Pod rules). It
+//! over-approximates: a policy it keeps may still find no matching rule
+//! ([`Policy::check_target`] decides), but a policy it drops has no rule
+//! that could match. [`Target`] builds a controller's pod view once for
+//! every policy instead of once per rule. Neither evaluates anything.
+
+use std::cell::OnceCell;
 
 use super::pattern::wildcard;
-use super::{Policy, POD_CONTROLLERS};
+use serde_json::Value;
+
+use super::{pod_of, Policy, POD_CONTROLLERS};
+
+/// A resource being checked, with the pod view of a controller (what rules
+/// auto-generated from Pod rules see) built on first use.
+pub(crate) struct Target<'a> {
+    pub(super) doc: &'a Value,
+    pod: OnceCell<Option<(Value, &'static str)>>,
+}
+
+impl<'a> Target<'a> {
+    pub(crate) fn new(doc: &'a Value) -> Target<'a> {
+        Target {
+            doc,
+            pod: OnceCell::new(),
+        }
+    }
+
+    /// The pod template as a Pod and its JSON pointer prefix; `kind` is the
+    /// resource's own.
+    pub(super) fn pod(&self, kind: &str) -> Option<(&Value, &'static str)> {
+        self.pod
+            .get_or_init(|| pod_of(self.doc, kind))
+            .as_ref()
+            .map(|(pod, prefix)| (pod, *prefix))
+    }
+}
 
 /// Per policy, the kind patterns its rules can match; `None` for any kind.
 #[derive(Debug)]

@@ -48,7 +48,7 @@ mod validate;
 mod vars;
 
 use filter::{filter, Filter};
-pub(crate) use index::Index;
+pub(crate) use index::{Index, Target};
 use jmes::Scope;
 use pattern::wildcard;
 use read::Reader;
@@ -426,7 +426,14 @@ impl Policy {
     }
 
     /// Validates one resource against every matching rule.
+    #[cfg(test)]
     pub(crate) fn check(&self, doc: &Value) -> Vec<Hit> {
+        self.check_target(&Target::new(doc))
+    }
+
+    /// [`Policy::check`] of a resource whose pod view the policies share.
+    pub(crate) fn check_target(&self, target: &Target<'_>) -> Vec<Hit> {
+        let doc = target.doc;
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
         if let Some(ns) = &self.namespace {
             if doc
@@ -438,17 +445,16 @@ impl Policy {
                 return Vec::new();
             }
         }
-        // The pod of a controller and the variables of each target are
-        // built once per resource, for the rules that need them.
-        let pod = std::cell::OnceCell::new();
+        // The pod of a controller (shared by every policy, see `Target`) and
+        // the variables of each target are built once per resource.
         let scopes = [std::cell::OnceCell::new(), std::cell::OnceCell::new()];
         let mut hits = Vec::new();
         for rule in &self.rules {
             let (target, prefix, scope) = if rule.matches.matches(doc, kind) {
                 (doc, "", &scopes[0])
             } else if rule.autogen && POD_CONTROLLERS.contains(&kind) && rule.matches.matches(doc, "Pod") {
-                match pod.get_or_init(|| pod_of(doc, kind)) {
-                    Some((pod, prefix)) => (pod, *prefix, &scopes[1]),
+                match target.pod(kind) {
+                    Some((pod, prefix)) => (pod, prefix, &scopes[1]),
                     None => continue,
                 }
             } else {
