@@ -209,13 +209,17 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     };
     // What the intent gave as credentials stays secret wherever the planner puts it.
     let known = secrets::credentials(&intent.text);
-    let critic = Remembering::new(ctx, stated).knowing(known.clone());
+    let critic = Remembering::new(ctx, stated)
+        .knowing(known.clone())
+        .covering(&intent.text);
     let existing = ctx.inventory.summary(intent.environment.as_deref());
     let planned = planner.plan(&intent, &existing, &critic).await?;
     let mut spec = planned.spec;
     if let Some(env) = &intent.environment {
         spec.environment = env.clone();
     }
+    // What the planner did not list but the intent plainly asks for is still not done.
+    crate::plan::coverage::complete(&intent.text, &mut spec);
     spec.normalize()?;
     let reviewed = match critic.take(&spec) {
         Some((final_spec, reviewed)) => {
@@ -297,7 +301,13 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool, known: &[String]) -> 
     if !spec.components.is_empty() {
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
-    let rendered = render::render(spec, &ctx.layout, &ctx.config.labels)?;
+    findings.extend(not_done(spec));
+    let new_namespace = spec.components.first().is_some_and(|c| {
+        let dir = ctx.layout.directory(&spec.environment, &spec.namespace, &c.name);
+        ctx.conventions
+            .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
+    });
+    let rendered = render::render_in(spec, &ctx.layout, &ctx.config.labels, new_namespace)?;
     findings.extend(rendered.findings);
     let is_manifest = |f: &&File| {
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
@@ -356,6 +366,23 @@ fn review_in(spec: &mut Spec, ctx: &Context, stated: bool, known: &[String]) -> 
             patched: outcome.merged.into_iter().map(|(_, after)| after).collect(),
         },
     })
+}
+
+/// One warning per part of the intent the plan does not do.
+fn not_done(spec: &Spec) -> Vec<Finding> {
+    spec.unsupported
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            Finding::new(
+                Severity::Warning,
+                "not-done",
+                "spec",
+                format!("/unsupported/{i}"),
+                format!("not done: \"{}\": {}", u.phrase, u.reason),
+            )
+        })
+        .collect()
 }
 
 /// The gate every proposal passes: strict schemas, then the context's
@@ -423,6 +450,8 @@ struct Remembering<'a> {
     stated: bool,
     /// The intent's credentials ([`secrets::credentials`]).
     known: Vec<String>,
+    /// The intent's text, for the coverage check (empty: no check).
+    intent: String,
     /// The spec as the critic received it, then as reviewed, with the review.
     last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
@@ -433,6 +462,7 @@ impl<'a> Remembering<'a> {
             ctx,
             stated,
             known: Vec::new(),
+            intent: String::new(),
             last: std::sync::Mutex::new(None),
         }
     }
@@ -440,6 +470,13 @@ impl<'a> Remembering<'a> {
     /// The same critic, treating `known` as credentials wherever they appear.
     fn knowing(mut self, known: Vec<String>) -> Self {
         self.known = known;
+        self
+    }
+
+    /// The same critic, also checking that `spec.unsupported` lists every
+    /// known concept `intent` asks for that the spec cannot express.
+    fn covering(mut self, intent: &str) -> Self {
+        self.intent = intent.to_string();
         self
     }
 
@@ -455,7 +492,9 @@ impl Critic for Remembering<'_> {
         let mut reviewed = spec.clone();
         match review_in(&mut reviewed, self.ctx, self.stated, &self.known) {
             Ok(review) => {
-                let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
+                let mut errors: Vec<Finding> =
+                    review.findings.iter().filter(|f| f.is_error()).cloned().collect();
+                errors.extend(uncovered(&self.intent, spec));
                 if let Ok(mut last) = self.last.lock() {
                     *last = Some((spec.clone(), reviewed, review));
                 }
@@ -464,6 +503,26 @@ impl Critic for Remembering<'_> {
             Err(e) => vec![critique(&e)],
         }
     }
+}
+
+/// What the intent asks for that the spec cannot express and
+/// `spec.unsupported` does not list, as errors the repair loop shows the model.
+fn uncovered(intent: &str, spec: &Spec) -> Vec<Finding> {
+    crate::plan::coverage::uncovered(intent, spec)
+        .into_iter()
+        .map(|u| {
+            Finding::new(
+                Severity::Error,
+                "not-listed",
+                "spec",
+                "/unsupported",
+                format!(
+                    "the intent asks for \"{}\", which the spec cannot express; add it to unsupported with the reason: {}",
+                    u.phrase, u.reason
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A review that failed, as the finding the repair loop shows the model.
@@ -506,6 +565,7 @@ mod tests {
             changes: vec![],
             assumptions: vec![],
             questions: vec![],
+            unsupported: vec![],
         }
     }
 

@@ -23,5 +23,6 @@ mod serve_slack;
 mod slack;
 mod snapshots;
 mod threats;
+mod truthful;
 mod util;
 mod validate;

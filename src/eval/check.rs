@@ -66,6 +66,7 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
         }
     }
     fails.extend(forbidden(plan, &expect.forbidden_strings));
+    fails.extend(notes(expect, &plan.spec));
     if let Some(max) = expect.max_error_findings {
         let errors: Vec<String> = plan
             .findings
@@ -78,6 +79,36 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
                 "{} error findings > {max}: {}",
                 errors.len(),
                 errors.join("; ")
+            ));
+        }
+    }
+    fails
+}
+
+/// What the spec says it did not do, assumed and asks, against the case.
+fn notes(expect: &Expect, spec: &crate::spec::Spec) -> Vec<String> {
+    let mut fails = Vec::new();
+    let not_done: Vec<String> = spec
+        .unsupported
+        .iter()
+        .map(|u| format!("{}: {}", u.phrase, u.reason))
+        .collect();
+    for (what, patterns, list) in [
+        ("unsupported", &expect.unsupported, &not_done),
+        ("assumptions", &expect.assumptions, &spec.assumptions),
+        ("questions", &expect.questions, &spec.questions),
+    ] {
+        for p in patterns {
+            if !list.iter().any(|s| matches(p, s)) {
+                fails.push(format!("no entry of {what} matches {p:?}: {list:?}"));
+            }
+        }
+    }
+    if let Some(max) = expect.max_unsupported {
+        if not_done.len() > max {
+            fails.push(format!(
+                "{} unsupported entries > {max}: {not_done:?}",
+                not_done.len()
             ));
         }
     }

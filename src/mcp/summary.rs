@@ -37,6 +37,23 @@ fn plan(v: &Value) -> String {
         ));
         lines.extend(questions.iter().map(|q| format!("  - {q}")));
     }
+    let unsupported = v["spec"]["unsupported"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !unsupported.is_empty() {
+        lines.push(format!(
+            "This plan does not do {} part(s) of the request (the spec cannot express them):",
+            unsupported.len()
+        ));
+        lines.extend(unsupported.iter().map(|u| {
+            format!(
+                "  - \"{}\": {}",
+                u["phrase"].as_str().unwrap_or_default(),
+                u["reason"].as_str().unwrap_or_default()
+            )
+        }));
+    }
     let findings = v["findings"].as_array().map(Vec::as_slice).unwrap_or_default();
     let errors = findings.iter().filter(|f| f["severity"] == "error").count();
     let files: Vec<&str> = v["files"]
@@ -123,5 +140,15 @@ mod tests {
         let result = result("plan", v.clone());
         assert_eq!(result.structured_content, Some(v));
         assert_eq!(result.is_error, Some(false));
+    }
+
+    #[test]
+    fn what_the_plan_does_not_do_is_said() {
+        let v = json!({"id": "pl_2", "repo": "r", "environment": "staging",
+            "spec": {"questions": [], "unsupported": [{"phrase": "a read replica", "reason": "use CloudNativePG"}]},
+            "files": [], "findings": []});
+        let text = plan(&v);
+        assert!(text.starts_with("This plan does not do 1 part(s)"), "{text}");
+        assert!(text.contains("\"a read replica\": use CloudNativePG"), "{text}");
     }
 }

@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+mod namespace;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -46,8 +47,20 @@ pub struct Rendered {
 ///
 /// `labels` are extra labels (from `.gitintent.yaml`) put on every resource.
 pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -> Result<Rendered, Error> {
+    render_in(spec, layout, labels, false)
+}
+
+/// [`render`], also creating the spec's namespace when `new_namespace`
+/// (the repository does not use it yet): a `Namespace` with Pod Security
+/// labels in the first component's directory (see [`namespace`]).
+pub fn render_in(
+    spec: &Spec,
+    layout: &Layout,
+    labels: &BTreeMap<String, String>,
+    new_namespace: bool,
+) -> Result<Rendered, Error> {
     let mut out = Rendered::default();
-    for comp in &spec.components {
+    for (n, comp) in spec.components.iter().enumerate() {
         let app = context::app(spec, comp, labels, &mut out.findings);
         let dir = layout.directory(&spec.environment, &spec.namespace, &comp.name);
         let mut names: Vec<&str> = Vec::new();
@@ -59,6 +72,13 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
             names.push(file);
             Ok(())
         };
+        let created = n == 0 && new_namespace;
+        if let Some(nctx) = created
+            .then(|| namespace::context(spec, labels, &mut out.findings))
+            .flatten()
+        {
+            emit("namespace.yaml", "namespace.yaml.j2", &nctx)?;
+        }
         emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
         if app.sentinel {
             let headless = format!("{}-headless", app.name);
@@ -95,6 +115,9 @@ pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -
         }
         if app.pdb {
             emit("pdb.yaml", "pdb.yaml.j2", &ctx)?;
+        }
+        if !app.allow_from.is_empty() {
+            emit("networkpolicy.yaml", "networkpolicy.yaml.j2", &ctx)?;
         }
         let kctx = minijinja::context! { app => app_value, files => minijinja::value::Serde(&names) };
         let kustomization = templates::render("kustomization.yaml.j2", &kctx)?;

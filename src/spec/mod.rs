@@ -13,6 +13,7 @@
 mod archetype;
 mod change;
 mod check;
+mod images;
 mod schema;
 pub mod secrets;
 
@@ -20,6 +21,7 @@ pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
 pub use change::{Change, Operation, Update};
 pub(crate) use check::CRON_MACROS;
 pub use check::{sanitize_name, Problem};
+pub use images::{known_image, KnownImage};
 pub use schema::{schema, schema_json};
 
 use schemars::JsonSchema;
@@ -66,6 +68,21 @@ pub struct Spec {
     pub assumptions: Vec<String>,
     /// What is ambiguous and should be confirmed by a person.
     pub questions: Vec<String>,
+    /// Every part of the request this spec cannot express, so the plan does
+    /// not do it: the words as written and why. Empty when the plan does all
+    /// of it. Absent (a reply written before the field existed) reads as empty.
+    #[serde(default)]
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// A part of the request the plan does not do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unsupported {
+    /// The words of the request, as written, e.g. `a canary rollout with 10% traffic`.
+    pub phrase: String,
+    /// Why the plan does not do it, and what would (a tool, an operator, a hand edit).
+    pub reason: String,
 }
 
 /// One workload and everything around it.
@@ -100,6 +117,18 @@ pub struct Component {
     pub schedule: Option<String>,
     /// High availability; null means none.
     pub high_availability: Option<HighAvailability>,
+    /// A cloud load balancer in front of the Service (`type: LoadBalancer`);
+    /// false keeps it cluster-internal (`ClusterIP`).
+    #[serde(default)]
+    pub load_balancer: bool,
+    /// IANA time zone of `schedule`, e.g. `Europe/Berlin`; null means the
+    /// controller's zone (usually UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Namespaces whose pods alone may connect to this component (a
+    /// NetworkPolicy); empty means no policy.
+    #[serde(default)]
+    pub allow_from_namespaces: Vec<String>,
 }
 
 /// A container port.
@@ -216,7 +245,8 @@ impl Spec {
     /// The value is checked against the spec schema first, so the error lists
     /// every schema violation at once; then [`Spec::check`] runs.
     pub fn from_untrusted_json(text: &str) -> Result<Spec, Error> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(Error::Json)?;
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(Error::Json)?;
+        fill_absent(&mut value);
         let errors = schema::violations(&value);
         if !errors.is_empty() {
             return Err(Error::Schema(errors));
@@ -245,6 +275,25 @@ impl Spec {
     }
 }
 
+/// Fields added after replies were recorded, read as empty when absent:
+/// the schema sent to the model requires them, but a recorded or older
+/// reply without them is still a valid spec.
+fn fill_absent(value: &mut serde_json::Value) {
+    let Some(obj) = value.as_object_mut() else {
+        return;
+    };
+    obj.entry("unsupported").or_insert_with(|| serde_json::json!([]));
+    let Some(components) = obj.get_mut("components").and_then(|c| c.as_array_mut()) else {
+        return;
+    };
+    for c in components.iter_mut().filter_map(|c| c.as_object_mut()) {
+        c.entry("load_balancer").or_insert(serde_json::Value::Bool(false));
+        c.entry("time_zone").or_insert(serde_json::Value::Null);
+        c.entry("allow_from_namespaces")
+            .or_insert_with(|| serde_json::json!([]));
+    }
+}
+
 impl Component {
     /// A component of the given archetype with every optional field empty.
     pub fn new(name: &str, archetype: Archetype) -> Component {
@@ -263,6 +312,9 @@ impl Component {
             secret_refs: Vec::new(),
             schedule: None,
             high_availability: None,
+            load_balancer: false,
+            time_zone: None,
+            allow_from_namespaces: Vec::new(),
         }
     }
 }
@@ -281,6 +333,7 @@ pub(crate) mod fixtures {
                 changes: vec![],
                 assumptions: vec![],
                 questions: vec![],
+                unsupported: vec![],
             }
         }
 

@@ -19,21 +19,26 @@
 //!    operations on running pods (kill, restart, shut down);
 //!    [`credentials`] claims credential values (they never reach the spec)
 //!    and reads `NAME=value` variables;
+//!    [`spell`] first corrects close misspellings out loud ("replcias");
 //! 2. [`scope`] reads the environment and namespace;
 //! 3. [`kind`] finds workload words and cuts the text into one clause per
 //!    component ("a web app and a postgres database");
 //! 4. per clause: image, [`schedule`], archetype, name, health check,
 //!    [`scaling`], [`sizing`] and [`network`] fill a [`draft::Draft`];
-//! 5. [`draft::build`] fills defaults, recording each as an assumption.
+//! 5. [`draft::build`] fills defaults, recording each as an assumption;
+//! 6. [`leftover`] reports every meaningful word no reader claimed as
+//!    `unsupported` (with the reason for a known concept such as a canary).
 //!
 //! It does not understand free-form configuration (config files, commands,
 //! arguments, sidecars); those need the model planner or a hand edit.
 
+mod access;
 mod credentials;
 mod day2;
 mod draft;
 mod guard;
 mod kind;
+mod leftover;
 mod naming;
 mod network;
 mod parse;
@@ -41,6 +46,7 @@ mod scaling;
 mod schedule;
 mod scope;
 mod sizing;
+mod spell;
 mod target;
 mod text;
 mod update;
