@@ -275,9 +275,20 @@ fn meaningful(w: &Words, i: usize) -> bool {
     !(w.is(i, STOP) || w.is(i, FILLER) || low.chars().all(|c| !c.is_alphanumeric()))
 }
 
-/// Turns a run of free words into an entry when it holds a meaningful word.
+/// Words that join two requests in one run ("blue/green deployments and a
+/// sidecar"): each side becomes its own entry.
+const JOINS: &[&str] = &["and", "plus", "&", "with", "also"];
+
+/// Turns a run of free words into entries, one per part between [`JOINS`].
 fn flush(w: &Words, run: &mut Vec<usize>, out: &mut Vec<Unsupported>) {
     let taken = std::mem::take(run);
+    for part in taken.split(|&i| w.is(i, JOINS)) {
+        entry(w, part, out);
+    }
+}
+
+/// One entry for a part of a run, when it holds a meaningful word.
+fn entry(w: &Words, taken: &[usize], out: &mut Vec<Unsupported>) {
     let Some(first) = taken.iter().position(|&i| meaningful(w, i)) else {
         return;
     };
@@ -364,6 +375,10 @@ mod tests {
         assert_eq!(
             left("please deploy a simple redis in staging with a rainbow dashboard"),
             ["rainbow dashboard"]
+        );
+        assert_eq!(
+            left("deploy acme/api:1.0 to staging with blue/green deployments and a sidecar for logging"),
+            ["blue/green", "sidecar for logging"]
         );
         assert!(left(
             "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production"

@@ -213,7 +213,7 @@ fn candidates(low: &str, known: &[String]) -> Option<Found> {
         return None;
     }
     let known_low: Vec<String> = known.iter().map(|k| k.to_lowercase()).collect();
-    if VOCABULARY.contains(&low) || known_low.iter().any(|k| k == low) || is_stop(low) {
+    if VOCABULARY.contains(&low) || known_low.iter().any(|k| k == low) || is_stop(low) || inflected(low) {
         return None;
     }
     let bound = if letters >= 8 { 2 } else { 1 };
@@ -244,6 +244,18 @@ fn candidates(low: &str, known: &[String]) -> Option<Found> {
         1 => Some(Found::One(best[0].to_string())),
         _ => Some(Found::Tie(best.iter().map(|s| s.to_string()).collect())),
     }
+}
+
+/// A vocabulary word with an ending ("deployments", "scheduling",
+/// "workers'"): a real word, not a misspelling.
+fn inflected(low: &str) -> bool {
+    const ENDINGS: &[&str] = &["s", "es", "d", "ed", "ing", "er", "ers", "ly"];
+    VOCABULARY.iter().any(|v| {
+        let stem = v.strip_suffix('e').unwrap_or(v);
+        [*v, stem]
+            .iter()
+            .any(|base| low.strip_prefix(base).is_some_and(|rest| ENDINGS.contains(&rest)))
+    })
 }
 
 fn is_stop(low: &str) -> bool {
@@ -315,6 +327,8 @@ mod tests {
             "password replcias",
             "called \"replcias\"",
             "acme/replcias:1.0",
+            "blue/green deployments",
+            "servicing the scheduling",
         ] {
             let c = correct(text, &[]);
             assert_eq!(c.text, text);
