@@ -218,6 +218,7 @@ fn bench(c: &mut Criterion) {
         }],
         assumptions: vec![],
         questions: vec![],
+        unsupported: vec![],
     };
     let labels = Default::default();
     group.bench_function("scale and bump one of 2,000 workloads", |b| {

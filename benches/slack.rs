@@ -66,6 +66,7 @@ fn typical_plan() -> PlanSummary {
             .map(|i| format!("assumption number {i} about defaults"))
             .collect(),
         questions: vec!["Which storage class?".into()],
+        unsupported: vec![],
         files: files
             .iter()
             .map(|f| FileChange {

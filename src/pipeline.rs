@@ -209,7 +209,9 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     };
     // What the intent gave as credentials stays secret wherever the planner puts it.
     let known = secrets::credentials(&intent.text);
-    let mut critic = Remembering::new(ctx, stated).knowing(known.clone());
+    let mut critic = Remembering::new(ctx, stated)
+        .knowing(known.clone())
+        .covering(&intent.text);
     // Where to look for the targets: `--target` and the paths the intent names.
     critic.aim.within = intent.target.iter().cloned().collect();
     critic
@@ -223,6 +225,8 @@ pub async fn run(intent: &Intent, planner: &Planner, ctx: &Context) -> Result<Pl
     if let Some(env) = &intent.environment {
         spec.environment = env.clone();
     }
+    // What the planner did not list but the intent plainly asks for is still not done.
+    crate::plan::coverage::complete(&intent.text, &mut spec);
     spec.normalize()?;
     let reviewed = match critic.take(&spec) {
         Some((final_spec, reviewed)) => {
@@ -334,7 +338,19 @@ fn review_in(
     if !spec.components.is_empty() {
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
-    let rendered = render::render_with(spec, &ctx.layout, &ctx.config.labels, &ctx.conventions.operators)?;
+    findings.extend(not_done(spec));
+    let new_namespace = spec.components.first().is_some_and(|c| {
+        let dir = ctx.layout.directory(&spec.environment, &spec.namespace, &c.name);
+        ctx.conventions
+            .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
+    });
+    let rendered = render::render_in(
+        spec,
+        &ctx.layout,
+        &ctx.config.labels,
+        &ctx.conventions.operators,
+        new_namespace,
+    )?;
     findings.extend(rendered.findings);
     let is_manifest = |f: &&File| {
         let name = f.path.rsplit('/').next().unwrap_or(&f.path);
@@ -393,6 +409,23 @@ fn review_in(
             patched: outcome.merged.into_iter().map(|(_, after)| after).collect(),
         },
     })
+}
+
+/// One warning per part of the intent the plan does not do.
+fn not_done(spec: &Spec) -> Vec<Finding> {
+    spec.unsupported
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            Finding::new(
+                Severity::Warning,
+                "not-done",
+                "spec",
+                format!("/unsupported/{i}"),
+                format!("not done: \"{}\": {}", u.phrase, u.reason),
+            )
+        })
+        .collect()
 }
 
 /// The gate every proposal passes: strict schemas, then the context's
@@ -473,6 +506,8 @@ struct Remembering<'a> {
     /// Where the changes' targets are looked for (`--target`, paths in the
     /// intent), and whether an `expose` replaces an existing host.
     aim: change::Aim,
+    /// The intent's text, for the coverage check (empty: no check).
+    intent: String,
     /// The spec as the critic received it, then as reviewed, with the review.
     last: std::sync::Mutex<Option<(Spec, Spec, Reviewed)>>,
 }
@@ -484,6 +519,7 @@ impl<'a> Remembering<'a> {
             stated,
             known: Vec::new(),
             aim: change::Aim::default(),
+            intent: String::new(),
             last: std::sync::Mutex::new(None),
         }
     }
@@ -491,6 +527,13 @@ impl<'a> Remembering<'a> {
     /// The same critic, treating `known` as credentials wherever they appear.
     fn knowing(mut self, known: Vec<String>) -> Self {
         self.known = known;
+        self
+    }
+
+    /// The same critic, also checking that `spec.unsupported` lists every
+    /// known concept `intent` asks for that the spec cannot express.
+    fn covering(mut self, intent: &str) -> Self {
+        self.intent = intent.to_string();
         self
     }
 
@@ -506,7 +549,9 @@ impl Critic for Remembering<'_> {
         let mut reviewed = spec.clone();
         match review_in(&mut reviewed, self.ctx, self.stated, &self.known, &self.aim) {
             Ok(review) => {
-                let errors = review.findings.iter().filter(|f| f.is_error()).cloned().collect();
+                let mut errors: Vec<Finding> =
+                    review.findings.iter().filter(|f| f.is_error()).cloned().collect();
+                errors.extend(uncovered(&self.intent, spec));
                 if let Ok(mut last) = self.last.lock() {
                     *last = Some((spec.clone(), reviewed, review));
                 }
@@ -515,6 +560,26 @@ impl Critic for Remembering<'_> {
             Err(e) => vec![critique(&e)],
         }
     }
+}
+
+/// What the intent asks for that the spec cannot express and
+/// `spec.unsupported` does not list, as errors the repair loop shows the model.
+fn uncovered(intent: &str, spec: &Spec) -> Vec<Finding> {
+    crate::plan::coverage::uncovered(intent, spec)
+        .into_iter()
+        .map(|u| {
+            Finding::new(
+                Severity::Error,
+                "not-listed",
+                "spec",
+                "/unsupported",
+                format!(
+                    "the intent asks for \"{}\", which the spec cannot express; add it to unsupported with the reason: {}",
+                    u.phrase, u.reason
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A review that failed, as the finding the repair loop shows the model.
@@ -557,6 +622,7 @@ mod tests {
             changes: vec![],
             assumptions: vec![],
             questions: vec![],
+            unsupported: vec![],
         }
     }
 

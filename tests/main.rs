@@ -25,5 +25,6 @@ mod slack;
 mod snapshots;
 mod stores;
 mod threats;
+mod truthful;
 mod util;
 mod validate;

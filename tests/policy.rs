@@ -500,6 +500,7 @@ fn rendered_archetypes_pass_the_builtin_pack() {
                 changes: vec![],
                 assumptions: vec![],
                 questions: vec![],
+                unsupported: vec![],
             };
             let Ok(rendered) =
                 gitintent::render::render(&spec, &gitintent::repo::Layout::default(), &Default::default())

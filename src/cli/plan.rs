@@ -458,6 +458,12 @@ fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>
             }
         }
     }
+    if !spec.unsupported.is_empty() {
+        println!("\n{}", s.bold("Not done (the spec cannot express it)"));
+        for u in &spec.unsupported {
+            println!("  - \"{}\": {}", u.phrase, u.reason);
+        }
+    }
     println!("\n{} ({})", s.bold("Files"), plan.files.len());
     for f in &plan.files {
         println!("  {}", f.path);

@@ -88,6 +88,19 @@ pub struct Expect {
     /// assumptions or questions.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Regular expressions; each must match the phrase or the reason of an
+    /// entry of `spec.unsupported` (what the plan says it does not do).
+    #[serde(default)]
+    pub unsupported: Vec<String>,
+    /// Most `spec.unsupported` entries allowed (0: the plan does all of it).
+    #[serde(default)]
+    pub max_unsupported: Option<usize>,
+    /// Regular expressions; each must match one of `spec.assumptions`.
+    #[serde(default)]
+    pub assumptions: Vec<String>,
+    /// Regular expressions; each must match one of `spec.questions`.
+    #[serde(default)]
+    pub questions: Vec<String>,
 }
 
 /// A field assertion: `equals` (JSON equality) and/or `matches` (regex).
@@ -137,7 +150,10 @@ impl Case {
             .iter()
             .filter_map(|f| f.matches.as_deref())
             .chain(e.error_matches.as_deref())
-            .chain(e.notes.iter().map(String::as_str));
+            .chain(e.notes.iter().map(String::as_str))
+            .chain(e.unsupported.iter().map(String::as_str))
+            .chain(e.assumptions.iter().map(String::as_str))
+            .chain(e.questions.iter().map(String::as_str));
         for pattern in patterns {
             if let Err(err) = regex_lite::Regex::new(pattern) {
                 problems.push(format!("invalid regular expression {pattern:?}: {err}"));

@@ -67,6 +67,7 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
     }
     fails.extend(forbidden(plan, &expect.forbidden_strings));
     fails.extend(notes_and_findings(expect, plan));
+    fails.extend(notes(expect, &plan.spec));
     if let Some(max) = expect.max_error_findings {
         let errors: Vec<String> = plan
             .findings
@@ -98,6 +99,36 @@ fn notes_and_findings(expect: &Expect, plan: &Plan) -> Vec<String> {
         if !notes.iter().any(|n| matches(pattern, n)) {
             fails.push(format!(
                 "no assumption or question matches {pattern:?}: {notes:?}"
+            ));
+        }
+    }
+    fails
+}
+
+/// What the spec says it did not do, assumed and asks, against the case.
+fn notes(expect: &Expect, spec: &crate::spec::Spec) -> Vec<String> {
+    let mut fails = Vec::new();
+    let not_done: Vec<String> = spec
+        .unsupported
+        .iter()
+        .map(|u| format!("{}: {}", u.phrase, u.reason))
+        .collect();
+    for (what, patterns, list) in [
+        ("unsupported", &expect.unsupported, &not_done),
+        ("assumptions", &expect.assumptions, &spec.assumptions),
+        ("questions", &expect.questions, &spec.questions),
+    ] {
+        for p in patterns {
+            if !list.iter().any(|s| matches(p, s)) {
+                fails.push(format!("no entry of {what} matches {p:?}: {list:?}"));
+            }
+        }
+    }
+    if let Some(max) = expect.max_unsupported {
+        if not_done.len() > max {
+            fails.push(format!(
+                "{} unsupported entries > {max}: {not_done:?}",
+                not_done.len()
             ));
         }
     }

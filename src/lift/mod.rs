@@ -140,6 +140,7 @@ pub fn lift(docs: &[(String, Value)], environment: &str) -> Lifted {
         changes: Vec::new(),
         assumptions: Vec::new(),
         questions: Vec::new(),
+        unsupported: Vec::new(),
     };
     accept(&mut spec, drafts, &mut resources, &mut trees);
     for (r, t) in resources.iter_mut().zip(trees) {

@@ -51,6 +51,23 @@ fn plan_with(v: &Value, note: Option<&str>) -> String {
         ));
         lines.extend(questions.iter().map(|q| format!("  - {q}")));
     }
+    let unsupported = v["spec"]["unsupported"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !unsupported.is_empty() {
+        lines.push(format!(
+            "This plan does not do {} part(s) of the request (the spec cannot express them):",
+            unsupported.len()
+        ));
+        lines.extend(unsupported.iter().map(|u| {
+            format!(
+                "  - \"{}\": {}",
+                u["phrase"].as_str().unwrap_or_default(),
+                u["reason"].as_str().unwrap_or_default()
+            )
+        }));
+    }
     lines.extend(note.map(str::to_string));
     let findings = v["findings"].as_array().map(Vec::as_slice).unwrap_or_default();
     let errors = findings.iter().filter(|f| f["severity"] == "error").count();
@@ -150,5 +167,15 @@ mod tests {
         assert!(lines[0].starts_with("This plan has 1 open question"), "{text}");
         assert_eq!(lines[2], "The person declined to answer.", "{text}");
         assert!(lines[3].starts_with("Plan pl_1"), "{text}");
+    }
+
+    #[test]
+    fn what_the_plan_does_not_do_is_said() {
+        let v = json!({"id": "pl_2", "repo": "r", "environment": "staging",
+            "spec": {"questions": [], "unsupported": [{"phrase": "a read replica", "reason": "use CloudNativePG"}]},
+            "files": [], "findings": []});
+        let text = plan(&v);
+        assert!(text.starts_with("This plan does not do 1 part(s)"), "{text}");
+        assert!(text.contains("\"a read replica\": use CloudNativePG"), "{text}");
     }
 }

@@ -94,7 +94,7 @@ fn plan_output() -> Value {
             "requester": {"type": "string"},
             "intent": {"type": "string"},
             "planner": {"type": ["string", "null"]},
-            "spec": {"type": ["object", "null"], "description": "The typed spec (schemas/spec.schema.json); open questions in spec.questions."},
+            "spec": {"type": ["object", "null"], "description": "The typed spec (schemas/spec.schema.json); open questions in spec.questions, what the plan does not do in spec.unsupported."},
             "files": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}},
             "findings": {"type": "array", "items": {"type": "object"}},
             "changes": {"type": "array", "items": {"type": "object"}, "description": "Per-file status and unified diff against the base branch."},

@@ -9,6 +9,7 @@
 //! paths or anything else the pipeline would use unchecked.
 
 pub(crate) mod builtin;
+pub mod coverage;
 mod openai;
 mod prompt;
 
@@ -187,8 +188,10 @@ impl Planner {
                     .collect();
                 environments.sort();
                 environments.dedup();
-                let names: Vec<String> = existing.iter().map(|w| w.name.clone()).collect();
-                let spec = builtin::plan_among(intent, &environments, &names)?;
+                let mut workloads: Vec<String> = existing.iter().map(|w| w.name.clone()).collect();
+                workloads.sort();
+                workloads.dedup();
+                let spec = builtin::plan_knowing(intent, &environments, &workloads)?;
                 Ok(Planned {
                     spec,
                     planner: "builtin",

@@ -41,6 +41,8 @@ mod reported;
 mod source;
 mod waiver;
 
+pub(crate) use waiver::{REASON as WAIVE_REASON, WAIVE};
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 

@@ -75,6 +75,48 @@ pub(super) struct App {
     batch: serde_json::Value,
     /// The Role and binding, or null.
     pub(super) rbac: serde_json::Value,
+    /// `type: LoadBalancer` on the Service.
+    load_balancer: bool,
+    /// The CronJob's `timeZone`.
+    time_zone: Option<String>,
+    /// Namespaces a NetworkPolicy lets in (empty: no policy).
+    pub(super) allow_from: Vec<String>,
+    /// A log shipper that reads the node's logs through a waived hostPath.
+    pub(super) log_shipper: bool,
+    /// Annotations on the workload (the log shipper's waiver).
+    annotations: BTreeMap<String, String>,
+}
+
+/// Images of log shippers, which read container logs from the node.
+const LOG_SHIPPERS: &[&str] = &["fluentd", "fluent-bit", "promtail", "vector"];
+
+/// True for a per-node workload running a known log shipper.
+pub(super) fn is_log_shipper(comp: &Component) -> bool {
+    let base = |i: &str| {
+        let repo = i.split(['@', ':']).next().unwrap_or(i);
+        repo.rsplit('/').next().unwrap_or(repo).to_string()
+    };
+    comp.archetype.workload() == WorkloadKind::DaemonSet
+        && comp
+            .image
+            .as_deref()
+            .is_some_and(|i| LOG_SHIPPERS.contains(&base(i).as_str()))
+}
+
+/// The waiver a log shipper carries: it reads root-owned files under the node's /var/log.
+fn log_shipper_waiver() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            crate::policy::WAIVE.to_string(),
+            "host-path,run-as-non-root".to_string(),
+        ),
+        (
+            crate::policy::WAIVE_REASON.to_string(),
+            "a log shipper reads the node's container logs: /var/log is mounted read-only from the host, and the \
+             files there are readable by root only"
+                .to_string(),
+        ),
+    ])
 }
 
 impl App {
@@ -306,7 +348,17 @@ pub(super) fn app(
         _ => {}
     }
 
-    let ports: Vec<PortView> = if comp.ports.is_empty() {
+    let known = comp
+        .image
+        .as_deref()
+        .filter(|_| comp.archetype == Archetype::WebService)
+        .and_then(crate::spec::known_image);
+    let ports: Vec<PortView> = if let (true, Some(k)) = (comp.ports.is_empty(), known) {
+        vec![PortView {
+            name: k.port_name.to_string(),
+            port: k.port,
+        }]
+    } else if comp.ports.is_empty() {
         d.ports
             .iter()
             .map(|(n, p)| PortView {
@@ -325,7 +377,8 @@ pub(super) fn app(
     };
     let first_port = ports.first().map(|p| p.port);
     let batch = matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job);
-    let probe = match (&comp.health_check, d.probe, first_port) {
+    let default_probe = known.map_or(d.probe, |k| k.probe);
+    let probe = match (&comp.health_check, default_probe, first_port) {
         _ if batch => None,
         (Some(h), _, _) => h.port.or(first_port).map(|port| ProbeView {
             kind: if h.path.is_some() { "http" } else { "tcp" },
@@ -451,6 +504,15 @@ pub(super) fn app(
             && (comp.archetype != Archetype::Worker || comp.service.is_some()),
         headless: workload == WorkloadKind::StatefulSet,
         ports,
+        load_balancer: comp.load_balancer,
+        time_zone: comp.time_zone.clone(),
+        allow_from: comp.allow_from_namespaces.clone(),
+        log_shipper: is_log_shipper(comp),
+        annotations: if is_log_shipper(comp) {
+            log_shipper_waiver()
+        } else {
+            BTreeMap::new()
+        },
     }
 }
 

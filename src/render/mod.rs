@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+mod namespace;
 mod pod;
 pub mod stores;
 mod templates;
@@ -49,7 +50,7 @@ pub struct Rendered {
 ///
 /// `labels` are extra labels (from `.gitintent.yaml`) put on every resource.
 pub fn render(spec: &Spec, layout: &Layout, labels: &BTreeMap<String, String>) -> Result<Rendered, Error> {
-    render_with(spec, layout, labels, &[])
+    render_in(spec, layout, labels, &[], false)
 }
 
 /// [`render`], where `operators` are the API groups of the data-store
@@ -61,15 +62,38 @@ pub fn render_with(
     labels: &BTreeMap<String, String>,
     operators: &[String],
 ) -> Result<Rendered, Error> {
+    render_in(spec, layout, labels, operators, false)
+}
+
+/// [`render_with`], also creating the spec's namespace when `new_namespace`
+/// (the repository does not use it yet): a `Namespace` with Pod Security
+/// labels in the first component's directory (see [`namespace`]).
+pub fn render_in(
+    spec: &Spec,
+    layout: &Layout,
+    labels: &BTreeMap<String, String>,
+    operators: &[String],
+    new_namespace: bool,
+) -> Result<Rendered, Error> {
     let mut out = Rendered::default();
-    for comp in &spec.components {
+    for (n, comp) in spec.components.iter().enumerate() {
         let members = stores::members(comp, context::replicas(comp), operators, &mut out.findings);
         let app = context::app(spec, comp, labels, members, &mut out.findings);
         let dir = layout.directory(&spec.environment, &spec.namespace, &comp.name);
-        let docs = match members {
+        let mut docs = Vec::new();
+        if let Some(nctx) = (n == 0 && new_namespace)
+            .then(|| namespace::context(spec, labels, &mut out.findings))
+            .flatten()
+        {
+            docs.push((
+                "namespace.yaml".to_string(),
+                templates::render("namespace.yaml.j2", &nctx)?,
+            ));
+        }
+        docs.extend(match members {
             Members::Operator(op) => operator_docs(&app, op)?,
             _ => component_docs(&app, comp)?,
-        };
+        });
         let names: Vec<&str> = docs.iter().map(|(file, _)| file.as_str()).collect();
         let app_value = minijinja::Value::from(minijinja::value::Serde(&app));
         let kctx = minijinja::context! { app => app_value, files => minijinja::value::Serde(&names) };
@@ -138,6 +162,9 @@ fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<V
     }
     if app.pdb {
         emit("pdb.yaml", "pdb.yaml.j2", &ctx)?;
+    }
+    if !app.allow_from.is_empty() {
+        emit("networkpolicy.yaml", "networkpolicy.yaml.j2", &ctx)?;
     }
     Ok(docs)
 }

@@ -205,14 +205,14 @@ fn exposed(comp: &Component, s: &ServiceOptions, findings: &mut Vec<Finding>) {
 /// Job and cron job settings, with the templates' defaults filled in.
 pub(super) fn batch(comp: &Component) -> Value {
     let b = comp.batch.clone().unwrap_or_default();
-    let cron = comp.archetype == crate::spec::Archetype::CronJob;
     json!({
         "restart_policy": b.restart_policy.map_or("OnFailure", |r| r.as_k8s()),
         "completions": b.completions,
         "parallelism": b.parallelism,
         "backoff_limit": b.backoff_limit.unwrap_or(2),
         "active_deadline_seconds": b.active_deadline_seconds,
-        "ttl_seconds_after_finished": b.ttl_seconds_after_finished.or((!cron).then_some(86_400)),
+        // No default TTL: Flux or Argo CD would re-create a Job deleted after it (issue 15).
+        "ttl_seconds_after_finished": b.ttl_seconds_after_finished,
         "concurrency_policy": b.concurrency_policy.map_or("Forbid", |c| c.as_k8s()),
         "starting_deadline_seconds": b.starting_deadline_seconds,
         "successful_jobs_history_limit": b.successful_jobs_history_limit.unwrap_or(3),

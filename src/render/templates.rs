@@ -34,6 +34,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pvc.yaml.j2", include_str!("../../templates/pvc.yaml.j2")),
     ("rbac.yaml.j2", include_str!("../../templates/rbac.yaml.j2")),
     (
+        "networkpolicy.yaml.j2",
+        include_str!("../../templates/networkpolicy.yaml.j2"),
+    ),
+    (
+        "namespace.yaml.j2",
+        include_str!("../../templates/namespace.yaml.j2"),
+    ),
+    (
         "kustomization.yaml.j2",
         include_str!("../../templates/kustomization.yaml.j2"),
     ),

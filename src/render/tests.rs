@@ -256,3 +256,91 @@ fn a_zookeeper_ensemble_renders_as_snapshotted() {
         .collect();
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn a_job_has_no_ttl_so_a_gitops_controller_does_not_run_it_again() {
+    let spec = Spec::test(Archetype::Job).with(|c| c.image = Some("acme/migrate:1.0".into()));
+    let job = doc(&files(&spec), "/job.yaml");
+    assert!(job["spec"].get("ttlSecondsAfterFinished").is_none(), "{job}");
+}
+
+#[test]
+fn load_balancer_time_zone_and_allowed_namespaces_are_rendered() {
+    let web = Spec::test(Archetype::WebService).with(|c| {
+        c.image = Some("acme/web:1.0".into());
+        c.load_balancer = true;
+        c.allow_from_namespaces = vec!["frontend".into()];
+    });
+    let out = files(&web);
+    assert_eq!(doc(&out, "/service.yaml")["spec"]["type"], "LoadBalancer");
+    let policy = doc(&out, "/networkpolicy.yaml");
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+            ["kubernetes.io/metadata.name"],
+        "frontend"
+    );
+    let cron = Spec::test(Archetype::CronJob).with(|c| {
+        c.image = Some("acme/report:1.0".into());
+        c.schedule = Some("0 9 * * *".into());
+        c.time_zone = Some("Europe/Berlin".into());
+    });
+    assert_eq!(
+        doc(&files(&cron), "/cronjob.yaml")["spec"]["timeZone"],
+        "Europe/Berlin"
+    );
+}
+
+#[test]
+fn a_well_known_image_gets_its_own_port() {
+    let kong = Spec::test(Archetype::WebService).with(|c| c.image = Some("kong:3.8.1".into()));
+    let out = files(&kong);
+    let deployment = doc(&out, "/deployment.yaml");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        8000
+    );
+    assert_eq!(doc(&out, "/service.yaml")["spec"]["ports"][0]["port"], 8000);
+}
+
+#[test]
+fn a_log_shipper_mounts_var_log_read_only_under_a_waiver_in_a_privileged_namespace() {
+    let mut spec = Spec::test(Archetype::Daemon).with(|c| c.image = Some("fluent/fluent-bit:3.2.2".into()));
+    spec.namespace = "logging".into();
+    spec.normalize().unwrap();
+    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+    let ds = doc(&out.files, "/daemonset.yaml");
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["hostPath"]["path"], "/var/log");
+    assert_eq!(pod["containers"][0]["volumeMounts"][0]["readOnly"], true);
+    assert_eq!(
+        ds["metadata"]["annotations"]["gitintent.io/waive"],
+        "host-path,run-as-non-root"
+    );
+    let ns = doc(&out.files, "/namespace.yaml");
+    assert_eq!(
+        ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+        "privileged"
+    );
+    let kustomization = doc(&out.files, "/kustomization.yaml");
+    assert!(kustomization["resources"]
+        .as_array()
+        .unwrap()
+        .contains(&"namespace.yaml".into()));
+}
+
+#[test]
+fn a_new_namespace_is_restricted_in_production_and_baseline_elsewhere() {
+    let mut spec = Spec::test(Archetype::Redis);
+    spec.namespace = "cache".into();
+    spec.normalize().unwrap();
+    let level = |spec: &Spec| {
+        let out = render_in(spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+        doc(&out.files, "/namespace.yaml")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"].clone()
+    };
+    assert_eq!(level(&spec), "restricted");
+    spec.environment = "staging".into();
+    assert_eq!(level(&spec), "baseline");
+    spec.namespace = "default".into();
+    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+    assert!(!out.files.iter().any(|f| f.path.ends_with("/namespace.yaml")));
+}

@@ -44,6 +44,9 @@ pub struct Conventions {
     pub environments: Vec<String>,
     /// Namespaces set by manifests, Namespace objects or kustomizations, sorted.
     pub namespaces: Vec<String>,
+    /// Namespace objects: (name, file), in path order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespace_files: Vec<(String, String)>,
     /// Label keys in use, with how many resources carry each; most used first.
     pub labels: Vec<(String, usize)>,
     /// Resources indexed (the denominator of `labels`).
@@ -89,6 +92,17 @@ pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
 }
 
 impl Conventions {
+    /// True when a plan should create `namespace` with its file at `file`:
+    /// the repository does not use it yet, or only that file declares it
+    /// (an earlier plan created it there).
+    pub fn creates_namespace(&self, namespace: &str, file: &str) -> bool {
+        !self.namespaces.iter().any(|n| n == namespace)
+            || self
+                .namespace_files
+                .iter()
+                .any(|(n, f)| n == namespace && f == file)
+    }
+
     /// What the directory layout alone shows: the environments.
     pub fn from_layout(snapshot: &Snapshot) -> Conventions {
         Conventions {
@@ -129,7 +143,7 @@ impl Conventions {
                 format!("namespace/{}", spec.namespace),
                 "/namespace",
                 format!(
-                    "namespace {:?} is not used in the repository yet; make sure it exists (in use: {})",
+                    "namespace {:?} is not used in the repository yet; the plan creates it (in use: {})",
                     spec.namespace,
                     shorten(&self.namespaces, 8)
                 ),

@@ -359,6 +359,7 @@ impl Index {
     /// What the repository's layout and manifests say about how it works.
     pub fn conventions(&self) -> Conventions {
         let mut namespaces = BTreeSet::new();
+        let mut namespace_files = Vec::new();
         let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
         let mut operators = BTreeSet::new();
         for r in &self.resources {
@@ -375,6 +376,7 @@ impl Index {
             }
             if id.kind == "Namespace" && id.group.is_empty() {
                 namespaces.insert(id.name.clone());
+                namespace_files.push((id.name.clone(), r.path().to_string()));
             }
             for key in r.label_keys() {
                 *labels.entry(key).or_default() += 1;
@@ -386,6 +388,7 @@ impl Index {
         Conventions {
             environments: self.environments.clone(),
             namespaces: namespaces.into_iter().collect(),
+            namespace_files,
             labels,
             resources: self.resources.len(),
             refused: self

@@ -78,6 +78,8 @@ pub struct PlanSummary {
     pub assumptions: Vec<String>,
     /// What a person should confirm.
     pub questions: Vec<String>,
+    /// What the intent asks for that the plan does not do: "phrase: reason".
+    pub unsupported: Vec<String>,
     pub files: Vec<FileChange>,
     /// Sorted errors first, as the pipeline returns them.
     pub findings: Vec<Finding>,
@@ -103,6 +105,11 @@ impl PlanSummary {
                 .collect(),
             assumptions: spec.assumptions.clone(),
             questions: spec.questions.clone(),
+            unsupported: spec
+                .unsupported
+                .iter()
+                .map(|u| format!("\"{}\": {}", u.phrase, u.reason))
+                .collect(),
             files: plan
                 .files
                 .iter()

@@ -204,6 +204,7 @@ pub(crate) fn plan(p: &PlanSummary) -> Value {
     push_list(&mut blocks, "Summary", &p.summary, |s| escape(s));
     push_list(&mut blocks, "Assumptions", &p.assumptions, |s| escape(s));
     push_list(&mut blocks, "Questions", &p.questions, |s| escape(s));
+    push_list(&mut blocks, "Not done", &p.unsupported, |s| escape(s));
     push_list(&mut blocks, "Files", &p.files, |f| {
         format!("`{}` {}", escape(&f.path), f.status)
     });
@@ -385,6 +386,7 @@ mod tests {
             summary: vec!["redis in namespace redis: redis".into()],
             assumptions: (0..12).map(|i| format!("a{i}")).collect(),
             questions: vec![],
+            unsupported: vec![],
             files: vec![FileChange {
                 path: "a.yaml".into(),
                 status: ChangeStatus::Modified,
@@ -399,6 +401,15 @@ mod tests {
         let msg = plan(&summary(vec![])).to_string();
         assert!(!msg.contains("<!channel>"), "{msg}");
         assert!(msg.contains("deploy &lt;!channel&gt; &amp; friends"), "{msg}");
+    }
+
+    #[test]
+    fn what_the_plan_does_not_do_is_shown_escaped() {
+        let mut p = summary(vec![]);
+        p.unsupported = vec!["\"canary <rollout>\": use Argo Rollouts".into()];
+        let msg = plan(&p).to_string();
+        assert!(msg.contains("*Not done (1)*"), "{msg}");
+        assert!(msg.contains("canary &lt;rollout&gt;"), "{msg}");
     }
 
     #[test]

@@ -13,14 +13,31 @@ use serde_json::Value;
 /// Component fields added after the first schema, each null when absent.
 const COMPONENT: &[&str] = &["pod", "service", "batch", "rbac"];
 
-/// Adds the later fields a reply left out, as null.
+/// Component fields added by issue 15 with their empty values.
+fn component_defaults() -> [(&'static str, Value); 3] {
+    [
+        ("load_balancer", Value::Bool(false)),
+        ("time_zone", Value::Null),
+        ("allow_from_namespaces", Value::Array(Vec::new())),
+    ]
+}
+
+/// Adds the later fields a reply left out, as null (or empty).
 pub(super) fn fill(spec: &mut Value) {
-    let Some(components) = spec.get_mut("components").and_then(Value::as_array_mut) else {
+    let Some(obj) = spec.as_object_mut() else {
+        return;
+    };
+    obj.entry("unsupported")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(components) = obj.get_mut("components").and_then(Value::as_array_mut) else {
         return;
     };
     for comp in components.iter_mut().filter_map(Value::as_object_mut) {
         for key in COMPONENT {
             comp.entry(*key).or_insert(Value::Null);
+        }
+        for (key, empty) in component_defaults() {
+            comp.entry(key).or_insert(empty);
         }
     }
 }

@@ -146,6 +146,13 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
             );
         }
     }
+    if spec.unsupported.len() > 30 {
+        c.fail("/unsupported", "more than 30 entries");
+    }
+    for (i, u) in spec.unsupported.iter().enumerate() {
+        c.text(&format!("/unsupported/{i}/phrase"), &u.phrase, 500);
+        c.text(&format!("/unsupported/{i}/reason"), &u.reason, 500);
+    }
     for (key, list) in [("assumptions", &spec.assumptions), ("questions", &spec.questions)] {
         if list.len() > 30 {
             c.fail(format!("/{key}"), "more than 30 entries");
@@ -319,6 +326,38 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             format!("a {other} has no schedule; use null"),
         ),
         (None, _) => {}
+    }
+    extras(c, at, comp);
+}
+
+/// The service type, schedule zone and allowed namespaces.
+fn extras(c: &mut Checker, at: &str, comp: &mut Component) {
+    if let Some(zone) = &comp.time_zone {
+        let plain = !zone.is_empty()
+            && zone.len() <= 64
+            && !zone.contains("..")
+            && !zone.starts_with('/')
+            && zone
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "/_+-".contains(ch));
+        if !plain {
+            c.fail(
+                format!("{at}/time_zone"),
+                format!("{zone:?} is not an IANA time zone name"),
+            );
+        }
+        if comp.schedule.is_none() {
+            c.fail(
+                format!("{at}/time_zone"),
+                "a time zone needs a schedule; use null",
+            );
+        }
+    }
+    if comp.allow_from_namespaces.len() > 10 {
+        c.fail(format!("{at}/allow_from_namespaces"), "more than 10 namespaces");
+    }
+    for (j, ns) in comp.allow_from_namespaces.iter_mut().enumerate() {
+        c.name(&format!("{at}/allow_from_namespaces/{j}"), ns);
     }
 }
 

@@ -15,6 +15,7 @@ mod archetype;
 mod batch;
 mod change;
 mod check;
+mod images;
 mod pod;
 mod rbac;
 mod schema;
@@ -26,6 +27,7 @@ pub use batch::{BatchOptions, ConcurrencyPolicy, RestartPolicy};
 pub use change::{Change, Operation, Update};
 pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
+pub use images::{known_image, KnownImage};
 pub use pod::{
     ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, HostAlias, KeyValue, NodeRequirement, PodOptions,
     PullPolicy, SelectorOperator, TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
@@ -78,6 +80,21 @@ pub struct Spec {
     pub assumptions: Vec<String>,
     /// What is ambiguous and should be confirmed by a person.
     pub questions: Vec<String>,
+    /// Every part of the request this spec cannot express, so the plan does
+    /// not do it: the words as written and why. Empty when the plan does all
+    /// of it. Absent (a reply written before the field existed) reads as empty.
+    #[serde(default)]
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// A part of the request the plan does not do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unsupported {
+    /// The words of the request, as written, e.g. `a canary rollout with 10% traffic`.
+    pub phrase: String,
+    /// Why the plan does not do it, and what would (a tool, an operator, a hand edit).
+    pub reason: String,
 }
 
 /// One workload and everything around it.
@@ -125,6 +142,18 @@ pub struct Component {
     /// Kubernetes API rights of the component's ServiceAccount; null means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rbac: Option<Rbac>,
+    /// A cloud load balancer in front of the Service (`type: LoadBalancer`);
+    /// false keeps it cluster-internal (`ClusterIP`).
+    #[serde(default)]
+    pub load_balancer: bool,
+    /// IANA time zone of `schedule`, e.g. `Europe/Berlin`; null means the
+    /// controller's zone (usually UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Namespaces whose pods alone may connect to this component (a
+    /// NetworkPolicy); empty means no policy.
+    #[serde(default)]
+    pub allow_from_namespaces: Vec<String>,
 }
 
 /// A container port.
@@ -293,6 +322,9 @@ impl Component {
             service: None,
             batch: None,
             rbac: None,
+            load_balancer: false,
+            time_zone: None,
+            allow_from_namespaces: Vec::new(),
         }
     }
 }
@@ -311,6 +343,7 @@ pub(crate) mod fixtures {
                 changes: vec![],
                 assumptions: vec![],
                 questions: vec![],
+                unsupported: vec![],
             }
         }
 

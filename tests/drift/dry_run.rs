@@ -56,20 +56,21 @@ async fn plan_cluster_dry_runs_every_manifest_and_reports_the_verdicts() {
             )
         })
         .collect();
-    assert_eq!(verdicts.len(), 3, "{verdicts:#?}");
+    // The Deployment, its Service and ServiceAccount, and the new Namespace.
+    assert_eq!(verdicts.len(), 4, "{verdicts:#?}");
     assert!(verdicts.contains(&(
         "error".into(),
         "Deployment/shop".into(),
         "400 BadRequest: admission webhook \"validate.kyverno.svc\" denied the request: images must come from registry.acme.io".into()
     )));
-    assert!(verdicts.iter().filter(|v| v.0 == "info").count() == 2);
+    assert!(verdicts.iter().filter(|v| v.0 == "info").count() == 3);
     assert_eq!(api.rejected(), Vec::<String>::new());
     let patches: Vec<String> = api
         .requests()
         .into_iter()
         .filter(|r| r.starts_with("PATCH"))
         .collect();
-    assert_eq!(patches.len(), 3);
+    assert_eq!(patches.len(), 4);
     assert!(patches.contains(
         &"PATCH /apis/apps/v1/namespaces/shop/deployments/shop?&dryRun=All&fieldManager=gitintent&fieldValidation=Strict".to_string()
     ), "{patches:#?}");

@@ -137,6 +137,7 @@ fn spec(environment: &str, change: Change) -> Spec {
         changes: vec![change],
         assumptions: vec![],
         questions: vec![],
+        unsupported: vec![],
     }
 }
 

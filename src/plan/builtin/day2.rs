@@ -239,6 +239,7 @@ fn read(
         changes,
         assumptions: parse::cap(assumptions),
         questions: parse::cap(questions),
+        unsupported: Vec::new(),
     };
     spec.normalize().map_err(|e| Error::NotUnderstood {
         reason: format!("the intent gives values that are not acceptable: {e}"),

@@ -494,7 +494,7 @@ fn the_repositorys_own_environment_names_are_environments() {
             "staging-eu",
         ),
     ] {
-        let s = super::plan_knowing(&Intent::new(text, None).unwrap(), &known)
+        let s = super::plan_knowing(&Intent::new(text, None).unwrap(), &known, &[])
             .unwrap_or_else(|e| panic!("{text}: {e}"));
         assert_eq!(s.environment, env, "{text}");
         assert_eq!(s.changes.len(), 1, "{text}: {s:?}");
@@ -502,7 +502,8 @@ fn the_repositorys_own_environment_names_are_environments() {
     assert_eq!(
         super::plan_knowing(
             &Intent::new("scale simple-deployment to 5 replicas in prod-us", None).unwrap(),
-            &known
+            &known,
+            &[]
         )
         .unwrap()
         .changes[0]

@@ -56,6 +56,10 @@ pub(super) struct Draft {
     pub(super) schedule: Option<Schedule>,
     pub(super) ha: bool,
     pub(super) failover: bool,
+    /// "behind a LoadBalancer".
+    pub(super) load_balancer: bool,
+    /// The schedule's IANA zone ("9am Europe/Berlin time").
+    pub(super) time_zone: Option<String>,
     pub(super) env: Vec<EnvVar>,
     pub(super) credentials: Vec<Credential>,
     pub(super) assumptions: Vec<String>,
@@ -297,9 +301,16 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
         ));
     }
     if c.ports.is_empty() && a == Archetype::WebService {
-        d.assumptions.push(format!(
-            "{name} listens on port 8080, the web service default; say \"on port N\" if not"
-        ));
+        d.assumptions
+            .push(match c.image.as_deref().and_then(crate::spec::known_image) {
+                Some(k) => format!(
+                    "{name} listens on port {}, where {} serves; say \"on port N\" if not",
+                    k.port, k.repository
+                ),
+                None => {
+                    format!("{name} listens on port 8080, the web service default; say \"on port N\" if not")
+                }
+            });
     }
 
     // Exposure.

@@ -19,12 +19,15 @@
 //!    operations on running pods (kill, restart, shut down);
 //!    [`credentials`] claims credential values (they never reach the spec)
 //!    and reads `NAME=value` variables;
+//!    [`spell`] first corrects close misspellings out loud ("replcias");
 //! 2. [`scope`] reads the environment and namespace;
 //! 3. [`kind`] finds workload words and cuts the text into one clause per
 //!    component ("a web app and a postgres database");
 //! 4. per clause: image, [`schedule`], archetype, name, health check,
 //!    [`scaling`], [`sizing`] and [`network`] fill a [`draft::Draft`];
-//! 5. [`draft::build`] fills defaults, recording each as an assumption.
+//! 5. [`draft::build`] fills defaults, recording each as an assumption;
+//! 6. [`leftover`] reports every meaningful word no reader claimed as
+//!    `unsupported` (with the reason for a known concept such as a canary).
 //!
 //! Before all of this, [`options`] reads and cuts out the plain phrasings of
 //! pod, Service and RBAC options ("running `python manage.py migrate`", "on
@@ -32,11 +35,13 @@
 //! get and list pods"). It does not understand free-form configuration
 //! (config files, sidecars); those need the model planner or a hand edit.
 
+mod access;
 mod credentials;
 mod day2;
 mod draft;
 mod guard;
 mod kind;
+mod leftover;
 mod naming;
 mod network;
 mod options;
@@ -45,6 +50,7 @@ mod scaling;
 mod schedule;
 mod scope;
 mod sizing;
+mod spell;
 mod target;
 mod text;
 mod update;
@@ -60,7 +66,5 @@ mod tests;
 
 #[cfg(test)]
 pub(super) use parse::plan;
-pub(super) use parse::plan_among;
-#[cfg(test)]
 pub(super) use parse::plan_knowing;
 pub(crate) use scope::{mentions_environment, paths_in, replaces_host};

@@ -396,6 +396,7 @@ pub(super) fn name(
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         w.free(*j)
             && word_like
+            && !adjective(low)
             && !w.is(*j, STOP)
             && !w.is(*j, NOT_NOUN_NAMES)
             && w.number(*j, false).is_none()
@@ -413,6 +414,32 @@ pub(super) fn name(
         None if noun => Some((w.low(first.at.start).to_string(), false)),
         None => None,
     }
+}
+
+/// A compound adjective ("internal-only", "public-facing", "gpu-heavy"):
+/// it describes the workload, so the name comes from elsewhere (the image).
+fn adjective(low: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "-only",
+        "-facing",
+        "-grade",
+        "-ready",
+        "-based",
+        "-critical",
+        "-sensitive",
+        "-native",
+        "-friendly",
+        "-heavy",
+        "-safe",
+        "-side",
+        "-level",
+        "-powered",
+        "-scale",
+        "-wide",
+        "-bound",
+        "-intensive",
+    ];
+    SUFFIXES.iter().any(|s| low.ends_with(s))
 }
 
 #[cfg(test)]
@@ -472,6 +499,7 @@ mod tests {
         );
         assert_eq!(name_of("the checkout service").as_deref(), Some("checkout"));
         assert_eq!(name_of("a simple web app"), None);
+        assert_eq!(name_of("an internal-only service for acme/ledger:1.4.0"), None);
         assert_eq!(name_of("redis as well"), None);
         assert_eq!(name_of("postgres called ../../etc").as_deref(), Some("../../etc"));
         assert_eq!(

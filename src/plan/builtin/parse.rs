@@ -12,7 +12,8 @@ use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
 use super::{
-    credentials, day2, guard, naming, network, options, scaling, schedule, scope, sizing, verbs, wiring,
+    access, credentials, day2, guard, leftover, naming, network, options, scaling, schedule, scope, sizing,
+    spell, verbs, wiring,
 };
 use crate::intent::Intent;
 use crate::plan::Error;
@@ -24,25 +25,35 @@ const MAX_NOTES: usize = 30;
 /// Parses an intent into a spec without any network access.
 #[cfg(test)]
 pub(in crate::plan) fn plan(intent: &Intent) -> Result<Spec, Error> {
-    plan_knowing(intent, &[])
+    plan_knowing(intent, &[], &[])
 }
 
 /// [`plan`], where `environments` are the repository's own environment
 /// names (`staging-eu`, `prod-us`), read as environments and never as
-/// workload names.
-#[cfg(test)]
-pub(in crate::plan) fn plan_knowing(intent: &Intent, environments: &[String]) -> Result<Spec, Error> {
-    plan_among(intent, environments, &[])
-}
-
-/// [`plan_knowing`], where `workloads` are the names of the repository's
-/// workloads: a day-2 target that is a common word (`cache`, `web`,
-/// `worker`) is a name when the repository holds a workload of that name.
-pub(in crate::plan) fn plan_among(
+/// workload names, and `workloads` the names of the workloads it holds.
+/// Close misspellings of these and of the planner's own words are corrected
+/// first ([`spell`]), each correction an assumption.
+pub(in crate::plan) fn plan_knowing(
     intent: &Intent,
     environments: &[String],
     workloads: &[String],
 ) -> Result<Spec, Error> {
+    let known: Vec<String> = environments.iter().chain(workloads).cloned().collect();
+    let fixed = spell::correct(&intent.text, &known);
+    let corrected = Intent {
+        text: fixed.text.clone(),
+        ..intent.clone()
+    };
+    let mut spec = plan_text(&corrected, environments, workloads)?;
+    if !fixed.assumptions.is_empty() || !fixed.questions.is_empty() {
+        spec.assumptions = cap(fixed.assumptions.into_iter().chain(spec.assumptions).collect());
+        spec.questions = cap(fixed.questions.into_iter().chain(spec.questions).collect());
+    }
+    Ok(spec)
+}
+
+/// [`plan_knowing`] on text already corrected.
+fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> Result<Spec, Error> {
     guard::refuse(&intent.text)?;
     if let Some(changes) = day2::plan(intent, environments, workloads) {
         return changes;
@@ -54,6 +65,7 @@ pub(in crate::plan) fn plan_among(
     }
     let (credentials, plaintext) = credentials::credentials(&mut w);
     let vars = credentials::env_vars(&mut w);
+    let allowed = access::allowed_from(&mut w);
     let namespace = scope::namespace(&mut w)?;
     let team = match namespace {
         None => scope::team(&mut w)?,
@@ -101,7 +113,8 @@ pub(in crate::plan) fn plan_among(
                 understood: seen,
             });
         }
-        let c = draft::build(d).map_err(|e| with_context(e, &understood))?;
+        let mut c = draft::build(d).map_err(|e| with_context(e, &understood))?;
+        access::finish(d, &mut c, &allowed);
         let prefix = |s: &String| {
             if many {
                 format!("{}: {s}", c.name)
@@ -141,6 +154,7 @@ pub(in crate::plan) fn plan_among(
         }
         options.apply(&mut components[0])?;
     }
+    let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
     let mut spec = Spec {
         environment,
         namespace,
@@ -148,6 +162,7 @@ pub(in crate::plan) fn plan_among(
         changes: Vec::new(),
         assumptions: cap(assumptions),
         questions: cap(questions),
+        unsupported: cap_unsupported(unsupported),
     };
     spec.normalize().map_err(|e| Error::NotUnderstood {
         reason: format!("the intent gives values that are not acceptable: {e}"),
@@ -246,8 +261,10 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
         "runs",
         "report",
     ];
+    let time_zone = schedule::zone(w, r);
     let mut d = Draft {
         image: naming::image(w, r),
+        time_zone,
         ..Draft::default()
     };
     if d.image.is_none() {
@@ -284,6 +301,7 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
     sizing::resources(w, r, &mut d);
     scaling::replicas(w, r, &mut d);
     network::ports(w, r, &mut d);
+    access::load_balancer(w, r, &mut d);
     network::exposure(w, r, &mut d);
     network::availability(w, r, &mut d);
     d
@@ -355,6 +373,23 @@ pub(super) fn cap(mut notes: Vec<String>) -> Vec<String> {
         notes.push(format!("... and {extra} more"));
     }
     notes
+}
+
+/// Keeps at most [`MAX_NOTES`] unsupported entries, folding the rest into the last.
+pub(super) fn cap_unsupported(mut list: Vec<crate::spec::Unsupported>) -> Vec<crate::spec::Unsupported> {
+    if list.len() > MAX_NOTES {
+        let rest: Vec<String> = list.drain(MAX_NOTES - 1..).map(|u| u.phrase).collect();
+        list.push(crate::spec::Unsupported {
+            phrase: rest.join("; "),
+            reason: "not understood by the builtin planner".into(),
+        });
+    }
+    for u in &mut list {
+        if u.phrase.chars().count() > 200 {
+            u.phrase = u.phrase.chars().take(199).collect::<String>() + "…";
+        }
+    }
+    list
 }
 
 /// True when a plaintext credential reached a field built from the user's words.

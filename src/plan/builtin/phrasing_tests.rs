@@ -202,3 +202,105 @@ fn an_option_phrase_that_cannot_be_read_is_refused_not_half_applied() {
             .contains("port")
     );
 }
+
+// Issue 15: what the plan did silently differently from the intent.
+
+#[test]
+fn a_request_and_a_limit_are_read_separately() {
+    let s = spec("Deploy acme/api:2.0.0 as api with a 1Gi memory request and a 2Gi limit in staging");
+    let r = s.components[0].resources.as_ref().unwrap();
+    assert_eq!(r.requests.memory.as_deref(), Some("1Gi"));
+    assert_eq!(r.limits.memory.as_deref(), Some("2Gi"));
+    assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
+}
+
+#[test]
+fn a_size_each_applies_to_every_replica_as_memory() {
+    let s = spec("memcached x2 with 512Mi each in staging");
+    let c = &s.components[0];
+    assert_eq!(c.replicas, Some(2));
+    assert_eq!(
+        c.resources.as_ref().unwrap().limits.memory.as_deref(),
+        Some("512Mi")
+    );
+    assert!(s.questions.is_empty(), "{:?}", s.questions);
+}
+
+#[test]
+fn half_a_cpu_and_three_gigs_of_ram() {
+    let c = &spec("acme/api:1.0.0 with half a cpu and 3 gigs of ram in staging").components[0];
+    let r = c.resources.as_ref().unwrap();
+    assert_eq!(r.requests.cpu.as_deref(), Some("500m"));
+    assert_eq!(r.requests.memory.as_deref(), Some("3Gi"));
+}
+
+#[test]
+fn a_schedule_in_a_named_zone_gets_the_time_zone() {
+    let s = spec("a cron job using acme/report:1.0 every day at 9am Europe/Berlin time in staging");
+    let c = &s.components[0];
+    assert_eq!(c.schedule.as_deref(), Some("0 9 * * *"));
+    assert_eq!(c.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
+}
+
+#[test]
+fn an_adjective_before_the_noun_leaves_the_name_to_the_image() {
+    let s = spec("an internal-only service for acme/ledger:1.4.0 in staging");
+    assert_eq!(s.components[0].name, "ledger");
+    assert!(s.components[0].exposure.is_none());
+    assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
+}
+
+#[test]
+fn behind_a_load_balancer_is_a_load_balancer_service() {
+    let s = spec("Deploy acme/web:1.0.0 as web behind a LoadBalancer in staging");
+    assert!(s.components[0].load_balancer);
+    assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
+}
+
+#[test]
+fn only_allow_traffic_from_a_namespace_is_a_network_policy_not_the_namespace() {
+    let s = spec("Deploy acme/api:2.0.0 as api in staging, only allow traffic from the frontend namespace");
+    assert_eq!(s.namespace, "api");
+    assert_eq!(s.components[0].allow_from_namespaces, ["frontend"]);
+    assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
+}
+
+#[test]
+fn kong_listens_where_kong_serves() {
+    let s = spec("Deploy kong:3.8.1 in staging");
+    assert!(
+        s.assumptions.iter().any(|a| a.contains("port 8000")),
+        "{:?}",
+        s.assumptions
+    );
+}
+
+#[test]
+fn misspelt_words_are_corrected_out_loud() {
+    let s = spec("redis with 3 replcias in prodution");
+    assert_eq!(s.components[0].replicas, Some(3));
+    assert_eq!(s.environment, "production");
+    assert!(s
+        .assumptions
+        .iter()
+        .any(|a| a.contains("\"replcias\" read as \"replicas\"")));
+    assert!(s
+        .assumptions
+        .iter()
+        .any(|a| a.contains("\"prodution\" read as \"production\"")));
+}
+
+#[test]
+fn what_the_spec_cannot_express_is_listed_not_dropped() {
+    let s = spec("a postgres with a read replica in staging");
+    assert!(
+        s.unsupported
+            .iter()
+            .any(|u| u.phrase.contains("read replica") && u.reason.contains("CloudNativePG")),
+        "{:?}",
+        s.unsupported
+    );
+    let s = spec("Deploy acme/api:1.2.0 as api with a canary rollout sending 10% traffic to the new version in staging");
+    assert_eq!(s.unsupported.len(), 1, "{:?}", s.unsupported);
+}

@@ -5,8 +5,9 @@
 //! (`2am`, `6:30pm`, `14:00`, noon, midnight) and a day of the month (`on
 //! the 15th`), or an explicit five-field expression, and writes a cron
 //! expression. What it had to pick (a missing time, Sunday for "weekly") is
-//! returned as assumptions. Time zones other than UTC are not converted: the
-//! spec has no time zone field, so they come back as a question.
+//! returned as assumptions. [`zone`] reads an IANA zone name ("9am
+//! Europe/Berlin time"), which becomes the CronJob's `timeZone`; an
+//! abbreviation (EST, CET) is ambiguous and comes back as a question.
 
 use std::ops::Range;
 
@@ -44,6 +45,49 @@ const ZONES: &[&str] = &[
     "est", "edt", "et", "cst", "cdt", "ct", "mst", "mdt", "pst", "pdt", "pt", "cet", "cest", "bst", "ist",
     "jst", "aest", "eastern", "pacific", "central", "local",
 ];
+
+/// The areas of IANA zone names (`Europe/Berlin`, `America/New_York`).
+const AREAS: &[&str] = &[
+    "africa",
+    "america",
+    "antarctica",
+    "asia",
+    "atlantic",
+    "australia",
+    "europe",
+    "indian",
+    "pacific",
+    "etc",
+];
+
+/// Reads an IANA time zone name in `r` ("Europe/Berlin", "in the
+/// America/New_York time zone"), claiming it and a following "time".
+pub(super) fn zone(w: &mut Words, r: &Range<usize>) -> Option<String> {
+    for i in r.clone() {
+        let raw = w.raw(i);
+        let Some((area, city)) = raw.split_once('/') else {
+            continue;
+        };
+        let city_ok = !city.is_empty()
+            && city.starts_with(|c: char| c.is_ascii_uppercase())
+            && city
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+-/".contains(c));
+        if !w.free(i) || !AREAS.contains(&area.to_ascii_lowercase().as_str()) || !city_ok {
+            continue;
+        }
+        let zone = raw.to_string();
+        let mut end = i + 1;
+        if w.is(end, &["time", "timezone", "tz"]) {
+            end += 1;
+        } else if w.phrase(end, &["time", "zone"]) {
+            end += 2;
+        }
+        w.claim(i..end);
+        return Some(zone);
+    }
+    None
+}
 
 fn day(word: &str) -> Option<u32> {
     let w = word.strip_suffix('s').unwrap_or(word);

@@ -124,20 +124,32 @@ fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&st
     }
 }
 
-/// Says whether a quantity is a limit, a request, or both.
+/// Says whether a quantity is a (request, limit), or both. The word right
+/// after it decides first ("1Gi memory request and a 2Gi limit"), then the
+/// nearest of the five words before ("memory limit of 2Gi and a request of
+/// 1Gi"), stopping at another quantity.
 fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
-    // Five words before ("memory limit of 2Gi") and one after ("2Gi memory limit").
-    let window: Vec<usize> = (r.start.max(start.saturating_sub(5))..start)
-        .chain(end..(end + 1).min(r.end))
-        .collect();
-    let limit =
-        window.iter().any(|&k| w.is(k, LIMIT_WORDS)) || w.phrase(start.saturating_sub(2), &["up", "to"]);
-    let request = window.iter().any(|&k| w.is(k, REQUEST_WORDS));
-    match (request, limit) {
-        (true, false) => (true, false),
-        (false, true) => (false, true),
-        _ => (true, true),
+    if end < r.end && w.is(end, LIMIT_WORDS) {
+        return (false, true);
     }
+    if end < r.end && w.is(end, REQUEST_WORDS) {
+        return (true, false);
+    }
+    if w.phrase(start.saturating_sub(2), &["up", "to"]) {
+        return (false, true);
+    }
+    for k in (r.start.max(start.saturating_sub(5))..start).rev() {
+        if w.is(k, LIMIT_WORDS) {
+            return (false, true);
+        }
+        if w.is(k, REQUEST_WORDS) {
+            return (true, false);
+        }
+        if !w.free(k) && w.number(k, false).is_some() {
+            break;
+        }
+    }
+    (true, true)
 }
 
 /// Reads CPU, memory and storage quantities and the storage class.
@@ -186,6 +198,10 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 _ if last.is_some_and(|(what, at)| i - at <= 3 && what == "cpu") => {
                     Some(("memory", mebibytes(n * f)))
                 }
+                // "memcached x2 with 512Mi each": a size per replica is its memory.
+                _ if w.is(u + 1, &["each", "apiece"]) && n * f < 10.0 * 1024.0 => {
+                    Some(("memory", mebibytes(n * f)))
+                }
                 // "mysql with 50GB": a large bare size on a data store is its disk.
                 _ if d.archetype.is_some_and(|a| a.is_stateful()) && n * f >= 10.0 * 1024.0 => {
                     let size = mebibytes(n * f);
@@ -229,7 +245,7 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
                 end,
                 &[
                     "of", "ram", "memory", "mem", "cpu", "cpus", "storage", "disk", "disks", "volume",
-                    "volumes", "per", "replica", "pod", "each",
+                    "volumes", "per", "replica", "pod", "each", "apiece", "instance",
                 ],
             )
         {

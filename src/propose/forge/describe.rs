@@ -139,6 +139,16 @@ pub fn body(
             }
         }
     }
+    if !spec.unsupported.is_empty() {
+        out.push_str("\n## Not done\n\nThe intent asks for these, but the spec cannot express them; this pull request does not do them.\n\n");
+        for u in &spec.unsupported {
+            out.push_str(&format!(
+                "- `{}`: {}\n",
+                code(&u.phrase.replace('\n', " ")),
+                u.reason.replace('\n', " ")
+            ));
+        }
+    }
     out.push_str("\n## Findings\n\n");
     if findings.is_empty() {
         out.push_str("None.\n");
@@ -271,5 +281,27 @@ mod tests {
             "{b}"
         );
         assert!(b.contains("6 file(s) added, 1 modified; +120 −2 lines."), "{b}");
+    }
+
+    #[test]
+    fn body_lists_what_the_plan_does_not_do() {
+        let mut with = spec(&["api"]);
+        with.unsupported.push(crate::spec::Unsupported {
+            phrase: "a `canary` rollout".into(),
+            reason: "not in the spec; use Argo Rollouts".into(),
+        });
+        let stats = DiffStats {
+            files_added: 1,
+            files_modified: 0,
+            insertions: 1,
+            deletions: 0,
+        };
+        let b = body("Deploy api with a canary rollout", &with, &[], &stats);
+        assert!(b.contains("## Not done\n"), "{b}");
+        assert!(
+            b.contains("- `a 'canary' rollout`: not in the spec; use Argo Rollouts\n"),
+            "{b}"
+        );
+        assert!(!body("x", &spec(&["api"]), &[], &stats).contains("Not done"));
     }
 }

@@ -188,7 +188,9 @@ fn walk(v: &mut serde_json::Value, at: String, known: &[String], changed: &mut V
             if bidi {
                 s.retain(|c| !crate::intent::is_bidi_control(c));
             }
-            let prose = at.starts_with("/assumptions/") || at.starts_with("/questions/");
+            let prose = at.starts_with("/assumptions/")
+                || at.starts_with("/questions/")
+                || at.starts_with("/unsupported/");
             let redacted = if prose {
                 redact_known(&redact_text(s), known)
             } else if is_secret_value(s) {
