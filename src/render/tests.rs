@@ -307,7 +307,7 @@ fn a_log_shipper_mounts_var_log_read_only_under_a_waiver_in_a_privileged_namespa
     let mut spec = Spec::test(Archetype::Daemon).with(|c| c.image = Some("fluent/fluent-bit:3.2.2".into()));
     spec.namespace = "logging".into();
     spec.normalize().unwrap();
-    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), &[], true).unwrap();
     let ds = doc(&out.files, "/daemonset.yaml");
     let pod = &ds["spec"]["template"]["spec"];
     assert_eq!(pod["volumes"][0]["hostPath"]["path"], "/var/log");
@@ -334,13 +334,13 @@ fn a_new_namespace_is_restricted_in_production_and_baseline_elsewhere() {
     spec.namespace = "cache".into();
     spec.normalize().unwrap();
     let level = |spec: &Spec| {
-        let out = render_in(spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+        let out = render_in(spec, &Layout::default(), &BTreeMap::new(), &[], true).unwrap();
         doc(&out.files, "/namespace.yaml")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"].clone()
     };
     assert_eq!(level(&spec), "restricted");
     spec.environment = "staging".into();
     assert_eq!(level(&spec), "baseline");
     spec.namespace = "default".into();
-    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), true).unwrap();
+    let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), &[], true).unwrap();
     assert!(!out.files.iter().any(|f| f.path.ends_with("/namespace.yaml")));
 }

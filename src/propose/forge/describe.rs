@@ -296,12 +296,12 @@ mod tests {
             insertions: 1,
             deletions: 0,
         };
-        let b = body("Deploy api with a canary rollout", &with, &[], &stats);
+        let b = body("Deploy api with a canary rollout", &with, &[], &[], &stats);
         assert!(b.contains("## Not done\n"), "{b}");
         assert!(
             b.contains("- `a 'canary' rollout`: not in the spec; use Argo Rollouts\n"),
             "{b}"
         );
-        assert!(!body("x", &spec(&["api"]), &[], &stats).contains("Not done"));
+        assert!(!body("x", &spec(&["api"]), &[], &[], &stats).contains("Not done"));
     }
 }
