@@ -9,6 +9,9 @@
 #   cargo build --release --locked
 #   benches/gate/process.sh [runs]        # default 10 runs; BIN=path/to/gitintent to override
 set -euo pipefail
+# With RUST_BACKTRACE set, every error regorus creates and discards while it
+# evaluates captures a backtrace (2-3x slower policies): measure without.
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${BIN:-${CARGO_TARGET_DIR:-$root/target}/release/gitintent}

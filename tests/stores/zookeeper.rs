@@ -86,7 +86,10 @@ async fn zookeeper_ensemble_of_3_survives_losing_its_leader() {
     }
     for (i, pod) in pods.iter().enumerate() {
         let myid = wait_for(Duration::from_secs(10), || {
-            std::fs::read_to_string(pod.path("myid")).ok()
+            // The script may have created the file but not yet written it.
+            std::fs::read_to_string(pod.path("myid"))
+                .ok()
+                .filter(|s| !s.trim().is_empty())
         });
         assert_eq!(myid.as_deref().map(str::trim), Some((i + 1).to_string().as_str()));
     }
