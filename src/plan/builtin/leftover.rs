@@ -105,6 +105,8 @@ const FILLER: &[&str] = &[
     "statefulset",
     "daemonset",
     "cluster",
+    "ensemble",
+    "quorum",
     "setup",
     "stack",
     "kubernetes",
@@ -384,5 +386,9 @@ mod tests {
             "Deploy a Redis cluster with 3 replicas, persistent storage and automatic failover in production"
         )
         .is_empty());
+        assert!(
+            left("Deploy a zookeeper ensemble with three replicas and 20Gi of storage in production")
+                .is_empty()
+        );
     }
 }
