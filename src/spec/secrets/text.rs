@@ -104,7 +104,7 @@ impl Redactor {
             }
             _ if is_secret_value(b) => self.replace(word, b, sep),
             _ => {
-                self.redact_next = is_secret_name(b) && !b.contains(['=', ':']);
+                self.redact_next = names_a_secret(b);
                 self.push(word, sep);
             }
         }
@@ -164,6 +164,13 @@ impl Redactor {
     }
 }
 
+/// True when a word of prose names a secret, so the next word is its value.
+/// "pass" in lower or title case is the English verb ("pass --env staging"),
+/// not a credential's name; `PASS` and `DB_PASS` still are.
+fn names_a_secret(word: &str) -> bool {
+    is_secret_name(word) && !word.contains(['=', ':']) && !matches!(word, "pass" | "Pass")
+}
+
 /// `NAME=value` or `NAME:value` in a word: the name without leading
 /// punctuation, the value without trailing punctuation (`,` `.` `)` …).
 /// A URL is a value, not a pair (`https://…`), unless a name precedes it.
@@ -188,6 +195,15 @@ fn opening_quote(word: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_verb_pass_is_not_a_secret_name() {
+        let q = "which environment? pass --env staging or say \"in staging\"";
+        assert_eq!(redact_text(q), q);
+        assert_eq!(redact_text("Pass the name"), "Pass the name");
+        assert_eq!(redact_text("DB_PASS hunter2hunter2"), "DB_PASS [redacted]");
+        assert_eq!(redact_text("PASS hunter2hunter2"), "PASS [redacted]");
+    }
 
     #[test]
     fn intents_are_redacted_for_echo() {
