@@ -11,6 +11,7 @@
 //! [`crate::validate`]) and never takes a path from the spec.
 
 mod context;
+mod endpoints;
 mod namespace;
 mod pod;
 pub mod stores;
@@ -76,6 +77,8 @@ pub fn render_in(
     new_namespace: bool,
 ) -> Result<Rendered, Error> {
     let mut out = Rendered::default();
+    let rewired = endpoints::rewire(spec, operators, &mut out.findings);
+    let spec = rewired.as_ref().unwrap_or(spec);
     for (n, comp) in spec.components.iter().enumerate() {
         let members = stores::members(comp, context::replicas(comp), operators, &mut out.findings);
         let app = context::app(spec, comp, labels, members, &mut out.findings);

@@ -125,6 +125,12 @@ pub(super) enum Members {
     Refused,
 }
 
+/// The operator that runs `comp` as its own resource, when the repository
+/// uses it (its API group is among `operators`) and we render its resource.
+pub(super) fn run_by_operator(comp: &Component, operators: &[String]) -> Option<&'static Operator> {
+    operator_for(comp.archetype).filter(|o| o.template.is_some() && operators.iter().any(|g| g == o.group))
+}
+
 /// Decides how `comp` runs `replicas` members, given the API groups of the
 /// operators the repository uses; findings say what was decided.
 pub(super) fn members(
@@ -135,7 +141,7 @@ pub(super) fn members(
 ) -> Members {
     let failover = comp.high_availability.as_ref().is_some_and(|h| h.failover);
     let operator = operator_for(comp.archetype);
-    if let Some(op) = operator.filter(|o| o.template.is_some() && operators.iter().any(|g| g == o.group)) {
+    if let Some(op) = run_by_operator(comp, operators) {
         findings.push(Finding::new(
             Severity::Info,
             "store-operator",

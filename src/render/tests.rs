@@ -344,3 +344,70 @@ fn a_new_namespace_is_restricted_in_production_and_baseline_elsewhere() {
     let out = render_in(&spec, &Layout::default(), &BTreeMap::new(), &[], true).unwrap();
     assert!(!out.files.iter().any(|f| f.path.ends_with("/namespace.yaml")));
 }
+
+#[test]
+fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
+    use crate::spec::{Component, EnvVar, SecretRef};
+    let operators = vec!["postgresql.cnpg.io".to_string(), "elasticsearch.k8s.elastic.co".to_string()];
+    let mut app = Component::new("shop", Archetype::WebService);
+    app.image = Some("acme/shop:1.9.0".into());
+    for (name, value) in [
+        ("DATABASE_HOST", "postgres"),
+        ("DATABASE_PORT", "5432"),
+        ("DATABASE_NAME", "postgres"),
+        ("DATABASE_USER", "postgres"),
+        ("ELASTICSEARCH_URL", "http://search:9200"),
+        ("UNRELATED", "postgres-ish"),
+    ] {
+        app.env.push(EnvVar {
+            name: name.into(),
+            value: value.into(),
+        });
+    }
+    for (env, secret) in [("DATABASE_PASSWORD", "postgres-credentials"), ("ELASTICSEARCH_PASSWORD", "search-credentials")] {
+        app.secret_refs.push(SecretRef {
+            env: env.into(),
+            secret: secret.into(),
+            key: "password".into(),
+        });
+    }
+    let mut spec = Spec::test(Archetype::Postgres);
+    spec.components.push(Component::new("search", Archetype::Elasticsearch));
+    spec.components.push(app);
+    spec.normalize().unwrap();
+    let out = render_with(&spec, &Layout::default(), &BTreeMap::new(), &operators).unwrap();
+    let deployment = doc(&out.files, "shop/deployment.yaml");
+    let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+    let var = |name: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {env}"))
+            .clone()
+    };
+    assert_eq!(var("DATABASE_HOST")["value"], "postgres-rw");
+    assert_eq!(var("DATABASE_PORT")["value"], "5432");
+    assert_eq!(var("UNRELATED")["value"], "postgres-ish");
+    assert_eq!(var("ELASTICSEARCH_URL")["value"], "https://search-es-http:9200");
+    let from = |name: &str| {
+        let v = var(name);
+        let r = &v["valueFrom"]["secretKeyRef"];
+        assert!(r.is_object(), "{name}: {v}");
+        (r["name"].as_str().unwrap().to_string(), r["key"].as_str().unwrap().to_string())
+    };
+    assert_eq!(from("DATABASE_PASSWORD"), ("postgres-app".into(), "password".into()));
+    assert_eq!(from("DATABASE_NAME"), ("postgres-app".into(), "dbname".into()));
+    assert_eq!(from("DATABASE_USER"), ("postgres-app".into(), "username".into()));
+    assert_eq!(from("ELASTICSEARCH_PASSWORD"), ("search-es-elastic-user".into(), "elastic".into()));
+    let said: Vec<&str> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "store-operator-endpoint")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].contains("CloudNativePG") && said[0].contains("DATABASE_HOST=postgres-rw"), "{said:?}");
+    // The spec itself, as the reviewer sees it, is not changed.
+    assert_eq!(spec.components[2].env[0].value, "postgres");
+}
