@@ -266,8 +266,9 @@ fn archetype_start(
             )
         }
         Archetype::Elasticsearch => {
+            let heap = es_heap(comp);
             let mut env = vec![
-                plain("ES_JAVA_OPTS", "-Xms1g -Xmx1g"),
+                plain("ES_JAVA_OPTS", &format!("-Xms{heap}m -Xmx{heap}m")),
                 plain("xpack.security.enabled", "true"),
             ];
             if replicas <= 1 {
@@ -289,12 +290,30 @@ fn archetype_start(
             let voters: Vec<String> = (0..replicas.max(1))
                 .map(|i| format!("{i}@{}-{i}.{headless}:9093", comp.name))
                 .collect();
+            // One broker (several are refused without Strimzi, see stores.rs):
+            // node id 0 as in the voters, a cluster id fixed by the name, and
+            // the pod's own DNS name advertised to clients.
             (
                 vec![
+                    serde_json::json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+                    plain("KAFKA_NODE_ID", "0"),
+                    plain("CLUSTER_ID", &kafka_cluster_id(&comp.name)),
                     plain("KAFKA_PROCESS_ROLES", "broker,controller"),
                     plain("KAFKA_CONTROLLER_QUORUM_VOTERS", &voters.join(",")),
                     plain("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093"),
+                    plain(
+                        "KAFKA_ADVERTISED_LISTENERS",
+                        &format!("PLAINTEXT://$(POD_NAME).{headless}:9092"),
+                    ),
+                    plain(
+                        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    ),
                     plain("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
+                    plain("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
+                    plain("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
+                    plain("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1"),
+                    plain("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1"),
                     plain("KAFKA_LOG_DIRS", "/var/lib/kafka/data"),
                 ],
                 vec![],
@@ -306,6 +325,28 @@ fn archetype_start(
         ),
         _ => (vec![], vec![]),
     }
+}
+
+/// Elasticsearch's heap in MiB: half the memory limit (Elastic's advice; the
+/// rest is the file-system cache), at least 256 MiB and under 31 GiB so the
+/// JVM keeps compressed pointers.
+fn es_heap(comp: &Component) -> u64 {
+    let limit = comp
+        .resources
+        .as_ref()
+        .and_then(|r| r.limits.memory.clone())
+        .unwrap_or_else(|| comp.archetype.defaults().limits.1.to_string());
+    let mib = crate::spec::memory_bytes(&limit).unwrap_or(2.0 * 1024f64.powi(3)) / 1024f64.powi(2);
+    ((mib / 2.0) as u64).clamp(256, 31 * 1024 - 1)
+}
+
+/// A KRaft cluster id (16 bytes, URL-safe base64 without padding) fixed by
+/// the component's name, so re-rendering never changes it.
+fn kafka_cluster_id(name: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("gitintent kafka cluster {name}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// Resolves one component; findings note anything the reviewer must act on.

@@ -43,7 +43,10 @@ fn names(archetype: Archetype, name: &str) -> Option<Names> {
     };
     Some(match archetype {
         Archetype::Postgres => Names {
-            from_secret: &[("DATABASE_NAME", "postgres", "dbname"), ("DATABASE_USER", "postgres", "username")],
+            from_secret: &[
+                ("DATABASE_NAME", "postgres", "dbname"),
+                ("DATABASE_USER", "postgres", "username"),
+            ],
             ..plain(format!("{name}-rw"), format!("{name}-app"))
         },
         Archetype::Kafka => plain(format!("{name}-kafka-bootstrap"), format!("{name}-credentials")),
@@ -104,7 +107,11 @@ fn rename(comp: &mut Component, store: &str, names: &Names) -> Vec<String> {
     }
     let wired = comp.secret_refs.iter().any(|r| r.secret == names.secret);
     for (var, literal, key) in names.from_secret.iter().filter(|_| wired) {
-        if let Some(i) = comp.env.iter().position(|e| e.name == *var && e.value == *literal) {
+        if let Some(i) = comp
+            .env
+            .iter()
+            .position(|e| e.name == *var && e.value == *literal)
+        {
             comp.env.remove(i);
             comp.secret_refs.push(crate::spec::SecretRef {
                 env: var.to_string(),
@@ -128,9 +135,11 @@ fn rename(comp: &mut Component, store: &str, names: &Names) -> Vec<String> {
 /// `KAFKA_BOOTSTRAP_SERVERS`); `DATABASE_NAME=postgres` names a database.
 fn names_a_host(var: &str) -> bool {
     let v = var.to_ascii_uppercase();
-    ["HOST", "HOSTNAME", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "URL", "URI", "CONNECT"]
-        .iter()
-        .any(|s| v == *s || v.ends_with(&format!("_{s}")))
+    [
+        "HOST", "HOSTNAME", "ADDR", "ADDRESS", "SERVER", "SERVERS", "ENDPOINT", "URL", "URI", "CONNECT",
+    ]
+    .iter()
+    .any(|s| v == *s || v.ends_with(&format!("_{s}")))
 }
 
 /// `value` with the store's host renamed, where the value is a `host:port`,
@@ -168,11 +177,17 @@ mod tests {
         assert_eq!(host_in("db", "db", &pg, true), "db-rw");
         assert_eq!(host_in("db", "db", &pg, false), "db");
         assert_eq!(host_in("db:5432", "db", &pg, false), "db-rw:5432");
-        assert_eq!(host_in("postgres://db:5432/app", "db", &pg, false), "postgres://db-rw:5432/app");
+        assert_eq!(
+            host_in("postgres://db:5432/app", "db", &pg, false),
+            "postgres://db-rw:5432/app"
+        );
         assert_eq!(host_in("dbx", "db", &pg, true), "dbx");
         assert_eq!(host_in("5432", "db", &pg, true), "5432");
         let es = n(Archetype::Elasticsearch);
-        assert_eq!(host_in("http://db:9200", "db", &es, false), "https://db-es-http:9200");
+        assert_eq!(
+            host_in("http://db:9200", "db", &es, false),
+            "https://db-es-http:9200"
+        );
         assert!(names_a_host("DATABASE_HOST") && names_a_host("KAFKA_BOOTSTRAP_SERVERS"));
         assert!(!names_a_host("DATABASE_NAME") && !names_a_host("GHOST"));
     }

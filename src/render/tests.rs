@@ -348,7 +348,10 @@ fn a_new_namespace_is_restricted_in_production_and_baseline_elsewhere() {
 #[test]
 fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
     use crate::spec::{Component, EnvVar, SecretRef};
-    let operators = vec!["postgresql.cnpg.io".to_string(), "elasticsearch.k8s.elastic.co".to_string()];
+    let operators = vec![
+        "postgresql.cnpg.io".to_string(),
+        "elasticsearch.k8s.elastic.co".to_string(),
+    ];
     let mut app = Component::new("shop", Archetype::WebService);
     app.image = Some("acme/shop:1.9.0".into());
     for (name, value) in [
@@ -364,7 +367,10 @@ fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
             value: value.into(),
         });
     }
-    for (env, secret) in [("DATABASE_PASSWORD", "postgres-credentials"), ("ELASTICSEARCH_PASSWORD", "search-credentials")] {
+    for (env, secret) in [
+        ("DATABASE_PASSWORD", "postgres-credentials"),
+        ("ELASTICSEARCH_PASSWORD", "search-credentials"),
+    ] {
         app.secret_refs.push(SecretRef {
             env: env.into(),
             secret: secret.into(),
@@ -372,7 +378,8 @@ fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
         });
     }
     let mut spec = Spec::test(Archetype::Postgres);
-    spec.components.push(Component::new("search", Archetype::Elasticsearch));
+    spec.components
+        .push(Component::new("search", Archetype::Elasticsearch));
     spec.components.push(app);
     spec.normalize().unwrap();
     let out = render_with(&spec, &Layout::default(), &BTreeMap::new(), &operators).unwrap();
@@ -394,12 +401,21 @@ fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
         let v = var(name);
         let r = &v["valueFrom"]["secretKeyRef"];
         assert!(r.is_object(), "{name}: {v}");
-        (r["name"].as_str().unwrap().to_string(), r["key"].as_str().unwrap().to_string())
+        (
+            r["name"].as_str().unwrap().to_string(),
+            r["key"].as_str().unwrap().to_string(),
+        )
     };
-    assert_eq!(from("DATABASE_PASSWORD"), ("postgres-app".into(), "password".into()));
+    assert_eq!(
+        from("DATABASE_PASSWORD"),
+        ("postgres-app".into(), "password".into())
+    );
     assert_eq!(from("DATABASE_NAME"), ("postgres-app".into(), "dbname".into()));
     assert_eq!(from("DATABASE_USER"), ("postgres-app".into(), "username".into()));
-    assert_eq!(from("ELASTICSEARCH_PASSWORD"), ("search-es-elastic-user".into(), "elastic".into()));
+    assert_eq!(
+        from("ELASTICSEARCH_PASSWORD"),
+        ("search-es-elastic-user".into(), "elastic".into())
+    );
     let said: Vec<&str> = out
         .findings
         .iter()
@@ -407,7 +423,59 @@ fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
         .map(|f| f.message.as_str())
         .collect();
     assert_eq!(said.len(), 2, "{said:?}");
-    assert!(said[0].contains("CloudNativePG") && said[0].contains("DATABASE_HOST=postgres-rw"), "{said:?}");
+    assert!(
+        said[0].contains("CloudNativePG") && said[0].contains("DATABASE_HOST=postgres-rw"),
+        "{said:?}"
+    );
     // The spec itself, as the reviewer sees it, is not changed.
     assert_eq!(spec.components[2].env[0].value, "postgres");
+}
+
+#[test]
+fn elasticsearch_heap_is_half_the_limit_and_kafka_has_its_kraft_identity() {
+    let env_of = |spec: &Spec, file: &str| {
+        let d = doc(&files(spec), file);
+        d["spec"]["template"]["spec"]["containers"][0]["env"].clone()
+    };
+    let value = |env: &serde_json::Value, name: &str| {
+        env.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .map(|v| v["value"].clone())
+            .unwrap_or_else(|| panic!("no {name} in {env}"))
+    };
+    let es = Spec::test(Archetype::Elasticsearch);
+    assert_eq!(
+        value(&env_of(&es, "statefulset.yaml"), "ES_JAVA_OPTS"),
+        "-Xms2048m -Xmx2048m"
+    );
+    let es = es.with(|c| {
+        c.resources = Some(crate::spec::Resources {
+            limits: crate::spec::Quantities {
+                memory: Some("8Gi".into()),
+                ..Default::default()
+            },
+            requests: Default::default(),
+        })
+    });
+    assert_eq!(
+        value(&env_of(&es, "statefulset.yaml"), "ES_JAVA_OPTS"),
+        "-Xms4096m -Xmx4096m"
+    );
+    let kafka = env_of(&Spec::test(Archetype::Kafka), "statefulset.yaml");
+    assert_eq!(value(&kafka, "KAFKA_NODE_ID"), "0");
+    let id = value(&kafka, "CLUSTER_ID");
+    assert_eq!(id.as_str().unwrap().len(), 22, "{id}");
+    assert_eq!(
+        id,
+        value(
+            &env_of(&Spec::test(Archetype::Kafka), "statefulset.yaml"),
+            "CLUSTER_ID"
+        )
+    );
+    assert_eq!(
+        value(&kafka, "KAFKA_ADVERTISED_LISTENERS"),
+        "PLAINTEXT://$(POD_NAME).kafka-headless:9092"
+    );
 }

@@ -439,6 +439,28 @@ pub(crate) fn is_memory(s: &str) -> bool {
     is_number(num) && ["", "Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"].contains(&unit)
 }
 
+/// A memory quantity in bytes (`4Gi`, `512M`, `1073741824`), or `None`
+/// when it is not one [`is_memory`] accepts.
+pub(crate) fn memory_bytes(s: &str) -> Option<f64> {
+    let (num, unit) = split_number(s);
+    let factor = match unit {
+        "" => 1.0,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        _ => return None,
+    };
+    is_number(num)
+        .then(|| num.parse::<f64>().ok())
+        .flatten()
+        .map(|n| n * factor)
+}
+
 pub(super) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253

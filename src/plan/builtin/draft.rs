@@ -464,7 +464,7 @@ fn resources(d: &mut Draft, requests: (&str, &str), limits: (&str, &str)) -> Res
         &mut r.requests.memory,
         &mut r.limits.memory,
         (requests.1, limits.1),
-        bytes,
+        crate::spec::memory_bytes,
     );
     r
 }
@@ -504,21 +504,6 @@ fn cpu_milli(s: &str) -> Option<f64> {
         Some(m) => m.parse().ok(),
         None => s.parse::<f64>().ok().map(|c| c * 1000.0),
     }
-}
-
-fn bytes(s: &str) -> Option<f64> {
-    let units = [
-        ("Ki", 1024f64),
-        ("Mi", 1024f64.powi(2)),
-        ("Gi", 1024f64.powi(3)),
-        ("Ti", 1024f64.powi(4)),
-    ];
-    for (u, f) in units {
-        if let Some(n) = s.strip_suffix(u) {
-            return n.parse::<f64>().ok().map(|n| n * f);
-        }
-    }
-    s.parse().ok()
 }
 
 /// Names the ports: as written, else the archetype's names, else `http`.
