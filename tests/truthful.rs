@@ -71,8 +71,8 @@ async fn a_canary_the_model_never_lists_is_still_reported() {
 
 #[tokio::test]
 async fn a_reply_without_the_new_fields_still_reads_as_a_spec() {
-    // Replies recorded before `unsupported`, `load_balancer`, `time_zone`
-    // and `allow_from_namespaces` existed: absent reads as empty.
+    // Replies recorded before `unsupported` and `allow_from_namespaces`
+    // existed: absent reads as empty.
     let server = FakeLlm::start([Reply::spec(&redis_spec(3))]).await;
     let intent = Intent::new(INTENT, None).unwrap();
     let plan = pipeline::run(&intent, &planner(config(&server)), &Context::default())
@@ -80,7 +80,7 @@ async fn a_reply_without_the_new_fields_still_reads_as_a_spec() {
         .unwrap();
     assert_eq!(plan.attempts, 1);
     assert!(plan.spec.unsupported.is_empty());
-    assert!(!plan.spec.components[0].load_balancer);
+    assert!(plan.spec.components[0].allow_from_namespaces.is_empty());
     // The schema sent to the model requires them.
     let sent = &server.requests()[0].body;
     let schema = &sent["response_format"]["json_schema"]["schema"];

@@ -75,10 +75,6 @@ pub(super) struct App {
     batch: serde_json::Value,
     /// The Role and binding, or null.
     pub(super) rbac: serde_json::Value,
-    /// `type: LoadBalancer` on the Service.
-    load_balancer: bool,
-    /// The CronJob's `timeZone`.
-    time_zone: Option<String>,
     /// Namespaces a NetworkPolicy lets in (empty: no policy).
     pub(super) allow_from: Vec<String>,
     /// A log shipper that reads the node's logs through a waived hostPath.
@@ -545,8 +541,6 @@ pub(super) fn app(
             && (comp.archetype != Archetype::Worker || comp.service.is_some()),
         headless: workload == WorkloadKind::StatefulSet,
         ports,
-        load_balancer: comp.load_balancer,
-        time_zone: comp.time_zone.clone(),
         allow_from: comp.allow_from_namespaces.clone(),
         log_shipper: is_log_shipper(comp),
         annotations: if is_log_shipper(comp) {

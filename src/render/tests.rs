@@ -268,7 +268,11 @@ fn a_job_has_no_ttl_so_a_gitops_controller_does_not_run_it_again() {
 fn load_balancer_time_zone_and_allowed_namespaces_are_rendered() {
     let web = Spec::test(Archetype::WebService).with(|c| {
         c.image = Some("acme/web:1.0".into());
-        c.load_balancer = true;
+        c.service = Some(crate::spec::ServiceOptions {
+            kind: crate::spec::ServiceType::LoadBalancer,
+            ports: vec![],
+            cluster_ip: None,
+        });
         c.allow_from_namespaces = vec!["frontend".into()];
     });
     let out = files(&web);
@@ -282,7 +286,10 @@ fn load_balancer_time_zone_and_allowed_namespaces_are_rendered() {
     let cron = Spec::test(Archetype::CronJob).with(|c| {
         c.image = Some("acme/report:1.0".into());
         c.schedule = Some("0 9 * * *".into());
-        c.time_zone = Some("Europe/Berlin".into());
+        c.batch = Some(crate::spec::BatchOptions {
+            time_zone: Some("Europe/Berlin".into()),
+            ..Default::default()
+        });
     });
     assert_eq!(
         doc(&files(&cron), "/cronjob.yaml")["spec"]["timeZone"],

@@ -14,12 +14,8 @@ use serde_json::Value;
 const COMPONENT: &[&str] = &["pod", "service", "batch", "rbac"];
 
 /// Component fields added by issue 15 with their empty values.
-fn component_defaults() -> [(&'static str, Value); 3] {
-    [
-        ("load_balancer", Value::Bool(false)),
-        ("time_zone", Value::Null),
-        ("allow_from_namespaces", Value::Array(Vec::new())),
-    ]
+fn component_defaults() -> [(&'static str, Value); 1] {
+    [("allow_from_namespaces", Value::Array(Vec::new()))]
 }
 
 /// Adds the later fields a reply left out, as null (or empty).

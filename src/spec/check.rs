@@ -330,29 +330,8 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     extras(c, at, comp);
 }
 
-/// The service type, schedule zone and allowed namespaces.
+/// The allowed namespaces.
 fn extras(c: &mut Checker, at: &str, comp: &mut Component) {
-    if let Some(zone) = &comp.time_zone {
-        let plain = !zone.is_empty()
-            && zone.len() <= 64
-            && !zone.contains("..")
-            && !zone.starts_with('/')
-            && zone
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "/_+-".contains(ch));
-        if !plain {
-            c.fail(
-                format!("{at}/time_zone"),
-                format!("{zone:?} is not an IANA time zone name"),
-            );
-        }
-        if comp.schedule.is_none() {
-            c.fail(
-                format!("{at}/time_zone"),
-                "a time zone needs a schedule; use null",
-            );
-        }
-    }
     if comp.allow_from_namespaces.len() > 10 {
         c.fail(format!("{at}/allow_from_namespaces"), "more than 10 namespaces");
     }

@@ -142,14 +142,6 @@ pub struct Component {
     /// Kubernetes API rights of the component's ServiceAccount; null means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rbac: Option<Rbac>,
-    /// A cloud load balancer in front of the Service (`type: LoadBalancer`);
-    /// false keeps it cluster-internal (`ClusterIP`).
-    #[serde(default)]
-    pub load_balancer: bool,
-    /// IANA time zone of `schedule`, e.g. `Europe/Berlin`; null means the
-    /// controller's zone (usually UTC).
-    #[serde(default)]
-    pub time_zone: Option<String>,
     /// Namespaces whose pods alone may connect to this component (a
     /// NetworkPolicy); empty means no policy.
     #[serde(default)]
@@ -322,8 +314,6 @@ impl Component {
             service: None,
             batch: None,
             rbac: None,
-            load_balancer: false,
-            time_zone: None,
             allow_from_namespaces: Vec::new(),
         }
     }

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::draft::Draft;
 use super::text::{Words, DETERMINERS};
-use crate::spec::{sanitize_name, Component, WorkloadKind};
+use crate::spec::{sanitize_name, Component, ServiceOptions, ServiceType, WorkloadKind};
 
 /// Words that make "from X namespace" a restriction rather than a source.
 const ALLOW: &[&str] = &[
@@ -135,7 +135,14 @@ pub(super) fn finish(d: &mut Draft, c: &mut Component, allowed: &[String]) {
                 c.name
             ));
         } else {
-            c.load_balancer = true;
+            let service = c.service.get_or_insert(ServiceOptions {
+                kind: ServiceType::ClusterIp,
+                ports: Vec::new(),
+                cluster_ip: None,
+            });
+            if service.kind == ServiceType::ClusterIp {
+                service.kind = ServiceType::LoadBalancer;
+            }
             d.assumptions.push(format!(
                 "{} gets a Service of type LoadBalancer: the cloud provider gives it an address outside the cluster",
                 c.name
@@ -144,7 +151,7 @@ pub(super) fn finish(d: &mut Draft, c: &mut Component, allowed: &[String]) {
     }
     if let Some(zone) = d.time_zone.take() {
         if c.schedule.is_some() {
-            c.time_zone = Some(zone);
+            c.batch.get_or_insert_with(Default::default).time_zone = Some(zone);
         } else {
             d.questions.push(format!(
                 "the time zone {zone} was not used: {} has no schedule",

@@ -239,7 +239,10 @@ fn a_schedule_in_a_named_zone_gets_the_time_zone() {
     let s = spec("a cron job using acme/report:1.0 every day at 9am Europe/Berlin time in staging");
     let c = &s.components[0];
     assert_eq!(c.schedule.as_deref(), Some("0 9 * * *"));
-    assert_eq!(c.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(
+        c.batch.as_ref().and_then(|b| b.time_zone.as_deref()),
+        Some("Europe/Berlin")
+    );
     assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
 }
 
@@ -254,7 +257,10 @@ fn an_adjective_before_the_noun_leaves_the_name_to_the_image() {
 #[test]
 fn behind_a_load_balancer_is_a_load_balancer_service() {
     let s = spec("Deploy acme/web:1.0.0 as web behind a LoadBalancer in staging");
-    assert!(s.components[0].load_balancer);
+    assert_eq!(
+        s.components[0].service.as_ref().map(|o| o.kind),
+        Some(crate::spec::ServiceType::LoadBalancer)
+    );
     assert!(s.unsupported.is_empty(), "{:?}", s.unsupported);
 }
 
