@@ -1,6 +1,7 @@
 //! Kyverno `ClusterPolicy`/`Policy` validate rules, evaluated natively.
 //!
-//! Supported: `match`/`exclude` (see `filter`); `validate.pattern` and
+//! Supported: `match`/`exclude` (see `filter`); `validate.podSecurity`
+//! (the Pod Security Standards with exclusions, see `pss`); `validate.pattern` and
 //! `validate.anyPattern` with the whole pattern language (see `pattern` and
 //! `operators`); `validate.deny.conditions` and `preconditions` (`any`/`all`
 //! or the legacy list, every Kyverno operator: see `conditions`, `condops`);
@@ -21,7 +22,7 @@
 //!
 //! Not supported, and reported as one `kyverno-unsupported` finding per
 //! rule (an error when the rule enforces, else a warning) instead of being
-//! skipped in silence: CEL (`validate.cel`), `podSecurity`, `manifests`,
+//! skipped in silence: CEL (`validate.cel`), `manifests`,
 //! `assert`, `context` entries that need a cluster or a registry
 //! (`apiCall`, `configMap`, `imageRegistry`, `globalReference`), Kyverno
 //! functions gitintent does not implement, `{{@}}` and `$(...)` references
@@ -43,6 +44,7 @@ mod index;
 mod jmes;
 mod operators;
 mod pattern;
+mod pss;
 mod read;
 mod validate;
 mod vars;

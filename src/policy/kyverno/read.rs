@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::conditions::{Conditions, ReadError};
 use super::jmes::CompileError;
+use super::pss::PodSecurity;
 use super::validate::{Body, Check, Foreach, Variable};
 use super::vars::{has_variables, Queries};
 
@@ -18,7 +19,7 @@ pub(super) struct Reader<'a> {
 }
 
 /// Validate features gitintent does not evaluate.
-const UNSUPPORTED_VALIDATE: [&str; 4] = ["cel", "podSecurity", "manifests", "assert"];
+const UNSUPPORTED_VALIDATE: [&str; 3] = ["cel", "manifests", "assert"];
 
 fn describe(e: CompileError) -> String {
     match e {
@@ -47,7 +48,9 @@ impl Reader<'_> {
     ) -> Result<Check, String> {
         let context = self.context(context)?;
         let preconditions = self.conditions(preconditions)?;
-        let body = if let Some(deny) = v.get("deny") {
+        let body = if let Some(pss) = v.get("podSecurity") {
+            Body::PodSecurity(PodSecurity::read(pss)?)
+        } else if let Some(deny) = v.get("deny") {
             Body::Deny(self.conditions(deny.get("conditions"))?)
         } else if let Some(p) = v.get("pattern") {
             if !p.is_object() {

@@ -141,7 +141,7 @@ fn an_exclude_naming_only_roles_does_not_disable_the_rule() {
 
 #[test]
 fn failure_action_overrides_set_the_severity_per_namespace() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, podSecurity: {level: baseline}}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, manifests: {attestors: []}}\n");
     let in_ns = |ns: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}, "spec": {"hostNetwork": true}});
     assert_eq!(p.check(&in_ns("prod-eu"))[0].severity, Severity::Error);
     assert_eq!(p.check(&in_ns("dev"))[0].severity, Severity::Warning);

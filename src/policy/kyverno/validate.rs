@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::conditions::Conditions;
 use super::jmes::{EvalError, Scope};
 use super::pattern::{match_value, Outcome};
+use super::pss::PodSecurity;
 use super::vars::Queries;
 
 /// What a rule, or one `foreach` entry, checks.
@@ -37,6 +38,8 @@ pub(super) enum Body {
     },
     Deny(Conditions),
     Foreach(Vec<Foreach>),
+    /// `podSecurity`: the Pod Security Standards on the pod.
+    PodSecurity(PodSecurity),
     #[default]
     Nothing,
 }
@@ -111,6 +114,10 @@ impl Eval<'_> {
             },
             Body::Patterns { patterns, any, vars } => self.patterns(patterns, *any, *vars, &root),
             Body::Foreach(entries) => self.foreach(entries, &root),
+            Body::PodSecurity(pss) => match pss.evaluate(&self.target) {
+                Ok(()) => Verdict::Pass,
+                Err((path, detail)) => Verdict::Fail { path, detail },
+            },
             Body::Nothing => Verdict::Nothing,
         }
     }
