@@ -27,6 +27,7 @@
 //! policies or Kyverno's policy exceptions; `request.userInfo` is empty.
 
 mod admission;
+mod embedded;
 mod env;
 mod k8s;
 mod matching;
@@ -41,6 +42,7 @@ use super::rego::Hit;
 use super::Error;
 use crate::finding::{Finding, Severity};
 use admission::Binding;
+pub(crate) use embedded::Embedded;
 use matching::{NamespaceLabels, Target};
 use policy::{Compiled, Inputs, Source, Violation};
 
@@ -328,6 +330,7 @@ impl Cel {
                 params: None,
                 namespace: Some(&namespace_object),
                 request: &request,
+                bound: &[],
             };
             if p.admission {
                 self.check_bound(p, &target, &base, batch, namespace, &mut hits);

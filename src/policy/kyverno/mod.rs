@@ -57,6 +57,7 @@ use read::Reader;
 use validate::{Check, Eval, Verdict};
 use vars::Queries;
 
+use super::cel::Embedded;
 use super::rego::Hit;
 use super::Error;
 use crate::finding::{Finding, Severity};
@@ -204,6 +205,8 @@ pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Erro
             default_action,
             autogen: !autogen_off,
             overrides: overrides(spec.get("validationFailureActionOverrides")),
+            file,
+            text,
         };
         read_rule(rule, &context, &mut out, &invalid)?;
     }
@@ -216,6 +219,9 @@ struct RuleContext<'a> {
     default_action: Severity,
     autogen: bool,
     overrides: Vec<Override>,
+    /// The policy's file and its text, to place errors in CEL.
+    file: &'a str,
+    text: &'a str,
 }
 
 /// Adds one rule to `out`: evaluated, or listed as unsupported.
@@ -243,12 +249,23 @@ fn read_rule(
         out.unsupported_all(rule_name, skip, severity);
         return Ok(());
     };
+    let cel = match validate.get("cel") {
+        Some(block) => Some(Embedded::kyverno(
+            cx.file,
+            cx.text,
+            format!("rule {rule_name:?} of {} {:?}", out.kind, out.name),
+            rule,
+            block,
+            validate.get("message").and_then(Value::as_str),
+        )?),
+        None => None,
+    };
     let mut queries = Queries::default();
     let check = Reader {
         queries: &mut queries,
         skip: &mut skip,
     }
-    .rule(rule, validate)
+    .rule(rule, validate, cel)
     .map_err(|m| invalid(&format!("name: {rule_name}"), format!("rule {rule_name:?}: {m}")))?;
     let mut user = false;
     let (matches, excludes) = filters(rule, rule_name, &mut skip, &mut user, invalid)?;
@@ -501,6 +518,7 @@ impl Rule {
                 };
                 (path, message)
             }
+            Verdict::Denied(message) => (String::new(), message),
             Verdict::Error(e) => (
                 String::new(),
                 format!("{} (the rule could not be evaluated: {e})", self.message(&root)),

@@ -110,7 +110,7 @@ fn pod_rules_apply_to_controllers_with_template_paths() {
 
 #[test]
 fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      context: [{name: cm, configMap: {name: c, namespace: d}}]\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{ time_now() }}'}}}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: \"url(object.metadata.name).getHost() == 'x'\"}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      context: [{name: cm, configMap: {name: c, namespace: d}}]\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{ time_now() }}'}}}\n");
     let f = p.findings();
     assert_eq!(f.len(), 3, "{f:?}");
     assert_eq!(
@@ -118,7 +118,7 @@ fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
         (Severity::Error, "kyverno-unsupported", "ClusterPolicy/cel")
     );
     assert!(
-        f[0].message.contains("rule \"a\"") && f[0].message.contains("validate.cel"),
+        f[0].message.contains("rule \"a\"") && f[0].message.contains("the CEL function url"),
         "{}",
         f[0].message
     );
