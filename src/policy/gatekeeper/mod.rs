@@ -462,3 +462,6 @@ fn review(doc: &Value) -> Value {
         "object": doc,
     })
 }
+
+#[cfg(test)]
+mod tests;
