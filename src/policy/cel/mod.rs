@@ -3,7 +3,9 @@
 //! with its `ValidatingAdmissionPolicyBinding`s, through the `cel` crate
 //! (standard library, strings and lists extensions, optional values, regular
 //! expressions; see `env.rs`) plus the Kubernetes quantity and regex
-//! libraries (`k8s.rs`).
+//! libraries (`k8s.rs`). CEL embedded in other policies (a Kyverno rule's
+//! `validate.cel`, a Gatekeeper template's `K8sNativeValidation` code) is
+//! compiled and evaluated here too, by [`Embedded`] (`embedded.rs`).
 //!
 //! Input is the policy documents (plus any other document of the policy
 //! directories, as candidate `params`) and, per check, a resource; output is

@@ -1,7 +1,10 @@
 //! Kyverno `ClusterPolicy`/`Policy` validate rules, evaluated natively.
 //!
 //! Supported: `match`/`exclude` (see `filter`); `validate.podSecurity`
-//! (the Pod Security Standards with exclusions, see `pss`); `validate.pattern` and
+//! (the Pod Security Standards with exclusions, see `pss`);
+//! `validate.cel` (expressions, variables, `celPreconditions`, through
+//! `cel::Embedded`; the first failed expression's message is the
+//! finding's); `validate.pattern` and
 //! `validate.anyPattern` with the whole pattern language (see `pattern` and
 //! `operators`); `validate.deny.conditions` and `preconditions` (`any`/`all`
 //! or the legacy list, every Kyverno operator: see `conditions`, `condops`);
@@ -10,7 +13,8 @@
 //! entries of kind `variable`; `{{ }}` variables anywhere in a rule, with
 //! JMESPath and Kyverno's custom functions (see `jmes`, `functions`, `vars`),
 //! where `request.object` is the resource, `request.operation` is `CREATE`
-//! and `images` lists its pod's images (see `images`). Pod rules also apply to the pod template of Deployments,
+//! (`request.oldObject` is null) and `images` lists its pod's images (see
+//! `images`). Pod rules also apply to the pod template of Deployments,
 //! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as Kyverno's
 //! auto-generation does. `validate.message` (variables substituted) is the
 //! finding's message; `validationFailureAction` (or the rule's
@@ -22,7 +26,8 @@
 //!
 //! Not supported, and reported as one `kyverno-unsupported` finding per
 //! rule (an error when the rule enforces, else a warning) instead of being
-//! skipped in silence: CEL (`validate.cel`), `manifests`,
+//! skipped in silence: CEL functions gitintent's interpreter lacks and
+//! `validate.cel.paramKind` (parameters from the cluster), `manifests`,
 //! `assert`, `context` entries that need a cluster or a registry
 //! (`apiCall`, `configMap`, `imageRegistry`, `globalReference`), Kyverno
 //! functions gitintent does not implement, `{{@}}` and `$(...)` references

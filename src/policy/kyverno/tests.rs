@@ -439,3 +439,11 @@ fn request_old_object_is_null_as_for_a_create() {
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].message, "new");
 }
+
+#[test]
+fn rules_for_other_operations_than_create_do_not_apply() {
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: on-delete\n      match: {any: [{resources: {kinds: [Pod], operations: [DELETE]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: on-create\n      match: {any: [{resources: {kinds: [Pod], operations: [CREATE, UPDATE]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n");
+    let hits = p.check(&pod(serde_json::json!({"hostNetwork": true})));
+    let rules: Vec<&str> = hits.iter().map(|h| h.rule.as_str()).collect();
+    assert_eq!(rules, ["t/on-create"]);
+}
