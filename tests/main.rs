@@ -12,6 +12,7 @@ mod openai;
 mod policy;
 mod policy_batch;
 mod policy_gate;
+mod policy_lang;
 mod policy_suites;
 mod propose;
 mod providers;

@@ -10,9 +10,10 @@
 //!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
 //! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
 //!   validate rules (patterns, deny conditions, foreach, preconditions,
-//!   JMESPath variables), evaluated natively (see `kyverno/`);
-//! - the repo's Gatekeeper `ConstraintTemplate`s and constraints (see
-//!   `gatekeeper/`);
+//!   JMESPath variables, `podSecurity`, `cel`), evaluated natively (see
+//!   `kyverno/`);
+//! - the repo's Gatekeeper `ConstraintTemplate`s (Rego or CEL code) and
+//!   constraints (see `gatekeeper/`);
 //! - the repo's CEL policies: Kyverno `ValidatingPolicy` and Kubernetes
 //!   `ValidatingAdmissionPolicy` with its bindings and params (see `cel/`).
 //!

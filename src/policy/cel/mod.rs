@@ -3,7 +3,9 @@
 //! with its `ValidatingAdmissionPolicyBinding`s, through the `cel` crate
 //! (standard library, strings and lists extensions, optional values, regular
 //! expressions; see `env.rs`) plus the Kubernetes quantity and regex
-//! libraries (`k8s.rs`).
+//! libraries (`k8s.rs`). CEL embedded in other policies (a Kyverno rule's
+//! `validate.cel`, a Gatekeeper template's `K8sNativeValidation` code) is
+//! compiled and evaluated here too, by [`Embedded`] (`embedded.rs`).
 //!
 //! Input is the policy documents (plus any other document of the policy
 //! directories, as candidate `params`) and, per check, a resource; output is
@@ -27,6 +29,7 @@
 //! policies or Kyverno's policy exceptions; `request.userInfo` is empty.
 
 mod admission;
+mod embedded;
 mod env;
 mod k8s;
 mod matching;
@@ -41,6 +44,7 @@ use super::rego::Hit;
 use super::Error;
 use crate::finding::{Finding, Severity};
 use admission::Binding;
+pub(crate) use embedded::Embedded;
 use matching::{NamespaceLabels, Target};
 use policy::{Compiled, Inputs, Source, Violation};
 
@@ -328,6 +332,7 @@ impl Cel {
                 params: None,
                 namespace: Some(&namespace_object),
                 request: &request,
+                bound: &[],
             };
             if p.admission {
                 self.check_bound(p, &target, &base, batch, namespace, &mut hits);

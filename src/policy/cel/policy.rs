@@ -115,35 +115,62 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// Where a policy keeps its lists of expressions: per list, its key in the
+/// map [`compile_in`] reads and the field name (`spec.validations`) errors
+/// give, whose last part is also what locates them in the file.
+pub(super) struct Layout {
+    pub(super) conditions: (&'static str, &'static str),
+    pub(super) variables: (&'static str, &'static str),
+    pub(super) validations: (&'static str, &'static str),
+}
+
+/// A `ValidatingAdmissionPolicy` or Kyverno `ValidatingPolicy` spec.
+const SPEC: Layout = Layout {
+    conditions: ("matchConditions", "spec.matchConditions"),
+    variables: ("variables", "spec.variables"),
+    validations: ("validations", "spec.validations"),
+};
+
 /// Reads and compiles `spec`.
 pub(super) fn compile(spec: &Value, src: &Source<'_>) -> Result<Compiled, Error> {
-    let list = |key: &str| -> Result<&[Value], Error> {
+    compile_in(spec, src, &SPEC)
+}
+
+/// Reads and compiles the lists of `spec` where `layout` says they are.
+pub(super) fn compile_in(spec: &Value, src: &Source<'_>, layout: &Layout) -> Result<Compiled, Error> {
+    let needle = |field: &'static str| field.rsplit('.').next().unwrap_or(field);
+    let list = |(key, field): (&str, &'static str)| -> Result<&[Value], Error> {
         match spec.get(key) {
             None | Some(Value::Null) => Ok(&[]),
             Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(src.invalid(key, format!("spec.{key} must be a list"))),
+            Some(_) => Err(src.invalid(needle(field), format!("{field} must be a list"))),
         }
     };
-    let named = |key: &str| -> Result<Vec<(String, Expr)>, Error> {
-        list(key)?
+    let named = |(key, list_field): (&str, &'static str)| -> Result<Vec<(String, Expr)>, Error> {
+        list((key, list_field))?
             .iter()
             .enumerate()
             .map(|(i, item)| {
                 let name = text(item, "name").unwrap_or_default().to_string();
-                let field = format!("spec.{key}[{i}].expression");
+                let field = format!("{list_field}[{i}].expression");
                 let expr = text(item, "expression")
-                    .ok_or_else(|| src.invalid(key, format!("{field} is required")))?;
+                    .ok_or_else(|| src.invalid(needle(list_field), format!("{field} is required")))?;
                 Ok((name, src.compile(&field, expr)?))
             })
             .collect()
     };
-    let conditions = named("matchConditions")?;
-    let variables = named("variables")?;
+    let conditions = named(layout.conditions)?;
+    let variables = named(layout.variables)?;
     let mut validations = Vec::new();
-    for (i, v) in list("validations")?.iter().enumerate() {
-        let field = format!("spec.validations[{i}]");
-        let expr = text(v, "expression")
-            .ok_or_else(|| src.invalid("validations", format!("{field}.expression is required")))?;
+    let (_, validations_field) = layout.validations;
+    for (i, v) in list(layout.validations)?.iter().enumerate() {
+        let field = format!("{validations_field}[{i}]");
+        let expr = text(v, "expression").ok_or_else(|| {
+            src.invalid(
+                needle(validations_field),
+                format!("{field}.expression is required"),
+            )
+        })?;
         validations.push(Validation {
             expr: src.compile(&format!("{field}.expression"), expr)?,
             message: text(v, "message").map(str::to_string),
@@ -189,6 +216,9 @@ pub(super) struct Inputs<'a> {
     pub(super) params: Option<&'a Value>,
     pub(super) namespace: Option<&'a Value>,
     pub(super) request: &'a Value,
+    /// Variables bound before the policy's own (Gatekeeper's `anyObject`
+    /// and `params`).
+    pub(super) bound: &'a [(&'a str, &'a Value)],
 }
 
 impl Compiled {
@@ -205,6 +235,12 @@ impl Compiled {
             "namespaceObject",
             to_val(inputs.namespace.unwrap_or(&Value::Null)),
         );
+        let mut values: Vec<(String, Box<dyn Val + '_>)> = inputs
+            .bound
+            .iter()
+            .map(|(name, v)| (name.to_string(), to_val(v)))
+            .collect();
+        root.add_variable_as_val("variables", env::map_of(&values));
         for (name, expr) in &self.conditions {
             match boolean(&expr.program.execute(&root)) {
                 Ok(true) => {}
@@ -220,7 +256,6 @@ impl Compiled {
         }
         // Variables in order; a failed one is left out, with its error kept
         // for the message of an expression that uses it.
-        let mut values: Vec<(String, Box<dyn Val + '_>)> = Vec::new();
         let mut failed: Vec<(String, String)> = Vec::new();
         for (name, expr) in &self.variables {
             let mut scope = root.new_inner_scope();

@@ -5,9 +5,15 @@
 //! read `data.inventory` get the repository's own resources as the
 //! inventory, and a note says so.
 //!
+//! A template with a `K8sNativeValidation` code block is evaluated with
+//! that CEL (see `cel::Embedded`), as Gatekeeper's driver priority has it,
+//! even when it also has Rego; should its CEL call a function gitintent
+//! lacks, its Rego is evaluated instead and an info finding says so.
+//!
 //! Not evaluated, and reported as a finding on each constraint (an error
-//! when `enforcementAction` is `deny`, the default): templates with only a
-//! CEL `code` block, constraints whose template is missing. It does not
+//! when `enforcementAction` is `deny`, the default): templates whose only
+//! code is CEL that calls such functions, constraints whose template is
+//! missing. It does not
 //! check `parameters` against the template's schema, run mutation
 //! (`Assign*`) resources, or read `Config` sync settings.
 
@@ -17,6 +23,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::cel::Embedded;
 use super::rego::{self, Hit, Rego};
 use super::Error;
 use crate::finding::{Finding, Severity};
@@ -27,11 +34,22 @@ use matching::Match;
 pub(crate) struct Template {
     /// The constraint kind it defines (`spec.crd.spec.names.kind`).
     kind: String,
-    /// The Rego and its package, or why there is none.
-    engine: Result<(Rego, String), String>,
+    engine: Engine,
+    /// Why the template's CEL is not used, when its Rego is used instead.
+    note: Option<String>,
     uses_inventory: bool,
     /// `spec.crd.spec.validation.openAPIV3Schema`: what `parameters` must be.
     schema: Option<Value>,
+}
+
+/// What evaluates a template's constraints: the engine Gatekeeper would
+/// choose (`K8sNativeValidation` before Rego), or why there is none.
+#[derive(Clone)]
+enum Engine {
+    /// The Rego and its package.
+    Rego(Box<Rego>, String),
+    Cel(Embedded),
+    None(String),
 }
 
 /// One constraint: an instance of a template's kind.
@@ -43,6 +61,9 @@ pub(crate) struct Constraint {
     severity: Severity,
     matcher: Match,
     parameters: Value,
+    /// Whether `spec.parameters` is given (CEL's `variables.params` is null
+    /// otherwise).
+    parameters_set: bool,
     /// Line and column of `parameters:` in the constraint's file.
     parameters_at: (usize, usize),
 }
@@ -99,25 +120,63 @@ pub(crate) fn template(file: &str, text: &str, doc: &Value) -> Result<Template, 
                 "no admission.k8s.gatekeeper.sh target".into(),
             )
         })?;
-    let rego_source = target.get("rego").map(|r| (r, target.get("libs"))).or_else(|| {
-        target.get("code").and_then(Value::as_array).and_then(|code| {
-            code.iter()
-                .find(|c| c.get("engine").and_then(Value::as_str) == Some("Rego"))
-                .and_then(|c| c.get("source"))
-                .and_then(|s| s.get("rego").map(|r| (r, s.get("libs"))))
-        })
-    });
-    let Some((rego_text, libs)) = rego_source else {
-        return Ok(Template {
-            kind,
-            engine: Err(
-                "the template has no Rego (only a CEL code block, which gitintent does not evaluate)".into(),
-            ),
-            uses_inventory: false,
-            schema: None,
-        });
+    let schema = doc.pointer("/spec/crd/spec/validation/openAPIV3Schema").cloned();
+    let template = |engine, note, uses_inventory| Template {
+        kind: kind.clone(),
+        engine,
+        note,
+        uses_inventory,
+        schema: schema.clone(),
     };
-    let rego_text = rego_text.as_str().unwrap_or("");
+    // Gatekeeper prefers the K8sNativeValidation driver to Rego.
+    let cel = code(target, "K8sNativeValidation")
+        .map(|source| Embedded::gatekeeper(file, text, format!("ConstraintTemplate for {kind}"), source))
+        .transpose()?;
+    let cel_gap = cel.as_ref().map(|c| c.unsupported().join(", "));
+    if let Some(cel) = cel.filter(|c| c.unsupported().is_empty()) {
+        return Ok(template(Engine::Cel(cel), None, false));
+    }
+    let why_not_cel = cel_gap.map(|calls| {
+        format!(
+            "its K8sNativeValidation code calls {calls}, which gitintent's CEL interpreter does not provide"
+        )
+    });
+    let rego_source = target
+        .get("rego")
+        .map(|r| (r, target.get("libs")))
+        .or_else(|| code(target, "Rego").and_then(|s| s.get("rego").map(|r| (r, s.get("libs")))));
+    let Some((rego_text, libs)) = rego_source else {
+        let why = why_not_cel
+            .unwrap_or_else(|| "the template has neither Rego nor K8sNativeValidation code".into());
+        return Ok(template(Engine::None(why), None, false));
+    };
+    let (engine, package, uses_inventory) = compile_rego(file, text, rego_text.as_str().unwrap_or(""), libs)?;
+    let note = why_not_cel.map(|why| format!("{why}; its Rego is evaluated instead"));
+    Ok(template(
+        Engine::Rego(Box::new(engine), package),
+        note,
+        uses_inventory,
+    ))
+}
+
+/// The `source` of the target's `code` entry for `engine`.
+fn code<'a>(target: &'a Value, engine: &str) -> Option<&'a Value> {
+    target
+        .get("code")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c.get("engine").and_then(Value::as_str) == Some(engine))
+        .and_then(|c| c.get("source"))
+}
+
+/// A template's Rego and `libs` compiled: the engine, its package, and
+/// whether it reads `data.inventory`.
+fn compile_rego(
+    file: &str,
+    text: &str,
+    rego_text: &str,
+    libs: Option<&Value>,
+) -> Result<(Rego, String, bool), Error> {
     let offset = super::source::locate(text, "rego:").0;
     let shift = |e: Error| match e {
         Error::Rego {
@@ -145,12 +204,7 @@ pub(crate) fn template(file: &str, text: &str, doc: &Value) -> Result<Template, 
         engine.add(&format!("{file}#libs[{i}]"), lib)?;
         uses_inventory |= lib.contains("data.inventory");
     }
-    Ok(Template {
-        kind,
-        engine: Ok((engine, package)),
-        uses_inventory,
-        schema: doc.pointer("/spec/crd/spec/validation/openAPIV3Schema").cloned(),
-    })
+    Ok((engine, package, uses_inventory))
 }
 
 /// Reads one constraint.
@@ -183,6 +237,7 @@ pub(crate) fn constraint(file: &str, text: &str, doc: &Value) -> Result<Constrai
             .pointer("/spec/parameters")
             .cloned()
             .unwrap_or_else(|| serde_json::json!({})),
+        parameters_set: doc.pointer("/spec/parameters").is_some_and(|p| !p.is_null()),
         parameters_at: super::source::locate(text, "parameters:"),
     })
 }
@@ -232,9 +287,14 @@ impl Gatekeeper {
             }
             let (severity, message) = match template {
                 None => (c.severity, format!("constraint {:?} is not evaluated: no ConstraintTemplate defines kind {}", c.name, c.kind)),
-                Some(Template { engine: Err(why), .. }) => {
-                    (c.severity, format!("constraint {:?} is not evaluated: {why}", c.name))
-                }
+                Some(Template {
+                    engine: Engine::None(why),
+                    ..
+                }) => (c.severity, format!("constraint {:?} is not evaluated: {why}", c.name)),
+                Some(Template { note: Some(note), .. }) => (
+                    Severity::Info,
+                    format!("constraint {:?}: {note}", c.name),
+                ),
                 Some(t) if t.uses_inventory => (
                     Severity::Info,
                     format!("constraint {:?} reads data.inventory: the repository's own resources are the inventory, not the cluster's", c.name),
@@ -334,8 +394,14 @@ impl Session<'_> {
             let Some(index) = self.set.templates.iter().rposition(|t| t.kind == c.kind) else {
                 continue;
             };
-            let Ok((engine, package)) = &self.set.templates[index].engine else {
-                continue;
+            let rule = format!("{}/{}", c.kind, c.name);
+            let (engine, package) = match &self.set.templates[index].engine {
+                Engine::Rego(engine, package) => (engine, package),
+                Engine::Cel(cel) => {
+                    hits.extend(cel_hits(cel, c, doc, &rule));
+                    continue;
+                }
+                Engine::None(_) => continue,
             };
             let session = self
                 .engines
@@ -345,7 +411,6 @@ impl Session<'_> {
                 "review": review(doc),
                 "parameters": c.parameters,
             }));
-            let rule = format!("{}/{}", c.kind, c.name);
             match session.query(input, &format!("data.{package}.violation")) {
                 Ok(results) => hits.extend(results.into_iter().map(|message| Hit {
                     severity: c.severity,
@@ -365,6 +430,26 @@ impl Session<'_> {
     }
 }
 
+/// A constraint of a K8sNativeValidation template on `doc`: one hit per
+/// failed validation, with Gatekeeper's variables `anyObject` (the object
+/// being created) and `params` (the constraint's parameters, or null).
+fn cel_hits(cel: &Embedded, c: &Constraint, doc: &Value, rule: &str) -> Vec<Hit> {
+    let params = if c.parameters_set {
+        &c.parameters
+    } else {
+        &Value::Null
+    };
+    cel.violations(doc, &[("anyObject", doc), ("params", params)])
+        .into_iter()
+        .map(|message| Hit {
+            severity: c.severity,
+            rule: rule.to_string(),
+            path: String::new(),
+            message,
+        })
+        .collect()
+}
+
 /// `input.review` for a resource being created.
 fn review(doc: &Value) -> Value {
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -377,3 +462,6 @@ fn review(doc: &Value) -> Value {
         "object": doc,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! Kyverno `match` and `exclude` blocks: `any`/`all` lists (or the legacy
 //! bare entry) of `resources` (`kinds` with optional group and version,
-//! `name`/`names`, `namespaces`, all with wildcards) and `subjects`,
+//! `name`/`names`, `namespaces`, all with wildcards; `operations`, which
+//! must name `CREATE` as a manifest is about to be created) and `subjects`,
 //! `roles`, `clusterRoles`, which name who makes a request and cannot be
 //! known offline: `match` ignores them and an `exclude` entry naming them
 //! excludes nothing. Label selectors and annotations are not evaluated and
@@ -119,7 +120,9 @@ fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
         .and_then(Value::as_str)
         .unwrap_or("");
     let namespaces_ok = strings("namespaces").is_none_or(|ns| ns.iter().any(|p| wildcard(p, namespace)));
-    kinds_ok && names_ok && namespaces_ok
+    // A manifest is about to be created: `operations` must name CREATE.
+    let operations_ok = strings("operations").is_none_or(|ops| ops.contains(&"CREATE"));
+    kinds_ok && names_ok && namespaces_ok && operations_ok
 }
 
 impl Filter {

@@ -157,13 +157,14 @@ pub(super) struct Scope {
 
 impl Scope {
     /// `request.object` is `object`; the operation is `CREATE` (a manifest
-    /// in a repository is about to be created or applied); `images` are
+    /// in a repository is about to be created or applied), so
+    /// `request.oldObject` is null, as the Kyverno CLI has it; `images` are
     /// the images of its pod, as Kyverno adds them.
     pub(super) fn for_object(object: &Value) -> Scope {
         let mut scope = Scope::default();
         scope.set(
             "request",
-            &serde_json::json!({"operation": "CREATE", "object": object}),
+            &serde_json::json!({"operation": "CREATE", "object": object, "oldObject": null}),
         );
         if let Some(images) = images(object) {
             scope.set("images", &images);

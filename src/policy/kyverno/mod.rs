@@ -1,6 +1,10 @@
 //! Kyverno `ClusterPolicy`/`Policy` validate rules, evaluated natively.
 //!
-//! Supported: `match`/`exclude` (see `filter`); `validate.pattern` and
+//! Supported: `match`/`exclude` (see `filter`); `validate.podSecurity`
+//! (the Pod Security Standards with exclusions, see `pss`);
+//! `validate.cel` (expressions, variables, `celPreconditions`, through
+//! `cel::Embedded`; the first failed expression's message is the
+//! finding's); `validate.pattern` and
 //! `validate.anyPattern` with the whole pattern language (see `pattern` and
 //! `operators`); `validate.deny.conditions` and `preconditions` (`any`/`all`
 //! or the legacy list, every Kyverno operator: see `conditions`, `condops`);
@@ -9,7 +13,8 @@
 //! entries of kind `variable`; `{{ }}` variables anywhere in a rule, with
 //! JMESPath and Kyverno's custom functions (see `jmes`, `functions`, `vars`),
 //! where `request.object` is the resource, `request.operation` is `CREATE`
-//! and `images` lists its pod's images (see `images`). Pod rules also apply to the pod template of Deployments,
+//! (`request.oldObject` is null) and `images` lists its pod's images (see
+//! `images`). Pod rules also apply to the pod template of Deployments,
 //! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, as Kyverno's
 //! auto-generation does. `validate.message` (variables substituted) is the
 //! finding's message; `validationFailureAction` (or the rule's
@@ -21,7 +26,8 @@
 //!
 //! Not supported, and reported as one `kyverno-unsupported` finding per
 //! rule (an error when the rule enforces, else a warning) instead of being
-//! skipped in silence: CEL (`validate.cel`), `podSecurity`, `manifests`,
+//! skipped in silence: CEL functions gitintent's interpreter lacks and
+//! `validate.cel.paramKind` (parameters from the cluster), `manifests`,
 //! `assert`, `context` entries that need a cluster or a registry
 //! (`apiCall`, `configMap`, `imageRegistry`, `globalReference`), Kyverno
 //! functions gitintent does not implement, `{{@}}` and `$(...)` references
@@ -43,6 +49,7 @@ mod index;
 mod jmes;
 mod operators;
 mod pattern;
+mod pss;
 mod read;
 mod validate;
 mod vars;
@@ -55,6 +62,7 @@ use read::Reader;
 use validate::{Check, Eval, Verdict};
 use vars::Queries;
 
+use super::cel::Embedded;
 use super::rego::Hit;
 use super::Error;
 use crate::finding::{Finding, Severity};
@@ -202,6 +210,8 @@ pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Erro
             default_action,
             autogen: !autogen_off,
             overrides: overrides(spec.get("validationFailureActionOverrides")),
+            file,
+            text,
         };
         read_rule(rule, &context, &mut out, &invalid)?;
     }
@@ -214,6 +224,9 @@ struct RuleContext<'a> {
     default_action: Severity,
     autogen: bool,
     overrides: Vec<Override>,
+    /// The policy's file and its text, to place errors in CEL.
+    file: &'a str,
+    text: &'a str,
 }
 
 /// Adds one rule to `out`: evaluated, or listed as unsupported.
@@ -241,12 +254,23 @@ fn read_rule(
         out.unsupported_all(rule_name, skip, severity);
         return Ok(());
     };
+    let cel = match validate.get("cel") {
+        Some(block) => Some(Embedded::kyverno(
+            cx.file,
+            cx.text,
+            format!("rule {rule_name:?} of {} {:?}", out.kind, out.name),
+            rule,
+            block,
+            validate.get("message").and_then(Value::as_str),
+        )?),
+        None => None,
+    };
     let mut queries = Queries::default();
     let check = Reader {
         queries: &mut queries,
         skip: &mut skip,
     }
-    .rule(rule, validate)
+    .rule(rule, validate, cel)
     .map_err(|m| invalid(&format!("name: {rule_name}"), format!("rule {rule_name:?}: {m}")))?;
     let mut user = false;
     let (matches, excludes) = filters(rule, rule_name, &mut skip, &mut user, invalid)?;
@@ -499,6 +523,7 @@ impl Rule {
                 };
                 (path, message)
             }
+            Verdict::Denied(message) => (String::new(), message),
             Verdict::Error(e) => (
                 String::new(),
                 format!("{} (the rule could not be evaluated: {e})", self.message(&root)),

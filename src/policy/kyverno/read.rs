@@ -6,8 +6,10 @@
 
 use serde_json::Value;
 
+use super::super::cel::Embedded;
 use super::conditions::{Conditions, ReadError};
 use super::jmes::CompileError;
+use super::pss::PodSecurity;
 use super::validate::{Body, Check, Foreach, Variable};
 use super::vars::{has_variables, Queries};
 
@@ -18,7 +20,7 @@ pub(super) struct Reader<'a> {
 }
 
 /// Validate features gitintent does not evaluate.
-const UNSUPPORTED_VALIDATE: [&str; 4] = ["cel", "podSecurity", "manifests", "assert"];
+const UNSUPPORTED_VALIDATE: [&str; 2] = ["manifests", "assert"];
 
 fn describe(e: CompileError) -> String {
     match e {
@@ -30,13 +32,36 @@ fn describe(e: CompileError) -> String {
 impl Reader<'_> {
     /// A rule's check: `context` and `preconditions` from the rule, the
     /// rest from its `validate` block. `Err` is a message for the user.
-    pub(super) fn rule(&mut self, rule: &Value, validate: &Value) -> Result<Check, String> {
+    /// `cel` is the rule's `validate.cel`, compiled; `podSecurity` goes
+    /// first, as in Kyverno.
+    pub(super) fn rule(
+        &mut self,
+        rule: &Value,
+        validate: &Value,
+        cel: Option<Embedded>,
+    ) -> Result<Check, String> {
         for key in UNSUPPORTED_VALIDATE {
             if validate.get(key).is_some() {
                 self.skip.push(format!("validate.{key}"));
             }
         }
-        self.check(rule.get("context"), rule.get("preconditions"), validate)
+        match cel {
+            Some(cel) if validate.get("podSecurity").is_none() => {
+                for function in cel.unsupported() {
+                    self.skip.push(format!("the CEL function {function}"));
+                }
+                if validate.pointer("/cel/paramKind").is_some() {
+                    self.skip
+                        .push("validate.cel.paramKind (parameters from the cluster)".to_string());
+                }
+                Ok(Check {
+                    context: self.context(rule.get("context"))?,
+                    preconditions: self.conditions(rule.get("preconditions"))?,
+                    body: Body::Cel(cel),
+                })
+            }
+            _ => self.check(rule.get("context"), rule.get("preconditions"), validate),
+        }
     }
 
     fn check(
@@ -47,7 +72,9 @@ impl Reader<'_> {
     ) -> Result<Check, String> {
         let context = self.context(context)?;
         let preconditions = self.conditions(preconditions)?;
-        let body = if let Some(deny) = v.get("deny") {
+        let body = if let Some(pss) = v.get("podSecurity") {
+            Body::PodSecurity(PodSecurity::read(pss)?)
+        } else if let Some(deny) = v.get("deny") {
             Body::Deny(self.conditions(deny.get("conditions"))?)
         } else if let Some(p) = v.get("pattern") {
             if !p.is_object() {

@@ -110,7 +110,7 @@ fn pod_rules_apply_to_controllers_with_template_paths() {
 
 #[test]
 fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: 'true'}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      context: [{name: cm, configMap: {name: c, namespace: d}}]\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{ time_now() }}'}}}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: cel}\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: a\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {cel: {expressions: [{expression: \"url(object.metadata.name).getHost() == 'x'\"}]}}\n    - name: b\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      context: [{name: cm, configMap: {name: c, namespace: d}}]\n      validate: {failureAction: Audit, message: x, deny: {conditions: {any: [{key: a, operator: Equals, value: b}]}}}\n    - name: c\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: x, pattern: {metadata: {name: '{{ time_now() }}'}}}\n");
     let f = p.findings();
     assert_eq!(f.len(), 3, "{f:?}");
     assert_eq!(
@@ -118,7 +118,7 @@ fn unsupported_rules_are_one_finding_each_an_error_when_enforced() {
         (Severity::Error, "kyverno-unsupported", "ClusterPolicy/cel")
     );
     assert!(
-        f[0].message.contains("rule \"a\"") && f[0].message.contains("validate.cel"),
+        f[0].message.contains("rule \"a\"") && f[0].message.contains("the CEL function url"),
         "{}",
         f[0].message
     );
@@ -141,7 +141,7 @@ fn an_exclude_naming_only_roles_does_not_disable_the_rule() {
 
 #[test]
 fn failure_action_overrides_set_the_severity_per_namespace() {
-    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, podSecurity: {level: baseline}}\n");
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  validationFailureAction: Audit\n  validationFailureActionOverrides: [{action: Enforce, namespaces: [prod-*]}]\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: u\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {message: m, manifests: {attestors: []}}\n");
     let in_ns = |ns: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns}, "spec": {"hostNetwork": true}});
     assert_eq!(p.check(&in_ns("prod-eu"))[0].severity, Severity::Error);
     assert_eq!(p.check(&in_ns("dev"))[0].severity, Severity::Warning);
@@ -326,4 +326,124 @@ fn images_and_nested_variables_in_foreach() {
     let hits = p.check(&with("nginx:1"));
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].message, "p: registry not allowed");
+}
+
+fn cel_policy(rules: &str) -> Result<Vec<Policy>, Error> {
+    parse(
+        "cel.yaml",
+        &format!("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {{name: c}}\nspec:\n  validationFailureAction: Enforce\n  rules:\n{rules}"),
+    )
+}
+
+const CEL_RULE: &str = "    - name: drop-all
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      celPreconditions:
+        - name: not-system
+          expression: \"!object.metadata.name.startsWith('system-')\"
+      validate:
+        message: Containers must drop ALL.
+        cel:
+          variables:
+            - name: containers
+              expression: \"object.spec.containers + object.spec.?initContainers.orValue([])\"
+          expressions:
+            - expression: \"variables.containers.all(c, 'ALL' in c.?securityContext.?capabilities.?drop.orValue([]))\"
+            - expression: \"variables.containers.all(c, !c.image.endsWith(':latest'))\"
+              messageExpression: \"'no latest tag in ' + object.metadata.name\"
+";
+
+#[test]
+fn cel_rules_evaluate_expressions_variables_and_preconditions() {
+    let p = cel_policy(CEL_RULE).unwrap().remove(0);
+    assert!(p.findings().is_empty(), "{:?}", p.findings());
+    let container = |image: &str, drop: bool| {
+        let caps = if drop {
+            serde_json::json!(["ALL"])
+        } else {
+            serde_json::json!([])
+        };
+        serde_json::json!({"name": "c", "image": image, "securityContext": {"capabilities": {"drop": caps}}})
+    };
+    let named = |name: &str, c: Value| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [c]}});
+    assert!(p.check(&named("web", container("nginx:1", true))).is_empty());
+    let hits = p.check(&named("web", container("nginx:1", false)));
+    assert_eq!(
+        (hits[0].rule.as_str(), hits[0].severity, hits[0].message.as_str()),
+        ("c/drop-all", Severity::Error, "Containers must drop ALL.")
+    );
+    let hits = p.check(&named("web", container("nginx:latest", true)));
+    assert_eq!(hits[0].message, "no latest tag in web");
+    assert!(
+        p.check(&named("system-x", container("nginx:latest", false)))
+            .is_empty(),
+        "celPreconditions not met: skipped"
+    );
+    // Autogen: the Deployment's pod template is the object.
+    let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"metadata": {"name": "web"}, "spec": {"containers": [container("nginx:1", false)]}}}});
+    assert_eq!(p.check(&deployment).len(), 1);
+}
+
+#[test]
+fn cel_rules_name_syntax_errors_and_report_what_they_cannot_evaluate() {
+    let broken = CEL_RULE.replace("c.image.endsWith(':latest')", "c.image.endsWith(':latest'");
+    let err = cel_policy(&broken).unwrap_err().to_string();
+    assert!(
+        err.starts_with("cel.yaml:20:") && err.contains("validate.cel.expressions[1].expression"),
+        "{err}"
+    );
+    let with_params = CEL_RULE.replace(
+        "        cel:\n",
+        "        cel:\n          paramKind: {apiVersion: v1, kind: ConfigMap}\n          paramRef: {name: limits}\n",
+    );
+    let p = cel_policy(&with_params).unwrap().remove(0);
+    let f = p.findings();
+    assert_eq!((f.len(), f[0].severity), (1, Severity::Error), "{f:?}");
+    assert!(
+        f[0].message.contains("validate.cel.paramKind"),
+        "{}",
+        f[0].message
+    );
+}
+
+#[test]
+fn pod_security_rules_check_pods_and_controllers() {
+    let p = rule("      validate:\n        podSecurity: {level: baseline, version: v1.29}\n");
+    let deployment = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"hostNetwork": true, "containers": [{"name": "c", "image": "nginx"}]}}}});
+    let hits = p.check(&deployment);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].path, "/spec/template/spec/hostNetwork");
+    assert!(
+        hits[0].message.contains("PodSecurity \"baseline:v1.29\"")
+            && hits[0].message.contains("host namespaces"),
+        "{}",
+        hits[0].message
+    );
+    let err = parse(
+        "p.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: r\n      match: {any: [{resources: {kinds: [Pod]}}]}\n      validate: {podSecurity: {level: baseline, exclude: [{controlName: Capabilities}]}}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("p.yaml:6:") && err.contains("images must be specified"),
+        "{err}"
+    );
+}
+
+#[test]
+fn request_old_object_is_null_as_for_a_create() {
+    let p = rule("      validate:\n        message: \"{{ request.oldObject.metadata.name || 'new' }}\"\n        deny: {conditions: {all: [{key: \"{{ contains(keys(request), 'oldObject') }}\", operator: Equals, value: true}]}}\n");
+    let hits = p.check(&pod(serde_json::json!({"containers": []})));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message, "new");
+}
+
+#[test]
+fn rules_for_other_operations_than_create_do_not_apply() {
+    let p = one("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: t}\nspec:\n  rules:\n    - name: on-delete\n      match: {any: [{resources: {kinds: [Pod], operations: [DELETE]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n    - name: on-create\n      match: {any: [{resources: {kinds: [Pod], operations: [CREATE, UPDATE]}}]}\n      validate: {message: m, pattern: {spec: {hostNetwork: false}}}\n");
+    let hits = p.check(&pod(serde_json::json!({"hostNetwork": true})));
+    let rules: Vec<&str> = hits.iter().map(|h| h.rule.as_str()).collect();
+    assert_eq!(rules, ["t/on-create"]);
 }

@@ -16,7 +16,9 @@ use serde_json::Value;
 use super::conditions::Conditions;
 use super::jmes::{EvalError, Scope};
 use super::pattern::{match_value, Outcome};
+use super::pss::PodSecurity;
 use super::vars::Queries;
+use crate::policy::cel::Embedded;
 
 /// What a rule, or one `foreach` entry, checks.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +39,10 @@ pub(super) enum Body {
     },
     Deny(Conditions),
     Foreach(Vec<Foreach>),
+    /// `podSecurity`: the Pod Security Standards on the pod.
+    PodSecurity(PodSecurity),
+    /// `cel`: CEL expressions on the resource (or the pod).
+    Cel(Embedded),
     #[default]
     Nothing,
 }
@@ -69,6 +75,8 @@ pub(super) enum Verdict {
         path: String,
         detail: String,
     },
+    /// Failed with this message instead of the rule's (CEL expressions).
+    Denied(String),
     /// Could not be evaluated (what Kyverno reports as an error).
     Error(String),
     /// A foreach that applied to nothing.
@@ -111,6 +119,15 @@ impl Eval<'_> {
             },
             Body::Patterns { patterns, any, vars } => self.patterns(patterns, *any, *vars, &root),
             Body::Foreach(entries) => self.foreach(entries, &root),
+            Body::PodSecurity(pss) => match pss.evaluate(&self.target) {
+                Ok(()) => Verdict::Pass,
+                Err((path, detail)) => Verdict::Fail { path, detail },
+            },
+            // Kyverno reports the first denied expression's message.
+            Body::Cel(cel) => match cel.violations(&self.target, &[]).into_iter().next() {
+                None => Verdict::Pass,
+                Some(message) => Verdict::Denied(message),
+            },
             Body::Nothing => Verdict::Nothing,
         }
     }
