@@ -17,9 +17,11 @@
 //! what it returns.
 
 mod delete;
+mod effective;
 mod expose;
 mod inventory;
 mod overlay;
+mod promote;
 mod resolve;
 mod update;
 
@@ -76,6 +78,15 @@ pub enum Error {
     NotApplicable { target: String, message: String },
     #[error("cannot edit {field} in {path} without rewriting the file (it is not plain block YAML there); change it by hand")]
     NotEditable { path: String, field: String },
+    #[error("there is no environment {environment:?} to promote from; the repository's environments: {}", .known.join(", "))]
+    UnknownEnvironment { environment: String, known: Vec<String> },
+    #[error("nothing to promote from {from} to {to}: {to} already runs what {from} runs:\n{}", bullets(.same))]
+    NothingToPromote {
+        from: String,
+        to: String,
+        /// What is the same, one line per workload and value.
+        same: Vec<String>,
+    },
     #[error(transparent)]
     Render(#[from] crate::render::Error),
 }
@@ -108,6 +119,7 @@ impl Error {
                 | Error::Ambiguous { .. }
                 | Error::NoSuchPath { .. }
                 | Error::NotAtPath { .. }
+                | Error::UnknownEnvironment { .. }
         )
     }
 }
@@ -273,6 +285,17 @@ pub fn apply_aimed(
     };
     let mut scope = scope;
     for change in &spec.changes {
+        if change.operation == Operation::Promote {
+            promote::apply(
+                &mut edits,
+                &mut out,
+                change,
+                scope.environment(),
+                &spec.namespace,
+                within,
+            )?;
+            continue;
+        }
         let w = resolve::resolve(inv, change, scope, &spec.namespace, within)?;
         if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
             // Only an assumed environment gets here: the target's own is used,
@@ -318,6 +341,8 @@ pub fn apply_aimed(
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
             }
             (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
+            // Applied above, before resolving one target.
+            (Operation::Promote, _) => {}
         }
         // What this change touched: written or removed since the one before.
         let paths: Vec<String> = edits
