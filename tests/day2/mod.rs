@@ -471,6 +471,7 @@ async fn write_applies_an_update_and_refuses_over_local_edits() {
 }
 
 mod podinfo;
+mod promote;
 mod service;
 mod slack;
 mod target;
