@@ -8,7 +8,9 @@
 //! - `update.rs` writes the new values into the existing document line by
 //!   line (`crate::yaml_edit`), so the diff shows only the intended lines;
 //! - `expose.rs` edits or adds an Ingress and lists it in the kustomization;
-//! - `delete.rs` removes the workload's files (or documents) and unwires them.
+//! - `delete.rs` removes the workload's files (or documents) and unwires them;
+//! - `promote.rs` copies what a workload runs with in another environment
+//!   (computed by `effective.rs`) into the destination's own files.
 //!
 //! A workload deployed by several environments through a shared Kustomize
 //! base is refused for a one-environment change. Paths come from the
