@@ -21,6 +21,7 @@
 mod delete;
 mod effective;
 mod expose;
+mod helm;
 mod inventory;
 mod overlay;
 mod promote;
@@ -297,6 +298,13 @@ pub fn apply_aimed(
                 within,
             )?;
             continue;
+        }
+        // A workload a Helm chart renders is changed through its values (see `helm`).
+        if change.operation == Operation::Update && !inv.workloads.iter().any(|w| w.name == change.target) {
+            if let Some(found) = helm::pick(&edits, &change.target, scope.environment())? {
+                helm::apply(&mut edits, &mut out, change, &found, scope.environment())?;
+                continue;
+            }
         }
         let w = resolve::resolve(inv, change, scope, &spec.namespace, within)?;
         if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {

@@ -182,6 +182,7 @@ fn line_diff(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
 
 mod delete;
 mod expose;
+mod helm;
 mod promote;
 mod resolve;
 mod update;
