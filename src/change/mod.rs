@@ -11,6 +11,7 @@
 //! - `delete.rs` removes the workload's files (or documents) and unwires them;
 //! - `promote.rs` copies what a workload runs with in another environment
 //!   (computed by `effective.rs`) into the destination's own files.
+//! - `helm.rs` changes a workload a Helm chart renders through its values.
 //!
 //! A workload deployed by several environments through a shared Kustomize
 //! base is refused for a one-environment change. Paths come from the
