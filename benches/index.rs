@@ -208,6 +208,7 @@ fn bench(c: &mut Criterion) {
         components: vec![],
         changes: vec![Change {
             operation: Operation::Update,
+            promote: None,
             target: "app-17-2".into(),
             kind: None,
             set: Some(Update {

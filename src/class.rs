@@ -98,7 +98,9 @@ impl change::Error {
             | E::NotAtPath { .. }
             | E::Shared { .. }
             | E::NotApplicable { .. }
-            | E::NotEditable { .. } => Class::BadInput,
+            | E::NotEditable { .. }
+            | E::UnknownEnvironment { .. }
+            | E::NothingToPromote { .. } => Class::BadInput,
             E::Render(e) => e.class(),
         }
     }
@@ -307,6 +309,15 @@ mod tests {
             change::Error::NotEditable {
                 path: s("p"),
                 field: s("f"),
+            },
+            change::Error::UnknownEnvironment {
+                environment: env(),
+                known: vec![],
+            },
+            change::Error::NothingToPromote {
+                from: env(),
+                to: s("production"),
+                same: vec![],
             },
         ];
         all.extend(changes.into_iter().map(|e| (e.into(), BadInput)));
@@ -633,7 +644,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 77, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 79, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

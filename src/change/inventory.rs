@@ -129,6 +129,20 @@ impl Inventory {
             environments: environments.to_vec(),
             ..Inventory::default()
         };
+        // Helm chart directories and release objects: what a change of a chart edits.
+        let chart_dirs: BTreeSet<&str> = snapshot
+            .files()
+            .iter()
+            .filter(|e| e.path == "Chart.yaml" || e.path.ends_with("/Chart.yaml"))
+            .map(|e| crate::repo::parent(&e.path))
+            .chain(
+                index
+                    .resources()
+                    .iter()
+                    .filter(|r| ["HelmRelease", "Application"].contains(&r.identity().kind.as_str()))
+                    .map(|r| crate::repo::parent(r.path())),
+            )
+            .collect();
         let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
         inv.paths.extend(snapshot.dirs().iter().cloned());
         for entry in snapshot.files() {
@@ -142,7 +156,7 @@ impl Inventory {
                 }
             }
             // Overlay directories too: their patches may already change a workload.
-            if !dirs.contains(dir) && !kustomization_dirs.contains(dir) {
+            if !dirs.contains(dir) && !kustomization_dirs.contains(dir) && !chart_dirs.contains(dir) {
                 continue;
             }
             wanted.push(entry);

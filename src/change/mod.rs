@@ -8,7 +8,10 @@
 //! - `update.rs` writes the new values into the existing document line by
 //!   line (`crate::yaml_edit`), so the diff shows only the intended lines;
 //! - `expose.rs` edits or adds an Ingress and lists it in the kustomization;
-//! - `delete.rs` removes the workload's files (or documents) and unwires them.
+//! - `delete.rs` removes the workload's files (or documents) and unwires them;
+//! - `promote.rs` copies what a workload runs with in another environment
+//!   (computed by `effective.rs`) into the destination's own files.
+//! - `helm.rs` changes a workload a Helm chart renders through its values.
 //!
 //! A workload deployed by several environments through a shared Kustomize
 //! base is refused for a one-environment change. Paths come from the
@@ -17,9 +20,12 @@
 //! what it returns.
 
 mod delete;
+mod effective;
 mod expose;
+mod helm;
 mod inventory;
 mod overlay;
+mod promote;
 mod resolve;
 mod update;
 
@@ -76,6 +82,15 @@ pub enum Error {
     NotApplicable { target: String, message: String },
     #[error("cannot edit {field} in {path} without rewriting the file (it is not plain block YAML there); change it by hand")]
     NotEditable { path: String, field: String },
+    #[error("there is no environment {environment:?} to promote from; the repository's environments: {}", .known.join(", "))]
+    UnknownEnvironment { environment: String, known: Vec<String> },
+    #[error("nothing to promote from {from} to {to}: {to} already runs what {from} runs:\n{}", bullets(.same))]
+    NothingToPromote {
+        from: String,
+        to: String,
+        /// What is the same, one line per workload and value.
+        same: Vec<String>,
+    },
     #[error(transparent)]
     Render(#[from] crate::render::Error),
 }
@@ -108,6 +123,7 @@ impl Error {
                 | Error::Ambiguous { .. }
                 | Error::NoSuchPath { .. }
                 | Error::NotAtPath { .. }
+                | Error::UnknownEnvironment { .. }
         )
     }
 }
@@ -273,6 +289,24 @@ pub fn apply_aimed(
     };
     let mut scope = scope;
     for change in &spec.changes {
+        if change.operation == Operation::Promote {
+            promote::apply(
+                &mut edits,
+                &mut out,
+                change,
+                scope.environment(),
+                &spec.namespace,
+                within,
+            )?;
+            continue;
+        }
+        // A workload a Helm chart renders is changed through its values (see `helm`).
+        if change.operation == Operation::Update && !inv.workloads.iter().any(|w| w.name == change.target) {
+            if let Some(found) = helm::pick(&edits, &change.target, scope.environment())? {
+                helm::apply(&mut edits, &mut out, change, &found, scope.environment())?;
+                continue;
+            }
+        }
         let w = resolve::resolve(inv, change, scope, &spec.namespace, within)?;
         if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
             // Only an assumed environment gets here: the target's own is used,
@@ -318,6 +352,8 @@ pub fn apply_aimed(
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
             }
             (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
+            // Applied above, before resolving one target.
+            (Operation::Promote, _) => {}
         }
         // What this change touched: written or removed since the one before.
         let paths: Vec<String> = edits

@@ -34,6 +34,12 @@ pub(crate) fn add_patch(text: &str, file: &str) -> Result<Option<String>, String
     )
 }
 
+/// `text` with `item` (one line, e.g. `{name: "acme/api", newTag: "2.0"}`)
+/// added to its top-level `images:` list, which is created when missing.
+pub(crate) fn add_image(text: &str, item: &str) -> Result<Option<String>, String> {
+    add_to_list(text, "images", item, item, item)
+}
+
 /// Why `text` cannot be edited with confidence at all: the top-level `key`
 /// appears more than once (YAML parsers disagree on which wins, so a line
 /// added to one may be ignored), or a merge key `<<:` may bring in another

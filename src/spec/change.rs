@@ -19,6 +19,9 @@ pub enum Operation {
     Update,
     /// Remove the workload and the resources that belong to it.
     Delete,
+    /// Copy values the workload runs with in another environment (`promote.from`)
+    /// into the spec's environment.
+    Promote,
 }
 
 impl Operation {
@@ -26,6 +29,7 @@ impl Operation {
         match self {
             Operation::Update => "update",
             Operation::Delete => "delete",
+            Operation::Promote => "promote",
         }
     }
 }
@@ -36,19 +40,59 @@ impl std::fmt::Display for Operation {
     }
 }
 
-/// One update or delete of an existing workload.
+/// One update, delete or promotion of an existing workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Change {
-    /// `update` or `delete`.
+    /// `update`, `delete` or `promote`.
     pub operation: Operation,
     /// The existing workload's name, as listed in the repository context, e.g. `api-gateway`.
+    /// For `promote` only, `*` means every workload both environments run.
     pub target: String,
     /// The workload's kind (`Deployment`, `StatefulSet`, …) when the name alone is ambiguous; null otherwise.
     pub kind: Option<String>,
-    /// For `update`: the new values (null fields stay as they are). Null for `delete`.
+    /// For `update`: the new values (null fields stay as they are). Null for `delete` and `promote`.
     pub set: Option<Update>,
+    // Added by issue 14; absent in older replies reads as null (see `absent.rs`).
+    /// For `promote`: where the values come from and which ones; null otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<Promotion>,
 }
+
+/// What a `promote` copies, and from where; the spec's `environment` receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Promotion {
+    /// The environment whose running values are copied, e.g. `staging`.
+    pub from: String,
+    /// The values copied; `image` when the request says "the version" or names none.
+    pub fields: Vec<Field>,
+}
+
+/// A value a promotion copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    /// The containers' images (the version).
+    Image,
+    /// The replica count.
+    Replicas,
+    /// The containers' CPU and memory requests and limits.
+    Resources,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Image => "image",
+            Field::Replicas => "replicas",
+            Field::Resources => "resources",
+        }
+    }
+}
+
+/// What a promotion of every workload writes as its `target`.
+pub const EVERY: &str = "*";
 
 /// New values for an existing workload; null leaves a field as it is.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -83,6 +127,13 @@ impl Update {
 
 /// Sanitises the names in `change` and records every problem at `at`.
 pub(super) fn check(c: &mut Checker, at: &str, change: &mut Change) {
+    if change.operation == Operation::Promote {
+        promotion(c, at, change);
+        return;
+    }
+    if change.promote.is_some() {
+        c.fail(format!("{at}/promote"), "only a promote copies values; use null");
+    }
     c.name(&format!("{at}/target"), &mut change.target);
     if let Some(kind) = &mut change.kind {
         // `deployment` and `statefulset` mean the kinds they spell.
@@ -104,6 +155,7 @@ pub(super) fn check(c: &mut Checker, at: &str, change: &mut Change) {
         }
     }
     match (change.operation, &mut change.set) {
+        (Operation::Promote, _) => {}
         (Operation::Delete, Some(_)) => c.fail(format!("{at}/set"), "a delete sets nothing; use null"),
         (Operation::Update, None) => c.fail(format!("{at}/set"), "an update needs the values to set"),
         (Operation::Update, Some(set)) if set.is_empty() => {
@@ -111,6 +163,36 @@ pub(super) fn check(c: &mut Checker, at: &str, change: &mut Change) {
         }
         (Operation::Update, Some(set)) => update(c, &format!("{at}/set"), set),
         (Operation::Delete, None) => {}
+    }
+}
+
+/// A promotion: a workload name or `*`, a source environment other than
+/// nothing, at least one field, and no `set`.
+fn promotion(c: &mut Checker, at: &str, change: &mut Change) {
+    if change.target.trim() != EVERY {
+        c.name(&format!("{at}/target"), &mut change.target);
+    } else {
+        change.target = EVERY.to_string();
+    }
+    if change.set.is_some() {
+        c.fail(format!("{at}/set"), "a promote copies values; set is null");
+    }
+    match &mut change.promote {
+        None => c.fail(
+            format!("{at}/promote"),
+            "a promote needs the environment to copy from",
+        ),
+        Some(p) => {
+            c.name(&format!("{at}/promote/from"), &mut p.from);
+            p.fields.sort();
+            p.fields.dedup();
+            if p.fields.is_empty() {
+                c.fail(
+                    format!("{at}/promote/fields"),
+                    "a promote copies at least one of image, replicas, resources",
+                );
+            }
+        }
     }
 }
 
@@ -155,6 +237,7 @@ mod tests {
     fn update(target: &str, set: Update) -> Change {
         Change {
             operation: Operation::Update,
+            promote: None,
             target: target.into(),
             kind: None,
             set: Some(set),

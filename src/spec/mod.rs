@@ -24,7 +24,7 @@ mod service;
 
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
 pub use batch::{BatchOptions, ConcurrencyPolicy, RestartPolicy};
-pub use change::{Change, Operation, Update};
+pub use change::{Change, Field, Operation, Promotion, Update, EVERY};
 pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, memory_bytes, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
 pub use images::{known_image, KnownImage};

@@ -470,7 +470,9 @@ async fn write_applies_an_update_and_refuses_over_local_edits() {
     );
 }
 
+mod helm;
 mod podinfo;
+mod promote;
 mod service;
 mod slack;
 mod target;

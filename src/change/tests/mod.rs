@@ -144,6 +144,7 @@ fn spec(environment: &str, change: Change) -> Spec {
 fn update(target: &str, set: Update) -> Change {
     Change {
         operation: Operation::Update,
+        promote: None,
         target: target.into(),
         kind: None,
         set: Some(set),
@@ -153,6 +154,7 @@ fn update(target: &str, set: Update) -> Change {
 fn delete(target: &str) -> Change {
     Change {
         operation: Operation::Delete,
+        promote: None,
         target: target.into(),
         kind: None,
         set: None,
@@ -180,5 +182,7 @@ fn line_diff(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
 
 mod delete;
 mod expose;
+mod helm;
+mod promote;
 mod resolve;
 mod update;

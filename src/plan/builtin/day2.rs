@@ -84,6 +84,10 @@ pub(super) fn plan(
     environments: &[String],
     workloads: &[String],
 ) -> Option<Result<Spec, Error>> {
+    // "promote checkout from staging to production" (see `promote`).
+    if let Some(promotion) = super::promote::plan(intent, environments, workloads) {
+        return Some(promotion);
+    }
     let w = Words::new(&intent.text);
     let start = verbs::first_word(&w, 0);
     if w.is(start, WIPES) {

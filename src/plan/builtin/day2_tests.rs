@@ -63,6 +63,7 @@ fn scale_to_a_replica_count() {
         s.changes,
         [Change {
             operation: Operation::Update,
+            promote: None,
             target: "api-gateway".into(),
             kind: None,
             set: Some(replicas(5)),
@@ -246,6 +247,7 @@ fn a_data_store_is_not_exposed_through_an_ingress() {
 fn remove_a_named_workload() {
     let delete = |target: &str, kind: Option<&str>| Change {
         operation: Operation::Delete,
+        promote: None,
         target: target.into(),
         kind: kind.map(Into::into),
         set: None,

@@ -46,6 +46,7 @@ mod naming;
 mod network;
 mod options;
 mod parse;
+mod promote;
 mod scaling;
 mod schedule;
 mod scope;

@@ -128,6 +128,7 @@ fn bare_tag(w: &Words, r: &Range<usize>, verb: Verb) -> Result<(), Error> {
 pub(super) fn change(verb: Verb, t: &Target, d: &mut Draft, understood: &[String]) -> Result<Change, Error> {
     let base = Change {
         operation: Operation::Delete,
+        promote: None,
         target: t.name.clone(),
         kind: t.kind.map(str::to_string),
         set: None,
@@ -171,6 +172,7 @@ pub(super) fn change(verb: Verb, t: &Target, d: &mut Draft, understood: &[String
     }
     Ok(Change {
         operation: Operation::Update,
+        promote: None,
         set: Some(set),
         ..base
     })

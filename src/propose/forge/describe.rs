@@ -21,17 +21,17 @@ pub fn summary(spec: &Spec) -> String {
         [] => {}
         [one] => parts.push(describe_change(one)),
         many => {
-            for op in [Operation::Update, Operation::Delete] {
+            for op in [Operation::Update, Operation::Delete, Operation::Promote] {
                 let names: Vec<&str> = many
                     .iter()
                     .filter(|c| c.operation == op)
                     .map(|c| c.target.as_str())
                     .collect();
                 if !names.is_empty() {
-                    let verb = if op == Operation::Update {
-                        "change"
-                    } else {
-                        "remove"
+                    let verb = match op {
+                        Operation::Update => "change",
+                        Operation::Delete => "remove",
+                        Operation::Promote => "promote",
                     };
                     parts.push(format!("{verb} {}", list(&names)));
                 }
@@ -51,6 +51,19 @@ pub fn summary(spec: &Spec) -> String {
 /// `remove memcached`.
 pub fn describe_change(change: &Change) -> String {
     let target = &change.target;
+    if let Some(p) = change
+        .promote
+        .as_ref()
+        .filter(|_| change.operation == Operation::Promote)
+    {
+        let what: Vec<&str> = p.fields.iter().map(|f| f.as_str()).collect();
+        let whom = if target == crate::spec::EVERY {
+            "every workload"
+        } else {
+            target.as_str()
+        };
+        return format!("promote {whom} ({}) from {}", what.join(", "), p.from);
+    }
     let Some(set) = change
         .set
         .as_ref()
@@ -215,6 +228,7 @@ mod tests {
         let mut scale = spec(&[]);
         scale.changes.push(Change {
             operation: Operation::Update,
+            promote: None,
             target: "api".into(),
             kind: None,
             set: Some(crate::spec::Update {
@@ -225,6 +239,7 @@ mod tests {
         assert_eq!(summary(&scale), "Scale api to 5 in production");
         scale.changes.push(Change {
             operation: Operation::Delete,
+            promote: None,
             target: "memcached".into(),
             kind: None,
             set: None,
