@@ -97,6 +97,7 @@ impl change::Error {
             | E::NoSuchPath { .. }
             | E::NotAtPath { .. }
             | E::Shared { .. }
+            | E::Reach { .. }
             | E::NotApplicable { .. }
             | E::NotEditable { .. } => Class::BadInput,
             E::Render(e) => e.class(),
@@ -299,6 +300,12 @@ mod tests {
                 path: s("p"),
                 environment: env(),
                 environments: vec![],
+            },
+            change::Error::Reach {
+                target: target(),
+                environment: env(),
+                others: vec![],
+                files: vec![],
             },
             change::Error::NotApplicable {
                 target: target(),
@@ -633,7 +640,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 77, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 78, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

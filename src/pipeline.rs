@@ -165,12 +165,13 @@ impl Context {
     /// and the inventory of workloads that day-2 changes resolve against.
     pub fn with_index(self, snapshot: &Snapshot, index: &Index) -> Result<Context> {
         let conventions = index.conventions();
-        let environments = if self.config.environments.is_empty() {
-            conventions.environments.clone()
-        } else {
-            self.config.environments.clone()
-        };
-        let inventory = Inventory::build(snapshot, index, &environments)?;
+        // `.gitintent.yaml` wins; otherwise the layout, Flux and Argo CD objects.
+        let environments = crate::repo::select_environments(
+            snapshot,
+            index.environments(),
+            &self.config.environments.with_roots(),
+        );
+        let inventory = Inventory::build_with(snapshot, index, &environments)?;
         let mut ctx = self.with_conventions(conventions);
         ctx.inventory = std::sync::Arc::new(inventory);
         Ok(ctx)
@@ -678,7 +679,7 @@ mod environment_tests {
             assert_eq!(mentions_environment(text, &ctx), named, "{text}");
         }
         let config = RepoConfig {
-            environments: vec!["prod-us".into()],
+            environments: vec!["prod-us".to_string()].into(),
             default_environment: Some("staging".into()),
             ..Default::default()
         };
