@@ -340,14 +340,25 @@ fn review_in(
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
     findings.extend(not_done(spec));
-    let new_namespace = spec.components.first().is_some_and(|c| {
-        let dir = ctx.layout.directory(&spec.environment, &spec.namespace, &c.name);
-        ctx.conventions
-            .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
+    // New apps go where the environment's build reaches them.
+    let placement = spec.components.first().map(|c| {
+        let configured = ctx.config.layout != RepoConfig::default().layout;
+        let at = (spec.environment.as_str(), spec.namespace.as_str());
+        change::place(&ctx.inventory, &ctx.layout, configured, at, &c.name)
     });
+    let layout = placement.as_ref().map_or(&ctx.layout, |p| &p.layout);
+    let new_namespace = spec.components.first().is_some_and(|c| {
+        let dir = layout.directory(&spec.environment, &spec.namespace, &c.name);
+        // An overlay that sets the namespace of everything it builds decides it.
+        placement.as_ref().is_none_or(|p| p.namespace.is_none())
+            && ctx
+                .conventions
+                .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
+    });
+    findings.extend(placement.iter().flat_map(|p| p.findings.iter().cloned()));
     let rendered = render::render_in(
         spec,
-        &ctx.layout,
+        layout,
         &ctx.config.labels,
         &ctx.conventions.operators,
         new_namespace,

@@ -279,6 +279,17 @@ impl Inventory {
             .collect()
     }
 
+    /// The repository's environments (`.gitintent.yaml`, else learnt).
+    pub fn environments(&self) -> &[String] {
+        &self.environments
+    }
+
+    /// The `namespace:` the kustomization at `path` sets, if any.
+    pub(crate) fn kustomization_namespace(&self, path: &str) -> Option<String> {
+        let value = crate::repo::parse_values(self.text(path)?).into_iter().next()?;
+        value["namespace"].as_str().map(String::from)
+    }
+
     /// The text of a file the inventory read.
     pub(crate) fn text(&self, path: &str) -> Option<&str> {
         self.texts.get(path).map(String::as_str)

@@ -21,6 +21,7 @@ mod envpatch;
 mod expose;
 mod inventory;
 mod overlay;
+mod place;
 mod resolve;
 mod update;
 
@@ -29,6 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use inventory::{Container, Inventory, Workload};
+pub use place::{place, Placement};
 pub use resolve::Scope;
 
 use crate::finding::Finding;
