@@ -1,8 +1,9 @@
 //! Conventions learnt from a repository: environments, namespaces, labels.
 //!
-//! Environments come from directory names alone (`clusters/*`,
+//! Environments by the layout come from directory names alone (`clusters/*`,
 //! `environments/*`, `envs/*`, `overlays/*`, and `apps/*` entries that are
-//! environment-like), so [`environments`] needs only a [`Snapshot`];
+//! environment-like), so [`environments`] needs only a [`Snapshot`] (Flux
+//! and Argo CD objects add more in `environments.rs`);
 //! namespaces and labels come from the [`super::Index`]
 //! ([`super::Index::conventions`]). [`Conventions::review`]
 //! turns them into findings for a spec. The repository's `.gitintent.yaml`
