@@ -341,11 +341,20 @@ fn review_in(
     }
     findings.extend(not_done(spec));
     // New apps go where the environment's build reaches them.
-    let placement = spec.components.first().map(|c| {
-        let configured = ctx.config.layout != RepoConfig::default().layout;
-        let at = (spec.environment.as_str(), spec.namespace.as_str());
-        change::place(&ctx.inventory, &ctx.layout, configured, at, &c.name)
-    });
+    let placement = match spec.components.first() {
+        Some(c) => {
+            let configured = ctx.config.layout != RepoConfig::default().layout;
+            let at = (spec.environment.as_str(), spec.namespace.as_str());
+            Some(change::place(
+                &ctx.inventory,
+                &ctx.layout,
+                configured,
+                at,
+                &c.name,
+            )?)
+        }
+        None => None,
+    };
     let layout = placement.as_ref().map_or(&ctx.layout, |p| &p.layout);
     let new_namespace = spec.components.first().is_some_and(|c| {
         let dir = layout.directory(&spec.environment, &spec.namespace, &c.name);

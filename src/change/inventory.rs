@@ -284,6 +284,26 @@ impl Inventory {
         &self.environments
     }
 
+    /// The `namePrefix`/`nameSuffix` pairs of the kustomizations only
+    /// `environment` builds (a workload there is called prefix + name + suffix).
+    pub(crate) fn name_affixes(&self, environment: &str) -> Vec<(String, String)> {
+        self.kustomizations
+            .keys()
+            .filter_map(|k| {
+                let text = self.text(k)?;
+                if !text.contains("namePrefix") && !text.contains("nameSuffix") {
+                    return None;
+                }
+                if self.reach(k) != [environment] {
+                    return None;
+                }
+                let value = crate::repo::parse_values(text).into_iter().next()?;
+                let field = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+                Some((field("namePrefix"), field("nameSuffix")))
+            })
+            .collect()
+    }
+
     /// The `namespace:` the kustomization at `path` sets, if any.
     pub(crate) fn kustomization_namespace(&self, path: &str) -> Option<String> {
         let value = crate::repo::parse_values(self.text(path)?).into_iter().next()?;

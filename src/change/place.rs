@@ -7,10 +7,11 @@
 //! kustomization only that environment builds (`deploy/overlays/staging/`
 //! → `deploy/overlays/staging/<name>/`, listed in its `resources:`);
 //! otherwise an error finding says where to wire it. A directory other
-//! environments build is an error finding too. Only placement is decided
-//! here; rendering and wiring are elsewhere.
+//! environments build is refused ([`Error::Reach`]): the app would reach
+//! them too. Only placement is decided here; rendering and wiring are
+//! elsewhere.
 
-use super::Inventory;
+use super::{Error, Inventory};
 use crate::finding::{Finding, Severity};
 use crate::repo::Layout;
 
@@ -32,7 +33,7 @@ pub fn place(
     configured: bool,
     (environment, namespace): (&str, &str),
     name: &str,
-) -> Placement {
+) -> Result<Placement, Error> {
     let mut out = Placement {
         layout: layout.clone(),
         namespace: None,
@@ -45,14 +46,14 @@ pub fn place(
         .map(|(root, _)| root)
         .collect();
     if roots.is_empty() {
-        return out;
+        return Ok(out);
     }
     let dir = layout.directory(environment, namespace, name);
     let probe = format!("{dir}/kustomization.yaml");
     let reach = inv.reach(&probe);
     let others: Vec<&String> = reach.iter().filter(|e| *e != environment).collect();
     if reach.iter().any(|e| e == environment) && others.is_empty() {
-        return out;
+        return Ok(out);
     }
     // A root kustomization only this environment builds.
     let own = roots.iter().find_map(|root| {
@@ -69,41 +70,34 @@ pub fn place(
                 out.namespace = inv.kustomization_namespace(&k);
             }
         }
+        _ if !others.is_empty() => {
+            return Err(Error::Reach {
+                target: format!("the new app {name}"),
+                environment: environment.to_string(),
+                others: others.iter().map(|e| e.to_string()).collect(),
+                files: vec![format!("{dir} (built by {})", reach.join(", "))],
+            })
+        }
         _ => {
-            let (rule, message) = if others.is_empty() {
-                let wire = match own {
-                    Some((_, k)) => format!("list it under resources: in {k}"),
-                    None => format!(
-                        "list it in the kustomization of one of {}",
-                        roots.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                };
-                (
-                    "new-app-unreachable",
-                    format!(
-                        "{dir} is not part of {environment}'s build, so the new app would never be deployed; {wire}, or set layout: in .gitintent.yaml to a directory {environment} builds"
-                    ),
-                )
-            } else {
-                (
-                    "reach",
-                    format!(
-                        "{dir} is part of the build of {}; an app asked for {environment} would also be deployed to {}; set layout: in .gitintent.yaml to a directory only {environment} builds",
-                        reach.join(", "),
-                        others.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                )
+            let wire = match own {
+                Some((_, k)) => format!("list it under resources: in {k}"),
+                None => format!(
+                    "list it in the kustomization of one of {}",
+                    roots.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             };
             out.findings.push(Finding::new(
                 Severity::Error,
-                rule,
+                "new-app-unreachable",
                 format!("directory/{dir}"),
                 "",
-                message,
+                format!(
+                    "{dir} is not part of {environment}'s build, so the new app would never be deployed; {wire}, or set layout: in .gitintent.yaml to a directory {environment} builds"
+                ),
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -387,3 +387,83 @@ fn a_new_app_for_staging_is_reachable_from_the_staging_overlay() {
         assert!(built.contains("image: ghcr.io/acme/orders:1.2.3"), "{built}");
     }
 }
+
+/// The name an environment's build gives a workload (`namePrefix`) finds
+/// the base workload, edited for that environment only.
+#[test]
+fn a_workload_named_with_its_environments_prefix_is_found() {
+    let repo = promotion_layout(&[]);
+    let o = gitintent(
+        &[
+            "plan",
+            "scale prod-us-simple-deployment to 6 replicas in prod-us",
+            "--planner",
+            "builtin",
+            "--repo",
+            path(repo.path()),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let plan = json_of(&o);
+    assert_eq!(
+        plan["operations"][0]["target"], "Deployment/simple-deployment",
+        "{plan}"
+    );
+    assert_eq!(
+        plan["operations"][0]["paths"],
+        json!(["envs/prod-us/replicas.yml"]),
+        "{plan}"
+    );
+    assert_eq!(plan["operations"][0]["reach"], json!(["prod-us"]), "{plan}");
+}
+
+/// A layout the repository chose that no environment builds: an error
+/// finding naming the kustomization to list the app in; one that other
+/// environments build too: refused, exit 2, naming them.
+#[test]
+fn a_new_app_the_environment_cannot_reach_is_an_error_naming_where_to_wire_it() {
+    let repo = promotion_layout(&[(".gitintent.yaml", "layout: apps/{environment}-{name}/\n")]);
+    let plan = |repo: &tempfile::TempDir| {
+        gitintent(
+            &[
+                "plan",
+                "deploy the orders api using ghcr.io/acme/orders:1.2.3 in qa",
+                "--planner",
+                "builtin",
+                "--repo",
+                path(repo.path()),
+                "--format",
+                "json",
+            ],
+            &[],
+        )
+    };
+    let o = plan(&repo);
+    let out = json_of(&o);
+    let finding = out["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "new-app-unreachable")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(finding["severity"], "error");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("list it under resources: in envs/qa/kustomization.yml"),
+        "{finding}"
+    );
+
+    let shared = promotion_layout(&[(".gitintent.yaml", "layout: base/{name}/\n")]);
+    let o = plan(&shared);
+    assert_eq!(o.status.code(), Some(2), "{}{}", text(&o.stdout), text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("would also change prod-eu, prod-us, staging-eu") && err.contains(": base/"),
+        "{err}"
+    );
+}
