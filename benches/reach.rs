@@ -108,7 +108,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for (env, spec) in &changes {
                 let out = change::apply(spec, &inventory, Scope::Stated(env), &labels).unwrap();
-                assert_eq!(out.applied[0].reach, [env.clone()]);
+                assert_eq!(out.applied[0].reach, std::slice::from_ref(env));
             }
         })
     });

@@ -10,8 +10,8 @@
 //!   (`newTag`, `newName`, `digest`), not in the Deployment, since that entry
 //!   would override the Deployment anyway.
 //!
-//! Only strategic-merge patches in files are read; inline and JSON 6902
-//! patches are left alone (a change then writes its own patch).
+//! Strategic-merge and JSON 6902 patches in files are read; inline patches
+//! are left alone (a change then writes its own patch).
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -22,11 +22,14 @@ use super::{Edits, Error};
 use crate::repo::{join_relative, parent};
 use crate::yaml_edit::{set_scalar, split_documents, Seg};
 
-/// A patch document already setting a field: the file and the document's index.
+/// A patch already setting a field: the file, the document's index, and
+/// where the value is inside that document (the field itself in a
+/// strategic-merge patch, `[i].value` in a JSON 6902 one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Setting {
     pub(super) path: String,
     pub(super) document: usize,
+    pub(super) field: Vec<Seg>,
 }
 
 /// The kustomization's parsed text, as edited so far.
@@ -42,6 +45,11 @@ fn patch_files(edits: &Edits<'_>, overlay: &str) -> Vec<(String, Value)> {
     let dir = parent(overlay);
     let mut out = Vec::new();
     for p in k["patches"].as_array().into_iter().flatten() {
+        if let Some(path) = p["path"].as_str().and_then(|f| join_relative(dir, f)) {
+            out.push((path, p["target"].clone()));
+        }
+    }
+    for p in k["patchesJson6902"].as_array().into_iter().flatten() {
         if let Some(path) = p["path"].as_str().and_then(|f| join_relative(dir, f)) {
             out.push((path, p["target"].clone()));
         }
@@ -67,8 +75,40 @@ fn lookup<'v>(doc: &'v Value, field: &[Seg]) -> Option<&'v Value> {
     })
 }
 
+/// `field` of `w`'s document as a JSON pointer (`/spec/template/spec/containers/0/image`),
+/// list items by their position in the workload as the repository has it.
+fn pointer(edits: &Edits<'_>, w: &Workload, field: &[Seg]) -> Option<String> {
+    let doc = edits
+        .inv
+        .docs()
+        .find(|d| d.path == w.path && d.document == w.document)?;
+    let mut at = &doc.value;
+    let mut out = String::new();
+    for seg in field {
+        let step = match seg {
+            Seg::Key(k) => {
+                at = at.get(k).unwrap_or(&Value::Null);
+                k.replace('~', "~0").replace('/', "~1")
+            }
+            Seg::Named(n) => {
+                let i = at.as_array()?.iter().position(|i| i["name"] == n.as_str())?;
+                at = &at[i];
+                i.to_string()
+            }
+            Seg::Index(i) => {
+                at = &at[*i];
+                i.to_string()
+            }
+        };
+        out.push('/');
+        out.push_str(&step);
+    }
+    Some(out)
+}
+
 /// A patch of `overlay` for `w` that already sets `field`, when only
-/// `environment` builds that patch file.
+/// `environment` builds that patch file: a strategic-merge document for
+/// `w` with the field, or a JSON 6902 `replace`/`add` of its pointer.
 pub(super) fn patch_setting(
     edits: &Edits<'_>,
     overlay: &str,
@@ -81,18 +121,40 @@ pub(super) fn patch_setting(
             continue;
         }
         let Some(text) = edits.text(&path) else { continue };
+        let targets_w = target["kind"].as_str().is_none_or(|k| k == w.kind)
+            && target["name"].as_str().is_none_or(|n| n == w.name);
         for (document, range) in split_documents(&text).into_iter().enumerate() {
-            let Some(doc) = crate::repo::parse_values(&text[range]).into_iter().next() else {
+            let Some(doc) = crate::limits::yaml_typed::<Value>(&text[range]).ok() else {
                 continue;
             };
+            if let Some(ops) = doc.as_array().filter(|_| target.is_object() && targets_w) {
+                let at = pointer(edits, w, field)?;
+                let op = ops.iter().position(|o| {
+                    o["path"] == at.as_str()
+                        && matches!(o["op"].as_str(), Some("replace" | "add"))
+                        && (o["value"].is_string() || o["value"].is_number())
+                });
+                if let Some(i) = op {
+                    let field = vec![Seg::Index(i), Seg::Key("value".into())];
+                    return Some(Setting {
+                        path,
+                        document,
+                        field,
+                    });
+                }
+                continue;
+            }
             let aimed = if target.is_object() {
-                target["kind"].as_str().is_none_or(|k| k == w.kind)
-                    && target["name"].as_str().is_none_or(|n| n == w.name)
+                targets_w
             } else {
                 doc["kind"] == w.kind.as_str() && doc["metadata"]["name"] == w.name.as_str()
             };
             if aimed && lookup(&doc, field).is_some_and(|v| !v.is_object() && !v.is_array()) {
-                return Some(Setting { path, document });
+                return Some(Setting {
+                    path,
+                    document,
+                    field: field.to_vec(),
+                });
             }
         }
     }

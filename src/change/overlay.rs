@@ -133,7 +133,7 @@ pub(super) fn update(
                 if !touched.iter().any(|(p, _)| *p == at.path) {
                     touched.push((at.path.clone(), edits.text(&at.path)));
                 }
-                super::envpatch::set_in(edits, &at.path, at.document, &field, &value)?;
+                super::envpatch::set_in(edits, &at.path, at.document, &at.field, &value)?;
             }
             None => own.push((field, value)),
         }

@@ -467,3 +467,22 @@ fn a_new_app_the_environment_cannot_reach_is_an_error_naming_where_to_wire_it() 
         "{err}"
     );
 }
+
+/// A JSON 6902 patch of the environment that replaces the field: its
+/// `value` is the line changed (a patch of ours would come before it).
+#[test]
+fn an_environments_json6902_patch_gets_the_new_value() {
+    let overlay = "resources:\n- ../../base\npatchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, name: simple-deployment}\n  path: replicas.yaml\n";
+    let ops = "- op: replace\n  path: /spec/replicas\n  value: 9\n";
+    let repo = promotion_layout(&[
+        ("envs/perf/kustomization.yaml", overlay),
+        ("envs/perf/replicas.yaml", ops),
+    ]);
+    let branch = super::podinfo::propose(&repo, "scale simple-deployment to 12 replicas in perf");
+    assert_eq!(changed_files(repo.path(), &branch), ["envs/perf/replicas.yaml"]);
+    let patch = read_at(repo.path(), &branch, "envs/perf/replicas.yaml").unwrap();
+    assert_eq!(patch, "- op: replace\n  path: /spec/replicas\n  value: 12\n");
+    let mut all = ENVS.to_vec();
+    all.push("perf");
+    assert_builds_differ_only_in(&repo, &branch, "envs", &all, &["perf"]);
+}
