@@ -165,12 +165,13 @@ impl Context {
     /// and the inventory of workloads that day-2 changes resolve against.
     pub fn with_index(self, snapshot: &Snapshot, index: &Index) -> Result<Context> {
         let conventions = index.conventions();
-        let environments = if self.config.environments.is_empty() {
-            conventions.environments.clone()
-        } else {
-            self.config.environments.clone()
-        };
-        let inventory = Inventory::build(snapshot, index, &environments)?;
+        // `.gitintent.yaml` wins; otherwise the layout, Flux and Argo CD objects.
+        let environments = crate::repo::select_environments(
+            snapshot,
+            index.environments(),
+            &self.config.environments.with_roots(),
+        );
+        let inventory = Inventory::build_with(snapshot, index, &environments)?;
         let mut ctx = self.with_conventions(conventions);
         ctx.inventory = std::sync::Arc::new(inventory);
         Ok(ctx)
@@ -339,14 +340,34 @@ fn review_in(
         findings.extend(ctx.conventions.review(spec, &ctx.config));
     }
     findings.extend(not_done(spec));
+    // New apps go where the environment's build reaches them.
+    let placement = match spec.components.first() {
+        Some(c) => {
+            let configured = ctx.config.layout != RepoConfig::default().layout;
+            let at = (spec.environment.as_str(), spec.namespace.as_str());
+            Some(change::place(
+                &ctx.inventory,
+                &ctx.layout,
+                configured,
+                at,
+                &c.name,
+            )?)
+        }
+        None => None,
+    };
+    let layout = placement.as_ref().map_or(&ctx.layout, |p| &p.layout);
     let new_namespace = spec.components.first().is_some_and(|c| {
-        let dir = ctx.layout.directory(&spec.environment, &spec.namespace, &c.name);
-        ctx.conventions
-            .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
+        let dir = layout.directory(&spec.environment, &spec.namespace, &c.name);
+        // An overlay that sets the namespace of everything it builds decides it.
+        placement.as_ref().is_none_or(|p| p.namespace.is_none())
+            && ctx
+                .conventions
+                .creates_namespace(&spec.namespace, &format!("{dir}/namespace.yaml"))
     });
+    findings.extend(placement.iter().flat_map(|p| p.findings.iter().cloned()));
     let rendered = render::render_in(
         spec,
-        &ctx.layout,
+        layout,
         &ctx.config.labels,
         &ctx.conventions.operators,
         new_namespace,
@@ -678,7 +699,7 @@ mod environment_tests {
             assert_eq!(mentions_environment(text, &ctx), named, "{text}");
         }
         let config = RepoConfig {
-            environments: vec!["prod-us".into()],
+            environments: vec!["prod-us".to_string()].into(),
             default_environment: Some("staging".into()),
             ..Default::default()
         };

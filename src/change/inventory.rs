@@ -2,17 +2,19 @@
 //! environments; what the planner is told and what changes resolve against.
 //!
 //! Built from the [`Index`] (identities) and the [`Snapshot`] (file text of
-//! the directories that hold workloads). A workload's environments are the
-//! environment names in its path, plus those of every kustomization that
-//! includes its file or directory, followed transitively, so a Kustomize base
-//! shared by three overlays belongs to all three.
+//! the directories that hold workloads). A workload's environments are those
+//! whose roots ([`Environment`]: layout directories, Flux and Argo CD paths,
+//! `.gitintent.yaml`) build its file: a root at or above the file, or above
+//! a kustomization that includes it (as a resource, base, component, patch
+//! or generator file), followed transitively, so a Kustomize base shared by
+//! three overlays belongs to all three.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::repo::{Index, Snapshot};
+use crate::repo::{Environment, Index, Snapshot};
 use crate::yaml_edit::split_documents;
 
 // The kinds a change can target.
@@ -88,17 +90,33 @@ pub struct Inventory {
     pub(crate) included_by: BTreeMap<String, Vec<String>>,
     /// The repository's environments (`.gitintent.yaml`, else learnt).
     pub(crate) environments: Vec<String>,
+    /// A root path (directory or file; `""` the repository) → the
+    /// environments whose build starts there.
+    pub(crate) roots: BTreeMap<String, Vec<String>>,
     /// Every file and directory of the repository (for `--target` paths).
     pub(crate) paths: BTreeSet<String>,
 }
 
 impl Inventory {
     /// The inventory of the repository at `snapshot`, indexed as `index`;
-    /// `environments` are the repository's (`.gitintent.yaml`, else learnt).
+    /// `environments` are the repository's names (`.gitintent.yaml`, else
+    /// learnt), with the roots the index found for them.
     pub fn build(
         snapshot: &Snapshot,
         index: &Index,
         environments: &[String],
+    ) -> Result<Inventory, crate::repo::Error> {
+        let named: Vec<(String, Vec<String>)> =
+            environments.iter().map(|e| (e.clone(), Vec::new())).collect();
+        let envs = crate::repo::select_environments(snapshot, index.environments(), &named);
+        Inventory::build_with(snapshot, index, &envs)
+    }
+
+    /// [`Inventory::build`] with the environments and their roots given.
+    pub fn build_with(
+        snapshot: &Snapshot,
+        index: &Index,
+        environments: &[Environment],
     ) -> Result<Inventory, crate::repo::Error> {
         let kustomizations: BTreeMap<String, Vec<String>> = index
             .kustomizations()
@@ -110,8 +128,24 @@ impl Inventory {
             .iter()
             .filter_map(|k| Some((crate::repo::parent(&k.path), k.namespace.as_deref()?)))
             .collect();
-        let included_by = included_by(&kustomizations);
-        let envs_of = environments_by_path(&included_by, environments);
+        let builds: BTreeMap<String, Vec<String>> = index
+            .kustomizations()
+            .iter()
+            .map(|k| {
+                (
+                    k.path.clone(),
+                    k.resources.iter().chain(&k.reads).cloned().collect(),
+                )
+            })
+            .collect();
+        let included_by = included_by(&builds);
+        let mut roots: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for env in environments {
+            for root in &env.roots {
+                roots.entry(root.clone()).or_default().push(env.name.clone());
+            }
+        }
+        let envs_of = environments_by_path(&included_by, &roots);
         let dirs: BTreeSet<&str> = index
             .resources()
             .iter()
@@ -126,7 +160,8 @@ impl Inventory {
             present: true,
             included_by: included_by.clone(),
             kustomizations,
-            environments: environments.to_vec(),
+            environments: environments.iter().map(|e| e.name.clone()).collect(),
+            roots: roots.clone(),
             ..Inventory::default()
         };
         // Helm chart directories and release objects: what a change of a chart edits.
@@ -215,7 +250,7 @@ impl Inventory {
     /// kustomization that lists it or a directory above it, transitively.
     /// Empty when the repository shows no environments.
     pub fn reach(&self, path: &str) -> Vec<String> {
-        environments_by_path(&self.included_by, &self.environments)(path)
+        environments_by_path(&self.included_by, &self.roots)(path)
     }
 
     /// What the planner is told: kind, name, namespace, environments, path,
@@ -256,6 +291,37 @@ impl Inventory {
             .iter()
             .filter_map(|p| self.texts.get_key_value(p))
             .collect()
+    }
+
+    /// The repository's environments (`.gitintent.yaml`, else learnt).
+    pub fn environments(&self) -> &[String] {
+        &self.environments
+    }
+
+    /// The `namePrefix`/`nameSuffix` pairs of the kustomizations only
+    /// `environment` builds (a workload there is called prefix + name + suffix).
+    pub(crate) fn name_affixes(&self, environment: &str) -> Vec<(String, String)> {
+        self.kustomizations
+            .keys()
+            .filter_map(|k| {
+                let text = self.text(k)?;
+                if !text.contains("namePrefix") && !text.contains("nameSuffix") {
+                    return None;
+                }
+                if self.reach(k) != [environment] {
+                    return None;
+                }
+                let value = crate::repo::parse_values(text).into_iter().next()?;
+                let field = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+                Some((field("namePrefix"), field("nameSuffix")))
+            })
+            .collect()
+    }
+
+    /// The `namespace:` the kustomization at `path` sets, if any.
+    pub(crate) fn kustomization_namespace(&self, path: &str) -> Option<String> {
+        let value = crate::repo::parse_values(self.text(path)?).into_iter().next()?;
+        value["namespace"].as_str().map(String::from)
     }
 
     /// The text of a file the inventory read.
@@ -353,31 +419,26 @@ fn included_by(kustomizations: &BTreeMap<String, Vec<String>>) -> BTreeMap<Strin
     out
 }
 
-/// Which environments deploy a file: those named in its path, and those of
-/// every kustomization that includes it or a directory above it, transitively.
+/// Which environments deploy a file: those with a root at or above it, or
+/// at or above a kustomization that includes it or a directory above it,
+/// transitively.
 fn environments_by_path<'a>(
     included_by: &'a BTreeMap<String, Vec<String>>,
-    environments: &'a [String],
+    roots: &'a BTreeMap<String, Vec<String>>,
 ) -> impl Fn(&str) -> Vec<String> + 'a {
-    let named = move |path: &str| -> BTreeSet<String> {
-        path.split('/')
-            .filter(|seg| environments.iter().any(|e| e == seg))
-            .map(String::from)
-            .collect()
-    };
     move |path: &str| {
-        let mut envs = named(path);
+        let mut envs: BTreeSet<String> = BTreeSet::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut todo: Vec<String> = vec![path.to_string()];
         while let Some(p) = todo.pop() {
             if !seen.insert(p.clone()) {
                 continue;
             }
-            // The path itself and every directory above it may be included.
+            // The path itself and every directory above it may be a root or included.
             let mut at = p.as_str();
             loop {
+                envs.extend(roots.get(at).into_iter().flatten().cloned());
                 for k in included_by.get(at).into_iter().flatten() {
-                    envs.extend(named(k));
                     todo.push(k.to_string());
                 }
                 if at.is_empty() {

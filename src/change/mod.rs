@@ -21,10 +21,12 @@
 
 mod delete;
 mod effective;
+mod envpatch;
 mod expose;
 mod helm;
 mod inventory;
 mod overlay;
+mod place;
 mod promote;
 mod resolve;
 mod update;
@@ -34,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use inventory::{Container, Inventory, Workload};
+pub use place::{place, Placement};
 pub use resolve::Scope;
 
 use crate::finding::Finding;
@@ -69,6 +72,16 @@ pub enum Error {
         path: String,
         environment: String,
         environments: Vec<String>,
+    },
+    /// The change would alter the build of environments it was not asked for.
+    #[error("changing {target} for {environment} would also change {}: {}; say every environment it is meant for, or change it by hand", .others.join(", "), .files.join(", "))]
+    Reach {
+        target: String,
+        environment: String,
+        /// The other environments touched.
+        others: Vec<String>,
+        /// Each file that would change, with the environments that build it.
+        files: Vec<String>,
     },
     #[error("{path} is not a file or directory of the repository; give a path relative to its root, e.g. one of the workloads' directories")]
     NoSuchPath { path: String },
@@ -315,15 +328,36 @@ pub fn apply_aimed(
             scope = Scope::Stated(&w.environments[0]);
         }
         let effective = scope.environment();
+        let before: BTreeSet<String> = edits
+            .written
+            .keys()
+            .chain(edits.deleted.iter())
+            .cloned()
+            .collect();
+        let mut set = change.set.clone();
+        // An `images:` entry this environment's kustomization holds for the
+        // image decides what runs: the new image goes there.
+        if let (Operation::Update, Some(s)) = (change.operation, set.as_mut()) {
+            if let Some(image) = s.image.clone() {
+                let container = update::choose_container(w, s)?;
+                if let Some((k, name)) = envpatch::image_entry(&edits, w, &container.image, effective) {
+                    envpatch::set_image_entry(&mut edits, &k, &name, &image)?;
+                    s.image = None;
+                }
+            }
+        }
+        let nothing_left = set.as_ref().is_some_and(|s| {
+            s.image.is_none() && s.replicas.is_none() && s.resources.is_none() && s.exposure.is_none()
+        });
         // A base shared by several environments is patched in this one's overlay.
         let shared = w.environments.len() > 1;
-        let overlay = match (change.operation, &change.set) {
+        let overlay = match (change.operation, &set) {
             (Operation::Update, Some(set)) if shared && set.exposure.is_none() => {
                 overlay::overlay_for(&edits, &w.path, effective)
             }
             _ => None,
         };
-        if shared && overlay.is_none() {
+        if shared && overlay.is_none() && !nothing_left {
             return Err(Error::Shared {
                 target: format!("{}/{}", w.kind, w.name),
                 path: w.path.clone(),
@@ -331,24 +365,23 @@ pub fn apply_aimed(
                 environments: w.environments.clone(),
             });
         }
-        let before: BTreeSet<String> = edits
-            .written
-            .keys()
-            .chain(edits.deleted.iter())
-            .cloned()
-            .collect();
         match (change.operation, &overlay) {
+            _ if nothing_left => {}
             (Operation::Update, Some(k)) => {
-                let set = change.set.clone().unwrap_or_default();
+                let set = set.clone().unwrap_or_default();
                 if set.replicas.is_some() {
                     update::check_scalable(w, &mut out.findings, &edits)?;
                 }
-                let (before, after) = overlay::update(&mut edits, w, &set, k)?;
-                out.patches.push(after.path.clone());
-                out.merged.push((before, after));
+                let patched = overlay::update(&mut edits, w, &set, k, effective)?;
+                for p in patched.patches {
+                    if !out.patches.contains(&p) {
+                        out.patches.push(p);
+                    }
+                }
+                out.merged.push((patched.before, patched.after));
             }
             (Operation::Update, None) => {
-                let set = change.set.clone().unwrap_or_default();
+                let set = set.clone().unwrap_or_default();
                 update::apply(&mut edits, w, &set, &mut out.findings)?;
             }
             (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
@@ -366,6 +399,24 @@ pub fn apply_aimed(
         let mut reach: Vec<String> = paths.iter().flat_map(|p| inv.reach(p)).collect();
         reach.sort();
         reach.dedup();
+        // The invariant: a change for one environment alters no other's build.
+        let touched: Vec<String> = paths
+            .iter()
+            .filter_map(|p| {
+                let r = inv.reach(p);
+                r.iter()
+                    .any(|e| e != effective)
+                    .then(|| format!("{p} (built by {})", r.join(", ")))
+            })
+            .collect();
+        if !touched.is_empty() {
+            return Err(Error::Reach {
+                target: format!("{}/{}", w.kind, w.name),
+                environment: effective.to_string(),
+                others: reach.iter().filter(|e| *e != effective).cloned().collect(),
+                files: touched,
+            });
+        }
         out.applied.push(Applied {
             operation: change.operation,
             target: format!("{}/{}", w.kind, w.name),

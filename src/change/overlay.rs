@@ -1,10 +1,13 @@
 //! Updates of a workload that a Kustomize base shares between environments.
 //!
 //! Editing the base would change every environment, so an update for one
-//! environment goes into that environment's overlay instead: a
-//! strategic-merge patch `<name>-patch.yaml` next to the overlay's
-//! kustomization (created, or edited in place when it is already there) and
-//! listed under its `patches:`. For validation, the patch is merged into the
+//! environment goes into that environment's overlay instead (the nearest
+//! kustomization that only this environment builds): a field one of the
+//! overlay's own patches already sets is edited in that patch
+//! (`envpatch.rs`); the others go into a strategic-merge patch
+//! `<name>-patch.yaml` next to the overlay's kustomization (created, or
+//! edited in place when it is already there) and listed under its
+//! `patches:`. For validation, the patches are merged into the
 //! base document in memory ([`merge`]: mappings merge, lists of named items
 //! merge by `name`, anything else is replaced), so schemas and policies see
 //! the workload as the environment will run it.
@@ -18,9 +21,10 @@ use super::{Edits, Error};
 use crate::manifest::File;
 use crate::repo::parent;
 use crate::spec::Update;
-use crate::yaml_edit::split_documents;
+use crate::yaml_edit::{split_documents, Seg};
 
-/// The kustomization of `environment` that deploys `path`, nearest first.
+/// The kustomization that deploys `path` for `environment` and for no
+/// other environment, nearest first.
 pub(super) fn overlay_for(edits: &Edits<'_>, path: &str, environment: &str) -> Option<String> {
     let mut queue = VecDeque::from([path.to_string()]);
     let mut seen = BTreeSet::new();
@@ -31,7 +35,16 @@ pub(super) fn overlay_for(edits: &Edits<'_>, path: &str, environment: &str) -> O
         let mut at = p.as_str();
         loop {
             for k in edits.inv.included_by.get(at).into_iter().flatten() {
-                if k.split('/').any(|seg| seg == environment) {
+                // Only a kustomization's resources build a workload (not its patches).
+                let lists = edits.inv.kustomizations.get(k).is_some_and(|resources| {
+                    resources
+                        .iter()
+                        .any(|r| crate::repo::join_relative(parent(k), r).as_deref() == Some(at))
+                });
+                if !lists {
+                    continue;
+                }
+                if edits.inv.reach(k) == [environment] {
                     return Some(k.clone());
                 }
                 queue.push_back(k.clone());
@@ -45,44 +58,26 @@ pub(super) fn overlay_for(edits: &Edits<'_>, path: &str, environment: &str) -> O
     None
 }
 
-/// Writes `set` as a patch of `w` in `overlay` (a kustomization path) and
-/// lists it. Returns the merged document for validation, before and after.
-pub(super) fn update(
-    edits: &mut Edits<'_>,
-    w: &Workload,
-    set: &Update,
-    overlay: &str,
-) -> Result<(File, File), Error> {
-    let dir = parent(overlay);
-    let patch_path = format!("{dir}/{}-patch.yaml", w.name);
-    let base_doc = edits
-        .inv
-        .docs()
-        .find(|d| d.path == w.path && d.document == w.document)
-        .map(|d| d.value.clone())
-        .ok_or_else(|| Error::NotEditable {
-            path: w.path.clone(),
-            field: "the workload document".into(),
-        })?;
-    let container = if set.image.is_some() || set.resources.is_some() {
-        Some(super::update::choose_container(w, set)?.name.clone())
-    } else {
-        None
-    };
-    let old_patch = edits.text(&patch_path);
-    let mut text = match &old_patch {
-        Some(text) => text.clone(),
-        None => skeleton(&base_doc, w, container.as_deref()),
-    };
+/// What an overlay update wrote: the patch files it edited or created, and
+/// the workload as the environment runs it, before and after (the base
+/// merged with those patches), for validation.
+pub(super) struct Patched {
+    pub(super) patches: Vec<String>,
+    pub(super) before: File,
+    pub(super) after: File,
+}
+
+/// The fields `set` changes, as paths into the workload and their values.
+fn fields(w: &Workload, set: &Update, container: Option<&str>) -> Vec<(Vec<Seg>, Value)> {
     let pod = super::update::pod_path(&w.kind);
-    let mut fields: Vec<(Vec<crate::yaml_edit::Seg>, Value)> = Vec::new();
-    let key = |k: &str| crate::yaml_edit::Seg::Key(k.to_string());
+    let mut fields: Vec<(Vec<Seg>, Value)> = Vec::new();
+    let key = |k: &str| Seg::Key(k.to_string());
     if let Some(n) = set.replicas {
         fields.push((vec![key("spec"), key("replicas")], Value::from(n)));
     }
-    if let Some(name) = &container {
+    if let Some(name) = container {
         let mut at = pod.clone();
-        at.extend([key("containers"), crate::yaml_edit::Seg::Named(name.clone())]);
+        at.extend([key("containers"), Seg::Named(name.to_string())]);
         if let Some(image) = &set.image {
             fields.push((
                 [at.clone(), vec![key("image")]].concat(),
@@ -100,35 +95,96 @@ pub(super) fn update(
             }
         }
     }
-    for (path, value) in &fields {
-        text = crate::yaml_edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
-            path: patch_path.clone(),
-            field: crate::yaml_edit::display(path),
+    fields
+}
+
+/// Writes `set` for `w` in `overlay` (a kustomization path that only
+/// `environment` builds): fields an existing patch of the overlay sets are
+/// edited there, the rest go into `<name>-patch.yaml`, listed under
+/// `patches:`.
+pub(super) fn update(
+    edits: &mut Edits<'_>,
+    w: &Workload,
+    set: &Update,
+    overlay: &str,
+    environment: &str,
+) -> Result<Patched, Error> {
+    let dir = parent(overlay);
+    let patch_path = format!("{dir}/{}-patch.yaml", w.name);
+    let base_doc = edits
+        .inv
+        .docs()
+        .find(|d| d.path == w.path && d.document == w.document)
+        .map(|d| d.value.clone())
+        .ok_or_else(|| Error::NotEditable {
+            path: w.path.clone(),
+            field: "the workload document".into(),
+        })?;
+    let container = if set.image.is_some() || set.resources.is_some() {
+        Some(super::update::choose_container(w, set)?.name.clone())
+    } else {
+        None
+    };
+    let mut touched: Vec<(String, Option<String>)> = Vec::new();
+    let mut own: Vec<(Vec<Seg>, Value)> = Vec::new();
+    for (field, value) in fields(w, set, container.as_deref()) {
+        match super::envpatch::patch_setting(edits, overlay, w, &field, environment) {
+            Some(at) => {
+                if !touched.iter().any(|(p, _)| *p == at.path) {
+                    touched.push((at.path.clone(), edits.text(&at.path)));
+                }
+                super::envpatch::set_in(edits, &at.path, at.document, &at.field, &value)?;
+            }
+            None => own.push((field, value)),
+        }
+    }
+    if !own.is_empty() {
+        let old_patch = edits.text(&patch_path);
+        touched.push((patch_path.clone(), old_patch.clone()));
+        let mut text = match &old_patch {
+            Some(text) => text.clone(),
+            None => skeleton(&base_doc, w, container.as_deref()),
+        };
+        for (path, value) in &own {
+            text = crate::yaml_edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
+                path: patch_path.clone(),
+                field: crate::yaml_edit::display(path),
+            })?;
+        }
+        if old_patch.is_some() {
+            edits.write(&patch_path, text);
+        } else {
+            edits.create(&patch_path, text);
+        }
+        let name = patch_path.rsplit('/').next().unwrap_or(&patch_path).to_string();
+        edits.edit_kustomization(overlay, "patches", |text| {
+            crate::repo::wire::add_patch(text, &name)
         })?;
     }
-    if old_patch.is_some() {
-        edits.write(&patch_path, text.clone());
-    } else {
-        edits.create(&patch_path, text.clone());
-    }
-    let name = patch_path.rsplit('/').next().unwrap_or(&patch_path).to_string();
-    edits.edit_kustomization(overlay, "patches", |text| {
-        crate::repo::wire::add_patch(text, &name)
-    })?;
-    let merged = |patch: Option<&str>| {
+    // The workload as the environment runs it: the base with the patches merged.
+    let merged = |texts: Vec<Option<String>>| {
         let mut doc = base_doc.clone();
-        if let Some(patch) = patch.and_then(|p| split_documents(p).first().map(|r| p[r.clone()].to_string()))
-        {
-            if let Some(v) = crate::repo::parse_values(&patch).into_iter().next() {
-                merge(&mut doc, &v);
+        for text in texts.iter().flatten() {
+            for range in split_documents(text) {
+                for v in crate::repo::parse_values(&text[range]) {
+                    if v["kind"] == w.kind.as_str() && v["metadata"]["name"] == w.name.as_str() {
+                        merge(&mut doc, &v);
+                    }
+                }
             }
         }
         File {
-            path: patch_path.clone(),
+            path: touched.first().map_or(patch_path.clone(), |(p, _)| p.clone()),
             content: serde_json::to_string_pretty(&doc).unwrap_or_default(),
         }
     };
-    Ok((merged(old_patch.as_deref()), merged(Some(&text))))
+    let before = merged(touched.iter().map(|(_, old)| old.clone()).collect());
+    let after = merged(touched.iter().map(|(p, _)| edits.text(p)).collect());
+    Ok(Patched {
+        patches: touched.into_iter().map(|(p, _)| p).collect(),
+        before,
+        after,
+    })
 }
 
 /// A new patch naming the workload, with its container when one is changed.

@@ -55,12 +55,30 @@ pub(crate) fn resolve<'i>(
             .as_deref()
             .is_none_or(|k| w.kind.eq_ignore_ascii_case(k))
     };
-    let named: Vec<&Workload> = inv
-        .workloads
-        .iter()
-        .filter(|w| w.name == change.target && kind_ok(w))
-        .collect();
     let env = scope.environment();
+    let by_name = |name: &str| -> Vec<&Workload> {
+        inv.workloads
+            .iter()
+            .filter(|w| w.name == name && kind_ok(w))
+            .collect()
+    };
+    let mut named = by_name(&change.target);
+    if named.is_empty() {
+        // The name the environment's build gives it (`namePrefix`/`nameSuffix`).
+        for (prefix, suffix) in inv.name_affixes(env) {
+            let base = change
+                .target
+                .strip_prefix(prefix.as_str())
+                .and_then(|t| t.strip_suffix(suffix.as_str()));
+            if let Some(base) = base.filter(|b| !b.is_empty()) {
+                named = by_name(base);
+                named.retain(|w| w.environments.iter().any(|e| e == env));
+                if !named.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
     let in_env = |w: &&Workload| w.environments.is_empty() || w.environments.iter().any(|e| e == env);
     if named.is_empty() {
         let pool: Vec<&Workload> = {

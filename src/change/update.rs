@@ -168,7 +168,7 @@ fn names(w: &Workload) -> String {
 }
 
 /// `ghcr.io/acme/api:1.2@sha256:…` → `ghcr.io/acme/api`.
-fn image_repository(image: &str) -> &str {
+pub(super) fn image_repository(image: &str) -> &str {
     let image = image.split('@').next().unwrap_or(image);
     match image.rsplit_once(':') {
         Some((repo, tag)) if !tag.contains('/') => repo,

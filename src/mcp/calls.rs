@@ -119,7 +119,7 @@ fn declared_environments(prepared: &Prepared) -> Vec<String> {
     if ctx.config.environments.is_empty() {
         ctx.conventions.environments.clone()
     } else {
-        ctx.config.environments.clone()
+        ctx.config.environments.to_vec()
     }
 }
 

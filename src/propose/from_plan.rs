@@ -61,7 +61,7 @@ pub fn commit_plan(
         files: changeset.files(),
         delete: changeset.deleted(),
         summary: summary.clone(),
-        intent: plan.intent.clone(),
+        intent: with_reach(&plan.intent, &plan.operations),
         trailers: Trailers {
             plan_id: options.plan_id.clone(),
             planner: plan.planner.to_string(),
@@ -102,6 +102,29 @@ impl Committed {
             base: base.to_string(),
         }
     }
+}
+
+/// The commit message body: the intent, then the environments each change
+/// reaches (`Reach:` and one line per change), when there are changes.
+pub fn with_reach(intent: &str, operations: &[crate::change::Applied]) -> String {
+    if operations.is_empty() {
+        return intent.to_string();
+    }
+    let mut out = format!("{}\n\nReach:", intent.trim());
+    for op in operations {
+        let reach = if op.reach.is_empty() {
+            "no environment the repository shows".to_string()
+        } else {
+            op.reach.join(", ")
+        };
+        out.push_str(&format!(
+            "\n- {} {}: {reach} ({})",
+            op.operation,
+            op.target,
+            op.paths.join(", ")
+        ));
+    }
+    out
 }
 
 /// `refs/heads/main` → `main`; `refs/remotes/origin/main` → `origin/main`.

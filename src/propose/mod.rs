@@ -28,7 +28,7 @@ pub use forge::{
     body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeAuth, ForgeConfig,
     ForgeFuture, ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
 };
-pub use from_plan::{base_name, commit_plan, Committed, Options};
+pub use from_plan::{base_name, commit_plan, with_reach, Committed, Options};
 pub use push::{
     bound_network_waits, push, push_or_roll_back, select_credential, CredentialChoice, Credentials,
     PushFailed, PushOptions,

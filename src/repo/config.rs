@@ -13,9 +13,11 @@ pub struct RepoConfig {
     /// are substituted. Default `clusters/{environment}/apps/{name}/`.
     #[serde(default = "default_layout")]
     pub layout: String,
-    /// Environments this repo deploys to; empty allows any.
+    /// Environments this repo deploys to; empty allows any. A list of
+    /// names, or a map of name → the paths (Kustomize roots) its build
+    /// starts from, which then decide each change's reach.
     #[serde(default)]
-    pub environments: Vec<String>,
+    pub environments: Environments,
     /// The environment used when the intent names none.
     #[serde(default)]
     pub default_environment: Option<String>,
@@ -57,7 +59,7 @@ impl Default for RepoConfig {
     fn default() -> Self {
         RepoConfig {
             layout: default_layout(),
-            environments: Vec::new(),
+            environments: Environments::default(),
             default_environment: None,
             labels: Default::default(),
             policies: Vec::new(),
@@ -69,6 +71,123 @@ impl Default for RepoConfig {
             forge: None,
         }
     }
+}
+
+/// `environments:` of `.gitintent.yaml`: names in order, each with the
+/// roots the file gives it (none for the list form). Dereferences to the names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environments {
+    names: Vec<String>,
+    roots: Vec<Vec<String>>,
+}
+
+impl Environments {
+    /// Each environment with its configured roots (empty: not given).
+    pub fn with_roots(&self) -> Vec<(String, Vec<String>)> {
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.roots.iter().cloned())
+            .collect()
+    }
+}
+
+impl std::ops::Deref for Environments {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.names
+    }
+}
+
+impl From<Vec<String>> for Environments {
+    fn from(names: Vec<String>) -> Self {
+        let roots = vec![Vec::new(); names.len()];
+        Environments { names, roots }
+    }
+}
+
+impl<'de> Deserialize<'de> for Environments {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EnvironmentsVisitor)
+    }
+}
+
+struct EnvironmentsVisitor;
+
+/// One environment's paths: a string or a list of strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Paths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl<'de> serde::de::Visitor<'de> for EnvironmentsVisitor {
+    type Value = Environments;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of environment names, or a map of environment name to a list of paths")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Environments, A::Error> {
+        let mut names = Vec::new();
+        while let Some(name) = seq.next_element::<String>()? {
+            names.push(name);
+        }
+        Ok(names.into())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Environments, A::Error> {
+        let mut out = Environments::default();
+        while let Some(name) = map.next_key::<String>()? {
+            let paths = match map.next_value::<Paths>() {
+                Ok(Paths::One(p)) => vec![p],
+                Ok(Paths::Many(p)) => p,
+                Err(_) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "environments.{name} must be a path or a list of paths"
+                    )))
+                }
+            };
+            let mut roots = Vec::new();
+            for p in paths {
+                roots.push(root_path(&p).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "environments.{name}: {p:?} is not a plain relative path inside the repository"
+                    ))
+                })?);
+            }
+            if roots.is_empty() {
+                return Err(serde::de::Error::custom(format!(
+                    "environments.{name} lists no paths"
+                )));
+            }
+            if out.names.contains(&name) {
+                return Err(serde::de::Error::custom(format!(
+                    "environments.{name} is given twice"
+                )));
+            }
+            out.names.push(name);
+            out.roots.push(roots);
+        }
+        Ok(out)
+    }
+}
+
+/// A configured root as a repository path (`.` and `./` are the root):
+/// relative, no `..`, not into `.git`.
+fn root_path(p: &str) -> Option<String> {
+    let p = p.trim();
+    if p.starts_with('/') || p.contains('\\') {
+        return None;
+    }
+    let mut segs = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => return None,
+            s if s.eq_ignore_ascii_case(".git") => return None,
+            s => segs.push(s),
+        }
+    }
+    Some(segs.join("/"))
 }
 
 /// A checked layout pattern.
@@ -224,6 +343,45 @@ mod tests {
         assert!(settings.is_production());
         let defaults = RepoConfig::default().policy_settings("dev");
         assert_eq!(defaults.namespaces, ["main"]);
+    }
+
+    #[test]
+    fn environments_are_a_list_of_names_or_a_map_of_paths() {
+        let at = Path::new(".gitintent.yaml");
+        let list = RepoConfig::parse("environments: [qa, prod-us]\n", at).unwrap();
+        assert_eq!(*list.environments, ["qa", "prod-us"]);
+        assert_eq!(list.environments.with_roots()[0], ("qa".to_string(), vec![]));
+        let map = RepoConfig::parse(
+            "environments:\n  staging-eu: [envs/staging-eu/, ./extra]\n  qa: envs/qa\n  all: .\n",
+            at,
+        )
+        .unwrap();
+        assert_eq!(
+            map.environments.with_roots(),
+            [
+                (
+                    "staging-eu".to_string(),
+                    vec!["envs/staging-eu".to_string(), "extra".to_string()]
+                ),
+                ("qa".to_string(), vec!["envs/qa".to_string()]),
+                ("all".to_string(), vec![String::new()]),
+            ]
+        );
+        for (bad, says) in [
+            (
+                "environments:\n  qa: ../elsewhere\n",
+                "environments.qa: \"../elsewhere\"",
+            ),
+            ("environments:\n  qa: [/etc]\n", "not a plain relative path"),
+            (
+                "environments:\n  qa: {a: b}\n",
+                "environments.qa must be a path or a list of paths",
+            ),
+            ("environments:\n  qa: []\n", "environments.qa lists no paths"),
+        ] {
+            let err = RepoConfig::parse(bad, at).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Conventions learnt from a repository: environments, namespaces, labels.
 //!
-//! Environments come from directory names alone (`clusters/*`,
+//! Environments by the layout come from directory names alone (`clusters/*`,
 //! `environments/*`, `envs/*`, `overlays/*`, and `apps/*` entries that are
-//! environment-like), so [`environments`] needs only a [`Snapshot`];
+//! environment-like), so [`environments`] needs only a [`Snapshot`] (Flux
+//! and Argo CD objects add more in `environments.rs`);
 //! namespaces and labels come from the [`super::Index`]
 //! ([`super::Index::conventions`]). [`Conventions::review`]
 //! turns them into findings for a spec. The repository's `.gitintent.yaml`
@@ -10,6 +11,7 @@
 
 use serde::Serialize;
 
+use super::environments::Environment;
 use super::snapshot::Snapshot;
 use super::RepoConfig;
 use crate::finding::{Finding, Severity};
@@ -20,7 +22,7 @@ const ENV_ROOTS: [&str; 5] = ["clusters", "environments", "envs", "env", "overla
 /// Directories whose children may be environments or apps.
 const MIXED_ROOTS: [&str; 1] = ["apps"];
 /// Names that say "environment" wherever they appear.
-const ENV_WORDS: [&str; 12] = [
+pub(crate) const ENV_WORDS: [&str; 12] = [
     "production",
     "prod",
     "staging",
@@ -65,7 +67,14 @@ pub struct Conventions {
 /// of an environment root at any depth (`overlays/staging`, and as well
 /// `deploy/overlays/staging`), and environment-like children of `apps/`.
 pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
+    let mut found: Vec<String> = layout_roots(snapshot).into_iter().map(|e| e.name).collect();
+    found.dedup();
+    found
+}
+
+/// The layout's environments with their directories, sorted by name.
+pub(crate) fn layout_roots(snapshot: &Snapshot) -> Vec<Environment> {
+    let mut found: Vec<(String, String)> = Vec::new();
     let roots = snapshot.dirs().iter().filter(|d| {
         let name = d.rsplit('/').next().unwrap_or(d);
         ENV_ROOTS.contains(&name) && !d.split('/').any(|seg| seg.starts_with('.'))
@@ -75,20 +84,45 @@ pub(crate) fn environments(snapshot: &Snapshot) -> Vec<String> {
             snapshot
                 .subdirs(root)
                 .filter(|d| !NOT_ENVS.contains(d) && !d.starts_with(['.', '_']))
-                .map(String::from),
+                .map(|d| (d.to_string(), format!("{root}/{d}"))),
         );
     }
     for root in MIXED_ROOTS {
         let children: Vec<&str> = snapshot.subdirs(root).collect();
         for child in children {
-            if ENV_WORDS.contains(&child) || found.iter().any(|f| f == child) {
-                found.push(child.to_string());
+            if ENV_WORDS.contains(&child) || found.iter().any(|(f, _)| f == child) {
+                found.push((child.to_string(), format!("{root}/{child}")));
             }
         }
     }
     found.sort();
     found.dedup();
-    found
+    let mut out: Vec<Environment> = Vec::new();
+    for (name, dir) in found {
+        match out.last_mut() {
+            Some(last) if last.name == name => last.roots.push(dir),
+            _ => out.push(Environment {
+                name,
+                roots: vec![dir],
+            }),
+        }
+    }
+    out
+}
+
+/// The environment a directory path is in by the layout: the first child
+/// of an environment root on it (`clusters/staging/flux-system` → staging),
+/// or an environment-like child of `apps/`.
+pub(crate) fn env_in_path(dir: &str) -> Option<String> {
+    let segs: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    if segs.iter().any(|s| s.starts_with('.')) {
+        return None;
+    }
+    segs.windows(2).find_map(|w| {
+        let env_root = ENV_ROOTS.contains(&w[0]) && !NOT_ENVS.contains(&w[1]) && !w[1].starts_with('_');
+        let mixed = MIXED_ROOTS.contains(&w[0]) && ENV_WORDS.contains(&w[1]);
+        (env_root || mixed).then(|| w[1].to_string())
+    })
 }
 
 impl Conventions {

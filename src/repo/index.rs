@@ -26,7 +26,8 @@ use std::sync::Arc;
 use git2::Oid;
 use serde::Serialize;
 
-use super::conventions::{self, Conventions};
+use super::conventions::Conventions;
+use super::environments::Environment;
 use super::parse::{parse_blobs, Blob, Meta};
 use super::snapshot::{Entry, Snapshot};
 use super::Error;
@@ -134,6 +135,10 @@ pub struct Kustomization {
     pub namespace: Option<String>,
     /// The `resources:`, then `bases:` and `components:` entries, as written.
     pub resources: Vec<String>,
+    /// The patch files it applies (`patches`, `patchesStrategicMerge`,
+    /// `patchesJson6902`), then the other files its build reads
+    /// (transformers, generators and their files, replacements), as written.
+    pub reads: Vec<String>,
 }
 
 /// What the last [`Index::build`] did.
@@ -176,7 +181,8 @@ pub struct Index {
     resources: Vec<Resource>,
     skipped: Vec<Skipped>,
     kustomizations: Vec<Kustomization>,
-    environments: Vec<String>,
+    /// Layout, Flux and Argo CD environments with their roots.
+    environments: Vec<Environment>,
     stats: Stats,
 }
 
@@ -214,7 +220,7 @@ impl Index {
             resources: Vec::new(),
             skipped: Vec::new(),
             kustomizations: Vec::new(),
-            environments: conventions::environments(snapshot),
+            environments: Vec::new(),
             stats: Stats {
                 files: entries.len(),
                 parsed,
@@ -227,6 +233,7 @@ impl Index {
             index.add_file(entry, blob, &patches);
         }
         index.stats.resources = index.resources.len();
+        index.environments = super::environments::discover(snapshot, &index);
         Ok(index)
     }
 
@@ -249,6 +256,7 @@ impl Index {
                 kind: k.kind.clone().unwrap_or_else(|| "Kustomization".into()),
                 namespace: k.namespace.clone(),
                 resources: k.resources.clone(),
+                reads: k.patches.iter().chain(&k.uses).cloned().collect(),
             });
         }
         patches
@@ -352,6 +360,12 @@ impl Index {
         self.kustomizations.iter().find(|k| k.path == path)
     }
 
+    /// The environments the repository shows (layout, Flux, Argo CD), with
+    /// the roots each builds, sorted by name.
+    pub fn environments(&self) -> &[Environment] {
+        &self.environments
+    }
+
     pub fn stats(&self) -> Stats {
         self.stats
     }
@@ -386,7 +400,7 @@ impl Index {
         let mut labels: Vec<(String, usize)> = labels.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
         labels.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Conventions {
-            environments: self.environments.clone(),
+            environments: self.environments.iter().map(|e| e.name.clone()).collect(),
             namespaces: namespaces.into_iter().collect(),
             namespace_files,
             labels,

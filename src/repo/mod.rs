@@ -15,6 +15,7 @@
 mod config;
 mod conventions;
 mod diff;
+mod environments;
 mod index;
 mod parse;
 mod snapshot;
@@ -26,6 +27,8 @@ mod write;
 pub use config::{Layout, RepoConfig};
 pub use conventions::Conventions;
 pub use diff::{diff, Change, Changeset, FieldChange, ResourceChange, Status};
+pub(crate) use environments::select as select_environments;
+pub use environments::Environment;
 pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub(crate) use parse::values as parse_values;

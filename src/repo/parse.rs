@@ -51,6 +51,9 @@ pub(super) struct KustomizeDoc {
     pub(super) namespace: Option<String>,
     pub(super) resources: Vec<String>,
     pub(super) patches: Vec<String>,
+    /// Other files the build reads: transformers, generators, generator
+    /// `files`/`envs`, replacements, configurations, CRDs.
+    pub(super) uses: Vec<String>,
 }
 
 /// Reads and parses `todo` on all cores.
@@ -109,6 +112,7 @@ pub(super) fn parse_blob(bytes: &[u8]) -> Blob {
                                     .collect::<Vec<_>>()
                             };
                             let mut patches = strings("patchesStrategicMerge");
+                            patches.retain(|p| !p.contains('\n'));
                             for key in ["patches", "patchesJson6902"] {
                                 for &p in tree
                                     .get(root, key)
@@ -116,6 +120,41 @@ pub(super) fn parse_blob(bytes: &[u8]) -> Blob {
                                     .unwrap_or_default()
                                 {
                                     patches.extend(str_at(tree.get(p, "path")).map(String::from));
+                                }
+                            }
+                            let mut uses: Vec<String> = [
+                                "transformers",
+                                "generators",
+                                "validators",
+                                "configurations",
+                                "crds",
+                            ]
+                            .into_iter()
+                            .flat_map(strings)
+                            .filter(|s| !s.contains('\n'))
+                            .collect();
+                            for key in ["configMapGenerator", "secretGenerator", "replacements"] {
+                                for &g in tree
+                                    .get(root, key)
+                                    .and_then(|n| tree.elements(n))
+                                    .unwrap_or_default()
+                                {
+                                    for list in ["files", "envs"] {
+                                        for &f in tree
+                                            .get(g, list)
+                                            .and_then(|n| tree.elements(n))
+                                            .unwrap_or_default()
+                                        {
+                                            let f = str_at(Some(f)).unwrap_or_default();
+                                            let file = f.split_once('=').map_or(f, |(_, p)| p);
+                                            if !file.is_empty() {
+                                                uses.push(file.to_string());
+                                            }
+                                        }
+                                    }
+                                    for one in ["env", "path"] {
+                                        uses.extend(str_at(tree.get(g, one)).map(String::from));
+                                    }
                                 }
                             }
                             blob.kustomize = Some(KustomizeDoc {
@@ -127,6 +166,7 @@ pub(super) fn parse_blob(bytes: &[u8]) -> Blob {
                                     .flat_map(strings)
                                     .collect(),
                                 patches,
+                                uses,
                             });
                         }
                         if kustomize {

@@ -240,7 +240,7 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
         files: input.files.clone(),
         delete: input.delete.clone(),
         summary: summary.clone(),
-        intent: record.intent.clone(),
+        intent: propose::with_reach(&record.intent, &input.operations),
         trailers: Trailers {
             plan_id: record.id.clone(),
             planner: record.planner.clone().unwrap_or_default(),

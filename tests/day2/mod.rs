@@ -470,6 +470,7 @@ async fn write_applies_an_update_and_refuses_over_local_edits() {
     );
 }
 
+mod envs;
 mod helm;
 mod podinfo;
 mod promote;

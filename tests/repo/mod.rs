@@ -318,13 +318,14 @@ fn plan_json_adds_base_and_changes() {
     assert_eq!(changes.len(), json["files"].as_array().unwrap().len());
     let sts = changes
         .iter()
-        .find(|c| c["path"] == "clusters/production/apps/redis/statefulset.yaml")
-        .unwrap();
+        // podinfo's production build is overlays/production: the new app goes there.
+        .find(|c| c["path"] == "overlays/production/redis/statefulset.yaml")
+        .unwrap_or_else(|| panic!("{changes:?}"));
     assert_eq!(sts["status"], "added");
     assert!(sts["diff"]
         .as_str()
         .unwrap()
-        .starts_with("--- /dev/null\n+++ b/clusters/production/apps/redis/statefulset.yaml\n"));
+        .starts_with("--- /dev/null\n+++ b/overlays/production/redis/statefulset.yaml\n"));
     assert_eq!(sts["resources"][0]["kind"], "StatefulSet");
     assert_eq!(sts["resources"][0]["status"], "added");
     // Existing fields stay.
