@@ -75,6 +75,7 @@ fn changes() -> Vec<(String, Spec)> {
                         image: Some(format!("registry.example.com/shop/app-{a}:2.0.0")),
                         ..Update::default()
                     }),
+                    promote: None,
                 }],
                 assumptions: vec![],
                 questions: vec![],

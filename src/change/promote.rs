@@ -514,13 +514,15 @@ fn write(
     if set.replicas.is_some() {
         update::check_scalable(dst, &mut out.findings, edits)?;
     }
-    let (before, after) = overlay::update(edits, dst, set, &k)?;
-    match out.merged.iter_mut().find(|(_, a)| a.path == after.path) {
-        Some(entry) => entry.1 = after,
-        None => {
-            out.patches.push(after.path.clone());
-            out.merged.push((before, after));
+    let patched = overlay::update(edits, dst, set, &k, to)?;
+    for p in patched.patches {
+        if !out.patches.contains(&p) {
+            out.patches.push(p);
         }
+    }
+    match out.merged.iter_mut().find(|(_, a)| a.path == patched.after.path) {
+        Some(entry) => entry.1 = patched.after,
+        None => out.merged.push((patched.before, patched.after)),
     }
     Ok(())
 }
