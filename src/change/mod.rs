@@ -74,7 +74,7 @@ pub enum Error {
         environments: Vec<String>,
     },
     /// The change would alter the build of environments it was not asked for.
-    #[error("changing {target} for {environment} would also change {}: {}; say every environment it is meant for, or change it by hand", .others.join(", "), .files.join(", "))]
+    #[error("changing {target} for {environment} would also change {}: {}; a plan changes one environment's build only, so edit the shared file by hand if all of them should change", .others.join(", "), .files.join(", "))]
     Reach {
         target: String,
         environment: String,
