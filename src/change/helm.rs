@@ -109,6 +109,12 @@ pub(super) fn find(edits: &Edits<'_>, target: &str) -> Vec<Found> {
             chart,
         });
     }
+    charts(edits, target, &mut out);
+    out
+}
+
+/// Chart directories named `target` that no release found already deploys.
+fn charts(edits: &Edits<'_>, target: &str, out: &mut Vec<Found>) {
     for (path, text) in &edits.inv.texts {
         if !(path == "Chart.yaml" || path.ends_with("/Chart.yaml")) {
             continue;
@@ -129,7 +135,6 @@ pub(super) fn find(edits: &Edits<'_>, target: &str) -> Vec<Found> {
             });
         }
     }
-    out
 }
 
 /// The one release of `target` that `environment` deploys; `None` when
@@ -251,23 +256,7 @@ pub(super) fn apply(
     let values = wanted(found, &set, chart_values.as_ref())?;
     let before = edits.written.clone();
     let (file, document, root) = destination(edits, found, environment, &target)?;
-    let mut text = edits.text(&file).unwrap_or_default();
-    let ranges = split_documents(&text);
-    let range = ranges.get(document).cloned().unwrap_or(0..text.len());
-    let mut doc = text[range.clone()].to_string();
-    for (path, value) in &values {
-        let at: Vec<Seg> = root.iter().chain(path).map(|k| Seg::Key(k.clone())).collect();
-        doc = set_scalar(&doc, &at, value).ok_or_else(|| Error::NotEditable {
-            path: file.clone(),
-            field: crate::yaml_edit::display(&at),
-        })?;
-    }
-    text = format!("{}{}{}", &text[..range.start], doc, &text[range.end..]);
-    if edits.exists(&file) {
-        edits.write(&file, text);
-    } else {
-        edits.create(&file, text);
-    }
+    write_values(edits, &file, document, &root, &values)?;
     if found.chart_dir.is_none() {
         let keys: Vec<String> = values.iter().map(|(p, _)| p.join(".")).collect();
         out.findings.push(
@@ -301,6 +290,34 @@ pub(super) fn apply(
         paths,
         reach,
     });
+    Ok(())
+}
+
+/// Sets `values` under `root` in document `document` of `file`, in place.
+fn write_values(
+    edits: &mut Edits<'_>,
+    file: &str,
+    document: usize,
+    root: &[String],
+    values: &[(Vec<String>, Value)],
+) -> Result<(), Error> {
+    let text = edits.text(file).unwrap_or_default();
+    let ranges = split_documents(&text);
+    let range = ranges.get(document).cloned().unwrap_or(0..text.len());
+    let mut doc = text[range.clone()].to_string();
+    for (path, value) in values {
+        let at: Vec<Seg> = root.iter().chain(path).map(|k| Seg::Key(k.clone())).collect();
+        doc = set_scalar(&doc, &at, value).ok_or_else(|| Error::NotEditable {
+            path: file.to_string(),
+            field: crate::yaml_edit::display(&at),
+        })?;
+    }
+    let text = format!("{}{}{}", &text[..range.start], doc, &text[range.end..]);
+    if edits.exists(file) {
+        edits.write(file, text);
+    } else {
+        edits.create(file, text);
+    }
     Ok(())
 }
 

@@ -37,6 +37,32 @@ pub(super) fn apply(
     namespace: &str,
     within: &[String],
 ) -> Result<(), Error> {
+    let promotion = source(edits, change, to)?;
+    let from = promotion.from.as_str();
+    let pairs = pairs(edits, change, from, to, namespace, within)?;
+    let every = change.target == EVERY;
+    let jobs: Vec<Job<'_>> = pairs
+        .into_iter()
+        .map(|(src, dst)| Job {
+            src,
+            dst,
+            envs: (from, to),
+            every,
+        })
+        .collect();
+    let same = promote_all(edits, out, &jobs, &promotion.fields)?;
+    if !same.is_empty() {
+        edits.notes.push(format!(
+            "already the same in {to} as in {from}, left as is: {}",
+            same.join("; ")
+        ));
+    }
+    Ok(())
+}
+
+/// The promotion of `change`, once its source is known to be another
+/// environment of the repository.
+fn source<'c>(edits: &Edits<'_>, change: &'c Change, to: &str) -> Result<&'c crate::spec::Promotion, Error> {
     let target = change.target.clone();
     let Some(promotion) = &change.promote else {
         return Err(Error::NotApplicable {
@@ -61,35 +87,30 @@ pub(super) fn apply(
             known: known.clone(),
         });
     }
-    let pairs = pairs(edits, change, from, to, namespace, within)?;
-    let every = change.target == EVERY;
+    Ok(promotion)
+}
+
+/// Promotes every job; what was already equal, or `NothingToPromote` when
+/// nothing differed at all.
+fn promote_all(
+    edits: &mut Edits<'_>,
+    out: &mut Outcome,
+    jobs: &[Job<'_>],
+    fields: &[Field],
+) -> Result<Vec<String>, Error> {
     // What differs before any edit: an `images:` entry written for one
     // workload may promote the next one too.
-    let differed: Vec<bool> = pairs
+    let differed: Vec<bool> = jobs
         .iter()
-        .map(|(src, dst)| {
-            let job = Job {
-                src,
-                dst,
-                envs: (from, to),
-                every,
-            };
-            differs(edits, &job, &promotion.fields)
-        })
+        .map(|job| differs(edits, job, fields))
         .collect::<Result<_, _>>()?;
     let mut same: Vec<String> = Vec::new();
     let mut promoted = 0;
     let mut entries: Vec<String> = Vec::new();
-    for ((src, dst), differed) in pairs.into_iter().zip(differed) {
+    for (job, differed) in jobs.iter().zip(differed) {
         let before = edits.written.clone();
-        let job = Job {
-            src,
-            dst,
-            envs: (from, to),
-            every,
-        };
         let mut equal = Vec::new();
-        let paths: Vec<String> = if one(edits, out, &job, &promotion.fields, &mut equal)? {
+        let paths: Vec<String> = if one(edits, out, job, fields, &mut equal)? {
             edits
                 .written
                 .iter()
@@ -99,8 +120,8 @@ pub(super) fn apply(
         } else if differed {
             edits.notes.push(format!(
                 "{}/{} is promoted by the same images: entry ({})",
-                dst.kind,
-                dst.name,
+                job.dst.kind,
+                job.dst.name,
                 entries.join(", ")
             ));
             entries.clone()
@@ -112,22 +133,17 @@ pub(super) fn apply(
         entries.extend(paths.iter().filter(|p| is_kustomization(p)).cloned());
         entries.sort();
         entries.dedup();
-        record(edits, out, dst, paths);
+        record(edits, out, job.dst, paths);
     }
     if promoted == 0 {
+        let (from, to) = jobs.first().map_or(("", ""), |j| j.envs);
         return Err(Error::NothingToPromote {
             from: from.to_string(),
             to: to.to_string(),
             same,
         });
     }
-    if !same.is_empty() {
-        edits.notes.push(format!(
-            "already the same in {to} as in {from}, left as is: {}",
-            same.join("; ")
-        ));
-    }
-    Ok(())
+    Ok(same)
 }
 
 /// Records what one workload's promotion did, with the environments its
@@ -354,30 +370,7 @@ fn images_entry(edits: &mut Edits<'_>, job: &Job<'_>, old: &str, new: &str) -> R
     let (from, to) = job.envs;
     let old_name = Image::parse(old).name.to_string();
     let Some((k, entry)) = own_entry(edits, &job.dst.path, to, &old_name) else {
-        let from_entry = own_entry(edits, &job.src.path, from, &old_name);
-        let overlay = overlay::overlay_for(edits, &job.dst.path, to);
-        let (Some(_), Some(k)) = (from_entry, overlay) else {
-            return Ok(false);
-        };
-        if !edits.inv.reach(&k).iter().all(|e| e == to)
-            || !shared_fairly(edits, job, &old_name, new)?.is_empty()
-        {
-            return Ok(false);
-        }
-        let image = Image::parse(new);
-        let mut item = format!("{{name: {}", json!(old_name));
-        if image.name != old_name {
-            item.push_str(&format!(", newName: {}", json!(image.name)));
-        }
-        if let Some(t) = image.tag {
-            item.push_str(&format!(", newTag: {}", json!(t)));
-        }
-        if let Some(d) = image.digest {
-            item.push_str(&format!(", digest: {}", json!(d)));
-        }
-        item.push('}');
-        edits.edit_kustomization(&k, "images", |text| crate::repo::wire::add_image(text, &item))?;
-        return Ok(true);
+        return add_entry(edits, job, &old_name, new);
     };
     let unfair = shared_fairly(edits, job, &old_name, new)?;
     if !unfair.is_empty() {
@@ -422,6 +415,35 @@ fn images_entry(edits: &mut Edits<'_>, job: &Job<'_>, old: &str, new: &str) -> R
         text = set_scalar(&text, &at(key), &value).ok_or_else(|| not_editable("not plain block YAML"))?;
     }
     edits.write(&k, text);
+    Ok(true)
+}
+
+/// Adds to the destination's own overlay the `images:` entry the source
+/// pins `new` with; false when the source has none or another workload of
+/// the destination would change with it.
+fn add_entry(edits: &mut Edits<'_>, job: &Job<'_>, old_name: &str, new: &str) -> Result<bool, Error> {
+    let (from, to) = job.envs;
+    let from_entry = own_entry(edits, &job.src.path, from, old_name);
+    let overlay = overlay::overlay_for(edits, &job.dst.path, to);
+    let (Some(_), Some(k)) = (from_entry, overlay) else {
+        return Ok(false);
+    };
+    if !edits.inv.reach(&k).iter().all(|e| e == to) || !shared_fairly(edits, job, old_name, new)?.is_empty() {
+        return Ok(false);
+    }
+    let image = Image::parse(new);
+    let mut item = format!("{{name: {}", json!(old_name));
+    if image.name != old_name {
+        item.push_str(&format!(", newName: {}", json!(image.name)));
+    }
+    if let Some(t) = image.tag {
+        item.push_str(&format!(", newTag: {}", json!(t)));
+    }
+    if let Some(d) = image.digest {
+        item.push_str(&format!(", digest: {}", json!(d)));
+    }
+    item.push('}');
+    edits.edit_kustomization(&k, "images", |text| crate::repo::wire::add_image(text, &item))?;
     Ok(true)
 }
 

@@ -159,12 +159,15 @@ fn environment(word: &str, known: &[String]) -> Option<String> {
     common.contains(&canonical).then(|| canonical.to_string())
 }
 
-fn read(
+/// An example that works, for messages.
+const EXAMPLE: &str = "promote checkout from staging to production";
+
+/// The environments a promotion copies from and to.
+fn direction(
     intent: &Intent,
     tokens: &[String],
     envs: &[(usize, String)],
-    workloads: &[String],
-) -> Result<Spec, Error> {
+) -> Result<(String, String), Error> {
     let before = |i: usize, set: &[&str]| i > 0 && set.contains(&tokens[i - 1].as_str());
     let to = envs
         .iter()
@@ -177,16 +180,25 @@ fn read(
         .or_else(|| envs.iter().find(|(i, _)| before(*i, &["in", "on"])))
         .or_else(|| envs.iter().find(|(_, e)| Some(e) != to.as_ref()))
         .map(|(_, e)| e.clone());
-    let mut understood: Vec<String> = Vec::new();
-    let example = "promote checkout from staging to production";
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(Error::NotUnderstood {
-            reason: format!("a promotion names the environment it copies from and the one it copies to, e.g. \"{example}\""),
+    match (from, to) {
+        (Some(from), Some(to)) => Ok((from, to)),
+        _ => Err(Error::NotUnderstood {
+            reason: format!(
+                "a promotion names the environment it copies from and the one it copies to, e.g. \"{EXAMPLE}\""
+            ),
             understood: envs.iter().map(|(_, e)| format!("environment: {e}")).collect(),
-        });
-    };
-    understood.push(format!("from: {from}"));
-    understood.push(format!("to: {to}"));
+        }),
+    }
+}
+
+/// The fields and workloads the other words name, and whether "all" or
+/// "everything" was said; any other word is refused.
+fn words(
+    tokens: &[String],
+    envs: &[(usize, String)],
+    workloads: &[String],
+    understood: &[String],
+) -> Result<(Vec<Field>, Vec<String>, bool), Error> {
     let mut fields: Vec<Field> = Vec::new();
     let mut targets: Vec<String> = Vec::new();
     let mut every = false;
@@ -205,11 +217,23 @@ fn read(
             targets.push(t.clone());
         } else {
             return Err(Error::NotUnderstood {
-                reason: format!("{t:?} was not understood in a promotion; say it as e.g. \"{example}\""),
-                understood,
+                reason: format!("{t:?} was not understood in a promotion; say it as e.g. \"{EXAMPLE}\""),
+                understood: understood.to_vec(),
             });
         }
     }
+    Ok((fields, targets, every))
+}
+
+fn read(
+    intent: &Intent,
+    tokens: &[String],
+    envs: &[(usize, String)],
+    workloads: &[String],
+) -> Result<Spec, Error> {
+    let (from, to) = direction(intent, tokens, envs)?;
+    let understood = vec![format!("from: {from}"), format!("to: {to}")];
+    let (mut fields, mut targets, every) = words(tokens, envs, workloads, &understood)?;
     let mut assumptions = Vec::new();
     if fields.is_empty() {
         // "everything" with no field named: every value a promotion copies.
