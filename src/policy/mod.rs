@@ -5,7 +5,8 @@
 //! kinds of policy make a [`PolicySet`]:
 //!
 //! - the built-in pack, Rego in `policies/` embedded in the binary
-//!   ([`PolicySet::builtin`]; rule table in `policies/README.md`);
+//!   ([`PolicySet::builtin`]; rule table in `policies/README.md`),
+//!   evaluated natively where that is exact (`native/`), by regorus otherwise;
 //! - the repo's own Rego, conftest style (`deny`/`violation` → error,
 //!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
 //! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
