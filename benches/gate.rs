@@ -5,7 +5,9 @@
 //! `gate/*` benchmark does what `gitintent validate` does after reading the
 //! file: parse once, schema validation, then the policies asked for (none, the
 //! built-in pack, or the 20 Kyverno policies of `benches/gate/kyverno-20.txt`).
-//! The `stage/*` benchmarks split that into its parts.
+//! The `stage/*` benchmarks split that into its parts. `*(Rego only)` runs
+//! the built-in pack through the interpreter alone (the native pack of
+//! `src/policy/native/` turned off): the figure before it, in the same run.
 //!
 //! Run with `cargo bench --bench gate`; figures and ratios go in BENCHMARKS.md.
 
@@ -67,17 +69,27 @@ fn gate(files: &[File], policies: Option<&PolicySet>) -> usize {
 fn bench(c: &mut Criterion) {
     let files = [stream()];
     let builtin = PolicySet::builtin().expect("built-in pack compiles");
+    let builtin_rego = builtin.clone().interpreted();
     let kyverno = kyverno();
     // Sanity: the input is what it claims to be, all valid, and the policies run.
     let report = Manifests::parse(&files).validate(&Options::default());
     assert_eq!(report.resources.len(), 2 * PAIRS);
     assert!(report.resources.iter().all(|r| r.status == Status::Valid));
     assert!(gate(&files, Some(&kyverno)) > 2 * PAIRS);
+    let parsed = Manifests::parse(&files);
+    assert_eq!(
+        builtin.check_parsed(&parsed, &Settings::default()),
+        builtin_rego.check_parsed(&parsed, &Settings::default()),
+        "the native and Rego packs agree"
+    );
 
     let mut group = c.benchmark_group("gate");
     group.sample_size(10);
     group.bench_function("schema-only", |b| b.iter(|| gate(&files, None)));
     group.bench_function("builtin-policies", |b| b.iter(|| gate(&files, Some(&builtin))));
+    group.bench_function("builtin-policies (Rego only)", |b| {
+        b.iter(|| gate(&files, Some(&builtin_rego)))
+    });
     group.bench_function("kyverno-20", |b| b.iter(|| gate(&files, Some(&kyverno))));
     group.finish();
 
@@ -91,6 +103,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("builtin-policies (parsed)", |b| {
         b.iter(|| builtin.check_parsed(&manifests, &settings))
+    });
+    group.bench_function("builtin-policies (parsed, Rego only)", |b| {
+        b.iter(|| builtin_rego.check_parsed(&manifests, &settings))
     });
     group.bench_function("kyverno-20 (parsed)", |b| {
         b.iter(|| kyverno.check_parsed(&manifests, &settings))

@@ -8,6 +8,9 @@
 #
 #   cargo build --release --locked
 #   benches/gate/process.sh [runs]        # default 10 runs; BIN=path/to/gitintent to override
+#   BEFORE=path/to/old/gitintent benches/gate/process.sh [runs]
+#                                         # adds builtin-before: --builtin-policies with that binary,
+#                                         # interleaved with the others (before/after in one run)
 set -euo pipefail
 # With RUST_BACKTRACE set, every error regorus creates and discards while it
 # evaluates captures a backtrace (2-3x slower policies): measure without.
@@ -30,10 +33,15 @@ grep -v '^#' "$here/kyverno-20.txt" | while read -r p; do
 done
 
 names=(schema-only builtin-policies kyverno-20)
+if [ -n "${BEFORE:-}" ]; then
+  [ -x "$BEFORE" ] || { echo "no binary at $BEFORE" >&2; exit 2; }
+  names+=(builtin-before)
+fi
 run() {
   case $1 in
     schema-only) "$bin" validate "$work/input.yaml" ;;
     builtin-policies) "$bin" validate --builtin-policies "$work/input.yaml" ;;
+    builtin-before) "$BEFORE" validate --builtin-policies "$work/input.yaml" ;;
     kyverno-20) "$bin" validate --policy "$work/policies" "$work/input.yaml" ;;
   esac > /dev/null 2>&1 || true
 }

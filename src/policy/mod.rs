@@ -5,7 +5,8 @@
 //! kinds of policy make a [`PolicySet`]:
 //!
 //! - the built-in pack, Rego in `policies/` embedded in the binary
-//!   ([`PolicySet::builtin`]; rule table in `policies/README.md`);
+//!   ([`PolicySet::builtin`]; rule table in `policies/README.md`),
+//!   evaluated natively where that is exact (`native/`), by regorus otherwise;
 //! - the repo's own Rego, conftest style (`deny`/`violation` → error,
 //!   `warn` → warning, packages `main` or [`Settings::namespaces`]);
 //! - the repo's Kyverno `ClusterPolicy`/`Policy` documents with
@@ -37,6 +38,7 @@ mod builtin;
 mod cel;
 mod gatekeeper;
 mod kyverno;
+mod native;
 mod rego;
 mod reported;
 mod source;
@@ -133,6 +135,8 @@ pub struct PolicySet {
     cel: Arc<self::cel::Cel>,
     /// Findings about the policies themselves: what is not evaluated, notes.
     reported: Arc<Vec<Finding>>,
+    /// The built-in pack runs natively where that is exact (`native/`).
+    native: bool,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -158,6 +162,18 @@ impl PolicySet {
             gatekeeper: Arc::new(gatekeeper::Gatekeeper::default()),
             cel: Arc::new(self::cel::Cel::default()),
             reported: Arc::new(Vec::new()),
+            native: true,
+        }
+    }
+
+    /// The same set with the built-in pack always evaluated by the Rego
+    /// interpreter, never natively: the reference the differential tests
+    /// (`tests/policy_batch.rs`) and the `gate` bench compare against.
+    #[doc(hidden)]
+    pub fn interpreted(self) -> PolicySet {
+        PolicySet {
+            native: false,
+            ..self
         }
     }
 
@@ -301,7 +317,9 @@ impl PolicySet {
         for (file, doc) in docs {
             expand(*file, doc, &mut resources);
         }
-        let data = rego::batch_data(&batch_data(&resources, settings));
+        let facts = batch_data(&resources, settings);
+        let data = rego::batch_data(&facts);
+        let native_facts = self.native.then(|| native::Facts::new(settings, &facts));
         let repo_packages: Vec<String> = self
             .repo
             .packages()
@@ -335,19 +353,19 @@ impl PolicySet {
         let check_run = |run: &[(Option<&str>, &serde_json::Value)]| -> Vec<Finding> {
             let mut builtin = self
                 .builtin
-                .as_ref()
-                .map(|b| (b.session(&data), b.packages().to_vec()));
+                .as_deref()
+                .map(|rego| native::Pack::new(rego, &data, native_facts.as_ref()));
             let mut repo = (!self.repo.is_empty()).then(|| (self.repo.session(&data), repo_packages.clone()));
             let mut gatekeeper = self.gatekeeper.session(&gatekeeper_data);
             let mut findings = Vec::new();
             for (file, doc) in run {
                 let name = resource_name(doc);
                 let mut hits = Vec::new();
-                if builtin.is_some() || repo.is_some() {
-                    let input = rego::input(doc);
-                    for (session, packages) in builtin.iter_mut().chain(repo.iter_mut()) {
-                        hits.extend(session.eval(input.clone(), packages));
-                    }
+                if let Some(pack) = builtin.as_mut() {
+                    hits.extend(pack.eval(doc));
+                }
+                if let Some((session, packages)) = repo.as_mut() {
+                    hits.extend(session.eval(rego::input(doc), packages));
                 }
                 hits.extend(self.kyverno_hits(&kyverno_index, doc));
                 hits.extend(gatekeeper.check(doc));
@@ -385,6 +403,23 @@ impl PolicySet {
             .flat_map(|(_, policy)| policy.check_target(&target))
             .collect()
     }
+}
+
+/// How many resources of `docs` (after `List` expansion) the built-in pack
+/// cannot evaluate natively, so that the Rego interpreter does: for the
+/// differential tests, which must not compare two interpreter runs.
+#[doc(hidden)]
+pub fn native_fallbacks(docs: &[&serde_json::Value], settings: &Settings) -> usize {
+    let mut resources = Vec::new();
+    for doc in docs {
+        expand(None, doc, &mut resources);
+    }
+    let facts = batch_data(&resources, settings);
+    let facts = native::Facts::new(settings, &facts);
+    resources
+        .iter()
+        .filter(|(_, doc)| native::eval(doc, &facts).is_err())
+        .count()
 }
 
 /// Fewest resources worth a thread of their own: below this, spawning and
