@@ -321,6 +321,8 @@ impl Options {
                     protocol: Protocol::Tcp,
                 }],
                 cluster_ip: None,
+                selector: Vec::new(),
+                external_name: None,
             });
         }
         Ok(())
