@@ -243,6 +243,8 @@ pub fn ingress(
 }
 
 #[cfg(test)]
+mod kinds_tests;
+#[cfg(test)]
 mod options_tests;
 #[cfg(test)]
 mod tests;

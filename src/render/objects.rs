@@ -31,20 +31,14 @@ pub(super) fn objects(comp: &Component, findings: &mut Vec<Finding>) -> Value {
         .storage_classes
         .iter()
         .map(|sc| {
-            let mut v = json!({"name": sc.name, "provisioner": sc.provisioner});
-            if !sc.parameters.is_empty() {
-                v["parameters"] = Value::Object(map(&sc.parameters));
-            }
-            if let Some(r) = sc.reclaim_policy {
-                v["reclaimPolicy"] = json!(r.as_k8s());
-            }
-            if let Some(b) = sc.volume_binding_mode {
-                v["volumeBindingMode"] = json!(b.as_k8s());
-            }
-            if let Some(a) = sc.allow_volume_expansion {
-                v["allowVolumeExpansion"] = json!(a);
-            }
-            v
+            json!({
+                "name": sc.name,
+                "provisioner": sc.provisioner,
+                "parameters": (!sc.parameters.is_empty()).then(|| map(&sc.parameters)),
+                "reclaimPolicy": sc.reclaim_policy.map(|r| r.as_k8s()),
+                "volumeBindingMode": sc.volume_binding_mode.map(|b| b.as_k8s()),
+                "allowVolumeExpansion": sc.allow_volume_expansion,
+            })
         })
         .collect();
     json!({

@@ -246,3 +246,81 @@ fn kind_options(c: &mut Checker, at: &str, comp: &Component, kind: KindChoice) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::*;
+
+    fn problems(spec: Spec) -> String {
+        let mut spec = spec;
+        match spec.normalize() {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn kinds_take_only_the_options_that_fit_them() {
+        let bad_pod = Spec::test(Archetype::Worker).with(|c| {
+            c.image = Some("acme/w:1".into());
+            c.replicas = Some(3);
+            c.workload = Some(WorkloadOptions {
+                kind: Some(KindChoice::Pod),
+                strategy: Some(Strategy::Recreate),
+                max_surge: Some("lots".into()),
+                ..Default::default()
+            });
+        });
+        let found = problems(bad_pod);
+        for expected in ["/replicas", "/workload/strategy", "/workload/max_surge"] {
+            assert!(found.contains(expected), "{expected} in {found}");
+        }
+        let redis_pod = Spec::test(Archetype::Redis).with(|c| {
+            c.workload = Some(WorkloadOptions {
+                kind: Some(KindChoice::Pod),
+                ..Default::default()
+            });
+        });
+        assert!(problems(redis_pod).contains("/workload/kind"));
+        let restart = Spec::test(Archetype::Worker).with(|c| {
+            c.image = Some("acme/w:1".into());
+            c.workload = Some(WorkloadOptions {
+                restart_policy: Some(PodRestartPolicy::Never),
+                ..Default::default()
+            });
+        });
+        assert!(problems(restart).contains("/workload/restart_policy"));
+    }
+
+    #[test]
+    fn no_workload_needs_something_to_render_and_runs_no_container() {
+        let empty = Spec::test(Archetype::WebService).with(|c| {
+            c.workload = Some(WorkloadOptions {
+                kind: Some(KindChoice::None),
+                ..Default::default()
+            });
+        });
+        let found = problems(empty.clone());
+        assert!(found.contains("/workload/kind"), "{found}");
+        assert!(!found.contains("/image"), "no image is needed: {found}");
+        let with_image = empty.with(|c| {
+            c.image = Some("acme/w:1".into());
+            c.objects = Some(Objects {
+                config_maps: vec![ConfigMapObject {
+                    name: "cfg".into(),
+                    data: vec![ConfigEntry {
+                        key: "db-password".into(),
+                        value: "x".into(),
+                    }],
+                }],
+                ..Default::default()
+            });
+        });
+        let found = problems(with_image);
+        assert!(found.contains("/components/0/image"), "{found}");
+        assert!(
+            found.contains("config_maps/0/data/0/key") && found.contains("Secret"),
+            "{found}"
+        );
+    }
+}
