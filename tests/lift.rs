@@ -172,6 +172,23 @@ const STRIPS: &[(&str, Strip)] = &[
             p.env_from.clear();
         }
     }),
+    ("probes", |c| c.probes = None),
+    ("rollout", |c| {
+        if let Some(w) = &mut c.workload {
+            *w = gitintent::spec::WorkloadOptions {
+                kind: w.kind,
+                restart_policy: w.restart_policy,
+                ..Default::default()
+            };
+        }
+    }),
+    ("affinity and spread", |c| {
+        if let Some(p) = &mut c.pod {
+            p.pod_affinity.clear();
+            p.topology_spread.clear();
+        }
+    }),
+    ("objects", |c| c.objects = None),
 ];
 
 #[test]

@@ -12,8 +12,8 @@ use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
 use super::{
-    access, credentials, day2, guard, leftover, naming, network, options, scaling, schedule, scope, sizing,
-    spell, verbs, wiring,
+    access, credentials, day2, guard, kinds, leftover, naming, network, options, scaling, schedule, scope,
+    sizing, spell, verbs, wiring,
 };
 use crate::intent::Intent;
 use crate::plan::Error;
@@ -113,6 +113,12 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
                 understood: seen,
             });
         }
+        if options.selects() && d.image.is_none() {
+            // A Service over existing pods runs no image: the component is
+            // rebuilt without one by `Options::apply`; this only lets the
+            // draft build.
+            d.image = Some("none:0".to_string());
+        }
         let mut c = draft::build(d).map_err(|e| with_context(e, &understood))?;
         access::finish(d, &mut c, &allowed);
         let prefix = |s: &String| {
@@ -144,6 +150,7 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         ));
         ns
     });
+    let option_words = options.understood.clone();
     if !options.is_empty() {
         if components.len() != 1 {
             return Err(Error::NotUnderstood {
@@ -154,6 +161,10 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         }
         options.apply(&mut components[0])?;
     }
+    let mut seen = understood.clone();
+    seen.extend(option_words);
+    kind_of(&rest, &mut components, &mut seen);
+    kinds::check(&rest, &components, &seen)?;
     let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
     let mut spec = Spec {
         environment,
@@ -176,6 +187,22 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         ));
     }
     Ok(spec)
+}
+
+/// "a pod", "a ReplicaSet": the kind of the one generic workload the text asks for.
+fn kind_of(rest: &str, components: &mut [crate::spec::Component], understood: &mut Vec<String>) {
+    let Some(kind) = kinds::read(rest) else {
+        return;
+    };
+    if let [c] = components {
+        if c.archetype.workload() == crate::spec::WorkloadKind::Deployment {
+            c.workload = Some(crate::spec::WorkloadOptions {
+                kind: Some(kind),
+                ..Default::default()
+            });
+            understood.push(format!("kind: {kind:?}"));
+        }
+    }
 }
 
 /// Data stores asked for with several members or failover: Redis and
