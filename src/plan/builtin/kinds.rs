@@ -209,6 +209,19 @@ mod tests {
         assert_eq!(svc.selector[0].value, "kafka");
         assert_eq!(svc.ports.len(), 1);
         assert_eq!(svc.kind, crate::spec::ServiceType::NodePort);
+        assert!(
+            spec.assumptions.iter().all(|a| !a.contains("image")),
+            "{:?}",
+            spec.assumptions
+        );
+        let spec =
+            plan("a service named frontend on port 80 for the pods labelled app=guestbook in dev").unwrap();
+        assert!(
+            spec.assumptions.iter().all(|a| !a.contains("none:0")),
+            "{:?}",
+            spec.assumptions
+        );
+        assert!(spec.components[0].image.is_none());
         let spec = plan("create a bare pod running nginx:1.25 in dev").unwrap();
         assert_eq!(spec.components[0].workload_kind(), Some(WorkloadKind::Pod));
         assert!(spec.unsupported.is_empty(), "{:?}", spec.unsupported);

@@ -19,6 +19,9 @@ use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
 
+/// The image a Service over existing pods is drafted with, never planned.
+const NO_IMAGE: &str = "none:0";
+
 /// Assumptions and questions a spec may carry (see `spec::check`).
 const MAX_NOTES: usize = 30;
 
@@ -113,13 +116,19 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
                 understood: seen,
             });
         }
-        if options.selects() && d.image.is_none() {
+        let placeholder =
+            options.selects() && d.image.is_none() && d.archetype.is_some_and(|a| a.is_generic());
+        if placeholder {
             // A Service over existing pods runs no image: the component is
             // rebuilt without one by `Options::apply`; this only lets the
-            // draft build.
-            d.image = Some("none:0".to_string());
+            // draft build, and no note may mention it.
+            d.image = Some(NO_IMAGE.to_string());
         }
         let mut c = draft::build(d).map_err(|e| with_context(e, &understood))?;
+        if options.selects() {
+            d.assumptions
+                .retain(|a| !a.contains(NO_IMAGE) && !a.contains("image"));
+        }
         access::finish(d, &mut c, &allowed);
         let prefix = |s: &String| {
             if many {
