@@ -24,6 +24,7 @@ mod serve_process;
 mod serve_slack;
 mod slack;
 mod snapshots;
+mod spec_kinds;
 mod stores;
 mod threats;
 mod truthful;

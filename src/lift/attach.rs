@@ -7,10 +7,12 @@ use serde_json::{json, Map, Value};
 
 use super::tree::Tree;
 use super::{whole, Draft, Resource};
-use crate::spec::{Autoscaling, HighAvailability, Protocol, ServiceOptions, ServicePort, ServiceType};
+use crate::spec::{
+    Autoscaling, HighAvailability, KeyValue, Protocol, ServiceOptions, ServicePort, ServiceType,
+};
 
 /// Folds what belongs to a draft into it; marks the rest unsupported.
-pub(super) fn fold(resources: &mut [Resource], trees: &mut [Option<Tree>], drafts: &mut [Draft]) {
+pub(super) fn fold(resources: &mut [Resource], trees: &mut [Option<Tree>], drafts: &mut Vec<Draft>) {
     let owner_of = |drafts: &[Draft], i: usize| drafts.iter().position(|d| d.index == i);
     for i in 0..resources.len() {
         if owner_of(drafts, i).is_some() || !resources[i].unsupported.is_empty() {
@@ -19,7 +21,8 @@ pub(super) fn fold(resources: &mut [Resource], trees: &mut [Option<Tree>], draft
         let Some(t) = trees[i].as_mut() else { continue };
         let kind = t.get("/kind").and_then(Value::as_str).unwrap_or("").to_string();
         let folded = match kind.as_str() {
-            "Service" => service(t, drafts),
+            "Service" => service(t, drafts, i),
+            "ConfigMap" | "PersistentVolume" | "StorageClass" => super::objects::fold(t, &kind, drafts, i),
             "HorizontalPodAutoscaler" => hpa(t, drafts),
             "PodDisruptionBudget" => pdb(t, drafts),
             "ServiceAccount" => service_account(t, drafts),
@@ -69,7 +72,7 @@ fn selects(selector: &Map<String, Value>, labels: &Map<String, Value>) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-fn service(t: &mut Tree, drafts: &mut [Draft]) -> Result<usize, String> {
+fn service(t: &mut Tree, drafts: &mut Vec<Draft>, index: usize) -> Result<usize, String> {
     if t.get("/apiVersion").and_then(Value::as_str) != Some("v1") {
         return Err("not a v1 Service".into());
     }
@@ -78,10 +81,9 @@ fn service(t: &mut Tree, drafts: &mut [Draft]) -> Result<usize, String> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let d = drafts
+    let owner = drafts
         .iter()
-        .position(|d| selects(&selector, &d.pod_labels) && d.component.service.is_none())
-        .ok_or("a Service over pods no lifted workload runs (or a second Service for one workload)")?;
+        .position(|d| selects(&selector, &d.pod_labels) && d.component.service.is_none());
     let kind = match (
         t.get("/spec/type").and_then(Value::as_str),
         t.get("/spec/clusterIP").and_then(Value::as_str),
@@ -90,8 +92,10 @@ fn service(t: &mut Tree, drafts: &mut [Draft]) -> Result<usize, String> {
         (None | Some("ClusterIP"), _) => ServiceType::ClusterIp,
         (Some("NodePort"), _) => ServiceType::NodePort,
         (Some("LoadBalancer"), _) => ServiceType::LoadBalancer,
+        (Some("ExternalName"), _) => ServiceType::ExternalName,
         (Some(other), _) => return Err(format!("a Service of type {other} is not in the spec")),
     };
+    let external = kind == ServiceType::ExternalName;
     let mut ports = Vec::new();
     for i in 0..t.len("/spec/ports") {
         let Some(p) = port(t, &format!("/spec/ports/{i}"), kind) else {
@@ -99,9 +103,33 @@ fn service(t: &mut Tree, drafts: &mut [Draft]) -> Result<usize, String> {
         };
         ports.push(p);
     }
-    if ports.is_empty() {
+    if ports.is_empty() && !external {
         return Err("a Service without ports".into());
     }
+    let selected = drafts.iter().any(|d| selects(&selector, &d.pod_labels));
+    let d = match owner {
+        Some(d) if !external => d,
+        None if selected => return Err("a second Service over one workload's pods".into()),
+        _ if selector.is_empty() && !external => {
+            return Err("a Service without a selector (endpoints managed by hand) is not in the spec".into())
+        }
+        _ => {
+            let labels = selector
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str().map(|v| KeyValue {
+                        key: k.clone(),
+                        value: v.to_string(),
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or("a Service selector with a value that is not text")?;
+            super::objects::standalone(t, drafts, index, "Service");
+            let last = drafts.len() - 1;
+            drafts[last].selector = labels;
+            last
+        }
+    };
     take_meta(t);
     t.take("/spec/selector");
     t.take_if("/spec/type", &json!(kind.as_k8s()));
@@ -112,11 +140,19 @@ fn service(t: &mut Tree, drafts: &mut [Draft]) -> Result<usize, String> {
         }
         _ => t.string("/spec/clusterIP"),
     };
+    let external_name = if external {
+        t.string("/spec/externalName")
+    } else {
+        None
+    };
+    let selector = std::mem::take(&mut drafts[d].selector);
     let comp = &mut drafts[d].component;
     comp.service = Some(ServiceOptions {
         kind,
         ports,
         cluster_ip,
+        selector,
+        external_name,
     });
     if comp.archetype == crate::spec::Archetype::Worker {
         comp.archetype = crate::spec::Archetype::WebService;

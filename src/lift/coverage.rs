@@ -131,7 +131,7 @@ fn aside(path: &str, key: &str) -> bool {
             key,
             "name" | "namespace" | "labels" | "annotations" | "generateName"
         ))
-        || (path.ends_with("/selector") && key == "matchLabels")
+        || ((path.ends_with("/selector") || path.ends_with("/labelSelector")) && key == "matchLabels")
         || (path == "/spec" && key == "selector" && !path.contains("template"))
         || (path.ends_with("/containers/0") && key == "name")
         || (path.ends_with("/spec") && matches!(key, "serviceAccountName" | "serviceAccount" | "serviceName"))

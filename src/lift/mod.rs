@@ -16,8 +16,11 @@
 
 mod attach;
 mod coverage;
+mod objects;
 mod pod;
+mod probe;
 mod read;
+mod spread;
 mod tree;
 mod workload;
 
@@ -98,6 +101,8 @@ pub(crate) struct Draft {
     /// The workload's kind and original name.
     pub(crate) kind: String,
     pub(crate) name: String,
+    /// Without a workload: the labels its Service selects.
+    pub(crate) selector: Vec<crate::spec::KeyValue>,
 }
 
 /// Lifts parsed documents (each with the file it came from) into a spec.

@@ -2,17 +2,18 @@
 //! and volume fields. A field is taken only when the templates render it
 //! back with the same value; anything else stays for `unsupported`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::tree::Tree;
 use crate::spec::{
-    Component, ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, EnvVar, HealthCheck, HostAlias, KeyValue,
-    NodeRequirement, PodOptions, Port, PullPolicy, Quantities, Resources, RestartPolicy, SecretRef,
-    SelectorOperator, TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
+    Component, ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, EnvVar, HostAlias, KeyValue, NodeRequirement,
+    PodOptions, Port, PullPolicy, Quantities, Resources, RestartPolicy, SecretRef, SelectorOperator,
+    TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
 };
 
 /// Lifts the pod spec at `at` into `comp`.
-pub(super) fn lift(t: &mut Tree, at: &str, comp: &mut Component) {
+/// `pod_labels`: the pod's own labels, which an empty selector stands for.
+pub(super) fn lift(t: &mut Tree, at: &str, pod_labels: &Map<String, Value>, comp: &mut Component) {
     let c = format!("{at}/containers/0");
     let mut pod = PodOptions::default();
     let image = t
@@ -33,12 +34,13 @@ pub(super) fn lift(t: &mut Tree, at: &str, comp: &mut Component) {
         comp.archetype,
         crate::spec::Archetype::Job | crate::spec::Archetype::CronJob
     ) {
-        comp.health_check = probes(t, &c);
+        comp.probes = super::probe::lift(t, &c);
     }
     security(t, at, &c, comp);
     batch_restart(t, at, comp);
     t.take_if(&format!("{at}/automountServiceAccountToken"), &json!(false));
     scheduling(t, at, &mut pod);
+    super::spread::lift(t, at, pod_labels, &mut pod);
     extras(t, at, &c, &mut pod);
     volumes(t, at, &c, &mut pod);
     if pod != PodOptions::default() {
@@ -182,47 +184,6 @@ fn resources(t: &mut Tree, c: &str) -> Option<Resources> {
         }
     }
     (r.requests != Quantities::default() || r.limits != Quantities::default()).then_some(r)
-}
-
-/// Readiness and liveness as one health check, with the timings the
-/// templates render taken when they match.
-fn probes(t: &mut Tree, c: &str) -> Option<HealthCheck> {
-    let mut found: Option<HealthCheck> = None;
-    for (probe, delay, period) in [("readinessProbe", 5, 10), ("livenessProbe", 10, 20)] {
-        let at = format!("{c}/{probe}");
-        let action = if t.get(&format!("{at}/httpGet")).is_some() {
-            let port = t.get(&format!("{at}/httpGet/port")).and_then(Value::as_u64);
-            let path = t.get(&format!("{at}/httpGet/path")).and_then(Value::as_str);
-            port.zip(path).map(|(port, path)| (Some(path.to_string()), port))
-        } else {
-            t.get(&format!("{at}/tcpSocket/port"))
-                .and_then(Value::as_u64)
-                .map(|port| (None, port))
-        };
-        let Some((path, port)) = action else { continue };
-        let check = HealthCheck {
-            path,
-            port: u32::try_from(port).ok(),
-        };
-        if found.as_ref().is_some_and(|f| *f != check) {
-            continue;
-        }
-        let kind = if check.path.is_some() {
-            "httpGet"
-        } else {
-            "tcpSocket"
-        };
-        t.take(&format!("{at}/{kind}/port"));
-        t.take(&format!("{at}/{kind}/path"));
-        t.take_if(&format!("{at}/{kind}/scheme"), &json!("HTTP"));
-        t.take_if(&format!("{at}/initialDelaySeconds"), &json!(delay));
-        t.take_if(&format!("{at}/periodSeconds"), &json!(period));
-        if probe == "livenessProbe" {
-            t.take_if(&format!("{at}/failureThreshold"), &json!(3));
-        }
-        found = Some(check);
-    }
-    found
 }
 
 /// The secure defaults the templates always render, taken when equal.

@@ -65,13 +65,15 @@ fn a_deployment_with_its_service_lifts_and_every_loss_is_listed() {
         .collect();
     assert_eq!(
         paths,
-        [
-            (
-                "Deployment/web",
-                "/spec/template/spec/containers/0/securityContext"
-            ),
-            ("ConfigMap/app-config", ""),
-        ]
+        [(
+            "Deployment/web",
+            "/spec/template/spec/containers/0/securityContext"
+        )]
+    );
+    let config = &c.objects.as_ref().unwrap().config_maps[0];
+    assert_eq!(
+        (config.name.as_str(), config.data[0].key.as_str()),
+        ("app-config", "level")
     );
     let cov = coverage(&lifted);
     assert!(cov.unlisted().is_empty(), "{:#?}", cov.unlisted());
@@ -85,7 +87,7 @@ fn a_deployment_with_its_service_lifts_and_every_loss_is_listed() {
         [
             ("Deployment/web", false),
             ("Service/web", true),
-            ("ConfigMap/app-config", false)
+            ("ConfigMap/app-config", true)
         ]
     );
 }
@@ -99,7 +101,7 @@ fn a_lifted_spec_passes_the_model_checker_after_serialising() {
 }
 
 #[test]
-fn a_generic_statefulset_and_a_bare_pod_are_unsupported_as_a_whole() {
+fn a_generic_statefulset_is_unsupported_as_a_whole_and_a_bare_pod_is_a_pod() {
     let text = r#"
 apiVersion: apps/v1
 kind: StatefulSet
@@ -112,14 +114,93 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: p}
-spec: {containers: [{name: c, image: busybox:1.36}]}
+metadata: {name: p, labels: {app: p}}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: "busybox:1.36", command: [sleep, "3600"]}]
 "#;
     let lifted = lift(&docs(text), "dev");
-    assert!(lifted.spec.components.is_empty());
-    assert_eq!(lifted.unsupported.len(), 2);
-    assert!(lifted.unsupported.iter().all(|u| u.path.is_empty()));
+    assert_eq!(lifted.unsupported.len(), 1);
+    assert_eq!(
+        (
+            lifted.unsupported[0].resource.as_str(),
+            lifted.unsupported[0].path.as_str()
+        ),
+        ("StatefulSet/thing", "")
+    );
+    let pod = &lifted.spec.components[0];
+    let w = pod.workload.as_ref().unwrap();
+    assert_eq!(w.kind, Some(crate::spec::KindChoice::Pod));
+    assert_eq!(w.restart_policy, Some(crate::spec::PodRestartPolicy::Never));
     let cov = coverage(&lifted);
-    assert_eq!(cov.covered(), 0);
+    assert_eq!(cov.covered(), 1, "{cov:#?}");
     assert!(cov.unlisted().is_empty());
+}
+
+#[test]
+fn a_service_over_pods_of_no_lifted_workload_is_a_component_without_one() {
+    let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: redis-master}
+spec:
+  selector: {app: redis, role: master}
+  ports: [{port: 6379, targetPort: 6379}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {type: ExternalName, externalName: db.example.com}
+"#;
+    let lifted = lift(&docs(text), "dev");
+    assert!(lifted.unsupported.is_empty(), "{:#?}", lifted.unsupported);
+    let svc = lifted.spec.components[0].service.as_ref().unwrap();
+    assert_eq!(svc.selector.len(), 2);
+    assert!(lifted.spec.components.iter().all(|c| c.has_no_workload()));
+    let external = lifted.spec.components[1].service.as_ref().unwrap();
+    assert_eq!(external.external_name.as_deref(), Some("db.example.com"));
+    let cov = coverage(&lifted);
+    assert_eq!(cov.covered(), 2, "{cov:#?}");
+}
+
+#[test]
+fn probes_rollout_and_anti_affinity_round_trip() {
+    let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: backend}
+spec:
+  minReadySeconds: 3
+  progressDeadlineSeconds: 60
+  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: "50%"}}
+  selector: {matchLabels: {app: backend}}
+  template:
+    metadata: {labels: {app: backend}}
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - {labelSelector: {matchLabels: {app: backend}}, topologyKey: kubernetes.io/hostname}
+      topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: backend}}}
+      containers:
+        - name: backend
+          image: acme/backend:1.0
+          ports: [{name: http, containerPort: 9898}]
+          livenessProbe: {exec: {command: [podcli, check]}, initialDelaySeconds: 5, timeoutSeconds: 5}
+          readinessProbe: {httpGet: {path: /readyz, port: http}, periodSeconds: 3}
+"#;
+    let lifted = lift(&docs(text), "dev");
+    assert!(lifted.unsupported.is_empty(), "{:#?}", lifted.unsupported);
+    let c = &lifted.spec.components[0];
+    let w = c.workload.as_ref().unwrap();
+    assert_eq!(w.max_surge.as_deref(), Some("50%"));
+    assert_eq!(w.max_unavailable.as_deref(), Some("0"));
+    let probes = c.probes.as_ref().unwrap();
+    assert_eq!(probes.liveness.as_ref().unwrap().command, ["podcli", "check"]);
+    assert_eq!(probes.readiness.as_ref().unwrap().port.as_deref(), Some("http"));
+    let pod = c.pod.as_ref().unwrap();
+    assert!(pod.pod_affinity[0].match_labels.is_empty(), "own pods");
+    let cov = coverage(&lifted);
+    assert_eq!(cov.covered(), 1, "{cov:#?}");
 }

@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 
 use super::tree::Tree;
 use super::Draft;
-use crate::spec::{Archetype, BatchOptions, Component, ConcurrencyPolicy};
+use crate::spec::{
+    Archetype, BatchOptions, Component, ConcurrencyPolicy, KindChoice, PodRestartPolicy, Strategy,
+    WorkloadOptions,
+};
 
 /// Data-store archetypes recognised from a StatefulSet's image.
 const STORES: &[(&str, Archetype)] = &[
@@ -36,14 +39,19 @@ pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> 
     let pod_at = match (kind.as_str(), api.as_str()) {
         ("Deployment" | "StatefulSet" | "DaemonSet", "apps/v1") | ("Job", "batch/v1") => "/spec/template",
         ("CronJob", "batch/v1") => "/spec/jobTemplate/spec/template",
-        ("Pod" | "ReplicaSet", _) => {
-            return Err(format!(
-                "a bare {kind} is not in the spec (a Deployment or Job is)"
-            ))
-        }
-        ("Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob", _) => {
-            return Err(format!("{api} is not a served version of {kind}"))
-        }
+        ("ReplicaSet", "apps/v1") | ("ReplicationController", "v1") => "/spec/template",
+        ("Pod", "v1") => "",
+        (
+            "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "ReplicaSet"
+            | "ReplicationController"
+            | "Pod",
+            _,
+        ) => return Err(format!("{api} is not a served version of {kind}")),
         _ => return Ok(None),
     };
     let name = t
@@ -61,13 +69,22 @@ pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> 
         &image,
         t.len(&format!("{pod_at}/spec/containers/0/ports")) > 0,
     )?;
+    let pod_labels = t
+        .get(&format!("{pod_at}/metadata/labels"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     take_names(t, pod_at);
     let comp_name = crate::spec::sanitize_name(&name).unwrap_or(name.clone());
     let mut comp = Component::new(&comp_name, archetype);
-    if matches!(kind.as_str(), "Deployment" | "StatefulSet") {
+    if matches!(
+        kind.as_str(),
+        "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController"
+    ) {
         comp.replicas = t.number("/spec/replicas");
-        t.take_if("/spec/revisionHistoryLimit", &json!(5));
     }
+    let w = rollout(t, &kind);
+    comp.workload = (w != WorkloadOptions::default()).then_some(w);
     match kind.as_str() {
         "Job" => comp.batch = Some(job(t, "/spec")),
         "CronJob" => {
@@ -79,27 +96,24 @@ pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> 
         _ => {}
     }
     comp.batch = comp.batch.filter(|b| *b != BatchOptions::default());
-    let pod_labels = t
-        .get(&format!("{pod_at}/metadata/labels"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
     t.take(&format!("{pod_at}/metadata/labels"));
     t.take(&format!("{pod_at}/metadata/annotations"));
-    super::pod::lift(t, &format!("{pod_at}/spec"), &mut comp);
+    t.take(&format!("{pod_at}/metadata/name"));
+    super::pod::lift(t, &format!("{pod_at}/spec"), &pod_labels, &mut comp);
     Ok(Some(Draft {
         component: comp,
         index,
         pod_labels,
         kind,
         name,
+        selector: Vec::new(),
     }))
 }
 
 fn archetype(kind: &str, image: &str, has_ports: bool) -> Result<Archetype, String> {
     Ok(match kind {
-        "Deployment" if has_ports => Archetype::WebService,
-        "Deployment" => Archetype::Worker,
+        "Deployment" | "Pod" | "ReplicaSet" | "ReplicationController" if has_ports => Archetype::WebService,
+        "Deployment" | "Pod" | "ReplicaSet" | "ReplicationController" => Archetype::Worker,
         "DaemonSet" => Archetype::Daemon,
         "Job" => Archetype::Job,
         "CronJob" => Archetype::CronJob,
@@ -129,6 +143,9 @@ fn take_names(t: &mut Tree, pod_at: &str) {
         t.take(p);
     }
     t.take("/spec/selector/matchLabels");
+    if t.get("/kind") == Some(&json!("ReplicationController")) {
+        t.take("/spec/selector");
+    }
     if t.get("/spec/selector")
         .and_then(Value::as_object)
         .is_some_and(|m| m.is_empty())
@@ -179,4 +196,72 @@ fn cron_rest(t: &mut Tree, b: &mut BatchOptions) {
     b.suspend = t.take_if("/spec/suspend", &json!(true));
     t.take("/spec/jobTemplate/metadata/labels");
     t.take("/spec/jobTemplate/metadata/annotations");
+}
+
+/// The kind when it is not the archetype's, a bare pod's restart policy,
+/// and a Deployment's rollout.
+fn rollout(t: &mut Tree, kind: &str) -> WorkloadOptions {
+    let mut w = WorkloadOptions {
+        kind: match kind {
+            "Pod" => Some(KindChoice::Pod),
+            "ReplicaSet" => Some(KindChoice::ReplicaSet),
+            "ReplicationController" => Some(KindChoice::ReplicationController),
+            _ => None,
+        },
+        ..Default::default()
+    };
+    if kind == "Pod" {
+        w.restart_policy = match t.get("/spec/restartPolicy").and_then(Value::as_str) {
+            Some("OnFailure") => Some(PodRestartPolicy::OnFailure),
+            Some("Never") => Some(PodRestartPolicy::Never),
+            _ => None,
+        };
+        if w.restart_policy.is_some() || t.get("/spec/restartPolicy") == Some(&json!("Always")) {
+            t.take("/spec/restartPolicy");
+        }
+    }
+    if matches!(kind, "Deployment" | "ReplicaSet" | "ReplicationController") {
+        w.min_ready_seconds = t.number("/spec/minReadySeconds");
+    }
+    if kind != "Deployment" {
+        return w;
+    }
+    w.progress_deadline_seconds = t.number("/spec/progressDeadlineSeconds");
+    w.revision_history_limit = t.number("/spec/revisionHistoryLimit").filter(|n| *n != 5);
+    let count = |v: &Value| match v {
+        Value::Number(n) => n.as_u64().filter(|n| *n <= 10_000).map(|n| n.to_string()),
+        Value::String(s) => s
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p <= 100)
+            .map(|_| s.clone()),
+        _ => None,
+    };
+    match t.get("/spec/strategy/type").and_then(Value::as_str) {
+        Some("Recreate") => {
+            w.strategy = Some(Strategy::Recreate);
+            t.take("/spec/strategy/type");
+        }
+        Some("RollingUpdate") | None if t.get("/spec/strategy").is_some() => {
+            let surge = t.get("/spec/strategy/rollingUpdate/maxSurge").and_then(count);
+            let unavailable = t
+                .get("/spec/strategy/rollingUpdate/maxUnavailable")
+                .and_then(count);
+            let zero = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim_end_matches('%') == "0");
+            if zero(&surge) && zero(&unavailable) {
+                return w;
+            }
+            if surge.is_some() {
+                t.take("/spec/strategy/rollingUpdate/maxSurge");
+            }
+            if unavailable.is_some() {
+                t.take("/spec/strategy/rollingUpdate/maxUnavailable");
+            }
+            w.max_surge = surge;
+            w.max_unavailable = unavailable;
+            w.strategy = t.take("/spec/strategy/type").map(|_| Strategy::RollingUpdate);
+        }
+        _ => {}
+    }
+    w
 }

@@ -26,7 +26,7 @@ use crate::spec::Archetype;
 
 /// The prompt label; bump it when the meaning of a template changes.
 /// [`version`] appends a hash of the template text to it.
-const PROMPT_VERSION: &str = "2026-11-30.1";
+const PROMPT_VERSION: &str = "2026-12-02.1";
 
 const TEMPLATES: [(&str, &str); 4] = [
     ("system.j2", include_str!("../../prompts/system.j2")),

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use super::probe::Fallback;
 use super::stores::{self, Members};
 use crate::finding::{Finding, Severity};
 use crate::spec::{Archetype, Component, Probe, Spec, WorkloadKind};
@@ -16,15 +17,6 @@ use crate::spec::{Archetype, Component, Probe, Spec, WorkloadKind};
 pub(super) struct PortView {
     name: String,
     port: u32,
-}
-
-/// A resolved probe: `http` (path + port) or `tcp` (port).
-#[derive(Debug, Clone, Serialize)]
-pub(super) struct ProbeView {
-    kind: &'static str,
-    path: Option<String>,
-    port: u32,
-    initial_delay: u32,
 }
 
 /// A ConfigMap of configuration files and a start script, and where it is mounted.
@@ -51,7 +43,14 @@ pub(super) struct App {
     resources: serde_json::Value,
     env: Vec<serde_json::Value>,
     args: Vec<String>,
-    probe: Option<ProbeView>,
+    /// Readiness, liveness and startup probes (`render/probe.rs`).
+    probes: serde_json::Value,
+    /// A Deployment's rollout (`render/workload.rs`).
+    rollout: serde_json::Value,
+    /// A bare pod's restart policy.
+    restart_policy: Option<&'static str>,
+    /// ConfigMaps, PersistentVolumes and StorageClasses (`render/objects.rs`).
+    pub(super) objects: serde_json::Value,
     run_as_user: Option<i64>,
     read_only_root: bool,
     /// Persistent volume: size, class and mount path.
@@ -354,7 +353,7 @@ pub(super) fn app(
     findings: &mut Vec<Finding>,
 ) -> App {
     let d = comp.archetype.defaults();
-    let workload = comp.archetype.workload();
+    let workload = comp.workload_kind();
     let ha = comp.high_availability.clone();
     let sentinel = members == Members::Sentinel;
     let replicas = replicas(comp);
@@ -367,18 +366,21 @@ pub(super) fn app(
     let tag = image
         .rsplit_once(':')
         .filter(|(repo, _)| !repo.ends_with('/') && !repo.is_empty());
+    super::workload::findings(comp, findings);
+    let kind_label = format!("{:?}", workload.unwrap_or(WorkloadKind::Deployment));
     match tag {
+        _ if workload.is_none() => {}
         Some((_, "latest")) => findings.push(Finding::new(
             Severity::Warning,
             "image-tag-latest",
-            format!("{:?}/{}", workload, comp.name),
+            format!("{kind_label}/{}", comp.name),
             "/spec/template/spec/containers/0/image",
             format!("image {image} uses the latest tag; pin a version so the deployment is reproducible"),
         )),
         None if !image.contains('@') => findings.push(Finding::new(
             Severity::Warning,
             "image-untagged",
-            format!("{:?}/{}", workload, comp.name),
+            format!("{kind_label}/{}", comp.name),
             "/spec/template/spec/containers/0/image",
             format!("image {image} has no tag; pin a version"),
         )),
@@ -413,29 +415,30 @@ pub(super) fn app(
             .collect()
     };
     let first_port = ports.first().map(|p| p.port);
-    let batch = matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job);
+    let batch = matches!(workload, Some(WorkloadKind::CronJob | WorkloadKind::Job));
     let default_probe = known.map_or(d.probe, |k| k.probe);
-    let probe = match (&comp.health_check, default_probe, first_port) {
-        _ if batch => None,
-        (Some(h), _, _) => h.port.or(first_port).map(|port| ProbeView {
-            kind: if h.path.is_some() { "http" } else { "tcp" },
+    let fallback = match (&comp.health_check, default_probe, first_port) {
+        (Some(h), _, _) => h.port.or(first_port).map(|port| Fallback {
             path: h.path.clone(),
             port,
             initial_delay: 10,
         }),
-        (None, Probe::Http(path), Some(port)) => Some(ProbeView {
-            kind: "http",
+        (None, Probe::Http(path), Some(port)) => Some(Fallback {
             path: Some(path.to_string()),
             port,
             initial_delay: 15,
         }),
-        (None, Probe::Tcp, Some(port)) => Some(ProbeView {
-            kind: "tcp",
+        (None, Probe::Tcp, Some(port)) => Some(Fallback {
             path: None,
             port,
             initial_delay: 15,
         }),
         _ => None,
+    };
+    let probes = if batch || workload.is_none() {
+        serde_json::json!({"readiness": null, "liveness": null, "startup": null})
+    } else {
+        super::probe::probes(comp, fallback, first_port, findings)
     };
 
     let r = comp.resources.clone().unwrap_or(crate::spec::Resources {
@@ -480,7 +483,13 @@ pub(super) fn app(
             "port": service_port.clone().unwrap_or_else(|| "http".into()),
         })
     });
-    if comp.exposure.is_some() && ports.is_empty() {
+    let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
+    let no_port = if workload.is_none() {
+        !has_service_ports
+    } else {
+        ports.is_empty()
+    };
+    if comp.exposure.is_some() && no_port {
         findings.push(Finding::new(
             Severity::Error,
             "exposure-without-port",
@@ -493,8 +502,7 @@ pub(super) fn app(
         ));
     }
 
-    let long_running = !batch;
-    let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
+    let long_running = !batch && workload.is_some();
     App {
         pod: super::pod::pod(comp),
         svc,
@@ -504,13 +512,7 @@ pub(super) fn app(
         namespace: spec.namespace.clone(),
         environment: spec.environment.clone(),
         archetype: comp.archetype.as_str(),
-        workload: match workload {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::StatefulSet => "statefulset",
-            WorkloadKind::DaemonSet => "daemonset",
-            WorkloadKind::CronJob => "cronjob",
-            WorkloadKind::Job => "job",
-        },
+        workload: super::workload::name(workload),
         labels: labels(spec, comp, extra_labels),
         selector: BTreeMap::from([
             ("app.kubernetes.io/name".to_string(), comp.name.clone()),
@@ -521,25 +523,31 @@ pub(super) fn app(
         resources,
         env,
         args,
-        probe,
+        probes,
+        rollout: super::workload::rollout(comp, storage.is_some()),
+        restart_policy: super::workload::restart_policy(comp),
+        objects: super::objects::objects(comp, findings),
         run_as_user: d.run_as_user,
         read_only_root: comp.archetype.is_generic(),
         storage,
         exposure,
-        autoscaling: comp.autoscaling.as_ref().filter(|_| long_running && workload != WorkloadKind::DaemonSet).map(|a| {
+        autoscaling: comp.autoscaling.as_ref().filter(|_| long_running && workload != Some(WorkloadKind::DaemonSet)).map(|a| {
             serde_json::json!({"min": a.min_replicas, "max": a.max_replicas, "cpu": a.cpu_target_percent})
         }),
         pdb: long_running
-            && workload != WorkloadKind::DaemonSet
+            && workload != Some(WorkloadKind::DaemonSet)
             && (ha.as_ref().is_some_and(|h| h.pod_disruption_budget) || replicas > 1 && spec.environment == "production"),
         spread: ha.as_ref().is_some_and(|h| h.spread) && long_running,
         sentinel,
         config,
         schedule: comp.schedule.clone(),
-        service: long_running
-            && has_service_ports
-            && (comp.archetype != Archetype::Worker || comp.service.is_some()),
-        headless: workload == WorkloadKind::StatefulSet,
+        service: match workload {
+            None => comp.service.is_some(),
+            Some(_) => {
+                long_running && has_service_ports && (comp.archetype != Archetype::Worker || comp.service.is_some())
+            }
+        },
+        headless: workload == Some(WorkloadKind::StatefulSet),
         ports,
         allow_from: comp.allow_from_namespaces.clone(),
         log_shipper: is_log_shipper(comp),

@@ -13,16 +13,20 @@
 mod context;
 mod endpoints;
 mod namespace;
+mod objects;
 mod pod;
+mod probe;
+mod spread;
 pub mod stores;
 mod templates;
+mod workload;
 
 use std::collections::BTreeMap;
 
 use crate::finding::Finding;
 use crate::manifest::File;
 use crate::repo::Layout;
-use crate::spec::{Spec, WorkloadKind};
+use crate::spec::Spec;
 use stores::Members;
 
 /// Rendering faults. These are bugs in templates, not user errors.
@@ -124,6 +128,17 @@ fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<V
         docs.push((file.to_string(), templates::render(template, ctx)?));
         Ok(())
     };
+    let Some(kind) = comp.workload_kind() else {
+        // No workload of ours: the Service over existing pods and the objects.
+        if app.service {
+            emit("service.yaml", "service.yaml.j2", &ctx)?;
+        }
+        if app.exposure.is_some() && app.service {
+            emit("ingress.yaml", "ingress.yaml.j2", &ctx)?;
+        }
+        object_docs(app, &mut emit, &ctx)?;
+        return Ok(docs);
+    };
     emit("serviceaccount.yaml", "serviceaccount.yaml.j2", &ctx)?;
     if !app.rbac.is_null() {
         emit("rbac.yaml", "rbac.yaml.j2", &ctx)?;
@@ -142,18 +157,11 @@ fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<V
     if app.config.is_some() {
         emit("configmap.yaml", "archetypes/config.yaml.j2", &ctx)?;
     }
-    let workload = comp.archetype.workload();
-    if app.storage_needs_claim(workload) {
+    if app.storage_needs_claim(kind) {
         emit("pvc.yaml", "pvc.yaml.j2", &ctx)?;
     }
-    let workload_file = match workload {
-        WorkloadKind::Deployment => "deployment.yaml",
-        WorkloadKind::StatefulSet => "statefulset.yaml",
-        WorkloadKind::DaemonSet => "daemonset.yaml",
-        WorkloadKind::CronJob => "cronjob.yaml",
-        WorkloadKind::Job => "job.yaml",
-    };
-    emit(workload_file, &format!("{workload_file}.j2"), &ctx)?;
+    let workload_file = format!("{}.yaml", workload::name(Some(kind)));
+    emit(&workload_file, &format!("{workload_file}.j2"), &ctx)?;
     if app.service {
         emit("service.yaml", "service.yaml.j2", &ctx)?;
     }
@@ -169,7 +177,26 @@ fn component_docs(app: &context::App, comp: &crate::spec::Component) -> Result<V
     if !app.allow_from.is_empty() {
         emit("networkpolicy.yaml", "networkpolicy.yaml.j2", &ctx)?;
     }
+    object_docs(app, &mut emit, &ctx)?;
     Ok(docs)
+}
+
+/// The component's ConfigMaps, PersistentVolumes and StorageClasses, a file per kind.
+fn object_docs(
+    app: &context::App,
+    emit: &mut impl FnMut(&str, &str, &minijinja::Value) -> Result<(), Error>,
+    ctx: &minijinja::Value,
+) -> Result<(), Error> {
+    for (key, file) in [
+        ("config_maps", "configmaps.yaml"),
+        ("persistent_volumes", "persistentvolumes.yaml"),
+        ("storage_classes", "storageclasses.yaml"),
+    ] {
+        if app.objects[key].as_array().is_some_and(|l| !l.is_empty()) {
+            emit(file, &format!("{file}.j2"), ctx)?;
+        }
+    }
+    Ok(())
 }
 
 /// The operator's resource for a data store the repository's operator runs.
@@ -218,6 +245,8 @@ pub fn ingress(
     templates::reformat("ingress.yaml", &templates::render("ingress.yaml.j2", &ctx)?)
 }
 
+#[cfg(test)]
+mod kinds_tests;
 #[cfg(test)]
 mod options_tests;
 #[cfg(test)]

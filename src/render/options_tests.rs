@@ -27,6 +27,8 @@ fn everything() -> PodOptions {
             toleration_seconds: Some(60),
         }],
         priority_class_name: Some("high".into()),
+        pod_affinity: vec![],
+        topology_spread: vec![],
         volumes: vec![
             Volume {
                 name: "config".into(),
@@ -119,6 +121,8 @@ fn every_option_renders_strictly_valid_and_as_snapshotted() {
                 protocol: Protocol::Tcp,
             }],
             cluster_ip: Some("10.96.0.50".into()),
+            selector: vec![],
+            external_name: None,
         });
     });
     let mut text = String::new();
@@ -154,6 +158,8 @@ fn loosened_defaults_give_findings() {
             kind: ServiceType::LoadBalancer,
             ports: vec![],
             cluster_ip: None,
+            selector: vec![],
+            external_name: None,
         });
         c.rbac = Some(Rbac {
             cluster_wide: true,

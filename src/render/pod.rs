@@ -25,7 +25,7 @@ pub(super) fn pod(comp: &Component) -> Value {
         .iter()
         .map(|kv| (kv.key.clone(), json!(kv.value)))
         .collect();
-    let affinity = (!p.node_affinity.is_empty()).then(|| {
+    let node_affinity = (!p.node_affinity.is_empty()).then(|| {
         let expressions: Vec<Value> = p
             .node_affinity
             .iter()
@@ -37,9 +37,14 @@ pub(super) fn pod(comp: &Component) -> Value {
                 e
             })
             .collect();
-        json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": expressions}]}}})
+        json!({"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": expressions}]}})
     });
+    let mut affinity = Map::new();
+    if let Some(n) = node_affinity {
+        affinity.insert("nodeAffinity".into(), n);
+    }
+    super::spread::pod_affinity(comp, &p.pod_affinity, &mut affinity);
     let tolerations: Vec<Value> = p.tolerations.iter().map(toleration).collect();
     let hook = |cmd: &[String]| (!cmd.is_empty()).then(|| json!({"exec": {"command": cmd}}));
     let mut lifecycle = Map::new();
@@ -70,7 +75,8 @@ pub(super) fn pod(comp: &Component) -> Value {
         "args": some_list(&p.args),
         "image_pull_policy": p.image_pull_policy.map_or("IfNotPresent", |x| x.as_k8s()),
         "node_selector": (!node_selector.is_empty()).then_some(node_selector),
-        "affinity": affinity,
+        "affinity": (!affinity.is_empty()).then_some(affinity),
+        "topology_spread": super::spread::topology_spread(comp, &p.topology_spread),
         "tolerations": (!tolerations.is_empty()).then_some(tolerations),
         "priority_class_name": p.priority_class_name,
         "host_aliases": (!p.host_aliases.is_empty()).then(|| json!(p.host_aliases.iter().map(|h| json!({"ip": h.ip, "hostnames": h.hostnames})).collect::<Vec<_>>())),
@@ -154,7 +160,8 @@ pub(super) fn service(comp: &Component, ports: &[(String, u32)], findings: &mut 
             .iter()
             .map(|(n, p)| json!({"name": n, "port": p, "targetPort": n, "protocol": "TCP"}))
             .collect();
-        return json!({"type": "ClusterIP", "headless": false, "cluster_ip": null, "ports": ports});
+        return json!({"type": "ClusterIP", "headless": false, "cluster_ip": null, "ports": ports,
+            "selector": null, "external_name": null});
     };
     exposed(comp, s, findings);
     let ports: Vec<Value> = if s.ports.is_empty() {
@@ -178,11 +185,18 @@ pub(super) fn service(comp: &Component, ports: &[(String, u32)], findings: &mut 
             })
             .collect()
     };
+    let selector: Map<String, Value> = s
+        .selector
+        .iter()
+        .map(|kv| (kv.key.clone(), json!(kv.value)))
+        .collect();
     json!({
         "type": s.kind.as_k8s(),
         "headless": s.kind == ServiceType::Headless,
         "cluster_ip": s.cluster_ip,
         "ports": ports,
+        "selector": (!selector.is_empty()).then_some(selector),
+        "external_name": s.external_name,
     })
 }
 

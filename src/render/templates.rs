@@ -27,6 +27,27 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("cronjob.yaml.j2", include_str!("../../templates/cronjob.yaml.j2")),
     ("job.yaml.j2", include_str!("../../templates/job.yaml.j2")),
+    ("pod.yaml.j2", include_str!("../../templates/pod.yaml.j2")),
+    (
+        "replicaset.yaml.j2",
+        include_str!("../../templates/replicaset.yaml.j2"),
+    ),
+    (
+        "replicationcontroller.yaml.j2",
+        include_str!("../../templates/replicationcontroller.yaml.j2"),
+    ),
+    (
+        "configmaps.yaml.j2",
+        include_str!("../../templates/configmaps.yaml.j2"),
+    ),
+    (
+        "persistentvolumes.yaml.j2",
+        include_str!("../../templates/persistentvolumes.yaml.j2"),
+    ),
+    (
+        "storageclasses.yaml.j2",
+        include_str!("../../templates/storageclasses.yaml.j2"),
+    ),
     ("service.yaml.j2", include_str!("../../templates/service.yaml.j2")),
     ("ingress.yaml.j2", include_str!("../../templates/ingress.yaml.j2")),
     ("hpa.yaml.j2", include_str!("../../templates/hpa.yaml.j2")),

@@ -272,6 +272,8 @@ fn load_balancer_time_zone_and_allowed_namespaces_are_rendered() {
             kind: crate::spec::ServiceType::LoadBalancer,
             ports: vec![],
             cluster_ip: None,
+            selector: Vec::new(),
+            external_name: None,
         });
         c.allow_from_namespaces = vec!["frontend".into()];
     });

@@ -6,16 +6,28 @@
 //! hand or by `gitintent lift` (which leaves empty options out) would fail
 //! the schema for a field they could not know; [`fill`] adds exactly the
 //! listed fields, as null, where they are missing, and nothing else, so a
-//! missing older field is still a schema violation.
+//! missing older field is still a schema violation. Fields added inside an
+//! option group (`pod`, `service`) are listed with their group.
 
 use serde_json::Value;
 
 /// Component fields added after the first schema, each null when absent.
-const COMPONENT: &[&str] = &["pod", "service", "batch", "rbac"];
+const COMPONENT: &[&str] = &["pod", "service", "batch", "rbac", "workload", "probes", "objects"];
 
 /// Component fields added by issue 15 with their empty values.
 fn component_defaults() -> [(&'static str, Value); 1] {
     [("allow_from_namespaces", Value::Array(Vec::new()))]
+}
+
+/// Fields added inside an option group after replies were recorded with it:
+/// (group, field, empty value).
+fn nested_defaults() -> [(&'static str, &'static str, Value); 4] {
+    [
+        ("pod", "pod_affinity", Value::Array(Vec::new())),
+        ("pod", "topology_spread", Value::Array(Vec::new())),
+        ("service", "selector", Value::Array(Vec::new())),
+        ("service", "external_name", Value::Null),
+    ]
 }
 
 /// Adds the later fields a reply left out, as null (or empty).
@@ -40,6 +52,11 @@ pub(super) fn fill(spec: &mut Value) {
         }
         for (key, empty) in component_defaults() {
             comp.entry(key).or_insert(empty);
+        }
+        for (group, key, empty) in nested_defaults() {
+            if let Some(g) = comp.get_mut(group).and_then(Value::as_object_mut) {
+                g.entry(key).or_insert(empty);
+            }
         }
     }
 }

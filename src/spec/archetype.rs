@@ -38,6 +38,12 @@ pub enum WorkloadKind {
     DaemonSet,
     CronJob,
     Job,
+    /// A bare Pod (`workload.kind: pod`).
+    Pod,
+    /// A ReplicaSet (`workload.kind: replica_set`).
+    ReplicaSet,
+    /// A ReplicationController (`workload.kind: replication_controller`).
+    ReplicationController,
 }
 
 /// How an archetype's health is probed by default.

@@ -172,7 +172,7 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
                 c.fail(format!("{at}/image"), m);
             }
         }
-        None if comp.archetype.is_generic() => c.fail(
+        None if comp.archetype.is_generic() && !comp.has_no_workload() => c.fail(
             format!("{at}/image"),
             format!("a {} needs an image; the intent must name one", comp.archetype),
         ),
@@ -346,8 +346,16 @@ fn options(c: &mut Checker, at: &str, comp: &mut Component) {
     if let Some(pod) = &mut comp.pod {
         super::pod::check(c, &format!("{at}/pod"), pod);
     }
+    let no_workload = comp.has_no_workload();
     if let Some(service) = &mut comp.service {
-        super::service::check(c, &format!("{at}/service"), service);
+        super::service::check(c, &format!("{at}/service"), service, no_workload);
+    }
+    super::workload::check(c, &format!("{at}/workload"), comp);
+    if let Some(p) = &comp.probes {
+        super::probe::check(c, &format!("{at}/probes"), p);
+    }
+    if let Some(o) = &mut comp.objects {
+        super::objects::check(c, &format!("{at}/objects"), o);
     }
     match &comp.batch {
         Some(b) if batch => {
@@ -454,7 +462,7 @@ pub(super) fn is_dns_subdomain(s: &str) -> bool {
         })
 }
 
-fn is_url_path(s: &str) -> bool {
+pub(crate) fn is_url_path(s: &str) -> bool {
     s.starts_with('/')
         && s.len() <= 256
         && !s.contains("..")

@@ -11,30 +11,41 @@
 //! file paths.
 
 mod absent;
+mod affinity;
 mod archetype;
 mod batch;
 mod change;
 mod check;
 mod images;
+mod objects;
 mod pod;
+mod probe;
 mod rbac;
 mod schema;
 pub mod secrets;
 mod service;
+mod workload;
 
+pub use affinity::{PodAffinityTerm, PodRelation, TopologySpread, Unsatisfiable};
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
 pub use batch::{BatchOptions, ConcurrencyPolicy, RestartPolicy};
 pub use change::{Change, Field, Operation, Promotion, Update, EVERY};
-pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, memory_bytes, CRON_MACROS};
+pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, is_url_path, memory_bytes, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
 pub use images::{known_image, KnownImage};
+pub use objects::{
+    AccessMode, BindingMode, ConfigEntry, ConfigMapObject, Objects, PersistentVolume, PvSource,
+    ReclaimPolicy, StorageClass, VolumeMode,
+};
 pub use pod::{
     ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, HostAlias, KeyValue, NodeRequirement, PodOptions,
     PullPolicy, SelectorOperator, TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
 };
+pub use probe::{ProbeAction, ProbeSpec, Probes};
 pub use rbac::{Rbac, RbacRule, Verb};
 pub use schema::{schema, schema_json};
 pub use service::{Protocol, ServiceOptions, ServicePort, ServiceType};
+pub use workload::{KindChoice, PodRestartPolicy, Strategy, WorkloadOptions};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -142,6 +153,15 @@ pub struct Component {
     /// Kubernetes API rights of the component's ServiceAccount; null means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rbac: Option<Rbac>,
+    /// The workload's kind (a bare pod, a ReplicaSet, none) and rollout; null keeps the archetype's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadOptions>,
+    /// Readiness, liveness and startup probes in full (http, tcp or exec, with timings); null keeps health_check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Probes>,
+    /// ConfigMaps, PersistentVolumes and StorageClasses to create with it; null means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects: Option<Objects>,
     /// Namespaces whose pods alone may connect to this component (a
     /// NetworkPolicy); empty means no policy.
     #[serde(default)]
@@ -314,6 +334,9 @@ impl Component {
             service: None,
             batch: None,
             rbac: None,
+            workload: None,
+            probes: None,
+            objects: None,
             allow_from_namespaces: Vec::new(),
         }
     }

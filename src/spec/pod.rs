@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::affinity::{PodAffinityTerm, TopologySpread};
 use super::check::Checker;
 
 /// Container and pod options; null keeps every default.
@@ -29,6 +30,10 @@ pub struct PodOptions {
     pub tolerations: Vec<Toleration>,
     /// PriorityClass name; null uses the cluster default.
     pub priority_class_name: Option<String>,
+    /// Pod affinity and anti-affinity, e.g. never two replicas on one node.
+    pub pod_affinity: Vec<PodAffinityTerm>,
+    /// Topology spread constraints beyond `high_availability.spread`.
+    pub topology_spread: Vec<TopologySpread>,
     /// Volumes mounted into the container.
     pub volumes: Vec<Volume>,
     /// Environment variables read from ConfigMap keys.
@@ -268,6 +273,8 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
         ("node_selector", pod.node_selector.len()),
         ("node_affinity", pod.node_affinity.len()),
         ("tolerations", pod.tolerations.len()),
+        ("pod_affinity", pod.pod_affinity.len()),
+        ("topology_spread", pod.topology_spread.len()),
         ("volumes", pod.volumes.len()),
         ("config_map_refs", pod.config_map_refs.len()),
         ("env_from", pod.env_from.len()),
@@ -299,6 +306,7 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     for (i, t) in pod.tolerations.iter().enumerate() {
         toleration(c, &format!("{at}/tolerations/{i}"), t);
     }
+    super::affinity::check(c, at, &pod.pod_affinity, &pod.topology_spread);
     if let Some(p) = &pod.priority_class_name {
         if !super::check::is_dns_subdomain(p) {
             c.fail(
@@ -446,7 +454,7 @@ fn volumes(c: &mut Checker, at: &str, volumes: &mut [Volume]) {
     }
 }
 
-fn label(c: &mut Checker, at: &str, key: &str, value: Option<&str>) {
+pub(super) fn label(c: &mut Checker, at: &str, key: &str, value: Option<&str>) {
     let (prefix, name) = key.rsplit_once('/').map_or(("", key), |(p, n)| (p, n));
     let name_ok = !name.is_empty() && name.len() <= 63 && is_label_value(name);
     if !name_ok || (!prefix.is_empty() && !super::check::is_dns_subdomain(prefix)) {

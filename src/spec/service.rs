@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::check::Checker;
+use super::pod::KeyValue;
 
 /// How the component's Service is built; null keeps the default ClusterIP Service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -22,6 +23,11 @@ pub struct ServiceOptions {
     pub ports: Vec<ServicePort>,
     /// A fixed cluster IP, e.g. `10.96.0.50`; null lets the cluster choose.
     pub cluster_ip: Option<String>,
+    /// Labels of the pods it sends traffic to, when the component has no
+    /// workload of its own (`workload.kind: none`); empty selects the component's own pods.
+    pub selector: Vec<KeyValue>,
+    /// `external_name` only: the DNS name the Service aliases, e.g. `db.example.com`; null otherwise.
+    pub external_name: Option<String>,
 }
 
 /// The Service type.
@@ -36,6 +42,8 @@ pub enum ServiceType {
     LoadBalancer,
     /// No cluster IP: DNS returns the pods' addresses.
     Headless,
+    /// A DNS alias (CNAME) for `external_name`; needs `workload.kind: none`.
+    ExternalName,
 }
 
 /// One Service port.
@@ -70,6 +78,7 @@ impl ServiceType {
             ServiceType::ClusterIp | ServiceType::Headless => "ClusterIP",
             ServiceType::NodePort => "NodePort",
             ServiceType::LoadBalancer => "LoadBalancer",
+            ServiceType::ExternalName => "ExternalName",
         }
     }
 }
@@ -85,8 +94,10 @@ impl Protocol {
     }
 }
 
-/// Checks port numbers and names, node ports and the cluster IP.
-pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions) {
+/// Checks port numbers and names, node ports and the cluster IP; the
+/// selector and an external name only without a workload (`no_workload`).
+pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions, no_workload: bool) {
+    routing(c, at, s, no_workload);
     if s.ports.len() > 32 {
         c.fail(format!("{at}/ports"), "more than 32 ports");
     }
@@ -137,13 +148,60 @@ pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions) {
         }
     }
     if let Some(ip) = &s.cluster_ip {
-        if s.kind == ServiceType::Headless {
+        if matches!(s.kind, ServiceType::Headless | ServiceType::ExternalName) {
             c.fail(
                 format!("{at}/cluster_ip"),
-                "a headless Service has no cluster IP; use null",
+                "a headless or external_name Service has no cluster IP; use null",
             );
         } else if ip.parse::<std::net::IpAddr>().is_err() {
             c.fail(format!("{at}/cluster_ip"), format!("{ip:?} is not an IP address"));
         }
+    }
+}
+
+/// Where the Service sends traffic: its own pods, selected pods, or a DNS name.
+fn routing(c: &mut Checker, at: &str, s: &ServiceOptions, no_workload: bool) {
+    let external = s.kind == ServiceType::ExternalName;
+    match (no_workload, external, s.selector.is_empty()) {
+        (false, true, _) => c.fail(
+            format!("{at}/type"),
+            "an external_name Service runs no pods of its own: set workload.kind to none",
+        ),
+        (false, false, false) => c.fail(
+            format!("{at}/selector"),
+            "a component with a workload selects its own pods; use [] (or workload.kind none)",
+        ),
+        (true, false, true) => c.fail(
+            format!("{at}/selector"),
+            "without a workload, name the labels of the pods the Service sends traffic to",
+        ),
+        (_, true, false) => c.fail(
+            format!("{at}/selector"),
+            "an external_name Service selects no pods; use []",
+        ),
+        _ => {}
+    }
+    if no_workload && !external && s.ports.is_empty() {
+        c.fail(
+            format!("{at}/ports"),
+            "without a workload, give the Service's ports",
+        );
+    }
+    match (&s.external_name, external) {
+        (Some(n), true) if !super::check::is_dns_subdomain(n) || !n.contains('.') => {
+            c.fail(format!("{at}/external_name"), format!("{n:?} is not a host name"))
+        }
+        (None, true) => c.fail(format!("{at}/external_name"), "name the host the Service aliases"),
+        (Some(_), false) => c.fail(
+            format!("{at}/external_name"),
+            "only an external_name Service has one; use null",
+        ),
+        _ => {}
+    }
+    for (i, kv) in s.selector.iter().enumerate() {
+        super::pod::label(c, &format!("{at}/selector/{i}"), &kv.key, Some(&kv.value));
+    }
+    if s.selector.len() > 16 {
+        c.fail(format!("{at}/selector"), "more than 16 labels");
     }
 }

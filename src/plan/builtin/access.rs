@@ -139,6 +139,8 @@ pub(super) fn finish(d: &mut Draft, c: &mut Component, allowed: &[String]) {
                 kind: ServiceType::ClusterIp,
                 ports: Vec::new(),
                 cluster_ip: None,
+                selector: Vec::new(),
+                external_name: None,
             });
             if service.kind == ServiceType::ClusterIp {
                 service.kind = ServiceType::LoadBalancer;

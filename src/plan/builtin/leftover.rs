@@ -17,6 +17,9 @@ use crate::spec::{Component, Unsupported};
 /// Words that ask for nothing on their own: verbs of deploying, politeness,
 /// vague adjectives and nouns that only restate a workload.
 const FILLER: &[&str] = &[
+    "bare",
+    "replicaset",
+    "replicationcontroller",
     "hi",
     "hey",
     "hello",

@@ -41,6 +41,7 @@ mod day2;
 mod draft;
 mod guard;
 mod kind;
+mod kinds;
 mod leftover;
 mod naming;
 mod network;

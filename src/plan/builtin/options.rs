@@ -18,8 +18,8 @@ use regex_lite::{Captures, Regex};
 
 use crate::plan::Error;
 use crate::spec::{
-    Component, KeyValue, PodOptions, Protocol, Rbac, RbacRule, ServiceOptions, ServicePort, ServiceType,
-    Toleration, TolerationOperator, Verb, Volume, VolumeSource,
+    Component, KeyValue, KindChoice, PodOptions, Protocol, Rbac, RbacRule, ServiceOptions, ServicePort,
+    ServiceType, Toleration, TolerationOperator, Verb, Volume, VolumeSource, WorkloadOptions,
 };
 
 /// What the option phrases asked for.
@@ -28,6 +28,8 @@ pub(super) struct Options {
     pod: PodOptions,
     service: Option<(ServiceType, Option<u32>)>,
     rbac: Option<Rbac>,
+    /// "for the pods labelled app=x": a Service over pods no workload of ours runs.
+    selector: Vec<KeyValue>,
     /// What was read, for the error of a refused intent.
     pub(super) understood: Vec<String>,
 }
@@ -69,6 +71,11 @@ static SERVICE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(?:with |behind |and )?(?:an? )?(node ?port|load ?balancer|headless) service(?: (?:on|at) (?:node ?port |port )?(\d+))?",
     )
 });
+static SELECTED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:for|selecting|over|to|in front of) (?:the )?(?:existing |running )?pods (?:labell?ed|with (?:the )?labels?) ([A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(?:(?:\s*,\s*|\s+and\s+)[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*)",
+    )
+});
 static ROLE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)\b(?:with |and )?(?:an? )?(cluster ?role|role) (?:that|which) (?:can|may) ([a-z, ]+?) ((?:[a-z/]+)(?:(?:, | and | or |,)[a-z/]+)*)(?: in |[,.]|$)",
@@ -84,6 +91,7 @@ pub(super) fn extract(text: &str) -> Result<(String, Options), Error> {
     cut(&mut rest, &NODES, |c| nodes(c, &mut o))?;
     cut(&mut rest, &TAINT, |c| taint(c, &mut o))?;
     cut(&mut rest, &MOUNT, |c| mount(c, &mut o))?;
+    cut(&mut rest, &SELECTED, |c| selected(c, &mut o))?;
     cut(&mut rest, &SERVICE, |c| service(c, &mut o))?;
     cut(&mut rest, &ROLE, |c| role(c, &mut o))?;
     Ok((rest, o))
@@ -210,6 +218,19 @@ fn service(c: &Captures, o: &mut Options) -> Result<(), String> {
     Ok(())
 }
 
+fn selected(c: &Captures, o: &mut Options) -> Result<(), String> {
+    for pair in c[1].split([',', ' ']).filter(|p| p.contains('=')) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        o.selector.push(KeyValue {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    o.understood
+        .push(format!("a Service over the pods labelled {}", &c[1]));
+    Ok(())
+}
+
 /// Resources a Role may name, with their API group.
 const RESOURCES: &[(&str, &str)] = &[
     ("pods", ""),
@@ -278,6 +299,9 @@ impl Options {
             reason,
             understood: understood.to_vec(),
         };
+        if !self.selector.is_empty() {
+            return self.over_existing(comp);
+        }
         if self.pod != PodOptions::default() {
             comp.pod = Some(self.pod);
         }
@@ -321,9 +345,79 @@ impl Options {
                     protocol: Protocol::Tcp,
                 }],
                 cluster_ip: None,
+                selector: Vec::new(),
+                external_name: None,
             });
         }
         Ok(())
+    }
+
+    /// The component becomes a Service over pods that already run: no
+    /// workload, the ports it was given, the labels it selects.
+    fn over_existing(self, comp: &mut Component) -> Result<(), Error> {
+        let refuse = |reason: &str| Error::NotUnderstood {
+            reason: reason.to_string(),
+            understood: self.understood.clone(),
+        };
+        if self.pod != PodOptions::default() || self.rbac.is_some() {
+            return Err(refuse(
+                "a Service over existing pods runs no container: commands, mounts, placement and roles do not apply",
+            ));
+        }
+        let ports: Vec<(String, u32)> = if comp.ports.is_empty() {
+            let d = comp.archetype.defaults().ports;
+            d.iter().take(1).map(|(n, p)| (n.to_string(), *p)).collect()
+        } else {
+            // A data store's draft lists all its default ports; the Service gets the one asked for.
+            let asked = if comp.archetype.is_generic() {
+                comp.ports.len()
+            } else {
+                1
+            };
+            comp.ports
+                .iter()
+                .take(asked)
+                .map(|p| (p.name.clone(), p.port))
+                .collect()
+        };
+        if ports.is_empty() {
+            return Err(refuse(
+                "a Service over existing pods needs the port they listen on; say \"on port N\"",
+            ));
+        }
+        let (kind, node_port) = self.service.unwrap_or((ServiceType::ClusterIp, None));
+        let name = comp.name.clone();
+        let exposure = comp.exposure.take();
+        *comp = Component::new(&name, crate::spec::Archetype::WebService);
+        comp.exposure = exposure;
+        comp.workload = Some(WorkloadOptions {
+            kind: Some(KindChoice::None),
+            ..Default::default()
+        });
+        comp.service = Some(ServiceOptions {
+            kind,
+            ports: ports
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, port))| ServicePort {
+                    name,
+                    port,
+                    target_port: Some(port.to_string()),
+                    node_port: node_port.filter(|_| i == 0),
+                    protocol: Protocol::Tcp,
+                })
+                .collect(),
+            cluster_ip: None,
+            selector: self.selector,
+            external_name: None,
+        });
+        Ok(())
+    }
+
+    /// True when a Service over existing pods was asked for (no workload,
+    /// so no image is needed).
+    pub(super) fn selects(&self) -> bool {
+        !self.selector.is_empty()
     }
 
     /// True when no phrase was read.

@@ -12,12 +12,15 @@ use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
 use super::text::{self, Words};
 use super::{
-    access, credentials, day2, guard, leftover, naming, network, options, scaling, schedule, scope, sizing,
-    spell, verbs, wiring,
+    access, credentials, day2, guard, kinds, leftover, naming, network, options, scaling, schedule, scope,
+    sizing, spell, verbs, wiring,
 };
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Archetype, EnvVar, Spec};
+
+/// The image a Service over existing pods is drafted with, never planned.
+const NO_IMAGE: &str = "none:0";
 
 /// Assumptions and questions a spec may carry (see `spec::check`).
 const MAX_NOTES: usize = 30;
@@ -113,7 +116,19 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
                 understood: seen,
             });
         }
+        let placeholder =
+            options.selects() && d.image.is_none() && d.archetype.is_some_and(|a| a.is_generic());
+        if placeholder {
+            // A Service over existing pods runs no image: the component is
+            // rebuilt without one by `Options::apply`; this only lets the
+            // draft build, and no note may mention it.
+            d.image = Some(NO_IMAGE.to_string());
+        }
         let mut c = draft::build(d).map_err(|e| with_context(e, &understood))?;
+        if options.selects() {
+            d.assumptions
+                .retain(|a| !a.contains(NO_IMAGE) && !a.contains("image"));
+        }
         access::finish(d, &mut c, &allowed);
         let prefix = |s: &String| {
             if many {
@@ -144,6 +159,7 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         ));
         ns
     });
+    let option_words = options.understood.clone();
     if !options.is_empty() {
         if components.len() != 1 {
             return Err(Error::NotUnderstood {
@@ -154,6 +170,10 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         }
         options.apply(&mut components[0])?;
     }
+    let mut seen = understood.clone();
+    seen.extend(option_words);
+    kind_of(&rest, &mut components, &mut seen);
+    kinds::check(&rest, &components, &seen)?;
     let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
     let mut spec = Spec {
         environment,
@@ -176,6 +196,22 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         ));
     }
     Ok(spec)
+}
+
+/// "a pod", "a ReplicaSet": the kind of the one generic workload the text asks for.
+fn kind_of(rest: &str, components: &mut [crate::spec::Component], understood: &mut Vec<String>) {
+    let Some(kind) = kinds::read(rest) else {
+        return;
+    };
+    if let [c] = components {
+        if c.archetype.workload() == crate::spec::WorkloadKind::Deployment {
+            c.workload = Some(crate::spec::WorkloadOptions {
+                kind: Some(kind),
+                ..Default::default()
+            });
+            understood.push(format!("kind: {kind:?}"));
+        }
+    }
 }
 
 /// Data stores asked for with several members or failover: Redis and

@@ -69,6 +69,15 @@ const VOCABULARY: &[&str] = &[
     "daemonset",
     "statefulset",
     "deployment",
+    "replicaset",
+    "replicationcontroller",
+    "daemonset",
+    "configmap",
+    "persistentvolume",
+    "storageclass",
+    "networkpolicy",
+    "pod",
+    "bare",
 ];
 
 /// Real words close to a vocabulary word, never corrected.
