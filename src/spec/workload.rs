@@ -123,17 +123,17 @@ fn is_count_or_percent(s: &str) -> bool {
 pub(super) fn check(c: &mut Checker, at: &str, comp: &Component) {
     let Some(w) = &comp.workload else { return };
     let generic = comp.archetype.workload() == WorkloadKind::Deployment;
+    if w.kind.is_some() && !generic {
+        c.fail(
+            format!("{at}/kind"),
+            format!(
+                "a {} is always a {:?}; kind is only for web_service and worker",
+                comp.archetype,
+                comp.archetype.workload()
+            ),
+        );
+    }
     if let Some(kind) = w.kind.filter(|k| *k != KindChoice::Deployment) {
-        if !generic {
-            c.fail(
-                format!("{at}/kind"),
-                format!(
-                    "a {} is always a {:?}; kind is only for web_service and worker",
-                    comp.archetype,
-                    comp.archetype.workload()
-                ),
-            );
-        }
         kind_options(c, at, comp, kind);
     }
     if w.restart_policy.is_some() && w.kind != Some(KindChoice::Pod) {
@@ -282,6 +282,13 @@ mod tests {
             });
         });
         assert!(problems(redis_pod).contains("/workload/kind"));
+        let redis_deployment = Spec::test(Archetype::Redis).with(|c| {
+            c.workload = Some(WorkloadOptions {
+                kind: Some(KindChoice::Deployment),
+                ..Default::default()
+            });
+        });
+        assert!(problems(redis_deployment).contains("always a StatefulSet"));
         let restart = Spec::test(Archetype::Worker).with(|c| {
             c.image = Some("acme/w:1".into());
             c.workload = Some(WorkloadOptions {
