@@ -19,8 +19,7 @@ fn component(name: &str, archetype: &str) -> Value {
         "resources": null, "storage": null, "exposure": null, "autoscaling": null,
         "health_check": null, "env": [], "secret_refs": [], "schedule": null,
         "high_availability": null, "pod": null, "service": null, "batch": null, "rbac": null,
-        "workload": null, "probes": null, "objects": null, "load_balancer": false,
-        "time_zone": null, "allow_from_namespaces": []
+        "workload": null, "probes": null, "objects": null, "allow_from_namespaces": []
     })
 }
 
