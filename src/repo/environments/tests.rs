@@ -1,3 +1,5 @@
+//! Unit tests of environment discovery: layout, Flux, Argo CD and `.gitintent.yaml`.
+
 use super::*;
 use crate::repo::testing::repo_with;
 use crate::repo::IndexCache;

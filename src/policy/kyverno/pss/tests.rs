@@ -1,3 +1,5 @@
+//! Unit tests of the Pod Security Standards checks (Kyverno `validate.podSecurity`).
+
 use serde_json::{json, Value};
 
 use super::*;
