@@ -1,6 +1,7 @@
 //! Helpers every planning subcommand shares: reading the intent, choosing the
 //! planner, mapping library errors to exit codes and printing failures, and
-//! publishing a committed proposal (push, pull request) and printing it.
+//! turning the publishing flags into `propose::publish`'s options and printing
+//! a proposal.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -8,7 +9,7 @@ use std::path::Path;
 
 use clap::ValueEnum;
 use gitintent::plan::{self as planner, OpenAi, OpenAiConfig, Planner};
-use gitintent::propose::{self, Credentials, ForgeConfig, Proposal, PullRequestRequest, PushOptions};
+use gitintent::propose::{self, Credentials, ForgeConfig, Publish, PushOptions, Step, Unpublished};
 
 use super::exit;
 use super::output::Style;
@@ -178,52 +179,32 @@ fn forge_config(
     })
 }
 
-/// Pushes a committed proposal (`--push`) and opens its pull request (`--pr`).
-/// A failed push rolls the local branch back: the branch only stays when the push
-/// landed. `pull_request` builds the request from the forge's name of the base.
-pub(crate) async fn publish(
-    repo: &Path,
-    proposal: &mut Proposal,
-    publish: &PublishArgs,
-    forge: Option<(ForgeConfig, String)>,
-    pull_request: impl FnOnce(&str) -> PullRequestRequest,
-) -> Result<(), propose::Error> {
-    if !publish.push {
-        return Ok(());
+/// What `--push`, `--rebase` and `--pr` ask of [`propose::publish`]: push to
+/// `--remote` (replacing a rebuilt branch with a lease), then the pull request
+/// with `forge` (from [`forge_for`]).
+pub(crate) fn publication(publish: &PublishArgs, forge: Option<(ForgeConfig, String)>) -> Publish {
+    Publish {
+        push: publish.push.then(|| PushOptions {
+            remote: publish.remote.clone(),
+            credentials: Credentials::from_env(),
+            force: publish.rebase,
+            lease: None,
+        }),
+        forge,
     }
-    let options = PushOptions {
-        remote: publish.remote.clone(),
-        credentials: Credentials::from_env(),
-        force: publish.rebase,
-        // What this branch was before the rebase: the remote must still be there.
-        lease: proposal.previous.clone(),
-    };
-    let pushed = tokio::task::block_in_place(|| propose::push_or_roll_back(repo, proposal, &options));
-    if let Err(failed) = pushed {
-        if let Err(undo) = failed.rollback {
-            eprintln!("warning: could not roll back {}: {undo}", proposal.branch);
-        }
-        return Err(failed.error);
+}
+
+/// Tells what a failed publication left behind (a branch the rollback could
+/// not remove; a pushed branch without its pull request) and returns its error.
+pub(crate) fn unpublished(failed: Unpublished) -> propose::Error {
+    let branch = failed.branch.as_deref().unwrap_or_default();
+    if let Some(undo) = &failed.left_behind {
+        eprintln!("warning: could not roll back {branch}: {undo}");
     }
-    if let Some((forge, token)) = forge {
-        // The forge's name of the base: `origin/main` → `main`.
-        let base = proposal.base.clone();
-        let base = base
-            .strip_prefix(&format!("{}/", publish.remote))
-            .unwrap_or(&base)
-            .to_string();
-        match propose::open_pull_request(&forge, &token, &pull_request(&base)).await {
-            Ok(opened) => proposal.pull_request = Some(opened),
-            Err(e) => {
-                eprintln!(
-                    "note: {} is committed and pushed; re-run with --pr to retry the pull request",
-                    proposal.branch
-                );
-                return Err(e);
-            }
-        }
+    if failed.step == Step::PullRequest {
+        eprintln!("note: {branch} is committed and pushed; re-run with --pr to retry the pull request");
     }
-    Ok(())
+    failed.error
 }
 
 /// A random plan id (16 hex digits); the service's store assigns its own.

@@ -4,7 +4,7 @@
 //!
 //! The files come from `drift::propose`, read from the same snapshot of the
 //! base (`--base`, default `main`, else HEAD) the report was built from; the
-//! commit is built on that snapshot's commit with `gitintent::propose::commit`,
+//! commit is built on that snapshot's commit with `gitintent::propose::publish`,
 //! so the working tree, the index and the base branch are never touched and
 //! uncommitted edits never reach the commit.
 
@@ -18,7 +18,7 @@ use gitintent::propose::{self, Author, Proposal, PullRequestRequest, Request, Tr
 use gitintent::repo::Snapshot;
 use sha2::{Digest, Sha256};
 
-use super::common::{error_chain, exit_code, forge_for, plan_id, publish, PublishArgs};
+use super::common::{error_chain, exit_code, forge_for, plan_id, publication, unpublished, PublishArgs};
 
 /// What landed: the gate's findings and the branch (`None`: the base already
 /// holds these files).
@@ -103,32 +103,26 @@ pub(crate) async fn land(
         committer: None,
         rebase: target.publish.rebase,
     };
-    let mut proposal = match tokio::task::block_in_place(|| propose::commit(&request)) {
-        Ok(p) => p,
-        Err(propose::Error::NothingToChange { .. }) => {
-            return Ok(Landed {
-                findings,
-                proposal: None,
-            })
-        }
-        Err(e) => return Err(Refusal::from_error(e, &findings)),
-    };
     let title = drifted.title.clone();
-    let head = proposal.branch.clone();
-    publish(target.repo, &mut proposal, target.publish, forge, |base| {
-        PullRequestRequest {
-            title,
-            body: format!("{body}\n\nProposed by `gitintent drift --propose {mode}`."),
-            head,
-            base: base.to_string(),
-        }
+    let publication = publication(target.publish, forge);
+    let published = propose::publish(request, &publication, |proposal, base| PullRequestRequest {
+        title,
+        body: format!("{body}\n\nProposed by `gitintent drift --propose {mode}`."),
+        head: proposal.branch.clone(),
+        base: base.to_string(),
     })
-    .await
-    .map_err(|e| Refusal::from_error(e, &findings))?;
-    Ok(Landed {
-        findings,
-        proposal: Some(proposal),
-    })
+    .await;
+    match published {
+        Ok(proposal) => Ok(Landed {
+            findings,
+            proposal: Some(proposal),
+        }),
+        Err(failed) if matches!(failed.error, propose::Error::NothingToChange { .. }) => Ok(Landed {
+            findings,
+            proposal: None,
+        }),
+        Err(failed) => Err(Refusal::from_error(unpublished(*failed), &findings)),
+    }
 }
 
 /// Schemas and policies on the changed files, with the other manifests of

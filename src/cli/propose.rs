@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use gitintent::pipeline::{self, Context, Plan};
-use gitintent::propose::{self, Author, Proposal};
+use gitintent::propose::{self, Author, Proposal, Step};
 use gitintent::repo::{self, Index, IndexCache, Snapshot};
 use gitintent::Intent;
 
 use super::common::{
-    choose_planner, error_chain, exit_code, fail, forge_for, plan_id, print_proposal, publish, read_intent,
-    Format, PlannerChoice, PublishArgs,
+    choose_planner, error_chain, exit_code, fail, forge_for, plan_id, print_proposal, publication,
+    read_intent, unpublished, Format, PlannerChoice, PublishArgs,
 };
 use super::exit;
 use super::output::Style;
@@ -153,30 +153,40 @@ async fn plan_and_propose(
         author: Author::from_env_or(ctx.config.author.clone()),
         protected: ctx.config.protected_branches.clone(),
     };
-    let committed =
-        match tokio::task::block_in_place(|| propose::commit_plan(&snapshot, &index, &plan, &options)) {
-            Ok(c) => c,
+    let prepared =
+        match tokio::task::block_in_place(|| propose::prepare_plan(&snapshot, &index, &plan, &options)) {
+            Ok(p) => p,
             Err(gitintent::Error::Propose(propose::Error::NothingToChange { base })) => {
                 return Ok(Outcome::NothingToChange { base })
             }
             Err(error) => {
-                // Show the diff's findings (conflicts) with the plan's.
-                let mut plan = plan;
-                if let Ok(changes) = repo::diff(&index, &snapshot, &plan.files, &plan.in_place) {
-                    plan.findings.extend(changes.findings);
-                }
                 return Err(Failure {
                     error,
                     plan: Some(Box::new(plan)),
-                });
+                })
             }
         };
-    let mut proposal = committed.proposal.clone();
-    publish(&args.repo, &mut proposal, &args.publish, forge, |base| {
-        committed.pull_request(&plan, base)
+    let publication = publication(&args.publish, forge);
+    let published = propose::publish(prepared.request.clone(), &publication, |proposal, base| {
+        prepared.pull_request(&plan, proposal, base)
     })
-    .await?;
-    Ok(Outcome::Proposed(proposal))
+    .await;
+    match published {
+        Ok(proposal) => Ok(Outcome::Proposed(proposal)),
+        Err(failed) if failed.step == Step::Commit => match failed.error {
+            propose::Error::NothingToChange { base } => Ok(Outcome::NothingToChange { base }),
+            error => {
+                // Show the diff's findings (conflicts) with the plan's.
+                let mut plan = plan;
+                plan.findings.extend(prepared.changeset.findings.iter().cloned());
+                Err(Failure {
+                    error: error.into(),
+                    plan: Some(Box::new(plan)),
+                })
+            }
+        },
+        Err(failed) => Err(Failure::from(unpublished(*failed))),
+    }
 }
 
 fn print_nothing_to_change(format: Format, base: &str) {

@@ -25,6 +25,18 @@ pub struct Options {
     pub protected: Vec<String>,
 }
 
+/// A plan made a commit request, with what it was diffed into.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// What [`super::commit`] (or [`super::publish`]) needs.
+    pub request: Request,
+    pub changeset: Changeset,
+    /// The plan's findings plus the diff's (conflicts, wiring notes), errors first.
+    pub findings: Vec<Finding>,
+    /// The commit subject and pull request title.
+    pub summary: String,
+}
+
 /// A committed plan, with what it was diffed into.
 #[derive(Debug, Clone)]
 pub struct Committed {
@@ -36,17 +48,17 @@ pub struct Committed {
     pub summary: String,
 }
 
-/// Diffs `plan` against `snapshot` and commits the changeset (files, wiring edits,
-/// deletions) on top of the snapshot's commit; see [`super::commit`] for the rules.
+/// Diffs `plan` against `snapshot` and makes the commit request for the
+/// changeset (files, wiring edits, deletions) on top of the snapshot's commit.
 ///
-/// A plan identical to the base is [`super::Error::NothingToChange`]; error findings,
-/// including conflicts found by the diff, are [`super::Error::Findings`].
-pub fn commit_plan(
+/// A plan identical to the base is [`super::Error::NothingToChange`] (unless it
+/// has error findings, which [`super::commit`] refuses with their count).
+pub fn prepare_plan(
     snapshot: &Snapshot,
     index: &Index,
     plan: &Plan,
     options: &Options,
-) -> Result<Committed, crate::Error> {
+) -> Result<Prepared, crate::Error> {
     let changeset = repo::diff(index, snapshot, &plan.files, &plan.in_place)?;
     let mut findings = plan.findings.clone();
     findings.extend(changeset.findings.iter().cloned());
@@ -77,6 +89,28 @@ pub fn commit_plan(
     if changeset.is_noop() && !crate::finding::has_errors(&findings) {
         return Err(super::Error::NothingToChange { base }.into());
     }
+    Ok(Prepared {
+        request,
+        changeset,
+        findings,
+        summary,
+    })
+}
+
+/// [`prepare_plan`], then [`super::commit`]; see there for the rules.
+/// Error findings, including conflicts found by the diff, are [`super::Error::Findings`].
+pub fn commit_plan(
+    snapshot: &Snapshot,
+    index: &Index,
+    plan: &Plan,
+    options: &Options,
+) -> Result<Committed, crate::Error> {
+    let Prepared {
+        request,
+        changeset,
+        findings,
+        summary,
+    } = prepare_plan(snapshot, index, plan, options)?;
     let proposal = super::commit(&request)?;
     Ok(Committed {
         proposal,
@@ -89,18 +123,35 @@ pub fn commit_plan(
 impl Committed {
     /// The pull request for this proposal into `base` (a branch name on the forge).
     pub fn pull_request(&self, plan: &Plan, base: &str) -> PullRequestRequest {
-        PullRequestRequest {
-            title: self.summary.clone(),
-            body: super::body(
-                &plan.intent,
-                &plan.spec,
-                &plan.operations,
-                &self.findings,
-                &self.proposal.stats,
-            ),
-            head: self.proposal.branch.clone(),
-            base: base.to_string(),
-        }
+        pull_request(plan, &self.summary, &self.findings, &self.proposal, base)
+    }
+}
+
+impl Prepared {
+    /// The pull request for `proposal` (this request, committed) into `base`.
+    pub fn pull_request(&self, plan: &Plan, proposal: &Proposal, base: &str) -> PullRequestRequest {
+        pull_request(plan, &self.summary, &self.findings, proposal, base)
+    }
+}
+
+fn pull_request(
+    plan: &Plan,
+    summary: &str,
+    findings: &[Finding],
+    proposal: &Proposal,
+    base: &str,
+) -> PullRequestRequest {
+    PullRequestRequest {
+        title: summary.to_string(),
+        body: super::body(
+            &plan.intent,
+            &plan.spec,
+            &plan.operations,
+            findings,
+            &proposal.stats,
+        ),
+        head: proposal.branch.clone(),
+        base: base.to_string(),
     }
 }
 

@@ -6,8 +6,10 @@
 //!   ref update is a compare-and-swap, so concurrent proposals never lose a ref.
 //! - [`push`] pushes that branch with git2 (`file://`, `git://`, HTTPS with a token, SSH
 //!   with ssh-agent or a key) and reports a rejection (non-fast-forward) clearly.
-//! - [`commit_plan`] is the composition front ends share: a plan diffed against the
-//!   base snapshot (`crate::repo::diff`), committed, and described as a pull request.
+//! - [`commit_plan`] / [`prepare_plan`]: a plan diffed against the base snapshot
+//!   (`crate::repo::diff`), made a commit request, and described as a pull request.
+//! - [`publish`] is the composition the CLI and the service share: commit, push with a
+//!   lease, roll the local branch back when the push fails, open the pull request.
 //! - [`open_pull_request`] opens a pull request (GitHub) or merge request (GitLab)
 //!   through the [`Forge`] trait, reusing the one that already exists.
 //!
@@ -19,6 +21,7 @@ mod branch;
 mod commit;
 mod forge;
 mod from_plan;
+mod publish;
 mod push;
 
 pub use branch::{default_branch, slug};
@@ -28,11 +31,9 @@ pub use forge::{
     body, describe_change, infer_forge, open_pull_request, summary, Forge, ForgeAuth, ForgeConfig,
     ForgeFuture, ForgeKind, GitHub, GitLab, PullRequest, PullRequestRequest,
 };
-pub use from_plan::{base_name, commit_plan, with_reach, Committed, Options};
-pub use push::{
-    bound_network_waits, push, push_or_roll_back, select_credential, CredentialChoice, Credentials,
-    PushFailed, PushOptions,
-};
+pub use from_plan::{base_name, commit_plan, prepare_plan, with_reach, Committed, Options, Prepared};
+pub use publish::{commit_and_push, forge_base, open_pull_request_for, publish, Publish, Step, Unpublished};
+pub use push::{bound_network_waits, push, select_credential, CredentialChoice, Credentials, PushOptions};
 
 use std::path::PathBuf;
 

@@ -289,31 +289,6 @@ pub fn bound_network_waits(connect: std::time::Duration, io: std::time::Duration
     Ok(())
 }
 
-/// A push that failed, and how undoing the branch went.
-#[derive(Debug)]
-pub struct PushFailed {
-    /// Why the push failed.
-    pub error: Error,
-    /// `Err` when the local branch could not be rolled back and is left behind.
-    pub rollback: Result<(), Error>,
-}
-
-/// Pushes a proposal that [`super::commit`] just made, all or nothing: when the
-/// push fails the local branch is rolled back ([`super::rollback`]), so a failed
-/// run leaves no ref behind. On success `proposal.pushed` is set.
-pub fn push_or_roll_back(
-    repo: &Path,
-    proposal: &mut super::Proposal,
-    opts: &PushOptions,
-) -> Result<(), Box<PushFailed>> {
-    if let Err(error) = push(repo, &proposal.branch, opts) {
-        let rollback = super::rollback(repo, proposal);
-        return Err(Box::new(PushFailed { error, rollback }));
-    }
-    proposal.pushed = true;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -277,39 +277,32 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
                 committer,
                 ..request
             };
-            let mut proposal = propose::commit(&request).map_err(Failure::Propose)?;
-            if let Some(remote) = repo.push_remote() {
-                let options = PushOptions {
-                    remote,
-                    credentials: Credentials::from_env(),
-                    force: false,
-                    lease: None,
-                };
-                // All or nothing: the branch only stays when the push landed.
-                if let Err(failed) = propose::push_or_roll_back(repo.git_dir(), &mut proposal, &options) {
-                    if let Err(undo) = failed.rollback {
-                        tracing::warn!(branch = %proposal.branch, "could not roll back: {undo}");
-                    }
-                    return Err(Failure::Propose(failed.error));
-                }
-            }
+            let push = repo.push_remote().map(|remote| PushOptions {
+                remote,
+                credentials: Credentials::from_env(),
+                force: false,
+                lease: None,
+            });
+            // All or nothing: the branch only stays when the push landed.
+            let proposal = propose::commit_and_push(&request, push.as_ref()).map_err(Failure::Publish)?;
             drop(lock);
             drop(across_replicas);
-            Ok((proposal, ctx))
+            Ok((proposal, ctx, push))
         })
         .await
     };
-    let (mut proposal, ctx) = match committed {
+    let (mut proposal, ctx, push) = match committed {
         Ok(Ok(v)) => v,
         Ok(Err(Failure::Repo(e))) => return Err(ApiError::internal("preparing the repository", &e)),
         Ok(Err(Failure::Propose(e))) => return Err(propose_error(&e)),
+        Ok(Err(Failure::Publish(failed))) => return Err(unpublished(&failed)),
         Ok(Err(Failure::Store(e))) => return Err(super::api::store_error(&e)),
         Err(e) => return Err(ApiError::internal("proposing", &e)),
     };
     let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
-    if let (Some(forge), true) = (forge, proposal.pushed) {
-        let token = forge.ready().map_err(|e| propose_error(&e))?;
-        let pr = PullRequestRequest {
+    if let (Some(forge), Some(push)) = (forge, push) {
+        let forge = (forge.clone(), forge.ready().map_err(|e| propose_error(&e))?);
+        let body = |proposal: &propose::Proposal, base: &str| PullRequestRequest {
             title: summary,
             body: propose::body(
                 &record.intent,
@@ -319,12 +312,11 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
                 &proposal.stats,
             ),
             head: proposal.branch.clone(),
-            base: repo.config.base_branch.clone(),
+            base: base.to_string(),
         };
-        let opened = propose::open_pull_request(&forge, &token, &pr)
+        propose::open_pull_request_for(&mut proposal, &forge, &push.remote, body)
             .await
-            .map_err(|e| propose_error(&e))?;
-        proposal.pull_request = Some(opened);
+            .map_err(|failed| unpublished(&failed))?;
     }
     let mut value = serde_json::to_value(&proposal).map_err(|e| ApiError::internal("proposing", &e))?;
     value["pr_url"] = json!(proposal.pull_request.as_ref().map(|p| p.url.clone()));
@@ -340,7 +332,17 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
 enum Failure {
     Repo(super::repos::Error),
     Propose(propose::Error),
+    Publish(Box<propose::Unpublished>),
     Store(super::store::Error),
+}
+
+/// A failed publication as the API's answer; a branch the rollback could not remove is logged.
+fn unpublished(failed: &propose::Unpublished) -> ApiError {
+    if let Some(undo) = &failed.left_behind {
+        let branch = failed.branch.as_deref().unwrap_or_default();
+        tracing::warn!(branch = %branch, "could not roll back: {undo}");
+    }
+    propose_error(&failed.error)
 }
 
 /// Who a service commit is by: the configured author (`GITINTENT_AUTHOR_*`,

@@ -9,6 +9,7 @@ mod concurrency;
 mod faults;
 mod forge;
 mod from_plan;
+mod publish;
 mod push;
 
 use std::path::{Path, PathBuf};
