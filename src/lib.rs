@@ -10,6 +10,7 @@ pub mod class;
 pub mod drift;
 pub mod eval;
 pub mod finding;
+pub mod grant;
 pub mod intent;
 pub mod lift;
 pub mod limits;

@@ -36,10 +36,7 @@ impl Base {
 
     /// `{"ref", "commit"}` for JSON output.
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "ref": self.snapshot.reference(),
-            "commit": self.snapshot.commit().to_string(),
-        })
+        serde_json::to_value(self.snapshot.base()).unwrap_or_default()
     }
 }
 

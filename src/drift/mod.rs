@@ -34,12 +34,13 @@ mod report;
 mod source;
 use crate::yaml_edit;
 
+pub use crate::repo::Base;
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};
 pub use dry_run::RULE as DRY_RUN_RULE;
 pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
 pub use report::{compare_objects, Difference, Entry, Report, Status, Summary};
-pub use source::{Base, Source};
+pub use source::Source;
 
 use std::path::PathBuf;
 

@@ -90,7 +90,7 @@ pub struct Report {
     pub environment: String,
     /// The ref and commit the Git side was read at (`null` for a plain
     /// directory that is not a git repository).
-    pub base: Option<super::source::Base>,
+    pub base: Option<crate::repo::Base>,
     pub server: String,
     pub selector: String,
     pub resources: Vec<Entry>,

@@ -8,10 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
 use super::Error;
-use crate::repo::{self, RepoConfig, Snapshot};
+use crate::repo::{self, Base, RepoConfig, Snapshot};
 
 /// The repository contents drift reads.
 pub enum Source {
@@ -19,15 +17,6 @@ pub enum Source {
     Git(Snapshot),
     /// A plain directory that is not a git repository.
     Directory(PathBuf),
-}
-
-/// The commit a report was made from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Base {
-    /// The ref as resolved, e.g. `refs/heads/main`.
-    #[serde(rename = "ref")]
-    pub reference: String,
-    pub commit: String,
 }
 
 impl Source {
@@ -57,10 +46,7 @@ impl Source {
 
     /// The ref and commit, when reading git objects.
     pub fn base(&self) -> Option<Base> {
-        self.snapshot().map(|s| Base {
-            reference: s.reference().to_string(),
-            commit: s.commit().to_string(),
-        })
+        self.snapshot().map(Snapshot::base)
     }
 
     /// `.gitintent.yaml` (defaults when absent).

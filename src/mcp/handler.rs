@@ -170,10 +170,9 @@ impl Handler {
             let prepared = repository
                 .prepare(&mut guard, Instant::now())
                 .map_err(|e| crate::serve::work::repository_error("reading the repository", &e))?;
-            let snapshot =
-                crate::repo::Snapshot::open(repository.git_dir(), &prepared.base.commit.to_string())
-                    .and_then(|s| s.read(".gitintent.yaml"))
-                    .map_err(|e| ApiError::internal("reading .gitintent.yaml", &e))?;
+            let snapshot = crate::repo::Snapshot::open(repository.git_dir(), &prepared.base.commit)
+                .and_then(|s| s.read(".gitintent.yaml"))
+                .map_err(|e| ApiError::internal("reading .gitintent.yaml", &e))?;
             Ok::<_, ApiError>(snapshot.unwrap_or_else(|| {
                 "# This repository has no .gitintent.yaml: gitintent reads its layout from the files.\n"
                     .into()

@@ -11,9 +11,10 @@ use rmcp::ServiceExt;
 
 use super::calls::Defaults;
 use super::handler::{Handler, Local};
+use crate::grant::{Grant, Right};
 use crate::plan::OpenAi;
 use crate::serve::auth::{Auth, Caller};
-use crate::serve::config::{Config, Overrides, Right};
+use crate::serve::config::{Config, Overrides};
 use crate::serve::repos::Repositories;
 use crate::serve::state::{Admission, AppState, Inner, Tracker};
 use crate::serve::{SqliteStore, Store};
@@ -128,9 +129,8 @@ pub async fn serve_stdio(options: Options) -> Result<(), Error> {
     } else {
         &[Right::Plan]
     };
-    let all = ["*".to_string()];
     let local = Local {
-        caller: Caller::from_rights(LOCAL, &all, &all, rights),
+        caller: Caller::new(LOCAL, Grant::everything(rights)),
         allow_propose: options.allow_propose,
         defaults: Defaults {
             environment: options.environment.clone(),

@@ -32,7 +32,7 @@ pub use environments::Environment;
 pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub(crate) use parse::values as parse_values;
-pub use snapshot::{Entry, Snapshot, DEFAULT_BASE};
+pub use snapshot::{Base, Entry, Snapshot, DEFAULT_BASE};
 pub use write::{remove_files, safe_target, write_files};
 
 use std::path::{Component, Path, PathBuf};

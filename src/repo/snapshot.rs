@@ -17,6 +17,17 @@ use super::Error;
 /// The base used when none is given and the repository has a `main` branch.
 pub const DEFAULT_BASE: &str = "main";
 
+/// The ref and commit something (a plan, a drift report, a proposal) was
+/// read at; `{"ref", "commit"}` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Base {
+    /// The ref as resolved, e.g. `refs/heads/main`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The commit id, hex.
+    pub commit: String,
+}
+
 /// One regular file of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -134,6 +145,14 @@ impl Snapshot {
     /// The commit the snapshot was read at.
     pub fn commit(&self) -> Oid {
         self.commit
+    }
+
+    /// The ref and commit the snapshot was read at.
+    pub fn base(&self) -> Base {
+        Base {
+            reference: self.reference.clone(),
+            commit: self.commit.to_string(),
+        }
     }
 
     /// The commit's root tree.

@@ -4,14 +4,16 @@
 //! hashes the presented token and compares it with every configured hash in
 //! constant time (no early exit, so timing reveals neither which token nor
 //! how much of it matched). A [`Caller`] then answers `may_plan` and
-//! `may_propose` per repository and environment; the two rights are separate.
+//! `may_propose` per repository and environment from its [`Grant`] (the one
+//! authorization check, shared with Slack); the two rights are separate.
 //!
 //! It does not issue tokens at run time or expire them; `gitintent token
 //! create` prints a new token and the config block holding its hash.
 
 use sha2::{Digest, Sha256};
 
-use super::config::{Right, TokenConfig};
+use super::config::TokenConfig;
+use crate::grant::{Grant, Right};
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,76 +31,41 @@ pub enum Error {
 pub struct Caller {
     /// The token name (or `anonymous`), recorded as the requester.
     pub name: String,
-    scope: Scope,
-}
-
-#[derive(Debug, Clone)]
-struct Scope {
-    repos: Vec<String>,
-    envs: Vec<String>,
-    plan: bool,
-    propose: bool,
-    propose_envs: Option<Vec<String>>,
-}
-
-fn allows(list: &[String], item: &str) -> bool {
-    list.iter().any(|x| x == "*" || x == item)
+    grant: Grant,
 }
 
 impl Caller {
     /// A caller with every right, for `--insecure-no-auth`.
     pub fn anonymous() -> Caller {
-        Caller {
-            name: "anonymous".to_string(),
-            scope: Scope {
-                repos: vec!["*".into()],
-                envs: vec!["*".into()],
-                plan: true,
-                propose: true,
-                propose_envs: None,
-            },
-        }
+        Caller::new("anonymous", Grant::everything(&[Right::Plan, Right::Propose]))
     }
 
-    /// A caller with the rights of a configured token (or Slack mapping).
-    pub fn from_rights(name: &str, repos: &[String], envs: &[String], rights: &[Right]) -> Caller {
+    /// A caller holding `grant` (a token's, a Slack mapping's, the local MCP server's).
+    pub fn new(name: &str, grant: Grant) -> Caller {
         Caller {
             name: name.to_string(),
-            scope: Scope {
-                repos: repos.to_vec(),
-                envs: envs.to_vec(),
-                plan: rights.contains(&Right::Plan),
-                propose: rights.contains(&Right::Propose),
-                propose_envs: None,
-            },
+            grant,
         }
-    }
-
-    fn from_token(t: &TokenConfig) -> Caller {
-        let mut c = Caller::from_rights(&t.name, &t.repos, &t.envs, &t.rights);
-        c.scope.propose_envs = t.propose_envs.clone();
-        c
     }
 
     /// May this caller use `repo` at all (for reading plans)?
     pub fn may_read(&self, repo: &str) -> bool {
-        allows(&self.scope.repos, repo)
+        self.grant.may_read(repo)
     }
 
     /// May this caller plan for `repo`, and for `env` when it is known?
     pub fn may_plan(&self, repo: &str, env: Option<&str>) -> bool {
-        self.scope.plan && self.may_read(repo) && env.is_none_or(|e| allows(&self.scope.envs, e))
+        self.grant.allows(Right::Plan, repo, env)
     }
 
     /// Has this caller the propose right at all (somewhere)?
     pub fn may_propose_somewhere(&self) -> bool {
-        self.scope.propose
+        self.grant.has(Right::Propose)
     }
 
     /// May this caller propose a plan for `repo` in `env`?
     pub fn may_propose(&self, repo: &str, env: &str) -> bool {
-        let envs = self.scope.propose_envs.as_ref().unwrap_or(&self.scope.envs);
-        self.scope.propose && self.may_read(repo) && allows(envs, env)
+        self.grant.allows(Right::Propose, repo, Some(env))
     }
 }
 
@@ -148,7 +115,9 @@ impl Auth {
                 found = Some(config);
             }
         }
-        found.map(Caller::from_token).ok_or(Error::Unknown)
+        found
+            .map(|t| Caller::new(&t.name, t.grant()))
+            .ok_or(Error::Unknown)
     }
 }
 

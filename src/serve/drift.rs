@@ -106,14 +106,11 @@ pub(crate) async fn read(
             let prepared = repository.prepare(&mut guard, requested_at);
             drop(guard);
             let prepared = prepared.map_err(|e| ApiError::internal("preparing the repository", &e))?;
-            let snapshot = Snapshot::open(repository.git_dir(), &prepared.base.commit.to_string())
+            let snapshot = Snapshot::open(repository.git_dir(), &prepared.base.commit)
                 .map_err(|e| ApiError::internal("reading the base branch", &e))?;
             let source = Source::Git(snapshot);
             let declared = drift::collect(&source, &env).map_err(|e| git_side(&e))?;
-            let base = drift::Base {
-                reference: prepared.base.reference.clone(),
-                commit: prepared.base.commit.to_string(),
-            };
+            let base = prepared.base.clone();
             Ok::<_, ApiError>((declared, base))
         })
         .await

@@ -18,12 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-
 use super::config::RepositoryConfig;
 use crate::manifest::{File, InPlace};
 use crate::pipeline::Context;
-use crate::repo::{self, Changeset, Index, IndexCache, Snapshot};
+use crate::repo::{self, Base, Changeset, Index, IndexCache, Snapshot};
 
 /// Repository faults.
 #[derive(Debug, thiserror::Error)]
@@ -42,21 +40,6 @@ pub enum Error {
         #[source]
         source: Box<crate::Error>,
     },
-}
-
-/// The base a plan was made against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Base {
-    /// e.g. `refs/heads/main`.
-    pub reference: String,
-    pub commit: git2::Oid,
-}
-
-impl Base {
-    /// `{"ref", "commit"}`, as `plan --repo --format json` prints it.
-    pub fn json(&self) -> Value {
-        json!({ "ref": self.reference, "commit": self.commit.to_string() })
-    }
 }
 
 /// What planning on one commit needs, shared by every plan on that commit.
@@ -167,7 +150,7 @@ impl Repository {
         }
         let commit = self.check()?;
         if let Some(p) = &state.current {
-            if p.base.commit == commit {
+            if p.base.commit == commit.to_string() {
                 return Ok(p.clone());
             }
         }
@@ -179,7 +162,7 @@ impl Repository {
         let prepared = Prepared {
             base: Base {
                 reference: format!("refs/heads/{}", self.config.base_branch),
-                commit,
+                commit: commit.to_string(),
             },
             index: Arc::new(index),
             ctx: Arc::new(ctx),
@@ -191,8 +174,7 @@ impl Repository {
     /// Diffs planned files against the commit `prepared` was made on. Needs
     /// no lock: it opens its own snapshot of that (immutable) commit.
     pub fn diff(&self, prepared: &Prepared, files: &[File], in_place: &InPlace) -> Result<Changeset, Error> {
-        let snapshot =
-            Snapshot::open(&self.git_dir, &prepared.base.commit.to_string()).map_err(|e| self.fail(e))?;
+        let snapshot = Snapshot::open(&self.git_dir, &prepared.base.commit).map_err(|e| self.fail(e))?;
         repo::diff(&prepared.index, &snapshot, files, in_place).map_err(|e| self.fail(e))
     }
 

@@ -175,7 +175,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         let name = repo.name().to_string();
         let result = tokio::task::spawn_blocking(move || {
             repo.check()
-                .or_else(|_| repo.prepare(&mut lock, Instant::now()).map(|p| p.base.commit))
+                .map(|_| ())
+                .or_else(|_| repo.prepare(&mut lock, Instant::now()).map(|_| ()))
         })
         .await;
         let ok = match result {

@@ -14,11 +14,11 @@ use serde_json::Value;
 
 use super::api::{load_plan, submit};
 use super::auth::Caller;
-use super::config::Right;
 use super::error::ApiError;
 use super::proposal::propose_plan;
 use super::state::AppState;
 use super::store::{PlanRecord, Status};
+use crate::grant::{Grant, Right};
 use crate::pipeline::Plan;
 use crate::slack::{BackendError, ChangeStatus, PlanSummary, ProposalSummary, Requester, SlackBackend};
 
@@ -26,18 +26,14 @@ use crate::slack::{BackendError, ChangeStatus, PlanSummary, ProposalSummary, Req
 pub(crate) struct Backend(pub(crate) AppState);
 
 fn caller(requester: &Requester) -> Caller {
-    let all = ["*".to_string()];
-    Caller::from_rights(
+    Caller::new(
         &requester.audit_name(),
-        &all,
-        &all,
-        &[Right::Plan, Right::Propose],
+        Grant::everything(&[Right::Plan, Right::Propose]),
     )
 }
 
 fn system() -> Caller {
-    let all = ["*".to_string()];
-    Caller::from_rights("slack", &all, &all, &[])
+    Caller::new("slack", Grant::everything(&[]))
 }
 
 /// API errors as the Slack front end classifies them; 5xx details stay in the log.

@@ -120,7 +120,7 @@ async fn save(store: std::sync::Arc<dyn super::store::Store>, record: &PlanRecor
 
 struct Done {
     plan: pipeline::Plan,
-    base: super::repos::Base,
+    base: crate::repo::Base,
     changeset: crate::repo::Changeset,
     elapsed: std::time::Duration,
 }
@@ -271,7 +271,7 @@ fn fill(record: &mut PlanRecord, done: Done) {
     record.files = serde_json::to_value(&plan.files).ok();
     record.findings = serde_json::to_value(&plan.findings).ok();
     record.changes = serde_json::to_value(&changeset).ok();
-    record.base = Some(base.json());
+    record.base = serde_json::to_value(&base).ok();
     record.commit_files = serde_json::to_value(Committable {
         files: changeset.files(),
         delete: changeset.deleted(),

@@ -6,7 +6,8 @@
 //! covers the repository, the environment and the action together; a user's
 //! repo is never combined with a channel's environment. Channel grants give
 //! everyone in a private team channel the same rights; user grants follow a
-//! person everywhere. Nobody has rights unless listed.
+//! person everywhere. Nobody has rights unless listed. The check itself is
+//! [`Grant::allows`], the one the service's tokens use.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use super::verify::Clock;
+use crate::grant::{Grant, Right};
 
 /// The default and only production prefix for `response_url`s.
 pub const SLACK_HOOKS: &str = "https://hooks.slack.com/";
@@ -38,10 +40,10 @@ pub struct SlackConfig {
     #[serde(default = "default_prefix")]
     pub response_url_prefix: String,
     /// Rights per Slack user id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "grants")]
     pub users: BTreeMap<String, Grant>,
     /// Rights per Slack channel id, for everyone posting in that channel.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "grants")]
     pub channels: BTreeMap<String, Grant>,
     /// The clock request timestamps are checked against (not configurable in TOML).
     #[serde(skip)]
@@ -84,19 +86,38 @@ impl fmt::Debug for SlackConfig {
     }
 }
 
-/// What one user or channel may do. `"*"` in `repos` or `envs` means any.
+/// What one user or channel may do, as the `[slack]` table writes it:
+/// `repos`, `envs` (`"*"` means any) and `propose` (plans are always allowed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Grant {
-    /// Repository names (as in the service's `[[repos]]`) this grant covers.
+struct GrantConfig {
     #[serde(default)]
-    pub repos: Vec<String>,
-    /// Environments this grant covers.
+    repos: Vec<String>,
     #[serde(default)]
-    pub envs: Vec<String>,
-    /// Whether proposals (branch, push, pull request) are allowed, not just plans.
+    envs: Vec<String>,
     #[serde(default)]
-    pub propose: bool,
+    propose: bool,
+}
+
+impl From<GrantConfig> for Grant {
+    fn from(c: GrantConfig) -> Grant {
+        let mut rights = vec![Right::Plan];
+        if c.propose {
+            rights.push(Right::Propose);
+        }
+        Grant {
+            repos: c.repos,
+            envs: c.envs,
+            rights,
+            propose_envs: None,
+        }
+    }
+}
+
+/// The `[slack.users]` / `[slack.channels]` tables as [`Grant`]s.
+fn grants<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Grant>, D::Error> {
+    let configs = BTreeMap::<String, GrantConfig>::deserialize(d)?;
+    Ok(configs.into_iter().map(|(k, c)| (k, c.into())).collect())
 }
 
 /// A configuration that cannot work.
@@ -108,24 +129,8 @@ pub enum ConfigError {
     Prefix(String),
 }
 
-/// What a request wants to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
-    Plan,
-    Propose,
-}
-
-impl Grant {
-    fn covers(&self, repo: &str, env: Option<&str>, action: Action) -> bool {
-        let any = |list: &[String], item: &str| list.iter().any(|x| x == "*" || x == item);
-        (action == Action::Plan || self.propose)
-            && any(&self.repos, repo)
-            && match env {
-                Some(env) => any(&self.envs, env),
-                None => !self.envs.is_empty(),
-            }
-    }
-}
+/// What a request wants to do: a right of a [`Grant`].
+pub(crate) use crate::grant::Right as Action;
 
 impl SlackConfig {
     /// Checks what [`router`](super::router) cannot: call it at startup.
@@ -154,7 +159,7 @@ impl SlackConfig {
         [self.users.get(user), self.channels.get(channel)]
             .into_iter()
             .flatten()
-            .any(|g| g.covers(repo, env, action))
+            .any(|g| g.allows(action, repo, env))
     }
 
     /// Whether `url` may be posted to: it parses, and starts with the prefix.

@@ -35,10 +35,11 @@ use std::sync::Arc;
 use axum::routing::post;
 use axum::Router;
 
+pub use crate::grant::Grant;
 pub use backend::{
     BackendError, ChangeStatus, FileChange, PlanSummary, ProposalSummary, Requester, SlackBackend,
 };
-pub use config::{ConfigError, Grant, SlackConfig, SLACK_HOOKS};
+pub use config::{ConfigError, SlackConfig, SLACK_HOOKS};
 pub use verify::Clock;
 
 /// The Slack routes, ready to be merged into the service's router.

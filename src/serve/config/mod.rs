@@ -196,12 +196,18 @@ fn plan_only() -> Vec<Right> {
     vec![Right::Plan]
 }
 
-/// A separate right of a token or Slack mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Right {
-    Plan,
-    Propose,
+pub use crate::grant::Right;
+
+impl TokenConfig {
+    /// What the token may do.
+    pub fn grant(&self) -> crate::grant::Grant {
+        crate::grant::Grant {
+            repos: self.repos.clone(),
+            envs: self.envs.clone(),
+            rights: self.rights.clone(),
+            propose_envs: self.propose_envs.clone(),
+        }
+    }
 }
 
 /// Request and concurrency limits.
