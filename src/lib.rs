@@ -27,12 +27,14 @@ pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
+pub mod workspace;
 mod yaml_edit;
 
 pub use class::Class;
 pub use finding::{Finding, Severity};
 pub use intent::Intent;
 pub use spec::Spec;
+pub use workspace::Workspace;
 
 /// Every error a library call can return.
 #[derive(Debug, thiserror::Error)]

@@ -7,15 +7,16 @@
 
 use std::path::Path;
 
-use gitintent::pipeline::Context;
-use gitintent::repo::{self, Changeset, Index, IndexCache, Snapshot};
+use gitintent::repo::{self, Changeset, IndexCache, Snapshot};
+use gitintent::Workspace;
 
 use super::output::Style;
 
-/// A repository read at its base ref.
+/// A repository read at its base ref: the library's [`Workspace`], and the
+/// snapshot it was read from (for comparing with the working tree).
 pub(crate) struct Base {
+    pub(crate) workspace: Workspace,
     pub(crate) snapshot: Snapshot,
-    pub(crate) index: Index,
 }
 
 impl Base {
@@ -23,20 +24,19 @@ impl Base {
     /// the context read from that commit. `Ok(None)` when `root` is not a git
     /// repository and no base was asked for: the plan then reads the
     /// directory as before and shows no diff.
-    pub(crate) fn open(root: &Path, base: Option<&str>) -> Result<Option<(Base, Context)>, gitintent::Error> {
+    pub(crate) fn open(root: &Path, base: Option<&str>) -> Result<Option<Base>, gitintent::Error> {
         let snapshot = match Snapshot::open_base(root, base) {
             Ok(s) => s,
             Err(repo::Error::NotARepository { .. }) if base.is_none() => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let index = Index::build(&snapshot, &mut IndexCache::new())?;
-        let ctx = Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?;
-        Ok(Some((Base { snapshot, index }, ctx)))
+        let workspace = Workspace::of(&snapshot, &mut IndexCache::new())?;
+        Ok(Some(Base { workspace, snapshot }))
     }
 
     /// `{"ref", "commit"}` for JSON output.
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::to_value(self.snapshot.base()).unwrap_or_default()
+        serde_json::to_value(self.workspace.base()).unwrap_or_default()
     }
 }
 

@@ -91,18 +91,26 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     // A git repository is read at its base ref; a plain directory as before.
     let opened = match &args.repo {
         Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
-            Some((base, ctx)) => Ok((Some(base), ctx)),
-            None => Ok((None, Context::load(root)?)),
+            Some(base) => Ok((Some(base), None)),
+            None => Ok((None, Some(Context::load(root)?))),
         }),
-        None => Ok((None, Context::default())),
+        None => Ok((None, Some(Context::default()))),
     };
-    let (base, ctx) = match opened {
+    let (base, loaded) = match opened {
         Ok(opened) => opened,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
+    let directory;
+    let ctx = match &base {
+        Some(base) => base.workspace.context(),
+        None => {
+            directory = loaded.unwrap_or_default();
+            &directory
+        }
+    };
     let planned = match given {
-        Some(spec) => pipeline::run_spec(spec, &ctx),
-        None => match plan_intent(&args, &text, &ctx)? {
+        Some(spec) => pipeline::run_spec(spec, ctx),
+        None => match plan_intent(&args, &text, ctx)? {
             Ok(plan) => plan,
             Err(code_message) => return Ok(fail(format, code_message.0, code_message.1)),
         },
@@ -143,16 +151,16 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         }
     }
     let changeset = match &base {
-        Some(base) => match gitintent::repo::diff(&base.index, &base.snapshot, &plan.files, &plan.in_place) {
+        // Conflicts and wiring notes join the findings.
+        Some(base) => match base.workspace.absorb(&mut plan) {
             Ok(c) => Some(c),
             Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
         },
-        None => None,
+        None => {
+            gitintent::finding::sort(&mut plan.findings);
+            None
+        }
     };
-    match &changeset {
-        Some(c) => plan.absorb(c),
-        None => gitintent::finding::sort(&mut plan.findings),
-    }
     let repo_view = match base.as_ref().zip(changeset.as_ref()) {
         Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
         None => None,

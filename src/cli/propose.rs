@@ -4,10 +4,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use gitintent::pipeline::{self, Context, Plan};
+use gitintent::pipeline::Plan;
 use gitintent::propose::{self, Author, Proposal, Step};
-use gitintent::repo::{self, Index, IndexCache, Snapshot};
-use gitintent::Intent;
+use gitintent::repo::{self, IndexCache};
+use gitintent::{Intent, Workspace};
 
 use super::common::{
     choose_planner, error_chain, exit_code, fail, forge_for, plan_id, print_proposal, publication,
@@ -140,12 +140,16 @@ async fn plan_and_propose(
 ) -> Result<Outcome, Failure> {
     // The repository at its base, from git objects: config, policies and conventions
     // come from that commit, and the plan is diffed against it (wiring included).
-    let snapshot = Snapshot::open_base(&args.repo, args.base.as_deref())?;
-    let index = Index::build(&snapshot, &mut IndexCache::new())?;
-    let ctx = Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?;
+    let workspace = Workspace::open(&args.repo, args.base.as_deref(), &mut IndexCache::new())?;
+    let ctx = workspace.context();
     // A pull request needs a forge and a token: check before anything is written.
-    let forge = forge_for(&ctx.config, &args.repo, &args.publish, snapshot.reference())?;
-    let plan = pipeline::run(intent, planner, &ctx).await?;
+    let forge = forge_for(
+        &ctx.config,
+        &args.repo,
+        &args.publish,
+        &workspace.base().reference,
+    )?;
+    let plan = workspace.plan(intent, planner).await?;
     let options = propose::Options {
         branch: args.branch.clone(),
         rebase: args.publish.rebase,
@@ -153,19 +157,18 @@ async fn plan_and_propose(
         author: Author::from_env_or(ctx.config.author.clone()),
         protected: ctx.config.protected_branches.clone(),
     };
-    let prepared =
-        match tokio::task::block_in_place(|| propose::prepare_plan(&snapshot, &index, &plan, &options)) {
-            Ok(p) => p,
-            Err(gitintent::Error::Propose(propose::Error::NothingToChange { base })) => {
-                return Ok(Outcome::NothingToChange { base })
-            }
-            Err(error) => {
-                return Err(Failure {
-                    error,
-                    plan: Some(Box::new(plan)),
-                })
-            }
-        };
+    let prepared = match tokio::task::block_in_place(|| workspace.prepare_proposal(&plan, &options)) {
+        Ok(p) => p,
+        Err(gitintent::Error::Propose(propose::Error::NothingToChange { base })) => {
+            return Ok(Outcome::NothingToChange { base })
+        }
+        Err(error) => {
+            return Err(Failure {
+                error,
+                plan: Some(Box::new(plan)),
+            })
+        }
+    };
     let publication = publication(&args.publish, forge);
     let published = propose::publish(prepared.request.clone(), &publication, |proposal, base| {
         prepared.pull_request(&plan, proposal, base)

@@ -1,11 +1,12 @@
 //! Repository fixtures for eval cases: a directory of files committed to a
 //! throwaway bare repository, indexed, and turned into a planning
-//! [`Context`] exactly as `plan --repo` builds one.
+//! [`Context`] from a [`Workspace`], exactly as `plan --repo` builds one.
 
 use std::path::Path;
 
 use crate::pipeline::Context;
-use crate::repo::{Index, IndexCache, Snapshot};
+use crate::repo::IndexCache;
+use crate::workspace::Workspace;
 
 /// The context of a repository holding exactly the files under `dir`.
 pub(super) fn context(dir: &Path) -> Result<Context, String> {
@@ -25,9 +26,8 @@ fn build(dir: &Path, git_dir: &Path) -> Result<Context, Box<dyn std::error::Erro
     let mut files = Vec::new();
     walk(dir, dir, &mut files)?;
     crate::repo::commit_files(&repo, "refs/heads/main", &files, "fixture")?;
-    let snapshot = Snapshot::open_base(git_dir, None)?;
-    let index = Index::build(&snapshot, &mut IndexCache::new())?;
-    Ok(Context::from_snapshot(&snapshot)?.with_index(&snapshot, &index)?)
+    let workspace = Workspace::open(git_dir, None, &mut IndexCache::new())?;
+    Ok(workspace.context().clone())
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {

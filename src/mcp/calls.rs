@@ -13,9 +13,10 @@ use super::tools::{DriftInput, ListInput, PlanInput, ProposeInput, ValidateInput
 use crate::serve::api;
 use crate::serve::auth::Caller;
 use crate::serve::error::ApiError;
-use crate::serve::repos::{Prepared, Repository};
+use crate::serve::repos::Repository;
 use crate::serve::state::AppState;
 use crate::serve::{drift, proposal, work};
+use crate::workspace::Workspace as Prepared;
 
 /// What a local (`gitintent mcp`) server applies when a call leaves it out.
 #[derive(Debug, Clone, Default)]
@@ -115,7 +116,7 @@ async fn prepared(repo: Arc<Repository>) -> Result<Prepared, ApiError> {
 
 /// The environments a repository declares (`.gitintent.yaml`, else its layout).
 fn declared_environments(prepared: &Prepared) -> Vec<String> {
-    let ctx = &prepared.ctx;
+    let ctx = prepared.context();
     if ctx.config.environments.is_empty() {
         ctx.conventions.environments.clone()
     } else {
@@ -173,7 +174,7 @@ pub(crate) async fn list_workloads(
         ));
     }
     let workloads: Vec<Value> = prepared
-        .ctx
+        .context()
         .inventory
         .workloads()
         .iter()

@@ -170,7 +170,8 @@ impl Handler {
             let prepared = repository
                 .prepare(&mut guard, Instant::now())
                 .map_err(|e| crate::serve::work::repository_error("reading the repository", &e))?;
-            let snapshot = crate::repo::Snapshot::open(repository.git_dir(), &prepared.base.commit)
+            let snapshot = prepared
+                .snapshot()
                 .and_then(|s| s.read(".gitintent.yaml"))
                 .map_err(|e| ApiError::internal("reading .gitintent.yaml", &e))?;
             Ok::<_, ApiError>(snapshot.unwrap_or_else(|| {

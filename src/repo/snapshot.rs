@@ -147,6 +147,13 @@ impl Snapshot {
         self.commit
     }
 
+    /// The same snapshot, named by `reference`: the ref its commit was
+    /// resolved from earlier (a snapshot opened at an exact commit).
+    pub fn named(mut self, reference: &str) -> Snapshot {
+        self.reference = reference.to_string();
+        self
+    }
+
     /// The ref and commit the snapshot was read at.
     pub fn base(&self) -> Base {
         Base {

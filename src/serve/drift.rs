@@ -28,7 +28,6 @@ use super::error::{chain, ApiError};
 use super::state::AppState;
 use super::store::{now_ms, AuditEvent};
 use crate::drift::{self, Report, Source};
-use crate::repo::Snapshot;
 
 /// `GET /v1/drift` query.
 #[derive(Debug, Deserialize)]
@@ -106,11 +105,12 @@ pub(crate) async fn read(
             let prepared = repository.prepare(&mut guard, requested_at);
             drop(guard);
             let prepared = prepared.map_err(|e| ApiError::internal("preparing the repository", &e))?;
-            let snapshot = Snapshot::open(repository.git_dir(), &prepared.base.commit)
+            let snapshot = prepared
+                .snapshot()
                 .map_err(|e| ApiError::internal("reading the base branch", &e))?;
             let source = Source::Git(snapshot);
             let declared = drift::collect(&source, &env).map_err(|e| git_side(&e))?;
-            let base = prepared.base.clone();
+            let base = prepared.base().clone();
             Ok::<_, ApiError>((declared, base))
         })
         .await

@@ -264,7 +264,7 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
             let ctx = repo
                 .prepare(&mut lock, Instant::now())
                 .map_err(Failure::Repo)?
-                .ctx;
+                .shared_context();
             // A pull request's configuration and token are checked before the first write.
             let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
             if let (Some(forge), Some(_)) = (&forge, repo.push_remote()) {

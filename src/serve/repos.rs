@@ -3,10 +3,10 @@
 //! objects (never from a working tree, which may hold anyone's edits).
 //!
 //! [`Repository::prepare`] fetches a mirror (coalesced: requests that queued
-//! behind one fetch reuse it), opens a [`Snapshot`] of the base branch,
-//! indexes it (with a per-repository [`IndexCache`]) and returns the
-//! pipeline [`Context`] read from that commit, cached per commit.
-//! [`Repository::diff`] diffs planned files against the same commit. Callers
+//! behind one fetch reuse it), resolves the base branch and opens a
+//! [`Workspace`] at that commit (indexed with a per-repository
+//! [`IndexCache`]), cached per commit. [`Repository::absorb`] diffs a plan
+//! against the same commit. Callers
 //! hold the repository's lock ([`Repository::lock`]) while doing git work,
 //! so git work on one repository is serialised while repositories run in
 //! parallel.
@@ -19,9 +19,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::RepositoryConfig;
-use crate::manifest::{File, InPlace};
-use crate::pipeline::Context;
-use crate::repo::{self, Base, Changeset, Index, IndexCache, Snapshot};
+use crate::pipeline::Plan;
+use crate::repo::{Changeset, IndexCache};
+use crate::workspace::Workspace;
 
 /// Repository faults.
 #[derive(Debug, thiserror::Error)]
@@ -42,20 +42,13 @@ pub enum Error {
     },
 }
 
-/// What planning on one commit needs, shared by every plan on that commit.
-#[derive(Clone)]
-pub struct Prepared {
-    pub base: Base,
-    pub index: Arc<Index>,
-    pub ctx: Arc<Context>,
-}
-
 /// Mutable per-repository state, behind the repository lock.
 #[derive(Default)]
 pub struct RepoState {
     synced_at: Option<Instant>,
     cache: IndexCache,
-    current: Option<Prepared>,
+    /// The workspace of the last base commit, shared by every plan on it.
+    current: Option<Workspace>,
 }
 
 /// One configured repository.
@@ -141,41 +134,31 @@ impl Repository {
     /// resolves the base branch and returns what planning on it needs. Only a
     /// new base commit costs more than a ref lookup: then it is snapshotted
     /// and indexed (reusing parsed blobs) and its context read.
-    pub fn prepare(&self, state: &mut RepoState, requested_at: Instant) -> Result<Prepared, Error> {
+    pub fn prepare(&self, state: &mut RepoState, requested_at: Instant) -> Result<Workspace, Error> {
         if let Some(url) = &self.config.url {
             if state.synced_at.is_none_or(|t| t < requested_at) {
                 self.fetch(url)?;
                 state.synced_at = Some(Instant::now());
             }
         }
-        let commit = self.check()?;
-        if let Some(p) = &state.current {
-            if p.base.commit == commit.to_string() {
-                return Ok(p.clone());
+        let commit = self.check()?.to_string();
+        if let Some(w) = &state.current {
+            if w.base().commit == commit {
+                return Ok(w.clone());
             }
         }
-        let snapshot = Snapshot::open(&self.git_dir, &commit.to_string()).map_err(|e| self.fail(e))?;
-        let index = Index::build(&snapshot, &mut state.cache).map_err(|e| self.fail(e))?;
-        let ctx = Context::from_snapshot(&snapshot)
-            .and_then(|ctx| ctx.with_index(&snapshot, &index))
+        let reference = format!("refs/heads/{}", self.config.base_branch);
+        let workspace = Workspace::open_at(&self.git_dir, &reference, &commit, &mut state.cache)
             .map_err(|e| self.fail(e))?;
-        let prepared = Prepared {
-            base: Base {
-                reference: format!("refs/heads/{}", self.config.base_branch),
-                commit: commit.to_string(),
-            },
-            index: Arc::new(index),
-            ctx: Arc::new(ctx),
-        };
-        state.current = Some(prepared.clone());
-        Ok(prepared)
+        state.current = Some(workspace.clone());
+        Ok(workspace)
     }
 
-    /// Diffs planned files against the commit `prepared` was made on. Needs
-    /// no lock: it opens its own snapshot of that (immutable) commit.
-    pub fn diff(&self, prepared: &Prepared, files: &[File], in_place: &InPlace) -> Result<Changeset, Error> {
-        let snapshot = Snapshot::open(&self.git_dir, &prepared.base.commit).map_err(|e| self.fail(e))?;
-        repo::diff(&prepared.index, &snapshot, files, in_place).map_err(|e| self.fail(e))
+    /// Diffs a plan against the commit `workspace` was read at, folding the
+    /// diff's findings into the plan. Needs no lock: it opens its own
+    /// snapshot of that (immutable) commit.
+    pub fn absorb(&self, workspace: &Workspace, plan: &mut Plan) -> Result<Changeset, Error> {
+        workspace.absorb(plan).map_err(|e| self.fail(e))
     }
 
     /// Opens the repository and resolves its base branch (readiness).

@@ -161,11 +161,10 @@ async fn plan(
     // async planner through the runtime handle.
     let started = Instant::now();
     let handle = tokio::runtime::Handle::current();
-    let ctx = prepared.ctx.clone();
-    let run =
-        tokio::task::spawn_blocking(move || handle.block_on(pipeline::run(&intent, &planner, &ctx))).await;
+    let workspace = prepared.clone();
+    let run = tokio::task::spawn_blocking(move || handle.block_on(workspace.plan(&intent, &planner))).await;
     let elapsed = started.elapsed();
-    let mut plan = match run {
+    let plan = match run {
         Ok(Ok(plan)) => plan,
         Ok(Err(e)) => return Err(library_error(&e)),
         Err(e) => return Err(ApiError::internal("planning", &e)),
@@ -178,23 +177,25 @@ async fn plan(
             repo.name()
         )));
     }
-    let changeset = {
+    // As `plan --repo` does: conflicts and wiring notes join the findings.
+    let absorbed = {
         let repo = repo.clone();
-        let files = plan.files.clone();
-        let in_place = plan.in_place.clone();
-        let prepared = prepared.clone();
-        tokio::task::spawn_blocking(move || repo.diff(&prepared, &files, &in_place)).await
+        let workspace = prepared.clone();
+        let mut plan = plan;
+        tokio::task::spawn_blocking(move || {
+            let changeset = repo.absorb(&workspace, &mut plan);
+            (plan, changeset)
+        })
+        .await
     };
-    let changeset = match changeset {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err(repository_error("comparing with the base branch", &e)),
+    let (plan, changeset) = match absorbed {
+        Ok((plan, Ok(c))) => (plan, c),
+        Ok((_, Err(e))) => return Err(repository_error("comparing with the base branch", &e)),
         Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
     };
-    // As `plan --repo` does: conflicts and wiring notes join the findings.
-    plan.absorb(&changeset);
     Ok(Done {
         plan,
-        base: prepared.base,
+        base: prepared.base().clone(),
         changeset,
         elapsed,
     })
