@@ -75,3 +75,29 @@ impl InPlace {
         self.changed.is_empty() && self.deleted.is_empty()
     }
 }
+
+/// A container of a workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+}
+
+/// One workload the repository declares (`change::Inventory` finds them; the
+/// planners are told about them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workload {
+    pub kind: String,
+    pub name: String,
+    /// Its `metadata.namespace`, else the namespace of the nearest kustomization
+    /// above it; empty when neither sets one.
+    pub namespace: String,
+    /// Environments that deploy it (empty when the repository has none).
+    pub environments: Vec<String>,
+    /// The file, and the document inside it.
+    pub path: String,
+    #[serde(skip)]
+    pub document: usize,
+    pub containers: Vec<Container>,
+    pub replicas: Option<u64>,
+}

@@ -495,7 +495,7 @@ pub fn check_files(files: &[File], ctx: &Context, environment: &str) -> Vec<Find
     // One parse for schema validation and the policies.
     let manifests = validate::Manifests::parse(files);
     let mut findings = manifests.validate(&options).findings();
-    let settings = ctx.config.policy_settings(environment);
+    let settings = crate::policy::Settings::for_repo(&ctx.config, environment);
     findings.extend(ctx.policies.check_parsed(&manifests, &settings));
     crate::finding::sort(&mut findings);
     findings

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::repo::{Environment, Index, Snapshot};
@@ -24,30 +23,7 @@ use crate::manifest::WORKLOAD_KINDS as WORKLOADS;
 const SUMMARY_LIMIT: usize = 150;
 const SUMMARY_BYTES: usize = 24 << 10;
 
-/// A container of a workload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Container {
-    pub name: String,
-    pub image: String,
-}
-
-/// One workload the repository declares.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Workload {
-    pub kind: String,
-    pub name: String,
-    /// Its `metadata.namespace`, else the namespace of the nearest kustomization
-    /// above it; empty when neither sets one.
-    pub namespace: String,
-    /// Environments that deploy it (empty when the repository has none).
-    pub environments: Vec<String>,
-    /// The file, and the document inside it.
-    pub path: String,
-    #[serde(skip)]
-    pub document: usize,
-    pub containers: Vec<Container>,
-    pub replicas: Option<u64>,
-}
+pub use crate::manifest::{Container, Workload};
 
 /// One resource of a directory that holds a workload (for related-resource lookups).
 #[derive(Debug, Clone)]

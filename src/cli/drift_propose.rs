@@ -4,19 +4,18 @@
 //!
 //! The files come from `drift::propose`, read from the same snapshot of the
 //! base (`--base`, default `main`, else HEAD) the report was built from; the
-//! commit is built on that snapshot's commit with `gitintent::propose::publish`,
+//! gate and the landing are the library's (`gitintent::drift::{gate, land}`),
 //! so the working tree, the index and the base branch are never touched and
-//! uncommitted edits never reach the commit.
+//! uncommitted edits never reach the commit. This file maps the flags onto
+//! them and failures onto exit codes.
 
 use std::path::Path;
 
-use gitintent::drift::{Mode, Proposal as DriftProposal, Report};
+use gitintent::drift::{self, Proposal as DriftProposal, Report};
 use gitintent::finding::Finding;
-use gitintent::manifest::File;
-use gitintent::pipeline::{self, Context};
-use gitintent::propose::{self, Author, Proposal, PullRequestRequest, Request, Trailers};
+use gitintent::pipeline::Context;
+use gitintent::propose::Proposal;
 use gitintent::repo::Snapshot;
-use sha2::{Digest, Sha256};
 
 use super::common::{error_chain, exit_code, forge_for, plan_id, publication, unpublished, PublishArgs};
 
@@ -53,7 +52,9 @@ pub(crate) struct Target<'a> {
     pub(crate) publish: &'a PublishArgs,
 }
 
-/// Gates, commits, pushes and opens the pull request for `drifted`.
+/// Gates, commits, pushes and opens the pull request for `drifted`
+/// (`gitintent::drift::{gate, land}`); the forge is checked (`--pr`) after
+/// the gate and before anything is written.
 pub(crate) async fn land(
     target: &Target<'_>,
     report: &Report,
@@ -62,106 +63,17 @@ pub(crate) async fn land(
     let none: &[Finding] = &[];
     let snapshot = target.snapshot;
     let ctx = Context::from_snapshot(snapshot).map_err(|e| Refusal::from_error(e, none))?;
-    let findings = gate(snapshot, &ctx, &report.environment, &drifted.files)
+    let findings = drift::gate(snapshot, &ctx, &report.environment, &drifted.files)
         .map_err(|e| Refusal::from_error(e, none))?;
     let forge = forge_for(&ctx.config, target.repo, target.publish, snapshot.reference())
         .map_err(|e| Refusal::from_error(e, &findings))?;
-    let report_json = serde_json::to_vec(report).unwrap_or_default();
-    let digest = hex::encode(Sha256::digest(&report_json));
-    let mode = match drifted.mode {
-        Mode::Revert => "revert",
-        Mode::Adopt => "adopt",
-    };
-    let body = drifted
-        .message
-        .strip_prefix(drifted.title.as_str())
-        .unwrap_or(&drifted.message)
-        .trim()
-        .to_string();
-    let request = Request {
-        repo: snapshot.root().to_path_buf(),
-        base: propose::base_name(snapshot.reference()),
-        base_commit: Some(snapshot.commit().to_string()),
-        branch: Some(format!(
-            "gitintent/drift-{mode}-{}-{}",
-            report.environment,
-            &digest[..8]
-        )),
-        files: drifted.files.clone(),
-        delete: Vec::new(),
-        summary: drifted.title.clone(),
-        intent: body.clone(),
-        trailers: Trailers {
-            plan_id: plan_id(),
-            planner: "drift".into(),
-            model: None,
-            spec_sha256: digest,
-        },
-        findings: findings.clone(),
-        protected: ctx.config.protected_branches.clone(),
-        author: Author::from_env_or(ctx.config.author.clone()),
-        committer: None,
+    let landing = drift::Landing {
+        plan_id: plan_id(),
         rebase: target.publish.rebase,
     };
-    let title = drifted.title.clone();
     let publication = publication(target.publish, forge);
-    let published = propose::publish(request, &publication, |proposal, base| PullRequestRequest {
-        title,
-        body: format!("{body}\n\nProposed by `gitintent drift --propose {mode}`."),
-        head: proposal.branch.clone(),
-        base: base.to_string(),
-    })
-    .await;
-    match published {
-        Ok(proposal) => Ok(Landed {
-            findings,
-            proposal: Some(proposal),
-        }),
-        Err(failed) if matches!(failed.error, propose::Error::NothingToChange { .. }) => Ok(Landed {
-            findings,
-            proposal: None,
-        }),
+    match drift::land(snapshot, &ctx, report, drifted, &findings, &publication, &landing).await {
+        Ok(proposal) => Ok(Landed { findings, proposal }),
         Err(failed) => Err(Refusal::from_error(unpublished(*failed), &findings)),
     }
-}
-
-/// Schemas and policies on the changed files, with the other manifests of
-/// their directories (at the base) as context, so rules that look across
-/// resources (a PodDisruptionBudget for a Deployment) see the whole app.
-/// Only findings about the changed files (or about no file) are kept.
-fn gate(
-    snapshot: &Snapshot,
-    ctx: &Context,
-    environment: &str,
-    files: &[File],
-) -> Result<Vec<Finding>, gitintent::repo::Error> {
-    let changed: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    let mut all = files.to_vec();
-    let mut dirs: Vec<&str> = changed
-        .iter()
-        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
-        .collect();
-    dirs.sort_unstable();
-    dirs.dedup();
-    for dir in dirs {
-        for entry in snapshot.files_under(dir) {
-            let rest = &entry.path[dir.len() + 1..];
-            let manifest = (rest.ends_with(".yaml") || rest.ends_with(".yml"))
-                && !rest.contains('/')
-                && rest != "kustomization.yaml"
-                && rest != "kustomization.yml";
-            if !manifest || changed.contains(&entry.path.as_str()) {
-                continue;
-            }
-            if let Some(content) = snapshot.read(&entry.path)? {
-                all.push(File {
-                    path: entry.path.clone(),
-                    content,
-                });
-            }
-        }
-    }
-    let mut findings = pipeline::check_files(&all, ctx, environment);
-    findings.retain(|f| f.file.as_deref().is_none_or(|p| changed.contains(&p)));
-    Ok(findings)
 }

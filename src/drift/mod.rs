@@ -15,13 +15,15 @@
 //! `list` calls (plus discovery of the declared group-versions); the only
 //! other call, [`Cluster::dry_run`] for `plan --cluster`, is a server-side
 //! apply with `dryRun=All`, which persists nothing. It does not read
-//! `Secret`s, live or declared. It does not commit or push: the proposal is
-//! handed to the propose stage.
+//! `Secret`s, live or declared. [`land`] gates a revert/adopt proposal with
+//! the schemas and policies and hands it to `crate::propose::publish` (commit,
+//! push, pull request).
 //!
 //! Roles: `source.rs` (the repo at a ref, or a plain directory),
 //! `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
 //! discovery, get, list), `compare.rs` (field comparison), `report.rs`
 //! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
+//! `land.rs` (gate and land a proposal through `crate::propose::publish`),
 //! `crate::yaml_edit` (surgical scalar edits that keep comments), `dry_run.rs`
 //! (server-side apply dry run → findings).
 
@@ -29,6 +31,7 @@ mod cluster;
 mod compare;
 mod declared;
 mod dry_run;
+mod land;
 mod propose;
 mod report;
 mod source;
@@ -38,6 +41,7 @@ pub use crate::repo::Base;
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};
 pub use dry_run::RULE as DRY_RUN_RULE;
+pub use land::{gate, land, Landing};
 pub use propose::{propose, Mode, Proposal, Skipped, DRIFT_ANNOTATION};
 pub use report::{compare_objects, Difference, Entry, Report, Status, Summary};
 pub use source::Source;

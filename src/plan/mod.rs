@@ -18,9 +18,9 @@ pub use prompt::version as prompt_version;
 
 use serde::{Deserialize, Serialize};
 
-use crate::change::Workload;
 use crate::finding::Finding;
 use crate::intent::Intent;
+use crate::manifest::Workload;
 use crate::spec::Spec;
 
 /// Why planning failed.

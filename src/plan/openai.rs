@@ -31,8 +31,8 @@ use std::time::Instant;
 
 use super::prompt::{self, Reason};
 use super::{Critic, Error, Planned, Usage};
-use crate::change::Workload;
 use crate::intent::Intent;
+use crate::manifest::Workload;
 use crate::spec::{self, Spec};
 use transport::Transport;
 use wire::{Completion, Message};

@@ -20,8 +20,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Error;
-use crate::change::Workload;
 use crate::intent::Intent;
+use crate::manifest::Workload;
 use crate::spec::Archetype;
 
 /// The prompt label; bump it when the meaning of a template changes.

@@ -116,6 +116,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// What `.gitintent.yaml` asks of the gate, for one environment.
+    pub fn for_repo(config: &crate::repo::RepoConfig, environment: &str) -> Settings {
+        let namespaces = match config.policy_namespaces.is_empty() {
+            true => Settings::default().namespaces,
+            false => config.policy_namespaces.clone(),
+        };
+        Settings {
+            required_labels: config.required_labels.clone(),
+            allowed_registries: config.allowed_registries.clone(),
+            environment: environment.to_string(),
+            namespaces,
+        }
+    }
+
     /// True for `production` and `prod` (any case).
     pub fn is_production(&self) -> bool {
         matches!(

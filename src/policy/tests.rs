@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::finding::Severity;
+use crate::repo::RepoConfig;
 
 fn prod() -> Settings {
     Settings {
@@ -310,4 +311,21 @@ fn a_constraint_its_template_schema_rejects_is_an_error_naming_file_and_line() {
         "{}",
         f.message
     );
+}
+
+#[test]
+fn policy_keys_become_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+            dir.path().join(".gitintent.yaml"),
+            "required-labels: [team, cost-center]\nallowed-registries: [ghcr.io/acme]\npolicy-namespaces: [main, org.rules]\n",
+        )
+        .unwrap();
+    let settings = Settings::for_repo(&RepoConfig::load(dir.path()).unwrap(), "production");
+    assert_eq!(settings.required_labels, ["team", "cost-center"]);
+    assert_eq!(settings.allowed_registries, ["ghcr.io/acme"]);
+    assert_eq!(settings.namespaces, ["main", "org.rules"]);
+    assert!(settings.is_production());
+    let defaults = Settings::for_repo(&RepoConfig::default(), "dev");
+    assert_eq!(defaults.namespaces, ["main"]);
 }

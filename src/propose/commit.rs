@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git2::{ErrorCode, FileMode, Oid, Repository, Signature};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::branch;
 use super::{Error, PullRequest};
 use crate::finding::Finding;
 use crate::manifest::File;
+pub use crate::repo::Author;
 use crate::spec::Spec;
 
 /// How often a ref update is retried when another proposal moved the ref or held its lock.
@@ -64,14 +65,6 @@ pub struct Trailers {
     pub model: Option<String>,
     /// [`spec_sha256`] of the planned spec.
     pub spec_sha256: String,
-}
-
-/// A commit author, from `.gitintent.yaml` (`author: {name, email}`) or the environment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Author {
-    pub name: String,
-    pub email: String,
 }
 
 impl Author {

@@ -25,9 +25,10 @@ pub use gitlab::GitLab;
 use std::future::Future;
 use std::pin::Pin;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Error;
+pub use crate::repo::{ForgeAuth, ForgeConfig, ForgeKind};
 
 /// A forge's future, boxed so that `dyn Forge` works.
 pub type ForgeFuture<'a> = Pin<Box<dyn Future<Output = Result<PullRequest, Error>> + Send + 'a>>;
@@ -60,47 +61,6 @@ pub struct PullRequest {
     pub url: String,
     /// True when it already existed.
     pub existing: bool,
-}
-
-/// Which forge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ForgeKind {
-    Github,
-    Gitlab,
-}
-
-/// `forge:` in `.gitintent.yaml`; the token comes from the environment.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ForgeConfig {
-    pub kind: ForgeKind,
-    /// Base URL: `https://github.example.com` (GitHub Enterprise; `/api/v3` is added) or
-    /// `https://gitlab.example.com`. Default: github.com's API or gitlab.com.
-    #[serde(default)]
-    pub url: Option<String>,
-    /// `owner/name` (GitHub) or the project path `group/subgroup/name` (GitLab):
-    /// where the pull request is opened.
-    pub repo: String,
-    /// The fork the branch is pushed to, when it is not `repo`: `owner/name`
-    /// (GitHub) or `group/name` (GitLab).
-    #[serde(default)]
-    pub fork: Option<String>,
-    /// How the token is sent to GitLab: `private-token` (default; personal,
-    /// project and group access tokens) or `oauth` (`Authorization: Bearer`).
-    /// GitHub always takes `Bearer`.
-    #[serde(default)]
-    pub auth: Option<ForgeAuth>,
-}
-
-/// How a GitLab token is presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ForgeAuth {
-    /// `PRIVATE-TOKEN: …`.
-    PrivateToken,
-    /// `Authorization: Bearer …` (OAuth 2 access tokens).
-    Oauth,
 }
 
 impl ForgeConfig {

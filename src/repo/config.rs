@@ -45,10 +45,10 @@ pub struct RepoConfig {
     /// Author and committer of proposals; `GITINTENT_AUTHOR_NAME`/`_EMAIL` override it,
     /// git config `user.name`/`user.email` is the fallback.
     #[serde(default)]
-    pub author: Option<crate::propose::Author>,
+    pub author: Option<super::Author>,
     /// Where `propose --pr` opens pull requests; inferred from the remote URL when absent.
     #[serde(default)]
-    pub forge: Option<crate::propose::ForgeConfig>,
+    pub forge: Option<super::ForgeConfig>,
 }
 
 fn default_layout() -> String {
@@ -287,21 +287,6 @@ impl RepoConfig {
     pub fn layout(&self) -> Result<Layout, String> {
         Layout::new(&self.layout)
     }
-
-    /// What the policy gate needs to know of this repo, for one environment.
-    pub fn policy_settings(&self, environment: &str) -> crate::policy::Settings {
-        let defaults = crate::policy::Settings::default();
-        crate::policy::Settings {
-            required_labels: self.required_labels.clone(),
-            allowed_registries: self.allowed_registries.clone(),
-            environment: environment.to_string(),
-            namespaces: if self.policy_namespaces.is_empty() {
-                defaults.namespaces
-            } else {
-                self.policy_namespaces.clone()
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -324,25 +309,6 @@ mod tests {
         }
         let l = Layout::new("apps/{environment}/{name}/").unwrap();
         assert_eq!(l.directory("prod", "default", "redis"), "apps/prod/redis");
-    }
-
-    #[test]
-    fn policy_keys_become_settings() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(".gitintent.yaml"),
-            "required-labels: [team, cost-center]\nallowed-registries: [ghcr.io/acme]\npolicy-namespaces: [main, org.rules]\n",
-        )
-        .unwrap();
-        let settings = RepoConfig::load(dir.path())
-            .unwrap()
-            .policy_settings("production");
-        assert_eq!(settings.required_labels, ["team", "cost-center"]);
-        assert_eq!(settings.allowed_registries, ["ghcr.io/acme"]);
-        assert_eq!(settings.namespaces, ["main", "org.rules"]);
-        assert!(settings.is_production());
-        let defaults = RepoConfig::default().policy_settings("dev");
-        assert_eq!(defaults.namespaces, ["main"]);
     }
 
     #[test]

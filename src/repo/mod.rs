@@ -18,6 +18,7 @@ mod diff;
 mod environments;
 mod index;
 mod parse;
+mod settings;
 mod snapshot;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -32,6 +33,7 @@ pub use environments::Environment;
 pub(crate) use index::{join_relative, parent};
 pub use index::{Identity, Index, IndexCache, Kustomization, Resource, SkipReason, Skipped, Stats};
 pub(crate) use parse::values as parse_values;
+pub use settings::{Author, ForgeAuth, ForgeConfig, ForgeKind};
 pub use snapshot::{Base, Entry, Snapshot, DEFAULT_BASE};
 pub use write::{remove_files, safe_target, write_files};
 

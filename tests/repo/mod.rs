@@ -433,3 +433,4 @@ fn unparseable_yaml_and_helm_templates_are_recorded_not_fatal() {
 }
 
 mod diff;
+mod workspace;
