@@ -26,7 +26,7 @@ pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
-mod yaml_edit;
+pub mod yaml;
 
 pub use class::Class;
 pub use finding::{Finding, Severity};

@@ -22,7 +22,7 @@
 //! `declared.rs` (collect the repo's resources), `cluster.rs` (kube:
 //! discovery, get, list), `compare.rs` (field comparison), `report.rs`
 //! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
-//! `crate::yaml_edit` (surgical scalar edits that keep comments), `dry_run.rs`
+//! `crate::yaml::edit` (surgical scalar edits that keep comments), `dry_run.rs`
 //! (server-side apply dry run → findings).
 
 mod cluster;
@@ -32,7 +32,7 @@ mod dry_run;
 mod propose;
 mod report;
 mod source;
-use crate::yaml_edit;
+use crate::yaml::edit;
 
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};
 pub use declared::{collect, Declared};

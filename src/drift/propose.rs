@@ -23,9 +23,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::compare;
+use super::edit::{replace_scalar, set_annotation, split_documents};
 use super::report::{Entry, Report, Status};
 use super::source::Source;
-use super::yaml_edit::{replace_scalar, set_annotation, split_documents};
 use super::Error;
 use crate::manifest::File;
 

@@ -293,7 +293,7 @@ impl PolicySet {
                         "",
                         format!(
                             "not checked by policies: the file is not valid YAML ({})",
-                            first_line(&crate::limits::yaml_message(&e))
+                            first_line(&crate::yaml::saphyr::message(&e))
                         ),
                     )
                     .in_file(&file.path),
@@ -479,10 +479,10 @@ pub(crate) fn parse_yaml(text: &str) -> Result<Vec<serde_json::Value>, serde_sap
         ..serde_saphyr::Budget::default()
     };
     // Depth and alias expansion bounded (crate::limits).
-    crate::limits::yaml_values(text, budget.clone()).or_else(|error| {
+    crate::yaml::saphyr::values(text, budget.clone()).or_else(|error| {
         // libyaml's leniency, as validation has it: a flow collection closed at its key's column.
-        crate::validate::relax_flow_indentation(text)
-            .and_then(|relaxed| crate::limits::yaml_values(&relaxed, budget).ok())
+        crate::yaml::flow::relax_flow_indentation(text)
+            .and_then(|relaxed| crate::yaml::saphyr::values(&relaxed, budget).ok())
             .ok_or(error)
     })
 }

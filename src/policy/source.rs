@@ -33,7 +33,7 @@ pub(super) fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
         };
         match retry {
             Some(next) => fixed = Some(next),
-            None => return Err(invalid(file, location, &crate::limits::yaml_message(&err))),
+            None => return Err(invalid(file, location, &crate::yaml::saphyr::message(&err))),
         }
     }
     Err(invalid(file, None, "too many badly indented quoted scalars"))

@@ -18,8 +18,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 
-use super::parse::{resources, Document, Parsed};
+use super::parse::{resources, Parsed};
 use crate::limits::{ALIAS_BOMB, MAX_DEPTH, TOO_DEEP};
+use crate::yaml::parse::Document;
 
 /// Cases per property: `GITINTENT_FUZZ_CASES`, else `default`.
 fn config(default: u32) -> Config {
@@ -218,10 +219,10 @@ fn render(root: &Node, choices: &[u8]) -> String {
 }
 
 fn fast(text: &str) -> Option<(serde_json::Value, Vec<(String, String)>)> {
-    super::yaml::parse(text).map(|(tree, root, dups)| {
+    crate::yaml::fast::parse(text).map(|(tree, root, dups)| {
         let mut dups: Vec<_> = dups
             .into_iter()
-            .map(super::parse::Duplicate::into_pointer)
+            .map(crate::yaml::parse::Duplicate::into_pointer)
             .collect();
         dups.sort();
         (tree.to_value(root), dups)
@@ -235,7 +236,7 @@ fn agrees(text: &str) -> Result<bool, TestCaseError> {
     };
     prop_assert_eq!(
         Ok(fast),
-        super::parse::slow(text),
+        crate::yaml::parse::slow(text),
         "fast and slow disagree on:\n{}",
         text
     );

@@ -51,7 +51,7 @@ impl<'f> Manifests<'f> {
             .iter()
             .enumerate()
             .flat_map(|(i, f)| {
-                parse::chunks(&f.content, threads)
+                crate::yaml::parse::chunks(&f.content, threads)
                     .into_iter()
                     .map(move |c| (i, c))
             })
@@ -59,7 +59,7 @@ impl<'f> Manifests<'f> {
         let read = crate::par::map(&chunks, 1, |&(file, chunk)| {
             let mut exact = true;
             let mut resources = Vec::new();
-            for doc in parse::documents(chunk, &files[file].content) {
+            for doc in crate::yaml::parse::documents(chunk, &files[file].content) {
                 let (parsed, is_exact) = parse::read(doc);
                 exact &= is_exact;
                 resources.extend(parsed.into_iter().map(|p| (file, p)));

@@ -13,9 +13,9 @@ use super::names;
 use super::parse::Parsed;
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
-use super::tree::Tree;
 use crate::manifest::File;
 use crate::par;
+use crate::yaml::tree::Tree;
 
 /// How to validate.
 #[derive(Debug, Clone, Default)]
