@@ -6,10 +6,9 @@
 //! thousands deep overflows the stack and aborts the whole process; a few
 //! hundred bytes of YAML aliases (a "billion laughs") expand into gigabytes.
 //! Every path that turns such text into a tree goes through these limits:
-//! `validate`'s fast parser and its serde-saphyr fallback (which the repo
-//! index and `repo::diff` share), JSON input (serde_json's own recursion
-//! limit is the same 128), [`crate::policy::parse_yaml`] (policies, Kyverno,
-//! drift) and the few typed reads of YAML. Trees built under them are at most
+//! `crate::yaml` (the fast parser, its serde-saphyr fallback and every other
+//! read of YAML: policies, Kyverno, drift, lift, typed configuration) and
+//! JSON input (serde_json's own recursion limit is the same 128). Trees built under them are at most
 //! [`MAX_DEPTH`] deep, so the recursive walks afterwards (schema validation,
 //! policy input, diffs, drift comparison) stay bounded too.
 //!

@@ -20,7 +20,7 @@ pub(super) fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
     let mut fixed: Option<String> = None;
     for _ in 0..=MAX_FIXES {
         let current = fixed.as_deref().unwrap_or(text);
-        let err = match super::parse_yaml(current) {
+        let err = match crate::yaml::values(current) {
             Ok(docs) => return Ok(docs),
             Err(e) => e,
         };

@@ -316,25 +316,6 @@ fn level() -> impl Strategy<Value = Level> {
     ]
 }
 
-/// The nesting depth serde-saphyr's own scanner sees in `text`; `None`
-/// when it is not YAML.
-fn depth_of(text: &str) -> Option<usize> {
-    let budget = serde_saphyr::Budget {
-        max_depth: usize::MAX,
-        ..serde_saphyr::Budget::default()
-    };
-    match serde_saphyr::budget::check_yaml_budget(
-        text,
-        budget,
-        serde_saphyr::budget::EnforcingPolicy::AllContent,
-    ) {
-        Ok(report) => Some(report.max_depth),
-        // The scanner's own flow limit (255 levels).
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => Some(usize::MAX),
-        Err(_) => None,
-    }
-}
-
 #[test]
 fn generated_yaml_never_makes_the_parsers_disagree() {
     let mut runner = runner(64);
@@ -385,7 +366,7 @@ fn exact_manifests_give_the_policies_own_reading() {
             }];
             let values = super::Manifests::parse(&files).values();
             if let Some(Some(values)) = values.into_iter().next() {
-                let policies: Vec<serde_json::Value> = crate::policy::parse_yaml(&text)
+                let policies: Vec<serde_json::Value> = crate::yaml::values(&text)
                     .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?
                     .into_iter()
                     .filter(|v| !v.is_null())
@@ -453,7 +434,7 @@ fn deep_documents_are_refused_past_the_limit_and_never_crash() {
                 }
             });
             let text = nested(&levels);
-            let depth = depth_of(&text);
+            let depth = crate::yaml::saphyr::depth_of(&text);
             let message = on_small_stack(|| broken(&text));
             match depth {
                 Some(d) if d > MAX_DEPTH => {

@@ -15,6 +15,7 @@
 //! about Kubernetes resources (`kind: List` is `validate`'s) or schemas.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -37,13 +38,13 @@ impl Document<'_> {
     }
 }
 
-/// Splits `file` into about `n` runs of whole documents, cut at `---`
-/// lines, so that big streams can be parsed in parallel.
-pub(crate) fn chunks(file: &str, n: usize) -> Vec<&str> {
-    const MIN_CHUNK: usize = 64 * 1024;
+/// Splits `file` into about `n` runs of whole documents of at least
+/// `min_chunk` bytes, cut at `---` lines, so that big streams can be parsed
+/// in parallel.
+pub(crate) fn chunks(file: &str, n: usize, min_chunk: usize) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
-    for k in 1..n.min(file.len() / MIN_CHUNK) {
+    for k in 1..n.min(file.len() / min_chunk) {
         let mut target = (file.len() / n * k).max(start);
         while !file.is_char_boundary(target) {
             target += 1;
@@ -72,41 +73,52 @@ fn next_marker(content: &str, mut from: usize) -> Option<usize> {
 /// Splits `chunk` (all of `file`, or a run of its documents) into its
 /// non-blank documents.
 pub(crate) fn documents<'a>(chunk: &'a str, file: &'a str) -> Vec<Document<'a>> {
-    let content = chunk.strip_prefix('\u{feff}').unwrap_or(chunk);
-    let mut docs = Vec::new();
-    let mut push = |text: &'a str| {
-        if !is_blank(text) {
-            docs.push(Document { text, file });
-        }
-    };
+    ranges(chunk)
+        .into_iter()
+        .map(|range| &chunk[range])
+        .filter(|text| !is_blank(text))
+        .map(|text| Document { text, file })
+        .collect()
+}
+
+/// Byte ranges of every document of `text`, blank ones included: the text
+/// between `---` marker lines and `...` end markers (a marker needs
+/// whitespace or the line's end after it). What follows `---` on its line
+/// belongs to the next document; a leading byte order mark to none. The one
+/// document splitter: [`documents`] and `edit::split_documents` are views of it.
+pub(crate) fn ranges(text: &str) -> Vec<Range<usize>> {
+    let skip = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let content = &text[skip..];
+    let mut out = Vec::new();
+    let mut push = |range: Range<usize>| out.push(range.start + skip..range.end + skip);
     if content.starts_with("...") || content.contains("\n...") {
         // End markers too: line by line.
         let (mut start, mut offset) = (0, 0);
         for line in content.split_inclusive('\n') {
             let bare = line.trim_end_matches(['\n', '\r']);
             if bare == "..." {
-                push(&content[start..offset]);
+                push(start..offset);
                 start = offset + line.len();
             } else if bare.starts_with("---") && bare[3..].chars().next().is_none_or(char::is_whitespace) {
-                push(&content[start..offset]);
+                push(start..offset);
                 start = offset + 3;
             }
             offset += line.len();
         }
-        push(&content[start..]);
-        return docs;
+        push(start..content.len());
+        return out;
     }
     // Only `---` markers: jump from one to the next.
     let is_marker_at_start =
         content.starts_with("---") && content[3..].chars().next().is_none_or(char::is_whitespace);
     let mut start = if is_marker_at_start { 3 } else { 0 };
     while let Some(marker) = next_marker(content, start) {
-        push(&content[start..marker]);
+        push(start..marker);
         // Anything after `--- ` on the marker line belongs to the next document.
         start = marker + 3;
     }
-    push(&content[start..]);
-    docs
+    push(start..content.len());
+    out
 }
 
 fn newlines(text: &str) -> usize {
@@ -389,7 +401,7 @@ mod tests {
     fn chunks_cut_at_markers_and_cover_the_file() {
         let doc = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: ---not a marker\n";
         let file: String = (0..5000).map(|_| format!("---\n{doc}")).collect();
-        let parts = chunks(&file, 3);
+        let parts = chunks(&file, 3, 64 * 1024);
         assert_eq!(parts.len(), 3);
         assert_eq!(parts.concat(), file);
         assert!(parts.iter().all(|p| p.starts_with("---\n")));

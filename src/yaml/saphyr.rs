@@ -7,27 +7,37 @@
 //! (the strict visitor of `parse.rs` does that for manifests).
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::limits::{ALIAS_BOMB, ALIAS_EXTRA_BYTES, MAX_ALIAS_NODES, MAX_DEPTH, TOO_DEEP};
 
-/// serde-saphyr options with the depth and alias limits, for `text`.
+/// serde-saphyr's error, with its location.
+pub use serde_saphyr::Error;
+/// serde-saphyr's error when writing YAML.
+pub use serde_saphyr::ser::Error as WriteError;
+
+/// Most documents one stream may hold.
+pub(crate) const MAX_DOCUMENTS: usize = 1_000_000;
+
+/// The one set of serde-saphyr options, for `text`: the depth and alias
+/// limits, streams of many thousand documents (serde-saphyr's default
+/// budget stops at 1,024), a duplicate key refused (the strict visitor of
+/// `parse.rs` alone asks for the last value to win, and records the key),
+/// and messages without a snippet.
 ///
 /// serde-saphyr checks its budget on every event, replayed ones included,
 /// so aliases count towards the depth, the nodes and the scalar bytes.
 pub(crate) fn options(text: &str) -> serde_saphyr::Options {
-    options_with(text, serde_saphyr::Budget::default())
-}
-
-/// [`yaml_options`] on top of `budget` (big streams raise its document and node counts).
-pub(crate) fn options_with(text: &str, budget: serde_saphyr::Budget) -> serde_saphyr::Options {
     let budget = serde_saphyr::Budget {
         max_depth: MAX_DEPTH,
+        max_documents: MAX_DOCUMENTS,
+        max_nodes: 50_000_000,
         // A stream's own scalars are at most its length; only aliases add more.
-        max_total_scalar_bytes: budget
+        max_total_scalar_bytes: serde_saphyr::Budget::default()
             .max_total_scalar_bytes
             .min(text.len().saturating_add(ALIAS_EXTRA_BYTES)),
-        ..budget
+        ..serde_saphyr::Budget::default()
     };
     serde_saphyr::Options {
         budget: Some(budget),
@@ -78,24 +88,68 @@ fn breach(error: &serde_saphyr::Error) -> Option<String> {
     })
 }
 
-/// Parses a multi-document YAML stream into values under the limits on
-/// top of `budget`.
-pub(crate) fn values(text: &str, budget: serde_saphyr::Budget) -> Result<Vec<Value>, serde_saphyr::Error> {
-    serde_saphyr::from_multiple_with_options(text, options_with(text, budget))
+/// Every document of a YAML stream as a JSON value, under [`options`].
+///
+/// One leniency, libyaml's (and so kubectl's): only when serde-saphyr
+/// refuses the text, it is read again with flow-collection continuation
+/// lines indented past their opener (`flow.rs`), so a `]` at its key's
+/// column parses; an input that still fails reports the first error.
+pub fn values(text: &str) -> Result<Vec<Value>, Error> {
+    serde_saphyr::from_multiple_with_options(text, options(text)).or_else(|error| {
+        super::flow::relax_flow_indentation(text)
+            .and_then(|relaxed| serde_saphyr::from_multiple_with_options(&relaxed, options(&relaxed)).ok())
+            .ok_or(error)
+    })
 }
 
-/// One YAML document as a JSON value under the limits, or the error's message.
+/// One YAML document as a JSON value under [`options`], or the error's message.
 pub fn value(text: &str) -> Result<Value, String> {
     serde_saphyr::from_str_with_options(text, options(text)).map_err(|e| message(&e))
 }
 
-/// A typed value read from YAML under the limits (errors keep their snippet).
-pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+/// A typed value read from one YAML document under [`options`] (errors keep
+/// their snippet).
+pub fn typed<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     let options = serde_saphyr::Options {
         with_snippet: true,
         ..options(text)
     };
     serde_saphyr::from_str_with_options(text, options)
+}
+
+/// `value` written as YAML, serde-saphyr's default style.
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, WriteError> {
+    serde_saphyr::to_string(value)
+}
+
+/// `value` written as the block YAML of rendered manifests: multi-line
+/// strings as block scalars, ambiguous strings (`yes`, `0755`) quoted.
+pub(crate) fn to_block_string<T: Serialize>(value: &T) -> Result<String, WriteError> {
+    let options = serde_saphyr::SerializerOptions {
+        prefer_block_scalars: true,
+        ..Default::default()
+    };
+    serde_saphyr::to_string_with_options(value, options)
+}
+
+#[cfg(test)]
+/// The nesting depth serde-saphyr's own scanner sees in `text`; `None`
+/// when it is not YAML.
+pub(crate) fn depth_of(text: &str) -> Option<usize> {
+    let budget = serde_saphyr::Budget {
+        max_depth: usize::MAX,
+        ..serde_saphyr::Budget::default()
+    };
+    match serde_saphyr::budget::check_yaml_budget(
+        text,
+        budget,
+        serde_saphyr::budget::EnforcingPolicy::AllContent,
+    ) {
+        Ok(report) => Some(report.max_depth),
+        // The scanner's own flow limit (255 levels).
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => Some(usize::MAX),
+        Err(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -127,18 +181,18 @@ mod tests {
 
     #[test]
     fn values_at_the_limit_parse_and_deeper_ones_are_refused() {
-        let ok = values(&deep_flow(MAX_DEPTH), serde_saphyr::Budget::default()).unwrap();
+        let ok = values(&deep_flow(MAX_DEPTH)).unwrap();
         assert_eq!(ok.len(), 1);
-        let err = values(&deep_flow(MAX_DEPTH + 1), serde_saphyr::Budget::default()).unwrap_err();
+        let err = values(&deep_flow(MAX_DEPTH + 1)).unwrap_err();
         assert!(message(&err).starts_with(TOO_DEEP), "{}", message(&err));
-        let err = values(&deep_flow(30_000), serde_saphyr::Budget::default()).unwrap_err();
+        let err = values(&deep_flow(30_000)).unwrap_err();
         assert!(message(&err).starts_with(TOO_DEEP), "{}", message(&err));
     }
 
     #[test]
     fn a_billion_laughs_is_refused_as_an_alias_bomb() {
         let text = billion_laughs();
-        let err = values(&text, serde_saphyr::Budget::default()).unwrap_err();
+        let err = values(&text).unwrap_err();
         assert!(message(&err).starts_with(ALIAS_BOMB), "{}", message(&err));
     }
 
@@ -156,7 +210,7 @@ mod tests {
             ));
             prev = Some(format!("k{i}"));
         }
-        let err = values(&text, serde_saphyr::Budget::default()).unwrap_err();
+        let err = values(&text).unwrap_err();
         assert!(message(&err).contains(TOO_DEEP), "{}", message(&err));
     }
 
@@ -164,7 +218,7 @@ mod tests {
     fn a_big_string_repeated_by_aliases_is_refused() {
         let big = "x".repeat(300 * 1024);
         let text = format!("a: &a {big}\nb: [*a, *a, *a, *a, *a]\n");
-        let err = values(&text, serde_saphyr::Budget::default()).unwrap_err();
+        let err = values(&text).unwrap_err();
         assert!(
             message(&err).contains(ALIAS_BOMB) || message(&err).contains("budget"),
             "{}",
@@ -173,11 +227,11 @@ mod tests {
     }
 
     #[test]
-    fn policies_kyverno_and_drift_refuse_deep_yaml_too() {
-        // `policy::parse_yaml` reads policy files, Kyverno patterns and drift's declared files.
-        let err = crate::policy::parse_yaml(&deep_flow(5_000)).unwrap_err();
+    fn streams_refuse_deep_yaml_too() {
+        // `values` reads policy files, Kyverno patterns and drift's declared files.
+        let err = values(&deep_flow(5_000)).unwrap_err();
         assert!(message(&err).starts_with(TOO_DEEP), "{}", message(&err));
-        let err = crate::policy::parse_yaml(&billion_laughs()).unwrap_err();
+        let err = values(&billion_laughs()).unwrap_err();
         assert!(message(&err).starts_with(ALIAS_BOMB), "{}", message(&err));
     }
 }

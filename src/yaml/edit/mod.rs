@@ -7,6 +7,7 @@
 //! (flow collections, multi-line scalars, anchors) is not located, and the
 //! caller reports the field as not editable rather than rewriting the file.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde_json::Value;
@@ -50,21 +51,24 @@ pub(crate) fn display(path: &[Seg]) -> String {
     out
 }
 
-/// Byte ranges of the `---`-separated documents of a stream.
+/// Byte ranges of the documents of a stream, blank ones included (see
+/// `yaml::parse::ranges`), each starting past the rest of its `---` line
+/// when that holds only a comment.
 pub(crate) fn split_documents(text: &str) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end();
-        if bare == "---" || bare.starts_with("--- ") {
-            out.push(start..offset);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    out.push(start..text.len());
-    out
+    super::parse::ranges(text)
+        .into_iter()
+        .map(|range| {
+            let after_marker = text[..range.start].ends_with("---");
+            let first = &text[range.clone()];
+            let line_end = first.find('\n').map_or(first.len(), |i| i + 1);
+            let rest = first[..line_end].trim();
+            if after_marker && (rest.is_empty() || rest.starts_with('#')) {
+                range.start + line_end..range.end
+            } else {
+                range
+            }
+        })
+        .collect()
 }
 
 struct Line<'a> {
@@ -217,16 +221,6 @@ fn text_of(lines: &[Line<'_>], range: Range<usize>) -> String {
     s
 }
 
-fn unquote(token: &str) -> Option<String> {
-    if token.starts_with('"') {
-        serde_json::from_str(token).ok()
-    } else if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
-        Some(inner.replace("''", "'"))
-    } else {
-        Some(token.to_string())
-    }
-}
-
 /// Spells `value` as a YAML scalar, keeping the quoting style of `old`.
 pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
     match value {
@@ -288,7 +282,7 @@ fn find_item(lines: &[Line<'_>], range: &Range<usize>, seg: &Seg) -> Option<(Ran
         Seg::Named(name) => (0..items.len()).find(|&k| {
             let sub = text_of(lines, bounds(k));
             locate(&sub, &[Seg::Key("name".into())])
-                .and_then(|(_, span)| unquote(&sub[span]))
+                .and_then(|(_, span)| super::scalar::unquote(&sub[span]).map(Cow::into_owned))
                 .is_some_and(|v| v == *name)
         })?,
         Seg::Key(_) => return None,
