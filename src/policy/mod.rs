@@ -427,18 +427,19 @@ pub fn native_fallbacks(docs: &[&serde_json::Value], settings: &Settings) -> usi
 /// checked on the caller's thread).
 const MIN_PER_THREAD: usize = 64;
 
-/// [`crate::yaml::saphyr::values`], with big streams cut at `---` lines into
+/// [`crate::yaml::saphyr::manifest_values`] (a repeated key takes its last
+/// value, as validation reads it), with big streams cut at `---` lines into
 /// runs of documents parsed on all cores. Any run that fails sends the whole
-/// text through `values` again, so errors (and what a failure skips) are the same.
+/// text through it again, so errors (and what a failure skips) are the same.
 fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, crate::yaml::Error> {
     let runs = runs_of_documents(text);
     if runs.len() > 1 {
-        let parsed = crate::par::map(&runs, 1, |run| crate::yaml::saphyr::values(run));
+        let parsed = crate::par::map(&runs, 1, |run| crate::yaml::saphyr::manifest_values(run));
         if parsed.iter().all(Result::is_ok) {
             return Ok(parsed.into_iter().flatten().flatten().collect());
         }
     }
-    crate::yaml::saphyr::values(text)
+    crate::yaml::saphyr::manifest_values(text)
 }
 
 /// `text` cut before `---` marker lines into runs of at least 256 KiB (one

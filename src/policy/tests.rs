@@ -177,6 +177,27 @@ fn credentials_in_configmaps_are_flagged() {
 }
 
 #[test]
+fn a_repeated_key_does_not_hide_a_file_from_the_policies() {
+    // Read as validation reads it: the last value wins (validation reports
+    // the repeated key as an error with its line); before, the whole file
+    // was skipped with a `policy-skipped` warning.
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  greeting: hi\n  db_password: a\n  db_password: hunter2\n";
+    let f = check(yaml, &Settings::default());
+    assert!(!f.iter().any(|f| f.rule == "policy-skipped"), "{f:#?}");
+    let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/data/db_password"]);
+}
+
+#[test]
+fn a_flow_list_closed_at_its_key_column_is_checked_like_any_other() {
+    // libyaml (kubectl) accepts the `]` at the key's column; so do the policies.
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {\n  db_password: hunter2\n}\n";
+    let f = check(yaml, &Settings::default());
+    let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/data/db_password"], "{f:#?}");
+}
+
+#[test]
 fn waivers_downgrade_builtin_findings() {
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {gitintent.io/waive: plaintext-credential, gitintent.io/waive-reason: test fixture}\ndata: {db_password: hunter2}\n";
     let f = check(yaml, &Settings::default());

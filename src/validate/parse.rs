@@ -18,9 +18,29 @@ pub(crate) enum Parsed<'s> {
         tree: Arc<Tree<'s>>,
         root: u32,
         duplicates: Vec<(String, String)>,
+        origin: Origin<'s>,
     },
     /// Not a resource: a syntax error or a document that is not a mapping.
     Broken(String),
+}
+
+/// Where an object was read: its document's text, the line of the file the
+/// document starts on, and the object's pointer in the document (`/items/0`
+/// for an item of a `List`).
+#[derive(Debug, Clone)]
+pub(crate) struct Origin<'s> {
+    text: &'s str,
+    line: usize,
+    at: String,
+}
+
+impl Origin<'_> {
+    /// The line of the file where `key` is repeated in the mapping at
+    /// `pointer` of the object, when the YAML there is block style.
+    pub(crate) fn repeated_key_line(&self, pointer: &str, key: &str) -> Option<usize> {
+        let pointer = format!("{}{pointer}", self.at);
+        crate::yaml::edit::repeated_key_line(self.text, &pointer, key).map(|i| self.line + i)
+    }
 }
 
 /// Parses one document into the resources it holds (several for a `List`).
@@ -52,16 +72,22 @@ pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
         return (vec![Parsed::Broken(message)], false);
     }
     let tree = Arc::new(tree);
+    let origin = Origin {
+        text: doc.text,
+        line: doc.line(),
+        at: String::new(),
+    };
     if !is_list(&tree, root) {
         let parsed = Parsed::Object {
             tree,
             root,
             duplicates,
+            origin,
         };
         return (vec![parsed], exact);
     }
     let mut out = Vec::new();
-    expand(&tree, root, "", &duplicates, &mut out);
+    expand(&tree, root, &origin, &duplicates, &mut out);
     (out, false)
 }
 
@@ -77,10 +103,11 @@ fn is_list(tree: &Tree<'_>, node: u32) -> bool {
 fn expand<'s>(
     tree: &Arc<Tree<'s>>,
     node: u32,
-    at: &str,
+    origin: &Origin<'s>,
     duplicates: &[(String, String)],
     out: &mut Vec<Parsed<'s>>,
 ) {
+    let at = origin.at.as_str();
     let own = |prefix: &str| -> Vec<(String, String)> {
         duplicates
             .iter()
@@ -95,6 +122,7 @@ fn expand<'s>(
             tree: Arc::clone(tree),
             root: node,
             duplicates: own(at),
+            origin: origin.clone(),
         });
         return;
     }
@@ -119,7 +147,11 @@ fn expand<'s>(
             )));
             continue;
         }
-        expand(tree, item, &format!("{at}/items/{i}"), duplicates, out);
+        let origin = Origin {
+            at: format!("{at}/items/{i}"),
+            ..origin.clone()
+        };
+        expand(tree, item, &origin, duplicates, out);
     }
 }
 
@@ -141,6 +173,7 @@ mod tests {
                 tree,
                 root,
                 duplicates,
+                ..
             } => (tree.to_value(*root), duplicates.clone()),
             Parsed::Broken(message) => panic!("broken: {message}"),
         }

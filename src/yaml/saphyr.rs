@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::limits::{ALIAS_BOMB, ALIAS_EXTRA_BYTES, MAX_ALIAS_NODES, MAX_DEPTH, TOO_DEEP};
 
-/// serde-saphyr's error, with its location.
-pub use serde_saphyr::Error;
 /// serde-saphyr's error when writing YAML.
 pub use serde_saphyr::ser::Error as WriteError;
+/// serde-saphyr's error, with its location.
+pub use serde_saphyr::Error;
 
 /// Most documents one stream may hold.
 pub(crate) const MAX_DOCUMENTS: usize = 1_000_000;
@@ -95,9 +95,28 @@ fn breach(error: &serde_saphyr::Error) -> Option<String> {
 /// lines indented past their opener (`flow.rs`), so a `]` at its key's
 /// column parses; an input that still fails reports the first error.
 pub fn values(text: &str) -> Result<Vec<Value>, Error> {
-    serde_saphyr::from_multiple_with_options(text, options(text)).or_else(|error| {
+    stream(text, serde_saphyr::DuplicateKeyPolicy::Error)
+}
+
+/// [`values`] for Kubernetes manifests: a repeated key takes its last value,
+/// as kubectl reads it and as `parse.rs` builds trees, and validation
+/// reports it as an error with its line. The policies read manifests so,
+/// so a repeated key never hides a file from them.
+pub(crate) fn manifest_values(text: &str) -> Result<Vec<Value>, Error> {
+    stream(text, serde_saphyr::DuplicateKeyPolicy::LastWins)
+}
+
+fn stream(text: &str, duplicate_keys: serde_saphyr::DuplicateKeyPolicy) -> Result<Vec<Value>, Error> {
+    let read = |text: &str| {
+        let options = serde_saphyr::Options {
+            duplicate_keys,
+            ..options(text)
+        };
+        serde_saphyr::from_multiple_with_options(text, options)
+    };
+    read(text).or_else(|error| {
         super::flow::relax_flow_indentation(text)
-            .and_then(|relaxed| serde_saphyr::from_multiple_with_options(&relaxed, options(&relaxed)).ok())
+            .and_then(|relaxed| read(&relaxed).ok())
             .ok_or(error)
     })
 }

@@ -290,6 +290,31 @@ fn find_item(lines: &[Line<'_>], range: &Range<usize>, seg: &Seg) -> Option<(Ran
     Some((bounds(k), list_col + 2))
 }
 
+/// The line (0-based) of the last `key:` of the block mapping at `pointer`
+/// (a JSON pointer) in `text`: where a repeated key is repeated. `None` when
+/// the way there is not block mappings and lists, or `key` is not found.
+pub(crate) fn repeated_key_line(text: &str, pointer: &str, key: &str) -> Option<usize> {
+    let lines = lines(text);
+    let mut range = 0..lines.len();
+    let mut col = lines[first_significant(&lines, &range)?].indent;
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let in_list = lines[first_significant(&lines, &range)?].is_item();
+        match segment.parse::<usize>() {
+            Ok(i) if in_list => (range, col) = find_item(&lines, &range, &Seg::Index(i))?,
+            _ => {
+                let (at, _) = find_key(&lines, &range, col, &segment)?;
+                range = child_block(&lines, at, col, range.end);
+                col = lines[first_significant(&lines, &range)?].indent;
+            }
+        }
+    }
+    range.rev().find(|&i| {
+        let (c, rest) = lines[i].key_position();
+        lines[i].significant() && c == col && key_match(rest, key).is_some()
+    })
+}
+
 /// Sets the scalar at `path` to `value`, creating the mapping keys on the way
 /// that do not exist yet (list items are never created). An existing empty
 /// flow mapping (`resources: {}`) becomes a block. `None` when the path runs
