@@ -100,7 +100,7 @@ pub fn collect(source: &Source, environment: &str) -> Result<Vec<Declared>, Erro
 }
 
 fn parse_one(text: &str, path: &str) -> Result<Option<Value>, Error> {
-    let docs = crate::yaml::values(text).map_err(|e| Error::Yaml {
+    let docs = crate::yaml::manifest_values(text).map_err(|e| Error::Yaml {
         path: path.to_string(),
         message: crate::yaml::saphyr::message(&e),
     })?;

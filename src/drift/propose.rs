@@ -240,7 +240,7 @@ fn adopt(doc: &mut String, e: &Entry, skipped: &mut Vec<Skipped>) {
 
 /// Parses an edited document back and checks the path now has the live value.
 fn still_differs(text: &str, d: &super::report::Difference) -> bool {
-    let Ok(parsed) = crate::yaml::values(text) else {
+    let Ok(parsed) = crate::yaml::manifest_values(text) else {
         return true;
     };
     let Some(doc) = parsed.into_iter().find(|v| !v.is_null()) else {

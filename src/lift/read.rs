@@ -38,7 +38,7 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
 
 /// Parses one file's documents.
 pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Source>, Error> {
-    let docs = crate::yaml::values(text).map_err(|e| Error::Parse {
+    let docs = crate::yaml::manifest_values(text).map_err(|e| Error::Parse {
         path: name.to_string(),
         message: crate::yaml::saphyr::message(&e),
     })?;

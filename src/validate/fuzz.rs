@@ -366,7 +366,7 @@ fn exact_manifests_give_the_policies_own_reading() {
             }];
             let values = super::Manifests::parse(&files).values();
             if let Some(Some(values)) = values.into_iter().next() {
-                let policies: Vec<serde_json::Value> = crate::yaml::values(&text)
+                let policies: Vec<serde_json::Value> = crate::yaml::manifest_values(&text)
                     .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?
                     .into_iter()
                     .filter(|v| !v.is_null())

@@ -148,7 +148,7 @@ mod tests {
 
     /// The policies' own reading of `text`, objects only.
     fn saphyr(text: &str) -> Vec<Value> {
-        crate::yaml::values(text)
+        crate::yaml::manifest_values(text)
             .unwrap()
             .into_iter()
             .filter(|v| !v.is_null())

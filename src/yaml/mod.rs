@@ -24,4 +24,4 @@ pub mod saphyr;
 pub(crate) mod scalar;
 pub(crate) mod tree;
 
-pub use saphyr::{to_string, typed, value, values, Error, WriteError};
+pub use saphyr::{manifest_values, to_string, typed, value, values, Error, WriteError};

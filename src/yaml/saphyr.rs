@@ -3,6 +3,9 @@
 //! depth and alias limits of [`crate::limits`], no snippets in messages
 //! unless asked, and serde-saphyr's own budget for everything else.
 //!
+//! One rule for a repeated key: in a manifest the last value wins (as with
+//! kubectl) and validation reports it as an error naming its line; in a
+//! policy file or configuration it is a parse error naming line and column.
 //! It does not type scalars itself, nor drop nulls or record duplicate keys
 //! (the strict visitor of `parse.rs` does that for manifests).
 
@@ -100,9 +103,11 @@ pub fn values(text: &str) -> Result<Vec<Value>, Error> {
 
 /// [`values`] for Kubernetes manifests: a repeated key takes its last value,
 /// as kubectl reads it and as `parse.rs` builds trees, and validation
-/// reports it as an error with its line. The policies read manifests so,
-/// so a repeated key never hides a file from them.
-pub(crate) fn manifest_values(text: &str) -> Result<Vec<Value>, Error> {
+/// reports it as an error with its line. The policies, drift, lift and eval
+/// read manifests so, so a repeated key never hides a file from them.
+/// Policy files and configuration are read with [`values`]/[`typed`], where
+/// a repeated key is an error naming its line and column.
+pub fn manifest_values(text: &str) -> Result<Vec<Value>, Error> {
     stream(text, serde_saphyr::DuplicateKeyPolicy::LastWins)
 }
 
@@ -196,6 +201,14 @@ mod tests {
             text.push_str(&format!("{name}: &{name} [{refs}]\n"));
         }
         text
+    }
+
+    #[test]
+    fn a_repeated_key_takes_its_last_value_in_manifests_and_is_an_error_elsewhere() {
+        let text = "kind: ConfigMap\ndata:\n  a: 1\n  a: 2\n";
+        assert_eq!(manifest_values(text).unwrap()[0]["data"]["a"], 2);
+        let err = values(text).unwrap_err();
+        assert_eq!(err.location().map(|l| l.line()), Some(4), "{err}");
     }
 
     #[test]
