@@ -92,7 +92,11 @@ pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
 }
 
 /// True for a `kind: List` or any `…List` kind (`RoleBindingList`,
-/// `DeploymentList`) that holds `items`, as kubectl and kubeconform read them.
+/// `DeploymentList`) that holds `items`. kubectl flattens every object with
+/// `items` (nested lists too, cli-runtime's `FlattenListVisitor`); kubeconform
+/// expands only `kind: List`, one level, and looks a typed list's own schema
+/// up. We follow kubectl, for `…List` kinds only, so a custom resource with a
+/// top-level `items` field stays one resource.
 fn is_list(tree: &Tree<'_>, node: u32) -> bool {
     let kind = tree.get(node, "kind").and_then(|k| tree.as_str(k));
     kind.is_some_and(|k| k.ends_with("List")) && (kind == Some("List") || tree.get(node, "items").is_some())
