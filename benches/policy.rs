@@ -73,16 +73,7 @@ fn bench(c: &mut Criterion) {
         ..Settings::default()
     };
     let set = PolicySet::builtin().expect("built-in pack compiles");
-    let budget = serde_saphyr::Budget {
-        max_documents: 10_000,
-        ..Default::default()
-    };
-    let options = serde_saphyr::Options {
-        budget: Some(budget),
-        ..Default::default()
-    };
-    let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple_with_options(&files[0].content, options).expect("yaml");
+    let docs: Vec<serde_json::Value> = gitintent::yaml::values(&files[0].content).expect("yaml");
     let refs: Vec<(Option<&str>, &serde_json::Value)> = docs.iter().map(|d| (None, d)).collect();
     assert_eq!(refs.len(), 2000);
 

@@ -28,7 +28,7 @@ pub mod slack;
 pub mod spec;
 pub mod validate;
 pub mod workspace;
-mod yaml_edit;
+pub mod yaml;
 
 pub use class::Class;
 pub use finding::{Finding, Severity};

@@ -6,20 +6,17 @@
 //! thousands deep overflows the stack and aborts the whole process; a few
 //! hundred bytes of YAML aliases (a "billion laughs") expand into gigabytes.
 //! Every path that turns such text into a tree goes through these limits:
-//! `validate`'s fast parser and its serde-saphyr fallback (which the repo
-//! index and `repo::diff` share), JSON input (serde_json's own recursion
-//! limit is the same 128), [`crate::policy::parse_yaml`] (policies, Kyverno,
-//! drift) and the few typed reads of YAML. Trees built under them are at most
+//! `crate::yaml` (the fast parser, its serde-saphyr fallback and every other
+//! read of YAML: policies, Kyverno, drift, lift, typed configuration) and
+//! JSON input (serde_json's own recursion limit is the same 128). Trees built under them are at most
 //! [`MAX_DEPTH`] deep, so the recursive walks afterwards (schema validation,
 //! policy input, diffs, drift comparison) stay bounded too.
 //!
-//! Past a limit the document is refused with [`TOO_DEEP`] or [`ALIAS_BOMB`]
-//! as its parse error, which each caller reports like any other broken YAML.
+//! The limits are applied by `crate::yaml` (its serde-saphyr options and its
+//! fast parser). Past a limit the document is refused with [`TOO_DEEP`] or
+//! [`ALIAS_BOMB`] as its parse error, which each caller reports like any other broken YAML.
 //! It does not bound file or body sizes: the front ends do (`body-bytes`,
 //! the repo index's blob limit).
-
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 /// Deepest nesting of mappings and sequences accepted in a document.
 pub const MAX_DEPTH: usize = 128;
@@ -38,185 +35,3 @@ pub const TOO_DEEP: &str = "nested deeper than 128 levels of mappings and sequen
 /// The message for a document whose aliases expand past the limits.
 pub const ALIAS_BOMB: &str =
     "YAML aliases expand past the limit (10000 nodes, or 1 MiB more text than the document holds)";
-
-/// serde-saphyr options with the depth and alias limits, for `text`.
-///
-/// serde-saphyr checks its budget on every event, replayed ones included,
-/// so aliases count towards the depth, the nodes and the scalar bytes.
-pub(crate) fn yaml_options(text: &str) -> serde_saphyr::Options {
-    yaml_options_with(text, serde_saphyr::Budget::default())
-}
-
-/// [`yaml_options`] on top of `budget` (big streams raise its document and node counts).
-pub(crate) fn yaml_options_with(text: &str, budget: serde_saphyr::Budget) -> serde_saphyr::Options {
-    let budget = serde_saphyr::Budget {
-        max_depth: MAX_DEPTH,
-        // A stream's own scalars are at most its length; only aliases add more.
-        max_total_scalar_bytes: budget
-            .max_total_scalar_bytes
-            .min(text.len().saturating_add(ALIAS_EXTRA_BYTES)),
-        ..budget
-    };
-    serde_saphyr::Options {
-        budget: Some(budget),
-        alias_limits: serde_saphyr::options::AliasLimits {
-            max_total_replayed_events: MAX_ALIAS_NODES,
-            max_replay_stack_depth: 16,
-            max_alias_expansions_per_anchor: usize::MAX,
-        },
-        with_snippet: false,
-        ..serde_saphyr::Options::default()
-    }
-}
-
-/// serde-saphyr's error as a message: the limits' own words for a breach.
-pub(crate) fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let inner = match error {
-        serde_saphyr::Error::WithSnippet { error, .. } => error,
-        _ => error,
-    };
-    breach(inner).unwrap_or_else(|| error.to_string())
-}
-
-/// [`TOO_DEEP`] or [`ALIAS_BOMB`] with the line, when `error` is a breach of the limits.
-fn breach(error: &serde_saphyr::Error) -> Option<String> {
-    use serde_saphyr::budget::BudgetBreach;
-    let message = match error {
-        serde_saphyr::Error::Budget {
-            breach: BudgetBreach::Depth { .. },
-            ..
-        } => TOO_DEEP,
-        serde_saphyr::Error::Budget {
-            breach:
-                BudgetBreach::Aliases { .. }
-                | BudgetBreach::AliasAnchorRatio { .. }
-                | BudgetBreach::ScalarBytes { .. },
-            ..
-        } => ALIAS_BOMB,
-        serde_saphyr::Error::Message { msg, .. } if msg.starts_with("alias replay") => ALIAS_BOMB,
-        // saphyr's scanner counts flow levels in a u8: past 255 it stops first.
-        serde_saphyr::Error::Message { msg, .. } if msg.starts_with("recursion limit exceeded") => TOO_DEEP,
-        _ => return None,
-    };
-    let line = error.location().map_or(0, |l| l.line());
-    Some(if line > 0 {
-        format!("{message} (line {line})")
-    } else {
-        message.to_owned()
-    })
-}
-
-/// Parses a multi-document YAML stream into values under the limits on
-/// top of `budget`.
-pub(crate) fn yaml_values(
-    text: &str,
-    budget: serde_saphyr::Budget,
-) -> Result<Vec<Value>, serde_saphyr::Error> {
-    serde_saphyr::from_multiple_with_options(text, yaml_options_with(text, budget))
-}
-
-/// One YAML document as a JSON value under the limits, or the error's message.
-pub fn yaml_value(text: &str) -> Result<Value, String> {
-    serde_saphyr::from_str_with_options(text, yaml_options(text)).map_err(|e| yaml_message(&e))
-}
-
-/// A typed value read from YAML under the limits (errors keep their snippet).
-pub(crate) fn yaml_typed<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
-    let options = serde_saphyr::Options {
-        with_snippet: true,
-        ..yaml_options(text)
-    };
-    serde_saphyr::from_str_with_options(text, options)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `data: {a: [[[…]]]}` nested `depth` levels in all.
-    pub(crate) fn deep_flow(depth: usize) -> String {
-        format!(
-            "data: {{a: {}{}}}\n",
-            "[".repeat(depth - 2),
-            "]".repeat(depth - 2)
-        )
-    }
-
-    /// The classic nine-level "billion laughs".
-    pub(crate) fn billion_laughs() -> String {
-        let mut text =
-            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
-            .iter()
-            .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
-        {
-            let refs = vec![format!("*{prev}"); 9].join(",");
-            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
-        }
-        text
-    }
-
-    #[test]
-    fn values_at_the_limit_parse_and_deeper_ones_are_refused() {
-        let ok = yaml_values(&deep_flow(MAX_DEPTH), serde_saphyr::Budget::default()).unwrap();
-        assert_eq!(ok.len(), 1);
-        let err = yaml_values(&deep_flow(MAX_DEPTH + 1), serde_saphyr::Budget::default()).unwrap_err();
-        assert!(yaml_message(&err).starts_with(TOO_DEEP), "{}", yaml_message(&err));
-        let err = yaml_values(&deep_flow(30_000), serde_saphyr::Budget::default()).unwrap_err();
-        assert!(yaml_message(&err).starts_with(TOO_DEEP), "{}", yaml_message(&err));
-    }
-
-    #[test]
-    fn a_billion_laughs_is_refused_as_an_alias_bomb() {
-        let text = billion_laughs();
-        let err = yaml_values(&text, serde_saphyr::Budget::default()).unwrap_err();
-        assert!(
-            yaml_message(&err).starts_with(ALIAS_BOMB),
-            "{}",
-            yaml_message(&err)
-        );
-    }
-
-    #[test]
-    fn aliases_cannot_stack_depth_past_the_limit() {
-        // Each anchor is 100 deep and holds the previous one: 100 × 4 levels once expanded.
-        let mut text = String::new();
-        let mut prev: Option<String> = None;
-        for i in 0..4 {
-            let inner = prev.map_or_else(|| "x".to_owned(), |p| format!("*{p}"));
-            text.push_str(&format!(
-                "k{i}: &k{i} {}{inner}{}\n",
-                "[".repeat(100),
-                "]".repeat(100)
-            ));
-            prev = Some(format!("k{i}"));
-        }
-        let err = yaml_values(&text, serde_saphyr::Budget::default()).unwrap_err();
-        assert!(yaml_message(&err).contains(TOO_DEEP), "{}", yaml_message(&err));
-    }
-
-    #[test]
-    fn a_big_string_repeated_by_aliases_is_refused() {
-        let big = "x".repeat(300 * 1024);
-        let text = format!("a: &a {big}\nb: [*a, *a, *a, *a, *a]\n");
-        let err = yaml_values(&text, serde_saphyr::Budget::default()).unwrap_err();
-        assert!(
-            yaml_message(&err).contains(ALIAS_BOMB) || yaml_message(&err).contains("budget"),
-            "{}",
-            yaml_message(&err)
-        );
-    }
-
-    #[test]
-    fn policies_kyverno_and_drift_refuse_deep_yaml_too() {
-        // `policy::parse_yaml` reads policy files, Kyverno patterns and drift's declared files.
-        let err = crate::policy::parse_yaml(&deep_flow(5_000)).unwrap_err();
-        assert!(yaml_message(&err).starts_with(TOO_DEEP), "{}", yaml_message(&err));
-        let err = crate::policy::parse_yaml(&billion_laughs()).unwrap_err();
-        assert!(
-            yaml_message(&err).starts_with(ALIAS_BOMB),
-            "{}",
-            yaml_message(&err)
-        );
-    }
-}

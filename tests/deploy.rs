@@ -11,7 +11,7 @@ fn deploy() -> std::path::PathBuf {
 
 fn yaml(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(deploy().join(name)).unwrap();
-    serde_saphyr::from_str(&text).unwrap()
+    gitintent::yaml::value(&text).unwrap()
 }
 
 #[test]

@@ -127,7 +127,7 @@ fn polaris_missing_pod_disruption_budget_is_pod_disruption_budget_for_multi_repl
             !flagged_by(&check_yaml(&yaml, &production()), "pod-disruption-budget"),
             "{name} as given"
         );
-        let mut docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+        let mut docs: Vec<serde_json::Value> = gitintent::yaml::values(&yaml).unwrap();
         for doc in &mut docs {
             if doc["kind"] == "Deployment" {
                 doc["spec"]["replicas"] = 3.into();

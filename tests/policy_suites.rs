@@ -40,7 +40,7 @@ fn suites() -> PathBuf {
 
 fn yaml(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple::<Value>(&text)
+    gitintent::yaml::values(&text)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .into_iter()
         .filter(Value::is_object)

@@ -15,7 +15,7 @@ use super::inventory::{Doc, Workload};
 use super::{Edits, Error};
 use crate::finding::{Finding, Severity};
 use crate::repo::{join_relative, parent};
-use crate::yaml_edit::split_documents;
+use crate::yaml::edit::split_documents;
 
 pub(super) fn apply(edits: &mut Edits<'_>, w: &Workload, findings: &mut Vec<Finding>) -> Result<(), Error> {
     let dir = parent(&w.path).to_string();

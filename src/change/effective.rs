@@ -56,7 +56,7 @@ pub(super) fn effective(edits: &Edits<'_>, w: &Workload, environment: &str) -> R
     let text = edits
         .text(&w.path)
         .ok_or_else(|| unreadable(&w.path, "the workload"))?;
-    let ranges = crate::yaml_edit::split_documents(&text);
+    let ranges = crate::yaml::edit::split_documents(&text);
     let range = ranges
         .get(w.document)
         .ok_or_else(|| unreadable(&w.path, "the workload document"))?;

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::inventory::Workload;
 use super::{Edits, Error};
 use crate::repo::{join_relative, parent};
-use crate::yaml_edit::{set_scalar, split_documents, Seg};
+use crate::yaml::edit::{set_scalar, split_documents, Seg};
 
 /// A patch already setting a field: the file, the document's index, and
 /// where the value is inside that document (the field itself in a
@@ -124,7 +124,7 @@ pub(super) fn patch_setting(
         let targets_w = target["kind"].as_str().is_none_or(|k| k == w.kind)
             && target["name"].as_str().is_none_or(|n| n == w.name);
         for (document, range) in split_documents(&text).into_iter().enumerate() {
-            let Some(doc) = crate::limits::yaml_typed::<Value>(&text[range]).ok() else {
+            let Some(doc) = crate::yaml::saphyr::typed::<Value>(&text[range]).ok() else {
                 continue;
             };
             if let Some(ops) = doc.as_array().filter(|_| target.is_object() && targets_w) {
@@ -171,7 +171,7 @@ pub(super) fn set_in(
 ) -> Result<(), Error> {
     let not_editable = || Error::NotEditable {
         path: path.to_string(),
-        field: crate::yaml_edit::display(field),
+        field: crate::yaml::edit::display(field),
     };
     let text = edits.text(path).ok_or_else(not_editable)?;
     let range = split_documents(&text)

@@ -16,7 +16,7 @@ use super::{Edits, Error};
 use crate::finding::{Finding, Severity};
 use crate::repo::parent;
 use crate::spec::Exposure;
-use crate::yaml_edit::{set_scalar, split_documents, Seg};
+use crate::yaml::edit::{set_scalar, split_documents, Seg};
 
 pub(super) fn apply(
     edits: &mut Edits<'_>,

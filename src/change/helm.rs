@@ -5,7 +5,7 @@
 //! Argo CD `Application` with `source.helm` (its name, `releaseName` or
 //! chart), or a chart directory of the repository (`Chart.yaml` `name`). An
 //! update sets the conventional values in place, comments kept
-//! (`crate::yaml_edit`): `replicaCount`, `image.repository` and `image.tag`
+//! (`crate::yaml::edit`): `replicaCount`, `image.repository` and `image.tag`
 //! (`image.registry` too when the chart has one), `resources.requests|limits`.
 //! Where they are written:
 //! - a HelmRelease only the asked environment builds: its `spec.values`;
@@ -28,7 +28,7 @@ use super::{overlay, Applied, Edits, Error, Outcome};
 use crate::finding::{Finding, Severity};
 use crate::repo::{join_relative, parent};
 use crate::spec::{Change, Operation, Update};
-use crate::yaml_edit::{set_scalar, split_documents, Seg};
+use crate::yaml::edit::{set_scalar, split_documents, Seg};
 
 /// Where a chart is deployed from.
 #[derive(Debug, Clone, PartialEq)]
@@ -309,7 +309,7 @@ fn write_values(
         let at: Vec<Seg> = root.iter().chain(path).map(|k| Seg::Key(k.clone())).collect();
         doc = set_scalar(&doc, &at, value).ok_or_else(|| Error::NotEditable {
             path: file.to_string(),
-            field: crate::yaml_edit::display(&at),
+            field: crate::yaml::edit::display(&at),
         })?;
     }
     let text = format!("{}{}{}", &text[..range.start], doc, &text[range.end..]);

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::repo::{Environment, Index, Snapshot};
-use crate::yaml_edit::split_documents;
+use crate::yaml::edit::split_documents;
 
 // The kinds a change can target.
 use crate::manifest::WORKLOAD_KINDS as WORKLOADS;

@@ -6,7 +6,7 @@
 //! (`resolve.rs`: exact name, environment, namespace; otherwise an error
 //! listing the closest matches, never a new app), then:
 //! - `update.rs` writes the new values into the existing document line by
-//!   line (`crate::yaml_edit`), so the diff shows only the intended lines;
+//!   line (`crate::yaml::edit`), so the diff shows only the intended lines;
 //! - `expose.rs` edits or adds an Ingress and lists it in the kustomization;
 //! - `delete.rs` removes the workload's files (or documents) and unwires them;
 //! - `promote.rs` copies what a workload runs with in another environment

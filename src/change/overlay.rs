@@ -21,7 +21,7 @@ use super::{Edits, Error};
 use crate::manifest::File;
 use crate::repo::parent;
 use crate::spec::Update;
-use crate::yaml_edit::{split_documents, Seg};
+use crate::yaml::edit::{split_documents, Seg};
 
 /// The kustomization that deploys `path` for `environment` and for no
 /// other environment, nearest first.
@@ -146,9 +146,9 @@ pub(super) fn update(
             None => skeleton(&base_doc, w, container.as_deref()),
         };
         for (path, value) in &own {
-            text = crate::yaml_edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
+            text = crate::yaml::edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
                 path: patch_path.clone(),
-                field: crate::yaml_edit::display(path),
+                field: crate::yaml::edit::display(path),
             })?;
         }
         if old_patch.is_some() {

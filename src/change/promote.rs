@@ -26,7 +26,7 @@ use super::effective::{self, Image};
 use super::inventory::Workload;
 use super::{overlay, resolve, update, Applied, Edits, Error, Outcome, Scope};
 use crate::spec::{Change, Field, Operation, Quantities, Resources, Update, EVERY};
-use crate::yaml_edit::{set_scalar, Seg};
+use crate::yaml::edit::{set_scalar, Seg};
 
 /// Applies one `promote` change into `to` (the spec's environment).
 pub(super) fn apply(

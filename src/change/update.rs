@@ -8,7 +8,7 @@ use super::inventory::{Container, Workload};
 use super::{Edits, Error};
 use crate::finding::{Finding, Severity};
 use crate::spec::Update;
-use crate::yaml_edit::{set_scalar, Seg};
+use crate::yaml::edit::{set_scalar, Seg};
 
 /// Kinds with a replica count.
 const SCALABLE: [&str; 3] = ["Deployment", "StatefulSet", "ReplicaSet"];
@@ -110,10 +110,10 @@ pub(super) fn check_scalable(
 fn edit(edits: &mut Edits<'_>, w: &Workload, path: &[Seg], value: Value) -> Result<(), Error> {
     let not_editable = || Error::NotEditable {
         path: w.path.clone(),
-        field: crate::yaml_edit::display(path),
+        field: crate::yaml::edit::display(path),
     };
     let text = edits.text(&w.path).ok_or_else(not_editable)?;
-    let ranges = crate::yaml_edit::split_documents(&text);
+    let ranges = crate::yaml::edit::split_documents(&text);
     let range = ranges.get(w.document).ok_or_else(not_editable)?.clone();
     let doc = set_scalar(&text[range.clone()], path, &value).ok_or_else(not_editable)?;
     let new = format!("{}{}{}", &text[..range.start], doc, &text[range.end..]);
@@ -185,10 +185,10 @@ fn check_requests(
     findings: &mut Vec<Finding>,
 ) {
     let Some(text) = edits.text(&w.path) else { return };
-    let ranges = crate::yaml_edit::split_documents(&text);
+    let ranges = crate::yaml::edit::split_documents(&text);
     let Some(doc) = ranges
         .get(w.document)
-        .and_then(|r| crate::limits::yaml_typed::<Value>(&text[r.clone()]).ok())
+        .and_then(|r| crate::yaml::saphyr::typed::<Value>(&text[r.clone()]).ok())
     else {
         return;
     };

@@ -61,7 +61,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
 
 fn print_text(lifted: &Lifted, coverage: &Coverage) -> anyhow::Result<()> {
     println!("# spec (render it with: gitintent plan --spec FILE)");
-    print!("{}", serde_saphyr::to_string(&lifted.spec)?);
+    print!("{}", gitintent::yaml::to_string(&lifted.spec)?);
     if !lifted.unsupported.is_empty() {
         println!(
             "\n# unsupported: {} field(s) the spec cannot carry",

@@ -23,8 +23,9 @@ pub(crate) fn read(path: &Path, environment: Option<&str>) -> Result<Spec, Strin
     }
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(_) => gitintent::limits::yaml_value(&text)
-            .map_err(|m| format!("{shown} is neither JSON nor YAML: {m}"))?,
+        Err(_) => {
+            gitintent::yaml::value(&text).map_err(|m| format!("{shown} is neither JSON nor YAML: {m}"))?
+        }
     };
     let mut value = match value {
         serde_json::Value::Object(mut map) if map.contains_key("unsupported") && map.contains_key("spec") => {

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 pub(crate) use crate::manifest::quantity;
-pub(crate) use crate::yaml_edit::{display, Seg};
+pub(crate) use crate::yaml::edit::{display, Seg};
 
 /// One declared field whose live value differs.
 #[derive(Debug, Clone, PartialEq)]

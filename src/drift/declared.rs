@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use super::edit::split_documents;
 use super::source::Source;
-use super::yaml_edit::split_documents;
 use super::Error;
 use crate::repo::RepoConfig;
 
@@ -100,9 +100,9 @@ pub fn collect(source: &Source, environment: &str) -> Result<Vec<Declared>, Erro
 }
 
 fn parse_one(text: &str, path: &str) -> Result<Option<Value>, Error> {
-    let docs = crate::policy::parse_yaml(text).map_err(|e| Error::Yaml {
+    let docs = crate::yaml::manifest_values(text).map_err(|e| Error::Yaml {
         path: path.to_string(),
-        message: crate::limits::yaml_message(&e),
+        message: crate::yaml::saphyr::message(&e),
     })?;
     Ok(docs.into_iter().find(|d| !d.is_null()))
 }

@@ -44,7 +44,7 @@ impl Cluster {
             .dry_run()
             .validation(ValidationDirective::Strict);
         for file in files {
-            let Ok(docs) = crate::policy::parse_yaml(&file.content) else {
+            let Ok(docs) = crate::yaml::manifest_values(&file.content) else {
                 continue; // validation already reports unparsable files
             };
             for doc in docs {

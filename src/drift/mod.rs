@@ -24,7 +24,7 @@
 //! discovery, get, list), `compare.rs` (field comparison), `report.rs`
 //! (entries, dependents, score), `propose.rs` (revert/adopt file contents),
 //! `land.rs` (gate and land a proposal through `crate::propose::publish`),
-//! `crate::yaml_edit` (surgical scalar edits that keep comments), `dry_run.rs`
+//! `crate::yaml::edit` (surgical scalar edits that keep comments), `dry_run.rs`
 //! (server-side apply dry run → findings).
 
 mod cluster;
@@ -35,7 +35,7 @@ mod land;
 mod propose;
 mod report;
 mod source;
-use crate::yaml_edit;
+use crate::yaml::edit;
 
 pub use crate::repo::Base;
 pub use cluster::{Cluster, ClusterOptions, DEFAULT_SELECTOR};

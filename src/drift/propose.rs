@@ -23,9 +23,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::compare;
+use super::edit::{replace_scalar, set_annotation, split_documents};
 use super::report::{Entry, Report, Status};
 use super::source::Source;
-use super::yaml_edit::{replace_scalar, set_annotation, split_documents};
 use super::Error;
 use crate::manifest::File;
 
@@ -240,7 +240,7 @@ fn adopt(doc: &mut String, e: &Entry, skipped: &mut Vec<Skipped>) {
 
 /// Parses an edited document back and checks the path now has the live value.
 fn still_differs(text: &str, d: &super::report::Difference) -> bool {
-    let Ok(parsed) = crate::policy::parse_yaml(text) else {
+    let Ok(parsed) = crate::yaml::manifest_values(text) else {
         return true;
     };
     let Some(doc) = parsed.into_iter().find(|v| !v.is_null()) else {

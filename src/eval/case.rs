@@ -232,7 +232,7 @@ fn load_file(path: &Path) -> Result<Vec<Case>, Error> {
     {
         Vec::new()
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| Error::Parse {
+        crate::yaml::typed(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?

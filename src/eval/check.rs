@@ -161,7 +161,7 @@ fn resources(plan: &Plan) -> (Vec<(String, Value)>, Vec<String>) {
     let mut out = Vec::new();
     let mut fails = Vec::new();
     for file in &plan.files {
-        match serde_saphyr::from_multiple::<Value>(&file.content) {
+        match crate::yaml::manifest_values(&file.content) {
             Ok(docs) => out.extend(
                 docs.into_iter()
                     .filter(|d| d["kind"] != "Kustomization")

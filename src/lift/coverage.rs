@@ -69,8 +69,7 @@ pub fn coverage(lifted: &Lifted) -> Coverage {
     let rendered_ok = rendered.is_ok();
     for file in rendered.unwrap_or_default() {
         let dir = file.path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-        let docs =
-            crate::limits::yaml_values(&file.content, serde_saphyr::Budget::default()).unwrap_or_default();
+        let docs = crate::yaml::manifest_values(&file.content).unwrap_or_default();
         by_component.entry(dir).or_default().extend(docs);
     }
     let env = &lifted.spec.environment;

@@ -38,11 +38,10 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Source>, Error> {
 
 /// Parses one file's documents.
 pub(crate) fn parse(name: &str, text: &str) -> Result<Vec<Source>, Error> {
-    let docs =
-        crate::limits::yaml_values(text, serde_saphyr::Budget::default()).map_err(|e| Error::Parse {
-            path: name.to_string(),
-            message: crate::limits::yaml_message(&e),
-        })?;
+    let docs = crate::yaml::manifest_values(text).map_err(|e| Error::Parse {
+        path: name.to_string(),
+        message: crate::yaml::saphyr::message(&e),
+    })?;
     Ok(docs
         .into_iter()
         .filter(|d| !d.is_null())

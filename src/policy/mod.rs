@@ -307,7 +307,7 @@ impl PolicySet {
                         "",
                         format!(
                             "not checked by policies: the file is not valid YAML ({})",
-                            first_line(&crate::limits::yaml_message(&e))
+                            first_line(&crate::yaml::saphyr::message(&e))
                         ),
                     )
                     .in_file(&file.path),
@@ -441,64 +441,25 @@ pub fn native_fallbacks(docs: &[&serde_json::Value], settings: &Settings) -> usi
 /// checked on the caller's thread).
 const MIN_PER_THREAD: usize = 64;
 
-/// [`parse_yaml`], with big streams cut at `---` lines into runs of documents
-/// parsed on all cores. Any run that fails sends the whole text through
-/// [`parse_yaml`] again, so errors (and what a failure skips) are the same.
-fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Error> {
+/// [`crate::yaml::saphyr::manifest_values`] (a repeated key takes its last
+/// value, as validation reads it), with big streams cut at `---` lines into
+/// runs of documents parsed on all cores. Any run that fails sends the whole
+/// text through it again, so errors (and what a failure skips) are the same.
+fn parse_stream(text: &str) -> Result<Vec<serde_json::Value>, crate::yaml::Error> {
     let runs = runs_of_documents(text);
     if runs.len() > 1 {
-        let parsed = crate::par::map(&runs, 1, |run| parse_yaml(run));
+        let parsed = crate::par::map(&runs, 1, |run| crate::yaml::saphyr::manifest_values(run));
         if parsed.iter().all(Result::is_ok) {
             return Ok(parsed.into_iter().flatten().flatten().collect());
         }
     }
-    parse_yaml(text)
+    crate::yaml::saphyr::manifest_values(text)
 }
 
 /// `text` cut before `---` marker lines into runs of at least 256 KiB (one
 /// run per core at most).
 fn runs_of_documents(text: &str) -> Vec<&str> {
-    const MIN_RUN: usize = 256 * 1024;
-    let size = (text.len() / crate::par::threads()).max(MIN_RUN);
-    let mut runs = Vec::new();
-    let mut start = 0;
-    let mut from = size;
-    while from < text.len() {
-        while !text.is_char_boundary(from) {
-            from += 1;
-        }
-        let Some(found) = text.get(from..).and_then(|rest| rest.find("\n---")) else {
-            break;
-        };
-        let marker = from + found + 1;
-        let after = text[marker + 3..].chars().next();
-        if after.is_none_or(char::is_whitespace) {
-            runs.push(&text[start..marker]);
-            start = marker;
-            from = marker + size;
-        } else {
-            from = marker + 3;
-        }
-    }
-    runs.push(&text[start..]);
-    runs
-}
-
-/// Parses a multi-document YAML stream, allowing files of many thousand
-/// resources (serde-saphyr's default budget stops at 1,024 documents).
-pub(crate) fn parse_yaml(text: &str) -> Result<Vec<serde_json::Value>, serde_saphyr::Error> {
-    let budget = serde_saphyr::Budget {
-        max_documents: 1_000_000,
-        max_nodes: 50_000_000,
-        ..serde_saphyr::Budget::default()
-    };
-    // Depth and alias expansion bounded (crate::limits).
-    crate::limits::yaml_values(text, budget.clone()).or_else(|error| {
-        // libyaml's leniency, as validation has it: a flow collection closed at its key's column.
-        crate::validate::relax_flow_indentation(text)
-            .and_then(|relaxed| crate::limits::yaml_values(&relaxed, budget).ok())
-            .ok_or(error)
-    })
+    crate::yaml::parse::chunks(text, crate::par::threads(), 256 * 1024)
 }
 
 fn first_line(text: &str) -> &str {

@@ -20,7 +20,7 @@ pub(super) fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
     let mut fixed: Option<String> = None;
     for _ in 0..=MAX_FIXES {
         let current = fixed.as_deref().unwrap_or(text);
-        let err = match super::parse_yaml(current) {
+        let err = match crate::yaml::values(current) {
             Ok(docs) => return Ok(docs),
             Err(e) => e,
         };
@@ -33,7 +33,7 @@ pub(super) fn documents(file: &str, text: &str) -> Result<Vec<Value>, Error> {
         };
         match retry {
             Some(next) => fixed = Some(next),
-            None => return Err(invalid(file, location, &crate::limits::yaml_message(&err))),
+            None => return Err(invalid(file, location, &crate::yaml::saphyr::message(&err))),
         }
     }
     Err(invalid(file, None, "too many badly indented quoted scalars"))

@@ -178,6 +178,27 @@ fn credentials_in_configmaps_are_flagged() {
 }
 
 #[test]
+fn a_repeated_key_does_not_hide_a_file_from_the_policies() {
+    // Read as validation reads it: the last value wins (validation reports
+    // the repeated key as an error with its line); before, the whole file
+    // was skipped with a `policy-skipped` warning.
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  greeting: hi\n  db_password: a\n  db_password: hunter2\n";
+    let f = check(yaml, &Settings::default());
+    assert!(!f.iter().any(|f| f.rule == "policy-skipped"), "{f:#?}");
+    let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/data/db_password"]);
+}
+
+#[test]
+fn a_flow_list_closed_at_its_key_column_is_checked_like_any_other() {
+    // libyaml (kubectl) accepts the `]` at the key's column; so do the policies.
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {\n  db_password: hunter2\n}\n";
+    let f = check(yaml, &Settings::default());
+    let paths: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["/data/db_password"], "{f:#?}");
+}
+
+#[test]
 fn waivers_downgrade_builtin_findings() {
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {gitintent.io/waive: plaintext-credential, gitintent.io/waive-reason: test fixture}\ndata: {db_password: hunter2}\n";
     let f = check(yaml, &Settings::default());
@@ -207,7 +228,7 @@ fn big_streams_are_parsed_in_runs_with_the_same_result() {
     assert_eq!(runs.len(), cores.min(text.len() / (256 * 1024)).max(1));
     assert_eq!(runs.concat(), text);
     assert!(runs.iter().all(|r| r.starts_with("---\n")));
-    assert_eq!(parse_stream(&text).unwrap(), parse_yaml(&text).unwrap());
+    assert_eq!(parse_stream(&text).unwrap(), crate::yaml::values(&text).unwrap());
 }
 
 #[test]
@@ -215,7 +236,7 @@ fn a_broken_document_in_a_big_stream_fails_the_whole_file_as_before() {
     let mut text = big_stream();
     text.push_str("---\nkind: ConfigMap\nmetadata: {name: [broken\n");
     let fast = parse_stream(&text).unwrap_err().to_string();
-    assert_eq!(fast, parse_yaml(&text).unwrap_err().to_string());
+    assert_eq!(fast, crate::yaml::values(&text).unwrap_err().to_string());
 }
 
 #[test]

@@ -130,17 +130,13 @@ pub(super) fn reformat(name: &str, text: &str) -> Result<String, Error> {
         message,
     };
     let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple(text).map_err(|e| yaml_err(e.to_string()))?;
-    let options = serde_saphyr::SerializerOptions {
-        prefer_block_scalars: true,
-        ..Default::default()
-    };
+        crate::yaml::saphyr::values(text).map_err(|e| yaml_err(e.to_string()))?;
     let mut out = String::new();
     for (i, doc) in docs.iter().filter(|d| !d.is_null()).enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        let yaml = serde_saphyr::to_string_with_options(doc, options).map_err(|e| yaml_err(e.to_string()))?;
+        let yaml = crate::yaml::saphyr::to_block_string(doc).map_err(|e| yaml_err(e.to_string()))?;
         out.push_str(&yaml);
         if !out.ends_with('\n') {
             out.push('\n');
@@ -161,7 +157,7 @@ mod tests {
     #[test]
     fn ambiguous_scalars_are_quoted_on_output() {
         let out = reformat("t.yaml", "a: \"yes\"\nb: \"0755\"\nc: \"on\"\nd: 3\n").unwrap();
-        let back: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+        let back = crate::yaml::value(&out).unwrap();
         assert_eq!(
             back,
             serde_json::json!({"a": "yes", "b": "0755", "c": "on", "d": 3})

@@ -271,9 +271,9 @@ impl RepoConfig {
         let config: RepoConfig = if text.trim().is_empty() {
             RepoConfig::default()
         } else {
-            crate::limits::yaml_typed(text).map_err(|e| Error::Config {
+            crate::yaml::saphyr::typed(text).map_err(|e| Error::Config {
                 path: path.to_path_buf(),
-                message: crate::limits::yaml_message(&e),
+                message: crate::yaml::saphyr::message(&e),
             })?
         };
         config.layout().map_err(|message| Error::Config {

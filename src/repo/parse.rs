@@ -14,7 +14,8 @@ use git2::Oid;
 use super::index::Identity;
 use super::snapshot::Snapshot;
 use super::Error;
-use crate::validate::{documents, resources as parse_documents, Parsed};
+use crate::validate::{resources as parse_documents, Parsed};
+use crate::yaml::parse::documents;
 
 /// Blobs bigger than this are recorded as skipped, not parsed.
 const MAX_BLOB: usize = 16 << 20;

@@ -14,17 +14,19 @@
 //! the key twice or a merge key `<<:` is [`ambiguous`], which callers report
 //! as an error.
 
+use crate::yaml::scalar::{self, strip_comment};
+
 /// `text` with `entry` added to its top-level `resources:` list; `Ok(None)`
 /// when the entry is already listed.
 pub(crate) fn add_resource(text: &str, entry: &str) -> Result<Option<String>, String> {
-    let item = yaml_scalar(entry);
+    let item = scalar::quote(entry);
     add_to_list(text, "resources", entry, &item, &item)
 }
 
 /// `text` with a strategic-merge patch file listed under its top-level
 /// `patches:` (`- path: FILE`); `Ok(None)` when it is already listed.
 pub(crate) fn add_patch(text: &str, file: &str) -> Result<Option<String>, String> {
-    let file = yaml_scalar(file);
+    let file = scalar::quote(file);
     add_to_list(
         text,
         "patches",
@@ -349,50 +351,15 @@ fn guess_indent(lines: &[&str]) -> String {
         .unwrap_or_else(|| "  ".to_string())
 }
 
-/// `s` without a trailing ` # comment` (outside quotes).
-fn strip_comment(s: &str) -> &str {
-    let mut quote = None;
-    let mut prev = ' ';
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '#') if prev.is_whitespace() => return &s[..i],
-            _ => {}
-        }
-        prev = c;
-    }
-    s
-}
-
+/// A listed entry as its text; a token [`scalar::unquote`] refuses is taken as written.
 fn unquote(s: &str) -> String {
     let s = s.trim();
-    for q in ['"', '\''] {
-        if let Some(inner) = s.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
-            return inner.to_string();
-        }
-    }
-    s.to_string()
+    scalar::unquote(s).map_or_else(|| s.to_string(), |t| t.into_owned())
 }
 
 fn same_entry(a: &str, b: &str) -> bool {
     let norm = |s: &str| s.trim_start_matches("./").trim_end_matches('/').to_string();
     norm(a) == norm(b)
-}
-
-/// `entry` as a YAML scalar: plain when that is unambiguous, else quoted.
-fn yaml_scalar(entry: &str) -> String {
-    let plain = !entry.is_empty()
-        && entry
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && entry.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.');
-    if plain {
-        entry.to_string()
-    } else {
-        serde_json::to_string(entry).unwrap_or_else(|_| format!("{entry:?}"))
-    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 
-use super::parse::{resources, Document, Parsed};
+use super::parse::{resources, Parsed};
 use crate::limits::{ALIAS_BOMB, MAX_DEPTH, TOO_DEEP};
+use crate::yaml::parse::Document;
 
 /// Cases per property: `GITINTENT_FUZZ_CASES`, else `default`.
 fn config(default: u32) -> Config {
@@ -218,10 +219,10 @@ fn render(root: &Node, choices: &[u8]) -> String {
 }
 
 fn fast(text: &str) -> Option<(serde_json::Value, Vec<(String, String)>)> {
-    super::yaml::parse(text).map(|(tree, root, dups)| {
+    crate::yaml::fast::parse(text).map(|(tree, root, dups)| {
         let mut dups: Vec<_> = dups
             .into_iter()
-            .map(super::parse::Duplicate::into_pointer)
+            .map(crate::yaml::parse::Duplicate::into_pointer)
             .collect();
         dups.sort();
         (tree.to_value(root), dups)
@@ -235,7 +236,7 @@ fn agrees(text: &str) -> Result<bool, TestCaseError> {
     };
     prop_assert_eq!(
         Ok(fast),
-        super::parse::slow(text),
+        crate::yaml::parse::slow(text),
         "fast and slow disagree on:\n{}",
         text
     );
@@ -315,25 +316,6 @@ fn level() -> impl Strategy<Value = Level> {
     ]
 }
 
-/// The nesting depth serde-saphyr's own scanner sees in `text`; `None`
-/// when it is not YAML.
-fn depth_of(text: &str) -> Option<usize> {
-    let budget = serde_saphyr::Budget {
-        max_depth: usize::MAX,
-        ..serde_saphyr::Budget::default()
-    };
-    match serde_saphyr::budget::check_yaml_budget(
-        text,
-        budget,
-        serde_saphyr::budget::EnforcingPolicy::AllContent,
-    ) {
-        Ok(report) => Some(report.max_depth),
-        // The scanner's own flow limit (255 levels).
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => Some(usize::MAX),
-        Err(_) => None,
-    }
-}
-
 #[test]
 fn generated_yaml_never_makes_the_parsers_disagree() {
     let mut runner = runner(64);
@@ -384,7 +366,7 @@ fn exact_manifests_give_the_policies_own_reading() {
             }];
             let values = super::Manifests::parse(&files).values();
             if let Some(Some(values)) = values.into_iter().next() {
-                let policies: Vec<serde_json::Value> = crate::policy::parse_yaml(&text)
+                let policies: Vec<serde_json::Value> = crate::yaml::manifest_values(&text)
                     .map_err(|e| TestCaseError::fail(format!("{e}: {text}")))?
                     .into_iter()
                     .filter(|v| !v.is_null())
@@ -452,7 +434,7 @@ fn deep_documents_are_refused_past_the_limit_and_never_crash() {
                 }
             });
             let text = nested(&levels);
-            let depth = depth_of(&text);
+            let depth = crate::yaml::saphyr::depth_of(&text);
             let message = on_small_stack(|| broken(&text));
             match depth {
                 Some(d) if d > MAX_DEPTH => {

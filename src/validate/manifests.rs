@@ -20,9 +20,12 @@ use super::run::{self, Options};
 use crate::manifest::File;
 
 /// Above this many documents serde-saphyr's budget (see
-/// `policy::parse_yaml`) refuses a file, so the policies must read it
+/// `yaml::saphyr::options`) refuses a file, so the policies must read it
 /// themselves to report that.
-const MAX_DOCUMENTS: usize = 1_000_000;
+const MAX_DOCUMENTS: usize = crate::yaml::saphyr::MAX_DOCUMENTS;
+
+/// Smallest run of documents parsed on a thread of its own.
+const MIN_CHUNK: usize = 64 * 1024;
 
 /// Files and the resources parsed from them.
 pub struct Manifests<'f> {
@@ -51,7 +54,7 @@ impl<'f> Manifests<'f> {
             .iter()
             .enumerate()
             .flat_map(|(i, f)| {
-                parse::chunks(&f.content, threads)
+                crate::yaml::parse::chunks(&f.content, threads, MIN_CHUNK)
                     .into_iter()
                     .map(move |c| (i, c))
             })
@@ -59,7 +62,7 @@ impl<'f> Manifests<'f> {
         let read = crate::par::map(&chunks, 1, |&(file, chunk)| {
             let mut exact = true;
             let mut resources = Vec::new();
-            for doc in parse::documents(chunk, &files[file].content) {
+            for doc in crate::yaml::parse::documents(chunk, &files[file].content) {
                 let (parsed, is_exact) = parse::read(doc);
                 exact &= is_exact;
                 resources.extend(parsed.into_iter().map(|p| (file, p)));
@@ -145,7 +148,7 @@ mod tests {
 
     /// The policies' own reading of `text`, objects only.
     fn saphyr(text: &str) -> Vec<Value> {
-        crate::policy::parse_yaml(text)
+        crate::yaml::manifest_values(text)
             .unwrap()
             .into_iter()
             .filter(|v| !v.is_null())

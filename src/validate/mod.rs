@@ -11,7 +11,6 @@
 //! It does not fetch schemas, validate `status`, check formats, or run CEL
 //! (`x-kubernetes-validations`) and admission rules; policies are a separate stage.
 
-mod flow;
 #[cfg(test)]
 mod fuzz;
 mod generate;
@@ -22,19 +21,15 @@ mod parse;
 mod removed;
 mod report;
 mod run;
-mod scalar;
 mod schema;
 mod strict;
-mod tree;
-mod yaml;
 
 use std::path::{Path, PathBuf};
 
-/// The document splitter and parser, shared with the repo index.
-pub(crate) use flow::relax_flow_indentation;
 pub use input::read;
 pub use manifests::Manifests;
-pub(crate) use parse::{documents, resources, Parsed};
+/// The resources of a document, shared with the repo index.
+pub(crate) use parse::{resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};
 pub use run::{validate, Options};
 

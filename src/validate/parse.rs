@@ -1,74 +1,13 @@
-//! From file text to resources: documents, YAML/JSON parsing, `kind: List`.
-//!
-//! A file is split into documents on `---` lines first, so one broken
-//! document does not hide the others and documents can be parsed in
-//! parallel. Each document becomes a [`Tree`]: by the fast parser of
-//! `yaml.rs` when the YAML is of the common kind, else through serde-saphyr
-//! (or serde_json for JSON) and the strict visitor below. Either way
-//!
-//! - duplicate keys are recorded with their JSON pointer (strict mode makes
-//!   them violations; the last value wins, as with `kubectl`), and
-//! - null-valued fields (`creationTimestamp: null`) are dropped, as the API
-//!   server does, so schemas need no nullable types.
-//!
-//! Blank and comment-only documents are not resources. A `kind: List` is
-//! expanded into its items. This module does not look at schemas.
+//! From documents to resources: each document parsed (by `crate::yaml`)
+//! into a tree, and a `kind: List` (or a typed `…List` such as
+//! `RoleBindingList`, nested too) expanded into its items. Blank and
+//! comment-only documents are not resources; a document that is not a
+//! mapping is a broken one. This module does not look at schemas.
 
-use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
-
-use super::tree::Tree;
-
-/// One document of a file.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Document<'a> {
-    pub(crate) text: &'a str,
-    /// The whole file `text` is part of.
-    pub(crate) file: &'a str,
-}
-
-impl Document<'_> {
-    /// The line of the file the document starts on (1-based).
-    pub(crate) fn line(&self) -> usize {
-        let offset = (self.text.as_ptr() as usize).saturating_sub(self.file.as_ptr() as usize);
-        newlines(self.file.get(..offset).unwrap_or_default()) + 1
-    }
-}
-
-/// Splits `file` into about `n` runs of whole documents, cut at `---`
-/// lines, so that big streams can be parsed in parallel.
-pub(crate) fn chunks(file: &str, n: usize) -> Vec<&str> {
-    const MIN_CHUNK: usize = 64 * 1024;
-    let mut out = Vec::new();
-    let mut start = 0;
-    for k in 1..n.min(file.len() / MIN_CHUNK) {
-        let mut target = (file.len() / n * k).max(start);
-        while !file.is_char_boundary(target) {
-            target += 1;
-        }
-        let Some(marker) = next_marker(file, target) else {
-            break;
-        };
-        out.push(&file[start..marker]);
-        start = marker;
-    }
-    out.push(&file[start..]);
-    out
-}
-
-/// The start of the first `---` marker line at or after `from` (not at 0).
-fn next_marker(content: &str, mut from: usize) -> Option<usize> {
-    loop {
-        let marker = content[from..].find("\n---")? + from + 1;
-        from = marker + 3;
-        if content[from..].chars().next().is_none_or(char::is_whitespace) {
-            return Some(marker);
-        }
-    }
-}
+use crate::yaml::parse::Document;
+use crate::yaml::tree::Tree;
 
 /// A resource as parsed, before any schema is consulted.
 #[derive(Debug)]
@@ -79,61 +18,29 @@ pub(crate) enum Parsed<'s> {
         tree: Arc<Tree<'s>>,
         root: u32,
         duplicates: Vec<(String, String)>,
+        origin: Origin<'s>,
     },
     /// Not a resource: a syntax error or a document that is not a mapping.
     Broken(String),
 }
 
-/// Splits `chunk` (all of `file`, or a run of its documents) into its
-/// non-blank documents.
-pub(crate) fn documents<'a>(chunk: &'a str, file: &'a str) -> Vec<Document<'a>> {
-    let content = chunk.strip_prefix('\u{feff}').unwrap_or(chunk);
-    let mut docs = Vec::new();
-    let mut push = |text: &'a str| {
-        if !is_blank(text) {
-            docs.push(Document { text, file });
-        }
-    };
-    if content.starts_with("...") || content.contains("\n...") {
-        // End markers too: line by line.
-        let (mut start, mut offset) = (0, 0);
-        for line in content.split_inclusive('\n') {
-            let bare = line.trim_end_matches(['\n', '\r']);
-            if bare == "..." {
-                push(&content[start..offset]);
-                start = offset + line.len();
-            } else if bare.starts_with("---") && bare[3..].chars().next().is_none_or(char::is_whitespace) {
-                push(&content[start..offset]);
-                start = offset + 3;
-            }
-            offset += line.len();
-        }
-        push(&content[start..]);
-        return docs;
-    }
-    // Only `---` markers: jump from one to the next.
-    let is_marker_at_start =
-        content.starts_with("---") && content[3..].chars().next().is_none_or(char::is_whitespace);
-    let mut start = if is_marker_at_start { 3 } else { 0 };
-    while let Some(marker) = next_marker(content, start) {
-        push(&content[start..marker]);
-        // Anything after `--- ` on the marker line belongs to the next document.
-        start = marker + 3;
-    }
-    push(&content[start..]);
-    docs
+/// Where an object was read: its document's text, the line of the file the
+/// document starts on, and the object's pointer in the document (`/items/0`
+/// for an item of a `List`).
+#[derive(Debug, Clone)]
+pub(crate) struct Origin<'s> {
+    text: &'s str,
+    line: usize,
+    at: String,
 }
 
-fn newlines(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count()
-}
-
-/// True when a document holds no YAML nodes: only blank lines and comments.
-fn is_blank(text: &str) -> bool {
-    text.lines().all(|l| {
-        let l = l.trim_start();
-        l.is_empty() || l.starts_with('#')
-    })
+impl Origin<'_> {
+    /// The line of the file where `key` is repeated in the mapping at
+    /// `pointer` of the object, when the YAML there is block style.
+    pub(crate) fn repeated_key_line(&self, pointer: &str, key: &str) -> Option<usize> {
+        let pointer = format!("{}{pointer}", self.at);
+        crate::yaml::edit::repeated_key_line(self.text, &pointer, key).map(|i| self.line + i)
+    }
 }
 
 /// Parses one document into the resources it holds (several for a `List`).
@@ -145,18 +52,13 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
 /// parser into at most one resource whose tree is exact (see `Tree`), so
 /// that serde-saphyr would read the same value from its text.
 pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
-    let mut duplicates = Vec::new();
-    let parsed = parse(doc.text, &mut duplicates);
-    // The order in which parsers find duplicates is theirs; report them by path.
-    duplicates.sort();
-    let (tree, root) = match parsed {
+    let crate::yaml::parse::Parsed {
+        tree,
+        root,
+        duplicates,
+    } = match crate::yaml::parse::document(doc) {
         Ok(parsed) => parsed,
-        Err(first) => {
-            // Parse again with the document at its real line, for the message.
-            let padded = format!("{}{}", "\n".repeat(doc.line() - 1), doc.text);
-            let message = parse(&padded, &mut Vec::new()).err().unwrap_or(first);
-            return (vec![Parsed::Broken(message)], false);
-        }
+        Err(message) => return (vec![Parsed::Broken(message)], false),
     };
     let exact = tree.is_exact();
     if !tree.is_object(root) {
@@ -170,21 +72,31 @@ pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
         return (vec![Parsed::Broken(message)], false);
     }
     let tree = Arc::new(tree);
+    let origin = Origin {
+        text: doc.text,
+        line: doc.line(),
+        at: String::new(),
+    };
     if !is_list(&tree, root) {
         let parsed = Parsed::Object {
             tree,
             root,
             duplicates,
+            origin,
         };
         return (vec![parsed], exact);
     }
     let mut out = Vec::new();
-    expand(&tree, root, "", &duplicates, &mut out);
+    expand(&tree, root, &origin, &duplicates, &mut out);
     (out, false)
 }
 
 /// True for a `kind: List` or any `…List` kind (`RoleBindingList`,
-/// `DeploymentList`) that holds `items`, as kubectl and kubeconform read them.
+/// `DeploymentList`) that holds `items`. kubectl flattens every object with
+/// `items` (nested lists too, cli-runtime's `FlattenListVisitor`); kubeconform
+/// expands only `kind: List`, one level, and looks a typed list's own schema
+/// up. We follow kubectl, for `…List` kinds only, so a custom resource with a
+/// top-level `items` field stays one resource.
 fn is_list(tree: &Tree<'_>, node: u32) -> bool {
     let kind = tree.get(node, "kind").and_then(|k| tree.as_str(k));
     kind.is_some_and(|k| k.ends_with("List")) && (kind == Some("List") || tree.get(node, "items").is_some())
@@ -195,10 +107,11 @@ fn is_list(tree: &Tree<'_>, node: u32) -> bool {
 fn expand<'s>(
     tree: &Arc<Tree<'s>>,
     node: u32,
-    at: &str,
+    origin: &Origin<'s>,
     duplicates: &[(String, String)],
     out: &mut Vec<Parsed<'s>>,
 ) {
+    let at = origin.at.as_str();
     let own = |prefix: &str| -> Vec<(String, String)> {
         duplicates
             .iter()
@@ -213,6 +126,7 @@ fn expand<'s>(
             tree: Arc::clone(tree),
             root: node,
             duplicates: own(at),
+            origin: origin.clone(),
         });
         return;
     }
@@ -237,223 +151,18 @@ fn expand<'s>(
             )));
             continue;
         }
-        expand(tree, item, &format!("{at}/items/{i}"), duplicates, out);
-    }
-}
-
-/// JSON when it looks like JSON and parses as JSON, YAML otherwise.
-fn parse<'s>(text: &'s str, duplicates: &mut Vec<(String, String)>) -> Result<(Tree<'s>, u32), String> {
-    let mut found = Vec::new();
-    let json_like = text.trim_start().starts_with(['{', '[']);
-    let json = json_like
-        .then(|| {
-            let mut de = serde_json::Deserializer::from_str(text);
-            Strict(&mut found)
-                .deserialize(&mut de)
-                .and_then(|v| de.end().map(|()| v))
-                .ok()
-        })
-        .flatten();
-    let parsed = match json {
-        Some(value) => Ok(Tree::from_value(value)),
-        None => {
-            found.clear();
-            yaml(text, &mut found)
-        }
-    };
-    duplicates.extend(found.into_iter().map(Duplicate::into_pointer));
-    parsed
-}
-
-fn yaml<'s>(text: &'s str, found: &mut Vec<Duplicate>) -> Result<(Tree<'s>, u32), String> {
-    if let Some((tree, root, duplicates)) = super::yaml::parse(text) {
-        found.extend(duplicates);
-        return Ok((tree, root));
-    }
-    saphyr(text, found).map(Tree::from_value)
-}
-
-/// The full YAML parser, for whatever the fast one declines.
-fn saphyr(text: &str, found: &mut Vec<Duplicate>) -> Result<Value, String> {
-    let options = serde_saphyr::Options {
-        // The visitor sees every pair and reports duplicates itself, with paths.
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
-        // Depth and alias expansion bounded (crate::limits).
-        ..crate::limits::yaml_options(text)
-    };
-    let value: StrictValue = match serde_saphyr::from_str_with_options(text, options.clone()) {
-        Ok(value) => value,
-        // libyaml's leniency: a flow collection closed at its key's column.
-        Err(error) => super::flow::relax_flow_indentation(text)
-            .and_then(|relaxed| serde_saphyr::from_str_with_options(&relaxed, options).ok())
-            .ok_or_else(|| format!("cannot parse YAML: {}", crate::limits::yaml_message(&error)))?,
-    };
-    found.extend(value.duplicates);
-    Ok(value.value)
-}
-
-/// The serde-saphyr path alone, as `(value, duplicates)`.
-/// The serde-saphyr path alone, as `(value, duplicates)`.
-#[cfg(test)]
-pub(crate) fn slow(text: &str) -> Result<(Value, Vec<(String, String)>), String> {
-    let mut found = Vec::new();
-    let value = saphyr(text, &mut found)?;
-    let mut found: Vec<_> = found.into_iter().map(Duplicate::into_pointer).collect();
-    found.sort();
-    Ok((value, found))
-}
-
-/// A duplicate key; `path` holds segments innermost first while unwinding.
-pub(crate) struct Duplicate {
-    pub(crate) path: Vec<String>,
-    pub(crate) key: String,
-}
-
-/// Adds `key: value` to a mapping being built the strict way: segments for
-/// duplicates found inside `value` (those from `before` on), a duplicate if
-/// `key` was seen, and null values dropped.
-pub(crate) fn insert(
-    map: &mut Map<String, Value>,
-    null_keys: &mut Vec<String>,
-    dups: &mut Vec<Duplicate>,
-    before: usize,
-    key: String,
-    value: Value,
-) {
-    for dup in &mut dups[before..] {
-        dup.path.push(key.clone());
-    }
-    let duplicate = |key: &String| Duplicate {
-        path: Vec::new(),
-        key: key.clone(),
-    };
-    match map.entry(key) {
-        serde_json::map::Entry::Occupied(mut seen) => {
-            dups.push(duplicate(seen.key()));
-            if value.is_null() {
-                null_keys.push(seen.key().clone());
-                seen.remove();
-            } else {
-                seen.insert(value);
-            }
-        }
-        serde_json::map::Entry::Vacant(new) => {
-            if null_keys.contains(new.key()) {
-                dups.push(duplicate(new.key()));
-            }
-            if value.is_null() {
-                null_keys.push(new.key().clone());
-            } else {
-                new.insert(value);
-            }
-        }
-    }
-}
-
-impl Duplicate {
-    pub(crate) fn into_pointer(self) -> (String, String) {
-        let mut pointer = String::new();
-        for segment in self.path.iter().rev() {
-            pointer.push('/');
-            pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
-        }
-        (pointer, self.key)
-    }
-}
-
-/// A value parsed by [`Strict`]: serde-saphyr needs an owned `Deserialize` type.
-struct StrictValue {
-    value: Value,
-    duplicates: Vec<Duplicate>,
-}
-
-impl<'de> de::Deserialize<'de> for StrictValue {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut duplicates = Vec::new();
-        let value = Strict(&mut duplicates).deserialize(deserializer)?;
-        Ok(StrictValue { value, duplicates })
-    }
-}
-
-/// Builds a `Value`, recording duplicate keys and dropping null fields.
-struct Strict<'a>(&'a mut Vec<Duplicate>);
-
-impl<'de> DeserializeSeed<'de> for Strict<'_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Strict<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML or JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        // `.nan` and `.inf` have no JSON form; keep them visible as text.
-        Ok(Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-    fn visit_newtype_struct<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        loop {
-            let before = self.0.len();
-            let Some(item) = seq.next_element_seed(Strict(&mut *self.0))? else {
-                break;
-            };
-            for dup in &mut self.0[before..] {
-                dup.path.push(items.len().to_string());
-            }
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        let mut null_keys: Vec<String> = Vec::new();
-        while let Some(key) = access.next_key::<String>()? {
-            let before = self.0.len();
-            let value = access.next_value_seed(Strict(&mut *self.0))?;
-            insert(&mut map, &mut null_keys, self.0, before, key, value);
-        }
-        Ok(Value::Object(map))
+        let origin = Origin {
+            at: format!("{at}/items/{i}"),
+            ..origin.clone()
+        };
+        expand(tree, item, &origin, duplicates, out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn one(text: &str) -> Parsed<'_> {
         let mut all = resources(Document { text, file: text });
@@ -468,51 +177,10 @@ mod tests {
                 tree,
                 root,
                 duplicates,
+                ..
             } => (tree.to_value(*root), duplicates.clone()),
             Parsed::Broken(message) => panic!("broken: {message}"),
         }
-    }
-
-    #[test]
-    fn documents_split_on_markers_and_skip_blank_ones() {
-        let text = "---\n# only a comment\n---\na: 1\n--- # trailing\nb: 2\n...\n---\n\n";
-        let docs = documents(text, text);
-        let texts: Vec<_> = docs.iter().map(|d| (d.line(), d.text)).collect();
-        assert_eq!(texts, [(3, "\na: 1\n"), (5, " # trailing\nb: 2\n")]);
-    }
-
-    #[test]
-    fn documents_split_the_same_with_or_without_end_markers() {
-        let text = "a: 1\n---\nb: 2\n--- # c\n\n---x: 1\n---\n---\nc: |\n  ---\n";
-        let with_end = format!("{text}...\n");
-        let fast: Vec<_> = documents(text, text).iter().map(|d| (d.line(), d.text)).collect();
-        let slow: Vec<_> = documents(&with_end, &with_end)
-            .iter()
-            .map(|d| (d.line(), d.text))
-            .collect();
-        assert_eq!(fast, slow);
-        assert_eq!(fast.len(), 4);
-        assert_eq!(fast[2], (4, " # c\n\n---x: 1\n"));
-    }
-
-    #[test]
-    fn chunks_cut_at_markers_and_cover_the_file() {
-        let doc = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: ---not a marker\n";
-        let file: String = (0..5000).map(|_| format!("---\n{doc}")).collect();
-        let parts = chunks(&file, 3);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(parts.concat(), file);
-        assert!(parts.iter().all(|p| p.starts_with("---\n")));
-        let docs: usize = parts.iter().map(|p| documents(p, &file).len()).sum();
-        assert_eq!(docs, 5000);
-        let last = documents(parts[2], &file).pop().unwrap();
-        assert_eq!(last.line(), 5 * 4999 + 1);
-    }
-
-    #[test]
-    fn a_marker_needs_whitespace_after_the_dashes() {
-        let text = "a: ---x\n----\n";
-        assert_eq!(documents(text, text).len(), 1);
     }
 
     #[test]

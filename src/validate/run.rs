@@ -10,12 +10,12 @@ use serde_json::Value;
 
 use super::manifests::Manifests;
 use super::names;
-use super::parse::Parsed;
+use super::parse::{Origin, Parsed};
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
-use super::tree::Tree;
 use crate::manifest::File;
 use crate::par;
+use crate::yaml::tree::Tree;
 
 /// How to validate.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +86,7 @@ struct Kept<'s> {
     tree: Arc<Tree<'s>>,
     root: u32,
     duplicates: Vec<(String, String)>,
+    origin: Origin<'s>,
 }
 
 fn first_pass<'s>(file: &str, parsed: &Parsed<'s>, options: &Options) -> Checked<'s> {
@@ -94,10 +95,12 @@ fn first_pass<'s>(file: &str, parsed: &Parsed<'s>, options: &Options) -> Checked
             tree,
             root,
             duplicates,
+            origin,
         } => Kept {
             tree: Arc::clone(tree),
             root: *root,
             duplicates: duplicates.clone(),
+            origin: origin.clone(),
         },
         Parsed::Broken(message) => {
             return Checked {
@@ -195,7 +198,10 @@ fn apply(mut resource: Resource, schema: &schema::Schema, kept: &Kept<'_>) -> Re
         .iter()
         .map(|(path, key)| Violation {
             path: path.clone(),
-            message: format!("duplicate key {key:?}"),
+            message: match kept.origin.repeated_key_line(path, key) {
+                Some(line) => format!("duplicate key {key:?} (line {line}; the last value wins)"),
+                None => format!("duplicate key {key:?} (the last value wins)"),
+            },
         })
         .chain(names)
         .chain(validator.iter_errors(node).map(|e| Violation {
@@ -314,6 +320,34 @@ mod tests {
             report.resources[0].errors[0].message,
             "extensions/v1beta1 Deployment was removed in Kubernetes 1.16: use apps/v1"
         );
+    }
+
+    #[test]
+    fn repeated_keys_are_errors_naming_their_line() {
+        let report = run(concat!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n",
+            "apiVersion: v1\nkind: List\nitems:\n",
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n  data:\n    k: x\n    k: y\n",
+        ));
+        let r = &report.resources[1];
+        assert_eq!(r.status, Status::Invalid);
+        assert_eq!(r.errors[0].path, "/data");
+        assert_eq!(
+            r.errors[0].message,
+            "duplicate key \"k\" (line 14; the last value wins)"
+        );
+    }
+
+    #[test]
+    fn a_flow_sequence_closed_at_its_key_column_parses_as_libyaml_reads_it() {
+        // istio's spire-quickstart.yaml shape; libyaml and kubectl accept it.
+        let report = run(concat!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n",
+            "  - name: c\n    image: x\n    args: [\n      \"-config\",\n      \"/run/c.conf\"\n    ]\n",
+            "    command: [\"/bin/agent\",\n    \"run\"]\n",
+        ));
+        let r = &report.resources[0];
+        assert_eq!(r.status, Status::Valid, "{r:?}");
     }
 
     #[test]

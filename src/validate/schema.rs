@@ -13,7 +13,7 @@ use jsonschema::{Draft, Validator};
 use serde_json::{json, Map, Value};
 
 use super::strict;
-use super::tree::TreeJson;
+use crate::yaml::tree::TreeJson;
 
 /// The committed bundle, embedded so validation works offline anywhere.
 pub(crate) const BUNDLE: &str = include_str!("../../schemas/kubernetes/kubernetes.json");
@@ -234,8 +234,8 @@ fn crd_schema(openapi: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tree::Tree;
     use super::*;
+    use crate::yaml::tree::Tree;
 
     #[test]
     fn every_builtin_kind_compiles() {

@@ -99,7 +99,7 @@ pub(super) fn repo() -> tempfile::TempDir {
 
 pub(super) fn parse(text: &str) -> Vec<Value> {
     text.split("\n---\n")
-        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap())
+        .map(|d| gitintent::yaml::value(d).unwrap())
         .collect()
 }
 

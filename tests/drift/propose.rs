@@ -100,7 +100,7 @@ async fn podinfo_drift_is_adopted_line_by_line() {
     let api = KubeApi::start().await;
     let mut lives = Vec::new();
     for file in ["deployment.yaml", "service.yaml", "hpa.yaml", "cronjob.yaml"] {
-        let git: Value = serde_saphyr::from_str(&std::fs::read_to_string(app.join(file)).unwrap()).unwrap();
+        let git: Value = gitintent::yaml::value(&std::fs::read_to_string(app.join(file)).unwrap()).unwrap();
         let mut v = git.clone();
         v["metadata"]["namespace"] = "podinfo".into();
         v["metadata"]["uid"] = "u-1".into();

@@ -52,7 +52,7 @@ pub(crate) fn documents(plan: &Plan, suffix: &str) -> Vec<serde_json::Value> {
                 plan.files.iter().map(|f| &f.path).collect::<Vec<_>>()
             )
         });
-    serde_saphyr::from_multiple(&file.content).unwrap()
+    gitintent::yaml::values(&file.content).unwrap()
 }
 
 /// A ConfigMap's `data` entry.

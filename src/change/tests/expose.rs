@@ -34,7 +34,7 @@ fn expose_adds_an_ingress_for_the_service_and_lists_it() {
         "resources:\n  - deployment.yaml\n  - service.yaml\n  - ingress.yaml\n"
     );
     let ingress: serde_json::Value =
-        serde_saphyr::from_str(by_path["clusters/production/apps/api-gateway/ingress.yaml"]).unwrap();
+        crate::yaml::value(by_path["clusters/production/apps/api-gateway/ingress.yaml"]).unwrap();
     assert_eq!(ingress["metadata"]["namespace"], "edge");
     assert_eq!(ingress["spec"]["rules"][0]["host"], "api.example.com");
     assert_eq!(ingress["spec"]["tls"][0]["secretName"], "api-gateway-tls");
@@ -115,7 +115,7 @@ fn expose_with_an_existing_host_adds_a_rule_and_keeps_the_old_host() {
     let repo = with_ingress();
     let out = run(&repo, &expose_at("shop.example.com"), Scope::Stated("production")).unwrap();
     let text = &out.files[0].content;
-    let ingress: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+    let ingress: serde_json::Value = crate::yaml::value(text).unwrap();
     let hosts: Vec<&str> = ingress["spec"]["rules"]
         .as_array()
         .unwrap()

@@ -52,7 +52,7 @@ fn resources_are_added_under_an_empty_flow_mapping() {
         new.contains("          resources:\n            requests:\n              memory: 1Gi\n            limits:\n              memory: 1Gi\n"),
         "{new}"
     );
-    let parsed: serde_json::Value = serde_saphyr::from_str(new).unwrap();
+    let parsed: serde_json::Value = crate::yaml::value(new).unwrap();
     let c = &parsed["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["resources"]["limits"]["memory"], "1Gi");
     assert!(new.starts_with("# The public API gateway."));
@@ -233,7 +233,7 @@ fn scaling_under_an_hpa_warns_that_the_hpa_decides() {
     .unwrap();
     // The podinfo deployment has no replicas: the key is added under spec.
     assert!(out.files[0].content.contains("spec:\n  minReadySeconds: 3\n"));
-    let parsed: serde_json::Value = serde_saphyr::from_str(&out.files[0].content).unwrap();
+    let parsed: serde_json::Value = crate::yaml::value(&out.files[0].content).unwrap();
     assert_eq!(parsed["spec"]["replicas"], 4);
     assert_eq!(out.findings[0].rule, "replicas-managed-by-hpa");
     assert!(

@@ -211,8 +211,7 @@ fn register_conversions(runtime: &mut Runtime) {
         from_json(ctx, v)
     });
     add(runtime, "parse_yaml", vec![Str], |a, ctx| {
-        let v: Value =
-            serde_saphyr::from_str(&text(&a[0])).map_err(|e| fail(ctx, format!("parse_yaml: {e}")))?;
+        let v = crate::yaml::value(&text(&a[0])).map_err(|e| fail(ctx, format!("parse_yaml: {e}")))?;
         from_json(ctx, v)
     });
 }

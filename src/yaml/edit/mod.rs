@@ -7,6 +7,7 @@
 //! (flow collections, multi-line scalars, anchors) is not located, and the
 //! caller reports the field as not editable rather than rewriting the file.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde_json::Value;
@@ -50,21 +51,24 @@ pub(crate) fn display(path: &[Seg]) -> String {
     out
 }
 
-/// Byte ranges of the `---`-separated documents of a stream.
+/// Byte ranges of the documents of a stream, blank ones included (see
+/// `yaml::parse::ranges`), each starting past the rest of its `---` line
+/// when that holds only a comment.
 pub(crate) fn split_documents(text: &str) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end();
-        if bare == "---" || bare.starts_with("--- ") {
-            out.push(start..offset);
-            start = offset + line.len();
-        }
-        offset += line.len();
-    }
-    out.push(start..text.len());
-    out
+    super::parse::ranges(text)
+        .into_iter()
+        .map(|range| {
+            let after_marker = text[..range.start].ends_with("---");
+            let first = &text[range.clone()];
+            let line_end = first.find('\n').map_or(first.len(), |i| i + 1);
+            let rest = first[..line_end].trim();
+            if after_marker && (rest.is_empty() || rest.starts_with('#')) {
+                range.start + line_end..range.end
+            } else {
+                range
+            }
+        })
+        .collect()
 }
 
 struct Line<'a> {
@@ -217,16 +221,6 @@ fn text_of(lines: &[Line<'_>], range: Range<usize>) -> String {
     s
 }
 
-fn unquote(token: &str) -> Option<String> {
-    if token.starts_with('"') {
-        serde_json::from_str(token).ok()
-    } else if let Some(inner) = token.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
-        Some(inner.replace("''", "'"))
-    } else {
-        Some(token.to_string())
-    }
-}
-
 /// Spells `value` as a YAML scalar, keeping the quoting style of `old`.
 pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
     match value {
@@ -288,12 +282,37 @@ fn find_item(lines: &[Line<'_>], range: &Range<usize>, seg: &Seg) -> Option<(Ran
         Seg::Named(name) => (0..items.len()).find(|&k| {
             let sub = text_of(lines, bounds(k));
             locate(&sub, &[Seg::Key("name".into())])
-                .and_then(|(_, span)| unquote(&sub[span]))
+                .and_then(|(_, span)| super::scalar::unquote(&sub[span]).map(Cow::into_owned))
                 .is_some_and(|v| v == *name)
         })?,
         Seg::Key(_) => return None,
     };
     Some((bounds(k), list_col + 2))
+}
+
+/// The line (0-based) of the last `key:` of the block mapping at `pointer`
+/// (a JSON pointer) in `text`: where a repeated key is repeated. `None` when
+/// the way there is not block mappings and lists, or `key` is not found.
+pub(crate) fn repeated_key_line(text: &str, pointer: &str, key: &str) -> Option<usize> {
+    let lines = lines(text);
+    let mut range = 0..lines.len();
+    let mut col = lines[first_significant(&lines, &range)?].indent;
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        let in_list = lines[first_significant(&lines, &range)?].is_item();
+        match segment.parse::<usize>() {
+            Ok(i) if in_list => (range, col) = find_item(&lines, &range, &Seg::Index(i))?,
+            _ => {
+                let (at, _) = find_key(&lines, &range, col, &segment)?;
+                range = child_block(&lines, at, col, range.end);
+                col = lines[first_significant(&lines, &range)?].indent;
+            }
+        }
+    }
+    range.rev().find(|&i| {
+        let (c, rest) = lines[i].key_position();
+        lines[i].significant() && c == col && key_match(rest, key).is_some()
+    })
 }
 
 /// Sets the scalar at `path` to `value`, creating the mapping keys on the way

@@ -82,6 +82,52 @@ pub(crate) fn quoted(s: &str) -> Option<(Cow<'_, str>, &str)> {
     }
 }
 
+/// The text of a one-line scalar token: a quoted one unquoted and
+/// unescaped as YAML reads it ([`quoted`]), a plain one as it is. `None`
+/// for a quoted token with anything after its closing quote or an escape
+/// [`quoted`] does not know. The one `unquote`: edits and wiring use it.
+pub(crate) fn unquote(token: &str) -> Option<Cow<'_, str>> {
+    if !token.starts_with(['"', '\'']) {
+        return Some(Cow::Borrowed(token));
+    }
+    match quoted(token)? {
+        (text, "") => Some(text),
+        _ => None,
+    }
+}
+
+/// `line` without a trailing ` # comment` (outside quotes).
+pub(crate) fn strip_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => return &line[..i],
+            _ => {}
+        }
+        prev = c;
+    }
+    line
+}
+
+/// `text` as a YAML scalar: plain when that is unambiguous (letters,
+/// digits, `-_./`, starting with a letter, digit or `.`), else double-quoted.
+pub(crate) fn quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.');
+    if plain {
+        text.to_string()
+    } else {
+        serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+    }
+}
+
 /// A plain scalar inside a flow collection: up to `,`, a bracket, or `: `.
 pub(crate) fn flow_plain(s: &str) -> Option<(&str, &str)> {
     let bytes = s.as_bytes();
@@ -181,6 +227,15 @@ fn number(s: &str) -> Option<Item<'_>> {
 mod tests {
     use super::super::tree::Tree;
     use super::*;
+
+    #[test]
+    fn unquote_reads_both_quoting_styles_and_refuses_what_it_cannot() {
+        assert_eq!(unquote("web").as_deref(), Some("web"));
+        assert_eq!(unquote("'it''s'").as_deref(), Some("it's"));
+        assert_eq!(unquote(r#""a\"b\u00e9""#).as_deref(), Some("a\"b\u{e9}"));
+        assert_eq!(unquote(r#""a" b"#), None);
+        assert_eq!(unquote(r#""open"#), None);
+    }
     use serde_json::{json, Value};
 
     #[test]

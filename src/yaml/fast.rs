@@ -511,7 +511,7 @@ mod tests {
     fn kubeconform_fixtures_agree() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kubeconform-fixtures");
-        let files = super::super::read(&[dir]).unwrap();
+        let files = crate::validate::read(&[dir]).unwrap();
         let (mut taken, mut total) = (0, 0);
         for file in &files {
             for doc in super::super::parse::documents(&file.content, &file.content) {

@@ -143,3 +143,12 @@ fn strings_are_quoted_when_plain_would_change_their_type() {
     assert_eq!(render_scalar(&json!("1.0"), "x").unwrap(), "\"1.0\"");
     assert_eq!(render_scalar(&json!("it's"), "'x'").unwrap(), "'it''s'");
 }
+
+#[test]
+fn repeated_keys_are_found_on_their_second_line() {
+    let text = "a: 1\nspec:\n  list:\n  - a: 1\n    a: 2\n  x: 1\n  # x: 0\n  x: null\n";
+    assert_eq!(repeated_key_line(text, "/spec", "x"), Some(7));
+    assert_eq!(repeated_key_line(text, "/spec/list/0", "a"), Some(4));
+    assert_eq!(repeated_key_line(text, "", "a"), Some(0));
+    assert_eq!(repeated_key_line("a: {b: 1, b: 2}\n", "/a", "b"), None);
+}
