@@ -43,6 +43,7 @@ mod guard;
 mod kind;
 mod kinds;
 mod leftover;
+mod lexicon;
 mod naming;
 mod network;
 mod options;

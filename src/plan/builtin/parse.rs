@@ -10,7 +10,8 @@ use std::ops::Range;
 
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
-use super::text::{self, Words};
+use super::lexicon::Class;
+use super::text::Words;
 use super::{
     access, credentials, day2, guard, kinds, leftover, naming, network, options, scaling, schedule, scope,
     sizing, spell, verbs, wiring,
@@ -362,13 +363,13 @@ fn unknown_word(w: &Words) -> Option<String> {
         "provision",
     ];
     let verb = (0..w.len()).find(|&i| w.is(i, VERBS))?;
-    let k = (verb + 1..w.len()).find(|&k| !w.is(k, text::DETERMINERS))?;
+    let k = (verb + 1..w.len()).find(|&k| !w.is(k, Class::Determiner))?;
     let word = w.low(k);
     let plain = !word.is_empty()
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
-    (w.free(k) && plain && !w.is(k, text::STOP)).then(|| w.raw(k).to_string())
+    (w.free(k) && plain && !w.is(k, Class::Stop)).then(|| w.raw(k).to_string())
 }
 
 /// Why a clause names no workload, with a hint at what would work.
