@@ -63,7 +63,7 @@ mod wiring;
 #[cfg(test)]
 mod day2_tests;
 #[cfg(test)]
-mod phrasing_tests;
+mod phrasings;
 #[cfg(test)]
 mod tests;
 
