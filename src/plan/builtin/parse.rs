@@ -333,16 +333,30 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
         d.name = Some(name);
         d.name_explicit = explicit;
     }
-    network::health(w, r, &mut d);
-    scaling::autoscaling(w, r, &mut d);
-    sizing::resources(w, r, &mut d);
-    scaling::replicas(w, r, &mut d);
-    network::ports(w, r, &mut d);
-    access::load_balancer(w, r, &mut d);
-    network::exposure(w, r, &mut d);
-    network::availability(w, r, &mut d);
+    for (_, reader) in CLAUSE_READERS {
+        reader(w, r, &mut d);
+    }
     d
 }
+
+/// A reader of one clause: claims the words it reads and fills the draft.
+type ClauseReader = fn(&mut Words, &Range<usize>, &mut Draft);
+
+/// The clause readers that run after the image, schedule, kind and name are
+/// known, in order. Order matters because each claims the words it reads:
+/// the autoscaling reader takes "70% CPU" as a target before sizing could
+/// read it as a CPU quantity (`tests::between_3_and_12_replicas_at_70_percent_cpu`
+/// and its neighbours pin the orderings that matter).
+const CLAUSE_READERS: &[(&str, ClauseReader)] = &[
+    ("health check", network::health),
+    ("autoscaling", scaling::autoscaling),
+    ("sizes", sizing::resources),
+    ("replicas", scaling::replicas),
+    ("ports", network::ports),
+    ("load balancer", access::load_balancer),
+    ("exposure", network::exposure),
+    ("availability", network::availability),
+];
 
 fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
     clauses.iter().position(|r| r.contains(&at)).unwrap_or(0)
