@@ -12,7 +12,8 @@
 use std::ops::Range;
 
 use super::draft::Draft;
-use super::text::{Words, DETERMINERS};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::spec::{sanitize_name, Component, ServiceOptions, ServiceType, WorkloadKind};
 
 /// Words that make "from X namespace" a restriction rather than a source.
@@ -43,7 +44,7 @@ pub(super) fn allowed_from(w: &mut Words) -> Vec<String> {
         let Some(gate) = (i.saturating_sub(6)..i).find(|&k| w.is(k, ALLOW) && w.free(k)) else {
             continue;
         };
-        let j = w.skip(i + 1, DETERMINERS, 2);
+        let j = w.skip(i + 1, Class::Determiner, 2);
         let (names, end) = if w.is(j, NAMESPACE) {
             listed(w, j + 1, false)
         } else {
@@ -69,7 +70,7 @@ fn listed(w: &Words, mut k: usize, noun: bool) -> (Vec<String>, usize) {
     let mut names = Vec::new();
     while names.len() < 5 && w.free(k) {
         let Ok(name) = sanitize_name(w.raw(k)) else { break };
-        if w.is(k, NAMESPACE) || w.is(k, DETERMINERS) {
+        if w.is(k, NAMESPACE) || w.is(k, Class::Determiner) {
             break;
         }
         names.push(name);

@@ -8,7 +8,8 @@
 //! reads the remaining `NAME=value` pairs as plain environment variables.
 
 use super::draft::Draft;
-use super::text::{Words, STOP};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::plan::Error;
 use crate::spec::{sanitize_name, Archetype, Component, SecretRef};
 
@@ -262,7 +263,7 @@ pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
 /// Returns the index of the name and the end of the phrase.
 fn reference(w: &Words, i: usize, span: usize) -> Option<(usize, usize)> {
     let named = |k: usize| w.skip(k, &["named", "called"], 2);
-    let ok = |n: usize| w.free(n) && !w.is(n, STOP) && !w.is(n, NOT_A_VALUE);
+    let ok = |n: usize| w.free(n) && !w.is(n, Class::Stop) && !w.is(n, NOT_A_VALUE);
     if w.is(i, &["secret"]) && i > 0 && w.is(i - 1, &["from", "in", "existing", "using", "via"]) {
         let n = named(i + 1);
         return ok(n).then_some((n, n + 1));

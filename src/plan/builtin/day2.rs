@@ -33,8 +33,9 @@
 
 use std::ops::Range;
 
+use super::lexicon::Class;
 use super::target::{self, Missing, Target};
-use super::text::{Words, DETERMINERS, STOP};
+use super::text::Words;
 use super::verbs::Verb;
 use super::{credentials, naming, parse, scope, update, verbs};
 use crate::intent::Intent;
@@ -279,14 +280,14 @@ fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
     }
     // The object: the first word after articles, environment words and "the whole".
     let object = r.clone().find(|&k| {
-        !w.is(k, DETERMINERS)
+        !w.is(k, Class::Determiner)
             && !w.is(
                 k,
                 &["staging", "production", "prod", "dev", "whole", "entire", "of"],
             )
     });
     // "delete the staging cluster", "delete namespace payments", "remove the payments namespace"
-    if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, STOP) && w.is(k + 1, SCOPES)) {
+    if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, Class::Stop) && w.is(k + 1, SCOPES)) {
         return Err(wipe());
     }
     if r.clone().any(|k| w.is(k, BULK)) {

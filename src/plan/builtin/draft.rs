@@ -129,13 +129,58 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
     let Some(a) = d.archetype else {
         return Err(not_understood(d, "no workload found"));
     };
-    let defaults = a.defaults();
-    let workload = a.workload();
-    let batch = matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job);
-    let per_node = workload == WorkloadKind::DaemonSet;
+    let image = chosen_image(d, a)?;
+    let name = match d.name.clone() {
+        Some(raw) => match sanitize_name(&raw) {
+            Ok(n) => n,
+            Err(m) if d.name_explicit => return Err(Error::Refused(format!("the component name {m}"))),
+            Err(_) => fallback_name(d, a, image.as_deref())?,
+        },
+        None => fallback_name(d, a, image.as_deref())?,
+    };
+    let mut c = Component::new(&name, a);
+    c.image = image;
+    let shape = Shape::of(a);
+    replicas(d, &mut c, shape);
+    if d.requests != Quantities::default() || d.limits != Quantities::default() {
+        let defaults = a.defaults();
+        c.resources = Some(resources(d, defaults.requests, defaults.limits));
+    }
+    storage(d, &mut c);
+    ports_and_health(d, &mut c, shape);
+    if d.expose || d.host.is_some() {
+        exposure(d, &mut c);
+    }
+    schedule(d, &mut c)?;
+    high_availability(d, &mut c, shape);
+    c.env = d.env.clone();
+    secret_refs(d, &mut c)?;
+    Ok(c)
+}
 
-    // Image.
-    let image = match d.image.clone() {
+/// Whether a component runs to completion or once per node: neither has a
+/// replica count, a health check or a disruption budget.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    batch: bool,
+    per_node: bool,
+}
+
+impl Shape {
+    fn of(a: Archetype) -> Shape {
+        let workload = a.workload();
+        Shape {
+            batch: matches!(workload, WorkloadKind::CronJob | WorkloadKind::Job),
+            per_node: workload == WorkloadKind::DaemonSet,
+        }
+    }
+}
+
+/// The image: the one asked for (pinned), else the archetype's default for
+/// the version asked for, else its default (said in an assumption).
+fn chosen_image(d: &mut Draft, a: Archetype) -> Result<Option<String>, Error> {
+    let defaults = a.defaults();
+    Ok(match d.image.clone() {
         Some(image) => {
             match tag(&image) {
                 _ if image.contains('@') => {}
@@ -184,21 +229,13 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
             }
             None
         }
-    };
+    })
+}
 
-    // Name.
-    let name = match d.name.clone() {
-        Some(raw) => match sanitize_name(&raw) {
-            Ok(n) => n,
-            Err(m) if d.name_explicit => return Err(Error::Refused(format!("the component name {m}"))),
-            Err(_) => fallback_name(d, a, image.as_deref())?,
-        },
-        None => fallback_name(d, a, image.as_deref())?,
-    };
-    let mut c = Component::new(&name, a);
-    c.image = image;
-
-    // Replicas and autoscaling.
+/// Replicas and autoscaling, with what does not apply said as a question.
+fn replicas(d: &mut Draft, c: &mut Component, shape: Shape) {
+    let (a, name) = (c.archetype, c.name.clone());
+    let Shape { batch, per_node } = shape;
     c.replicas = d.replicas;
     if (batch || per_node) && c.replicas.is_some() {
         d.questions.push(format!(
@@ -241,13 +278,12 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
             c.autoscaling = Some(autoscaling(d, &s, c.replicas));
         }
     }
+}
 
-    // Resources.
-    if d.requests != Quantities::default() || d.limits != Quantities::default() {
-        c.resources = Some(resources(d, defaults.requests, defaults.limits));
-    }
-
-    // Storage.
+/// A volume, where the archetype takes one.
+fn storage(d: &mut Draft, c: &mut Component) {
+    let (a, name) = (c.archetype, c.name.clone());
+    let defaults = a.defaults();
     let wants_storage = d.persistent || d.storage_size.is_some() || d.storage_class.is_some();
     if wants_storage && !a.takes_storage() {
         d.questions.push(format!(
@@ -279,8 +315,12 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
             class: d.storage_class.clone(),
         });
     }
+}
 
-    // Ports and health.
+/// Ports, the health check, and the port a web service is assumed to listen on.
+fn ports_and_health(d: &mut Draft, c: &mut Component, shape: Shape) {
+    let (a, name) = (c.archetype, c.name.clone());
+    let batch = shape.batch;
     c.ports = ports(d, a);
     c.health_check = d.health.clone();
     if batch && c.health_check.is_some() {
@@ -312,13 +352,12 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
                 }
             });
     }
+}
 
-    // Exposure.
-    if d.expose || d.host.is_some() {
-        exposure(d, &mut c);
-    }
-
-    // Schedule.
+/// The schedule: a cron job's own, refused when missing, and a question on
+/// anything else.
+fn schedule(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
+    let (a, name) = (c.archetype, c.name.clone());
     match (&d.schedule, a) {
         (Some(s), Archetype::CronJob) => {
             c.schedule = Some(s.cron.clone());
@@ -338,8 +377,13 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
         )),
         (None, _) => {}
     }
+    Ok(())
+}
 
-    // High availability.
+/// High availability: a disruption budget and spreading, Sentinel failover for Redis.
+fn high_availability(d: &mut Draft, c: &mut Component, shape: Shape) {
+    let (a, name) = (c.archetype, c.name.clone());
+    let Shape { batch, per_node } = shape;
     if d.ha && (batch || per_node) {
         d.questions.push(format!(
             "high availability does not apply to a {}; it was not used",
@@ -363,10 +407,6 @@ pub(super) fn build(d: &mut Draft) -> Result<Component, Error> {
             failover,
         });
     }
-
-    c.env = d.env.clone();
-    secret_refs(d, &mut c)?;
-    Ok(c)
 }
 
 fn not_understood(d: &Draft, reason: &str) -> Error {

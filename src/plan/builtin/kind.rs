@@ -9,7 +9,8 @@
 
 use std::ops::Range;
 
-use super::text::{Words, STOP};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::spec::Archetype;
 
 /// A word or phrase that names what to deploy.
@@ -271,7 +272,7 @@ fn depends(w: &Words, i: usize) -> bool {
         return true;
     }
     let plain =
-        w.free(b1) && !w.is(b1, STOP) && w.low(b1).chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        w.free(b1) && !w.is(b1, Class::Stop) && w.low(b1).chars().all(|c| c.is_ascii_lowercase() || c == '-');
     plain && w.before(b1, 0).is_some_and(|b2| w.is(b2, DEPENDS))
 }
 

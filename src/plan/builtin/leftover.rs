@@ -10,7 +10,8 @@
 //! This module decides nothing about the components.
 
 use super::kind::Mention;
-use super::text::{Words, STOP};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::plan::coverage;
 use crate::spec::{Component, Unsupported};
 
@@ -277,7 +278,7 @@ fn open(w: &Words, mentions: &[Mention], components: &[Component], i: usize) -> 
 /// True for a word that carries a request of its own.
 fn meaningful(w: &Words, i: usize) -> bool {
     let low = w.low(i);
-    !(w.is(i, STOP) || w.is(i, FILLER) || low.chars().all(|c| !c.is_alphanumeric()))
+    !(w.is(i, Class::Stop) || w.is(i, FILLER) || low.chars().all(|c| !c.is_alphanumeric()))
 }
 
 /// Words that join two requests in one run ("blue/green deployments and a

@@ -14,7 +14,12 @@
 //! redis and scale api to 3") is refused as two requests.
 //!
 //! Reading happens in layers over one token stream ([`text`]); each reader
-//! claims the words it used so no word is read twice:
+//! claims the words it used so no word is read twice. Readers match words by
+//! their class in one table, the [`lexicon`] (memory and CPU nouns, replica
+//! nouns, environment aliases, stop words, …), so a synonym is added once
+//! and means the same to every reader. The per-clause readers run in the
+//! order of one explicit table (`parse::CLAUSE_READERS`). The phrasing tests
+//! are data (`phrasings/*.yaml`: intent → spec fragment or refusal):
 //! 1. [`guard`] refuses prompt injection, forbidden privileges and
 //!    operations on running pods (kill, restart, shut down);
 //!    [`credentials`] claims credential values (they never reach the spec)
@@ -43,6 +48,7 @@ mod guard;
 mod kind;
 mod kinds;
 mod leftover;
+mod lexicon;
 mod naming;
 mod network;
 mod options;
@@ -62,7 +68,7 @@ mod wiring;
 #[cfg(test)]
 mod day2_tests;
 #[cfg(test)]
-mod phrasing_tests;
+mod phrasings;
 #[cfg(test)]
 mod tests;
 

@@ -11,7 +11,8 @@
 use std::ops::Range;
 
 use super::kind::Mention;
-use super::text::{Words, DETERMINERS, STOP};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::spec::Archetype;
 
 /// Words after which a number is a count or a size, not a version.
@@ -109,7 +110,7 @@ pub(super) fn image(w: &mut Words, r: &Range<usize>) -> Option<String> {
             &["image", "=", "of", "the", "is", "named", "called", "tag", "ref"],
             3,
         );
-        if r.contains(&j) && w.free(j) && !w.is(j, STOP) && plausible_image(w.raw(j)) {
+        if r.contains(&j) && w.free(j) && !w.is(j, Class::Stop) && plausible_image(w.raw(j)) {
             let image = w.raw(j).to_string();
             w.claim(i..j + 1);
             return Some(image);
@@ -350,12 +351,12 @@ pub(super) fn name(
                 &["=", ":"],
                 1,
             )
-        } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, STOP) {
+        } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, Class::Stop) {
             i + 1
         } else if w.is(i, &["as"]) {
             let next = w.low(i + 1);
             let name_like = w.free(i + 1)
-                && !w.is(i + 1, STOP)
+                && !w.is(i + 1, Class::Stop)
                 && !w.is(i + 1, NOT_AS_NAMES)
                 && !next.starts_with(|c: char| c.is_ascii_digit())
                 && !mentions.iter().any(|m| m.at.contains(&(i + 1)));
@@ -397,14 +398,14 @@ pub(super) fn name(
         w.free(*j)
             && word_like
             && !adjective(low)
-            && !w.is(*j, STOP)
+            && !w.is(*j, Class::Stop)
             && !w.is(*j, NOT_NOUN_NAMES)
             && w.number(*j, false).is_none()
             && !mentions.iter().any(|m| m.at.contains(j))
     };
     match (r.start..first.at.start)
         .rev()
-        .find(|&j| !w.is(j, DETERMINERS))
+        .find(|&j| !w.is(j, Class::Determiner))
         .filter(usable)
     {
         Some(before) => {

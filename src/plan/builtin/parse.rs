@@ -10,7 +10,8 @@ use std::ops::Range;
 
 use super::draft::{self, Draft};
 use super::kind::{self, Mention, Resolved};
-use super::text::{self, Words};
+use super::lexicon::Class;
+use super::text::Words;
 use super::{
     access, credentials, day2, guard, kinds, leftover, naming, network, options, scaling, schedule, scope,
     sizing, spell, verbs, wiring,
@@ -332,16 +333,30 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
         d.name = Some(name);
         d.name_explicit = explicit;
     }
-    network::health(w, r, &mut d);
-    scaling::autoscaling(w, r, &mut d);
-    sizing::resources(w, r, &mut d);
-    scaling::replicas(w, r, &mut d);
-    network::ports(w, r, &mut d);
-    access::load_balancer(w, r, &mut d);
-    network::exposure(w, r, &mut d);
-    network::availability(w, r, &mut d);
+    for (_, reader) in CLAUSE_READERS {
+        reader(w, r, &mut d);
+    }
     d
 }
+
+/// A reader of one clause: claims the words it reads and fills the draft.
+type ClauseReader = fn(&mut Words, &Range<usize>, &mut Draft);
+
+/// The clause readers that run after the image, schedule, kind and name are
+/// known, in order. Order matters because each claims the words it reads:
+/// the autoscaling reader takes "70% CPU" as a target before sizing could
+/// read it as a CPU quantity (`tests::between_3_and_12_replicas_at_70_percent_cpu`
+/// and its neighbours pin the orderings that matter).
+const CLAUSE_READERS: &[(&str, ClauseReader)] = &[
+    ("health check", network::health),
+    ("autoscaling", scaling::autoscaling),
+    ("sizes", sizing::resources),
+    ("replicas", scaling::replicas),
+    ("ports", network::ports),
+    ("load balancer", access::load_balancer),
+    ("exposure", network::exposure),
+    ("availability", network::availability),
+];
 
 fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
     clauses.iter().position(|r| r.contains(&at)).unwrap_or(0)
@@ -362,13 +377,13 @@ fn unknown_word(w: &Words) -> Option<String> {
         "provision",
     ];
     let verb = (0..w.len()).find(|&i| w.is(i, VERBS))?;
-    let k = (verb + 1..w.len()).find(|&k| !w.is(k, text::DETERMINERS))?;
+    let k = (verb + 1..w.len()).find(|&k| !w.is(k, Class::Determiner))?;
     let word = w.low(k);
     let plain = !word.is_empty()
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c));
-    (w.free(k) && plain && !w.is(k, text::STOP)).then(|| w.raw(k).to_string())
+    (w.free(k) && plain && !w.is(k, Class::Stop)).then(|| w.raw(k).to_string())
 }
 
 /// Why a clause names no workload, with a hint at what would work.

@@ -17,6 +17,7 @@
 //! was understood, never guessed. It never reads the repository: whether
 //! the workloads and environments exist is `crate::change`'s to say.
 
+use super::lexicon;
 use super::parse;
 use super::text::Words;
 use crate::intent::Intent;
@@ -80,15 +81,6 @@ const WORKLOAD_NOUNS: &[&str] = &[
     "deployment",
     "deployments",
 ];
-const ALIASES: &[(&str, &str)] = &[
-    ("prod", "production"),
-    ("prd", "production"),
-    ("stg", "staging"),
-    ("stage", "staging"),
-    ("development", "dev"),
-    ("pre-prod", "preprod"),
-    ("pre-production", "preprod"),
-];
 const FIELDS: &[(&str, Field)] = &[
     ("version", Field::Image),
     ("versions", Field::Image),
@@ -149,7 +141,7 @@ fn environment(word: &str, known: &[String]) -> Option<String> {
     if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(word)) {
         return Some(k.clone());
     }
-    let canonical = ALIASES.iter().find(|(a, _)| *a == word).map_or(word, |(_, c)| *c);
+    let canonical = lexicon::environment(word).map_or(word, |(env, _)| env);
     if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(canonical)) {
         return Some(k.clone());
     }

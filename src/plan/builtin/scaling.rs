@@ -9,49 +9,15 @@
 use std::ops::Range;
 
 use super::draft::{Draft, Scale};
-use super::text::{Words, STOP};
-
-const AUTOSCALE: &[&str] = &[
-    "autoscale",
-    "autoscaled",
-    "autoscales",
-    "autoscaling",
-    "auto-scale",
-    "auto-scaled",
-    "auto-scales",
-    "auto-scaling",
-    "hpa",
-    "elastically",
-];
-const REPLICA_NOUNS: &[&str] = &[
-    "replica",
-    "replicas",
-    "instance",
-    "instances",
-    "copy",
-    "copies",
-    "pod",
-    "pods",
-    "node",
-    "nodes",
-    "member",
-    "members",
-    "broker",
-    "brokers",
-    "server",
-    "servers",
-    "worker",
-    "workers",
-    "consumer",
-    "consumers",
-];
+use super::lexicon::Class;
+use super::text::Words;
 
 /// Reads autoscaling bounds and the CPU target.
 pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     let mut scale = Scale::default();
     let mut asked = false;
     for i in r.clone() {
-        if w.free(i) && w.is(i, AUTOSCALE) {
+        if w.free(i) && w.is(i, Class::AutoscaleWord) {
             asked = true;
             w.claim(i..i + 1);
         }
@@ -62,8 +28,9 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             w.claim(i..i + 2);
         }
     }
-    let replica_noun_at =
-        |w: &Words, k: usize| w.is(k, REPLICA_NOUNS) || w.is(k + 1, REPLICA_NOUNS) && !w.is(k, STOP);
+    let replica_noun_at = |w: &Words, k: usize| {
+        w.is(k, Class::CountNoun) || w.is(k + 1, Class::CountNoun) && !w.is(k, Class::Stop)
+    };
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -93,7 +60,7 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
         scale.min = Some(lo.min(hi));
         scale.max = Some(lo.max(hi));
-        let end = if w.is(end, REPLICA_NOUNS) { end + 1 } else { end };
+        let end = if w.is(end, Class::CountNoun) { end + 1 } else { end };
         w.claim(i..end);
         asked = true;
         break;
@@ -134,7 +101,7 @@ pub(super) fn autoscaling(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             scale.max = Some(n);
         }
         asked = true;
-        let end = if w.is(end, REPLICA_NOUNS) { end + 1 } else { end };
+        let end = if w.is(end, Class::CountNoun) { end + 1 } else { end };
         w.claim(i..end);
     }
     for i in r.clone() {
@@ -187,9 +154,10 @@ pub(super) fn replicas(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         if let Some((n, len)) = w.whole(i) {
             let noun = i + len;
             // "3 replicas", "three kafka brokers"
-            let gap =
-                usize::from(!w.is(noun, REPLICA_NOUNS) && w.is(noun + 1, REPLICA_NOUNS) && !w.is(noun, STOP));
-            if w.is(noun + gap, REPLICA_NOUNS)
+            let gap = usize::from(
+                !w.is(noun, Class::CountNoun) && w.is(noun + 1, Class::CountNoun) && !w.is(noun, Class::Stop),
+            );
+            if w.is(noun + gap, Class::CountNoun)
                 && w.all_free(i..noun + gap + 1)
                 && !w.is(i.wrapping_sub(1), &["every", "each"])
             {

@@ -8,7 +8,8 @@
 //! DNS labels here, so `namespace ../../etc` is refused, not cleaned up.
 //! Choosing a default when nothing is said is the caller's job.
 
-use super::text::{Words, DETERMINERS, STOP};
+use super::lexicon::{self, Class};
+use super::text::Words;
 use crate::plan::Error;
 use crate::spec::sanitize_name;
 
@@ -20,28 +21,7 @@ pub(super) struct Environment {
     pub(super) others: Vec<String>,
 }
 
-const ALIASES: &[(&str, &str, bool)] = &[
-    // (word, environment, counts without a preposition)
-    ("production", "production", true),
-    ("prod", "production", true),
-    ("prd", "production", true),
-    ("staging", "staging", true),
-    ("stg", "staging", true),
-    ("stage", "staging", false),
-    ("dev", "dev", true),
-    ("development", "dev", true),
-    ("qa", "qa", true),
-    ("uat", "uat", true),
-    ("preprod", "preprod", true),
-    ("pre-prod", "preprod", true),
-    ("pre-production", "preprod", true),
-    ("sandbox", "sandbox", false),
-    ("test", "test", false),
-    ("testing", "test", false),
-    ("demo", "demo", false),
-];
 const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
-const ENV_NOUNS: &[&str] = &["environment", "env", "cluster"];
 /// Words that can precede "namespace" without naming it.
 const NOT_NAMES: &[&str] = &[
     "own",
@@ -65,7 +45,7 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
             continue;
         }
         let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
-        let noun_after = w.is(i + 1, ENV_NOUNS);
+        let noun_after = w.is(i + 1, Class::EnvironmentNoun);
         if let Some(env) = known.iter().find(|k| k.eq_ignore_ascii_case(w.low(i))) {
             if prep || noun_after {
                 let end = if noun_after { i + 2 } else { i + 1 };
@@ -73,10 +53,10 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
                 continue;
             }
         }
-        if let Some((_, env, loose)) = ALIASES.iter().find(|(word, _, _)| w.low(i) == *word) {
+        if let Some((env, loose)) = lexicon::environment(w.low(i)) {
             // "staging and production": a listed environment counts as a target.
             let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
-            if *loose || prep || noun_after {
+            if loose || prep || noun_after {
                 let end = if noun_after { i + 2 } else { i + 1 };
                 found.push((env.to_string(), prep || noun_after || listed, i..end));
             }
@@ -87,8 +67,8 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
             let after = i + 1;
             let before = w
                 .before(i, 0)
-                .filter(|&b| w.free(b) && !w.is(b, STOP) && !w.is(b, PREPOSITIONS));
-            let target = if w.free(after) && !w.is(after, STOP) && !w.raw(after).contains('=') {
+                .filter(|&b| w.free(b) && !w.is(b, Class::Stop) && !w.is(b, PREPOSITIONS));
+            let target = if w.free(after) && !w.is(after, Class::Stop) && !w.raw(after).contains('=') {
                 Some((after, i..after + 1))
             } else {
                 before.map(|b| (b, b..i + 1))
@@ -96,10 +76,7 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
             if let Some((at, range)) = target {
                 let raw = w.raw(at).to_string();
                 let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("environment {m}")))?;
-                let name = ALIASES
-                    .iter()
-                    .find(|(a, _, _)| *a == name)
-                    .map_or(name, |(_, e, _)| e.to_string());
+                let name = lexicon::environment(&name).map_or(name, |(e, _)| e.to_string());
                 found.push((name, true, range));
             }
         }
@@ -220,13 +197,15 @@ pub(super) fn namespace(w: &mut Words) -> Result<Option<String>, Error> {
         }
         let after = w.skip(i + 1, &["called", "named", "=", ":"], 2);
         let candidate =
-            if w.free(after) && !w.is(after, STOP) && !w.is(after, NOT_NAMES) && !w.pause(after - 1) {
+            if w.free(after) && !w.is(after, Class::Stop) && !w.is(after, NOT_NAMES) && !w.pause(after - 1) {
                 Some((after, i..after + 1))
             } else {
                 (0..i)
                     .rev()
-                    .find(|&j| !w.is(j, DETERMINERS))
-                    .filter(|&j| w.free(j) && !w.is(j, STOP) && !w.is(j, NOT_NAMES) && !w.is(j, PREPOSITIONS))
+                    .find(|&j| !w.is(j, Class::Determiner))
+                    .filter(|&j| {
+                        w.free(j) && !w.is(j, Class::Stop) && !w.is(j, NOT_NAMES) && !w.is(j, PREPOSITIONS)
+                    })
                     .map(|j| (j, j..i + 1))
             };
         if let Some((at, range)) = candidate {
@@ -248,7 +227,7 @@ pub(super) fn team(w: &mut Words) -> Result<Option<String>, Error> {
         }
         let Some(b) = w.before(i, 0) else { continue };
         let plain = w.low(b).chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !w.free(b) || w.is(b, STOP) || w.is(b, NOT_NAMES) || w.is(b, PREPOSITIONS) || !plain {
+        if !w.free(b) || w.is(b, Class::Stop) || w.is(b, NOT_NAMES) || w.is(b, PREPOSITIONS) || !plain {
             continue;
         }
         let name = sanitize_name(w.raw(b)).map_err(|m| Error::Refused(format!("team name {m}")))?;

@@ -5,64 +5,47 @@
 //! writes Kubernetes quantities (`2Gi`, `500m`) into the [`Draft`]. A size
 //! without a noun ("2GB") is a question, not a guess. Runs after the
 //! schedule and scaling readers, so "70% CPU" is a target, not a quantity.
+//! Its words are the lexicon's ([`Class::MemoryNoun`] and the rest).
 
 use std::ops::Range;
 
 use super::draft::Draft;
-use super::text::{Words, DETERMINERS, STOP};
+use super::lexicon::{memory_unit, Class};
+use super::text::Words;
 
-const MEMORY_NOUNS: &[&str] = &["ram", "memory", "mem", "heap"];
-const STORAGE_NOUNS: &[&str] = &[
-    "disk",
-    "disks",
-    "storage",
-    "volume",
-    "volumes",
-    "pvc",
-    "pvcs",
-    "pv",
-    "persistent",
-    "ssd",
-    "space",
-    "data",
-    "drive",
-    "drives",
-    "persistence",
-];
-const CPU_NOUNS: &[&str] = &[
-    "cpu",
-    "cpus",
-    "core",
-    "cores",
-    "vcpu",
-    "vcpus",
-    "processor",
-    "processors",
-];
-const LIMIT_WORDS: &[&str] = &[
-    "limit", "limits", "max", "maximum", "most", "capped", "cap", "ceiling",
-];
-const REQUEST_WORDS: &[&str] = &[
-    "request",
-    "requests",
-    "reserve",
-    "reserved",
-    "least",
-    "minimum",
-    "min",
-    "guaranteed",
-    "guarantee",
-];
-
-/// A binary size unit and its factor in MiB.
-fn memory_unit(u: &str) -> Option<f64> {
-    Some(match u {
-        "gb" | "gig" | "gigs" | "gigabyte" | "gigabytes" | "gi" | "gib" | "g" => 1024.0,
-        "mb" | "meg" | "megs" | "megabyte" | "megabytes" | "mi" | "mib" => 1.0,
-        "tb" | "tib" | "ti" | "terabyte" | "terabytes" | "t" => 1024.0 * 1024.0,
-        _ => return None,
-    })
+/// What a size is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quantity {
+    Memory,
+    Cpu,
+    Storage,
 }
+
+impl Quantity {
+    /// The nouns that name it.
+    fn noun(self) -> Class {
+        match self {
+            Quantity::Memory => Class::MemoryNoun,
+            Quantity::Cpu => Class::CpuNoun,
+            Quantity::Storage => Class::StorageNoun,
+        }
+    }
+}
+
+/// How far from a size its noun may be, either side ("2Gi of RAM", "RAM: 2Gi").
+const NOUN_WINDOW: usize = 4;
+/// How far before a size a request or limit word may be ("memory limit of 2Gi").
+const SIDE_WINDOW: usize = 5;
+/// How many words after the unit may still belong to the size ("2Gi of memory per pod").
+const TAIL_WINDOW: usize = 3;
+/// How far a size without a noun may follow the last one and inherit its
+/// noun ("a memory limit of 2Gi and a request of 1Gi").
+const FOLLOW_UP_WINDOW: usize = 8;
+/// How far a bare size may follow a CPU count and still be its memory ("1 cpu / 2Gi each").
+const PAIR_WINDOW: usize = 3;
+/// A bare size from this many MiB up on a data store is its disk ("mysql with 50GB");
+/// below it, a size per replica is its memory ("512Mi each").
+const LARGE_MIB: f64 = 10.0 * 1024.0;
 
 /// Formats MiB as the largest whole binary unit (`1536` → `1536Mi`, `2048` → `2Gi`).
 fn mebibytes(mib: f64) -> Option<String> {
@@ -94,13 +77,14 @@ fn cores(n: f64) -> Option<String> {
     })
 }
 
-/// The nearest noun in `nouns` within four tokens after `end` or before `start`.
-fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&str]]) -> Option<usize> {
-    let hit = |k: usize| nouns.iter().position(|set| w.is(k, set));
+/// The nearest of `kinds`' nouns within [`NOUN_WINDOW`] tokens after `end`
+/// or before `start`.
+fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, kinds: &[Quantity]) -> Option<Quantity> {
+    let hit = |k: usize| kinds.iter().copied().find(|q| w.is(k, q.noun()));
     let mut after = None;
-    for k in end..(end + 4).min(r.end) {
-        if let Some(n) = hit(k) {
-            after = Some((k - end, n));
+    for k in end..(end + NOUN_WINDOW).min(r.end) {
+        if let Some(q) = hit(k) {
+            after = Some((k - end, q));
             break;
         }
         if w.pause(k) || w.number(k, false).is_some() {
@@ -108,12 +92,12 @@ fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&st
         }
     }
     let mut before = None;
-    for k in (r.start.max(start.saturating_sub(4))..start).rev() {
+    for k in (r.start.max(start.saturating_sub(NOUN_WINDOW))..start).rev() {
         if w.pause(k) {
             break;
         }
-        if let Some(n) = hit(k) {
-            before = Some((start - 1 - k, n));
+        if let Some(q) = hit(k) {
+            before = Some((start - 1 - k, q));
             break;
         }
     }
@@ -126,23 +110,23 @@ fn nearest(w: &Words, start: usize, end: usize, r: &Range<usize>, nouns: &[&[&st
 
 /// Says whether a quantity is a (request, limit), or both. The word right
 /// after it decides first ("1Gi memory request and a 2Gi limit"), then the
-/// nearest of the five words before ("memory limit of 2Gi and a request of
-/// 1Gi"), stopping at another quantity.
+/// nearest of the [`SIDE_WINDOW`] words before ("memory limit of 2Gi and a
+/// request of 1Gi"), stopping at another quantity.
 fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
-    if end < r.end && w.is(end, LIMIT_WORDS) {
+    if end < r.end && w.is(end, Class::LimitWord) {
         return (false, true);
     }
-    if end < r.end && w.is(end, REQUEST_WORDS) {
+    if end < r.end && w.is(end, Class::RequestWord) {
         return (true, false);
     }
     if w.phrase(start.saturating_sub(2), &["up", "to"]) {
         return (false, true);
     }
-    for k in (r.start.max(start.saturating_sub(5))..start).rev() {
-        if w.is(k, LIMIT_WORDS) {
+    for k in (r.start.max(start.saturating_sub(SIDE_WINDOW))..start).rev() {
+        if w.is(k, Class::LimitWord) {
             return (false, true);
         }
-        if w.is(k, REQUEST_WORDS) {
+        if w.is(k, Class::RequestWord) {
             return (true, false);
         }
         if !w.free(k) && w.number(k, false).is_some() {
@@ -152,10 +136,113 @@ fn side(w: &Words, start: usize, end: usize, r: &Range<usize>) -> (bool, bool) {
     (true, true)
 }
 
+/// A number and its unit, at tokens `i` and `unit`.
+struct Size {
+    i: usize,
+    unit: usize,
+    n: f64,
+}
+
+/// What a size with a binary unit ("2Gi", "50 GB") is of, and its value.
+/// `last` is the previous quantity read and where it ended. A size it
+/// cannot place becomes a question (and is claimed) or, after an article, is
+/// left for another reader.
+fn binary(
+    w: &mut Words,
+    s: &Size,
+    factor: f64,
+    r: &Range<usize>,
+    last: Option<(Quantity, usize)>,
+    d: &mut Draft,
+) -> Option<(Quantity, Option<String>)> {
+    let (i, u) = (s.i, s.unit);
+    let mib = s.n * factor;
+    let value = mebibytes(mib);
+    let kinds = [Quantity::Memory, Quantity::Storage, Quantity::Cpu];
+    match nearest(w, i, u + 1, r, &kinds) {
+        Some(Quantity::Memory) => Some((Quantity::Memory, value)),
+        Some(Quantity::Storage) => Some((Quantity::Storage, value)),
+        _ if w.is(i, &["a", "an"]) => None,
+        // "a memory limit of 2Gi and a request of 1Gi"
+        _ if last.is_some_and(|(q, at)| i - at <= FOLLOW_UP_WINDOW && q != Quantity::Cpu) => {
+            Some((last.map_or(Quantity::Memory, |l| l.0), value))
+        }
+        // "1 cpu / 2Gi each": CPU and memory come in pairs.
+        _ if last.is_some_and(|(q, at)| i - at <= PAIR_WINDOW && q == Quantity::Cpu) => {
+            Some((Quantity::Memory, value))
+        }
+        // "memcached x2 with 512Mi each": a size per replica is its memory.
+        _ if w.is(u + 1, &["each", "apiece"]) && mib < LARGE_MIB => Some((Quantity::Memory, value)),
+        // "mysql with 50GB": a large bare size on a data store is its disk.
+        _ if d.archetype.is_some_and(|a| a.is_stateful()) && mib >= LARGE_MIB => {
+            if let Some(v) = &value {
+                d.assumptions.push(format!(
+                    "{v} read as the storage size (say \"of memory\" if it is RAM)"
+                ));
+            }
+            Some((Quantity::Storage, value))
+        }
+        _ => {
+            d.questions.push(format!(
+                "\"{} {}\" was not used: say whether it is memory (\"{0} {1} of memory\") or storage \
+                 (\"{0} {1} of storage\")",
+                w.raw(i),
+                w.raw(u)
+            ));
+            w.claim(i..u + 1);
+            None
+        }
+    }
+}
+
+/// What the size at `s` is of, and its value, by its unit.
+fn classify(
+    w: &mut Words,
+    s: &Size,
+    r: &Range<usize>,
+    last: Option<(Quantity, usize)>,
+    d: &mut Draft,
+) -> Option<(Quantity, Option<String>)> {
+    let unit = w.low(s.unit).to_string();
+    if let Some(factor) = memory_unit(&unit) {
+        return binary(w, s, factor, r, last, d);
+    }
+    if Class::CpuNoun.holds(&unit) {
+        return Some((Quantity::Cpu, cores(s.n)));
+    }
+    if !Class::MilliCpu.holds(&unit) || w.is(s.i, &["a", "an"]) {
+        return None;
+    }
+    match nearest(w, s.i, s.unit + 1, r, &[Quantity::Cpu, Quantity::Memory]) {
+        Some(Quantity::Memory) => Some((Quantity::Memory, mebibytes(s.n))),
+        Some(_) => Some((Quantity::Cpu, cores(s.n / 1000.0))),
+        None if unit != "m" => Some((Quantity::Cpu, cores(s.n / 1000.0))),
+        None => None,
+    }
+}
+
+/// Writes a quantity as a request, a limit or both.
+fn assign(d: &mut Draft, what: Quantity, value: String, (request, limit): (bool, bool)) {
+    let (req, lim) = match what {
+        Quantity::Memory => (&mut d.requests.memory, &mut d.limits.memory),
+        Quantity::Cpu => (&mut d.requests.cpu, &mut d.limits.cpu),
+        Quantity::Storage => {
+            d.storage_size = Some(value);
+            return;
+        }
+    };
+    if request {
+        *req = Some(value.clone());
+    }
+    if limit {
+        *lim = Some(value);
+    }
+}
+
 /// Reads CPU, memory and storage quantities and the storage class.
 pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    // The kind and end of the last quantity read, for a follow-up without a noun.
-    let mut last: Option<(&str, usize)> = None;
+    // The last quantity read and where it ended, for a follow-up without a noun.
+    let mut last: Option<(Quantity, usize)> = None;
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -163,134 +250,32 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         let Some((n, len)) = w.number(i, true) else {
             continue;
         };
-        let u = i + len;
-        if !w.free(u) {
-            continue;
-        }
-        let unit = w.low(u).to_string();
-        let article = w.is(i, &["a", "an"]);
+        let size = Size { i, unit: i + len, n };
         // "a CPU target of 70%" is not one core.
-        if w.is(
-            u + 1,
-            &[
-                "target",
-                "utilization",
-                "utilisation",
-                "usage",
-                "load",
-                "threshold",
-                "average",
-                "%",
-            ],
-        ) {
+        if !w.free(size.unit) || w.is(size.unit + 1, Class::UsageWord) {
             continue;
         }
-        let kind = if let Some(f) = memory_unit(&unit) {
-            match nearest(w, i, u + 1, r, &[MEMORY_NOUNS, STORAGE_NOUNS, CPU_NOUNS]) {
-                Some(0) => Some(("memory", mebibytes(n * f))),
-                Some(1) => Some(("storage", mebibytes(n * f))),
-                _ if article => None,
-                // "a memory limit of 2Gi and a request of 1Gi"
-                _ if last.is_some_and(|(what, at)| i - at <= 8 && what != "cpu") => {
-                    Some((last.map_or("memory", |l| l.0), mebibytes(n * f)))
-                }
-                // "1 cpu / 2Gi each": CPU and memory come in pairs.
-                _ if last.is_some_and(|(what, at)| i - at <= 3 && what == "cpu") => {
-                    Some(("memory", mebibytes(n * f)))
-                }
-                // "memcached x2 with 512Mi each": a size per replica is its memory.
-                _ if w.is(u + 1, &["each", "apiece"]) && n * f < 10.0 * 1024.0 => {
-                    Some(("memory", mebibytes(n * f)))
-                }
-                // "mysql with 50GB": a large bare size on a data store is its disk.
-                _ if d.archetype.is_some_and(|a| a.is_stateful()) && n * f >= 10.0 * 1024.0 => {
-                    let size = mebibytes(n * f);
-                    if let Some(s) = &size {
-                        d.assumptions.push(format!(
-                            "{s} read as the storage size (say \"of memory\" if it is RAM)"
-                        ));
-                    }
-                    Some(("storage", size))
-                }
-                _ => {
-                    d.questions.push(format!(
-                        "\"{} {}\" was not used: say whether it is memory (\"{0} {1} of memory\") or storage \
-                         (\"{0} {1} of storage\")",
-                        w.raw(i),
-                        w.raw(u)
-                    ));
-                    w.claim(i..u + 1);
-                    None
-                }
-            }
-        } else if CPU_NOUNS.contains(&unit.as_str()) {
-            Some(("cpu", cores(n)))
-        } else if ["m", "millicores", "millicore", "millicpu", "millicpus", "milli"].contains(&unit.as_str())
-            && !article
-        {
-            match nearest(w, i, u + 1, r, &[CPU_NOUNS, MEMORY_NOUNS]) {
-                Some(1) => Some(("memory", mebibytes(n))),
-                Some(0) => Some(("cpu", cores(n / 1000.0))),
-                _ if unit != "m" => Some(("cpu", cores(n / 1000.0))),
-                _ => None,
-            }
-        } else {
-            None
+        let Some((what, Some(value))) = classify(w, &size, r, last, d) else {
+            continue;
         };
-        let Some((what, Some(value))) = kind else { continue };
-        let mut end = u + 1;
-        while end < r.end
-            && end < u + 4
-            && w.is(
-                end,
-                &[
-                    "of", "ram", "memory", "mem", "cpu", "cpus", "storage", "disk", "disks", "volume",
-                    "volumes", "per", "replica", "pod", "each", "apiece", "instance",
-                ],
-            )
-        {
+        let mut end = size.unit + 1;
+        while end < r.end && end <= size.unit + TAIL_WINDOW && w.is(end, Class::SizeTail) {
             end += 1;
         }
-        let (request, limit) = side(w, i, end, r);
+        let sides = side(w, i, end, r);
         last = Some((what, end));
         w.claim(i..end);
-        match what {
-            "memory" => {
-                if request {
-                    d.requests.memory = Some(value.clone());
-                }
-                if limit {
-                    d.limits.memory = Some(value);
-                }
-            }
-            "cpu" => {
-                if request {
-                    d.requests.cpu = Some(value.clone());
-                }
-                if limit {
-                    d.limits.cpu = Some(value);
-                }
-            }
-            _ => {
-                d.storage_size = Some(value);
-            }
-        }
+        assign(d, what, value, sides);
     }
     storage_class(w, r, d);
+    persistence(w, r, d);
+}
+
+/// Reads "persistent storage" (and "no persistence", a question) and
+/// "ephemeral storage" (a question: stateful archetypes always get a volume).
+fn persistence(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
-        if w.free(i)
-            && w.is(
-                i,
-                &[
-                    "persistent",
-                    "persistence",
-                    "persist",
-                    "persisted",
-                    "durable",
-                    "durability",
-                ],
-            )
-        {
+        if w.free(i) && w.is(i, Class::PersistWord) {
             let negated = i > r.start && w.is(i - 1, &["no", "without", "non"]);
             if negated {
                 d.questions.push(
@@ -324,9 +309,9 @@ pub(super) fn resources(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
 /// noun is elsewhere in the clause (too far for [`resources`]). Only when
 /// the clause names exactly one of memory and CPU.
 pub(super) fn set_to(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    let memory = w.has(r.clone(), MEMORY_NOUNS);
-    let cpu = w.has(r.clone(), CPU_NOUNS);
-    if memory == cpu || w.has(r.clone(), STORAGE_NOUNS) {
+    let memory = w.has(r.clone(), Class::MemoryNoun);
+    let cpu = w.has(r.clone(), Class::CpuNoun);
+    if memory == cpu || w.has(r.clone(), Class::StorageNoun) {
         return;
     }
     let Some(k) = r.clone().find(|&k| w.free(k) && w.is(k, &["to", "="])) else {
@@ -341,14 +326,14 @@ pub(super) fn set_to(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         (memory_unit(unit).and_then(|f| mebibytes(n * f)), u + 1)
     } else if unit == "m" || unit == "millicores" {
         (cores(n / 1000.0), u + 1)
-    } else if CPU_NOUNS.contains(&unit) {
+    } else if Class::CpuNoun.holds(unit) {
         (cores(n), u + 1)
     } else {
         (cores(n), u)
     };
     let Some(value) = value else { return };
-    let limit = w.has(r.clone(), LIMIT_WORDS);
-    let request = w.has(r.clone(), REQUEST_WORDS);
+    let limit = w.has(r.clone(), Class::LimitWord);
+    let request = w.has(r.clone(), Class::RequestWord);
     let (request, limit) = match (request, limit) {
         (true, false) => (true, false),
         (false, true) => (false, true),
@@ -382,12 +367,13 @@ fn storage_class(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             continue;
         }
         let after = w.skip(i + len, &["of", "=", ":", "called", "named", "is"], 2);
-        let before = (r.start..i).rev().find(|&k| !w.is(k, DETERMINERS));
-        let pick = if r.contains(&after) && w.free(after) && !w.is(after, STOP) && !w.pause(after - 1) {
+        let before = (r.start..i).rev().find(|&k| !w.is(k, Class::Determiner));
+        let pick = if r.contains(&after) && w.free(after) && !w.is(after, Class::Stop) && !w.pause(after - 1)
+        {
             Some((after, i..after + 1))
         } else {
             before
-                .filter(|&b| w.free(b) && !w.is(b, STOP))
+                .filter(|&b| w.free(b) && !w.is(b, Class::Stop))
                 .map(|b| (b, b..i + len))
         };
         if let Some((at, claim)) = pick {

@@ -11,6 +11,8 @@
 //! for words under eight letters and 2 from eight on, and the first letter
 //! must match. It does not read the intent otherwise.
 
+use super::lexicon::Class;
+
 /// Words the readers know and people misspell.
 const VOCABULARY: &[&str] = &[
     "replicas",
@@ -268,7 +270,7 @@ fn inflected(low: &str) -> bool {
 }
 
 fn is_stop(low: &str) -> bool {
-    super::text::STOP.contains(&low)
+    Class::Stop.holds(low)
 }
 
 /// Optimal string alignment distance (Levenshtein plus adjacent swaps).

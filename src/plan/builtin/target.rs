@@ -28,7 +28,8 @@
 
 use std::ops::Range;
 
-use super::text::{Words, DETERMINERS, STOP};
+use super::lexicon::Class;
+use super::text::Words;
 use crate::spec::sanitize_name;
 
 /// A workload named by the user.
@@ -186,8 +187,8 @@ pub(super) const FILLER: &[&str] = &[
 pub(super) fn namey(w: &Words, k: usize) -> bool {
     let low = w.low(k);
     w.free(k)
-        && !w.is(k, STOP)
-        && !w.is(k, DETERMINERS)
+        && !w.is(k, Class::Stop)
+        && !w.is(k, Class::Determiner)
         && !w.is(k, FILLER)
         && !w.is(k, PRONOUNS)
         && low.chars().any(|c| c.is_ascii_alphabetic())
@@ -252,9 +253,9 @@ pub(super) fn read(w: &mut Words, r: &Range<usize>, known: &[String]) -> Result<
             Missing::Nothing
         });
     }
-    let listed = found
-        .windows(2)
-        .all(|pair| (pair[0].end..pair[1].start).all(|k| w.is(k, &["and", "&"]) || w.is(k, DETERMINERS)));
+    let listed = found.windows(2).all(|pair| {
+        (pair[0].end..pair[1].start).all(|k| w.is(k, &["and", "&"]) || w.is(k, Class::Determiner))
+    });
     if !listed {
         return Err(Missing::Several(
             found.iter().map(|run| written(w, run)).collect(),

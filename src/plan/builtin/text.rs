@@ -10,6 +10,8 @@
 
 use std::ops::Range;
 
+use super::lexicon::{Class, WordSet};
+
 /// One word of the intent.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Token {
@@ -135,21 +137,6 @@ const COUNTED: &[&str] = &[
     "servers",
 ];
 
-/// Function words skipped when looking for the word a phrase is about.
-pub(super) const STOP: &[&str] = &[
-    "a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "these", "those", "some", "with",
-    "and", "or", "of", "for", "to", "in", "on", "at", "by", "from", "as", "is", "are", "be", "it", "please",
-    "also", "then", "using", "use", "which", "who", "should", "must", "can", "will", "would", "so", "but",
-    "into", "via", "per", "each", "every", "all", "both", "just", "only", "new", "we", "i", "me", "us",
-    "need", "needs", "want", "wants", "have", "has", "get", "set", "give", "make", "let", "run", "runs",
-    "running", "deploy", "create",
-];
-
-/// Articles and possessives skipped before a noun.
-pub(super) const DETERMINERS: &[&str] = &[
-    "a", "an", "the", "my", "our", "your", "its", "their", "this", "that", "some",
-];
-
 impl Words {
     /// Tokenises `text`.
     pub(super) fn new(text: &str) -> Words {
@@ -239,8 +226,8 @@ impl Words {
     }
 
     /// True when token `i` is one of `set`.
-    pub(super) fn is(&self, i: usize, set: &[&str]) -> bool {
-        i < self.toks.len() && set.contains(&self.low(i))
+    pub(super) fn is(&self, i: usize, set: impl WordSet) -> bool {
+        i < self.toks.len() && set.holds(self.low(i))
     }
 
     /// True when the tokens from `i` on spell `words`.
@@ -249,17 +236,17 @@ impl Words {
     }
 
     /// True when `word` appears (unclaimed or not) anywhere in `r`.
-    pub(super) fn has(&self, r: Range<usize>, set: &[&str]) -> bool {
+    pub(super) fn has(&self, r: Range<usize>, set: impl WordSet) -> bool {
         r.into_iter().any(|i| self.is(i, set))
     }
 
     /// The nearest token before `i` (not before `floor`) that is not an article.
     pub(super) fn before(&self, i: usize, floor: usize) -> Option<usize> {
-        (floor..i).rev().find(|&j| !self.is(j, DETERMINERS))
+        (floor..i).rev().find(|&j| !self.is(j, Class::Determiner))
     }
 
     /// The next token from `i` on that is not one of `skip`, within `limit` tokens.
-    pub(super) fn skip(&self, i: usize, skip: &[&str], limit: usize) -> usize {
+    pub(super) fn skip(&self, i: usize, skip: impl WordSet, limit: usize) -> usize {
         let mut j = i;
         while j < i + limit && self.is(j, skip) {
             j += 1;

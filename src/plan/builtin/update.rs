@@ -13,9 +13,10 @@
 use std::ops::Range;
 
 use super::draft::Draft;
+use super::lexicon::Class;
 use super::target::{Target, DATA_STORES};
 use super::text::Words;
-use super::verbs::{Verb, REPLICA_NOUNS};
+use super::verbs::Verb;
 use super::{naming, network, scaling, sizing};
 use crate::plan::Error;
 use crate::spec::{Change, Operation, Quantities, Resources, Update};
@@ -71,7 +72,7 @@ fn unsupported(what: &str) -> Error {
 
 /// "scale X to 3", "scale X down to 2", "set replicas of X to 3".
 fn replica_count(w: &mut Words, r: &Range<usize>, verb: Verb, d: &mut Draft) -> Result<(), Error> {
-    let noun = w.has(r.clone(), REPLICA_NOUNS);
+    let noun = w.has(r.clone(), Class::ReplicaNoun);
     if verb != Verb::Scale && !noun {
         return Ok(());
     }

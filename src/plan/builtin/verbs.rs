@@ -10,8 +10,9 @@
 
 use std::ops::Range;
 
+use super::lexicon::Class;
 use super::target::{self, FILLER, PRONOUNS};
-use super::text::{Words, DETERMINERS};
+use super::text::Words;
 use crate::plan::Error;
 
 /// What a clause's verb asks for; it decides the examples in errors and
@@ -99,24 +100,12 @@ const CREATE_VERBS: &[&str] = &[
     "spin",
     "stand",
 ];
-/// Nouns that make a bare number a replica count.
-pub(super) const REPLICA_NOUNS: &[&str] = &[
-    "replica",
-    "replicas",
-    "instance",
-    "instances",
-    "copies",
-    "copy",
-    "pods",
-    "pod",
-];
-
 /// The day-2 verb at token `i` and how many tokens it spans.
 pub(super) fn verb_at(w: &Words, i: usize) -> Option<(Verb, usize)> {
     if let Some((_, _, v)) = PHRASES.iter().find(|(a, b, _)| w.phrase(i, &[a, b])) {
         return Some((*v, 2));
     }
-    if let Some((_, v)) = VERBS.iter().find(|(word, _)| w.is(i, &[word])) {
+    if let Some((_, v)) = VERBS.iter().find(|(word, _)| w.low(i) == *word) {
         // "scale down api", "scale api down": the particle goes with the verb.
         let particle = *v == Verb::Scale && w.is(i + 1, &["up", "down", "out", "in"]);
         return Some((*v, 1 + usize::from(particle)));
@@ -124,7 +113,7 @@ pub(super) fn verb_at(w: &Words, i: usize) -> Option<(Verb, usize)> {
     // "run 4 replicas of the orders worker"
     if w.is(i, &["run", "keep"]) {
         let (_, len) = w.whole(i + 1)?;
-        if w.is(i + 1 + len, REPLICA_NOUNS) && w.is(i + 2 + len, &["of"]) {
+        if w.is(i + 1 + len, Class::ReplicaNoun) && w.is(i + 2 + len, &["of"]) {
             return Some((Verb::Scale, 1));
         }
     }
@@ -208,7 +197,7 @@ pub(super) fn change_inside_create(w: &Words) -> Option<Error> {
             continue;
         }
         // "... and limit it to 1 cpu" is about the new component.
-        let object = w.skip(k + len, DETERMINERS, 2);
+        let object = w.skip(k + len, Class::Determiner, 2);
         if target::namey(w, object) && !w.is(object, FILLER) && !w.is(object, PRONOUNS) {
             return Some(Error::NotUnderstood {
                 reason: format!(
