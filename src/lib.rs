@@ -26,6 +26,7 @@ pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
+pub mod view;
 mod yaml_edit;
 
 pub use class::Class;

@@ -142,7 +142,8 @@ impl Error {
 }
 
 /// What one change did, for the plan's `operations` and the reviewer.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Operation)]
 pub struct Applied {
     pub operation: Operation,
     /// `Deployment/api-gateway`.
