@@ -25,15 +25,29 @@ use crate::spec::secrets;
 use crate::view::{AcceptedView, PlanListView, PlanView};
 
 /// `POST /v1/plans` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreatePlan {
+    #[schema(max_length = 4096)]
     intent: String,
+    /// A configured repository name.
     repo: String,
     environment: Option<String>,
-    /// A file or directory narrowing which workload a change targets.
+    /// A file or directory of the repository holding the workload to change,
+    /// when its name alone is ambiguous (e.g. deploy/webapp).
     target_path: Option<String>,
+    // Read as text so an unknown name is a precise `400`, not a body error.
+    #[schema(value_type = Option<PlannerChoice>)]
     planner: Option<String>,
+}
+
+/// The planners a request may choose (the schema of `CreatePlan.planner`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum PlannerChoice {
+    Builtin,
+    Openai,
 }
 
 pub(crate) async fn create_plan(
@@ -330,15 +344,16 @@ pub(crate) async fn list_plans(
 }
 
 /// `POST /v1/validate` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ValidateRequest {
-    /// Manifests: YAML or JSON, multi-document streams allowed.
+    /// YAML or JSON, multi-document allowed.
     manifests: String,
     /// Environment for the policies (production turns on availability rules).
     environment: Option<String>,
     /// Skip resources whose kind has no schema.
     #[serde(default)]
+    #[schema(default = false)]
     ignore_missing_schemas: bool,
     /// Kinds to skip (`Kind` or `apiVersion/Kind`).
     #[serde(default)]

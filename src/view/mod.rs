@@ -251,18 +251,36 @@ pub struct ResourceChangeView {
     pub fields: Vec<FieldChangeView>,
 }
 
-/// One value that changes inside a resource.
+/// One value that changes inside a resource: `old` and `new` are any JSON
+/// value, `old` null when the field is new, `new` null when it goes away.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = FieldChange)]
 pub struct FieldChangeView {
     /// JSON pointer, e.g. `/spec/replicas`.
     pub path: String,
     /// Null when the field is new.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = any_value)]
     pub old: Option<Value>,
     /// Null when the field goes away.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = any_value)]
     pub new: Option<Value>,
+}
+
+/// Any JSON value, spelled as every type: `utoipa` does not read `{}` back.
+fn any_value() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let every = [
+        Type::String,
+        Type::Number,
+        Type::Integer,
+        Type::Boolean,
+        Type::Object,
+        Type::Array,
+        Type::Null,
+    ];
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter(every))
+        .build()
 }
 
 impl From<&crate::repo::Change> for ChangeView {
@@ -312,8 +330,9 @@ pub struct CommitFiles {
     pub operations: Vec<Applied>,
 }
 
-/// The JSON form of [`Usage`] (for the schema only: `Usage` serialises
-/// itself this way).
+// The JSON form of [`Usage`], for the schema only: `Usage` serialises
+// itself this way (`plan::UsageJson`).
+/// Token sums over a plan's model calls.
 #[derive(ToSchema)]
 #[schema(as = Usage)]
 #[allow(dead_code)]
