@@ -290,6 +290,7 @@ mod tests {
                 target: target(),
                 candidates: vec![],
                 hint: s("x"),
+                picks: vec![],
             },
             change::Error::NoSuchPath { path: s("p") },
             change::Error::NotAtPath {

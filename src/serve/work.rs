@@ -241,7 +241,7 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
         Class::BadInput => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             refused,
-            secrets::redact_text(&chain(e)),
+            secrets::redact_text(&format!("{}{}", chain(e), field_hint(e))),
         ),
         Class::Findings => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plan_has_errors", chain(e)),
         Class::Upstream if e.is_timeout() => {
@@ -249,6 +249,17 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
         }
         Class::Upstream => ApiError::upstream(StatusCode::BAD_GATEWAY, failed, what, e),
         Class::Fault => ApiError::internal(what, e),
+    }
+}
+
+/// Which request field fixes a refusal, as the CLI names its flag
+/// (`cli/hints.rs`): the paths that pick an ambiguous target.
+fn field_hint(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Change(crate::change::Error::Ambiguous { picks, .. }) if !picks.is_empty() => {
+            format!(" (or set target_path to one of: {})", picks.join(", "))
+        }
+        _ => String::new(),
     }
 }
 

@@ -232,7 +232,9 @@ async fn target_path_picks_one_of_two_workloads_of_the_same_name() {
     let r = plan(&service, ADMIN, body(None)).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(
-        r.text.contains("--target clusters/staging/legacy/memcached"),
+        r.text.contains("set target_path to one of: ")
+            && r.text.contains("clusters/staging/legacy/memcached")
+            && !r.text.contains("--target"),
         "{}",
         r.text
     );

@@ -48,7 +48,8 @@ fn an_ambiguous_name_lists_each_candidate_with_the_words_and_the_flag_that_pick_
     ] {
         assert!(
             message.contains(&format!("Deployment/backend at {dir}/deployment.yaml"))
-                && message.contains(&format!("say \"backend in {dir}\" or use --target {dir}")),
+                && message.contains(&format!("say \"backend in {dir}\""))
+                && message.contains(&format!("--target {dir}")),
             "{dir}: {message}"
         );
     }
