@@ -93,7 +93,7 @@ pub(crate) async fn land(
         intent: body.clone(),
         trailers: Trailers {
             plan_id: plan_id(),
-            planner: "drift".into(),
+            planner: gitintent::plan::PlannerName::Drift,
             model: None,
             spec_sha256: digest,
         },

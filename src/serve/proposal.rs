@@ -199,6 +199,7 @@ struct Input {
     base_commit: String,
     /// What each change of an existing workload does and reaches (the PR body).
     operations: Vec<crate::change::Applied>,
+    planner: crate::plan::PlannerName,
 }
 
 fn input(record: &PlanRecord) -> Result<Input, ApiError> {
@@ -221,6 +222,7 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
         .ok_or_else(|| corrupt("base"))?
         .commit
         .clone();
+    let planner = record.planner.ok_or_else(|| corrupt("planner"))?;
     Ok(Input {
         spec,
         findings,
@@ -228,6 +230,7 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
         delete,
         base_commit,
         operations,
+        planner,
     })
 }
 
@@ -251,7 +254,7 @@ async fn make(
         intent: propose::with_reach(&record.intent, &input.operations),
         trailers: Trailers {
             plan_id: record.id.clone(),
-            planner: record.planner.map(|p| p.to_string()).unwrap_or_default(),
+            planner: input.planner,
             model: record.model.clone(),
             spec_sha256: propose::spec_sha256(&input.spec),
         },
