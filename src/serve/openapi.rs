@@ -31,27 +31,23 @@ fn json_response(description: &str, schema: &str) -> Value {
     })
 }
 
-/// The schemas generated from the types that make the JSON: the views
-/// (`crate::view`) and the request bodies (`super::api`), with everything
-/// they refer to.
+/// The request bodies' schemas (`super::api`), with everything they refer to.
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(
-    view::PlanView,
-    view::PlanListView,
-    view::AcceptedView,
-    view::ProposalResultView,
-    api::CreatePlan,
-    api::ValidateRequest,
-)))]
-struct Generated;
+#[openapi(components(schemas(api::CreatePlan, api::ValidateRequest)))]
+struct Requests;
 
+/// The hand-written paths and schemas plus the generated ones: the views'
+/// (`crate::view::components`) and the request bodies'.
 fn raw() -> Value {
     let mut doc = document_body();
-    let generated = Generated::openapi();
-    if let Some(components) = generated.components {
+    let mut generated = view::components();
+    if let Some(components) = Requests::openapi().components {
         for (name, schema) in components.schemas {
-            doc["components"]["schemas"][name] = serde_json::to_value(schema).unwrap_or(Value::Null);
+            generated.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
         }
+    }
+    for (name, schema) in generated {
+        doc["components"]["schemas"][name] = schema;
     }
     doc
 }

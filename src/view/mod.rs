@@ -369,6 +369,36 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
+/// The views' schemas (and everything they refer to), by component name.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(PlanView, PlanListView, AcceptedView, ProposalResultView)))]
+struct Schemas;
+
+/// The component schemas of the views, as the OpenAPI document holds them
+/// (references are `#/components/schemas/NAME`).
+pub fn components() -> serde_json::Map<String, Value> {
+    use utoipa::OpenApi as _;
+    let mut out = serde_json::Map::new();
+    if let Some(components) = Schemas::openapi().components {
+        for (name, schema) in components.schemas {
+            out.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+        }
+    }
+    out
+}
+
+/// View `name` (`Plan`, `ProposalResult`, …) as a self-contained JSON Schema
+/// (2020-12): the component at the root, every component it may refer to
+/// under `$defs`. For MCP tools' output schemas. `None` for an unknown name.
+pub fn json_schema(name: &str) -> Option<Value> {
+    let defs = Value::Object(components());
+    let text = defs.to_string().replace("#/components/schemas/", "#/$defs/");
+    let defs: Value = serde_json::from_str(&text).ok()?;
+    let mut root = defs.get(name)?.clone();
+    root["$defs"] = defs;
+    Some(root)
+}
+
 impl PlanView {
     /// The `pipeline::Plan` this view shows (what `plan --server` prints as
     /// a local plan would be printed). `None` until the plan is planned
