@@ -52,3 +52,58 @@ fn propose_hint(e: &propose::Error) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gitintent::{change, propose};
+
+    use super::super::common::error_chain;
+
+    #[test]
+    fn each_fixable_error_gets_its_flag_after_the_library_message() {
+        let stale = gitintent::Error::from(propose::Error::Stale {
+            branch: "gitintent/x".into(),
+            base: "main".into(),
+        });
+        assert_eq!(
+            error_chain(&stale),
+            "branch \"gitintent/x\" was proposed on an older main; rebuilding it on the current main \
+             needs consent (re-run with --rebase to rebuild it)"
+        );
+        let rejected = propose::Error::Rejected {
+            branch: "b".into(),
+            remote: "origin".into(),
+            reason: "non-fast-forward".into(),
+            non_fast_forward: true,
+        };
+        assert!(error_chain(&rejected).ends_with("(re-run with --rebase to replace it)"));
+        let other = propose::Error::Rejected {
+            branch: "b".into(),
+            remote: "origin".into(),
+            reason: "hook declined".into(),
+            non_fast_forward: false,
+        };
+        assert!(!error_chain(&other).contains("--"), "{}", error_chain(&other));
+        let no_repo = gitintent::Error::from(change::Error::NoRepository {
+            target: "api".into(),
+            operation: gitintent::spec::Operation::Update,
+        });
+        assert!(error_chain(&no_repo).ends_with("(plan with --repo PATH)"));
+        let ambiguous = gitintent::Error::from(change::Error::Ambiguous {
+            target: "api".into(),
+            candidates: vec!["Deployment/api at a/api.yaml: say \"api in a\"".into()],
+            hint: "several workloads have that name".into(),
+            picks: vec!["a".into(), "b/api.yaml".into()],
+        });
+        let text = error_chain(&ambiguous);
+        assert!(
+            text.ends_with("(or use one of: --target a, --target b/api.yaml)"),
+            "{text}"
+        );
+        let library = ambiguous.to_string();
+        assert!(
+            !library.contains("--"),
+            "the library message names no flag: {library}"
+        );
+    }
+}
