@@ -80,9 +80,17 @@ impl From<i64> for Cell {
     }
 }
 impl Cell {
-    /// A JSON column: the value serialised, or NULL.
+    /// A JSON column: the value serialised, or NULL. The stored types
+    /// (views, specs, findings) have string keys only and cannot fail to
+    /// serialise; if one ever did, the log says so rather than nothing.
     fn json<T: serde::Serialize>(v: &Option<T>) -> Cell {
-        Cell::Text(v.as_ref().and_then(|v| serde_json::to_string(v).ok()))
+        Cell::Text(v.as_ref().and_then(|v| match serde_json::to_string(v) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                tracing::error!("a plan column does not serialise and is stored as NULL: {e}");
+                None
+            }
+        }))
     }
 }
 
