@@ -297,6 +297,7 @@ mod tests {
                 target: target(),
                 paths: vec![],
                 found: vec![],
+                picks: vec![],
             },
             change::Error::Shared {
                 target: target(),

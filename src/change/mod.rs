@@ -95,6 +95,8 @@ pub enum Error {
         target: String,
         paths: Vec<String>,
         found: Vec<String>,
+        /// The path that picks each of `found` (a front end's target option).
+        picks: Vec<String>,
     },
     #[error("cannot change {target}: {message}")]
     NotApplicable { target: String, message: String },

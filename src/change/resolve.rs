@@ -104,10 +104,12 @@ pub(crate) fn resolve<'i>(
             .filter(|w| within.iter().any(|p| is_under(&w.path, p)))
             .collect();
         if under.is_empty() {
+            let (found, picks) = choices(&named);
             return Err(Error::NotAtPath {
                 target: describe_target(change),
                 paths: within.to_vec(),
-                found: choices(&named).0,
+                found,
+                picks,
             });
         }
         under

@@ -36,6 +36,14 @@ fn change_hint(e: &change::Error) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+        change::Error::NotAtPath { picks, .. } if !picks.is_empty() => Some(format!(
+            "use one of: {}",
+            picks
+                .iter()
+                .map(|p| format!("--target {p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         change::Error::NoRepository { .. } => Some("plan with --repo PATH".into()),
         _ => None,
     }

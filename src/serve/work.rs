@@ -253,11 +253,15 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
 }
 
 /// Which request field fixes a refusal, as the CLI names its flag
-/// (`cli/hints.rs`): the paths that pick an ambiguous target.
+/// (`cli/hints.rs`): the paths that pick an ambiguous or misplaced target.
 fn field_hint(e: &crate::Error) -> String {
+    use crate::change::Error as C;
     match e {
-        crate::Error::Change(crate::change::Error::Ambiguous { picks, .. }) if !picks.is_empty() => {
+        crate::Error::Change(C::Ambiguous { picks, .. }) if !picks.is_empty() => {
             format!(" (or set target_path to one of: {})", picks.join(", "))
+        }
+        crate::Error::Change(C::NotAtPath { picks, .. }) if !picks.is_empty() => {
+            format!(" (set target_path to one of: {})", picks.join(", "))
         }
         _ => String::new(),
     }

@@ -102,7 +102,8 @@ fn a_target_path_that_is_not_in_the_repository_or_holds_no_such_workload_is_refu
     let message = text(&o.stderr);
     assert!(
         message.contains("no workload named \"backend\" under deploy/bases/cache")
-            && message.contains("deploy/webapp/backend/deployment.yaml"),
+            && message.contains("deploy/webapp/backend/deployment.yaml")
+            && message.contains("--target deploy/webapp/backend"),
         "{message}"
     );
     let o = plan(&repo, &[&format!("bump backend to {BUMP}"), "--target", "../etc"]);
