@@ -65,7 +65,7 @@ fn request(repo: &Path, n: u64) -> Request {
         intent: "Deploy a Redis cluster with 3 replicas in production".into(),
         trailers: Trailers {
             plan_id: format!("bench-{n}"),
-            planner: "builtin".into(),
+            planner: gitintent::plan::PlannerName::Builtin,
             model: None,
             spec_sha256: format!("{n:064x}"),
         },

@@ -290,12 +290,14 @@ mod tests {
                 target: target(),
                 candidates: vec![],
                 hint: s("x"),
+                picks: vec![],
             },
             change::Error::NoSuchPath { path: s("p") },
             change::Error::NotAtPath {
                 target: target(),
                 paths: vec![],
                 found: vec![],
+                picks: vec![],
             },
             change::Error::Shared {
                 target: target(),

@@ -27,6 +27,7 @@ pub mod serve;
 pub mod slack;
 pub mod spec;
 pub mod validate;
+pub mod view;
 pub mod workspace;
 pub mod yaml;
 

@@ -13,7 +13,7 @@ pub(crate) const WORKLOAD_KINDS: [&str; 6] = [
 ];
 
 /// A file of Kubernetes manifests, with a path relative to the repo root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct File {
     /// Relative path with `/` separators, e.g. `clusters/production/apps/redis/statefulset.yaml`.
     pub path: String,

@@ -28,7 +28,7 @@ static BUILTIN: LazyLock<PolicySet> =
 pub struct Plan {
     /// The intent as given, with credential-looking values redacted.
     pub intent: String,
-    pub planner: &'static str,
+    pub planner: crate::plan::PlannerName,
     pub model: Option<String>,
     pub prompt_version: Option<String>,
     pub spec: Spec,
@@ -260,7 +260,7 @@ pub fn run_spec(mut spec: Spec, ctx: &Context) -> Result<Plan> {
     let reviewed = review(&mut spec, ctx)?;
     Ok(Plan {
         intent: String::new(),
-        planner: "spec",
+        planner: crate::plan::PlannerName::Spec,
         model: None,
         prompt_version: None,
         spec,

@@ -167,7 +167,8 @@ pub(super) fn pick(edits: &Edits<'_>, target: &str, environment: &str) -> Result
                 .iter()
                 .map(|f| format!("{} {} ({})", f.kind, f.name, path(f)))
                 .collect(),
-            hint: "several Helm releases render it; use --target with the path of the one to change".into(),
+            hint: "several Helm releases render it; pick the path of the one to change".into(),
+            picks: here.iter().map(path).collect(),
         }),
     }
 }

@@ -46,7 +46,9 @@ use crate::spec::{Operation, Spec};
 /// Why a change cannot be applied. Each names what exists instead.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{operation} {target:?} changes an existing workload, and there is no repository to look it up in (plan with --repo PATH)")]
+    #[error(
+        "{operation} {target:?} changes an existing workload, and there is no repository to look it up in"
+    )]
     NoRepository { target: String, operation: Operation },
     #[error("no workload named {target:?} in {environment}{}", closest_suffix(.closest))]
     NotFound {
@@ -65,6 +67,9 @@ pub enum Error {
         target: String,
         candidates: Vec<String>,
         hint: String,
+        /// The path that picks each candidate (a front end offers them as
+        /// its target option: `--target`, `target_path`).
+        picks: Vec<String>,
     },
     #[error("{target} ({path}) is deployed by {} through a shared base, and {environment} has no overlay kustomization to patch it in; changing that file would change them all. Change it by hand", .environments.join(", "))]
     Shared {
@@ -90,6 +95,8 @@ pub enum Error {
         target: String,
         paths: Vec<String>,
         found: Vec<String>,
+        /// The path that picks each of `found` (a front end's target option).
+        picks: Vec<String>,
     },
     #[error("cannot change {target}: {message}")]
     NotApplicable { target: String, message: String },
@@ -142,7 +149,8 @@ impl Error {
 }
 
 /// What one change did, for the plan's `operations` and the reviewer.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Operation)]
 pub struct Applied {
     pub operation: Operation,
     /// `Deployment/api-gateway`.

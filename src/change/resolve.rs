@@ -104,10 +104,12 @@ pub(crate) fn resolve<'i>(
             .filter(|w| within.iter().any(|p| is_under(&w.path, p)))
             .collect();
         if under.is_empty() {
+            let (found, picks) = choices(&named);
             return Err(Error::NotAtPath {
                 target: describe_target(change),
                 paths: within.to_vec(),
-                found: choices(&named),
+                found,
+                picks,
             });
         }
         under
@@ -130,9 +132,11 @@ pub(crate) fn resolve<'i>(
     match candidates.as_slice() {
         // An assumed environment, and a target several environments deploy.
         [one] if one.environments.len() > 1 && !one.environments.iter().any(|e| e == env) => {
+            let (candidates, picks) = choices(&[one]);
             Err(Error::Ambiguous {
                 target: describe_target(change),
-                candidates: choices(&[one]),
+                candidates,
+                picks,
                 hint: format!(
                     "it is deployed by {}; say which environment, e.g. \"in {}\"",
                     one.environments.join(", "),
@@ -141,13 +145,17 @@ pub(crate) fn resolve<'i>(
             })
         }
         [one] => Ok(one),
-        many => Err(Error::Ambiguous {
-            target: describe_target(change),
-            candidates: choices(many),
-            hint: "several workloads have that name; pick one with the words or the flag after it, or name \
-                   its environment or namespace"
-                .into(),
-        }),
+        many => {
+            let (candidates, picks) = choices(many);
+            Err(Error::Ambiguous {
+                target: describe_target(change),
+                candidates,
+                hint: "several workloads have that name; pick one with the words after it or its path, or \
+                       name its environment or namespace"
+                    .into(),
+                picks,
+            })
+        }
     }
 }
 
@@ -197,9 +205,10 @@ pub(crate) fn is_under(path: &str, at: &str) -> bool {
 }
 
 /// Each candidate with its path, kind, namespace and environments, and the
-/// words (or the `--target` flag) that pick it: the directory that holds it
-/// when no other candidate shares that directory, else its file.
-fn choices(candidates: &[&Workload]) -> Vec<String> {
+/// words that pick it; and the path that picks it (a front end's target
+/// option): the directory that holds it when no other candidate shares that
+/// directory, else its file.
+fn choices(candidates: &[&Workload]) -> (Vec<String>, Vec<String>) {
     candidates
         .iter()
         .map(|w| {
@@ -209,19 +218,28 @@ fn choices(candidates: &[&Workload]) -> Vec<String> {
                 .filter(|o| crate::repo::parent(&o.path) == dir)
                 .count()
                 > 1;
-            let pick = if shared || dir.is_empty() { w.path.as_str() } else { dir };
-            let ns = if w.namespace.is_empty() { "(none)" } else { w.namespace.as_str() };
+            let pick = if shared || dir.is_empty() {
+                w.path.as_str()
+            } else {
+                dir
+            };
+            let ns = if w.namespace.is_empty() {
+                "(none)"
+            } else {
+                w.namespace.as_str()
+            };
             let envs = if w.environments.is_empty() {
                 "none".to_string()
             } else {
                 w.environments.join(", ")
             };
-            format!(
-                "{}/{} at {}, namespace {ns}, environments: {envs}: say \"{} in {pick}\" or use --target {pick}",
+            let choice = format!(
+                "{}/{} at {}, namespace {ns}, environments: {envs}: say \"{} in {pick}\"",
                 w.kind, w.name, w.path, w.name
-            )
+            );
+            (choice, pick.to_string())
         })
-        .collect()
+        .unzip()
 }
 
 fn describe_target(change: &Change) -> String {

@@ -1,6 +1,7 @@
 //! Client mode: `gitintent plan ... --server URL` asks a running service
-//! (`POST /v1/plans`) instead of planning in-process, and rebuilds the same
-//! [`Plan`] so output and exit codes match local mode.
+//! (`POST /v1/plans`) instead of planning in-process, reads its answer as
+//! the shared [`PlanView`] and rebuilds the same [`Plan`] from it, so output
+//! and exit codes match local mode.
 //!
 //! The token comes from `GITINTENT_TOKEN`; it is sent as a bearer token and
 //! never printed.
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gitintent::pipeline::Plan;
+use gitintent::plan::PlannerName;
+use gitintent::view::{PlanView, ProposalResultView};
 use serde_json::{json, Value};
 
 use super::exit;
@@ -36,7 +39,7 @@ pub(crate) async fn plan(
     intent: &str,
     environment: Option<&str>,
     target: Option<&str>,
-    planner: Option<&str>,
+    planner: Option<PlannerName>,
 ) -> anyhow::Result<Outcome> {
     let base = server.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -72,11 +75,22 @@ pub(crate) async fn plan(
         .await
         .with_context(|| format!("the service at {base} did not answer JSON (HTTP {status})"))?;
     if status.is_success() {
-        let plan = to_plan(&body).context("the service's plan does not match this client's contract")?;
-        let base = body.get("base").filter(|b| b.is_object()).cloned();
-        let changes = base.as_ref().and(body.get("changes").cloned());
+        let view: PlanView = serde_json::from_value(body)
+            .context("the service's plan does not match this client's contract")?;
+        let plan = view.to_plan().with_context(|| {
+            format!(
+                "the service's plan {} has no spec or planner (status {})",
+                view.id,
+                view.status.as_str()
+            )
+        })?;
+        let base = view.base.as_ref().map(serde_json::to_value).transpose()?;
+        let changes = base
+            .as_ref()
+            .map(|_| serde_json::to_value(&view.changes))
+            .transpose()?;
         return Ok(Outcome::Planned {
-            id: body["id"].as_str().unwrap_or_default().to_string(),
+            id: view.id,
             plan: Box::new(plan),
             base,
             changes,
@@ -116,7 +130,9 @@ pub(crate) async fn propose(server: &str, id: &str) -> anyhow::Result<Proposed> 
     let base = server.trim_end_matches('/');
     let (status, body) = post(base, &format!("/v1/plans/{id}/proposal"), None).await?;
     if status.is_success() {
-        let mut proposal = body["proposal"].clone();
+        let result: ProposalResultView = serde_json::from_value(body)
+            .context("the service's proposal does not match this client's contract")?;
+        let mut proposal = serde_json::to_value(&result.proposal)?;
         if let Some(map) = proposal.as_object_mut() {
             // A convenience of the API, not part of the CLI's contract.
             map.remove("pr_url");
@@ -158,31 +174,4 @@ async fn post(base: &str, path: &str, body: Option<Value>) -> anyhow::Result<(re
         .await
         .with_context(|| format!("the service at {base} did not answer JSON (HTTP {status})"))?;
     Ok((status, body))
-}
-
-/// The `plan --format json` fields of a service plan, as a [`Plan`].
-fn to_plan(v: &Value) -> anyhow::Result<Plan> {
-    let planner = match v["planner"].as_str() {
-        Some("openai") => "openai",
-        Some("builtin") => "builtin",
-        other => anyhow::bail!("unknown planner {other:?}"),
-    };
-    let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Null);
-    Ok(Plan {
-        intent: serde_json::from_value(field("intent"))?,
-        planner,
-        model: serde_json::from_value(field("model"))?,
-        prompt_version: serde_json::from_value(field("prompt_version"))?,
-        spec: serde_json::from_value(field("spec"))?,
-        files: serde_json::from_value(field("files"))?,
-        operations: match v.get("operations") {
-            Some(ops) => serde_json::from_value(ops.clone())?,
-            None => Vec::new(),
-        },
-        in_place: Default::default(),
-        findings: serde_json::from_value(field("findings"))?,
-        usage: serde_json::from_value(field("usage"))?,
-        attempts: serde_json::from_value(field("attempts"))?,
-        raw_reply: None,
-    })
 }

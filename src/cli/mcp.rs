@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use gitintent::mcp::{serve_stdio, Options};
+use gitintent::plan::PlannerName;
 
 use super::common::PlannerChoice;
 use super::exit;
@@ -32,8 +33,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         repo: args.repo,
         environment: args.environment,
         planner: args.planner.map(|p| match p {
-            PlannerChoice::Builtin => "builtin".to_string(),
-            PlannerChoice::Openai => "openai".to_string(),
+            PlannerChoice::Builtin => PlannerName::Builtin,
+            PlannerChoice::Openai => PlannerName::Openai,
         }),
         allow_propose: args.allow_propose,
     };

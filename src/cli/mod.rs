@@ -13,6 +13,7 @@ mod common;
 mod drift;
 mod drift_propose;
 mod eval;
+mod hints;
 mod lift;
 mod mcp;
 mod output;

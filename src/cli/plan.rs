@@ -305,8 +305,8 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
         ));
     };
     let planner = args.planner.map(|p| match p {
-        PlannerChoice::Builtin => "builtin",
-        PlannerChoice::Openai => "openai",
+        PlannerChoice::Builtin => gitintent::plan::PlannerName::Builtin,
+        PlannerChoice::Openai => gitintent::plan::PlannerName::Openai,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

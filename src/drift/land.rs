@@ -107,7 +107,7 @@ pub async fn land(
         intent: body.clone(),
         trailers: Trailers {
             plan_id: landing.plan_id.clone(),
-            planner: "drift".into(),
+            planner: crate::plan::PlannerName::Drift,
             model: None,
             spec_sha256: digest,
         },

@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn cases_are_matched_by_name_and_changes_listed() {
         let a = Report::new(
-            "builtin",
+            crate::plan::PlannerName::Builtin,
             None,
             None,
             vec![
@@ -117,7 +117,7 @@ mod tests {
             ],
         );
         let b = Report::new(
-            "openai",
+            crate::plan::PlannerName::Openai,
             Some("m".into()),
             None,
             vec![

@@ -83,7 +83,7 @@ pub struct Report {
     /// Always [`VERSION`].
     pub version: u32,
     /// `builtin` or `openai`.
-    pub planner: String,
+    pub planner: crate::plan::PlannerName,
     /// The configured model (openai planner).
     pub model: Option<String>,
     /// The prompt version (openai planner).
@@ -95,14 +95,14 @@ pub struct Report {
 impl Report {
     /// A report over `cases`, with totals computed.
     pub fn new(
-        planner: &str,
+        planner: crate::plan::PlannerName,
         model: Option<String>,
         prompt_version: Option<String>,
         cases: Vec<CaseResult>,
     ) -> Report {
         Report {
             version: VERSION,
-            planner: planner.to_string(),
+            planner,
             model,
             prompt_version,
             totals: Totals::of(&cases),
@@ -114,7 +114,7 @@ impl Report {
     pub fn label(&self) -> String {
         match &self.model {
             Some(m) => format!("{} {m}", self.planner),
-            None => self.planner.clone(),
+            None => self.planner.to_string(),
         }
     }
 
@@ -232,7 +232,12 @@ pub(super) mod tests {
 
     #[test]
     fn a_report_round_trips_and_other_versions_are_refused() {
-        let report = Report::new("openai", Some("m".into()), None, vec![result("a", true, 1.0)]);
+        let report = Report::new(
+            crate::plan::PlannerName::Openai,
+            Some("m".into()),
+            None,
+            vec![result("a", true, 1.0)],
+        );
         let text = serde_json::to_string(&report).unwrap();
         assert_eq!(Report::from_json(&text).unwrap(), report);
         let v2 = text.replacen("\"version\":1", "\"version\":2", 1);

@@ -16,13 +16,14 @@ use crate::serve::error::ApiError;
 use crate::serve::repos::Repository;
 use crate::serve::state::AppState;
 use crate::serve::{drift, proposal, work};
+use crate::view::{PlanView, PlannerName, ProposalResultView, Status};
 use crate::workspace::Workspace as Prepared;
 
 /// What a local (`gitintent mcp`) server applies when a call leaves it out.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Defaults {
     pub(crate) environment: Option<String>,
-    pub(crate) planner: Option<String>,
+    pub(crate) planner: Option<PlannerName>,
 }
 
 /// The repository a call means: `target`, else the only one the caller may use.
@@ -54,7 +55,7 @@ pub(crate) async fn plan(
     caller: &Caller,
     defaults: &Defaults,
     input: PlanInput,
-) -> Result<Value, ApiError> {
+) -> Result<PlanView, ApiError> {
     let repo = repository(state, caller, input.target.as_deref())?;
     let environment = input.environment.or_else(|| defaults.environment.clone());
     let (_, task) = api::submit(
@@ -64,7 +65,7 @@ pub(crate) async fn plan(
         &repo,
         environment.as_deref(),
         input.target_path.as_deref(),
-        defaults.planner.as_deref(),
+        defaults.planner.map(PlannerName::as_str),
     )
     .await?;
     let record = task
@@ -230,8 +231,7 @@ pub(crate) async fn propose(
                 target: input.target,
                 target_path: None,
             };
-            let planned = plan(state, caller, defaults, plan_input).await?;
-            planned["id"].as_str().unwrap_or_default().to_string()
+            plan(state, caller, defaults, plan_input).await?.id
         }
         _ => {
             return Err(ApiError::bad_request(
@@ -240,5 +240,14 @@ pub(crate) async fn propose(
         }
     };
     let proposal = proposal::propose_plan(state, caller, &id).await?;
-    Ok(json!({ "id": id, "status": "proposed", "proposal": proposal }))
+    structured(&ProposalResultView {
+        id,
+        status: Status::Proposed,
+        proposal,
+    })
+}
+
+/// A view as a tool's `structuredContent`.
+pub(crate) fn structured(view: &impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(view).map_err(|e| ApiError::internal("serialising the result", &e))
 }

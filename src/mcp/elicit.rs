@@ -202,7 +202,7 @@ mod tests {
     fn the_environment_question_is_a_choice_of_the_repository_environments() {
         let qs = questions(
             &plan(&[
-                "which environment is this for? say \"in staging\" or pass --env",
+                "which environment is this for? say \"in staging\", or name the environment with the request",
                 "which host name should web be served at?",
             ]),
             false,

@@ -110,9 +110,13 @@ impl Handler {
             Ok(plan) => plan,
             Err(e) => return tool_error(&e),
         };
-        let open = first["spec"]["questions"]
-            .as_array()
-            .is_some_and(|q| !q.is_empty());
+        let open = first.spec.as_ref().is_some_and(|s| !s.questions.is_empty());
+        let first_id = first.id.clone();
+        let repo = first.repo.clone();
+        let first = match calls::structured(&first) {
+            Ok(v) => v,
+            Err(e) => return tool_error(&e),
+        };
         if !open || !elicit::supported(peer) {
             return summary::result("plan", first);
         }
@@ -121,17 +125,19 @@ impl Handler {
             .as_deref()
             .or(defaults.environment.as_deref())
             .is_some_and(|e| !e.trim().is_empty());
-        let repo = first["repo"].as_str().unwrap_or_default();
-        let environments = calls::environments(&self.state, caller, repo)
+        let environments = calls::environments(&self.state, caller, &repo)
             .await
             .unwrap_or_default();
         let questions = elicit::questions(&first, asked_environment, &environments);
-        let first_id = first["id"].as_str().unwrap_or_default().to_string();
         let note = match elicit::ask(peer, &questions).await {
             Reply::Answered(answers) if !answers.is_empty() => {
                 let again = elicit::fold(&input, &questions, &answers);
                 match calls::plan(&self.state, caller, &defaults, again).await {
                     Ok(second) => {
+                        let second = match calls::structured(&second) {
+                            Ok(v) => v,
+                            Err(e) => return tool_error(&e),
+                        };
                         let note = format!(
                             "Asked the person {} question(s) through the client; planned again with {} answer(s) \
                              (the first plan was {first_id}).",

@@ -30,7 +30,7 @@ pub struct Options {
     /// The environment when a call gives none.
     pub environment: Option<String>,
     /// `builtin` or `openai`; default openai when a provider is configured.
-    pub planner: Option<String>,
+    pub planner: Option<crate::plan::PlannerName>,
     /// Offer the `propose` tool.
     pub allow_propose: bool,
 }
@@ -103,7 +103,7 @@ fn state(options: &Options, env: impl Fn(&str) -> Option<String>) -> Result<AppS
         repo.base_branch = branch.clone();
     }
     let openai = config.openai(&env)?.map(OpenAi::new).transpose()?;
-    if options.planner.as_deref() == Some("openai") && openai.is_none() {
+    if options.planner == Some(crate::plan::PlannerName::Openai) && openai.is_none() {
         return Err(Error::NoProvider);
     }
     let store = SqliteStore::open(std::path::Path::new(":memory:")).map_err(Error::Store)?;
@@ -134,7 +134,7 @@ pub async fn serve_stdio(options: Options) -> Result<(), Error> {
         allow_propose: options.allow_propose,
         defaults: Defaults {
             environment: options.environment.clone(),
-            planner: options.planner.clone(),
+            planner: options.planner,
         },
     };
     let handler = Handler::local(state.clone(), local);

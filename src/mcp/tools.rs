@@ -81,29 +81,16 @@ fn object(value: Value) -> JsonObject {
     }
 }
 
-/// The `/v1/plans` view of a plan (`plan --format json` plus id, status and changes).
+/// The `/v1/plans` view of a plan (`plan --format json` plus id, status and
+/// changes): `crate::view::PlanView`'s schema.
 fn plan_output() -> Value {
-    json!({
-        "type": "object",
-        "required": ["id", "status", "repo", "files", "findings", "changes", "has_errors"],
-        "properties": {
-            "id": {"type": "string", "description": "The plan id, for `propose` and GET /v1/plans/{id}."},
-            "status": {"type": "string", "enum": ["pending", "planned", "failed", "proposing", "proposed"]},
-            "repo": {"type": "string"},
-            "environment": {"type": ["string", "null"]},
-            "requester": {"type": "string"},
-            "intent": {"type": "string"},
-            "planner": {"type": ["string", "null"]},
-            "spec": {"type": ["object", "null"], "description": "The typed spec (schemas/spec.schema.json); open questions in spec.questions, what the plan does not do in spec.unsupported."},
-            "files": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "content": {"type": "string"}}}},
-            "findings": {"type": "array", "items": {"type": "object"}},
-            "changes": {"type": "array", "items": {"type": "object"}, "description": "Per-file status and unified diff against the base branch."},
-            "operations": {"type": "array"},
-            "has_errors": {"type": "boolean"},
-            "base": {"type": ["object", "null"]},
-            "proposal": {"type": ["object", "null"]}
-        }
-    })
+    view_schema("Plan")
+}
+
+/// A view's generated schema (`crate::view::json_schema`); the view names
+/// used here exist (`tools::tests`), so the fallback is never served.
+fn view_schema(name: &str) -> Value {
+    crate::view::json_schema(name).unwrap_or_else(|| json!({"type": "object"}))
 }
 
 fn validate_output() -> Value {
@@ -148,16 +135,9 @@ fn drift_output() -> Value {
     json!({"type": "object", "description": "The `gitintent drift --format json` report."})
 }
 
+/// `crate::view::ProposalResultView`'s schema.
 fn propose_output() -> Value {
-    json!({
-        "type": "object",
-        "required": ["id", "status", "proposal"],
-        "properties": {
-            "id": {"type": "string"},
-            "status": {"type": "string"},
-            "proposal": {"type": "object", "description": "Branch, commit, push and pull request."}
-        }
-    })
+    view_schema("ProposalResult")
 }
 
 fn read_only(title: &str) -> ToolAnnotations {
@@ -238,6 +218,26 @@ mod tests {
         };
         assert_eq!(names(false), ["plan", "validate", "list_workloads", "drift"]);
         assert_eq!(names(true).last().map(String::as_str), Some("propose"));
+    }
+
+    #[test]
+    fn plan_and_propose_outputs_are_the_views_schemas() {
+        for name in ["Plan", "ProposalResult"] {
+            let schema = crate::view::json_schema(name).expect("a view schema");
+            assert_eq!(schema["type"], "object", "{name}");
+            assert!(schema["$defs"][name].is_object(), "{name}");
+            assert!(
+                !schema.to_string().contains("#/components/"),
+                "{name}: refs point into $defs"
+            );
+            jsonschema::validator_for(&schema).expect("the schema compiles");
+        }
+        let tools = list(true);
+        assert_eq!(
+            *tools[0].output_schema.as_ref().unwrap().as_ref(),
+            object(plan_output())
+        );
+        assert!(tools[0].output_schema.as_ref().unwrap()["properties"]["operations"].is_object());
     }
 
     #[test]

@@ -121,12 +121,64 @@ impl From<UsageJson> for Usage {
     }
 }
 
+/// Which planner made a plan: the `planner` field of every plan, stored
+/// row, commit trailer and eval report. `builtin` and `openai` are the
+/// planners a request may choose ([`PlannerName::parse_choice`]); `spec`
+/// marks a plan rendered from a given spec (`plan --spec`) and `drift` a
+/// proposal that restores drifted values (`drift --propose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Planner)]
+pub enum PlannerName {
+    Builtin,
+    Openai,
+    Spec,
+    Drift,
+}
+
+impl PlannerName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlannerName::Builtin => "builtin",
+            PlannerName::Openai => "openai",
+            PlannerName::Spec => "spec",
+            PlannerName::Drift => "drift",
+        }
+    }
+
+    /// A planner a request may choose: `builtin` or `openai`.
+    pub fn parse_choice(text: &str) -> Result<PlannerName, UnknownPlanner> {
+        match text {
+            "builtin" => Ok(PlannerName::Builtin),
+            "openai" => Ok(PlannerName::Openai),
+            other => Err(UnknownPlanner(other.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for PlannerName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for PlannerName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A planner name no request may choose.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown planner {0:?}; use \"builtin\" or \"openai\"")]
+pub struct UnknownPlanner(pub String);
+
 /// A spec plus how it was made.
 #[derive(Debug, Clone, Serialize)]
 pub struct Planned {
     pub spec: Spec,
     /// `builtin` or `openai`.
-    pub planner: &'static str,
+    pub planner: PlannerName,
     /// The model name, for the openai planner.
     pub model: Option<String>,
     /// The prompt version, for the openai planner.
@@ -164,10 +216,10 @@ pub enum Planner {
 
 impl Planner {
     /// The planner's name as it appears in plans and trailers.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> PlannerName {
         match self {
-            Planner::Builtin => "builtin",
-            Planner::OpenAi(_) => "openai",
+            Planner::Builtin => PlannerName::Builtin,
+            Planner::OpenAi(_) => PlannerName::Openai,
         }
     }
 
@@ -194,7 +246,7 @@ impl Planner {
                 let spec = builtin::plan_knowing(intent, &environments, &workloads)?;
                 Ok(Planned {
                     spec,
-                    planner: "builtin",
+                    planner: PlannerName::Builtin,
                     model: None,
                     prompt_version: None,
                     usage: Usage::default(),

@@ -156,7 +156,7 @@ impl OpenAi {
                         .unwrap_or_else(|| config.model.clone());
                     return Ok(Planned {
                         spec,
-                        planner: "openai",
+                        planner: super::PlannerName::Openai,
                         model: Some(model),
                         prompt_version: Some(prompt::version().to_string()),
                         usage,

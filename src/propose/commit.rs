@@ -58,10 +58,10 @@ pub struct Request {
 }
 
 /// Provenance recorded as commit trailers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trailers {
     pub plan_id: String,
-    pub planner: String,
+    pub planner: crate::plan::PlannerName,
     pub model: Option<String>,
     /// [`spec_sha256`] of the planned spec.
     pub spec_sha256: String,
@@ -426,7 +426,7 @@ fn message(req: &Request) -> String {
         line(&req.summary),
         req.intent.trim(),
         line(&t.plan_id),
-        line(&t.planner),
+        t.planner,
         line(t.model.as_deref().unwrap_or("none")),
         line(&t.spec_sha256),
     )
@@ -560,7 +560,7 @@ mod tests {
             intent: "Deploy redis".into(),
             trailers: Trailers {
                 plan_id: "p1".into(),
-                planner: "builtin".into(),
+                planner: crate::plan::PlannerName::Builtin,
                 model: None,
                 spec_sha256: "ab".into(),
             },

@@ -76,7 +76,7 @@ pub fn prepare_plan(
         intent: with_reach(&plan.intent, &plan.operations),
         trailers: Trailers {
             plan_id: options.plan_id.clone(),
-            planner: plan.planner.to_string(),
+            planner: plan.planner,
             model: plan.model.clone(),
             spec_sha256: super::spec_sha256(&plan.spec),
         },

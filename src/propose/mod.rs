@@ -80,10 +80,12 @@ pub enum Error {
     #[error("nothing to change: {base} already holds these files")]
     NothingToChange { base: String },
     /// The branch exists but holds commits gitintent did not make, or is not based on the base.
-    #[error("branch {branch:?} exists and {reason}; refusing to touch it (delete it or choose --branch)")]
+    #[error(
+        "branch {branch:?} exists and {reason}; refusing to touch it (delete it or choose another branch)"
+    )]
     NotOurs { branch: String, reason: String },
     /// The branch was proposed on an older base; rebuilding it needs consent.
-    #[error("branch {branch:?} was proposed on an older {base}; re-run with --rebase to rebuild it on the current {base}")]
+    #[error("branch {branch:?} was proposed on an older {base}; rebuilding it on the current {base} needs consent")]
     Stale { branch: String, base: String },
     /// A ref lock is held (another git process, or a stale `.lock` file).
     #[error("{reference} is locked (a {reference}.lock file exists): another git process is running, or it crashed and left the lock behind")]
@@ -113,7 +115,7 @@ pub enum Error {
         source: GitError,
     },
     /// The remote refused the update.
-    #[error("{remote} rejected {branch}: {reason}{}", if *.non_fast_forward { " (the remote branch has commits this one lacks; re-run with --rebase to replace it)" } else { "" })]
+    #[error("{remote} rejected {branch}: {reason}{}", if *.non_fast_forward { " (the remote branch has commits this one lacks)" } else { "" })]
     Rejected {
         branch: String,
         remote: String,

@@ -18,8 +18,9 @@ use super::Error;
 pub const DEFAULT_BASE: &str = "main";
 
 /// The ref and commit something (a plan, a drift report, a proposal) was
-/// read at; `{"ref", "commit"}` in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// read at; `{"ref", "commit"}` in JSON (the `Base` component of the
+/// service's OpenAPI document).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Base {
     /// The ref as resolved, e.g. `refs/heads/main`.
     #[serde(rename = "ref")]

@@ -20,19 +20,34 @@ use super::state::AppState;
 use super::store::{now_ms, AuditEvent, Filter, PlanRecord, Status};
 use super::work::{self, Job};
 use crate::intent::Intent;
-use crate::plan::Planner;
+use crate::plan::{Planner, PlannerName};
 use crate::spec::secrets;
+use crate::view::{AcceptedView, PlanListView, PlanView};
 
 /// `POST /v1/plans` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreatePlan {
+    #[schema(max_length = 4096)]
     intent: String,
+    /// A configured repository name.
     repo: String,
     environment: Option<String>,
-    /// A file or directory narrowing which workload a change targets.
+    /// A file or directory of the repository holding the workload to change,
+    /// when its name alone is ambiguous (e.g. deploy/webapp).
     target_path: Option<String>,
+    // Read as text so an unknown name is a precise `400`, not a body error.
+    #[schema(value_type = Option<PlannerChoice>)]
     planner: Option<String>,
+}
+
+/// The planners a request may choose (the schema of `CreatePlan.planner`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum PlannerChoice {
+    Builtin,
+    Openai,
 }
 
 pub(crate) async fn create_plan(
@@ -53,7 +68,11 @@ pub(crate) async fn create_plan(
     .await?;
     if prefers_async(&headers) {
         let location = format!("/v1/plans/{id}");
-        let body = json!({ "id": id, "status": "pending", "location": location });
+        let body = AcceptedView {
+            id,
+            status: Status::Pending,
+            location: location.clone(),
+        };
         return Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(body)).into_response());
     }
     let record = task
@@ -112,7 +131,7 @@ pub(crate) async fn submit(
         status: Status::Pending,
         requester: caller.name.clone(),
         intent: secrets::redact_text(&intent.text),
-        planner: Some(planner.name().to_string()),
+        planner: Some(planner.name()),
         model: None,
         prompt_version: None,
         raw_reply: None,
@@ -182,17 +201,17 @@ pub(crate) fn stored_error(record: &PlanRecord) -> Option<ApiError> {
         return None;
     }
     let e = record.error.as_ref()?;
-    let status = e["status"]
-        .as_u64()
-        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+    let status = e
+        .status
+        .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let code = ApiError::stored_code(e["code"].as_str().unwrap_or_default());
-    let mut details = e["details"].clone();
+    let code = ApiError::stored_code(&e.code);
+    let mut details = e.details.clone().unwrap_or(Value::Null);
     if !details.is_object() {
         details = json!({});
     }
     details["plan_id"] = json!(record.id);
-    Some(ApiError::new(status, code, e["message"].as_str().unwrap_or_default()).with_details(details))
+    Some(ApiError::new(status, code, e.message.as_str()).with_details(details))
 }
 
 fn prefers_async(headers: &HeaderMap) -> bool {
@@ -216,15 +235,16 @@ fn retry_after(state: &AppState) -> u64 {
 }
 
 fn choose_planner(state: &AppState, name: Option<&str>) -> Result<Planner, ApiError> {
-    match (name, &state.openai) {
-        (Some("builtin"), _) | (None, None) => Ok(Planner::Builtin),
-        (Some("openai") | None, Some(openai)) => Ok(Planner::OpenAi(openai.clone())),
-        (Some("openai"), None) => Err(ApiError::bad_request(
+    let chosen = name
+        .map(PlannerName::parse_choice)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    match (chosen, &state.openai) {
+        (Some(PlannerName::Openai) | None, Some(openai)) => Ok(Planner::OpenAi(openai.clone())),
+        (Some(PlannerName::Openai), None) => Err(ApiError::bad_request(
             "planner \"openai\" is not available: this service has no model provider configured",
         )),
-        (Some(other), _) => Err(ApiError::bad_request(format!(
-            "unknown planner {other:?}; use \"builtin\" or \"openai\""
-        ))),
+        _ => Ok(Planner::Builtin),
     }
 }
 
@@ -269,7 +289,7 @@ pub(crate) async fn get_plan(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PlanView>, ApiError> {
     let record = load_plan(&state, &caller, &id).await?;
     Ok(Json(work::view(&record)))
 }
@@ -287,7 +307,7 @@ pub(crate) async fn list_plans(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PlanListView>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = q
         .status
@@ -318,21 +338,22 @@ pub(crate) async fn list_plans(
     };
     let store = state.store.clone();
     let plans = blocking(move || store.list_plans(&filter)).await?;
-    Ok(Json(
-        json!({ "plans": plans.iter().map(work::summary).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(PlanListView {
+        plans: plans.iter().map(work::summary).collect(),
+    }))
 }
 
 /// `POST /v1/validate` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ValidateRequest {
-    /// Manifests: YAML or JSON, multi-document streams allowed.
+    /// YAML or JSON, multi-document allowed.
     manifests: String,
     /// Environment for the policies (production turns on availability rules).
     environment: Option<String>,
     /// Skip resources whose kind has no schema.
     #[serde(default)]
+    #[schema(default = false)]
     ignore_missing_schemas: bool,
     /// Kinds to skip (`Kind` or `apiVersion/Kind`).
     #[serde(default)]

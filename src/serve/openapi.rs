@@ -1,13 +1,21 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`.
 //!
-//! Hand-written as JSON (the pipeline types are serde types, not utoipa
-//! schemas) and parsed into `utoipa::openapi::OpenApi`, so a structural
-//! mistake fails the tests rather than reaching clients. A test in
+//! The paths are written here as JSON; the component schemas of plans,
+//! proposals and request bodies are generated from the types that produce
+//! and read that JSON (`crate::view`, `super::api`'s request bodies) with
+//! `utoipa::ToSchema`, so the document cannot drift from the contract. The
+//! error body, the drift report and the validation result are still written
+//! by hand. The whole is parsed into `utoipa::openapi::OpenApi`, so a
+//! structural mistake fails the tests rather than reaching clients. A test in
 //! `tests/serve.rs` checks that every route of [`super::route_table`] is
 //! documented with its methods and that every documented operation is routed.
 
 use serde_json::{json, Value};
 use utoipa::openapi::OpenApi;
+use utoipa::OpenApi as _;
+
+use super::api;
+use crate::view;
 
 fn error_response(description: &str) -> Value {
     json!({
@@ -23,20 +31,24 @@ fn json_response(description: &str, schema: &str) -> Value {
     })
 }
 
+/// The request bodies' schemas (`super::api`), with everything they refer to.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(api::CreatePlan, api::ValidateRequest)))]
+struct Requests;
+
+/// The hand-written paths and schemas plus the generated ones: the views'
+/// (`crate::view::components`) and the request bodies'.
 fn raw() -> Value {
     let mut doc = document_body();
-    // Added here: one `json!` this large reaches the macro recursion limit.
-    doc["components"]["schemas"]["Operation"] = json!({ "type": "object",
-        "description": "What one day-2 change (update, delete) of an existing workload did",
-        "properties": {
-            "operation": { "type": "string", "enum": ["update", "delete"] },
-            "target": { "type": "string", "description": "Kind/name" },
-            "namespace": { "type": "string" },
-            "paths": { "type": "array", "items": { "type": "string" } },
-            "reach": { "type": "array", "items": { "type": "string" },
-                       "description": "Environments whose build the changed files are part of" } } });
-    doc["components"]["schemas"]["Plan"]["properties"]["operations"] =
-        json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } });
+    let mut generated = view::components();
+    if let Some(components) = Requests::openapi().components {
+        for (name, schema) in components.schemas {
+            generated.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+        }
+    }
+    for (name, schema) in generated {
+        doc["components"]["schemas"][name] = schema;
+    }
     doc
 }
 
@@ -196,64 +208,6 @@ fn document_body() -> Value {
                         "message": { "type": "string" },
                         "details": { "type": ["object", "null"], "description": "Extra data (error_id for 5xx, plan_id, retry_after_seconds, …) or null" }
                     } } } },
-                "Status": { "type": "string", "enum": ["pending", "planned", "failed", "proposing", "proposed"] },
-                "CreatePlan": { "type": "object", "required": ["intent", "repo"], "additionalProperties": false,
-                    "properties": {
-                        "intent": { "type": "string", "maxLength": 4096 },
-                        "repo": { "type": "string", "description": "A configured repository name" },
-                        "environment": { "type": ["string", "null"] },
-                        "target_path": { "type": ["string", "null"], "description": "A file or directory of the repository holding the workload to change, when its name alone is ambiguous (e.g. deploy/webapp)" },
-                        "planner": { "type": ["string", "null"], "enum": ["builtin", "openai", null] }
-                    } },
-                "Accepted": { "type": "object", "properties": {
-                    "id": { "type": "string" }, "status": { "$ref": "#/components/schemas/Status" },
-                    "location": { "type": "string" } } },
-                "Finding": { "type": "object", "properties": {
-                    "severity": { "type": "string", "enum": ["error", "warning", "info"] },
-                    "rule": { "type": "string" }, "resource": { "type": "string" }, "path": { "type": "string" },
-                    "message": { "type": "string" }, "file": { "type": "string" } } },
-                "File": { "type": "object", "properties": { "path": { "type": "string" }, "content": { "type": "string" } } },
-                "Change": { "type": "object", "properties": {
-                    "path": { "type": "string" },
-                    "status": { "type": "string", "enum": ["added", "modified", "unchanged", "deleted"] },
-                    "diff": { "type": "string", "description": "Unified diff against the base" },
-                    "resources": { "type": "array", "items": { "type": "object" },
-                                   "description": "Per-resource status and field changes" },
-                    "reason": { "type": "string", "description": "Why a file the plan did not render changes (wiring)" } } },
-                "Plan": { "type": "object",
-                    "description": "The `gitintent plan --format json` contract plus service fields.",
-                    "properties": {
-                        "id": { "type": "string" }, "status": { "$ref": "#/components/schemas/Status" },
-                        "repo": { "type": "string" }, "environment": { "type": ["string", "null"] },
-                        "requester": { "type": "string" },
-                        "intent": { "type": "string", "description": "Credential-looking values redacted" },
-                        "planner": { "type": ["string", "null"] }, "model": { "type": ["string", "null"] },
-                        "prompt_version": { "type": ["string", "null"] },
-                        "spec": { "type": ["object", "null"], "description": "The typed spec (schemas/spec.schema.json), null until planned" },
-                        "files": { "type": "array", "items": { "$ref": "#/components/schemas/File" } },
-                        "findings": { "type": "array", "items": { "$ref": "#/components/schemas/Finding" } },
-                        "usage": { "type": "object", "description": "Token sums; null when a model reply reported none", "properties": {
-                            "input_tokens": { "type": ["integer", "null"] }, "output_tokens": { "type": ["integer", "null"] },
-                            "unreported_calls": { "type": "integer", "description": "Model calls without token counts; absent when 0" } } },
-                        "attempts": { "type": "integer" },
-                        "base": { "type": ["object", "null"], "description": "{ref, commit} the plan was diffed against" },
-                        "changes": { "type": "array", "items": { "$ref": "#/components/schemas/Change" } },
-                        "has_errors": { "type": "boolean" },
-                        "proposal": { "type": ["object", "null"], "description": "branch, commit, pushed, pr_url; null until proposed" },
-                        "error": { "type": ["object", "null"], "description": "code and message when the plan failed" },
-                        "created_at": { "type": "string", "format": "date-time" },
-                        "updated_at": { "type": "string", "format": "date-time" }
-                    } },
-                "PlanList": { "type": "object", "properties": { "plans": { "type": "array", "items": { "type": "object" } } } },
-                "ProposalResult": { "type": "object", "properties": {
-                    "id": { "type": "string" }, "status": { "type": "string" },
-                    "proposal": { "type": "object", "properties": {
-                        "branch": { "type": "string" }, "commit": { "type": "string" }, "base": { "type": "string" },
-                        "status": { "type": "string", "enum": ["created", "updated", "unchanged"] },
-                        "base_commit": { "type": "string" }, "stats": { "type": "object" },
-                        "pushed": { "type": "boolean" },
-                        "pull_request": { "type": ["object", "null"] },
-                        "pr_url": { "type": ["string", "null"] } } } } },
                 "DriftReport": { "type": "object",
                     "description": "The `gitintent drift --format json` contract (without `proposal`).",
                     "required": ["environment", "server", "selector", "resources", "summary", "score", "warnings"],
@@ -280,13 +234,6 @@ fn document_body() -> Value {
                     "dependents": { "type": "array", "items": { "type": "string" } },
                     "score": { "type": "integer" },
                     "message": { "type": "string", "description": "Why it is unreadable (e.g. 403 from RBAC)" } } },
-                "ValidateRequest": { "type": "object", "required": ["manifests"], "additionalProperties": false,
-                    "properties": {
-                        "manifests": { "type": "string", "description": "YAML or JSON, multi-document allowed" },
-                        "environment": { "type": ["string", "null"] },
-                        "ignore_missing_schemas": { "type": "boolean", "default": false },
-                        "skip": { "type": "array", "items": { "type": "string" } }
-                    } },
                 "ValidateResult": { "type": "object", "properties": {
                     "valid": { "type": "boolean" },
                     "summary": { "type": "object" },
@@ -334,5 +281,86 @@ mod tests {
         let doc = super::document().expect("the hand-written document parses as OpenAPI");
         assert!(doc.paths.paths.contains_key("/v1/plans/{id}/proposal"));
         assert!(super::operations().len() >= 9);
+    }
+
+    #[test]
+    fn the_plan_components_are_generated_from_the_views() {
+        let doc = super::document_json();
+        let schemas = &doc["components"]["schemas"];
+        for name in [
+            "Plan",
+            "PlanSummary",
+            "PlanList",
+            "Accepted",
+            "Status",
+            "Planner",
+            "Base",
+            "PlanError",
+            "Change",
+            "ResourceChange",
+            "FieldChange",
+            "ChangeStatus",
+            "Operation",
+            "OperationKind",
+            "Finding",
+            "Severity",
+            "File",
+            "Usage",
+            "Proposal",
+            "ProposalResult",
+            "PullRequest",
+            "DiffStats",
+            "BranchStatus",
+            "CreatePlan",
+            "PlannerChoice",
+            "ValidateRequest",
+            "Error",
+            "DriftReport",
+            "DriftEntry",
+            "ValidateResult",
+        ] {
+            assert!(schemas[name].is_object(), "component {name} is missing");
+        }
+        let plan = &schemas["Plan"];
+        assert_eq!(
+            plan["properties"]["operations"]["items"]["$ref"],
+            "#/components/schemas/Operation"
+        );
+        assert_eq!(
+            plan["properties"]["changes"]["items"]["$ref"],
+            "#/components/schemas/Change"
+        );
+        let required: Vec<&str> = plan["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for field in [
+            "id",
+            "status",
+            "files",
+            "findings",
+            "changes",
+            "has_errors",
+            "created_at",
+        ] {
+            assert!(required.contains(&field), "Plan requires {field}");
+        }
+        assert_eq!(
+            schemas["Planner"]["enum"],
+            serde_json::json!(["builtin", "openai", "spec", "drift"])
+        );
+        assert_eq!(
+            schemas["PlannerChoice"]["enum"],
+            serde_json::json!(["builtin", "openai"])
+        );
+        assert_eq!(schemas["CreatePlan"]["additionalProperties"], false);
+        // Every reference resolves.
+        let text = doc.to_string();
+        for piece in text.split("\"#/components/schemas/").skip(1) {
+            let name = &piece[..piece.find('"').unwrap()];
+            assert!(schemas[name].is_object(), "dangling $ref to {name}");
+        }
     }
 }

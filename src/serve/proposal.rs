@@ -33,6 +33,7 @@ use crate::finding::Finding;
 use crate::manifest::File;
 use crate::propose::{self, Author, Credentials, PullRequestRequest, PushOptions, Request, Trailers};
 use crate::spec::Spec;
+use crate::view::{ChangeStatus, CommitFiles, ProposalResultView, ProposalView};
 
 pub(crate) async fn propose(
     State(state): State<AppState>,
@@ -40,15 +41,20 @@ pub(crate) async fn propose(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let proposal = propose_plan(&state, &caller, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "status": "proposed", "proposal": proposal })),
-    )
-        .into_response())
+    let body = ProposalResultView {
+        id,
+        status: Status::Proposed,
+        proposal,
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// Proposes stored plan `id` for `caller`; the stored proposal JSON.
-pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) -> Result<Value, ApiError> {
+/// Proposes stored plan `id` for `caller`; the stored proposal.
+pub(crate) async fn propose_plan(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<ProposalView, ApiError> {
     let record = load_plan(state, caller, id).await?;
     let env = record.environment.clone().unwrap_or_default();
     if !caller.may_propose(&record.repo, &env) {
@@ -69,8 +75,7 @@ pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) ->
     let nothing_to_change = record
         .changes
         .as_ref()
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().all(|c| c["status"] == "unchanged"));
+        .is_some_and(|c| c.iter().all(|c| c.status == ChangeStatus::Unchanged));
     let refusal = match record.status {
         Status::Pending => Some((
             "plan_pending",
@@ -134,7 +139,8 @@ pub(crate) async fn propose_plan(state: &AppState, caller: &Caller, id: &str) ->
             updated.proposal = Some(proposal.clone());
             let store = state.store.clone();
             let saved = updated.clone();
-            let event = event(caller, &record.id, "proposal.created", &proposal);
+            let detail = serde_json::to_value(&proposal).unwrap_or_default();
+            let event = event(caller, &record.id, "proposal.created", &detail);
             if let Err(e) = blocking(move || store.save(&saved, &event)).await {
                 // Pushed but not recorded: the lease lapses and recovery puts the
                 // plan back to `planned`; proposing again finds the same branch.
@@ -193,6 +199,7 @@ struct Input {
     base_commit: String,
     /// What each change of an existing workload does and reaches (the PR body).
     operations: Vec<crate::change::Applied>,
+    planner: crate::plan::PlannerName,
 }
 
 fn input(record: &PlanRecord) -> Result<Input, ApiError> {
@@ -202,21 +209,20 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
             &std::io::Error::other(format!("plan {} has no usable {what}", record.id)),
         )
     };
-    let parse =
-        |v: &Option<Value>, what: &str| -> Result<Value, ApiError> { v.clone().ok_or_else(|| corrupt(what)) };
-    let spec: Spec = serde_json::from_value(parse(&record.spec, "spec")?).map_err(|_| corrupt("spec"))?;
-    let findings: Vec<Finding> =
-        serde_json::from_value(parse(&record.findings, "findings")?).map_err(|_| corrupt("findings"))?;
-    let super::work::Committable {
+    let spec = record.spec.clone().ok_or_else(|| corrupt("spec"))?;
+    let findings = record.findings.clone().ok_or_else(|| corrupt("findings"))?;
+    let CommitFiles {
         files,
         delete,
         operations,
-        ..
-    } = super::work::Committable::of(record).ok_or_else(|| corrupt("files"))?;
-    let base_commit = parse(&record.base, "base")?["commit"]
-        .as_str()
+    } = record.commit_files.clone().ok_or_else(|| corrupt("files"))?;
+    let base_commit = record
+        .base
+        .as_ref()
         .ok_or_else(|| corrupt("base"))?
-        .to_string();
+        .commit
+        .clone();
+    let planner = record.planner.ok_or_else(|| corrupt("planner"))?;
     Ok(Input {
         spec,
         findings,
@@ -224,12 +230,17 @@ fn input(record: &PlanRecord) -> Result<Input, ApiError> {
         delete,
         base_commit,
         operations,
+        planner,
     })
 }
 
 /// Commit and push under the repository lock (this replica's, then the
 /// store's across replicas), then the pull request.
-async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> Result<Value, ApiError> {
+async fn make(
+    state: &AppState,
+    repo: &Arc<Repository>,
+    record: &PlanRecord,
+) -> Result<ProposalView, ApiError> {
     let input = input(record)?;
     let summary = propose::summary(&input.spec);
     let request = Request {
@@ -243,7 +254,7 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
         intent: propose::with_reach(&record.intent, &input.operations),
         trailers: Trailers {
             plan_id: record.id.clone(),
-            planner: record.planner.clone().unwrap_or_default(),
+            planner: input.planner,
             model: record.model.clone(),
             spec_sha256: propose::spec_sha256(&input.spec),
         },
@@ -318,15 +329,14 @@ async fn make(state: &AppState, repo: &Arc<Repository>, record: &PlanRecord) -> 
             .await
             .map_err(|failed| unpublished(&failed))?;
     }
-    let mut value = serde_json::to_value(&proposal).map_err(|e| ApiError::internal("proposing", &e))?;
-    value["pr_url"] = json!(proposal.pull_request.as_ref().map(|p| p.url.clone()));
+    let mut view = ProposalView::from(&proposal);
     if !proposal.pushed {
-        value["pushed_reason"] = json!(format!(
+        view.pushed_reason = Some(format!(
             "repository {:?} is a local path without an `origin` remote: the branch was committed there and not pushed",
             repo.name()
         ));
     }
-    Ok(value)
+    Ok(view)
 }
 
 enum Failure {

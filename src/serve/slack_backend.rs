@@ -10,8 +10,6 @@
 
 use std::future::Future;
 
-use serde_json::Value;
-
 use super::api::{load_plan, submit};
 use super::auth::Caller;
 use super::error::ApiError;
@@ -19,8 +17,8 @@ use super::proposal::propose_plan;
 use super::state::AppState;
 use super::store::{PlanRecord, Status};
 use crate::grant::{Grant, Right};
-use crate::pipeline::Plan;
 use crate::slack::{BackendError, ChangeStatus, PlanSummary, ProposalSummary, Requester, SlackBackend};
+use crate::view;
 
 /// [`AppState`] seen from the Slack router.
 pub(crate) struct Backend(pub(crate) AppState);
@@ -46,31 +44,6 @@ fn backend_error(e: &ApiError) -> BackendError {
     }
 }
 
-/// The `pipeline::Plan` fields of a stored plan.
-fn plan_of(r: &PlanRecord) -> Option<Plan> {
-    let planner = match r.planner.as_deref() {
-        Some("openai") => "openai",
-        _ => "builtin",
-    };
-    let field = |v: &Option<Value>| v.clone().unwrap_or(Value::Null);
-    Some(Plan {
-        intent: r.intent.clone(),
-        planner,
-        model: r.model.clone(),
-        prompt_version: r.prompt_version.clone(),
-        spec: serde_json::from_value(field(&r.spec)).ok()?,
-        files: serde_json::from_value(field(&r.files)).ok()?,
-        operations: super::work::Committable::of(r)
-            .map(|c| c.operations)
-            .unwrap_or_default(),
-        in_place: Default::default(),
-        findings: serde_json::from_value(field(&r.findings)).ok()?,
-        usage: serde_json::from_value(field(&r.usage)).unwrap_or_default(),
-        attempts: r.attempts,
-        raw_reply: None,
-    })
-}
-
 fn summary(r: &PlanRecord) -> Result<PlanSummary, BackendError> {
     let unfinished = |message: String| BackendError::Unfinished {
         repo: r.repo.clone(),
@@ -84,43 +57,40 @@ fn summary(r: &PlanRecord) -> Result<PlanSummary, BackendError> {
         )));
     }
     if r.status == Status::Failed {
-        let message = r
-            .error
-            .as_ref()
-            .and_then(|e| e["message"].as_str())
-            .unwrap_or("planning failed");
+        let message = r.error.as_ref().map_or("planning failed", |e| e.message.as_str());
         return Err(unfinished(format!("plan {} failed: {message}", r.id)));
     }
-    let plan = plan_of(r).ok_or_else(|| BackendError::Internal(format!("plan {} is unreadable", r.id)))?;
+    let view = super::work::view(r);
+    let plan = view
+        .to_plan()
+        .ok_or_else(|| BackendError::Internal(format!("plan {} is unreadable", r.id)))?;
     let mut s = PlanSummary::from_plan(&r.id, &r.repo, &plan);
     // Real statuses against the base branch (wiring edits and deletions included).
-    if let Some(changes) = r.changes.as_ref().and_then(Value::as_array) {
-        s.files = changes
+    if r.changes.is_some() {
+        s.files = view
+            .changes
             .iter()
-            .filter_map(|c| {
-                let status = match c["status"].as_str()? {
-                    "added" => ChangeStatus::Added,
-                    "modified" => ChangeStatus::Modified,
-                    "deleted" => ChangeStatus::Deleted,
-                    _ => ChangeStatus::Unchanged,
-                };
-                Some(crate::slack::FileChange {
-                    path: c["path"].as_str()?.to_string(),
-                    status,
-                })
+            .map(|c| crate::slack::FileChange {
+                path: c.path.clone(),
+                status: match c.status {
+                    view::ChangeStatus::Added => ChangeStatus::Added,
+                    view::ChangeStatus::Modified => ChangeStatus::Modified,
+                    view::ChangeStatus::Deleted => ChangeStatus::Deleted,
+                    view::ChangeStatus::Unchanged => ChangeStatus::Unchanged,
+                },
             })
             .collect();
     }
-    s.proposal = r.proposal.as_ref().and_then(proposal_summary);
+    s.proposal = view.proposal.as_ref().map(proposal_summary);
     Ok(s)
 }
 
-fn proposal_summary(p: &Value) -> Option<ProposalSummary> {
-    Some(ProposalSummary {
-        branch: p["branch"].as_str()?.to_string(),
-        commit: p["commit"].as_str()?.to_string(),
-        pr_url: p["pr_url"].as_str().map(str::to_string),
-    })
+fn proposal_summary(p: &view::ProposalView) -> ProposalSummary {
+    ProposalSummary {
+        branch: p.branch.clone(),
+        commit: p.commit.clone(),
+        pr_url: p.pr_url.clone(),
+    }
 }
 
 impl SlackBackend for Backend {
@@ -166,8 +136,7 @@ impl SlackBackend for Backend {
             let proposal = propose_plan(&state, &caller(&requester), &plan_id)
                 .await
                 .map_err(|e| backend_error(&e))?;
-            proposal_summary(&proposal)
-                .ok_or_else(|| BackendError::Internal("the proposal has no branch".into()))
+            Ok(proposal_summary(&proposal))
         }
     }
 

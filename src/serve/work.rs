@@ -1,7 +1,7 @@
 //! The work behind `POST /v1/plans`: admission, repository preparation under
 //! the repository lock, the pipeline on a blocking thread, the store, the
-//! audit trail and metrics. Also the JSON views of stored plans and the
-//! redaction applied before anything reaches the store.
+//! audit trail and metrics. Also the [`crate::view`]s of stored plans and
+//! the redaction applied before anything reaches the store.
 //!
 //! Every plan runs as a tracked background task: a synchronous request just
 //! awaits it, so a request that times out or disconnects still leaves a
@@ -22,6 +22,7 @@ use crate::intent::Intent;
 use crate::pipeline;
 use crate::plan::Planner;
 use crate::spec::secrets;
+use crate::view::{self, rfc3339, CommitFiles, ErrorView, PlanSummaryView, PlanView};
 use crate::Class;
 
 /// One admitted plan request.
@@ -53,7 +54,7 @@ pub(crate) async fn run(state: AppState, job: Job) -> PlanRecord {
         Ok(done) => {
             let has_errors = done.plan.has_errors();
             state.metrics.plan(if has_errors { "invalid" } else { "valid" });
-            if done.plan.planner == "openai" {
+            if done.plan.planner == crate::plan::PlannerName::Openai {
                 let u = done.plan.usage;
                 state
                     .metrics
@@ -69,9 +70,12 @@ pub(crate) async fn run(state: AppState, job: Job) -> PlanRecord {
         Err(e) => {
             state.metrics.plan("failed");
             record.status = Status::Failed;
-            record.error = Some(json!({
-                "status": e.status.as_u16(), "code": e.code, "message": e.message, "details": e.details,
-            }));
+            record.error = Some(ErrorView {
+                status: Some(e.status.as_u16()),
+                code: e.code.to_string(),
+                message: e.message.clone(),
+                details: Some(e.details.clone()),
+            });
             (
                 "plan.failed",
                 json!({ "code": e.code, "status": e.status.as_u16() }),
@@ -238,7 +242,7 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
         Class::BadInput => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             refused,
-            secrets::redact_text(&chain(e)),
+            secrets::redact_text(&format!("{}{}", chain(e), field_hint(e))),
         ),
         Class::Findings => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plan_has_errors", chain(e)),
         Class::Upstream if e.is_timeout() => {
@@ -246,6 +250,21 @@ pub(crate) fn library_error(e: &crate::Error) -> ApiError {
         }
         Class::Upstream => ApiError::upstream(StatusCode::BAD_GATEWAY, failed, what, e),
         Class::Fault => ApiError::internal(what, e),
+    }
+}
+
+/// Which request field fixes a refusal, as the CLI names its flag
+/// (`cli/hints.rs`): the paths that pick an ambiguous or misplaced target.
+fn field_hint(e: &crate::Error) -> String {
+    use crate::change::Error as C;
+    match e {
+        crate::Error::Change(C::Ambiguous { picks, .. }) if !picks.is_empty() => {
+            format!(" (or set target_path to one of: {})", picks.join(", "))
+        }
+        crate::Error::Change(C::NotAtPath { picks, .. }) if !picks.is_empty() => {
+            format!(" (set target_path to one of: {})", picks.join(", "))
+        }
+        _ => String::new(),
     }
 }
 
@@ -264,41 +283,22 @@ fn fill(record: &mut PlanRecord, done: Done) {
     record.status = Status::Planned;
     record.intent = intent;
     record.environment = Some(plan.spec.environment.clone());
-    record.planner = Some(plan.planner.to_string());
+    record.planner = Some(plan.planner);
     record.model = plan.model.clone();
     record.prompt_version = plan.prompt_version.clone();
     record.raw_reply = plan.raw_reply.as_deref().map(redact_reply);
-    record.spec = serde_json::to_value(&plan.spec).ok();
-    record.files = serde_json::to_value(&plan.files).ok();
-    record.findings = serde_json::to_value(&plan.findings).ok();
-    record.changes = serde_json::to_value(&changeset).ok();
-    record.base = serde_json::to_value(&base).ok();
-    record.commit_files = serde_json::to_value(Committable {
+    record.changes = Some(view::changes(&changeset));
+    record.base = Some(base.clone());
+    record.commit_files = Some(CommitFiles {
         files: changeset.files(),
         delete: changeset.deleted(),
-        operations: plan.operations.clone(),
-    })
-    .ok();
-    record.usage = serde_json::to_value(plan.usage).ok();
+        operations: plan.operations,
+    });
+    record.usage = Some(plan.usage);
     record.attempts = plan.attempts;
-}
-
-/// What a planned record keeps for its proposal (the `commit_files` column):
-/// the changeset's files and deletions, and what each day-2 change did.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Committable {
-    pub(crate) files: Vec<crate::manifest::File>,
-    pub(crate) delete: Vec<String>,
-    /// Absent in plans stored before operations were kept.
-    #[serde(default)]
-    pub(crate) operations: Vec<crate::change::Applied>,
-}
-
-impl Committable {
-    /// The stored value, if the record has a readable one.
-    pub(crate) fn of(r: &PlanRecord) -> Option<Committable> {
-        serde_json::from_value(r.commit_files.clone()?).ok()
-    }
+    record.spec = Some(plan.spec);
+    record.files = Some(plan.files);
+    record.findings = Some(plan.findings);
 }
 
 /// Values a model reply carries in credential-named env vars or that look
@@ -364,82 +364,59 @@ pub(crate) fn redact_reply(raw: &str) -> String {
     v.to_string()
 }
 
-/// The full JSON view of a stored plan: `plan --format json` fields plus
-/// id, status, repo, requester, changes, proposal, error and timestamps.
-pub(crate) fn view(r: &PlanRecord) -> Value {
-    json!({
-        "id": r.id,
-        "status": r.status.as_str(),
-        "repo": r.repo,
-        "environment": r.environment,
-        "requester": r.requester,
-        "intent": r.intent,
-        "planner": r.planner,
-        "model": r.model,
-        "prompt_version": r.prompt_version,
-        "spec": r.spec,
-        "files": r.files.clone().unwrap_or_else(|| json!([])),
-        "findings": r.findings.clone().unwrap_or_else(|| json!([])),
-        "usage": r.usage.clone().unwrap_or_else(|| json!({"input_tokens": 0, "output_tokens": 0})),
-        "attempts": r.attempts,
-        "base": r.base,
-        "changes": r.changes.clone().unwrap_or_else(|| json!([])),
-        "operations": Committable::of(r).map(|c| c.operations).unwrap_or_default(),
-        "has_errors": has_errors(r),
-        "proposal": r.proposal,
-        "error": r.error,
-        "created_at": rfc3339(r.created_ms),
-        "updated_at": rfc3339(r.updated_ms),
-    })
+/// The full view of a stored plan: `plan --format json` fields plus id,
+/// status, repo, requester, changes, proposal, error and timestamps.
+pub(crate) fn view(r: &PlanRecord) -> PlanView {
+    PlanView {
+        id: r.id.clone(),
+        status: r.status,
+        repo: r.repo.clone(),
+        environment: r.environment.clone(),
+        requester: r.requester.clone(),
+        intent: r.intent.clone(),
+        planner: r.planner,
+        model: r.model.clone(),
+        prompt_version: r.prompt_version.clone(),
+        spec: r.spec.clone(),
+        files: r.files.clone().unwrap_or_default(),
+        findings: r.findings.clone().unwrap_or_default(),
+        usage: r.usage.unwrap_or_default(),
+        attempts: r.attempts,
+        base: r.base.clone(),
+        changes: r.changes.clone().unwrap_or_default(),
+        operations: r
+            .commit_files
+            .as_ref()
+            .map(|c| c.operations.clone())
+            .unwrap_or_default(),
+        has_errors: has_errors(r),
+        proposal: r.proposal.clone(),
+        error: r.error.clone(),
+        created_at: rfc3339(r.created_ms),
+        updated_at: rfc3339(r.updated_ms),
+    }
 }
 
 /// The short view used in lists.
-pub(crate) fn summary(r: &PlanRecord) -> Value {
-    json!({
-        "id": r.id,
-        "status": r.status.as_str(),
-        "repo": r.repo,
-        "environment": r.environment,
-        "requester": r.requester,
-        "intent": r.intent,
-        "planner": r.planner,
-        "has_errors": has_errors(r),
-        "proposal": r.proposal,
-        "created_at": rfc3339(r.created_ms),
-        "updated_at": rfc3339(r.updated_ms),
-    })
+pub(crate) fn summary(r: &PlanRecord) -> PlanSummaryView {
+    PlanSummaryView {
+        id: r.id.clone(),
+        status: r.status,
+        repo: r.repo.clone(),
+        environment: r.environment.clone(),
+        requester: r.requester.clone(),
+        intent: r.intent.clone(),
+        planner: r.planner,
+        has_errors: has_errors(r),
+        proposal: r.proposal.clone(),
+        created_at: rfc3339(r.created_ms),
+        updated_at: rfc3339(r.updated_ms),
+    }
 }
 
 /// True when the stored findings include an error.
 pub(crate) fn has_errors(r: &PlanRecord) -> bool {
-    r.findings
-        .as_ref()
-        .and_then(Value::as_array)
-        .is_some_and(|f| f.iter().any(|f| f["severity"] == "error"))
-}
-
-/// `2026-11-30T01:02:03.456Z` from Unix milliseconds.
-pub(crate) fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    r.findings.as_deref().is_some_and(crate::finding::has_errors)
 }
 
 /// A new plan id: `pl_` and 12 random bytes in hex.
@@ -452,13 +429,6 @@ pub(crate) fn new_id() -> Result<String, getrandom::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(1_796_000_123_456), "2026-11-30T00:55:23.456Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 
     #[test]
     fn replies_lose_their_credentials() {

@@ -12,7 +12,8 @@ use super::check::{quantities, Checker};
 use super::{Exposure, Resources};
 
 /// What to do to an existing workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[schema(as = OperationKind)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     /// Change fields of the workload; everything else in its files stays as written.

@@ -55,6 +55,7 @@ async fn a_delete_planned_over_http_is_proposed_and_pushed() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    conforms(&service, "Plan", &r.json).await;
     let deleted: Vec<&str> = r.json["changes"]
         .as_array()
         .unwrap()
@@ -77,6 +78,17 @@ async fn a_delete_planned_over_http_is_proposed_and_pushed() {
     )
     .await;
     assert_eq!(made.status, 201, "{}", made.text);
+    conforms(&service, "ProposalResult", &made.json).await;
+    let read = send(
+        client()
+            .get(service.url(&format!("/v1/plans/{id}")))
+            .bearer_auth(ADMIN),
+    )
+    .await;
+    assert_eq!(read.json["proposal"], made.json["proposal"]);
+    conforms(&service, "Plan", &read.json).await;
+    let list = send(client().get(service.url("/v1/plans")).bearer_auth(ADMIN)).await;
+    conforms(&service, "PlanList", &list.json).await;
     let branch = made.json["proposal"]["branch"].as_str().unwrap();
     let remote = git2::Repository::open_bare(gitops.remote()).unwrap();
     let tree = remote
@@ -97,6 +109,33 @@ async fn a_delete_planned_over_http_is_proposed_and_pushed() {
     assert!(!std::str::from_utf8(blob.content()).unwrap().contains("memcached"));
 }
 
+/// `value` is valid against component `name` of the service's own
+/// `/openapi.json` (whose component schemas are generated from the views).
+async fn conforms(service: &Service, name: &str, value: &serde_json::Value) {
+    let doc = send(client().get(service.url("/openapi.json"))).await.json;
+    assert!(
+        doc["components"]["schemas"][name].is_object(),
+        "no component {name}"
+    );
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{value:#}");
+    // The schema has teeth: a status outside the enum does not pass.
+    if value.get("status").is_some() {
+        let mut wrong = value.clone();
+        wrong["status"] = json!("nearly");
+        assert!(!validator.is_valid(&wrong), "{name} accepts any status");
+    }
+}
+
 /// A day-2 plan is the same plan whichever front end asks: the local CLI,
 /// `POST /v1/plans`, and `plan --server` give the same `operations`,
 /// `changes` and `files` (the service and client mode used to lose `operations`).
@@ -113,6 +152,7 @@ async fn a_day2_plan_is_the_same_from_the_cli_the_api_and_client_mode() {
     )
     .await;
     assert_eq!(api.status, 201, "{}", api.text);
+    conforms(&service, "Plan", &api.json).await;
 
     let work = gitops.work().display().to_string();
     let base = service.url("");
@@ -192,7 +232,9 @@ async fn target_path_picks_one_of_two_workloads_of_the_same_name() {
     let r = plan(&service, ADMIN, body(None)).await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(
-        r.text.contains("--target clusters/staging/legacy/memcached"),
+        r.text.contains("set target_path to one of: ")
+            && r.text.contains("clusters/staging/legacy/memcached")
+            && !r.text.contains("--target"),
         "{}",
         r.text
     );

@@ -48,7 +48,8 @@ fn an_ambiguous_name_lists_each_candidate_with_the_words_and_the_flag_that_pick_
     ] {
         assert!(
             message.contains(&format!("Deployment/backend at {dir}/deployment.yaml"))
-                && message.contains(&format!("say \"backend in {dir}\" or use --target {dir}")),
+                && message.contains(&format!("say \"backend in {dir}\""))
+                && message.contains(&format!("--target {dir}")),
             "{dir}: {message}"
         );
     }
@@ -101,7 +102,8 @@ fn a_target_path_that_is_not_in_the_repository_or_holds_no_such_workload_is_refu
     let message = text(&o.stderr);
     assert!(
         message.contains("no workload named \"backend\" under deploy/bases/cache")
-            && message.contains("deploy/webapp/backend/deployment.yaml"),
+            && message.contains("deploy/webapp/backend/deployment.yaml")
+            && message.contains("--target deploy/webapp/backend"),
         "{message}"
     );
     let o = plan(&repo, &[&format!("bump backend to {BUMP}"), "--target", "../etc"]);

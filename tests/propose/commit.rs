@@ -135,7 +135,7 @@ fn a_branch_on_an_older_base_is_rebuilt_only_when_asked() {
     let before = t.refs();
     let err = propose::commit(&request(&t.path, "redis")).unwrap_err();
     assert!(matches!(err, Error::Stale { .. }), "{err}");
-    assert!(err.to_string().contains("--rebase"), "{err}");
+    assert!(err.to_string().contains("needs consent"), "{err}");
     assert_eq!(t.refs(), before);
 
     let mut rebase = request(&t.path, "redis");

@@ -154,7 +154,7 @@ pub(crate) fn request(repo: &Path, name: &str) -> Request {
         intent: format!("Deploy {name} in production"),
         trailers: Trailers {
             plan_id: format!("plan-{name}"),
-            planner: "builtin".into(),
+            planner: gitintent::plan::PlannerName::Builtin,
             model: None,
             spec_sha256: hex::encode(sha2::Sha256::digest(name.as_bytes())),
         },

@@ -147,7 +147,7 @@ pub(super) fn check(text: &str, components: &[Component], understood: &[String])
     Err(Error::NotUnderstood {
         reason: format!(
             "the intent asks for a {} the builtin planner cannot read here, and planning {} instead would be \
-             something else; rephrase, or plan with a model (--planner openai)",
+             something else; rephrase, or plan with a model (the openai planner)",
             missing.join(" and a "),
             planned.join(" and ")
         ),

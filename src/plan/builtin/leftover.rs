@@ -316,7 +316,7 @@ fn entry(w: &Words, taken: &[usize], out: &mut Vec<Unsupported>) {
         .map_or_else(
             || {
                 "the builtin planner did not understand these words, so the plan does not do what they ask; \
-                 rephrase, plan with a model (--planner openai), or edit the manifests after review"
+                 rephrase, plan with a model (the openai planner), or edit the manifests after review"
                     .to_string()
             },
             |(c, _)| c.reason.to_string(),

@@ -276,7 +276,10 @@ pub(super) fn choose_environment(
         }
         (None, None) => {
             assumptions.push("no environment given; using default".to_string());
-            questions.push("which environment is this for? say \"in staging\" or pass --env".to_string());
+            questions.push(
+                "which environment is this for? say \"in staging\", or name the environment with the request"
+                    .to_string(),
+            );
             "default".to_string()
         }
     }

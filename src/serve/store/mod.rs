@@ -31,11 +31,15 @@ mod tests;
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+/// Where a plan is in its life (the view's type, stored as its name).
+pub use crate::view::Status;
 pub use lease::Lease;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::SqliteStore;
+
+use crate::view::{BaseView, ChangeView, CommitFiles, ErrorView, PlannerName, ProposalView};
 
 /// Store faults.
 #[derive(Debug, thiserror::Error)]
@@ -145,51 +149,9 @@ pub fn open(location: &Location, lease: Lease, pg: PostgresOptions) -> Result<Bo
     })
 }
 
-/// Where a plan is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Accepted; planning in the background.
-    Pending,
-    /// Planned (possibly with error findings).
-    Planned,
-    /// Planning failed; see `error`.
-    Failed,
-    /// A proposal is being made.
-    Proposing,
-    /// Branch pushed (and PR opened when a forge is configured).
-    Proposed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Planned => "planned",
-            Status::Failed => "failed",
-            Status::Proposing => "proposing",
-            Status::Proposed => "proposed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "pending" => Status::Pending,
-            "planned" => Status::Planned,
-            "failed" => Status::Failed,
-            "proposing" => Status::Proposing,
-            "proposed" => Status::Proposed,
-            _ => return None,
-        })
-    }
-
-    /// Work in flight: owned by a replica under a lease.
-    pub fn in_flight(self) -> bool {
-        matches!(self, Status::Pending | Status::Proposing)
-    }
-}
-
-/// One plan as stored. JSON columns hold the pipeline's serialised values.
+/// One plan as stored. JSON columns hold typed values (the views' parts and
+/// the pipeline's serialised types); a column that does not decode as its
+/// type makes the row [`Error::Corrupt`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRecord {
     pub id: String,
@@ -201,25 +163,25 @@ pub struct PlanRecord {
     pub requester: String,
     /// Redacted intent.
     pub intent: String,
-    pub planner: Option<String>,
+    pub planner: Option<PlannerName>,
     pub model: Option<String>,
     pub prompt_version: Option<String>,
     /// The model's last reply, redacted.
     pub raw_reply: Option<String>,
-    pub spec: Option<serde_json::Value>,
-    pub files: Option<serde_json::Value>,
-    pub findings: Option<serde_json::Value>,
-    pub changes: Option<serde_json::Value>,
-    pub usage: Option<serde_json::Value>,
+    pub spec: Option<crate::spec::Spec>,
+    pub files: Option<Vec<crate::manifest::File>>,
+    pub findings: Option<Vec<crate::finding::Finding>>,
+    pub changes: Option<Vec<ChangeView>>,
+    pub usage: Option<crate::plan::Usage>,
     pub attempts: u32,
-    /// `{code, message}` when planning or proposing failed.
-    pub error: Option<serde_json::Value>,
-    pub proposal: Option<serde_json::Value>,
-    /// `{ref, commit}` of the base the plan was diffed against.
-    pub base: Option<serde_json::Value>,
-    /// What a proposal commits: `{files: [{path, content}], delete: [path]}`
-    /// (the changeset: planned files plus wiring edits).
-    pub commit_files: Option<serde_json::Value>,
+    /// Status, code and message when planning failed.
+    pub error: Option<ErrorView>,
+    pub proposal: Option<ProposalView>,
+    /// The base the plan was diffed against.
+    pub base: Option<BaseView>,
+    /// What a proposal commits (the changeset: planned files plus wiring
+    /// edits, deletions) and the day-2 operations.
+    pub commit_files: Option<CommitFiles>,
     /// Milliseconds since the Unix epoch.
     pub created_ms: i64,
     pub updated_ms: i64,

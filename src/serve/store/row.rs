@@ -79,9 +79,18 @@ impl From<i64> for Cell {
         Cell::Int(Some(n))
     }
 }
-impl From<&Option<serde_json::Value>> for Cell {
-    fn from(v: &Option<serde_json::Value>) -> Cell {
-        Cell::Text(v.as_ref().map(|v| v.to_string()))
+impl Cell {
+    /// A JSON column: the value serialised, or NULL. The stored types
+    /// (views, specs, findings) have string keys only and cannot fail to
+    /// serialise; if one ever did, the log says so rather than nothing.
+    fn json<T: serde::Serialize>(v: &Option<T>) -> Cell {
+        Cell::Text(v.as_ref().and_then(|v| match serde_json::to_string(v) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                tracing::error!("a plan column does not serialise and is stored as NULL: {e}");
+                None
+            }
+        }))
     }
 }
 
@@ -131,22 +140,22 @@ pub(crate) fn insert_cells(p: &PlanRecord, owner: &str, lease_until_ms: i64) -> 
         Cell::from(p.status.as_str()),
         Cell::from(&p.requester),
         Cell::from(&p.intent),
-        Cell::from(&p.planner),
+        Cell::from(p.planner.map(|p| p.as_str())),
         Cell::from(&p.model),
         Cell::from(&p.prompt_version),
         Cell::from(&p.raw_reply),
-        Cell::from(&p.spec),
-        Cell::from(&p.files),
-        Cell::from(&p.findings),
-        Cell::from(&p.changes),
-        Cell::from(&p.usage),
+        Cell::json(&p.spec),
+        Cell::json(&p.files),
+        Cell::json(&p.findings),
+        Cell::json(&p.changes),
+        Cell::json(&p.usage),
         Cell::from(i64::from(p.attempts)),
-        Cell::from(&p.error),
-        Cell::from(&p.proposal),
+        Cell::json(&p.error),
+        Cell::json(&p.proposal),
         Cell::from(p.created_ms),
         Cell::from(p.updated_ms),
-        Cell::from(&p.base),
-        Cell::from(&p.commit_files),
+        Cell::json(&p.base),
+        Cell::json(&p.commit_files),
     ];
     let in_flight = p.status.in_flight();
     cells.push(Cell::Text(in_flight.then(|| owner.to_string())));
@@ -160,21 +169,21 @@ pub(crate) fn update_cells(p: &PlanRecord) -> Vec<Cell> {
         Cell::from(&p.id),
         Cell::from(&p.environment),
         Cell::from(p.status.as_str()),
-        Cell::from(&p.planner),
+        Cell::from(p.planner.map(|p| p.as_str())),
         Cell::from(&p.model),
         Cell::from(&p.prompt_version),
         Cell::from(&p.raw_reply),
-        Cell::from(&p.spec),
-        Cell::from(&p.files),
-        Cell::from(&p.findings),
-        Cell::from(&p.changes),
-        Cell::from(&p.usage),
+        Cell::json(&p.spec),
+        Cell::json(&p.files),
+        Cell::json(&p.findings),
+        Cell::json(&p.changes),
+        Cell::json(&p.usage),
         Cell::from(i64::from(p.attempts)),
-        Cell::from(&p.error),
-        Cell::from(&p.proposal),
+        Cell::json(&p.error),
+        Cell::json(&p.proposal),
         Cell::from(p.updated_ms),
-        Cell::from(&p.base),
-        Cell::from(&p.commit_files),
+        Cell::json(&p.base),
+        Cell::json(&p.commit_files),
     ]
 }
 
@@ -201,12 +210,21 @@ pub(crate) fn decode_plan(row: &impl Row) -> Result<PlanRecord, Error> {
     let corrupt = || Error::Corrupt(id.clone());
     let text = |i: usize| -> Result<String, Error> { row.text(i)?.ok_or_else(corrupt) };
     let int = |i: usize| -> Result<i64, Error> { row.int(i)?.ok_or_else(corrupt) };
-    let json = |i: usize| -> Result<Option<serde_json::Value>, Error> {
+    fn json<T: serde::de::DeserializeOwned>(
+        row: &impl Row,
+        i: usize,
+        corrupt: &dyn Fn() -> Error,
+    ) -> Result<Option<T>, Error> {
         row.text(i)?
             .map(|t| serde_json::from_str(&t))
             .transpose()
             .map_err(|_| corrupt())
-    };
+    }
+    let planner = row
+        .text(6)?
+        .map(|p| serde_json::from_value(serde_json::Value::String(p)))
+        .transpose()
+        .map_err(|_| corrupt())?;
     let status = Status::parse(&text(3)?).ok_or_else(corrupt)?;
     Ok(PlanRecord {
         repo: text(1)?,
@@ -214,22 +232,22 @@ pub(crate) fn decode_plan(row: &impl Row) -> Result<PlanRecord, Error> {
         status,
         requester: text(4)?,
         intent: text(5)?,
-        planner: row.text(6)?,
+        planner,
         model: row.text(7)?,
         prompt_version: row.text(8)?,
         raw_reply: row.text(9)?,
-        spec: json(10)?,
-        files: json(11)?,
-        findings: json(12)?,
-        changes: json(13)?,
-        usage: json(14)?,
+        spec: json(row, 10, &corrupt)?,
+        files: json(row, 11, &corrupt)?,
+        findings: json(row, 12, &corrupt)?,
+        changes: json(row, 13, &corrupt)?,
+        usage: json(row, 14, &corrupt)?,
         attempts: u32::try_from(int(15)?).map_err(|_| corrupt())?,
-        error: json(16)?,
-        proposal: json(17)?,
+        error: json(row, 16, &corrupt)?,
+        proposal: json(row, 17, &corrupt)?,
         created_ms: int(18)?,
         updated_ms: int(19)?,
-        base: json(20)?,
-        commit_files: json(21)?,
+        base: json(row, 20, &corrupt)?,
+        commit_files: json(row, 21, &corrupt)?,
         id: id.clone(),
     })
 }

@@ -160,7 +160,11 @@ fn round_trip_and_filter(store: &dyn Store) {
     store.insert_plan(&record("b", "other", 2)).unwrap();
     let mut a = store.get_plan("a").unwrap().unwrap();
     a.status = Status::Planned;
-    a.spec = Some(serde_json::json!({"namespace": "cache"}));
+    a.spec = Some(
+        serde_json::from_value(serde_json::json!({"environment": "staging", "namespace": "cache",
+            "components": [], "changes": [], "assumptions": [], "questions": []}))
+        .unwrap(),
+    );
     a.attempts = 2;
     store.update_plan(&a).unwrap();
     assert_eq!(store.get_plan("a").unwrap().unwrap(), a);
@@ -379,7 +383,7 @@ fn sqlite_recovery_closes_what_a_previous_process_left() {
     assert_eq!(recovered.len(), 1);
     let plan = after.get_plan("p").unwrap().unwrap();
     assert_eq!(plan.status, Status::Failed);
-    assert_eq!(plan.error.unwrap()["code"], "interrupted");
+    assert_eq!(plan.error.unwrap().code, "interrupted");
     assert_eq!(
         after.audit(Some("p")).unwrap().last().unwrap().event,
         "plan.recovered"
