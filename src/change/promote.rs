@@ -529,8 +529,8 @@ fn write(
         return Err(Error::Shared {
             target: format!("{}/{}", dst.kind, dst.name),
             path: dst.path.clone(),
-            environment: to.to_string(),
             environments: reach,
+            why: format!("{to} has no overlay kustomization to patch it in"),
         });
     };
     if set.replicas.is_some() {

@@ -158,11 +158,26 @@ fn read(
         Some(ns) => Some(ns),
         None => scope::team(&mut w)?,
     };
-    let env = scope::environment(&mut w, environments)?;
+    let mut env = scope::environment(&mut w, environments)?;
     let mut understood: Vec<String> = paths.iter().map(|p| format!("under: {p}")).collect();
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();
-    let stated = intent.environment.is_some() || env.name.is_some();
+    // "in staging and production", "everywhere": the change is for all of them.
+    let several = env.several();
+    let stated = intent.environment.is_some() || env.name.is_some() || env.every;
+    if env.every && env.name.is_none() {
+        env.name = Some(
+            intent
+                .environment
+                .clone()
+                .or_else(|| environments.first().cloned())
+                .unwrap_or_else(|| "default".to_string()),
+        );
+    }
+    (env.others, env.every) = (Vec::new(), false);
+    if !several.is_empty() {
+        understood.push(format!("environments: {}", several.join(", ")));
+    }
     let environment =
         parse::choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
     if !stated {
@@ -238,6 +253,7 @@ fn read(
     });
     let mut spec = Spec {
         environment,
+        environments: several,
         namespace,
         components: Vec::new(),
         changes,
