@@ -139,7 +139,7 @@ fn edit_bases(
             Operation::Promote => continue,
         }
         based.insert(w.path.clone());
-        out.notes.push(format!(
+        edits.notes.push(format!(
             "{}/{}: the shared {} is edited once; {} build it",
             w.kind,
             w.name,

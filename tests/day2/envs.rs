@@ -119,7 +119,7 @@ spec:
 /// An `envs/<name>` layout with per-environment patches (`version.yml`,
 /// `replicas.yml`) and shared Kustomize components, like
 /// kostis-codefresh/gitops-environment-promotion (written for this test).
-fn promotion_layout(extra: &[(&str, &str)]) -> tempfile::TempDir {
+pub(super) fn promotion_layout(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let patch = |body: &str| {
         format!(
@@ -182,7 +182,7 @@ fn promotion_layout(extra: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-const ENVS: [&str; 4] = ["prod-eu", "prod-us", "qa", "staging-eu"];
+pub(super) const ENVS: [&str; 4] = ["prod-eu", "prod-us", "qa", "staging-eu"];
 
 /// Reads `path` at `rev`.
 fn read_at(repo: &Path, rev: &str, path: &str) -> Option<String> {
@@ -194,7 +194,7 @@ fn read_at(repo: &Path, rev: &str, path: &str) -> Option<String> {
 }
 
 /// The files that differ between `main` and `branch`.
-fn changed_files(repo: &Path, branch: &str) -> Vec<String> {
+pub(super) fn changed_files(repo: &Path, branch: &str) -> Vec<String> {
     let git = Repository::open(repo).unwrap();
     let a = git.revparse_single("main").unwrap().peel_to_tree().unwrap();
     let b = git.revparse_single(branch).unwrap().peel_to_tree().unwrap();

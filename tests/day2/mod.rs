@@ -2,6 +2,7 @@
 //! repository with the openai planner talking HTTP to a loopback model
 //! server, and `propose` commits the change to a branch.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -475,5 +476,31 @@ mod helm;
 mod podinfo;
 mod promote;
 mod service;
+mod several;
 mod slack;
 mod target;
+
+/// `kubectl kustomize {root}/{env}` for every environment of `envs` in the
+/// tree of `rev`: the oracle for what each environment builds. None (said on
+/// stderr) when kubectl is not installed.
+pub(crate) fn build_all_environments(
+    repo: &Path,
+    rev: &str,
+    root: &str,
+    envs: &[&str],
+) -> Option<BTreeMap<String, String>> {
+    if !podinfo::have_kubectl() {
+        return None;
+    }
+    let git = Repository::open(repo).unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    podinfo::checkout(&git, rev, tree.path());
+    let built = envs
+        .iter()
+        .map(|env| {
+            let dir = tree.path().join(root).join(env);
+            (env.to_string(), podinfo::kustomize(&dir).unwrap())
+        })
+        .collect();
+    Some(built)
+}

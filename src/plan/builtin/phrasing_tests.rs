@@ -310,3 +310,39 @@ fn what_the_spec_cannot_express_is_listed_not_dropped() {
     let s = spec("Deploy acme/api:1.2.0 as api with a canary rollout sending 10% traffic to the new version in staging");
     assert_eq!(s.unsupported.len(), 1, "{:?}", s.unsupported);
 }
+
+/// Issue 14: a change meant for several environments names them all, or
+/// `*` for every one; a new app stays in one environment and says so.
+#[test]
+fn a_change_for_several_environments_lists_them() {
+    let cases: [(&str, &str, &[&str]); 6] = [
+        (
+            "bump api to acme/api:1.4 in staging and production",
+            "staging",
+            &["staging", "production"],
+        ),
+        (
+            "scale web to 3 in prod, staging and dev",
+            "production",
+            &["production", "staging", "dev"],
+        ),
+        ("scale web to 3 in all environments", "default", &["*"]),
+        ("bump api to acme/api:1.4 everywhere", "default", &["*"]),
+        ("scale web to 3 across every environment", "default", &["*"]),
+        ("scale web to 3 in staging", "staging", &[]),
+    ];
+    for (text, environment, several) in cases {
+        let s = spec(text);
+        assert_eq!(s.environment, environment, "{text}");
+        assert_eq!(s.environments, several, "{text}");
+        assert_eq!(s.changes.len(), 1, "{text}: {:?}", s.changes);
+        assert!(s.questions.is_empty(), "{text}: {:?}", s.questions);
+    }
+    let new_app = spec("deploy redis in all environments");
+    assert!(new_app.environments.is_empty());
+    assert!(
+        new_app.questions.iter().any(|q| q.contains("every environment")),
+        "{:?}",
+        new_app.questions
+    );
+}
