@@ -123,8 +123,10 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
         }
         let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
         let noun_after = w.is(i + 1, ENV_NOUNS);
+        // "in prod-eu and prod-us": a name listed after an environment counts too.
+        let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
         if let Some(env) = known.iter().find(|k| k.eq_ignore_ascii_case(w.low(i))) {
-            if prep || noun_after {
+            if prep || noun_after || (listed && found.last().is_some_and(|f| f.2.end + 1 >= i)) {
                 let end = if noun_after { i + 2 } else { i + 1 };
                 found.push((env.clone(), true, i..end));
                 continue;
@@ -132,7 +134,6 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
         }
         if let Some((_, env, loose)) = ALIASES.iter().find(|(word, _, _)| w.low(i) == *word) {
             // "staging and production": a listed environment counts as a target.
-            let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
             if *loose || prep || noun_after {
                 let end = if noun_after { i + 2 } else { i + 1 };
                 found.push((env.to_string(), prep || noun_after || listed, i..end));
