@@ -260,3 +260,38 @@ fn an_images_entry_that_also_pins_another_workload_is_refused_for_one_workload()
         "{e}"
     );
 }
+
+/// A patch above a `namePrefix` names the workload as it is built there
+/// (`eu-checkout`): the source's build counts it (as `kubectl kustomize`
+/// does), so its replica count is what is promoted.
+#[test]
+fn a_patch_naming_the_prefixed_workload_is_part_of_the_build() {
+    let patch =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: eu-checkout\nspec:\n  replicas: 5\n";
+    let repo = repo(&[
+        ("base/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+        ("base/deployment.yaml", CHECKOUT),
+        (
+            "regions/eu/kustomization.yaml",
+            "resources:\n  - ../../base\nnamePrefix: eu-\n",
+        ),
+        (
+            "envs/staging-eu/kustomization.yaml",
+            "resources:\n  - ../../regions/eu\npatches:\n  - path: replicas.yaml\n",
+        ),
+        ("envs/staging-eu/replicas.yaml", patch),
+        (
+            "envs/prod-eu/kustomization.yaml",
+            "resources:\n  - ../../regions/eu\n",
+        ),
+    ]);
+    let s = spec("prod-eu", promote("checkout", "staging-eu", &[Field::Replicas]));
+    let out = run(&repo, &s, Scope::Stated("prod-eu")).unwrap();
+    assert_eq!(out.applied[0].reach, ["prod-eu"]);
+    let written = out
+        .files
+        .iter()
+        .find(|f| f.path == "envs/prod-eu/checkout-patch.yaml")
+        .unwrap_or_else(|| panic!("{:?}", out.files));
+    assert!(written.content.contains("replicas: 5"), "{}", written.content);
+}
