@@ -14,6 +14,8 @@
 //! template or run generators, and a patch it cannot read is an error, never
 //! skipped.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::inventory::Workload;
@@ -215,6 +217,32 @@ pub(super) fn containers_mut(doc: &mut Value) -> Vec<&mut Value> {
         .filter(|(k, _)| *k == "containers" || *k == "initContainers")
         .filter_map(|(_, v)| v.as_array_mut())
         .flatten()
+        .collect()
+}
+
+/// The init containers whose image `d` (the destination's build, `to`)
+/// runs differently from `s` (the source's, `from`), one line each.
+pub(super) fn init_differences(s: &Value, d: &Value, from: &str, to: &str) -> Vec<String> {
+    let images = |doc: &Value| -> BTreeMap<String, String> {
+        let pod = if doc["kind"] == "CronJob" {
+            &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        } else {
+            &doc["spec"]["template"]["spec"]
+        };
+        pod["initContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["image"].as_str()?.to_string())))
+            .collect()
+    };
+    let theirs = images(d);
+    images(s)
+        .into_iter()
+        .filter_map(|(name, ours)| {
+            let now = theirs.get(&name)?;
+            (*now != ours).then(|| format!("init container {name} runs {ours} in {from}, {now} in {to}"))
+        })
         .collect()
 }
 

@@ -252,7 +252,7 @@ fn one(
     let wanted = differences(&s, &d, fields, &dst.name, same);
     let init = |d: &Value| {
         if fields.contains(&Field::Image) {
-            init_differences(&s, d, from, to)
+            effective::init_differences(&s, d, from, to)
         } else {
             Vec::new()
         }
@@ -358,32 +358,6 @@ fn differences(s: &Value, d: &Value, fields: &[Field], name: &str, same: &mut Ve
         }
     }
     wanted
-}
-
-/// The init containers whose image `d` (the destination's build, `to`)
-/// runs differently from `s` (the source's, `from`), one line each.
-fn init_differences(s: &Value, d: &Value, from: &str, to: &str) -> Vec<String> {
-    let images = |doc: &Value| -> BTreeMap<String, String> {
-        let pod = if doc["kind"] == "CronJob" {
-            &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        } else {
-            &doc["spec"]["template"]["spec"]
-        };
-        pod["initContainers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["image"].as_str()?.to_string())))
-            .collect()
-    };
-    let theirs = images(d);
-    images(s)
-        .into_iter()
-        .filter_map(|(name, ours)| {
-            let now = theirs.get(&name)?;
-            (*now != ours).then(|| format!("init container {name} runs {ours} in {from}, {now} in {to}"))
-        })
-        .collect()
 }
 
 /// A workload document's containers by name.

@@ -99,54 +99,11 @@ impl Checker {
     }
 }
 
-/// The several environments of a plan: names (or `*` alone), `environment`
-/// among them, changes only (a new component is placed in one environment).
-fn environments(c: &mut Checker, spec: &mut Spec) {
-    let all = spec.environments.iter().any(|e| e == super::ALL_ENVIRONMENTS);
-    if all && spec.environments.len() > 1 {
-        c.fail("/environments", "\"*\" (every environment) stands alone");
-    }
-    for (i, e) in spec.environments.iter_mut().enumerate() {
-        if e != super::ALL_ENVIRONMENTS {
-            c.name(&format!("/environments/{i}"), e);
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    spec.environments.retain(|e| seen.insert(e.clone()));
-    if !all && !spec.environments.is_empty() && !spec.environments.contains(&spec.environment) {
-        c.fail(
-            "/environments",
-            format!(
-                "lists the environments the plan is for, so it holds environment {:?} too",
-                spec.environment
-            ),
-        );
-    }
-    if spec.environments.len() > 1 || all {
-        if !spec.components.is_empty() {
-            c.fail(
-                "/environments",
-                "new components are created in one environment (`environment`); plan each environment separately",
-            );
-        }
-        if let Some(i) = spec
-            .changes
-            .iter()
-            .position(|ch| ch.operation == super::Operation::Promote)
-        {
-            c.fail(
-                format!("/changes/{i}"),
-                "a promotion goes into one environment (`environment`); leave `environments` empty",
-            );
-        }
-    }
-}
-
 /// Sanitises names in place and returns every problem found.
 pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
     let mut c = Checker { problems: Vec::new() };
     c.name("/environment", &mut spec.environment);
-    environments(&mut c, spec);
+    super::environments::check(&mut c, spec);
     c.name("/namespace", &mut spec.namespace);
     if spec.components.is_empty() && spec.changes.is_empty() {
         c.fail("/components", "at least one component or change is required");

@@ -16,6 +16,7 @@ mod archetype;
 mod batch;
 mod change;
 mod check;
+mod environments;
 mod images;
 mod objects;
 mod pod;
