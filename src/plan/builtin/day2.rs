@@ -305,7 +305,9 @@ fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
     if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, STOP) && w.is(k + 1, SCOPES)) {
         return Err(wipe());
     }
-    if r.clone().any(|k| w.is(k, BULK)) {
+    // "in all environments" says where, not what: the environment reader takes it.
+    let where_all = |k: usize| w.is(k + 1, &["environments", "envs"]);
+    if r.clone().any(|k| w.is(k, BULK) && !where_all(k)) {
         return Err(Error::NotUnderstood {
             reason:
                 "a removal names one workload; gitintent does not remove everything or all apps at once — \

@@ -338,6 +338,10 @@ fn a_change_for_several_environments_lists_them() {
         assert_eq!(s.changes.len(), 1, "{text}: {:?}", s.changes);
         assert!(s.questions.is_empty(), "{text}: {:?}", s.questions);
     }
+    let removal = spec("remove memcached in all environments");
+    assert_eq!(removal.environments, ["*"]);
+    assert_eq!(removal.changes[0].target, "memcached");
+    assert!(plan(&Intent::new("remove all apps in all environments", None).unwrap()).is_err());
     let new_app = spec("deploy redis in all environments");
     assert!(new_app.environments.is_empty());
     assert!(
