@@ -252,3 +252,28 @@ async fn the_model_names_the_set_and_an_unknown_one_is_refused() {
         "{err}"
     );
 }
+
+/// Every environment that builds the shared base was asked for: the base is
+/// removed and unwired once, and no environment builds the cache any more.
+#[test]
+fn a_removal_in_all_environments_removes_the_shared_base_once() {
+    let repo = podinfo_under_deploy();
+    let branch = propose(&repo, "remove the cache in all environments");
+    let changed = changed_files(repo.path(), &branch);
+    assert!(
+        changed
+            .iter()
+            .all(|p| p.starts_with("deploy/bases/cache/") || p.starts_with("deploy/overlays/")),
+        "{changed:?}"
+    );
+    if let Some(after) = build_all_environments(repo.path(), &branch, "deploy/overlays", &PODINFO) {
+        for (env, built) in &after {
+            assert!(
+                !built.contains("name: cache\n"),
+                "{env} still builds the cache:\n{built}"
+            );
+        }
+        let before = build_all_environments(repo.path(), "main", "deploy/overlays", &PODINFO).unwrap();
+        assert!(before.values().all(|b| b.contains("name: cache\n")));
+    }
+}
