@@ -128,6 +128,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(inventory.workloads().len(), APPS * FILES_PER_APP);
     let scale = Spec {
         environment: "production".into(),
+        environments: vec![],
         namespace: "default".into(),
         components: vec![],
         changes: vec![Change {

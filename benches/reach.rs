@@ -64,6 +64,7 @@ fn changes() -> Vec<(String, Spec)> {
             let env = format!("env-{}", a % 10);
             let spec = Spec {
                 environment: env.clone(),
+                environments: vec![],
                 namespace: "default".into(),
                 components: vec![],
                 changes: vec![Change {

@@ -101,6 +101,7 @@ impl change::Error {
             | E::NotApplicable { .. }
             | E::NotEditable { .. }
             | E::UnknownEnvironment { .. }
+            | E::UnknownEnvironments { .. }
             | E::NothingToPromote { .. } => Class::BadInput,
             E::Render(e) => e.class(),
         }
@@ -302,8 +303,8 @@ mod tests {
             change::Error::Shared {
                 target: target(),
                 path: s("p"),
-                environment: env(),
                 environments: vec![],
+                why: s("w"),
             },
             change::Error::Reach {
                 target: target(),
@@ -321,6 +322,10 @@ mod tests {
             },
             change::Error::UnknownEnvironment {
                 environment: env(),
+                known: vec![],
+            },
+            change::Error::UnknownEnvironments {
+                unknown: vec![env()],
                 known: vec![],
             },
             change::Error::NothingToPromote {
@@ -653,7 +658,7 @@ mod tests {
     #[test]
     fn every_variant_is_classified_once() {
         let all = every_variant();
-        assert_eq!(all.len(), 80, "a variant was added or removed: list it here once");
+        assert_eq!(all.len(), 81, "a variant was added or removed: list it here once");
         for (e, class) in &all {
             assert_eq!(e.class(), *class, "{e:?}");
         }

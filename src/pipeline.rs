@@ -303,7 +303,8 @@ fn review_in(
     aim: &change::Aim,
 ) -> Result<Reviewed> {
     let mut findings = secrets::extract(spec, known);
-    let scope = if stated {
+    let asked = several_environments(spec, &ctx.inventory)?;
+    let scope = if stated || asked.len() > 1 {
         Scope::Stated(&spec.environment)
     } else {
         Scope::Assumed(&spec.environment)
@@ -322,7 +323,12 @@ fn review_in(
         ));
         spec.environment = env.clone();
     }
-    findings.extend(blast_radius(&outcome, &ctx.inventory, &spec.environment));
+    let asked = if asked.len() > 1 {
+        asked
+    } else {
+        vec![spec.environment.clone()]
+    };
+    findings.extend(blast_radius(&outcome, &ctx.inventory, &asked));
     if !ctx.config.environments.is_empty() && !ctx.config.environments.contains(&spec.environment) {
         findings.push(Finding::new(
             Severity::Error,
@@ -432,6 +438,26 @@ fn review_in(
     })
 }
 
+/// The environments a spec is meant for ([`change::asked_environments`]);
+/// `*` ("in all environments") is replaced in the spec by the repository's
+/// environments, said in an assumption.
+fn several_environments(spec: &mut Spec, inventory: &Inventory) -> Result<Vec<String>> {
+    let asked = change::asked_environments(spec, inventory)?;
+    if spec
+        .environments
+        .iter()
+        .any(|e| e == crate::spec::ALL_ENVIRONMENTS)
+    {
+        spec.assumptions.push(format!(
+            "all environments: {} (every environment this repository has)",
+            asked.join(", ")
+        ));
+        spec.environment = asked[0].clone();
+        spec.environments = asked.clone();
+    }
+    Ok(asked)
+}
+
 /// One warning per part of the intent the plan does not do.
 fn not_done(spec: &Spec) -> Vec<Finding> {
     spec.unsupported
@@ -452,17 +478,18 @@ fn not_done(spec: &Spec) -> Vec<Finding> {
 /// The gate every proposal passes: strict schemas, then the context's
 /// policies with `environment`'s settings. `files` are manifests (no
 /// `kustomization.yaml`); findings are sorted, errors first.
-/// The reach invariant: a change asked for one environment alters no other
-/// environment's build. Each existing file the changes edit or remove is
-/// checked against the environments that build it; one that other
-/// environments build too is an error finding, so the plan cannot be
-/// proposed (the change stage patches the environment's own overlay instead
-/// whenever it can).
-fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, environment: &str) -> Vec<Finding> {
+/// The reach invariant: a change alters the build of the environments it
+/// was asked for (`asked`) and of no other. Each existing file the changes
+/// edit or remove is checked against the environments that build it; one
+/// that other environments build too is an error finding, so the plan
+/// cannot be proposed (the change stage patches each environment's own
+/// overlay instead whenever it can).
+fn blast_radius(outcome: &change::Outcome, inventory: &Inventory, asked: &[String]) -> Vec<Finding> {
+    let environment = asked.join(", ");
     let mut out = Vec::new();
     for path in outcome.modified.iter().chain(&outcome.deleted) {
         let reach = inventory.reach(path);
-        let others: Vec<&String> = reach.iter().filter(|e| *e != environment).collect();
+        let others: Vec<&String> = reach.iter().filter(|e| !asked.contains(e)).collect();
         if others.is_empty() {
             continue;
         }
@@ -638,6 +665,7 @@ mod tests {
         web.image = Some("ghcr.io/acme/web:1.2.3".into());
         Spec {
             environment: environment.into(),
+            environments: vec![],
             namespace: "shop".into(),
             components: vec![web, Component::new("redis", Archetype::Redis)],
             changes: vec![],
@@ -755,7 +783,7 @@ mod reach_tests {
             modified: vec!["deploy/bases/api/deployment.yaml".into()],
             ..Default::default()
         };
-        let found = blast_radius(&base_edit, &inventory, "staging");
+        let found = blast_radius(&base_edit, &inventory, &["staging".to_string()]);
         assert_eq!(found.len(), 1);
         assert!(
             found[0].is_error() && found[0].message.contains("dev, production"),
@@ -765,6 +793,6 @@ mod reach_tests {
             modified: vec!["deploy/overlays/staging/kustomization.yaml".into()],
             ..Default::default()
         };
-        assert!(blast_radius(&overlay_edit, &inventory, "staging").is_empty());
+        assert!(blast_radius(&overlay_edit, &inventory, &["staging".to_string()]).is_empty());
     }
 }

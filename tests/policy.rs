@@ -495,6 +495,7 @@ fn rendered_archetypes_pass_the_builtin_pack() {
             }
             let spec = Spec {
                 environment: environment.into(),
+                environments: vec![],
                 namespace: "shop".into(),
                 components: vec![component],
                 changes: vec![],

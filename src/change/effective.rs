@@ -8,8 +8,13 @@
 //! being edited ([`Edits::text`]), so a promotion can check its own result.
 //! Patches are strategic-merge documents (`patches:`, `patchesStrategicMerge`)
 //! matched by kind and name, or JSON 6902 operations (`patchesJson6902`,
-//! `patches:` with a `target`). It does not rename (`namePrefix`), template
-//! or run generators, and a patch it cannot read is an error, never skipped.
+//! `patches:` with a `target`). A kustomization's `namePrefix`/`nameSuffix`
+//! renames the workload after its own patches: a kustomization above it
+//! matches the new name or any earlier one, as Kustomize does. It does not
+//! template or run generators, and a patch it cannot read is an error, never
+//! skipped.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -64,16 +69,19 @@ pub(super) fn effective(edits: &Edits<'_>, w: &Workload, environment: &str) -> R
         .into_iter()
         .next()
         .ok_or_else(|| unreadable(&w.path, "the workload document"))?;
+    // Every name the workload has had along the chain, the latest last.
+    let mut names = vec![w.name.clone()];
     for k in chain(edits, &w.path, environment) {
         let Some(text) = edits.text(&k) else { continue };
         let Some(kust) = crate::repo::parse_values(&text).into_iter().next() else {
             return Err(unreadable(&k, "the kustomization"));
         };
         for patch in patches(edits, &k, &kust)? {
-            apply_patch(&mut doc, w, &patch);
+            apply_patch(&mut doc, w, &names, &patch);
         }
         for r in kust["replicas"].as_array().into_iter().flatten() {
-            if r["name"] == w.name.as_str() && r["count"].is_u64() {
+            let named = r["name"].as_str().is_some_and(|n| names.iter().any(|x| x == n));
+            if named && r["count"].is_u64() {
                 doc["spec"]["replicas"] = r["count"].clone();
             }
         }
@@ -83,6 +91,12 @@ pub(super) fn effective(edits: &Edits<'_>, w: &Workload, environment: &str) -> R
                     c["image"] = Value::from(new);
                 }
             }
+        }
+        let affix = |key: &str| kust[key].as_str().unwrap_or_default().to_string();
+        let (prefix, suffix) = (affix("namePrefix"), affix("nameSuffix"));
+        if !prefix.is_empty() || !suffix.is_empty() {
+            let last = names.last().cloned().unwrap_or_default();
+            names.push(format!("{prefix}{last}{suffix}"));
         }
     }
     Ok(doc)
@@ -127,10 +141,11 @@ fn patches(edits: &Edits<'_>, k: &str, kust: &Value) -> Result<Vec<Patch>, Error
     Ok(out)
 }
 
-/// Applies `patch` to `doc` when it is about `w`.
-fn apply_patch(doc: &mut Value, w: &Workload, patch: &Patch) {
+/// Applies `patch` to `doc` when it is about `w`, known by any of `names`.
+fn apply_patch(doc: &mut Value, w: &Workload, names: &[String], patch: &Patch) {
     let selected = |kind: &Value, name: &Value| {
-        kind.as_str().is_none_or(|k| k == w.kind) && name.as_str().is_none_or(|n| n == w.name)
+        kind.as_str().is_none_or(|k| k == w.kind)
+            && name.as_str().is_none_or(|n| names.iter().any(|x| x == n))
     };
     let has_target = patch.target.is_object();
     if has_target && !selected(&patch.target["kind"], &patch.target["name"]) {
@@ -202,6 +217,32 @@ pub(super) fn containers_mut(doc: &mut Value) -> Vec<&mut Value> {
         .filter(|(k, _)| *k == "containers" || *k == "initContainers")
         .filter_map(|(_, v)| v.as_array_mut())
         .flatten()
+        .collect()
+}
+
+/// The init containers whose image `d` (the destination's build, `to`)
+/// runs differently from `s` (the source's, `from`), one line each.
+pub(super) fn init_differences(s: &Value, d: &Value, from: &str, to: &str) -> Vec<String> {
+    let images = |doc: &Value| -> BTreeMap<String, String> {
+        let pod = if doc["kind"] == "CronJob" {
+            &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        } else {
+            &doc["spec"]["template"]["spec"]
+        };
+        pod["initContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["image"].as_str()?.to_string())))
+            .collect()
+    };
+    let theirs = images(d);
+    images(s)
+        .into_iter()
+        .filter_map(|(name, ours)| {
+            let now = theirs.get(&name)?;
+            (*now != ours).then(|| format!("init container {name} runs {ours} in {from}, {now} in {to}"))
+        })
         .collect()
 }
 

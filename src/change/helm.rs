@@ -349,8 +349,8 @@ fn destination(
                 return Err(Error::Shared {
                     target: target.to_string(),
                     path: path.clone(),
-                    environment: environment.to_string(),
                     environments: reach,
+                    why: format!("{environment} has no overlay kustomization to patch it in"),
                 });
             };
             Ok((release_patch(edits, found, &k)?, 0, values_root()))

@@ -29,6 +29,7 @@ mod overlay;
 mod place;
 mod promote;
 mod resolve;
+mod several;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,7 @@ use serde::Serialize;
 pub use inventory::{Container, Inventory, Workload};
 pub use place::{place, Placement};
 pub use resolve::Scope;
+pub use several::asked as asked_environments;
 
 use crate::finding::Finding;
 use crate::manifest::File;
@@ -71,15 +73,16 @@ pub enum Error {
         /// its target option: `--target`, `target_path`).
         picks: Vec<String>,
     },
-    #[error("{target} ({path}) is deployed by {} through a shared base, and {environment} has no overlay kustomization to patch it in; changing that file would change them all. Change it by hand", .environments.join(", "))]
+    #[error("{target} ({path}) is deployed by {} through a shared base, and {why}; changing that file would change them all. Change it by hand, or name every one of them in the intent (\"in {}\")", .environments.join(", "), .environments.join(" and "))]
     Shared {
         target: String,
         path: String,
-        environment: String,
         environments: Vec<String>,
+        /// Why the change cannot go into the environment's own overlay.
+        why: String,
     },
     /// The change would alter the build of environments it was not asked for.
-    #[error("changing {target} for {environment} would also change {}: {}; a plan changes one environment's build only, so edit the shared file by hand if all of them should change", .others.join(", "), .files.join(", "))]
+    #[error("changing {target} for {environment} would also change {}: {}; a plan changes the build of the environments it names only, so name those too (\"in staging and production\", \"in all environments\") or edit the shared file by hand", .others.join(", "), .files.join(", "))]
     Reach {
         target: String,
         environment: String,
@@ -110,6 +113,12 @@ pub enum Error {
         to: String,
         /// What is the same, one line per workload and value.
         same: Vec<String>,
+    },
+    /// Several environments were asked for, and some are not the repository's.
+    #[error("the plan is for {}, which this repository does not have; its environments: {}", .unknown.join(", "), if .known.is_empty() { "none found (name them in .gitintent.yaml under environments:)".to_string() } else { .known.join(", ") })]
+    UnknownEnvironments {
+        unknown: Vec<String>,
+        known: Vec<String>,
     },
     #[error(transparent)]
     Render(#[from] crate::render::Error),
@@ -144,6 +153,7 @@ impl Error {
                 | Error::NoSuchPath { .. }
                 | Error::NotAtPath { .. }
                 | Error::UnknownEnvironment { .. }
+                | Error::UnknownEnvironments { .. }
         )
     }
 }
@@ -264,6 +274,21 @@ impl<'i> Edits<'i> {
         }
     }
 
+    /// Every path written or removed so far.
+    fn touched(&self) -> BTreeSet<String> {
+        self.written.keys().chain(self.deleted.iter()).cloned().collect()
+    }
+
+    /// The paths written or removed since `before` ([`Edits::touched`]).
+    fn touched_since(&self, before: &BTreeSet<String>) -> Vec<String> {
+        self.written
+            .keys()
+            .chain(self.deleted.iter())
+            .filter(|p| !before.contains(*p))
+            .cloned()
+            .collect()
+    }
+
     /// The kustomization file of `dir`, if it has one.
     fn kustomization_of(&self, dir: &str) -> Option<String> {
         ["kustomization.yaml", "kustomization.yml", "Kustomization"]
@@ -308,8 +333,13 @@ pub fn apply_aimed(
         replace_host: aim.replace_host,
         notes: Vec::new(),
     };
+    let asked = several::asked(spec, inv)?;
     let mut scope = scope;
     for change in &spec.changes {
+        if asked.len() > 1 {
+            several::apply(&mut edits, &mut out, change, &asked, &spec.namespace, within)?;
+            continue;
+        }
         if change.operation == Operation::Promote {
             promote::apply(
                 &mut edits,
@@ -336,102 +366,18 @@ pub fn apply_aimed(
             scope = Scope::Stated(&w.environments[0]);
         }
         let effective = scope.environment();
-        let before: BTreeSet<String> = edits
-            .written
-            .keys()
-            .chain(edits.deleted.iter())
-            .cloned()
-            .collect();
-        let mut set = change.set.clone();
-        // An `images:` entry this environment's kustomization holds for the
-        // image decides what runs: the new image goes there.
-        if let (Operation::Update, Some(s)) = (change.operation, set.as_mut()) {
-            if let Some(image) = s.image.clone() {
-                let container = update::choose_container(w, s)?;
-                if let Some((k, name)) = envpatch::image_entry(&edits, w, &container.image, effective) {
-                    envpatch::set_image_entry(&mut edits, &k, &name, &image)?;
-                    s.image = None;
-                }
-            }
-        }
-        let nothing_left = set.as_ref().is_some_and(|s| {
-            s.image.is_none() && s.replicas.is_none() && s.resources.is_none() && s.exposure.is_none()
-        });
-        // A base shared by several environments is patched in this one's overlay.
-        let shared = w.environments.len() > 1;
-        let overlay = match (change.operation, &set) {
-            (Operation::Update, Some(set)) if shared && set.exposure.is_none() => {
-                overlay::overlay_for(&edits, &w.path, effective)
-            }
-            _ => None,
-        };
-        if shared && overlay.is_none() && !nothing_left {
-            return Err(Error::Shared {
-                target: format!("{}/{}", w.kind, w.name),
-                path: w.path.clone(),
-                environment: effective.to_string(),
-                environments: w.environments.clone(),
-            });
-        }
-        match (change.operation, &overlay) {
-            _ if nothing_left => {}
-            (Operation::Update, Some(k)) => {
-                let set = set.clone().unwrap_or_default();
-                if set.replicas.is_some() {
-                    update::check_scalable(w, &mut out.findings, &edits)?;
-                }
-                let patched = overlay::update(&mut edits, w, &set, k, effective)?;
-                for p in patched.patches {
-                    if !out.patches.contains(&p) {
-                        out.patches.push(p);
-                    }
-                }
-                out.merged.push((patched.before, patched.after));
-            }
-            (Operation::Update, None) => {
-                let set = set.clone().unwrap_or_default();
-                update::apply(&mut edits, w, &set, &mut out.findings)?;
-            }
-            (Operation::Delete, _) => delete::apply(&mut edits, w, &mut out.findings)?,
-            // Applied above, before resolving one target.
-            (Operation::Promote, _) => {}
-        }
-        // What this change touched: written or removed since the one before.
-        let paths: Vec<String> = edits
-            .written
-            .keys()
-            .chain(edits.deleted.iter())
-            .filter(|p| !before.contains(*p))
-            .cloned()
-            .collect();
-        let mut reach: Vec<String> = paths.iter().flat_map(|p| inv.reach(p)).collect();
-        reach.sort();
-        reach.dedup();
-        // The invariant: a change for one environment alters no other's build.
-        let touched: Vec<String> = paths
-            .iter()
-            .filter_map(|p| {
-                let r = inv.reach(p);
-                r.iter()
-                    .any(|e| e != effective)
-                    .then(|| format!("{p} (built by {})", r.join(", ")))
-            })
-            .collect();
-        if !touched.is_empty() {
-            return Err(Error::Reach {
-                target: format!("{}/{}", w.kind, w.name),
-                environment: effective.to_string(),
-                others: reach.iter().filter(|e| *e != effective).cloned().collect(),
-                files: touched,
-            });
-        }
-        out.applied.push(Applied {
-            operation: change.operation,
-            target: format!("{}/{}", w.kind, w.name),
-            namespace: w.namespace.clone(),
+        let before = edits.touched();
+        edit_in(&mut edits, &mut out, change, w, effective)?;
+        let paths = edits.touched_since(&before);
+        let target = format!("{}/{}", w.kind, w.name);
+        out.applied.push(within_reach(
+            inv,
+            change.operation,
+            target,
+            &w.namespace,
             paths,
-            reach,
-        });
+            &[effective.to_string()],
+        )?);
     }
     for (path, text) in edits.written {
         if inv.text(&path) == Some(text.as_str()) {
@@ -447,6 +393,121 @@ pub fn apply_aimed(
     out.deleted = edits.deleted.into_iter().collect();
     out.notes = edits.notes;
     Ok(out)
+}
+
+/// Applies one update or delete of `w` for `environment` alone: an
+/// `images:` entry of the environment takes a new image; a base other
+/// environments share gets a patch in this environment's overlay; anything
+/// else is edited where it is written. The reach is checked by the caller.
+fn edit_in(
+    edits: &mut Edits<'_>,
+    out: &mut Outcome,
+    change: &crate::spec::Change,
+    w: &Workload,
+    environment: &str,
+) -> Result<(), Error> {
+    let mut set = change.set.clone();
+    // An `images:` entry this environment's kustomization holds for the
+    // image decides what runs: the new image goes there.
+    if let (Operation::Update, Some(s)) = (change.operation, set.as_mut()) {
+        if let Some(image) = s.image.clone() {
+            let container = update::choose_container(w, s)?;
+            if let Some((k, name)) = envpatch::image_entry(edits, w, &container.image, environment) {
+                envpatch::set_image_entry(edits, &k, &name, &image)?;
+                s.image = None;
+            }
+        }
+    }
+    let nothing_left = set.as_ref().is_some_and(|s| {
+        s.image.is_none() && s.replicas.is_none() && s.resources.is_none() && s.exposure.is_none()
+    });
+    if nothing_left {
+        return Ok(());
+    }
+    // A base shared by several environments is patched in this one's overlay.
+    if w.environments.len() > 1 {
+        let (overlay, why) = match (change.operation, &set) {
+            (Operation::Update, Some(s)) if s.exposure.is_some() => (
+                None,
+                format!(
+                    "an exposure (Ingress) change cannot be written as a patch in {environment}'s overlay"
+                ),
+            ),
+            (Operation::Update, _) => (
+                overlay::overlay_for(edits, &w.path, environment),
+                format!("{environment} has no overlay kustomization to patch it in"),
+            ),
+            _ => (
+                None,
+                format!("a removal cannot be written as a patch in {environment}'s overlay"),
+            ),
+        };
+        let Some(k) = overlay else {
+            return Err(Error::Shared {
+                target: format!("{}/{}", w.kind, w.name),
+                path: w.path.clone(),
+                environments: w.environments.clone(),
+                why,
+            });
+        };
+        let set = set.unwrap_or_default();
+        if set.replicas.is_some() {
+            update::check_scalable(w, &mut out.findings, edits)?;
+        }
+        let patched = overlay::update(edits, w, &set, &k, environment)?;
+        for p in patched.patches {
+            if !out.patches.contains(&p) {
+                out.patches.push(p);
+            }
+        }
+        out.merged.push((patched.before, patched.after));
+        return Ok(());
+    }
+    match change.operation {
+        Operation::Update => update::apply(edits, w, &set.unwrap_or_default(), &mut out.findings),
+        Operation::Delete => delete::apply(edits, w, &mut out.findings),
+        // Applied before resolving one target.
+        Operation::Promote => Ok(()),
+    }
+}
+
+/// The reach invariant: a change alters the build of the `asked`
+/// environments and of no other. `paths` are what it wrote or removed.
+fn within_reach(
+    inv: &Inventory,
+    operation: Operation,
+    target: String,
+    namespace: &str,
+    paths: Vec<String>,
+    asked: &[String],
+) -> Result<Applied, Error> {
+    let mut reach: Vec<String> = paths.iter().flat_map(|p| inv.reach(p)).collect();
+    reach.sort();
+    reach.dedup();
+    let touched: Vec<String> = paths
+        .iter()
+        .filter_map(|p| {
+            let r = inv.reach(p);
+            r.iter()
+                .any(|e| !asked.contains(e))
+                .then(|| format!("{p} (built by {})", r.join(", ")))
+        })
+        .collect();
+    if !touched.is_empty() {
+        return Err(Error::Reach {
+            target,
+            environment: asked.join(", "),
+            others: reach.iter().filter(|e| !asked.contains(e)).cloned().collect(),
+            files: touched,
+        });
+    }
+    Ok(Applied {
+        operation,
+        target,
+        namespace: namespace.to_string(),
+        paths,
+        reach,
+    })
 }
 
 #[cfg(test)]

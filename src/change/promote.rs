@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use super::effective::{self, Image};
 use super::inventory::Workload;
 use super::{overlay, resolve, update, Applied, Edits, Error, Outcome, Scope};
+use crate::finding::{Finding, Severity};
 use crate::spec::{Change, Field, Operation, Quantities, Resources, Update, EVERY};
 use crate::yaml::edit::{set_scalar, Seg};
 
@@ -249,8 +250,25 @@ fn one(
     let s = effective::effective(edits, src, from)?;
     let d = effective::effective(edits, dst, to)?;
     let wanted = differences(&s, &d, fields, &dst.name, same);
+    let init = |d: &Value| {
+        if fields.contains(&Field::Image) {
+            effective::init_differences(&s, d, from, to)
+        } else {
+            Vec::new()
+        }
+    };
     if wanted.is_empty() {
-        return Ok(false);
+        let left = init(&d);
+        if left.is_empty() {
+            return Ok(false);
+        }
+        return Err(Error::NotApplicable {
+            target: format!("{}/{}", dst.kind, dst.name),
+            message: format!(
+                "only its init containers differ ({}); a promotion does not copy init containers, so change them by hand",
+                left.join("; ")
+            ),
+        });
     }
     let mut updates: BTreeMap<String, Update> = BTreeMap::new();
     for (container, (old, new)) in &wanted.images {
@@ -282,6 +300,20 @@ fn one(
         write(edits, out, dst, &set, to)?;
     }
     verify(edits, dst, to, &wanted, from)?;
+    // An `images:` entry also renames init containers' images; anything else leaves them.
+    let left = init(&effective::effective(edits, dst, to)?);
+    if !left.is_empty() {
+        out.findings.push(Finding::new(
+            Severity::Warning,
+            "promote-init-containers",
+            format!("{}/{}", dst.kind, dst.name),
+            "",
+            format!(
+                "init containers are not promoted and still differ: {}; change them by hand if they should follow",
+                left.join("; ")
+            ),
+        ));
+    }
     Ok(true)
 }
 
@@ -529,8 +561,8 @@ fn write(
         return Err(Error::Shared {
             target: format!("{}/{}", dst.kind, dst.name),
             path: dst.path.clone(),
-            environment: to.to_string(),
             environments: reach,
+            why: format!("{to} has no overlay kustomization to patch it in"),
         });
     };
     if set.replicas.is_some() {

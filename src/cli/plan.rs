@@ -375,6 +375,9 @@ fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>
     println!();
     println!("{}", s.bold("Spec"));
     println!("  environment  {}", spec.environment);
+    if spec.environments.len() > 1 {
+        println!("  environments {}", spec.environments.join(", "));
+    }
     println!("  namespace    {}", spec.namespace);
     for c in &spec.components {
         let mut parts = vec![c.archetype.to_string()];

@@ -140,6 +140,7 @@ pub fn lift(docs: &[(String, Value)], environment: &str) -> Lifted {
     let namespace = read::namespace(&resources);
     let mut spec = Spec {
         environment: environment.to_string(),
+        environments: vec![],
         namespace,
         components: Vec::new(),
         changes: Vec::new(),

@@ -37,6 +37,9 @@ pub(super) fn fill(spec: &mut Value) {
     };
     obj.entry("unsupported")
         .or_insert_with(|| Value::Array(Vec::new()));
+    // Added by issue 14: the several environments a plan is meant for.
+    obj.entry("environments")
+        .or_insert_with(|| Value::Array(Vec::new()));
     // Added by issue 14: a change's `promote`.
     if let Some(changes) = obj.get_mut("changes").and_then(Value::as_array_mut) {
         for change in changes.iter_mut().filter_map(Value::as_object_mut) {

@@ -103,6 +103,7 @@ impl Checker {
 pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
     let mut c = Checker { problems: Vec::new() };
     c.name("/environment", &mut spec.environment);
+    super::environments::check(&mut c, spec);
     c.name("/namespace", &mut spec.namespace);
     if spec.components.is_empty() && spec.changes.is_empty() {
         c.fail("/components", "at least one component or change is required");

@@ -16,6 +16,7 @@ mod archetype;
 mod batch;
 mod change;
 mod check;
+mod environments;
 mod images;
 mod objects;
 mod pod;
@@ -30,6 +31,9 @@ pub use affinity::{PodAffinityTerm, PodRelation, TopologySpread, Unsatisfiable};
 pub use archetype::{Archetype, ArchetypeDefaults, Probe, WorkloadKind};
 pub use batch::{BatchOptions, ConcurrencyPolicy, RestartPolicy};
 pub use change::{Change, Field, Operation, Promotion, Update, EVERY};
+
+/// In `environments`: every environment the repository has.
+pub const ALL_ENVIRONMENTS: &str = "*";
 pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, is_url_path, memory_bytes, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
 pub use images::{known_image, KnownImage};
@@ -77,8 +81,16 @@ fn bullet(items: &[String]) -> String {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Spec")]
 pub struct Spec {
-    /// Target environment, e.g. `production`, `staging`, `dev`.
+    /// Target environment, e.g. `production`, `staging`, `dev`: the one
+    /// named first when the request names several.
     pub environment: String,
+    // Added by issue 14; absent in older replies reads as empty (see `absent.rs`).
+    /// Every environment the changes are meant for when the request names
+    /// more than one ("in staging and production": `["staging",
+    /// "production"]`, `environment` among them), or `["*"]` for "in all
+    /// environments" / "everywhere". Empty when it is for `environment` alone.
+    #[serde(default)]
+    pub environments: Vec<String>,
     /// Kubernetes namespace for every new component. With only changes: the
     /// namespace the request names, else `default` (it only chooses between
     /// existing workloads of the same name).
@@ -303,6 +315,19 @@ impl Spec {
         }
     }
 
+    /// The environments the plan is meant for: `environment`, then the
+    /// others of `environments` in their order (`*` kept as written; the
+    /// change stage reads it as every environment the repository has).
+    pub fn asked_environments(&self) -> Vec<String> {
+        let mut out = vec![self.environment.clone()];
+        for e in &self.environments {
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+        }
+        out
+    }
+
     /// The SHA-256 of the spec's canonical JSON, as lowercase hex.
     pub fn sha256(&self) -> String {
         use sha2::Digest;
@@ -351,6 +376,7 @@ pub(crate) mod fixtures {
         pub(crate) fn test(archetype: Archetype) -> Spec {
             Spec {
                 environment: "production".into(),
+                environments: vec![],
                 namespace: "default".into(),
                 components: vec![Component::new(archetype.as_str(), archetype)],
                 changes: vec![],

@@ -2,7 +2,7 @@
 //! the HelmRelease's values are changed in the asked environment's own
 //! values patch, and `kubectl kustomize` shows only that environment changed.
 
-use super::podinfo::{assert_builds_differ_only_in, propose};
+use super::podinfo::propose;
 use super::*;
 
 /// A copy of the example repository, committed on `main`.

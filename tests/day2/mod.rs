@@ -2,6 +2,7 @@
 //! repository with the openai planner talking HTTP to a loopback model
 //! server, and `propose` commits the change to a branch.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -475,5 +476,88 @@ mod helm;
 mod podinfo;
 mod promote;
 mod service;
+mod several;
 mod slack;
 mod target;
+
+/// Writes the tree of `rev` into `to`.
+fn checkout(git: &Repository, rev: &str, to: &Path) {
+    let tree = git.revparse_single(rev).unwrap().peel_to_tree().unwrap();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if let Some(git2::ObjectType::Blob) = entry.kind() {
+            let file = to.join(dir).join(entry.name().unwrap());
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            let blob = entry.to_object(git).unwrap().peel_to_blob().unwrap();
+            std::fs::write(file, blob.content()).unwrap();
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+}
+
+/// `kubectl kustomize DIR`: what an environment builds.
+fn kustomize(dir: &Path) -> String {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", dir.display(), text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// True when `kubectl` runs; otherwise says why the oracle is skipped.
+fn have_kubectl() -> bool {
+    let ok = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping the Kustomize oracle: kubectl is not installed");
+    }
+    ok
+}
+
+/// `kubectl kustomize {root}/{env}` for every environment of `envs` in the
+/// tree of `rev`: the oracle for what each environment builds. None (said on
+/// stderr) when kubectl is not installed.
+pub(crate) fn build_all_environments(
+    repo: &Path,
+    rev: &str,
+    root: &str,
+    envs: &[&str],
+) -> Option<BTreeMap<String, String>> {
+    if !have_kubectl() {
+        return None;
+    }
+    let git = Repository::open(repo).unwrap();
+    let tree = tempfile::tempdir().unwrap();
+    checkout(&git, rev, tree.path());
+    let built = envs
+        .iter()
+        .map(|env| (env.to_string(), kustomize(&tree.path().join(root).join(env))))
+        .collect();
+    Some(built)
+}
+
+/// Builds every environment of `envs` (`{root}/{env}`) at `main` and at
+/// `branch`, asserts that exactly those of `changed` differ, and returns
+/// the builds at `branch` (None when kubectl is not installed).
+fn assert_builds_differ_only_in(
+    repo: &tempfile::TempDir,
+    branch: &str,
+    root: &str,
+    envs: &[&str],
+    changed: &[&str],
+) -> Option<BTreeMap<String, String>> {
+    let before = build_all_environments(repo.path(), "main", root, envs)?;
+    let after = build_all_environments(repo.path(), branch, root, envs)?;
+    for env in envs {
+        if changed.contains(env) {
+            assert_ne!(before[*env], after[*env], "{env} did not change");
+        } else {
+            assert_eq!(before[*env], after[*env], "{env} changed");
+        }
+    }
+    Some(after)
+}

@@ -2,7 +2,7 @@
 //! `deploy/`: `backend` exists in `deploy/bases`, `deploy/secure` and
 //! `deploy/webapp`; a path in the intent or `--target` picks one.
 
-use super::podinfo::{assert_builds_differ_only_in, podinfo_under_deploy, propose};
+use super::podinfo::{podinfo_under_deploy, propose};
 use super::*;
 
 const BUMP: &str = "ghcr.io/stefanprodan/podinfo:6.15.0";

@@ -132,6 +132,7 @@ fn shop() -> Repo {
 fn spec(environment: &str, change: Change) -> Spec {
     Spec {
         environment: environment.into(),
+        environments: vec![],
         namespace: "default".into(),
         components: vec![],
         changes: vec![change],

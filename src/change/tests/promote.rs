@@ -260,3 +260,91 @@ fn an_images_entry_that_also_pins_another_workload_is_refused_for_one_workload()
         "{e}"
     );
 }
+
+/// A patch above a `namePrefix` names the workload as it is built there
+/// (`eu-checkout`): the source's build counts it (as `kubectl kustomize`
+/// does), so its replica count is what is promoted.
+#[test]
+fn a_patch_naming_the_prefixed_workload_is_part_of_the_build() {
+    let patch =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: eu-checkout\nspec:\n  replicas: 5\n";
+    let repo = repo(&[
+        ("base/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+        ("base/deployment.yaml", CHECKOUT),
+        (
+            "regions/eu/kustomization.yaml",
+            "resources:\n  - ../../base\nnamePrefix: eu-\n",
+        ),
+        (
+            "envs/staging-eu/kustomization.yaml",
+            "resources:\n  - ../../regions/eu\npatches:\n  - path: replicas.yaml\n",
+        ),
+        ("envs/staging-eu/replicas.yaml", patch),
+        (
+            "envs/prod-eu/kustomization.yaml",
+            "resources:\n  - ../../regions/eu\n",
+        ),
+    ]);
+    let s = spec("prod-eu", promote("checkout", "staging-eu", &[Field::Replicas]));
+    let out = run(&repo, &s, Scope::Stated("prod-eu")).unwrap();
+    assert_eq!(out.applied[0].reach, ["prod-eu"]);
+    let written = out
+        .files
+        .iter()
+        .find(|f| f.path == "envs/prod-eu/checkout-patch.yaml")
+        .unwrap_or_else(|| panic!("{:?}", out.files));
+    assert!(written.content.contains("replicas: 5"), "{}", written.content);
+}
+
+/// Init containers are not copied: a difference left after the promotion is
+/// a warning naming it, and one that is the only difference is refused
+/// rather than called "nothing to promote".
+#[test]
+fn init_containers_left_behind_are_said_never_silently_dropped() {
+    let base = CHECKOUT.replace(
+        "      containers:\n",
+        "      initContainers:\n        - name: migrate\n          image: acme/migrate:1.0\n      containers:\n",
+    );
+    let patch = |init: &str, app: Option<&str>| {
+        let app = app.map_or(String::new(), |a| {
+            format!("        - name: checkout\n          image: {a}\n")
+        });
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\nspec:\n  template:\n    spec:\n      initContainers:\n        - name: migrate\n          image: {init}\n      containers:\n{app}"
+        )
+    };
+    let overlay = "resources:\n  - ../../base\npatches:\n  - path: checkout.yaml\n";
+    let both = patch("acme/migrate:2.0", Some("acme/checkout:2.4.0"));
+    let only_init = patch("acme/migrate:2.0", None).replace("      containers:\n", "");
+    for (staging, refused) in [(both, false), (only_init, true)] {
+        let repo = repo(&[
+            ("base/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+            ("base/deployment.yaml", &base),
+            ("envs/staging/kustomization.yaml", overlay),
+            ("envs/staging/checkout.yaml", &staging),
+            (
+                "envs/production/kustomization.yaml",
+                "resources:\n  - ../../base\n",
+            ),
+        ]);
+        let s = spec("production", promote("checkout", "staging", &[Field::Image]));
+        let result = run(&repo, &s, Scope::Stated("production"));
+        let expected =
+            "init container migrate runs acme/migrate:2.0 in staging, acme/migrate:1.0 in production";
+        if refused {
+            let e = result.unwrap_err().to_string();
+            assert!(
+                e.contains("only its init containers differ") && e.contains(expected),
+                "{e}"
+            );
+            continue;
+        }
+        let out = result.unwrap();
+        let warning = out
+            .findings
+            .iter()
+            .find(|f| f.rule == "promote-init-containers")
+            .unwrap_or_else(|| panic!("{:?}", out.findings));
+        assert!(warning.message.contains(expected), "{}", warning.message);
+    }
+}

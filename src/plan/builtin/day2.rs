@@ -159,11 +159,26 @@ fn read(
         Some(ns) => Some(ns),
         None => scope::team(&mut w)?,
     };
-    let env = scope::environment(&mut w, environments)?;
+    let mut env = scope::environment(&mut w, environments)?;
     let mut understood: Vec<String> = paths.iter().map(|p| format!("under: {p}")).collect();
     let mut assumptions = Vec::new();
     let mut questions = Vec::new();
-    let stated = intent.environment.is_some() || env.name.is_some();
+    // "in staging and production", "everywhere": the change is for all of them.
+    let several = env.several();
+    let stated = intent.environment.is_some() || env.name.is_some() || env.every;
+    if env.every && env.name.is_none() {
+        env.name = Some(
+            intent
+                .environment
+                .clone()
+                .or_else(|| environments.first().cloned())
+                .unwrap_or_else(|| "default".to_string()),
+        );
+    }
+    (env.others, env.every) = (Vec::new(), false);
+    if !several.is_empty() {
+        understood.push(format!("environments: {}", several.join(", ")));
+    }
     let environment =
         parse::choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
     if !stated {
@@ -239,6 +254,7 @@ fn read(
     });
     let mut spec = Spec {
         environment,
+        environments: several,
         namespace,
         components: Vec::new(),
         changes,
@@ -290,7 +306,9 @@ fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
     if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, Class::Stop) && w.is(k + 1, SCOPES)) {
         return Err(wipe());
     }
-    if r.clone().any(|k| w.is(k, BULK)) {
+    // "in all environments" says where, not what: the environment reader takes it.
+    let where_all = |k: usize| w.is(k + 1, &["environments", "envs"]);
+    if r.clone().any(|k| w.is(k, BULK) && !where_all(k)) {
         return Err(Error::NotUnderstood {
             reason:
                 "a removal names one workload; gitintent does not remove everything or all apps at once — \

@@ -178,6 +178,7 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
     let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
     let mut spec = Spec {
         environment,
+        environments: vec![],
         namespace,
         components,
         changes: Vec::new(),
@@ -255,6 +256,12 @@ pub(super) fn choose_environment(
     assumptions: &mut Vec<String>,
     questions: &mut Vec<String>,
 ) -> String {
+    if env.every {
+        questions.push(
+            "the intent says every environment; a new app is planned for one environment — plan the others separately"
+                .to_string(),
+        );
+    }
     match (&intent.environment, env.name) {
         (Some(given), text) => {
             if let Some(t) = text.filter(|t| t != given) {

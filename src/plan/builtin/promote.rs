@@ -261,6 +261,7 @@ fn read(
         .collect();
     let mut spec = Spec {
         environment: to,
+        environments: vec![],
         namespace: "default".to_string(),
         components: Vec::new(),
         changes,

@@ -17,8 +17,64 @@ use crate::spec::sanitize_name;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Environment {
     pub(super) name: Option<String>,
-    /// Other environments the text names, which this plan does not cover.
+    /// Other environments the text names ("in staging and production"):
+    /// a change covers them too, a new app does not.
     pub(super) others: Vec<String>,
+    /// The text says every environment ("in all environments", "everywhere").
+    pub(super) every: bool,
+}
+
+impl Environment {
+    /// The spec's `environments` for a change: `["*"]` for every
+    /// environment, the named ones when there are several, else empty.
+    pub(super) fn several(&self) -> Vec<String> {
+        if self.every {
+            return vec![crate::spec::ALL_ENVIRONMENTS.to_string()];
+        }
+        match &self.name {
+            Some(name) if !self.others.is_empty() => {
+                std::iter::once(name).chain(&self.others).cloned().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Words that say "every environment": `all`/`every`/`each` before one of
+/// these, or `everywhere`.
+const ENV_PLURALS: &[&str] = &[
+    "environments",
+    "environment",
+    "envs",
+    "env",
+    "clusters",
+    "cluster",
+];
+
+/// Reads and claims "in all environments", "across every env", "everywhere".
+fn every(w: &mut Words) -> bool {
+    let mut found = false;
+    for i in 0..w.len() {
+        let span = if w.free(i) && w.is(i, &["everywhere"]) {
+            Some(i..i + 1)
+        } else if w.all_free(i..i + 2) && w.is(i, &["all", "every", "each"]) && w.is(i + 1, ENV_PLURALS) {
+            // "all of the environments" is not read; "all the environments" is.
+            Some(i..i + 2)
+        } else if w.all_free(i..i + 3) && w.phrase(i, &["all", "the"]) && w.is(i + 2, ENV_PLURALS) {
+            Some(i..i + 3)
+        } else {
+            None
+        };
+        if let Some(r) = span {
+            let from = w
+                .before(r.start, 0)
+                .filter(|&p| p + 1 == r.start && w.is(p, &["in", "to", "across", "on", "for"]))
+                .unwrap_or(r.start);
+            w.claim(from..r.end);
+            found = true;
+        }
+    }
+    found
 }
 
 const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
@@ -38,6 +94,7 @@ const NOT_NAMES: &[&str] = &[
 /// `known` are the repository's own environment names, read like aliases
 /// after a preposition or before "environment" ("in prod-us").
 pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment, Error> {
+    let every = every(w);
     // (environment, strong, token range)
     let mut found: Vec<(String, bool, std::ops::Range<usize>)> = Vec::new();
     for i in 0..w.len() {
@@ -46,8 +103,10 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
         }
         let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
         let noun_after = w.is(i + 1, Class::EnvironmentNoun);
+        // "in prod-eu and prod-us": a name listed after an environment counts too.
+        let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
         if let Some(env) = known.iter().find(|k| k.eq_ignore_ascii_case(w.low(i))) {
-            if prep || noun_after {
+            if prep || noun_after || (listed && found.last().is_some_and(|f| f.2.end + 1 >= i)) {
                 let end = if noun_after { i + 2 } else { i + 1 };
                 found.push((env.clone(), true, i..end));
                 continue;
@@ -55,7 +114,6 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
         }
         if let Some((env, loose)) = lexicon::environment(w.low(i)) {
             // "staging and production": a listed environment counts as a target.
-            let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
             if loose || prep || noun_after {
                 let end = if noun_after { i + 2 } else { i + 1 };
                 found.push((env.to_string(), prep || noun_after || listed, i..end));
@@ -96,7 +154,11 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
     if !strong.is_empty() {
         others.retain(|o| strong.contains(&o));
     }
-    Ok(Environment { name: pick, others })
+    Ok(Environment {
+        name: pick,
+        others,
+        every,
+    })
 }
 
 /// True when `text` names an environment as [`environment`] reads one (an
@@ -106,7 +168,7 @@ pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment
 /// counts as named: the planner refuses it, rather than a default replacing it.
 pub(crate) fn mentions_environment(text: &str, known: &[String]) -> bool {
     let mut w = Words::new(text);
-    let read = environment(&mut w, known).map_or(true, |e| e.name.is_some());
+    let read = environment(&mut w, known).map_or(true, |e| e.name.is_some() || e.every);
     read || (0..w.len()).any(|i| known.iter().any(|k| w.low(i) == k.to_ascii_lowercase()))
 }
 
