@@ -71,18 +71,43 @@ impl Query {
     }
 
     /// Evaluates against `data`, with Kyverno's missing-key error.
+    ///
+    /// The interpreter is called on `data` itself: `Expression::search`
+    /// would first serialise it into a new `Variable` (the crate's
+    /// `ToJmespath` for anything but its `specialized` feature), a deep copy
+    /// of the whole scope per expression.
     pub(super) fn search(&self, data: &Rcvar) -> Result<Value, EvalError> {
-        let result = self
-            .0
-            .search(data)
+        let mut ctx = jmespath::Context::new(self.0.as_str(), &RUNTIME);
+        let result = jmespath::interpret(data, self.0.as_ast(), &mut ctx)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
         if result.is_null() {
             if let Some(key) = missing_key(self.0.as_ast(), data)? {
                 return Err(EvalError::NotFound(key));
             }
         }
-        serde_json::to_value(&*result).map_err(|e| EvalError::Failed(e.to_string()))
+        to_value(&result)
     }
+}
+
+/// A JMESPath value as JSON, converted directly (what serialising it
+/// gives: maps in key order; an expression reference is refused as it is
+/// by the crate's serialiser).
+fn to_value(var: &Variable) -> Result<Value, EvalError> {
+    Ok(match var {
+        Variable::Null => Value::Null,
+        Variable::Bool(b) => Value::Bool(*b),
+        Variable::String(s) => Value::String(s.clone()),
+        Variable::Number(n) => Value::Number(n.clone()),
+        Variable::Array(items) => Value::Array(items.iter().map(|v| to_value(v)).collect::<Result<_, _>>()?),
+        Variable::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), to_value(v)?)))
+                .collect::<Result<_, EvalError>>()?,
+        ),
+        Variable::Expref(_) => {
+            return serde_json::to_value(var).map_err(|e| EvalError::Failed(e.to_string()))
+        }
+    })
 }
 
 fn function_names(ast: &Ast, out: &mut Vec<String>) {
@@ -144,6 +169,11 @@ fn missing_key(ast: &Ast, data: &Rcvar) -> Result<Option<String>, EvalError> {
     }
 }
 
+/// `value` as a JMESPath value (`null` if it cannot be one).
+pub(super) fn variable(value: &Value) -> Variable {
+    Variable::try_from(value).unwrap_or(Variable::Null)
+}
+
 fn interpret(ast: &Ast, data: &Rcvar) -> Result<Rcvar, EvalError> {
     let mut ctx = jmespath::Context::new("", &RUNTIME);
     jmespath::interpret(data, ast, &mut ctx).map_err(|e| EvalError::Failed(e.to_string()))
@@ -161,11 +191,16 @@ impl Scope {
     /// `request.oldObject` is null, as the Kyverno CLI has it; `images` are
     /// the images of its pod, as Kyverno adds them.
     pub(super) fn for_object(object: &Value) -> Scope {
+        let request = BTreeMap::from([
+            (
+                "operation".to_string(),
+                Rcvar::new(Variable::String("CREATE".into())),
+            ),
+            ("object".to_string(), Rcvar::new(variable(object))),
+            ("oldObject".to_string(), Rcvar::new(Variable::Null)),
+        ]);
         let mut scope = Scope::default();
-        scope.set(
-            "request",
-            &serde_json::json!({"operation": "CREATE", "object": object, "oldObject": null}),
-        );
+        scope.set_var("request", Rcvar::new(Variable::Object(request)));
         if let Some(images) = images(object) {
             scope.set("images", &images);
         }
@@ -173,8 +208,12 @@ impl Scope {
     }
 
     pub(super) fn set(&mut self, name: &str, value: &Value) {
-        let var = Variable::try_from(value).unwrap_or(Variable::Null);
-        self.vars.insert(name.to_string(), Rcvar::new(var));
+        self.set_var(name, Rcvar::new(variable(value)));
+    }
+
+    /// Sets `name` to an already converted value (shared, not copied).
+    pub(super) fn set_var(&mut self, name: &str, var: Rcvar) {
+        self.vars.insert(name.to_string(), var);
     }
 
     /// The root every expression is evaluated against.

@@ -14,8 +14,8 @@ use jmespath::Rcvar;
 use serde_json::Value;
 
 use super::conditions::Conditions;
-use super::jmes::{EvalError, Scope};
-use super::pattern::{match_value, Outcome};
+use super::jmes::{variable, EvalError, Scope};
+use super::pattern::{match_pattern, Outcome};
 use super::pss::PodSecurity;
 use super::vars::Queries;
 use crate::policy::cel::Embedded;
@@ -179,7 +179,7 @@ impl Eval<'_> {
                     Err(e) => return Verdict::Error(format!("variable substitution failed: {e}")),
                 },
             };
-            match match_value(&pattern, Some(&self.target), String::new()) {
+            match match_pattern(&pattern, Some(&self.target)) {
                 Outcome::Pass if any => return Verdict::Pass,
                 Outcome::Pass => {}
                 Outcome::Skip if any => skipped = true,
@@ -242,14 +242,13 @@ impl Eval<'_> {
             }
             let mut scope = self.scope.clone();
             let n = self.nesting;
-            for (name, value) in [
-                ("element".to_string(), element.clone()),
-                (format!("element{n}"), element.clone()),
-                ("elementIndex".to_string(), Value::from(index)),
-                (format!("elementIndex{n}"), Value::from(index)),
-            ] {
-                scope.set(&name, &value);
-            }
+            // Converted once, shared by both names.
+            let element_var = Rcvar::new(variable(element));
+            let index_var = Rcvar::new(jmespath::Variable::Number(index.into()));
+            scope.set_var("element", element_var.clone());
+            scope.set_var(&format!("element{n}"), element_var);
+            scope.set_var("elementIndex", index_var.clone());
+            scope.set_var(&format!("elementIndex{n}"), index_var);
             let mut inner = Eval {
                 queries: self.queries,
                 scope,
