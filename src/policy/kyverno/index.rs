@@ -95,6 +95,9 @@ impl Policy {
             }
             out.extend(kinds);
         }
+        // Every Pod rule adds the controllers again.
+        out.sort_unstable();
+        out.dedup();
         Some(out)
     }
 }

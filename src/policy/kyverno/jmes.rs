@@ -71,12 +71,19 @@ impl Query {
     }
 
     /// Evaluates against `data`, with Kyverno's missing-key error.
+    #[cfg(test)]
+    pub(super) fn search(&self, data: &Rcvar) -> Result<Value, EvalError> {
+        self.search_var(data).map(|v| to_value(&v))
+    }
+
+    /// [`Query::search`], leaving the result as JMESPath shares it (parts of
+    /// `data` are not copied).
     ///
     /// The interpreter is called on `data` itself: `Expression::search`
     /// would first serialise it into a new `Variable` (the crate's
     /// `ToJmespath` for anything but its `specialized` feature), a deep copy
     /// of the whole scope per expression.
-    pub(super) fn search(&self, data: &Rcvar) -> Result<Value, EvalError> {
+    pub(super) fn search_var(&self, data: &Rcvar) -> Result<Rcvar, EvalError> {
         let mut ctx = jmespath::Context::new(self.0.as_str(), &RUNTIME);
         let result = jmespath::interpret(data, self.0.as_ast(), &mut ctx)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
@@ -85,29 +92,23 @@ impl Query {
                 return Err(EvalError::NotFound(key));
             }
         }
-        to_value(&result)
+        Ok(result)
     }
 }
 
 /// A JMESPath value as JSON, converted directly (what serialising it
-/// gives: maps in key order; an expression reference is refused as it is
-/// by the crate's serialiser).
-fn to_value(var: &Variable) -> Result<Value, EvalError> {
-    Ok(match var {
+/// gives: maps in key order, an expression reference as the crate's
+/// serialiser writes it).
+pub(super) fn to_value(var: &Variable) -> Value {
+    match var {
         Variable::Null => Value::Null,
         Variable::Bool(b) => Value::Bool(*b),
         Variable::String(s) => Value::String(s.clone()),
         Variable::Number(n) => Value::Number(n.clone()),
-        Variable::Array(items) => Value::Array(items.iter().map(|v| to_value(v)).collect::<Result<_, _>>()?),
-        Variable::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), to_value(v)?)))
-                .collect::<Result<_, EvalError>>()?,
-        ),
-        Variable::Expref(_) => {
-            return serde_json::to_value(var).map_err(|e| EvalError::Failed(e.to_string()))
-        }
-    })
+        Variable::Array(items) => Value::Array(items.iter().map(|v| to_value(v)).collect()),
+        Variable::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect()),
+        Variable::Expref(e) => Value::String(format!("<expression: {e:?}>")),
+    }
 }
 
 fn function_names(ast: &Ast, out: &mut Vec<String>) {

@@ -572,13 +572,20 @@ fn pod_of(doc: &Value, kind: &str) -> Option<(Value, &'static str)> {
         "/spec/template"
     };
     let template = doc.pointer(prefix)?;
-    let pod = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": template.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
-        "spec": template.get("spec").cloned().unwrap_or(Value::Null),
-    });
-    Some((pod, prefix))
+    // Built field by field: `json!` would copy the template twice.
+    let mut pod = serde_json::Map::new();
+    pod.insert("apiVersion".into(), Value::from("v1"));
+    pod.insert("kind".into(), Value::from("Pod"));
+    let metadata = template.get("metadata").cloned();
+    pod.insert(
+        "metadata".into(),
+        metadata.unwrap_or_else(|| Value::Object(Default::default())),
+    );
+    pod.insert(
+        "spec".into(),
+        template.get("spec").cloned().unwrap_or(Value::Null),
+    );
+    Some((Value::Object(pod), prefix))
 }
 
 #[cfg(test)]

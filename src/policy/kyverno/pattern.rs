@@ -266,7 +266,7 @@ fn match_array(pattern: &[Value], value: &[Value], path: &Path<'_>) -> Outcome {
 
 /// Glob match with `*` (any run, including empty) and `?` (one character).
 pub(super) fn wildcard(pattern: &str, text: &str) -> bool {
-    if !pattern.contains(['*', '?']) {
+    if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
         return pattern == text;
     }
     if pattern.is_ascii() && text.is_ascii() {
