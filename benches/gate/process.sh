@@ -9,8 +9,9 @@
 #   cargo build --release --locked
 #   benches/gate/process.sh [runs]        # default 10 runs; BIN=path/to/gitintent to override
 #   BEFORE=path/to/old/gitintent benches/gate/process.sh [runs]
-#                                         # adds builtin-before: --builtin-policies with that binary,
-#                                         # interleaved with the others (before/after in one run)
+#                                         # adds builtin-before and kyverno-before: --builtin-policies
+#                                         # and the 20 Kyverno policies with that binary, interleaved
+#                                         # with the others (before/after in one run)
 set -euo pipefail
 # With RUST_BACKTRACE set, every error regorus creates and discards while it
 # evaluates captures a backtrace (2-3x slower policies): measure without.
@@ -35,7 +36,7 @@ done
 names=(schema-only builtin-policies kyverno-20)
 if [ -n "${BEFORE:-}" ]; then
   [ -x "$BEFORE" ] || { echo "no binary at $BEFORE" >&2; exit 2; }
-  names+=(builtin-before)
+  names+=(builtin-before kyverno-before)
 fi
 run() {
   case $1 in
@@ -43,6 +44,7 @@ run() {
     builtin-policies) "$bin" validate --builtin-policies "$work/input.yaml" ;;
     builtin-before) "$BEFORE" validate --builtin-policies "$work/input.yaml" ;;
     kyverno-20) "$bin" validate --policy "$work/policies" "$work/input.yaml" ;;
+    kyverno-before) "$BEFORE" validate --policy "$work/policies" "$work/input.yaml" ;;
   esac > /dev/null 2>&1 || true
 }
 for name in "${names[@]}"; do run "$name"; done # warm the page cache

@@ -22,24 +22,67 @@ pub(super) struct Filter {
 /// `subjects`/`roles`/`clusterRoles` (unknowable offline).
 #[derive(Debug, Clone)]
 struct Entry {
-    resources: Option<Value>,
+    resources: Option<Resources>,
     user: bool,
+}
+
+/// A `resources` block, read once: each list is `None` when the block
+/// does not restrict it (absent, or not a list).
+#[derive(Debug, Clone, Default)]
+struct Resources {
+    /// Kinds without their group and version.
+    kinds: Option<Vec<String>>,
+    names: Option<Vec<String>>,
+    name: Option<String>,
+    namespaces: Option<Vec<String>>,
+    operations: Option<Vec<String>>,
+}
+
+impl Resources {
+    fn read(r: &Value) -> Resources {
+        let strings = |key: &str| -> Option<Vec<String>> {
+            r.get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        };
+        Resources {
+            kinds: strings("kinds").map(|kinds| {
+                kinds
+                    .iter()
+                    .map(|k| k.rsplit('/').next().unwrap_or(k).to_string())
+                    .collect()
+            }),
+            names: strings("names"),
+            name: r.get("name").and_then(Value::as_str).map(str::to_string),
+            namespaces: strings("namespaces"),
+            operations: strings("operations"),
+        }
+    }
 }
 
 /// Reads `match`/`exclude`; `None` when it names no resources at all.
 /// Sets `user` when an entry names subjects, roles or cluster roles.
 pub(super) fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool) -> Option<Filter> {
     let m = m?;
-    let entry = |e: &Value| Entry {
-        resources: e.get("resources").cloned(),
-        user: ["subjects", "roles", "clusterRoles"]
-            .iter()
-            .any(|k| e.get(k).is_some()),
+    let mut unread = Vec::new();
+    let mut entry = |e: &Value| {
+        let resources = e.get("resources");
+        for key in ["selector", "namespaceSelector", "annotations"] {
+            if resources.is_some_and(|r| r.get(key).is_some()) {
+                unread.push(format!("match.resources.{key}"));
+            }
+        }
+        Entry {
+            resources: resources.map(Resources::read),
+            user: ["subjects", "roles", "clusterRoles"]
+                .iter()
+                .any(|k| e.get(k).is_some()),
+        }
     };
-    let list = |key: &str| -> Vec<Entry> {
+    let mut list = |key: &str| -> Vec<Entry> {
         m.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().map(entry).collect())
+            .map(|a| a.iter().map(&mut entry).collect())
             .unwrap_or_default()
     };
     let mut f = Filter {
@@ -53,13 +96,9 @@ pub(super) fn filter(m: Option<&Value>, skip: &mut Vec<String>, user: &mut bool)
     {
         f.all.push(entry(m));
     }
+    skip.extend(unread);
     for e in f.any.iter().chain(&f.all) {
         *user |= e.user;
-        for key in ["selector", "namespaceSelector", "annotations"] {
-            if e.resources.as_ref().is_some_and(|r| r.get(key).is_some()) {
-                skip.push(format!("match.resources.{key}"));
-            }
-        }
     }
     f.any
         .iter()
@@ -95,34 +134,22 @@ impl Filter {
     }
 }
 
-fn resource_matches(r: &Value, doc: &Value, kind: &str) -> bool {
-    let strings = |key: &str| -> Option<Vec<&str>> {
-        r.get(key)
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-    };
-    let kinds_ok = strings("kinds").is_none_or(|kinds| {
-        kinds.iter().any(|k| {
-            let k = k.rsplit('/').next().unwrap_or(k);
-            wildcard(k, kind)
-        })
-    });
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let names_ok = strings("names").is_none_or(|ns| ns.iter().any(|p| wildcard(p, name)))
-        && r.get("name")
-            .and_then(Value::as_str)
-            .is_none_or(|p| wildcard(p, name));
-    let namespace = doc
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let namespaces_ok = strings("namespaces").is_none_or(|ns| ns.iter().any(|p| wildcard(p, namespace)));
-    // A manifest is about to be created: `operations` must name CREATE.
-    let operations_ok = strings("operations").is_none_or(|ops| ops.contains(&"CREATE"));
-    kinds_ok && names_ok && namespaces_ok && operations_ok
+fn resource_matches(r: &Resources, doc: &Value, kind: &str) -> bool {
+    let field = |pointer: &str| doc.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    let name = || field("/metadata/name");
+    any_of(&r.kinds, || kind)
+        && any_of(&r.names, name)
+        && r.name.as_deref().is_none_or(|p| wildcard(p, name()))
+        && any_of(&r.namespaces, || field("/metadata/namespace"))
+        // A manifest is about to be created: `operations` must name CREATE.
+        && r.operations.as_ref().is_none_or(|ops| ops.iter().any(|o| o == "CREATE"))
+}
+
+/// Whether `text` matches one of `patterns`, or there are none to match.
+fn any_of<'a>(patterns: &Option<Vec<String>>, text: impl Fn() -> &'a str) -> bool {
+    patterns
+        .as_ref()
+        .is_none_or(|ps| ps.iter().any(|p| wildcard(p, text())))
 }
 
 impl Filter {
@@ -144,12 +171,5 @@ impl Filter {
 /// `resources.kinds` of an entry without group and version; `None` when it
 /// does not restrict kinds.
 fn entry_kinds(entry: &Entry) -> Option<Vec<String>> {
-    let kinds = entry.resources.as_ref()?.get("kinds")?.as_array()?;
-    Some(
-        kinds
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|k| k.rsplit('/').next().unwrap_or(k).to_string())
-            .collect(),
-    )
+    entry.resources.as_ref()?.kinds.clone()
 }

@@ -7,10 +7,12 @@
 //! over-approximates: a policy it keeps may still find no matching rule
 //! ([`Policy::check_target`] decides), but a policy it drops has no rule
 //! that could match. [`Target`] builds a controller's pod view once for
-//! every policy instead of once per rule. Neither evaluates anything.
+//! every policy instead of once per rule, and the variables JMESPath sees
+//! once per view. Neither evaluates anything.
 
 use std::cell::OnceCell;
 
+use super::jmes::Scope;
 use super::pattern::wildcard;
 use serde_json::Value;
 
@@ -21,6 +23,16 @@ use super::{pod_of, Policy, POD_CONTROLLERS};
 pub(crate) struct Target<'a> {
     pub(super) doc: &'a Value,
     pod: OnceCell<Option<(Value, &'static str)>>,
+    /// The variables (`request`, `images`) of the resource and of its pod
+    /// view, converted for JMESPath on first use.
+    scopes: [OnceCell<Scope>; 2],
+}
+
+/// Which view of a [`Target`] a rule applies to.
+#[derive(Clone, Copy)]
+pub(super) enum View {
+    Resource,
+    Pod,
 }
 
 impl<'a> Target<'a> {
@@ -28,7 +40,16 @@ impl<'a> Target<'a> {
         Target {
             doc,
             pod: OnceCell::new(),
+            scopes: [OnceCell::new(), OnceCell::new()],
         }
+    }
+
+    /// The variables of `object`, which is the `view` of this target:
+    /// built once for every rule of every policy.
+    pub(super) fn scope(&self, view: View, object: &Value) -> Scope {
+        self.scopes[view as usize]
+            .get_or_init(|| Scope::for_object(object))
+            .clone()
     }
 
     /// The pod template as a Pod and its JSON pointer prefix; `kind` is the
@@ -74,6 +95,9 @@ impl Policy {
             }
             out.extend(kinds);
         }
+        // Every Pod rule adds the controllers again.
+        out.sort_unstable();
+        out.dedup();
         Some(out)
     }
 }

@@ -71,17 +71,43 @@ impl Query {
     }
 
     /// Evaluates against `data`, with Kyverno's missing-key error.
+    #[cfg(test)]
     pub(super) fn search(&self, data: &Rcvar) -> Result<Value, EvalError> {
-        let result = self
-            .0
-            .search(data)
+        self.search_var(data).map(|v| to_value(&v))
+    }
+
+    /// [`Query::search`], leaving the result as JMESPath shares it (parts of
+    /// `data` are not copied).
+    ///
+    /// The interpreter is called on `data` itself: `Expression::search`
+    /// would first serialise it into a new `Variable` (the crate's
+    /// `ToJmespath` for anything but its `specialized` feature), a deep copy
+    /// of the whole scope per expression.
+    pub(super) fn search_var(&self, data: &Rcvar) -> Result<Rcvar, EvalError> {
+        let mut ctx = jmespath::Context::new(self.0.as_str(), &RUNTIME);
+        let result = jmespath::interpret(data, self.0.as_ast(), &mut ctx)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
         if result.is_null() {
             if let Some(key) = missing_key(self.0.as_ast(), data)? {
                 return Err(EvalError::NotFound(key));
             }
         }
-        serde_json::to_value(&*result).map_err(|e| EvalError::Failed(e.to_string()))
+        Ok(result)
+    }
+}
+
+/// A JMESPath value as JSON, converted directly (what serialising it
+/// gives: maps in key order, an expression reference as the crate's
+/// serialiser writes it).
+pub(super) fn to_value(var: &Variable) -> Value {
+    match var {
+        Variable::Null => Value::Null,
+        Variable::Bool(b) => Value::Bool(*b),
+        Variable::String(s) => Value::String(s.clone()),
+        Variable::Number(n) => Value::Number(n.clone()),
+        Variable::Array(items) => Value::Array(items.iter().map(|v| to_value(v)).collect()),
+        Variable::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), to_value(v))).collect()),
+        Variable::Expref(e) => Value::String(format!("<expression: {e:?}>")),
     }
 }
 
@@ -144,6 +170,11 @@ fn missing_key(ast: &Ast, data: &Rcvar) -> Result<Option<String>, EvalError> {
     }
 }
 
+/// `value` as a JMESPath value (`null` if it cannot be one).
+pub(super) fn variable(value: &Value) -> Variable {
+    Variable::try_from(value).unwrap_or(Variable::Null)
+}
+
 fn interpret(ast: &Ast, data: &Rcvar) -> Result<Rcvar, EvalError> {
     let mut ctx = jmespath::Context::new("", &RUNTIME);
     jmespath::interpret(data, ast, &mut ctx).map_err(|e| EvalError::Failed(e.to_string()))
@@ -161,11 +192,16 @@ impl Scope {
     /// `request.oldObject` is null, as the Kyverno CLI has it; `images` are
     /// the images of its pod, as Kyverno adds them.
     pub(super) fn for_object(object: &Value) -> Scope {
+        let request = BTreeMap::from([
+            (
+                "operation".to_string(),
+                Rcvar::new(Variable::String("CREATE".into())),
+            ),
+            ("object".to_string(), Rcvar::new(variable(object))),
+            ("oldObject".to_string(), Rcvar::new(Variable::Null)),
+        ]);
         let mut scope = Scope::default();
-        scope.set(
-            "request",
-            &serde_json::json!({"operation": "CREATE", "object": object, "oldObject": null}),
-        );
+        scope.set_var("request", Rcvar::new(Variable::Object(request)));
         if let Some(images) = images(object) {
             scope.set("images", &images);
         }
@@ -173,8 +209,12 @@ impl Scope {
     }
 
     pub(super) fn set(&mut self, name: &str, value: &Value) {
-        let var = Variable::try_from(value).unwrap_or(Variable::Null);
-        self.vars.insert(name.to_string(), Rcvar::new(var));
+        self.set_var(name, Rcvar::new(variable(value)));
+    }
+
+    /// Sets `name` to an already converted value (shared, not copied).
+    pub(super) fn set_var(&mut self, name: &str, var: Rcvar) {
+        self.vars.insert(name.to_string(), var);
     }
 
     /// The root every expression is evaluated against.

@@ -55,6 +55,7 @@ mod validate;
 mod vars;
 
 use filter::{filter, Filter};
+use index::View;
 pub(crate) use index::{Index, Target};
 use jmes::Scope;
 use pattern::wildcard;
@@ -469,16 +470,15 @@ impl Policy {
                 return Vec::new();
             }
         }
-        // The pod of a controller (shared by every policy, see `Target`) and
-        // the variables of each target are built once per resource.
-        let scopes = [std::cell::OnceCell::new(), std::cell::OnceCell::new()];
+        // The pod of a controller and the variables of each view are built
+        // once per resource, for every policy (see `Target`).
         let mut hits = Vec::new();
         for rule in &self.rules {
-            let (target, prefix, scope) = if rule.matches.matches(doc, kind) {
-                (doc, "", &scopes[0])
+            let (object, prefix, view) = if rule.matches.matches(doc, kind) {
+                (doc, "", View::Resource)
             } else if rule.autogen && POD_CONTROLLERS.contains(&kind) && rule.matches.matches(doc, "Pod") {
                 match target.pod(kind) {
-                    Some((pod, prefix)) => (pod, prefix, &scopes[1]),
+                    Some((pod, prefix)) => (pod, prefix, View::Pod),
                     None => continue,
                 }
             } else {
@@ -491,9 +491,9 @@ impl Policy {
                 // Rules without variables never read the scope.
                 Scope::default()
             } else {
-                scope.get_or_init(|| Scope::for_object(target)).clone()
+                target.scope(view, object)
             };
-            hits.extend(rule.run(&self.name, doc, target, prefix, scope));
+            hits.extend(rule.run(&self.name, doc, object, prefix, scope));
         }
         hits
     }
@@ -572,13 +572,20 @@ fn pod_of(doc: &Value, kind: &str) -> Option<(Value, &'static str)> {
         "/spec/template"
     };
     let template = doc.pointer(prefix)?;
-    let pod = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": template.get("metadata").cloned().unwrap_or_else(|| serde_json::json!({})),
-        "spec": template.get("spec").cloned().unwrap_or(Value::Null),
-    });
-    Some((pod, prefix))
+    // Built field by field: `json!` would copy the template twice.
+    let mut pod = serde_json::Map::new();
+    pod.insert("apiVersion".into(), Value::from("v1"));
+    pod.insert("kind".into(), Value::from("Pod"));
+    let metadata = template.get("metadata").cloned();
+    pod.insert(
+        "metadata".into(),
+        metadata.unwrap_or_else(|| Value::Object(Default::default())),
+    );
+    pod.insert(
+        "spec".into(),
+        template.get("spec").cloned().unwrap_or(Value::Null),
+    );
+    Some((Value::Object(pod), prefix))
 }
 
 #[cfg(test)]

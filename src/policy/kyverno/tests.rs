@@ -26,6 +26,10 @@ fn pod(spec: Value) -> Value {
 fn wildcards_negation_and_alternatives() {
     assert!(wildcard("?*", "a") && !wildcard("?*", ""));
     assert!(wildcard("*", "") && wildcard("nginx:*", "nginx:1") && !wildcard("nginx:?", "nginx:10"));
+    // Without `*` or `?` a pattern is compared as it is; `?` is one
+    // character, not one byte.
+    assert!(wildcard("nginx", "nginx") && !wildcard("nginx", "nginx2") && !wildcard("", "a"));
+    assert!(wildcard("caf?", "café") && !wildcard("caf??", "café") && wildcard("é*", "éa"));
     let p = "{spec: {containers: [{image: \"!*:latest\"}]}}";
     assert!(passes(
         p,

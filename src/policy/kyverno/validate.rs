@@ -14,8 +14,8 @@ use jmespath::Rcvar;
 use serde_json::Value;
 
 use super::conditions::Conditions;
-use super::jmes::{EvalError, Scope};
-use super::pattern::{match_value, Outcome};
+use super::jmes::{to_value, EvalError, Scope};
+use super::pattern::{match_pattern, Outcome};
 use super::pss::PodSecurity;
 use super::vars::Queries;
 use crate::policy::cel::Embedded;
@@ -45,6 +45,21 @@ pub(super) enum Body {
     Cel(Embedded),
     #[default]
     Nothing,
+}
+
+impl Check {
+    /// Whether evaluating it may read its target (what patterns apply to);
+    /// a nested `foreach` whose elements may not be its target reads its
+    /// parent's.
+    fn reads_target(&self) -> bool {
+        match &self.body {
+            Body::Patterns { .. } | Body::PodSecurity(_) | Body::Cel(_) => true,
+            Body::Foreach(entries) => entries
+                .iter()
+                .any(|e| e.element_scope != Some(true) && e.check.reads_target()),
+            Body::Deny(_) | Body::Nothing => false,
+        }
+    }
 }
 
 /// One `foreach` entry.
@@ -179,7 +194,7 @@ impl Eval<'_> {
                     Err(e) => return Verdict::Error(format!("variable substitution failed: {e}")),
                 },
             };
-            match match_value(&pattern, Some(&self.target), String::new()) {
+            match match_pattern(&pattern, Some(&self.target)) {
                 Outcome::Pass if any => return Verdict::Pass,
                 Outcome::Pass => {}
                 Outcome::Skip if any => skipped = true,
@@ -208,9 +223,13 @@ impl Eval<'_> {
     fn foreach(&self, entries: &[Foreach], root: &Rcvar) -> Verdict {
         let (mut applied, mut list_error) = (0, None);
         for entry in entries {
-            let elements = match self.queries.query(&entry.list, root) {
-                Ok(Value::Array(items)) => items,
-                Ok(other) => vec![other],
+            // Elements stay JMESPath values: the scope takes them as they
+            // are, and only a check that reads its target converts one.
+            let elements = match self.queries.query_var(&entry.list, root) {
+                Ok(list) => match list.as_array() {
+                    Some(items) => items.clone(),
+                    None => vec![list],
+                },
                 Err(EvalError::NotFound(_)) => continue,
                 Err(e) => {
                     list_error = Some(e);
@@ -229,8 +248,9 @@ impl Eval<'_> {
         }
     }
 
-    fn elements(&self, entry: &Foreach, elements: &[Value]) -> (Verdict, usize) {
+    fn elements(&self, entry: &Foreach, elements: &[Rcvar]) -> (Verdict, usize) {
         let mut applied = 0;
+        let reads_target = entry.check.reads_target();
         for (index, element) in elements.iter().enumerate() {
             if element.is_null() {
                 continue;
@@ -242,19 +262,18 @@ impl Eval<'_> {
             }
             let mut scope = self.scope.clone();
             let n = self.nesting;
-            for (name, value) in [
-                ("element".to_string(), element.clone()),
-                (format!("element{n}"), element.clone()),
-                ("elementIndex".to_string(), Value::from(index)),
-                (format!("elementIndex{n}"), Value::from(index)),
-            ] {
-                scope.set(&name, &value);
-            }
+            let index_var = Rcvar::new(jmespath::Variable::Number(index.into()));
+            scope.set_var("element", element.clone());
+            scope.set_var(&format!("element{n}"), element.clone());
+            scope.set_var("elementIndex", index_var.clone());
+            scope.set_var(&format!("elementIndex{n}"), index_var);
             let mut inner = Eval {
                 queries: self.queries,
                 scope,
-                target: if scoped {
-                    Cow::Borrowed(element)
+                // A check that does not read its target is given its
+                // parent's, unconverted.
+                target: if scoped && reads_target {
+                    Cow::Owned(to_value(element))
                 } else {
                     Cow::Borrowed(self.target.as_ref())
                 },

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use jmespath::Rcvar;
 use serde_json::{Map, Value};
 
-use super::jmes::{CompileError, EvalError, Query};
+use super::jmes::{to_value, CompileError, EvalError, Query};
 
 /// How many rounds of nested variables are substituted.
 const MAX_NESTING: usize = 8;
@@ -134,11 +134,16 @@ impl Queries {
     /// An expression made by substituting a nested variable is compiled
     /// on the spot.
     pub(super) fn query(&self, expr: &str, root: &Rcvar) -> Result<Value, EvalError> {
+        self.query_var(expr, root).map(|v| to_value(&v))
+    }
+
+    /// [`Queries::query`] with the result as JMESPath shares it.
+    pub(super) fn query_var(&self, expr: &str, root: &Rcvar) -> Result<Rcvar, EvalError> {
         match self.0.get(expr) {
-            Some(q) => q.search(root),
+            Some(q) => q.search_var(root),
             None => Query::compile(expr)
                 .map_err(|e| EvalError::Failed(format!("{expr:?}: {e:?}")))?
-                .search(root),
+                .search_var(root),
         }
     }
 
