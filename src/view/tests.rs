@@ -114,7 +114,11 @@ fn a_row_written_before_the_views_loads_and_shows_unchanged() {
     let record = store.get_plan("pl_old").unwrap().expect("the old row loads");
     assert_eq!(record.planner, Some(PlannerName::Openai));
     let shown = serde_json::to_value(crate::serve::work::view(&record)).unwrap();
-    for (column, stored) in old_columns() {
+    for (column, mut stored) in old_columns() {
+        if column == "spec" {
+            // A spec field added since the row was written shows its default.
+            stored["environments"] = json!([]);
+        }
         if column != "commit_files" {
             assert_eq!(shown[column], stored, "{column} is shown as it was stored");
         }
