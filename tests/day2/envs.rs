@@ -288,19 +288,7 @@ fn an_overlay_images_entry_is_changed_rather_than_the_deployment() {
 fn configured_environment_roots_decide_the_reach() {
     let config = "environments:\n  blue: [envs/prod-us]\n  green: envs/prod-eu\n";
     let repo = promotion_layout(&[(".gitintent.yaml", config)]);
-    let o = gitintent(
-        &[
-            "plan",
-            "scale simple-deployment to 6 replicas in green",
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let o = builtin_json("plan", &repo, "scale simple-deployment to 6 replicas in green");
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);
     assert_eq!(plan["operations"][0]["reach"], json!(["green"]), "{plan}");

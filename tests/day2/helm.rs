@@ -53,18 +53,10 @@ fn a_helm_release_is_scaled_in_the_staging_values_patch_only() {
 #[test]
 fn a_helm_release_gets_a_new_image_in_production_as_repository_and_tag() {
     let repo = flux_example();
-    let o = gitintent(
-        &[
-            "plan",
-            "bump podinfo to ghcr.io/stefanprodan/podinfo:6.15.0 in production",
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
+    let o = builtin_json(
+        "plan",
+        &repo,
+        "bump podinfo to ghcr.io/stefanprodan/podinfo:6.15.0 in production",
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);

@@ -151,6 +151,24 @@ fn gitintent(args: &[&str], envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("the binary runs")
 }
 
+/// `gitintent COMMAND INTENT --planner builtin --repo REPO --format json`,
+/// COMMAND being `plan` or `propose`.
+fn builtin_json(command: &str, repo: &tempfile::TempDir, intent: &str) -> Output {
+    gitintent(
+        &[
+            command,
+            intent,
+            "--planner",
+            "builtin",
+            "--repo",
+            path(repo.path()),
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+}
+
 /// Runs the binary on a blocking thread so the fake model keeps serving.
 async fn run(args: &[&str], server: &FakeLlm) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();

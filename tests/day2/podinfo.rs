@@ -16,19 +16,7 @@ fn podinfo() -> tempfile::TempDir {
 
 /// `propose INTENT` with the builtin planner; the branch it made.
 pub(super) fn propose(repo: &tempfile::TempDir, intent: &str) -> String {
-    let o = gitintent(
-        &[
-            "propose",
-            intent,
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let o = builtin_json("propose", repo, intent);
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let proposal = json_of(&o);
     proposal["branch"]

@@ -92,19 +92,7 @@ fn write_repo(files: &[(&str, String)]) -> tempfile::TempDir {
 
 /// `plan INTENT --format json` with the builtin planner.
 fn plan_json(repo: &tempfile::TempDir, intent: &str) -> Output {
-    gitintent(
-        &[
-            "plan",
-            intent,
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
-    )
+    builtin_json("plan", repo, intent)
 }
 
 /// The file at `p` on `branch`.

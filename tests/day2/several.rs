@@ -40,19 +40,7 @@ fn assert_exactly(
 }
 
 fn plan_builtin(repo: &tempfile::TempDir, intent: &str) -> Output {
-    gitintent(
-        &[
-            "plan",
-            intent,
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
-    )
+    builtin_json("plan", repo, intent)
 }
 
 /// dev builds the backend base too, so the base stays as it is: staging and
