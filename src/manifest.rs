@@ -12,6 +12,11 @@ pub(crate) const WORKLOAD_KINDS: [&str; 6] = [
     "ReplicaSet",
 ];
 
+/// The annotation that lists the policy rules a resource waives (see `policy::waiver`).
+pub(crate) const WAIVE_ANNOTATION: &str = "gitintent.io/waive";
+/// The annotation that says why; a waiver without one waives nothing.
+pub(crate) const WAIVE_REASON_ANNOTATION: &str = "gitintent.io/waive-reason";
+
 /// A file of Kubernetes manifests, with a path relative to the repo root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct File {

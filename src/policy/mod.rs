@@ -44,8 +44,6 @@ mod reported;
 mod source;
 mod waiver;
 
-pub(crate) use waiver::{REASON as WAIVE_REASON, WAIVE};
-
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 

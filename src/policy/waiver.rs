@@ -12,9 +12,9 @@
 use crate::finding::{Finding, Severity};
 
 /// Annotation that lists waived rule ids.
-pub(crate) const WAIVE: &str = "gitintent.io/waive";
+pub(crate) use crate::manifest::WAIVE_ANNOTATION as WAIVE;
 /// Annotation that says why.
-pub(crate) const REASON: &str = "gitintent.io/waive-reason";
+pub(crate) use crate::manifest::WAIVE_REASON_ANNOTATION as REASON;
 
 /// Applies the waivers of `doc` to the findings about it.
 pub(crate) fn apply(

@@ -102,11 +102,11 @@ pub(super) fn is_log_shipper(comp: &Component) -> bool {
 fn log_shipper_waiver() -> BTreeMap<String, String> {
     BTreeMap::from([
         (
-            crate::policy::WAIVE.to_string(),
+            crate::manifest::WAIVE_ANNOTATION.to_string(),
             "host-path,run-as-non-root".to_string(),
         ),
         (
-            crate::policy::WAIVE_REASON.to_string(),
+            crate::manifest::WAIVE_REASON_ANNOTATION.to_string(),
             "a log shipper reads the node's container logs: /var/log is mounted read-only from the host, and the \
              files there are readable by root only"
                 .to_string(),

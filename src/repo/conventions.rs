@@ -58,7 +58,7 @@ pub struct Conventions {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<(String, String)>,
     /// API groups of the data-store operators whose resources (or CRDs) the
-    /// repository holds (`render::stores::OPERATORS`), sorted.
+    /// repository holds (`spec::OPERATORS`), sorted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operators: Vec<String>,
 }

@@ -382,7 +382,7 @@ impl Index {
             let crd =
                 (id.kind == "CustomResourceDefinition").then(|| id.name.split_once('.').map(|(_, g)| g));
             let group = crd.flatten().unwrap_or(id.group.as_str());
-            if let Some(op) = crate::render::stores::OPERATORS.iter().find(|o| o.group == group) {
+            if let Some(op) = crate::spec::OPERATORS.iter().find(|o| o.group == group) {
                 operators.insert(op.group.to_string());
             }
             if !id.namespace.is_empty() {

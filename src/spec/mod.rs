@@ -19,6 +19,7 @@ mod check;
 mod environments;
 mod images;
 mod objects;
+mod operators;
 mod pod;
 mod probe;
 mod rbac;
@@ -41,6 +42,7 @@ pub use objects::{
     AccessMode, BindingMode, ConfigEntry, ConfigMapObject, Objects, PersistentVolume, PvSource,
     ReclaimPolicy, StorageClass, VolumeMode,
 };
+pub use operators::{Operator, OPERATORS};
 pub use pod::{
     ConfigMapRef, DnsPolicy, EnvFrom, EnvFromSource, HostAlias, KeyValue, NodeRequirement, PodOptions,
     PullPolicy, SelectorOperator, TaintEffect, Toleration, TolerationOperator, Volume, VolumeSource,
