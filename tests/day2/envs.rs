@@ -367,18 +367,10 @@ fn a_new_app_for_staging_is_reachable_from_the_staging_overlay() {
 #[test]
 fn a_workload_named_with_its_environments_prefix_is_found() {
     let repo = promotion_layout(&[]);
-    let o = gitintent(
-        &[
-            "plan",
-            "scale prod-us-simple-deployment to 6 replicas in prod-us",
-            "--planner",
-            "builtin",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &[],
+    let o = builtin_json(
+        "plan",
+        &repo,
+        "scale prod-us-simple-deployment to 6 replicas in prod-us",
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);
