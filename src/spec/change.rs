@@ -207,7 +207,7 @@ fn update(c: &mut Checker, at: &str, set: &mut Update) {
         }
     }
     if let Some(image) = &set.image {
-        if let Err(m) = super::check::check_image(image) {
+        if let Err(m) = super::values::check_image(image) {
             c.fail(format!("{at}/image"), m);
         }
     }

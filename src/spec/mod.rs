@@ -26,6 +26,7 @@ mod rbac;
 mod schema;
 pub mod secrets;
 mod service;
+mod values;
 mod workload;
 
 pub use affinity::{PodAffinityTerm, PodRelation, TopologySpread, Unsatisfiable};
@@ -35,7 +36,6 @@ pub use change::{Change, Field, Operation, Promotion, Update, EVERY};
 
 /// In `environments`: every environment the repository has.
 pub const ALL_ENVIRONMENTS: &str = "*";
-pub(crate) use check::{check_image, is_cpu, is_env_name, is_memory, is_url_path, memory_bytes, CRON_MACROS};
 pub use check::{sanitize_name, Problem};
 pub use images::{known_image, KnownImage};
 pub use objects::{
@@ -51,6 +51,9 @@ pub use probe::{ProbeAction, ProbeSpec, Probes};
 pub use rbac::{Rbac, RbacRule, Verb};
 pub use schema::{schema, schema_json};
 pub use service::{Protocol, ServiceOptions, ServicePort, ServiceType};
+pub(crate) use values::{
+    check_image, is_cpu, is_env_name, is_memory, is_url_path, memory_bytes, CRON_MACROS,
+};
 pub use workload::{KindChoice, PodRestartPolicy, Strategy, WorkloadOptions};
 
 use schemars::JsonSchema;

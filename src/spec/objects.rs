@@ -265,7 +265,7 @@ fn entries(c: &mut Checker, at: &str, data: &[ConfigEntry], config_map: bool) {
 
 fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
     c.name(&format!("{here}/name"), &mut pv.name);
-    if !super::check::is_memory(&pv.capacity) {
+    if !super::values::is_memory(&pv.capacity) {
         c.fail(
             format!("{here}/capacity"),
             format!("{:?} is not a size such as 10Gi", pv.capacity),
@@ -275,7 +275,7 @@ fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
         c.fail(format!("{here}/access_modes"), "at least one access mode");
     }
     if let Some(class) = &pv.storage_class {
-        if !super::check::is_dns_subdomain(class) {
+        if !super::values::is_dns_subdomain(class) {
             c.fail(
                 format!("{here}/storage_class"),
                 format!("{class:?} is not a StorageClass name"),
@@ -320,7 +320,7 @@ fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
     }
     if let Some(s) = &pv.server {
         let ip = s.parse::<std::net::IpAddr>().is_ok();
-        if !ip && !super::check::is_dns_subdomain(s) {
+        if !ip && !super::values::is_dns_subdomain(s) {
             c.fail(
                 format!("{here}/server"),
                 format!("{s:?} is not a host name or IP"),

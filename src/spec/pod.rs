@@ -308,7 +308,7 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     }
     super::affinity::check(c, at, &pod.pod_affinity, &pod.topology_spread);
     if let Some(p) = &pod.priority_class_name {
-        if !super::check::is_dns_subdomain(p) {
+        if !super::values::is_dns_subdomain(p) {
             c.fail(
                 format!("{at}/priority_class_name"),
                 format!("{p:?} is not a PriorityClass name"),
@@ -318,7 +318,7 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     volumes(c, at, &mut pod.volumes);
     for (i, r) in pod.config_map_refs.iter_mut().enumerate() {
         let here = format!("{at}/config_map_refs/{i}");
-        if !super::check::is_env_name(&r.env) {
+        if !super::values::is_env_name(&r.env) {
             c.fail(
                 format!("{here}/env"),
                 format!("{:?} is not a valid variable name", r.env),
@@ -344,7 +344,7 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
             c.fail(format!("{here}/hostnames"), "at least one host name");
         }
         for (j, n) in h.hostnames.iter().enumerate() {
-            if !super::check::is_dns_subdomain(n) {
+            if !super::values::is_dns_subdomain(n) {
                 c.fail(
                     format!("{here}/hostnames/{j}"),
                     format!("{n:?} is not a host name"),
@@ -361,7 +361,7 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
         }
     }
     for (i, s) in pod.dns_searches.iter().enumerate() {
-        if !super::check::is_dns_subdomain(s) {
+        if !super::values::is_dns_subdomain(s) {
             c.fail(format!("{at}/dns_searches/{i}"), format!("{s:?} is not a domain"));
         }
     }
@@ -457,7 +457,7 @@ fn volumes(c: &mut Checker, at: &str, volumes: &mut [Volume]) {
 pub(super) fn label(c: &mut Checker, at: &str, key: &str, value: Option<&str>) {
     let (prefix, name) = key.rsplit_once('/').map_or(("", key), |(p, n)| (p, n));
     let name_ok = !name.is_empty() && name.len() <= 63 && is_label_value(name);
-    if !name_ok || (!prefix.is_empty() && !super::check::is_dns_subdomain(prefix)) {
+    if !name_ok || (!prefix.is_empty() && !super::values::is_dns_subdomain(prefix)) {
         c.fail(format!("{at}/key"), format!("{key:?} is not a label key"));
     }
     if let Some(v) = value {

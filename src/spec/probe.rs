@@ -75,7 +75,7 @@ pub(super) fn check(c: &mut Checker, at: &str, probes: &Probes) {
 fn one(c: &mut Checker, at: &str, p: &ProbeSpec, readiness: bool) {
     match p.action {
         ProbeAction::Http => match &p.path {
-            Some(path) if super::check::is_url_path(path) => {}
+            Some(path) if super::values::is_url_path(path) => {}
             Some(path) => c.fail(format!("{at}/path"), format!("{path:?} is not a URL path")),
             None => c.fail(format!("{at}/path"), "an http probe needs a path"),
         },

@@ -100,7 +100,7 @@ pub(super) fn check(c: &mut Checker, at: &str, r: &Rbac) {
         ] {
             for (j, s) in list.iter().enumerate() {
                 let ok = if key == "api_groups" {
-                    s.is_empty() || super::check::is_dns_subdomain(s)
+                    s.is_empty() || super::values::is_dns_subdomain(s)
                 } else {
                     !s.is_empty()
                         && s.len() <= 253

@@ -188,7 +188,7 @@ fn routing(c: &mut Checker, at: &str, s: &ServiceOptions, no_workload: bool) {
         );
     }
     match (&s.external_name, external) {
-        (Some(n), true) if !super::check::is_dns_subdomain(n) || !n.contains('.') => {
+        (Some(n), true) if !super::values::is_dns_subdomain(n) || !n.contains('.') => {
             c.fail(format!("{at}/external_name"), format!("{n:?} is not a host name"))
         }
         (None, true) => c.fail(format!("{at}/external_name"), "name the host the Service aliases"),
