@@ -2,6 +2,7 @@
 //! the HelmRelease's values are changed in the asked environment's own
 //! values patch, and `kubectl kustomize` shows only that environment changed.
 
+use super::envs::read_at;
 use super::podinfo::propose;
 use super::*;
 
@@ -17,33 +18,20 @@ fn flux_example() -> tempfile::TempDir {
     dir
 }
 
-fn read_at(repo: &tempfile::TempDir, rev: &str, p: &str) -> String {
-    let git = Repository::open(repo.path()).unwrap();
-    let tree = git.revparse_single(rev).unwrap().peel_to_tree().unwrap();
-    let blob = tree
-        .get_path(Path::new(p))
-        .unwrap()
-        .to_object(&git)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    String::from_utf8(blob.content().to_vec()).unwrap()
-}
-
 #[test]
 fn a_helm_release_is_scaled_in_the_staging_values_patch_only() {
     let repo = flux_example();
     let branch = propose(&repo, "scale podinfo to 3 replicas in staging");
-    let before = read_at(&repo, "main", "apps/staging/podinfo-values.yaml");
-    let after = read_at(&repo, &branch, "apps/staging/podinfo-values.yaml");
+    let before = read_at(repo.path(), "main", "apps/staging/podinfo-values.yaml").unwrap();
+    let after = read_at(repo.path(), &branch, "apps/staging/podinfo-values.yaml").unwrap();
     assert_eq!(after, format!("{before}    replicaCount: 3\n"));
     for p in [
         "apps/base/podinfo/release.yaml",
         "apps/production/podinfo-values.yaml",
     ] {
         assert_eq!(
-            read_at(&repo, &branch, p),
-            read_at(&repo, "main", p),
+            read_at(repo.path(), &branch, p).unwrap(),
+            read_at(repo.path(), "main", p).unwrap(),
             "{p} changed"
         );
     }

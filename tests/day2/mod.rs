@@ -169,6 +169,25 @@ fn builtin_json(command: &str, repo: &tempfile::TempDir, intent: &str) -> Output
     )
 }
 
+/// `gitintent COMMAND INTENT --planner openai --repo REPO --format json`
+/// against the fake model `server` (see [`run`]).
+async fn openai_json(command: &str, repo: &tempfile::TempDir, intent: &str, server: &FakeLlm) -> Output {
+    run(
+        &[
+            command,
+            intent,
+            "--planner",
+            "openai",
+            "--repo",
+            path(repo.path()),
+            "--format",
+            "json",
+        ],
+        server,
+    )
+    .await
+}
+
 /// Runs the binary on a blocking thread so the fake model keeps serving.
 async fn run(args: &[&str], server: &FakeLlm) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -205,20 +224,7 @@ async fn scaling_modifies_one_line_of_the_existing_file_and_the_model_sees_no_se
     let repo = shop();
     let server = FakeLlm::start([Reply::spec(&change_spec("production", scale("api-gateway", 5)))]).await;
     let intent = "scale api-gateway to 5 replicas in production";
-    let o = run(
-        &[
-            "plan",
-            intent,
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &server,
-    )
-    .await;
+    let o = openai_json("plan", &repo, intent, &server).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);
     let target = "clusters/production/apps/api-gateway/deployment.yaml";
@@ -267,20 +273,7 @@ async fn an_unknown_target_goes_back_to_the_model_with_the_closest_matches() {
         Reply::spec(&change_spec("production", scale("api-gateway", 5))),
     ])
     .await;
-    let o = run(
-        &[
-            "plan",
-            "scale the gateway to 5 in production",
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &server,
-    )
-    .await;
+    let o = openai_json("plan", &repo, "scale the gateway to 5 in production", &server).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -348,20 +341,7 @@ async fn a_delete_is_proposed_as_a_commit_that_removes_and_unwires_the_app() {
     );
     let server = FakeLlm::start([Reply::spec(&delete), Reply::spec(&delete)]).await;
     let intent = "remove the memcached app from staging";
-    let o = run(
-        &[
-            "plan",
-            intent,
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &server,
-    )
-    .await;
+    let o = openai_json("plan", &repo, intent, &server).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);
     let files: Vec<&str> = plan["files"]
@@ -404,20 +384,7 @@ async fn a_delete_is_proposed_as_a_commit_that_removes_and_unwires_the_app() {
         ]
     );
 
-    let o = run(
-        &[
-            "propose",
-            intent,
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &server,
-    )
-    .await;
+    let o = openai_json("propose", &repo, intent, &server).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let proposal = json_of(&o);
     let branch = proposal["proposal"]["branch"]

@@ -2,6 +2,7 @@
 //! `POST /v1/plans`, and `kubectl kustomize` as the oracle that only the
 //! destination's build changes, and changes to what the source runs.
 
+use super::envs::read_at;
 use super::podinfo::{podinfo_under_deploy, propose};
 use super::*;
 use crate::util::service::{plan, token_blocks, Service, ADMIN};
@@ -95,20 +96,6 @@ fn plan_json(repo: &tempfile::TempDir, intent: &str) -> Output {
     builtin_json("plan", repo, intent)
 }
 
-/// The file at `p` on `branch`.
-fn read_at(repo: &tempfile::TempDir, branch: &str, p: &str) -> String {
-    let git = Repository::open(repo.path()).unwrap();
-    let tree = git.revparse_single(branch).unwrap().peel_to_tree().unwrap();
-    let blob = tree
-        .get_path(Path::new(p))
-        .unwrap()
-        .to_object(&git)
-        .unwrap()
-        .peel_to_blob()
-        .unwrap();
-    String::from_utf8(blob.content().to_vec()).unwrap()
-}
-
 /// podinfo under `deploy/` as it really is; staging runs a newer podinfo
 /// through an `images:` entry, and the whole version goes to production.
 #[test]
@@ -124,7 +111,12 @@ fn podinfo_the_version_running_in_staging_goes_to_production_only() {
     crate::util::tree::commit_all(&Repository::open(repo.path()).unwrap(), "staging runs 6.15.0");
 
     let branch = propose(&repo, "promote the version running in staging to production");
-    let production = read_at(&repo, &branch, "deploy/overlays/production/kustomization.yaml");
+    let production = read_at(
+        repo.path(),
+        &branch,
+        "deploy/overlays/production/kustomization.yaml",
+    )
+    .unwrap();
     assert!(
         production.ends_with("images:\n  - {name: \"ghcr.io/stefanprodan/podinfo\", newTag: \"6.15.0\"}\n"),
         "{production}"
@@ -135,8 +127,8 @@ fn podinfo_the_version_running_in_staging_goes_to_production_only() {
         "deploy/bases/backend/deployment.yaml",
     ] {
         assert_eq!(
-            read_at(&repo, &branch, p),
-            read_at(&repo, "main", p),
+            read_at(repo.path(), &branch, p).unwrap(),
+            read_at(repo.path(), "main", p).unwrap(),
             "{p} changed"
         );
     }
@@ -201,7 +193,7 @@ fn regions_the_version_in_staging_eu_goes_into_prod_eus_own_images_entry() {
 fn copying_resources_writes_a_production_patch_and_keeps_the_image() {
     let repo = overlays();
     let branch = propose(&repo, "copy api's resources from staging to production");
-    let patch = read_at(&repo, &branch, "overlays/production/api-patch.yaml");
+    let patch = read_at(repo.path(), &branch, "overlays/production/api-patch.yaml").unwrap();
     assert!(
         patch.contains("cpu: 500m") && patch.contains("memory: 512Mi"),
         "{patch}"
@@ -227,20 +219,7 @@ async fn the_model_promotes_with_the_same_operation() {
                 "promote": {"from": "staging", "fields": ["image"]}}]),
     );
     let server = FakeLlm::start([Reply::spec(&spec)]).await;
-    let o = run(
-        &[
-            "plan",
-            "promote api from staging to production",
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ],
-        &server,
-    )
-    .await;
+    let o = openai_json("plan", &repo, "promote api from staging to production", &server).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let plan = json_of(&o);
     assert_eq!(plan["operations"][0]["operation"], "promote", "{plan}");

@@ -204,20 +204,10 @@ async fn the_model_names_the_set_and_an_unknown_one_is_refused() {
         change(json!(["staging", "moon"])),
     ])
     .await;
-    let args = |intent: &'static str| {
-        vec![
-            "plan",
-            intent,
-            "--planner",
-            "openai",
-            "--repo",
-            path(repo.path()),
-            "--format",
-            "json",
-        ]
-    };
-    let o = run(
-        &args("scale the frontend to 4 in staging and production"),
+    let o = openai_json(
+        "plan",
+        &repo,
+        "scale the frontend to 4 in staging and production",
         &server,
     )
     .await;
@@ -228,8 +218,10 @@ async fn the_model_names_the_set_and_an_unknown_one_is_refused() {
         json!(["production", "staging"]),
         "{plan}"
     );
-    let o = run(
-        &args("scale the frontend to 4 in staging and on the moon"),
+    let o = openai_json(
+        "plan",
+        &repo,
+        "scale the frontend to 4 in staging and on the moon",
         &server,
     )
     .await;
