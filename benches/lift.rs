@@ -2,9 +2,10 @@
 //! directory read, lifted into a spec, and (second measure) rendered back
 //! and compared key by key, as the round-trip test does.
 //!
-//! The manifests are those of `benches/index.rs` (400 apps × 5 files, each
-//! a Deployment, Service, ServiceAccount, ConfigMap and PodDisruptionBudget),
-//! written as plain files, since lift reads a directory, not git objects.
+//! The manifests are those of `benches/index.rs` and `benches/reach.rs`
+//! (`support/synthetic.rs`: 400 apps × 5 files, each a Deployment, Service,
+//! ServiceAccount, ConfigMap and PodDisruptionBudget), written as plain
+//! files, since lift reads a directory, not git objects.
 //!
 //! Run with `cargo bench --bench lift`; figures go in BENCHMARKS.md.
 
@@ -16,61 +17,8 @@ use gitintent::lift;
 const APPS: usize = 400;
 const FILES_PER_APP: usize = 5;
 
-fn manifest(app: &str, part: usize, env: &str) -> String {
-    format!(
-        r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {app}-{part}
-  namespace: {app}
-  labels: {{app.kubernetes.io/name: {app}-{part}, app.kubernetes.io/part-of: {app}, team: shop}}
-spec:
-  replicas: 3
-  selector:
-    matchLabels: {{app.kubernetes.io/name: {app}-{part}}}
-  template:
-    metadata:
-      labels: {{app.kubernetes.io/name: {app}-{part}}}
-    spec:
-      serviceAccountName: {app}-{part}
-      securityContext: {{runAsNonRoot: true}}
-      containers:
-        - name: app
-          image: registry.example.com/shop/{app}:1.{part}.0
-          args: ["--port=8080", "--env={env}"]
-          ports: [{{containerPort: 8080, name: http}}]
-          resources:
-            requests: {{cpu: 100m, memory: 128Mi}}
-            limits: {{memory: 256Mi}}
-          readinessProbe:
-            httpGet: {{path: /ready, port: http}}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {app}-{part}, namespace: {app}, labels: {{app.kubernetes.io/name: {app}-{part}}}}}
-spec:
-  selector: {{app.kubernetes.io/name: {app}-{part}}}
-  ports: [{{port: 80, targetPort: http}}]
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: {app}-{part}, namespace: {app}}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {{name: {app}-{part}-config, namespace: {app}}}
-data: {{LOG_LEVEL: info, FEATURE_FLAGS: "a,b,c"}}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {{name: {app}-{part}, namespace: {app}}}
-spec:
-  minAvailable: 1
-  selector:
-    matchLabels: {{app.kubernetes.io/name: {app}-{part}}}
-"#
-    )
-}
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
 /// Writes the repository; returns its app directories.
 fn synthetic_repo(root: &Path) -> Vec<PathBuf> {
@@ -81,7 +29,11 @@ fn synthetic_repo(root: &Path) -> Vec<PathBuf> {
             let dir = root.join(format!("clusters/{env}/apps/{app}"));
             std::fs::create_dir_all(&dir).unwrap();
             for part in 0..FILES_PER_APP {
-                std::fs::write(dir.join(format!("part-{part}.yaml")), manifest(&app, part, env)).unwrap();
+                std::fs::write(
+                    dir.join(format!("part-{part}.yaml")),
+                    synthetic::deployment(&app, part, env),
+                )
+                .unwrap();
             }
             dirs.push(dir);
         }

@@ -174,6 +174,18 @@ pub struct Applied {
     pub reach: Vec<String>,
 }
 
+impl Applied {
+    /// The environments it reaches, for a person: `staging, production`, or
+    /// what an empty reach means.
+    pub fn reach_label(&self) -> String {
+        if self.reach.is_empty() {
+            "no environment the repository shows".to_string()
+        } else {
+            self.reach.join(", ")
+        }
+    }
+}
+
 /// The outcome of every change of a spec.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {

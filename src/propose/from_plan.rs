@@ -163,11 +163,7 @@ pub fn with_reach(intent: &str, operations: &[crate::change::Applied]) -> String
     }
     let mut out = format!("{}\n\nReach:", intent.trim());
     for op in operations {
-        let reach = if op.reach.is_empty() {
-            "no environment the repository shows".to_string()
-        } else {
-            op.reach.join(", ")
-        };
+        let reach = op.reach_label();
         out.push_str(&format!(
             "\n- {} {}: {reach} ({})",
             op.operation,

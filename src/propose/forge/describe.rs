@@ -126,11 +126,7 @@ pub fn body(
     if !operations.is_empty() {
         out.push_str("\n## Reach\n\n");
         for op in operations {
-            let reach = if op.reach.is_empty() {
-                "no environment the repository shows".to_string()
-            } else {
-                op.reach.join(", ")
-            };
+            let reach = op.reach_label();
             out.push_str(&format!(
                 "- {} `{}`: reaches {} (files: {})\n",
                 op.operation,
