@@ -107,6 +107,30 @@ fn prices() -> Prices {
     .unwrap()
 }
 
+/// A cassette over `dir` in `mode`, keyed by this build's prompt version.
+async fn cassette(dir: &Path, mode: Mode) -> Cassette {
+    Cassette::start(dir, mode, gitintent::plan::prompt_version())
+        .await
+        .unwrap()
+}
+
+/// A recording cassette over `dir` in front of `upstream`.
+async fn recorder(dir: &Path, upstream: String) -> Cassette {
+    cassette(dir, Mode::Record { upstream }).await
+}
+
+/// `evals/recordings/cases.yaml` run by the openai planner at `base_url`.
+async fn run_recorded(base_url: String, prices: &Prices) -> eval::Report {
+    eval::run(
+        &recorded_cases(),
+        &planner(base_url),
+        &Context::default(),
+        prices,
+        |_, _| {},
+    )
+    .await
+}
+
 /// Checks a run of `evals/recordings/cases.yaml` with the recorded script.
 fn assert_recorded_report(report: &eval::Report) {
     let t = &report.totals;
@@ -136,14 +160,7 @@ fn assert_recorded_report(report: &eval::Report) {
 #[tokio::test]
 async fn the_openai_planner_is_scored_with_tokens_and_cost_against_the_fake_server() {
     let server = FakeLlm::start(recorded_script()).await;
-    let report = eval::run(
-        &recorded_cases(),
-        &planner(server.base_url()),
-        &Context::default(),
-        &prices(),
-        |_, _| {},
-    )
-    .await;
+    let report = run_recorded(server.base_url(), &prices()).await;
     assert_recorded_report(&report);
     assert_eq!(server.request_count(), 5);
     let t = &report.totals;
@@ -159,35 +176,15 @@ async fn the_openai_planner_is_scored_with_tokens_and_cost_against_the_fake_serv
     );
     // A model missing from the price table has no cost, not a cost of 0.
     let server = FakeLlm::start(recorded_script()).await;
-    let unpriced = eval::run(
-        &recorded_cases(),
-        &planner(server.base_url()),
-        &Context::default(),
-        &Prices::default(),
-        |_, _| {},
-    )
-    .await;
+    let unpriced = run_recorded(server.base_url(), &Prices::default()).await;
     assert_eq!(unpriced.cases[0].cost_usd, None);
     assert_eq!(unpriced.totals.cost_usd, None);
 }
 
 #[tokio::test]
 async fn the_committed_recordings_replay_offline_through_http() {
-    let cassette = Cassette::start(
-        &root().join("evals/recordings"),
-        Mode::Replay,
-        gitintent::plan::prompt_version(),
-    )
-    .await
-    .unwrap();
-    let report = eval::run(
-        &recorded_cases(),
-        &planner(cassette.base_url()),
-        &Context::default(),
-        &prices(),
-        |_, _| {},
-    )
-    .await;
+    let cassette = cassette(&root().join("evals/recordings"), Mode::Replay).await;
+    let report = run_recorded(cassette.base_url(), &prices()).await;
     assert_recorded_report(&report);
     let stats = cassette.stats();
     assert_eq!((stats.hits, stats.misses, stats.stored), (5, 0, 0));
@@ -197,39 +194,15 @@ async fn the_committed_recordings_replay_offline_through_http() {
 async fn recording_then_replaying_gives_the_same_report_and_a_miss_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeLlm::start(recorded_script()).await;
-    let recorder = Cassette::start(
-        dir.path(),
-        Mode::Record {
-            upstream: server.base_url(),
-        },
-        gitintent::plan::prompt_version(),
-    )
-    .await
-    .unwrap();
-    let recorded = eval::run(
-        &recorded_cases(),
-        &planner(recorder.base_url()),
-        &Context::default(),
-        &prices(),
-        |_, _| {},
-    )
-    .await;
+    let recorder = recorder(dir.path(), server.base_url()).await;
+    let recorded = run_recorded(recorder.base_url(), &prices()).await;
     assert_recorded_report(&recorded);
     assert_eq!(recorder.stats().stored, 5);
     let files = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(files, 5);
 
-    let player = Cassette::start(dir.path(), Mode::Replay, gitintent::plan::prompt_version())
-        .await
-        .unwrap();
-    let replayed = eval::run(
-        &recorded_cases(),
-        &planner(player.base_url()),
-        &Context::default(),
-        &prices(),
-        |_, _| {},
-    )
-    .await;
+    let player = cassette(dir.path(), Mode::Replay).await;
+    let replayed = run_recorded(player.base_url(), &prices()).await;
     assert_recorded_report(&replayed);
     assert_eq!(server.request_count(), 5, "replay called the endpoint");
     let strip = |r: &eval::Report| -> Vec<(String, bool, u64)> {
@@ -271,15 +244,13 @@ async fn recording_then_replaying_gives_the_same_report_and_a_miss_names_the_key
 async fn an_identical_plan_is_answered_from_the_cache_without_calling_the_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let server = FakeLlm::start([Reply::spec(&redis())]).await;
-    let cache = Cassette::start(
+    let cache = cassette(
         dir.path(),
         Mode::Cache {
             upstream: server.base_url(),
         },
-        gitintent::plan::prompt_version(),
     )
-    .await
-    .unwrap();
+    .await;
     let planner = planner(cache.base_url());
     let intent = Intent::new(
         "Deploy a highly available redis cache with 3 replicas and 10Gi of storage in production",
@@ -318,22 +289,7 @@ async fn rerecord_the_committed_recordings() {
         }
     }
     let server = FakeLlm::start(recorded_script()).await;
-    let recorder = Cassette::start(
-        &dir,
-        Mode::Record {
-            upstream: server.base_url(),
-        },
-        gitintent::plan::prompt_version(),
-    )
-    .await
-    .unwrap();
-    let report = eval::run(
-        &recorded_cases(),
-        &planner(recorder.base_url()),
-        &Context::default(),
-        &prices(),
-        |_, _| {},
-    )
-    .await;
+    let recorder = recorder(&dir, server.base_url()).await;
+    let report = run_recorded(recorder.base_url(), &prices()).await;
     assert_recorded_report(&report);
 }

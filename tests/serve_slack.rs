@@ -3,78 +3,42 @@
 //! posted to a loopback `response_url`, and the Propose button pushes a
 //! branch to the bare remote.
 
-use std::time::Duration;
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::Router;
-use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use serde_json::json;
 
 use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN};
 use crate::util::slack::form;
+pub(crate) use crate::util::slack_hooks::{next, receiver};
+use crate::util::slack_hooks::{post_signed, slack_block, slash_form};
 
 pub(crate) const SECRET: &str = "serve-slack-signing-secret";
 
-pub(crate) async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
-    async fn receive(State(tx): State<mpsc::UnboundedSender<Value>>, body: Bytes) -> &'static str {
-        let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        "ok"
-    }
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new().fallback(receive).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), rx)
-}
-
-pub(crate) async fn signed(service: &Service, path: &str, body: String) -> u16 {
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let signature = gitintent::slack::verify::sign(SECRET, ts, body.as_bytes());
-    send(
-        client()
-            .post(service.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", ts.to_string())
-            .header("x-slack-signature", signature)
-            .body(body),
-    )
+/// The Uplat user's service: `gitops` with the admin tokens, and a Slack
+/// app whose UPLAT may plan and propose in staging.
+pub(crate) async fn uplat_service(gitops: &Gitops, hooks: &str) -> Service {
+    Service::start(&format!(
+        "{}{}{}",
+        gitops.repository_block(),
+        token_blocks(),
+        slack_block(SECRET, hooks, UPLAT)
+    ))
     .await
-    .status
 }
 
-pub(crate) async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(30), rx.recv())
-        .await
-        .expect("a post to response_url")
-        .expect("the receiver is open")
+/// UPLAT's grant: plan and propose in `gitops`' staging.
+pub(crate) const UPLAT: &str =
+    "[slack.users.UPLAT]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\npropose = true\n";
+
+/// A form signed with this file's secret; the status it was answered with.
+pub(crate) async fn signed(service: &Service, path: &str, body: String) -> u16 {
+    post_signed(service, SECRET, path, body).await.status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slash_command_plans_and_its_button_proposes_through_the_service() {
     let gitops = Gitops::new();
     let (hooks, mut posts) = receiver().await;
-    let service = Service::start(&format!(
-        "{}{}\n[slack]\nsigning-secret = {SECRET:?}\nresponse-url-prefix = {hooks:?}\ndefault-repo = \"gitops\"\n\
-         [slack.users.UPLAT]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\npropose = true\n",
-        gitops.repository_block(),
-        token_blocks()
-    ))
-    .await;
-    let command = form(&[
-        ("team_id", "T0001"),
-        ("channel_id", "C0001"),
-        ("user_id", "UPLAT"),
-        ("user_name", "plat"),
-        ("command", "/gitintent"),
-        ("text", "Deploy memcached in staging"),
-        ("response_url", &format!("{hooks}commands/1")),
-        ("trigger_id", "1.2.3"),
-    ]);
+    let service = uplat_service(&gitops, &hooks).await;
+    let command = slash_form("UPLAT", "plat", "Deploy memcached in staging", &hooks);
     assert_eq!(signed(&service, "/slack/commands", command.clone()).await, 200);
     let message = next(&mut posts).await;
     let buttons = &message["blocks"].as_array().expect("Block Kit")[..]

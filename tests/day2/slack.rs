@@ -6,32 +6,18 @@
 use serde_json::json;
 
 use super::service::with_memcached;
-use crate::serve_slack::{next, receiver, signed, SECRET};
-use crate::util::service::{client, send, token_blocks, Gitops, Service, ADMIN};
+use crate::serve_slack::{next, receiver, signed, uplat_service};
+use crate::util::service::{client, send, Gitops, ADMIN};
 use crate::util::slack::form;
+use crate::util::slack_hooks::slash_form;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_from_slack_is_planned_shown_and_proposed() {
     let gitops = Gitops::new();
     with_memcached(&gitops);
     let (hooks, mut posts) = receiver().await;
-    let service = Service::start(&format!(
-        "{}{}\n[slack]\nsigning-secret = {SECRET:?}\nresponse-url-prefix = {hooks:?}\ndefault-repo = \"gitops\"\n\
-         [slack.users.UPLAT]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\npropose = true\n",
-        gitops.repository_block(),
-        token_blocks()
-    ))
-    .await;
-    let command = form(&[
-        ("team_id", "T0001"),
-        ("channel_id", "C0001"),
-        ("user_id", "UPLAT"),
-        ("user_name", "plat"),
-        ("command", "/gitintent"),
-        ("text", "remove the memcached app env:staging"),
-        ("response_url", &format!("{hooks}commands/1")),
-        ("trigger_id", "1.2.3"),
-    ]);
+    let service = uplat_service(&gitops, &hooks).await;
+    let command = slash_form("UPLAT", "plat", "remove the memcached app env:staging", &hooks);
     assert_eq!(signed(&service, "/slack/commands", command).await, 200);
     let message = next(&mut posts).await;
     let shown = message.to_string();

@@ -3,75 +3,25 @@
 //! loopback `response_url`, and grants are checked before the cluster is
 //! contacted.
 
-use std::time::Duration;
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::Router;
-use serde_json::Value;
-use tokio::sync::mpsc;
-
 use super::service::{dead_url, setup};
 use super::*;
-use crate::util::service::{client, send, Reply, Service};
-use crate::util::slack::form;
+use crate::util::service::{Reply, Service};
+use crate::util::slack_hooks::{next, receiver, slack_block, slash};
 
 const SECRET: &str = "drift-slack-signing-secret";
 
-/// A loopback `response_url` receiver: its prefix and the posted messages.
-async fn hooks() -> (String, mpsc::UnboundedReceiver<Value>) {
-    async fn receive(State(tx): State<mpsc::UnboundedSender<Value>>, body: Bytes) -> &'static str {
-        let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        "ok"
-    }
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = Router::new().fallback(receive).with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/"), rx)
-}
-
-/// A slash command signed with the app's secret, as Slack sends it.
+/// A slash command signed with this app's secret, as Slack sends it.
 async fn command(service: &Service, hooks: &str, user: &str, text: &str) -> Reply {
-    let body = form(&[
-        ("team_id", "T0001"),
-        ("channel_id", "C0001"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/gitintent"),
-        ("text", text),
-        ("response_url", &format!("{hooks}commands/1")),
-        ("trigger_id", "1.2.3"),
-    ]);
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let signature = gitintent::slack::verify::sign(SECRET, ts, body.as_bytes());
-    send(
-        client()
-            .post(service.url("/slack/commands"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", ts.to_string())
-            .header("x-slack-signature", signature)
-            .body(body),
-    )
-    .await
+    slash(service, SECRET, hooks, user, text).await
 }
 
-async fn next(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
-    tokio::time::timeout(Duration::from_secs(30), rx.recv())
-        .await
-        .expect("a post to response_url")
-        .expect("the receiver is open")
-}
-
-fn slack_block(hooks: &str) -> String {
-    format!(
-        "[slack]\nsigning-secret = {SECRET:?}\nresponse-url-prefix = {hooks:?}\ndefault-repo = \"gitops\"\n\
-         [slack.users.UOPS]\nrepos = [\"gitops\", \"dark\"]\nenvs = [\"production\"]\n\
-         [slack.users.UDEV]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\n"
+/// The Slack app: UOPS may read production in `gitops` and `dark`, UDEV staging only.
+fn ops_and_dev(hooks: &str) -> String {
+    slack_block(
+        SECRET,
+        hooks,
+        "[slack.users.UOPS]\nrepos = [\"gitops\", \"dark\"]\nenvs = [\"production\"]\n\
+         [slack.users.UDEV]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\n",
     )
 }
 
@@ -82,8 +32,8 @@ async fn slash_drift_posts_a_block_kit_summary_and_checks_grants() {
     lives[0]["spec"]["template"]["spec"]["containers"][1]["image"] = "ghcr.io/acme/web:1.4.3-hotfix".into();
     api.put(lives[0].clone());
     api.forbid("configmaps");
-    let (url, mut posts) = hooks().await;
-    let s = setup(&api, &dead_url(), &slack_block(&url)).await;
+    let (url, mut posts) = receiver().await;
+    let s = setup(&api, &dead_url(), &ops_and_dev(&url)).await;
 
     let ack = command(&s.service, &url, "UOPS", "drift production").await;
     assert_eq!(ack.status, 200, "{}", ack.text);

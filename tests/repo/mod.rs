@@ -70,6 +70,25 @@ fn gitintent(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// `gitintent plan REDIS --repo root --format json`, which must succeed.
+fn plan_redis_json(root: &Path) -> serde_json::Value {
+    let out = gitintent(&[
+        "plan",
+        REDIS,
+        "--repo",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn rules(changes: &Changeset) -> Vec<(Severity, &str)> {
     changes
         .findings
@@ -259,21 +278,7 @@ fn a_plan_leaves_head_index_and_working_tree_untouched() {
     let head = repo.head().unwrap().target();
     let before = fingerprint(dir.path());
 
-    let out = gitintent(&[
-        "plan",
-        REDIS,
-        "--repo",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = plan_redis_json(dir.path());
 
     assert_eq!(
         fingerprint(dir.path()),
@@ -297,21 +302,7 @@ fn a_plan_leaves_head_index_and_working_tree_untouched() {
 #[test]
 fn plan_json_adds_base_and_changes() {
     let dir = git_repo(Some(&shared("podinfo-deploy")), &[]);
-    let out = gitintent(&[
-        "plan",
-        REDIS,
-        "--repo",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = plan_redis_json(dir.path());
     assert_eq!(json["base"]["ref"], "refs/heads/main");
     assert_eq!(json["base"]["commit"].as_str().unwrap().len(), 40);
     let changes = json["changes"].as_array().unwrap();

@@ -4,36 +4,13 @@
 
 use serde_json::{json, Value};
 
-use crate::serve_slack::{receiver, SECRET};
-use crate::util::service::{client, plan, send, token_blocks, Gitops, Service, ADMIN};
-use crate::util::slack::form;
+use crate::serve_slack::{receiver, SECRET, UPLAT};
+use crate::util::service::{plan, token_blocks, Gitops, Service, ADMIN};
+use crate::util::slack_hooks::{slack_block, slash};
 
 /// A signed slash command; the immediate (synchronous) reply's JSON.
 async fn command(service: &Service, user: &str, text: &str, hooks: &str) -> Value {
-    let body = form(&[
-        ("team_id", "T0001"),
-        ("channel_id", "C0001"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/gitintent"),
-        ("text", text),
-        ("response_url", &format!("{hooks}commands/1")),
-        ("trigger_id", "1.2.3"),
-    ]);
-    let ts = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let signature = gitintent::slack::verify::sign(SECRET, ts, body.as_bytes());
-    let reply = send(
-        client()
-            .post(service.url("/slack/commands"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", ts.to_string())
-            .header("x-slack-signature", signature)
-            .body(body),
-    )
-    .await;
+    let reply = slash(service, SECRET, hooks, user, text).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.json
 }
@@ -46,10 +23,10 @@ async fn two_repositories(hooks: &str) -> (Service, Gitops, Gitops) {
         .repository_block()
         .replace("name = \"gitops\"", "name = \"payments\"");
     let service = Service::start(&format!(
-        "{}{other_block}{}\n[slack]\nsigning-secret = {SECRET:?}\nresponse-url-prefix = {hooks:?}\ndefault-repo = \"gitops\"\n\
-         [slack.users.UPLAT]\nrepos = [\"gitops\"]\nenvs = [\"staging\"]\npropose = true\n",
+        "{}{other_block}{}{}",
         gitops.repository_block(),
-        token_blocks()
+        token_blocks(),
+        slack_block(SECRET, hooks, UPLAT)
     ))
     .await;
     (service, gitops, other)
