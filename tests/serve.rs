@@ -8,13 +8,25 @@ use serde_json::json;
 
 use crate::util::fake_llm::{FakeLlm, Reply as Llm, COMPLETION_TOKENS, PROMPT_TOKENS};
 use crate::util::service::{
-    client, error_code, plan, send, token_blocks, web_spec, Gitops, Service, ADMIN, OUTSIDER, PLANNER,
+    client, error_code, plan, plan_async, send, token_blocks, web_spec, Gitops, Service, ADMIN, OUTSIDER,
+    PLANNER,
 };
 
 const REDIS: &str = "Deploy redis with 3 replicas and automatic failover in production";
 
 async fn builtin_service(gitops: &Gitops) -> Service {
     Service::start(&format!("{}{}", gitops.repository_block(), token_blocks())).await
+}
+
+/// The service planning with the fake model at `llm`.
+async fn model_service(llm: &FakeLlm, gitops: &Gitops) -> Service {
+    Service::start(&format!(
+        "{}{}{}",
+        openai_block(llm, ""),
+        gitops.repository_block(),
+        token_blocks()
+    ))
+    .await
 }
 
 fn openai_block(llm: &FakeLlm, extra: &str) -> String {
@@ -84,13 +96,7 @@ async fn an_openai_plan_goes_through_the_model_and_is_metered() {
         json!([{ "name": "LOG_LEVEL", "value": "info" }]),
     ))])
     .await;
-    let service = Service::start(&format!(
-        "{}{}{}",
-        openai_block(&llm, ""),
-        gitops.repository_block(),
-        token_blocks()
-    ))
-    .await;
+    let service = model_service(&llm, &gitops).await;
     let r = plan(
         &service,
         ADMIN,
@@ -126,19 +132,11 @@ async fn an_openai_plan_goes_through_the_model_and_is_metered() {
 async fn prefer_respond_async_returns_202_and_the_plan_completes_in_the_background() {
     let gitops = Gitops::new();
     let llm = FakeLlm::start([Llm::spec(&web_spec(json!([]))).after(Duration::from_millis(400))]).await;
-    let service = Service::start(&format!(
-        "{}{}{}",
-        openai_block(&llm, ""),
-        gitops.repository_block(),
-        token_blocks()
-    ))
-    .await;
-    let r = send(
-        client()
-            .post(service.url("/v1/plans"))
-            .bearer_auth(ADMIN)
-            .header("Prefer", "respond-async")
-            .json(&json!({ "intent": "Run the shop api with 2 replicas", "repo": "gitops" })),
+    let service = model_service(&llm, &gitops).await;
+    let r = plan_async(
+        &service,
+        ADMIN,
+        &json!({ "intent": "Run the shop api with 2 replicas", "repo": "gitops" }),
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.text);
@@ -459,19 +457,11 @@ async fn every_route_is_in_the_openapi_document_and_every_operation_is_routed() 
 async fn shutdown_drains_background_plans() {
     let gitops = Gitops::new();
     let llm = FakeLlm::start([Llm::spec(&web_spec(json!([]))).after(Duration::from_millis(700))]).await;
-    let mut service = Service::start(&format!(
-        "{}{}{}",
-        openai_block(&llm, ""),
-        gitops.repository_block(),
-        token_blocks()
-    ))
-    .await;
-    let r = send(
-        client()
-            .post(service.url("/v1/plans"))
-            .bearer_auth(ADMIN)
-            .header("Prefer", "respond-async")
-            .json(&json!({ "intent": "Run the shop api", "repo": "gitops" })),
+    let mut service = model_service(&llm, &gitops).await;
+    let r = plan_async(
+        &service,
+        ADMIN,
+        &json!({ "intent": "Run the shop api", "repo": "gitops" }),
     )
     .await;
     assert_eq!(r.status, 202);

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::util::fake_llm::{FakeLlm, Reply as Llm};
 use crate::util::service::{
-    client, error_code, plan, send, token_blocks, web_spec, Gitops, Service, ADMIN, OUTSIDER, PLANNER,
+    client, error_code, plan, plan_async, send, token_blocks, web_spec, Gitops, Service, ADMIN, OUTSIDER,
+    PLANNER,
 };
 
 const REDIS: &str = "Deploy redis with 3 replicas and automatic failover in production";
@@ -147,15 +148,7 @@ async fn a_full_queue_answers_429_with_retry_after() {
     ))
     .await;
     let body = json!({ "intent": "Run the shop api", "repo": "gitops" });
-    let async_plan = || {
-        send(
-            client()
-                .post(service.url("/v1/plans"))
-                .bearer_auth(ADMIN)
-                .header("Prefer", "respond-async")
-                .json(&body),
-        )
-    };
+    let async_plan = || plan_async(&service, ADMIN, &body);
     assert_eq!(async_plan().await.status, 202);
     assert_eq!(async_plan().await.status, 202);
     let third = async_plan().await;

@@ -222,6 +222,19 @@ pub(crate) async fn plan(service: &Service, token: &str, body: Value) -> Reply {
     .await
 }
 
+/// `POST /v1/plans` with `Prefer: respond-async`: a 202 and a Location while
+/// the plan runs in the background.
+pub(crate) async fn plan_async(service: &Service, token: &str, body: &Value) -> Reply {
+    send(
+        client()
+            .post(service.url("/v1/plans"))
+            .bearer_auth(token)
+            .header("Prefer", "respond-async")
+            .json(body),
+    )
+    .await
+}
+
 /// Asserts the API's error shape and returns the code.
 pub(crate) fn error_code(reply: &Reply, status: u16) -> String {
     assert_eq!(reply.status, status, "{}", reply.text);
