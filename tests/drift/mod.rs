@@ -204,6 +204,13 @@ pub(super) async fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `gitintent drift --repo repo --env env --kubeconfig kubeconfig extra…`.
+pub(super) async fn drift(repo: &str, env: &str, kubeconfig: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["drift", "--repo", repo, "--env", env, "--kubeconfig", kubeconfig];
+    args.extend(extra);
+    run(&args).await
+}
+
 /// The podinfo backend and a commented CronJob from `tests/fixtures`,
 /// deployed in namespace `podinfo`.
 pub(super) fn podinfo_repo() -> tempfile::TempDir {

@@ -550,18 +550,12 @@ async fn write_never_goes_through_a_linked_directory() {
     let before = std::fs::read_to_string(&outside).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(tmp.path());
-    let out = run(&[
-        "drift",
-        "--repo",
+    let out = drift(
         dir.path().to_str().unwrap(),
-        "--env",
         "production",
-        "--kubeconfig",
         kubeconfig.to_str().unwrap(),
-        "--propose",
-        "adopt",
-        "--write",
-    ])
+        &["--propose", "adopt", "--write"],
+    )
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -169,15 +169,12 @@ async fn a_403_from_rbac_is_reported_per_resource_without_crashing() {
 
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(tmp.path());
-    let out = run(&[
-        "drift",
-        "--repo",
+    let out = drift(
         dir.path().to_str().unwrap(),
-        "--env",
         "production",
-        "--kubeconfig",
         kubeconfig.to_str().unwrap(),
-    ])
+        &[],
+    )
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
@@ -195,16 +192,7 @@ async fn cli_exit_codes_in_sync_drifted_and_bad_input() {
     let kubeconfig = api.kubeconfig(tmp.path());
     let (repo_arg, kc) = (dir.path().to_str().unwrap(), kubeconfig.to_str().unwrap());
 
-    let out = run(&[
-        "drift",
-        "--repo",
-        repo_arg,
-        "--env",
-        "production",
-        "--kubeconfig",
-        kc,
-    ])
-    .await;
+    let out = drift(repo_arg, "production", kc, &[]).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
@@ -214,19 +202,12 @@ async fn cli_exit_codes_in_sync_drifted_and_bad_input() {
 
     lives[0]["spec"]["replicas"] = 5.into();
     api.put(lives[0].clone());
-    let out = run(&[
-        "drift",
-        "--repo",
+    let out = drift(
         repo_arg,
-        "--env",
         "production",
-        "--kubeconfig",
         kc,
-        "--context",
-        "loop",
-        "--format",
-        "json",
-    ])
+        &["--context", "loop", "--format", "json"],
+    )
     .await;
     assert_eq!(out.status.code(), Some(1));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -258,29 +239,11 @@ async fn cli_exit_codes_in_sync_drifted_and_bad_input() {
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(expected), "{stderr}");
     }
-    let out = run(&[
-        "drift",
-        "--repo",
-        repo_arg,
-        "--env",
-        "staging",
-        "--kubeconfig",
-        kc,
-    ])
-    .await;
+    let out = drift(repo_arg, "staging", kc, &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("declares nothing for environment \"staging\""));
     let missing = tmp.path().join("no-such-kubeconfig");
-    let out = run(&[
-        "drift",
-        "--repo",
-        repo_arg,
-        "--env",
-        "production",
-        "--kubeconfig",
-        missing.to_str().unwrap(),
-    ])
-    .await;
+    let out = drift(repo_arg, "production", missing.to_str().unwrap(), &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-kubeconfig"));
     assert_eq!(api.rejected(), Vec::<String>::new());
@@ -301,19 +264,12 @@ async fn an_unreachable_cluster_is_a_clear_error_within_a_bounded_time() {
     .unwrap();
     let dir = repo();
     let started = Instant::now();
-    let out = run(&[
-        "drift",
-        "--repo",
+    let out = drift(
         dir.path().to_str().unwrap(),
-        "--env",
         "production",
-        "--kubeconfig",
         kubeconfig.to_str().unwrap(),
-        "--timeout",
-        "5",
-        "--format",
-        "json",
-    ])
+        &["--timeout", "5", "--format", "json"],
+    )
     .await;
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(3));

@@ -150,17 +150,12 @@ async fn the_service_reports_drift_of_the_base_branch_against_the_cluster() {
     assert_eq!(reply.json["score"], 16);
     let tmp = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(tmp.path());
-    let cli = run(&[
-        "drift",
-        "--repo",
+    let cli = drift(
         s.repo.path().to_str().unwrap(),
-        "--env",
         "production",
-        "--kubeconfig",
         kubeconfig.to_str().unwrap(),
-        "--format",
-        "json",
-    ])
+        &["--format", "json"],
+    )
     .await;
     let mut cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
     cli.as_object_mut().unwrap().remove("proposal");
