@@ -9,28 +9,8 @@ use super::*;
 
 fn record(id: &str, repo: &str, created: i64) -> PlanRecord {
     PlanRecord {
-        id: id.into(),
-        repo: repo.into(),
         environment: Some("staging".into()),
-        status: Status::Pending,
-        requester: "ci".into(),
-        intent: "deploy redis".into(),
-        planner: None,
-        model: None,
-        prompt_version: None,
-        raw_reply: None,
-        spec: None,
-        files: None,
-        findings: None,
-        changes: None,
-        usage: None,
-        attempts: 0,
-        error: None,
-        proposal: None,
-        created_ms: created,
-        updated_ms: created,
-        base: None,
-        commit_files: None,
+        ..PlanRecord::pending(id, repo, "ci", "deploy redis", created)
     }
 }
 
