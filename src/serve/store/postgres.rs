@@ -403,14 +403,7 @@ impl Store for PostgresStore {
                 let id: String = r.get(0);
                 let from = Status::parse(r.get(1)).ok_or_else(|| Error::Corrupt(id.clone()))?;
                 let owner: Option<String> = r.get(2);
-                let (to, error) = row::recovery(from);
-                let cells = vec![
-                    Cell::from(&id),
-                    Cell::from(from.as_str()),
-                    Cell::from(to.as_str()),
-                    Cell::Text(error),
-                    Cell::from(super::now_ms()),
-                ];
+                let cells = row::recover_cells(&id, from);
                 if self.exec(&tx, row::RECOVER, cells).await? == 1 {
                     let event = row::recovered_event(&id, from, owner.as_deref(), self.lease.owner());
                     self.exec(&tx, row::APPEND, row::audit_cells(&event)).await?;

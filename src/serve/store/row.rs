@@ -308,6 +308,18 @@ pub(crate) fn recovery(from: Status) -> (Status, Option<String>) {
     }
 }
 
+/// The values of [`RECOVER`] for plan `id`, found in flight in `from`.
+pub(crate) fn recover_cells(id: &str, from: Status) -> Vec<Cell> {
+    let (to, error) = recovery(from);
+    vec![
+        Cell::from(id),
+        Cell::from(from.as_str()),
+        Cell::from(to.as_str()),
+        Cell::Text(error),
+        Cell::from(super::now_ms()),
+    ]
+}
+
 /// The `plan.recovered` event for a plan another replica (or a crash) left.
 pub(crate) fn recovered_event(id: &str, from: Status, owner: Option<&str>, by: &str) -> AuditEvent {
     let (to, _) = recovery(from);

@@ -243,14 +243,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for (id, from, owner) in found {
             let from = Status::parse(&from).ok_or_else(|| Error::Corrupt(id.clone()))?;
-            let (to, error) = row::recovery(from);
-            let cells = vec![
-                Cell::from(&id),
-                Cell::from(from.as_str()),
-                Cell::from(to.as_str()),
-                Cell::Text(error),
-                Cell::from(super::now_ms()),
-            ];
+            let cells = row::recover_cells(&id, from);
             if exec(&tx, row::RECOVER, cells)? == 1 {
                 let event = row::recovered_event(&id, from, owner.as_deref(), self.lease.owner());
                 exec(&tx, row::APPEND, row::audit_cells(&event))?;
