@@ -120,46 +120,62 @@ impl Handler {
         if !open || !elicit::supported(peer) {
             return summary::result("plan", first);
         }
+        let first = First {
+            plan: first,
+            id: first_id,
+            repo,
+        };
+        self.ask_and_plan_again(caller, &defaults, &input, first, peer)
+            .await
+    }
+
+    /// Asks the person the first plan's questions through the client and
+    /// plans again with the answers; without answers (or when planning again
+    /// fails), the first plan with a note saying why.
+    async fn ask_and_plan_again(
+        &self,
+        caller: &Caller,
+        defaults: &Defaults,
+        input: &PlanInput,
+        first: First,
+        peer: &Peer<RoleServer>,
+    ) -> CallToolResult {
         let asked_environment = input
             .environment
             .as_deref()
             .or(defaults.environment.as_deref())
             .is_some_and(|e| !e.trim().is_empty());
-        let environments = calls::environments(&self.state, caller, &repo)
+        let environments = calls::environments(&self.state, caller, &first.repo)
             .await
             .unwrap_or_default();
-        let questions = elicit::questions(&first, asked_environment, &environments);
-        let note = match elicit::ask(peer, &questions).await {
-            Reply::Answered(answers) if !answers.is_empty() => {
-                let again = elicit::fold(&input, &questions, &answers);
-                match calls::plan(&self.state, caller, &defaults, again).await {
-                    Ok(second) => {
-                        let second = match calls::structured(&second) {
-                            Ok(v) => v,
-                            Err(e) => return tool_error(&e),
-                        };
-                        let note = format!(
-                            "Asked the person {} question(s) through the client; planned again with {} answer(s) \
-                             (the first plan was {first_id}).",
-                            questions.len(),
-                            answers.len()
-                        );
-                        return summary::plan_result(second, &note);
-                    }
-                    Err(e) => format!(
-                        "Planning again with the person's answers failed ({}); this is the first plan.",
-                        e.message
-                    ),
-                }
-            }
-            Reply::Answered(_) => "The person answered none of the questions; this is the first plan.".into(),
-            Reply::Declined => "The person declined to answer the questions; this is the first plan.".into(),
-            Reply::Cancelled => "The person cancelled the questions; this is the first plan.".into(),
-            Reply::Failed(why) => {
-                format!("Asking the person through the client failed ({why}); this is the first plan.")
+        let questions = elicit::questions(&first.plan, asked_environment, &environments);
+        let answers = match elicit::ask(peer, &questions).await {
+            Reply::Answered(answers) if !answers.is_empty() => answers,
+            other => return summary::plan_result(first.plan, &unanswered(&other)),
+        };
+        let again = elicit::fold(input, &questions, &answers);
+        let second = match calls::plan(&self.state, caller, defaults, again).await {
+            Ok(second) => second,
+            Err(e) => {
+                let note = format!(
+                    "Planning again with the person's answers failed ({}); this is the first plan.",
+                    e.message
+                );
+                return summary::plan_result(first.plan, &note);
             }
         };
-        summary::plan_result(first, &note)
+        let second = match calls::structured(&second) {
+            Ok(v) => v,
+            Err(e) => return tool_error(&e),
+        };
+        let note = format!(
+            "Asked the person {} question(s) through the client; planned again with {} answer(s) \
+             (the first plan was {}).",
+            questions.len(),
+            answers.len(),
+            first.id
+        );
+        summary::plan_result(second, &note)
     }
 
     /// `.gitintent.yaml` of a repository at its base branch.
@@ -206,6 +222,26 @@ fn tool_error(e: &ApiError) -> CallToolResult {
         text.push_str(&format!(" ({})", e.details));
     }
     CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// The first plan of a `plan` call with open questions: its structured
+/// content, id and repository.
+struct First {
+    plan: Value,
+    id: String,
+    repo: String,
+}
+
+/// The note on the first plan when the person gave no answers.
+fn unanswered(reply: &Reply) -> String {
+    match reply {
+        Reply::Answered(_) => "The person answered none of the questions; this is the first plan.".into(),
+        Reply::Declined => "The person declined to answer the questions; this is the first plan.".into(),
+        Reply::Cancelled => "The person cancelled the questions; this is the first plan.".into(),
+        Reply::Failed(why) => {
+            format!("Asking the person through the client failed ({why}); this is the first plan.")
+        }
+    }
 }
 
 impl ServerHandler for Handler {

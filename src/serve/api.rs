@@ -5,6 +5,7 @@
 //! bodies are typed (`deny_unknown_fields`), so a misspelt field is a `400`
 //! rather than silently ignored.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson};
+use super::repos::Repository;
 use super::state::AppState;
 use super::store::{now_ms, AuditEvent, Filter, PlanRecord, Status};
 use super::work::{self, Job};
@@ -94,14 +96,7 @@ pub(crate) async fn submit(
     planner: Option<&str>,
 ) -> Result<(String, tokio::task::JoinHandle<PlanRecord>), ApiError> {
     let requested_at = Instant::now();
-    let Some(repo) = state.repos.get(repo).filter(|_| caller.may_read(repo)) else {
-        let known: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
-        return Err(ApiError::not_found(
-            "repo_not_found",
-            format!("no repository {repo:?} is configured for this token"),
-        )
-        .with_details(json!({ "repositories": known })));
-    };
+    let repo = readable_repository(state, &caller, repo)?;
     let intent = Intent::new(intent, environment)
         .and_then(|i| i.with_target(target_path))
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_intent", e.to_string()))?;
@@ -122,43 +117,8 @@ pub(crate) async fn submit(
         state.metrics.rejected();
         return Err(ApiError::busy(retry_after(state)));
     };
-    let id = work::new_id().map_err(|e| ApiError::internal("generating a plan id", &e))?;
-    let now = now_ms();
-    let record = PlanRecord {
-        id: id.clone(),
-        repo: repo.name().to_string(),
-        environment: intent.environment.clone(),
-        status: Status::Pending,
-        requester: caller.name.clone(),
-        intent: secrets::redact_text(&intent.text),
-        planner: Some(planner.name()),
-        model: None,
-        prompt_version: None,
-        raw_reply: None,
-        spec: None,
-        files: None,
-        findings: None,
-        changes: None,
-        usage: None,
-        attempts: 0,
-        error: None,
-        proposal: None,
-        created_ms: now,
-        updated_ms: now,
-        base: None,
-        commit_files: None,
-    };
-    let audit = AuditEvent {
-        event: "plan.requested".into(),
-        actor: caller.name.clone(),
-        plan_id: Some(id.clone()),
-        detail: json!({ "repo": record.repo, "environment": record.environment, "planner": record.planner })
-            .to_string(),
-        at_ms: now,
-    };
-    let store = state.store.clone();
-    let inserted = record.clone();
-    blocking(move || store.create(&inserted, &audit)).await?;
+    let record = store_pending(state, &caller, &repo, &intent, &planner).await?;
+    let id = record.id.clone();
     let job = Job {
         record,
         repo,
@@ -178,6 +138,63 @@ pub(crate) async fn submit(
         })
     };
     Ok((id, task))
+}
+
+/// The configured repository `name` if the caller may read it; else `404`
+/// listing the repositories it may read.
+pub(crate) fn readable_repository(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<Arc<Repository>, ApiError> {
+    state
+        .repos
+        .get(name)
+        .filter(|_| caller.may_read(name))
+        .ok_or_else(|| {
+            let known: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
+            ApiError::not_found(
+                "repo_not_found",
+                format!("no repository {name:?} is configured for this token"),
+            )
+            .with_details(json!({ "repositories": known }))
+        })
+}
+
+/// A new plan id, and the plan stored as `pending` with its
+/// `plan.requested` audit event.
+async fn store_pending(
+    state: &AppState,
+    caller: &Caller,
+    repo: &Repository,
+    intent: &Intent,
+    planner: &Planner,
+) -> Result<PlanRecord, ApiError> {
+    let id = work::new_id().map_err(|e| ApiError::internal("generating a plan id", &e))?;
+    let now = now_ms();
+    let record = PlanRecord {
+        environment: intent.environment.clone(),
+        planner: Some(planner.name()),
+        ..PlanRecord::pending(
+            &id,
+            repo.name(),
+            &caller.name,
+            &secrets::redact_text(&intent.text),
+            now,
+        )
+    };
+    let audit = AuditEvent {
+        event: "plan.requested".into(),
+        actor: caller.name.clone(),
+        plan_id: Some(id.clone()),
+        detail: json!({ "repo": record.repo, "environment": record.environment, "planner": record.planner })
+            .to_string(),
+        at_ms: now,
+    };
+    let store = state.store.clone();
+    let inserted = record.clone();
+    blocking(move || store.create(&inserted, &audit)).await?;
+    Ok(record)
 }
 
 /// 201 with the plan, or the stored error with its status.

@@ -14,6 +14,7 @@
 //! parse), 502 (cluster unreachable), 504 (cluster too slow). An RBAC 403
 //! on one kind is not a refusal: it is an `unreadable` entry of the report.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::QueryRejection;
@@ -23,11 +24,15 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api::readable_repository;
 use super::auth::Caller;
+use super::cluster::ClusterConfig;
 use super::error::{chain, ApiError};
+use super::repos::Repository;
 use super::state::AppState;
 use super::store::{now_ms, AuditEvent};
-use crate::drift::{self, Report, Source};
+use crate::drift::{self, Declared, Report, Source};
+use crate::repo::Base;
 
 /// `GET /v1/drift` query.
 #[derive(Debug, Deserialize)]
@@ -70,19 +75,27 @@ pub(crate) async fn read(
     env: &str,
 ) -> Result<Report, ApiError> {
     let requested_at = Instant::now();
+    let (repository, cluster) = admit(state, caller, repo, env)?;
+    let (declared, base) = declared_at_base(&repository, env, requested_at).await?;
+    let report = compare(&cluster, repo, env, base, &declared).await?;
+    audit_read(state, caller, repo, env, &report).await;
+    Ok(report)
+}
+
+/// The request's checks before any work: a plain environment name, a
+/// repository the caller may read and plan for there, and a cluster configured for it.
+fn admit(
+    state: &AppState,
+    caller: &Caller,
+    repo: &str,
+    env: &str,
+) -> Result<(Arc<Repository>, ClusterConfig), ApiError> {
     if !valid_environment(env) {
         return Err(ApiError::bad_request(format!(
             "env {env:?} is not an environment name (letters, digits, '-' and '_', at most 63)"
         )));
     }
-    let Some(repository) = state.repos.get(repo).filter(|_| caller.may_read(repo)) else {
-        let known: Vec<&str> = state.repos.names().filter(|n| caller.may_read(n)).collect();
-        return Err(ApiError::not_found(
-            "repo_not_found",
-            format!("no repository {repo:?} is configured for this token"),
-        )
-        .with_details(json!({ "repositories": known })));
-    };
+    let repository = readable_repository(state, caller, repo)?;
     if !caller.may_plan(repo, Some(env)) {
         return Err(ApiError::forbidden(format!(
             "token {:?} may not read drift for environment {env:?} of repository {repo:?} (it needs the plan right there)",
@@ -95,46 +108,65 @@ pub(crate) async fn read(
             format!("repository {repo:?} has no cluster configured: add [repository.cluster] to the service config"),
         ));
     };
-    // Git work under the repository lock; the cluster is contacted after it is released.
+    Ok((repository, cluster))
+}
+
+/// What the repository declares for `env` at its base branch, and that
+/// base; the git work runs under the repository lock on a blocking thread.
+async fn declared_at_base(
+    repository: &Arc<Repository>,
+    env: &str,
+    requested_at: Instant,
+) -> Result<(Vec<Declared>, Base), ApiError> {
     let guard = repository.lock().await;
-    let collected = {
-        let repository = repository.clone();
-        let env = env.to_string();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = guard;
-            let prepared = repository.prepare(&mut guard, requested_at);
-            drop(guard);
-            let prepared = prepared.map_err(|e| ApiError::internal("preparing the repository", &e))?;
-            let snapshot = prepared
-                .snapshot()
-                .map_err(|e| ApiError::internal("reading the base branch", &e))?;
-            let source = Source::Git(snapshot);
-            let declared = drift::collect(&source, &env).map_err(|e| git_side(&e))?;
-            let base = prepared.base().clone();
-            Ok::<_, ApiError>((declared, base))
-        })
-        .await
-        .map_err(|e| ApiError::internal("reading the base branch", &e))?
-    };
-    let (declared, base) = collected?;
+    let repository = repository.clone();
+    let env = env.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = guard;
+        let prepared = repository.prepare(&mut guard, requested_at);
+        drop(guard);
+        let prepared = prepared.map_err(|e| ApiError::internal("preparing the repository", &e))?;
+        let snapshot = prepared
+            .snapshot()
+            .map_err(|e| ApiError::internal("reading the base branch", &e))?;
+        let source = Source::Git(snapshot);
+        let declared = drift::collect(&source, &env).map_err(|e| git_side(&e))?;
+        let base = prepared.base().clone();
+        Ok::<_, ApiError>((declared, base))
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading the base branch", &e))?
+}
+
+/// The declared resources against the live cluster (the lock is no longer
+/// held), bounded by the cluster's timeout.
+async fn compare(
+    cluster: &ClusterConfig,
+    repo: &str,
+    env: &str,
+    base: Base,
+    declared: &[Declared],
+) -> Result<Report, ApiError> {
     let options = cluster.options(env);
     // drift::check bounds the conversation itself; this is a backstop for the connect step.
     let limit = cluster.timeout() + std::time::Duration::from_secs(5);
-    let checked = tokio::time::timeout(limit, drift::check(env, Some(base), &declared, &options)).await;
-    let report = match checked {
-        Ok(Ok(report)) => report,
-        Ok(Err(e)) => return Err(cluster_side(&e, repo, env)),
-        Err(_) => {
-            return Err(ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "cluster_timeout",
-                format!(
-                    "the Kubernetes API server of environment {env:?} (repository {repo:?}) did not answer within {} s",
-                    limit.as_secs()
-                ),
-            ))
-        }
-    };
+    let checked = tokio::time::timeout(limit, drift::check(env, Some(base), declared, &options)).await;
+    match checked {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => Err(cluster_side(&e, repo, env)),
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "cluster_timeout",
+            format!(
+                "the Kubernetes API server of environment {env:?} (repository {repo:?}) did not answer within {} s",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Records the read in the audit trail, best effort: a read changes nothing.
+async fn audit_read(state: &AppState, caller: &Caller, repo: &str, env: &str, report: &Report) {
     let audit = AuditEvent {
         event: "drift.read".into(),
         actor: caller.name.clone(),
@@ -144,13 +176,11 @@ pub(crate) async fn read(
         at_ms: now_ms(),
     };
     let store = state.store.clone();
-    // The audit trail is best effort here: a read changes nothing.
     match tokio::task::spawn_blocking(move || store.append_audit(&audit)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("drift audit: {}", chain(&e)),
         Err(e) => tracing::warn!("drift audit: {e}"),
     }
-    Ok(report)
 }
 
 /// Faults reading the repository side.

@@ -139,77 +139,130 @@ impl Metrics {
     pub fn render(&self, running: usize, queued: usize) -> String {
         let m = self.inner();
         let mut out = String::new();
-        out.push_str("# HELP gitintent_http_requests_total HTTP requests by route, method and status.\n");
-        out.push_str("# TYPE gitintent_http_requests_total counter\n");
-        for ((route, method, status), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "gitintent_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP gitintent_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE gitintent_http_request_duration_seconds histogram\n");
-        for ((route, method), h) in &m.latency {
-            h.write(
-                &mut out,
-                "gitintent_http_request_duration_seconds",
-                &format!("route=\"{route}\",method=\"{method}\""),
-            );
-        }
-        out.push_str("# HELP gitintent_plans_total Finished plans by outcome (valid, invalid, failed).\n");
-        out.push_str("# TYPE gitintent_plans_total counter\n");
-        for outcome in ["valid", "invalid", "failed"] {
-            let n = m.plans.get(outcome).copied().unwrap_or(0);
-            let _ = writeln!(out, "gitintent_plans_total{{outcome=\"{outcome}\"}} {n}");
-        }
-        out.push_str("# HELP gitintent_proposals_total Proposal attempts by outcome.\n");
-        out.push_str("# TYPE gitintent_proposals_total counter\n");
-        for outcome in ["created", "refused", "failed"] {
-            let n = m.proposals.get(outcome).copied().unwrap_or(0);
-            let _ = writeln!(out, "gitintent_proposals_total{{outcome=\"{outcome}\"}} {n}");
-        }
-        out.push_str("# HELP gitintent_model_tokens_total Model tokens by direction.\n");
-        out.push_str("# TYPE gitintent_model_tokens_total counter\n");
-        for direction in ["input", "output"] {
-            let n = m.tokens.get(direction).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "gitintent_model_tokens_total{{direction=\"{direction}\"}} {n}"
-            );
-        }
-        out.push_str(
-            "# HELP gitintent_model_duration_seconds Time spent planning with the model, repairs included.\n",
-        );
-        out.push_str("# TYPE gitintent_model_duration_seconds histogram\n");
-        m.model_latency.clone().unwrap_or_else(Histogram::new).write(
-            &mut out,
-            "gitintent_model_duration_seconds",
-            "",
-        );
-        out.push_str(
-            "# HELP gitintent_model_repair_attempts_total Model calls made to repair an invalid spec.\n",
-        );
-        out.push_str("# TYPE gitintent_model_repair_attempts_total counter\n");
-        let _ = writeln!(out, "gitintent_model_repair_attempts_total {}", m.repairs);
-        out.push_str("# HELP gitintent_plans_rejected_total Plans refused with 429 (queue full).\n");
-        out.push_str("# TYPE gitintent_plans_rejected_total counter\n");
-        let _ = writeln!(out, "gitintent_plans_rejected_total {}", m.rejected);
-        out.push_str(
-            "# HELP gitintent_validations_rejected_total Validations refused with 429 (queue full).\n",
-        );
-        out.push_str("# TYPE gitintent_validations_rejected_total counter\n");
-        let _ = writeln!(
-            out,
-            "gitintent_validations_rejected_total {}",
-            m.validations_rejected
-        );
-        out.push_str("# HELP gitintent_plans_running Plans holding a model slot.\n");
-        out.push_str("# TYPE gitintent_plans_running gauge\n");
-        let _ = writeln!(out, "gitintent_plans_running {running}");
-        out.push_str("# HELP gitintent_plans_queued Plans waiting for a model slot.\n");
-        out.push_str("# TYPE gitintent_plans_queued gauge\n");
-        let _ = writeln!(out, "gitintent_plans_queued {queued}");
+        m.write_http(&mut out);
+        m.write_outcomes(&mut out);
+        m.write_model(&mut out);
+        m.write_admission(&mut out, running, queued);
         out
+    }
+}
+
+/// The `# HELP` and `# TYPE` lines of metric `name`.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A counter with one label, a line for each of `values` (0 when not counted).
+fn labelled(
+    out: &mut String,
+    name: &str,
+    label: &str,
+    values: &[&str],
+    counts: &BTreeMap<&'static str, u64>,
+) {
+    for value in values {
+        let n = counts.get(value).copied().unwrap_or(0);
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
+impl Inner {
+    /// Requests by route, method and status, and their latency.
+    fn write_http(&self, out: &mut String) {
+        let name = "gitintent_http_requests_total";
+        header(out, name, "counter", "HTTP requests by route, method and status.");
+        for ((route, method, status), n) in &self.requests {
+            let _ = writeln!(
+                out,
+                "{name}{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
+        }
+        let name = "gitintent_http_request_duration_seconds";
+        header(out, name, "histogram", "HTTP request latency.");
+        for ((route, method), h) in &self.latency {
+            h.write(out, name, &format!("route=\"{route}\",method=\"{method}\""));
+        }
+    }
+
+    /// Finished plans and proposal attempts by outcome.
+    fn write_outcomes(&self, out: &mut String) {
+        let name = "gitintent_plans_total";
+        header(
+            out,
+            name,
+            "counter",
+            "Finished plans by outcome (valid, invalid, failed).",
+        );
+        labelled(out, name, "outcome", &["valid", "invalid", "failed"], &self.plans);
+        let name = "gitintent_proposals_total";
+        header(out, name, "counter", "Proposal attempts by outcome.");
+        labelled(
+            out,
+            name,
+            "outcome",
+            &["created", "refused", "failed"],
+            &self.proposals,
+        );
+    }
+
+    /// Model tokens, time and repairs.
+    fn write_model(&self, out: &mut String) {
+        let name = "gitintent_model_tokens_total";
+        header(out, name, "counter", "Model tokens by direction.");
+        labelled(out, name, "direction", &["input", "output"], &self.tokens);
+        let name = "gitintent_model_duration_seconds";
+        header(
+            out,
+            name,
+            "histogram",
+            "Time spent planning with the model, repairs included.",
+        );
+        self.model_latency
+            .clone()
+            .unwrap_or_else(Histogram::new)
+            .write(out, name, "");
+        let name = "gitintent_model_repair_attempts_total";
+        header(
+            out,
+            name,
+            "counter",
+            "Model calls made to repair an invalid spec.",
+        );
+        let _ = writeln!(out, "{name} {}", self.repairs);
+    }
+
+    /// Requests refused at capacity, and the plans running and queued now.
+    fn write_admission(&self, out: &mut String, running: usize, queued: usize) {
+        for (name, kind, help, value) in [
+            (
+                "gitintent_plans_rejected_total",
+                "counter",
+                "Plans refused with 429 (queue full).",
+                self.rejected,
+            ),
+            (
+                "gitintent_validations_rejected_total",
+                "counter",
+                "Validations refused with 429 (queue full).",
+                self.validations_rejected,
+            ),
+            (
+                "gitintent_plans_running",
+                "gauge",
+                "Plans holding a model slot.",
+                running as u64,
+            ),
+            (
+                "gitintent_plans_queued",
+                "gauge",
+                "Plans waiting for a model slot.",
+                queued as u64,
+            ),
+        ] {
+            header(out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
     }
 }
 

@@ -31,6 +31,11 @@ fn json_response(description: &str, schema: &str) -> Value {
     })
 }
 
+/// The security requirement of the token-protected operations.
+fn secured() -> Value {
+    json!([{ "bearer": [] }])
+}
+
 /// The request bodies' schemas (`super::api`), with everything they refer to.
 #[derive(utoipa::OpenApi)]
 #[openapi(components(schemas(api::CreatePlan, api::ValidateRequest)))]
@@ -52,8 +57,22 @@ fn raw() -> Value {
     doc
 }
 
+/// The document without the generated components: the header, every path
+/// group and the hand-written schemas.
 fn document_body() -> Value {
-    let secured = json!([{ "bearer": [] }]);
+    let mut paths = serde_json::Map::new();
+    for group in [
+        probe_paths(),
+        plan_paths(),
+        proposal_paths(),
+        drift_paths(),
+        slack_paths(),
+        validate_paths(),
+    ] {
+        if let Value::Object(group) = group {
+            paths.extend(group);
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -62,185 +81,226 @@ fn document_body() -> Value {
             "description": "Plain-language intents to validated Kubernetes manifests on a GitOps branch.",
             "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" }
         },
-        "paths": {
-            "/healthz": { "get": {
-                "operationId": "healthz", "summary": "Liveness",
-                "responses": { "200": { "description": "The process is up" } }
-            }},
-            "/readyz": { "get": {
-                "operationId": "readyz", "summary": "Readiness: store and repositories reachable",
-                "responses": {
-                    "200": { "description": "Ready" },
-                    "503": error_response("A dependency is unavailable (details.checks)")
-                }
-            }},
-            "/metrics": { "get": {
-                "operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
-                "responses": { "200": { "description": "Metrics", "content": { "text/plain": { "schema": { "type": "string" } } } } }
-            }},
-            "/openapi.json": { "get": {
-                "operationId": "openapi", "summary": "This document",
-                "responses": { "200": { "description": "OpenAPI 3.1 document" } }
-            }},
-            "/v1/plans": {
-                "post": {
-                    "operationId": "createPlan", "summary": "Plan an intent",
-                    "description": "Plans, renders and validates an intent against a configured repository. With `Prefer: respond-async` the plan runs in the background: 202 and a Location to poll.",
-                    "security": secured,
-                    "parameters": [{ "name": "Prefer", "in": "header", "required": false,
-                                     "schema": { "type": "string", "example": "respond-async" } }],
-                    "requestBody": { "required": true, "content": { "application/json": {
-                        "schema": { "$ref": "#/components/schemas/CreatePlan" } } } },
-                    "responses": {
-                        "201": json_response("The plan", "Plan"),
-                        "202": json_response("Accepted; poll the Location", "Accepted"),
-                        "400": error_response("Malformed body or unknown planner"),
-                        "401": error_response("Missing or unknown token"),
-                        "403": error_response("The token may not plan for this repository or environment"),
-                        "404": error_response("Unknown repository"),
-                        "413": error_response("Body larger than the limit"),
-                        "422": error_response("The intent is empty, too long, not understood or refused"),
-                        "429": error_response("At capacity; see Retry-After"),
-                        "502": error_response("The model failed"),
-                        "504": error_response("The model timed out")
-                    }
-                },
-                "get": {
-                    "operationId": "listPlans", "summary": "List plans, newest first",
-                    "security": secured,
-                    "parameters": [
-                        { "name": "repo", "in": "query", "required": false, "schema": { "type": "string" } },
-                        { "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/Status" } },
-                        { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }
-                    ],
-                    "responses": {
-                        "200": json_response("Plans the token may read", "PlanList"),
-                        "400": error_response("Bad query"),
-                        "401": error_response("Missing or unknown token")
-                    }
-                }
-            },
-            "/v1/plans/{id}": { "get": {
-                "operationId": "getPlan", "summary": "Read a plan",
-                "security": secured,
-                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
-                "responses": {
-                    "200": json_response("The plan", "Plan"),
-                    "401": error_response("Missing or unknown token"),
-                    "404": error_response("No such plan (or not readable with this token)")
-                }
-            }},
-            "/v1/plans/{id}/proposal": { "post": {
-                "operationId": "proposePlan", "summary": "Propose a plan: branch, commit, push (and pull request)",
-                "security": secured,
-                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
-                "responses": {
-                    "201": json_response("Proposed", "ProposalResult"),
-                    "401": error_response("Missing or unknown token"),
-                    "403": error_response("The token may not propose to this environment"),
-                    "404": error_response("No such plan"),
-                    "409": error_response("Pending, failed, has error findings, nothing to change, already proposed, refused by git, or a forge configuration error (checked before anything is written)"),
-                    "502": error_response("Git or forge failure"),
-                    "503": error_response("The forge is rate-limiting the token for longer than gitintent waits; the message says when to retry")
-                }
-            }},
-            "/v1/drift": { "get": {
-                "operationId": "getDrift", "summary": "Drift of one environment: the repository's base branch against the live cluster",
-                "description": "Reads the repository at its base branch from git objects and compares the fields it declares for the environment with the live objects, through the repository's [repository.cluster] settings. The same report as `gitintent drift --format json`. Needs the plan right for the repository and environment. A 403 from RBAC on one kind is an `unreadable` entry, not an error.",
-                "security": secured,
-                "parameters": [
-                    { "name": "repo", "in": "query", "required": true, "schema": { "type": "string" } },
-                    { "name": "env", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,63}$" } }
-                ],
-                "responses": {
-                    "200": json_response("The drift report", "DriftReport"),
-                    "400": error_response("Missing or malformed repo or env"),
-                    "401": error_response("Missing or unknown token"),
-                    "403": error_response("The token may not plan for this repository or environment"),
-                    "404": error_response("Unknown repository"),
-                    "409": error_response("No cluster is configured for this repository (drift_not_configured)"),
-                    "422": error_response("The repository declares nothing for this environment, or its files do not parse"),
-                    "500": error_response("The service's cluster settings are unusable (cluster_misconfigured)"),
-                    "502": error_response("The Kubernetes API server could not be reached (cluster_unreachable)"),
-                    "504": error_response("The Kubernetes API server did not answer in time (cluster_timeout)")
-                }
-            }},
-            "/slack/commands": { "post": {
-                "operationId": "slackCommand", "summary": "Slack slash command `/gitintent` (signed by Slack)",
-                "description": "Verified with the signing secret (HMAC-SHA256 of v0:timestamp:body, 5-minute window). Answers at once; the plan is posted to response_url as Block Kit.",
-                "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
-                    "schema": { "type": "object" } } } },
-                "responses": {
-                    "200": { "description": "Ephemeral acknowledgement" },
-                    "401": { "description": "Bad, missing, stale or replayed signature" }
-                }
-            }},
-            "/slack/interactions": { "post": {
-                "operationId": "slackInteraction", "summary": "Slack buttons (Propose, Discard), signed by Slack",
-                "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
-                    "schema": { "type": "object" } } } },
-                "responses": {
-                    "200": { "description": "Acknowledged; the result is posted to response_url" },
-                    "401": { "description": "Bad, missing, stale or replayed signature" }
-                }
-            }},
-            "/v1/validate": { "post": {
-                "operationId": "validate", "summary": "Validate manifests: strict schemas and the built-in policies",
-                "security": secured,
-                "requestBody": { "required": true, "content": { "application/json": {
-                    "schema": { "$ref": "#/components/schemas/ValidateRequest" } } } },
-                "responses": {
-                    "200": json_response("Findings and the per-resource report", "ValidateResult"),
-                    "400": error_response("Malformed body or empty manifests"),
-                    "401": error_response("Missing or unknown token"),
-                    "413": error_response("Body larger than the limit")
-                }
-            }}
-        },
+        "paths": paths,
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer",
                 "description": "A token from `gitintent token create`; the service stores only its SHA-256." } },
-            "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": {
-                    "type": "object", "required": ["code", "message", "details"],
-                    "properties": {
-                        "code": { "type": "string", "example": "plan_has_errors" },
-                        "message": { "type": "string" },
-                        "details": { "type": ["object", "null"], "description": "Extra data (error_id for 5xx, plan_id, retry_after_seconds, …) or null" }
-                    } } } },
-                "DriftReport": { "type": "object",
-                    "description": "The `gitintent drift --format json` contract (without `proposal`).",
-                    "required": ["environment", "server", "selector", "resources", "summary", "score", "warnings"],
-                    "properties": {
-                        "environment": { "type": "string" },
-                        "base": { "type": ["object", "null"], "description": "{ref, commit} the repository was read at",
-                            "properties": { "ref": { "type": "string" }, "commit": { "type": "string" } } },
-                        "server": { "type": "string", "description": "The API server URL" },
-                        "selector": { "type": "string", "description": "Label selector of Git-tracked objects (extra detection)" },
-                        "resources": { "type": "array", "items": { "$ref": "#/components/schemas/DriftEntry" } },
-                        "summary": { "type": "object", "properties": {
-                            "in_sync": { "type": "integer" }, "drifted": { "type": "integer" }, "missing": { "type": "integer" },
-                            "extra": { "type": "integer" }, "unreadable": { "type": "integer" } } },
-                        "score": { "type": "integer", "description": "Sum of the entries' scores" },
-                        "warnings": { "type": "array", "items": { "type": "string" } }
-                    } },
-                "DriftEntry": { "type": "object", "properties": {
-                    "api_version": { "type": "string" }, "kind": { "type": "string" },
-                    "namespace": { "type": ["string", "null"] }, "name": { "type": "string" },
-                    "file": { "type": ["string", "null"], "description": "The file declaring it (null for extra objects)" },
-                    "status": { "type": "string", "enum": ["in-sync", "drifted", "missing", "extra", "unreadable"] },
-                    "differences": { "type": "array", "items": { "type": "object", "properties": {
-                        "path": { "type": "string" }, "git": {}, "live": {}, "weight": { "type": "integer" } } } },
-                    "dependents": { "type": "array", "items": { "type": "string" } },
-                    "score": { "type": "integer" },
-                    "message": { "type": "string", "description": "Why it is unreadable (e.g. 403 from RBAC)" } } },
-                "ValidateResult": { "type": "object", "properties": {
-                    "valid": { "type": "boolean" },
-                    "summary": { "type": "object" },
-                    "findings": { "type": "array", "items": { "$ref": "#/components/schemas/Finding" } },
-                    "report": { "type": "object" } } }
-            }
+            "schemas": hand_written_schemas()
         }
+    })
+}
+
+/// Liveness, readiness, metrics and this document: no token needed.
+fn probe_paths() -> Value {
+    json!({
+        "/healthz": { "get": {
+            "operationId": "healthz", "summary": "Liveness",
+            "responses": { "200": { "description": "The process is up" } }
+        }},
+        "/readyz": { "get": {
+            "operationId": "readyz", "summary": "Readiness: store and repositories reachable",
+            "responses": {
+                "200": { "description": "Ready" },
+                "503": error_response("A dependency is unavailable (details.checks)")
+            }
+        }},
+        "/metrics": { "get": {
+            "operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
+            "responses": { "200": { "description": "Metrics", "content": { "text/plain": { "schema": { "type": "string" } } } } }
+        }},
+        "/openapi.json": { "get": {
+            "operationId": "openapi", "summary": "This document",
+            "responses": { "200": { "description": "OpenAPI 3.1 document" } }
+        }}
+    })
+}
+
+/// `/v1/plans` and `/v1/plans/{id}`: create, list and read plans.
+fn plan_paths() -> Value {
+    json!({
+        "/v1/plans": {
+            "post": {
+                "operationId": "createPlan", "summary": "Plan an intent",
+                "description": "Plans, renders and validates an intent against a configured repository. With `Prefer: respond-async` the plan runs in the background: 202 and a Location to poll.",
+                "security": secured(),
+                "parameters": [{ "name": "Prefer", "in": "header", "required": false,
+                                 "schema": { "type": "string", "example": "respond-async" } }],
+                "requestBody": { "required": true, "content": { "application/json": {
+                    "schema": { "$ref": "#/components/schemas/CreatePlan" } } } },
+                "responses": {
+                    "201": json_response("The plan", "Plan"),
+                    "202": json_response("Accepted; poll the Location", "Accepted"),
+                    "400": error_response("Malformed body or unknown planner"),
+                    "401": error_response("Missing or unknown token"),
+                    "403": error_response("The token may not plan for this repository or environment"),
+                    "404": error_response("Unknown repository"),
+                    "413": error_response("Body larger than the limit"),
+                    "422": error_response("The intent is empty, too long, not understood or refused"),
+                    "429": error_response("At capacity; see Retry-After"),
+                    "502": error_response("The model failed"),
+                    "504": error_response("The model timed out")
+                }
+            },
+            "get": {
+                "operationId": "listPlans", "summary": "List plans, newest first",
+                "security": secured(),
+                "parameters": [
+                    { "name": "repo", "in": "query", "required": false, "schema": { "type": "string" } },
+                    { "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/Status" } },
+                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 200, "default": 20 } }
+                ],
+                "responses": {
+                    "200": json_response("Plans the token may read", "PlanList"),
+                    "400": error_response("Bad query"),
+                    "401": error_response("Missing or unknown token")
+                }
+            }
+        },
+        "/v1/plans/{id}": { "get": {
+            "operationId": "getPlan", "summary": "Read a plan",
+            "security": secured(),
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": {
+                "200": json_response("The plan", "Plan"),
+                "401": error_response("Missing or unknown token"),
+                "404": error_response("No such plan (or not readable with this token)")
+            }
+        }}
+    })
+}
+
+/// `/v1/plans/{id}/proposal`: branch, commit, push and pull request.
+fn proposal_paths() -> Value {
+    json!({
+        "/v1/plans/{id}/proposal": { "post": {
+            "operationId": "proposePlan", "summary": "Propose a plan: branch, commit, push (and pull request)",
+            "security": secured(),
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": {
+                "201": json_response("Proposed", "ProposalResult"),
+                "401": error_response("Missing or unknown token"),
+                "403": error_response("The token may not propose to this environment"),
+                "404": error_response("No such plan"),
+                "409": error_response("Pending, failed, has error findings, nothing to change, already proposed, refused by git, or a forge configuration error (checked before anything is written)"),
+                "502": error_response("Git or forge failure"),
+                "503": error_response("The forge is rate-limiting the token for longer than gitintent waits; the message says when to retry")
+            }
+        }}
+    })
+}
+
+/// `/v1/drift`: the base branch against the live cluster.
+fn drift_paths() -> Value {
+    json!({
+        "/v1/drift": { "get": {
+            "operationId": "getDrift", "summary": "Drift of one environment: the repository's base branch against the live cluster",
+            "description": "Reads the repository at its base branch from git objects and compares the fields it declares for the environment with the live objects, through the repository's [repository.cluster] settings. The same report as `gitintent drift --format json`. Needs the plan right for the repository and environment. A 403 from RBAC on one kind is an `unreadable` entry, not an error.",
+            "security": secured(),
+            "parameters": [
+                { "name": "repo", "in": "query", "required": true, "schema": { "type": "string" } },
+                { "name": "env", "in": "query", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,63}$" } }
+            ],
+            "responses": {
+                "200": json_response("The drift report", "DriftReport"),
+                "400": error_response("Missing or malformed repo or env"),
+                "401": error_response("Missing or unknown token"),
+                "403": error_response("The token may not plan for this repository or environment"),
+                "404": error_response("Unknown repository"),
+                "409": error_response("No cluster is configured for this repository (drift_not_configured)"),
+                "422": error_response("The repository declares nothing for this environment, or its files do not parse"),
+                "500": error_response("The service's cluster settings are unusable (cluster_misconfigured)"),
+                "502": error_response("The Kubernetes API server could not be reached (cluster_unreachable)"),
+                "504": error_response("The Kubernetes API server did not answer in time (cluster_timeout)")
+            }
+        }}
+    })
+}
+
+/// The Slack endpoints, signed by Slack rather than by a token.
+fn slack_paths() -> Value {
+    json!({
+        "/slack/commands": { "post": {
+            "operationId": "slackCommand", "summary": "Slack slash command `/gitintent` (signed by Slack)",
+            "description": "Verified with the signing secret (HMAC-SHA256 of v0:timestamp:body, 5-minute window). Answers at once; the plan is posted to response_url as Block Kit.",
+            "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
+                "schema": { "type": "object" } } } },
+            "responses": {
+                "200": { "description": "Ephemeral acknowledgement" },
+                "401": { "description": "Bad, missing, stale or replayed signature" }
+            }
+        }},
+        "/slack/interactions": { "post": {
+            "operationId": "slackInteraction", "summary": "Slack buttons (Propose, Discard), signed by Slack",
+            "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": {
+                "schema": { "type": "object" } } } },
+            "responses": {
+                "200": { "description": "Acknowledged; the result is posted to response_url" },
+                "401": { "description": "Bad, missing, stale or replayed signature" }
+            }
+        }}
+    })
+}
+
+/// `/v1/validate`: manifests checked without a repository.
+fn validate_paths() -> Value {
+    json!({
+        "/v1/validate": { "post": {
+            "operationId": "validate", "summary": "Validate manifests: strict schemas and the built-in policies",
+            "security": secured(),
+            "requestBody": { "required": true, "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/ValidateRequest" } } } },
+            "responses": {
+                "200": json_response("Findings and the per-resource report", "ValidateResult"),
+                "400": error_response("Malformed body or empty manifests"),
+                "401": error_response("Missing or unknown token"),
+                "413": error_response("Body larger than the limit")
+            }
+        }}
+    })
+}
+
+/// The schemas written by hand: the error body, the drift report and the
+/// validation result.
+fn hand_written_schemas() -> Value {
+    json!({
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": {
+            "type": "object", "required": ["code", "message", "details"],
+            "properties": {
+                "code": { "type": "string", "example": "plan_has_errors" },
+                "message": { "type": "string" },
+                "details": { "type": ["object", "null"], "description": "Extra data (error_id for 5xx, plan_id, retry_after_seconds, …) or null" }
+            } } } },
+        "DriftReport": { "type": "object",
+            "description": "The `gitintent drift --format json` contract (without `proposal`).",
+            "required": ["environment", "server", "selector", "resources", "summary", "score", "warnings"],
+            "properties": {
+                "environment": { "type": "string" },
+                "base": { "type": ["object", "null"], "description": "{ref, commit} the repository was read at",
+                    "properties": { "ref": { "type": "string" }, "commit": { "type": "string" } } },
+                "server": { "type": "string", "description": "The API server URL" },
+                "selector": { "type": "string", "description": "Label selector of Git-tracked objects (extra detection)" },
+                "resources": { "type": "array", "items": { "$ref": "#/components/schemas/DriftEntry" } },
+                "summary": { "type": "object", "properties": {
+                    "in_sync": { "type": "integer" }, "drifted": { "type": "integer" }, "missing": { "type": "integer" },
+                    "extra": { "type": "integer" }, "unreadable": { "type": "integer" } } },
+                "score": { "type": "integer", "description": "Sum of the entries' scores" },
+                "warnings": { "type": "array", "items": { "type": "string" } }
+            } },
+        "DriftEntry": { "type": "object", "properties": {
+            "api_version": { "type": "string" }, "kind": { "type": "string" },
+            "namespace": { "type": ["string", "null"] }, "name": { "type": "string" },
+            "file": { "type": ["string", "null"], "description": "The file declaring it (null for extra objects)" },
+            "status": { "type": "string", "enum": ["in-sync", "drifted", "missing", "extra", "unreadable"] },
+            "differences": { "type": "array", "items": { "type": "object", "properties": {
+                "path": { "type": "string" }, "git": {}, "live": {}, "weight": { "type": "integer" } } } },
+            "dependents": { "type": "array", "items": { "type": "string" } },
+            "score": { "type": "integer" },
+            "message": { "type": "string", "description": "Why it is unreadable (e.g. 403 from RBAC)" } } },
+        "ValidateResult": { "type": "object", "properties": {
+            "valid": { "type": "boolean" },
+            "summary": { "type": "object" },
+            "findings": { "type": "array", "items": { "$ref": "#/components/schemas/Finding" } },
+            "report": { "type": "object" } } }
     })
 }
 
@@ -283,42 +343,56 @@ mod tests {
         assert!(super::operations().len() >= 9);
     }
 
+    /// The components the document must hold: generated from the views and
+    /// request bodies, and written by hand.
+    const COMPONENTS: &[&str] = &[
+        "Plan",
+        "PlanSummary",
+        "PlanList",
+        "Accepted",
+        "Status",
+        "Planner",
+        "Base",
+        "PlanError",
+        "Change",
+        "ResourceChange",
+        "FieldChange",
+        "ChangeStatus",
+        "Operation",
+        "OperationKind",
+        "Finding",
+        "Severity",
+        "File",
+        "Usage",
+        "Proposal",
+        "ProposalResult",
+        "PullRequest",
+        "DiffStats",
+        "BranchStatus",
+        "CreatePlan",
+        "PlannerChoice",
+        "ValidateRequest",
+        "Error",
+        "DriftReport",
+        "DriftEntry",
+        "ValidateResult",
+    ];
+
+    /// The names in a schema's `required` list.
+    fn required(schema: &serde_json::Value) -> Vec<&str> {
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect()
+    }
+
     #[test]
     fn the_plan_components_are_generated_from_the_views() {
         let doc = super::document_json();
         let schemas = &doc["components"]["schemas"];
-        for name in [
-            "Plan",
-            "PlanSummary",
-            "PlanList",
-            "Accepted",
-            "Status",
-            "Planner",
-            "Base",
-            "PlanError",
-            "Change",
-            "ResourceChange",
-            "FieldChange",
-            "ChangeStatus",
-            "Operation",
-            "OperationKind",
-            "Finding",
-            "Severity",
-            "File",
-            "Usage",
-            "Proposal",
-            "ProposalResult",
-            "PullRequest",
-            "DiffStats",
-            "BranchStatus",
-            "CreatePlan",
-            "PlannerChoice",
-            "ValidateRequest",
-            "Error",
-            "DriftReport",
-            "DriftEntry",
-            "ValidateResult",
-        ] {
+        for name in COMPONENTS {
             assert!(schemas[name].is_object(), "component {name} is missing");
         }
         let plan = &schemas["Plan"];
@@ -330,12 +404,7 @@ mod tests {
             plan["properties"]["changes"]["items"]["$ref"],
             "#/components/schemas/Change"
         );
-        let required: Vec<&str> = plan["required"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let required = required(plan);
         for field in [
             "id",
             "status",

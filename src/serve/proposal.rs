@@ -21,16 +21,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use tokio::sync::OwnedMutexGuard;
 
 use super::api::{blocking, load_plan};
 use super::auth::Caller;
 use super::error::ApiError;
-use super::repos::Repository;
+use super::repos::{RepoState, Repository};
 use super::state::AppState;
-use super::store::{now_ms, AuditEvent, PlanRecord, Status};
+use super::store::{now_ms, AuditEvent, PlanRecord, Status, Store};
 use super::work;
 use crate::finding::Finding;
 use crate::manifest::File;
+use crate::pipeline::Context;
 use crate::propose::{self, Author, Credentials, PullRequestRequest, PushOptions, Request, Trailers};
 use crate::spec::Spec;
 use crate::view::{ChangeStatus, CommitFiles, ProposalResultView, ProposalView};
@@ -58,25 +60,45 @@ pub(crate) async fn propose_plan(
     let record = load_plan(state, caller, id).await?;
     let env = record.environment.clone().unwrap_or_default();
     if !caller.may_propose(&record.repo, &env) {
-        state.metrics.proposal("refused");
-        audit(
-            state,
-            caller,
-            &record.id,
-            "proposal.refused",
-            json!({"reason": "forbidden"}),
-        )
-        .await;
+        refused(state, caller, &record.id, "forbidden").await;
         return Err(ApiError::forbidden(format!(
             "{:?} may not propose to environment {env:?} of repository {:?}",
             caller.name, record.repo
         )));
     }
+    if let Some((code, message)) = refusal(&record) {
+        refused(state, caller, &record.id, code).await;
+        return Err(ApiError::conflict(code, message).with_details(json!({
+            "plan_id": record.id, "status": record.status.as_str(), "proposal": record.proposal,
+        })));
+    }
+    let Some(repo) = state.repos.get(&record.repo) else {
+        return Err(ApiError::conflict(
+            "repo_not_configured",
+            format!("repository {:?} is no longer configured", record.repo),
+        ));
+    };
+    claim(state, &record).await?;
+    let guard = state.tasks.start();
+    let outcome = make(state, &repo, &record).await;
+    drop(guard);
+    match outcome {
+        Ok(proposal) => record_proposal(state, caller, &record, proposal).await,
+        Err(e) => {
+            release(state, caller, &record, &e).await;
+            Err(e)
+        }
+    }
+}
+
+/// Why a plan the caller may propose cannot be proposed in its state: the
+/// error code and message; `None` when it can.
+fn refusal(record: &PlanRecord) -> Option<(&'static str, String)> {
     let nothing_to_change = record
         .changes
         .as_ref()
         .is_some_and(|c| c.iter().all(|c| c.status == ChangeStatus::Unchanged));
-    let refusal = match record.status {
+    match record.status {
         Status::Pending => Some((
             "plan_pending",
             "the plan is still being planned; poll it and retry".to_string(),
@@ -89,7 +111,7 @@ pub(crate) async fn propose_plan(
             "already_proposed",
             format!("plan {} was already proposed", record.id),
         )),
-        Status::Planned if work::has_errors(&record) => Some((
+        Status::Planned if work::has_errors(record) => Some((
             "plan_has_errors",
             "the plan has error findings; fix the intent and plan again".to_string(),
         )),
@@ -98,78 +120,79 @@ pub(crate) async fn propose_plan(
             "the base branch already holds exactly this plan".to_string(),
         )),
         Status::Planned => None,
-    };
-    if let Some((code, message)) = refusal {
-        state.metrics.proposal("refused");
-        audit(
-            state,
-            caller,
-            &record.id,
-            "proposal.refused",
-            json!({"reason": code}),
-        )
-        .await;
-        return Err(ApiError::conflict(code, message).with_details(json!({
-            "plan_id": record.id, "status": record.status.as_str(), "proposal": record.proposal,
-        })));
     }
-    let Some(repo) = state.repos.get(&record.repo) else {
-        return Err(ApiError::conflict(
-            "repo_not_configured",
-            format!("repository {:?} is no longer configured", record.repo),
-        ));
-    };
+}
+
+/// Counts and audits a refused proposal (`reason` is the refusal's code).
+async fn refused(state: &AppState, caller: &Caller, plan: &str, reason: &str) {
+    state.metrics.proposal("refused");
+    audit(
+        state,
+        caller,
+        plan,
+        "proposal.refused",
+        json!({ "reason": reason }),
+    )
+    .await;
+}
+
+/// Moves the plan from `planned` to `proposing`, so that one request at a
+/// time proposes it; `409` when another got there first.
+async fn claim(state: &AppState, record: &PlanRecord) -> Result<(), ApiError> {
     let store = state.store.clone();
     let key = record.id.clone();
-    if !blocking(move || store.transition(&key, Status::Planned, Status::Proposing)).await? {
-        state.metrics.proposal("refused");
-        return Err(ApiError::conflict(
-            "already_proposed",
-            format!("plan {} is being or was already proposed", record.id),
-        ));
+    if blocking(move || store.transition(&key, Status::Planned, Status::Proposing)).await? {
+        return Ok(());
     }
-    let guard = state.tasks.start();
-    let outcome = make(state, &repo, &record).await;
-    drop(guard);
+    state.metrics.proposal("refused");
+    Err(ApiError::conflict(
+        "already_proposed",
+        format!("plan {} is being or was already proposed", record.id),
+    ))
+}
+
+/// Stores the plan as `proposed` with its proposal and the audit event.
+async fn record_proposal(
+    state: &AppState,
+    caller: &Caller,
+    record: &PlanRecord,
+    proposal: ProposalView,
+) -> Result<ProposalView, ApiError> {
     let mut updated = record.clone();
     updated.updated_ms = now_ms();
-    match outcome {
-        Ok(proposal) => {
-            updated.status = Status::Proposed;
-            updated.proposal = Some(proposal.clone());
-            let store = state.store.clone();
-            let saved = updated.clone();
-            let detail = serde_json::to_value(&proposal).unwrap_or_default();
-            let event = event(caller, &record.id, "proposal.created", &detail);
-            if let Err(e) = blocking(move || store.save(&saved, &event)).await {
-                // Pushed but not recorded: the lease lapses and recovery puts the
-                // plan back to `planned`; proposing again finds the same branch.
-                state.store.forget(&record.id);
-                return Err(e);
-            }
-            state.metrics.proposal("created");
-            Ok(proposal)
-        }
-        Err(e) => {
-            let store = state.store.clone();
-            let key = record.id.clone();
-            let _ = blocking(move || store.transition(&key, Status::Proposing, Status::Planned)).await;
-            state.metrics.proposal(if e.status.is_server_error() {
-                "failed"
-            } else {
-                "refused"
-            });
-            audit(
-                state,
-                caller,
-                &record.id,
-                "proposal.failed",
-                json!({"code": e.code}),
-            )
-            .await;
-            Err(e)
-        }
+    updated.status = Status::Proposed;
+    updated.proposal = Some(proposal.clone());
+    let store = state.store.clone();
+    let detail = serde_json::to_value(&proposal).unwrap_or_default();
+    let event = event(caller, &record.id, "proposal.created", &detail);
+    if let Err(e) = blocking(move || store.save(&updated, &event)).await {
+        // Pushed but not recorded: the lease lapses and recovery puts the
+        // plan back to `planned`; proposing again finds the same branch.
+        state.store.forget(&record.id);
+        return Err(e);
     }
+    state.metrics.proposal("created");
+    Ok(proposal)
+}
+
+/// After a failed attempt: the plan back to `planned`, counted and audited.
+async fn release(state: &AppState, caller: &Caller, record: &PlanRecord, e: &ApiError) {
+    let store = state.store.clone();
+    let key = record.id.clone();
+    let _ = blocking(move || store.transition(&key, Status::Proposing, Status::Planned)).await;
+    state.metrics.proposal(if e.status.is_server_error() {
+        "failed"
+    } else {
+        "refused"
+    });
+    audit(
+        state,
+        caller,
+        &record.id,
+        "proposal.failed",
+        json!({"code": e.code}),
+    )
+    .await;
 }
 
 fn event(caller: &Caller, plan: &str, event: &str, detail: &Value) -> AuditEvent {
@@ -243,73 +266,8 @@ async fn make(
 ) -> Result<ProposalView, ApiError> {
     let input = input(record)?;
     let summary = propose::summary(&input.spec);
-    let request = Request {
-        repo: repo.git_dir().to_path_buf(),
-        base: repo.config.base_branch.clone(),
-        base_commit: Some(input.base_commit.clone()),
-        branch: None,
-        files: input.files.clone(),
-        delete: input.delete.clone(),
-        summary: summary.clone(),
-        intent: propose::with_reach(&record.intent, &input.operations),
-        trailers: Trailers {
-            plan_id: record.id.clone(),
-            planner: input.planner,
-            model: record.model.clone(),
-            spec_sha256: propose::spec_sha256(&input.spec),
-        },
-        findings: input.findings.clone(),
-        protected: Vec::new(),
-        author: None,
-        committer: None,
-        rebase: false,
-    };
-    let requester = record.requester.clone();
-    let mut lock = repo.lock().await;
-    let committed = {
-        let repo = repo.clone();
-        let store = state.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let across_replicas = store.lock_repo(repo.name()).map_err(Failure::Store)?;
-            // Fetch mirrors and read the repository's own settings at its current base.
-            let ctx = repo
-                .prepare(&mut lock, Instant::now())
-                .map_err(Failure::Repo)?
-                .shared_context();
-            // A pull request's configuration and token are checked before the first write.
-            let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
-            if let (Some(forge), Some(_)) = (&forge, repo.push_remote()) {
-                forge.ready().map_err(Failure::Propose)?;
-            }
-            let (author, committer) = identity(&repo, ctx.config.author.clone(), &requester);
-            let request = Request {
-                protected: ctx.config.protected_branches.clone(),
-                author: Some(author),
-                committer,
-                ..request
-            };
-            let push = repo.push_remote().map(|remote| PushOptions {
-                remote,
-                credentials: Credentials::from_env(),
-                force: false,
-                lease: None,
-            });
-            // All or nothing: the branch only stays when the push landed.
-            let proposal = propose::commit_and_push(&request, push.as_ref()).map_err(Failure::Publish)?;
-            drop(lock);
-            drop(across_replicas);
-            Ok((proposal, ctx, push))
-        })
-        .await
-    };
-    let (mut proposal, ctx, push) = match committed {
-        Ok(Ok(v)) => v,
-        Ok(Err(Failure::Repo(e))) => return Err(ApiError::internal("preparing the repository", &e)),
-        Ok(Err(Failure::Propose(e))) => return Err(propose_error(&e)),
-        Ok(Err(Failure::Publish(failed))) => return Err(unpublished(&failed)),
-        Ok(Err(Failure::Store(e))) => return Err(super::api::store_error(&e)),
-        Err(e) => return Err(ApiError::internal("proposing", &e)),
-    };
+    let request = request(repo, record, &input, summary.clone());
+    let (mut proposal, ctx, push) = commit_and_push(state, repo, request, record.requester.clone()).await?;
     let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
     if let (Some(forge), Some(push)) = (forge, push) {
         let forge = (forge.clone(), forge.ready().map_err(|e| propose_error(&e))?);
@@ -337,6 +295,101 @@ async fn make(
         ));
     }
     Ok(view)
+}
+
+/// The commit request for a stored plan, before the repository's own
+/// settings (protected branches, author) are known.
+fn request(repo: &Repository, record: &PlanRecord, input: &Input, summary: String) -> Request {
+    Request {
+        repo: repo.git_dir().to_path_buf(),
+        base: repo.config.base_branch.clone(),
+        base_commit: Some(input.base_commit.clone()),
+        branch: None,
+        files: input.files.clone(),
+        delete: input.delete.clone(),
+        summary,
+        intent: propose::with_reach(&record.intent, &input.operations),
+        trailers: Trailers {
+            plan_id: record.id.clone(),
+            planner: input.planner,
+            model: record.model.clone(),
+            spec_sha256: propose::spec_sha256(&input.spec),
+        },
+        findings: input.findings.clone(),
+        protected: Vec::new(),
+        author: None,
+        committer: None,
+        rebase: false,
+    }
+}
+
+/// What a landed commit leaves for the pull request: the proposal, the
+/// repository's settings it was made with, and where it was pushed.
+type Committed = (propose::Proposal, Arc<Context>, Option<PushOptions>);
+
+/// Takes both repository locks and commits and pushes on a blocking thread;
+/// each failure as the API's answer.
+async fn commit_and_push(
+    state: &AppState,
+    repo: &Arc<Repository>,
+    request: Request,
+    requester: String,
+) -> Result<Committed, ApiError> {
+    let lock = repo.lock().await;
+    let committed = {
+        let repo = repo.clone();
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || commit_locked(&repo, &*store, lock, request, &requester)).await
+    };
+    match committed {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(Failure::Repo(e))) => Err(ApiError::internal("preparing the repository", &e)),
+        Ok(Err(Failure::Propose(e))) => Err(propose_error(&e)),
+        Ok(Err(Failure::Publish(failed))) => Err(unpublished(&failed)),
+        Ok(Err(Failure::Store(e))) => Err(super::api::store_error(&e)),
+        Err(e) => Err(ApiError::internal("proposing", &e)),
+    }
+}
+
+/// The blocking part of [`commit_and_push`]: the lock across replicas, the
+/// repository at its current base, the forge checked before the first
+/// write, then commit and push, all or nothing.
+fn commit_locked(
+    repo: &Repository,
+    store: &dyn Store,
+    mut lock: OwnedMutexGuard<RepoState>,
+    request: Request,
+    requester: &str,
+) -> Result<Committed, Failure> {
+    let across_replicas = store.lock_repo(repo.name()).map_err(Failure::Store)?;
+    // Fetch mirrors and read the repository's own settings at its current base.
+    let ctx = repo
+        .prepare(&mut lock, Instant::now())
+        .map_err(Failure::Repo)?
+        .shared_context();
+    // A pull request's configuration and token are checked before the first write.
+    let forge = repo.config.forge.clone().or_else(|| ctx.config.forge.clone());
+    if let (Some(forge), Some(_)) = (&forge, repo.push_remote()) {
+        forge.ready().map_err(Failure::Propose)?;
+    }
+    let (author, committer) = identity(repo, ctx.config.author.clone(), requester);
+    let request = Request {
+        protected: ctx.config.protected_branches.clone(),
+        author: Some(author),
+        committer,
+        ..request
+    };
+    let push = repo.push_remote().map(|remote| PushOptions {
+        remote,
+        credentials: Credentials::from_env(),
+        force: false,
+        lease: None,
+    });
+    // All or nothing: the branch only stays when the push landed.
+    let proposal = propose::commit_and_push(&request, push.as_ref()).map_err(Failure::Publish)?;
+    drop(lock);
+    drop(across_replicas);
+    Ok((proposal, ctx, push))
 }
 
 enum Failure {

@@ -23,6 +23,7 @@ use crate::pipeline;
 use crate::plan::Planner;
 use crate::spec::secrets;
 use crate::view::{self, rfc3339, CommitFiles, ErrorView, PlanSummaryView, PlanView};
+use crate::workspace::Workspace;
 use crate::Class;
 
 /// One admitted plan request.
@@ -129,6 +130,9 @@ struct Done {
     elapsed: std::time::Duration,
 }
 
+/// Waits for a model slot, then prepares the repository, plans, checks the
+/// planned environment against the caller's rights and compares the plan
+/// with the base branch.
 async fn plan(
     repo: &Arc<Repository>,
     intent: Intent,
@@ -144,7 +148,31 @@ async fn plan(
             "the service is stopping",
         )
     })?;
-    // Git work under the repository lock; repositories run in parallel.
+    let prepared = prepare(repo, requested_at).await?;
+    let started = Instant::now();
+    let plan = run_pipeline(&prepared, intent, planner).await;
+    let elapsed = started.elapsed();
+    let plan = plan?;
+    if !caller.may_plan(repo.name(), Some(&plan.spec.environment)) {
+        return Err(ApiError::forbidden(format!(
+            "token {:?} may not plan for environment {:?} of repository {:?}",
+            caller.name,
+            plan.spec.environment,
+            repo.name()
+        )));
+    }
+    let (plan, changeset) = absorb(repo, &prepared, plan).await?;
+    Ok(Done {
+        plan,
+        base: prepared.base().clone(),
+        changeset,
+        elapsed,
+    })
+}
+
+/// The repository at its base branch: git work under the repository lock
+/// (repositories run in parallel) on a blocking thread.
+async fn prepare(repo: &Arc<Repository>, requested_at: Instant) -> Result<Workspace, ApiError> {
     let mut guard = repo.lock().await;
     let prepared = {
         let repo = repo.clone();
@@ -155,33 +183,40 @@ async fn plan(
         })
         .await
     };
-    let prepared = match prepared {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(repository_error("preparing the repository", &e)),
-        Err(e) => return Err(ApiError::internal("preparing the repository", &e)),
-    };
-    // The pipeline (and the critic inside the openai planner) is CPU-heavy
-    // and partly synchronous: run it on a blocking thread that drives the
-    // async planner through the runtime handle.
-    let started = Instant::now();
+    match prepared {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(repository_error("preparing the repository", &e)),
+        Err(e) => Err(ApiError::internal("preparing the repository", &e)),
+    }
+}
+
+/// Plans the intent against the prepared repository.
+///
+/// The pipeline (and the critic inside the openai planner) is CPU-heavy
+/// and partly synchronous: it runs on a blocking thread that drives the
+/// async planner through the runtime handle.
+async fn run_pipeline(
+    prepared: &Workspace,
+    intent: Intent,
+    planner: Planner,
+) -> Result<pipeline::Plan, ApiError> {
     let handle = tokio::runtime::Handle::current();
     let workspace = prepared.clone();
     let run = tokio::task::spawn_blocking(move || handle.block_on(workspace.plan(&intent, &planner))).await;
-    let elapsed = started.elapsed();
-    let plan = match run {
-        Ok(Ok(plan)) => plan,
-        Ok(Err(e)) => return Err(library_error(&e)),
-        Err(e) => return Err(ApiError::internal("planning", &e)),
-    };
-    if !caller.may_plan(repo.name(), Some(&plan.spec.environment)) {
-        return Err(ApiError::forbidden(format!(
-            "token {:?} may not plan for environment {:?} of repository {:?}",
-            caller.name,
-            plan.spec.environment,
-            repo.name()
-        )));
+    match run {
+        Ok(Ok(plan)) => Ok(plan),
+        Ok(Err(e)) => Err(library_error(&e)),
+        Err(e) => Err(ApiError::internal("planning", &e)),
     }
-    // As `plan --repo` does: conflicts and wiring notes join the findings.
+}
+
+/// As `plan --repo` does: the plan compared with the base branch, its
+/// conflicts and wiring notes joining the findings; the changeset.
+async fn absorb(
+    repo: &Arc<Repository>,
+    prepared: &Workspace,
+    plan: pipeline::Plan,
+) -> Result<(pipeline::Plan, crate::repo::Changeset), ApiError> {
     let absorbed = {
         let repo = repo.clone();
         let workspace = prepared.clone();
@@ -192,17 +227,11 @@ async fn plan(
         })
         .await
     };
-    let (plan, changeset) = match absorbed {
-        Ok((plan, Ok(c))) => (plan, c),
-        Ok((_, Err(e))) => return Err(repository_error("comparing with the base branch", &e)),
-        Err(e) => return Err(ApiError::internal("comparing with the base branch", &e)),
-    };
-    Ok(Done {
-        plan,
-        base: prepared.base().clone(),
-        changeset,
-        elapsed,
-    })
+    match absorbed {
+        Ok((plan, Ok(c))) => Ok((plan, c)),
+        Ok((_, Err(e))) => Err(repository_error("comparing with the base branch", &e)),
+        Err(e) => Err(ApiError::internal("comparing with the base branch", &e)),
+    }
 }
 
 /// A repository that cannot be planned against: its own fault (a bad

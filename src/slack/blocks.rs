@@ -89,17 +89,6 @@ const MAX_VALUE: usize = 80;
 /// paths and values, then missing, extra and unreadable resources.
 pub(crate) fn drift(repo: &str, r: &Report) -> Value {
     let s = &r.summary;
-    let base = r
-        .base
-        .as_ref()
-        .map(|b| {
-            let commit: String = b.commit.chars().take(12).collect();
-            format!(
-                " at `{}` (`{commit}`)",
-                escape(b.reference.trim_start_matches("refs/heads/"))
-            )
-        })
-        .unwrap_or_default();
     let mut blocks = vec![
         json!({
             "type": "header",
@@ -110,37 +99,7 @@ pub(crate) fn drift(repo: &str, r: &Report) -> Value {
             s.in_sync, s.drifted, s.missing, s.extra, s.unreadable, r.score
         )),
     ];
-    let mut drifted: Vec<&Entry> = r
-        .resources
-        .iter()
-        .filter(|e| e.status == Status::Drifted)
-        .collect();
-    drifted.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| label(a).cmp(&label(b))));
-    for e in drifted.iter().take(MAX_DRIFTED) {
-        let mut text = format!("*{}* (score {})", escape(&label(e)), e.score);
-        if let Some(file) = &e.file {
-            text.push_str(&format!(" `{}`", escape(file)));
-        }
-        for d in e.differences.iter().take(MAX_DIFFERENCES) {
-            text.push_str(&format!(
-                "\n• `{}`: Git `{}` → live `{}`",
-                escape(&truncate(&d.path, MAX_VALUE)),
-                escape(&value(&d.git)),
-                escape(&value(&d.live))
-            ));
-        }
-        if e.differences.len() > MAX_DIFFERENCES {
-            text.push_str(&format!("\n…and {} more", e.differences.len() - MAX_DIFFERENCES));
-        }
-        blocks.push(section(&text));
-    }
-    if drifted.len() > MAX_DRIFTED {
-        blocks.push(context(&format!(
-            "…and {} more drifted; run `gitintent drift --env {}` for the full report.",
-            drifted.len() - MAX_DRIFTED,
-            escape(&r.environment)
-        )));
-    }
+    push_drifted(&mut blocks, r);
     for (status, title) in [
         (Status::Missing, "Missing in the cluster"),
         (Status::Extra, "In the cluster, not in Git"),
@@ -156,8 +115,9 @@ pub(crate) fn drift(repo: &str, r: &Report) -> Value {
         blocks.push(context(&escape(&r.warnings.join("\n"))));
     }
     blocks.push(context(&format!(
-        "Git side: `{}`{base}. Cluster: {}",
+        "Git side: `{}`{}. Cluster: {}",
         escape(repo),
+        drift_base(r),
         escape(&r.server)
     )));
     json!({
@@ -168,6 +128,61 @@ pub(crate) fn drift(repo: &str, r: &Report) -> Value {
         ),
         "blocks": blocks,
     })
+}
+
+/// ` at `BRANCH` (`COMMIT`)` for a report read at a known base, else nothing.
+fn drift_base(r: &Report) -> String {
+    r.base
+        .as_ref()
+        .map(|b| {
+            let commit: String = b.commit.chars().take(12).collect();
+            format!(
+                " at `{}` (`{commit}`)",
+                escape(b.reference.trim_start_matches("refs/heads/"))
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The most drifted resources (highest score first), one section each, and
+/// a line counting the rest.
+fn push_drifted(blocks: &mut Vec<Value>, r: &Report) {
+    let mut drifted: Vec<&Entry> = r
+        .resources
+        .iter()
+        .filter(|e| e.status == Status::Drifted)
+        .collect();
+    drifted.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| label(a).cmp(&label(b))));
+    for e in drifted.iter().take(MAX_DRIFTED) {
+        blocks.push(section(&drifted_entry(e)));
+    }
+    if drifted.len() > MAX_DRIFTED {
+        blocks.push(context(&format!(
+            "…and {} more drifted; run `gitintent drift --env {}` for the full report.",
+            drifted.len() - MAX_DRIFTED,
+            escape(&r.environment)
+        )));
+    }
+}
+
+/// One drifted resource: its label, score and file, and its first differences.
+fn drifted_entry(e: &Entry) -> String {
+    let mut text = format!("*{}* (score {})", escape(&label(e)), e.score);
+    if let Some(file) = &e.file {
+        text.push_str(&format!(" `{}`", escape(file)));
+    }
+    for d in e.differences.iter().take(MAX_DIFFERENCES) {
+        text.push_str(&format!(
+            "\n• `{}`: Git `{}` → live `{}`",
+            escape(&truncate(&d.path, MAX_VALUE)),
+            escape(&value(&d.git)),
+            escape(&value(&d.live))
+        ));
+    }
+    if e.differences.len() > MAX_DIFFERENCES {
+        text.push_str(&format!("\n…and {} more", e.differences.len() - MAX_DIFFERENCES));
+    }
+    text
 }
 
 fn label(e: &Entry) -> String {
@@ -442,42 +457,45 @@ mod tests {
         assert!(msg.to_string().contains("Cannot be proposed: 1 error finding."));
     }
 
-    #[test]
-    fn a_large_drift_report_stays_within_slack_limits() {
+    /// Drifted resource `i` of [`large_report`]: even ones drifted in six
+    /// long differences, odd ones missing; a name that tries to mention.
+    fn large_entry(i: u32) -> crate::drift::Entry {
         let v = serde_json::json!("x".repeat(500));
-        let entries: Vec<crate::drift::Entry> = (0..40)
-            .map(|i| crate::drift::Entry {
-                api_version: "apps/v1".into(),
-                kind: "Deployment".into(),
-                namespace: Some("shop".into()),
-                name: format!("app-{i:02}-<!channel>"),
-                file: Some(format!("clusters/prod/app-{i}.yaml")),
-                document: 0,
-                status: if i % 2 == 0 {
-                    Status::Drifted
-                } else {
-                    Status::Missing
-                },
-                differences: (0..6)
-                    .map(|_| crate::drift::Difference {
-                        path: "spec.template.spec.containers[name=web].image".into(),
-                        git: v.clone(),
-                        live: serde_json::Value::Null,
-                        weight: 10,
-                        segments: Vec::new(),
-                    })
-                    .collect(),
-                dependents: Vec::new(),
-                score: i,
-                message: None,
-            })
-            .collect();
-        let report = Report {
+        crate::drift::Entry {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: format!("app-{i:02}-<!channel>"),
+            file: Some(format!("clusters/prod/app-{i}.yaml")),
+            document: 0,
+            status: if i.is_multiple_of(2) {
+                Status::Drifted
+            } else {
+                Status::Missing
+            },
+            differences: (0..6)
+                .map(|_| crate::drift::Difference {
+                    path: "spec.template.spec.containers[name=web].image".into(),
+                    git: v.clone(),
+                    live: serde_json::Value::Null,
+                    weight: 10,
+                    segments: Vec::new(),
+                })
+                .collect(),
+            dependents: Vec::new(),
+            score: i,
+            message: None,
+        }
+    }
+
+    /// Forty resources (twenty drifted, twenty missing) and a long warning.
+    fn large_report() -> Report {
+        Report {
             environment: "prod".into(),
             base: None,
             server: "https://k8s.example".into(),
             selector: "a=b".into(),
-            resources: entries,
+            resources: (0..40).map(large_entry).collect(),
             summary: crate::drift::Summary {
                 drifted: 20,
                 missing: 20,
@@ -485,7 +503,12 @@ mod tests {
             },
             score: 780,
             warnings: vec!["w".repeat(5000)],
-        };
+        }
+    }
+
+    #[test]
+    fn a_large_drift_report_stays_within_slack_limits() {
+        let report = large_report();
         let msg = drift("platform", &report);
         let blocks = msg["blocks"].as_array().unwrap();
         assert!(blocks.len() <= 50, "{}", blocks.len());

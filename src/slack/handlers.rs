@@ -27,6 +27,7 @@ use super::blocks;
 use super::command::{self, Command};
 use super::config::{Action, SlackConfig};
 use super::verify;
+use crate::drift::Report;
 
 /// How long `status` may take before the answer would miss Slack's 3 seconds.
 const STATUS_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -183,120 +184,152 @@ pub(crate) async fn command<B: SlackBackend>(
         user_name: form.user_name,
         channel_id: form.channel_id,
     };
-    let config = &app.config;
     let cmd = match command::parse(&form.text) {
         Ok(cmd) => cmd,
         Err(e) => return Ok(Json(blocks::ephemeral(&format!("{e}. Try `/gitintent help`.")))),
     };
     tracing::info!(user = %requester.user_id, channel = %requester.channel_id, kind = kind(&cmd), "slack command");
     let reply = match cmd {
-        Command::Help => blocks::help(config.default_repo.as_deref()),
-        Command::Status(id) => match tokio::time::timeout(STATUS_TIMEOUT, app.backend.status(id)).await {
-            Err(_) => blocks::ephemeral(
-                "The plan store is slow to answer right now; try `status` again in a moment.",
-            ),
-            Ok(Err(e)) => blocks::ephemeral(&status_error(config, &requester, &e, Action::Plan)),
-            Ok(Ok(p)) => {
-                if config.allows(
+        Command::Help => blocks::help(app.config.default_repo.as_deref()),
+        Command::Status(id) => status(&app, &requester, id).await,
+        Command::Drift { env, repo } => start_drift(&app, requester, form.response_url, env, repo),
+        Command::Plan { intent, repo, env } => {
+            start_plan(&app, requester, form.response_url, intent, repo, env)
+        }
+    };
+    Ok(Json(reply))
+}
+
+/// `status ID`: the stored plan, if the requester may see it, within Slack's 3 seconds.
+async fn status<B: SlackBackend>(app: &App<B>, requester: &Requester, id: String) -> Value {
+    let config = &app.config;
+    match tokio::time::timeout(STATUS_TIMEOUT, app.backend.status(id)).await {
+        Err(_) => {
+            blocks::ephemeral("The plan store is slow to answer right now; try `status` again in a moment.")
+        }
+        Ok(Err(e)) => blocks::ephemeral(&status_error(config, requester, &e, Action::Plan)),
+        Ok(Ok(p)) => {
+            if config.allows(
+                &requester.user_id,
+                &requester.channel_id,
+                &p.repo,
+                Some(&p.environment),
+                Action::Plan,
+            ) {
+                blocks::plan(&p)
+            } else {
+                blocks::ephemeral(&refused("see plans for", &p.repo, Some(&p.environment), ""))
+            }
+        }
+    }
+}
+
+/// The command's repository (see [`repository`]) if the requester may plan
+/// for it and `env`; else the reply that says why not (`what` names the
+/// refused action).
+fn plannable(
+    config: &SlackConfig,
+    requester: &Requester,
+    repo: Option<String>,
+    env: Option<&str>,
+    what: &str,
+) -> Result<String, Value> {
+    let repo = repository(repo, config)?;
+    if config.allows(
+        &requester.user_id,
+        &requester.channel_id,
+        &repo,
+        env,
+        Action::Plan,
+    ) {
+        Ok(repo)
+    } else {
+        Err(blocks::ephemeral(&refusal(what, &repo, env)))
+    }
+}
+
+/// `drift ENV`: acknowledged at once; the report is posted to `response_url`.
+fn start_drift<B: SlackBackend>(
+    app: &App<B>,
+    requester: Requester,
+    response_url: String,
+    env: String,
+    repo: Option<String>,
+) -> Value {
+    let repo = match plannable(&app.config, &requester, repo, Some(&env), "read drift for") {
+        Ok(repo) => repo,
+        Err(reply) => return reply,
+    };
+    let ack = blocks::drifting(&repo, &env);
+    let app2 = app.clone();
+    app.post_later(response_url, async move {
+        let read = app2.backend.drift(requester, repo.clone(), env.clone()).await;
+        drift_reply(&repo, &env, read)
+    });
+    ack
+}
+
+/// The message for a drift read: the report, or why it could not be read.
+fn drift_reply(repo: &str, env: &str, read: Result<Report, BackendError>) -> Value {
+    match read {
+        Ok(report) => blocks::drift(repo, &report),
+        Err(e @ (BackendError::Internal(_) | BackendError::Unfinished { .. })) => {
+            blocks::ephemeral(&backend_error(&e))
+        }
+        Err(BackendError::Refused(m) | BackendError::Invalid(m) | BackendError::NotFound(m)) => {
+            blocks::ephemeral(&format!(
+                "Drift of `{}` / `{}` could not be read: {}",
+                blocks::escape(repo),
+                blocks::escape(env),
+                blocks::escape(&m)
+            ))
+        }
+    }
+}
+
+/// A plan request: acknowledged at once; the plan is posted to
+/// `response_url` once its environment, if the command did not name it,
+/// has been checked too.
+fn start_plan<B: SlackBackend>(
+    app: &App<B>,
+    requester: Requester,
+    response_url: String,
+    intent: String,
+    repo: Option<String>,
+    env: Option<String>,
+) -> Value {
+    let repo = match plannable(&app.config, &requester, repo, env.as_deref(), "plan for") {
+        Ok(repo) => repo,
+        Err(reply) => return reply,
+    };
+    // The acknowledgement echoes the intent as every other reply does: redacted.
+    let ack = blocks::planning(&crate::spec::secrets::redact_text(&intent), &repo, env.as_deref());
+    let app2 = app.clone();
+    app.post_later(response_url, async move {
+        let planned = app2.backend.plan(requester.clone(), intent, repo, env).await;
+        match planned {
+            Err(e) => blocks::ephemeral(&backend_error(&e)),
+            // Without env: in the command, the plan decided it; check it now.
+            Ok(p)
+                if !app2.config.allows(
                     &requester.user_id,
                     &requester.channel_id,
                     &p.repo,
                     Some(&p.environment),
                     Action::Plan,
-                ) {
-                    blocks::plan(&p)
-                } else {
-                    blocks::ephemeral(&refused("see plans for", &p.repo, Some(&p.environment), ""))
-                }
-            }
-        },
-        Command::Drift { env, repo } => {
-            let repo = match repository(repo, config) {
-                Ok(repo) => repo,
-                Err(ask) => return Ok(ask),
-            };
-            if !config.allows(
-                &requester.user_id,
-                &requester.channel_id,
-                &repo,
-                Some(&env),
-                Action::Plan,
-            ) {
-                return Ok(Json(blocks::ephemeral(&refusal(
-                    "read drift for",
-                    &repo,
-                    Some(&env),
-                ))));
-            }
-            let ack = blocks::drifting(&repo, &env);
-            let app2 = app.clone();
-            app.post_later(form.response_url, async move {
-                match app2.backend.drift(requester, repo.clone(), env.clone()).await {
-                    Ok(report) => blocks::drift(&repo, &report),
-                    Err(e @ (BackendError::Internal(_) | BackendError::Unfinished { .. })) => {
-                        blocks::ephemeral(&backend_error(&e))
-                    }
-                    Err(BackendError::Refused(m) | BackendError::Invalid(m) | BackendError::NotFound(m)) => {
-                        blocks::ephemeral(&format!(
-                            "Drift of `{}` / `{}` could not be read: {}",
-                            blocks::escape(&repo),
-                            blocks::escape(&env),
-                            blocks::escape(&m)
-                        ))
-                    }
-                }
-            });
-            ack
-        }
-        Command::Plan { intent, repo, env } => {
-            let repo = match repository(repo, config) {
-                Ok(repo) => repo,
-                Err(ask) => return Ok(ask),
-            };
-            if !config.allows(
-                &requester.user_id,
-                &requester.channel_id,
-                &repo,
-                env.as_deref(),
-                Action::Plan,
-            ) {
-                return Ok(Json(blocks::ephemeral(&refusal(
+                ) =>
+            {
+                blocks::ephemeral(&refused(
                     "plan for",
-                    &repo,
-                    env.as_deref(),
-                ))));
+                    &p.repo,
+                    Some(&p.environment),
+                    "The plan is not shown and cannot be proposed.",
+                ))
             }
-            // The acknowledgement echoes the intent as every other reply does: redacted.
-            let ack = blocks::planning(&crate::spec::secrets::redact_text(&intent), &repo, env.as_deref());
-            let app2 = app.clone();
-            app.post_later(form.response_url, async move {
-                let planned = app2.backend.plan(requester.clone(), intent, repo, env).await;
-                match planned {
-                    Err(e) => blocks::ephemeral(&backend_error(&e)),
-                    // Without env: in the command, the plan decided it; check it now.
-                    Ok(p)
-                        if !app2.config.allows(
-                            &requester.user_id,
-                            &requester.channel_id,
-                            &p.repo,
-                            Some(&p.environment),
-                            Action::Plan,
-                        ) =>
-                    {
-                        blocks::ephemeral(&refused(
-                            "plan for",
-                            &p.repo,
-                            Some(&p.environment),
-                            "The plan is not shown and cannot be proposed.",
-                        ))
-                    }
-                    Ok(p) => blocks::plan(&p),
-                }
-            });
-            ack
+            Ok(p) => blocks::plan(&p),
         }
-    };
-    Ok(Json(reply))
+    });
+    ack
 }
 
 /// The interaction form: one field holding JSON.
@@ -339,11 +372,9 @@ struct ActionPayload {
 
 /// The command's `repo:`, else the configured default; without either, the
 /// question to answer with.
-fn repository(repo: Option<String>, config: &SlackConfig) -> Result<String, Json<Value>> {
+fn repository(repo: Option<String>, config: &SlackConfig) -> Result<String, Value> {
     repo.or_else(|| config.default_repo.clone()).ok_or_else(|| {
-        Json(blocks::ephemeral(
-            "Which repository? Add `repo:NAME` to the command; there is no default.",
-        ))
+        blocks::ephemeral("Which repository? Add `repo:NAME` to the command; there is no default.")
     })
 }
 

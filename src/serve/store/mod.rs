@@ -187,6 +187,37 @@ pub struct PlanRecord {
     pub updated_ms: i64,
 }
 
+impl PlanRecord {
+    /// A plan just requested: `pending`, no environment or planner yet, no
+    /// results; created and updated at `now_ms`.
+    pub fn pending(id: &str, repo: &str, requester: &str, intent: &str, now_ms: i64) -> PlanRecord {
+        PlanRecord {
+            id: id.into(),
+            repo: repo.into(),
+            environment: None,
+            status: Status::Pending,
+            requester: requester.into(),
+            intent: intent.into(),
+            planner: None,
+            model: None,
+            prompt_version: None,
+            raw_reply: None,
+            spec: None,
+            files: None,
+            findings: None,
+            changes: None,
+            usage: None,
+            attempts: 0,
+            error: None,
+            proposal: None,
+            base: None,
+            commit_files: None,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+        }
+    }
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEvent {

@@ -28,7 +28,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::row::{self, Cell};
-use super::sqlite::{allowed, renew_cells, track, transition_cells};
+use super::sqlite::{renew_cells, track, transition_cells};
 use super::{AuditEvent, Error, Filter, Lease, PlanRecord, Recovered, RepoLock, Status, Store};
 
 /// Pool and wait bounds.
@@ -363,16 +363,7 @@ impl Store for PostgresStore {
     }
 
     fn list_plans(&self, f: &Filter) -> Result<Vec<PlanRecord>, Error> {
-        let limit = if f.repos_allowed.is_some() {
-            i64::MAX
-        } else {
-            f.limit as i64
-        };
-        let cells = vec![
-            Cell::Text(f.repo.clone()),
-            Cell::from(f.status.map(Status::as_str)),
-            Cell::from(limit),
-        ];
+        let cells = row::list_cells(f);
         let rows = self.block(async {
             let client = self.client().await?;
             client
@@ -380,17 +371,7 @@ impl Store for PostgresStore {
                 .await
                 .map_err(|e| self.classify(e))
         })?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let plan = row::decode_plan(r)?;
-            if allowed(f, &plan) {
-                out.push(plan);
-            }
-            if out.len() >= f.limit {
-                break;
-            }
-        }
-        Ok(out)
+        row::keep_allowed(f, rows.iter().map(row::decode_plan))
     }
 
     fn transition(&self, id: &str, from: Status, to: Status) -> Result<bool, Error> {
@@ -422,14 +403,7 @@ impl Store for PostgresStore {
                 let id: String = r.get(0);
                 let from = Status::parse(r.get(1)).ok_or_else(|| Error::Corrupt(id.clone()))?;
                 let owner: Option<String> = r.get(2);
-                let (to, error) = row::recovery(from);
-                let cells = vec![
-                    Cell::from(&id),
-                    Cell::from(from.as_str()),
-                    Cell::from(to.as_str()),
-                    Cell::Text(error),
-                    Cell::from(super::now_ms()),
-                ];
+                let cells = row::recover_cells(&id, from);
                 if self.exec(&tx, row::RECOVER, cells).await? == 1 {
                     let event = row::recovered_event(&id, from, owner.as_deref(), self.lease.owner());
                     self.exec(&tx, row::APPEND, row::audit_cells(&event)).await?;

@@ -4,15 +4,17 @@
 
 use tokio_postgres::types::{IsNull, ToSql as PgToSql, Type};
 
-use super::{AuditEvent, Error, PlanRecord, Status};
+use super::{AuditEvent, Error, Filter, PlanRecord, Status};
 
 pub(crate) const COLUMNS: &str = "id, repo, environment, status, requester, intent, planner, model, \
      prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, \
      created_ms, updated_ms, base, commit_files";
 
-pub(crate) const INSERT: &str = "INSERT INTO plans (id, repo, environment, status, requester, intent, \
-     planner, model, prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, \
-     proposal, created_ms, updated_ms, base, commit_files, owner, lease_until_ms) \
+/// The columns of [`UPDATE`] in its order (`$1` to `$18`), then those a
+/// plan never changes, then its lease.
+pub(crate) const INSERT: &str = "INSERT INTO plans (id, environment, status, planner, model, \
+     prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, \
+     updated_ms, base, commit_files, repo, requester, intent, created_ms, owner, lease_until_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
      $21, $22, $23, $24)";
 
@@ -131,39 +133,23 @@ impl PgToSql for Cell {
     }
 }
 
-/// The values of [`INSERT`], owned by `owner` until `lease_until_ms`.
+/// The values of [`INSERT`], owned by `owner` until `lease_until_ms`:
+/// those of [`UPDATE`], then the columns a plan never changes and the lease.
 pub(crate) fn insert_cells(p: &PlanRecord, owner: &str, lease_until_ms: i64) -> Vec<Cell> {
-    let mut cells = vec![
-        Cell::from(&p.id),
+    let mut cells = update_cells(p);
+    cells.extend([
         Cell::from(&p.repo),
-        Cell::from(&p.environment),
-        Cell::from(p.status.as_str()),
         Cell::from(&p.requester),
         Cell::from(&p.intent),
-        Cell::from(p.planner.map(|p| p.as_str())),
-        Cell::from(&p.model),
-        Cell::from(&p.prompt_version),
-        Cell::from(&p.raw_reply),
-        Cell::json(&p.spec),
-        Cell::json(&p.files),
-        Cell::json(&p.findings),
-        Cell::json(&p.changes),
-        Cell::json(&p.usage),
-        Cell::from(i64::from(p.attempts)),
-        Cell::json(&p.error),
-        Cell::json(&p.proposal),
         Cell::from(p.created_ms),
-        Cell::from(p.updated_ms),
-        Cell::json(&p.base),
-        Cell::json(&p.commit_files),
-    ];
+    ]);
     let in_flight = p.status.in_flight();
     cells.push(Cell::Text(in_flight.then(|| owner.to_string())));
     cells.push(Cell::Int(in_flight.then_some(lease_until_ms)));
     cells
 }
 
-/// The values of [`UPDATE`].
+/// The values of [`UPDATE`]: the id, then everything planning and proposing change.
 pub(crate) fn update_cells(p: &PlanRecord) -> Vec<Cell> {
     vec![
         Cell::from(&p.id),
@@ -185,6 +171,47 @@ pub(crate) fn update_cells(p: &PlanRecord) -> Vec<Cell> {
         Cell::json(&p.base),
         Cell::json(&p.commit_files),
     ]
+}
+
+/// The query values of [`LIST`]: repository, status and how many rows to
+/// read (all of them when the rows are filtered by [`Filter::repos_allowed`]
+/// afterwards, see [`keep_allowed`]).
+pub(crate) fn list_cells(f: &Filter) -> Vec<Cell> {
+    let limit = if f.repos_allowed.is_some() {
+        i64::MAX
+    } else {
+        f.limit as i64
+    };
+    vec![
+        Cell::Text(f.repo.clone()),
+        Cell::from(f.status.map(Status::as_str)),
+        Cell::from(limit),
+    ]
+}
+
+/// True when the filter's repository allow-list admits `plan`.
+fn allowed(f: &Filter, plan: &PlanRecord) -> bool {
+    f.repos_allowed
+        .as_ref()
+        .is_none_or(|allowed| allowed.iter().any(|r| r == "*" || *r == plan.repo))
+}
+
+/// The first [`Filter::limit`] plans of `rows` in the filter's repositories.
+pub(crate) fn keep_allowed(
+    f: &Filter,
+    rows: impl IntoIterator<Item = Result<PlanRecord, Error>>,
+) -> Result<Vec<PlanRecord>, Error> {
+    let mut out = Vec::new();
+    for plan in rows {
+        let plan = plan?;
+        if allowed(f, &plan) {
+            out.push(plan);
+        }
+        if out.len() >= f.limit {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// The values of [`APPEND`].
@@ -279,6 +306,18 @@ pub(crate) fn recovery(from: Status) -> (Status, Option<String>) {
         Status::Pending => (Status::Failed, Some(interrupted_error())),
         _ => (Status::Planned, None),
     }
+}
+
+/// The values of [`RECOVER`] for plan `id`, found in flight in `from`.
+pub(crate) fn recover_cells(id: &str, from: Status) -> Vec<Cell> {
+    let (to, error) = recovery(from);
+    vec![
+        Cell::from(id),
+        Cell::from(from.as_str()),
+        Cell::from(to.as_str()),
+        Cell::Text(error),
+        Cell::from(super::now_ms()),
+    ]
 }
 
 /// The `plan.recovered` event for a plan another replica (or a crash) left.

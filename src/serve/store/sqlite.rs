@@ -212,28 +212,8 @@ impl Store for SqliteStore {
     fn list_plans(&self, f: &Filter) -> Result<Vec<PlanRecord>, Error> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&sql(&row::select(row::LIST)))?;
-        let limit = if f.repos_allowed.is_some() {
-            i64::MAX
-        } else {
-            f.limit as i64
-        };
-        let cells = vec![
-            Cell::Text(f.repo.clone()),
-            Cell::from(f.status.map(Status::as_str)),
-            Cell::from(limit),
-        ];
-        let rows = stmt.query_map(params_from_iter(cells), |r| Ok(row::decode_plan(r)))?;
-        let mut out = Vec::new();
-        for plan in rows {
-            let plan = plan??;
-            if allowed(f, &plan) {
-                out.push(plan);
-            }
-            if out.len() >= f.limit {
-                break;
-            }
-        }
-        Ok(out)
+        let rows = stmt.query_map(params_from_iter(row::list_cells(f)), |r| Ok(row::decode_plan(r)))?;
+        row::keep_allowed(f, rows.map(|r| r.map_err(Error::from).and_then(|plan| plan)))
     }
 
     fn transition(&self, id: &str, from: Status, to: Status) -> Result<bool, Error> {
@@ -263,14 +243,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for (id, from, owner) in found {
             let from = Status::parse(&from).ok_or_else(|| Error::Corrupt(id.clone()))?;
-            let (to, error) = row::recovery(from);
-            let cells = vec![
-                Cell::from(&id),
-                Cell::from(from.as_str()),
-                Cell::from(to.as_str()),
-                Cell::Text(error),
-                Cell::from(super::now_ms()),
-            ];
+            let cells = row::recover_cells(&id, from);
             if exec(&tx, row::RECOVER, cells)? == 1 {
                 let event = row::recovered_event(&id, from, owner.as_deref(), self.lease.owner());
                 exec(&tx, row::APPEND, row::audit_cells(&event))?;
@@ -319,13 +292,6 @@ impl Store for SqliteStore {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
     }
-}
-
-/// True when the filter's repository allow-list admits `plan`.
-pub(crate) fn allowed(f: &Filter, plan: &PlanRecord) -> bool {
-    f.repos_allowed
-        .as_ref()
-        .is_none_or(|allowed| allowed.iter().any(|r| r == "*" || *r == plan.repo))
 }
 
 /// The values of `row::TRANSITION`: into an in-flight status under our lease.

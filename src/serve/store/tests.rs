@@ -9,28 +9,8 @@ use super::*;
 
 fn record(id: &str, repo: &str, created: i64) -> PlanRecord {
     PlanRecord {
-        id: id.into(),
-        repo: repo.into(),
         environment: Some("staging".into()),
-        status: Status::Pending,
-        requester: "ci".into(),
-        intent: "deploy redis".into(),
-        planner: None,
-        model: None,
-        prompt_version: None,
-        raw_reply: None,
-        spec: None,
-        files: None,
-        findings: None,
-        changes: None,
-        usage: None,
-        attempts: 0,
-        error: None,
-        proposal: None,
-        created_ms: created,
-        updated_ms: created,
-        base: None,
-        commit_files: None,
+        ..PlanRecord::pending(id, repo, "ci", "deploy redis", created)
     }
 }
 
@@ -68,7 +48,8 @@ pub(crate) fn with_database(url: &str, name: &str) -> String {
     out
 }
 
-fn admin_sql(url: &str, sql: &str) {
+/// Runs `work` with a client of the database at `url`, on a runtime of its own.
+fn on_client<T>(url: &str, work: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -76,10 +57,15 @@ fn admin_sql(url: &str, sql: &str) {
     runtime.block_on(async {
         let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
         let task = tokio::spawn(conn);
-        client.batch_execute(sql).await.unwrap();
+        let out = work(&client).await;
         drop(client);
         let _ = task.await;
-    });
+        out
+    })
+}
+
+fn admin_sql(url: &str, sql: &str) {
+    on_client(url, async |client| client.batch_execute(sql).await.unwrap());
 }
 
 impl PgDb {
@@ -103,18 +89,8 @@ impl PgDb {
 
     /// Raw SQL that must fail; its error text.
     fn sql_err(&self, sql: &str) -> String {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            let task = tokio::spawn(conn);
+        on_client(&self.url, async |client| {
             let e = client.batch_execute(sql).await.expect_err(sql);
-            drop(client);
-            let _ = task.await;
             e.as_db_error()
                 .map(|d| d.message().to_string())
                 .unwrap_or_default()
@@ -123,19 +99,8 @@ impl PgDb {
 
     /// The integer a one-row query returns.
     fn count(&self, sql: &str) -> i64 {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            let task = tokio::spawn(conn);
-            let n: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
-            drop(client);
-            let _ = task.await;
-            n
+        on_client(&self.url, async |client| {
+            client.query_one(sql, &[]).await.unwrap().get(0)
         })
     }
 
