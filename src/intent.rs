@@ -6,6 +6,8 @@
 //! differently from what it says (they would reach commit messages and pull
 //! request titles). It does not interpret the text; planners do that.
 
+pub use crate::limits::is_bidi_control;
+
 /// The longest intent accepted, in bytes. Real intents are a sentence or two.
 pub const MAX_BYTES: usize = 4096;
 
@@ -104,13 +106,6 @@ fn target_path(path: &str) -> Result<String, Error> {
         return Err(bad());
     }
     Ok(trimmed.to_string())
-}
-
-/// The bidirectional embedding, override and isolate controls
-/// (U+202A–U+202E, U+2066–U+2069): invisible, and able to reorder what a
-/// reader sees ("Trojan Source").
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@
 //! [`ALIAS_BOMB`] as its parse error, which each caller reports like any other broken YAML.
 //! It does not bound file or body sizes: the front ends do (`body-bytes`,
 //! the repo index's blob limit).
+//!
+//! One rule for untrusted text lives here too, so that the intent and the
+//! spec's secret scrubbing share it from below: [`is_bidi_control`].
 
 /// Deepest nesting of mappings and sequences accepted in a document.
 pub const MAX_DEPTH: usize = 128;
@@ -35,3 +38,10 @@ pub const TOO_DEEP: &str = "nested deeper than 128 levels of mappings and sequen
 /// The message for a document whose aliases expand past the limits.
 pub const ALIAS_BOMB: &str =
     "YAML aliases expand past the limit (10000 nodes, or 1 MiB more text than the document holds)";
+
+/// The bidirectional embedding, override and isolate controls
+/// (U+202A–U+202E, U+2066–U+2069): invisible, and able to reorder what a
+/// reader sees ("Trojan Source"). Intents refuse them; scrubbed text drops them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}

@@ -184,9 +184,9 @@ fn walk(v: &mut serde_json::Value, at: String, known: &[String], changed: &mut V
             .fold(false, |a, b| a | b),
         Value::String(s) => {
             // Direction controls could disguise what a reviewer reads.
-            let bidi = s.chars().any(crate::intent::is_bidi_control);
+            let bidi = s.chars().any(crate::limits::is_bidi_control);
             if bidi {
-                s.retain(|c| !crate::intent::is_bidi_control(c));
+                s.retain(|c| !crate::limits::is_bidi_control(c));
             }
             let prose = at.starts_with("/assumptions/")
                 || at.starts_with("/questions/")
