@@ -434,12 +434,17 @@ impl Outcome {
     /// Takes in an overlay patch: its patch files (each once) and the
     /// workload before and after.
     fn take_patch(&mut self, patched: overlay::Patched) {
-        for p in patched.patches {
+        self.add_patches(patched.patches);
+        self.merged.push((patched.before, patched.after));
+    }
+
+    /// Adds the overlay patch files of `patches` not listed yet.
+    fn add_patches(&mut self, patches: Vec<String>) {
+        for p in patches {
             if !self.patches.contains(&p) {
                 self.patches.push(p);
             }
         }
-        self.merged.push((patched.before, patched.after));
     }
 }
 

@@ -432,11 +432,7 @@ fn write(
         update::check_scalable(dst, &mut out.findings, edits)?;
     }
     let patched = overlay::update(edits, dst, set, &k, to)?;
-    for p in patched.patches {
-        if !out.patches.contains(&p) {
-            out.patches.push(p);
-        }
-    }
+    out.add_patches(patched.patches);
     match out.merged.iter_mut().find(|(_, a)| a.path == patched.after.path) {
         Some(entry) => entry.1 = patched.after,
         None => out.merged.push((patched.before, patched.after)),
