@@ -18,12 +18,37 @@ use crate::repo::parent;
 use crate::spec::Exposure;
 use crate::yaml::edit::{set_scalar, split_documents, Seg};
 
+/// Routes `exposure`'s host and path to `w`'s Service: through the Ingress
+/// of its directory that routes to the Service, else a new one.
 pub(super) fn apply(
     edits: &mut Edits<'_>,
     w: &Workload,
     exposure: &Exposure,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
+    let dir = parent(&w.path);
+    let (service, port) = service_of(edits, w)?;
+    let existing = edits.inv.docs().find(|d| {
+        d.kind() == "Ingress"
+            && parent(&d.path) == dir
+            && d.value["spec"]["rules"].as_array().is_some_and(|rules| {
+                rules.iter().any(|r| {
+                    r["http"]["paths"].as_array().is_some_and(|ps| {
+                        ps.iter()
+                            .any(|p| p["backend"]["service"]["name"] == service.name())
+                    })
+                })
+            })
+    });
+    if let Some(ingress) = existing {
+        return edit_ingress(edits, ingress, service.name(), exposure, findings);
+    }
+    add_ingress(edits, w, service, exposure, port)
+}
+
+/// `w`'s Service in its directory (named after it, else selecting its pods)
+/// and the port to route to (its first port's name, else number).
+fn service_of<'i>(edits: &Edits<'i>, w: &Workload) -> Result<(&'i Doc, Value), Error> {
     let dir = parent(&w.path);
     let resource = format!("{}/{}", w.kind, w.name);
     let services: Vec<&Doc> = edits
@@ -49,21 +74,20 @@ pub(super) fn apply(
             })
         }
     };
-    let existing = edits.inv.docs().find(|d| {
-        d.kind() == "Ingress"
-            && parent(&d.path) == dir
-            && d.value["spec"]["rules"].as_array().is_some_and(|rules| {
-                rules.iter().any(|r| {
-                    r["http"]["paths"].as_array().is_some_and(|ps| {
-                        ps.iter()
-                            .any(|p| p["backend"]["service"]["name"] == service.name())
-                    })
-                })
-            })
-    });
-    if let Some(ingress) = existing {
-        return edit_ingress(edits, ingress, service.name(), exposure, findings);
-    }
+    Ok((*service, port))
+}
+
+/// Renders a new Ingress to `service` in `w`'s directory (`ingress.yaml`,
+/// or `<name>-ingress.yaml` when that is taken), listed in the directory's
+/// kustomization.
+fn add_ingress(
+    edits: &mut Edits<'_>,
+    w: &Workload,
+    service: &Doc,
+    exposure: &Exposure,
+    port: Value,
+) -> Result<(), Error> {
+    let dir = parent(&w.path);
     let file = if edits.exists(&format!("{dir}/ingress.yaml")) {
         format!("{dir}/{}-ingress.yaml", w.name)
     } else {
@@ -109,6 +133,8 @@ fn selects(service: &Doc, w: &Workload, edits: &Edits<'_>) -> bool {
     selector.iter().all(|(k, v)| labels[k] == *v)
 }
 
+/// Edits the existing `ingress` (routing to `service`) in place as
+/// `exposure` asks, keeping the rest of its file as written.
 fn edit_ingress(
     edits: &mut Edits<'_>,
     ingress: &Doc,
@@ -116,24 +142,40 @@ fn edit_ingress(
     exposure: &Exposure,
     findings: &mut Vec<Finding>,
 ) -> Result<(), Error> {
+    let text = edits
+        .text(&ingress.path)
+        .ok_or_else(|| not_editable(ingress, "spec.rules"))?;
+    let range = split_documents(&text)
+        .get(ingress.document)
+        .ok_or_else(|| not_editable(ingress, "spec.rules"))?
+        .clone();
+    let doc = edit_rules(edits, ingress, &text[range.clone()], service, exposure)?;
+    edits.write(
+        &ingress.path,
+        format!("{}{doc}{}", &text[..range.start], &text[range.end..]),
+    );
+    tls_warning(ingress, exposure, findings);
+    Ok(())
+}
+
+/// The Ingress document `doc` with `exposure`'s host and path: a host it
+/// serves is kept; a new host is another rule unless the intent replaces
+/// the old one (then the first rule's host, and path, are edited). What it
+/// did is said in `edits.notes`.
+fn edit_rules(
+    edits: &mut Edits<'_>,
+    ingress: &Doc,
+    doc: &str,
+    service: &str,
+    exposure: &Exposure,
+) -> Result<String, Error> {
     let rules = ingress.value["spec"]["rules"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     let hosts: Vec<&str> = rules.iter().filter_map(|r| r["host"].as_str()).collect();
     let resource = format!("Ingress/{}", ingress.name());
-    let not_editable = |field: &str| Error::NotEditable {
-        path: ingress.path.clone(),
-        field: field.to_string(),
-    };
-    let text = edits
-        .text(&ingress.path)
-        .ok_or_else(|| not_editable("spec.rules"))?;
-    let range = split_documents(&text)
-        .get(ingress.document)
-        .ok_or_else(|| not_editable("spec.rules"))?
-        .clone();
-    let mut doc = text[range.clone()].to_string();
+    let mut doc = doc.to_string();
     match exposure.host.as_deref() {
         Some(host) if hosts.contains(&host) => {
             edits
@@ -148,7 +190,8 @@ fn edit_ingress(
                 .map(|p| p["backend"]["service"]["port"].clone())
                 .unwrap_or(Value::Null);
             let path = exposure.path.as_deref().unwrap_or("/");
-            doc = add_rule(&doc, host, path, service, &port).ok_or_else(|| not_editable("spec.rules"))?;
+            doc = add_rule(&doc, host, path, service, &port)
+                .ok_or_else(|| not_editable(ingress, "spec.rules"))?;
             edits.notes.push(format!(
                 "{resource} keeps {} and now also serves {host} (say \"move\" or \"instead of\" to replace the old host)",
                 hosts.join(", ")
@@ -156,28 +199,35 @@ fn edit_ingress(
         }
         Some(host) => {
             doc = set_in(&doc, rule_at("host"), json!(host))
-                .ok_or_else(|| not_editable("spec.rules[0].host"))?;
+                .ok_or_else(|| not_editable(ingress, "spec.rules[0].host"))?;
             if let Some(old) = hosts.first() {
                 edits
                     .notes
                     .push(format!("{resource}: host {old} replaced by {host}, as asked"));
             }
-            if let Some(path) = &exposure.path {
-                doc = set_in(&doc, first_path(), json!(path)).ok_or_else(|| not_editable("paths[0].path"))?;
-            }
+            doc = with_path(ingress, doc, exposure)?;
         }
-        None => {
-            if let Some(path) = &exposure.path {
-                doc = set_in(&doc, first_path(), json!(path)).ok_or_else(|| not_editable("paths[0].path"))?;
-            }
-        }
+        None => doc = with_path(ingress, doc, exposure)?,
     }
-    edits.write(
-        &ingress.path,
-        format!("{}{doc}{}", &text[..range.start], &text[range.end..]),
-    );
-    tls_warning(ingress, exposure, findings);
-    Ok(())
+    Ok(doc)
+}
+
+/// `doc` with the first rule's first path set to `exposure`'s path, if any.
+fn with_path(ingress: &Doc, doc: String, exposure: &Exposure) -> Result<String, Error> {
+    match &exposure.path {
+        Some(path) => {
+            set_in(&doc, first_path(), json!(path)).ok_or_else(|| not_editable(ingress, "paths[0].path"))
+        }
+        None => Ok(doc),
+    }
+}
+
+/// `field` of `ingress` could not be edited in place.
+fn not_editable(ingress: &Doc, field: &str) -> Error {
+    Error::NotEditable {
+        path: ingress.path.clone(),
+        field: field.to_string(),
+    }
 }
 
 /// `spec.rules[0].<k>`.

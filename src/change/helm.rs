@@ -197,20 +197,7 @@ fn wanted(
         out.push((key(&["replicaCount"]), json!(n)));
     }
     if let Some(image) = &set.image {
-        let i = super::effective::Image::parse(image);
-        let registry = chart_values.is_some_and(|v| v["image"]["registry"].is_string());
-        match (registry, i.name.split_once('/')) {
-            (true, Some((reg, repo))) if reg.contains(['.', ':']) => {
-                out.push((key(&["image", "registry"]), json!(reg)));
-                out.push((key(&["image", "repository"]), json!(repo)));
-            }
-            _ => out.push((key(&["image", "repository"]), json!(i.name))),
-        }
-        match (i.tag, i.digest) {
-            (_, Some(d)) => out.push((key(&["image", "digest"]), json!(d))),
-            (Some(t), None) => out.push((key(&["image", "tag"]), json!(t))),
-            (None, None) => {}
-        }
+        out.extend(image_values(image, chart_values));
     }
     if let Some(r) = &set.resources {
         for (section, q) in [("requests", &r.requests), ("limits", &r.limits)] {
@@ -223,21 +210,43 @@ fn wanted(
     }
     // A chart of the repository must read every key (resources may be empty there).
     if let (Some(values), Some(dir)) = (chart_values, &found.chart_dir) {
-        for (path, _) in &out {
+        if let Some(path) = out.iter().map(|(path, _)| path).find(|path| {
             let top_ok = path[0] == "resources" && values.get("resources").is_some();
-            let pointer = format!("/{}", path.join("/"));
-            if !top_ok && values.pointer(&pointer).is_none() {
-                return Err(Error::NotApplicable {
-                    target,
-                    message: format!(
-                        "the chart at {dir} has no value {} in {dir}/values.yaml; say which of its values sets this, or edit {dir}/values.yaml (or the release's values) by hand",
-                        path.join(".")
-                    ),
-                });
-            }
+            !top_ok && values.pointer(&format!("/{}", path.join("/"))).is_none()
+        }) {
+            return Err(Error::NotApplicable {
+                target,
+                message: format!(
+                    "the chart at {dir} has no value {} in {dir}/values.yaml; say which of its values sets this, or edit {dir}/values.yaml (or the release's values) by hand",
+                    path.join(".")
+                ),
+            });
         }
     }
     Ok(out)
+}
+
+/// The image values of `image`: `image.repository` (with `image.registry`
+/// split off when the chart has one and the image names a registry), and
+/// `image.digest` or `image.tag`.
+fn image_values(image: &str, chart_values: Option<&Value>) -> Vec<(Vec<String>, Value)> {
+    let key = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    let i = super::effective::Image::parse(image);
+    let registry = chart_values.is_some_and(|v| v["image"]["registry"].is_string());
+    match (registry, i.name.split_once('/')) {
+        (true, Some((reg, repo))) if reg.contains(['.', ':']) => {
+            out.push((key(&["image", "registry"]), json!(reg)));
+            out.push((key(&["image", "repository"]), json!(repo)));
+        }
+        _ => out.push((key(&["image", "repository"]), json!(i.name))),
+    }
+    match (i.tag, i.digest) {
+        (_, Some(d)) => out.push((key(&["image", "digest"]), json!(d))),
+        (Some(t), None) => out.push((key(&["image", "tag"]), json!(t))),
+        (None, None) => {}
+    }
+    out
 }
 
 /// Applies an update of a Helm-rendered workload in `environment`.
@@ -355,34 +364,48 @@ fn destination(
             };
             Ok((release_patch(edits, found, &k)?, 0, values_root()))
         }
-        Source::Application { path, document } => {
-            let app = edits
-                .inv
-                .docs()
-                .find(|d| d.path == *path && d.document == *document)
-                .map(|d| d.value.clone())
-                .unwrap_or(Value::Null);
-            let helm = &app["spec"]["source"]["helm"];
-            let root = |k: &str| vec!["spec".into(), "source".into(), "helm".into(), k.to_string()];
-            if helm["values"].is_string() {
-                return Err(Error::NotApplicable {
-                    target: target.to_string(),
-                    message: format!(
-                        "its Helm values are one string (spec.source.helm.values in {path}); edit that string by hand, or move it to spec.source.helm.valuesObject"
-                    ),
-                });
-            }
-            if helm["parameters"].is_array() && !helm["valuesObject"].is_object() {
-                return Err(Error::NotApplicable {
-                    target: target.to_string(),
-                    message: format!(
-                        "its Helm values are spec.source.helm.parameters in {path}; add or edit the parameter by hand (e.g. name: replicaCount)"
-                    ),
-                });
-            }
-            Ok((path.clone(), *document, root("valuesObject")))
-        }
+        Source::Application { path, document } => application_values(edits, path, *document, target),
     }
+}
+
+/// Where an Argo CD Application's Helm values are written:
+/// `spec.source.helm.valuesObject`; values as one string or as parameters
+/// are not edited.
+fn application_values(
+    edits: &Edits<'_>,
+    path: &str,
+    document: usize,
+    target: &str,
+) -> Result<(String, usize, Vec<String>), Error> {
+    let app = edits
+        .inv
+        .docs()
+        .find(|d| d.path == path && d.document == document)
+        .map(|d| d.value.clone())
+        .unwrap_or(Value::Null);
+    let helm = &app["spec"]["source"]["helm"];
+    if helm["values"].is_string() {
+        return Err(Error::NotApplicable {
+            target: target.to_string(),
+            message: format!(
+                "its Helm values are one string (spec.source.helm.values in {path}); edit that string by hand, or move it to spec.source.helm.valuesObject"
+            ),
+        });
+    }
+    if helm["parameters"].is_array() && !helm["valuesObject"].is_object() {
+        return Err(Error::NotApplicable {
+            target: target.to_string(),
+            message: format!(
+                "its Helm values are spec.source.helm.parameters in {path}; add or edit the parameter by hand (e.g. name: replicaCount)"
+            ),
+        });
+    }
+    let root = ["spec", "source", "helm", "valuesObject"];
+    Ok((
+        path.to_string(),
+        document,
+        root.iter().map(|k| k.to_string()).collect(),
+    ))
 }
 
 /// The overlay patch of the HelmRelease in kustomization `k`: an existing

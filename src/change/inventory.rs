@@ -94,16 +94,6 @@ impl Inventory {
         index: &Index,
         environments: &[Environment],
     ) -> Result<Inventory, crate::repo::Error> {
-        let kustomizations: BTreeMap<String, Vec<String>> = index
-            .kustomizations()
-            .iter()
-            .map(|k| (k.path.clone(), k.resources.clone()))
-            .collect();
-        let namespaces: BTreeMap<&str, &str> = index
-            .kustomizations()
-            .iter()
-            .filter_map(|k| Some((crate::repo::parent(&k.path), k.namespace.as_deref()?)))
-            .collect();
         let builds: BTreeMap<String, Vec<String>> = index
             .kustomizations()
             .iter()
@@ -114,64 +104,19 @@ impl Inventory {
                 )
             })
             .collect();
-        let included_by = included_by(&builds);
-        let mut roots: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for env in environments {
-            for root in &env.roots {
-                roots.entry(root.clone()).or_default().push(env.name.clone());
-            }
-        }
-        let envs_of = environments_by_path(&included_by, &roots);
-        let dirs: BTreeSet<&str> = index
-            .resources()
-            .iter()
-            .filter(|r| WORKLOADS.contains(&r.identity().kind.as_str()))
-            .map(|r| crate::repo::parent(r.path()))
-            .collect();
-        let kustomization_dirs: BTreeSet<String> = kustomizations
-            .keys()
-            .map(|k| crate::repo::parent(k).to_string())
-            .collect();
         let mut inv = Inventory {
             present: true,
-            included_by: included_by.clone(),
-            kustomizations,
+            included_by: included_by(&builds),
+            kustomizations: index
+                .kustomizations()
+                .iter()
+                .map(|k| (k.path.clone(), k.resources.clone()))
+                .collect(),
             environments: environments.iter().map(|e| e.name.clone()).collect(),
-            roots: roots.clone(),
+            roots: roots(environments),
             ..Inventory::default()
         };
-        // Helm chart directories and release objects: what a change of a chart edits.
-        let chart_dirs: BTreeSet<&str> = snapshot
-            .files()
-            .iter()
-            .filter(|e| e.path == "Chart.yaml" || e.path.ends_with("/Chart.yaml"))
-            .map(|e| crate::repo::parent(&e.path))
-            .chain(
-                index
-                    .resources()
-                    .iter()
-                    .filter(|r| ["HelmRelease", "Application"].contains(&r.identity().kind.as_str()))
-                    .map(|r| crate::repo::parent(r.path())),
-            )
-            .collect();
-        let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
-        inv.paths.extend(snapshot.dirs().iter().cloned());
-        for entry in snapshot.files() {
-            inv.paths.insert(entry.path.clone());
-            let dir = crate::repo::parent(&entry.path);
-            let mut above = dir;
-            while !above.is_empty() {
-                above = crate::repo::parent(above);
-                if dirs.contains(above) {
-                    inv.nested.insert(above.to_string());
-                }
-            }
-            // Overlay directories too: their patches may already change a workload.
-            if !dirs.contains(dir) && !kustomization_dirs.contains(dir) && !chart_dirs.contains(dir) {
-                continue;
-            }
-            wanted.push(entry);
-        }
+        let wanted = inv.walk(snapshot, index);
         // Read on all cores; a file that is not UTF-8 (an image, an archive) is left out.
         let oids: Vec<git2::Oid> = wanted.iter().map(|e| e.blob).collect();
         let texts = snapshot.map_blobs(&oids, |bytes| std::str::from_utf8(bytes).ok().map(String::from))?;
@@ -192,13 +137,68 @@ impl Inventory {
         inv.workload_docs = parse_all(&inv.yaml_files(), |kind| {
             kind.is_none_or(|k| WORKLOADS.contains(&k))
         });
-        for doc in inv.workload_docs.iter().filter(|d| WORKLOADS.contains(&d.kind())) {
+        inv.workloads = inv.find_workloads(index);
+        Ok(inv)
+    }
+
+    /// Records every file and directory of the repository, and the workload
+    /// directories that have subdirectories; returns the files to read:
+    /// those of workload, kustomization (overlay) and Helm directories.
+    fn walk<'s>(&mut self, snapshot: &'s Snapshot, index: &Index) -> Vec<&'s crate::repo::Entry> {
+        let dirs: BTreeSet<&str> = index
+            .resources()
+            .iter()
+            .filter(|r| WORKLOADS.contains(&r.identity().kind.as_str()))
+            .map(|r| crate::repo::parent(r.path()))
+            .collect();
+        let kustomization_dirs: BTreeSet<String> = self
+            .kustomizations
+            .keys()
+            .map(|k| crate::repo::parent(k).to_string())
+            .collect();
+        let chart_dirs = chart_dirs(snapshot, index);
+        let mut wanted: Vec<&crate::repo::Entry> = Vec::new();
+        self.paths.extend(snapshot.dirs().iter().cloned());
+        for entry in snapshot.files() {
+            self.paths.insert(entry.path.clone());
+            let dir = crate::repo::parent(&entry.path);
+            let mut above = dir;
+            while !above.is_empty() {
+                above = crate::repo::parent(above);
+                if dirs.contains(above) {
+                    self.nested.insert(above.to_string());
+                }
+            }
+            // Overlay directories too: their patches may already change a workload.
+            if !dirs.contains(dir) && !kustomization_dirs.contains(dir) && !chart_dirs.contains(dir) {
+                continue;
+            }
+            wanted.push(entry);
+        }
+        wanted
+    }
+
+    /// The workloads among the parsed documents, each with its namespace (its
+    /// own, else the nearest kustomization's) and the environments that build it.
+    fn find_workloads(&self, index: &Index) -> Vec<Workload> {
+        let namespaces: BTreeMap<&str, &str> = index
+            .kustomizations()
+            .iter()
+            .filter_map(|k| Some((crate::repo::parent(&k.path), k.namespace.as_deref()?)))
+            .collect();
+        let envs_of = environments_by_path(&self.included_by, &self.roots);
+        let mut workloads = Vec::new();
+        for doc in self
+            .workload_docs
+            .iter()
+            .filter(|d| WORKLOADS.contains(&d.kind()))
+        {
             let own_ns = doc.value["metadata"]["namespace"].as_str();
             let namespace = own_ns
                 .or_else(|| nearest(&namespaces, &doc.path))
                 .unwrap_or_default()
                 .to_string();
-            inv.workloads.push(Workload {
+            workloads.push(Workload {
                 kind: doc.kind().to_string(),
                 name: doc.name().to_string(),
                 namespace,
@@ -209,7 +209,7 @@ impl Inventory {
                 replicas: doc.value["spec"]["replicas"].as_u64(),
             });
         }
-        Ok(inv)
+        workloads
     }
 
     pub fn workloads(&self) -> &[Workload] {
@@ -364,6 +364,35 @@ fn containers(workload: &Value) -> Vec<Container> {
             name: c["name"].as_str().unwrap_or_default().to_string(),
             image: c["image"].as_str().unwrap_or_default().to_string(),
         })
+        .collect()
+}
+
+/// Root path → the environments whose build starts there.
+fn roots(environments: &[Environment]) -> BTreeMap<String, Vec<String>> {
+    let mut roots: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for env in environments {
+        for root in &env.roots {
+            roots.entry(root.clone()).or_default().push(env.name.clone());
+        }
+    }
+    roots
+}
+
+/// Helm chart directories and release objects' directories: what a change
+/// of a chart edits.
+fn chart_dirs<'a>(snapshot: &'a Snapshot, index: &'a Index) -> BTreeSet<&'a str> {
+    snapshot
+        .files()
+        .iter()
+        .filter(|e| e.path == "Chart.yaml" || e.path.ends_with("/Chart.yaml"))
+        .map(|e| crate::repo::parent(&e.path))
+        .chain(
+            index
+                .resources()
+                .iter()
+                .filter(|r| ["HelmRelease", "Application"].contains(&r.identity().kind.as_str()))
+                .map(|r| crate::repo::parent(r.path())),
+        )
         .collect()
 }
 

@@ -43,7 +43,7 @@ pub use several::asked as asked_environments;
 
 use crate::finding::Finding;
 use crate::manifest::File;
-use crate::spec::{Operation, Spec};
+use crate::spec::{Operation, Spec, Update};
 
 /// Why a change cannot be applied. Each names what exists instead.
 #[derive(Debug, thiserror::Error)]
@@ -370,41 +370,82 @@ pub fn apply_aimed(
                 continue;
             }
         }
-        let w = resolve::resolve(inv, change, scope, &spec.namespace, within)?;
-        if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
-            // Only an assumed environment gets here: the target's own is used,
-            // and later changes of the same plan stay in it.
-            out.environment = Some(w.environments[0].clone());
-            scope = Scope::Stated(&w.environments[0]);
-        }
-        let effective = scope.environment();
-        let before = edits.touched();
-        edit_in(&mut edits, &mut out, change, w, effective)?;
-        let paths = edits.touched_since(&before);
-        let target = format!("{}/{}", w.kind, w.name);
-        out.applied.push(within_reach(
-            inv,
-            change.operation,
-            target,
-            &w.namespace,
-            paths,
-            &[effective.to_string()],
-        )?);
+        scope = edit_target(&mut edits, &mut out, change, scope, &spec.namespace, within)?;
     }
-    for (path, text) in edits.written {
-        if inv.text(&path) == Some(text.as_str()) {
-            continue;
-        }
-        if edits.created.contains(&path) {
-            out.created.push(path.clone());
-        } else {
-            out.modified.push(path.clone());
-        }
-        out.files.push(File { path, content: text });
-    }
-    out.deleted = edits.deleted.into_iter().collect();
-    out.notes = edits.notes;
+    out.take_edits(edits);
     Ok(out)
+}
+
+/// Resolves the one workload `change` targets and edits it in the scope's
+/// environment, recording what it did with its reach. Returns the scope for
+/// the plan's later changes: an assumed environment the target is not in
+/// gives way to the target's own.
+fn edit_target<'i>(
+    edits: &mut Edits<'i>,
+    out: &mut Outcome,
+    change: &crate::spec::Change,
+    mut scope: Scope<'i>,
+    namespace: &str,
+    within: &[String],
+) -> Result<Scope<'i>, Error> {
+    let inv = edits.inv;
+    let w = resolve::resolve(inv, change, scope, namespace, within)?;
+    if !w.environments.is_empty() && !w.environments.iter().any(|e| e == scope.environment()) {
+        // Only an assumed environment gets here: the target's own is used,
+        // and later changes of the same plan stay in it.
+        out.environment = Some(w.environments[0].clone());
+        scope = Scope::Stated(&w.environments[0]);
+    }
+    let effective = scope.environment();
+    let before = edits.touched();
+    edit_in(edits, out, change, w, effective)?;
+    let paths = edits.touched_since(&before);
+    let target = format!("{}/{}", w.kind, w.name);
+    out.applied.push(within_reach(
+        inv,
+        change.operation,
+        target,
+        &w.namespace,
+        paths,
+        &[effective.to_string()],
+    )?);
+    Ok(scope)
+}
+
+impl Outcome {
+    /// Takes in the files `edits` wrote (those whose text differs from the
+    /// repository's, new or modified), removed, and its notes.
+    fn take_edits(&mut self, edits: Edits<'_>) {
+        for (path, text) in edits.written {
+            if edits.inv.text(&path) == Some(text.as_str()) {
+                continue;
+            }
+            if edits.created.contains(&path) {
+                self.created.push(path.clone());
+            } else {
+                self.modified.push(path.clone());
+            }
+            self.files.push(File { path, content: text });
+        }
+        self.deleted = edits.deleted.into_iter().collect();
+        self.notes = edits.notes;
+    }
+
+    /// Takes in an overlay patch: its patch files (each once) and the
+    /// workload before and after.
+    fn take_patch(&mut self, patched: overlay::Patched) {
+        self.add_patches(patched.patches);
+        self.merged.push((patched.before, patched.after));
+    }
+
+    /// Adds the overlay patch files of `patches` not listed yet.
+    fn add_patches(&mut self, patches: Vec<String>) {
+        for p in patches {
+            if !self.patches.contains(&p) {
+                self.patches.push(p);
+            }
+        }
+    }
 }
 
 /// Applies one update or delete of `w` for `environment` alone: an
@@ -418,9 +459,35 @@ fn edit_in(
     w: &Workload,
     environment: &str,
 ) -> Result<(), Error> {
+    let set = through_image_entry(edits, change, w, environment)?;
+    let nothing_left = set.as_ref().is_some_and(|s| {
+        s.image.is_none() && s.replicas.is_none() && s.resources.is_none() && s.exposure.is_none()
+    });
+    if nothing_left {
+        return Ok(());
+    }
+    // A base shared by several environments is patched in this one's overlay.
+    if w.environments.len() > 1 {
+        return patch_overlay(edits, out, change.operation, set, w, environment);
+    }
+    match change.operation {
+        Operation::Update => update::apply(edits, w, &set.unwrap_or_default(), &mut out.findings),
+        Operation::Delete => delete::apply(edits, w, &mut out.findings),
+        // Applied before resolving one target.
+        Operation::Promote => Ok(()),
+    }
+}
+
+/// What `change` still sets once a new image went into an `images:` entry
+/// this environment's kustomization holds for the image (that entry decides
+/// what runs).
+fn through_image_entry(
+    edits: &mut Edits<'_>,
+    change: &crate::spec::Change,
+    w: &Workload,
+    environment: &str,
+) -> Result<Option<Update>, Error> {
     let mut set = change.set.clone();
-    // An `images:` entry this environment's kustomization holds for the
-    // image decides what runs: the new image goes there.
     if let (Operation::Update, Some(s)) = (change.operation, set.as_mut()) {
         if let Some(image) = s.image.clone() {
             let container = update::choose_container(w, s)?;
@@ -430,57 +497,49 @@ fn edit_in(
             }
         }
     }
-    let nothing_left = set.as_ref().is_some_and(|s| {
-        s.image.is_none() && s.replicas.is_none() && s.resources.is_none() && s.exposure.is_none()
-    });
-    if nothing_left {
-        return Ok(());
+    Ok(set)
+}
+
+/// Writes `set` for a base several environments share as a patch in
+/// `environment`'s overlay; an exposure change, a removal, or an
+/// environment without an overlay is refused as shared.
+fn patch_overlay(
+    edits: &mut Edits<'_>,
+    out: &mut Outcome,
+    operation: Operation,
+    set: Option<Update>,
+    w: &Workload,
+    environment: &str,
+) -> Result<(), Error> {
+    let (overlay, why) = match (operation, &set) {
+        (Operation::Update, Some(s)) if s.exposure.is_some() => (
+            None,
+            format!("an exposure (Ingress) change cannot be written as a patch in {environment}'s overlay"),
+        ),
+        (Operation::Update, _) => (
+            overlay::overlay_for(edits, &w.path, environment),
+            format!("{environment} has no overlay kustomization to patch it in"),
+        ),
+        _ => (
+            None,
+            format!("a removal cannot be written as a patch in {environment}'s overlay"),
+        ),
+    };
+    let Some(k) = overlay else {
+        return Err(Error::Shared {
+            target: format!("{}/{}", w.kind, w.name),
+            path: w.path.clone(),
+            environments: w.environments.clone(),
+            why,
+        });
+    };
+    let set = set.unwrap_or_default();
+    if set.replicas.is_some() {
+        update::check_scalable(w, &mut out.findings, edits)?;
     }
-    // A base shared by several environments is patched in this one's overlay.
-    if w.environments.len() > 1 {
-        let (overlay, why) = match (change.operation, &set) {
-            (Operation::Update, Some(s)) if s.exposure.is_some() => (
-                None,
-                format!(
-                    "an exposure (Ingress) change cannot be written as a patch in {environment}'s overlay"
-                ),
-            ),
-            (Operation::Update, _) => (
-                overlay::overlay_for(edits, &w.path, environment),
-                format!("{environment} has no overlay kustomization to patch it in"),
-            ),
-            _ => (
-                None,
-                format!("a removal cannot be written as a patch in {environment}'s overlay"),
-            ),
-        };
-        let Some(k) = overlay else {
-            return Err(Error::Shared {
-                target: format!("{}/{}", w.kind, w.name),
-                path: w.path.clone(),
-                environments: w.environments.clone(),
-                why,
-            });
-        };
-        let set = set.unwrap_or_default();
-        if set.replicas.is_some() {
-            update::check_scalable(w, &mut out.findings, edits)?;
-        }
-        let patched = overlay::update(edits, w, &set, &k, environment)?;
-        for p in patched.patches {
-            if !out.patches.contains(&p) {
-                out.patches.push(p);
-            }
-        }
-        out.merged.push((patched.before, patched.after));
-        return Ok(());
-    }
-    match change.operation {
-        Operation::Update => update::apply(edits, w, &set.unwrap_or_default(), &mut out.findings),
-        Operation::Delete => delete::apply(edits, w, &mut out.findings),
-        // Applied before resolving one target.
-        Operation::Promote => Ok(()),
-    }
+    let patched = overlay::update(edits, w, &set, &k, environment)?;
+    out.take_patch(patched);
+    Ok(())
 }
 
 /// The reach invariant: a change alters the build of the `asked`

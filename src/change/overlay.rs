@@ -139,52 +139,67 @@ pub(super) fn update(
         }
     }
     if !own.is_empty() {
-        let old_patch = edits.text(&patch_path);
-        touched.push((patch_path.clone(), old_patch.clone()));
-        let mut text = match &old_patch {
-            Some(text) => text.clone(),
-            None => skeleton(&base_doc, w, container.as_deref()),
-        };
-        for (path, value) in &own {
-            text = crate::yaml::edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
-                path: patch_path.clone(),
-                field: crate::yaml::edit::display(path),
-            })?;
-        }
-        if old_patch.is_some() {
-            edits.write(&patch_path, text);
-        } else {
-            edits.create(&patch_path, text);
-        }
-        let name = patch_path.rsplit('/').next().unwrap_or(&patch_path).to_string();
-        edits.edit_kustomization(overlay, "patches", |text| {
-            crate::repo::wire::add_patch(text, &name)
-        })?;
+        touched.push((patch_path.clone(), edits.text(&patch_path)));
+        let skeleton = skeleton(&base_doc, w, container.as_deref());
+        write_patch(edits, overlay, &patch_path, &own, skeleton)?;
     }
     // The workload as the environment runs it: the base with the patches merged.
-    let merged = |texts: Vec<Option<String>>| {
-        let mut doc = base_doc.clone();
-        for text in texts.iter().flatten() {
-            for range in split_documents(text) {
-                for v in crate::repo::parse_values(&text[range]) {
-                    if v["kind"] == w.kind.as_str() && v["metadata"]["name"] == w.name.as_str() {
-                        merge(&mut doc, &v);
-                    }
-                }
-            }
-        }
-        File {
-            path: touched.first().map_or(patch_path.clone(), |(p, _)| p.clone()),
-            content: serde_json::to_string_pretty(&doc).unwrap_or_default(),
-        }
-    };
-    let before = merged(touched.iter().map(|(_, old)| old.clone()).collect());
-    let after = merged(touched.iter().map(|(p, _)| edits.text(p)).collect());
+    let path = touched.first().map_or(patch_path.clone(), |(p, _)| p.clone());
+    let before = merged(&base_doc, w, &path, touched.iter().map(|(_, old)| old.clone()));
+    let after = merged(&base_doc, w, &path, touched.iter().map(|(p, _)| edits.text(p)));
     Ok(Patched {
         patches: touched.into_iter().map(|(p, _)| p).collect(),
         before,
         after,
     })
+}
+
+/// Sets `own` in the overlay's own patch `patch_path` (a new file from
+/// `skeleton` when there is none yet), listed under the overlay's `patches:`.
+fn write_patch(
+    edits: &mut Edits<'_>,
+    overlay: &str,
+    patch_path: &str,
+    own: &[(Vec<Seg>, Value)],
+    skeleton: String,
+) -> Result<(), Error> {
+    let old_patch = edits.text(patch_path);
+    let mut text = old_patch.clone().unwrap_or(skeleton);
+    for (path, value) in own {
+        text = crate::yaml::edit::set_scalar(&text, path, value).ok_or_else(|| Error::NotEditable {
+            path: patch_path.to_string(),
+            field: crate::yaml::edit::display(path),
+        })?;
+    }
+    if old_patch.is_some() {
+        edits.write(patch_path, text);
+    } else {
+        edits.create(patch_path, text);
+    }
+    let name = patch_path.rsplit('/').next().unwrap_or(patch_path).to_string();
+    edits.edit_kustomization(overlay, "patches", |text| {
+        crate::repo::wire::add_patch(text, &name)
+    })?;
+    Ok(())
+}
+
+/// The workload `w` as `base` with every document of `texts` that names it
+/// merged in, as a file at `path`.
+fn merged(base: &Value, w: &Workload, path: &str, texts: impl Iterator<Item = Option<String>>) -> File {
+    let mut doc = base.clone();
+    for text in texts.flatten() {
+        for range in split_documents(&text) {
+            for v in crate::repo::parse_values(&text[range]) {
+                if v["kind"] == w.kind.as_str() && v["metadata"]["name"] == w.name.as_str() {
+                    merge(&mut doc, &v);
+                }
+            }
+        }
+    }
+    File {
+        path: path.to_string(),
+        content: serde_json::to_string_pretty(&doc).unwrap_or_default(),
+    }
 }
 
 /// A new patch naming the workload, with its container when one is changed.

@@ -55,14 +55,7 @@ pub fn place(
     if reach.iter().any(|e| e == environment) && others.is_empty() {
         return Ok(out);
     }
-    // A root kustomization only this environment builds.
-    let own = roots.iter().find_map(|root| {
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .map(|f| join(root, f))
-            .find(|k| inv.kustomizations.contains_key(k) && inv.reach(k) == [environment])
-            .map(|k| (root.to_string(), k))
-    });
+    let own = own_root(inv, &roots, environment);
     match own {
         Some((root, k)) if !configured => {
             if let Ok(l) = Layout::new(&join(&root, "{name}/")) {
@@ -78,28 +71,44 @@ pub fn place(
                 files: vec![format!("{dir} (built by {})", reach.join(", "))],
             })
         }
-        _ => {
-            let wire = match own {
-                Some((_, k)) => format!("list it under resources: in {k}"),
-                None => format!(
-                    "list it in the kustomization of one of {}",
-                    roots.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            };
-            out.findings.push(Finding::new(
-                Severity::Error,
-                "new-app-unreachable",
-                format!("directory/{dir}"),
-                "",
-                format!(
-                    "{dir} is not part of {environment}'s build, so the new app would never be deployed; {wire}, or set layout: in .gitintent.yaml to a directory {environment} builds"
-                ),
-            ));
-        }
+        _ => out.findings.push(unreachable(&dir, environment, own, &roots)),
     }
     Ok(out)
 }
 
+/// A root kustomization only `environment` builds, with its directory.
+fn own_root(inv: &Inventory, roots: &[&String], environment: &str) -> Option<(String, String)> {
+    roots.iter().find_map(|root| {
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|f| join(root, f))
+            .find(|k| inv.kustomizations.contains_key(k) && inv.reach(k) == [environment])
+            .map(|k| (root.to_string(), k))
+    })
+}
+
+/// The error that `dir` is not part of `environment`'s build, saying where
+/// to list the app (the own root's kustomization, else one of `roots`').
+fn unreachable(dir: &str, environment: &str, own: Option<(String, String)>, roots: &[&String]) -> Finding {
+    let wire = match own {
+        Some((_, k)) => format!("list it under resources: in {k}"),
+        None => format!(
+            "list it in the kustomization of one of {}",
+            roots.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Finding::new(
+        Severity::Error,
+        "new-app-unreachable",
+        format!("directory/{dir}"),
+        "",
+        format!(
+            "{dir} is not part of {environment}'s build, so the new app would never be deployed; {wire}, or set layout: in .gitintent.yaml to a directory {environment} builds"
+        ),
+    )
+}
+
+/// Joins `name` to `dir` (the repository root when `dir` is empty).
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
         name.to_string()

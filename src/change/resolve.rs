@@ -49,86 +49,115 @@ pub(crate) fn resolve<'i>(
     if let Some(p) = within.iter().find(|p| !inv.has_path(p)) {
         return Err(Error::NoSuchPath { path: p.clone() });
     }
+    let env = scope.environment();
+    let named = named(inv, change, env);
+    if named.is_empty() {
+        return Err(not_found(inv, change, env));
+    }
+    let named = under_paths(named, change, within)?;
+    let candidates = in_environment(named, change, scope)?;
+    only_one(prefer_namespace(candidates, namespace), change, env)
+}
+
+/// The workloads named (and of the kind) `change` targets, or, when none
+/// is, those the name `env`'s build gives (`namePrefix`/`nameSuffix`).
+fn named<'i>(inv: &'i Inventory, change: &Change, env: &str) -> Vec<&'i Workload> {
     let kind_ok = |w: &Workload| {
         change
             .kind
             .as_deref()
             .is_none_or(|k| w.kind.eq_ignore_ascii_case(k))
     };
-    let env = scope.environment();
     let by_name = |name: &str| -> Vec<&Workload> {
         inv.workloads
             .iter()
             .filter(|w| w.name == name && kind_ok(w))
             .collect()
     };
-    let mut named = by_name(&change.target);
-    if named.is_empty() {
-        // The name the environment's build gives it (`namePrefix`/`nameSuffix`).
-        for (prefix, suffix) in inv.name_affixes(env) {
-            let base = change
-                .target
-                .strip_prefix(prefix.as_str())
-                .and_then(|t| t.strip_suffix(suffix.as_str()));
-            if let Some(base) = base.filter(|b| !b.is_empty()) {
-                named = by_name(base);
-                named.retain(|w| w.environments.iter().any(|e| e == env));
-                if !named.is_empty() {
-                    break;
-                }
+    let named = by_name(&change.target);
+    if !named.is_empty() {
+        return named;
+    }
+    for (prefix, suffix) in inv.name_affixes(env) {
+        let base = change
+            .target
+            .strip_prefix(prefix.as_str())
+            .and_then(|t| t.strip_suffix(suffix.as_str()));
+        if let Some(base) = base.filter(|b| !b.is_empty()) {
+            let mut named = by_name(base);
+            named.retain(|w| w.environments.iter().any(|e| e == env));
+            if !named.is_empty() {
+                return named;
             }
         }
     }
+    Vec::new()
+}
+
+/// No workload has the name: the closest names among those `env` deploys
+/// (all workloads when it deploys none).
+fn not_found(inv: &Inventory, change: &Change, env: &str) -> Error {
     let in_env = |w: &&Workload| w.environments.is_empty() || w.environments.iter().any(|e| e == env);
-    if named.is_empty() {
-        let pool: Vec<&Workload> = {
-            let here: Vec<&Workload> = inv.workloads.iter().filter(in_env).collect();
-            if here.is_empty() {
-                inv.workloads.iter().collect()
-            } else {
-                here
-            }
-        };
-        return Err(Error::NotFound {
+    let here: Vec<&Workload> = inv.workloads.iter().filter(in_env).collect();
+    let pool = if here.is_empty() {
+        inv.workloads.iter().collect()
+    } else {
+        here
+    };
+    Error::NotFound {
+        target: describe_target(change),
+        environment: env.to_string(),
+        closest: closest(&change.target, &pool),
+    }
+}
+
+/// The workloads of `named` under one of `within` (all of them when
+/// `within` is empty); none is an error listing where they are.
+fn under_paths<'i>(
+    named: Vec<&'i Workload>,
+    change: &Change,
+    within: &[String],
+) -> Result<Vec<&'i Workload>, Error> {
+    if within.is_empty() {
+        return Ok(named);
+    }
+    let under: Vec<&Workload> = named
+        .iter()
+        .copied()
+        .filter(|w| within.iter().any(|p| is_under(&w.path, p)))
+        .collect();
+    if under.is_empty() {
+        let (found, picks) = choices(&named);
+        return Err(Error::NotAtPath {
             target: describe_target(change),
-            environment: env.to_string(),
-            closest: closest(&change.target, &pool),
+            paths: within.to_vec(),
+            found,
+            picks,
         });
     }
-    let named = if within.is_empty() {
-        named
-    } else {
-        let under: Vec<&Workload> = named
-            .iter()
-            .copied()
-            .filter(|w| within.iter().any(|p| is_under(&w.path, p)))
-            .collect();
-        if under.is_empty() {
-            let (found, picks) = choices(&named);
-            return Err(Error::NotAtPath {
-                target: describe_target(change),
-                paths: within.to_vec(),
-                found,
-                picks,
-            });
-        }
-        under
-    };
-    let candidates = in_environment(named, change, scope)?;
-    let candidates = if candidates.len() > 1 {
-        let same_ns: Vec<&Workload> = candidates
-            .iter()
-            .copied()
-            .filter(|w| w.namespace == namespace)
-            .collect();
-        if same_ns.is_empty() {
-            candidates
-        } else {
-            same_ns
-        }
-    } else {
+    Ok(under)
+}
+
+/// Of several candidates, those in the spec's `namespace` when there are any.
+fn prefer_namespace<'i>(candidates: Vec<&'i Workload>, namespace: &str) -> Vec<&'i Workload> {
+    if candidates.len() <= 1 {
+        return candidates;
+    }
+    let same_ns: Vec<&Workload> = candidates
+        .iter()
+        .copied()
+        .filter(|w| w.namespace == namespace)
+        .collect();
+    if same_ns.is_empty() {
         candidates
-    };
+    } else {
+        same_ns
+    }
+}
+
+/// The one candidate left, or an ambiguity: several workloads, or one that
+/// several environments deploy when `env` (only assumed) is not one of them.
+fn only_one<'i>(candidates: Vec<&'i Workload>, change: &Change, env: &str) -> Result<&'i Workload, Error> {
     match candidates.as_slice() {
         // An assumed environment, and a target several environments deploy.
         [one] if one.environments.len() > 1 && !one.environments.iter().any(|e| e == env) => {

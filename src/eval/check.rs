@@ -23,6 +23,23 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
             fails.push(format!("missing {k}"));
         }
     }
+    fails.extend(files(expect, plan));
+    for k in &expect.absent_kinds {
+        if res.iter().any(|(id, _)| same(id, k)) {
+            fails.push(format!("unexpected {k}"));
+        }
+    }
+    fails.extend(fields(expect, &res));
+    fails.extend(forbidden(plan, &expect.forbidden_strings));
+    fails.extend(notes_and_findings(expect, plan));
+    fails.extend(notes(expect, &plan.spec));
+    fails.extend(too_many_errors(expect, plan));
+    fails
+}
+
+/// The files a plan must render, edit in place, or remove.
+fn files(expect: &Expect, plan: &Plan) -> Vec<String> {
+    let mut fails = Vec::new();
     for path in &expect.files {
         if !plan.files.iter().any(|f| &f.path == path) {
             fails.push(format!("file {path} was not rendered"));
@@ -38,11 +55,13 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
             fails.push(format!("file {path} was not removed"));
         }
     }
-    for k in &expect.absent_kinds {
-        if res.iter().any(|(id, _)| same(id, k)) {
-            fails.push(format!("unexpected {k}"));
-        }
-    }
+    fails
+}
+
+/// The fields of resources (`res`: id and document) that must equal a value
+/// or match a pattern.
+fn fields(expect: &Expect, res: &[(String, Value)]) -> Vec<String> {
+    let mut fails = Vec::new();
     for f in &expect.fields {
         let Some((_, doc)) = res.iter().find(|(id, _)| id == &f.resource) else {
             fails.push(format!("{}: no such resource", f.resource));
@@ -65,25 +84,19 @@ pub(super) fn check(expect: &Expect, result: &Result<Plan, String>) -> Vec<Strin
             }
         }
     }
-    fails.extend(forbidden(plan, &expect.forbidden_strings));
-    fails.extend(notes_and_findings(expect, plan));
-    fails.extend(notes(expect, &plan.spec));
-    if let Some(max) = expect.max_error_findings {
-        let errors: Vec<String> = plan
-            .findings
-            .iter()
-            .filter(|f| f.is_error())
-            .map(ToString::to_string)
-            .collect();
-        if errors.len() > max {
-            fails.push(format!(
-                "{} error findings > {max}: {}",
-                errors.len(),
-                errors.join("; ")
-            ));
-        }
-    }
     fails
+}
+
+/// More error findings than the case allows.
+fn too_many_errors(expect: &Expect, plan: &Plan) -> Option<String> {
+    let max = expect.max_error_findings?;
+    let errors: Vec<String> = plan
+        .findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(ToString::to_string)
+        .collect();
+    (errors.len() > max).then(|| format!("{} error findings > {max}: {}", errors.len(), errors.join("; ")))
 }
 
 /// The finding rules and the assumptions or questions a plan must carry.

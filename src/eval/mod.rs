@@ -136,17 +136,7 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
     };
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     // Calls and tokens of this case, also when planning failed after calls.
-    let (calls, usage) = match (spent_before, spent(planner)) {
-        (Some((c0, u0)), Some((c1, u1))) => (
-            c1.saturating_sub(c0),
-            Usage {
-                input_tokens: u1.input_tokens.saturating_sub(u0.input_tokens),
-                output_tokens: u1.output_tokens.saturating_sub(u0.output_tokens),
-                unreported_calls: u1.unreported_calls.saturating_sub(u0.unreported_calls),
-            },
-        ),
-        _ => (0, Usage::default()),
-    };
+    let (calls, usage) = spent_since(spent_before, planner);
     let failures = check::check(&case.expect, &result);
     let mut out = CaseResult {
         name: case.name.clone(),
@@ -160,12 +150,7 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         repairs: calls.saturating_sub(1),
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
-        cost_usd: match planner {
-            Planner::Builtin => Some(0.0),
-            // Tokens the endpoint did not report make the cost unknown, not lower.
-            Planner::OpenAi(_) if !usage.is_known() => None,
-            Planner::OpenAi(p) => prices.find([p.model()]).map(|price| Prices::cost(price, usage)),
-        },
+        cost_usd: cost(planner, usage, prices, None),
         model: None,
         error_findings: 0,
         schema_valid: None,
@@ -183,13 +168,7 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
     let errors = || plan.findings.iter().filter(|f| f.is_error());
     let spec_json = serde_json::to_string(&plan.spec).unwrap_or_default();
     let yaml: String = plan.files.iter().map(|f| f.content.as_str()).collect();
-    if let Planner::OpenAi(p) = planner {
-        let models = plan.model.as_deref().into_iter().chain([p.model()]);
-        out.cost_usd = prices
-            .find(models)
-            .filter(|_| usage.is_known())
-            .map(|price| Prices::cost(price, usage));
-    }
+    out.cost_usd = cost(planner, usage, prices, plan.model.as_deref());
     CaseResult {
         outcome: Outcome::Planned,
         error_findings: errors().count(),
@@ -199,6 +178,38 @@ pub async fn run_case(case: &Case, planner: &Planner, ctx: &Context, prices: &Pr
         yaml_tokens: tokens::count(&yaml),
         model: plan.model.clone(),
         ..out
+    }
+}
+
+/// What a case cost: nothing for builtin; for a model, at the price of the
+/// model the plan `reported`, else the planner's. Tokens the endpoint did
+/// not report make the cost unknown, not lower.
+fn cost(planner: &Planner, usage: Usage, prices: &Prices, reported: Option<&str>) -> Option<f64> {
+    match planner {
+        Planner::Builtin => Some(0.0),
+        Planner::OpenAi(p) => {
+            let models = reported.into_iter().chain([p.model()]);
+            prices
+                .find(models)
+                .filter(|_| usage.is_known())
+                .map(|price| Prices::cost(price, usage))
+        }
+    }
+}
+
+/// The calls and tokens the planner spent since it had spent `before`
+/// ([`spent`]); none for builtin.
+fn spent_since(before: Option<(u32, Usage)>, planner: &Planner) -> (u32, Usage) {
+    match (before, spent(planner)) {
+        (Some((c0, u0)), Some((c1, u1))) => (
+            c1.saturating_sub(c0),
+            Usage {
+                input_tokens: u1.input_tokens.saturating_sub(u0.input_tokens),
+                output_tokens: u1.output_tokens.saturating_sub(u0.output_tokens),
+                unreported_calls: u1.unreported_calls.saturating_sub(u0.unreported_calls),
+            },
+        ),
+        _ => (0, Usage::default()),
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::probe::Fallback;
 use super::stores::{self, Members};
 use crate::finding::{Finding, Severity};
-use crate::spec::{Archetype, Component, Probe, Spec, WorkloadKind};
+use crate::spec::{Archetype, ArchetypeDefaults, Component, KnownImage, Probe, Spec, WorkloadKind};
 
 /// A resolved port.
 #[derive(Debug, Clone, Serialize)]
@@ -151,199 +151,6 @@ fn labels(spec: &Spec, comp: &Component, extra: &BTreeMap<String, String>) -> BT
     labels
 }
 
-/// Environment variables and arguments an archetype needs to start at all,
-/// and a `secret-required` finding for the Secret it (or the spec) reads.
-fn archetype_env(
-    comp: &Component,
-    replicas: u32,
-    findings: &mut Vec<Finding>,
-) -> (Vec<serde_json::Value>, Vec<String>) {
-    let before = findings.len();
-    let out = archetype_start(comp, replicas, findings);
-    let secret = format!("{}-credentials", comp.name);
-    let keys: Vec<&str> = comp
-        .secret_refs
-        .iter()
-        .filter(|s| s.secret == secret)
-        .map(|s| s.key.as_str())
-        .collect();
-    if findings.len() == before && !keys.is_empty() {
-        findings.push(secret_required(&comp.name, &secret, &keys));
-    }
-    out
-}
-
-fn secret_required(name: &str, secret: &str, keys: &[&str]) -> Finding {
-    Finding::new(
-        Severity::Info,
-        "secret-required",
-        format!("Secret/{secret}"),
-        "",
-        format!(
-            "{name} reads Secret {secret} (keys: {}); create it outside Git or as a SealedSecret/ExternalSecret before merging",
-            keys.join(", ")
-        ),
-    )
-}
-
-fn archetype_start(
-    comp: &Component,
-    replicas: u32,
-    findings: &mut Vec<Finding>,
-) -> (Vec<serde_json::Value>, Vec<String>) {
-    let secret = format!("{}-credentials", comp.name);
-    // Keys the spec itself reads from the same Secret (an app's user, wired in).
-    let own: Vec<&str> = comp
-        .secret_refs
-        .iter()
-        .filter(|s| s.secret == secret)
-        .map(|s| s.key.as_str())
-        .collect();
-    let mut need_secret = |keys: &[&str]| {
-        let extra: Vec<&str> = own.iter().copied().filter(|k| !keys.contains(k)).collect();
-        let keys: Vec<&str> = keys.iter().copied().chain(extra).collect();
-        findings.push(secret_required(&comp.name, &secret, &keys));
-    };
-    let from_secret = |env: &str, key: &str| serde_json::json!({"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}});
-    let plain = |env: &str, value: &str| serde_json::json!({"name": env, "value": value});
-    match comp.archetype {
-        Archetype::Postgres => {
-            need_secret(&["password"]);
-            (
-                vec![
-                    from_secret("POSTGRES_PASSWORD", "password"),
-                    plain("PGDATA", "/var/lib/postgresql/data/pgdata"),
-                ],
-                vec![],
-            )
-        }
-        Archetype::Mysql => {
-            need_secret(&["root-password"]);
-            (vec![from_secret("MYSQL_ROOT_PASSWORD", "root-password")], vec![])
-        }
-        Archetype::Mongodb => {
-            need_secret(&["username", "password"]);
-            (
-                vec![
-                    from_secret("MONGO_INITDB_ROOT_USERNAME", "username"),
-                    from_secret("MONGO_INITDB_ROOT_PASSWORD", "password"),
-                ],
-                vec![],
-            )
-        }
-        Archetype::Rabbitmq => {
-            need_secret(&["erlang-cookie"]);
-            (
-                vec![from_secret("RABBITMQ_ERLANG_COOKIE", "erlang-cookie")],
-                vec![],
-            )
-        }
-        Archetype::Minio => {
-            need_secret(&["root-user", "root-password"]);
-            (
-                vec![
-                    from_secret("MINIO_ROOT_USER", "root-user"),
-                    from_secret("MINIO_ROOT_PASSWORD", "root-password"),
-                ],
-                vec![
-                    "server".into(),
-                    "/data".into(),
-                    "--console-address".into(),
-                    ":9001".into(),
-                ],
-            )
-        }
-        Archetype::Grafana => {
-            need_secret(&["admin-password"]);
-            (
-                vec![from_secret("GF_SECURITY_ADMIN_PASSWORD", "admin-password")],
-                vec![],
-            )
-        }
-        Archetype::Elasticsearch => {
-            let heap = es_heap(comp);
-            let mut env = vec![
-                plain("ES_JAVA_OPTS", &format!("-Xms{heap}m -Xmx{heap}m")),
-                plain("xpack.security.enabled", "true"),
-            ];
-            if replicas <= 1 {
-                env.push(plain("discovery.type", "single-node"));
-            } else {
-                let headless = format!("{}-headless", comp.name);
-                let masters: Vec<String> = (0..replicas.min(3))
-                    .map(|i| format!("{}-{i}", comp.name))
-                    .collect();
-                env.push(plain("discovery.seed_hosts", &headless));
-                env.push(plain("cluster.initial_master_nodes", &masters.join(",")));
-                env.push(serde_json::json!({"name": "node.name", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}));
-            }
-            env.push(plain("cluster.name", &comp.name));
-            (env, vec![])
-        }
-        Archetype::Kafka => {
-            let headless = format!("{}-headless", comp.name);
-            let voters: Vec<String> = (0..replicas.max(1))
-                .map(|i| format!("{i}@{}-{i}.{headless}:9093", comp.name))
-                .collect();
-            // One broker (several are refused without Strimzi, see stores.rs):
-            // node id 0 as in the voters, a cluster id fixed by the name, and
-            // the pod's own DNS name advertised to clients.
-            (
-                vec![
-                    serde_json::json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
-                    plain("KAFKA_NODE_ID", "0"),
-                    plain("CLUSTER_ID", &kafka_cluster_id(&comp.name)),
-                    plain("KAFKA_PROCESS_ROLES", "broker,controller"),
-                    plain("KAFKA_CONTROLLER_QUORUM_VOTERS", &voters.join(",")),
-                    plain("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093"),
-                    plain(
-                        "KAFKA_ADVERTISED_LISTENERS",
-                        &format!("PLAINTEXT://$(POD_NAME).{headless}:9092"),
-                    ),
-                    plain(
-                        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
-                        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    ),
-                    plain("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER"),
-                    plain("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT"),
-                    plain("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1"),
-                    plain("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1"),
-                    plain("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1"),
-                    plain("KAFKA_LOG_DIRS", "/var/lib/kafka/data"),
-                ],
-                vec![],
-            )
-        }
-        Archetype::Redis => (
-            vec![],
-            vec!["redis-server".into(), "--appendonly".into(), "yes".into()],
-        ),
-        _ => (vec![], vec![]),
-    }
-}
-
-/// Elasticsearch's heap in MiB: half the memory limit (Elastic's advice; the
-/// rest is the file-system cache), at least 256 MiB and under 31 GiB so the
-/// JVM keeps compressed pointers.
-fn es_heap(comp: &Component) -> u64 {
-    let limit = comp
-        .resources
-        .as_ref()
-        .and_then(|r| r.limits.memory.clone())
-        .unwrap_or_else(|| comp.archetype.defaults().limits.1.to_string());
-    let mib = crate::spec::memory_bytes(&limit).unwrap_or(2.0 * 1024f64.powi(3)) / 1024f64.powi(2);
-    ((mib / 2.0) as u64).clamp(256, 31 * 1024 - 1)
-}
-
-/// A KRaft cluster id (16 bytes, URL-safe base64 without padding) fixed by
-/// the component's name, so re-rendering never changes it.
-fn kafka_cluster_id(name: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(format!("gitintent kafka cluster {name}"));
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
-}
-
 /// Resolves one component; findings note anything the reviewer must act on.
 pub(super) fn app(
     spec: &Spec,
@@ -354,10 +161,93 @@ pub(super) fn app(
 ) -> App {
     let d = comp.archetype.defaults();
     let workload = comp.workload_kind();
-    let ha = comp.high_availability.clone();
-    let sentinel = members == Members::Sentinel;
     let replicas = replicas(comp);
+    super::workload::findings(comp, findings);
+    let image = image(comp, &d, workload, findings);
+    let ports = ports(comp, &d);
+    let batch = matches!(workload, Some(WorkloadKind::CronJob | WorkloadKind::Job));
+    let probes = probes(comp, &d, &ports, batch, findings);
+    let (env, args) = env_and_args(comp, replicas, findings);
+    let storage = storage(comp, &d);
+    let long_running = !batch && workload.is_some();
+    let serving = serving(comp, workload, &ports, long_running, findings);
+    let scaled = long_running && workload != Some(WorkloadKind::DaemonSet);
+    App {
+        pod: super::pod::pod(comp),
+        svc: serving.svc,
+        batch: super::pod::batch(comp),
+        rbac: super::pod::rbac(comp, findings),
+        name: comp.name.clone(),
+        namespace: spec.namespace.clone(),
+        environment: spec.environment.clone(),
+        archetype: comp.archetype.as_str(),
+        workload: super::workload::name(workload),
+        labels: labels(spec, comp, extra_labels),
+        selector: selector(comp),
+        image,
+        replicas,
+        resources: resources(comp, &d),
+        env,
+        args,
+        probes,
+        rollout: super::workload::rollout(comp, storage.is_some()),
+        restart_policy: super::workload::restart_policy(comp),
+        objects: super::objects::objects(comp, findings),
+        run_as_user: d.run_as_user,
+        read_only_root: comp.archetype.is_generic(),
+        storage,
+        exposure: serving.exposure,
+        autoscaling: autoscaling(comp, scaled),
+        pdb: scaled && wants_pdb(spec, comp, replicas),
+        spread: comp.high_availability.as_ref().is_some_and(|h| h.spread) && long_running,
+        sentinel: members == Members::Sentinel,
+        config: (members == Members::Ensemble).then(|| zookeeper(comp, replicas, d.data_path)),
+        schedule: comp.schedule.clone(),
+        service: serving.service,
+        headless: workload == Some(WorkloadKind::StatefulSet),
+        ports,
+        allow_from: comp.allow_from_namespaces.clone(),
+        log_shipper: is_log_shipper(comp),
+        annotations: annotations(comp),
+    }
+}
 
+/// The known image a web service runs ([`crate::spec::known_image`]), whose
+/// port and probe it gets by default.
+fn known_web_image(comp: &Component) -> Option<KnownImage> {
+    comp.image
+        .as_deref()
+        .filter(|_| comp.archetype == Archetype::WebService)
+        .and_then(crate::spec::known_image)
+}
+
+/// Whether a disruption budget is wanted: asked for, or several replicas in
+/// production.
+fn wants_pdb(spec: &Spec, comp: &Component, replicas: u32) -> bool {
+    let asked = comp
+        .high_availability
+        .as_ref()
+        .is_some_and(|h| h.pod_disruption_budget);
+    asked || replicas > 1 && spec.environment == "production"
+}
+
+/// The workload's annotations: a log shipper's waiver, else none.
+fn annotations(comp: &Component) -> BTreeMap<String, String> {
+    if is_log_shipper(comp) {
+        log_shipper_waiver()
+    } else {
+        BTreeMap::new()
+    }
+}
+
+/// The image a component runs (its own, else the archetype's), with a
+/// warning when a workload's image is `latest` or has no tag.
+fn image(
+    comp: &Component,
+    d: &ArchetypeDefaults,
+    workload: Option<WorkloadKind>,
+    findings: &mut Vec<Finding>,
+) -> String {
     let image = comp
         .image
         .clone()
@@ -366,7 +256,6 @@ pub(super) fn app(
     let tag = image
         .rsplit_once(':')
         .filter(|(repo, _)| !repo.ends_with('/') && !repo.is_empty());
-    super::workload::findings(comp, findings);
     let kind_label = format!("{:?}", workload.unwrap_or(WorkloadKind::Deployment));
     match tag {
         _ if workload.is_none() => {}
@@ -386,37 +275,40 @@ pub(super) fn app(
         )),
         _ => {}
     }
+    image
+}
 
-    let known = comp
-        .image
-        .as_deref()
-        .filter(|_| comp.archetype == Archetype::WebService)
-        .and_then(crate::spec::known_image);
-    let ports: Vec<PortView> = if let (true, Some(k)) = (comp.ports.is_empty(), known) {
-        vec![PortView {
-            name: k.port_name.to_string(),
-            port: k.port,
-        }]
-    } else if comp.ports.is_empty() {
-        d.ports
-            .iter()
-            .map(|(n, p)| PortView {
-                name: n.to_string(),
-                port: *p,
-            })
-            .collect()
-    } else {
-        comp.ports
-            .iter()
-            .map(|p| PortView {
-                name: p.name.clone(),
-                port: p.port,
-            })
-            .collect()
+/// The ports a component listens on: its own, else the known image's, else
+/// the archetype's.
+fn ports(comp: &Component, d: &ArchetypeDefaults) -> Vec<PortView> {
+    let port = |name: &str, port: u32| PortView {
+        name: name.to_string(),
+        port,
     };
+    if let (true, Some(k)) = (comp.ports.is_empty(), known_web_image(comp)) {
+        vec![port(k.port_name, k.port)]
+    } else if comp.ports.is_empty() {
+        d.ports.iter().map(|(n, p)| port(n, *p)).collect()
+    } else {
+        comp.ports.iter().map(|p| port(&p.name, p.port)).collect()
+    }
+}
+
+/// Readiness, liveness and startup probes: none for batch work or a bare
+/// pod; otherwise the component's health check, else the default probe (the
+/// known image's, else the archetype's) on the first port.
+fn probes(
+    comp: &Component,
+    d: &ArchetypeDefaults,
+    ports: &[PortView],
+    batch: bool,
+    findings: &mut Vec<Finding>,
+) -> serde_json::Value {
+    if batch || comp.workload_kind().is_none() {
+        return serde_json::json!({"readiness": null, "liveness": null, "startup": null});
+    }
     let first_port = ports.first().map(|p| p.port);
-    let batch = matches!(workload, Some(WorkloadKind::CronJob | WorkloadKind::Job));
-    let default_probe = known.map_or(d.probe, |k| k.probe);
+    let default_probe = known_web_image(comp).map_or(d.probe, |k| k.probe);
     let fallback = match (&comp.health_check, default_probe, first_port) {
         (Some(h), _, _) => h.port.or(first_port).map(|port| Fallback {
             path: h.path.clone(),
@@ -435,26 +327,33 @@ pub(super) fn app(
         }),
         _ => None,
     };
-    let probes = if batch || workload.is_none() {
-        serde_json::json!({"readiness": null, "liveness": null, "startup": null})
-    } else {
-        super::probe::probes(comp, fallback, first_port, findings)
-    };
+    super::probe::probes(comp, fallback, first_port, findings)
+}
 
+/// Requests and limits: the component's, else the archetype's defaults.
+fn resources(comp: &Component, d: &ArchetypeDefaults) -> serde_json::Value {
     let r = comp.resources.clone().unwrap_or(crate::spec::Resources {
         requests: Default::default(),
         limits: Default::default(),
     });
-    let resources = serde_json::json!({
+    serde_json::json!({
         "requests": {"cpu": r.requests.cpu.unwrap_or(d.requests.0.into()), "memory": r.requests.memory.unwrap_or(d.requests.1.into())},
         "limits": {"cpu": r.limits.cpu.unwrap_or(d.limits.0.into()), "memory": r.limits.memory.unwrap_or(d.limits.1.into())},
-    });
+    })
+}
 
-    let (mut env, mut args) = archetype_env(comp, replicas, findings);
+/// The container's environment and arguments: what the archetype needs to
+/// start, then the spec's variables, Secret and ConfigMap references; the
+/// pod's own arguments replace the archetype's.
+fn env_and_args(
+    comp: &Component,
+    replicas: u32,
+    findings: &mut Vec<Finding>,
+) -> (Vec<serde_json::Value>, Vec<String>) {
+    let (mut env, mut args) = super::start::archetype_env(comp, replicas, findings);
     if let Some(p) = comp.pod.as_ref().filter(|p| !p.args.is_empty()) {
         args = p.args.clone();
     }
-    let config = (members == Members::Ensemble).then(|| zookeeper(comp, replicas, d.data_path));
     env.extend(
         comp.env
             .iter()
@@ -466,16 +365,65 @@ pub(super) fn app(
     env.extend(comp.pod.iter().flat_map(|p| &p.config_map_refs).map(|r| {
         serde_json::json!({"name": r.env, "valueFrom": {"configMapKeyRef": {"name": r.config_map, "key": r.key}}})
     }));
+    (env, args)
+}
 
-    let storage = comp
-        .storage
+/// The persistent volume (size, class, mount path): the component's, else
+/// the archetype's default size.
+fn storage(comp: &Component, d: &ArchetypeDefaults) -> Option<serde_json::Value> {
+    comp.storage
         .as_ref()
         .map(|s| (s.size.clone(), s.class.clone()))
         .or_else(|| d.storage.map(|size| (size.to_string(), None)))
-        .map(|(size, class)| serde_json::json!({"size": size, "class": class, "mount": d.data_path}));
+        .map(|(size, class)| serde_json::json!({"size": size, "class": class, "mount": d.data_path}))
+}
 
+/// The Service, its Ingress, and whether the Service is rendered.
+struct Serving {
+    svc: serde_json::Value,
+    exposure: Option<serde_json::Value>,
+    service: bool,
+}
+
+/// The component's Service ([`super::pod::service`]) and Ingress, and
+/// whether the Service is rendered.
+fn serving(
+    comp: &Component,
+    workload: Option<WorkloadKind>,
+    ports: &[PortView],
+    long_running: bool,
+    findings: &mut Vec<Finding>,
+) -> Serving {
     let port_pairs: Vec<(String, u32)> = ports.iter().map(|p| (p.name.clone(), p.port)).collect();
     let svc = super::pod::service(comp, &port_pairs, findings);
+    let exposure = exposure(comp, &svc, workload, ports.is_empty(), findings);
+    let has_service_ports = svc["ports"].as_array().is_some_and(|p| !p.is_empty());
+    let service = has_service(comp, workload, long_running, has_service_ports);
+    Serving {
+        svc,
+        exposure,
+        service,
+    }
+}
+
+/// The HorizontalPodAutoscaler's bounds and CPU target, when the component
+/// autoscales and is `scaled` (long-running, not per node).
+fn autoscaling(comp: &Component, scaled: bool) -> Option<serde_json::Value> {
+    comp.autoscaling.as_ref().filter(|_| scaled).map(
+        |a| serde_json::json!({"min": a.min_replicas, "max": a.max_replicas, "cpu": a.cpu_target_percent}),
+    )
+}
+
+/// The Ingress's host, path, TLS and Service port; an error finding when
+/// the component is exposed but listens on no port (`no_ports` for a
+/// workload; a bare pod's Service ports otherwise).
+fn exposure(
+    comp: &Component,
+    svc: &serde_json::Value,
+    workload: Option<WorkloadKind>,
+    no_ports: bool,
+    findings: &mut Vec<Finding>,
+) -> Option<serde_json::Value> {
     let service_port = svc["ports"][0]["name"].as_str().map(str::to_string);
     let exposure = comp.exposure.as_ref().map(|e| {
         serde_json::json!({
@@ -487,7 +435,7 @@ pub(super) fn app(
     let no_port = if workload.is_none() {
         !has_service_ports
     } else {
-        ports.is_empty()
+        no_ports
     };
     if comp.exposure.is_some() && no_port {
         findings.push(Finding::new(
@@ -501,62 +449,33 @@ pub(super) fn app(
             ),
         ));
     }
+    exposure
+}
 
-    let long_running = !batch && workload.is_some();
-    App {
-        pod: super::pod::pod(comp),
-        svc,
-        batch: super::pod::batch(comp),
-        rbac: super::pod::rbac(comp, findings),
-        name: comp.name.clone(),
-        namespace: spec.namespace.clone(),
-        environment: spec.environment.clone(),
-        archetype: comp.archetype.as_str(),
-        workload: super::workload::name(workload),
-        labels: labels(spec, comp, extra_labels),
-        selector: BTreeMap::from([
-            ("app.kubernetes.io/name".to_string(), comp.name.clone()),
-            ("app.kubernetes.io/instance".to_string(), comp.name.clone()),
-        ]),
-        image,
-        replicas,
-        resources,
-        env,
-        args,
-        probes,
-        rollout: super::workload::rollout(comp, storage.is_some()),
-        restart_policy: super::workload::restart_policy(comp),
-        objects: super::objects::objects(comp, findings),
-        run_as_user: d.run_as_user,
-        read_only_root: comp.archetype.is_generic(),
-        storage,
-        exposure,
-        autoscaling: comp.autoscaling.as_ref().filter(|_| long_running && workload != Some(WorkloadKind::DaemonSet)).map(|a| {
-            serde_json::json!({"min": a.min_replicas, "max": a.max_replicas, "cpu": a.cpu_target_percent})
-        }),
-        pdb: long_running
-            && workload != Some(WorkloadKind::DaemonSet)
-            && (ha.as_ref().is_some_and(|h| h.pod_disruption_budget) || replicas > 1 && spec.environment == "production"),
-        spread: ha.as_ref().is_some_and(|h| h.spread) && long_running,
-        sentinel,
-        config,
-        schedule: comp.schedule.clone(),
-        service: match workload {
-            None => comp.service.is_some(),
-            Some(_) => {
-                long_running && has_service_ports && (comp.archetype != Archetype::Worker || comp.service.is_some())
-            }
-        },
-        headless: workload == Some(WorkloadKind::StatefulSet),
-        ports,
-        allow_from: comp.allow_from_namespaces.clone(),
-        log_shipper: is_log_shipper(comp),
-        annotations: if is_log_shipper(comp) {
-            log_shipper_waiver()
-        } else {
-            BTreeMap::new()
-        },
+/// Whether a Service is rendered: a bare pod's when the spec asks for one;
+/// a long-running workload's when it has ports (a worker's only when asked).
+fn has_service(
+    comp: &Component,
+    workload: Option<WorkloadKind>,
+    long_running: bool,
+    has_service_ports: bool,
+) -> bool {
+    match workload {
+        None => comp.service.is_some(),
+        Some(_) => {
+            long_running
+                && has_service_ports
+                && (comp.archetype != Archetype::Worker || comp.service.is_some())
+        }
     }
+}
+
+/// The selector labels of the component's pods.
+fn selector(comp: &Component) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), comp.name.clone()),
+        ("app.kubernetes.io/instance".to_string(), comp.name.clone()),
+    ])
 }
 
 /// The replicas a component runs: as asked, else its autoscaling minimum,

@@ -17,6 +17,7 @@ mod objects;
 mod pod;
 mod probe;
 mod spread;
+mod start;
 pub mod stores;
 mod templates;
 mod workload;

@@ -29,24 +29,7 @@ fn everything() -> PodOptions {
         priority_class_name: Some("high".into()),
         pod_affinity: vec![],
         topology_spread: vec![],
-        volumes: vec![
-            Volume {
-                name: "config".into(),
-                source: VolumeSource::ConfigMap,
-                from: Some("app-config".into()),
-                mount_path: "/etc/app".into(),
-                sub_path: Some("app.yaml".into()),
-                read_only: true,
-            },
-            Volume {
-                name: "cache".into(),
-                source: VolumeSource::EmptyDir,
-                from: None,
-                mount_path: "/cache".into(),
-                sub_path: None,
-                read_only: false,
-            },
-        ],
+        volumes: two_volumes(),
         config_map_refs: vec![ConfigMapRef {
             env: "LEVEL".into(),
             config_map: "app-config".into(),
@@ -69,15 +52,37 @@ fn everything() -> PodOptions {
     }
 }
 
+/// A read-only ConfigMap file and a scratch directory.
+fn two_volumes() -> Vec<Volume> {
+    vec![
+        Volume {
+            name: "config".into(),
+            source: VolumeSource::ConfigMap,
+            from: Some("app-config".into()),
+            mount_path: "/etc/app".into(),
+            sub_path: Some("app.yaml".into()),
+            read_only: true,
+        },
+        Volume {
+            name: "cache".into(),
+            source: VolumeSource::EmptyDir,
+            from: None,
+            mount_path: "/cache".into(),
+            sub_path: None,
+            read_only: false,
+        },
+    ]
+}
+
 fn render_spec(spec: &Spec) -> Rendered {
     let mut spec = spec.clone();
     spec.normalize().unwrap();
     render(&spec, &Layout::default(), &BTreeMap::new()).unwrap()
 }
 
-#[test]
-fn every_option_renders_strictly_valid_and_as_snapshotted() {
-    let cron = Spec::test(Archetype::CronJob).with(|c| {
+/// A cron job with every pod, batch and RBAC option set.
+fn cron_with_every_option() -> Spec {
+    Spec::test(Archetype::CronJob).with(|c| {
         c.image = Some("acme/shop:2.1".into());
         c.schedule = Some("0 3 * * *".into());
         c.pod = Some(everything());
@@ -104,8 +109,12 @@ fn every_option_renders_strictly_valid_and_as_snapshotted() {
                 resource_names: vec![],
             }],
         });
-    });
-    let web = Spec::test(Archetype::WebService).with(|c| {
+    })
+}
+
+/// A web service with a node port Service and a fixed cluster IP.
+fn web_with_node_port() -> Spec {
+    Spec::test(Archetype::WebService).with(|c| {
         c.image = Some("acme/web:1.4".into());
         c.ports = vec![Port {
             name: "http".into(),
@@ -124,7 +133,12 @@ fn every_option_renders_strictly_valid_and_as_snapshotted() {
             selector: vec![],
             external_name: None,
         });
-    });
+    })
+}
+
+#[test]
+fn every_option_renders_strictly_valid_and_as_snapshotted() {
+    let (cron, web) = (cron_with_every_option(), web_with_node_port());
     let mut text = String::new();
     for spec in [&cron, &web] {
         let rendered = render_spec(spec);

@@ -25,42 +25,10 @@ pub(super) fn pod(comp: &Component) -> Value {
         .iter()
         .map(|kv| (kv.key.clone(), json!(kv.value)))
         .collect();
-    let node_affinity = (!p.node_affinity.is_empty()).then(|| {
-        let expressions: Vec<Value> = p
-            .node_affinity
-            .iter()
-            .map(|r| {
-                let mut e = json!({"key": r.key, "operator": r.operator.as_k8s()});
-                if !r.values.is_empty() {
-                    e["values"] = json!(r.values);
-                }
-                e
-            })
-            .collect();
-        json!({"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": expressions}]}})
-    });
-    let mut affinity = Map::new();
-    if let Some(n) = node_affinity {
-        affinity.insert("nodeAffinity".into(), n);
-    }
-    super::spread::pod_affinity(comp, &p.pod_affinity, &mut affinity);
+    let affinity = affinity(comp, p);
     let tolerations: Vec<Value> = p.tolerations.iter().map(toleration).collect();
-    let hook = |cmd: &[String]| (!cmd.is_empty()).then(|| json!({"exec": {"command": cmd}}));
-    let mut lifecycle = Map::new();
-    if let Some(h) = hook(&p.post_start) {
-        lifecycle.insert("postStart".into(), h);
-    }
-    if let Some(h) = hook(&p.pre_stop) {
-        lifecycle.insert("preStop".into(), h);
-    }
-    let mut dns_config = Map::new();
-    if !p.dns_nameservers.is_empty() {
-        dns_config.insert("nameservers".into(), json!(p.dns_nameservers));
-    }
-    if !p.dns_searches.is_empty() {
-        dns_config.insert("searches".into(), json!(p.dns_searches));
-    }
+    let lifecycle = lifecycle(p);
+    let dns_config = dns_config(p);
     let env_from: Vec<Value> = p
         .env_from
         .iter()
@@ -89,6 +57,57 @@ pub(super) fn pod(comp: &Component) -> Value {
         "mounts": mounts,
         "automount_token": comp.rbac.is_some(),
     })
+}
+
+/// The node affinity (required node selector terms) and the pod
+/// (anti-)affinity ([`super::spread::pod_affinity`]).
+fn affinity(comp: &Component, p: &PodOptions) -> Map<String, Value> {
+    let node_affinity = (!p.node_affinity.is_empty()).then(|| {
+        let expressions: Vec<Value> = p
+            .node_affinity
+            .iter()
+            .map(|r| {
+                let mut e = json!({"key": r.key, "operator": r.operator.as_k8s()});
+                if !r.values.is_empty() {
+                    e["values"] = json!(r.values);
+                }
+                e
+            })
+            .collect();
+        json!({"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": expressions}]}})
+    });
+    let mut affinity = Map::new();
+    if let Some(n) = node_affinity {
+        affinity.insert("nodeAffinity".into(), n);
+    }
+    super::spread::pod_affinity(comp, &p.pod_affinity, &mut affinity);
+    affinity
+}
+
+/// The container's `postStart` and `preStop` exec hooks.
+fn lifecycle(p: &PodOptions) -> Map<String, Value> {
+    let hook = |cmd: &[String]| (!cmd.is_empty()).then(|| json!({"exec": {"command": cmd}}));
+    let mut lifecycle = Map::new();
+    if let Some(h) = hook(&p.post_start) {
+        lifecycle.insert("postStart".into(), h);
+    }
+    if let Some(h) = hook(&p.pre_stop) {
+        lifecycle.insert("preStop".into(), h);
+    }
+    lifecycle
+}
+
+/// The pod's `dnsConfig`: name servers and search domains.
+fn dns_config(p: &PodOptions) -> Map<String, Value> {
+    let mut dns_config = Map::new();
+    if !p.dns_nameservers.is_empty() {
+        dns_config.insert("nameservers".into(), json!(p.dns_nameservers));
+    }
+    if !p.dns_searches.is_empty() {
+        dns_config.insert("searches".into(), json!(p.dns_searches));
+    }
+    dns_config
 }
 
 fn toleration(t: &crate::spec::Toleration) -> Value {

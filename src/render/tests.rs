@@ -351,13 +351,10 @@ fn a_new_namespace_is_restricted_in_production_and_baseline_elsewhere() {
     assert!(!out.files.iter().any(|f| f.path.ends_with("/namespace.yaml")));
 }
 
-#[test]
-fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
+/// The app `shop`, wired as the builtin planner wires an app to the stores
+/// `postgres` and `search` (one variable that only looks like a store's).
+fn shop_wired_to_postgres_and_search() -> crate::spec::Component {
     use crate::spec::{Component, EnvVar, SecretRef};
-    let operators = vec![
-        "postgresql.cnpg.io".to_string(),
-        "elasticsearch.k8s.elastic.co".to_string(),
-    ];
     let mut app = Component::new("shop", Archetype::WebService);
     app.image = Some("acme/shop:1.9.0".into());
     for (name, value) in [
@@ -383,6 +380,17 @@ fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
             key: "password".into(),
         });
     }
+    app
+}
+
+#[test]
+fn apps_wired_to_an_operator_run_store_use_the_operators_names() {
+    use crate::spec::Component;
+    let operators = vec![
+        "postgresql.cnpg.io".to_string(),
+        "elasticsearch.k8s.elastic.co".to_string(),
+    ];
+    let app = shop_wired_to_postgres_and_search();
     let mut spec = Spec::test(Archetype::Postgres);
     spec.components
         .push(Component::new("search", Archetype::Elasticsearch));

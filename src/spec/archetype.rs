@@ -196,127 +196,155 @@ impl Archetype {
         }
     }
 
-    /// Images, ports, probes and sizes that work for this archetype.
+    /// Images, ports, probes and sizes that work for this archetype: its row
+    /// of the defaults table below.
     pub fn defaults(self) -> ArchetypeDefaults {
         match self {
-            Archetype::WebService => ArchetypeDefaults {
-                ports: &[("http", 8080)],
-                probe: Probe::Tcp,
-                ..GENERIC
-            },
+            Archetype::WebService => WEB_SERVICE,
             Archetype::Worker | Archetype::Daemon => GENERIC,
             Archetype::CronJob | Archetype::Job => GENERIC,
-            Archetype::Redis => stateful(
-                "redis:7.4.1",
-                &[("redis", 6379)],
-                Probe::Tcp,
-                "8Gi",
-                "/data",
-                999,
-                ("100m", "256Mi"),
-                ("1", "1Gi"),
-            ),
-            Archetype::Postgres => stateful(
-                "postgres:17.2",
-                &[("postgres", 5432)],
-                Probe::Tcp,
-                "20Gi",
-                "/var/lib/postgresql/data",
-                999,
-                ("250m", "512Mi"),
-                ("2", "2Gi"),
-            ),
-            Archetype::Mysql => stateful(
-                "mysql:8.4.3",
-                &[("mysql", 3306)],
-                Probe::Tcp,
-                "20Gi",
-                "/var/lib/mysql",
-                999,
-                ("250m", "512Mi"),
-                ("2", "2Gi"),
-            ),
-            Archetype::Mongodb => stateful(
-                "mongo:8.0.4",
-                &[("mongodb", 27017)],
-                Probe::Tcp,
-                "20Gi",
-                "/data/db",
-                999,
-                ("250m", "512Mi"),
-                ("2", "2Gi"),
-            ),
-            Archetype::Memcached => ArchetypeDefaults {
-                image: Some("memcached:1.6.34"),
-                ports: &[("memcache", 11211)],
-                probe: Probe::Tcp,
-                run_as_user: Some(11211),
-                requests: ("100m", "128Mi"),
-                limits: ("500m", "512Mi"),
-                ..GENERIC
-            },
-            Archetype::Rabbitmq => stateful(
-                "rabbitmq:4.0.5-management",
-                &[("amqp", 5672), ("management", 15672)],
-                Probe::Tcp,
-                "8Gi",
-                "/var/lib/rabbitmq",
-                999,
-                ("250m", "512Mi"),
-                ("1", "1Gi"),
-            ),
-            Archetype::Kafka => stateful(
-                "apache/kafka:3.9.0",
-                &[("kafka", 9092), ("controller", 9093)],
-                Probe::Tcp,
-                "50Gi",
-                "/var/lib/kafka/data",
-                1000,
-                ("500m", "1Gi"),
-                ("2", "4Gi"),
-            ),
-            Archetype::Elasticsearch => stateful(
-                "docker.elastic.co/elasticsearch/elasticsearch:8.17.0",
-                &[("http", 9200), ("transport", 9300)],
-                Probe::Tcp,
-                "50Gi",
-                "/usr/share/elasticsearch/data",
-                1000,
-                ("500m", "2Gi"),
-                ("2", "4Gi"),
-            ),
-            Archetype::Zookeeper => stateful(
-                "zookeeper:3.9.3",
-                &[("client", 2181), ("peer", 2888), ("election", 3888)],
-                Probe::Tcp,
-                "8Gi",
-                "/data",
-                1000,
-                ("100m", "512Mi"),
-                ("1", "1Gi"),
-            ),
-            Archetype::Minio => stateful(
-                "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z",
-                &[("api", 9000), ("console", 9001)],
-                Probe::Http("/minio/health/live"),
-                "50Gi",
-                "/data",
-                1000,
-                ("250m", "512Mi"),
-                ("1", "2Gi"),
-            ),
-            Archetype::Grafana => ArchetypeDefaults {
-                image: Some("grafana/grafana:11.4.0"),
-                ports: &[("http", 3000)],
-                probe: Probe::Http("/api/health"),
-                run_as_user: Some(472),
-                requests: ("100m", "256Mi"),
-                limits: ("500m", "512Mi"),
-                ..GENERIC
-            },
+            Archetype::Redis => REDIS,
+            Archetype::Postgres => POSTGRES,
+            Archetype::Mysql => MYSQL,
+            Archetype::Mongodb => MONGODB,
+            Archetype::Memcached => MEMCACHED,
+            Archetype::Rabbitmq => RABBITMQ,
+            Archetype::Kafka => KAFKA,
+            Archetype::Elasticsearch => ELASTICSEARCH,
+            Archetype::Zookeeper => ZOOKEEPER,
+            Archetype::Minio => MINIO,
+            Archetype::Grafana => GRAFANA,
         }
     }
 }
+
+// The defaults table: one row per archetype (`GENERIC` for the archetypes
+// whose image the user names).
+
+const WEB_SERVICE: ArchetypeDefaults = ArchetypeDefaults {
+    ports: &[("http", 8080)],
+    probe: Probe::Tcp,
+    ..GENERIC
+};
+
+const REDIS: ArchetypeDefaults = stateful(
+    "redis:7.4.1",
+    &[("redis", 6379)],
+    Probe::Tcp,
+    "8Gi",
+    "/data",
+    999,
+    ("100m", "256Mi"),
+    ("1", "1Gi"),
+);
+
+const POSTGRES: ArchetypeDefaults = stateful(
+    "postgres:17.2",
+    &[("postgres", 5432)],
+    Probe::Tcp,
+    "20Gi",
+    "/var/lib/postgresql/data",
+    999,
+    ("250m", "512Mi"),
+    ("2", "2Gi"),
+);
+
+const MYSQL: ArchetypeDefaults = stateful(
+    "mysql:8.4.3",
+    &[("mysql", 3306)],
+    Probe::Tcp,
+    "20Gi",
+    "/var/lib/mysql",
+    999,
+    ("250m", "512Mi"),
+    ("2", "2Gi"),
+);
+
+const MONGODB: ArchetypeDefaults = stateful(
+    "mongo:8.0.4",
+    &[("mongodb", 27017)],
+    Probe::Tcp,
+    "20Gi",
+    "/data/db",
+    999,
+    ("250m", "512Mi"),
+    ("2", "2Gi"),
+);
+
+const MEMCACHED: ArchetypeDefaults = ArchetypeDefaults {
+    image: Some("memcached:1.6.34"),
+    ports: &[("memcache", 11211)],
+    probe: Probe::Tcp,
+    run_as_user: Some(11211),
+    requests: ("100m", "128Mi"),
+    limits: ("500m", "512Mi"),
+    ..GENERIC
+};
+
+const RABBITMQ: ArchetypeDefaults = stateful(
+    "rabbitmq:4.0.5-management",
+    &[("amqp", 5672), ("management", 15672)],
+    Probe::Tcp,
+    "8Gi",
+    "/var/lib/rabbitmq",
+    999,
+    ("250m", "512Mi"),
+    ("1", "1Gi"),
+);
+
+const KAFKA: ArchetypeDefaults = stateful(
+    "apache/kafka:3.9.0",
+    &[("kafka", 9092), ("controller", 9093)],
+    Probe::Tcp,
+    "50Gi",
+    "/var/lib/kafka/data",
+    1000,
+    ("500m", "1Gi"),
+    ("2", "4Gi"),
+);
+
+const ELASTICSEARCH: ArchetypeDefaults = stateful(
+    "docker.elastic.co/elasticsearch/elasticsearch:8.17.0",
+    &[("http", 9200), ("transport", 9300)],
+    Probe::Tcp,
+    "50Gi",
+    "/usr/share/elasticsearch/data",
+    1000,
+    ("500m", "2Gi"),
+    ("2", "4Gi"),
+);
+
+const ZOOKEEPER: ArchetypeDefaults = stateful(
+    "zookeeper:3.9.3",
+    &[("client", 2181), ("peer", 2888), ("election", 3888)],
+    Probe::Tcp,
+    "8Gi",
+    "/data",
+    1000,
+    ("100m", "512Mi"),
+    ("1", "1Gi"),
+);
+
+const MINIO: ArchetypeDefaults = stateful(
+    "quay.io/minio/minio:RELEASE.2024-12-18T13-15-44Z",
+    &[("api", 9000), ("console", 9001)],
+    Probe::Http("/minio/health/live"),
+    "50Gi",
+    "/data",
+    1000,
+    ("250m", "512Mi"),
+    ("1", "2Gi"),
+);
+
+const GRAFANA: ArchetypeDefaults = ArchetypeDefaults {
+    image: Some("grafana/grafana:11.4.0"),
+    ports: &[("http", 3000)],
+    probe: Probe::Http("/api/health"),
+    run_as_user: Some(472),
+    requests: ("100m", "256Mi"),
+    limits: ("500m", "512Mi"),
+    ..GENERIC
+};
 
 impl std::fmt::Display for Archetype {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -7,7 +7,7 @@
 //! sees all of them.
 
 use super::values::{check_cron, check_image, is_cpu, is_dns_subdomain, is_env_name, is_memory, is_url_path};
-use super::{Archetype, Component, Quantities, Spec};
+use super::{Archetype, Autoscaling, Component, HealthCheck, Port, Quantities, Spec, Storage};
 
 /// One thing wrong with a spec, with the JSON path of the offending value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,15 @@ pub fn sanitize_name(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// A port as a probe or a Service targets it: a number (1-65535), or a
+/// port name as sanitising leaves it, at most 15 characters.
+pub(super) fn is_port_ref(port: &str) -> bool {
+    match port.parse::<u32>() {
+        Ok(n) => (1..=65535).contains(&n),
+        Err(_) => sanitize_name(port).as_deref() == Ok(port) && port.len() <= 15,
+    }
+}
+
 pub(super) struct Checker {
     problems: Vec<Problem>,
 }
@@ -121,6 +130,15 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
     for (i, change) in spec.changes.iter_mut().enumerate() {
         super::change::check(&mut c, &format!("/changes/{i}"), change);
     }
+    targets(&mut c, spec);
+    duplicates(&mut c, spec);
+    notes(&mut c, spec);
+    c.problems
+}
+
+/// Each change's target: not a component the same plan creates, and not
+/// changed twice.
+fn targets(c: &mut Checker, spec: &Spec) {
     let mut targets = std::collections::HashSet::new();
     for (i, change) in spec.changes.iter().enumerate() {
         if spec.components.iter().any(|comp| comp.name == change.target) {
@@ -139,6 +157,10 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
             );
         }
     }
+}
+
+/// Component names are unique.
+fn duplicates(c: &mut Checker, spec: &Spec) {
     let mut seen = std::collections::HashSet::new();
     for (i, comp) in spec.components.iter().enumerate() {
         if !seen.insert(comp.name.clone()) {
@@ -148,6 +170,11 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
             );
         }
     }
+}
+
+/// The free text of `unsupported`, `assumptions` and `questions`: at most 30
+/// entries each, each at most 500 characters.
+fn notes(c: &mut Checker, spec: &Spec) {
     if spec.unsupported.len() > 30 {
         c.fail("/unsupported", "more than 30 entries");
     }
@@ -163,11 +190,46 @@ pub(super) fn normalize(spec: &mut Spec) -> Vec<Problem> {
             c.text(&format!("/{key}/{i}"), s, 500);
         }
     }
-    c.problems
 }
 
+/// Checks one component at `at` (`/components/<i>`), sanitising its names.
 fn component(c: &mut Checker, at: &str, comp: &mut Component) {
     c.name(&format!("{at}/name"), &mut comp.name);
+    image(c, at, comp);
+    if let Some(r) = comp.replicas {
+        if r > 100 {
+            c.fail(
+                format!("{at}/replicas"),
+                format!("{r} replicas is more than the limit of 100"),
+            );
+        }
+    }
+    ports(c, at, &mut comp.ports);
+    if let Some(r) = &comp.resources {
+        quantities(c, &format!("{at}/resources/requests"), &r.requests);
+        quantities(c, &format!("{at}/resources/limits"), &r.limits);
+    }
+    if let Some(s) = &comp.storage {
+        storage(c, at, s);
+    }
+    if let Some(e) = &comp.exposure {
+        exposure(c, &format!("{at}/exposure"), e);
+    }
+    fits_archetype(c, at, comp);
+    if let Some(a) = &comp.autoscaling {
+        autoscaling(c, at, a);
+    }
+    if let Some(h) = &comp.health_check {
+        health_check(c, at, h);
+    }
+    env(c, at, comp);
+    options(c, at, comp);
+    schedule(c, at, comp);
+    extras(c, at, comp);
+}
+
+/// The component's image, or the lack of one where the archetype needs it.
+fn image(c: &mut Checker, at: &str, comp: &Component) {
     match &comp.image {
         Some(image) => {
             if let Err(m) = check_image(image) {
@@ -180,16 +242,12 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
         ),
         None => {}
     }
-    if let Some(r) = comp.replicas {
-        if r > 100 {
-            c.fail(
-                format!("{at}/replicas"),
-                format!("{r} replicas is more than the limit of 100"),
-            );
-        }
-    }
+}
+
+/// Port numbers, and port names: sanitised, at most 15 characters, unique.
+fn ports(c: &mut Checker, at: &str, ports: &mut [Port]) {
     let mut port_names = std::collections::HashSet::new();
-    for (j, p) in comp.ports.iter_mut().enumerate() {
+    for (j, p) in ports.iter_mut().enumerate() {
         if !(1..=65535).contains(&p.port) {
             c.fail(
                 format!("{at}/ports/{j}/port"),
@@ -210,29 +268,28 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             );
         }
     }
-    if let Some(r) = &comp.resources {
-        quantities(c, &format!("{at}/resources/requests"), &r.requests);
-        quantities(c, &format!("{at}/resources/limits"), &r.limits);
+}
+
+/// A volume's size and StorageClass name.
+fn storage(c: &mut Checker, at: &str, s: &Storage) {
+    if !is_memory(&s.size) {
+        c.fail(
+            format!("{at}/storage/size"),
+            format!("{:?} is not a size such as 10Gi", s.size),
+        );
     }
-    if let Some(s) = &comp.storage {
-        if !is_memory(&s.size) {
+    if let Some(class) = &s.class {
+        if !is_dns_subdomain(class) {
             c.fail(
-                format!("{at}/storage/size"),
-                format!("{:?} is not a size such as 10Gi", s.size),
+                format!("{at}/storage/class"),
+                format!("{class:?} is not a valid StorageClass name"),
             );
         }
-        if let Some(class) = &s.class {
-            if !is_dns_subdomain(class) {
-                c.fail(
-                    format!("{at}/storage/class"),
-                    format!("{class:?} is not a valid StorageClass name"),
-                );
-            }
-        }
     }
-    if let Some(e) = &comp.exposure {
-        exposure(c, &format!("{at}/exposure"), e);
-    }
+}
+
+/// Autoscaling and storage only where the archetype can have them.
+fn fits_archetype(c: &mut Checker, at: &str, comp: &Component) {
     if comp.autoscaling.is_some() && !comp.archetype.autoscales() {
         c.fail(
             format!("{at}/autoscaling"),
@@ -251,41 +308,50 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             ),
         );
     }
-    if let Some(a) = &comp.autoscaling {
-        if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
+}
+
+/// Autoscaling bounds (1 <= min <= max <= 100) and CPU target (1-100).
+fn autoscaling(c: &mut Checker, at: &str, a: &Autoscaling) {
+    if a.min_replicas < 1 || a.min_replicas > a.max_replicas || a.max_replicas > 100 {
+        c.fail(
+            format!("{at}/autoscaling"),
+            format!(
+                "need 1 <= min ({}) <= max ({}) <= 100",
+                a.min_replicas, a.max_replicas
+            ),
+        );
+    }
+    if !(1..=100).contains(&a.cpu_target_percent) {
+        c.fail(
+            format!("{at}/autoscaling/cpu_target_percent"),
+            "must be between 1 and 100",
+        );
+    }
+}
+
+/// A health check's URL path and port.
+fn health_check(c: &mut Checker, at: &str, h: &HealthCheck) {
+    if let Some(path) = &h.path {
+        if !is_url_path(path) {
             c.fail(
-                format!("{at}/autoscaling"),
-                format!(
-                    "need 1 <= min ({}) <= max ({}) <= 100",
-                    a.min_replicas, a.max_replicas
-                ),
-            );
-        }
-        if !(1..=100).contains(&a.cpu_target_percent) {
-            c.fail(
-                format!("{at}/autoscaling/cpu_target_percent"),
-                "must be between 1 and 100",
+                format!("{at}/health_check/path"),
+                format!("{path:?} is not a URL path"),
             );
         }
     }
-    if let Some(h) = &comp.health_check {
-        if let Some(path) = &h.path {
-            if !is_url_path(path) {
-                c.fail(
-                    format!("{at}/health_check/path"),
-                    format!("{path:?} is not a URL path"),
-                );
-            }
-        }
-        if let Some(port) = h.port {
-            if !(1..=65535).contains(&port) {
-                c.fail(
-                    format!("{at}/health_check/port"),
-                    format!("{port} is not a port number"),
-                );
-            }
+    if let Some(port) = h.port {
+        if !(1..=65535).contains(&port) {
+            c.fail(
+                format!("{at}/health_check/port"),
+                format!("{port} is not a port number"),
+            );
         }
     }
+}
+
+/// Environment variables and Secret references: variable names, values,
+/// Secret names (sanitised) and keys.
+fn env(c: &mut Checker, at: &str, comp: &mut Component) {
     for (j, e) in comp.env.iter().enumerate() {
         if !is_env_name(&e.name) {
             c.fail(
@@ -315,7 +381,10 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
             );
         }
     }
-    options(c, at, comp);
+}
+
+/// A schedule for a cron job, and for nothing else.
+fn schedule(c: &mut Checker, at: &str, comp: &Component) {
     match (&comp.schedule, comp.archetype) {
         (Some(s), Archetype::CronJob) => {
             if let Err(m) = check_cron(s) {
@@ -329,7 +398,6 @@ fn component(c: &mut Checker, at: &str, comp: &mut Component) {
         ),
         (None, _) => {}
     }
-    extras(c, at, comp);
 }
 
 /// The allowed namespaces.

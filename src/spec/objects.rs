@@ -263,6 +263,7 @@ fn entries(c: &mut Checker, at: &str, data: &[ConfigEntry], config_map: bool) {
     }
 }
 
+/// Checks one PersistentVolume: name, capacity, access modes, class, source.
 fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
     c.name(&format!("{here}/name"), &mut pv.name);
     if !super::values::is_memory(&pv.capacity) {
@@ -282,6 +283,15 @@ fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
             );
         }
     }
+    source_fields(c, here, pv);
+    source_values(c, here, pv);
+    for (j, r) in pv.node_affinity.iter().enumerate() {
+        super::pod::label(c, &format!("{here}/node_affinity/{j}"), &r.key, None);
+    }
+}
+
+/// The fields the volume's source needs, set, and those it does not use, unset.
+fn source_fields(c: &mut Checker, here: &str, pv: &PersistentVolume) {
     let needs = |field: &str, set: bool, wanted: bool| -> Option<(String, &'static str)> {
         match (set, wanted) {
             (false, true) => Some((format!("{here}/{field}"), "this source needs it")),
@@ -309,6 +319,11 @@ fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
     for (path, message) in problems.into_iter().flatten() {
         c.fail(path, message);
     }
+}
+
+/// The source's values: an absolute path, a host name or IP, a qualified
+/// driver name and a bounded volume handle.
+fn source_values(c: &mut Checker, here: &str, pv: &PersistentVolume) {
     if let Some(p) = &pv.path {
         if !p.starts_with('/')
             || p.split('/').any(|s| s == "..")
@@ -334,9 +349,6 @@ fn volume(c: &mut Checker, here: &str, pv: &mut PersistentVolume) {
                 c.fail(format!("{here}/driver"), format!("{v:?} is not a driver name"));
             }
         }
-    }
-    for (j, r) in pv.node_affinity.iter().enumerate() {
-        super::pod::label(c, &format!("{here}/node_affinity/{j}"), &r.key, None);
     }
 }
 

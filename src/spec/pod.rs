@@ -269,6 +269,21 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     ] {
         words(c, &format!("{at}/{key}"), list);
     }
+    sizes(c, at, pod);
+    scheduling(c, at, pod);
+    volumes(c, at, &mut pod.volumes);
+    config_refs(c, at, pod);
+    dns(c, at, pod);
+    if pod.termination_grace_period_seconds.is_some_and(|s| s > 86_400) {
+        c.fail(
+            format!("{at}/termination_grace_period_seconds"),
+            "more than a day (86400 seconds)",
+        );
+    }
+}
+
+/// At most [`MAX_ITEMS`] entries in each list.
+fn sizes(c: &mut Checker, at: &str, pod: &PodOptions) {
     for (key, len) in [
         ("node_selector", pod.node_selector.len()),
         ("node_affinity", pod.node_affinity.len()),
@@ -286,6 +301,11 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
             c.fail(format!("{at}/{key}"), format!("more than {MAX_ITEMS} entries"));
         }
     }
+}
+
+/// Where the pod may run: node selector and affinity labels, tolerations,
+/// pod affinity and spread, priority class.
+fn scheduling(c: &mut Checker, at: &str, pod: &PodOptions) {
     for (i, kv) in pod.node_selector.iter().enumerate() {
         label(c, &format!("{at}/node_selector/{i}"), &kv.key, Some(&kv.value));
     }
@@ -315,7 +335,11 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
             );
         }
     }
-    volumes(c, at, &mut pod.volumes);
+}
+
+/// ConfigMap keys read into variables (variable names, ConfigMap names
+/// sanitised, keys) and the sources `env_from` loads whole.
+fn config_refs(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     for (i, r) in pod.config_map_refs.iter_mut().enumerate() {
         let here = format!("{at}/config_map_refs/{i}");
         if !super::values::is_env_name(&r.env) {
@@ -335,6 +359,11 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
     for (i, e) in pod.env_from.iter_mut().enumerate() {
         c.name(&format!("{at}/env_from/{i}/name"), &mut e.name);
     }
+}
+
+/// Host aliases, name servers, search domains, and a `none` DNS policy's
+/// name servers.
+fn dns(c: &mut Checker, at: &str, pod: &PodOptions) {
     for (i, h) in pod.host_aliases.iter().enumerate() {
         let here = format!("{at}/host_aliases/{i}");
         if h.ip.parse::<std::net::IpAddr>().is_err() {
@@ -369,12 +398,6 @@ pub(super) fn check(c: &mut Checker, at: &str, pod: &mut PodOptions) {
         c.fail(
             format!("{at}/dns_policy"),
             "dns_policy none needs at least one name server",
-        );
-    }
-    if pod.termination_grace_period_seconds.is_some_and(|s| s > 86_400) {
-        c.fail(
-            format!("{at}/termination_grace_period_seconds"),
-            "more than a day (86400 seconds)",
         );
     }
 }

@@ -72,7 +72,23 @@ pub(super) fn check(c: &mut Checker, at: &str, probes: &Probes) {
     }
 }
 
+/// Checks one probe at `at`: its action's fields, its port, its timings.
 fn one(c: &mut Checker, at: &str, p: &ProbeSpec, readiness: bool) {
+    action(c, at, p);
+    if let Some(port) = &p.port {
+        if !super::check::is_port_ref(port) {
+            c.fail(
+                format!("{at}/port"),
+                format!("{port:?} is not a port number or name"),
+            );
+        }
+    }
+    timings(c, at, p, readiness);
+}
+
+/// The fields of the probe's action: an http probe's path, an exec probe's
+/// command (and no port), and neither for the others.
+fn action(c: &mut Checker, at: &str, p: &ProbeSpec) {
     match p.action {
         ProbeAction::Http => match &p.path {
             Some(path) if super::values::is_url_path(path) => {}
@@ -103,18 +119,11 @@ fn one(c: &mut Checker, at: &str, p: &ProbeSpec, readiness: bool) {
         ),
         (_, true) => {}
     }
-    if let Some(port) = &p.port {
-        let ok = match port.parse::<u32>() {
-            Ok(n) => (1..=65535).contains(&n),
-            Err(_) => super::check::sanitize_name(port).as_deref() == Ok(port.as_str()) && port.len() <= 15,
-        };
-        if !ok {
-            c.fail(
-                format!("{at}/port"),
-                format!("{port:?} is not a port number or name"),
-            );
-        }
-    }
+}
+
+/// Delays, periods and thresholds within bounds; a success threshold of 1
+/// except for readiness.
+fn timings(c: &mut Checker, at: &str, p: &ProbeSpec, readiness: bool) {
     for (key, value, max) in [
         ("initial_delay_seconds", p.initial_delay_seconds, 3_600),
         ("period_seconds", p.period_seconds, 3_600),

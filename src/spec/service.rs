@@ -103,49 +103,7 @@ pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions, no_worklo
     }
     let mut names = std::collections::HashSet::new();
     for (i, p) in s.ports.iter_mut().enumerate() {
-        let here = format!("{at}/ports/{i}");
-        c.name(&format!("{here}/name"), &mut p.name);
-        if p.name.len() > 15 {
-            c.fail(format!("{here}/name"), "port names are at most 15 characters");
-        }
-        if !names.insert(p.name.clone()) {
-            c.fail(
-                format!("{here}/name"),
-                format!("duplicate port name {:?}", p.name),
-            );
-        }
-        if !(1..=65535).contains(&p.port) {
-            c.fail(
-                format!("{here}/port"),
-                format!("{} is not a port number (1-65535)", p.port),
-            );
-        }
-        if let Some(t) = &p.target_port {
-            let number = t.parse::<u32>().ok();
-            let ok = match number {
-                Some(n) => (1..=65535).contains(&n),
-                None => super::check::sanitize_name(t).as_deref() == Ok(t.as_str()) && t.len() <= 15,
-            };
-            if !ok {
-                c.fail(
-                    format!("{here}/target_port"),
-                    format!("{t:?} is not a port number or name"),
-                );
-            }
-        }
-        if let Some(n) = p.node_port {
-            if !matches!(s.kind, ServiceType::NodePort | ServiceType::LoadBalancer) {
-                c.fail(
-                    format!("{here}/node_port"),
-                    "only node_port and load_balancer Services have node ports",
-                );
-            } else if !(30000..=32767).contains(&n) {
-                c.fail(
-                    format!("{here}/node_port"),
-                    format!("{n} is outside the node port range 30000-32767"),
-                );
-            }
-        }
+        port(c, &format!("{at}/ports/{i}"), p, s.kind, &mut names);
     }
     if let Some(ip) = &s.cluster_ip {
         if matches!(s.kind, ServiceType::Headless | ServiceType::ExternalName) {
@@ -155,6 +113,54 @@ pub(super) fn check(c: &mut Checker, at: &str, s: &mut ServiceOptions, no_worklo
             );
         } else if ip.parse::<std::net::IpAddr>().is_err() {
             c.fail(format!("{at}/cluster_ip"), format!("{ip:?} is not an IP address"));
+        }
+    }
+}
+
+/// One Service port at `here`: its name (sanitised, at most 15 characters,
+/// not in `names` yet), number, target port, and node port.
+fn port(
+    c: &mut Checker,
+    here: &str,
+    p: &mut ServicePort,
+    kind: ServiceType,
+    names: &mut std::collections::HashSet<String>,
+) {
+    c.name(&format!("{here}/name"), &mut p.name);
+    if p.name.len() > 15 {
+        c.fail(format!("{here}/name"), "port names are at most 15 characters");
+    }
+    if !names.insert(p.name.clone()) {
+        c.fail(
+            format!("{here}/name"),
+            format!("duplicate port name {:?}", p.name),
+        );
+    }
+    if !(1..=65535).contains(&p.port) {
+        c.fail(
+            format!("{here}/port"),
+            format!("{} is not a port number (1-65535)", p.port),
+        );
+    }
+    if let Some(t) = &p.target_port {
+        if !super::check::is_port_ref(t) {
+            c.fail(
+                format!("{here}/target_port"),
+                format!("{t:?} is not a port number or name"),
+            );
+        }
+    }
+    if let Some(n) = p.node_port {
+        if !matches!(kind, ServiceType::NodePort | ServiceType::LoadBalancer) {
+            c.fail(
+                format!("{here}/node_port"),
+                "only node_port and load_balancer Services have node ports",
+            );
+        } else if !(30000..=32767).contains(&n) {
+            c.fail(
+                format!("{here}/node_port"),
+                format!("{n} is outside the node port range 30000-32767"),
+            );
         }
     }
 }

@@ -142,6 +142,13 @@ pub(super) fn check(c: &mut Checker, at: &str, comp: &Component) {
             "only a bare pod (kind pod) has this option; jobs use batch.restart_policy",
         );
     }
+    rollout(c, at, comp, w);
+}
+
+/// The rollout options: a Deployment's only, surge and unavailability as a
+/// count or percentage (not both 0, none for a recreate rollout), bounded
+/// durations and history.
+fn rollout(c: &mut Checker, at: &str, comp: &Component, w: &WorkloadOptions) {
     let deployment = comp.workload_kind() == Some(WorkloadKind::Deployment);
     let rollout = [
         ("strategy", w.strategy.is_some()),
