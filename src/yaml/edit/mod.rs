@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::scalar;
 use serde_json::Value;
 
 /// One step of a path into a resource.
@@ -221,28 +222,17 @@ fn text_of(lines: &[Line<'_>], range: Range<usize>) -> String {
     s
 }
 
-/// Spells `value` as a YAML scalar, keeping the quoting style of `old`.
+/// Spells `value` as a YAML scalar, keeping the quoting style of `old`; a
+/// plain `old` stays plain when [`scalar::is_plain_safe`] says it may.
 pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
     match value {
-        Value::String(s) => {
-            let plain_safe = !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._/:@+-".contains(c))
-                && !s.starts_with(['-', ':', '.'])
-                && !s.ends_with(':')
-                && s.parse::<f64>().is_err()
-                && !matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
-                );
-            Some(if old.starts_with('\'') && !s.contains('\n') {
-                format!("'{}'", s.replace('\'', "''"))
-            } else if old.starts_with('"') || !plain_safe {
-                Value::String(s.clone()).to_string()
-            } else {
-                s.clone()
-            })
-        }
+        Value::String(s) => Some(if old.starts_with('\'') && !s.contains('\n') {
+            format!("'{}'", s.replace('\'', "''"))
+        } else if old.starts_with('"') {
+            scalar::double_quoted(s)
+        } else {
+            scalar::quote(s)
+        }),
         Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
         _ => None,
     }
