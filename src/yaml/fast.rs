@@ -368,38 +368,11 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 return Some((node, after));
             }
-            let before = self.dups.len();
             if is_array {
-                let (item, after) = self.flow_node(rest)?;
-                for dup in &mut self.dups[before..] {
-                    dup.path.push(count.to_string());
-                }
-                self.builder.element(item);
+                rest = self.flow_element(rest, count)?;
                 count += 1;
-                rest = after;
             } else {
-                let (key, after) = match rest.as_bytes().first()? {
-                    b'"' | b'\'' => quoted(rest)?,
-                    _ => {
-                        let (text, after) = flow_plain(rest)?;
-                        if is_nullish(text) {
-                            return None;
-                        }
-                        (Cow::Borrowed(text), after)
-                    }
-                };
-                let after = after.trim_start_matches(' ').strip_prefix(':')?;
-                let after = after.trim_start_matches(' ');
-                let (value, after) = if after.starts_with([',', '}']) {
-                    (self.builder.scalar(Item::Null), after)
-                } else {
-                    self.flow_node(after)?
-                };
-                for dup in &mut self.dups[before..] {
-                    dup.path.push(key.to_string());
-                }
-                self.builder.member(key, value);
-                rest = after;
+                rest = self.flow_member(rest)?;
             }
             rest = rest.trim_start_matches(' ');
             if let Some(after) = rest.strip_prefix(',') {
@@ -408,6 +381,48 @@ impl<'a> Parser<'a> {
                 return None;
             }
         }
+    }
+
+    /// The element number `index` of a flow sequence at the start of `s`,
+    /// added to the open array; what follows it.
+    #[inline]
+    fn flow_element(&mut self, s: &'a str, index: usize) -> Option<&'a str> {
+        let before = self.dups.len();
+        let (item, after) = self.flow_node(s)?;
+        for dup in &mut self.dups[before..] {
+            dup.path.push(index.to_string());
+        }
+        self.builder.element(item);
+        Some(after)
+    }
+
+    /// The `key: value` of a flow mapping at the start of `s` (a missing
+    /// value is null), added to the open object; what follows it.
+    #[inline]
+    fn flow_member(&mut self, s: &'a str) -> Option<&'a str> {
+        let before = self.dups.len();
+        let (key, after) = match s.as_bytes().first()? {
+            b'"' | b'\'' => quoted(s)?,
+            _ => {
+                let (text, after) = flow_plain(s)?;
+                if is_nullish(text) {
+                    return None;
+                }
+                (Cow::Borrowed(text), after)
+            }
+        };
+        let after = after.trim_start_matches(' ').strip_prefix(':')?;
+        let after = after.trim_start_matches(' ');
+        let (value, after) = if after.starts_with([',', '}']) {
+            (self.builder.scalar(Item::Null), after)
+        } else {
+            self.flow_node(after)?
+        };
+        for dup in &mut self.dups[before..] {
+            dup.path.push(key.to_string());
+        }
+        self.builder.member(key, value);
+        Some(after)
     }
 
     fn flow_node(&mut self, s: &'a str) -> Option<(u32, &'a str)> {
