@@ -4,8 +4,8 @@
 //! kustomize fields wiring needs, and parse problems; it never looks at the
 //! path, so results can be cached by blob id. [`parse_blobs`] reads and
 //! parses many blobs on all cores. Documents go through the same splitter and
-//! parsers as `gitintent validate` (fast block-YAML path, serde-saphyr
-//! fallback, JSON).
+//! parsers as `gitintent validate` (`yaml::resources`: fast block-YAML path,
+//! serde-saphyr fallback, JSON; `List`s expanded).
 
 use std::sync::Arc;
 
