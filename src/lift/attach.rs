@@ -72,6 +72,9 @@ fn selects(selector: &Map<String, Value>, labels: &Map<String, Value>) -> bool {
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Lifts a Service into the service options of the draft whose pods it
+/// selects (or of a standalone draft): the index of that draft, or why the
+/// spec cannot express it.
 fn service(t: &mut Tree, drafts: &mut Vec<Draft>, index: usize) -> Result<usize, String> {
     if t.get("/apiVersion").and_then(Value::as_str) != Some("v1") {
         return Err("not a v1 Service".into());
@@ -81,55 +84,10 @@ fn service(t: &mut Tree, drafts: &mut Vec<Draft>, index: usize) -> Result<usize,
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let owner = drafts
-        .iter()
-        .position(|d| selects(&selector, &d.pod_labels) && d.component.service.is_none());
-    let kind = match (
-        t.get("/spec/type").and_then(Value::as_str),
-        t.get("/spec/clusterIP").and_then(Value::as_str),
-    ) {
-        (None | Some("ClusterIP"), Some("None")) => ServiceType::Headless,
-        (None | Some("ClusterIP"), _) => ServiceType::ClusterIp,
-        (Some("NodePort"), _) => ServiceType::NodePort,
-        (Some("LoadBalancer"), _) => ServiceType::LoadBalancer,
-        (Some("ExternalName"), _) => ServiceType::ExternalName,
-        (Some(other), _) => return Err(format!("a Service of type {other} is not in the spec")),
-    };
+    let kind = service_type(t)?;
     let external = kind == ServiceType::ExternalName;
-    let mut ports = Vec::new();
-    for i in 0..t.len("/spec/ports") {
-        let Some(p) = port(t, &format!("/spec/ports/{i}"), kind) else {
-            return Err("a Service port the spec cannot express (named target, unknown fields)".into());
-        };
-        ports.push(p);
-    }
-    if ports.is_empty() && !external {
-        return Err("a Service without ports".into());
-    }
-    let selected = drafts.iter().any(|d| selects(&selector, &d.pod_labels));
-    let d = match owner {
-        Some(d) if !external => d,
-        None if selected => return Err("a second Service over one workload's pods".into()),
-        _ if selector.is_empty() && !external => {
-            return Err("a Service without a selector (endpoints managed by hand) is not in the spec".into())
-        }
-        _ => {
-            let labels = selector
-                .iter()
-                .map(|(k, v)| {
-                    v.as_str().map(|v| KeyValue {
-                        key: k.clone(),
-                        value: v.to_string(),
-                    })
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or("a Service selector with a value that is not text")?;
-            super::objects::standalone(t, drafts, index, "Service");
-            let last = drafts.len() - 1;
-            drafts[last].selector = labels;
-            last
-        }
-    };
+    let ports = service_ports(t, kind)?;
+    let d = service_draft(t, drafts, index, &selector, external)?;
     take_meta(t);
     t.take("/spec/selector");
     t.take_if("/spec/type", &json!(kind.as_k8s()));
@@ -158,6 +116,76 @@ fn service(t: &mut Tree, drafts: &mut Vec<Draft>, index: usize) -> Result<usize,
         comp.archetype = crate::spec::Archetype::WebService;
     }
     Ok(d)
+}
+
+/// The Service's type from `type` and `clusterIP` (`None` is headless).
+fn service_type(t: &Tree) -> Result<ServiceType, String> {
+    Ok(
+        match (
+            t.get("/spec/type").and_then(Value::as_str),
+            t.get("/spec/clusterIP").and_then(Value::as_str),
+        ) {
+            (None | Some("ClusterIP"), Some("None")) => ServiceType::Headless,
+            (None | Some("ClusterIP"), _) => ServiceType::ClusterIp,
+            (Some("NodePort"), _) => ServiceType::NodePort,
+            (Some("LoadBalancer"), _) => ServiceType::LoadBalancer,
+            (Some("ExternalName"), _) => ServiceType::ExternalName,
+            (Some(other), _) => return Err(format!("a Service of type {other} is not in the spec")),
+        },
+    )
+}
+
+/// The Service's ports; none only for an `ExternalName` Service.
+fn service_ports(t: &mut Tree, kind: ServiceType) -> Result<Vec<ServicePort>, String> {
+    let mut ports = Vec::new();
+    for i in 0..t.len("/spec/ports") {
+        let Some(p) = port(t, &format!("/spec/ports/{i}"), kind) else {
+            return Err("a Service port the spec cannot express (named target, unknown fields)".into());
+        };
+        ports.push(p);
+    }
+    if ports.is_empty() && kind != ServiceType::ExternalName {
+        return Err("a Service without ports".into());
+    }
+    Ok(ports)
+}
+
+/// The draft a Service belongs to: the first workload it selects that has
+/// no Service yet, else a new standalone draft selecting by its labels.
+fn service_draft(
+    t: &mut Tree,
+    drafts: &mut Vec<Draft>,
+    index: usize,
+    selector: &Map<String, Value>,
+    external: bool,
+) -> Result<usize, String> {
+    let owner = drafts
+        .iter()
+        .position(|d| selects(selector, &d.pod_labels) && d.component.service.is_none());
+    let selected = drafts.iter().any(|d| selects(selector, &d.pod_labels));
+    match owner {
+        Some(d) if !external => Ok(d),
+        None if selected => Err("a second Service over one workload's pods".into()),
+        _ if selector.is_empty() && !external => {
+            Err("a Service without a selector (endpoints managed by hand) is not in the spec".into())
+        }
+        _ => {
+            let labels = selector
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str().map(|v| KeyValue {
+                        key: k.clone(),
+                        value: v.to_string(),
+                    })
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or("a Service selector with a value that is not text")?;
+            super::objects::standalone(t, drafts, index, "Service");
+            let last = drafts.len() - 1;
+            drafts[last].selector = labels;
+            Ok(last)
+        }
+    }
 }
 
 fn port(t: &mut Tree, at: &str, kind: ServiceType) -> Option<ServicePort> {

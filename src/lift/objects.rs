@@ -128,9 +128,9 @@ fn config_map(t: &mut Tree, name: &str) -> Result<ConfigMapObject, String> {
     })
 }
 
+/// Lifts a PersistentVolume; the fields read are taken from the tree.
 fn volume(t: &mut Tree, name: &str) -> Result<PersistentVolume, String> {
     v1(t, "v1")?;
-    let s = |t: &Tree, p: &str| t.get(p).and_then(Value::as_str).map(str::to_string);
     let capacity = match t.get("/spec/capacity/storage") {
         Some(Value::String(c)) => c.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -142,49 +142,83 @@ fn volume(t: &mut Tree, name: &str) -> Result<PersistentVolume, String> {
         .map(|l| l.iter().map(access_mode).collect::<Option<Vec<_>>>())
         .unwrap_or(Some(Vec::new()))
         .ok_or("an access mode the spec does not have")?;
-    let (source, server, path, driver, handle) = if t.get("/spec/nfs").is_some() {
-        (
-            PvSource::Nfs,
-            s(t, "/spec/nfs/server"),
-            s(t, "/spec/nfs/path"),
-            None,
-            None,
-        )
-    } else if t.get("/spec/hostPath").is_some() {
-        (PvSource::HostPath, None, s(t, "/spec/hostPath/path"), None, None)
-    } else if t.get("/spec/local").is_some() {
-        (PvSource::Local, None, s(t, "/spec/local/path"), None, None)
-    } else if t.get("/spec/csi").is_some() {
-        (
-            PvSource::Csi,
-            None,
-            None,
-            s(t, "/spec/csi/driver"),
-            s(t, "/spec/csi/volumeHandle"),
-        )
-    } else {
-        return Err(
-            "a PersistentVolume source the spec does not have (nfs, hostPath, local, csi are)".into(),
-        );
-    };
+    let source = pv_source(t)?;
     let pv = PersistentVolume {
         name: name.to_string(),
         capacity,
         access_modes,
         reclaim_policy: reclaim(t.get("/spec/persistentVolumeReclaimPolicy")),
-        storage_class: s(t, "/spec/storageClassName"),
+        storage_class: string_at(t, "/spec/storageClassName"),
         volume_mode: match t.get("/spec/volumeMode").and_then(Value::as_str) {
             Some("Filesystem") => Some(VolumeMode::Filesystem),
             Some("Block") => Some(VolumeMode::Block),
             _ => None,
         },
-        source,
-        server,
-        path,
-        driver,
-        volume_handle: handle,
+        source: source.kind,
+        server: source.server,
+        path: source.path,
+        driver: source.driver,
+        volume_handle: source.handle,
         node_affinity: Vec::new(),
     };
+    take_volume_fields(t, &pv);
+    Ok(pv)
+}
+
+/// The string at `pointer`, if it is one.
+fn string_at(t: &Tree, pointer: &str) -> Option<String> {
+    t.get(pointer).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Where a PersistentVolume's storage is, as the spec holds it.
+struct SourceFields {
+    kind: PvSource,
+    server: Option<String>,
+    path: Option<String>,
+    driver: Option<String>,
+    handle: Option<String>,
+}
+
+/// The PersistentVolume's source: nfs, hostPath, local or csi.
+fn pv_source(t: &Tree) -> Result<SourceFields, String> {
+    let none = |kind| SourceFields {
+        kind,
+        server: None,
+        path: None,
+        driver: None,
+        handle: None,
+    };
+    Ok(if t.get("/spec/nfs").is_some() {
+        SourceFields {
+            server: string_at(t, "/spec/nfs/server"),
+            path: string_at(t, "/spec/nfs/path"),
+            ..none(PvSource::Nfs)
+        }
+    } else if t.get("/spec/hostPath").is_some() {
+        SourceFields {
+            path: string_at(t, "/spec/hostPath/path"),
+            ..none(PvSource::HostPath)
+        }
+    } else if t.get("/spec/local").is_some() {
+        SourceFields {
+            path: string_at(t, "/spec/local/path"),
+            ..none(PvSource::Local)
+        }
+    } else if t.get("/spec/csi").is_some() {
+        SourceFields {
+            driver: string_at(t, "/spec/csi/driver"),
+            handle: string_at(t, "/spec/csi/volumeHandle"),
+            ..none(PvSource::Csi)
+        }
+    } else {
+        return Err(
+            "a PersistentVolume source the spec does not have (nfs, hostPath, local, csi are)".into(),
+        );
+    })
+}
+
+/// Takes the fields `pv` holds from the tree.
+fn take_volume_fields(t: &mut Tree, pv: &PersistentVolume) {
     for p in [
         "/spec/capacity/storage",
         "/spec/accessModes",
@@ -204,7 +238,6 @@ fn volume(t: &mut Tree, name: &str) -> Result<PersistentVolume, String> {
     if pv.volume_mode.is_some() {
         t.take("/spec/volumeMode");
     }
-    Ok(pv)
 }
 
 fn access_mode(v: &Value) -> Option<AccessMode> {

@@ -56,6 +56,23 @@ fn read(m: &Map<String, Value>, readiness: bool) -> Option<ProbeSpec> {
         failure_threshold: None,
         success_threshold: None,
     };
+    action(m, &mut spec)?;
+    [
+        spec.initial_delay_seconds,
+        spec.period_seconds,
+        spec.timeout_seconds,
+        spec.failure_threshold,
+        spec.success_threshold,
+    ] = timings(m)?;
+    if !readiness && spec.success_threshold.is_some_and(|s| s != 1) {
+        return None;
+    }
+    Some(spec)
+}
+
+/// The probe's one action (`httpGet`, `tcpSocket` or `exec`) into `spec`;
+/// `None` for one the spec cannot hold.
+fn action(m: &Map<String, Value>, spec: &mut ProbeSpec) -> Option<()> {
     if let Some(h) = m.get("httpGet") {
         let h = h.as_object()?;
         if h.keys()
@@ -91,6 +108,11 @@ fn read(m: &Map<String, Value>, readiness: bool) -> Option<ProbeSpec> {
         spec.action = ProbeAction::Exec;
         spec.command = command;
     }
+    Some(())
+}
+
+/// The probe's timings in [`TIMINGS`] order; `None` when one is out of range.
+fn timings(m: &Map<String, Value>) -> Option<[Option<u32>; 5]> {
     let mut timings = [None; 5];
     for (slot, (key, max)) in timings.iter_mut().zip(TIMINGS) {
         let Some(v) = m.get(key) else { continue };
@@ -99,17 +121,7 @@ fn read(m: &Map<String, Value>, readiness: bool) -> Option<ProbeSpec> {
             .filter(|n| *n <= max && (*n > 0 || key == "initialDelaySeconds"))?;
         *slot = u32::try_from(n).ok();
     }
-    [
-        spec.initial_delay_seconds,
-        spec.period_seconds,
-        spec.timeout_seconds,
-        spec.failure_threshold,
-        spec.success_threshold,
-    ] = timings;
-    if !readiness && spec.success_threshold.is_some_and(|s| s != 1) {
-        return None;
-    }
-    Some(spec)
+    Some(timings)
 }
 
 /// A port number or a port name the spec accepts.

@@ -30,13 +30,50 @@ const STORES: &[(&str, Archetype)] = &[
 /// Lifts a workload. `Ok(None)`: not a workload kind (another stage may
 /// fold it); `Err`: a workload the spec cannot hold at all, with why.
 pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> {
-    let kind = t.get("/kind").and_then(Value::as_str).unwrap_or("").to_string();
-    let api = t
-        .get("/apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let pod_at = match (kind.as_str(), api.as_str()) {
+    let kind = text(t, "/kind");
+    let Some(pod_at) = pod_template(&kind, &text(t, "/apiVersion"))? else {
+        return Ok(None);
+    };
+    let name = text(t, "/metadata/name");
+    let image = text(t, &format!("{pod_at}/spec/containers/0/image"));
+    let archetype = archetype(
+        &kind,
+        &image,
+        t.len(&format!("{pod_at}/spec/containers/0/ports")) > 0,
+    )?;
+    let pod_labels = t
+        .get(&format!("{pod_at}/metadata/labels"))
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    take_names(t, pod_at);
+    let comp_name = crate::spec::sanitize_name(&name).unwrap_or(name.clone());
+    let mut comp = Component::new(&comp_name, archetype);
+    workload_fields(t, &kind, &mut comp);
+    t.take(&format!("{pod_at}/metadata/labels"));
+    t.take(&format!("{pod_at}/metadata/annotations"));
+    t.take(&format!("{pod_at}/metadata/name"));
+    super::pod::lift(t, &format!("{pod_at}/spec"), &pod_labels, &mut comp);
+    Ok(Some(Draft {
+        component: comp,
+        index,
+        pod_labels,
+        kind,
+        name,
+        selector: Vec::new(),
+    }))
+}
+
+/// The string at `pointer`, or empty.
+fn text(t: &Tree, pointer: &str) -> String {
+    t.get(pointer).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// Where a workload `kind` of `api` (its apiVersion) keeps its pod template
+/// (`""` for a bare Pod); `None` for a kind that is not a workload, an error
+/// for a workload kind in a version the API server does not serve.
+fn pod_template(kind: &str, api: &str) -> Result<Option<&'static str>, String> {
+    Ok(Some(match (kind, api) {
         ("Deployment" | "StatefulSet" | "DaemonSet", "apps/v1") | ("Job", "batch/v1") => "/spec/template",
         ("CronJob", "batch/v1") => "/spec/jobTemplate/spec/template",
         ("ReplicaSet", "apps/v1") | ("ReplicationController", "v1") => "/spec/template",
@@ -53,39 +90,20 @@ pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> 
             _,
         ) => return Err(format!("{api} is not a served version of {kind}")),
         _ => return Ok(None),
-    };
-    let name = t
-        .get("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let image = t
-        .get(&format!("{pod_at}/spec/containers/0/image"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let archetype = archetype(
-        &kind,
-        &image,
-        t.len(&format!("{pod_at}/spec/containers/0/ports")) > 0,
-    )?;
-    let pod_labels = t
-        .get(&format!("{pod_at}/metadata/labels"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    take_names(t, pod_at);
-    let comp_name = crate::spec::sanitize_name(&name).unwrap_or(name.clone());
-    let mut comp = Component::new(&comp_name, archetype);
+    }))
+}
+
+/// The workload's own fields: replicas, rollout, job and cron options.
+fn workload_fields(t: &mut Tree, kind: &str, comp: &mut Component) {
     if matches!(
-        kind.as_str(),
+        kind,
         "Deployment" | "StatefulSet" | "ReplicaSet" | "ReplicationController"
     ) {
         comp.replicas = t.number("/spec/replicas");
     }
-    let w = rollout(t, &kind);
+    let w = rollout(t, kind);
     comp.workload = (w != WorkloadOptions::default()).then_some(w);
-    match kind.as_str() {
+    match kind {
         "Job" => comp.batch = Some(job(t, "/spec")),
         "CronJob" => {
             comp.schedule = t.string("/spec/schedule");
@@ -95,19 +113,7 @@ pub(super) fn lift(t: &mut Tree, index: usize) -> Result<Option<Draft>, String> 
         }
         _ => {}
     }
-    comp.batch = comp.batch.filter(|b| *b != BatchOptions::default());
-    t.take(&format!("{pod_at}/metadata/labels"));
-    t.take(&format!("{pod_at}/metadata/annotations"));
-    t.take(&format!("{pod_at}/metadata/name"));
-    super::pod::lift(t, &format!("{pod_at}/spec"), &pod_labels, &mut comp);
-    Ok(Some(Draft {
-        component: comp,
-        index,
-        pod_labels,
-        kind,
-        name,
-        selector: Vec::new(),
-    }))
+    comp.batch = comp.batch.take().filter(|b| *b != BatchOptions::default());
 }
 
 fn archetype(kind: &str, image: &str, has_ports: bool) -> Result<Archetype, String> {
@@ -211,32 +217,37 @@ fn rollout(t: &mut Tree, kind: &str) -> WorkloadOptions {
         ..Default::default()
     };
     if kind == "Pod" {
-        w.restart_policy = match t.get("/spec/restartPolicy").and_then(Value::as_str) {
-            Some("OnFailure") => Some(PodRestartPolicy::OnFailure),
-            Some("Never") => Some(PodRestartPolicy::Never),
-            _ => None,
-        };
-        if w.restart_policy.is_some() || t.get("/spec/restartPolicy") == Some(&json!("Always")) {
-            t.take("/spec/restartPolicy");
-        }
+        w.restart_policy = restart_policy(t);
     }
     if matches!(kind, "Deployment" | "ReplicaSet" | "ReplicationController") {
         w.min_ready_seconds = t.number("/spec/minReadySeconds");
     }
-    if kind != "Deployment" {
-        return w;
+    if kind == "Deployment" {
+        w.progress_deadline_seconds = t.number("/spec/progressDeadlineSeconds");
+        w.revision_history_limit = t.number("/spec/revisionHistoryLimit").filter(|n| *n != 5);
+        strategy(t, &mut w);
     }
-    w.progress_deadline_seconds = t.number("/spec/progressDeadlineSeconds");
-    w.revision_history_limit = t.number("/spec/revisionHistoryLimit").filter(|n| *n != 5);
-    let count = |v: &Value| match v {
-        Value::Number(n) => n.as_u64().filter(|n| *n <= 10_000).map(|n| n.to_string()),
-        Value::String(s) => s
-            .strip_suffix('%')
-            .and_then(|p| p.parse::<u32>().ok())
-            .filter(|p| *p <= 100)
-            .map(|_| s.clone()),
+    w
+}
+
+/// A bare pod's restart policy when it is not the default `Always` (taken
+/// when it is either).
+fn restart_policy(t: &mut Tree) -> Option<PodRestartPolicy> {
+    let policy = match t.get("/spec/restartPolicy").and_then(Value::as_str) {
+        Some("OnFailure") => Some(PodRestartPolicy::OnFailure),
+        Some("Never") => Some(PodRestartPolicy::Never),
         _ => None,
     };
+    if policy.is_some() || t.get("/spec/restartPolicy") == Some(&json!("Always")) {
+        t.take("/spec/restartPolicy");
+    }
+    policy
+}
+
+/// A Deployment's strategy: `Recreate`, or a rolling update with its
+/// `maxSurge`/`maxUnavailable` (left in place when both are zero, which the
+/// API server refuses).
+fn strategy(t: &mut Tree, w: &mut WorkloadOptions) {
     match t.get("/spec/strategy/type").and_then(Value::as_str) {
         Some("Recreate") => {
             w.strategy = Some(Strategy::Recreate);
@@ -249,7 +260,7 @@ fn rollout(t: &mut Tree, kind: &str) -> WorkloadOptions {
                 .and_then(count);
             let zero = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim_end_matches('%') == "0");
             if zero(&surge) && zero(&unavailable) {
-                return w;
+                return;
             }
             if surge.is_some() {
                 t.take("/spec/strategy/rollingUpdate/maxSurge");
@@ -263,5 +274,18 @@ fn rollout(t: &mut Tree, kind: &str) -> WorkloadOptions {
         }
         _ => {}
     }
-    w
+}
+
+/// A rollout count as the spec holds it: a number up to 10,000 or a
+/// percentage up to 100%.
+fn count(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|n| *n <= 10_000).map(|n| n.to_string()),
+        Value::String(s) => s
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p <= 100)
+            .map(|_| s.clone()),
+        _ => None,
+    }
 }

@@ -340,21 +340,7 @@ impl PolicySet {
             .cloned()
             .collect();
         let mut findings: Vec<Finding> = self.reported.iter().cloned().collect();
-        // Rego rules in packages nobody asked for are not evaluated: say so.
-        for (package, file) in self.repo.ruled() {
-            if !repo_packages.contains(package) {
-                findings.push(
-                    Finding::new(
-                        crate::finding::Severity::Warning,
-                        "rego-unselected",
-                        format!("package {package}"),
-                        "",
-                        format!("Rego package {package} defines deny/violation/warn rules but is not evaluated: it is not among the selected packages ({}); select it with --rego-package or policy-namespaces", settings.namespaces.join(", ")),
-                    )
-                    .in_file(file),
-                );
-            }
-        }
+        findings.extend(self.unselected(&repo_packages, settings));
         findings.extend(self.gatekeeper.findings());
         findings.extend(self.cel.findings());
         let gatekeeper_data = self.gatekeeper.data(&resources);
@@ -371,7 +357,6 @@ impl PolicySet {
             let mut gatekeeper = self.gatekeeper.session(&gatekeeper_data);
             let mut findings = Vec::new();
             for (file, doc) in run {
-                let name = resource_name(doc);
                 let mut hits = Vec::new();
                 if let Some(pack) = builtin.as_mut() {
                     hits.extend(pack.eval(doc));
@@ -382,24 +367,50 @@ impl PolicySet {
                 hits.extend(self.kyverno_hits(&kyverno_index, doc));
                 hits.extend(gatekeeper.check(doc));
                 hits.extend(self.cel.check(doc, &cel_batch));
-                let mut own: Vec<Finding> = hits
-                    .into_iter()
-                    .map(|h| {
-                        let f = Finding::new(h.severity, h.rule, &name, h.path, h.message);
-                        match file {
-                            Some(path) => f.in_file(*path),
-                            None => f,
-                        }
-                    })
-                    .collect();
-                waiver::apply(doc, &name, *file, &mut own);
-                findings.extend(own);
+                findings.extend(resource_findings(*file, doc, hits));
             }
             findings
         };
         findings.extend(crate::par::map_runs(&resources, MIN_PER_THREAD, check_run));
         findings
     }
+
+    /// Rego rules in packages nobody asked for are not evaluated: say so.
+    fn unselected(&self, repo_packages: &[String], settings: &Settings) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for (package, file) in self.repo.ruled() {
+            if !repo_packages.contains(package) {
+                findings.push(
+                    Finding::new(
+                        crate::finding::Severity::Warning,
+                        "rego-unselected",
+                        format!("package {package}"),
+                        "",
+                        format!("Rego package {package} defines deny/violation/warn rules but is not evaluated: it is not among the selected packages ({}); select it with --rego-package or policy-namespaces", settings.namespaces.join(", ")),
+                    )
+                    .in_file(file),
+                );
+            }
+        }
+        findings
+    }
+}
+
+/// The `hits` on one resource as findings on it (in `file` when known), its waivers applied.
+fn resource_findings(file: Option<&str>, doc: &serde_json::Value, hits: Vec<rego::Hit>) -> Vec<Finding> {
+    let name = resource_name(doc);
+    let mut own: Vec<Finding> = hits
+        .into_iter()
+        .map(|h| {
+            let f = Finding::new(h.severity, h.rule, &name, h.path, h.message);
+            match file {
+                Some(path) => f.in_file(path),
+                None => f,
+            }
+        })
+        .collect();
+    waiver::apply(doc, &name, file, &mut own);
+    own
 }
 
 impl PolicySet {

@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use git2::{ErrorCode, FileMode, Oid, Repository, Signature};
+use git2::{ErrorCode, Oid, Repository, Signature};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::branch;
+use super::tree::{build_tree, stats};
 use super::{Error, PullRequest};
 use crate::finding::Finding;
 use crate::manifest::File;
@@ -136,15 +137,7 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
         return Err(Error::Findings(errors));
     }
     let repo = open(&req.repo)?;
-    let base = match &req.base_commit {
-        Some(id) => Oid::from_str(id)
-            .and_then(|id| repo.find_commit(id))
-            .map_err(|source| Error::BaseNotFound {
-                base: id.clone(),
-                source: source.into(),
-            })?,
-        None => resolve_base(&repo, &req.base)?,
-    };
+    let base = base_commit(&repo, req)?;
     let base_name = req
         .base
         .strip_prefix("refs/heads/")
@@ -163,7 +156,6 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
             reason: "is checked out in the working tree".into(),
         });
     }
-
     let base_tree = base.tree().map_err(Error::git("read the base tree"))?;
     let tree_id = build_tree(&repo, &base_tree, &req.files, &req.delete)?;
     if tree_id == base_tree.id() {
@@ -171,74 +163,133 @@ pub fn commit(req: &Request) -> Result<Proposal, Error> {
     }
     let tree = repo.find_tree(tree_id).map_err(Error::git("read the new tree"))?;
     let stats = stats(&repo, &base_tree, &tree)?;
-    let signature = signature(&repo, req.author.as_ref())?;
-    let committer = match &req.committer {
-        Some(c) => self::signature(&repo, Some(c))?,
-        None => signature.clone(),
+    let target = Target {
+        refname: &refname,
+        branch: &branch,
+        base_name: &base_name,
+        base: &base,
     };
-    let message = message(req);
-
-    let proposal = |commit: Oid, status, previous: Option<Oid>| Proposal {
-        branch: branch.clone(),
+    let (commit, status, previous) = write_branch(&repo, req, &target, &tree)?;
+    Ok(Proposal {
         commit: commit.to_string(),
         status,
-        base: base_name.clone(),
         base_commit: base.id().to_string(),
         previous: previous.map(|p| p.to_string()),
         stats,
         pushed: false,
         pull_request: None,
+        branch,
+        base: base_name,
+    })
+}
+
+/// The commit the proposal sits on: `req.base_commit` when given, else `req.base` resolved.
+fn base_commit<'r>(repo: &'r Repository, req: &Request) -> Result<git2::Commit<'r>, Error> {
+    match &req.base_commit {
+        Some(id) => Oid::from_str(id)
+            .and_then(|id| repo.find_commit(id))
+            .map_err(|source| Error::BaseNotFound {
+                base: id.clone(),
+                source: source.into(),
+            }),
+        None => resolve_base(repo, &req.base),
+    }
+}
+
+/// The branch a proposal moves, and the base it starts from.
+struct Target<'a, 'r> {
+    refname: &'a str,
+    branch: &'a str,
+    base_name: &'a str,
+    base: &'a git2::Commit<'r>,
+}
+
+/// Commits `tree` on the proposal branch and moves the branch to it, or
+/// finds the branch already holds it: the new (or unchanged) tip, its
+/// status, and where an updated branch pointed before. Retries when the
+/// branch moves under it.
+fn write_branch(
+    repo: &Repository,
+    req: &Request,
+    target: &Target<'_, '_>,
+    tree: &git2::Tree<'_>,
+) -> Result<(Oid, Status, Option<Oid>), Error> {
+    let signature = signature(repo, req.author.as_ref())?;
+    let committer = match &req.committer {
+        Some(c) => self::signature(repo, Some(c))?,
+        None => signature.clone(),
     };
+    let message = message(req);
+    let branch = (target.branch, target.base_name);
     for attempt in 0..ATTEMPTS {
-        let tip = match repo.find_reference(&refname) {
-            Ok(r) => Some(r.target().ok_or_else(|| Error::NotOurs {
-                branch: branch.clone(),
-                reason: "is a symbolic ref".into(),
-            })?),
-            Err(e) if e.code() == ErrorCode::NotFound => None,
-            Err(e) => return Err(Error::git(format!("read {refname}"))(e)),
-        };
+        let tip = branch_tip(repo, target)?;
         let parent = match tip {
-            None => base.clone(),
-            Some(tip) => match decide(&repo, (&branch, &base_name), tip, &base, tree_id, req.rebase)? {
-                Decision::Unchanged => return Ok(proposal(tip, Status::Unchanged, None)),
+            None => target.base.clone(),
+            Some(tip) => match decide(repo, branch, tip, target.base, tree.id(), req.rebase)? {
+                Decision::Unchanged => return Ok((tip, Status::Unchanged, None)),
                 Decision::CommitOn(p) => repo
                     .find_commit(p)
                     .map_err(Error::git("read the parent commit"))?,
             },
         };
         let id = repo
-            .commit(None, &signature, &committer, &message, &tree, &[&parent])
+            .commit(None, &signature, &committer, &message, tree, &[&parent])
             .map_err(Error::git("write the commit"))?;
         let log = format!("gitintent: propose {}", one_line(&req.summary));
-        let updated = match tip {
-            // Create-if-absent, checked under the ref lock: a zero expected id
-            // means "must not exist". (`reference(force = false)` checks before
-            // taking the lock, so two racing creators could both succeed.)
-            None => repo.reference_matching(&refname, id, true, git2::Oid::ZERO_SHA1, &log),
-            Some(old) => repo.reference_matching(&refname, id, true, old, &log),
-        };
-        match updated {
-            Ok(_) => {
-                let status = if tip.is_some() {
-                    Status::Updated
-                } else {
-                    Status::Created
-                };
-                return Ok(proposal(id, status, tip));
-            }
-            // Someone else created or moved the branch first: look again.
-            Err(e) if matches!(e.code(), ErrorCode::Exists | ErrorCode::Modified) => continue,
-            Err(e) if e.code() == ErrorCode::Locked => {
-                if attempt + 1 == ATTEMPTS {
-                    return Err(Error::Locked { reference: refname });
-                }
-                std::thread::sleep(Duration::from_millis(10 << attempt.min(4)));
-            }
-            Err(e) => return Err(Error::git(format!("update {refname}"))(e)),
+        if move_branch(repo, target.refname, tip, id, &log, attempt)? {
+            let status = if tip.is_some() {
+                Status::Updated
+            } else {
+                Status::Created
+            };
+            return Ok((id, status, tip));
         }
     }
-    Err(Error::Contended(branch))
+    Err(Error::Contended(target.branch.to_string()))
+}
+
+/// Where the proposal branch points now; `None` when it does not exist.
+fn branch_tip(repo: &Repository, target: &Target<'_, '_>) -> Result<Option<Oid>, Error> {
+    match repo.find_reference(target.refname) {
+        Ok(r) => Ok(Some(r.target().ok_or_else(|| Error::NotOurs {
+            branch: target.branch.to_string(),
+            reason: "is a symbolic ref".into(),
+        })?)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(Error::git(format!("read {}", target.refname))(e)),
+    }
+}
+
+/// Moves `refname` from `tip` (or creates it when `None`) to `id`; `false`
+/// when someone else created, moved or held the branch first (look again),
+/// after a short wait when it was locked.
+fn move_branch(
+    repo: &Repository,
+    refname: &str,
+    tip: Option<Oid>,
+    id: Oid,
+    log: &str,
+    attempt: u32,
+) -> Result<bool, Error> {
+    // Create-if-absent, checked under the ref lock: a zero expected id
+    // means "must not exist". (`reference(force = false)` checks before
+    // taking the lock, so two racing creators could both succeed.)
+    let expected = tip.unwrap_or(git2::Oid::ZERO_SHA1);
+    match repo.reference_matching(refname, id, true, expected, log) {
+        Ok(_) => Ok(true),
+        // Someone else created or moved the branch first: look again.
+        Err(e) if matches!(e.code(), ErrorCode::Exists | ErrorCode::Modified) => Ok(false),
+        Err(e) if e.code() == ErrorCode::Locked => {
+            if attempt + 1 == ATTEMPTS {
+                return Err(Error::Locked {
+                    reference: refname.to_string(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10 << attempt.min(4)));
+            Ok(false)
+        }
+        Err(e) => Err(Error::git(format!("update {refname}"))(e)),
+    }
 }
 
 /// Undoes [`commit`] after a later step (push) failed: deletes a created branch or moves
@@ -303,92 +354,6 @@ pub(crate) fn resolve_base<'r>(repo: &'r Repository, base: &str) -> Result<git2:
     repo.revparse_single(base)
         .and_then(|o| o.peel_to_commit())
         .map_err(not_found)
-}
-
-/// Writes one blob per file and the trees above them, removes `delete`; returns the new root tree.
-fn build_tree(
-    repo: &Repository,
-    base: &git2::Tree<'_>,
-    files: &[File],
-    delete: &[String],
-) -> Result<Oid, Error> {
-    let mut seen = std::collections::HashSet::new();
-    let mut update = git2::build::TreeUpdateBuilder::new();
-    for path in delete {
-        if !plain_path(path) || !seen.insert(path.as_str()) {
-            return Err(Error::UnsafePath(path.clone()));
-        }
-        update.remove(path.as_str());
-    }
-    for file in files {
-        if !plain_path(&file.path) || !seen.insert(file.path.as_str()) {
-            return Err(Error::UnsafePath(file.path.clone()));
-        }
-        in_the_way(base, &file.path)?;
-        let blob = repo
-            .blob(file.content.as_bytes())
-            .map_err(Error::git(format!("write the blob for {}", file.path)))?;
-        update.upsert(file.path.as_str(), blob, FileMode::Blob);
-    }
-    update.create_updated(repo, base).map_err(Error::git(
-        "build the tree (does a planned directory collide with a file?)",
-    ))
-}
-
-/// Refuses `path` when the base tree has a symbolic link (or a file) on the
-/// way to it, or a link or directory where it goes: the same refusal as
-/// `plan --write` (`repo::safe_target`), instead of libgit2's bare error.
-fn in_the_way(base: &git2::Tree<'_>, path: &str) -> Result<(), Error> {
-    let segments: Vec<&str> = path.split('/').collect();
-    for end in 1..=segments.len() {
-        let prefix = segments[..end].join("/");
-        let Ok(entry) = base.get_path(std::path::Path::new(&prefix)) else {
-            return Ok(());
-        };
-        let last = end == segments.len();
-        let reason = match (entry.filemode(), last) {
-            (0o120000, _) => "a symbolic link; gitintent never writes through links",
-            (0o040000, true) => "a directory",
-            (0o040000, false) => continue,
-            (0o160000, _) => "a submodule",
-            (_, false) => "a file, not a directory",
-            (_, true) => continue,
-        };
-        return Err(Error::InTheWay {
-            path: path.to_string(),
-            what: prefix,
-            reason,
-        });
-    }
-    Ok(())
-}
-
-/// A relative path of normal segments, none of them `.git`.
-fn plain_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.contains(['\\', '\0'])
-        && path
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.eq_ignore_ascii_case(".git"))
-}
-
-fn stats(repo: &Repository, old: &git2::Tree<'_>, new: &git2::Tree<'_>) -> Result<DiffStats, Error> {
-    let diff = repo
-        .diff_tree_to_tree(Some(old), Some(new), None)
-        .map_err(Error::git("diff the trees"))?;
-    let lines = diff.stats().map_err(Error::git("count changed lines"))?;
-    let mut stats = DiffStats {
-        insertions: lines.insertions(),
-        deletions: lines.deletions(),
-        ..DiffStats::default()
-    };
-    for delta in diff.deltas() {
-        match delta.status() {
-            git2::Delta::Added => stats.files_added += 1,
-            _ => stats.files_modified += 1,
-        }
-    }
-    Ok(stats)
 }
 
 /// The author: as given, else git config `user.name` + `user.email`, else [`Error::NoAuthor`].
@@ -511,23 +476,6 @@ fn short(id: Oid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_that_could_escape_or_touch_git_are_refused() {
-        for bad in [
-            "",
-            "/abs",
-            "a//b",
-            "./a",
-            "a/../b",
-            ".git/config",
-            "x/.GIT/hooks/a",
-            "a\\b",
-        ] {
-            assert!(!plain_path(bad), "{bad:?}");
-        }
-        assert!(plain_path("clusters/production/apps/redis/statefulset.yaml"));
-    }
 
     #[test]
     fn author_falls_back_to_git_config_then_errors() {

@@ -23,6 +23,7 @@ mod forge;
 mod from_plan;
 mod publish;
 mod push;
+mod tree;
 
 pub use branch::{default_branch, slug};
 pub(crate) use commit::author_from_git_config;

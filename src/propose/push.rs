@@ -132,13 +132,7 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
     let refname = format!("refs/heads/{branch}");
     repo.find_reference(&refname)
         .map_err(Error::git(format!("find {refname} to push")))?;
-    let mut remote = match repo.find_remote(&opts.remote) {
-        Ok(r) => r,
-        Err(_) if looks_like_url(&opts.remote) => repo
-            .remote_anonymous(&opts.remote)
-            .map_err(Error::git(format!("use {} as a remote", opts.remote)))?,
-        Err(_) => return Err(Error::RemoteNotFound(opts.remote.clone())),
-    };
+    let mut remote = find_remote(&repo, &opts.remote)?;
     let attempts = Cell::new(0usize);
     let rejected: RefCell<Option<String>> = RefCell::new(None);
     let mut callbacks = RemoteCallbacks::new();
@@ -161,20 +155,7 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
     };
     let stale: RefCell<Option<Oid>> = RefCell::new(None);
     if let Some(expected) = expected {
-        let (stale, refname) = (&stale, &refname);
-        callbacks.push_negotiation(move |updates| {
-            for update in updates {
-                let found = update.src();
-                if update.dst_refname().is_ok_and(|name| name == refname.as_str())
-                    && !found.is_zero()
-                    && found != expected
-                {
-                    *stale.borrow_mut() = Some(found);
-                    return Err(git2::Error::from_str("the remote branch moved"));
-                }
-            }
-            Ok(())
-        });
+        guard_lease(&mut callbacks, &refname, expected, &stale);
     }
     let mut push_options = git2::PushOptions::new();
     push_options.remote_callbacks(callbacks);
@@ -195,17 +176,52 @@ pub fn push(repo: &Path, branch: &str, opts: &PushOptions) -> Result<(), Error> 
     if let Some(reason) = rejected.borrow_mut().take() {
         return Err(rejection(branch, &display, reason));
     }
-    match result {
-        Ok(()) => Ok(()),
-        // The local transport refuses a non-fast-forward before any callback runs.
-        Err(e) if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("fastforward") => {
-            Err(rejection(branch, &display, e.message().to_string()))
+    result.map_err(|e| push_error(branch, display, e))
+}
+
+/// The remote named `name`, or an anonymous one when `name` is a URL.
+fn find_remote<'r>(repo: &'r git2::Repository, name: &str) -> Result<git2::Remote<'r>, Error> {
+    match repo.find_remote(name) {
+        Ok(r) => Ok(r),
+        Err(_) if looks_like_url(name) => repo
+            .remote_anonymous(name)
+            .map_err(Error::git(format!("use {name} as a remote"))),
+        Err(_) => Err(Error::RemoteNotFound(name.to_string())),
+    }
+}
+
+/// Makes the push fail, before anything is sent, when the remote `refname`
+/// exists and is not at `expected`; records where it is in `stale`.
+fn guard_lease<'a>(
+    callbacks: &mut RemoteCallbacks<'a>,
+    refname: &'a str,
+    expected: Oid,
+    stale: &'a RefCell<Option<Oid>>,
+) {
+    callbacks.push_negotiation(move |updates| {
+        for update in updates {
+            let found = update.src();
+            if update.dst_refname().is_ok_and(|name| name == refname) && !found.is_zero() && found != expected
+            {
+                *stale.borrow_mut() = Some(found);
+                return Err(git2::Error::from_str("the remote branch moved"));
+            }
         }
-        Err(source) => Err(Error::Push {
-            branch: branch.to_string(),
-            remote: display,
-            source: source.into(),
-        }),
+        Ok(())
+    });
+}
+
+/// A failed push as [`Error::Rejected`] when it was refused as a
+/// non-fast-forward, else [`Error::Push`].
+fn push_error(branch: &str, display: String, e: git2::Error) -> Error {
+    // The local transport refuses a non-fast-forward before any callback runs.
+    if e.code() == git2::ErrorCode::NotFastForward || e.message().contains("fastforward") {
+        return rejection(branch, &display, e.message().to_string());
+    }
+    Error::Push {
+        branch: branch.to_string(),
+        remote: display,
+        source: e.into(),
     }
 }
 

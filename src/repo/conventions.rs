@@ -183,6 +183,26 @@ impl Conventions {
                 ),
             ));
         }
+        out.extend(self.label_findings(config));
+        for (path, reason) in &self.refused {
+            out.push(
+                Finding::new(
+                    Severity::Warning,
+                    "input-limit",
+                    path.clone(),
+                    "",
+                    format!("not read: {reason}; plans treat the file as absent"),
+                )
+                .in_file(path),
+            );
+        }
+        out
+    }
+
+    /// An info for each label most resources carry (more than half of at
+    /// least 4) that is not ours and that `.gitintent.yaml` does not set.
+    fn label_findings(&self, config: &RepoConfig) -> Vec<Finding> {
+        let mut out = Vec::new();
         for (key, count) in &self.labels {
             let common = self.resources >= 4 && count * 2 > self.resources;
             let ours = key.starts_with("app.kubernetes.io/") || key.starts_with("gitintent.io/");
@@ -198,18 +218,6 @@ impl Conventions {
                     ),
                 ));
             }
-        }
-        for (path, reason) in &self.refused {
-            out.push(
-                Finding::new(
-                    Severity::Warning,
-                    "input-limit",
-                    path.clone(),
-                    "",
-                    format!("not read: {reason}; plans treat the file as absent"),
-                )
-                .in_file(path),
-            );
         }
         out
     }

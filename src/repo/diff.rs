@@ -20,17 +20,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::index::{self, parent, Identity, Index};
+use super::conflicts::conflicts;
+use super::index::{parent, Identity, Index};
 use super::parse;
 use super::snapshot::Snapshot;
 use super::{join_inside, wire, Error};
 use crate::finding::{Finding, Severity};
 use crate::manifest::{File, InPlace};
-
-/// Workload kinds whose names must not collide (a HelmRelease deploys one too).
-fn is_workload(kind: &str) -> bool {
-    crate::manifest::WORKLOAD_KINDS.contains(&kind) || kind == "HelmRelease"
-}
 
 /// What happens to a file or a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,10 +152,7 @@ pub fn diff(
 ) -> Result<Changeset, Error> {
     let mut set = Changeset::default();
     let planned_paths: BTreeSet<&str> = planned.iter().map(|f| f.path.as_str()).collect();
-    for f in planned {
-        join_inside(std::path::Path::new(""), &f.path)?;
-    }
-    for path in &in_place.deleted {
+    for path in planned.iter().map(|f| &f.path).chain(&in_place.deleted) {
         join_inside(std::path::Path::new(""), path)?;
     }
     let edited = |path: &str| in_place.changed.iter().any(|p| p == path);
@@ -178,152 +171,97 @@ pub fn diff(
                 .filter_map(identity)
                 .map(|id| (id, file.path.as_str())),
         );
-        let change = match old {
-            None => Change {
-                path: file.path.clone(),
-                status: Status::Added,
-                diff: unified(None, Some(&file.content), &file.path),
-                resources: resource_changes(&[], &new_values),
-                reason: None,
-                content: Some(file.content.clone()),
-            },
-            Some(old) if old == file.content => Change {
-                path: file.path.clone(),
-                status: Status::Unchanged,
-                diff: String::new(),
-                resources: resource_changes(&parse::values(&old), &new_values),
-                reason: None,
-                content: Some(file.content.clone()),
-            },
-            Some(old) => {
-                if !edited(&file.path) && !is_ours(index, snapshot, &file.path) {
-                    set.findings.push(
-                        Finding::new(
-                            Severity::Error,
-                            "conflict-foreign-file",
-                            &file.path,
-                            "",
-                            format!(
-                                "{} already exists and was not written by gitintent (no app.kubernetes.io/managed-by: gitintent); refusing to overwrite it",
-                                file.path
-                            ),
-                        )
-                        .in_file(&file.path),
-                    );
-                }
-                Change {
-                    path: file.path.clone(),
-                    status: Status::Modified,
-                    diff: unified(Some(&old), Some(&file.content), &file.path),
-                    resources: resource_changes(&parse::values(&old), &new_values),
-                    reason: None,
-                    content: Some(file.content.clone()),
-                }
-            }
-        };
-        set.changes.push(change);
+        let overwrites = old.as_ref().is_some_and(|old| *old != file.content);
+        if overwrites && !edited(&file.path) && !is_ours(index, snapshot, &file.path) {
+            set.findings.push(foreign_file(&file.path));
+        }
+        set.changes
+            .push(Change::written(file, old.as_deref(), &new_values));
     }
     planned_ids.retain(|(_, path)| !edited(path));
     set.findings
         .extend(conflicts(index, &planned_ids, &planned_paths, &app_dirs));
     wiring(index, snapshot, &app_dirs, &planned_paths, &mut set)?;
-    // Our own files in the app directories that the plan no longer produces.
-    for dir in &app_dirs {
+    stale_files(index, snapshot, &app_dirs, &planned_paths, &mut set)?;
+    for path in &in_place.deleted {
+        if let Some(old) = snapshot.read(path)? {
+            set.changes.push(Change::deleted(path, &old));
+        }
+    }
+    Ok(set)
+}
+
+impl Change {
+    /// The planned `file`: added, unchanged or modified from `old`.
+    fn written(file: &File, old: Option<&str>, new_values: &[Value]) -> Change {
+        let (status, diff, old_values) = match old {
+            None => (
+                Status::Added,
+                unified(None, Some(&file.content), &file.path),
+                Vec::new(),
+            ),
+            Some(old) if old == file.content => (Status::Unchanged, String::new(), parse::values(old)),
+            Some(old) => (
+                Status::Modified,
+                unified(Some(old), Some(&file.content), &file.path),
+                parse::values(old),
+            ),
+        };
+        Change {
+            path: file.path.clone(),
+            status,
+            diff,
+            resources: resource_changes(&old_values, new_values),
+            reason: None,
+            content: Some(file.content.clone()),
+        }
+    }
+
+    /// The file at `path`, which held `old`, deleted.
+    fn deleted(path: &str, old: &str) -> Change {
+        Change {
+            path: path.to_string(),
+            status: Status::Deleted,
+            diff: unified(Some(old), None, path),
+            resources: resource_changes(&parse::values(old), &[]),
+            reason: None,
+            content: None,
+        }
+    }
+}
+
+/// The error for a planned file that would overwrite one gitintent did not write.
+fn foreign_file(path: &str) -> Finding {
+    Finding::new(
+        Severity::Error,
+        "conflict-foreign-file",
+        path,
+        "",
+        format!(
+            "{path} already exists and was not written by gitintent (no app.kubernetes.io/managed-by: gitintent); refusing to overwrite it"
+        ),
+    )
+    .in_file(path)
+}
+
+/// Deletes our own files in the app directories that the plan no longer produces.
+fn stale_files(
+    index: &Index,
+    snapshot: &Snapshot,
+    app_dirs: &BTreeSet<&str>,
+    planned_paths: &BTreeSet<&str>,
+    set: &mut Changeset,
+) -> Result<(), Error> {
+    for dir in app_dirs {
         for entry in snapshot.files().iter().filter(|e| parent(&e.path) == *dir) {
             if planned_paths.contains(entry.path.as_str()) || !is_ours(index, snapshot, &entry.path) {
                 continue;
             }
             let old = snapshot.read(&entry.path)?.unwrap_or_default();
-            set.changes.push(Change {
-                path: entry.path.clone(),
-                status: Status::Deleted,
-                diff: unified(Some(&old), None, &entry.path),
-                resources: resource_changes(&parse::values(&old), &[]),
-                reason: None,
-                content: None,
-            });
+            set.changes.push(Change::deleted(&entry.path, &old));
         }
     }
-    for path in &in_place.deleted {
-        let Some(old) = snapshot.read(path)? else {
-            continue;
-        };
-        set.changes.push(Change {
-            path: path.clone(),
-            status: Status::Deleted,
-            diff: unified(Some(&old), None, path),
-            resources: resource_changes(&parse::values(&old), &[]),
-            reason: None,
-            content: None,
-        });
-    }
-    Ok(set)
-}
-
-/// A resource of a file lives elsewhere too, or its workload name is taken.
-fn conflicts(
-    index: &Index,
-    planned: &[(Identity, &str)],
-    planned_paths: &BTreeSet<&str>,
-    app_dirs: &BTreeSet<&str>,
-) -> Vec<Finding> {
-    // Our own earlier files in the same app directory are being replaced, not duplicated.
-    let replaced = |r: &index::Resource| {
-        planned_paths.contains(r.path()) || (r.is_managed() && app_dirs.contains(parent(r.path())))
-    };
-    let mut out = Vec::new();
-    for (id, file) in planned {
-        for r in index.resources() {
-            let other = r.identity();
-            if replaced(r) || other.name != id.name {
-                continue;
-            }
-            let same_ns = other.namespace == id.namespace;
-            let unset_ns = other.namespace.is_empty() && !id.namespace.is_empty();
-            if other.group == id.group && other.kind == id.kind && (same_ns || unset_ns) {
-                let (severity, note) = if same_ns {
-                    (Severity::Error, String::new())
-                } else {
-                    (
-                        Severity::Warning,
-                        " (it sets no namespace, so a kustomization may put it in the same one)".to_string(),
-                    )
-                };
-                out.push(
-                    Finding::new(
-                        severity,
-                        "conflict-resource-elsewhere",
-                        format!("{}/{}", id.kind, id.name),
-                        "",
-                        format!("{id} already exists in {}{note}", r.path()),
-                    )
-                    .in_file(*file),
-                );
-            } else if is_workload(&id.kind)
-                && is_workload(&other.kind)
-                && other.kind != id.kind
-                && (same_ns || unset_ns)
-            {
-                out.push(
-                    Finding::new(
-                        Severity::Error,
-                        "conflict-name-kind",
-                        format!("{}/{}", id.kind, id.name),
-                        "",
-                        format!(
-                            "the name {:?} is already used by {}/{} in {}; pick another name",
-                            id.name,
-                            other.kind,
-                            other.name,
-                            r.path()
-                        ),
-                    )
-                    .in_file(*file),
-                );
-            }
-        }
-    }
-    out
+    Ok(())
 }
 
 /// Adds each new app directory to its parent's kustomization.
@@ -340,17 +278,7 @@ fn wiring(
         by_parent.entry(parent(dir)).or_default().push(name);
     }
     for (dir, names) in by_parent {
-        let candidates = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map(|f| {
-            if dir.is_empty() {
-                f.to_string()
-            } else {
-                format!("{dir}/{f}")
-            }
-        });
-        let Some(path) = candidates
-            .into_iter()
-            .find(|p| index.kustomization(p).is_some_and(|k| k.kind == "Kustomization"))
-        else {
+        let Some(path) = parent_kustomization(index, dir) else {
             continue;
         };
         if planned_paths.contains(path.as_str()) {
@@ -361,35 +289,20 @@ fn wiring(
         };
         if let Some(reason) = wire::ambiguous(&old, "resources") {
             // Editing it could wire the app into a list nobody reads: stop here.
+            let message = format!("cannot add {} to {path}: {reason}", names.join(", "));
             set.findings.push(
                 Finding::new(
                     Severity::Error,
                     "kustomization-ambiguous",
                     &path,
                     "/resources",
-                    format!("cannot add {} to {path}: {reason}", names.join(", ")),
+                    message,
                 )
                 .in_file(&path),
             );
             continue;
         }
-        let mut text = old.clone();
-        for name in names {
-            match wire::add_resource(&text, name) {
-                Ok(Some(new)) => text = new,
-                Ok(None) => {}
-                Err(message) => set.findings.push(
-                    Finding::new(
-                        Severity::Warning,
-                        "wiring-skipped",
-                        &path,
-                        "/resources",
-                        format!("add {name} to the resources of {path} by hand: {message}"),
-                    )
-                    .in_file(&path),
-                ),
-            }
-        }
+        let text = add_names(&old, &path, &names, &mut set.findings);
         if text != old {
             set.changes.push(Change {
                 diff: unified(Some(&old), Some(&text), &path),
@@ -402,6 +315,44 @@ fn wiring(
         }
     }
     Ok(())
+}
+
+/// The path of the `Kustomization` in `dir` (`kustomization.yaml`, `.yml` or
+/// `Kustomization`), if the index knows one.
+fn parent_kustomization(index: &Index, dir: &str) -> Option<String> {
+    let candidates = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map(|f| {
+        if dir.is_empty() {
+            f.to_string()
+        } else {
+            format!("{dir}/{f}")
+        }
+    });
+    candidates
+        .into_iter()
+        .find(|p| index.kustomization(p).is_some_and(|k| k.kind == "Kustomization"))
+}
+
+/// `old` (the kustomization at `path`) with each of `names` in its
+/// resources; a name that cannot be added is a `wiring-skipped` warning.
+fn add_names(old: &str, path: &str, names: &[&str], findings: &mut Vec<Finding>) -> String {
+    let mut text = old.to_string();
+    for name in names {
+        match wire::add_resource(&text, name) {
+            Ok(Some(new)) => text = new,
+            Ok(None) => {}
+            Err(message) => findings.push(
+                Finding::new(
+                    Severity::Warning,
+                    "wiring-skipped",
+                    path,
+                    "/resources",
+                    format!("add {name} to the resources of {path} by hand: {message}"),
+                )
+                .in_file(path),
+            ),
+        }
+    }
+    text
 }
 
 /// True when gitintent wrote the file at `path`: every resource in it is

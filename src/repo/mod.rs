@@ -13,6 +13,7 @@
 //! Committing, pushing and pull requests are not here.
 
 mod config;
+mod conflicts;
 mod conventions;
 mod diff;
 mod environments;

@@ -89,13 +89,8 @@ fn add_to_list(
     }
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let head = format!("{key}:");
-    let head = head.as_str();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let key = lines.iter().position(|l| {
-        l.strip_prefix(head)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
-    });
-    let Some(key) = key else {
+    let Some(key) = key_line(&lines, &head) else {
         // No `resources:` at all: append one.
         let mut out = text.to_string();
         if !out.is_empty() && !out.ends_with('\n') {
@@ -105,18 +100,53 @@ fn add_to_list(
         return Ok(Some(out));
     };
     let offset: usize = lines[..key].iter().map(|l| l.len()).sum();
-    let value_start = offset + head.len();
     let value = strip_comment(lines[key][head.len()..].trim_end_matches(['\r', '\n'])).trim();
     if value.starts_with('[') {
-        return flow(text, value_start, entry, flow_item, nl);
+        return flow(text, offset + head.len(), entry, flow_item, nl);
     }
     if !(value.is_empty() || value == "null" || value == "~") {
         return Err(format!("{head} is {value:?}, not a list this edit can extend"));
     }
-    // A block list (or nothing yet).
-    let mut last_item: Option<usize> = None;
-    let mut item_indent: Option<usize> = None;
-    let mut present = false;
+    let list = block_list(&lines, key, entry);
+    if list.present {
+        return Ok(None);
+    }
+    Ok(Some(match list.last_item {
+        Some(i) => {
+            let indent = " ".repeat(list.item_indent.unwrap_or(2));
+            let end: usize = lines[..=i].iter().map(|l| l.len()).sum();
+            insert_line(text, end, &format!("{indent}- {item}"), nl)
+        }
+        None => under_key(text, &lines, (key, offset), head.len(), item, nl),
+    }))
+}
+
+/// The line of the top-level `head` (`resources:`) key, if any.
+fn key_line(lines: &[&str], head: &str) -> Option<usize> {
+    lines.iter().position(|l| {
+        l.strip_prefix(head)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
+    })
+}
+
+/// What the block list under the key on line `key` holds, as far as adding
+/// to it goes.
+struct BlockList {
+    /// The last line that belongs to the list (item, continuation or comment).
+    last_item: Option<usize>,
+    /// The column of its `- `.
+    item_indent: Option<usize>,
+    /// An item reads as the entry being added.
+    present: bool,
+}
+
+/// Reads the block list (or nothing yet) under the key on line `key`.
+fn block_list(lines: &[&str], key: usize, entry: &str) -> BlockList {
+    let mut list = BlockList {
+        last_item: None,
+        item_indent: None,
+        present: false,
+    };
     for (i, line) in lines.iter().enumerate().skip(key + 1) {
         let body = line.trim_end_matches(['\r', '\n']);
         let trimmed = body.trim_start();
@@ -127,70 +157,74 @@ fn add_to_list(
         if trimmed.starts_with('#') {
             // A comment indented like the items (e.g. a commented-out entry)
             // belongs to the list; one further left introduces what follows.
-            if item_indent.is_some_and(|at| at > 0 && indent >= at) {
-                last_item = Some(i);
+            if list.item_indent.is_some_and(|at| at > 0 && indent >= at) {
+                list.last_item = Some(i);
             }
             continue;
         }
         let is_item = trimmed == "-" || trimmed.starts_with("- ");
-        match item_indent {
-            None if is_item => item_indent = Some(indent),
+        match list.item_indent {
+            None if is_item => list.item_indent = Some(indent),
             None => break,
             Some(at) if is_item && indent == at => {}
             // A continuation of the previous item.
             Some(at) if indent > at => {
-                last_item = Some(i);
+                list.last_item = Some(i);
                 continue;
             }
             Some(_) => break,
         }
         let listed = unquote(strip_comment(trimmed.trim_start_matches('-')).trim());
-        present |= same_entry(&listed, entry);
-        last_item = Some(i);
+        list.present |= same_entry(&listed, entry);
+        list.last_item = Some(i);
     }
-    if present {
-        return Ok(None);
+    list
+}
+
+/// `text` with `line` inserted at byte `end` (the end of a line, or of the
+/// text), line endings kept as `nl`.
+fn insert_line(text: &str, end: usize, line: &str, nl: &str) -> String {
+    let mut out = String::with_capacity(text.len() + line.len() + 8);
+    out.push_str(&text[..end]);
+    if !text[..end].ends_with('\n') {
+        out.push_str(nl);
     }
+    out.push_str(line);
+    if end < text.len() {
+        out.push_str(nl);
+    }
+    out.push_str(&text[end..]);
+    if end == text.len() {
+        out.push_str(nl);
+    }
+    out
+}
+
+/// `text` with a first item right under the key on line `key` (at byte
+/// `offset`, `head_len` bytes long) that has no items (or `null`): the value
+/// goes, a comment after it stays.
+fn under_key(
+    text: &str,
+    lines: &[&str],
+    (key, offset): (usize, usize),
+    head_len: usize,
+    item: &str,
+    nl: &str,
+) -> String {
+    let key_end = offset + lines[key].len();
     let mut out = String::with_capacity(text.len() + item.len() + 8);
-    match last_item {
-        Some(i) => {
-            let indent = " ".repeat(item_indent.unwrap_or(2));
-            let end: usize = lines[..=i].iter().map(|l| l.len()).sum();
-            out.push_str(&text[..end]);
-            if !text[..end].ends_with('\n') {
-                out.push_str(nl);
-            }
-            out.push_str(&format!("{indent}- {item}"));
-            if end < text.len() {
-                out.push_str(nl);
-            }
-            out.push_str(&text[end..]);
-            if end == text.len() {
-                out.push_str(nl);
-            }
-        }
-        None => {
-            // `resources:` with no items (or `null`): the list goes right under the key.
-            let key_end = offset + lines[key].len();
-            let head = &text[..value_start];
-            out.push_str(head);
-            let comment = lines[key][head.len()..]
-                .trim_end_matches(['\r', '\n'])
-                .find('#')
-                .map(|at| {
-                    format!(
-                        " {}",
-                        &lines[key][head.len() + at..].trim_end_matches(['\r', '\n'])
-                    )
-                })
-                .unwrap_or_default();
-            out.push_str(&comment);
-            out.push_str(nl);
-            out.push_str(&format!("{}- {item}{nl}", guess_indent(&lines)));
-            out.push_str(&text[key_end..]);
-        }
-    }
-    Ok(Some(out))
+    out.push_str(&text[..offset + head_len]);
+    let after_head = &lines[key][head_len..];
+    let comment = after_head
+        .trim_end_matches(['\r', '\n'])
+        .find('#')
+        .map(|at| format!(" {}", after_head[at..].trim_end_matches(['\r', '\n'])))
+        .unwrap_or_default();
+    out.push_str(&comment);
+    out.push_str(nl);
+    out.push_str(&format!("{}- {item}{nl}", guess_indent(lines)));
+    out.push_str(&text[key_end..]);
+    out
 }
 
 /// `text` with `entry` (or an equivalent spelling: `web`, `./web`, `web/`)
@@ -199,43 +233,61 @@ fn add_to_list(
 /// stays. `Ok(None)` when the entry is not listed.
 pub(crate) fn remove_resource(text: &str, entry: &str) -> Result<Option<String>, String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let Some(key) = lines.iter().position(|l| {
-        l.strip_prefix("resources:")
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n', '#']))
-    }) else {
+    let Some(key) = key_line(&lines, "resources:") else {
         return Ok(None);
     };
     let offset: usize = lines[..key].iter().map(|l| l.len()).sum();
     let value = strip_comment(lines[key]["resources:".len()..].trim_end_matches(['\r', '\n'])).trim();
     if value.starts_with('[') {
         let open = offset + lines[key].find('[').ok_or("no [")?;
-        let close = open
-            + text[open..]
-                .find(']')
-                .ok_or("resources: has an unclosed flow list")?;
-        let inner = &text[open + 1..close];
-        let parts = split_flow(inner);
-        let kept: Vec<&str> = parts
-            .iter()
-            .copied()
-            .filter(|p| !same_entry(&unquote(strip_comment(p).trim()), entry))
-            .collect();
-        if kept.len() == parts.len() {
-            return Ok(None);
-        }
-        let joined = kept
-            .iter()
-            .map(|p| p.trim())
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Ok(Some(format!("{}{joined}{}", &text[..open + 1], &text[close..])));
+        return remove_from_flow(text, open, entry);
     }
+    let (hit, items) = find_block_item(&lines[key + 1..], offset + lines[key].len(), entry);
+    let Some((start, len)) = hit else {
+        return Ok(None);
+    };
+    let mut out = format!("{}{}", &text[..start], &text[start + len..]);
+    if items == 1 {
+        // The list is now empty: say so, rather than leave `resources:` null.
+        let key_end = offset + "resources:".len();
+        out.insert_str(key_end, " []");
+    }
+    Ok(Some(out))
+}
+
+/// `text` without `entry` in the flow list opening at byte `open`.
+fn remove_from_flow(text: &str, open: usize, entry: &str) -> Result<Option<String>, String> {
+    let close = open
+        + text[open..]
+            .find(']')
+            .ok_or("resources: has an unclosed flow list")?;
+    let inner = &text[open + 1..close];
+    let parts = split_flow(inner);
+    let kept: Vec<&str> = parts
+        .iter()
+        .copied()
+        .filter(|p| !same_entry(&unquote(strip_comment(p).trim()), entry))
+        .collect();
+    if kept.len() == parts.len() {
+        return Ok(None);
+    }
+    let joined = kept
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(format!("{}{joined}{}", &text[..open + 1], &text[close..])))
+}
+
+/// In the block list on `lines` (starting at byte `at` of the text): the
+/// byte range `(start, len)` of the first item that reads as `entry`, and
+/// how many items the list has.
+fn find_block_item(lines: &[&str], mut at: usize, entry: &str) -> (Option<(usize, usize)>, usize) {
     let mut item_indent: Option<usize> = None;
-    let mut at = offset + lines[key].len();
     let mut items = 0;
     let mut hit: Option<(usize, usize)> = None;
-    for line in &lines[key + 1..] {
+    for line in lines {
         let body = line.trim_end_matches(['\r', '\n']);
         let trimmed = body.trim_start();
         let indent = body.len() - trimmed.len();
@@ -258,16 +310,7 @@ pub(crate) fn remove_resource(text: &str, entry: &str) -> Result<Option<String>,
         }
         at += line.len();
     }
-    let Some((start, len)) = hit else {
-        return Ok(None);
-    };
-    let mut out = format!("{}{}", &text[..start], &text[start + len..]);
-    if items == 1 {
-        // The list is now empty: say so, rather than leave `resources:` null.
-        let key_end = offset + "resources:".len();
-        out.insert_str(key_end, " []");
-    }
-    Ok(Some(out))
+    (hit, items)
 }
 
 /// Adds to a flow list starting at or after `from` (`[a, b]`, maybe over lines).
@@ -463,6 +506,14 @@ mod tests {
             "resources: # none yet\n  - redis\nkind: K\n"
         );
         assert_eq!(add("resources:\n"), "resources:\n  - redis\n");
+    }
+
+    #[test]
+    fn an_empty_key_after_other_keys_keeps_its_comment() {
+        assert_eq!(
+            add("kind: Kustomization\nresources: # none yet\nnamespace: x\n"),
+            "kind: Kustomization\nresources: # none yet\n  - redis\nnamespace: x\n"
+        );
     }
 
     #[test]

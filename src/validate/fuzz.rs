@@ -18,9 +18,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 
-use super::parse::{resources, Parsed};
 use crate::limits::{ALIAS_BOMB, MAX_DEPTH, TOO_DEEP};
 use crate::yaml::parse::Document;
+use crate::yaml::resources::{resources, Parsed};
 
 /// Cases per property: `GITINTENT_FUZZ_CASES`, else `default`.
 fn config(default: u32) -> Config {

@@ -14,10 +14,10 @@
 
 use serde_json::Value;
 
-use super::parse::{self, Parsed};
 use super::report::Report;
 use super::run::{self, Options};
 use crate::manifest::File;
+use crate::yaml::resources::{self, Parsed};
 
 /// Above this many documents serde-saphyr's budget (see
 /// `yaml::saphyr::options`) refuses a file, so the policies must read it
@@ -32,7 +32,7 @@ pub struct Manifests<'f> {
     files: &'f [File],
     /// Every resource in input order, with the index of its file.
     resources: Vec<(usize, Parsed<'f>)>,
-    /// Per file: every document exact (see [`parse::read`]) and the stream
+    /// Per file: every document exact (see [`resources::read`]) and the stream
     /// free of directives and end markers.
     exact: Vec<bool>,
 }
@@ -63,7 +63,7 @@ impl<'f> Manifests<'f> {
             let mut exact = true;
             let mut resources = Vec::new();
             for doc in crate::yaml::parse::documents(chunk, &files[file].content) {
-                let (parsed, is_exact) = parse::read(doc);
+                let (parsed, is_exact) = resources::read(doc);
                 exact &= is_exact;
                 resources.extend(parsed.into_iter().map(|p| (file, p)));
             }

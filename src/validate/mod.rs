@@ -17,7 +17,6 @@ mod generate;
 mod input;
 mod manifests;
 mod names;
-mod parse;
 mod removed;
 mod report;
 mod run;
@@ -28,8 +27,6 @@ use std::path::{Path, PathBuf};
 
 pub use input::read;
 pub use manifests::Manifests;
-/// The resources of a document, shared with the repo index.
-pub(crate) use parse::{resources, Parsed};
 pub use report::{Report, Resource, Status, Summary, Violation};
 pub use run::{validate, Options};
 

@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::manifests::Manifests;
 use super::names;
-use super::parse::{Origin, Parsed};
 use super::report::{Report, Resource, Status, Violation};
 use super::schema::{self, Crds};
 use crate::manifest::File;
 use crate::par;
+use crate::yaml::resources::{Origin, Parsed};
 use crate::yaml::tree::Tree;
 
 /// How to validate.

@@ -15,7 +15,7 @@
 //!   embedded in the binary.
 //!
 //! Null values need no schema change: the parser drops null-valued fields
-//! before validation, as the API server does (see `parse.rs`).
+//! before validation, as the API server does (see `yaml::parse`).
 
 use serde_json::{Map, Value};
 

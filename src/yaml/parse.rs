@@ -3,7 +3,7 @@
 //! A file is split into documents on `---` lines first, so one broken
 //! document does not hide the others and documents can be parsed in
 //! parallel. Each document becomes a [`Tree`]: by the fast parser of
-//! `fast.rs` when the YAML is of the common kind, else through serde-saphyr
+//! `fast` when the YAML is of the common kind, else through serde-saphyr
 //! (or serde_json for JSON) and the strict visitor below. Either way
 //!
 //! - duplicate keys are recorded with their JSON pointer (the last value

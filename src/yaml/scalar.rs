@@ -113,19 +113,36 @@ pub(crate) fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// `text` as a YAML scalar: plain when that is unambiguous (letters,
-/// digits, `-_./`, starting with a letter, digit or `.`), else double-quoted.
-pub(crate) fn quote(text: &str) -> String {
-    let plain = !text.is_empty()
+/// Whether `text` can be written as a plain scalar that reads back as this
+/// same string: safe characters only (letters, digits, `._/:@+-`), no
+/// leading `-`, `:` or `@`, a leading `.` only as a relative path (`./x`,
+/// `../x`: `.inf` is a float), no trailing `:`, and not a number, boolean
+/// or null to Rust's float parser or to [`scalar`]. The one "needs quoting"
+/// decision: [`quote`] and `edit::render_scalar` ask it.
+pub(crate) fn is_plain_safe(text: &str) -> bool {
+    !text.is_empty()
         && text
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && text.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.');
-    if plain {
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@+-".contains(c))
+        && !text.starts_with(['-', ':', '@'])
+        && (!text.starts_with('.') || text.starts_with("./") || text.starts_with("../"))
+        && !text.ends_with(':')
+        && text.parse::<f64>().is_err()
+        && !matches!(scalar(text), Some(Item::Null | Item::Bool(_) | Item::Number(_)))
+}
+
+/// `text` as a YAML scalar: plain when [`is_plain_safe`], else double-quoted.
+pub(crate) fn quote(text: &str) -> String {
+    if is_plain_safe(text) {
         text.to_string()
     } else {
-        serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+        double_quoted(text)
     }
+}
+
+/// `text` as a double-quoted YAML scalar (JSON string escapes).
+pub(crate) fn double_quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
 }
 
 /// A plain scalar inside a flow collection: up to `,`, a bracket, or `: `.
@@ -237,6 +254,21 @@ mod tests {
         assert_eq!(unquote(r#""open"#), None);
     }
     use serde_json::{json, Value};
+
+    #[test]
+    fn quote_keeps_plain_only_what_reads_back_as_the_same_string() {
+        for plain in [
+            "web", "apps/web", "../base", "./web", "web:2", "v1.2.3", "6.15.0", "a_b", "a@b+c",
+        ] {
+            assert_eq!(quote(plain), plain);
+        }
+        let quoted = [
+            "", "true", "No", "null", "8080", "1.0", ".5", "inf", "-x", "@x", ".inf", "web:", "a b",
+        ];
+        for text in quoted {
+            assert_eq!(quote(text), serde_json::to_string(text).unwrap(), "{text}");
+        }
+    }
 
     #[test]
     fn scalars_are_typed_like_serde_saphyr() {

@@ -165,6 +165,63 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
 /// Above this many members, `end_object` finds repeated keys by hashing.
 const LINEAR_KEYS: usize = 32;
 
+/// Which members of an object (`open`, whose values are in `items`)
+/// survive: in `slots`, in first-seen key order, the position of each key's
+/// last non-null value. A repeated key goes to `dups`. True when a null
+/// value was dropped.
+#[inline]
+fn keep_last(
+    items: &[Item<'_>],
+    open: &[(Cow<'_, str>, u32)],
+    slots: &mut Vec<Option<usize>>,
+    dups: &mut Vec<Duplicate>,
+) -> bool {
+    slots.clear();
+    let mut nulls: Vec<usize> = Vec::new();
+    // For large objects: key -> position in `slots`, or `None` when last seen null.
+    let mut index: Option<HashMap<&str, Option<usize>>> = (open.len() > LINEAR_KEYS).then(HashMap::new);
+    for (i, (key, value)) in open.iter().enumerate() {
+        let is_null = matches!(items[*value as usize], Item::Null);
+        let (slot, was_null) = match &index {
+            Some(index) => match index.get(key.as_ref()) {
+                Some(Some(p)) => (Some(*p), false),
+                Some(None) => (None, true),
+                None => (None, false),
+            },
+            None => (
+                slots
+                    .iter()
+                    .position(|s| s.is_some_and(|j| same_key(&open[j].0, key))),
+                !nulls.is_empty() && nulls.iter().any(|&j| same_key(&open[j].0, key)),
+            ),
+        };
+        if slot.is_some() || was_null {
+            dups.push(Duplicate {
+                path: Vec::new(),
+                key: key.to_string(),
+            });
+        }
+        match (slot, is_null) {
+            (Some(p), true) => {
+                slots[p] = None;
+                nulls.push(i);
+            }
+            (Some(p), false) => slots[p] = Some(i),
+            (None, true) => nulls.push(i),
+            (None, false) => slots.push(Some(i)),
+        }
+        if let Some(index) = &mut index {
+            let state = if is_null {
+                None
+            } else {
+                Some(slot.unwrap_or(slots.len() - 1))
+            };
+            index.insert(key.as_ref(), state);
+        }
+    }
+    !nulls.is_empty()
+}
+
 impl<'s> Builder<'s> {
     pub(crate) fn with_capacity(items: usize) -> Builder<'s> {
         let mut builder = Builder::default();
@@ -208,52 +265,7 @@ impl<'s> Builder<'s> {
             dropped_null,
             ..
         } = self;
-        let open = &open_members[start..];
-        slots.clear();
-        let mut nulls: Vec<usize> = Vec::new();
-        // For large objects: key -> position in `slots`, or `None` when last seen null.
-        let mut index: Option<HashMap<&str, Option<usize>>> = (open.len() > LINEAR_KEYS).then(HashMap::new);
-        for (i, (key, value)) in open.iter().enumerate() {
-            let is_null = matches!(tree.items[*value as usize], Item::Null);
-            let (slot, was_null) = match &index {
-                Some(index) => match index.get(key.as_ref()) {
-                    Some(Some(p)) => (Some(*p), false),
-                    Some(None) => (None, true),
-                    None => (None, false),
-                },
-                None => (
-                    slots
-                        .iter()
-                        .position(|s| s.is_some_and(|j| same_key(&open[j].0, key))),
-                    !nulls.is_empty() && nulls.iter().any(|&j| same_key(&open[j].0, key)),
-                ),
-            };
-            if slot.is_some() || was_null {
-                dups.push(Duplicate {
-                    path: Vec::new(),
-                    key: key.to_string(),
-                });
-            }
-            match (slot, is_null) {
-                (Some(p), true) => {
-                    slots[p] = None;
-                    nulls.push(i);
-                }
-                (Some(p), false) => slots[p] = Some(i),
-                (None, true) => nulls.push(i),
-                (None, false) => slots.push(Some(i)),
-            }
-            if let Some(index) = &mut index {
-                let state = if is_null {
-                    None
-                } else {
-                    Some(slot.unwrap_or(slots.len() - 1))
-                };
-                index.insert(key.as_ref(), state);
-            }
-        }
-        drop(index);
-        *dropped_null |= !nulls.is_empty();
+        *dropped_null |= keep_last(&tree.items, &open_members[start..], slots, dups);
         let member_start = tree.members.len() as u32;
         for &j in slots.iter().flatten() {
             let (key, value) = &mut open_members[start + j];

@@ -106,6 +106,27 @@ pub(crate) struct Batch<'a> {
     params: Vec<&'a Value>,
 }
 
+/// A finding about a policy file itself (no path inside a resource).
+fn finding(severity: Severity, rule: &str, resource: &str, file: &str, message: String) -> Finding {
+    Finding::new(severity, rule, resource, "", message).in_file(file)
+}
+
+/// The pod controllers a pods-only policy is also applied to: its
+/// `autogen.podControllers.controllers`, else all of [`CONTROLLERS`].
+fn autogen_controllers(spec: &Value) -> Vec<String> {
+    match spec
+        .pointer("/autogen/podControllers/controllers")
+        .and_then(Value::as_array)
+    {
+        Some(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        None => CONTROLLERS.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
 impl Cel {
     pub(crate) fn is_empty(&self) -> bool {
         self.policies.is_empty() && self.bindings.is_empty()
@@ -144,17 +165,7 @@ impl Cel {
         let autogen = if admission || !compiled.constraints.pods_only() {
             Vec::new()
         } else {
-            match spec
-                .pointer("/autogen/podControllers/controllers")
-                .and_then(Value::as_array)
-            {
-                Some(list) => list
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                None => CONTROLLERS.iter().map(|c| c.to_string()).collect(),
-            }
+            autogen_controllers(spec)
         };
         let namespace = (kind == "NamespacedValidatingPolicy").then(|| {
             doc.pointer("/metadata/namespace")
@@ -186,88 +197,101 @@ impl Cel {
     /// Findings about the policies themselves.
     pub(crate) fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
-        let finding = |severity: Severity, rule: &str, resource: String, file: &str, message: String| {
-            Finding::new(severity, rule, resource, "", message).in_file(file)
-        };
         for p in &self.policies {
-            let resource = format!("{}/{}", p.kind, p.name);
-            let bindings: Vec<&Binding> = self.bindings.iter().filter(|b| b.policy == p.name).collect();
-            let severity = match p.admission {
-                true => bindings
-                    .iter()
-                    .map(|b| b.severity)
-                    .max()
-                    .unwrap_or(Severity::Warning),
-                false => p.severity,
-            };
-            if !p.compiled.unsupported.is_empty() {
-                let calls = p.compiled.unsupported.join(", ");
-                let message = format!("{} {:?} is not evaluated: it calls {calls}, which gitintent's CEL interpreter does not provide.{}", p.kind, p.name, denies(severity));
-                out.push(finding(
-                    severity,
-                    "policy-unsupported",
-                    resource.clone(),
-                    &p.file,
-                    message,
-                ));
-            }
-            if !p.compiled.constraints.has_rules() {
-                let message = format!(
-                    "{} {:?} has no matchConstraints.resourceRules: it applies to no resource",
-                    p.kind, p.name
-                );
-                out.push(finding(
-                    Severity::Warning,
-                    "cel-matches-nothing",
-                    resource.clone(),
-                    &p.file,
-                    message,
-                ));
-            }
-            if p.admission && bindings.is_empty() {
-                let message = format!("ValidatingAdmissionPolicy {:?} has no ValidatingAdmissionPolicyBinding among the policies: it checks nothing (as in a cluster)", p.name);
-                out.push(finding(
-                    Severity::Warning,
-                    "cel-unbound",
-                    resource.clone(),
-                    &p.file,
-                    message,
-                ));
-            }
-            if p.compiled.constraints.has_offline_selector() {
-                let message = format!("{} {:?} has a namespaceSelector on labels that are only known when the Namespace is among the checked resources; otherwise it applies", p.kind, p.name);
-                out.push(finding(Severity::Info, "cel-offline", resource, &p.file, message));
-            }
+            self.policy_findings(p, &mut out);
         }
-        for b in &self.bindings {
-            let resource = format!("ValidatingAdmissionPolicyBinding/{}", b.name);
-            let why = match self.policies.iter().find(|p| p.admission && p.name == b.policy) {
-                None => format!(
-                    "it binds ValidatingAdmissionPolicy {:?}, which is not among the policies",
-                    b.policy
-                ),
-                Some(p) if p.compiled.param_kind.is_some() && b.param_ref.is_none() => {
-                    format!(
-                        "its policy {:?} has a paramKind but the binding has no paramRef",
-                        b.policy
-                    )
-                }
-                Some(_) => continue,
-            };
-            let message = format!(
-                "ValidatingAdmissionPolicyBinding {:?} is not evaluated: {why}.{}",
-                b.name,
-                denies(b.severity)
-            );
+        out.extend(self.bindings.iter().filter_map(|b| self.binding_finding(b)));
+        out
+    }
+
+    /// What keeps policy `p` from checking what it says: functions the
+    /// interpreter lacks, no resource rules, no binding, an offline selector.
+    fn policy_findings(&self, p: &Policy, out: &mut Vec<Finding>) {
+        let resource = format!("{}/{}", p.kind, p.name);
+        let bindings: Vec<&Binding> = self.bindings.iter().filter(|b| b.policy == p.name).collect();
+        let severity = match p.admission {
+            true => bindings
+                .iter()
+                .map(|b| b.severity)
+                .max()
+                .unwrap_or(Severity::Warning),
+            false => p.severity,
+        };
+        if !p.compiled.unsupported.is_empty() {
+            let calls = p.compiled.unsupported.join(", ");
+            let message = format!("{} {:?} is not evaluated: it calls {calls}, which gitintent's CEL interpreter does not provide.{}", p.kind, p.name, denies(severity));
             out.push(finding(
-                b.severity,
+                severity,
                 "policy-unsupported",
-                resource,
-                &b.file,
+                &resource,
+                &p.file,
                 message,
             ));
         }
-        out
+        if !p.compiled.constraints.has_rules() {
+            let message = format!(
+                "{} {:?} has no matchConstraints.resourceRules: it applies to no resource",
+                p.kind, p.name
+            );
+            out.push(finding(
+                Severity::Warning,
+                "cel-matches-nothing",
+                &resource,
+                &p.file,
+                message,
+            ));
+        }
+        if p.admission && bindings.is_empty() {
+            let message = format!("ValidatingAdmissionPolicy {:?} has no ValidatingAdmissionPolicyBinding among the policies: it checks nothing (as in a cluster)", p.name);
+            out.push(finding(
+                Severity::Warning,
+                "cel-unbound",
+                &resource,
+                &p.file,
+                message,
+            ));
+        }
+        if p.compiled.constraints.has_offline_selector() {
+            let message = format!("{} {:?} has a namespaceSelector on labels that are only known when the Namespace is among the checked resources; otherwise it applies", p.kind, p.name);
+            out.push(finding(
+                Severity::Info,
+                "cel-offline",
+                &resource,
+                &p.file,
+                message,
+            ));
+        }
+    }
+
+    /// Why binding `b` is not evaluated: its policy is missing, or needs
+    /// params the binding does not reference.
+    fn binding_finding(&self, b: &Binding) -> Option<Finding> {
+        let why = match self.policies.iter().find(|p| p.admission && p.name == b.policy) {
+            None => format!(
+                "it binds ValidatingAdmissionPolicy {:?}, which is not among the policies",
+                b.policy
+            ),
+            Some(p) if p.compiled.param_kind.is_some() && b.param_ref.is_none() => {
+                format!(
+                    "its policy {:?} has a paramKind but the binding has no paramRef",
+                    b.policy
+                )
+            }
+            Some(_) => return None,
+        };
+        let message = format!(
+            "ValidatingAdmissionPolicyBinding {:?} is not evaluated: {why}.{}",
+            b.name,
+            denies(b.severity)
+        );
+        let resource = format!("ValidatingAdmissionPolicyBinding/{}", b.name);
+        Some(finding(
+            b.severity,
+            "policy-unsupported",
+            &resource,
+            &b.file,
+            message,
+        ))
     }
 
     /// The shared part of a check of `resources`.

@@ -138,48 +138,9 @@ pub(super) fn compile(spec: &Value, src: &Source<'_>) -> Result<Compiled, Error>
 
 /// Reads and compiles the lists of `spec` where `layout` says they are.
 pub(super) fn compile_in(spec: &Value, src: &Source<'_>, layout: &Layout) -> Result<Compiled, Error> {
-    let needle = |field: &'static str| field.rsplit('.').next().unwrap_or(field);
-    let list = |(key, field): (&str, &'static str)| -> Result<&[Value], Error> {
-        match spec.get(key) {
-            None | Some(Value::Null) => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(src.invalid(needle(field), format!("{field} must be a list"))),
-        }
-    };
-    let named = |(key, list_field): (&str, &'static str)| -> Result<Vec<(String, Expr)>, Error> {
-        list((key, list_field))?
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let name = text(item, "name").unwrap_or_default().to_string();
-                let field = format!("{list_field}[{i}].expression");
-                let expr = text(item, "expression")
-                    .ok_or_else(|| src.invalid(needle(list_field), format!("{field} is required")))?;
-                Ok((name, src.compile(&field, expr)?))
-            })
-            .collect()
-    };
-    let conditions = named(layout.conditions)?;
-    let variables = named(layout.variables)?;
-    let mut validations = Vec::new();
-    let (_, validations_field) = layout.validations;
-    for (i, v) in list(layout.validations)?.iter().enumerate() {
-        let field = format!("{validations_field}[{i}]");
-        let expr = text(v, "expression").ok_or_else(|| {
-            src.invalid(
-                needle(validations_field),
-                format!("{field}.expression is required"),
-            )
-        })?;
-        validations.push(Validation {
-            expr: src.compile(&format!("{field}.expression"), expr)?,
-            message: text(v, "message").map(str::to_string),
-            message_expr: text(v, "messageExpression")
-                .map(|m| src.compile(&format!("{field}.messageExpression"), m))
-                .transpose()?,
-            reason: text(v, "reason").map(str::to_string),
-        });
-    }
+    let conditions = named(spec, src, layout.conditions)?;
+    let variables = named(spec, src, layout.variables)?;
+    let validations = validations(spec, src, layout.validations)?;
     let param_kind = spec.get("paramKind").map(|p| {
         (
             text(p, "apiVersion").unwrap_or("").to_string(),
@@ -208,6 +169,66 @@ pub(super) fn compile_in(spec: &Value, src: &Source<'_>, layout: &Layout) -> Res
         param_kind,
         unsupported,
     })
+}
+
+/// The last segment of a field path (`spec.validations` → `validations`),
+/// which the source lookup searches for.
+fn needle(field: &'static str) -> &'static str {
+    field.rsplit('.').next().unwrap_or(field)
+}
+
+/// The list at `key` of `spec` (none when absent or null); `field` names it in errors.
+fn list<'v>(
+    spec: &'v Value,
+    src: &Source<'_>,
+    (key, field): (&str, &'static str),
+) -> Result<&'v [Value], Error> {
+    match spec.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(src.invalid(needle(field), format!("{field} must be a list"))),
+    }
+}
+
+/// A list of `{name, expression}` (match conditions, variables), compiled.
+fn named(spec: &Value, src: &Source<'_>, at: (&str, &'static str)) -> Result<Vec<(String, Expr)>, Error> {
+    let (_, list_field) = at;
+    list(spec, src, at)?
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let name = text(item, "name").unwrap_or_default().to_string();
+            let field = format!("{list_field}[{i}].expression");
+            let expr = text(item, "expression")
+                .ok_or_else(|| src.invalid(needle(list_field), format!("{field} is required")))?;
+            Ok((name, src.compile(&field, expr)?))
+        })
+        .collect()
+}
+
+/// The validations: each expression compiled, with its message, message
+/// expression and reason.
+fn validations(spec: &Value, src: &Source<'_>, at: (&str, &'static str)) -> Result<Vec<Validation>, Error> {
+    let (_, validations_field) = at;
+    let mut validations = Vec::new();
+    for (i, v) in list(spec, src, at)?.iter().enumerate() {
+        let field = format!("{validations_field}[{i}]");
+        let expr = text(v, "expression").ok_or_else(|| {
+            src.invalid(
+                needle(validations_field),
+                format!("{field}.expression is required"),
+            )
+        })?;
+        validations.push(Validation {
+            expr: src.compile(&format!("{field}.expression"), expr)?,
+            message: text(v, "message").map(str::to_string),
+            message_expr: text(v, "messageExpression")
+                .map(|m| src.compile(&format!("{field}.messageExpression"), m))
+                .transpose()?,
+            reason: text(v, "reason").map(str::to_string),
+        });
+    }
+    Ok(validations)
 }
 
 /// What an evaluation sees besides `object`.
@@ -241,18 +262,10 @@ impl Compiled {
             .map(|(name, v)| (name.to_string(), to_val(v)))
             .collect();
         root.add_variable_as_val("variables", env::map_of(&values));
-        for (name, expr) in &self.conditions {
-            match boolean(&expr.program.execute(&root)) {
-                Ok(true) => {}
-                Ok(false) => return Vec::new(),
-                Err(_) if self.fail_open => return Vec::new(),
-                Err(e) => {
-                    return vec![Violation {
-                        index: None,
-                        message: format!("match condition {name:?} failed to evaluate: {e}"),
-                    }]
-                }
-            }
+        match self.matches(&root) {
+            Ok(true) => {}
+            Ok(false) => return Vec::new(),
+            Err(violation) => return vec![violation],
         }
         // Variables in order; a failed one is left out, with its error kept
         // for the message of an expression that uses it.
@@ -269,16 +282,41 @@ impl Compiled {
             }
         }
         root.add_variable_as_val("variables", env::map_of(&values));
+        self.validate(&root, &failed)
+    }
+
+    /// Whether the match conditions take the resource in `cx`; a condition
+    /// that fails to evaluate is a violation (or excludes it, fail-open).
+    fn matches(&self, cx: &Context<'_, '_>) -> Result<bool, Violation> {
+        for (name, expr) in &self.conditions {
+            match boolean(&expr.program.execute(cx)) {
+                Ok(true) => {}
+                Ok(false) => return Ok(false),
+                Err(_) if self.fail_open => return Ok(false),
+                Err(e) => {
+                    return Err(Violation {
+                        index: None,
+                        message: format!("match condition {name:?} failed to evaluate: {e}"),
+                    })
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The validations that fail in `cx`, each with its message; `failed`
+    /// holds the variables that failed to evaluate, for the messages.
+    fn validate(&self, cx: &Context<'_, '_>, failed: &[(String, String)]) -> Vec<Violation> {
         let mut out = Vec::new();
         for (index, v) in self.validations.iter().enumerate() {
-            let message = match boolean(&v.expr.program.execute(&root)) {
+            let message = match boolean(&v.expr.program.execute(cx)) {
                 Ok(true) => continue,
-                Ok(false) => v.message(&root),
+                Ok(false) => v.message(cx),
                 Err(_) if self.fail_open => continue,
                 Err(e) => format!(
                     "validation failed to evaluate ({}): {}",
                     v.expr.source.trim(),
-                    explain(&e, &failed)
+                    explain(&e, failed)
                 ),
             };
             out.push(Violation {

@@ -51,19 +51,19 @@ mod operators;
 mod pattern;
 mod pss;
 mod read;
+mod rule;
 mod validate;
 mod vars;
 
-use filter::{filter, Filter};
+use filter::Filter;
 use index::View;
 pub(crate) use index::{Index, Target};
 use jmes::Scope;
 use pattern::wildcard;
-use read::Reader;
+use rule::{read_rule, RuleContext};
 use validate::{Check, Eval, Verdict};
 use vars::Queries;
 
-use super::cel::Embedded;
 use super::rego::Hit;
 use super::Error;
 use crate::finding::{Finding, Severity};
@@ -219,137 +219,7 @@ pub(crate) fn policy(file: &str, text: &str, doc: &Value) -> Result<Policy, Erro
     Ok(out)
 }
 
-/// What a rule inherits from its policy.
-struct RuleContext<'a> {
-    name: &'a str,
-    default_action: Severity,
-    autogen: bool,
-    overrides: Vec<Override>,
-    /// The policy's file and its text, to place errors in CEL.
-    file: &'a str,
-    text: &'a str,
-}
-
-/// Adds one rule to `out`: evaluated, or listed as unsupported.
-fn read_rule(
-    rule: &Value,
-    cx: &RuleContext<'_>,
-    out: &mut Policy,
-    invalid: &dyn Fn(&str, String) -> Error,
-) -> Result<(), Error> {
-    let rule_name = cx.name;
-    let mut skip: Vec<String> = ["mutate", "generate", "verifyImages"]
-        .into_iter()
-        .filter(|k| rule.get(k).is_some())
-        .map(str::to_string)
-        .collect();
-    let Some(validate) = rule.get("validate") else {
-        // verifyImages enforces like a validation; mutate and generate
-        // change or create resources, which a gate of manifests cannot do.
-        let enforces = rule.get("verifyImages").is_some();
-        let severity = if enforces {
-            cx.default_action
-        } else {
-            Severity::Warning
-        };
-        out.unsupported_all(rule_name, skip, severity);
-        return Ok(());
-    };
-    let cel = match validate.get("cel") {
-        Some(block) => Some(Embedded::kyverno(
-            cx.file,
-            cx.text,
-            format!("rule {rule_name:?} of {} {:?}", out.kind, out.name),
-            rule,
-            block,
-            validate.get("message").and_then(Value::as_str),
-        )?),
-        None => None,
-    };
-    let mut queries = Queries::default();
-    let check = Reader {
-        queries: &mut queries,
-        skip: &mut skip,
-    }
-    .rule(rule, validate, cel)
-    .map_err(|m| invalid(&format!("name: {rule_name}"), format!("rule {rule_name:?}: {m}")))?;
-    let mut user = false;
-    let (matches, excludes) = filters(rule, rule_name, &mut skip, &mut user, invalid)?;
-    let (severity, overrides) = actions(validate, cx, invalid)?;
-    if !skip.is_empty() {
-        // Enforced in some namespace: not evaluating it is an error.
-        let severity = overrides.iter().map(|o| o.severity).fold(severity, Ord::max);
-        out.unsupported_all(rule_name, skip, severity);
-        return Ok(());
-    }
-    if user {
-        out.notes.push(rule_name.to_string());
-    }
-    let (message, message_vars) = message(validate, rule_name, &mut queries);
-    out.rules.push(Rule {
-        name: rule_name.to_string(),
-        severity,
-        matches,
-        excludes,
-        message,
-        message_vars,
-        check,
-        queries,
-        autogen: cx.autogen,
-        overrides,
-    });
-    Ok(())
-}
-
-/// The rule's `match` (which must name resources) and `exclude`.
-fn filters(
-    rule: &Value,
-    rule_name: &str,
-    skip: &mut Vec<String>,
-    user: &mut bool,
-    invalid: &dyn Fn(&str, String) -> Error,
-) -> Result<(Filter, Option<Filter>), Error> {
-    let matches = filter(rule.get("match"), skip, user).ok_or_else(|| {
-        invalid(
-            rule_name,
-            format!("rule {rule_name:?}: match must name resources"),
-        )
-    })?;
-    let excludes = rule
-        .get("exclude")
-        .map(|e| filter(Some(e), skip, user).unwrap_or_default());
-    Ok((matches, excludes))
-}
-
-/// `validate.message` (or a default), and whether its variables compile:
-/// a message whose variables cannot be compiled is shown as written.
-fn message(validate: &Value, rule_name: &str, queries: &mut Queries) -> (String, bool) {
-    let message = validate
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("validation rule {rule_name:?} failed"));
-    let vars = queries.add_all(&Value::String(message.clone())).is_ok();
-    (message, vars)
-}
-
-/// The rule's action and its per-namespace overrides.
-fn actions(
-    validate: &Value,
-    cx: &RuleContext<'_>,
-    invalid: &dyn Fn(&str, String) -> Error,
-) -> Result<(Severity, Vec<Override>), Error> {
-    let severity = match validate.get("failureAction") {
-        None => cx.default_action,
-        Some(v) => action(v).ok_or_else(|| invalid("failureAction", format!("unknown failureAction {v}")))?,
-    };
-    let overrides = match validate.get("failureActionOverrides") {
-        Some(v) => overrides(Some(v)),
-        None => cx.overrides.clone(),
-    };
-    Ok((severity, overrides))
-}
-
+/// A `failureAction` / `validationFailureAction`: `Enforce` is an error, `Audit` a warning.
 fn action(v: &Value) -> Option<Severity> {
     match v.as_str()?.to_ascii_lowercase().as_str() {
         "enforce" => Some(Severity::Error),

@@ -185,6 +185,24 @@ fn effective<'a>(k: &Container<'a>, pod_spec: &'a Json, name: &str) -> Exact<Opt
 /// run-as-non-root, privileged, privilege-escalation, capabilities and
 /// read-only root filesystem (security.rego).
 fn security(k: &Container<'_>, pod_spec: &Json, out: &mut Out) -> Exact<()> {
+    run_as_non_root(k, pod_spec, out)?;
+    let sc = get(k, "securityContext");
+    privilege(k, sc, out)?;
+    capabilities(k, sc, out)?;
+    if field(sc, "readOnlyRootFilesystem")? != Some(&Json::Bool(true)) {
+        let msg = format!("container {} has a writable root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space", quote(&k.name)?);
+        out.warn(
+            "read-only-root-filesystem",
+            format!("{}/securityContext/readOnlyRootFilesystem", k.path),
+            msg,
+        );
+    }
+    Ok(())
+}
+
+/// run-as-non-root: `runAsNonRoot: true`, or not false with a non-zero
+/// `runAsUser` (the container's, else the pod's).
+fn run_as_non_root(k: &Container<'_>, pod_spec: &Json, out: &mut Out) -> Exact<()> {
     let non_root = effective(k, pod_spec, "runAsNonRoot")?;
     let user = effective(k, pod_spec, "runAsUser")?;
     let by_user = non_root.is_some_and(|v| v != &Json::Bool(false))
@@ -200,7 +218,11 @@ fn security(k: &Container<'_>, pod_spec: &Json, out: &mut Out) -> Exact<()> {
             msg,
         );
     }
-    let sc = get(k, "securityContext");
+    Ok(())
+}
+
+/// privileged and privilege-escalation, from the container's `securityContext` `sc`.
+fn privilege(k: &Container<'_>, sc: Option<&Json>, out: &mut Out) -> Exact<()> {
     if field(sc, "privileged")? == Some(&Json::Bool(true)) {
         let msg = format!(
             "container {} is privileged; remove securityContext.privileged",
@@ -223,6 +245,11 @@ fn security(k: &Container<'_>, pod_spec: &Json, out: &mut Out) -> Exact<()> {
             msg,
         );
     }
+    Ok(())
+}
+
+/// dangerous-capabilities: `ALL`, `SYS_ADMIN` or `NET_ADMIN` added.
+fn capabilities(k: &Container<'_>, sc: Option<&Json>, out: &mut Out) -> Exact<()> {
     for (i, cap) in items(field(field(sc, "capabilities")?, "add")?)?
         .iter()
         .enumerate()
@@ -243,14 +270,6 @@ fn security(k: &Container<'_>, pod_spec: &Json, out: &mut Out) -> Exact<()> {
                 msg,
             );
         }
-    }
-    if field(sc, "readOnlyRootFilesystem")? != Some(&Json::Bool(true)) {
-        let msg = format!("container {} has a writable root filesystem; set securityContext.readOnlyRootFilesystem: true and mount an emptyDir for scratch space", quote(&k.name)?);
-        out.warn(
-            "read-only-root-filesystem",
-            format!("{}/securityContext/readOnlyRootFilesystem", k.path),
-            msg,
-        );
     }
     Ok(())
 }

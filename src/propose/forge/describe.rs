@@ -106,6 +106,22 @@ pub fn body(
     for line in intent.lines() {
         out.push_str(&format!("> {line}\n"));
     }
+    spec_section(&mut out, spec);
+    if !operations.is_empty() {
+        reach_section(&mut out, operations);
+    }
+    notes_sections(&mut out, spec);
+    findings_section(&mut out, findings);
+    out.push_str(&format!(
+        "\n## Changes\n\n{} file(s) added, {} modified; +{} −{} lines.\n\n\
+         <sub>Proposed by gitintent. Review the spec first: the manifests are rendered from it.</sub>\n",
+        stats.files_added, stats.files_modified, stats.insertions, stats.deletions
+    ));
+    out
+}
+
+/// `## Spec`: environment, namespace, one line per component and per change.
+fn spec_section(out: &mut String, spec: &Spec) {
     out.push_str(&format!(
         "\n## Spec\n\n- environment: `{}`\n- namespace: `{}`\n",
         code(&spec.environment),
@@ -123,23 +139,29 @@ pub fn body(
             code(&describe_change(c))
         ));
     }
-    if !operations.is_empty() {
-        out.push_str("\n## Reach\n\n");
-        for op in operations {
-            let reach = op.reach_label();
-            out.push_str(&format!(
-                "- {} `{}`: reaches {} (files: {})\n",
-                op.operation,
-                code(&op.target),
-                code(&reach),
-                op.paths
-                    .iter()
-                    .map(|p| format!("`{}`", code(p)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+}
+
+/// `## Reach`: the environments and files each change of an existing workload reaches.
+fn reach_section(out: &mut String, operations: &[crate::change::Applied]) {
+    out.push_str("\n## Reach\n\n");
+    for op in operations {
+        let reach = op.reach_label();
+        out.push_str(&format!(
+            "- {} `{}`: reaches {} (files: {})\n",
+            op.operation,
+            code(&op.target),
+            code(&reach),
+            op.paths
+                .iter()
+                .map(|p| format!("`{}`", code(p)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
+}
+
+/// `## Assumptions`, `## Questions` and `## Not done`, each only when it has items.
+fn notes_sections(out: &mut String, spec: &Spec) {
     for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
         if !items.is_empty() {
             out.push_str(&format!("\n## {title}\n\n"));
@@ -158,28 +180,26 @@ pub fn body(
             ));
         }
     }
+}
+
+/// `## Findings`: a table of every finding, or `None.`
+fn findings_section(out: &mut String, findings: &[Finding]) {
     out.push_str("\n## Findings\n\n");
     if findings.is_empty() {
         out.push_str("None.\n");
-    } else {
-        out.push_str("| severity | rule | resource | path | message |\n|---|---|---|---|---|\n");
-        for f in findings {
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} |\n",
-                f.severity,
-                cell(&f.rule),
-                cell(&f.resource),
-                cell(&f.path),
-                cell(&f.message)
-            ));
-        }
+        return;
     }
-    out.push_str(&format!(
-        "\n## Changes\n\n{} file(s) added, {} modified; +{} −{} lines.\n\n\
-         <sub>Proposed by gitintent. Review the spec first: the manifests are rendered from it.</sub>\n",
-        stats.files_added, stats.files_modified, stats.insertions, stats.deletions
-    ));
-    out
+    out.push_str("| severity | rule | resource | path | message |\n|---|---|---|---|---|\n");
+    for f in findings {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            f.severity,
+            cell(&f.rule),
+            cell(&f.resource),
+            cell(&f.path),
+            cell(&f.message)
+        ));
+    }
 }
 
 /// A markdown table cell: no pipes, no newlines.

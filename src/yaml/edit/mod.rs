@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::scalar;
 use serde_json::Value;
 
 /// One step of a path into a resource.
@@ -221,28 +222,17 @@ fn text_of(lines: &[Line<'_>], range: Range<usize>) -> String {
     s
 }
 
-/// Spells `value` as a YAML scalar, keeping the quoting style of `old`.
+/// Spells `value` as a YAML scalar, keeping the quoting style of `old`; a
+/// plain `old` stays plain when [`scalar::is_plain_safe`] says it may.
 pub(crate) fn render_scalar(value: &Value, old: &str) -> Option<String> {
     match value {
-        Value::String(s) => {
-            let plain_safe = !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._/:@+-".contains(c))
-                && !s.starts_with(['-', ':', '.'])
-                && !s.ends_with(':')
-                && s.parse::<f64>().is_err()
-                && !matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
-                );
-            Some(if old.starts_with('\'') && !s.contains('\n') {
-                format!("'{}'", s.replace('\'', "''"))
-            } else if old.starts_with('"') || !plain_safe {
-                Value::String(s.clone()).to_string()
-            } else {
-                s.clone()
-            })
-        }
+        Value::String(s) => Some(if old.starts_with('\'') && !s.contains('\n') {
+            format!("'{}'", s.replace('\'', "''"))
+        } else if old.starts_with('"') {
+            scalar::double_quoted(s)
+        } else {
+            scalar::quote(s)
+        }),
         Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
         _ => None,
     }
@@ -324,70 +314,21 @@ pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<Stri
         return replace_scalar(text, path, value);
     }
     let lines = lines(text);
-    let mut range = 0..lines.len();
-    let mut col = lines[first_significant(&lines, &range)?].indent;
-    let mut anchor: Option<usize> = None;
-    let mut rewrite: Option<(usize, String)> = None;
-    let mut depth = 0;
-    while depth + 1 < path.len() {
-        match &path[depth] {
-            Seg::Key(key) => {
-                let Some((at, after)) = find_key(&lines, &range, col, key) else {
-                    break;
-                };
-                let line = lines[at].text;
-                let rest = line[after..].trim();
-                let (value_part, comment) = match rest.find('#') {
-                    Some(h) if rest[..h].trim().is_empty() || rest[..h].ends_with(' ') => {
-                        (rest[..h].trim(), Some(&rest[h..]))
-                    }
-                    _ => (rest, None),
-                };
-                anchor = Some(at);
-                match value_part {
-                    "" => {
-                        range = child_block(&lines, at, col, range.end);
-                        col = first_significant(&lines, &range).map_or(col + 2, |i| lines[i].indent);
-                    }
-                    "{}" => {
-                        let kept = comment.map(|c| format!(" {c}")).unwrap_or_default();
-                        rewrite = Some((at, format!("{}{kept}", &line[..after])));
-                        range = at + 1..at + 1;
-                        col += 2;
-                        depth += 1;
-                        break;
-                    }
-                    _ => return None,
-                }
-            }
-            seg => (range, col) = find_item(&lines, &range, seg)?,
-        }
-        depth += 1;
-    }
+    let walk = walk_existing(&lines, path)?;
     // What is left is keys to create under `range`, at `col`, with the file's line ending.
     let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let mut new = String::new();
-    let rest = &path[depth..];
-    for (k, seg) in rest.iter().enumerate() {
-        let Seg::Key(key) = seg else { return None };
-        let pad = " ".repeat(col + 2 * k);
-        let key = render_scalar(&Value::String(key.clone()), "")?;
-        if k + 1 == rest.len() {
-            new.push_str(&format!("{pad}{key}: {}{nl}", render_scalar(value, "")?));
-        } else {
-            new.push_str(&format!("{pad}{key}:{nl}"));
-        }
-    }
-    let after_line = range
+    let new = new_keys(&path[walk.depth..], walk.col, value, nl)?;
+    let after_line = walk
+        .range
         .clone()
         .rev()
         .find(|&i| lines[i].significant())
-        .or(anchor)
+        .or(walk.anchor)
         .unwrap_or(lines.len() - 1);
     let mut out = String::with_capacity(text.len() + new.len());
     for (i, l) in lines.iter().enumerate() {
         let end = lines.get(i + 1).map_or(text.len(), |n| n.start);
-        match &rewrite {
+        match &walk.rewrite {
             Some((at, line)) if *at == i => {
                 out.push_str(line);
                 out.push_str(&text[l.start + l.text.len()..end]);
@@ -402,6 +343,88 @@ pub(crate) fn set_scalar(text: &str, path: &[Seg], value: &Value) -> Option<Stri
         }
     }
     Some(out)
+}
+
+/// How far [`set_scalar`] got along a path through existing keys and items.
+struct Walk {
+    /// The lines of the deepest block reached, where new keys go.
+    range: Range<usize>,
+    /// The column of that block's keys.
+    col: usize,
+    /// How many segments of the path exist.
+    depth: usize,
+    /// The line of the last existing key.
+    anchor: Option<usize>,
+    /// A line to rewrite: an empty flow mapping `key: {}` as `key:`.
+    rewrite: Option<(usize, String)>,
+}
+
+/// Follows `path` (but its last segment) through the existing block
+/// mappings and lists of `lines`; `None` when it runs into anything else.
+fn walk_existing(lines: &[Line<'_>], path: &[Seg]) -> Option<Walk> {
+    let range = 0..lines.len();
+    let col = lines[first_significant(lines, &range)?].indent;
+    let mut walk = Walk {
+        range,
+        col,
+        depth: 0,
+        anchor: None,
+        rewrite: None,
+    };
+    while walk.depth + 1 < path.len() {
+        match &path[walk.depth] {
+            Seg::Key(key) => {
+                let Some((at, after)) = find_key(lines, &walk.range, walk.col, key) else {
+                    break;
+                };
+                let line = lines[at].text;
+                let rest = line[after..].trim();
+                let (value_part, comment) = match rest.find('#') {
+                    Some(h) if rest[..h].trim().is_empty() || rest[..h].ends_with(' ') => {
+                        (rest[..h].trim(), Some(&rest[h..]))
+                    }
+                    _ => (rest, None),
+                };
+                walk.anchor = Some(at);
+                match value_part {
+                    "" => {
+                        walk.range = child_block(lines, at, walk.col, walk.range.end);
+                        walk.col =
+                            first_significant(lines, &walk.range).map_or(walk.col + 2, |i| lines[i].indent);
+                    }
+                    "{}" => {
+                        let kept = comment.map(|c| format!(" {c}")).unwrap_or_default();
+                        walk.rewrite = Some((at, format!("{}{kept}", &line[..after])));
+                        walk.range = at + 1..at + 1;
+                        walk.col += 2;
+                        walk.depth += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            seg => (walk.range, walk.col) = find_item(lines, &walk.range, seg)?,
+        }
+        walk.depth += 1;
+    }
+    Some(walk)
+}
+
+/// The lines creating the keys of `rest` at column `col`, nested, the last
+/// one set to `value`; `None` when `rest` holds a list item.
+fn new_keys(rest: &[Seg], col: usize, value: &Value, nl: &str) -> Option<String> {
+    let mut new = String::new();
+    for (k, seg) in rest.iter().enumerate() {
+        let Seg::Key(key) = seg else { return None };
+        let pad = " ".repeat(col + 2 * k);
+        let key = render_scalar(&Value::String(key.clone()), "")?;
+        if k + 1 == rest.len() {
+            new.push_str(&format!("{pad}{key}: {}{nl}", render_scalar(value, "")?));
+        } else {
+            new.push_str(&format!("{pad}{key}:{nl}"));
+        }
+    }
+    Some(new)
 }
 
 /// Replaces the scalar at `path` in one document's text with `value`.
@@ -426,7 +449,39 @@ pub(crate) fn set_annotation(text: &str, key: &str, value: &str) -> Option<Strin
         return replace_scalar(text, &path(key), &Value::String(value.to_string()));
     }
     let lines = lines(text);
-    let top = lines[first_significant(&lines, &(0..lines.len()))?].indent;
+    let (meta, block) = metadata_block(&lines)?;
+    let child_col = lines[first_significant(&lines, &block)?].indent;
+    let annotations = block.clone().find(|&i| {
+        let l = &lines[i];
+        l.significant() && l.indent == child_col && key_match(&l.text[l.indent..], "annotations").is_some()
+    });
+    let Some(at) = annotations else {
+        let pad = " ".repeat(child_col);
+        let new_lines = format!("{pad}annotations:\n{pad}  {key}: {quoted}\n");
+        return Some(insert_after(text, &lines, meta, &new_lines, None));
+    };
+    let l = &lines[at];
+    let after = l.text[l.indent..].split_once(':')?.1.trim();
+    let inner = child_block(&lines, at, child_col, block.end);
+    let pad = first_significant(&lines, &inner)
+        .map(|i| lines[i].indent)
+        .unwrap_or(child_col + 2);
+    let line = format!("{}{key}: {quoted}\n", " ".repeat(pad));
+    match after {
+        "" => Some(insert_after(text, &lines, at, &line, None)),
+        "{}" => {
+            let replace = format!("{}annotations:", " ".repeat(child_col));
+            Some(insert_after(text, &lines, at, &line, Some(&replace)))
+        }
+        a if a.starts_with('#') => Some(insert_after(text, &lines, at, &line, None)),
+        _ => None,
+    }
+}
+
+/// The line of the top-level block `metadata:` key and the lines of its
+/// block; `None` when there is none or its value is not a block.
+fn metadata_block(lines: &[Line<'_>]) -> Option<(usize, Range<usize>)> {
+    let top = lines[first_significant(lines, &(0..lines.len()))?].indent;
     let meta = (0..lines.len()).find(|&i| {
         let l = &lines[i];
         l.significant() && l.indent == top && key_match(&l.text[l.indent..], "metadata").is_some()
@@ -435,58 +490,34 @@ pub(crate) fn set_annotation(text: &str, key: &str, value: &str) -> Option<Strin
     if !meta_after.is_empty() && !meta_after.starts_with('#') {
         return None;
     }
-    let block = child_block(&lines, meta, top, lines.len());
-    let child_col = lines[first_significant(&lines, &block)?].indent;
-    let annotations = block.clone().find(|&i| {
-        let l = &lines[i];
-        l.significant() && l.indent == child_col && key_match(&l.text[l.indent..], "annotations").is_some()
-    });
-    let insert = |at_line: usize, new_lines: String, replace_line: Option<String>| {
-        let mut out = String::new();
-        for (i, l) in lines.iter().enumerate() {
-            match (&replace_line, i == at_line) {
-                (Some(r), true) => out.push_str(r),
-                _ => out.push_str(l.text),
-            }
-            out.push('\n');
-            if i == at_line {
-                out.push_str(&new_lines);
-            }
+    Some((meta, child_block(lines, meta, top, lines.len())))
+}
+
+/// `text` (as `lines`) with `new_lines` after line `at_line`, that line
+/// replaced by `replace_line` when given; `\n` line endings, and no final
+/// one when `text` had none.
+fn insert_after(
+    text: &str,
+    lines: &[Line<'_>],
+    at_line: usize,
+    new_lines: &str,
+    replace_line: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        match (replace_line, i == at_line) {
+            (Some(r), true) => out.push_str(r),
+            _ => out.push_str(l.text),
         }
-        if !text.ends_with('\n') {
-            out.pop();
-        }
-        out
-    };
-    match annotations {
-        None => Some(insert(
-            meta,
-            format!(
-                "{pad}annotations:\n{pad}  {key}: {quoted}\n",
-                pad = " ".repeat(child_col)
-            ),
-            None,
-        )),
-        Some(at) => {
-            let l = &lines[at];
-            let after = l.text[l.indent..].split_once(':')?.1.trim();
-            let inner = child_block(&lines, at, child_col, block.end);
-            let pad = first_significant(&lines, &inner)
-                .map(|i| lines[i].indent)
-                .unwrap_or(child_col + 2);
-            let line = format!("{}{key}: {quoted}\n", " ".repeat(pad));
-            match after {
-                "" => Some(insert(at, line, None)),
-                "{}" => Some(insert(
-                    at,
-                    line,
-                    Some(format!("{}annotations:", " ".repeat(child_col))),
-                )),
-                a if a.starts_with('#') => Some(insert(at, line, None)),
-                _ => None,
-            }
+        out.push('\n');
+        if i == at_line {
+            out.push_str(new_lines);
         }
     }
+    if !text.ends_with('\n') {
+        out.pop();
+    }
+    out
 }
 
 #[cfg(test)]

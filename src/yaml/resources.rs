@@ -1,13 +1,15 @@
-//! From documents to resources: each document parsed (by `crate::yaml`)
+//! From documents to resources: each document parsed (by [`super::parse`])
 //! into a tree, and a `kind: List` (or a typed `…List` such as
 //! `RoleBindingList`, nested too) expanded into its items. Blank and
 //! comment-only documents are not resources; a document that is not a
-//! mapping is a broken one. This module does not look at schemas.
+//! mapping is a broken one. This is the one Kubernetes notion in `yaml`,
+//! kept here so that `validate` and the `repo` index read manifests the same
+//! way from below; it does not look at schemas or at what a kind means.
 
 use std::sync::Arc;
 
-use crate::yaml::parse::Document;
-use crate::yaml::tree::Tree;
+use super::parse::Document;
+use super::tree::Tree;
 
 /// A resource as parsed, before any schema is consulted.
 #[derive(Debug)]
@@ -39,7 +41,7 @@ impl Origin<'_> {
     /// `pointer` of the object, when the YAML there is block style.
     pub(crate) fn repeated_key_line(&self, pointer: &str, key: &str) -> Option<usize> {
         let pointer = format!("{}{pointer}", self.at);
-        crate::yaml::edit::repeated_key_line(self.text, &pointer, key).map(|i| self.line + i)
+        super::edit::repeated_key_line(self.text, &pointer, key).map(|i| self.line + i)
     }
 }
 
@@ -52,11 +54,11 @@ pub(crate) fn resources(doc: Document<'_>) -> Vec<Parsed<'_>> {
 /// parser into at most one resource whose tree is exact (see `Tree`), so
 /// that serde-saphyr would read the same value from its text.
 pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
-    let crate::yaml::parse::Parsed {
+    let super::parse::Parsed {
         tree,
         root,
         duplicates,
-    } = match crate::yaml::parse::document(doc) {
+    } = match super::parse::document(doc) {
         Ok(parsed) => parsed,
         Err(message) => return (vec![Parsed::Broken(message)], false),
     };
