@@ -22,6 +22,35 @@ pub(crate) enum PlannerChoice {
     Openai,
 }
 
+impl PlannerChoice {
+    /// The planner's name, as the service's API takes it.
+    pub(crate) fn name(self) -> planner::PlannerName {
+        match self {
+            PlannerChoice::Builtin => planner::PlannerName::Builtin,
+            PlannerChoice::Openai => planner::PlannerName::Openai,
+        }
+    }
+}
+
+/// The async runtime for planning, the cluster and publishing: two workers.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The async runtime for client mode (`--server`): one thread.
+pub(crate) fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     Text,
