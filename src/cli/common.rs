@@ -118,16 +118,24 @@ pub(crate) fn fail(format: Format, code: u8, message: String) -> u8 {
     code
 }
 
+/// The error and its causes, `: `-separated, with the flag that fixes it
+/// when there is a hint for it.
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = cause_chain(e);
+    // The library says what is wrong; the CLI adds which flag fixes it.
+    if let Some(hint) = super::hints::hint(e) {
+        message.push_str(&format!(" ({hint})"));
+    }
+    message
+}
+
+/// The error and its causes, `: `-separated (no hint).
+pub(crate) fn cause_chain(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         message.push_str(&format!(": {s}"));
         source = s.source();
-    }
-    // The library says what is wrong; the CLI adds which flag fixes it.
-    if let Some(hint) = super::hints::hint(e) {
-        message.push_str(&format!(" ({hint})"));
     }
     message
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use gitintent::drift::{self, ClusterOptions, Entry, Mode, Proposal, Report, Source, Status};
 use gitintent::manifest::File;
 
-use super::common::{exit_for, print_proposal, runtime, PublishArgs};
+use super::common::{cause_chain, exit_for, print_proposal, runtime, PublishArgs};
 use super::drift_propose::{land, Landed, Refusal, Target};
 use super::exit;
 use super::output::Style;
@@ -84,30 +84,13 @@ pub(crate) struct Args {
     publish: PublishArgs,
 }
 
+/// Says a failure (also as `{"error": ...}` on stdout in JSON mode); the exit code.
 fn fail(format: Format, code: u8, message: String) -> u8 {
-    if format == Format::Json {
-        let kind = if code == exit::BAD_INPUT {
-            "bad_input"
-        } else {
-            "failure"
-        };
-        println!(
-            "{}",
-            serde_json::json!({"error": {"code": kind, "message": message}})
-        );
-    }
-    eprintln!("error: {message}");
-    code
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
+    let format = match format {
+        Format::Text => super::common::Format::Text,
+        Format::Json => super::common::Format::Json,
+    };
+    super::common::fail(format, code, message)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
@@ -127,7 +110,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     let proposal = match args.propose.filter(|_| report.has_drift()) {
         Some(mode) => match drift::propose(&source, &report, mode.into()) {
             Ok(p) => Some(p),
-            Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
+            Err(e) => return Ok(fail(format, exit::BAD_INPUT, cause_chain(&e))),
         },
         None => None,
     };
@@ -177,14 +160,14 @@ fn read_and_compare(
     };
     let (source, declared) = Source::open(&args.repo, args.base.as_deref())
         .and_then(|source| drift::collect(&source, &args.environment).map(|d| (source, d)))
-        .map_err(|e| (exit::BAD_INPUT, error_chain(&e)))?;
+        .map_err(|e| (exit::BAD_INPUT, cause_chain(&e)))?;
     let checked = runtime.block_on(drift::check(
         &args.environment,
         source.base(),
         &declared,
         &options,
     ));
-    let report = checked.map_err(|e| (exit_for(e.class()), error_chain(&e)))?;
+    let report = checked.map_err(|e| (exit_for(e.class()), cause_chain(&e)))?;
     Ok((source, report))
 }
 
@@ -288,7 +271,7 @@ fn json_output(
 /// `Err`: the exit code (the error said on stderr).
 fn write(root: &Path, files: &[File]) -> Result<(), u8> {
     let written = gitintent::repo::write_files(root, files).map_err(|e| {
-        eprintln!("error: {}", error_chain(&e));
+        eprintln!("error: {}", cause_chain(&e));
         super::plan::write_exit_code(&e)
     })?;
     for path in written {

@@ -9,7 +9,7 @@ use gitintent::eval::{self, Case, Prices, Report};
 use gitintent::pipeline::Context;
 use gitintent::plan::{OpenAi, OpenAiConfig, Planner};
 
-use super::common::{runtime, Format, PlannerChoice};
+use super::common::{cause_chain, runtime, Format, PlannerChoice};
 use super::exit;
 use super::output::Style;
 use super::recording;
@@ -63,11 +63,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     let cases = match eval::load(&args.paths) {
         Ok(c) => c,
-        Err(e) => return Ok(bad(args.format, error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, cause_chain(&e))),
     };
     let prices = match load_prices(args.prices.as_deref()) {
         Ok(p) => p,
-        Err(e) => return Ok(bad(args.format, error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, cause_chain(&e))),
     };
     let config = match openai_config(&args) {
         Ok(c) => c,
@@ -212,7 +212,7 @@ fn load_prices(path: Option<&std::path::Path>) -> Result<Prices, eval::Error> {
 fn compare(a: &std::path::Path, b: &std::path::Path, format: Format) -> anyhow::Result<u8> {
     let (a, b): (Report, Report) = match (eval::read_report(a), eval::read_report(b)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Ok(bad(format, error_chain(&e))),
+        (Err(e), _) | (_, Err(e)) => return Ok(bad(format, cause_chain(&e))),
     };
     let comparison = eval::compare(&a, &b);
     match format {
@@ -236,14 +236,4 @@ fn paint(text: &str, s: Style) -> String {
         })
         .map(|l| l + "\n")
         .collect()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
 }
