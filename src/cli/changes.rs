@@ -225,3 +225,62 @@ pub(crate) fn describe(base: &serde_json::Value) -> String {
         &commit[..7.min(commit.len())]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A git repository with `files` committed on `main`, and the same files in its working tree.
+    fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let mut index = git.index().unwrap();
+        for (path, content) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(&full, content).unwrap();
+            index.add_path(Path::new(path)).unwrap();
+        }
+        let tree = git.find_tree(index.write_tree().unwrap()).unwrap();
+        let who = git2::Signature::now("t", "t@example.com").unwrap();
+        git.commit(Some("refs/heads/main"), &who, &who, "init", &tree, &[])
+            .unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_git_repository_is_a_workspace_and_a_plain_directory_its_context() {
+        let layout = "layout: apps/{environment}/{name}/\n";
+        let repo = git_repo(&[(".gitintent.yaml", layout)]);
+        // An uncommitted edit does not change what is read: the base is.
+        std::fs::write(repo.path().join(".gitintent.yaml"), "layout: [\n").unwrap();
+        let Repo::Git(workspace) = Repo::open(Some(repo.path()), None).unwrap() else {
+            panic!("a git repository is read at its base");
+        };
+        assert_eq!(workspace.base().reference, "refs/heads/main");
+
+        let plain = tempfile::tempdir().unwrap();
+        std::fs::write(plain.path().join(".gitintent.yaml"), layout).unwrap();
+        let opened = Repo::open(Some(plain.path()), None).unwrap();
+        assert!(matches!(opened, Repo::Directory(_)) && opened.workspace().is_none());
+        // A base names a commit: a plain directory has none.
+        assert!(Repo::open(Some(plain.path()), Some("main")).is_err());
+        assert!(matches!(Repo::open(None, None).unwrap(), Repo::Directory(_)));
+    }
+
+    #[test]
+    fn locally_changed_names_the_files_whose_working_copy_differs_from_the_base() {
+        let repo = git_repo(&[("apps/a.yaml", "a: 1\n"), ("apps/b.yaml", "b: 1\n")]);
+        std::fs::write(repo.path().join("apps/b.yaml"), "b: 2\n").unwrap();
+        let Repo::Git(workspace) = Repo::open(Some(repo.path()), None).unwrap() else {
+            panic!("a git repository is read at its base");
+        };
+        let snapshot = workspace.snapshot().unwrap();
+        let paths = [
+            "apps/a.yaml".to_string(),
+            "apps/b.yaml".to_string(),
+            "apps/new.yaml".to_string(),
+        ];
+        assert_eq!(locally_changed(repo.path(), &snapshot, &paths), ["apps/b.yaml"]);
+    }
+}
