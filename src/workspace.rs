@@ -1,20 +1,22 @@
 //! Workspace: a repository opened at a base for planning — the composition
-//! the CLI (`plan --repo`, `propose`), the service (and through it Slack and
-//! MCP) and the eval fixtures share.
+//! the CLI (`plan --repo`, `propose`, `drift --propose`), the service (and
+//! through it Slack and MCP) and the eval fixtures share.
 //!
 //! [`Workspace::open`] resolves the base (a branch, tag or commit; default
 //! `main`, else `HEAD`), snapshots it from git objects (no checkout), indexes
 //! it (reusing parsed blobs from an [`IndexCache`]) and reads its context
 //! (`.gitintent.yaml`, policies, conventions, the inventory of workloads).
-//! It then plans against that base ([`Workspace::plan`]), diffs a plan
-//! against it ([`Workspace::diff`]) and folds the diff's findings into the
-//! plan ([`Workspace::absorb`]), and makes a plan a commit request
+//! It then plans against that base ([`Workspace::plan`] for an intent,
+//! [`Workspace::plan_spec`] for a given spec), diffs a plan against it
+//! ([`Workspace::diff`]), folds the diff's findings into the plan
+//! ([`Workspace::absorb`]), and makes a plan a commit request
 //! ([`Workspace::prepare_proposal`], for `crate::propose::publish`).
 //!
 //! A workspace is cheap to clone and shareable between threads (the index and
 //! context are behind `Arc`); git2's repository handle is not, so the snapshot
 //! is reopened at the exact base commit when one is needed. It never writes
-//! and never touches a working tree.
+//! and never touches a working tree. A plain directory that is not a git
+//! repository is not a workspace: callers read it with `Context::load`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::pipeline::{self, Context, Plan};
 use crate::plan::Planner;
 use crate::propose;
 use crate::repo::{self, Base, Changeset, Index, IndexCache, Snapshot};
+use crate::spec::Spec;
 
 /// A repository at one base commit, ready to plan against.
 #[derive(Clone)]
@@ -110,6 +113,12 @@ impl Workspace {
         pipeline::run(intent, planner, &self.ctx).await
     }
 
+    /// Renders and checks a given `spec` against the base (`pipeline::run_spec`),
+    /// as a model's reply is.
+    pub fn plan_spec(&self, spec: Spec) -> Result<Plan, crate::Error> {
+        pipeline::run_spec(spec, &self.ctx)
+    }
+
     /// The plan's files and in-place edits against the base, as a changeset.
     pub fn diff(&self, plan: &Plan) -> Result<Changeset, repo::Error> {
         let snapshot = self.snapshot()?;
@@ -132,5 +141,67 @@ impl Workspace {
     ) -> Result<propose::Prepared, crate::Error> {
         let snapshot = self.snapshot()?;
         propose::prepare_plan(&snapshot, &self.index, plan, options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::testing::repo_with;
+
+    const INTENT: &str = "Deploy acme/checkout:2.4.0 as checkout in staging with 3 replicas";
+
+    /// A repository whose `.gitintent.yaml` puts apps under `apps/{environment}/{name}/`.
+    fn laid_out_repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        repo_with(
+            dir.path(),
+            "main",
+            &[
+                (".gitintent.yaml", "layout: apps/{environment}/{name}/\n"),
+                ("apps/staging/.keep", ""),
+            ],
+            false,
+        );
+        dir
+    }
+
+    #[tokio::test]
+    async fn plan_reads_the_base_s_layout_and_plan_spec_renders_the_same_files() {
+        let dir = laid_out_repo();
+        let ws = Workspace::open(dir.path(), None, &mut IndexCache::new()).unwrap();
+        let intent = Intent::new(INTENT, None).unwrap();
+        let plan = ws.plan(&intent, &Planner::Builtin).await.unwrap();
+        assert!(!plan.has_errors(), "{:?}", plan.findings);
+        let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
+        assert!(
+            paths.iter().all(|p| p.starts_with("apps/staging/checkout/")),
+            "{paths:?}"
+        );
+
+        let again = ws.plan_spec(plan.spec.clone()).unwrap();
+        let again_paths: Vec<&str> = again.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(again_paths, paths);
+        // Without the repository's context the default layout is used.
+        let bare = pipeline::run_spec(plan.spec.clone(), &Context::default()).unwrap();
+        assert_ne!(bare.files[0].path, plan.files[0].path);
+    }
+
+    #[tokio::test]
+    async fn plan_spec_refuses_a_spec_that_fails_its_checks() {
+        let dir = laid_out_repo();
+        let ws = Workspace::open(dir.path(), Some("main"), &mut IndexCache::new()).unwrap();
+        let intent = Intent::new(INTENT, None).unwrap();
+        let mut spec = ws.plan(&intent, &Planner::Builtin).await.unwrap().spec;
+        spec.components.clear();
+        let err = ws.plan_spec(spec).unwrap_err();
+        assert!(format!("{err:?}").contains("at least one component"), "{err:?}");
+    }
+
+    #[test]
+    fn a_base_that_does_not_exist_is_refused() {
+        let dir = laid_out_repo();
+        let err = Workspace::open(dir.path(), Some("nope"), &mut IndexCache::new()).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
     }
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gitintent::pipeline::Plan;
-use gitintent::plan::PlannerName;
 use gitintent::view::{PlanView, ProposalResultView};
 use serde_json::{json, Value};
 
+use super::common::PlannerChoice;
 use super::exit;
 
 /// What the service answered: a plan, or an exit code and message.
@@ -32,15 +32,18 @@ pub(crate) enum Outcome {
     },
 }
 
+/// What a plan request asks the service.
+pub(crate) struct Ask<'a> {
+    /// The service's name of the repository.
+    pub(crate) repo: &'a str,
+    pub(crate) intent: &'a str,
+    pub(crate) environment: Option<&'a str>,
+    pub(crate) target: Option<&'a str>,
+    pub(crate) planner: Option<PlannerChoice>,
+}
+
 /// Sends one plan request and waits for the plan.
-pub(crate) async fn plan(
-    server: &str,
-    repo: &str,
-    intent: &str,
-    environment: Option<&str>,
-    target: Option<&str>,
-    planner: Option<PlannerName>,
-) -> anyhow::Result<Outcome> {
+pub(crate) async fn plan(server: &str, ask: &Ask<'_>) -> anyhow::Result<Outcome> {
     let base = server.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Ok(Outcome::Refused {
@@ -48,55 +51,42 @@ pub(crate) async fn plan(
             message: format!("--server {server:?} must be an http:// or https:// URL"),
         });
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(300))
-        .build()
-        .context("building the HTTP client")?;
-    let mut request = client.post(format!("{base}/v1/plans")).json(&json!({
-        "intent": intent,
-        "repo": repo,
-        "environment": environment,
-        "target_path": target,
-        "planner": planner,
-    }));
-    if let Some(token) = std::env::var("GITINTENT_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    {
-        request = request.bearer_auth(token.trim());
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the gitintent service at {base}"))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .with_context(|| format!("the service at {base} did not answer JSON (HTTP {status})"))?;
+    let body = json!({
+        "intent": ask.intent,
+        "repo": ask.repo,
+        "environment": ask.environment,
+        "target_path": ask.target,
+        "planner": ask.planner.map(PlannerChoice::name),
+    });
+    let (status, body) = post(base, "/v1/plans", Some(body)).await?;
     if status.is_success() {
-        let view: PlanView = serde_json::from_value(body)
-            .context("the service's plan does not match this client's contract")?;
-        let plan = view.to_plan().with_context(|| {
-            format!(
-                "the service's plan {} has no spec or planner (status {})",
-                view.id,
-                view.status.as_str()
-            )
-        })?;
-        let base = view.base.as_ref().map(serde_json::to_value).transpose()?;
-        let changes = base
-            .as_ref()
-            .map(|_| serde_json::to_value(&view.changes))
-            .transpose()?;
-        return Ok(Outcome::Planned {
-            id: view.id,
-            plan: Box::new(plan),
-            base,
-            changes,
-        });
+        return planned(body);
     }
     Ok(refused(status, &body))
+}
+
+/// The service's plan view, read back as the plan local mode makes.
+fn planned(body: Value) -> anyhow::Result<Outcome> {
+    let view: PlanView =
+        serde_json::from_value(body).context("the service's plan does not match this client's contract")?;
+    let plan = view.to_plan().with_context(|| {
+        format!(
+            "the service's plan {} has no spec or planner (status {})",
+            view.id,
+            view.status.as_str()
+        )
+    })?;
+    let base = view.base.as_ref().map(serde_json::to_value).transpose()?;
+    let changes = base
+        .as_ref()
+        .map(|_| serde_json::to_value(&view.changes))
+        .transpose()?;
+    Ok(Outcome::Planned {
+        id: view.id,
+        plan: Box::new(plan),
+        base,
+        changes,
+    })
 }
 
 /// A refusal's exit code (4xx but 429: bad input; else failure) and message.

@@ -22,6 +22,35 @@ pub(crate) enum PlannerChoice {
     Openai,
 }
 
+impl PlannerChoice {
+    /// The planner's name, as the service's API takes it.
+    pub(crate) fn name(self) -> planner::PlannerName {
+        match self {
+            PlannerChoice::Builtin => planner::PlannerName::Builtin,
+            PlannerChoice::Openai => planner::PlannerName::Openai,
+        }
+    }
+}
+
+/// The async runtime for planning, the cluster and publishing: two workers.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The async runtime for client mode (`--server`): one thread.
+pub(crate) fn current_thread_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     Text,
@@ -89,16 +118,24 @@ pub(crate) fn fail(format: Format, code: u8, message: String) -> u8 {
     code
 }
 
+/// The error and its causes, `: `-separated, with the flag that fixes it
+/// when there is a hint for it.
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = cause_chain(e);
+    // The library says what is wrong; the CLI adds which flag fixes it.
+    if let Some(hint) = super::hints::hint(e) {
+        message.push_str(&format!(" ({hint})"));
+    }
+    message
+}
+
+/// The error and its causes, `: `-separated (no hint).
+pub(crate) fn cause_chain(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         message.push_str(&format!(": {s}"));
         source = s.source();
-    }
-    // The library says what is wrong; the CLI adds which flag fixes it.
-    if let Some(hint) = super::hints::hint(e) {
-        message.push_str(&format!(" ({hint})"));
     }
     message
 }

@@ -16,13 +16,13 @@
 //! slow, a failed push, or some resources unreadable (e.g. 403) while
 //! nothing drifted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
-use gitintent::drift::{self, ClusterOptions, Mode, Proposal, Report, Source, Status};
+use gitintent::drift::{self, ClusterOptions, Entry, Mode, Proposal, Report, Source, Status};
+use gitintent::manifest::File;
 
-use super::common::{exit_for, print_proposal, PublishArgs};
+use super::common::{cause_chain, exit_for, print_proposal, runtime, PublishArgs};
 use super::drift_propose::{land, Landed, Refusal, Target};
 use super::exit;
 use super::output::Style;
@@ -84,30 +84,13 @@ pub(crate) struct Args {
     publish: PublishArgs,
 }
 
+/// Says a failure (also as `{"error": ...}` on stdout in JSON mode); the exit code.
 fn fail(format: Format, code: u8, message: String) -> u8 {
-    if format == Format::Json {
-        let kind = if code == exit::BAD_INPUT {
-            "bad_input"
-        } else {
-            "failure"
-        };
-        println!(
-            "{}",
-            serde_json::json!({"error": {"code": kind, "message": message}})
-        );
-    }
-    eprintln!("error: {message}");
-    code
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
+    let format = match format {
+        Format::Text => super::common::Format::Text,
+        Format::Json => super::common::Format::Json,
+    };
+    super::common::fail(format, code, message)
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
@@ -119,148 +102,198 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
             "--push and --rebase need --propose revert|adopt".into(),
         ));
     }
+    let runtime = runtime()?;
+    let (source, report) = match read_and_compare(&args, &runtime) {
+        Ok(found) => found,
+        Err((code, message)) => return Ok(fail(format, code, message)),
+    };
+    let proposal = match args.propose.filter(|_| report.has_drift()) {
+        Some(mode) => match drift::propose(&source, &report, mode.into()) {
+            Ok(p) => Some(p),
+            Err(e) => return Ok(fail(format, exit::BAD_INPUT, cause_chain(&e))),
+        },
+        None => None,
+    };
+    let landed = proposal
+        .as_ref()
+        .and_then(|p| land_or_check(&args, &runtime, &source, &report, p));
+    print(
+        format,
+        &report,
+        proposal.as_ref(),
+        landed.as_ref(),
+        &args.publish.remote,
+    )?;
+    if let Some(Err(r)) = &landed {
+        eprintln!("error: {}", r.message);
+        return Ok(r.code);
+    }
+    if let (true, Some(p)) = (args.write, &proposal) {
+        if let Err(code) = write(&args.repo, &p.files) {
+            return Ok(code);
+        }
+    }
+    Ok(report_exit(&report))
+}
+
+impl From<ProposeMode> for Mode {
+    fn from(mode: ProposeMode) -> Mode {
+        match mode {
+            ProposeMode::Revert => Mode::Revert,
+            ProposeMode::Adopt => Mode::Adopt,
+        }
+    }
+}
+
+/// The repository at its base (or a plain directory), what it declares for
+/// the environment, and the report against the cluster; `Err`: the exit
+/// code and message.
+fn read_and_compare(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(Source, Report), (u8, String)> {
     let options = ClusterOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
         selector: args.selector.clone(),
         timeout: Duration::from_secs(args.timeout),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
-    let source = match Source::open(&args.repo, args.base.as_deref())
+    let (source, declared) = Source::open(&args.repo, args.base.as_deref())
         .and_then(|source| drift::collect(&source, &args.environment).map(|d| (source, d)))
-    {
-        Ok(found) => found,
-        Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
-    };
-    let (source, declared) = source;
+        .map_err(|e| (exit::BAD_INPUT, cause_chain(&e)))?;
     let checked = runtime.block_on(drift::check(
         &args.environment,
         source.base(),
         &declared,
         &options,
     ));
-    let report = match checked {
-        Ok(r) => r,
-        Err(e) => {
-            let code = exit_for(e.class());
-            return Ok(fail(format, code, error_chain(&e)));
-        }
+    let report = checked.map_err(|e| (exit_for(e.class()), cause_chain(&e)))?;
+    Ok((source, report))
+}
+
+/// Lands the proposal (a branch, `--push`, `--pr`) on the base it was read
+/// from; with `--write`, only checks that the files to write are the base's
+/// in the working tree (`None`: they are, or the directory is not a git
+/// repository).
+fn land_or_check(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    source: &Source,
+    report: &Report,
+    proposal: &Proposal,
+) -> Option<Result<Landed, Refusal>> {
+    let refusal = |message| Refusal {
+        code: exit::BAD_INPUT,
+        message,
+        findings: Vec::new(),
     };
-    let proposal = match args.propose {
-        Some(mode) if report.has_drift() => {
-            let mode = match mode {
-                ProposeMode::Revert => Mode::Revert,
-                ProposeMode::Adopt => Mode::Adopt,
-            };
-            match drift::propose(&source, &report, mode) {
-                Ok(p) => Some(p),
-                Err(e) => return Ok(fail(format, exit::BAD_INPUT, error_chain(&e))),
-            }
-        }
-        _ => None,
-    };
-    let landed = match (&proposal, args.write, source.snapshot()) {
-        (Some(p), false, Some(snapshot)) => {
+    match (args.write, source.snapshot()) {
+        (false, Some(snapshot)) => {
             let target = Target {
                 repo: &args.repo,
                 snapshot,
                 publish: &args.publish,
             };
-            Some(runtime.block_on(land(&target, &report, p)))
+            Some(runtime.block_on(land(&target, report, proposal)))
         }
-        (Some(_), false, None) => Some(Err(Refusal {
-            code: exit::BAD_INPUT,
-            message: format!(
-                "{} is not a git repository: a proposal needs one to commit to (or use --write to write the files into the directory)",
-                args.repo.display()
-            ),
-            findings: Vec::new(),
-        })),
-        (Some(p), true, Some(snapshot)) => local_edits(&args.repo, snapshot, &p.files).map(|message| {
-            Err(Refusal {
-                code: exit::BAD_INPUT,
-                message,
-                findings: Vec::new(),
-            })
-        }),
-        _ => None,
-    };
+        (false, None) => Some(Err(refusal(format!(
+            "{} is not a git repository: a proposal needs one to commit to (or use --write to write the files into the directory)",
+            args.repo.display()
+        )))),
+        (true, Some(snapshot)) => local_edits(&args.repo, snapshot, &proposal.files).map(|m| Err(refusal(m))),
+        (true, None) => None,
+    }
+}
+
+/// The report, the proposal and what landed, as JSON or text.
+fn print(
+    format: Format,
+    report: &Report,
+    proposal: Option<&Proposal>,
+    landed: Option<&Result<Landed, Refusal>>,
+    remote: &str,
+) -> anyhow::Result<()> {
     match format {
         Format::Json => {
-            let mut value = serde_json::to_value(&report)?;
-            value["proposal"] = serde_json::to_value(&proposal)?;
-            match &landed {
-                Some(Ok(l)) => {
-                    value["proposal"]["findings"] = serde_json::to_value(&l.findings)?;
-                    match &l.proposal {
-                        Some(committed) => {
-                            if let (Some(obj), serde_json::Value::Object(c)) = (
-                                value["proposal"].as_object_mut(),
-                                serde_json::to_value(committed)?,
-                            ) {
-                                obj.extend(c);
-                            }
-                        }
-                        None => value["proposal"]["status"] = "nothing_to_change".into(),
-                    }
-                }
-                Some(Err(r)) => {
-                    value["proposal"]["findings"] = serde_json::to_value(&r.findings)?;
-                    let kind = if r.code == exit::BAD_INPUT {
-                        "bad_input"
-                    } else if r.code == exit::FINDINGS {
-                        "findings"
-                    } else {
-                        "failure"
-                    };
-                    value["error"] = serde_json::json!({"code": kind, "message": r.message});
-                }
-                None => {}
-            }
+            let value = json_output(report, proposal, landed)?;
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
         Format::Text => {
             let s = Style::stdout();
-            print_text(&report, proposal.as_ref(), s);
-            print_landed(landed.as_ref(), &args.publish.remote, s)?;
+            print_text(report, proposal, s);
+            print_landed(landed, remote, s)?;
         }
     }
-    if let Some(Err(r)) = &landed {
-        eprintln!("error: {}", r.message);
-        return Ok(r.code);
-    }
-    if let (true, Some(p)) = (args.write, &proposal) {
-        let written = match gitintent::repo::write_files(&args.repo, &p.files) {
-            Ok(written) => written,
-            Err(e) => {
-                eprintln!("error: {}", error_chain(&e));
-                return Ok(super::plan::write_exit_code(&e));
+    Ok(())
+}
+
+/// The `drift::Report` contract plus `proposal` (with the gate's findings
+/// and the commit, or `status: nothing_to_change`) and, when refused, `error`.
+fn json_output(
+    report: &Report,
+    proposal: Option<&Proposal>,
+    landed: Option<&Result<Landed, Refusal>>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(report)?;
+    value["proposal"] = serde_json::to_value(proposal)?;
+    match landed {
+        Some(Ok(l)) => {
+            value["proposal"]["findings"] = serde_json::to_value(&l.findings)?;
+            match &l.proposal {
+                Some(committed) => {
+                    if let (Some(obj), serde_json::Value::Object(c)) = (
+                        value["proposal"].as_object_mut(),
+                        serde_json::to_value(committed)?,
+                    ) {
+                        obj.extend(c);
+                    }
+                }
+                None => value["proposal"]["status"] = "nothing_to_change".into(),
             }
-        };
-        for path in written {
-            eprintln!("wrote {}", path.display());
         }
+        Some(Err(r)) => {
+            value["proposal"]["findings"] = serde_json::to_value(&r.findings)?;
+            let kind = if r.code == exit::BAD_INPUT {
+                "bad_input"
+            } else if r.code == exit::FINDINGS {
+                "findings"
+            } else {
+                "failure"
+            };
+            value["error"] = serde_json::json!({"code": kind, "message": r.message});
+        }
+        None => {}
     }
-    Ok(if report.has_drift() {
+    Ok(value)
+}
+
+/// `--write`: the proposal's files into the working tree, each said;
+/// `Err`: the exit code (the error said on stderr).
+fn write(root: &Path, files: &[File]) -> Result<(), u8> {
+    let written = gitintent::repo::write_files(root, files).map_err(|e| {
+        eprintln!("error: {}", cause_chain(&e));
+        super::plan::write_exit_code(&e)
+    })?;
+    for path in written {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// 1 when anything drifted; else 3 when some resources were unreadable; else 0.
+fn report_exit(report: &Report) -> u8 {
+    if report.has_drift() {
         exit::FINDINGS
     } else if report.summary.unreadable > 0 {
         exit::FAILURE
     } else {
         exit::OK
-    })
+    }
 }
 
 /// For `--write`: a message when a file to write differs between the working
 /// tree and the base it was read from (writing would lose local edits).
-fn local_edits(
-    root: &std::path::Path,
-    snapshot: &gitintent::repo::Snapshot,
-    files: &[gitintent::manifest::File],
-) -> Option<String> {
+fn local_edits(root: &Path, snapshot: &gitintent::repo::Snapshot, files: &[File]) -> Option<String> {
     for file in files {
         let base = snapshot.read(&file.path).ok().flatten();
         let local = gitintent::repo::join_inside(root, &file.path)
@@ -277,6 +310,8 @@ fn local_edits(
     None
 }
 
+/// The text report: one line per resource (with its differences), the
+/// warnings, the summary, and the proposed commit.
 fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {
     println!(
         "{} {} {}",
@@ -285,40 +320,7 @@ fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {
         s.dim(&format!("({}, tracked: {})", report.server, report.selector))
     );
     for r in &report.resources {
-        let name = match &r.namespace {
-            Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
-            None => format!("{} {}", r.kind, r.name),
-        };
-        let status = match r.status {
-            Status::InSync => s.green("in-sync   "),
-            Status::Drifted => s.red("drifted   "),
-            Status::Missing => s.red("missing   "),
-            Status::Extra => s.yellow("extra     "),
-            Status::Unreadable => s.yellow("unreadable"),
-        };
-        let score = if r.score > 0 {
-            format!(" (score {})", r.score)
-        } else {
-            String::new()
-        };
-        let file = r
-            .file
-            .as_deref()
-            .map(|f| s.dim(&format!(" {f}")))
-            .unwrap_or_default();
-        println!("  {status} {name}{score}{file}");
-        for d in &r.differences {
-            println!("      {}: git {} → live {}", d.path, d.git, d.live);
-        }
-        if !r.dependents.is_empty() && r.score > 0 {
-            println!(
-                "      {}",
-                s.dim(&format!("depended on by {}", r.dependents.join(", ")))
-            );
-        }
-        if let Some(m) = &r.message {
-            println!("      {m}");
-        }
+        print_entry(r, s);
     }
     for w in &report.warnings {
         println!("  {} {w}", s.yellow("warning:"));
@@ -337,6 +339,45 @@ fn print_text(report: &Report, proposal: Option<&Proposal>, s: Style) {
         for f in &p.files {
             println!("  {} {}", s.dim("changes"), f.path);
         }
+    }
+}
+
+/// One resource: status, name, score, file; then its differences, its
+/// dependents and its message.
+fn print_entry(r: &Entry, s: Style) {
+    let name = match &r.namespace {
+        Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    };
+    let status = match r.status {
+        Status::InSync => s.green("in-sync   "),
+        Status::Drifted => s.red("drifted   "),
+        Status::Missing => s.red("missing   "),
+        Status::Extra => s.yellow("extra     "),
+        Status::Unreadable => s.yellow("unreadable"),
+    };
+    let score = if r.score > 0 {
+        format!(" (score {})", r.score)
+    } else {
+        String::new()
+    };
+    let file = r
+        .file
+        .as_deref()
+        .map(|f| s.dim(&format!(" {f}")))
+        .unwrap_or_default();
+    println!("  {status} {name}{score}{file}");
+    for d in &r.differences {
+        println!("      {}: git {} → live {}", d.path, d.git, d.live);
+    }
+    if !r.dependents.is_empty() && r.score > 0 {
+        println!(
+            "      {}",
+            s.dim(&format!("depended on by {}", r.dependents.join(", ")))
+        );
+    }
+    if let Some(m) = &r.message {
+        println!("      {m}");
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! The files come from `drift::propose`, read from the same snapshot of the
 //! base (`--base`, default `main`, else HEAD) the report was built from; the
-//! gate and the landing are the library's (`gitintent::drift::{gate, land}`),
+//! gate and the landing are the library's (`gitintent::drift::{gate, land}`,
+//! on a `Workspace` of that commit),
 //! so the working tree, the index and the base branch are never touched and
 //! uncommitted edits never reach the commit. This file maps the flags onto
 //! them and failures onto exit codes.
@@ -13,9 +14,9 @@ use std::path::Path;
 
 use gitintent::drift::{self, Proposal as DriftProposal, Report};
 use gitintent::finding::Finding;
-use gitintent::pipeline::Context;
 use gitintent::propose::Proposal;
-use gitintent::repo::Snapshot;
+use gitintent::repo::{IndexCache, Snapshot};
+use gitintent::Workspace;
 
 use super::common::{error_chain, exit_code, forge_for, plan_id, publication, unpublished, PublishArgs};
 
@@ -61,18 +62,20 @@ pub(crate) async fn land(
     drifted: &DriftProposal,
 ) -> Result<Landed, Refusal> {
     let none: &[Finding] = &[];
-    let snapshot = target.snapshot;
-    let ctx = Context::from_snapshot(snapshot).map_err(|e| Refusal::from_error(e, none))?;
-    let findings = drift::gate(snapshot, &ctx, &report.environment, &drifted.files)
+    // The repository at the report's commit, with its context (config, policies).
+    let workspace =
+        Workspace::of(target.snapshot, &mut IndexCache::new()).map_err(|e| Refusal::from_error(e, none))?;
+    let findings = drift::gate(&workspace, &report.environment, &drifted.files)
         .map_err(|e| Refusal::from_error(e, none))?;
-    let forge = forge_for(&ctx.config, target.repo, target.publish, snapshot.reference())
+    let config = &workspace.context().config;
+    let forge = forge_for(config, target.repo, target.publish, &workspace.base().reference)
         .map_err(|e| Refusal::from_error(e, &findings))?;
     let landing = drift::Landing {
         plan_id: plan_id(),
         rebase: target.publish.rebase,
     };
     let publication = publication(target.publish, forge);
-    match drift::land(snapshot, &ctx, report, drifted, &findings, &publication, &landing).await {
+    match drift::land(&workspace, report, drifted, &findings, &publication, &landing).await {
         Ok(proposal) => Ok(Landed { findings, proposal }),
         Err(failed) => Err(Refusal::from_error(unpublished(*failed), &findings)),
     }

@@ -4,12 +4,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use gitintent::cassette::Mode;
-use gitintent::eval::{self, Prices, Report};
+use gitintent::cassette::{Cassette, Mode};
+use gitintent::eval::{self, Case, Prices, Report};
 use gitintent::pipeline::Context;
 use gitintent::plan::{OpenAi, OpenAiConfig, Planner};
 
-use super::common::{Format, PlannerChoice};
+use super::common::{cause_chain, runtime, Format, PlannerChoice};
 use super::exit;
 use super::output::Style;
 use super::recording;
@@ -63,58 +63,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     }
     let cases = match eval::load(&args.paths) {
         Ok(c) => c,
-        Err(e) => return Ok(bad(args.format, error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, cause_chain(&e))),
     };
     let prices = match load_prices(args.prices.as_deref()) {
         Ok(p) => p,
-        Err(e) => return Ok(bad(args.format, error_chain(&e))),
+        Err(e) => return Ok(bad(args.format, cause_chain(&e))),
     };
     let config = match openai_config(&args) {
         Ok(c) => c,
         Err(m) => return Ok(bad(args.format, m)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
-    let report = runtime.block_on(async {
-        let (cassette, planner) = match (&config, &args.record, &args.replay) {
-            (None, _, _) => (None, Planner::Builtin),
-            (Some(c), Some(dir), _) => {
-                let mode = Mode::Record {
-                    upstream: c.base_url.clone(),
-                };
-                let (cassette, planner) = recording::through(c, dir, mode).await?;
-                (Some(cassette), planner)
-            }
-            (Some(c), None, Some(dir)) => {
-                let (cassette, planner) = recording::through(c, dir, Mode::Replay).await?;
-                (Some(cassette), planner)
-            }
-            (Some(c), None, None) => (None, Planner::OpenAi(OpenAi::new(c.clone())?)),
-        };
-        let ctx = Context::default();
-        let total = cases.len();
-        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let report = eval::run(&cases, &planner, &ctx, &prices, |i, result| {
-            let line = eval::progress_line(i, total, result);
-            if colour && !result.passed {
-                eprintln!("\x1b[31m{line}\x1b[0m");
-            } else {
-                eprintln!("{line}");
-            }
-        })
-        .await;
-        if let Some(c) = cassette {
-            let s = c.stats();
-            eprintln!(
-                "recordings: {} served, {} missing, {} stored",
-                s.hits, s.misses, s.stored
-            );
-        }
-        anyhow::Ok(report)
-    })?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(run_cases(&args, config.as_ref(), &cases, &prices))?;
     if let Some(path) = &args.out {
         let json = serde_json::to_string_pretty(&report)? + "\n";
         std::fs::write(path, json).with_context(|| format!("writing the report to {}", path.display()))?;
@@ -128,6 +88,58 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
     } else {
         exit::FINDINGS
     })
+}
+
+/// The planner for this run: the builtin one without `config`, else openai,
+/// through a cassette that records (`--record`) or replays (`--replay`).
+/// The cassette must outlive every plan made with the planner.
+async fn planner(args: &Args, config: Option<&OpenAiConfig>) -> anyhow::Result<(Option<Cassette>, Planner)> {
+    Ok(match (config, &args.record, &args.replay) {
+        (None, _, _) => (None, Planner::Builtin),
+        (Some(c), Some(dir), _) => {
+            let mode = Mode::Record {
+                upstream: c.base_url.clone(),
+            };
+            let (cassette, planner) = recording::through(c, dir, mode).await?;
+            (Some(cassette), planner)
+        }
+        (Some(c), None, Some(dir)) => {
+            let (cassette, planner) = recording::through(c, dir, Mode::Replay).await?;
+            (Some(cassette), planner)
+        }
+        (Some(c), None, None) => (None, Planner::OpenAi(OpenAi::new(c.clone())?)),
+    })
+}
+
+/// Runs every case, saying each result on stderr as it comes (failures in
+/// red on a terminal), then what the cassette served, missed and stored.
+async fn run_cases(
+    args: &Args,
+    config: Option<&OpenAiConfig>,
+    cases: &[Case],
+    prices: &Prices,
+) -> anyhow::Result<Report> {
+    let (cassette, planner) = planner(args, config).await?;
+    let ctx = Context::default();
+    let total = cases.len();
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let report = eval::run(cases, &planner, &ctx, prices, |i, result| {
+        let line = eval::progress_line(i, total, result);
+        if colour && !result.passed {
+            eprintln!("\x1b[31m{line}\x1b[0m");
+        } else {
+            eprintln!("{line}");
+        }
+    })
+    .await;
+    if let Some(c) = cassette {
+        let s = c.stats();
+        eprintln!(
+            "recordings: {} served, {} missing, {} stored",
+            s.hits, s.misses, s.stored
+        );
+    }
+    Ok(report)
 }
 
 /// The openai settings for this run, or `None` for the builtin planner.
@@ -200,7 +212,7 @@ fn load_prices(path: Option<&std::path::Path>) -> Result<Prices, eval::Error> {
 fn compare(a: &std::path::Path, b: &std::path::Path, format: Format) -> anyhow::Result<u8> {
     let (a, b): (Report, Report) = match (eval::read_report(a), eval::read_report(b)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Ok(bad(format, error_chain(&e))),
+        (Err(e), _) | (_, Err(e)) => return Ok(bad(format, cause_chain(&e))),
     };
     let comparison = eval::compare(&a, &b);
     match format {
@@ -224,14 +236,4 @@ fn paint(text: &str, s: Style) -> String {
         })
         .map(|l| l + "\n")
         .collect()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    message
 }

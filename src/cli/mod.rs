@@ -19,6 +19,7 @@ mod mcp;
 mod output;
 mod plan;
 mod plan_spec;
+mod plan_text;
 mod propose;
 mod recording;
 mod schemas;

@@ -1,19 +1,32 @@
 //! `gitintent plan`: intent in, spec + manifests + findings out.
+//!
+//! Local mode plans against `--repo` through [`Repo`] (a git repository at
+//! its base is the library's `Workspace`: open → plan → absorb the diff; a
+//! plain directory is read as it is), adds `--cluster`'s dry-run findings,
+//! prints the plan (`plan_text.rs`) and writes it with `--write`. The CLI's
+//! own parts are the response cache (`--cache`) and the exit codes. Client
+//! mode (`--server`) asks a running service and prints the same output.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use gitintent::pipeline::{self, Context, Plan};
-use gitintent::plan::Planner;
-use gitintent::{Intent, Severity};
+use gitintent::manifest::File;
+use gitintent::pipeline::Plan;
+use gitintent::plan::{OpenAiConfig, Planner};
+use gitintent::repo::Changeset;
+use gitintent::{Intent, Spec};
 
-use super::changes::{self, Base};
+use super::changes::{self, Repo};
 use super::common::{
-    choose_planner, error_chain, exit_code, exit_for, fail, read_intent, Format, PlannerChoice,
+    choose_planner, current_thread_runtime, error_chain, exit_code, exit_for, fail, read_intent, runtime,
+    Format, PlannerChoice,
 };
 use super::exit;
-use super::output::{Spinner, Style};
+use super::output::Spinner;
+use super::plan_text::report;
+
+/// A refusal: the exit code and the message.
+type Refused = (u8, String);
 
 /// Arguments of `gitintent plan`.
 #[derive(clap::Args)]
@@ -69,100 +82,51 @@ pub(crate) struct Args {
 
 pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
     let format = args.format;
-    let given = match args
-        .spec
-        .as_deref()
-        .map(|p| super::plan_spec::read(p, args.environment.as_deref()))
-    {
-        Some(Ok(spec)) => Some(spec),
-        Some(Err(m)) => return Ok(fail(format, exit::BAD_INPUT, m)),
-        None => None,
+    let (given, text) = match read_input(&mut args) {
+        Ok(input) => input,
+        Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
     };
-    let text = match &given {
-        Some(_) => String::new(),
-        None => match read_intent(args.intent.take().unwrap_or_default()) {
-            Ok(t) => t,
-            Err(m) => return Ok(fail(format, exit::BAD_INPUT, m)),
-        },
-    };
-    if let Some(server) = &args.server {
-        return run_remote(server, &args, &text);
+    match &args.server {
+        Some(server) => run_remote(server, &args, &text),
+        None => run_local(&args, given, &text),
     }
-    // A git repository is read at its base ref; a plain directory as before.
-    let opened = match &args.repo {
-        Some(root) => Base::open(root, args.base.as_deref()).and_then(|base| match base {
-            Some(base) => Ok((Some(base), None)),
-            None => Ok((None, Some(Context::load(root)?))),
-        }),
-        None => Ok((None, Some(Context::default()))),
-    };
-    let (base, loaded) = match opened {
-        Ok(opened) => opened,
+}
+
+/// The spec given with `--spec`, or else the intent's text (argument or stdin).
+fn read_input(args: &mut Args) -> Result<(Option<Spec>, String), String> {
+    if let Some(path) = &args.spec {
+        let spec = super::plan_spec::read(path, args.environment.as_deref())?;
+        return Ok((Some(spec), String::new()));
+    }
+    Ok((None, read_intent(args.intent.take().unwrap_or_default())?))
+}
+
+/// Plans in-process against the repository (a git repository at its base,
+/// a plain directory as before), adds `--cluster`'s findings, absorbs the
+/// diff, prints, and writes with `--write`.
+fn run_local(args: &Args, given: Option<Spec>, text: &str) -> anyhow::Result<u8> {
+    let format = args.format;
+    let repo = match Repo::open(args.repo.as_deref(), args.base.as_deref()) {
+        Ok(repo) => repo,
         Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
     };
-    let directory;
-    let ctx = match &base {
-        Some(base) => base.workspace.context(),
-        None => {
-            directory = loaded.unwrap_or_default();
-            &directory
-        }
-    };
-    let planned = match given {
-        Some(spec) => pipeline::run_spec(spec, ctx),
-        None => match plan_intent(&args, &text, ctx)? {
-            Ok(plan) => plan,
-            Err(code_message) => return Ok(fail(format, code_message.0, code_message.1)),
-        },
-    };
-    let mut plan = match planned {
+    let runtime = runtime()?;
+    let mut plan = match plan(args, &repo, given, text, &runtime)? {
         Ok(plan) => plan,
-        Err(e) => return Ok(fail(format, exit_code(&e), error_chain(&e))),
+        Err((code, message)) => return Ok(fail(format, code, message)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
     if args.cluster {
-        let options = gitintent::drift::ClusterOptions {
-            kubeconfig: args.kubeconfig.clone(),
-            context: args.context.clone(),
-            ..Default::default()
-        };
-        let verdict = runtime.block_on(async {
-            let cluster = gitintent::drift::Cluster::connect(&options).await?;
-            // An overlay patch is sent as the workload it makes, not as a fragment.
-            let mut files: Vec<gitintent::manifest::File> = plan
-                .files
-                .iter()
-                .filter(|f| !plan.in_place.patches.contains(&f.path))
-                .cloned()
-                .collect();
-            files.extend(plan.in_place.patched.iter().cloned());
-            cluster.dry_run(&files).await
-        });
-        match verdict {
-            Ok(findings) => plan.findings.extend(findings),
-            Err(e) => {
-                let code = exit_for(e.class());
-                return Ok(fail(format, code, error_chain(&e)));
-            }
+        if let Err(e) = runtime.block_on(dry_run_on_cluster(args, &mut plan)) {
+            return Ok(fail(format, exit_for(e.class()), error_chain(&e)));
         }
     }
-    let changeset = match &base {
-        // Conflicts and wiring notes join the findings.
-        Some(base) => match base.workspace.absorb(&mut plan) {
-            Ok(c) => Some(c),
-            Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
-        },
-        None => {
-            gitintent::finding::sort(&mut plan.findings);
-            None
-        }
+    // Conflicts and wiring notes join the findings.
+    let changeset = match repo.absorb(&mut plan) {
+        Ok(c) => c,
+        Err(e) => return Ok(fail(format, exit::FAILURE, error_chain(&e))),
     };
-    let repo_view = match base.as_ref().zip(changeset.as_ref()) {
-        Some((base, changes)) => Some((base.json(), serde_json::to_value(changes)?)),
+    let repo_view = match repo.workspace().zip(changeset.as_ref()) {
+        Some((workspace, changes)) => Some((changes::base_json(workspace), serde_json::to_value(changes)?)),
         None => None,
     };
     report(format, &plan, repo_view)?;
@@ -173,54 +137,28 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
         return Ok(exit::FINDINGS);
     }
     if args.write {
-        let root = args.repo.as_deref().expect("clap requires --repo with --write");
-        if let Some(base) = &base {
-            let touched: Vec<String> = plan
-                .in_place
-                .changed
-                .iter()
-                .chain(&plan.in_place.deleted)
-                .cloned()
-                .collect();
-            let dirty = changes::locally_changed(root, base, &touched);
-            if !dirty.is_empty() {
-                return Ok(fail(
-                    format,
-                    exit::BAD_INPUT,
-                    format!(
-                        "not writing files: {} differ from {} in the working tree; commit or stash them first",
-                        dirty.join(", "),
-                        base.snapshot.reference()
-                    ),
-                ));
-            }
-        }
-        let mut files = plan.files.clone();
-        if let (Some(base), Some(changes)) = (&base, &changeset) {
-            // Wiring edits are written only over an untouched working copy.
-            let wired: Vec<String> = changes.wiring_files().into_iter().map(|f| f.path).collect();
-            files.retain(|f| !wired.contains(&f.path));
-            files.extend(changes::wiring_to_write(root, base, changes));
-        }
-        // Every path, deletions included, is checked before the first write.
-        let checked = plan
-            .in_place
-            .deleted
-            .iter()
-            .try_for_each(|p| gitintent::repo::safe_target(root, p).map(drop));
-        let written = checked.and_then(|()| gitintent::repo::write_files(root, &files));
-        let removed = written.and_then(|written| {
-            for path in written {
-                eprintln!("wrote {}", path.display());
-            }
-            gitintent::repo::remove_files(root, &plan.in_place.deleted)
-        });
-        match removed {
-            Ok(removed) => removed.iter().for_each(|p| eprintln!("removed {}", p.display())),
-            Err(e) => return Ok(fail(format, write_exit_code(&e), error_chain(&e))),
-        }
+        return Ok(write(args, &repo, &plan, changeset.as_ref()));
     }
     Ok(exit::OK)
+}
+
+/// The plan of the given spec, or of the intent `text` with the chosen
+/// planner. The outer error is a failure to start.
+fn plan(
+    args: &Args,
+    repo: &Repo,
+    given: Option<Spec>,
+    text: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Result<Plan, Refused>> {
+    let planned = match given {
+        Some(spec) => repo.plan_spec(spec),
+        None => match plan_intent(args, repo, text, runtime)? {
+            Ok(planned) => planned,
+            Err(refused) => return Ok(Err(refused)),
+        },
+    };
+    Ok(planned.map_err(|e| (exit_code(&e), error_chain(&e))))
 }
 
 /// Plans the intent `text` with the chosen planner (through the response
@@ -228,40 +166,24 @@ pub(crate) fn run(mut args: Args) -> anyhow::Result<u8> {
 /// `Err` an exit code and message for bad flags.
 fn plan_intent(
     args: &Args,
+    repo: &Repo,
     text: &str,
-    ctx: &Context,
-) -> anyhow::Result<Result<gitintent::Result<Plan>, (u8, String)>> {
-    let format = args.format;
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Result<gitintent::Result<Plan>, Refused>> {
+    let bad_input = |e: &dyn std::fmt::Display| (exit::BAD_INPUT, e.to_string());
     let intent = match Intent::new(text, args.environment.as_deref())
         .and_then(|i| i.with_target(args.target.as_deref()))
     {
         Ok(i) => i,
-        Err(e) => return Ok(Err((exit::BAD_INPUT, e.to_string()))),
+        Err(e) => return Ok(Err(bad_input(&e))),
     };
     let planner = match choose_planner(args.planner) {
         Ok(p) => p,
-        Err(e) => return Ok(Err((exit::BAD_INPUT, e.to_string()))),
+        Err(e) => return Ok(Err(bad_input(&e))),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
-    let cache = match (&args.cache, &planner) {
-        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
-            Some(dir) => Some((dir, p.config().clone())),
-            None => {
-                return Ok(Err((
-                    exit::BAD_INPUT,
-                    "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
-                )))
-            }
-        },
-        (Some(_), Planner::Builtin) => {
-            eprintln!("note: --cache has no effect with the builtin planner");
-            None
-        }
-        (None, _) => None,
+    let cache = match response_cache(args, &planner) {
+        Ok(cache) => cache,
+        Err(refused) => return Ok(Err(refused)),
     };
     let result = runtime.block_on(async {
         // The cassette answers repeated requests and forwards the rest.
@@ -275,11 +197,85 @@ fn plan_intent(
             }
             None => (None, planner),
         };
-        let _spinner = (format == Format::Text && matches!(planner, Planner::OpenAi(_)))
+        let _spinner = (args.format == Format::Text && matches!(planner, Planner::OpenAi(_)))
             .then(|| Spinner::start("asking the model for a spec…"));
-        anyhow::Ok(pipeline::run(&intent, &planner, ctx).await)
+        anyhow::Ok(repo.plan(&intent, &planner).await)
     });
     Ok(Ok(result?))
+}
+
+/// `--cache`: the response cache's directory and the model's endpoint, or
+/// `None` (no `--cache`, or the builtin planner, which is said).
+fn response_cache(args: &Args, planner: &Planner) -> Result<Option<(PathBuf, OpenAiConfig)>, Refused> {
+    match (&args.cache, planner) {
+        (Some(dir), Planner::OpenAi(p)) => match dir.clone().or_else(super::recording::default_cache_dir) {
+            Some(dir) => Ok(Some((dir, p.config().clone()))),
+            None => Err((
+                exit::BAD_INPUT,
+                "--cache: no cache directory (HOME is not set); give one: --cache DIR".into(),
+            )),
+        },
+        (Some(_), Planner::Builtin) => {
+            eprintln!("note: --cache has no effect with the builtin planner");
+            Ok(None)
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+/// `--cluster`: every manifest dry-run on the cluster (server-side apply,
+/// `dryRun=All`); its findings join the plan's.
+async fn dry_run_on_cluster(args: &Args, plan: &mut Plan) -> Result<(), gitintent::drift::Error> {
+    let options = gitintent::drift::ClusterOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        ..Default::default()
+    };
+    let cluster = gitintent::drift::Cluster::connect(&options).await?;
+    // An overlay patch is sent as the workload it makes, not as a fragment.
+    let mut files: Vec<File> = plan
+        .files
+        .iter()
+        .filter(|f| !plan.in_place.patches.contains(&f.path))
+        .cloned()
+        .collect();
+    files.extend(plan.in_place.patched.iter().cloned());
+    let findings = cluster.dry_run(&files).await?;
+    plan.findings.extend(findings);
+    Ok(())
+}
+
+/// `--write`: the plan's files into the working tree; on a git repository
+/// refused over local edits, and wiring edits only over untouched copies.
+fn write(args: &Args, repo: &Repo, plan: &Plan, changes: Option<&Changeset>) -> u8 {
+    let format = args.format;
+    let root = args.repo.as_deref().expect("clap requires --repo with --write");
+    let files = match repo.workspace().zip(changes) {
+        Some((workspace, changes)) => match changes::files_to_write(root, workspace, plan, changes) {
+            Ok(files) => files,
+            Err((code, message)) => return fail(format, code, message),
+        },
+        None => plan.files.clone(),
+    };
+    match write_and_remove(root, &files, &plan.in_place.deleted) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(format, write_exit_code(&e), error_chain(&e)),
+    }
+}
+
+/// Writes `files` and removes `deleted` under `root`, saying each; every
+/// path, deletions included, is checked before the first write.
+fn write_and_remove(root: &Path, files: &[File], deleted: &[String]) -> Result<(), gitintent::repo::Error> {
+    deleted
+        .iter()
+        .try_for_each(|p| gitintent::repo::safe_target(root, p).map(drop))?;
+    for path in gitintent::repo::write_files(root, files)? {
+        eprintln!("wrote {}", path.display());
+    }
+    for path in gitintent::repo::remove_files(root, deleted)? {
+        eprintln!("removed {}", path.display());
+    }
+    Ok(())
 }
 
 /// A refused path (outside the repository, through a link, into `.git`) is
@@ -304,25 +300,17 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
             "--server needs --repo NAME: the service's name of the repository".into(),
         ));
     };
-    let planner = args.planner.map(|p| match p {
-        PlannerChoice::Builtin => gitintent::plan::PlannerName::Builtin,
-        PlannerChoice::Openai => gitintent::plan::PlannerName::Openai,
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = current_thread_runtime()?;
     let outcome = runtime.block_on(async {
         let _spinner = (format == Format::Text).then(|| Spinner::start("waiting for the gitintent service…"));
-        super::client::plan(
-            server,
+        let ask = super::client::Ask {
             repo,
-            text,
-            args.environment.as_deref(),
-            args.target.as_deref(),
-            planner,
-        )
-        .await
+            intent: text,
+            environment: args.environment.as_deref(),
+            target: args.target.as_deref(),
+            planner: args.planner,
+        };
+        super::client::plan(server, &ask).await
     });
     let (plan, repo_view) = match outcome {
         Ok(super::client::Outcome::Planned {
@@ -337,182 +325,4 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
-}
-
-/// Prints a plan and, when there is a repository, its base and changes.
-fn report(
-    format: Format,
-    plan: &Plan,
-    repo: Option<(serde_json::Value, serde_json::Value)>,
-) -> anyhow::Result<()> {
-    match format {
-        Format::Json => {
-            let mut value = serde_json::to_value(plan)?;
-            if let (Some((base, changes)), Some(map)) = (&repo, value.as_object_mut()) {
-                map.insert("base".into(), base.clone());
-                map.insert("changes".into(), changes.clone());
-            }
-            println!("{}", serde_json::to_string_pretty(&value)?);
-        }
-        Format::Text => print_text(plan, repo.as_ref(), Style::stdout()),
-    }
-    Ok(())
-}
-
-fn print_text(plan: &Plan, repo: Option<&(serde_json::Value, serde_json::Value)>, s: Style) {
-    let spec = &plan.spec;
-    let model = plan
-        .model
-        .as_deref()
-        .map(|m| format!(", model {m}"))
-        .unwrap_or_default();
-    println!(
-        "{} {:?} {}",
-        s.bold("Plan for"),
-        plan.intent,
-        s.dim(&format!("(planner {}{model})", plan.planner))
-    );
-    println!();
-    println!("{}", s.bold("Spec"));
-    println!("  environment  {}", spec.environment);
-    if spec.environments.len() > 1 {
-        println!("  environments {}", spec.environments.join(", "));
-    }
-    println!("  namespace    {}", spec.namespace);
-    for c in &spec.components {
-        let mut parts = vec![c.archetype.to_string()];
-        parts.push(
-            c.image
-                .clone()
-                .or_else(|| c.archetype.defaults().image.map(String::from))
-                .unwrap_or_default(),
-        );
-        if let Some(a) = &c.autoscaling {
-            parts.push(format!(
-                "{}-{} replicas at {}% CPU",
-                a.min_replicas, a.max_replicas, a.cpu_target_percent
-            ));
-        } else if let Some(r) = c.replicas {
-            parts.push(format!("{r} replicas"));
-        }
-        if let Some(st) = &c.storage {
-            parts.push(format!("storage {}", st.size));
-        }
-        if let Some(e) = &c.exposure {
-            let scheme = if e.tls { "https" } else { "http" };
-            parts.push(format!(
-                "{scheme}://{}{}",
-                e.host.as_deref().unwrap_or("*"),
-                e.path.as_deref().unwrap_or("/")
-            ));
-        }
-        if let Some(sched) = &c.schedule {
-            parts.push(format!("schedule {sched:?}"));
-        }
-        if let Some(ha) = &c.high_availability {
-            let mut ha_parts = Vec::new();
-            ha.pod_disruption_budget.then(|| ha_parts.push("PDB"));
-            ha.spread.then(|| ha_parts.push("spread"));
-            ha.failover.then(|| ha_parts.push("failover"));
-            parts.push(format!("HA ({})", ha_parts.join(", ")));
-        }
-        println!("  {:<12} {}", c.name, parts.join(" · "));
-    }
-    for (change, applied) in spec
-        .changes
-        .iter()
-        .zip(plan.operations.iter().map(Some).chain(std::iter::repeat(None)))
-    {
-        let mut parts: Vec<String> = Vec::new();
-        if let Some(set) = &change.set {
-            if let Some(r) = set.replicas {
-                parts.push(format!("{r} replicas"));
-            }
-            if let Some(image) = &set.image {
-                parts.push(format!("image {image}"));
-            }
-            if let Some(r) = &set.resources {
-                for (what, q) in [("requests", &r.requests), ("limits", &r.limits)] {
-                    let qs: Vec<String> = [("cpu", &q.cpu), ("memory", &q.memory)]
-                        .iter()
-                        .filter_map(|(n, v)| v.as_ref().map(|v| format!("{n} {v}")))
-                        .collect();
-                    if !qs.is_empty() {
-                        parts.push(format!("{what} {}", qs.join(", ")));
-                    }
-                }
-            }
-            if let Some(e) = &set.exposure {
-                let scheme = if e.tls { "https" } else { "http" };
-                parts.push(format!(
-                    "{scheme}://{}{}",
-                    e.host.as_deref().unwrap_or("*"),
-                    e.path.as_deref().unwrap_or("/")
-                ));
-            }
-        }
-        if let Some(a) = applied.filter(|a| !a.reach.is_empty()) {
-            parts.push(format!("reaches {}", a.reach.join(", ")));
-        }
-        let target = applied.map_or(change.target.clone(), |a| a.target.clone());
-        println!(
-            "  {:<12} {target} {}",
-            change.operation.as_str(),
-            parts.join(" · ")
-        );
-    }
-    for (title, items) in [("Assumptions", &spec.assumptions), ("Questions", &spec.questions)] {
-        if !items.is_empty() {
-            println!("\n{}", s.bold(title));
-            for item in items {
-                println!("  - {item}");
-            }
-        }
-    }
-    if !spec.unsupported.is_empty() {
-        println!("\n{}", s.bold("Not done (the spec cannot express it)"));
-        for u in &spec.unsupported {
-            println!("  - \"{}\": {}", u.phrase, u.reason);
-        }
-    }
-    println!("\n{} ({})", s.bold("Files"), plan.files.len());
-    for f in &plan.files {
-        println!("  {}", f.path);
-    }
-    if let Some((base, changes)) = repo {
-        changes::print(base, changes, s);
-    }
-    println!("\n{}", s.bold("Findings"));
-    if plan.findings.is_empty() {
-        println!("  {}", s.green("none"));
-    }
-    for f in &plan.findings {
-        let sev = match f.severity {
-            Severity::Error => s.red("error  "),
-            Severity::Warning => s.yellow("warning"),
-            Severity::Info => s.dim("info   "),
-        };
-        let path = if f.path.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", f.path)
-        };
-        println!("  {sev} [{}] {}{}: {}", f.rule, f.resource, path, f.message);
-    }
-    let errors = plan.findings.iter().filter(|f| f.is_error()).count();
-    println!();
-    if errors > 0 {
-        println!(
-            "{}",
-            s.red(&format!(
-                "{errors} error finding(s): fix them before proposing this plan."
-            ))
-        );
-    } else {
-        println!(
-            "{}",
-            s.green("Plan is valid.")
-                + " Use --write to write the files, or --format json for the full manifests."
-        );
-    }
 }

@@ -3,15 +3,14 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use gitintent::pipeline::Plan;
 use gitintent::propose::{self, Author, Proposal, Step};
 use gitintent::repo::{self, IndexCache};
 use gitintent::{Intent, Workspace};
 
 use super::common::{
-    choose_planner, error_chain, exit_code, fail, forge_for, plan_id, print_proposal, publication,
-    read_intent, unpublished, Format, PlannerChoice, PublishArgs,
+    choose_planner, current_thread_runtime, error_chain, exit_code, fail, forge_for, plan_id, print_proposal,
+    publication, read_intent, runtime, unpublished, Format, PlannerChoice, PublishArgs,
 };
 use super::exit;
 use super::output::Style;
@@ -71,11 +70,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(e) => return Ok(fail(format, exit::BAD_INPUT, e.to_string())),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = runtime()?;
     let result = runtime.block_on(plan_and_propose(&args, &intent, &planner));
     match result {
         Ok(Outcome::Proposed(proposal)) => {
@@ -214,22 +209,15 @@ fn run_remote(server: &str, args: &Args, text: &str) -> anyhow::Result<u8> {
             "--repo must be the service's repository name".into(),
         ));
     };
-    let planner = args.planner.map(|p| match p {
-        PlannerChoice::Builtin => gitintent::plan::PlannerName::Builtin,
-        PlannerChoice::Openai => gitintent::plan::PlannerName::Openai,
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let planned = runtime.block_on(client::plan(
-        server,
+    let runtime = current_thread_runtime()?;
+    let ask = client::Ask {
         repo,
-        text,
-        args.environment.as_deref(),
-        args.target.as_deref(),
-        planner,
-    ));
+        intent: text,
+        environment: args.environment.as_deref(),
+        target: args.target.as_deref(),
+        planner: args.planner,
+    };
+    let planned = runtime.block_on(client::plan(server, &ask));
     let (id, plan, base) = match planned {
         Ok(Planned::Planned { id, plan, base, .. }) => (id, plan, base),
         Ok(Planned::Refused { code, message }) => return Ok(fail(format, code, message)),

@@ -123,56 +123,18 @@ pub(crate) fn run(args: Args) -> u8 {
     };
     // One parse for schema validation and every policy engine.
     let manifests = validate::Manifests::parse(&files);
-    let findings: Vec<Finding> = match &policies {
-        Some(set) => {
-            let mut settings = Settings {
-                environment: args.environment.clone(),
-                ..Settings::default()
-            };
-            if !args.namespace.is_empty() {
-                settings.namespaces = args.namespace.clone();
-            }
-            let mut findings = set.check_parsed(&manifests, &settings);
-            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-            findings
-        }
+    let findings = match &policies {
+        Some(set) => policy_findings(&args, set, &manifests),
         None => Vec::new(),
     };
     let options = Options {
         ignore_missing_schemas: args.ignore_missing_schemas,
-        skip: args.skip,
+        skip: args.skip.clone(),
     };
     let report = manifests.validate(&options);
     let threshold = args.fail_on.threshold();
     let failing = findings.iter().filter(|f| f.severity >= threshold).count();
-
-    let mut out = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Json => {
-            let mut json = serde_json::to_value(&report).unwrap_or_default();
-            if let Some(object) = json.as_object_mut() {
-                object.insert(
-                    "findings".into(),
-                    serde_json::to_value(&findings).unwrap_or_default(),
-                );
-            }
-            serde_json::to_writer_pretty(&mut out, &json)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
-        }
-        Format::Text => report
-            .resources
-            .iter()
-            .filter(|r| args.verbose || matches!(r.status, Status::Invalid | Status::Error))
-            .try_for_each(|r| writeln!(out, "{r}"))
-            .and_then(|()| findings.iter().try_for_each(|f| write_finding(&mut out, f)))
-            .and_then(|()| writeln!(out, "{}", report.summary()))
-            .and_then(|()| match &policies {
-                Some(_) => writeln!(out, "{}", policy_summary(&findings)),
-                None => Ok(()),
-            }),
-    };
-    if let Err(e) = written.and_then(|()| out.flush()) {
+    if let Err(e) = write_output(&args, &report, &findings, policies.is_some()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("error: cannot write output: {e}");
             return exit::FAILURE;
@@ -183,6 +145,62 @@ pub(crate) fn run(args: Args) -> u8 {
     } else {
         exit::FINDINGS
     }
+}
+
+/// The policies' findings on the manifests (for `--env` and the Rego
+/// packages asked for), most severe first.
+fn policy_findings(args: &Args, set: &PolicySet, manifests: &validate::Manifests) -> Vec<Finding> {
+    let mut settings = Settings {
+        environment: args.environment.clone(),
+        ..Settings::default()
+    };
+    if !args.namespace.is_empty() {
+        settings.namespaces = args.namespace.clone();
+    }
+    let mut findings = set.check_parsed(manifests, &settings);
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+/// The report and the policy findings on stdout, as JSON or text (invalid
+/// resources, or all with `--verbose`; findings; the summaries), flushed.
+fn write_output(
+    args: &Args,
+    report: &validate::Report,
+    findings: &[Finding],
+    with_policies: bool,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let mut json = serde_json::to_value(report).unwrap_or_default();
+            if let Some(object) = json.as_object_mut() {
+                object.insert(
+                    "findings".into(),
+                    serde_json::to_value(findings).unwrap_or_default(),
+                );
+            }
+            serde_json::to_writer_pretty(&mut out, &json).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            let shown = report
+                .resources
+                .iter()
+                .filter(|r| args.verbose || matches!(r.status, Status::Invalid | Status::Error));
+            for r in shown {
+                writeln!(out, "{r}")?;
+            }
+            for f in findings {
+                write_finding(&mut out, f)?;
+            }
+            writeln!(out, "{}", report.summary())?;
+            if with_policies {
+                writeln!(out, "{}", policy_summary(findings))?;
+            }
+        }
+    }
+    out.flush()
 }
 
 /// `file: error [rule] Kind/name /path: message`.

@@ -67,6 +67,13 @@ pub(crate) enum Live {
     Failed(String),
 }
 
+/// (apiVersion, kind, namespace) -> declared names, for the lists.
+type Tracked = BTreeMap<(String, String, Option<String>), BTreeSet<String>>;
+
+/// Discovery's answer per `apiVersion/kind`: the resource and whether it is
+/// namespaced, or why the server does not serve it.
+type Kinds = HashMap<String, Result<(ApiResource, bool), String>>;
+
 /// Everything read from the cluster.
 #[derive(Debug, Default)]
 pub(crate) struct Observed {
@@ -214,11 +221,30 @@ impl Cluster {
     }
 
     async fn observe_all(&self, declared: &[Declared], selector: &str) -> Result<Observed, Error> {
-        let mut kinds: HashMap<String, Result<(ApiResource, bool), String>> = HashMap::new();
-        let mut groups: HashMap<String, Result<discovery::ApiGroup, String>> = HashMap::new();
+        let mut kinds = Kinds::new();
         let mut observed = Observed::default();
-        // (apiVersion, kind, namespace) -> declared names, for the lists.
-        let mut tracked: BTreeMap<(String, String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+        let tracked = self.get_declared(declared, &mut kinds, &mut observed).await?;
+        for (key, names) in tracked {
+            let Some(Ok((resource, _))) = kinds.get(&format!("{}/{}", key.0, key.1)) else {
+                continue;
+            };
+            self.list_extras(resource, &key, &names, selector, &mut observed)
+                .await?;
+        }
+        Ok(observed)
+    }
+
+    /// Gets every declared object (discovering each kind once, into `kinds`)
+    /// into `observed.live`, in declared order; returns the names each list
+    /// for extra objects must skip.
+    async fn get_declared(
+        &self,
+        declared: &[Declared],
+        kinds: &mut Kinds,
+        observed: &mut Observed,
+    ) -> Result<Tracked, Error> {
+        let mut groups: HashMap<String, Result<discovery::ApiGroup, String>> = HashMap::new();
+        let mut tracked = Tracked::new();
         for d in declared {
             let key = format!("{}/{}", d.api_version(), d.kind());
             if !kinds.contains_key(&key) {
@@ -239,23 +265,7 @@ impl Cluster {
                     .clone()
                     .unwrap_or_else(|| self.default_namespace.clone())
             });
-            let api: Api<DynamicObject> = match &namespace {
-                Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
-                None => Api::all_with(self.client.clone(), &resource),
-            };
-            let live = match api.get_opt(d.name()).await {
-                Ok(Some(obj)) => Live::Found(serde_json::to_value(&obj).unwrap_or(Value::Null)),
-                Ok(None) => Live::NotFound,
-                Err(kube::Error::Api(status)) => Live::Failed(format!(
-                    "get {} {}: {} {}: {}",
-                    resource.plural,
-                    d.name(),
-                    status.code,
-                    status.reason,
-                    status.message
-                )),
-                Err(e) => return Err(self.transport(&e)),
-            };
+            let live = self.get(&resource, namespace.as_deref(), d.name()).await?;
             tracked
                 .entry((
                     d.api_version().to_string(),
@@ -266,48 +276,76 @@ impl Cluster {
                 .insert(d.name().to_string());
             observed.live.push((namespace, live));
         }
-        for ((api_version, kind, namespace), names) in tracked {
-            let Some(Ok((resource, _))) = kinds.get(&format!("{api_version}/{kind}")) else {
-                continue;
-            };
-            let api: Api<DynamicObject> = match &namespace {
-                Some(ns) => Api::namespaced_with(self.client.clone(), ns, resource),
-                None => Api::all_with(self.client.clone(), resource),
-            };
-            match api.list(&ListParams::default().labels(selector)).await {
-                Ok(list) => {
-                    for obj in list.items {
-                        let owned = obj
-                            .metadata
-                            .owner_references
-                            .as_ref()
-                            .is_some_and(|o| !o.is_empty());
-                        let name = obj.metadata.name.clone().unwrap_or_default();
-                        if owned || names.contains(&name) {
-                            continue;
-                        }
-                        let mut value = serde_json::to_value(&obj).unwrap_or(Value::Null);
-                        if let Some(map) = value.as_object_mut() {
-                            map.insert("apiVersion".into(), api_version.clone().into());
-                            map.insert("kind".into(), kind.clone().into());
-                        }
-                        observed.extras.push(value);
-                    }
-                }
-                Err(kube::Error::Api(status)) => observed.warnings.push(format!(
-                    "cannot list {}{} to find extra objects: {} {}: {}",
-                    resource.plural,
-                    namespace
-                        .map(|n| format!(" in namespace {n}"))
-                        .unwrap_or_default(),
-                    status.code,
-                    status.reason,
-                    status.message
-                )),
-                Err(e) => return Err(self.transport(&e)),
-            }
+        Ok(tracked)
+    }
+
+    /// One object by name: found, not found, or unreadable (the API's refusal).
+    async fn get(&self, resource: &ApiResource, namespace: Option<&str>, name: &str) -> Result<Live, Error> {
+        match self.api(resource, namespace).get_opt(name).await {
+            Ok(Some(obj)) => Ok(Live::Found(serde_json::to_value(&obj).unwrap_or(Value::Null))),
+            Ok(None) => Ok(Live::NotFound),
+            Err(kube::Error::Api(status)) => Ok(Live::Failed(format!(
+                "get {} {name}: {} {}: {}",
+                resource.plural, status.code, status.reason, status.message
+            ))),
+            Err(e) => Err(self.transport(&e)),
         }
-        Ok(observed)
+    }
+
+    /// Lists the tracked objects (by `selector`) of one kind and namespace
+    /// into `observed.extras`, skipping the declared `names` and owned
+    /// objects; a refused list is a warning.
+    async fn list_extras(
+        &self,
+        resource: &ApiResource,
+        (api_version, kind, namespace): &(String, String, Option<String>),
+        names: &BTreeSet<String>,
+        selector: &str,
+        observed: &mut Observed,
+    ) -> Result<(), Error> {
+        let api = self.api(resource, namespace.as_deref());
+        match api.list(&ListParams::default().labels(selector)).await {
+            Ok(list) => {
+                for obj in list.items {
+                    let owned = obj
+                        .metadata
+                        .owner_references
+                        .as_ref()
+                        .is_some_and(|o| !o.is_empty());
+                    let name = obj.metadata.name.clone().unwrap_or_default();
+                    if owned || names.contains(&name) {
+                        continue;
+                    }
+                    let mut value = serde_json::to_value(&obj).unwrap_or(Value::Null);
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("apiVersion".into(), api_version.clone().into());
+                        map.insert("kind".into(), kind.clone().into());
+                    }
+                    observed.extras.push(value);
+                }
+            }
+            Err(kube::Error::Api(status)) => observed.warnings.push(format!(
+                "cannot list {}{} to find extra objects: {} {}: {}",
+                resource.plural,
+                namespace
+                    .as_ref()
+                    .map(|n| format!(" in namespace {n}"))
+                    .unwrap_or_default(),
+                status.code,
+                status.reason,
+                status.message
+            )),
+            Err(e) => return Err(self.transport(&e)),
+        }
+        Ok(())
+    }
+
+    /// The dynamic API of `resource`, in `namespace` or cluster-wide.
+    pub(super) fn api(&self, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, resource),
+            None => Api::all_with(self.client.clone(), resource),
+        }
     }
 
     /// Discovery of one kind: `Ok(Err(reason))` when the server answered

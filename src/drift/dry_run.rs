@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams, ValidationDirective};
+use kube::api::{Patch, PatchParams, ValidationDirective};
 use serde_json::Value;
 
 use super::cluster::Cluster;
@@ -40,68 +40,85 @@ impl Cluster {
     async fn dry_run_all(&self, files: &[File]) -> Result<Vec<Finding>, Error> {
         let mut groups = HashMap::new();
         let mut findings = Vec::new();
-        let params = PatchParams::apply("gitintent")
-            .dry_run()
-            .validation(ValidationDirective::Strict);
         for file in files {
             let Ok(docs) = crate::yaml::manifest_values(&file.content) else {
                 continue; // validation already reports unparsable files
             };
             for doc in docs {
-                let (Some(api_version), Some(kind), Some(name)) = (
-                    str_at(&doc, &["apiVersion"]),
-                    str_at(&doc, &["kind"]),
-                    str_at(&doc, &["metadata", "name"]),
-                ) else {
-                    continue;
-                };
-                if api_version.starts_with("kustomize.config.k8s.io/") {
-                    continue;
-                }
-                let resource = format!("{kind}/{name}");
-                let finding = |severity, message: String| {
-                    Finding::new(severity, RULE, resource.clone(), "", message).in_file(file.path.clone())
-                };
-                let (ar, namespaced) = match self.resolve(&mut groups, api_version, kind).await? {
-                    Ok(found) => found,
-                    Err(reason) => {
-                        findings.push(finding(
-                            Severity::Error,
-                            format!("{reason} (is its CustomResourceDefinition installed?)"),
-                        ));
-                        continue;
-                    }
-                };
-                let api: Api<DynamicObject> = if namespaced {
-                    let ns = str_at(&doc, &["metadata", "namespace"]).unwrap_or(&self.default_namespace);
-                    Api::namespaced_with(self.client.clone(), ns, &ar)
-                } else {
-                    Api::all_with(self.client.clone(), &ar)
-                };
-                match api.patch(name, &params, &Patch::Apply(&doc)).await {
-                    Ok(_) => findings.push(finding(
-                        Severity::Info,
-                        "accepted by the API server (dry run)".into(),
-                    )),
-                    Err(kube::Error::Api(status)) => {
-                        let severity = match status.code {
-                            400 | 409 | 422 => Severity::Error,
-                            _ => Severity::Warning,
-                        };
-                        let causes = status_causes(&status);
-                        let message = if causes.is_empty() {
-                            format!("{} {}: {}", status.code, status.reason, status.message)
-                        } else {
-                            format!("{} {}: {}", status.code, status.reason, causes.join("; "))
-                        };
-                        findings.push(finding(severity, message));
-                    }
-                    Err(e) => return Err(self.transport(&e)),
-                }
+                let found = self.dry_run_one(&mut groups, file, &doc).await?;
+                findings.extend(found);
             }
         }
         Ok(findings)
     }
+
+    /// Dry-runs one document of `file`: its finding, or `None` for a
+    /// document without apiVersion, kind and name, or a kustomization.
+    async fn dry_run_one(
+        &self,
+        groups: &mut HashMap<String, Result<kube::discovery::ApiGroup, String>>,
+        file: &File,
+        doc: &Value,
+    ) -> Result<Option<Finding>, Error> {
+        let (Some(api_version), Some(kind), Some(name)) = (
+            str_at(doc, &["apiVersion"]),
+            str_at(doc, &["kind"]),
+            str_at(doc, &["metadata", "name"]),
+        ) else {
+            return Ok(None);
+        };
+        if api_version.starts_with("kustomize.config.k8s.io/") {
+            return Ok(None);
+        }
+        let finding = |severity, message: String| {
+            Finding::new(severity, RULE, format!("{kind}/{name}"), "", message).in_file(file.path.clone())
+        };
+        let (ar, namespaced) = match self.resolve(groups, api_version, kind).await? {
+            Ok(found) => found,
+            Err(reason) => {
+                return Ok(Some(finding(
+                    Severity::Error,
+                    format!("{reason} (is its CustomResourceDefinition installed?)"),
+                )))
+            }
+        };
+        let namespace =
+            namespaced.then(|| str_at(doc, &["metadata", "namespace"]).unwrap_or(&self.default_namespace));
+        let params = PatchParams::apply("gitintent")
+            .dry_run()
+            .validation(ValidationDirective::Strict);
+        match self
+            .api(&ar, namespace)
+            .patch(name, &params, &Patch::Apply(doc))
+            .await
+        {
+            Ok(_) => Ok(Some(finding(
+                Severity::Info,
+                "accepted by the API server (dry run)".into(),
+            ))),
+            Err(kube::Error::Api(status)) => {
+                let (severity, message) = refusal(&status);
+                Ok(Some(finding(severity, message)))
+            }
+            Err(e) => Err(self.transport(&e)),
+        }
+    }
+}
+
+/// A refused dry run: an error when it is about the manifest (400, 409,
+/// 422), else a warning; the message has the server's causes when it gave any.
+fn refusal(status: &kube::core::Status) -> (Severity, String) {
+    let severity = match status.code {
+        400 | 409 | 422 => Severity::Error,
+        _ => Severity::Warning,
+    };
+    let causes = status_causes(status);
+    let message = if causes.is_empty() {
+        format!("{} {}: {}", status.code, status.reason, status.message)
+    } else {
+        format!("{} {}: {}", status.code, status.reason, causes.join("; "))
+    };
+    (severity, message)
 }
 
 /// `field: message` for each cause the server gave.

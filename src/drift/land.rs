@@ -1,8 +1,9 @@
 //! Gate and land a drift proposal ([`super::propose`]'s files) as a normal
 //! proposal: schemas and policies on the changed files ([`gate`]), then a
 //! commit on a `gitintent/drift-<mode>-<env>-<hash>` branch built on the
-//! snapshot the report was read from, a push and a pull request, through
-//! `crate::propose::publish` ([`land`]).
+//! commit the report was read from, a push and a pull request, through
+//! `crate::propose::publish` ([`land`]). Both read the repository as a
+//! [`Workspace`] on that commit (its context: config, policies).
 //!
 //! The working tree, the index and the base branch are never touched, so
 //! uncommitted edits never reach the commit. What it does not do: decide
@@ -14,9 +15,10 @@ use sha2::{Digest, Sha256};
 use super::{Mode, Proposal as Drifted, Report};
 use crate::finding::Finding;
 use crate::manifest::File;
-use crate::pipeline::{self, Context};
+use crate::pipeline;
 use crate::propose::{self, Author, Proposal, Publish, PullRequestRequest, Request, Trailers, Unpublished};
 use crate::repo::Snapshot;
+use crate::workspace::Workspace;
 
 /// How to commit a drift proposal.
 #[derive(Debug, Clone, Default)]
@@ -32,19 +34,28 @@ pub struct Landing {
 /// resources (a PodDisruptionBudget for a Deployment) see the whole app.
 /// Only findings about the changed files (or about no file) are kept.
 pub fn gate(
-    snapshot: &Snapshot,
-    ctx: &Context,
+    workspace: &Workspace,
     environment: &str,
     files: &[File],
 ) -> Result<Vec<Finding>, crate::repo::Error> {
     let changed: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let mut all = files.to_vec();
+    all.extend(neighbours(&workspace.snapshot()?, &changed)?);
+    let mut findings = pipeline::check_files(&all, workspace.context(), environment);
+    findings.retain(|f| f.file.as_deref().is_none_or(|p| changed.contains(&p)));
+    Ok(findings)
+}
+
+/// The manifests at the base beside the `changed` files (same directory, not
+/// a kustomization, not itself changed).
+fn neighbours(snapshot: &Snapshot, changed: &[&str]) -> Result<Vec<File>, crate::repo::Error> {
     let mut dirs: Vec<&str> = changed
         .iter()
         .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
         .collect();
     dirs.sort_unstable();
     dirs.dedup();
+    let mut out = Vec::new();
     for dir in dirs {
         for entry in snapshot.files_under(dir) {
             let rest = &entry.path[dir.len() + 1..];
@@ -56,24 +67,21 @@ pub fn gate(
                 continue;
             }
             if let Some(content) = snapshot.read(&entry.path)? {
-                all.push(File {
+                out.push(File {
                     path: entry.path.clone(),
                     content,
                 });
             }
         }
     }
-    let mut findings = pipeline::check_files(&all, ctx, environment);
-    findings.retain(|f| f.file.as_deref().is_none_or(|p| changed.contains(&p)));
-    Ok(findings)
+    Ok(out)
 }
 
 /// Commits `drifted` (gated into `findings`, which refuse it when any is an
-/// error) on the snapshot's commit and publishes it. `Ok(None)`: the base
-/// already holds these files.
+/// error) on the workspace's base commit and publishes it. `Ok(None)`: the
+/// base already holds these files.
 pub async fn land(
-    snapshot: &Snapshot,
-    ctx: &Context,
+    workspace: &Workspace,
     report: &Report,
     drifted: &Drifted,
     findings: &[Finding],
@@ -93,9 +101,9 @@ pub async fn land(
         .trim()
         .to_string();
     let request = Request {
-        repo: snapshot.root().to_path_buf(),
-        base: propose::base_name(snapshot.reference()),
-        base_commit: Some(snapshot.commit().to_string()),
+        repo: workspace.root().to_path_buf(),
+        base: propose::base_name(&workspace.base().reference),
+        base_commit: Some(workspace.base().commit.clone()),
         branch: Some(format!(
             "gitintent/drift-{mode}-{}-{}",
             report.environment,
@@ -112,8 +120,8 @@ pub async fn land(
             spec_sha256: digest,
         },
         findings: findings.to_vec(),
-        protected: ctx.config.protected_branches.clone(),
-        author: Author::from_env_or(ctx.config.author.clone()),
+        protected: workspace.context().config.protected_branches.clone(),
+        author: Author::from_env_or(workspace.context().config.author.clone()),
         committer: None,
         rebase: landing.rebase,
     };

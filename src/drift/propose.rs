@@ -84,6 +84,25 @@ fn summary_line(e: &Entry) -> String {
 /// Builds the revert or adopt commit for `report`, reading the declared
 /// files from `source` (the one the report was collected from).
 pub fn propose(source: &Source, report: &Report, mode: Mode) -> Result<Proposal, Error> {
+    let (by_file, mut skipped) = by_file(report, mode);
+    let mut files = Vec::new();
+    for (path, entries) in by_file {
+        files.extend(edit_file(source, path, &entries, mode, &mut skipped)?);
+    }
+    let title = title(report, mode);
+    let message = message(report, mode, &title, &skipped);
+    Ok(Proposal {
+        mode,
+        title,
+        message,
+        files,
+        skipped,
+    })
+}
+
+/// The drifted resources by the file that declares them, and the missing
+/// and extra ones, which a proposal leaves alone (with why).
+fn by_file(report: &Report, mode: Mode) -> (BTreeMap<&str, Vec<&Entry>>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     let mut by_file: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for e in &report.resources {
@@ -107,63 +126,79 @@ pub fn propose(source: &Source, report: &Report, mode: Mode) -> Result<Proposal,
             _ => {}
         }
     }
-    let mut files = Vec::new();
-    for (path, entries) in by_file {
-        crate::repo::join_inside(std::path::Path::new(""), path)?;
-        let text = source.read(path)?.ok_or_else(|| Error::Read {
-            path: path.into(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file at the base"),
-        })?;
-        let ranges = split_documents(&text);
-        let mut docs: Vec<String> = ranges.iter().map(|r| text[r.clone()].to_string()).collect();
-        for e in entries {
-            let Some(doc) = docs.get_mut(e.document) else {
-                continue;
-            };
-            match mode {
-                Mode::Revert => match set_annotation(doc, DRIFT_ANNOTATION, &summary_line(e)) {
-                    Some(new) => *doc = new,
-                    None => skipped.push(Skipped {
-                        resource: label(e),
-                        path: "metadata.annotations".into(),
-                        reason: "metadata is not in block style; the drift is recorded in the message only"
-                            .into(),
-                    }),
-                },
-                Mode::Adopt => adopt(doc, e, &mut skipped),
-            }
-        }
-        let mut content = String::new();
-        let mut prev_end = 0;
-        for (range, doc) in ranges.iter().zip(&docs) {
-            content.push_str(&text[prev_end..range.start]);
-            content.push_str(doc);
-            prev_end = range.end;
-        }
-        if content != text {
-            files.push(File {
-                path: path.to_string(),
-                content,
-            });
+    (by_file, skipped)
+}
+
+/// The new content of `path` with each of `entries`' documents annotated
+/// (revert) or given the live values (adopt); `None` when nothing changed.
+/// What cannot be edited joins `skipped`.
+fn edit_file(
+    source: &Source,
+    path: &str,
+    entries: &[&Entry],
+    mode: Mode,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Option<File>, Error> {
+    crate::repo::join_inside(std::path::Path::new(""), path)?;
+    let text = source.read(path)?.ok_or_else(|| Error::Read {
+        path: path.into(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file at the base"),
+    })?;
+    let ranges = split_documents(&text);
+    let mut docs: Vec<String> = ranges.iter().map(|r| text[r.clone()].to_string()).collect();
+    for e in entries {
+        let Some(doc) = docs.get_mut(e.document) else {
+            continue;
+        };
+        match mode {
+            Mode::Revert => match set_annotation(doc, DRIFT_ANNOTATION, &summary_line(e)) {
+                Some(new) => *doc = new,
+                None => skipped.push(Skipped {
+                    resource: label(e),
+                    path: "metadata.annotations".into(),
+                    reason: "metadata is not in block style; the drift is recorded in the message only"
+                        .into(),
+                }),
+            },
+            Mode::Adopt => adopt(doc, e, skipped),
         }
     }
-    let drifted: Vec<&Entry> = report
+    // The documents back between the original separators and comments.
+    let mut content = String::new();
+    let mut prev_end = 0;
+    for (range, doc) in ranges.iter().zip(&docs) {
+        content.push_str(&text[prev_end..range.start]);
+        content.push_str(doc);
+        prev_end = range.end;
+    }
+    Ok((content != text).then(|| File {
+        path: path.to_string(),
+        content,
+    }))
+}
+
+/// The commit's first line: the mode, the environment, how many drifted.
+fn title(report: &Report, mode: Mode) -> String {
+    let drifted = report
         .resources
         .iter()
         .filter(|e| e.status == Status::Drifted)
-        .collect();
-    let title = match mode {
+        .count();
+    match mode {
         Mode::Revert => format!(
-            "drift({}): restore Git values of {} drifted resource(s)",
+            "drift({}): restore Git values of {drifted} drifted resource(s)",
             report.environment,
-            drifted.len()
         ),
         Mode::Adopt => format!(
-            "drift({}): adopt live values of {} drifted resource(s)",
+            "drift({}): adopt live values of {drifted} drifted resource(s)",
             report.environment,
-            drifted.len()
         ),
-    };
+    }
+}
+
+/// The whole commit message: the title, every drifted, missing and extra
+/// resource, what the mode does, and what is left alone.
+fn message(report: &Report, mode: Mode, title: &str, skipped: &[Skipped]) -> String {
     let mut message = format!(
         "{title}\n\nDrift found in {} on {} (score {}):\n",
         report.environment, report.server, report.score
@@ -191,7 +226,7 @@ pub fn propose(source: &Source, report: &Report, mode: Mode) -> Result<Proposal,
     });
     if !skipped.is_empty() {
         message.push_str("\nLeft alone:\n");
-        for s in &skipped {
+        for s in skipped {
             let path = if s.path.is_empty() {
                 String::new()
             } else {
@@ -200,13 +235,7 @@ pub fn propose(source: &Source, report: &Report, mode: Mode) -> Result<Proposal,
             message.push_str(&format!("- {}{path}: {}\n", s.resource, s.reason));
         }
     }
-    Ok(Proposal {
-        mode,
-        title,
-        message,
-        files,
-        skipped,
-    })
+    message
 }
 
 fn adopt(doc: &mut String, e: &Entry, skipped: &mut Vec<Skipped>) {

@@ -277,6 +277,8 @@ pub fn compare_objects(environment: &str, declared: &[Declared], live: Vec<Optio
     build(environment, "", "", declared, observed)
 }
 
+/// The report: one entry per declared resource (parallel to
+/// `observed.live`), then one per extra object, with the summary and score.
 pub(crate) fn build(
     environment: &str,
     server: &str,
@@ -284,77 +286,15 @@ pub(crate) fn build(
     declared: &[Declared],
     observed: Observed,
 ) -> Report {
-    let mut resources = Vec::new();
     let dependents = all_dependents(declared);
-    for ((d, (namespace, live)), deps) in declared.iter().zip(observed.live).zip(dependents) {
-        let factor = 1 + deps.len() as u32;
-        let (status, differences, message) = match live {
-            Live::Found(live) => {
-                let differences: Vec<Difference> = compare(&d.resource, &live)
-                    .into_iter()
-                    .map(|diff| Difference {
-                        path: display(&diff.path),
-                        git: diff.git,
-                        live: diff.live,
-                        weight: weight(&diff.path),
-                        segments: diff.path,
-                    })
-                    .collect();
-                let status = if differences.is_empty() {
-                    Status::InSync
-                } else {
-                    Status::Drifted
-                };
-                (status, differences, None)
-            }
-            Live::NotFound => (Status::Missing, Vec::new(), None),
-            Live::Failed(message) => (Status::Unreadable, Vec::new(), Some(message)),
-        };
-        let score = match status {
-            Status::Drifted => differences.iter().map(|d| d.weight).sum::<u32>() * factor,
-            Status::Missing => 10 * factor,
-            _ => 0,
-        };
-        resources.push(Entry {
-            api_version: d.api_version().to_string(),
-            kind: d.kind().to_string(),
-            namespace,
-            name: d.name().to_string(),
-            file: Some(d.path.clone()),
-            document: d.document,
-            status,
-            differences,
-            dependents: deps,
-            score,
-            message,
-        });
-    }
-    for extra in observed.extras {
-        let (api_version, kind, namespace, name) = identity(&extra);
-        resources.push(Entry {
-            api_version,
-            kind,
-            namespace,
-            name,
-            file: None,
-            document: 0,
-            status: Status::Extra,
-            differences: Vec::new(),
-            dependents: Vec::new(),
-            score: 5,
-            message: None,
-        });
-    }
-    let mut summary = Summary::default();
-    for r in &resources {
-        *match r.status {
-            Status::InSync => &mut summary.in_sync,
-            Status::Drifted => &mut summary.drifted,
-            Status::Missing => &mut summary.missing,
-            Status::Extra => &mut summary.extra,
-            Status::Unreadable => &mut summary.unreadable,
-        } += 1;
-    }
+    let mut resources: Vec<Entry> = declared
+        .iter()
+        .zip(observed.live)
+        .zip(dependents)
+        .map(|((d, (namespace, live)), deps)| entry(d, namespace, live, deps))
+        .collect();
+    resources.extend(observed.extras.iter().map(extra_entry));
+    let summary = summarize(&resources);
     Report {
         environment: environment.to_string(),
         base: None,
@@ -365,6 +305,86 @@ pub(crate) fn build(
         summary,
         warnings: observed.warnings,
     }
+}
+
+/// A declared resource's entry: in sync, drifted (with its differences),
+/// missing or unreadable; scored by its differences' weights (10 when
+/// missing) times one plus its dependents.
+fn entry(d: &Declared, namespace: Option<String>, live: Live, deps: Vec<String>) -> Entry {
+    let factor = 1 + deps.len() as u32;
+    let (status, differences, message) = match live {
+        Live::Found(live) => {
+            let differences: Vec<Difference> = compare(&d.resource, &live)
+                .into_iter()
+                .map(|diff| Difference {
+                    path: display(&diff.path),
+                    git: diff.git,
+                    live: diff.live,
+                    weight: weight(&diff.path),
+                    segments: diff.path,
+                })
+                .collect();
+            let status = if differences.is_empty() {
+                Status::InSync
+            } else {
+                Status::Drifted
+            };
+            (status, differences, None)
+        }
+        Live::NotFound => (Status::Missing, Vec::new(), None),
+        Live::Failed(message) => (Status::Unreadable, Vec::new(), Some(message)),
+    };
+    let score = match status {
+        Status::Drifted => differences.iter().map(|d| d.weight).sum::<u32>() * factor,
+        Status::Missing => 10 * factor,
+        _ => 0,
+    };
+    Entry {
+        api_version: d.api_version().to_string(),
+        kind: d.kind().to_string(),
+        namespace,
+        name: d.name().to_string(),
+        file: Some(d.path.clone()),
+        document: d.document,
+        status,
+        differences,
+        dependents: deps,
+        score,
+        message,
+    }
+}
+
+/// An extra object's entry (tracked in the cluster, absent from Git): score 5.
+fn extra_entry(extra: &Value) -> Entry {
+    let (api_version, kind, namespace, name) = identity(extra);
+    Entry {
+        api_version,
+        kind,
+        namespace,
+        name,
+        file: None,
+        document: 0,
+        status: Status::Extra,
+        differences: Vec::new(),
+        dependents: Vec::new(),
+        score: 5,
+        message: None,
+    }
+}
+
+/// How many entries have each status.
+fn summarize(resources: &[Entry]) -> Summary {
+    let mut summary = Summary::default();
+    for r in resources {
+        *match r.status {
+            Status::InSync => &mut summary.in_sync,
+            Status::Drifted => &mut summary.drifted,
+            Status::Missing => &mut summary.missing,
+            Status::Extra => &mut summary.extra,
+            Status::Unreadable => &mut summary.unreadable,
+        } += 1;
+    }
+    summary
 }
 
 #[cfg(test)]
