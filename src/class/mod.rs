@@ -197,3 +197,5 @@ impl lift::Error {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod variants;
