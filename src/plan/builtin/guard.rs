@@ -109,25 +109,37 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
         .map(|c| if c.is_alphanumeric() || c == '\'' { c } else { ' ' })
         .collect();
     let words: Vec<&str> = norm.split_whitespace().collect();
-    let joined = format!(" {} ", words.join(" "));
-    let contains = |p: &str| joined.contains(&format!(" {p} "));
+    skipped_probes(&words)?;
+    injection(&words)?;
+    unsafe_request(&words)?;
+    pod_operation(&words)
+}
 
-    // "skip the health checks" asks for no probes, not for the planner to
-    // skip its own checks: a refusal of its own, not an injection.
+/// "skip the health checks" asks for no probes, not for the planner to
+/// skip its own checks: a refusal of its own, not an injection.
+fn skipped_probes(words: &[&str]) -> Result<(), Error> {
     let probes = |i: usize| words[i + 1..].iter().take(4).any(|o| PROBE_WORDS.contains(o));
-    if let Some(verb) = words
+    let Some(verb) = words
         .iter()
         .enumerate()
         .find(|(i, w)| OVERRIDE_VERBS.contains(w) && probes(*i))
         .map(|(_, w)| w)
-    {
-        return Err(Error::Refused(format!(
-            "\"{verb}\" the health checks: every workload gitintent renders gets readiness and liveness \
-             probes (the production policies require them), and the spec cannot leave them out; \
-             name what to check instead (\"health check /healthz on port 8080\"), or remove them \
-             in review"
-        )));
-    }
+    else {
+        return Ok(());
+    };
+    Err(Error::Refused(format!(
+        "\"{verb}\" the health checks: every workload gitintent renders gets readiness and liveness \
+         probes (the production policies require them), and the spec cannot leave them out; \
+         name what to check instead (\"health check /healthz on port 8080\"), or remove them \
+         in review"
+    )))
+}
+
+/// Refuses phrases aimed at the planner, and an override verb followed
+/// closely by what it would override ("ignore the previous rules").
+fn injection(words: &[&str]) -> Result<(), Error> {
+    let joined = format!(" {} ", words.join(" "));
+    let contains = |p: &str| joined.contains(&format!(" {p} "));
     let overridden = words.iter().enumerate().any(|(i, w)| {
         OVERRIDE_VERBS.contains(w)
             && words[i + 1..]
@@ -135,25 +147,29 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
                 .take(4)
                 .any(|o| OVERRIDE_OBJECTS.contains(o))
     });
-    if let Some(p) = INJECTION
+    let Some(p) = INJECTION
         .iter()
         .find(|p| contains(p))
         .copied()
         .or(overridden.then_some("ignore the rules"))
-    {
-        return Err(Error::Refused(format!(
-            "the intent contains instructions aimed at the planner ({p:?}), not a description of a deployment; \
-             say only what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
-        )));
-    }
+    else {
+        return Ok(());
+    };
+    Err(Error::Refused(format!(
+        "the intent contains instructions aimed at the planner ({p:?}), not a description of a deployment; \
+         say only what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
+    )))
+}
 
+/// Refuses a forbidden privilege unless it is negated ("no root") or names
+/// a credential ("the root user password").
+fn unsafe_request(words: &[&str]) -> Result<(), Error> {
     for p in UNSAFE {
         let pat: Vec<&str> = p.split(' ').collect();
         for i in (0..words.len()).filter(|&i| words[i..].starts_with(&pat)) {
             let negated = words[i.saturating_sub(3)..i]
                 .iter()
                 .any(|w| NEGATIONS.contains(w));
-            // "the root user password" is a credential, not a request to run as root.
             let credential = words
                 .get(i + pat.len())
                 .is_some_and(|w| CREDENTIAL_WORDS.contains(w));
@@ -167,7 +183,11 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
             }
         }
     }
+    Ok(())
+}
 
+/// Refuses an operation on running pods ("restart api", "shut down web").
+fn pod_operation(words: &[&str]) -> Result<(), Error> {
     let first = words
         .iter()
         .copied()

@@ -392,18 +392,6 @@ pub(super) fn resolve(
     let data = subjects
         .iter()
         .find_map(|m| m.archetype().filter(|a| !a.is_generic()));
-    let strong = |ms: &[&Mention]| {
-        let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
-        let first = ms.iter().find_map(|m| match m.what {
-            What::Strong(a) => Some(a),
-            _ => None,
-        });
-        if daemon {
-            Some(Archetype::Daemon)
-        } else {
-            first
-        }
-    };
     let weak = subjects.iter().find_map(|m| match m.what {
         What::Is(a) if a.is_generic() => Some(a),
         _ => None,
@@ -435,13 +423,33 @@ pub(super) fn resolve(
     };
     match chosen {
         Some(a) => Resolved::Is(a),
-        None => match inside.iter().find_map(|m| match m.what {
-            What::Vague(v) => Some(v),
-            _ => None,
-        }) {
-            Some(v) => Resolved::Vague(v),
-            None => Resolved::Nothing,
-        },
+        None => vague(&inside),
+    }
+}
+
+/// The specific generic archetype the mentions name: a daemon if any does,
+/// else the first.
+fn strong(ms: &[&Mention]) -> Option<Archetype> {
+    let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
+    let first = ms.iter().find_map(|m| match m.what {
+        What::Strong(a) => Some(a),
+        _ => None,
+    });
+    if daemon {
+        Some(Archetype::Daemon)
+    } else {
+        first
+    }
+}
+
+/// A clause with no archetype: the vague noun it uses, if any.
+fn vague(inside: &[&Mention]) -> Resolved {
+    match inside.iter().find_map(|m| match m.what {
+        What::Vague(v) => Some(v),
+        _ => None,
+    }) {
+        Some(v) => Resolved::Vague(v),
+        None => Resolved::Nothing,
     }
 }
 

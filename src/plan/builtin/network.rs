@@ -33,56 +33,31 @@ const PORT_NAMES: &[&str] = &[
     "public",
 ];
 
+/// Words that name a health check.
+const HEALTH_KEYS: &[&str] = &[
+    "health",
+    "healthcheck",
+    "healthchecks",
+    "health-check",
+    "health-checks",
+    "readiness",
+    "liveness",
+    "probe",
+    "probes",
+    "heartbeat",
+    "healthz",
+];
+
 /// Reads the health check and claims its words.
 pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    const KEYS: &[&str] = &[
-        "health",
-        "healthcheck",
-        "healthchecks",
-        "health-check",
-        "health-checks",
-        "readiness",
-        "liveness",
-        "probe",
-        "probes",
-        "heartbeat",
-        "healthz",
-    ];
     let mut i = r.start;
     while i < r.end {
-        if !w.free(i) || !w.is(i, KEYS) {
+        if !w.free(i) || !w.is(i, HEALTH_KEYS) {
             i += 1;
             continue;
         }
-        let tcp = i > r.start && w.is(i - 1, &["tcp"]);
-        let mut path = None;
-        let mut port = None;
-        let mut end = i + 1;
-        let window_end = (i + 8).min(r.end);
-        let mut k = i + 1;
-        while k < window_end {
-            if !w.free(k) {
-                break;
-            }
-            let raw = w.raw(k);
-            if path.is_none() && raw.starts_with('/') && is_path(raw) {
-                path = Some(raw.to_string());
-                end = k + 1;
-            } else if w.is(k, &["port"]) {
-                if let Some((n, len)) = w.whole(k + 1).filter(|(n, _)| (1..=65535).contains(n)) {
-                    port = Some(n);
-                    end = k + 1 + len;
-                    k += len;
-                }
-            } else if let Some(n) = raw.strip_prefix(':').and_then(|p| p.parse::<u32>().ok()) {
-                port = Some(n);
-                end = k + 1;
-            } else if w.is(k, KEYS) && (path.is_some() || port.is_some()) {
-                break;
-            }
-            k += 1;
-        }
-        let tcp = tcp || w.is(i + 1, &["tcp"]);
+        let (path, port, end) = probe_target(w, i, (i + 8).min(r.end));
+        let tcp = i > r.start && w.is(i - 1, &["tcp"]) || w.is(i + 1, &["tcp"]);
         if path.is_none() && port.is_none() && !tcp {
             w.claim(i..i + 1);
             i += 1;
@@ -100,6 +75,39 @@ pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         w.claim(i.saturating_sub(usize::from(tcp && i > r.start && w.is(i - 1, &["tcp"])))..end);
         i = end;
     }
+}
+
+/// The path and port a health check word at `i` names, read up to
+/// `window_end` ("/healthz on port 8080", ":9000"), with the end of what
+/// was read.
+fn probe_target(w: &Words, i: usize, window_end: usize) -> (Option<String>, Option<u32>, usize) {
+    let mut path = None;
+    let mut port = None;
+    let mut end = i + 1;
+    let mut k = i + 1;
+    while k < window_end {
+        if !w.free(k) {
+            break;
+        }
+        let raw = w.raw(k);
+        if path.is_none() && raw.starts_with('/') && is_path(raw) {
+            path = Some(raw.to_string());
+            end = k + 1;
+        } else if w.is(k, &["port"]) {
+            if let Some((n, len)) = w.whole(k + 1).filter(|(n, _)| (1..=65535).contains(n)) {
+                port = Some(n);
+                end = k + 1 + len;
+                k += len;
+            }
+        } else if let Some(n) = raw.strip_prefix(':').and_then(|p| p.parse::<u32>().ok()) {
+            port = Some(n);
+            end = k + 1;
+        } else if w.is(k, HEALTH_KEYS) && (path.is_some() || port.is_some()) {
+            break;
+        }
+        k += 1;
+    }
+    (path, port, end)
 }
 
 /// Reads container ports.
@@ -265,6 +273,16 @@ fn host_of(raw: &str) -> Option<(String, Option<String>, Option<bool>)> {
 
 /// Reads the host, path and TLS of an Ingress.
 pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    hosts(w, r, d);
+    expose_words(w, r, d);
+    if d.expose {
+        ingress_path(w, r, d);
+    }
+}
+
+/// Reads a host after a cue ("at", "on") or with a scheme; the first one
+/// is used, another is a question.
+fn hosts(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -288,6 +306,11 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         d.expose = true;
         w.claim(i..i + 1);
     }
+}
+
+/// Reads the words that ask for (or against) exposure and TLS: "expose",
+/// "to the internet", "with TLS", "plain http", "internal".
+fn expose_words(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -328,9 +351,10 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             d.internal = true;
         }
     }
-    if !d.expose {
-        return;
-    }
+}
+
+/// Reads the Ingress path ("under /shop", "path /api").
+fn ingress_path(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) || !w.is(i, &["path", "under", "at", "on", "prefix", "route"]) {
             continue;
