@@ -133,7 +133,7 @@ fn read(
     workloads: &[String],
 ) -> Result<Option<Spec>, Error> {
     let clauses = verbs::clauses(&w)?;
-    claim_verbs(&mut w, &clauses)?;
+    claim_verbs(&mut w, &clauses, environments)?;
     refuse_variables(&mut w)?;
     let (place, mut notes) = place(intent, &mut w, environments)?;
     let Some(changes) = changes(&mut w, &clauses, workloads, rollout, &mut notes)? else {
@@ -160,12 +160,16 @@ struct Place {
 
 /// Claims the verbs, and the kept-data phrases of a removal; refuses a
 /// destructive removal.
-fn claim_verbs(w: &mut Words, clauses: &[(Verb, Range<usize>)]) -> Result<(), Error> {
+fn claim_verbs(
+    w: &mut Words,
+    clauses: &[(Verb, Range<usize>)],
+    environments: &[String],
+) -> Result<(), Error> {
     // The verbs are read; the clause keeps them for "limit"/"request" (sizing).
     w.claim(0..verbs::first_word(w, 0));
     for ((verb, r), (at, len)) in clauses.iter().zip(verbs::verbs(w, clauses)) {
         if *verb == Verb::Remove {
-            destructive(w, at + len..r.end)?;
+            destructive(w, at + len..r.end, environments)?;
             for p in kept(w, r) {
                 w.claim(p);
             }
@@ -376,21 +380,20 @@ fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Refuses removals of clusters, namespaces, data or "everything".
-fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
+/// Refuses removals of clusters, namespaces, data or "everything";
+/// `environments` are the repository's own environment names.
+fn destructive(w: &Words, r: Range<usize>, environments: &[String]) -> Result<(), Error> {
     let kept = kept(w, &r);
     if r.clone()
         .any(|k| w.is(k, DATA) && !kept.iter().any(|p| p.contains(&k)))
     {
         return Err(wipe());
     }
-    // The object: the first word after articles, environment words and "the whole".
+    // The object: the first word after articles, environments and "the whole".
     let object = r.clone().find(|&k| {
         !w.is(k, Class::Determiner)
-            && !w.is(
-                k,
-                &["staging", "production", "prod", "dev", "whole", "entire", "of"],
-            )
+            && scope::named(w.low(k), environments).is_none()
+            && !w.is(k, &["whole", "entire", "of"])
     });
     // "delete the staging cluster", "delete namespace payments", "remove the payments namespace"
     if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, Class::Stop) && w.is(k + 1, SCOPES)) {

@@ -268,13 +268,19 @@ const ENVIRONMENTS: &[(&str, &str, bool)] = &[
 ];
 
 /// The environment an alias names, and whether the alias counts without a
-/// preposition. Only the lexicon's own aliases: the repository's
-/// environment names are matched by the readers that are given them.
+/// preposition. Only the lexicon's own aliases: `scope::named`, the one
+/// environment detector, adds the repository's environment names.
 pub(super) fn environment(word: &str) -> Option<(&'static str, bool)> {
     ENVIRONMENTS
         .iter()
         .find(|(alias, _, _)| *alias == word)
         .map(|(_, env, loose)| (*env, *loose))
+}
+
+/// Whether `env` is a standard environment: one an alias names without
+/// needing a preposition (production, staging, dev, qa, uat, preprod).
+pub(super) fn standard(env: &str) -> bool {
+    ENVIRONMENTS.iter().any(|(_, e, loose)| *loose && *e == env)
 }
 
 /// A binary size unit and its factor in MiB.
@@ -362,6 +368,8 @@ mod tests {
         assert_eq!(environment("prd"), Some(("production", true)));
         assert_eq!(environment("stage"), Some(("staging", false)));
         assert_eq!(environment("products"), None);
+        assert!(standard("staging") && standard("preprod"));
+        assert!(!standard("test") && !standard("sandbox") && !standard("stage"));
         assert_eq!(memory_unit("gigs"), Some(1024.0));
         assert_eq!(memory_unit("tib"), Some(1024.0 * 1024.0));
         assert_eq!(memory_unit("gbps"), None);

@@ -18,8 +18,8 @@
 //! the workloads and environments exist is `crate::change`'s to say.
 
 use super::lexicon;
-use super::parse;
 use super::text::Words;
+use super::{parse, scope};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Change, Field, Operation, Promotion, Spec, EVERY};
@@ -136,19 +136,21 @@ pub(super) fn plan(
     Some(read(intent, &tokens, &envs, workloads))
 }
 
-/// The environment `word` names: one of the repository's, else an alias.
+/// The environment `word` names ([`scope::named`]): one of the
+/// repository's, else the one its alias names, as the repository spells it.
+/// A standard environment the repository does not list is still read, so
+/// the change stage can say which environments it has.
 fn environment(word: &str, known: &[String]) -> Option<String> {
-    if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(word)) {
-        return Some(k.clone());
+    let named = scope::named(word, known)?;
+    if let Some(own) = named.own {
+        return Some(own);
     }
-    let canonical = lexicon::environment(word).map_or(word, |(env, _)| env);
-    if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(canonical)) {
-        return Some(k.clone());
-    }
-    // Names the repository does not list are still read, so the change
-    // stage can say which environments it has.
-    let common = ["production", "staging", "dev", "qa", "uat", "preprod"];
-    common.contains(&canonical).then(|| canonical.to_string())
+    let (env, _) = named.alias?;
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(env))
+        .cloned()
+        .or_else(|| lexicon::standard(env).then(|| env.to_string()))
 }
 
 /// An example that works, for messages.
