@@ -47,17 +47,7 @@ pub(super) struct Var {
     pub(super) at: usize,
 }
 
-const STRONG: &[&str] = &["password", "passwd", "pwd", "passphrase", "passcode"];
-const WEAK: &[&str] = &[
-    "token",
-    "secret",
-    "apikey",
-    "api-key",
-    "api_key",
-    "bearer",
-    "credential",
-    "credentials",
-];
+/// Words between a credential keyword and its value ("password is x").
 const FILLER: &[&str] = &[
     "is", "=", "of", "to", "be", "set", "as", "should", "must", "will", "equal", "equals", ":",
 ];
@@ -139,6 +129,7 @@ const NOUNS: &[&str] = &[
     "validator",
     "issuer",
 ];
+/// Words before a credential keyword that say what it is for ("db password").
 const QUALIFIERS: &[&str] = &[
     "database",
     "db",
@@ -228,8 +219,8 @@ struct Keyword {
 fn keyword(w: &Words, i: usize) -> Option<Keyword> {
     let api_key =
         w.phrase(i, &["api", "key"]) || w.phrase(i, &["access", "key"]) || w.phrase(i, &["secret", "key"]);
-    let strong = w.is(i, STRONG);
-    let weak = w.is(i, WEAK);
+    let strong = w.is(i, Class::PasswordWord);
+    let weak = w.is(i, Class::SecretWord);
     if !(strong || weak || api_key) {
         return None;
     }
@@ -270,7 +261,8 @@ fn after_keyword(w: &mut Words, i: usize, k: Keyword, found: &mut Found) {
         return;
     }
     let j = w.skip(i + k.span, FILLER, 4);
-    let is_value = w.free(j) && !w.is(j, NOT_A_VALUE) && !w.is(j, STRONG) && !w.is(j, WEAK);
+    let is_value =
+        w.free(j) && !w.is(j, NOT_A_VALUE) && !w.is(j, Class::PasswordWord) && !w.is(j, Class::SecretWord);
     let announced = i > 0 && w.is(i - 1, &["a", "an", "the", "with", "and", "its", "new"]);
     // "the token service", "a secret manager": a noun, not a credential.
     let noun = w.is(i + k.span, NOUNS);
@@ -386,6 +378,7 @@ pub(super) fn is_credential_name(name: &str) -> bool {
 
 /// True for values shaped like well-known credentials.
 pub(super) fn looks_secret(v: &str) -> bool {
+    /// Prefixes of well-known token formats.
     const PREFIXES: &[&str] = &[
         "sk-",
         "sk_live_",

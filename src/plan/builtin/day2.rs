@@ -35,6 +35,7 @@ use std::ops::Range;
 
 use super::draft::Draft;
 use super::lexicon::Class;
+use super::parse::Notes;
 use super::target::{self, Missing, Target};
 use super::text::Words;
 use super::verbs::Verb;
@@ -66,16 +67,9 @@ const DATA: &[&str] = &[
     "table",
     "tables",
 ];
-const SCOPES: &[&str] = &[
-    "cluster",
-    "clusters",
-    "namespace",
-    "namespaces",
-    "ns",
-    "node",
-    "nodes",
-    "environment",
-];
+/// What a removal may not name as its object, besides namespaces.
+const SCOPES: &[&str] = &["cluster", "clusters", "node", "nodes", "environment"];
+/// Words that make a removal about everything, which is refused.
 const BULK: &[&str] = &["everything", "all", "every", "whole", "entire", "anything"];
 
 /// Plans a day-2 intent; `None` when the intent is not one (a create).
@@ -142,20 +136,22 @@ fn read(
     finish(place, changes, notes).map(Some)
 }
 
-/// What a day-2 plan has understood, assumed and asked so far.
-#[derive(Default)]
-struct Notes {
-    understood: Vec<String>,
-    assumptions: Vec<String>,
-    questions: Vec<String>,
-}
-
 /// Where the change goes.
 struct Place {
     namespace: Option<String>,
     environment: String,
     /// The spec's `environments` (see [`scope::Environment::several`]).
     several: Vec<String>,
+}
+
+/// The environment a change for every environment is planned in: `--env`,
+/// else the repository's first, else `default`.
+fn first_environment(intent: &Intent, environments: &[String]) -> String {
+    intent
+        .environment
+        .clone()
+        .or_else(|| environments.first().cloned())
+        .unwrap_or_else(|| "default".to_string())
 }
 
 /// Claims the verbs, and the kept-data phrases of a removal; refuses a
@@ -211,13 +207,7 @@ fn place(intent: &Intent, w: &mut Words, environments: &[String]) -> Result<(Pla
     let several = env.several();
     let stated = intent.environment.is_some() || env.name.is_some() || env.every;
     if env.every && env.name.is_none() {
-        env.name = Some(
-            intent
-                .environment
-                .clone()
-                .or_else(|| environments.first().cloned())
-                .unwrap_or_else(|| "default".to_string()),
-        );
+        env.name = Some(first_environment(intent, environments));
     }
     (env.others, env.every) = (Vec::new(), false);
     if !several.is_empty() {
@@ -346,7 +336,7 @@ fn finish(place: Place, changes: Vec<Change>, notes: Notes) -> Result<Spec, Erro
             .push("no namespace given; each workload is changed in the namespace that holds it".to_string());
         "default".to_string()
     });
-    let mut spec = Spec {
+    let spec = Spec {
         environment: place.environment,
         environments: place.several,
         namespace,
@@ -356,15 +346,12 @@ fn finish(place: Place, changes: Vec<Change>, notes: Notes) -> Result<Spec, Erro
         questions: parse::cap(questions),
         unsupported: Vec::new(),
     };
-    spec.normalize().map_err(|e| Error::NotUnderstood {
-        reason: format!("the intent gives values that are not acceptable: {e}"),
-        understood,
-    })?;
-    Ok(spec)
+    parse::normalized(spec, &understood)
 }
 
 /// "but keep the data", "without its volumes": phrases that keep data.
 fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
+    /// Words that keep data in a removal ("but keep the data").
     const KEEP: &[&str] = &["keep", "keeping", "retain", "preserve", "without", "except"];
     r.clone()
         .filter(|&k| w.is(k, KEEP))
@@ -396,7 +383,8 @@ fn destructive(w: &Words, r: Range<usize>, environments: &[String]) -> Result<()
             && !w.is(k, &["whole", "entire", "of"])
     });
     // "delete the staging cluster", "delete namespace payments", "remove the payments namespace"
-    if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, Class::Stop) && w.is(k + 1, SCOPES)) {
+    let scope = |k: usize| w.is(k, SCOPES) || w.is(k, Class::NamespaceNoun);
+    if object.is_some_and(|k| scope(k) || !w.is(k, Class::Stop) && scope(k + 1)) {
         return Err(wipe());
     }
     // "in all environments" says where, not what: the environment reader takes it.

@@ -179,23 +179,31 @@ impl Shape {
     }
 }
 
+/// Refuses an image without a tag or with the `latest` tag; a digest pins it.
+fn check_pinned(d: &Draft, image: &str) -> Result<(), Error> {
+    match tag(image) {
+        _ if image.contains('@') => Ok(()),
+        None => Err(not_understood(
+            d,
+            &format!("the image {image} has no tag; pin a version, e.g. \"{image}:1.2.3\""),
+        )),
+        Some("latest") => Err(not_understood(
+            d,
+            &format!(
+                "the image {image} uses the latest tag; pin a version so the deployment is reproducible"
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The image: the one asked for (pinned), else the archetype's default for
 /// the version asked for, else its default (said in an assumption).
 fn chosen_image(d: &mut Draft, a: Archetype) -> Result<Option<String>, Error> {
     let defaults = a.defaults();
     Ok(match d.image.clone() {
         Some(image) => {
-            match tag(&image) {
-                _ if image.contains('@') => {}
-                None => return Err(not_understood(d, &format!("the image {image} has no tag; pin a version, e.g. \"{image}:1.2.3\""))),
-                Some("latest") => {
-                    return Err(not_understood(
-                        d,
-                        &format!("the image {image} uses the latest tag; pin a version so the deployment is reproducible"),
-                    ))
-                }
-                Some(_) => {}
-            }
+            check_pinned(d, &image)?;
             if !a.is_generic() && super::kind::from_image(&image) != Some(a) {
                 d.assumptions.push(format!(
                     "{image} is assumed to behave like the official {a} image (ports, data path, user)"

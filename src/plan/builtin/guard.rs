@@ -7,6 +7,7 @@
 //! It runs on the raw text before anything else reads it. Removals of named
 //! workloads are day-2 changes; `day2` refuses the destructive ones.
 
+use super::lexicon::Class;
 use crate::plan::Error;
 
 /// Phrases that address the planner instead of describing a deployment.
@@ -26,7 +27,9 @@ const INJECTION: &[&str] = &[
     "prior instructions",
     "above instructions",
 ];
+/// Verbs that ask the planner to drop its rules (with [`OVERRIDE_OBJECTS`]).
 const OVERRIDE_VERBS: &[&str] = &["ignore", "disregard", "forget", "override", "bypass", "skip"];
+/// What an override verb aims at.
 const OVERRIDE_OBJECTS: &[&str] = &[
     "previous",
     "prior",
@@ -47,18 +50,6 @@ const OVERRIDE_OBJECTS: &[&str] = &[
     "restrictions",
     "validation",
     "checks",
-];
-
-/// Words that name a workload's probes ("skip the health checks").
-const PROBE_WORDS: &[&str] = &[
-    "health",
-    "healthcheck",
-    "healthchecks",
-    "readiness",
-    "liveness",
-    "startup",
-    "probe",
-    "probes",
 ];
 
 /// Requests the spec cannot express and the policies forbid.
@@ -93,7 +84,11 @@ const UNSAFE: &[&str] = &[
     "apparmor unconfined",
     "mount the host",
 ];
+/// Words after a privilege that make it a credential's name ("the root
+/// user password"); kept narrow here, since each one lets a privilege word
+/// pass the guard.
 const CREDENTIAL_WORDS: &[&str] = &["password", "passwd", "credentials", "pass", "secret", "token"];
+/// Words that negate a privilege shortly before it ("no root"), on the guard's own normalised words.
 const NEGATIONS: &[&str] = &[
     "no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un",
 ];
@@ -118,7 +113,9 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
 /// "skip the health checks" asks for no probes, not for the planner to
 /// skip its own checks: a refusal of its own, not an injection.
 fn skipped_probes(words: &[&str]) -> Result<(), Error> {
-    let probes = |i: usize| words[i + 1..].iter().take(4).any(|o| PROBE_WORDS.contains(o));
+    // "startup" only counts here: elsewhere it is a word, not a probe.
+    let probe = |o: &str| Class::ProbeWord.holds(o) || o == "startup";
+    let probes = |i: usize| words[i + 1..].iter().take(4).any(|o| probe(o));
     let Some(verb) = words
         .iter()
         .enumerate()

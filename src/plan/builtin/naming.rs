@@ -94,7 +94,9 @@ pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> 
     Some(raw)
 }
 
+/// Nouns that introduce an image ("image acme/x:1"): the image reader's pattern.
 const IMAGE_WORDS: &[&str] = &["image", "img", "container", "docker"];
+/// Words an image may follow ("using", "runs"): the image reader's pattern.
 const IMAGE_VERBS: &[&str] = &[
     "using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with",
 ];
@@ -385,7 +387,7 @@ fn explicit(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<Str
 /// Where the name introduced by the word at `i` is, if `i` introduces one.
 fn named_at(w: &Words, i: usize, mentions: &[Mention]) -> Option<usize> {
     // "port 8443 named https" names the port, not the workload.
-    if i >= 2 && w.is(i - 2, &["port"]) && w.whole(i - 1).is_some() {
+    if i >= 2 && w.is(i - 2, Class::PortNoun) && w.whole(i - 1).is_some() {
         return None;
     }
     if w.is(i, &["called", "named"]) {
@@ -430,6 +432,7 @@ fn usable(w: &Words, j: usize, mentions: &[Mention]) -> bool {
 /// A compound adjective ("internal-only", "public-facing", "gpu-heavy"):
 /// it describes the workload, so the name comes from elsewhere (the image).
 fn adjective(low: &str) -> bool {
+    /// Endings that make a compound word an adjective.
     const SUFFIXES: &[&str] = &[
         "-only",
         "-facing",

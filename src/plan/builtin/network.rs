@@ -10,8 +10,10 @@
 use std::ops::Range;
 
 use super::draft::Draft;
+use super::lexicon::Class;
 use super::text::Words;
 
+/// Names a port may carry before "port" ("the metrics port"): this reader's pattern.
 const PORT_NAMES: &[&str] = &[
     "http",
     "https",
@@ -33,26 +35,11 @@ const PORT_NAMES: &[&str] = &[
     "public",
 ];
 
-/// Words that name a health check.
-const HEALTH_KEYS: &[&str] = &[
-    "health",
-    "healthcheck",
-    "healthchecks",
-    "health-check",
-    "health-checks",
-    "readiness",
-    "liveness",
-    "probe",
-    "probes",
-    "heartbeat",
-    "healthz",
-];
-
 /// Reads the health check and claims its words.
 pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     let mut i = r.start;
     while i < r.end {
-        if !w.free(i) || !w.is(i, HEALTH_KEYS) {
+        if !w.free(i) || !w.is(i, Class::ProbeWord) {
             i += 1;
             continue;
         }
@@ -93,7 +80,7 @@ fn probe_target(w: &Words, i: usize, window_end: usize) -> (Option<String>, Opti
         if path.is_none() && raw.starts_with('/') && is_path(raw) {
             path = Some(raw.to_string());
             end = k + 1;
-        } else if w.is(k, &["port"]) {
+        } else if w.is(k, Class::PortNoun) {
             if let Some((n, len)) = w.whole(k + 1).filter(|(n, _)| (1..=65535).contains(n)) {
                 port = Some(n);
                 end = k + 1 + len;
@@ -102,7 +89,7 @@ fn probe_target(w: &Words, i: usize, window_end: usize) -> (Option<String>, Opti
         } else if let Some(n) = raw.strip_prefix(':').and_then(|p| p.parse::<u32>().ok()) {
             port = Some(n);
             end = k + 1;
-        } else if w.is(k, HEALTH_KEYS) && (path.is_some() || port.is_some()) {
+        } else if w.is(k, Class::ProbeWord) && (path.is_some() || port.is_some()) {
             break;
         }
         k += 1;
@@ -116,7 +103,7 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         if !w.free(i) {
             continue;
         }
-        let after = if w.is(i, &["port", "ports"]) {
+        let after = if w.is(i, Class::PortNoun) {
             w.skip(i + 1, &["number", "numbers", "of", "=", ":", "is"], 2)
         } else if w.is(
             i,
@@ -133,7 +120,7 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         ) && w.is(i + 1, &["on", "at"])
         {
             let k = i + 2;
-            if w.is(k, &["port", "ports"]) {
+            if w.is(k, Class::PortNoun) {
                 continue;
             }
             k
@@ -146,28 +133,33 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         } else {
             continue;
         };
-        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, &["port", "ports"]))
+        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, Class::PortNoun))
             .then(|| w.low(i - 1).to_string());
-        let mut k = after;
-        let mut found = false;
-        while let Some((n, len)) = w.whole(k).filter(|_| w.free(k)) {
-            if !(1..=65535).contains(&n) {
-                break;
-            }
-            add_port(d, if found { None } else { name.clone() }, n);
-            found = true;
-            k += len;
-            if w.is(k, &["and", "&"]) && w.whole(k + 1).is_some() {
-                k += 1;
-            } else if !w.pause(k - 1) || w.whole(k).is_none() {
-                break;
-            }
-        }
-        if found {
+        if let Some(k) = port_numbers(w, after, name.clone(), d) {
             let start = if name.is_some() { i - 1 } else { i };
             w.claim(start..k);
         }
     }
+}
+
+/// Reads the port numbers from `k` on ("8080", "8080 and 9090", "80, 443"),
+/// the first one named `name`; the end of the last one, if any was read.
+fn port_numbers(w: &Words, mut k: usize, name: Option<String>, d: &mut Draft) -> Option<usize> {
+    let mut found = false;
+    while let Some((n, len)) = w.whole(k).filter(|_| w.free(k)) {
+        if !(1..=65535).contains(&n) {
+            break;
+        }
+        add_port(d, if found { None } else { name.clone() }, n);
+        found = true;
+        k += len;
+        if w.is(k, &["and", "&"]) && w.whole(k + 1).is_some() {
+            k += 1;
+        } else if !w.pause(k - 1) || w.whole(k).is_none() {
+            break;
+        }
+    }
+    found.then_some(k)
 }
 
 fn add_port(d: &mut Draft, name: Option<String>, port: u32) {
@@ -185,6 +177,7 @@ pub(super) fn is_path(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
 }
 
+/// Words shortly before a host that make it the Ingress host: this reader's pattern.
 const HOST_CUES: &[&str] = &[
     "at",
     "on",
@@ -209,10 +202,12 @@ const HOST_CUES: &[&str] = &[
     "publicly",
     "address",
 ];
+/// Endings that make a dotted word a file name, not a host: only the host check needs them.
 const FILE_EXTENSIONS: &[&str] = &[
     "yaml", "yml", "json", "txt", "sh", "py", "js", "ts", "conf", "toml", "md", "cfg", "ini", "xml", "env",
     "log", "sql", "jar", "war", "tar", "gz", "zip", "net", "rb", "go", "rs", "java", "php", "html", "css",
 ];
+/// Words that ask for an Ingress in a create; day-2 `expose` is a verb in `verbs`.
 const EXPOSE_WORDS: &[&str] = &[
     "expose",
     "exposed",
@@ -223,6 +218,7 @@ const EXPOSE_WORDS: &[&str] = &[
     "externally",
     "public-facing",
 ];
+/// Words that ask for TLS: only this reader reads them.
 const TLS_WORDS: &[&str] = &[
     "https",
     "tls",
@@ -317,7 +313,7 @@ fn expose_words(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         }
         let negated = i > r.start && w.is(i - 1, &["no", "without", "not", "never", "don't", "dont"]);
         // "expose port 8080" names a container port, not an Ingress.
-        let port_follows = w.is(i + 1, &["port", "ports"]) || w.phrase(i + 1, &["on", "port"]);
+        let port_follows = w.is(i + 1, Class::PortNoun) || w.phrase(i + 1, &["on", "port"]);
         if w.is(i, EXPOSE_WORDS) && port_follows {
             continue;
         }
@@ -372,49 +368,52 @@ fn ingress_path(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     }
 }
 
+/// Phrases that ask for high availability (one reader's phrases, a table).
+const HA_PHRASES: &[&[&str]] = &[
+    &["highly", "available"],
+    &["high", "availability"],
+    &["high-availability"],
+    &["highly-available"],
+    &["ha"],
+    &["fault", "tolerant"],
+    &["fault-tolerant"],
+    &["fault", "tolerance"],
+    &["redundant"],
+    &["redundancy"],
+    &["resilient"],
+    &["single", "point", "of", "failure"],
+    &["zero", "downtime"],
+    &["zero-downtime"],
+    &["survive"],
+    &["survives"],
+    &["surviving"],
+    &["node", "failures"],
+    &["node", "failure"],
+    &["node", "outages"],
+    &["across", "zones"],
+    &["across", "availability", "zones"],
+    &["multi-az"],
+    &["multi-zone"],
+    &["anti-affinity"],
+    &["spread", "across"],
+    // Asking for the disruption budget itself: the HA shape includes it.
+    &["pdb"],
+    &["pod", "disruption", "budget"],
+    &["disruption", "budget"],
+    &["poddisruptionbudget"],
+];
+/// Phrases that ask for failover as well.
+const FAILOVER: &[&[&str]] = &[
+    &["failover"],
+    &["fail", "over"],
+    &["fail-over"],
+    &["sentinel"],
+    &["automatic", "failover"],
+    &["auto-failover"],
+];
+
 /// Reads high availability and failover.
 pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    const PHRASES: &[&[&str]] = &[
-        &["highly", "available"],
-        &["high", "availability"],
-        &["high-availability"],
-        &["highly-available"],
-        &["ha"],
-        &["fault", "tolerant"],
-        &["fault-tolerant"],
-        &["fault", "tolerance"],
-        &["redundant"],
-        &["redundancy"],
-        &["resilient"],
-        &["single", "point", "of", "failure"],
-        &["zero", "downtime"],
-        &["zero-downtime"],
-        &["survive"],
-        &["survives"],
-        &["surviving"],
-        &["node", "failures"],
-        &["node", "failure"],
-        &["node", "outages"],
-        &["across", "zones"],
-        &["across", "availability", "zones"],
-        &["multi-az"],
-        &["multi-zone"],
-        &["anti-affinity"],
-        &["spread", "across"],
-        // Asking for the disruption budget itself: the HA shape includes it.
-        &["pdb"],
-        &["pod", "disruption", "budget"],
-        &["disruption", "budget"],
-        &["poddisruptionbudget"],
-    ];
-    const FAILOVER: &[&[&str]] = &[
-        &["failover"],
-        &["fail", "over"],
-        &["fail-over"],
-        &["sentinel"],
-        &["automatic", "failover"],
-        &["auto-failover"],
-    ];
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -423,7 +422,7 @@ pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             d.ha = true;
             d.failover = true;
             w.claim(i..i + p.len());
-        } else if let Some(p) = PHRASES.iter().find(|p| w.phrase(i, p)) {
+        } else if let Some(p) = HA_PHRASES.iter().find(|p| w.phrase(i, p)) {
             d.ha = true;
             w.claim(i..i + p.len());
         }

@@ -80,20 +80,7 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
     let clauses = kind::clauses(&w, &mentions);
     let mut drafts = read_drafts(&mut w, &clauses, &mentions, credentials, vars);
 
-    let mut notes = Notes {
-        assumptions: wiring::move_host(&mut drafts).into_iter().collect(),
-        ..Notes::default()
-    };
-    let environment = choose_environment(
-        intent,
-        env,
-        &mut notes.understood,
-        &mut notes.assumptions,
-        &mut notes.questions,
-    );
-    if let Some(ns) = &namespace {
-        notes.understood.push(format!("namespace: {ns}"));
-    }
+    let (environment, mut notes) = first_notes(intent, env, namespace.as_deref(), &mut drafts);
     let mut components = build_all(&mut drafts, &w, &options, &allowed, &mut notes)?;
     notes
         .questions
@@ -118,12 +105,37 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
     finish(spec, &notes.understood, &plaintext)
 }
 
-/// What a plan has understood, assumed and asked so far.
+/// What a plan (a create or a change) has understood, assumed and asked so far.
 #[derive(Default)]
-struct Notes {
-    understood: Vec<String>,
-    assumptions: Vec<String>,
-    questions: Vec<String>,
+pub(super) struct Notes {
+    pub(super) understood: Vec<String>,
+    pub(super) assumptions: Vec<String>,
+    pub(super) questions: Vec<String>,
+}
+
+/// Chooses the environment; the first notes say it, the namespace named,
+/// and a host moved from one draft to the one it belongs to.
+fn first_notes(
+    intent: &Intent,
+    env: scope::Environment,
+    namespace: Option<&str>,
+    drafts: &mut [Draft],
+) -> (String, Notes) {
+    let mut notes = Notes {
+        assumptions: wiring::move_host(drafts).into_iter().collect(),
+        ..Notes::default()
+    };
+    let environment = choose_environment(
+        intent,
+        env,
+        &mut notes.understood,
+        &mut notes.assumptions,
+        &mut notes.questions,
+    );
+    if let Some(ns) = namespace {
+        notes.understood.push(format!("namespace: {ns}"));
+    }
+    (environment, notes)
 }
 
 /// Reads each clause into a draft, shares a replica count said "each", and
@@ -260,12 +272,19 @@ fn apply_options(
     Ok(option_words)
 }
 
-/// Normalises the spec and checks that no plaintext credential reached it.
-fn finish(mut spec: Spec, understood: &[String], plaintext: &[String]) -> Result<Spec, Error> {
+/// Normalises the spec; a value it refuses is an error that says what was
+/// understood.
+pub(super) fn normalized(mut spec: Spec, understood: &[String]) -> Result<Spec, Error> {
     spec.normalize().map_err(|e| Error::NotUnderstood {
         reason: format!("the intent gives values that are not acceptable: {e}"),
         understood: understood.to_vec(),
     })?;
+    Ok(spec)
+}
+
+/// Normalises the spec and checks that no plaintext credential reached it.
+fn finish(spec: Spec, understood: &[String], plaintext: &[String]) -> Result<Spec, Error> {
+    let spec = normalized(spec, understood)?;
     if leaks(&spec, plaintext) {
         return Err(Error::Refused(
             "a credential in the intent could not be kept out of the plan; remove it from the intent and create it \
@@ -368,22 +387,25 @@ pub(super) fn choose_environment(
     }
 }
 
+/// Words that make a clause a scheduled job, so a bare time means daily:
+/// this reader's cue for the schedule reader.
+const JOB_CUES: &[&str] = &[
+    "cron",
+    "cronjob",
+    "job",
+    "jobs",
+    "scheduled",
+    "schedule",
+    "task",
+    "backup",
+    "backups",
+    "run",
+    "runs",
+    "report",
+];
+
 /// Reads one clause into a draft.
 fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
-    const CUES: &[&str] = &[
-        "cron",
-        "cronjob",
-        "job",
-        "jobs",
-        "scheduled",
-        "schedule",
-        "task",
-        "backup",
-        "backups",
-        "run",
-        "runs",
-        "report",
-    ];
     let time_zone = schedule::zone(w, r);
     let mut d = Draft {
         image: naming::image(w, r),
@@ -398,7 +420,7 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
             d.name = Some(name.to_string());
         }
     }
-    d.schedule = schedule::find(w, r, w.has(r.clone(), CUES));
+    d.schedule = schedule::find(w, r, w.has(r.clone(), JOB_CUES));
     match kind::resolve(mentions, r, d.image.as_deref(), d.schedule.is_some()) {
         Resolved::Is(a) => d.archetype = Some(a),
         Resolved::Vague(v) => d.vague = Some(v),
@@ -451,6 +473,7 @@ fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
 /// The first unread word after a deploy verb ("Deploy nginx"), which may be
 /// an image given without a tag.
 fn unknown_word(w: &Words) -> Option<String> {
+    /// Verbs after which the first unread word may be an untagged image: the hint's own list.
     const VERBS: &[&str] = &[
         "deploy",
         "run",

@@ -129,7 +129,7 @@ fn bounds(w: &mut Words, r: &Range<usize>, mut asked: bool, scale: &mut Scale) -
     found
 }
 
-/// Words after a bound that make it a percentage or a size, not a count.
+/// Words after a number that make it a percentage or a size, not a count.
 const NOT_A_COUNT: &[&str] = &[
     "%", "percent", "gb", "gi", "mb", "mi", "cpu", "cpus", "cores", "core",
 ];
@@ -259,7 +259,7 @@ fn keyed(w: &mut Words, i: usize, d: &mut Draft) {
     };
     let k = w.skip(k, &["of", "=", ":", "to", "set", "is", "be"], 3);
     if let Some((n, len)) = w.whole(k).filter(|_| w.all_free(k..k + 1)) {
-        if !w.is(k + len, &["%", "percent", "gb", "gi", "mb", "mi", "cpu", "cores"]) {
+        if !w.is(k + len, NOT_A_COUNT) {
             set_replicas(d, n);
             w.claim(i..k + len);
         }

@@ -41,6 +41,7 @@ const DAYS: [&str; 7] = [
     "friday",
     "saturday",
 ];
+/// Time zone abbreviations: ambiguous, so a question rather than a zone.
 const ZONES: &[&str] = &[
     "est", "edt", "et", "cst", "cdt", "ct", "mst", "mdt", "pst", "pdt", "pt", "cet", "cest", "bst", "ist",
     "jst", "aest", "eastern", "pacific", "central", "local",

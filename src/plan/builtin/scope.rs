@@ -3,8 +3,8 @@
 //! Environments are read from aliases (`prod`, `stg`, `development`), the
 //! repository's own environment names, and `the X environment` / `env X`;
 //! [`named`] is the one detector of an environment word (exact aliases and
-//! repository names, never a prefix), which `promote` and `day2` call too; a mention after `in`, `to` or `for`
-//! outranks a passing one ("a production-like copy in staging"). Namespaces
+//! repository names, never a prefix), which `promote` and `day2` call too;
+//! a mention after `in`, `to` or `for` outranks a passing one ("a production-like copy in staging"). Namespaces
 //! are read from `namespace X` or `the X namespace`; failing that, the team
 //! that owns the request names it ("for the billing team"). Both are sanitised to
 //! DNS labels here, so `namespace ../../etc` is refused, not cleaned up.
@@ -44,16 +44,14 @@ impl Environment {
     }
 }
 
-/// Words that say "every environment": `all`/`every`/`each` before one of
-/// these, or `everywhere`.
-const ENV_PLURALS: &[&str] = &[
-    "environments",
-    "environment",
-    "envs",
-    "env",
-    "clusters",
-    "cluster",
-];
+/// The plurals of the environment nouns.
+const ENV_PLURALS: &[&str] = &["environments", "envs", "clusters"];
+
+/// Whether the word at `k` is an environment noun or its plural: "every
+/// environment" is `all`/`every`/`each` before one of these.
+fn environments_at(w: &Words, k: usize) -> bool {
+    w.is(k, Class::EnvironmentNoun) || w.is(k, ENV_PLURALS)
+}
 
 /// Reads and claims "in all environments", "across every env", "everywhere".
 fn every(w: &mut Words) -> bool {
@@ -61,10 +59,10 @@ fn every(w: &mut Words) -> bool {
     for i in 0..w.len() {
         let span = if w.free(i) && w.is(i, &["everywhere"]) {
             Some(i..i + 1)
-        } else if w.all_free(i..i + 2) && w.is(i, &["all", "every", "each"]) && w.is(i + 1, ENV_PLURALS) {
+        } else if w.all_free(i..i + 2) && w.is(i, &["all", "every", "each"]) && environments_at(w, i + 1) {
             // "all of the environments" is not read; "all the environments" is.
             Some(i..i + 2)
-        } else if w.all_free(i..i + 3) && w.phrase(i, &["all", "the"]) && w.is(i + 2, ENV_PLURALS) {
+        } else if w.all_free(i..i + 3) && w.phrase(i, &["all", "the"]) && environments_at(w, i + 2) {
             Some(i..i + 3)
         } else {
             None
@@ -81,6 +79,7 @@ fn every(w: &mut Words) -> bool {
     found
 }
 
+/// Words before an environment or namespace that make the mention targeted.
 const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
 /// Words that can precede "namespace" without naming it.
 const NOT_NAMES: &[&str] = &[
