@@ -32,7 +32,6 @@ const ALLOW: &[&str] = &[
     "permit",
     "limited",
 ];
-const NAMESPACE: &[&str] = &["namespace", "namespaces", "ns"];
 
 /// The namespaces the intent lets in, claiming the words that said so.
 pub(super) fn allowed_from(w: &mut Words) -> Vec<String> {
@@ -45,7 +44,7 @@ pub(super) fn allowed_from(w: &mut Words) -> Vec<String> {
             continue;
         };
         let j = w.skip(i + 1, Class::Determiner, 2);
-        let (names, end) = if w.is(j, NAMESPACE) {
+        let (names, end) = if w.is(j, Class::NamespaceNoun) {
             listed(w, j + 1, false)
         } else {
             listed(w, j, true)
@@ -70,19 +69,19 @@ fn listed(w: &Words, mut k: usize, noun: bool) -> (Vec<String>, usize) {
     let mut names = Vec::new();
     while names.len() < 5 && w.free(k) {
         let Ok(name) = sanitize_name(w.raw(k)) else { break };
-        if w.is(k, NAMESPACE) || w.is(k, Class::Determiner) {
+        if w.is(k, Class::NamespaceNoun) || w.is(k, Class::Determiner) {
             break;
         }
         names.push(name);
         k += 1;
         if w.is(k, &["and", "or", "&"]) {
             k += 1;
-        } else if !w.pause(k - 1) || w.is(k, NAMESPACE) {
+        } else if !w.pause(k - 1) || w.is(k, Class::NamespaceNoun) {
             break;
         }
     }
     if noun {
-        if !w.is(k, NAMESPACE) {
+        if !w.is(k, Class::NamespaceNoun) {
             return (Vec::new(), k);
         }
         k += 1;

@@ -3,15 +3,15 @@
 //! [`credentials`] finds plaintext credentials (`with password hunter2`,
 //! `API_KEY=sk-...`, `token xyz`, stray `ghp_...` tokens, passwords inside
 //! URLs) and claims their values, so no other reader can copy them into the
-//! spec. [`secret_refs`] turns what is left, the variable name, into Secret
+//! spec. [`secret_refs`] (in `secrets`) turns what is left, the variable name, into Secret
 //! references and tells the reviewer which Secret to create. [`env_vars`]
 //! reads the remaining `NAME=value` pairs as plain environment variables.
 
-use super::draft::Draft;
 use super::lexicon::Class;
 use super::text::Words;
-use crate::plan::Error;
-use crate::spec::{sanitize_name, Archetype, Component, SecretRef};
+
+mod secrets;
+pub(super) use secrets::secret_refs;
 
 /// What a credential is, which decides its variable and key names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,17 +47,7 @@ pub(super) struct Var {
     pub(super) at: usize,
 }
 
-const STRONG: &[&str] = &["password", "passwd", "pwd", "passphrase", "passcode"];
-const WEAK: &[&str] = &[
-    "token",
-    "secret",
-    "apikey",
-    "api-key",
-    "api_key",
-    "bearer",
-    "credential",
-    "credentials",
-];
+/// Words between a credential keyword and its value ("password is x").
 const FILLER: &[&str] = &[
     "is", "=", "of", "to", "be", "set", "as", "should", "must", "will", "equal", "equals", ":",
 ];
@@ -139,6 +129,7 @@ const NOUNS: &[&str] = &[
     "validator",
     "issuer",
 ];
+/// Words before a credential keyword that say what it is for ("db password").
 const QUALIFIERS: &[&str] = &[
     "database",
     "db",
@@ -170,8 +161,7 @@ const QUALIFIERS: &[&str] = &[
 /// Returns the credentials, and separately the plaintext values, which the
 /// caller may use only to check that none reached the spec.
 pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
-    let mut found = Vec::new();
-    let mut plaintext = Vec::new();
+    let mut found = Found::default();
     for i in 0..w.len() {
         if !w.free(i) {
             continue;
@@ -179,82 +169,116 @@ pub(super) fn credentials(w: &mut Words) -> (Vec<Credential>, Vec<String>) {
         let raw = w.raw(i).to_string();
         if let Some((name, value)) = assignment(&raw) {
             if is_credential_name(name) || looks_secret(value) || has_userinfo(value) {
-                plaintext.push(value.to_string());
-                found.push(Credential {
-                    kind: Kind::Named(name.to_string()),
-                    at: i,
-                    had_value: true,
-                    secret: None,
-                });
+                found.push(given(Kind::Named(name.to_string()), i), Some(value.to_string()));
                 w.claim(i..i + 1);
             }
-            continue;
+        } else if let Some(k) = keyword(w, i) {
+            after_keyword(w, i, k, &mut found);
+        } else if looks_secret(&raw) || has_userinfo(&raw) {
+            found.push(given(Kind::Stray, i), Some(raw));
+            w.claim(i..i + 1);
         }
-        let api_key = w.phrase(i, &["api", "key"])
-            || w.phrase(i, &["access", "key"])
-            || w.phrase(i, &["secret", "key"]);
-        let strong = w.is(i, STRONG);
-        let weak = w.is(i, WEAK);
-        if !(strong || weak || api_key) {
-            if looks_secret(&raw) || has_userinfo(&raw) {
-                plaintext.push(raw);
-                found.push(Credential {
-                    kind: Kind::Stray,
-                    at: i,
-                    had_value: true,
-                    secret: None,
-                });
-                w.claim(i..i + 1);
-            }
-            continue;
-        }
-        let span = if api_key { 2 } else { 1 };
-        let qualifier = i
-            .checked_sub(1)
-            .filter(|&q| w.is(q, QUALIFIERS) && !api_key)
-            .map(|q| w.low(q).to_string());
-        let kind = if api_key || w.is(i, &["apikey", "api-key", "api_key"]) {
-            Kind::ApiKey
-        } else if strong {
-            Kind::Password(qualifier)
-        } else if w.is(i, &["token", "bearer"]) {
-            Kind::Token(qualifier)
-        } else {
-            Kind::Secret(qualifier)
-        };
-        if let Some((name_at, end)) = reference(w, i, span) {
-            let secret = Some(w.raw(name_at).to_string());
-            w.claim(i..end);
-            found.push(Credential {
-                kind,
-                at: i,
-                had_value: false,
-                secret,
-            });
-            continue;
-        }
-        let j = w.skip(i + span, FILLER, 4);
-        let is_value = w.free(j) && !w.is(j, NOT_A_VALUE) && !w.is(j, STRONG) && !w.is(j, WEAK);
-        let announced = i > 0 && w.is(i - 1, &["a", "an", "the", "with", "and", "its", "new"]);
-        // "the token service", "a secret manager": a noun, not a credential.
-        let noun = w.is(i + span, NOUNS);
-        if weak && !api_key && !is_value && (!announced || noun) {
-            // "the token service": not a credential at all.
-            continue;
-        }
-        let end = if is_value { w.quoted(j) } else { i + span };
-        if is_value {
-            plaintext.push((j..end).map(|k| w.raw(k)).collect::<Vec<_>>().join(" "));
-        }
-        w.claim(i..end);
-        found.push(Credential {
-            kind,
-            at: i,
-            had_value: is_value,
-            secret: None,
-        });
     }
-    (found, plaintext)
+    (found.credentials, found.plaintext)
+}
+
+/// The credentials read so far and, apart, their plaintext values.
+#[derive(Default)]
+struct Found {
+    credentials: Vec<Credential>,
+    plaintext: Vec<String>,
+}
+
+impl Found {
+    /// Records a credential and the plaintext value it was given, if any.
+    fn push(&mut self, c: Credential, value: Option<String>) {
+        self.plaintext.extend(value);
+        self.credentials.push(c);
+    }
+}
+
+/// A credential of `kind` at `i` whose value was given in plain text.
+fn given(kind: Kind, at: usize) -> Credential {
+    Credential {
+        kind,
+        at,
+        had_value: true,
+        secret: None,
+    }
+}
+
+/// A credential keyword: what it names, how many words it takes, and
+/// whether it is a weak one ("token", "secret") that may be a plain noun.
+struct Keyword {
+    kind: Kind,
+    span: usize,
+    weak: bool,
+}
+
+/// The credential keyword at `i` ("password", "db password", "api key").
+fn keyword(w: &Words, i: usize) -> Option<Keyword> {
+    let api_key =
+        w.phrase(i, &["api", "key"]) || w.phrase(i, &["access", "key"]) || w.phrase(i, &["secret", "key"]);
+    let strong = w.is(i, Class::PasswordWord);
+    let weak = w.is(i, Class::SecretWord);
+    if !(strong || weak || api_key) {
+        return None;
+    }
+    let qualifier = i
+        .checked_sub(1)
+        .filter(|&q| w.is(q, QUALIFIERS) && !api_key)
+        .map(|q| w.low(q).to_string());
+    let kind = if api_key || w.is(i, &["apikey", "api-key", "api_key"]) {
+        Kind::ApiKey
+    } else if strong {
+        Kind::Password(qualifier)
+    } else if w.is(i, &["token", "bearer"]) {
+        Kind::Token(qualifier)
+    } else {
+        Kind::Secret(qualifier)
+    };
+    Some(Keyword {
+        kind,
+        span: if api_key { 2 } else { 1 },
+        weak: weak && !api_key,
+    })
+}
+
+/// Reads what follows a credential keyword at `i`: a Secret it comes from,
+/// a plaintext value (claimed, kept apart), or nothing. A weak keyword with
+/// no value that reads as a noun ("the token service") is not a credential.
+fn after_keyword(w: &mut Words, i: usize, k: Keyword, found: &mut Found) {
+    if let Some((name_at, end)) = reference(w, i, k.span) {
+        let secret = Some(w.raw(name_at).to_string());
+        w.claim(i..end);
+        let c = Credential {
+            kind: k.kind,
+            at: i,
+            had_value: false,
+            secret,
+        };
+        found.push(c, None);
+        return;
+    }
+    let j = w.skip(i + k.span, FILLER, 4);
+    let is_value =
+        w.free(j) && !w.is(j, NOT_A_VALUE) && !w.is(j, Class::PasswordWord) && !w.is(j, Class::SecretWord);
+    let announced = i > 0 && w.is(i - 1, &["a", "an", "the", "with", "and", "its", "new"]);
+    // "the token service", "a secret manager": a noun, not a credential.
+    let noun = w.is(i + k.span, NOUNS);
+    if k.weak && !is_value && (!announced || noun) {
+        return;
+    }
+    let end = if is_value { w.quoted(j) } else { i + k.span };
+    let value = is_value.then(|| (j..end).map(|k| w.raw(k)).collect::<Vec<_>>().join(" "));
+    w.claim(i..end);
+    let c = Credential {
+        kind: k.kind,
+        at: i,
+        had_value: is_value,
+        secret: None,
+    };
+    found.push(c, value);
 }
 
 /// Finds a Secret named after a credential keyword at `i`: `password from
@@ -354,6 +378,7 @@ pub(super) fn is_credential_name(name: &str) -> bool {
 
 /// True for values shaped like well-known credentials.
 pub(super) fn looks_secret(v: &str) -> bool {
+    /// Prefixes of well-known token formats.
     const PREFIXES: &[&str] = &[
         "sk-",
         "sk_live_",
@@ -389,106 +414,6 @@ fn has_userinfo(v: &str) -> bool {
         .and_then(|(_, rest)| rest.split('/').next())
         .and_then(|authority| authority.rsplit_once('@'))
         .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-}
-
-/// Turns credentials into Secret references; values were dropped when read.
-pub(super) fn secret_refs(d: &mut Draft, c: &mut Component) -> Result<(), Error> {
-    let wired = match c.archetype {
-        Archetype::Postgres => Some("password"),
-        Archetype::Mysql => Some("root-password"),
-        Archetype::Mongodb => Some("password"),
-        Archetype::Minio => Some("root-password"),
-        Archetype::Grafana => Some("admin-password"),
-        _ => None,
-    };
-    let default_secret = format!("{}-credentials", c.name);
-    for cred in d.credentials.clone() {
-        let what = match &cred.kind {
-            Kind::Password(_) => "password",
-            Kind::Token(_) => "token",
-            Kind::ApiKey => "API key",
-            Kind::Secret(_) => "secret",
-            Kind::Named(_) => "value",
-            Kind::Stray => "credential-looking value",
-        };
-        if cred.kind == Kind::Stray {
-            d.assumptions.push(
-                "a credential-looking value was removed from the intent and is not in the plan; it must never be \
-                 committed to Git"
-                    .into(),
-            );
-            d.questions.push(format!(
-                "what is the removed credential for? if {} needs it, say e.g. \"API_KEY from secret NAME\"",
-                c.name
-            ));
-            continue;
-        }
-        if let (Some(key), Kind::Password(_)) = (wired, &cred.kind) {
-            if cred.had_value {
-                d.assumptions.push(format!(
-                    "the password given in the intent was removed from the plan; create Secret {default_secret} with \
-                     key {key} (as a SealedSecret or ExternalSecret) before merging"
-                ));
-            }
-            if let Some(s) = &cred.secret {
-                d.questions.push(format!(
-                    "the {a} template reads its password from Secret {default_secret} (key {key}); the Secret {s:?} \
-                     named in the intent was not used",
-                    a = c.archetype
-                ));
-            }
-            continue;
-        }
-        let env = match &cred.kind {
-            Kind::Password(_) if c.archetype == Archetype::Redis => "REDIS_PASSWORD".to_string(),
-            Kind::Password(_) if c.archetype == Archetype::Rabbitmq => "RABBITMQ_DEFAULT_PASS".to_string(),
-            Kind::Password(q) => qualified(q, "PASSWORD"),
-            Kind::Token(q) => q
-                .as_ref()
-                .map_or("API_TOKEN".to_string(), |q| format!("{}_TOKEN", upper(q))),
-            Kind::Secret(q) => q
-                .as_ref()
-                .map_or("APP_SECRET".to_string(), |q| format!("{}_SECRET", upper(q))),
-            Kind::ApiKey => "API_KEY".to_string(),
-            Kind::Named(n) => n.clone(),
-            Kind::Stray => unreachable!("handled above"),
-        };
-        let key = env.to_ascii_lowercase().replace('_', "-");
-        let secret = match &cred.secret {
-            Some(s) => sanitize_name(s).map_err(|m| Error::Refused(format!("the Secret name {m}")))?,
-            None => default_secret.clone(),
-        };
-        if c.secret_refs.iter().any(|r| r.env == env) {
-            continue;
-        }
-        if cred.had_value {
-            d.assumptions.push(format!(
-                "the {what} for {env} given in the intent was removed from the plan; create Secret {secret} with key \
-                 {key} (as a SealedSecret or ExternalSecret) before merging"
-            ));
-        } else {
-            d.assumptions.push(format!(
-                "{env} is read from Secret {secret} (key {key}), which must exist before merging"
-            ));
-        }
-        if c.archetype == Archetype::Redis && env == "REDIS_PASSWORD" {
-            d.questions.push(format!(
-                "the redis template does not enable AUTH; {} only receives the password as REDIS_PASSWORD",
-                c.name
-            ));
-        }
-        c.secret_refs.push(SecretRef { env, secret, key });
-    }
-    Ok(())
-}
-
-fn upper(q: &str) -> String {
-    q.to_ascii_uppercase().replace('-', "_")
-}
-
-fn qualified(q: &Option<String>, base: &str) -> String {
-    q.as_ref()
-        .map_or(base.to_string(), |q| format!("{}_{base}", upper(q)))
 }
 
 #[cfg(test)]

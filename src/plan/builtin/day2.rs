@@ -33,7 +33,9 @@
 
 use std::ops::Range;
 
+use super::draft::Draft;
 use super::lexicon::Class;
+use super::parse::Notes;
 use super::target::{self, Missing, Target};
 use super::text::Words;
 use super::verbs::Verb;
@@ -65,16 +67,9 @@ const DATA: &[&str] = &[
     "table",
     "tables",
 ];
-const SCOPES: &[&str] = &[
-    "cluster",
-    "clusters",
-    "namespace",
-    "namespaces",
-    "ns",
-    "node",
-    "nodes",
-    "environment",
-];
+/// What a removal may not name as its object, besides namespaces.
+const SCOPES: &[&str] = &["cluster", "clusters", "node", "nodes", "environment"];
+/// Words that make a removal about everything, which is refused.
 const BULK: &[&str] = &["everything", "all", "every", "whole", "entire", "anything"];
 
 /// Plans a day-2 intent; `None` when the intent is not one (a create).
@@ -132,55 +127,100 @@ fn read(
     workloads: &[String],
 ) -> Result<Option<Spec>, Error> {
     let clauses = verbs::clauses(&w)?;
+    claim_verbs(&mut w, &clauses, environments)?;
+    refuse_variables(&mut w)?;
+    let (place, mut notes) = place(intent, &mut w, environments)?;
+    let Some(changes) = changes(&mut w, &clauses, workloads, rollout, &mut notes)? else {
+        return Ok(None);
+    };
+    finish(place, changes, notes).map(Some)
+}
+
+/// Where the change goes.
+struct Place {
+    namespace: Option<String>,
+    environment: String,
+    /// The spec's `environments` (see [`scope::Environment::several`]).
+    several: Vec<String>,
+}
+
+/// The environment a change for every environment is planned in: `--env`,
+/// else the repository's first, else `default`.
+fn first_environment(intent: &Intent, environments: &[String]) -> String {
+    intent
+        .environment
+        .clone()
+        .or_else(|| environments.first().cloned())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// Claims the verbs, and the kept-data phrases of a removal; refuses a
+/// destructive removal.
+fn claim_verbs(
+    w: &mut Words,
+    clauses: &[(Verb, Range<usize>)],
+    environments: &[String],
+) -> Result<(), Error> {
     // The verbs are read; the clause keeps them for "limit"/"request" (sizing).
-    w.claim(0..verbs::first_word(&w, 0));
-    for ((verb, r), (at, len)) in clauses.iter().zip(verbs::verbs(&w, &clauses)) {
+    w.claim(0..verbs::first_word(w, 0));
+    for ((verb, r), (at, len)) in clauses.iter().zip(verbs::verbs(w, clauses)) {
         if *verb == Verb::Remove {
-            destructive(&w, at + len..r.end)?;
-            for p in kept(&w, r) {
+            destructive(w, at + len..r.end, environments)?;
+            for p in kept(w, r) {
                 w.claim(p);
             }
         }
         w.claim(at..at + len);
     }
-    let (credentials, _) = credentials::credentials(&mut w);
-    let vars = credentials::env_vars(&mut w);
-    if !credentials.is_empty() || !vars.is_empty() {
-        return Err(Error::NotUnderstood {
-            reason: "the builtin planner does not change an existing workload's variables or credentials; \
-                     edit them in a pull request (credentials belong in a Secret)"
-                .into(),
-            understood: vec![],
-        });
+    Ok(())
+}
+
+/// Refuses credentials and variables: a change does not edit them.
+fn refuse_variables(w: &mut Words) -> Result<(), Error> {
+    let (credentials, _) = credentials::credentials(w);
+    let vars = credentials::env_vars(w);
+    if credentials.is_empty() && vars.is_empty() {
+        return Ok(());
     }
+    Err(Error::NotUnderstood {
+        reason: "the builtin planner does not change an existing workload's variables or credentials; \
+                 edit them in a pull request (credentials belong in a Secret)"
+            .into(),
+        understood: vec![],
+    })
+}
+
+/// Reads the paths, namespace and environments the change is for.
+fn place(intent: &Intent, w: &mut Words, environments: &[String]) -> Result<(Place, Notes), Error> {
     // "the backend in deploy/webapp": a path, read before images and names.
-    let paths = scope::paths(&mut w);
-    let namespace = match scope::namespace(&mut w)? {
+    let paths = scope::paths(w);
+    let namespace = match scope::namespace(w)? {
         Some(ns) => Some(ns),
-        None => scope::team(&mut w)?,
+        None => scope::team(w)?,
     };
-    let mut env = scope::environment(&mut w, environments)?;
-    let mut understood: Vec<String> = paths.iter().map(|p| format!("under: {p}")).collect();
-    let mut assumptions = Vec::new();
-    let mut questions = Vec::new();
+    let mut env = scope::environment(w, environments)?;
+    let mut notes = Notes {
+        understood: paths.iter().map(|p| format!("under: {p}")).collect(),
+        ..Notes::default()
+    };
     // "in staging and production", "everywhere": the change is for all of them.
     let several = env.several();
     let stated = intent.environment.is_some() || env.name.is_some() || env.every;
     if env.every && env.name.is_none() {
-        env.name = Some(
-            intent
-                .environment
-                .clone()
-                .or_else(|| environments.first().cloned())
-                .unwrap_or_else(|| "default".to_string()),
-        );
+        env.name = Some(first_environment(intent, environments));
     }
     (env.others, env.every) = (Vec::new(), false);
     if !several.is_empty() {
-        understood.push(format!("environments: {}", several.join(", ")));
+        notes
+            .understood
+            .push(format!("environments: {}", several.join(", ")));
     }
-    let environment =
-        parse::choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
+    let Notes {
+        understood,
+        assumptions,
+        questions,
+    } = &mut notes;
+    let environment = parse::choose_environment(intent, env, understood, assumptions, questions);
     if !stated {
         // The change stage finds the workload's own environment; nothing to ask.
         assumptions.clear();
@@ -192,18 +232,35 @@ fn read(
     if let Some(ns) = &namespace {
         understood.push(format!("namespace: {ns}"));
     }
+    let place = Place {
+        namespace,
+        environment,
+        several,
+    };
+    Ok((place, notes))
+}
+
+/// Reads each clause's values and targets into changes; `Ok(None)` when a
+/// roll-out names no workload.
+fn changes(
+    w: &mut Words,
+    clauses: &[(Verb, Range<usize>)],
+    workloads: &[String],
+    rollout: bool,
+    notes: &mut Notes,
+) -> Result<Option<Vec<Change>>, Error> {
     let mut changes: Vec<Change> = Vec::new();
     let mut previous: Option<Vec<Target>> = None;
-    for (verb, r) in &clauses {
-        let mut d = update::values(&mut w, r, *verb).map_err(|e| context(e, &understood))?;
-        let targets = match (target::read(&mut w, r, workloads), &previous) {
+    for (verb, r) in clauses {
+        let mut d = update::values(w, r, *verb).map_err(|e| context(e, &notes.understood))?;
+        let targets = match (target::read(w, r, workloads), &previous) {
             (Ok(t), _) => t,
             (Err(Missing::Pronoun), Some(p)) => p.clone(),
             (Err(Missing::Nothing), _) if rollout && changes.is_empty() && d.image.is_some() => {
                 return Ok(None);
             }
             (Err(m), _) => {
-                let mut seen = understood.clone();
+                let mut seen = notes.understood.clone();
                 seen.extend(d.understood());
                 return Err(Error::NotUnderstood {
                     reason: missing(m, *verb),
@@ -211,50 +268,77 @@ fn read(
                 });
             }
         };
-        // A number nothing read ("expose api to 2") is not dropped silently.
-        if let Some(k) = r.clone().find(|&k| w.free(k) && w.number(k, false).is_some()) {
-            return Err(Error::NotUnderstood {
-                reason: format!(
-                    "{:?} was not understood; say what it is, e.g. \"{}\"",
-                    w.raw(k),
-                    verb.example()
-                ),
-                understood,
-            });
-        }
+        unread_number(w, r, *verb, &notes.understood)?;
         for t in &targets {
-            understood.push(format!("target: {}", t.name));
-            if !t.dropped.is_empty() {
-                note(
-                    &mut assumptions,
-                    format!(
-                        "\"{}\" read as the workload {}; {} taken as a description, not part of the name",
-                        t.written,
-                        t.name,
-                        t.dropped.join(", ")
-                    ),
-                );
-            }
-            // Each target gets the same values; a note said once is kept once.
-            let change = update::change(*verb, t, &mut d, &understood)?;
-            for a in d.assumptions.drain(..) {
-                note(&mut assumptions, a);
-            }
-            for q in d.questions.drain(..) {
-                note(&mut questions, q);
-            }
-            update::merge(&mut changes, change, &mut questions);
+            change_target(*verb, t, &mut d, notes, &mut changes)?;
         }
         previous = Some(targets);
     }
-    let namespace = namespace.unwrap_or_else(|| {
+    Ok(Some(changes))
+}
+
+/// Refuses a number nothing read ("expose api to 2"): it is not dropped silently.
+fn unread_number(w: &Words, r: &Range<usize>, verb: Verb, understood: &[String]) -> Result<(), Error> {
+    let Some(k) = r.clone().find(|&k| w.free(k) && w.number(k, false).is_some()) else {
+        return Ok(());
+    };
+    Err(Error::NotUnderstood {
+        reason: format!(
+            "{:?} was not understood; say what it is, e.g. \"{}\"",
+            w.raw(k),
+            verb.example()
+        ),
+        understood: understood.to_vec(),
+    })
+}
+
+/// Adds the change a clause's values make to one target, with its notes.
+fn change_target(
+    verb: Verb,
+    t: &Target,
+    d: &mut Draft,
+    notes: &mut Notes,
+    changes: &mut Vec<Change>,
+) -> Result<(), Error> {
+    notes.understood.push(format!("target: {}", t.name));
+    if !t.dropped.is_empty() {
+        note(
+            &mut notes.assumptions,
+            format!(
+                "\"{}\" read as the workload {}; {} taken as a description, not part of the name",
+                t.written,
+                t.name,
+                t.dropped.join(", ")
+            ),
+        );
+    }
+    // Each target gets the same values; a note said once is kept once.
+    let change = update::change(verb, t, d, &notes.understood)?;
+    for a in d.assumptions.drain(..) {
+        note(&mut notes.assumptions, a);
+    }
+    for q in d.questions.drain(..) {
+        note(&mut notes.questions, q);
+    }
+    update::merge(changes, change, &mut notes.questions);
+    Ok(())
+}
+
+/// Builds and checks the spec of the changes.
+fn finish(place: Place, changes: Vec<Change>, notes: Notes) -> Result<Spec, Error> {
+    let Notes {
+        understood,
+        mut assumptions,
+        questions,
+    } = notes;
+    let namespace = place.namespace.unwrap_or_else(|| {
         assumptions
             .push("no namespace given; each workload is changed in the namespace that holds it".to_string());
         "default".to_string()
     });
-    let mut spec = Spec {
-        environment,
-        environments: several,
+    let spec = Spec {
+        environment: place.environment,
+        environments: place.several,
         namespace,
         components: Vec::new(),
         changes,
@@ -262,15 +346,12 @@ fn read(
         questions: parse::cap(questions),
         unsupported: Vec::new(),
     };
-    spec.normalize().map_err(|e| Error::NotUnderstood {
-        reason: format!("the intent gives values that are not acceptable: {e}"),
-        understood,
-    })?;
-    Ok(Some(spec))
+    parse::normalized(spec, &understood)
 }
 
 /// "but keep the data", "without its volumes": phrases that keep data.
 fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
+    /// Words that keep data in a removal ("but keep the data").
     const KEEP: &[&str] = &["keep", "keeping", "retain", "preserve", "without", "except"];
     r.clone()
         .filter(|&k| w.is(k, KEEP))
@@ -286,24 +367,24 @@ fn kept(w: &Words, r: &Range<usize>) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Refuses removals of clusters, namespaces, data or "everything".
-fn destructive(w: &Words, r: Range<usize>) -> Result<(), Error> {
+/// Refuses removals of clusters, namespaces, data or "everything";
+/// `environments` are the repository's own environment names.
+fn destructive(w: &Words, r: Range<usize>, environments: &[String]) -> Result<(), Error> {
     let kept = kept(w, &r);
     if r.clone()
         .any(|k| w.is(k, DATA) && !kept.iter().any(|p| p.contains(&k)))
     {
         return Err(wipe());
     }
-    // The object: the first word after articles, environment words and "the whole".
+    // The object: the first word after articles, environments and "the whole".
     let object = r.clone().find(|&k| {
         !w.is(k, Class::Determiner)
-            && !w.is(
-                k,
-                &["staging", "production", "prod", "dev", "whole", "entire", "of"],
-            )
+            && scope::named(w.low(k), environments).is_none()
+            && !w.is(k, &["whole", "entire", "of"])
     });
     // "delete the staging cluster", "delete namespace payments", "remove the payments namespace"
-    if object.is_some_and(|k| w.is(k, SCOPES) || !w.is(k, Class::Stop) && w.is(k + 1, SCOPES)) {
+    let scope = |k: usize| w.is(k, SCOPES) || w.is(k, Class::NamespaceNoun);
+    if object.is_some_and(|k| scope(k) || !w.is(k, Class::Stop) && scope(k + 1)) {
         return Err(wipe());
     }
     // "in all environments" says where, not what: the environment reader takes it.

@@ -423,47 +423,50 @@ fn the_environment_flag_wins_and_output_is_deterministic() {
     assert_eq!(n, s);
 }
 
+/// The day-2 verbs (and lead-ins) the robustness test starts each text with.
+const VERBS: &[&str] = &[
+    "scale",
+    "scale down",
+    "bump",
+    "update",
+    "upgrade",
+    "roll out",
+    "set",
+    "give",
+    "limit",
+    "request",
+    "expose",
+    "remove",
+    "delete",
+    "tear down",
+    "please scale",
+    "can you remove",
+    "run 3 replicas of",
+];
+/// What the robustness test puts after each verb: targets, values, and junk.
+const TAILS: &[&str] = &[
+    "",
+    "api",
+    "the api deployment to 3",
+    "it",
+    "api to acme/api:1.2.3",
+    "api to 1.2.3",
+    "api 1Gi of memory",
+    "api at api.example.com",
+    "api and web to 2",
+    "api to 3, then",
+    "the staging cluster",
+    "api, web, and",
+    "to to to",
+    "api to 500",
+    "../../etc to 3",
+    "api to 3 and deploy redis",
+];
+
 #[test]
 fn every_verb_and_tail_gives_a_checked_spec_or_a_clear_error() {
-    let verbs = [
-        "scale",
-        "scale down",
-        "bump",
-        "update",
-        "upgrade",
-        "roll out",
-        "set",
-        "give",
-        "limit",
-        "request",
-        "expose",
-        "remove",
-        "delete",
-        "tear down",
-        "please scale",
-        "can you remove",
-        "run 3 replicas of",
-    ];
-    let tails = [
-        "",
-        "api",
-        "the api deployment to 3",
-        "it",
-        "api to acme/api:1.2.3",
-        "api to 1.2.3",
-        "api 1Gi of memory",
-        "api at api.example.com",
-        "api and web to 2",
-        "api to 3, then",
-        "the staging cluster",
-        "api, web, and",
-        "to to to",
-        "api to 500",
-        "../../etc to 3",
-        "api to 3 and deploy redis",
-    ];
-    for v in verbs {
-        for t in tails {
+    for v in VERBS {
+        for t in TAILS {
             let text = format!("{v} {t}");
             let Ok(intent) = Intent::new(&text, None) else {
                 continue;

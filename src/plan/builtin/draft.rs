@@ -12,8 +12,11 @@ use super::schedule::Schedule;
 use crate::plan::Error;
 use crate::spec::{
     sanitize_name, Archetype, Autoscaling, Component, EnvVar, Exposure, HealthCheck, HighAvailability, Port,
-    Quantities, Resources, Storage, WorkloadKind,
+    Quantities, Storage, WorkloadKind,
 };
+
+mod resources;
+use resources::resources;
 
 /// Autoscaling bounds as written; missing values are filled in by [`build`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -176,23 +179,31 @@ impl Shape {
     }
 }
 
+/// Refuses an image without a tag or with the `latest` tag; a digest pins it.
+fn check_pinned(d: &Draft, image: &str) -> Result<(), Error> {
+    match tag(image) {
+        _ if image.contains('@') => Ok(()),
+        None => Err(not_understood(
+            d,
+            &format!("the image {image} has no tag; pin a version, e.g. \"{image}:1.2.3\""),
+        )),
+        Some("latest") => Err(not_understood(
+            d,
+            &format!(
+                "the image {image} uses the latest tag; pin a version so the deployment is reproducible"
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The image: the one asked for (pinned), else the archetype's default for
 /// the version asked for, else its default (said in an assumption).
 fn chosen_image(d: &mut Draft, a: Archetype) -> Result<Option<String>, Error> {
     let defaults = a.defaults();
     Ok(match d.image.clone() {
         Some(image) => {
-            match tag(&image) {
-                _ if image.contains('@') => {}
-                None => return Err(not_understood(d, &format!("the image {image} has no tag; pin a version, e.g. \"{image}:1.2.3\""))),
-                Some("latest") => {
-                    return Err(not_understood(
-                        d,
-                        &format!("the image {image} uses the latest tag; pin a version so the deployment is reproducible"),
-                    ))
-                }
-                Some(_) => {}
-            }
+            check_pinned(d, &image)?;
             if !a.is_generic() && super::kind::from_image(&image) != Some(a) {
                 d.assumptions.push(format!(
                     "{image} is assumed to behave like the official {a} image (ports, data path, user)"
@@ -471,78 +482,6 @@ fn autoscaling(d: &mut Draft, s: &Scale, replicas: Option<u32>) -> Autoscaling {
         min_replicas: min,
         max_replicas: max.max(min),
         cpu_target_percent: cpu,
-    }
-}
-
-/// Quantities with a request never above its limit.
-fn resources(d: &mut Draft, requests: (&str, &str), limits: (&str, &str)) -> Resources {
-    let mut r = Resources {
-        requests: d.requests.clone(),
-        limits: d.limits.clone(),
-    };
-    for (what, req, lim) in [
-        ("CPU", &d.requests.cpu, &d.limits.cpu),
-        ("memory", &d.requests.memory, &d.limits.memory),
-    ] {
-        if let (Some(req), Some(lim)) = (req, lim) {
-            if req == lim {
-                d.assumptions.push(format!(
-                    "{what} request and limit are both set to {req}, the amount given"
-                ));
-            }
-        }
-    }
-    fit(
-        d,
-        &mut r.requests.cpu,
-        &mut r.limits.cpu,
-        (requests.0, limits.0),
-        cpu_milli,
-    );
-    fit(
-        d,
-        &mut r.requests.memory,
-        &mut r.limits.memory,
-        (requests.1, limits.1),
-        crate::spec::memory_bytes,
-    );
-    r
-}
-
-/// Raises a limit (or lowers a request) so the request is not above the limit.
-fn fit(
-    d: &mut Draft,
-    req: &mut Option<String>,
-    lim: &mut Option<String>,
-    defaults: (&str, &str),
-    parse: fn(&str) -> Option<f64>,
-) {
-    let eff_req = req.clone().unwrap_or_else(|| defaults.0.to_string());
-    let eff_lim = lim.clone().unwrap_or_else(|| defaults.1.to_string());
-    if parse(&eff_req) <= parse(&eff_lim) {
-        return;
-    }
-    if lim.is_none() {
-        d.assumptions
-            .push(format!("the limit was raised to {eff_req} to match the request"));
-        *lim = Some(eff_req);
-    } else if req.is_none() {
-        d.assumptions.push(format!(
-            "the request was lowered to {eff_lim} to fit under the limit"
-        ));
-        *req = Some(eff_lim);
-    } else {
-        d.questions.push(format!(
-            "the request {eff_req} is above the limit {eff_lim}; the limit was raised"
-        ));
-        *lim = Some(eff_req);
-    }
-}
-
-fn cpu_milli(s: &str) -> Option<f64> {
-    match s.strip_suffix('m') {
-        Some(m) => m.parse().ok(),
-        None => s.parse::<f64>().ok().map(|c| c * 1000.0),
     }
 }
 

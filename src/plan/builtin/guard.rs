@@ -7,6 +7,7 @@
 //! It runs on the raw text before anything else reads it. Removals of named
 //! workloads are day-2 changes; `day2` refuses the destructive ones.
 
+use super::lexicon::Class;
 use crate::plan::Error;
 
 /// Phrases that address the planner instead of describing a deployment.
@@ -26,7 +27,9 @@ const INJECTION: &[&str] = &[
     "prior instructions",
     "above instructions",
 ];
+/// Verbs that ask the planner to drop its rules (with [`OVERRIDE_OBJECTS`]).
 const OVERRIDE_VERBS: &[&str] = &["ignore", "disregard", "forget", "override", "bypass", "skip"];
+/// What an override verb aims at.
 const OVERRIDE_OBJECTS: &[&str] = &[
     "previous",
     "prior",
@@ -47,18 +50,6 @@ const OVERRIDE_OBJECTS: &[&str] = &[
     "restrictions",
     "validation",
     "checks",
-];
-
-/// Words that name a workload's probes ("skip the health checks").
-const PROBE_WORDS: &[&str] = &[
-    "health",
-    "healthcheck",
-    "healthchecks",
-    "readiness",
-    "liveness",
-    "startup",
-    "probe",
-    "probes",
 ];
 
 /// Requests the spec cannot express and the policies forbid.
@@ -93,7 +84,11 @@ const UNSAFE: &[&str] = &[
     "apparmor unconfined",
     "mount the host",
 ];
+/// Words after a privilege that make it a credential's name ("the root
+/// user password"); kept narrow here, since each one lets a privilege word
+/// pass the guard.
 const CREDENTIAL_WORDS: &[&str] = &["password", "passwd", "credentials", "pass", "secret", "token"];
+/// Words that negate a privilege shortly before it ("no root"), on the guard's own normalised words.
 const NEGATIONS: &[&str] = &[
     "no", "not", "non", "without", "never", "dont", "don't", "disable", "disallow", "deny", "un",
 ];
@@ -109,25 +104,39 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
         .map(|c| if c.is_alphanumeric() || c == '\'' { c } else { ' ' })
         .collect();
     let words: Vec<&str> = norm.split_whitespace().collect();
-    let joined = format!(" {} ", words.join(" "));
-    let contains = |p: &str| joined.contains(&format!(" {p} "));
+    skipped_probes(&words)?;
+    injection(&words)?;
+    unsafe_request(&words)?;
+    pod_operation(&words)
+}
 
-    // "skip the health checks" asks for no probes, not for the planner to
-    // skip its own checks: a refusal of its own, not an injection.
-    let probes = |i: usize| words[i + 1..].iter().take(4).any(|o| PROBE_WORDS.contains(o));
-    if let Some(verb) = words
+/// "skip the health checks" asks for no probes, not for the planner to
+/// skip its own checks: a refusal of its own, not an injection.
+fn skipped_probes(words: &[&str]) -> Result<(), Error> {
+    // "startup" only counts here: elsewhere it is a word, not a probe.
+    let probe = |o: &str| Class::ProbeWord.holds(o) || o == "startup";
+    let probes = |i: usize| words[i + 1..].iter().take(4).any(|o| probe(o));
+    let Some(verb) = words
         .iter()
         .enumerate()
         .find(|(i, w)| OVERRIDE_VERBS.contains(w) && probes(*i))
         .map(|(_, w)| w)
-    {
-        return Err(Error::Refused(format!(
-            "\"{verb}\" the health checks: every workload gitintent renders gets readiness and liveness \
-             probes (the production policies require them), and the spec cannot leave them out; \
-             name what to check instead (\"health check /healthz on port 8080\"), or remove them \
-             in review"
-        )));
-    }
+    else {
+        return Ok(());
+    };
+    Err(Error::Refused(format!(
+        "\"{verb}\" the health checks: every workload gitintent renders gets readiness and liveness \
+         probes (the production policies require them), and the spec cannot leave them out; \
+         name what to check instead (\"health check /healthz on port 8080\"), or remove them \
+         in review"
+    )))
+}
+
+/// Refuses phrases aimed at the planner, and an override verb followed
+/// closely by what it would override ("ignore the previous rules").
+fn injection(words: &[&str]) -> Result<(), Error> {
+    let joined = format!(" {} ", words.join(" "));
+    let contains = |p: &str| joined.contains(&format!(" {p} "));
     let overridden = words.iter().enumerate().any(|(i, w)| {
         OVERRIDE_VERBS.contains(w)
             && words[i + 1..]
@@ -135,25 +144,29 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
                 .take(4)
                 .any(|o| OVERRIDE_OBJECTS.contains(o))
     });
-    if let Some(p) = INJECTION
+    let Some(p) = INJECTION
         .iter()
         .find(|p| contains(p))
         .copied()
         .or(overridden.then_some("ignore the rules"))
-    {
-        return Err(Error::Refused(format!(
-            "the intent contains instructions aimed at the planner ({p:?}), not a description of a deployment; \
-             say only what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
-        )));
-    }
+    else {
+        return Ok(());
+    };
+    Err(Error::Refused(format!(
+        "the intent contains instructions aimed at the planner ({p:?}), not a description of a deployment; \
+         say only what to deploy, e.g. \"Deploy redis with 3 replicas in staging\""
+    )))
+}
 
+/// Refuses a forbidden privilege unless it is negated ("no root") or names
+/// a credential ("the root user password").
+fn unsafe_request(words: &[&str]) -> Result<(), Error> {
     for p in UNSAFE {
         let pat: Vec<&str> = p.split(' ').collect();
         for i in (0..words.len()).filter(|&i| words[i..].starts_with(&pat)) {
             let negated = words[i.saturating_sub(3)..i]
                 .iter()
                 .any(|w| NEGATIONS.contains(w));
-            // "the root user password" is a credential, not a request to run as root.
             let credential = words
                 .get(i + pat.len())
                 .is_some_and(|w| CREDENTIAL_WORDS.contains(w));
@@ -167,7 +180,11 @@ pub(super) fn refuse(text: &str) -> Result<(), Error> {
             }
         }
     }
+    Ok(())
+}
 
+/// Refuses an operation on running pods ("restart api", "shut down web").
+fn pod_operation(words: &[&str]) -> Result<(), Error> {
     let first = words
         .iter()
         .copied()

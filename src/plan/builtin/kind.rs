@@ -86,6 +86,7 @@ const PAIRS: &[(&str, &str, What)] = &[
     ("http", "service", What::Strong(Archetype::WebService)),
     ("rest", "api", What::Strong(Archetype::WebService)),
 ];
+/// Plain nouns for a web workload ("service", "app"): the kind reader's pattern.
 const WEB_NOUNS: &[&str] = &[
     "service",
     "app",
@@ -182,6 +183,7 @@ const DEPENDS: &[&str] = &[
     "feeds",
     "serves",
 ];
+/// Words that join two workloads into separate clauses.
 const CONNECTORS: &[&str] = &["and", "plus", "alongside", "with", "also", "&", "+", "then"];
 
 /// Finds every workload word, longest phrase first.
@@ -189,33 +191,7 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < w.len() {
-        let pair = PAIRS
-            .iter()
-            .find(|(a, b, _)| w.phrase(i, &[a, b]))
-            .map(|p| p.2)
-            .filter(|&what| !(what == What::Strong(Archetype::Daemon) && sized_per_node(w, i)));
-        let web =
-            (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
-        let (what, len) = match pair.or(web) {
-            Some(what) => (Some(what), 2),
-            None => {
-                let data = DATA
-                    .iter()
-                    .find(|(k, _)| *k == w.low(i))
-                    .map(|(_, a)| What::Is(*a));
-                (
-                    data.or_else(|| SINGLE.iter().find(|(k, _)| *k == w.low(i)).map(|s| s.1)),
-                    1,
-                )
-            }
-        };
-        // "run acme/migrate:3 once": a one-off job; "once a day" is a schedule.
-        let what = what.or_else(|| {
-            let once = w.low(i) == "once"
-                && (i + 1 >= w.len() || w.pause(i) || w.is(i + 1, &["in", "to", "on", "into", "for", "and"]));
-            once.then_some(What::Strong(Archetype::Job))
-        });
-        if let Some(what) = what {
+        if let Some((what, len)) = what_at(w, i) {
             let daemon = what == What::Strong(Archetype::Daemon);
             let dependency = !daemon && depends(w, i);
             out.push(Mention {
@@ -241,8 +217,34 @@ pub(super) fn mentions(w: &Words) -> Vec<Mention> {
     out
 }
 
+/// The workload word at `i` and how many words it takes: a pair ("web
+/// app", "cron job"), a data store, a single word, or a one-off "once".
+fn what_at(w: &Words, i: usize) -> Option<(What, usize)> {
+    let pair = PAIRS
+        .iter()
+        .find(|(a, b, _)| w.phrase(i, &[a, b]))
+        .map(|p| p.2)
+        .filter(|&what| !(what == What::Strong(Archetype::Daemon) && sized_per_node(w, i)));
+    let web = (w.low(i) == "web" && w.is(i + 1, WEB_NOUNS)).then_some(What::Strong(Archetype::WebService));
+    if let Some(what) = pair.or(web) {
+        return Some((what, 2));
+    }
+    let data = DATA
+        .iter()
+        .find(|(k, _)| *k == w.low(i))
+        .map(|(_, a)| What::Is(*a));
+    if let Some(what) = data.or_else(|| SINGLE.iter().find(|(k, _)| *k == w.low(i)).map(|s| s.1)) {
+        return Some((what, 1));
+    }
+    // "run acme/migrate:3 once": a one-off job; "once a day" is a schedule.
+    let once = w.low(i) == "once"
+        && (i + 1 >= w.len() || w.pause(i) || w.is(i + 1, &["in", "to", "on", "into", "for", "and"]));
+    once.then_some((What::Strong(Archetype::Job), 1))
+}
+
 /// "50Gi per node", "2 cpus each node": a size per replica, not a daemon.
 fn sized_per_node(w: &Words, i: usize) -> bool {
+    /// Units and resource nouns before "per node": a size, not a placement.
     const SIZED: &[&str] = &[
         "gi", "gb", "gib", "mi", "mb", "mib", "ti", "tb", "tib", "g", "m", "gigs", "gig", "cpu", "cpus",
         "core", "cores", "disk", "disks", "storage", "memory", "ram", "volume",
@@ -328,9 +330,25 @@ pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
             }
         }
     }
-    // "acme/api:1.2 with its own postgres": the image is a workload of its
-    // own, and the data store a second one.
-    for m in &subjects {
+    cuts.extend(own_store_cuts(w, &subjects));
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        if cut > start {
+            out.push(start..cut);
+            start = cut;
+        }
+    }
+    out.push(start..w.len());
+    out
+}
+
+/// "acme/api:1.2 with its own postgres": the image is a workload of its
+/// own, and the data store a second one; the cuts before such data stores.
+fn own_store_cuts(w: &Words, subjects: &[&Mention]) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    for m in subjects {
         let own = w
             .before(m.at.start, 0)
             .filter(|&b| w.is(b, &["own", "dedicated", "separate"]));
@@ -352,17 +370,7 @@ pub(super) fn clauses(w: &Words, mentions: &[Mention]) -> Vec<Range<usize>> {
             cuts.push(connector);
         }
     }
-    cuts.sort_unstable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for cut in cuts {
-        if cut > start {
-            out.push(start..cut);
-            start = cut;
-        }
-    }
-    out.push(start..w.len());
-    out
+    cuts
 }
 
 /// The archetype a clause asks for, or why it is unclear.
@@ -392,18 +400,6 @@ pub(super) fn resolve(
     let data = subjects
         .iter()
         .find_map(|m| m.archetype().filter(|a| !a.is_generic()));
-    let strong = |ms: &[&Mention]| {
-        let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
-        let first = ms.iter().find_map(|m| match m.what {
-            What::Strong(a) => Some(a),
-            _ => None,
-        });
-        if daemon {
-            Some(Archetype::Daemon)
-        } else {
-            first
-        }
-    };
     let weak = subjects.iter().find_map(|m| match m.what {
         What::Is(a) if a.is_generic() => Some(a),
         _ => None,
@@ -435,13 +431,33 @@ pub(super) fn resolve(
     };
     match chosen {
         Some(a) => Resolved::Is(a),
-        None => match inside.iter().find_map(|m| match m.what {
-            What::Vague(v) => Some(v),
-            _ => None,
-        }) {
-            Some(v) => Resolved::Vague(v),
-            None => Resolved::Nothing,
-        },
+        None => vague(&inside),
+    }
+}
+
+/// The specific generic archetype the mentions name: a daemon if any does,
+/// else the first.
+fn strong(ms: &[&Mention]) -> Option<Archetype> {
+    let daemon = ms.iter().any(|m| m.what == What::Strong(Archetype::Daemon));
+    let first = ms.iter().find_map(|m| match m.what {
+        What::Strong(a) => Some(a),
+        _ => None,
+    });
+    if daemon {
+        Some(Archetype::Daemon)
+    } else {
+        first
+    }
+}
+
+/// A clause with no archetype: the vague noun it uses, if any.
+fn vague(inside: &[&Mention]) -> Resolved {
+    match inside.iter().find_map(|m| match m.what {
+        What::Vague(v) => Some(v),
+        _ => None,
+    }) {
+        Some(v) => Resolved::Vague(v),
+        None => Resolved::Nothing,
     }
 }
 

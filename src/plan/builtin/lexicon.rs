@@ -48,11 +48,25 @@ pub(super) enum Class {
     AutoscaleWord,
     /// "environment", "env", "cluster" after an environment's name.
     EnvironmentNoun,
+    /// "please", "can you", "we need to": words an intent may start with
+    /// before its verb, which do not change the request.
+    LeadIn,
+    /// "password", "passphrase": a credential keyword that is a password.
+    PasswordWord,
+    /// "token", "secret", "api-key": a credential keyword that may also be
+    /// a plain noun ("the token service").
+    SecretWord,
+    /// "health", "readiness", "probe": words that name a health check.
+    ProbeWord,
+    /// "namespace", "ns".
+    NamespaceNoun,
+    /// "port", "ports".
+    PortNoun,
 }
 
 /// Every class, for the table's own tests.
 #[cfg(test)]
-const ALL: [Class; 15] = [
+const ALL: [Class; 21] = [
     Class::Determiner,
     Class::Stop,
     Class::MemoryNoun,
@@ -68,6 +82,12 @@ const ALL: [Class; 15] = [
     Class::CountNoun,
     Class::AutoscaleWord,
     Class::EnvironmentNoun,
+    Class::LeadIn,
+    Class::PasswordWord,
+    Class::SecretWord,
+    Class::ProbeWord,
+    Class::NamespaceNoun,
+    Class::PortNoun,
 ];
 
 /// The table: each class and its words. [`Class::CountNoun`] adds
@@ -208,6 +228,49 @@ const TABLE: &[(Class, &[&str])] = &[
         ],
     ),
     (Class::EnvironmentNoun, &["environment", "env", "cluster"]),
+    (
+        Class::LeadIn,
+        &[
+            "please", "pls", "can", "could", "would", "will", "you", "kindly", "now", "lets", "let's", "let",
+            "us", "i", "we", "want", "need", "to", "go", "ahead", "and", "hey", "just", "also", "then",
+            "i'd", "we'd", "like", "ok", "okay",
+        ],
+    ),
+    (
+        Class::PasswordWord,
+        &["password", "passwd", "pwd", "passphrase", "passcode"],
+    ),
+    (
+        Class::SecretWord,
+        &[
+            "token",
+            "secret",
+            "apikey",
+            "api-key",
+            "api_key",
+            "bearer",
+            "credential",
+            "credentials",
+        ],
+    ),
+    (
+        Class::ProbeWord,
+        &[
+            "health",
+            "healthcheck",
+            "healthchecks",
+            "health-check",
+            "health-checks",
+            "readiness",
+            "liveness",
+            "probe",
+            "probes",
+            "heartbeat",
+            "healthz",
+        ],
+    ),
+    (Class::PortNoun, &["port", "ports"]),
+    (Class::NamespaceNoun, &["namespace", "namespaces", "ns"]),
 ];
 
 /// What [`Class::CountNoun`] adds to the replica nouns.
@@ -268,13 +331,19 @@ const ENVIRONMENTS: &[(&str, &str, bool)] = &[
 ];
 
 /// The environment an alias names, and whether the alias counts without a
-/// preposition. Only the lexicon's own aliases: the repository's
-/// environment names are matched by the readers that are given them.
+/// preposition. Only the lexicon's own aliases: `scope::named`, the one
+/// environment detector, adds the repository's environment names.
 pub(super) fn environment(word: &str) -> Option<(&'static str, bool)> {
     ENVIRONMENTS
         .iter()
         .find(|(alias, _, _)| *alias == word)
         .map(|(_, env, loose)| (*env, *loose))
+}
+
+/// Whether `env` is a standard environment: one an alias names without
+/// needing a preposition (production, staging, dev, qa, uat, preprod).
+pub(super) fn standard(env: &str) -> bool {
+    ENVIRONMENTS.iter().any(|(_, e, loose)| *loose && *e == env)
 }
 
 /// A binary size unit and its factor in MiB.
@@ -362,6 +431,8 @@ mod tests {
         assert_eq!(environment("prd"), Some(("production", true)));
         assert_eq!(environment("stage"), Some(("staging", false)));
         assert_eq!(environment("products"), None);
+        assert!(standard("staging") && standard("preprod"));
+        assert!(!standard("test") && !standard("sandbox") && !standard("stage"));
         assert_eq!(memory_unit("gigs"), Some(1024.0));
         assert_eq!(memory_unit("tib"), Some(1024.0 * 1024.0));
         assert_eq!(memory_unit("gbps"), None);

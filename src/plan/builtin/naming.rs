@@ -94,7 +94,9 @@ pub(super) fn version(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> 
     Some(raw)
 }
 
+/// Nouns that introduce an image ("image acme/x:1"): the image reader's pattern.
 const IMAGE_WORDS: &[&str] = &["image", "img", "container", "docker"];
+/// Words an image may follow ("using", "runs"): the image reader's pattern.
 const IMAGE_VERBS: &[&str] = &[
     "using", "use", "from", "run", "runs", "deploy", "deploys", "ship", "of", "with",
 ];
@@ -330,48 +332,8 @@ pub(super) fn name(
     mentions: &[Mention],
     archetype: Option<Archetype>,
 ) -> Option<(String, bool)> {
-    for i in r.clone() {
-        if !w.free(i) {
-            continue;
-        }
-        // "port 8443 named https" names the port, not the workload.
-        let names_a_port = i >= 2 && w.is(i - 2, &["port"]) && w.whole(i - 1).is_some();
-        let j = if names_a_port {
-            continue;
-        } else if w.is(i, &["called", "named"])
-            || w.phrase(i, &["name", "it"])
-            || w.phrase(i, &["call", "it"])
-        {
-            w.skip(
-                if w.is(i, &["called", "named"]) {
-                    i + 1
-                } else {
-                    i + 2
-                },
-                &["=", ":"],
-                1,
-            )
-        } else if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, Class::Stop) {
-            i + 1
-        } else if w.is(i, &["as"]) {
-            let next = w.low(i + 1);
-            let name_like = w.free(i + 1)
-                && !w.is(i + 1, Class::Stop)
-                && !w.is(i + 1, NOT_AS_NAMES)
-                && !next.starts_with(|c: char| c.is_ascii_digit())
-                && !mentions.iter().any(|m| m.at.contains(&(i + 1)));
-            if !name_like {
-                continue;
-            }
-            i + 1
-        } else {
-            continue;
-        };
-        if r.contains(&j) && w.free(j) && !w.raw(j).is_empty() {
-            let name = w.raw(j).to_string();
-            w.claim(i..j + 1);
-            return Some((name, true));
-        }
+    if let Some(named) = explicit(w, r, mentions) {
+        return Some((named, true));
     }
     let first = mentions
         .iter()
@@ -389,24 +351,10 @@ pub(super) fn name(
     if archetype.is_none_or(|a| !a.is_generic()) || first.archetype().is_none_or(|a| !a.is_generic()) {
         return None;
     }
-    let usable = |j: &usize| {
-        let low = w.low(*j);
-        let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
-            && low
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        w.free(*j)
-            && word_like
-            && !adjective(low)
-            && !w.is(*j, Class::Stop)
-            && !w.is(*j, NOT_NOUN_NAMES)
-            && w.number(*j, false).is_none()
-            && !mentions.iter().any(|m| m.at.contains(j))
-    };
     match (r.start..first.at.start)
         .rev()
         .find(|&j| !w.is(j, Class::Determiner))
-        .filter(usable)
+        .filter(|&j| usable(w, j, mentions))
     {
         Some(before) => {
             w.claim(before..before + 1);
@@ -417,9 +365,74 @@ pub(super) fn name(
     }
 }
 
+/// Reads and claims a name given explicitly: "called X", "named X", "name
+/// it X", "call it X", "name X", "as X".
+fn explicit(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Option<String> {
+    for i in r.clone() {
+        if !w.free(i) {
+            continue;
+        }
+        let Some(j) = named_at(w, i, mentions) else {
+            continue;
+        };
+        if r.contains(&j) && w.free(j) && !w.raw(j).is_empty() {
+            let name = w.raw(j).to_string();
+            w.claim(i..j + 1);
+            return Some(name);
+        }
+    }
+    None
+}
+
+/// Where the name introduced by the word at `i` is, if `i` introduces one.
+fn named_at(w: &Words, i: usize, mentions: &[Mention]) -> Option<usize> {
+    // "port 8443 named https" names the port, not the workload.
+    if i >= 2 && w.is(i - 2, Class::PortNoun) && w.whole(i - 1).is_some() {
+        return None;
+    }
+    if w.is(i, &["called", "named"]) {
+        return Some(w.skip(i + 1, &["=", ":"], 1));
+    }
+    if w.phrase(i, &["name", "it"]) || w.phrase(i, &["call", "it"]) {
+        return Some(w.skip(i + 2, &["=", ":"], 1));
+    }
+    if w.is(i, &["name"]) && w.free(i + 1) && !w.is(i + 1, Class::Stop) {
+        return Some(i + 1);
+    }
+    if !w.is(i, &["as"]) {
+        return None;
+    }
+    let next = w.low(i + 1);
+    let name_like = w.free(i + 1)
+        && !w.is(i + 1, Class::Stop)
+        && !w.is(i + 1, NOT_AS_NAMES)
+        && !next.starts_with(|c: char| c.is_ascii_digit())
+        && !mentions.iter().any(|m| m.at.contains(&(i + 1)));
+    name_like.then_some(i + 1)
+}
+
+/// Whether the word at `j`, before the workload noun, can be its name: a
+/// free lowercase word that is not an adjective, a stop word, a number or
+/// another mention.
+fn usable(w: &Words, j: usize, mentions: &[Mention]) -> bool {
+    let low = w.low(j);
+    let word_like = low.starts_with(|c: char| c.is_ascii_lowercase())
+        && low
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    w.free(j)
+        && word_like
+        && !adjective(low)
+        && !w.is(j, Class::Stop)
+        && !w.is(j, NOT_NOUN_NAMES)
+        && w.number(j, false).is_none()
+        && !mentions.iter().any(|m| m.at.contains(&j))
+}
+
 /// A compound adjective ("internal-only", "public-facing", "gpu-heavy"):
 /// it describes the workload, so the name comes from elsewhere (the image).
 fn adjective(low: &str) -> bool {
+    /// Endings that make a compound word an adjective.
     const SUFFIXES: &[&str] = &[
         "-only",
         "-facing",

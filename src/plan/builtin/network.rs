@@ -10,8 +10,10 @@
 use std::ops::Range;
 
 use super::draft::Draft;
+use super::lexicon::Class;
 use super::text::Words;
 
+/// Names a port may carry before "port" ("the metrics port"): this reader's pattern.
 const PORT_NAMES: &[&str] = &[
     "http",
     "https",
@@ -35,54 +37,14 @@ const PORT_NAMES: &[&str] = &[
 
 /// Reads the health check and claims its words.
 pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    const KEYS: &[&str] = &[
-        "health",
-        "healthcheck",
-        "healthchecks",
-        "health-check",
-        "health-checks",
-        "readiness",
-        "liveness",
-        "probe",
-        "probes",
-        "heartbeat",
-        "healthz",
-    ];
     let mut i = r.start;
     while i < r.end {
-        if !w.free(i) || !w.is(i, KEYS) {
+        if !w.free(i) || !w.is(i, Class::ProbeWord) {
             i += 1;
             continue;
         }
-        let tcp = i > r.start && w.is(i - 1, &["tcp"]);
-        let mut path = None;
-        let mut port = None;
-        let mut end = i + 1;
-        let window_end = (i + 8).min(r.end);
-        let mut k = i + 1;
-        while k < window_end {
-            if !w.free(k) {
-                break;
-            }
-            let raw = w.raw(k);
-            if path.is_none() && raw.starts_with('/') && is_path(raw) {
-                path = Some(raw.to_string());
-                end = k + 1;
-            } else if w.is(k, &["port"]) {
-                if let Some((n, len)) = w.whole(k + 1).filter(|(n, _)| (1..=65535).contains(n)) {
-                    port = Some(n);
-                    end = k + 1 + len;
-                    k += len;
-                }
-            } else if let Some(n) = raw.strip_prefix(':').and_then(|p| p.parse::<u32>().ok()) {
-                port = Some(n);
-                end = k + 1;
-            } else if w.is(k, KEYS) && (path.is_some() || port.is_some()) {
-                break;
-            }
-            k += 1;
-        }
-        let tcp = tcp || w.is(i + 1, &["tcp"]);
+        let (path, port, end) = probe_target(w, i, (i + 8).min(r.end));
+        let tcp = i > r.start && w.is(i - 1, &["tcp"]) || w.is(i + 1, &["tcp"]);
         if path.is_none() && port.is_none() && !tcp {
             w.claim(i..i + 1);
             i += 1;
@@ -102,13 +64,46 @@ pub(super) fn health(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     }
 }
 
+/// The path and port a health check word at `i` names, read up to
+/// `window_end` ("/healthz on port 8080", ":9000"), with the end of what
+/// was read.
+fn probe_target(w: &Words, i: usize, window_end: usize) -> (Option<String>, Option<u32>, usize) {
+    let mut path = None;
+    let mut port = None;
+    let mut end = i + 1;
+    let mut k = i + 1;
+    while k < window_end {
+        if !w.free(k) {
+            break;
+        }
+        let raw = w.raw(k);
+        if path.is_none() && raw.starts_with('/') && is_path(raw) {
+            path = Some(raw.to_string());
+            end = k + 1;
+        } else if w.is(k, Class::PortNoun) {
+            if let Some((n, len)) = w.whole(k + 1).filter(|(n, _)| (1..=65535).contains(n)) {
+                port = Some(n);
+                end = k + 1 + len;
+                k += len;
+            }
+        } else if let Some(n) = raw.strip_prefix(':').and_then(|p| p.parse::<u32>().ok()) {
+            port = Some(n);
+            end = k + 1;
+        } else if w.is(k, Class::ProbeWord) && (path.is_some() || port.is_some()) {
+            break;
+        }
+        k += 1;
+    }
+    (path, port, end)
+}
+
 /// Reads container ports.
 pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) {
             continue;
         }
-        let after = if w.is(i, &["port", "ports"]) {
+        let after = if w.is(i, Class::PortNoun) {
             w.skip(i + 1, &["number", "numbers", "of", "=", ":", "is"], 2)
         } else if w.is(
             i,
@@ -125,7 +120,7 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         ) && w.is(i + 1, &["on", "at"])
         {
             let k = i + 2;
-            if w.is(k, &["port", "ports"]) {
+            if w.is(k, Class::PortNoun) {
                 continue;
             }
             k
@@ -138,28 +133,33 @@ pub(super) fn ports(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         } else {
             continue;
         };
-        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, &["port", "ports"]))
+        let name = (i > r.start && w.is(i - 1, PORT_NAMES) && w.is(i, Class::PortNoun))
             .then(|| w.low(i - 1).to_string());
-        let mut k = after;
-        let mut found = false;
-        while let Some((n, len)) = w.whole(k).filter(|_| w.free(k)) {
-            if !(1..=65535).contains(&n) {
-                break;
-            }
-            add_port(d, if found { None } else { name.clone() }, n);
-            found = true;
-            k += len;
-            if w.is(k, &["and", "&"]) && w.whole(k + 1).is_some() {
-                k += 1;
-            } else if !w.pause(k - 1) || w.whole(k).is_none() {
-                break;
-            }
-        }
-        if found {
+        if let Some(k) = port_numbers(w, after, name.clone(), d) {
             let start = if name.is_some() { i - 1 } else { i };
             w.claim(start..k);
         }
     }
+}
+
+/// Reads the port numbers from `k` on ("8080", "8080 and 9090", "80, 443"),
+/// the first one named `name`; the end of the last one, if any was read.
+fn port_numbers(w: &Words, mut k: usize, name: Option<String>, d: &mut Draft) -> Option<usize> {
+    let mut found = false;
+    while let Some((n, len)) = w.whole(k).filter(|_| w.free(k)) {
+        if !(1..=65535).contains(&n) {
+            break;
+        }
+        add_port(d, if found { None } else { name.clone() }, n);
+        found = true;
+        k += len;
+        if w.is(k, &["and", "&"]) && w.whole(k + 1).is_some() {
+            k += 1;
+        } else if !w.pause(k - 1) || w.whole(k).is_none() {
+            break;
+        }
+    }
+    found.then_some(k)
 }
 
 fn add_port(d: &mut Draft, name: Option<String>, port: u32) {
@@ -177,6 +177,7 @@ pub(super) fn is_path(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
 }
 
+/// Words shortly before a host that make it the Ingress host: this reader's pattern.
 const HOST_CUES: &[&str] = &[
     "at",
     "on",
@@ -201,10 +202,12 @@ const HOST_CUES: &[&str] = &[
     "publicly",
     "address",
 ];
+/// Endings that make a dotted word a file name, not a host: only the host check needs them.
 const FILE_EXTENSIONS: &[&str] = &[
     "yaml", "yml", "json", "txt", "sh", "py", "js", "ts", "conf", "toml", "md", "cfg", "ini", "xml", "env",
     "log", "sql", "jar", "war", "tar", "gz", "zip", "net", "rb", "go", "rs", "java", "php", "html", "css",
 ];
+/// Words that ask for an Ingress in a create; day-2 `expose` is a verb in `verbs`.
 const EXPOSE_WORDS: &[&str] = &[
     "expose",
     "exposed",
@@ -215,6 +218,7 @@ const EXPOSE_WORDS: &[&str] = &[
     "externally",
     "public-facing",
 ];
+/// Words that ask for TLS: only this reader reads them.
 const TLS_WORDS: &[&str] = &[
     "https",
     "tls",
@@ -265,6 +269,16 @@ fn host_of(raw: &str) -> Option<(String, Option<String>, Option<bool>)> {
 
 /// Reads the host, path and TLS of an Ingress.
 pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
+    hosts(w, r, d);
+    expose_words(w, r, d);
+    if d.expose {
+        ingress_path(w, r, d);
+    }
+}
+
+/// Reads a host after a cue ("at", "on") or with a scheme; the first one
+/// is used, another is a question.
+fn hosts(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -288,13 +302,18 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
         d.expose = true;
         w.claim(i..i + 1);
     }
+}
+
+/// Reads the words that ask for (or against) exposure and TLS: "expose",
+/// "to the internet", "with TLS", "plain http", "internal".
+fn expose_words(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) {
             continue;
         }
         let negated = i > r.start && w.is(i - 1, &["no", "without", "not", "never", "don't", "dont"]);
         // "expose port 8080" names a container port, not an Ingress.
-        let port_follows = w.is(i + 1, &["port", "ports"]) || w.phrase(i + 1, &["on", "port"]);
+        let port_follows = w.is(i + 1, Class::PortNoun) || w.phrase(i + 1, &["on", "port"]);
         if w.is(i, EXPOSE_WORDS) && port_follows {
             continue;
         }
@@ -328,9 +347,10 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             d.internal = true;
         }
     }
-    if !d.expose {
-        return;
-    }
+}
+
+/// Reads the Ingress path ("under /shop", "path /api").
+fn ingress_path(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     for i in r.clone() {
         if !w.free(i) || !w.is(i, &["path", "under", "at", "on", "prefix", "route"]) {
             continue;
@@ -348,49 +368,52 @@ pub(super) fn exposure(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
     }
 }
 
+/// Phrases that ask for high availability (one reader's phrases, a table).
+const HA_PHRASES: &[&[&str]] = &[
+    &["highly", "available"],
+    &["high", "availability"],
+    &["high-availability"],
+    &["highly-available"],
+    &["ha"],
+    &["fault", "tolerant"],
+    &["fault-tolerant"],
+    &["fault", "tolerance"],
+    &["redundant"],
+    &["redundancy"],
+    &["resilient"],
+    &["single", "point", "of", "failure"],
+    &["zero", "downtime"],
+    &["zero-downtime"],
+    &["survive"],
+    &["survives"],
+    &["surviving"],
+    &["node", "failures"],
+    &["node", "failure"],
+    &["node", "outages"],
+    &["across", "zones"],
+    &["across", "availability", "zones"],
+    &["multi-az"],
+    &["multi-zone"],
+    &["anti-affinity"],
+    &["spread", "across"],
+    // Asking for the disruption budget itself: the HA shape includes it.
+    &["pdb"],
+    &["pod", "disruption", "budget"],
+    &["disruption", "budget"],
+    &["poddisruptionbudget"],
+];
+/// Phrases that ask for failover as well.
+const FAILOVER: &[&[&str]] = &[
+    &["failover"],
+    &["fail", "over"],
+    &["fail-over"],
+    &["sentinel"],
+    &["automatic", "failover"],
+    &["auto-failover"],
+];
+
 /// Reads high availability and failover.
 pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
-    const PHRASES: &[&[&str]] = &[
-        &["highly", "available"],
-        &["high", "availability"],
-        &["high-availability"],
-        &["highly-available"],
-        &["ha"],
-        &["fault", "tolerant"],
-        &["fault-tolerant"],
-        &["fault", "tolerance"],
-        &["redundant"],
-        &["redundancy"],
-        &["resilient"],
-        &["single", "point", "of", "failure"],
-        &["zero", "downtime"],
-        &["zero-downtime"],
-        &["survive"],
-        &["survives"],
-        &["surviving"],
-        &["node", "failures"],
-        &["node", "failure"],
-        &["node", "outages"],
-        &["across", "zones"],
-        &["across", "availability", "zones"],
-        &["multi-az"],
-        &["multi-zone"],
-        &["anti-affinity"],
-        &["spread", "across"],
-        // Asking for the disruption budget itself: the HA shape includes it.
-        &["pdb"],
-        &["pod", "disruption", "budget"],
-        &["disruption", "budget"],
-        &["poddisruptionbudget"],
-    ];
-    const FAILOVER: &[&[&str]] = &[
-        &["failover"],
-        &["fail", "over"],
-        &["fail-over"],
-        &["sentinel"],
-        &["automatic", "failover"],
-        &["auto-failover"],
-    ];
     for i in r.clone() {
         if !w.free(i) {
             continue;
@@ -399,7 +422,7 @@ pub(super) fn availability(w: &mut Words, r: &Range<usize>, d: &mut Draft) {
             d.ha = true;
             d.failover = true;
             w.claim(i..i + p.len());
-        } else if let Some(p) = PHRASES.iter().find(|p| w.phrase(i, p)) {
+        } else if let Some(p) = HA_PHRASES.iter().find(|p| w.phrase(i, p)) {
             d.ha = true;
             w.claim(i..i + p.len());
         }

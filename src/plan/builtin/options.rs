@@ -292,6 +292,41 @@ fn role(c: &Captures, o: &mut Options) -> Result<(), String> {
     Ok(())
 }
 
+/// The ports a Service in front of `comp` serves: its own, else its
+/// archetype's.
+fn service_ports(comp: &Component) -> Vec<(String, u32)> {
+    if comp.ports.is_empty() {
+        comp.archetype
+            .defaults()
+            .ports
+            .iter()
+            .map(|(n, p)| (n.to_string(), *p))
+            .collect()
+    } else {
+        comp.ports.iter().map(|p| (p.name.clone(), p.port)).collect()
+    }
+}
+
+/// The ports a Service over existing pods serves: those asked for (a data
+/// store's draft lists all its default ports, so only the first), else the
+/// archetype's first.
+fn existing_ports(comp: &Component) -> Vec<(String, u32)> {
+    if comp.ports.is_empty() {
+        let d = comp.archetype.defaults().ports;
+        return d.iter().take(1).map(|(n, p)| (n.to_string(), *p)).collect();
+    }
+    let asked = if comp.archetype.is_generic() {
+        comp.ports.len()
+    } else {
+        1
+    };
+    comp.ports
+        .iter()
+        .take(asked)
+        .map(|p| (p.name.clone(), p.port))
+        .collect()
+}
+
 impl Options {
     /// Puts what was read on `comp`; a Service type needs a port.
     pub(super) fn apply(self, comp: &mut Component) -> Result<(), Error> {
@@ -307,17 +342,7 @@ impl Options {
         }
         comp.rbac = self.rbac;
         if let Some((kind, node_port)) = self.service {
-            let ports: Vec<(String, u32)> = if comp.ports.is_empty() {
-                comp.archetype
-                    .defaults()
-                    .ports
-                    .iter()
-                    .map(|(n, p)| (n.to_string(), *p))
-                    .collect()
-            } else {
-                comp.ports.iter().map(|p| (p.name.clone(), p.port)).collect()
-            };
-            let Some((name, port)) = ports.first().cloned() else {
+            let Some((name, port)) = service_ports(comp).first().cloned() else {
                 return Err(refuse(
                     format!(
                         "a {} service needs the port the workload listens on; say \"on port N\"",
@@ -364,22 +389,7 @@ impl Options {
                 "a Service over existing pods runs no container: commands, mounts, placement and roles do not apply",
             ));
         }
-        let ports: Vec<(String, u32)> = if comp.ports.is_empty() {
-            let d = comp.archetype.defaults().ports;
-            d.iter().take(1).map(|(n, p)| (n.to_string(), *p)).collect()
-        } else {
-            // A data store's draft lists all its default ports; the Service gets the one asked for.
-            let asked = if comp.archetype.is_generic() {
-                comp.ports.len()
-            } else {
-                1
-            };
-            comp.ports
-                .iter()
-                .take(asked)
-                .map(|p| (p.name.clone(), p.port))
-                .collect()
-        };
+        let ports = existing_ports(comp);
         if ports.is_empty() {
             return Err(refuse(
                 "a Service over existing pods needs the port they listen on; say \"on port N\"",

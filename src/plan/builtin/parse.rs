@@ -78,59 +78,108 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
     let env = scope::environment(&mut w, environments)?;
     let mentions = kind::mentions(&w);
     let clauses = kind::clauses(&w, &mentions);
+    let mut drafts = read_drafts(&mut w, &clauses, &mentions, credentials, vars);
 
-    let mut drafts: Vec<Draft> = clauses.iter().map(|r| read(&mut w, r, &mentions)).collect();
+    let (environment, mut notes) = first_notes(intent, env, namespace.as_deref(), &mut drafts);
+    let mut components = build_all(&mut drafts, &w, &options, &allowed, &mut notes)?;
+    notes
+        .questions
+        .extend(clusters(&components, &mut notes.assumptions));
+    notes.assumptions.extend(wiring::wire(&mut components));
+    let namespace = choose_namespace(namespace, team, &components, &mut notes.assumptions);
+    let mut seen = notes.understood.clone();
+    seen.extend(apply_options(options, &mut components)?);
+    kind_of(&rest, &mut components, &mut seen);
+    kinds::check(&rest, &components, &seen)?;
+    let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
+    let spec = Spec {
+        environment,
+        environments: vec![],
+        namespace,
+        components,
+        changes: Vec::new(),
+        assumptions: cap(notes.assumptions),
+        questions: cap(notes.questions),
+        unsupported: cap_unsupported(unsupported),
+    };
+    finish(spec, &notes.understood, &plaintext)
+}
+
+/// What a plan (a create or a change) has understood, assumed and asked so far.
+#[derive(Default)]
+pub(super) struct Notes {
+    pub(super) understood: Vec<String>,
+    pub(super) assumptions: Vec<String>,
+    pub(super) questions: Vec<String>,
+}
+
+/// Chooses the environment; the first notes say it, the namespace named,
+/// and a host moved from one draft to the one it belongs to.
+fn first_notes(
+    intent: &Intent,
+    env: scope::Environment,
+    namespace: Option<&str>,
+    drafts: &mut [Draft],
+) -> (String, Notes) {
+    let mut notes = Notes {
+        assumptions: wiring::move_host(drafts).into_iter().collect(),
+        ..Notes::default()
+    };
+    let environment = choose_environment(
+        intent,
+        env,
+        &mut notes.understood,
+        &mut notes.assumptions,
+        &mut notes.questions,
+    );
+    if let Some(ns) = namespace {
+        notes.understood.push(format!("namespace: {ns}"));
+    }
+    (environment, notes)
+}
+
+/// Reads each clause into a draft, shares a replica count said "each", and
+/// attaches each credential and variable to its clause.
+fn read_drafts(
+    w: &mut Words,
+    clauses: &[Range<usize>],
+    mentions: &[Mention],
+    credentials: Vec<credentials::Credential>,
+    vars: Vec<credentials::Var>,
+) -> Vec<Draft> {
+    let mut drafts: Vec<Draft> = clauses.iter().map(|r| read(w, r, mentions)).collect();
     if let Some(n) = drafts.iter().find(|d| d.replicas_each).and_then(|d| d.replicas) {
         for d in drafts.iter_mut().filter(|d| d.replicas.is_none()) {
             d.replicas = Some(n);
         }
     }
     for c in credentials {
-        let k = clause_of(&clauses, c.at);
+        let k = clause_of(clauses, c.at);
         drafts[k].credentials.push(c);
     }
     for v in vars {
-        let k = clause_of(&clauses, v.at);
+        let k = clause_of(clauses, v.at);
         drafts[k].env.push(EnvVar {
             name: v.name,
             value: v.value,
         });
     }
+    drafts
+}
 
-    let mut assumptions: Vec<String> = wiring::move_host(&mut drafts).into_iter().collect();
-    let mut questions = Vec::new();
-    let mut understood: Vec<String> = Vec::new();
-    let environment = choose_environment(intent, env, &mut understood, &mut assumptions, &mut questions);
-    if let Some(ns) = &namespace {
-        understood.push(format!("namespace: {ns}"));
-    }
-
+/// Builds every draft into a component, collecting its notes (prefixed by
+/// its name when there are several).
+fn build_all(
+    drafts: &mut [Draft],
+    w: &Words,
+    options: &options::Options,
+    allowed: &[String],
+    notes: &mut Notes,
+) -> Result<Vec<crate::spec::Component>, Error> {
     let mut components = Vec::new();
     let many = drafts.len() > 1;
-    for d in &mut drafts {
-        if d.archetype.is_none() {
-            let mut seen = understood.clone();
-            seen.extend(d.understood());
-            let reason = missing_workload(d, unknown_word(&w));
-            return Err(Error::NotUnderstood {
-                reason,
-                understood: seen,
-            });
-        }
-        let placeholder =
-            options.selects() && d.image.is_none() && d.archetype.is_some_and(|a| a.is_generic());
-        if placeholder {
-            // A Service over existing pods runs no image: the component is
-            // rebuilt without one by `Options::apply`; this only lets the
-            // draft build, and no note may mention it.
-            d.image = Some(NO_IMAGE.to_string());
-        }
-        let mut c = draft::build(d).map_err(|e| with_context(e, &understood))?;
-        if options.selects() {
-            d.assumptions
-                .retain(|a| !a.contains(NO_IMAGE) && !a.contains("image"));
-        }
-        access::finish(d, &mut c, &allowed);
+    for d in drafts {
+        let c = build_one(d, w, options, allowed, &notes.understood)?;
         let prefix = |s: &String| {
             if many {
                 format!("{}: {s}", c.name)
@@ -138,14 +187,54 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
                 s.clone()
             }
         };
-        assumptions.extend(d.assumptions.iter().map(prefix));
-        questions.extend(d.questions.iter().map(prefix));
+        notes.assumptions.extend(d.assumptions.iter().map(prefix));
+        notes.questions.extend(d.questions.iter().map(prefix));
         components.push(c);
     }
+    Ok(components)
+}
 
-    questions.extend(clusters(&components, &mut assumptions));
-    assumptions.extend(wiring::wire(&mut components));
+/// Builds one draft; refuses one that names no workload.
+fn build_one(
+    d: &mut Draft,
+    w: &Words,
+    options: &options::Options,
+    allowed: &[String],
+    understood: &[String],
+) -> Result<crate::spec::Component, Error> {
+    if d.archetype.is_none() {
+        let mut seen = understood.to_vec();
+        seen.extend(d.understood());
+        let reason = missing_workload(d, unknown_word(w));
+        return Err(Error::NotUnderstood {
+            reason,
+            understood: seen,
+        });
+    }
+    let placeholder = options.selects() && d.image.is_none() && d.archetype.is_some_and(|a| a.is_generic());
+    if placeholder {
+        // A Service over existing pods runs no image: the component is
+        // rebuilt without one by `Options::apply`; this only lets the
+        // draft build, and no note may mention it.
+        d.image = Some(NO_IMAGE.to_string());
+    }
+    let mut c = draft::build(d).map_err(|e| with_context(e, understood))?;
+    if options.selects() {
+        d.assumptions
+            .retain(|a| !a.contains(NO_IMAGE) && !a.contains("image"));
+    }
+    access::finish(d, &mut c, allowed);
+    Ok(c)
+}
 
+/// The namespace: the one named, else the team's, else the first
+/// component's name (each default an assumption).
+fn choose_namespace(
+    namespace: Option<String>,
+    team: Option<String>,
+    components: &[crate::spec::Component],
+    assumptions: &mut Vec<String>,
+) -> String {
     let namespace = namespace.or_else(|| {
         let team = team?;
         assumptions.push(format!(
@@ -153,44 +242,50 @@ fn plan_text(intent: &Intent, environments: &[String], workloads: &[String]) -> 
         ));
         Some(team)
     });
-    let namespace = namespace.unwrap_or_else(|| {
+    namespace.unwrap_or_else(|| {
         let ns = components[0].name.clone();
         assumptions.push(format!(
             "namespace {ns} chosen after the component name; say \"in namespace X\" to choose"
         ));
         ns
-    });
+    })
+}
+
+/// Applies the options (commands, placement, mounts, Service, roles) to the
+/// one component; returns what they said, for the kinds check.
+fn apply_options(
+    options: options::Options,
+    components: &mut [crate::spec::Component],
+) -> Result<Vec<String>, Error> {
     let option_words = options.understood.clone();
-    if !options.is_empty() {
-        if components.len() != 1 {
-            return Err(Error::NotUnderstood {
-                reason: "commands, node placement, mounts, Service types and roles apply to one workload; plan                          the workloads one at a time"
-                    .into(),
-                understood: options.understood,
-            });
-        }
-        options.apply(&mut components[0])?;
+    if options.is_empty() {
+        return Ok(option_words);
     }
-    let mut seen = understood.clone();
-    seen.extend(option_words);
-    kind_of(&rest, &mut components, &mut seen);
-    kinds::check(&rest, &components, &seen)?;
-    let unsupported = leftover::unsupported(&w, &mentions, &components, &intent.text);
-    let mut spec = Spec {
-        environment,
-        environments: vec![],
-        namespace,
-        components,
-        changes: Vec::new(),
-        assumptions: cap(assumptions),
-        questions: cap(questions),
-        unsupported: cap_unsupported(unsupported),
-    };
+    if components.len() != 1 {
+        return Err(Error::NotUnderstood {
+            reason: "commands, node placement, mounts, Service types and roles apply to one workload; plan                          the workloads one at a time"
+                .into(),
+            understood: options.understood,
+        });
+    }
+    options.apply(&mut components[0])?;
+    Ok(option_words)
+}
+
+/// Normalises the spec; a value it refuses is an error that says what was
+/// understood.
+pub(super) fn normalized(mut spec: Spec, understood: &[String]) -> Result<Spec, Error> {
     spec.normalize().map_err(|e| Error::NotUnderstood {
         reason: format!("the intent gives values that are not acceptable: {e}"),
-        understood: understood.clone(),
+        understood: understood.to_vec(),
     })?;
-    if leaks(&spec, &plaintext) {
+    Ok(spec)
+}
+
+/// Normalises the spec and checks that no plaintext credential reached it.
+fn finish(spec: Spec, understood: &[String], plaintext: &[String]) -> Result<Spec, Error> {
+    let spec = normalized(spec, understood)?;
+    if leaks(&spec, plaintext) {
         return Err(Error::Refused(
             "a credential in the intent could not be kept out of the plan; remove it from the intent and create it \
              as a Secret (SealedSecret or ExternalSecret)"
@@ -292,22 +387,25 @@ pub(super) fn choose_environment(
     }
 }
 
+/// Words that make a clause a scheduled job, so a bare time means daily:
+/// this reader's cue for the schedule reader.
+const JOB_CUES: &[&str] = &[
+    "cron",
+    "cronjob",
+    "job",
+    "jobs",
+    "scheduled",
+    "schedule",
+    "task",
+    "backup",
+    "backups",
+    "run",
+    "runs",
+    "report",
+];
+
 /// Reads one clause into a draft.
 fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
-    const CUES: &[&str] = &[
-        "cron",
-        "cronjob",
-        "job",
-        "jobs",
-        "scheduled",
-        "schedule",
-        "task",
-        "backup",
-        "backups",
-        "run",
-        "runs",
-        "report",
-    ];
     let time_zone = schedule::zone(w, r);
     let mut d = Draft {
         image: naming::image(w, r),
@@ -322,7 +420,7 @@ fn read(w: &mut Words, r: &Range<usize>, mentions: &[Mention]) -> Draft {
             d.name = Some(name.to_string());
         }
     }
-    d.schedule = schedule::find(w, r, w.has(r.clone(), CUES));
+    d.schedule = schedule::find(w, r, w.has(r.clone(), JOB_CUES));
     match kind::resolve(mentions, r, d.image.as_deref(), d.schedule.is_some()) {
         Resolved::Is(a) => d.archetype = Some(a),
         Resolved::Vague(v) => d.vague = Some(v),
@@ -375,6 +473,7 @@ fn clause_of(clauses: &[Range<usize>], at: usize) -> usize {
 /// The first unread word after a deploy verb ("Deploy nginx"), which may be
 /// an image given without a tag.
 fn unknown_word(w: &Words) -> Option<String> {
+    /// Verbs after which the first unread word may be an untagged image: the hint's own list.
     const VERBS: &[&str] = &[
         "deploy",
         "run",

@@ -1,5 +1,6 @@
 //! The builtin planner's phrasing tests, as data: each case in
-//! `phrasings/*.yaml` is an intent and what its plan must hold (a fragment of
+//! `phrasings/*.yaml` is an intent (with, optionally, the repository's own
+//! environment names) and what its plan must hold (a fragment of
 //! the spec, an element some list must have, list lengths) or the text its
 //! refusal must contain. One test runs every case and reports every
 //! mismatch, then snapshots what each intent planned to, so a change in any
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::plan;
+use super::plan_knowing;
 use crate::intent::Intent;
 
 /// The data files, by name.
@@ -25,6 +26,9 @@ const FILES: &[(&str, &str)] = &[("platform", include_str!("phrasings/platform.y
 #[serde(deny_unknown_fields)]
 struct Case {
     intent: String,
+    /// The repository's own environment names the planner is given.
+    #[serde(default)]
+    environments: Vec<String>,
     #[serde(default)]
     spec: Option<Value>,
     #[serde(default)]
@@ -80,7 +84,7 @@ fn at<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
 fn check(case: &Case) -> (Vec<String>, Value) {
     let planned = Intent::new(&case.intent, None)
         .map_err(|e| e.to_string())
-        .and_then(|i| plan(&i).map_err(|e| e.to_string()));
+        .and_then(|i| plan_knowing(&i, &case.environments, &[]).map_err(|e| e.to_string()));
     let spec = match (planned, &case.error) {
         (Err(e), Some(want)) if e.contains(want.as_str()) => {
             return (vec![], Value::String(format!("error: {e}")))
@@ -130,7 +134,11 @@ fn every_phrasing_plans_as_its_data_file_says() {
             if !wrong.is_empty() {
                 failures.push(format!("{:?}:\n  {}", case.intent, wrong.join("\n  ")));
             }
-            planned.push(serde_json::json!({"intent": case.intent, "planned": spec}));
+            let mut entry = serde_json::json!({"intent": case.intent, "planned": spec});
+            if !case.environments.is_empty() {
+                entry["environments"] = serde_json::json!(case.environments);
+            }
+            planned.push(entry);
         }
         assert!(failures.is_empty(), "{name}.yaml:\n{}", failures.join("\n"));
         insta::assert_yaml_snapshot!(format!("phrasings-{name}"), planned);

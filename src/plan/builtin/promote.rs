@@ -17,17 +17,13 @@
 //! was understood, never guessed. It never reads the repository: whether
 //! the workloads and environments exist is `crate::change`'s to say.
 
-use super::lexicon;
-use super::parse;
+use super::lexicon::{self, Class};
 use super::text::Words;
+use super::{parse, scope};
 use crate::intent::Intent;
 use crate::plan::Error;
 use crate::spec::{Change, Field, Operation, Promotion, Spec, EVERY};
 
-const LEAD_IN: &[&str] = &[
-    "please", "pls", "can", "could", "would", "you", "kindly", "now", "lets", "let's", "let", "us", "i",
-    "we", "want", "need", "to", "go", "ahead", "and", "hey", "just",
-];
 /// Words that carry no meaning here.
 const FILLER: &[&str] = &[
     "the",
@@ -51,9 +47,6 @@ const FILLER: &[&str] = &[
     "across",
     "same",
     "as",
-    "environment",
-    "env",
-    "cluster",
     "please",
     "too",
     "also",
@@ -70,7 +63,9 @@ const FILLER: &[&str] = &[
     "on",
     "up",
 ];
+/// "every value" in a promotion: this reader's phrase.
 const EVERYTHING: &[&str] = &["everything", "all", "every"];
+/// Nouns for the workloads a promotion copies, skipped like filler.
 const WORKLOAD_NOUNS: &[&str] = &[
     "workload",
     "workloads",
@@ -109,7 +104,7 @@ pub(super) fn plan(
     workloads: &[String],
 ) -> Option<Result<Spec, Error>> {
     let w = Words::new(&intent.text);
-    let start = w.skip(0, LEAD_IN, 8);
+    let start = w.skip(0, Class::LeadIn, 8);
     let verb = w.low(start).to_string();
     let copy = matches!(verb.as_str(), "copy" | "sync" | "mirror");
     if verb != "promote" && !copy {
@@ -136,19 +131,21 @@ pub(super) fn plan(
     Some(read(intent, &tokens, &envs, workloads))
 }
 
-/// The environment `word` names: one of the repository's, else an alias.
+/// The environment `word` names ([`scope::named`]): one of the
+/// repository's, else the one its alias names, as the repository spells it.
+/// A standard environment the repository does not list is still read, so
+/// the change stage can say which environments it has.
 fn environment(word: &str, known: &[String]) -> Option<String> {
-    if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(word)) {
-        return Some(k.clone());
+    let named = scope::named(word, known)?;
+    if let Some(own) = named.own {
+        return Some(own);
     }
-    let canonical = lexicon::environment(word).map_or(word, |(env, _)| env);
-    if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(canonical)) {
-        return Some(k.clone());
-    }
-    // Names the repository does not list are still read, so the change
-    // stage can say which environments it has.
-    let common = ["production", "staging", "dev", "qa", "uat", "preprod"];
-    common.contains(&canonical).then(|| canonical.to_string())
+    let (env, _) = named.alias?;
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(env))
+        .cloned()
+        .or_else(|| lexicon::standard(env).then(|| env.to_string()))
 }
 
 /// An example that works, for messages.
@@ -197,6 +194,7 @@ fn words(
     for (i, t) in tokens.iter().enumerate() {
         if envs.iter().any(|(k, _)| *k == i)
             || FILLER.contains(&t.as_str())
+            || Class::EnvironmentNoun.holds(t)
             || WORKLOAD_NOUNS.contains(&t.as_str())
         {
             continue;
@@ -246,19 +244,7 @@ fn read(
             "no workload named: every workload that runs in both {from} and {to}"
         ));
     }
-    let changes = targets
-        .iter()
-        .map(|t| Change {
-            operation: Operation::Promote,
-            target: t.clone(),
-            kind: None,
-            set: None,
-            promote: Some(Promotion {
-                from: from.clone(),
-                fields: fields.clone(),
-            }),
-        })
-        .collect();
+    let changes = promotions(&targets, &from, &fields);
     let mut spec = Spec {
         environment: to,
         environments: vec![],
@@ -274,6 +260,23 @@ fn read(
         understood,
     })?;
     Ok(spec)
+}
+
+/// One promote change per target, each copying `fields` from `from`.
+fn promotions(targets: &[String], from: &str, fields: &[Field]) -> Vec<Change> {
+    targets
+        .iter()
+        .map(|t| Change {
+            operation: Operation::Promote,
+            target: t.clone(),
+            kind: None,
+            set: None,
+            promote: Some(Promotion {
+                from: from.to_string(),
+                fields: fields.to_vec(),
+            }),
+        })
+        .collect()
 }
 
 /// A word that can be a workload name (a DNS label with a letter).

@@ -41,6 +41,7 @@ const DAYS: [&str; 7] = [
     "friday",
     "saturday",
 ];
+/// Time zone abbreviations: ambiguous, so a question rather than a zone.
 const ZONES: &[&str] = &[
     "est", "edt", "et", "cst", "cdt", "ct", "mst", "mdt", "pst", "pdt", "pt", "cet", "cest", "bst", "ist",
     "jst", "aest", "eastern", "pacific", "central", "local",
@@ -100,91 +101,111 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
     if let Some(s) = explicit(w, r) {
         return Some(s);
     }
-    let mut every: Option<Every> = None;
-    let mut time: Option<(u32, u32)> = None;
-    let mut minute_past: Option<u32> = None;
-    let mut month_day: Option<u32> = None;
-    let mut zone: Option<String> = None;
-    let mut claims: Vec<Range<usize>> = Vec::new();
-    let mut i = r.start;
-    while i < r.end {
-        if !w.free(i) {
-            i += 1;
-            continue;
-        }
-        if let Some((e, len)) = frequency(w, i) {
-            every = match (every, e) {
-                (None, e) => Some(e),
-                // "once a week on friday", "every day on weekdays"
-                (Some(Every::Weekly(v)), Every::Weekly(d)) if v.is_empty() => Some(Every::Weekly(d)),
-                (Some(Every::Days(1)), Every::Weekly(d)) if !d.is_empty() => Some(Every::Weekly(d)),
-                (Some(old), _) => Some(old),
-            };
-            claims.push(i..i + len);
-            i += len;
-            continue;
-        }
-        if let Some((t, len)) = clock(w, i) {
-            time.get_or_insert(t);
-            claims.push(i..i + len);
-            i += len;
-            continue;
-        }
-        // "at 15 minutes past", "at :15"
-        if let Some(m) = w
-            .low(i)
-            .strip_prefix(':')
-            .and_then(|m| m.parse::<u32>().ok())
-            .filter(|m| *m < 60)
-        {
-            minute_past = Some(m);
-            claims.push(i.saturating_sub(usize::from(w.is(i.wrapping_sub(1), &["at"])))..i + 1);
-        } else if let Some((m, len)) = w.whole(i).filter(|_| w.is(i + 1, &["minutes", "minute", "past"])) {
-            let len = len + 1 + usize::from(w.is(i + 2, &["past"]));
-            if m < 60 && w.is(i + len - 1, &["past"]) {
-                minute_past = Some(m);
-                claims.push(i..i + len);
-            }
-        } else if let Some(d) = month_date(w, i) {
-            month_day = Some(d.0);
-            claims.push(i..i + d.1);
-            i += d.1;
-            continue;
-        } else if time.is_some() && w.is(i, ZONES) {
-            zone = Some(w.raw(i).to_string());
-            claims.push(i..i + 1);
-        } else if time.is_some() && w.is(i, &["utc", "gmt", "z"]) {
-            claims.push(i..i + 1);
-        }
-        i += 1;
-    }
-    let every = match every {
+    let parts = parts(w, r);
+    let every = match parts.every.clone() {
         Some(Every::Seconds) if !cue => return None,
         Some(e) => e,
-        None if time.is_some() && cue => Every::Days(1),
-        None if month_day.is_some() && cue => Every::Monthly,
+        None if parts.time.is_some() && cue => Every::Days(1),
+        None if parts.month_day.is_some() && cue => Every::Monthly,
         None => return None,
     };
-    for c in claims {
-        w.claim(c);
+    for c in &parts.claims {
+        w.claim(c.clone());
     }
     let mut s = Schedule::default();
-    if let Some(z) = zone {
+    if let Some(z) = &parts.zone {
         s.questions.push(format!(
             "the schedule mentions the time zone {z}; CronJobs run in the cluster's time zone (usually UTC) and \
              the spec has no time zone field, so the time was kept as written — convert it to UTC if needed"
         ));
     }
-    let (h, m) = time.unwrap_or((0, 0));
-    let m = minute_past.unwrap_or(m);
-    let need_time = |s: &mut Schedule, what: &str| {
-        if time.is_none() {
-            s.assumptions.push(format!(
-                "no time of day given for the {what} schedule; it runs at 00:00 UTC"
-            ));
+    s.cron = cron(every, &parts, &mut s);
+    Some(s)
+}
+
+/// The parts of a schedule a clause says, and the words that said them.
+#[derive(Default)]
+struct Parts {
+    every: Option<Every>,
+    time: Option<(u32, u32)>,
+    minute_past: Option<u32>,
+    month_day: Option<u32>,
+    zone: Option<String>,
+    claims: Vec<Range<usize>>,
+}
+
+/// Scans the free words of `r` for a frequency, a time of day, a minute
+/// past the hour, a day of the month and a time zone; claims nothing.
+fn parts(w: &Words, r: &Range<usize>) -> Parts {
+    let mut p = Parts::default();
+    let mut i = r.start;
+    while i < r.end {
+        if !w.free(i) {
+            i += 1;
+        } else if let Some((e, len)) = frequency(w, i) {
+            p.every = Some(narrow(p.every.take(), e));
+            p.claims.push(i..i + len);
+            i += len;
+        } else if let Some((t, len)) = clock(w, i) {
+            p.time.get_or_insert(t);
+            p.claims.push(i..i + len);
+            i += len;
+        } else {
+            i += minute_day_or_zone(w, i, &mut p);
         }
-    };
-    s.cron = match every {
+    }
+    p
+}
+
+/// A second frequency narrows the first ("once a week on friday", "every
+/// day on weekdays"); otherwise the first stands.
+fn narrow(old: Option<Every>, e: Every) -> Every {
+    match (old, e) {
+        (None, e) => e,
+        (Some(Every::Weekly(v)), Every::Weekly(d)) if v.is_empty() => Every::Weekly(d),
+        (Some(Every::Days(1)), Every::Weekly(d)) if !d.is_empty() => Every::Weekly(d),
+        (Some(old), _) => old,
+    }
+}
+
+/// Reads a minute past the hour, a day of the month or (after a time) a
+/// time zone at `i`; returns how many words to move on.
+fn minute_day_or_zone(w: &Words, i: usize, p: &mut Parts) -> usize {
+    // "at 15 minutes past", "at :15"
+    if let Some(m) = w
+        .low(i)
+        .strip_prefix(':')
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| *m < 60)
+    {
+        p.minute_past = Some(m);
+        p.claims
+            .push(i.saturating_sub(usize::from(w.is(i.wrapping_sub(1), &["at"])))..i + 1);
+    } else if let Some((m, len)) = w.whole(i).filter(|_| w.is(i + 1, &["minutes", "minute", "past"])) {
+        let len = len + 1 + usize::from(w.is(i + 2, &["past"]));
+        if m < 60 && w.is(i + len - 1, &["past"]) {
+            p.minute_past = Some(m);
+            p.claims.push(i..i + len);
+        }
+    } else if let Some(d) = month_date(w, i) {
+        p.month_day = Some(d.0);
+        p.claims.push(i..i + d.1);
+        return d.1;
+    } else if p.time.is_some() && w.is(i, ZONES) {
+        p.zone = Some(w.raw(i).to_string());
+        p.claims.push(i..i + 1);
+    } else if p.time.is_some() && w.is(i, &["utc", "gmt", "z"]) {
+        p.claims.push(i..i + 1);
+    }
+    1
+}
+
+/// The cron expression for `every` at the time read; what it had to pick
+/// goes to `s` as assumptions and questions.
+fn cron(every: Every, p: &Parts, s: &mut Schedule) -> String {
+    let (h, m) = p.time.unwrap_or((0, 0));
+    let m = p.minute_past.unwrap_or(m);
+    match every {
         Every::Seconds => {
             s.questions
                 .push("cron cannot run more often than once a minute; the job runs every minute".into());
@@ -200,22 +221,11 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
             "0 * * * *".into()
         }
         Every::Hours(n) if n < 24 => hours(n, m),
-        Every::Hours(n) | Every::Days(n) => {
-            let days = if matches!(every, Every::Hours(_)) {
-                (n / 24).max(1)
-            } else {
-                n
-            };
-            need_time(&mut s, "daily");
-            if days <= 1 {
-                format!("{m} {h} * * *")
-            } else {
-                format!("{m} {h} */{days} * *")
-            }
-        }
+        Every::Hours(n) => daily((n / 24).max(1), p, s),
+        Every::Days(n) => daily(n, p, s),
         Every::TwiceDaily => format!("{m} {h},{} * * *", (h + 12) % 24),
         Every::Weekly(days) => {
-            need_time(&mut s, "weekly");
+            need_time(p, s, "weekly");
             let dow = if days.is_empty() {
                 s.assumptions
                     .push("no day given for the weekly schedule; it runs on Sundays".into());
@@ -226,16 +236,36 @@ pub(super) fn find(w: &mut Words, r: &Range<usize>, cue: bool) -> Option<Schedul
             format!("{m} {h} * * {dow}")
         }
         Every::Monthly => {
-            need_time(&mut s, "monthly");
-            let d = month_day.unwrap_or_else(|| {
+            need_time(p, s, "monthly");
+            let d = p.month_day.unwrap_or_else(|| {
                 s.assumptions
                     .push("no day of the month given; the job runs on the 1st".into());
                 1
             });
             format!("{m} {h} {d} * *")
         }
-    };
-    Some(s)
+    }
+}
+
+/// Every `days` days at the time read.
+fn daily(days: u32, p: &Parts, s: &mut Schedule) -> String {
+    let (h, m) = p.time.unwrap_or((0, 0));
+    let m = p.minute_past.unwrap_or(m);
+    need_time(p, s, "daily");
+    if days <= 1 {
+        format!("{m} {h} * * *")
+    } else {
+        format!("{m} {h} */{days} * *")
+    }
+}
+
+/// Notes that a `what` schedule given no time of day runs at midnight.
+fn need_time(p: &Parts, s: &mut Schedule, what: &str) {
+    if p.time.is_none() {
+        s.assumptions.push(format!(
+            "no time of day given for the {what} schedule; it runs at 00:00 UTC"
+        ));
+    }
 }
 
 fn hours(n: u32, minute: u32) -> String {

@@ -1,12 +1,16 @@
 //! Scope: which environment and namespace an intent targets.
 //!
-//! Environments are read from aliases (`prod`, `stg`, `development`) and
-//! from `the X environment` / `env X`; a mention after `in`, `to` or `for`
-//! outranks a passing one ("a production-like copy in staging"). Namespaces
+//! Environments are read from aliases (`prod`, `stg`, `development`), the
+//! repository's own environment names, and `the X environment` / `env X`;
+//! [`named`] is the one detector of an environment word (exact aliases and
+//! repository names, never a prefix), which `promote` and `day2` call too;
+//! a mention after `in`, `to` or `for` outranks a passing one ("a production-like copy in staging"). Namespaces
 //! are read from `namespace X` or `the X namespace`; failing that, the team
 //! that owns the request names it ("for the billing team"). Both are sanitised to
 //! DNS labels here, so `namespace ../../etc` is refused, not cleaned up.
 //! Choosing a default when nothing is said is the caller's job.
+
+use std::ops::Range;
 
 use super::lexicon::{self, Class};
 use super::text::Words;
@@ -40,16 +44,14 @@ impl Environment {
     }
 }
 
-/// Words that say "every environment": `all`/`every`/`each` before one of
-/// these, or `everywhere`.
-const ENV_PLURALS: &[&str] = &[
-    "environments",
-    "environment",
-    "envs",
-    "env",
-    "clusters",
-    "cluster",
-];
+/// The plurals of the environment nouns.
+const ENV_PLURALS: &[&str] = &["environments", "envs", "clusters"];
+
+/// Whether the word at `k` is an environment noun or its plural: "every
+/// environment" is `all`/`every`/`each` before one of these.
+fn environments_at(w: &Words, k: usize) -> bool {
+    w.is(k, Class::EnvironmentNoun) || w.is(k, ENV_PLURALS)
+}
 
 /// Reads and claims "in all environments", "across every env", "everywhere".
 fn every(w: &mut Words) -> bool {
@@ -57,10 +59,10 @@ fn every(w: &mut Words) -> bool {
     for i in 0..w.len() {
         let span = if w.free(i) && w.is(i, &["everywhere"]) {
             Some(i..i + 1)
-        } else if w.all_free(i..i + 2) && w.is(i, &["all", "every", "each"]) && w.is(i + 1, ENV_PLURALS) {
+        } else if w.all_free(i..i + 2) && w.is(i, &["all", "every", "each"]) && environments_at(w, i + 1) {
             // "all of the environments" is not read; "all the environments" is.
             Some(i..i + 2)
-        } else if w.all_free(i..i + 3) && w.phrase(i, &["all", "the"]) && w.is(i + 2, ENV_PLURALS) {
+        } else if w.all_free(i..i + 3) && w.phrase(i, &["all", "the"]) && environments_at(w, i + 2) {
             Some(i..i + 3)
         } else {
             None
@@ -77,6 +79,7 @@ fn every(w: &mut Words) -> bool {
     found
 }
 
+/// Words before an environment or namespace that make the mention targeted.
 const PREPOSITIONS: &[&str] = &["in", "to", "into", "for", "on", "onto", "against", "at"];
 /// Words that can precede "namespace" without naming it.
 const NOT_NAMES: &[&str] = &[
@@ -90,75 +93,134 @@ const NOT_NAMES: &[&str] = &[
     "their",
 ];
 
+/// What one word names as an environment (see [`named`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Named {
+    /// The repository's own environment the word is (case aside), as the
+    /// repository spells it.
+    pub(super) own: Option<String>,
+    /// The environment a lexicon alias names, and whether the alias counts
+    /// without a preposition ("prod" does; "test" needs "in test").
+    pub(super) alias: Option<(&'static str, bool)>,
+}
+
+/// The one environment detector: what `word` (lowercase) names, as one of
+/// the repository's own environment names (`known`) or as a lexicon alias.
+/// Both are exact words, never prefixes: "products" names none. `None` when
+/// it is neither. Whether a mention counts where it stands (after a
+/// preposition, before "environment") is the caller's to say.
+pub(super) fn named(word: &str, known: &[String]) -> Option<Named> {
+    let own = known.iter().find(|k| k.eq_ignore_ascii_case(word)).cloned();
+    let alias = lexicon::environment(word);
+    (own.is_some() || alias.is_some()).then_some(Named { own, alias })
+}
+
+/// One mention of an environment in the text: the environment, whether it
+/// is targeted (after a preposition, before "environment", listed), and
+/// its words.
+struct Mention {
+    env: String,
+    strong: bool,
+    at: Range<usize>,
+}
+
 /// Reads the environment from the text and claims the words that named it;
 /// `known` are the repository's own environment names, read like aliases
 /// after a preposition or before "environment" ("in prod-us").
 pub(super) fn environment(w: &mut Words, known: &[String]) -> Result<Environment, Error> {
     let every = every(w);
-    // (environment, strong, token range)
-    let mut found: Vec<(String, bool, std::ops::Range<usize>)> = Vec::new();
+    let mut found: Vec<Mention> = Vec::new();
     for i in 0..w.len() {
         if !w.free(i) {
             continue;
         }
-        let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
-        let noun_after = w.is(i + 1, Class::EnvironmentNoun);
-        // "in prod-eu and prod-us": a name listed after an environment counts too.
-        let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
-        if let Some(env) = known.iter().find(|k| k.eq_ignore_ascii_case(w.low(i))) {
-            if prep || noun_after || (listed && found.last().is_some_and(|f| f.2.end + 1 >= i)) {
-                let end = if noun_after { i + 2 } else { i + 1 };
-                found.push((env.clone(), true, i..end));
+        if let Some(n) = named(w.low(i), known) {
+            let m = mention(w, i, &n, found.last());
+            let read = m.is_some() || n.alias.is_some();
+            found.extend(m);
+            if read {
                 continue;
             }
         }
-        if let Some((env, loose)) = lexicon::environment(w.low(i)) {
-            // "staging and production": a listed environment counts as a target.
-            if loose || prep || noun_after {
-                let end = if noun_after { i + 2 } else { i + 1 };
-                found.push((env.to_string(), prep || noun_after || listed, i..end));
-            }
-            continue;
-        }
-        // "the perf environment", "env perf", "environment: perf"
-        if w.is(i, &["environment", "env"]) && !w.is(i + 1, &["variable", "variables", "var", "vars"]) {
-            let after = i + 1;
-            let before = w
-                .before(i, 0)
-                .filter(|&b| w.free(b) && !w.is(b, Class::Stop) && !w.is(b, PREPOSITIONS));
-            let target = if w.free(after) && !w.is(after, Class::Stop) && !w.raw(after).contains('=') {
-                Some((after, i..after + 1))
-            } else {
-                before.map(|b| (b, b..i + 1))
-            };
-            if let Some((at, range)) = target {
-                let raw = w.raw(at).to_string();
-                let name = sanitize_name(&raw).map_err(|m| Error::Refused(format!("environment {m}")))?;
-                let name = lexicon::environment(&name).map_or(name, |(e, _)| e.to_string());
-                found.push((name, true, range));
-            }
+        found.extend(beside_noun(w, i)?);
+    }
+    for m in &found {
+        w.claim(m.at.clone());
+    }
+    Ok(pick(&found, every))
+}
+
+/// The mention the word at `i` makes of what [`named`] found: a
+/// repository name counts after a preposition, before "environment" or
+/// listed right after another mention ("in prod-eu and prod-us"); an alias
+/// when it counts alone, or after a preposition or before "environment".
+fn mention(w: &Words, i: usize, n: &Named, last: Option<&Mention>) -> Option<Mention> {
+    let prep = w.before(i, 0).is_some_and(|p| w.is(p, PREPOSITIONS));
+    let noun_after = w.is(i + 1, Class::EnvironmentNoun);
+    let listed = i > 0 && (w.is(i - 1, &["and", "or", "&"]) || w.pause(i - 1));
+    let at = if noun_after { i..i + 2 } else { i..i + 1 };
+    if let Some(own) = &n.own {
+        if prep || noun_after || (listed && last.is_some_and(|m| m.at.end + 1 >= i)) {
+            let env = own.clone();
+            return Some(Mention {
+                env,
+                strong: true,
+                at,
+            });
         }
     }
-    for (_, _, r) in &found {
-        w.claim(r.clone());
+    let (env, loose) = n.alias?;
+    // "staging and production": a listed environment counts as a target.
+    (loose || prep || noun_after).then(|| Mention {
+        env: env.to_string(),
+        strong: prep || noun_after || listed,
+        at,
+    })
+}
+
+/// "the perf environment", "env perf", "environment: perf": a name beside
+/// the environment noun at `i`, which need not be an alias.
+fn beside_noun(w: &Words, i: usize) -> Result<Option<Mention>, Error> {
+    if !w.is(i, &["environment", "env"]) || w.is(i + 1, &["variable", "variables", "var", "vars"]) {
+        return Ok(None);
     }
-    let strong: Vec<&String> = found.iter().filter(|f| f.1).map(|f| &f.0).collect();
-    let pick = strong.first().copied().or(found.first().map(|f| &f.0)).cloned();
+    let after = i + 1;
+    let before = w
+        .before(i, 0)
+        .filter(|&b| w.free(b) && !w.is(b, Class::Stop) && !w.is(b, PREPOSITIONS));
+    let target = if w.free(after) && !w.is(after, Class::Stop) && !w.raw(after).contains('=') {
+        Some((after, i..after + 1))
+    } else {
+        before.map(|b| (b, b..i + 1))
+    };
+    let Some((k, at)) = target else {
+        return Ok(None);
+    };
+    let name = sanitize_name(w.raw(k)).map_err(|m| Error::Refused(format!("environment {m}")))?;
+    let env = lexicon::environment(&name).map_or(name, |(e, _)| e.to_string());
+    Ok(Some(Mention {
+        env,
+        strong: true,
+        at,
+    }))
+}
+
+/// The environment the mentions target: the first targeted one, else the
+/// first. The others named are kept, but only targeted ones: a passing
+/// mention ("a production-grade copy in staging") is not a conflict.
+fn pick(found: &[Mention], every: bool) -> Environment {
+    let strong: Vec<&String> = found.iter().filter(|m| m.strong).map(|m| &m.env).collect();
+    let name = strong.first().copied().or(found.first().map(|m| &m.env)).cloned();
     let mut others: Vec<String> = Vec::new();
-    for (env, _, _) in &found {
-        if Some(env) != pick.as_ref() && !others.contains(env) {
-            others.push(env.clone());
+    for m in found {
+        if Some(&m.env) != name.as_ref() && !others.contains(&m.env) {
+            others.push(m.env.clone());
         }
     }
-    // A passing mention ("a production-grade copy in staging") is not a conflict.
     if !strong.is_empty() {
         others.retain(|o| strong.contains(&o));
     }
-    Ok(Environment {
-        name: pick,
-        others,
-        every,
-    })
+    Environment { name, others, every }
 }
 
 /// True when `text` names an environment as [`environment`] reads one (an

@@ -133,19 +133,14 @@ const REAL: &[&str] = &[
     "request",
 ];
 
-/// Words after which a value may be a credential.
-const CREDENTIAL_KEYS: &[&str] = &[
-    "password",
-    "passwd",
-    "pwd",
-    "passphrase",
-    "token",
-    "secret",
-    "key",
-    "apikey",
-    "api-key",
-    "pass",
-];
+/// Words after which a value may be a credential: the lexicon's password
+/// and secret words, and these.
+const OTHER_KEYS: &[&str] = &["key", "pass"];
+
+/// Whether a value may follow `low` as a credential (and must not be corrected).
+fn credential_key(low: &str) -> bool {
+    Class::PasswordWord.holds(low) || Class::SecretWord.holds(low) || OTHER_KEYS.contains(&low)
+}
 
 /// What [`correct`] did: the corrected text and what to tell the reader.
 #[derive(Debug, Default, PartialEq)]
@@ -168,7 +163,7 @@ pub(super) fn correct(text: &str, known: &[String]) -> Corrected {
             let (head, word, tail) = strip(piece);
             let low = word.to_lowercase();
             let protected = after_key > 0 || head.contains(['"', '\'', '`']);
-            after_key = if CREDENTIAL_KEYS.contains(&low.as_str()) {
+            after_key = if credential_key(&low) {
                 3
             } else {
                 after_key.saturating_sub(1)
@@ -260,6 +255,7 @@ fn candidates(low: &str, known: &[String]) -> Option<Found> {
 /// A vocabulary word with an ending ("deployments", "scheduling",
 /// "workers'"): a real word, not a misspelling.
 fn inflected(low: &str) -> bool {
+    /// Inflections that make a word a form of a vocabulary word.
     const ENDINGS: &[&str] = &["s", "es", "d", "ed", "ing", "er", "ers", "ly"];
     VOCABULARY.iter().any(|v| {
         let stem = v.strip_suffix('e').unwrap_or(v);

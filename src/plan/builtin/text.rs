@@ -272,18 +272,8 @@ impl Words {
                 .filter(|n| ok && n.is_finite())
                 .map(|n| (n, 1));
         }
-        if let Some(n) = word_value(w) {
-            let (n, len) = match TENS.iter().find(|(t, _)| *t == w) {
-                Some(_) => match SMALL[1..10].iter().position(|s| *s == self.low(i + 1)) {
-                    Some(unit) => (n + unit as f64 + 1.0, 2),
-                    None => (n, 1),
-                },
-                None => (n, 1),
-            };
-            if self.phrase(i + len, &["and", "a", "half"]) {
-                return Some((n + 0.5, len + 3));
-            }
-            return Some((n, len));
+        if let Some(read) = self.spelled(i) {
+            return Some(read);
         }
         let of = |j: usize| usize::from(self.low(j) == "of");
         let a = |j: usize| usize::from(self.is(j, &["a", "an"]));
@@ -313,6 +303,24 @@ impl Words {
             }
             _ => None,
         }
+    }
+
+    /// Reads a number spelled in words at `i` ("three", "twenty five",
+    /// "two and a half"), with how many tokens it spans.
+    fn spelled(&self, i: usize) -> Option<(f64, usize)> {
+        let w = self.low(i);
+        let n = word_value(w)?;
+        let (n, len) = match TENS.iter().find(|(t, _)| *t == w) {
+            Some(_) => match SMALL[1..10].iter().position(|s| *s == self.low(i + 1)) {
+                Some(unit) => (n + unit as f64 + 1.0, 2),
+                None => (n, 1),
+            },
+            None => (n, 1),
+        };
+        if self.phrase(i + len, &["and", "a", "half"]) {
+            return Some((n + 0.5, len + 3));
+        }
+        Some((n, len))
     }
 
     /// Reads a whole, non-negative number at `i` (no articles, no fractions).

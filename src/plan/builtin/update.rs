@@ -19,7 +19,7 @@ use super::text::Words;
 use super::verbs::Verb;
 use super::{naming, network, scaling, sizing};
 use crate::plan::Error;
-use crate::spec::{Change, Operation, Quantities, Resources, Update};
+use crate::spec::{Change, Exposure, Operation, Quantities, Resources, Update};
 
 /// Reads the values a clause sets.
 pub(super) fn values(w: &mut Words, r: &Range<usize>, verb: Verb) -> Result<Draft, Error> {
@@ -35,11 +35,11 @@ pub(super) fn values(w: &mut Words, r: &Range<usize>, verb: Verb) -> Result<Draf
         expose: verb == Verb::Expose,
         ..Draft::default()
     };
-    const AUTOSCALE: &[&str] = &["autoscale", "autoscaling", "autoscaler", "hpa", "between"];
-    if w.has(r.clone(), AUTOSCALE) {
+    // "autoscaler" and "between 2 and 5" only ask for bounds in a change.
+    if w.has(r.clone(), Class::AutoscaleWord) || w.has(r.clone(), &["autoscaler", "between"]) {
         return Err(unsupported("autoscaling bounds"));
     }
-    if w.has(r.clone(), &["port", "ports"]) {
+    if w.has(r.clone(), Class::PortNoun) {
         return Err(unsupported("container ports"));
     }
     network::exposure(w, r, &mut d);
@@ -138,20 +138,7 @@ pub(super) fn change(verb: Verb, t: &Target, d: &mut Draft, understood: &[String
         return Ok(base);
     }
     let resources = resources(d);
-    let exposure = if d.expose || d.host.is_some() {
-        if DATA_STORES.contains(&t.name.as_str()) {
-            return Err(Error::NotUnderstood {
-                reason: format!(
-                    "{} is a data store and is not served over HTTP through an Ingress; it cannot be exposed",
-                    t.name
-                ),
-                understood: understood.to_vec(),
-            });
-        }
-        Some(super::draft::exposure_of(d, &t.name))
-    } else {
-        None
-    };
+    let exposure = exposure(d, t, understood)?;
     let set = Update {
         replicas: d.replicas,
         image: d.image.clone(),
@@ -177,6 +164,23 @@ pub(super) fn change(verb: Verb, t: &Target, d: &mut Draft, understood: &[String
         set: Some(set),
         ..base
     })
+}
+
+/// The Ingress exposure asked for, if any; refused for a data store.
+fn exposure(d: &mut Draft, t: &Target, understood: &[String]) -> Result<Option<Exposure>, Error> {
+    if !d.expose && d.host.is_none() {
+        return Ok(None);
+    }
+    if DATA_STORES.contains(&t.name.as_str()) {
+        return Err(Error::NotUnderstood {
+            reason: format!(
+                "{} is a data store and is not served over HTTP through an Ingress; it cannot be exposed",
+                t.name
+            ),
+            understood: understood.to_vec(),
+        });
+    }
+    Ok(Some(super::draft::exposure_of(d, &t.name)))
 }
 
 /// CPU and memory as read; a value said once sets request and limit both.
@@ -232,19 +236,7 @@ pub(super) fn merge(changes: &mut Vec<Change>, change: Change, questions: &mut V
             a.replicas = a.replicas.or(b.replicas);
             a.image = a.image.take().or(b.image);
             a.exposure = a.exposure.take().or(b.exposure);
-            a.resources = match (a.resources.take(), b.resources) {
-                (Some(x), Some(y)) => Some(Resources {
-                    requests: Quantities {
-                        cpu: x.requests.cpu.or(y.requests.cpu),
-                        memory: x.requests.memory.or(y.requests.memory),
-                    },
-                    limits: Quantities {
-                        cpu: x.limits.cpu.or(y.limits.cpu),
-                        memory: x.limits.memory.or(y.limits.memory),
-                    },
-                }),
-                (x, y) => x.or(y),
-            };
+            a.resources = merge_resources(a.resources.take(), b.resources);
         }
         // A delete and an update of the same workload: the delete wins, and it is said.
         (_, set) => {
@@ -257,5 +249,23 @@ pub(super) fn merge(changes: &mut Vec<Change>, change: Change, questions: &mut V
             old.operation = Operation::Delete;
             old.set = None;
         }
+    }
+}
+
+/// Two clauses' resources for one target: the first's values, the second's
+/// where the first has none.
+fn merge_resources(x: Option<Resources>, y: Option<Resources>) -> Option<Resources> {
+    match (x, y) {
+        (Some(x), Some(y)) => Some(Resources {
+            requests: Quantities {
+                cpu: x.requests.cpu.or(y.requests.cpu),
+                memory: x.requests.memory.or(y.requests.memory),
+            },
+            limits: Quantities {
+                cpu: x.limits.cpu.or(y.limits.cpu),
+                memory: x.limits.memory.or(y.limits.memory),
+            },
+        }),
+        (x, y) => x.or(y),
     }
 }

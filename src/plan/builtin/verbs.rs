@@ -81,12 +81,6 @@ const PHRASES: &[(&str, &str, Verb)] = &[
     ("tear", "down", Verb::Remove),
     ("take", "down", Verb::Remove),
 ];
-/// Words before the verb that do not change the request.
-const LEAD_IN: &[&str] = &[
-    "please", "pls", "can", "could", "would", "will", "you", "kindly", "now", "lets", "let's", "let", "us",
-    "i", "we", "want", "need", "to", "go", "ahead", "and", "hey", "just", "also", "then", "i'd", "we'd",
-    "like", "ok", "okay",
-];
 /// Words after a verb that make it a create ("give me a redis", "set up").
 const CREATES: &[&str] = &["a", "an", "new", "another", "me", "us", "up"];
 /// Verbs that start a create clause.
@@ -122,7 +116,7 @@ pub(super) fn verb_at(w: &Words, i: usize) -> Option<(Verb, usize)> {
 
 /// The first token after the polite lead-in ("please", "can you").
 pub(super) fn first_word(w: &Words, from: usize) -> usize {
-    w.skip(from, LEAD_IN, 8)
+    w.skip(from, Class::LeadIn, 8)
 }
 
 /// True when the verb at `i` (spanning `len`) starts a create instead.

@@ -109,18 +109,20 @@ fn sentinel(store: &Component) -> bool {
     store.replicas.is_some_and(|r| r > 1) || store.high_availability.as_ref().is_some_and(|h| h.failover)
 }
 
+/// Variables from name–value pairs.
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The variables of one app–store pair, by the store's kind (and the
 /// app's image, for images with their own names: WordPress).
 fn link(app: &Component, store: &Component) -> Link {
     let host = store.name.clone();
     let port = port(store).to_string();
     let user = app.name.clone();
-    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
     let sql = |default_user: &str, name: &str| Link {
         app_env: env(&[
             ("DATABASE_HOST", &host),
@@ -157,14 +159,9 @@ fn link(app: &Component, store: &Component) -> Link {
     }
 }
 
-/// The variables of the stores other than SQL databases.
+/// The variables of the stores other than SQL databases: those whose
+/// clients log in here, the others by [`address_only`].
 fn link_other(store: &Component, host: &str, port: &str) -> Link {
-    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
     match store.archetype {
         Archetype::Mongodb => Link {
             app_env: env(&[("MONGODB_HOST", host), ("MONGODB_PORT", port)]),
@@ -172,18 +169,6 @@ fn link_other(store: &Component, host: &str, port: &str) -> Link {
                 ("MONGODB_USERNAME".into(), "username"),
                 ("MONGODB_PASSWORD".into(), "password"),
             ],
-            ..Link::default()
-        },
-        Archetype::Redis if sentinel(store) => Link {
-            app_env: env(&[
-                ("REDIS_SENTINEL_HOST", host),
-                ("REDIS_SENTINEL_PORT", "26379"),
-                ("REDIS_SENTINEL_MASTER", "mymaster"),
-            ]),
-            ..Link::default()
-        },
-        Archetype::Redis => Link {
-            app_env: env(&[("REDIS_HOST", host), ("REDIS_PORT", port)]),
             ..Link::default()
         },
         Archetype::Rabbitmq => Link {
@@ -198,10 +183,6 @@ fn link_other(store: &Component, host: &str, port: &str) -> Link {
             ],
             ..Link::default()
         },
-        Archetype::Kafka => Link {
-            app_env: env(&[("KAFKA_BOOTSTRAP_SERVERS", &format!("{host}:{port}"))]),
-            ..Link::default()
-        },
         Archetype::Elasticsearch => Link {
             app_env: env(&[
                 ("ELASTICSEARCH_URL", &format!("http://{host}:{port}")),
@@ -209,10 +190,6 @@ fn link_other(store: &Component, host: &str, port: &str) -> Link {
             ]),
             app_secrets: vec![("ELASTICSEARCH_PASSWORD".into(), "password")],
             store_secrets: vec![("ELASTIC_PASSWORD".into(), "password")],
-            ..Link::default()
-        },
-        Archetype::Zookeeper => Link {
-            app_env: env(&[("ZOOKEEPER_CONNECT", &format!("{host}:{port}"))]),
             ..Link::default()
         },
         Archetype::Minio => Link {
@@ -223,11 +200,27 @@ fn link_other(store: &Component, host: &str, port: &str) -> Link {
             ],
             ..Link::default()
         },
-        Archetype::Memcached => Link {
-            app_env: env(&[("MEMCACHED_HOST", host), ("MEMCACHED_PORT", port)]),
-            ..Link::default()
-        },
-        _ => Link::default(),
+        _ => address_only(store, host, port),
+    }
+}
+
+/// The variables of the stores a client reaches by address alone.
+fn address_only(store: &Component, host: &str, port: &str) -> Link {
+    let app_env = match store.archetype {
+        Archetype::Redis if sentinel(store) => env(&[
+            ("REDIS_SENTINEL_HOST", host),
+            ("REDIS_SENTINEL_PORT", "26379"),
+            ("REDIS_SENTINEL_MASTER", "mymaster"),
+        ]),
+        Archetype::Redis => env(&[("REDIS_HOST", host), ("REDIS_PORT", port)]),
+        Archetype::Kafka => env(&[("KAFKA_BOOTSTRAP_SERVERS", &format!("{host}:{port}"))]),
+        Archetype::Zookeeper => env(&[("ZOOKEEPER_CONNECT", &format!("{host}:{port}"))]),
+        Archetype::Memcached => env(&[("MEMCACHED_HOST", host), ("MEMCACHED_PORT", port)]),
+        _ => Vec::new(),
+    };
+    Link {
+        app_env,
+        ..Link::default()
     }
 }
 
