@@ -26,13 +26,14 @@ pub(crate) enum Parsed<'s> {
     Broken(String),
 }
 
-/// Where an object was read: its document's text, the line of the file the
-/// document starts on, and the object's pointer in the document (`/items/0`
-/// for an item of a `List`).
+/// Where an object was read: its document (its text within the file) and
+/// the object's pointer in the document (`/items/0` for an item of a `List`).
+/// The document's line in the file is counted only when a message needs it:
+/// counting it for every document would make a stream of many documents
+/// quadratic.
 #[derive(Debug, Clone)]
 pub(crate) struct Origin<'s> {
-    text: &'s str,
-    line: usize,
+    doc: Document<'s>,
     at: String,
 }
 
@@ -41,7 +42,7 @@ impl Origin<'_> {
     /// `pointer` of the object, when the YAML there is block style.
     pub(crate) fn repeated_key_line(&self, pointer: &str, key: &str) -> Option<usize> {
         let pointer = format!("{}{pointer}", self.at);
-        super::edit::repeated_key_line(self.text, &pointer, key).map(|i| self.line + i)
+        super::edit::repeated_key_line(self.doc.text, &pointer, key).map(|i| self.doc.line() + i)
     }
 }
 
@@ -75,8 +76,7 @@ pub(crate) fn read(doc: Document<'_>) -> (Vec<Parsed<'_>>, bool) {
     }
     let tree = Arc::new(tree);
     let origin = Origin {
-        text: doc.text,
-        line: doc.line(),
+        doc,
         at: String::new(),
     };
     if !is_list(&tree, root) {
