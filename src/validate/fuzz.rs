@@ -259,7 +259,7 @@ fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// The parse error of the one document `text` holds, if any.
 fn broken(text: &str) -> Option<String> {
-    resources(Document { text, file: text })
+    resources(Document::whole(text))
         .into_iter()
         .find_map(|p| match p {
             Parsed::Broken(message) => Some(message),

@@ -26,15 +26,29 @@ use super::tree::Tree;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Document<'a> {
     pub(crate) text: &'a str,
-    /// The whole file `text` is part of.
-    pub(crate) file: &'a str,
+    /// The line of the file that `text` starts on (1-based), counted once by
+    /// the splitter: counting it per document would make a stream of many
+    /// documents quadratic.
+    line: usize,
 }
 
-impl Document<'_> {
+impl<'a> Document<'a> {
+    /// `text`, a slice of `file`, with its line counted from the file's start.
+    pub(crate) fn within(text: &'a str, file: &'a str) -> Document<'a> {
+        let offset = (text.as_ptr() as usize).saturating_sub(file.as_ptr() as usize);
+        let line = newlines(file.get(..offset).unwrap_or_default()) + 1;
+        Document { text, line }
+    }
+
+    /// A whole file as one document.
+    #[cfg(test)]
+    pub(crate) fn whole(text: &'a str) -> Document<'a> {
+        Document::within(text, text)
+    }
+
     /// The line of the file the document starts on (1-based).
     pub(crate) fn line(&self) -> usize {
-        let offset = (self.text.as_ptr() as usize).saturating_sub(self.file.as_ptr() as usize);
-        newlines(self.file.get(..offset).unwrap_or_default()) + 1
+        self.line
     }
 }
 
@@ -73,12 +87,18 @@ fn next_marker(content: &str, mut from: usize) -> Option<usize> {
 /// Splits `chunk` (all of `file`, or a run of its documents) into its
 /// non-blank documents.
 pub(crate) fn documents<'a>(chunk: &'a str, file: &'a str) -> Vec<Document<'a>> {
-    ranges(chunk)
-        .into_iter()
-        .map(|range| &chunk[range])
-        .filter(|text| !is_blank(text))
-        .map(|text| Document { text, file })
-        .collect()
+    let mut line = Document::within(chunk, file).line;
+    let mut counted = 0;
+    let mut out = Vec::new();
+    for range in ranges(chunk) {
+        line += newlines(&chunk[counted..range.start]);
+        counted = range.start;
+        let text = &chunk[range];
+        if !is_blank(text) {
+            out.push(Document { text, line });
+        }
+    }
+    out
 }
 
 /// Byte ranges of every document of `text`, blank ones included: the text
@@ -155,12 +175,37 @@ pub(crate) fn document(doc: Document<'_>) -> Result<Parsed<'_>, String> {
                 duplicates,
             })
         }
-        Err(first) => {
-            // Parse again with the document at its real line, for the message.
-            let padded = format!("{}{}", "\n".repeat(doc.line() - 1), doc.text);
-            Err(parse(&padded, &mut Vec::new()).err().unwrap_or(first))
-        }
+        // The parsers count lines from the document's start; the message names the file's.
+        Err(message) => Err(shift_lines(&message, doc.line() - 1)),
     }
+}
+
+/// `message` with the line numbers the parsers write (`at line N, column`,
+/// and `(line N)` of the limits) moved down by `by` lines. Parsing the
+/// document again behind `by` blank lines would say the same, at a cost that
+/// grows with the document's place in the file: a stream of many broken
+/// documents would be quadratic.
+fn shift_lines(message: &str, by: usize) -> String {
+    if by == 0 {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    let mut rest = message;
+    while let Some(at) = rest.find("line ") {
+        let (before, after) = rest.split_at(at + "line ".len());
+        out.push_str(before);
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let tail = &after[digits..];
+        let numbered = before.ends_with("at line ") && tail.starts_with(", column")
+            || before.ends_with("(line ") && tail.starts_with(')');
+        match after[..digits].parse::<usize>() {
+            Ok(n) if numbered => out.push_str(&(n + by).to_string()),
+            _ => out.push_str(&after[..digits]),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// JSON when it looks like JSON and parses as JSON, YAML otherwise.
@@ -415,5 +460,38 @@ mod tests {
     fn a_marker_needs_whitespace_after_the_dashes() {
         let text = "a: ---x\n----\n";
         assert_eq!(documents(text, text).len(), 1);
+    }
+
+    #[test]
+    fn error_lines_are_the_files_without_parsing_again() {
+        assert_eq!(
+            shift_lines("did not find expected node content at line 2, column 1", 10),
+            "did not find expected node content at line 12, column 1"
+        );
+        assert_eq!(
+            shift_lines("nested too deeply (line 3)", 4),
+            "nested too deeply (line 7)"
+        );
+        // Numbers that are not a parser's line stay as they are.
+        assert_eq!(
+            shift_lines("the line 5 of a value, line 6", 1),
+            "the line 5 of a value, line 6"
+        );
+        assert_eq!(shift_lines("at line 2, column 1", 0), "at line 2, column 1");
+    }
+
+    #[test]
+    fn a_stream_of_broken_documents_names_each_line() {
+        let file = "a: [1,\n---\n".repeat(3);
+        let lines: Vec<String> = documents(&file, &file)
+            .into_iter()
+            .map(|d| document(d).err().unwrap())
+            .collect();
+        for (i, message) in lines.iter().enumerate() {
+            assert!(
+                message.contains(&format!("at line {}, column", 2 * i + 2)),
+                "{message}"
+            );
+        }
     }
 }

@@ -167,7 +167,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn one(text: &str) -> Parsed<'_> {
-        let mut all = resources(Document { text, file: text });
+        let mut all = resources(Document::whole(text));
         assert_eq!(all.len(), 1);
         all.remove(0)
     }
@@ -219,11 +219,7 @@ mod tests {
     #[test]
     fn syntax_errors_name_the_line_in_the_file() {
         let file = "\n\n\n\n\n\na: [1,\n";
-        let Parsed::Broken(message) = resources(Document {
-            text: &file[6..],
-            file,
-        })
-        .remove(0) else {
+        let Parsed::Broken(message) = resources(Document::within(&file[6..], file)).remove(0) else {
             panic!("parsed")
         };
         assert!(message.contains("line 8"), "{message}");
@@ -232,7 +228,7 @@ mod tests {
     #[test]
     fn lists_expand_into_items_with_their_duplicates() {
         let text = "kind: List\nitems:\n- kind: A\n- kind: B\n  kind: C\n- 3\n";
-        let items = resources(Document { text, file: text });
+        let items = resources(Document::whole(text));
         assert_eq!(items.len(), 3);
         assert!(
             matches!(&items[1], Parsed::Object { duplicates, .. } if duplicates == &[(String::new(), "kind".to_owned())])
