@@ -28,7 +28,6 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::row::{self, Cell};
-use super::sqlite::{renew_cells, track, transition_cells};
 use super::{AuditEvent, Error, Filter, Lease, PlanRecord, Recovered, RepoLock, Status, Store};
 
 /// Pool and wait bounds.
@@ -321,7 +320,7 @@ impl Store for PostgresStore {
             let client = self.client().await?;
             self.exec(&client, row::INSERT, cells).await
         })?;
-        track(&self.lease, &p.id, p.status, true);
+        self.lease.track(&p.id, p.status, true);
         Ok(())
     }
 
@@ -339,7 +338,7 @@ impl Store for PostgresStore {
     fn create(&self, p: &PlanRecord, event: &AuditEvent) -> Result<(), Error> {
         let cells = row::insert_cells(p, self.lease.owner(), self.lease.until_ms());
         self.with_audit(row::INSERT, cells, event)?;
-        track(&self.lease, &p.id, p.status, true);
+        self.lease.track(&p.id, p.status, true);
         Ok(())
     }
 
@@ -375,12 +374,12 @@ impl Store for PostgresStore {
     }
 
     fn transition(&self, id: &str, from: Status, to: Status) -> Result<bool, Error> {
-        let cells = transition_cells(&self.lease, id, from, to);
+        let cells = row::transition_cells(&self.lease, id, from, to);
         let n = self.block(async {
             let client = self.client().await?;
             self.exec(&client, row::TRANSITION, cells).await
         })?;
-        track(&self.lease, id, to, n == 1);
+        self.lease.track(id, to, n == 1);
         Ok(n == 1)
     }
 
@@ -426,7 +425,7 @@ impl Store for PostgresStore {
             let mut renewed = 0;
             for id in &held {
                 renewed += self
-                    .exec(&client, row::RENEW, renew_cells(&self.lease, id, until))
+                    .exec(&client, row::RENEW, row::renew_cells(&self.lease, id, until))
                     .await?;
             }
             Ok(renewed as usize)

@@ -4,7 +4,7 @@
 
 use tokio_postgres::types::{IsNull, ToSql as PgToSql, Type};
 
-use super::{AuditEvent, Error, Filter, PlanRecord, Status};
+use super::{AuditEvent, Error, Filter, Lease, PlanRecord, Status};
 
 pub(crate) const COLUMNS: &str = "id, repo, environment, status, requester, intent, planner, model, \
      prompt_version, raw_reply, spec, files, findings, changes, usage, attempts, error, proposal, \
@@ -330,4 +330,22 @@ pub(crate) fn recovered_event(id: &str, from: Status, owner: Option<&str>, by: &
         detail: serde_json::json!({ "from": from.as_str(), "to": to.as_str(), "owner": owner }).to_string(),
         at_ms: super::now_ms(),
     }
+}
+
+/// The values of `row::TRANSITION`: into an in-flight status under our lease.
+pub(crate) fn transition_cells(lease: &Lease, id: &str, from: Status, to: Status) -> Vec<Cell> {
+    let in_flight = to.in_flight();
+    vec![
+        Cell::from(id),
+        Cell::from(from.as_str()),
+        Cell::from(to.as_str()),
+        Cell::from(super::now_ms()),
+        Cell::Text(in_flight.then(|| lease.owner().to_string())),
+        Cell::Int(in_flight.then(|| lease.until_ms())),
+    ]
+}
+
+/// The values of `row::RENEW`.
+pub(crate) fn renew_cells(lease: &Lease, id: &str, until: i64) -> Vec<Cell> {
+    vec![Cell::from(id), Cell::from(lease.owner()), Cell::from(until)]
 }

@@ -217,9 +217,9 @@ impl Store for SqliteStore {
     }
 
     fn transition(&self, id: &str, from: Status, to: Status) -> Result<bool, Error> {
-        let cells = transition_cells(&self.lease, id, from, to);
+        let cells = row::transition_cells(&self.lease, id, from, to);
         let n = exec(&self.conn(), row::TRANSITION, cells)?;
-        track(&self.lease, id, to, n == 1);
+        self.lease.track(id, to, n == 1);
         Ok(n == 1)
     }
 
@@ -259,7 +259,7 @@ impl Store for SqliteStore {
         let until = self.lease.until_ms();
         let mut renewed = 0;
         for id in self.lease.held() {
-            renewed += exec(&conn, row::RENEW, renew_cells(&self.lease, &id, until))?;
+            renewed += exec(&conn, row::RENEW, row::renew_cells(&self.lease, &id, until))?;
         }
         Ok(renewed)
     }
@@ -291,35 +291,5 @@ impl Store for SqliteStore {
     fn ping(&self) -> Result<(), Error> {
         self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
         Ok(())
-    }
-}
-
-/// The values of `row::TRANSITION`: into an in-flight status under our lease.
-pub(crate) fn transition_cells(lease: &Lease, id: &str, from: Status, to: Status) -> Vec<Cell> {
-    let in_flight = to.in_flight();
-    vec![
-        Cell::from(id),
-        Cell::from(from.as_str()),
-        Cell::from(to.as_str()),
-        Cell::from(super::now_ms()),
-        Cell::Text(in_flight.then(|| lease.owner().to_string())),
-        Cell::Int(in_flight.then(|| lease.until_ms())),
-    ]
-}
-
-/// The values of `row::RENEW`.
-pub(crate) fn renew_cells(lease: &Lease, id: &str, until: i64) -> Vec<Cell> {
-    vec![Cell::from(id), Cell::from(lease.owner()), Cell::from(until)]
-}
-
-/// Keeps the live set in step with a transition that happened (or not).
-pub(crate) fn track(lease: &Lease, id: &str, to: Status, happened: bool) {
-    if !happened {
-        return;
-    }
-    if to.in_flight() {
-        lease.hold(id);
-    } else {
-        lease.release(id);
     }
 }
