@@ -15,18 +15,6 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Keeps the live set in step with a transition that happened (or not).
-    pub(crate) fn track(&self, id: &str, to: super::Status, happened: bool) {
-        if !happened {
-            return;
-        }
-        if to.in_flight() {
-            self.hold(id);
-        } else {
-            self.release(id);
-        }
-    }
-
     /// A fresh owner id: `hint` (e.g. the pod name) and 6 random bytes.
     pub fn new(hint: Option<&str>, length: Duration) -> Lease {
         let mut bytes = [0u8; 6];
@@ -45,6 +33,18 @@ impl Lease {
             owner: format!("{hint}-{suffix}"),
             length: length.max(Duration::from_secs(1)),
             live: Mutex::default(),
+        }
+    }
+
+    /// Keeps the live set in step with a transition that happened (or not).
+    pub(crate) fn track(&self, id: &str, to: super::Status, happened: bool) {
+        if !happened {
+            return;
+        }
+        if to.in_flight() {
+            self.hold(id);
+        } else {
+            self.release(id);
         }
     }
 
