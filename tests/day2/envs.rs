@@ -393,18 +393,10 @@ fn a_workload_named_with_its_environments_prefix_is_found() {
 fn a_new_app_the_environment_cannot_reach_is_an_error_naming_where_to_wire_it() {
     let repo = promotion_layout(&[(".gitintent.yaml", "layout: apps/{environment}-{name}/\n")]);
     let plan = |repo: &tempfile::TempDir| {
-        gitintent(
-            &[
-                "plan",
-                "deploy the orders api using ghcr.io/acme/orders:1.2.3 in qa",
-                "--planner",
-                "builtin",
-                "--repo",
-                path(repo.path()),
-                "--format",
-                "json",
-            ],
-            &[],
+        builtin_json(
+            "plan",
+            repo,
+            "deploy the orders api using ghcr.io/acme/orders:1.2.3 in qa",
         )
     };
     let o = plan(&repo);

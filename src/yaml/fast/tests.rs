@@ -1,3 +1,6 @@
+//! The fast parser checked against serde-saphyr: the same value and the same
+//! duplicate keys for every input it takes, and a fallback for what it does not.
+
 use super::*;
 use serde_json::Value;
 
